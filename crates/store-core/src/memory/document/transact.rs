@@ -1,0 +1,112 @@
+//! All-or-nothing transactions for [`MemoryDocumentStore`].
+
+use super::{MemoryDocumentStore, check_optional_condition};
+use crate::document::{CancellationReason, MAX_TRANSACTION_ACTIONS, TransactAction};
+use crate::error::{Result, StoreError};
+use crate::keys::DocKey;
+use crate::memory::eval::{check_key, check_update, eval_condition};
+use crate::value::Document;
+
+impl MemoryDocumentStore {
+    pub(super) fn run_transaction(&self, actions: Vec<TransactAction>) -> Result<()> {
+        if actions.len() > MAX_TRANSACTION_ACTIONS {
+            return Err(StoreError::invalid_input(format!(
+                "a transaction holds at most {MAX_TRANSACTION_ACTIONS} actions, got {}",
+                actions.len()
+            )));
+        }
+        let mut keys: Vec<DocKey> = Vec::with_capacity(actions.len());
+        for (i, action) in actions.iter().enumerate() {
+            let (key, condition) = match action {
+                TransactAction::Put { item, condition } => {
+                    (self.check_new_item(item)?, condition.as_ref())
+                }
+                TransactAction::Update {
+                    key,
+                    update,
+                    condition,
+                } => {
+                    check_key(&self.schema, key).map_err(|e| e.with_target(key.to_string()))?;
+                    check_update(update, &self.schema)
+                        .map_err(|e| e.with_target(key.to_string()))?;
+                    (key.clone(), condition.as_ref())
+                }
+                TransactAction::Delete { key, condition } => {
+                    check_key(&self.schema, key).map_err(|e| e.with_target(key.to_string()))?;
+                    (key.clone(), condition.as_ref())
+                }
+                TransactAction::ConditionCheck { key, condition } => {
+                    check_key(&self.schema, key).map_err(|e| e.with_target(key.to_string()))?;
+                    (key.clone(), Some(condition))
+                }
+            };
+            check_optional_condition(condition)?;
+            if let Some(first) = keys.iter().position(|k| *k == key) {
+                return Err(StoreError::invalid_input(format!(
+                    "actions {first} and {i} both touch the item `{key}`; a transaction may \
+                     touch each item only once"
+                )));
+            }
+            keys.push(key);
+        }
+
+        let mut items = self.write();
+        let reasons: Vec<CancellationReason> = actions
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .map(|(index, (action, key))| {
+                let condition = match action {
+                    TransactAction::Put { condition, .. }
+                    | TransactAction::Update { condition, .. }
+                    | TransactAction::Delete { condition, .. } => condition.as_ref(),
+                    TransactAction::ConditionCheck { condition, .. } => Some(condition),
+                };
+                let holds = condition.is_none_or(|c| eval_condition(c, items.get(key)));
+                CancellationReason {
+                    index,
+                    code: if holds {
+                        "None"
+                    } else {
+                        "ConditionalCheckFailed"
+                    }
+                    .to_owned(),
+                    message: (!holds).then(|| "The conditional request failed".to_owned()),
+                }
+            })
+            .collect();
+        let failed = reasons.iter().filter(|r| !r.is_ok()).count();
+        if failed > 0 {
+            return Err(StoreError::precondition_failed(format!(
+                "the transaction was cancelled: {failed} of {} conditions did not hold; \
+                 nothing was written",
+                actions.len()
+            ))
+            .with_retryable(false)
+            .with_cancellation_reasons(reasons));
+        }
+
+        // Compute every new state first, so a failing update leaves everything untouched.
+        let mut writes: Vec<(DocKey, Option<Document>)> = Vec::with_capacity(actions.len());
+        for (action, key) in actions.into_iter().zip(keys) {
+            match action {
+                TransactAction::Put { item, .. } => writes.push((key, Some(item))),
+                TransactAction::Update { update, .. } => {
+                    let new = self
+                        .updated(&key, items.get(&key), &update)
+                        .map_err(|e| e.with_target(key.to_string()))?;
+                    writes.push((key, Some(new)));
+                }
+                TransactAction::Delete { .. } => writes.push((key, None)),
+                TransactAction::ConditionCheck { .. } => {}
+            }
+        }
+        for (key, new) in writes {
+            match new {
+                Some(item) => items.insert(key, item),
+                None => items.remove(&key),
+            };
+        }
+        Ok(())
+    }
+}

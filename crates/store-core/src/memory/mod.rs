@@ -1,0 +1,8 @@
+//! In-memory reference backends: they define the semantics every other backend is held to.
+//!
+//! Thread-safe and cheap to clone (clones share data), so many tasks can use one store.
+
+mod document;
+mod eval;
+
+pub use document::MemoryDocumentStore;

@@ -1,0 +1,97 @@
+//! [`ObjectStore`]: buckets of objects (S3 and its stand-ins).
+
+mod ext;
+mod types;
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use crate::error::Result;
+use crate::health::Health;
+use crate::keys::ObjectKey;
+use crate::page::{Cursor, Page, paginate};
+
+pub use ext::ObjectStoreExt;
+pub use types::*;
+
+/// One bucket of objects.
+///
+/// The trait is dyn-compatible: hold an `Arc<dyn ObjectStore>` and swap backends freely. Typed
+/// and file conveniences live in [`ObjectStoreExt`], implemented for every store.
+///
+/// Semantics every backend follows (the conformance suite checks them):
+/// - keys are [`ObjectKey`]s; listing returns keys in ascending byte order;
+/// - deleting a missing key succeeds (as in S3);
+/// - a conditional put that does not hold fails with `PreconditionFailed` (if-match) or
+///   `AlreadyExists` (create-only) and leaves the object as it was;
+/// - what a backend cannot do (presigning in memory) is `Unsupported`, never silently skipped.
+#[async_trait]
+pub trait ObjectStore: Health + Debug + Send + Sync {
+    /// The backend's short name (`"s3"`, `"memory"`).
+    fn backend(&self) -> &'static str;
+
+    /// What this backend can do beyond the basics.
+    fn capabilities(&self) -> ObjectCapabilities;
+
+    /// Stores `body` under `key`.
+    async fn put(&self, key: &ObjectKey, body: bytes::Bytes, options: PutOptions)
+    -> Result<PutResult>;
+
+    /// Stores a stream of chunks under `key` without holding it all in memory where the
+    /// backend allows (multipart upload on S3).
+    async fn put_stream(
+        &self,
+        key: &ObjectKey,
+        body: ByteStream,
+        options: PutOptions,
+    ) -> Result<PutResult>;
+
+    /// Reads an object (or a range of it) as a stream of chunks.
+    async fn get(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult>;
+
+    /// Reads an object's metadata; `NotFound` when missing.
+    async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta>;
+
+    /// Deletes an object; a missing key is not an error.
+    async fn delete(&self, key: &ObjectKey) -> Result<()>;
+
+    /// Deletes many objects, returning the keys that could not be deleted and why.
+    async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<DeleteFailure>>;
+
+    /// Copies an object within the bucket, metadata included.
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()>;
+
+    /// One page of a listing, resumable from `cursor`.
+    async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>)
+    -> Result<ListPage>;
+
+    /// A URL that lets its holder GET or PUT one object until it expires.
+    ///
+    /// Expiry must be between 1 second and 7 days, else `InvalidInput`.
+    async fn presign(
+        &self,
+        method: PresignMethod,
+        key: &ObjectKey,
+        expires_in: std::time::Duration,
+    ) -> Result<String>;
+
+    /// Every object under the options' prefix, paging by itself. With a delimiter, common
+    /// prefixes are yielded as [`ListEntry::Prefix`].
+    fn list(&self, options: ListOptions) -> BoxStream<'_, Result<ListEntry>> {
+        use futures::StreamExt;
+        paginate(move |cursor| {
+            let options = options.clone();
+            async move {
+                let page = self.list_page(&options, cursor).await?;
+                let mut entries: Vec<ListEntry> =
+                    page.objects.into_iter().map(ListEntry::Object).collect();
+                entries.extend(page.common_prefixes.into_iter().map(ListEntry::Prefix));
+                entries.sort_by(|a, b| a.sort_key().cmp(b.sort_key()));
+                Ok(Page::new(entries, page.next))
+            }
+        })
+        .boxed()
+    }
+}

@@ -1,0 +1,273 @@
+//! [`RetryPolicy`]: exponential backoff with full jitter, and [`retry`] to apply it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::{Result, StoreError};
+
+/// Exponential backoff with full jitter, bounded by attempts and elapsed time.
+///
+/// The delay before attempt `n + 1` is a random duration in `0..=min(max_delay, base * 2^(n-1))`
+/// (full jitter), unless the error carries a server-given delay (`Retry-After`), which is
+/// honoured as a floor, capped at `max_delay`.
+///
+/// ```
+/// use std::time::Duration;
+/// use store_core::RetryPolicy;
+/// let policy = RetryPolicy::default()
+///     .max_attempts(5)
+///     .base_delay(Duration::from_millis(50))
+///     .max_elapsed(Some(Duration::from_secs(10)));
+/// assert_eq!(policy.attempts(), 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    max_elapsed: Option<Duration>,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, 100 ms base, 10 s cap per delay, 60 s overall, jitter on.
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+            max_elapsed: Some(Duration::from_secs(60)),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        Self::default().max_attempts(1)
+    }
+
+    /// Total attempts, the first included (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// The first backoff ceiling.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The largest single delay.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Stop retrying once this much time has passed since the first attempt.
+    pub fn max_elapsed(mut self, limit: Option<Duration>) -> Self {
+        self.max_elapsed = limit;
+        self
+    }
+
+    /// Turns jitter off (delays are then the full exponential ceiling), for predictable tests.
+    pub fn without_jitter(mut self) -> Self {
+        self.jitter = false;
+        self
+    }
+
+    /// Total attempts allowed.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The backoff ceiling after `attempt` failed attempts (1-based).
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(30));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// The delay before the next attempt, or `None` when the error is not retryable or the
+    /// attempts or elapsed time are used up.
+    pub fn next_delay(&self, attempt: u32, elapsed: Duration, error: &StoreError) -> Option<Duration> {
+        if !error.is_retryable() || attempt >= self.max_attempts {
+            return None;
+        }
+        let ceiling = self.ceiling(attempt);
+        let mut delay = if self.jitter {
+            ceiling.mul_f64(random_unit())
+        } else {
+            ceiling
+        };
+        if let Some(hint) = error.retry_after() {
+            delay = delay.max(hint.min(self.max_delay));
+        }
+        if let Some(limit) = self.max_elapsed
+            && elapsed + delay > limit
+        {
+            return None;
+        }
+        Some(delay)
+    }
+}
+
+/// Runs `operation` until it succeeds, fails with a non-retryable error, or the policy gives up;
+/// the last error is returned.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// use store_core::{retry, RetryPolicy, StoreError};
+/// let calls = AtomicU32::new(0);
+/// let policy = RetryPolicy::default().base_delay(Duration::from_millis(1));
+/// let out = retry(&policy, || async {
+///     if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+///         Err(StoreError::throttled("slow down"))
+///     } else {
+///         Ok("done")
+///     }
+/// })
+/// .await;
+/// assert_eq!(out.unwrap(), "done");
+/// assert_eq!(calls.load(Ordering::SeqCst), 3);
+/// # });
+/// ```
+pub async fn retry<T, F, Fut>(policy: &RetryPolicy, mut operation: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match operation().await {
+            Ok(value) => return Ok(value),
+            Err(error) => match policy.next_delay(attempt, started.elapsed(), &error) {
+                Some(delay) => {
+                    tracing::debug!(attempt, ?delay, error = %error, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(error),
+            },
+        }
+    }
+}
+
+/// A uniform random number in `[0, 1)`, from a per-thread xorshift seeded by the OS hasher.
+fn random_unit() -> f64 {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(0x9e37_79b9_7f4a_7c15);
+            h.finish() | 1
+        });
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy::default()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_secs(2))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_retryable_errors_until_success() {
+        let calls = AtomicU32::new(0);
+        let out = retry(&fast(), || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(StoreError::unavailable("down")),
+                _ => Ok(7),
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn does_not_retry_permanent_errors() {
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = retry(&fast(), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::invalid_input("bad"))
+        })
+        .await;
+        assert_eq!(out.unwrap_err().kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_max_attempts_with_last_error() {
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = retry(&fast().max_attempts(4), || async {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::throttled(format!("try {n}")))
+        })
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(out.unwrap_err().message(), "try 3");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_grows_exponentially_without_jitter() {
+        let start = tokio::time::Instant::now();
+        let calls = AtomicU32::new(0);
+        let _: Result<()> = retry(&fast().without_jitter().max_attempts(4), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::unavailable("down"))
+        })
+        .await;
+        // 100 + 200 + 400 ms of sleeping on the paused clock.
+        assert_eq!(start.elapsed(), Duration::from_millis(700));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn honours_retry_after_and_stops_at_max_elapsed() {
+        let start = tokio::time::Instant::now();
+        let policy = fast()
+            .max_attempts(100)
+            .max_delay(Duration::from_secs(5))
+            .max_elapsed(Some(Duration::from_secs(10)));
+        let calls = AtomicU32::new(0);
+        let _: Result<()> = retry(&policy, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::throttled("busy").with_retry_after(Duration::from_secs(3)))
+        })
+        .await;
+        // Every delay is at least 3 s; a fourth delay would pass the 10 s budget.
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert!(start.elapsed() >= Duration::from_secs(9));
+        assert!(start.elapsed() <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn jittered_delay_stays_under_the_ceiling() {
+        let policy = fast();
+        let err = StoreError::throttled("x");
+        for attempt in 1..policy.attempts() {
+            for _ in 0..100 {
+                let d = policy.next_delay(attempt, Duration::ZERO, &err).unwrap();
+                assert!(d <= policy.ceiling(attempt));
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Options, requests and results of [`SearchIndex`](super::SearchIndex) calls.
+
+use crate::error::StoreError;
+use crate::value::{Document, Value};
+
+/// What a search index can do beyond the basics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SearchCapabilities {
+    /// Consistent iteration over any number of hits (point in time).
+    pub point_in_time: bool,
+    /// Aggregations are computed.
+    pub aggregations: bool,
+}
+
+impl SearchCapabilities {
+    /// Capabilities with each flag given.
+    pub fn new(point_in_time: bool, aggregations: bool) -> Self {
+        Self {
+            point_in_time,
+            aggregations,
+        }
+    }
+}
+
+/// The type of a mapped field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldType {
+    /// Analyzed full text.
+    Text,
+    /// Exact string.
+    Keyword,
+    /// 64-bit integer.
+    Long,
+    /// 64-bit float.
+    Double,
+    /// Boolean.
+    Boolean,
+    /// Date (RFC 3339 text or epoch milliseconds).
+    Date,
+}
+
+/// Mappings and settings of a new index.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IndexSpec {
+    /// Explicitly mapped fields; others are mapped dynamically.
+    pub fields: Vec<(String, FieldType)>,
+    /// Number of primary shards (backend default when unset).
+    pub shards: Option<u32>,
+    /// Number of replicas (backend default when unset).
+    pub replicas: Option<u32>,
+    /// Raw settings merged over the typed ones (OpenSearch JSON).
+    pub raw_settings: Option<serde_json::Value>,
+    /// Raw mappings used instead of the typed fields (OpenSearch JSON).
+    pub raw_mappings: Option<serde_json::Value>,
+}
+
+impl IndexSpec {
+    /// An empty spec: dynamic mapping, backend defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Maps a field.
+    pub fn field(mut self, name: impl Into<String>, field_type: FieldType) -> Self {
+        self.fields.push((name.into(), field_type));
+        self
+    }
+
+    /// Sets the shard count.
+    pub fn shards(mut self, n: u32) -> Self {
+        self.shards = Some(n);
+        self
+    }
+
+    /// Sets the replica count.
+    pub fn replicas(mut self, n: u32) -> Self {
+        self.replicas = Some(n);
+        self
+    }
+}
+
+/// A document's version for optimistic concurrency (OpenSearch's `_seq_no` and `_primary_term`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocVersion {
+    /// Sequence number of the last write.
+    pub seq_no: u64,
+    /// Primary term of the last write.
+    pub primary_term: u64,
+}
+
+/// Whether an index call may replace a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpType {
+    /// Create or replace.
+    #[default]
+    Index,
+    /// Create only; an existing id is `AlreadyExists`.
+    Create,
+}
+
+/// Options of a document write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexOptions {
+    /// Create-or-replace, or create only.
+    pub op_type: OpType,
+    /// Write only if the stored document is at this version, else `PreconditionFailed`.
+    pub if_version: Option<DocVersion>,
+    /// Make the write visible to search before returning.
+    pub refresh: bool,
+}
+
+impl IndexOptions {
+    /// Create or replace, unconditionally, without refresh.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Create only.
+    pub fn create_only(mut self) -> Self {
+        self.op_type = OpType::Create;
+        self
+    }
+
+    /// Only at this version.
+    pub fn if_version(mut self, version: DocVersion) -> Self {
+        self.if_version = Some(version);
+        self
+    }
+
+    /// Refresh after the write.
+    pub fn refresh(mut self) -> Self {
+        self.refresh = true;
+        self
+    }
+}
+
+/// A stored document with its id and version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDoc {
+    /// The id.
+    pub id: String,
+    /// The source document.
+    pub source: Document,
+    /// The version.
+    pub version: DocVersion,
+}
+
+/// One operation of a bulk request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkOp {
+    /// Create or replace.
+    Index {
+        /// The id.
+        id: String,
+        /// The document.
+        doc: Document,
+    },
+    /// Create only.
+    Create {
+        /// The id.
+        id: String,
+        /// The document.
+        doc: Document,
+    },
+    /// Merge a partial document.
+    Update {
+        /// The id.
+        id: String,
+        /// The fields to merge.
+        partial: Document,
+    },
+    /// Delete.
+    Delete {
+        /// The id.
+        id: String,
+    },
+}
+
+impl BulkOp {
+    /// The id the operation targets.
+    pub fn id(&self) -> &str {
+        match self {
+            BulkOp::Index { id, .. }
+            | BulkOp::Create { id, .. }
+            | BulkOp::Update { id, .. }
+            | BulkOp::Delete { id } => id,
+        }
+    }
+}
+
+/// One failed item of a bulk request.
+#[derive(Debug)]
+pub struct BulkFailure {
+    /// Position of the operation in the request.
+    pub position: usize,
+    /// The id.
+    pub id: String,
+    /// HTTP-style status (404, 409, 400, 429...).
+    pub status: u16,
+    /// The error.
+    pub error: StoreError,
+}
+
+/// What a bulk request did.
+#[derive(Debug, Default)]
+pub struct BulkReport {
+    /// Operations that succeeded.
+    pub succeeded: usize,
+    /// Operations that failed, each with its reason.
+    pub failed: Vec<BulkFailure>,
+}
+
+impl BulkReport {
+    /// Whether every operation succeeded.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The id.
+    pub id: String,
+    /// The relevance score, when sorting by score.
+    pub score: Option<f64>,
+    /// The source document.
+    pub source: Document,
+    /// The sort values, to pass as `search_after`.
+    pub sort: Vec<Value>,
+}
+
+/// The result of a search.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchResponse {
+    /// How many documents matched in all.
+    pub total: u64,
+    /// The hits of this page.
+    pub hits: Vec<Hit>,
+    /// Aggregation results as returned by the backend, if any were asked.
+    pub aggregations: Option<serde_json::Value>,
+}

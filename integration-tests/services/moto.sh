@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# moto.sh up|down — moto server (PyPI `moto[server]`, pinned) emulating S3,
+# DynamoDB and DynamoDB Streams on one port for the integration tests.
+#
+# up:   creates the virtualenv .services/venv-moto with `python3 -m venv` and
+#       pip-installs moto[server]==$MOTO_VERSION (only when the stamp file says
+#       that exact pin isn't installed yet), starts
+#       `moto_server -H 127.0.0.1 -p $STORES_MOTO_PORT` (default 55000), waits
+#       until /moto-api/ answers, and writes STORES_S3_ENDPOINT,
+#       STORES_DYNAMODB_ENDPOINT and the fake AWS_* credentials to
+#       .services/services.env. Idempotent. moto keeps state in memory only, so
+#       every fresh start is empty.
+# down: SIGTERM to the recorded pid, SIGKILL after 15s; removes its env lines.
+set -euo pipefail
+SERVICE_NAME=moto
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+MOTO_VERSION=5.2.5
+MOTO_REQUIREMENT="moto[server]==$MOTO_VERSION"
+PORT="${STORES_MOTO_PORT:-55000}"
+TIMEOUT="${STORES_MOTO_TIMEOUT:-60}"
+PYTHON="${STORES_PYTHON:-python3}"
+MOTO_STATE="$STATE_DIR/moto"
+VENV="$STATE_DIR/venv-moto"
+STAMP="$VENV/.stores-installed"
+PID_FILE="$MOTO_STATE/moto.pid"
+LOG_FILE="$MOTO_STATE/moto.log"
+INSTALL_LOG="$MOTO_STATE/install.log"
+ENDPOINT="http://127.0.0.1:$PORT"
+PATTERN="moto_server"
+ENV_KEYS=(STORES_S3_ENDPOINT STORES_DYNAMODB_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION)
+
+ensure_venv() {
+    if [[ -x "$VENV/bin/moto_server" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_REQUIREMENT" ]]; then
+        return 0
+    fi
+    local start
+    start="$(now_ms)"
+    log "installing $MOTO_REQUIREMENT into $VENV (log: $INSTALL_LOG)"
+    rm -rf "$VENV"
+    : >"$INSTALL_LOG"
+    if ! "$PYTHON" -m venv "$VENV" >>"$INSTALL_LOG" 2>&1; then
+        # Debian's own python3 needs python3-venv for ensurepip.
+        log "'$PYTHON -m venv' failed; installing python3-venv and using /usr/bin/python3"
+        apt_install python3-venv
+        PYTHON=/usr/bin/python3
+        rm -rf "$VENV"
+        "$PYTHON" -m venv "$VENV" >>"$INSTALL_LOG" 2>&1 || { tail_log "$INSTALL_LOG"; die "cannot create $VENV"; }
+    fi
+    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$MOTO_REQUIREMENT" >>"$INSTALL_LOG" 2>&1; then
+        tail_log "$INSTALL_LOG"
+        die "pip install $MOTO_REQUIREMENT failed"
+    fi
+    printf '%s' "$MOTO_REQUIREMENT" >"$STAMP"
+    log "installed in $(elapsed_since "$start")s"
+}
+
+write_env() {
+    env_set STORES_S3_ENDPOINT "$ENDPOINT" \
+        STORES_DYNAMODB_ENDPOINT "$ENDPOINT" \
+        AWS_ACCESS_KEY_ID test \
+        AWS_SECRET_ACCESS_KEY test \
+        AWS_REGION us-east-1 \
+        AWS_DEFAULT_REGION us-east-1   # boto3/aws-cli read this one, the Rust SDK AWS_REGION
+}
+
+cmd_up() {
+    local start pid
+    start="$(now_ms)"
+    mkdir -p "$MOTO_STATE"
+    need_cmd curl
+
+    if pidfile_running "$PID_FILE" "$PATTERN"; then
+        if http_ok "$ENDPOINT/moto-api/"; then
+            log "already running (pid $(pidfile_read "$PID_FILE")) on port $PORT"
+            write_env
+            return 0
+        fi
+        log "pid file names a live moto_server that does not answer; restarting it"
+        stop_pidfile "$PID_FILE" "$PATTERN" TERM 15 moto
+    fi
+    rm -f "$PID_FILE"
+    require_port_free "$PORT" STORES_MOTO_PORT
+
+    ensure_venv
+    : >"$LOG_FILE"
+    log "starting on 127.0.0.1:$PORT"
+    # moto_server is a console script (python shebang), so $! is the server.
+    spawn "$LOG_FILE" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT"
+    pid="$SPAWNED_PID"
+    echo "$pid" >"$PID_FILE"
+
+    if ! wait_until "$TIMEOUT" "$pid" "$LOG_FILE" "GET $ENDPOINT/moto-api/" http_ok "$ENDPOINT/moto-api/"; then
+        stop_pidfile "$PID_FILE" "$PATTERN" TERM 15 moto
+        exit 1
+    fi
+    write_env
+    log "up in $(elapsed_since "$start")s: $ENDPOINT (moto $MOTO_VERSION, pid $pid, log $LOG_FILE)"
+}
+
+cmd_down() {
+    local start
+    start="$(now_ms)"
+    stop_pidfile "$PID_FILE" "$PATTERN" TERM 15 moto
+    env_unset "${ENV_KEYS[@]}"
+    log "down in $(elapsed_since "$start")s"
+}
+
+usage_updown "${1:-}"
+lock_service moto
+"cmd_$1"

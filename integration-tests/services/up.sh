@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# up.sh [postgres] [moto] [opensearch] — start the integration-test services
+# (all three when no name is given), each waiting until it really answers.
+#
+# Idempotent: services already running are left alone. On the first failure
+# the failing service's log tail is printed and this exits non-zero (services
+# started before it keep running; `down.sh` stops everything).
+# Afterwards:  source .services/services.env   (see README in this directory)
+set -euo pipefail
+SERVICE_NAME=up
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ALL=(postgres moto opensearch)
+if (( $# == 0 )); then
+    set -- "${ALL[@]}"
+fi
+for svc in "$@"; do
+    case "$svc" in
+        postgres | moto | opensearch) ;;
+        *) die "unknown service '$svc' (known: ${ALL[*]})" ;;
+    esac
+done
+
+start="$(now_ms)"
+for svc in "$@"; do
+    if ! "$SERVICES_DIR/$svc.sh" up; then
+        die "$svc failed to start; run integration-tests/services/down.sh to stop what did start"
+    fi
+done
+log "all up in $(elapsed_since "$start")s ($*); env: $ENV_FILE"

@@ -1,0 +1,35 @@
+# The verbs a contributor types. Each recipe is a thin wrapper over a script or cargo command,
+# so everything also works without `just` installed.
+
+# List the recipes.
+default:
+    @just --list
+
+# Every test of the workspace, with the real services started and stopped around it.
+test:
+    ./scripts/test.sh
+
+# Only store-core: value model, in-memory backends, conformance and property tests.
+test-core:
+    cargo test -p store-core --all-features
+
+# The seed scenario on the embedded backends.
+tour:
+    cargo run -p stores-tour
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+# API docs of the workspace.
+doc:
+    cargo doc --workspace --no-deps
+
+# Start PostgreSQL, moto (S3 + DynamoDB) and OpenSearch locally (or only those named).
+services-up *services:
+    ./integration-tests/services/up.sh {{services}}
+
+# Stop what services-up started.
+services-down *services:
+    ./integration-tests/services/down.sh {{services}}

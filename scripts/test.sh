@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The README's test command: runs every test of the workspace against real servers.
+#
+# Starts PostgreSQL, moto (S3 + DynamoDB) and OpenSearch through the repo's own scripts
+# (installing them from Debian, PyPI and Maven Central on a fresh machine), runs the whole
+# workspace test suite, and always stops what it started, also when tests fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=0
+cleanup() {
+    if [ "$started" = 1 ]; then
+        ./integration-tests/services/down.sh || true
+    fi
+}
+trap cleanup EXIT
+
+t0=$(date +%s)
+started=1
+./integration-tests/services/up.sh
+echo "services ready in $(( $(date +%s) - t0 )) s"
+
+# shellcheck disable=SC1091
+. ./.services/services.env
+
+cargo test --workspace --all-features --no-fail-fast
+echo "tests finished in $(( $(date +%s) - t0 )) s"
