@@ -4,5 +4,7 @@
 
 mod document;
 mod eval;
+mod search;
 
 pub use document::MemoryDocumentStore;
+pub use search::{MemorySearchCluster, MemorySearchIndex};

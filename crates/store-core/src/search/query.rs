@@ -37,6 +37,8 @@ pub struct RangeBounds {
 ///     .build();
 /// # let _ = q;
 /// ```
+// `Bool` is larger than the leaves; boxing it would make every query harder to build and match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum SearchQuery {
     /// Every document.
@@ -355,10 +357,10 @@ impl SearchRequest {
 
     /// Checks the paging limits shared by every backend.
     pub fn validate(&self) -> crate::Result<()> {
-        if self.from + self.size > MAX_RESULT_WINDOW {
+        if self.from.saturating_add(self.size) > MAX_RESULT_WINDOW {
             return Err(crate::StoreError::invalid_input(format!(
                 "from + size = {} exceeds the result window of {MAX_RESULT_WINDOW}; iterate with search_after instead",
-                self.from + self.size
+                self.from.saturating_add(self.size)
             )));
         }
         if self.search_after.is_some() && self.from > 0 {

@@ -2,6 +2,7 @@
 //! every adapter — and any user's own backend — is held to the same semantics.
 
 pub mod document;
+pub mod search;
 
 /// Re-exported for the suite macros.
 #[doc(hidden)]
