@@ -72,8 +72,11 @@ pub async fn opensearch_client() -> store_search::sdk::OpenSearch {
 }
 
 /// A PostgreSQL connection to `url`; the connection task runs in the background.
-pub async fn postgres_connect(url: &str) -> Result<store_rds::tokio_postgres::Client, store_rds::tokio_postgres::Error> {
-    let (client, connection) = store_rds::tokio_postgres::connect(url, store_rds::tokio_postgres::NoTls).await?;
+pub async fn postgres_connect(
+    url: &str,
+) -> Result<store_rds::tokio_postgres::Client, store_rds::tokio_postgres::Error> {
+    let (client, connection) =
+        store_rds::tokio_postgres::connect(url, store_rds::tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     Ok(client)
 }

@@ -41,7 +41,14 @@ mod tests {
         let b = unique_name("My_Bucket");
         assert_ne!(a, b);
         assert!(a.len() <= 63 && a.len() >= 3);
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
-        assert!(unique_ident("t").chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
+        assert!(
+            unique_ident("t")
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        );
     }
 }

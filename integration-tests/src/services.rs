@@ -92,7 +92,9 @@ pub async fn endpoint(service: Service) -> String {
 
 /// A setting from the process environment, else from `.services/services.env`.
 pub fn setting(name: &str) -> Option<String> {
-    std::env::var(name).ok().or_else(|| env_file().get(name).cloned())
+    std::env::var(name)
+        .ok()
+        .or_else(|| env_file().get(name).cloned())
 }
 
 /// The repository's top folder.
@@ -144,14 +146,22 @@ mod tests {
 
     #[test]
     fn missing_service_fails_naming_the_variable_and_start_command() {
-        for service in [Service::Postgres, Service::S3, Service::DynamoDb, Service::OpenSearch] {
+        for service in [
+            Service::Postgres,
+            Service::S3,
+            Service::DynamoDb,
+            Service::OpenSearch,
+        ] {
             let err = resolve(service, |_| None, false).unwrap_err();
             assert!(err.contains(service.env_var()), "{err}");
             assert!(err.contains("just services-up"), "{err}");
             assert!(err.contains(service.script_name()), "{err}");
         }
         let blank = resolve(Service::OpenSearch, |_| Some("  ".into()), false);
-        assert!(blank.is_err(), "a blank variable must not count as configured");
+        assert!(
+            blank.is_err(),
+            "a blank variable must not count as configured"
+        );
     }
 
     #[test]

@@ -56,13 +56,31 @@ async fn tables_store_items_and_enable_streams() {
         .send()
         .await
         .unwrap();
-    assert_eq!(got.item().and_then(|i| i.get("age")), Some(&AttributeValue::N("30".into())));
-    let described = client.describe_table().table_name(&table).send().await.unwrap();
-    let table_desc = described.table().unwrap();
-    assert!(table_desc.latest_stream_arn().is_some(), "stream ARN missing: {table_desc:?}");
     assert_eq!(
-        table_desc.stream_specification().map(|s| s.stream_enabled()),
+        got.item().and_then(|i| i.get("age")),
+        Some(&AttributeValue::N("30".into()))
+    );
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let table_desc = described.table().unwrap();
+    assert!(
+        table_desc.latest_stream_arn().is_some(),
+        "stream ARN missing: {table_desc:?}"
+    );
+    assert_eq!(
+        table_desc
+            .stream_specification()
+            .map(|s| s.stream_enabled()),
         Some(true)
     );
-    client.delete_table().table_name(&table).send().await.unwrap();
+    client
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
 }

@@ -42,7 +42,10 @@ async fn echo_http_server() -> String {
                             reply.len()
                         )
                     } else {
-                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}", reply.len())
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}",
+                            reply.len()
+                        )
                     };
                     if w.write_all(out.as_bytes()).await.is_err() {
                         return;
@@ -158,8 +161,14 @@ async fn added_latency_is_measurable() {
         client.request("/", "").await.unwrap();
     }
     let delayed = started.elapsed();
-    assert!(delayed >= Duration::from_millis(500), "5 requests with 100 ms each took {delayed:?}");
-    assert!(delayed >= baseline + Duration::from_millis(450), "baseline {baseline:?}, delayed {delayed:?}");
+    assert!(
+        delayed >= Duration::from_millis(500),
+        "5 requests with 100 ms each took {delayed:?}"
+    );
+    assert!(
+        delayed >= baseline + Duration::from_millis(450),
+        "baseline {baseline:?}, delayed {delayed:?}"
+    );
 }
 
 #[tokio::test]
@@ -169,14 +178,20 @@ async fn injected_error_fraction_is_close_to_the_one_asked() {
     let mut client = Client::connect(&proxy.addr().to_string()).await.unwrap();
     let mut unavailable = 0;
     for _ in 0..400 {
-        let (status, _) = client.request("/", "body that must be drained").await.unwrap();
+        let (status, _) = client
+            .request("/", "body that must be drained")
+            .await
+            .unwrap();
         match status {
             503 => unavailable += 1,
             200 => {}
             other => panic!("unexpected status {other}"),
         }
     }
-    assert!((90..=110).contains(&unavailable), "{unavailable} of 400 were 503, expected about 100");
+    assert!(
+        (90..=110).contains(&unavailable),
+        "{unavailable} of 400 were 503, expected about 100"
+    );
     assert_eq!(proxy.stats().injected, unavailable);
     proxy.clear();
     assert_eq!(client.request("/after", "").await.unwrap().0, 200);
@@ -193,7 +208,10 @@ async fn injected_429_carries_retry_after() {
         .unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).await.unwrap();
-    assert!(reply.starts_with("HTTP/1.1 429 Too Many Requests\r\n"), "{reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{reply}"
+    );
     assert!(reply.contains("Retry-After: 7\r\n"), "{reply}");
 }
 
@@ -225,7 +243,10 @@ async fn reset_of_open_connections_breaks_them_and_new_ones_work() {
     let outcome = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
         .await
         .expect("must not hang");
-    assert!(matches!(outcome, Err(ref e) if e.kind() == std::io::ErrorKind::ConnectionReset), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(ref e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{outcome:?}"
+    );
     let mut fresh = TcpStream::connect(proxy.addr()).await.unwrap();
     fresh.write_all(b"pong").await.unwrap();
     fresh.read_exact(&mut buf).await.unwrap();
@@ -238,7 +259,10 @@ async fn blackhole_stalls_traffic_until_lifted() {
     proxy.set_blackhole(true);
     let mut client = Client::connect(&proxy.addr().to_string()).await.unwrap();
     let stalled = tokio::time::timeout(Duration::from_millis(300), client.request("/", "")).await;
-    assert!(stalled.is_err(), "a black-holed request must not be answered");
+    assert!(
+        stalled.is_err(),
+        "a black-holed request must not be answered"
+    );
     proxy.set_blackhole(false);
     let mut fresh = Client::connect(&proxy.addr().to_string()).await.unwrap();
     let answered = tokio::time::timeout(Duration::from_secs(5), fresh.request("/back", ""))

@@ -8,9 +8,20 @@ use integration_tests::services::{Service, endpoint};
 use store_s3::sdk::primitives::ByteStream;
 
 async fn empty_and_delete(client: &store_s3::sdk::Client, bucket: &str) {
-    let listed = client.list_objects_v2().bucket(bucket).send().await.unwrap();
+    let listed = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
     for object in listed.contents() {
-        client.delete_object().bucket(bucket).key(object.key().unwrap()).send().await.unwrap();
+        client
+            .delete_object()
+            .bucket(bucket)
+            .key(object.key().unwrap())
+            .send()
+            .await
+            .unwrap();
     }
     client.delete_bucket().bucket(bucket).send().await.unwrap();
 }
@@ -29,18 +40,32 @@ async fn objects_put_get_list_and_delete() {
         .send()
         .await
         .unwrap();
-    let got = client.get_object().bucket(&bucket).key("dir/hello.txt").send().await.unwrap();
+    let got = client
+        .get_object()
+        .bucket(&bucket)
+        .key("dir/hello.txt")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.content_type(), Some("text/plain"));
     let body = got.body.collect().await.unwrap().into_bytes();
     assert_eq!(&body[..], b"hello moto");
-    let listed = client.list_objects_v2().bucket(&bucket).prefix("dir/").send().await.unwrap();
+    let listed = client
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("dir/")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.contents().len(), 1);
     empty_and_delete(&client, &bucket).await;
 }
 
 #[tokio::test]
 async fn sdk_retries_absorb_injected_503s() {
-    let proxy = FaultProxy::http(&endpoint(Service::S3).await).await.unwrap();
+    let proxy = FaultProxy::http(&endpoint(Service::S3).await)
+        .await
+        .unwrap();
     let client = s3_client_at(&proxy.url());
     let bucket = unique_name("faults");
     client.create_bucket().bucket(&bucket).send().await.unwrap();

@@ -273,7 +273,9 @@ impl StoreError {
 
     /// Whether trying the same operation again may succeed.
     pub fn is_retryable(&self) -> bool {
-        self.0.retryable.unwrap_or_else(|| self.0.kind.is_retryable())
+        self.0
+            .retryable
+            .unwrap_or_else(|| self.0.kind.is_retryable())
     }
 }
 
@@ -310,7 +312,8 @@ impl fmt::Debug for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.0;
         let mut s = f.debug_struct("StoreError");
-        s.field("kind", &inner.kind).field("message", &inner.message);
+        s.field("kind", &inner.kind)
+            .field("message", &inner.message);
         if let Some(backend) = &inner.backend {
             s.field("backend", backend);
         }
@@ -365,7 +368,11 @@ mod tests {
         assert!(StoreError::unavailable("down").is_retryable());
         assert!(StoreError::conflict("serialization failure").is_retryable());
         assert!(!StoreError::invalid_input("bad").is_retryable());
-        assert!(!StoreError::conflict("cancelled").with_retryable(false).is_retryable());
+        assert!(
+            !StoreError::conflict("cancelled")
+                .with_retryable(false)
+                .is_retryable()
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@ impl ObjectKey {
             )));
         }
         if key.contains('\0') {
-            return Err(StoreError::invalid_input("object key contains a NUL character"));
+            return Err(StoreError::invalid_input(
+                "object key contains a NUL character",
+            ));
         }
         Ok(Self(key))
     }
@@ -349,7 +351,9 @@ impl KeyValue {
             KeyValue::Number(_) => false,
         };
         if empty {
-            Err(StoreError::invalid_input(format!("key attribute `{name}` is empty")))
+            Err(StoreError::invalid_input(format!(
+                "key attribute `{name}` is empty"
+            )))
         } else {
             Ok(())
         }
@@ -474,9 +478,21 @@ mod tests {
         assert!(err.message().contains("sort key"));
         let with_sort = schema.clone().with_sort("n", KeyType::Number);
         assert!(with_sort.validate(&DocKey::partition("a")).is_err());
-        assert!(with_sort.validate(&DocKey::partition("a").with_sort("x")).is_err());
-        assert!(with_sort.validate(&DocKey::partition("a").with_sort(2)).is_ok());
-        assert!(with_sort.validate(&DocKey::partition("").with_sort(2)).is_err());
+        assert!(
+            with_sort
+                .validate(&DocKey::partition("a").with_sort("x"))
+                .is_err()
+        );
+        assert!(
+            with_sort
+                .validate(&DocKey::partition("a").with_sort(2))
+                .is_ok()
+        );
+        assert!(
+            with_sort
+                .validate(&DocKey::partition("").with_sort(2))
+                .is_err()
+        );
     }
 
     #[test]

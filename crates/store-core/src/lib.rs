@@ -49,8 +49,8 @@ pub use document::{DocumentStore, DocumentStoreExt};
 pub use error::{ErrorKind, Result, StoreError};
 pub use health::{Health, HealthReport};
 pub use keys::{
-    DocKey, IndexName, KeyAttribute, KeySchema, KeyType, KeyValue, MAX_OBJECT_KEY_BYTES,
-    ObjectKey, TableName,
+    DocKey, IndexName, KeyAttribute, KeySchema, KeyType, KeyValue, MAX_OBJECT_KEY_BYTES, ObjectKey,
+    TableName,
 };
 pub use object::{ObjectStore, ObjectStoreExt};
 pub use page::{Cursor, Page, paginate};
@@ -58,8 +58,8 @@ pub use retry::{RetryPolicy, retry};
 pub use search::{SearchIndex, SearchIndexExt};
 pub use sql::{SqlStore, SqlStoreExt};
 pub use value::{
-    BytesSet, Document, MAX_DIGITS, Number, NumberSet, StringSet, Value, from_document,
-    from_json, from_value, to_document, to_json, to_value,
+    BytesSet, Document, MAX_DIGITS, Number, NumberSet, StringSet, Value, from_document, from_json,
+    from_value, to_document, to_json, to_value,
 };
 
 /// The README's examples, compiled and run as doctests so they stay true.

@@ -91,7 +91,12 @@ impl RetryPolicy {
 
     /// The delay before the next attempt, or `None` when the error is not retryable or the
     /// attempts or elapsed time are used up.
-    pub fn next_delay(&self, attempt: u32, elapsed: Duration, error: &StoreError) -> Option<Duration> {
+    pub fn next_delay(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        error: &StoreError,
+    ) -> Option<Duration> {
         if !error.is_retryable() || attempt >= self.max_attempts {
             return None;
         }

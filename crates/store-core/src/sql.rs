@@ -143,10 +143,12 @@ pub trait SqlStoreExt: SqlStore {
             }
             .await;
             match outcome {
-                Err(e) if e.is_retryable() => match policy.next_delay(attempt, started.elapsed(), &e) {
-                    Some(delay) => tokio::time::sleep(delay).await,
-                    None => return Err(e),
-                },
+                Err(e) if e.is_retryable() => {
+                    match policy.next_delay(attempt, started.elapsed(), &e) {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return Err(e),
+                    }
+                }
                 other => return other,
             }
         }

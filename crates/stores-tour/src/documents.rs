@@ -6,7 +6,7 @@ use store_core::document::{
     DeleteItemOptions, PutItemOptions, Query, ReturnValues, Scan, SortCondition, Update,
     UpdateOptions, attr,
 };
-use store_core::{DocKey, DocumentStore, DocumentStoreExt, Document, Number};
+use store_core::{DocKey, Document, DocumentStore, DocumentStoreExt, Number};
 
 use crate::step;
 
@@ -19,7 +19,10 @@ struct User {
 }
 
 /// Puts, gets, updates, queries, scans and deletes items.
-pub(crate) async fn run(users: &dyn DocumentStore, orders: &dyn DocumentStore) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    users: &dyn DocumentStore,
+    orders: &dyn DocumentStore,
+) -> anyhow::Result<()> {
     let service = users.backend();
     let user = User {
         id: "user-123".into(),
@@ -36,7 +39,9 @@ pub(crate) async fn run(users: &dyn DocumentStore, orders: &dyn DocumentStore) -
 
     let created = users
         .put(
-            Document::new().with("id", "user-123").with("name", "duplicate"),
+            Document::new()
+                .with("id", "user-123")
+                .with("name", "duplicate"),
             PutItemOptions::new().condition(attr("id").not_exists()),
         )
         .await;
@@ -51,13 +56,21 @@ pub(crate) async fn run(users: &dyn DocumentStore, orders: &dyn DocumentStore) -
 
     let update = Update::new().set("age", 31).add("logins", 1);
     let after = users
-        .update(&key, &update, UpdateOptions::new().returns(ReturnValues::AllNew))
+        .update(
+            &key,
+            &update,
+            UpdateOptions::new().returns(ReturnValues::AllNew),
+        )
         .await?
         .unwrap_or_default();
     step(
         service,
         "update_item SET age = 31, ADD logins 1",
-        format!("age {:?}, logins {:?}", after.get("age").and_then(|v| v.as_i64()), after.get("logins").and_then(|v| v.as_i64())),
+        format!(
+            "age {:?}, logins {:?}",
+            after.get("age").and_then(|v| v.as_i64()),
+            after.get("logins").and_then(|v| v.as_i64())
+        ),
     );
 
     for (n, total) in [(1, "19.99"), (2, "5.00"), (3, "120.50")] {
@@ -68,19 +81,41 @@ pub(crate) async fn run(users: &dyn DocumentStore, orders: &dyn DocumentStore) -
         orders.put(order, PutItemOptions::new()).await?;
     }
     let recent: Vec<Document> = orders
-        .query(Query::partition("user-123").sort(SortCondition::Ge(2.into())).reverse())
+        .query(
+            Query::partition("user-123")
+                .sort(SortCondition::Ge(2.into()))
+                .reverse(),
+        )
         .try_collect()
         .await?;
-    let totals: Vec<String> = recent.iter().filter_map(|d| d.get("total")).map(|v| format!("{}", v.as_number().map(ToString::to_string).unwrap_or_default())).collect();
-    step(service, "query orders of user-123 with order_no >= 2", format!("totals {totals:?} (newest first)"));
+    let totals: Vec<String> = recent
+        .iter()
+        .filter_map(|d| d.get("total").and_then(|v| v.as_number()))
+        .map(ToString::to_string)
+        .collect();
+    step(
+        service,
+        "query orders of user-123 with order_no >= 2",
+        format!("totals {totals:?} (newest first)"),
+    );
 
     let adults: Vec<Document> = users
         .scan(Scan::new().filter(attr("age").gt(25)))
         .try_collect()
         .await?;
-    step(service, "scan users with age > 25", format!("{} item(s)", adults.len()));
+    step(
+        service,
+        "scan users with age > 25",
+        format!("{} item(s)", adults.len()),
+    );
 
-    let old = users.delete(&key, DeleteItemOptions::new().return_old()).await?;
-    step(service, "delete_item user-123", format!("deleted: {}", old.is_some()));
+    let old = users
+        .delete(&key, DeleteItemOptions::new().return_old())
+        .await?;
+    step(
+        service,
+        "delete_item user-123",
+        format!("deleted: {}", old.is_some()),
+    );
     Ok(())
 }

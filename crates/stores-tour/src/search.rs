@@ -20,23 +20,46 @@ pub(crate) async fn run(index: &dyn SearchIndex) -> anyhow::Result<()> {
         .field("age", FieldType::Long)
         .replicas(0);
     index.create(&spec).await?;
-    step(service, &format!("create index {}", index.name()), "name: text, age: long");
+    step(
+        service,
+        &format!("create index {}", index.name()),
+        "name: text, age: long",
+    );
 
-    index.index_as("1", &Person { name: "张三".into(), age: 30 }).await?;
+    index
+        .index_as(
+            "1",
+            &Person {
+                name: "张三".into(),
+                age: 30,
+            },
+        )
+        .await?;
     step(service, "index document 1", "stored");
 
-    let people = [("2", "李四", 25), ("3", "王五", 41), ("4", "Zhang San Jr", 8)];
+    let people = [
+        ("2", "李四", 25),
+        ("3", "王五", 41),
+        ("4", "Zhang San Jr", 8),
+    ];
     let ops = people
         .iter()
         .map(|(id, name, age)| {
             Ok(BulkOp::Index {
                 id: (*id).to_string(),
-                doc: to_document(&Person { name: (*name).into(), age: *age })?,
+                doc: to_document(&Person {
+                    name: (*name).into(),
+                    age: *age,
+                })?,
             })
         })
         .collect::<store_core::Result<Vec<_>>>()?;
     let report = index.bulk(ops).await?;
-    step(service, "bulk index 3 documents", format!("{} ok, {} failed", report.succeeded, report.failed.len()));
+    step(
+        service,
+        "bulk index 3 documents",
+        format!("{} ok, {} failed", report.succeeded, report.failed.len()),
+    );
     index.refresh().await?;
 
     let found = index
@@ -45,11 +68,14 @@ pub(crate) async fn run(index: &dyn SearchIndex) -> anyhow::Result<()> {
     let names: Vec<&str> = found.iter().map(|(_, p)| p.name.as_str()).collect();
     step(service, "search match name = 张三", format!("{names:?}"));
 
-    let adults = SearchRequest::new(SearchQuery::range("age").gte(18))
-        .sort(SortField::desc("age"));
+    let adults = SearchRequest::new(SearchQuery::range("age").gte(18)).sort(SortField::desc("age"));
     let hits = index.search_as::<Person>(&adults).await?;
     let ages: Vec<u32> = hits.iter().map(|(_, p)| p.age).collect();
-    step(service, "search age >= 18, oldest first", format!("ages {ages:?}"));
+    step(
+        service,
+        "search age >= 18, oldest first",
+        format!("ages {ages:?}"),
+    );
 
     let count = index.count(&SearchQuery::MatchAll).await?;
     step(service, "count all documents", count);

@@ -45,7 +45,11 @@ impl Head {
 }
 
 /// Serves one client connection request by request.
-pub(super) async fn serve(client: &mut TcpStream, upstream: &str, faults: &Faults) -> io::Result<()> {
+pub(super) async fn serve(
+    client: &mut TcpStream,
+    upstream: &str,
+    faults: &Faults,
+) -> io::Result<()> {
     let (client_read, mut client_write) = client.split();
     let mut client_read = BufReader::new(client_read);
     let mut server: Option<(BufReader<OwnedReadHalf>, OwnedWriteHalf)> = None;
@@ -71,7 +75,9 @@ pub(super) async fn serve(client: &mut TcpStream, upstream: &str, faults: &Fault
             tokio::time::sleep(latency).await;
         }
         if request.expect_continue {
-            client_write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+            client_write
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await?;
         }
         if server.is_none() {
             let stream = TcpStream::connect(upstream).await?;
@@ -82,7 +88,9 @@ pub(super) async fn serve(client: &mut TcpStream, upstream: &str, faults: &Fault
         let Some((server_read, server_write)) = server.as_mut() else {
             return Ok(());
         };
-        server_write.write_all(&without_expect(&request.raw)).await?;
+        server_write
+            .write_all(&without_expect(&request.raw))
+            .await?;
         copy_body(&mut client_read, server_write, request.body).await?;
         server_write.flush().await?;
 
@@ -122,7 +130,10 @@ async fn read_head<R: AsyncRead + Unpin>(
             return if raw.is_empty() {
                 Ok(None)
             } else {
-                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated head"))
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "truncated head",
+                ))
             };
         }
         if raw.len() > MAX_HEAD {
@@ -142,7 +153,9 @@ async fn read_head<R: AsyncRead + Unpin>(
     let first_line = lines.next().unwrap_or("").to_owned();
     let (mut length, mut chunked, mut close, mut expect_continue) = (None, false, false, false);
     for line in lines {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim().to_ascii_lowercase();
         match name.trim().to_ascii_lowercase().as_str() {
             "content-length" => length = value.parse::<u64>().ok(),
@@ -193,7 +206,10 @@ where
             if copied == n {
                 Ok(())
             } else {
-                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated body"))
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "truncated body",
+                ))
             }
         }
         Body::UntilClose => tokio::io::copy(from, to).await.map(drop),
@@ -231,7 +247,11 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn write_fault<W: AsyncWrite + Unpin>(to: &mut W, fault: &HttpFault, close: bool) -> io::Result<()> {
+async fn write_fault<W: AsyncWrite + Unpin>(
+    to: &mut W,
+    fault: &HttpFault,
+    close: bool,
+) -> io::Result<()> {
     let (content_type, body) = fault.body.clone().unwrap_or_else(|| {
         (
             "application/json".to_owned(),
@@ -250,7 +270,11 @@ async fn write_fault<W: AsyncWrite + Unpin>(to: &mut W, fault: &HttpFault, close
     if let Some(seconds) = fault.retry_after {
         head.push_str(&format!("Retry-After: {seconds}\r\n"));
     }
-    head.push_str(if close { "Connection: close\r\n\r\n" } else { "\r\n" });
+    head.push_str(if close {
+        "Connection: close\r\n\r\n"
+    } else {
+        "\r\n"
+    });
     to.write_all(head.as_bytes()).await?;
     to.write_all(body.as_bytes()).await?;
     to.flush().await

@@ -18,9 +18,9 @@ mod http;
 mod tcp;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -123,7 +123,9 @@ pub struct FaultProxy {
 
 impl std::fmt::Debug for FaultProxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaultProxy").field("addr", &self.addr).finish()
+        f.debug_struct("FaultProxy")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -153,7 +155,13 @@ impl FaultProxy {
         let addr = listener.local_addr()?;
         let faults = Arc::new(Faults::default());
         let (reset, reset_rx) = watch::channel(0u64);
-        let accept = tokio::spawn(accept_loop(listener, upstream, mode, faults.clone(), reset_rx));
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            upstream,
+            mode,
+            faults.clone(),
+            reset_rx,
+        ));
         Ok(Self {
             addr,
             faults,

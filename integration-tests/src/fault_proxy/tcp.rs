@@ -8,7 +8,11 @@ use tokio::net::TcpStream;
 use super::{Faults, wait_while_blackholed};
 
 /// Copies bytes both ways until either side closes.
-pub(super) async fn serve(client: &mut TcpStream, upstream: &str, faults: &Faults) -> io::Result<()> {
+pub(super) async fn serve(
+    client: &mut TcpStream,
+    upstream: &str,
+    faults: &Faults,
+) -> io::Result<()> {
     let mut server = TcpStream::connect(upstream).await?;
     server.set_nodelay(true)?;
     let (mut client_read, mut client_write) = client.split();

@@ -362,8 +362,10 @@ impl Update {
 
     /// Sets an attribute.
     pub fn set(mut self, path: impl Into<Path>, value: impl Into<Value>) -> Self {
-        self.0
-            .push(UpdateAction::Set(path.into(), SetValue::Value(value.into())));
+        self.0.push(UpdateAction::Set(
+            path.into(),
+            SetValue::Value(value.into()),
+        ));
         self
     }
 

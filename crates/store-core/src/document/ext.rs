@@ -39,14 +39,23 @@ pub trait DocumentStoreExt: DocumentStore {
     }
 
     /// A scan whose items are deserialized into `T`.
-    fn scan_as<T: DeserializeOwned + Send + 'static>(&self, scan: Scan) -> BoxStream<'_, Result<T>> {
-        self.scan(scan).map(|doc| doc.and_then(from_document)).boxed()
+    fn scan_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        scan: Scan,
+    ) -> BoxStream<'_, Result<T>> {
+        self.scan(scan)
+            .map(|doc| doc.and_then(from_document))
+            .boxed()
     }
 
     /// Scans the table as `segments` parallel segments merged into one stream.
     ///
     /// Backends without parallel scan get `Unsupported` unless `segments` is 1.
-    fn parallel_scan(&self, scan: Scan, segments: u32) -> BoxStream<'_, Result<crate::value::Document>> {
+    fn parallel_scan(
+        &self,
+        scan: Scan,
+        segments: u32,
+    ) -> BoxStream<'_, Result<crate::value::Document>> {
         if segments == 0 {
             return futures::stream::iter([Err(StoreError::invalid_input(
                 "a parallel scan needs at least one segment",

@@ -4,7 +4,9 @@
 
 mod document;
 mod eval;
+mod object;
 mod search;
 
 pub use document::MemoryDocumentStore;
+pub use object::MemoryObjectStore;
 pub use search::{MemorySearchCluster, MemorySearchIndex};

@@ -186,5 +186,7 @@ pub(crate) async fn write_atomically(path: &Path, mut body: ByteStream) -> Resul
 fn nonce() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(2_654_435_761)
+    COUNTER
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(2_654_435_761)
 }

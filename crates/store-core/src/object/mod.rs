@@ -36,8 +36,12 @@ pub trait ObjectStore: Health + Debug + Send + Sync {
     fn capabilities(&self) -> ObjectCapabilities;
 
     /// Stores `body` under `key`.
-    async fn put(&self, key: &ObjectKey, body: bytes::Bytes, options: PutOptions)
-    -> Result<PutResult>;
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: bytes::Bytes,
+        options: PutOptions,
+    ) -> Result<PutResult>;
 
     /// Stores a stream of chunks under `key` without holding it all in memory where the
     /// backend allows (multipart upload on S3).
@@ -64,8 +68,7 @@ pub trait ObjectStore: Health + Debug + Send + Sync {
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()>;
 
     /// One page of a listing, resumable from `cursor`.
-    async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>)
-    -> Result<ListPage>;
+    async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage>;
 
     /// A URL that lets its holder GET or PUT one object until it expires.
     ///

@@ -5,17 +5,18 @@ use futures::stream::{BoxStream, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Hit, IndexOptions, SearchIndex, SearchRequest, DocVersion};
+use super::{DocVersion, Hit, IndexOptions, SearchIndex, SearchRequest};
 use crate::error::{Result, StoreError};
 use crate::page::{Cursor, Page, paginate};
-use crate::value::{Value, from_document, to_document, to_json, from_json};
+use crate::value::{Value, from_document, from_json, to_document, to_json};
 
 /// Conveniences over [`SearchIndex`], available on every index including `dyn SearchIndex`.
 #[async_trait]
 pub trait SearchIndexExt: SearchIndex {
     /// Serializes and indexes a document.
     async fn index_as<T: Serialize + Sync>(&self, id: &str, doc: &T) -> Result<DocVersion> {
-        self.index(id, to_document(doc)?, IndexOptions::default()).await
+        self.index(id, to_document(doc)?, IndexOptions::default())
+            .await
     }
 
     /// Reads and deserializes a document.
@@ -27,7 +28,10 @@ pub trait SearchIndexExt: SearchIndex {
     }
 
     /// Runs a search and deserializes each hit's source.
-    async fn search_as<T: DeserializeOwned>(&self, request: &SearchRequest) -> Result<Vec<(Hit, T)>> {
+    async fn search_as<T: DeserializeOwned>(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<Vec<(Hit, T)>> {
         let response = self.search(request).await?;
         response
             .hits
@@ -60,7 +64,11 @@ pub trait SearchIndexExt: SearchIndex {
                     })?;
                     match from_json(json)? {
                         Value::List(values) => request.search_after = Some(values),
-                        _ => return Err(StoreError::invalid_input("the cursor is not one this library issued")),
+                        _ => {
+                            return Err(StoreError::invalid_input(
+                                "the cursor is not one this library issued",
+                            ));
+                        }
                     }
                 }
                 let response = self.search(&request).await?;

@@ -54,8 +54,12 @@ pub trait SearchIndex: Health + Debug + Send + Sync {
     async fn get(&self, id: &str) -> Result<Option<StoredDoc>>;
 
     /// Merges `partial` into the stored document; `NotFound` if it does not exist.
-    async fn update(&self, id: &str, partial: Document, options: IndexOptions)
-    -> Result<DocVersion>;
+    async fn update(
+        &self,
+        id: &str,
+        partial: Document,
+        options: IndexOptions,
+    ) -> Result<DocVersion>;
 
     /// Deletes a document; returns whether it existed.
     async fn delete(&self, id: &str, options: IndexOptions) -> Result<bool>;

@@ -225,7 +225,10 @@ impl SearchQuery {
     }
 
     /// Any of these exact values.
-    pub fn terms<V: Into<Value>>(field: impl Into<String>, values: impl IntoIterator<Item = V>) -> Self {
+    pub fn terms<V: Into<Value>>(
+        field: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
         SearchQuery::Terms {
             field: field.into(),
             values: values.into_iter().map(Into::into).collect(),

@@ -98,7 +98,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Null)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(EXACT_VALUE.with(|slot| slot.borrow_mut().take()).unwrap_or(Value::Null))
+        Ok(EXACT_VALUE
+            .with(|slot| slot.borrow_mut().take())
+            .unwrap_or(Value::Null))
     }
     fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         de::Deserialize::deserialize(d)
@@ -152,9 +154,15 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
             Value::Bytes(b) => visitor.visit_byte_buf(b.to_vec()),
             Value::List(items) => visit_list(items, visitor),
             Value::Map(doc) => visitor.visit_map(MapDeserializer::new(doc)),
-            Value::StringSet(set) => visit_list(set.into_iter().map(Value::String).collect(), visitor),
-            Value::NumberSet(set) => visit_list(set.into_iter().map(Value::Number).collect(), visitor),
-            Value::BytesSet(set) => visit_list(set.into_iter().map(Value::Bytes).collect(), visitor),
+            Value::StringSet(set) => {
+                visit_list(set.into_iter().map(Value::String).collect(), visitor)
+            }
+            Value::NumberSet(set) => {
+                visit_list(set.into_iter().map(Value::Number).collect(), visitor)
+            }
+            Value::BytesSet(set) => {
+                visit_list(set.into_iter().map(Value::Bytes).collect(), visitor)
+            }
         }
     }
 
@@ -337,7 +345,11 @@ impl<'de> de::VariantAccess<'de> for VariantDeserializer {
     ) -> Result<T::Value, StoreError> {
         seed.deserialize(ValueDeserializer(self.0))
     }
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, StoreError> {
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, StoreError> {
         de::Deserializer::deserialize_seq(ValueDeserializer(self.0), visitor)
     }
     fn struct_variant<V: Visitor<'de>>(

@@ -97,7 +97,9 @@ impl Document {
 
     /// A size estimate in bytes, close to how DynamoDB counts item size.
     pub fn approximate_size(&self) -> usize {
-        self.iter().map(|(k, v)| k.len() + v.approximate_size()).sum()
+        self.iter()
+            .map(|(k, v)| k.len() + v.approximate_size())
+            .sum()
     }
 }
 
@@ -147,7 +149,11 @@ impl std::hash::Hasher for FixedHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);

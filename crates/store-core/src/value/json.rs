@@ -18,7 +18,11 @@ pub fn to_json(value: &Value) -> serde_json::Value {
         Value::String(s) => J::String(s.clone()),
         Value::Bytes(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::List(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(doc) => J::Object(doc.iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect()),
+        Value::Map(doc) => J::Object(
+            doc.iter()
+                .map(|(k, v)| (k.to_owned(), to_json(v)))
+                .collect(),
+        ),
         Value::StringSet(set) => J::Array(set.iter().cloned().map(J::String).collect()),
         Value::NumberSet(set) => J::Array(set.iter().map(number_to_json).collect()),
         Value::BytesSet(set) => J::Array(

@@ -135,10 +135,18 @@ impl Value {
             Value::Number(n) => n.significant_digits().div_ceil(2) + 1,
             Value::String(s) => s.len(),
             Value::Bytes(b) => b.len(),
-            Value::List(items) => 3 + items.iter().map(|v| 1 + v.approximate_size()).sum::<usize>(),
+            Value::List(items) => {
+                3 + items
+                    .iter()
+                    .map(|v| 1 + v.approximate_size())
+                    .sum::<usize>()
+            }
             Value::Map(doc) => 3 + doc.approximate_size(),
             Value::StringSet(set) => set.iter().map(String::len).sum(),
-            Value::NumberSet(set) => set.iter().map(|n| n.significant_digits().div_ceil(2) + 1).sum(),
+            Value::NumberSet(set) => set
+                .iter()
+                .map(|n| n.significant_digits().div_ceil(2) + 1)
+                .sum(),
             Value::BytesSet(set) => set.iter().map(Bytes::len).sum(),
         }
     }
@@ -153,7 +161,9 @@ macro_rules! value_from_number {
         }
     )*};
 }
-value_from_number!(i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, usize, isize);
+value_from_number!(
+    i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, usize, isize
+);
 
 impl From<Number> for Value {
     fn from(v: Number) -> Self {

@@ -128,7 +128,10 @@ impl Number {
         // Accumulate towards the sign so that i128::MIN, whose magnitude has no positive
         // i128, still converts.
         let mut value: i128 = 0;
-        for byte in digits.bytes().chain(std::iter::repeat_n(b'0', exponent as usize)) {
+        for byte in digits
+            .bytes()
+            .chain(std::iter::repeat_n(b'0', exponent as usize))
+        {
             let digit = i128::from(byte - b'0');
             value = value.checked_mul(10)?;
             value = if self.negative {
@@ -311,7 +314,11 @@ impl FromStr for Number {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(invalid());
         }
-        if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+        if !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return Err(invalid());
         }
         let mut exponent: i64 = match exp_text {
@@ -439,7 +446,9 @@ macro_rules! number_from_int {
         }
     )*};
 }
-number_from_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+number_from_int!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 impl TryFrom<f64> for Number {
     type Error = StoreError;
@@ -553,7 +562,10 @@ mod tests {
         let largest = n("9.9999999999999999999999999999999999999E+125");
         assert_eq!(largest.significant_digits(), 38);
         assert_eq!(largest.adjusted_exponent(), 125);
-        assert_eq!(n(&largest.to_string()).to_plain_string(), largest.to_plain_string());
+        assert_eq!(
+            n(&largest.to_string()).to_plain_string(),
+            largest.to_plain_string()
+        );
         assert_eq!(n(&largest.to_plain_string()), largest);
     }
 
@@ -569,7 +581,9 @@ mod tests {
 
     #[test]
     fn rejects_garbage_nan_and_infinity() {
-        for text in ["", "-", ".", "1e", "1.2.3", "NaN", "inf", " 1", "1 ", "0x10", "1e+"] {
+        for text in [
+            "", "-", ".", "1e", "1.2.3", "NaN", "inf", " 1", "1 ", "0x10", "1e+",
+        ] {
             assert!(text.parse::<Number>().is_err(), "{text:?} parsed");
         }
         assert!(Number::try_from(f64::INFINITY).is_err());
@@ -595,8 +609,14 @@ mod tests {
     fn addition_is_exact() {
         let sum = n("0.1").checked_add(&n("0.2")).unwrap();
         assert_eq!(sum.to_string(), "0.3");
-        assert_eq!(n("5").checked_add(&n("-7.25")).unwrap().to_string(), "-2.25");
-        assert_eq!(n("1E+20").checked_add(&n("1")).unwrap().to_string(), "100000000000000000001");
+        assert_eq!(
+            n("5").checked_add(&n("-7.25")).unwrap().to_string(),
+            "-2.25"
+        );
+        assert_eq!(
+            n("1E+20").checked_add(&n("1")).unwrap().to_string(),
+            "100000000000000000001"
+        );
         assert!(n("-3").checked_add(&n("3")).unwrap().is_zero());
     }
 }

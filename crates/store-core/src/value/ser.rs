@@ -291,9 +291,8 @@ fn collect_set<T: Ord>(
         .into_iter()
         .map(|v| {
             let name = v.type_name();
-            element(v).ok_or_else(|| {
-                StoreError::invalid_input(format!("a {what} cannot hold a {name}"))
-            })
+            element(v)
+                .ok_or_else(|| StoreError::invalid_input(format!("a {what} cannot hold a {name}")))
         })
         .collect::<Result<_, _>>()?;
     if set.len() != count {

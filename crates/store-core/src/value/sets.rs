@@ -87,7 +87,9 @@ impl<'de> Deserialize<'de> for BytesSet {
             }
         }
         let items = Vec::<ByteBuf>::deserialize(deserializer)?;
-        Ok(BytesSet(items.into_iter().map(|b| Bytes::from(b.0)).collect()))
+        Ok(BytesSet(
+            items.into_iter().map(|b| Bytes::from(b.0)).collect(),
+        ))
     }
 }
 

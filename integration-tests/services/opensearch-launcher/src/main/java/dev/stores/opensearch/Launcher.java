@@ -121,6 +121,10 @@ public final class Launcher {
             System.err.println("launcher: node failed to start");
             t.printStackTrace();
             closeNode(node);
+            // Repeat the cause chain last, so a short log tail shows what went wrong.
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                System.err.println("launcher: FAILED: " + c);
+            }
             System.exit(1);
         }
 

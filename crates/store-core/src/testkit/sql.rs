@@ -1,0 +1,227 @@
+//! The [`SqlStore`] conformance suite, in PostgreSQL's dialect (`$1` placeholders).
+//!
+//! Every behaviour is a `pub async fn` taking a [`SqlStoreFactory`] that returns a store
+//! connected to an empty test database or schema, whose pool allows at least two connections
+//! at once. Each behaviour that needs a table creates its own, with a unique generated name,
+//! and drops it afterwards, even when the behaviour fails. Failures panic with a message
+//! saying what went wrong. [`sql_conformance_tests!`](crate::sql_conformance_tests) expands
+//! to one `#[tokio::test]` per behaviour.
+//!
+//! What the suite expects of a backend, beyond the trait's documentation:
+//! - parameters convert to the type the server infers for them: [`Value::Number`] to
+//!   `smallint`/`integer`/`bigint`/`numeric` (exact, any scale), [`Value::String`] to `text`,
+//!   `varchar`, `date` and `uuid` (as their standard text forms), [`Value::Bytes`] to `bytea`,
+//!   [`Value::Bool`] to `boolean`, [`Value::Map`] to `jsonb`, [`Value::Null`] to NULL of any
+//!   type; columns come back the same way (`jsonb` objects as [`Value::Map`], with JSON
+//!   numbers as exact [`Value::Number`]s: `12.50` and 30-digit integers keep every digit);
+//! - a parameter that does not fit its column, or a wrong number of parameters, is
+//!   `InvalidInput`;
+//! - SQLSTATE classes map to kinds: unique violation → `AlreadyExists`; other integrity
+//!   violations and data exceptions (class 22) → `InvalidInput`; syntax errors →
+//!   `InvalidInput`; undefined table → `NotFound`; serialization failure and deadlock →
+//!   `Conflict` (retryable).
+
+mod errors;
+mod queries;
+mod transactions;
+mod values;
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use crate::error::{ErrorKind, Result, StoreError};
+use crate::sql::{SqlStore, SqlStoreExt};
+use crate::value::{Document, Value};
+
+pub use errors::*;
+pub use queries::*;
+pub use transactions::*;
+pub use values::*;
+
+/// Makes a store connected to an empty test database or schema.
+pub type SqlStoreFactory = Arc<dyn Fn() -> BoxFuture<'static, Arc<dyn SqlStore>> + Send + Sync>;
+
+/// Wraps an async constructor of a concrete store as a [`SqlStoreFactory`].
+pub fn factory<F, Fut, S>(make: F) -> SqlStoreFactory
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = S> + Send + 'static,
+    S: SqlStore + 'static,
+{
+    Arc::new(move || {
+        let made = make();
+        Box::pin(async move { Arc::new(made.await) as Arc<dyn SqlStore> })
+    })
+}
+
+/// How long dropping a behaviour's table may take before the suite reports a leaked lock.
+const DROP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A table name no other run uses: `suite_<hint>_<12 hex digits>`.
+fn unique_table(hint: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("suite_{hint}_{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+}
+
+/// Creates a uniquely named table with `columns`, runs `body` with the store and the table's
+/// name, then drops the table, also when `body` panics (the panic is then resumed).
+async fn scoped<F, Fut>(factory: &SqlStoreFactory, hint: &str, columns: &str, body: F)
+where
+    F: FnOnce(Arc<dyn SqlStore>, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let store = factory().await;
+    let table = unique_table(hint);
+    store
+        .batch_execute(&format!("CREATE TABLE {table} ({columns})"))
+        .await
+        .unwrap_or_else(|e| panic!("creating table {table} ({columns}) should succeed: {e}"));
+    let outcome = AssertUnwindSafe(body(store.clone(), table.clone()))
+        .catch_unwind()
+        .await;
+    let dropped = tokio::time::timeout(
+        DROP_TIMEOUT,
+        store.batch_execute(&format!("DROP TABLE IF EXISTS {table}")),
+    )
+    .await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    match dropped {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("dropping table {table} should succeed: {e}"),
+        Err(_) => panic!(
+            "dropping table {table} took over {DROP_TIMEOUT:?}: a transaction still holds it \
+             (was a dropped transaction left open on a pooled connection?)"
+        ),
+    }
+}
+
+/// Runs a statement that must succeed, returning the affected row count.
+async fn exec(store: &dyn SqlStore, sql: &str, params: &[Value]) -> u64 {
+    store
+        .execute(sql, params)
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}` with {params:?} should succeed: {e}"))
+}
+
+/// All rows of a query that must succeed.
+async fn rows(store: &dyn SqlStore, sql: &str, params: &[Value]) -> Vec<Document> {
+    store
+        .query_all(sql, params)
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}` with {params:?} should succeed: {e}"))
+}
+
+/// The row count of a table.
+async fn count(store: &dyn SqlStore, table: &str) -> i64 {
+    let sql = format!("SELECT count(*) AS n FROM {table}");
+    let row = store
+        .query_one(&sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}` should succeed: {e}"));
+    col(&row, "n")
+        .as_i64()
+        .unwrap_or_else(|| panic!("count(*) should be an integer: {row:?}"))
+}
+
+/// A column of a row, which must be there.
+#[track_caller]
+fn col<'r>(row: &'r Document, name: &str) -> &'r Value {
+    row.get(name)
+        .unwrap_or_else(|| panic!("the row should have a column `{name}`: {row:?}"))
+}
+
+/// A number parsed from text.
+fn num(text: &str) -> Value {
+    Value::Number(
+        text.parse()
+            .unwrap_or_else(|e| panic!("suite number {text} should parse: {e}")),
+    )
+}
+
+/// Asserts that `result` failed with `kind`, returning the error.
+#[track_caller]
+fn expect_kind<T: Debug>(result: Result<T>, kind: ErrorKind, what: &str) -> StoreError {
+    match result {
+        Ok(value) => panic!("{what}: expected a {kind} error, got Ok({value:?})"),
+        Err(e) => {
+            assert_eq!(e.kind(), kind, "{what}: wrong error kind: {e}");
+            assert!(!e.message().is_empty(), "{what}: the error has no message");
+            e
+        }
+    }
+}
+
+/// Expands to one `#[tokio::test]` per behaviour of the [`SqlStore`] conformance suite.
+///
+/// The argument is an expression of type
+/// [`SqlStoreFactory`](crate::testkit::sql::SqlStoreFactory), evaluated once per test.
+///
+/// ```no_run
+/// # fn postgres_factory() -> store_core::testkit::sql::SqlStoreFactory { unimplemented!() }
+/// // In an adapter's test file:
+/// store_core::sql_conformance_tests!(postgres_factory());
+/// ```
+#[macro_export]
+macro_rules! sql_conformance_tests {
+    ($factory:expr) => {
+        $crate::__sql_conformance_each!(($factory);
+            execute_reports_affected_rows,
+            rows_are_documents_with_column_names,
+            query_streams_many_rows_in_order,
+            query_one_and_query_opt,
+            query_as_typed_rows,
+            batch_execute_runs_statements,
+            health_reports_backend,
+            integer_parameters_round_trip,
+            numeric_parameters_are_exact,
+            text_bytes_bool_and_null_round_trip,
+            jsonb_from_map_round_trip,
+            dates_and_uuids_travel_as_text,
+            injection_strings_stored_verbatim,
+            transaction_commit_is_visible,
+            transaction_rollback_is_invisible,
+            dropped_transaction_rolls_back,
+            transaction_retries_conflict,
+            serialization_failure_is_conflict,
+            isolation_levels_are_applied,
+            unique_violation_is_already_exists,
+            constraint_violations_are_invalid_input,
+            missing_table_is_not_found,
+            syntax_error_is_invalid_input,
+            bad_parameters_are_invalid_input,
+        );
+    };
+}
+
+/// Implementation detail of [`sql_conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sql_conformance_each {
+    (($factory:expr); $($name:ident),* $(,)?) => {
+        $(
+            #[$crate::testkit::tokio::test(crate = "store_core::testkit::tokio")]
+            async fn $name() {
+                let factory: $crate::testkit::sql::SqlStoreFactory = $factory;
+                $crate::testkit::sql::$name(&factory).await;
+            }
+        )*
+    };
+}
