@@ -4,7 +4,9 @@
 use integration_tests::clients::opensearch_client;
 use integration_tests::names::unique_name;
 use serde_json::{Value, json};
-use store_search::sdk::indices::{IndicesAnalyzeParts, IndicesCreateParts, IndicesDeleteParts};
+use store_search::sdk::indices::{
+    IndicesAnalyzeParts, IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts,
+};
 use store_search::sdk::{CountParts, IndexParts};
 
 #[tokio::test]
@@ -61,6 +63,12 @@ async fn reindex_copies_documents() {
             .await
             .unwrap();
     }
+    client
+        .indices()
+        .refresh(IndicesRefreshParts::Index(&[&source]))
+        .send()
+        .await
+        .unwrap();
     let reindexed: Value = client
         .reindex()
         .body(json!({"source": {"index": source}, "dest": {"index": dest}}))
