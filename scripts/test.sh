@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Formatting is checked first: it is cheap and fails fast.
+cargo fmt --all -- --check
+
 started=0
 cleanup() {
     if [ "$started" = 1 ]; then
