@@ -7,7 +7,7 @@
 //! before it. [`search_conformance_tests!`](crate::search_conformance_tests) expands to one
 //! `#[tokio::test]` per behaviour:
 //!
-//! ```ignore
+//! ```no_run
 //! use std::sync::Arc;
 //! use store_core::{IndexName, SearchIndex, memory::MemorySearchIndex};
 //!
