@@ -33,6 +33,7 @@
 
 pub mod document;
 mod error;
+mod forward;
 mod health;
 mod keys;
 pub mod memory;
@@ -58,8 +59,8 @@ pub use retry::{RetryPolicy, retry};
 pub use search::{SearchIndex, SearchIndexExt};
 pub use sql::{SqlStore, SqlStoreExt};
 pub use value::{
-    BytesSet, Document, MAX_DIGITS, Number, NumberSet, StringSet, Value, from_document, from_json,
-    from_value, to_document, to_json, to_value,
+    BytesSet, Document, MAX_DIGITS, MAX_EXPONENT, Number, NumberSet, StringSet, Value,
+    from_document, from_json, from_value, to_document, to_json, to_value,
 };
 
 /// The README's examples, compiled and run as doctests so they stay true.

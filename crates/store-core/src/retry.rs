@@ -9,7 +9,7 @@ use crate::error::{Result, StoreError};
 ///
 /// The delay before attempt `n + 1` is a random duration in `0..=min(max_delay, base * 2^(n-1))`
 /// (full jitter), unless the error carries a server-given delay (`Retry-After`), which is
-/// honoured as a floor, capped at `max_delay`.
+/// honoured as a floor even above `max_delay`; `max_elapsed` still bounds the total wait.
 ///
 /// ```
 /// use std::time::Duration;
@@ -102,15 +102,18 @@ impl RetryPolicy {
         }
         let ceiling = self.ceiling(attempt);
         let mut delay = if self.jitter {
-            ceiling.mul_f64(random_unit())
+            Duration::try_from_secs_f64(ceiling.as_secs_f64() * random_unit())
+                .map_or(ceiling, |d| d.min(ceiling))
         } else {
             ceiling
         };
         if let Some(hint) = error.retry_after() {
-            delay = delay.max(hint.min(self.max_delay));
+            // The server knows best: its delay is a floor, not capped by `max_delay`; the
+            // elapsed budget below decides whether waiting that long is still worth it.
+            delay = delay.max(hint);
         }
         if let Some(limit) = self.max_elapsed
-            && elapsed + delay > limit
+            && elapsed.saturating_add(delay) > limit
         {
             return None;
         }
@@ -262,6 +265,24 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4);
         assert!(start.elapsed() >= Duration::from_secs(9));
         assert!(start.elapsed() <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_server_delay_above_max_delay_is_honoured_and_huge_values_do_not_overflow() {
+        let policy = fast().max_delay(Duration::from_secs(1)).max_elapsed(None);
+        let err = StoreError::throttled("busy").with_retry_after(Duration::from_secs(30));
+        assert_eq!(
+            policy.next_delay(1, Duration::ZERO, &err),
+            Some(Duration::from_secs(30))
+        );
+        let extreme = RetryPolicy::default()
+            .base_delay(Duration::from_secs(u64::MAX / 2))
+            .max_delay(Duration::MAX);
+        let delay = extreme.next_delay(3, Duration::from_secs(1), &StoreError::throttled("x"));
+        assert!(
+            delay.is_none(),
+            "a delay past the elapsed budget must give up, not overflow"
+        );
     }
 
     #[test]

@@ -109,8 +109,12 @@ pub trait SqlStoreExt: SqlStore {
     }
 
     /// Runs `work` in a transaction: commits on `Ok`, rolls back on `Err` (and on panic, as the
-    /// transaction is dropped), and runs it again from the start when it fails with a retryable
-    /// error (serialization failure, deadlock), as `policy` allows.
+    /// transaction is dropped), and runs it again from the start when it fails with a
+    /// [`Conflict`](ErrorKind::Conflict) (serialization failure, deadlock), as `policy` allows.
+    ///
+    /// A commit that fails for another reason (the connection dropped during `COMMIT`) is never
+    /// retried: the transaction may have committed, and running the work again could apply it
+    /// twice. That error comes back marked not retryable.
     async fn transaction<T, F>(
         &self,
         isolation: IsolationLevel,
@@ -131,10 +135,14 @@ pub trait SqlStoreExt: SqlStore {
             let outcome = async {
                 let mut tx = self.begin(isolation).await?;
                 match work(&mut tx).await {
-                    Ok(value) => {
-                        tx.commit().await?;
-                        Ok(value)
-                    }
+                    Ok(value) => match tx.commit().await {
+                        Ok(()) => Ok(value),
+                        // The server refused the commit and rolled back: safe to run again.
+                        Err(e) if e.kind() == ErrorKind::Conflict => Err(e),
+                        // Anything else (a connection lost during COMMIT) leaves the outcome
+                        // unknown: running the work again could apply it twice.
+                        Err(e) => Err(e.with_retryable(false)),
+                    },
                     Err(e) => {
                         let _ = tx.rollback().await;
                         Err(e)
@@ -143,7 +151,7 @@ pub trait SqlStoreExt: SqlStore {
             }
             .await;
             match outcome {
-                Err(e) if e.is_retryable() => {
+                Err(e) if e.kind() == ErrorKind::Conflict && e.is_retryable() => {
                     match policy.next_delay(attempt, started.elapsed(), &e) {
                         Some(delay) => tokio::time::sleep(delay).await,
                         None => return Err(e),
@@ -156,3 +164,144 @@ pub trait SqlStoreExt: SqlStore {
 }
 
 impl<S: SqlStore + ?Sized> SqlStoreExt for S {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::health::HealthReport;
+
+    /// A store whose transactions fail to commit with a chosen error a number of times.
+    #[derive(Debug, Default)]
+    struct FlakyCommits {
+        commits: Arc<AtomicU32>,
+        fail_commits_with: Option<ErrorKind>,
+    }
+
+    struct Tx {
+        commits: Arc<AtomicU32>,
+        fail_with: Option<ErrorKind>,
+    }
+
+    #[async_trait]
+    impl SqlTransaction for Tx {
+        async fn execute(&mut self, _sql: &str, _params: &[Value]) -> Result<u64> {
+            Ok(1)
+        }
+        async fn query(&mut self, _sql: &str, _params: &[Value]) -> Result<Vec<Document>> {
+            Ok(Vec::new())
+        }
+        async fn commit(self: Box<Self>) -> Result<()> {
+            self.commits.fetch_add(1, Ordering::SeqCst);
+            match self.fail_with {
+                Some(kind) => Err(StoreError::new(kind, "commit failed")),
+                None => Ok(()),
+            }
+        }
+        async fn rollback(self: Box<Self>) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl Health for FlakyCommits {
+        async fn health(&self) -> Result<HealthReport> {
+            Ok(HealthReport {
+                backend: "fake",
+                latency: Duration::ZERO,
+                detail: None,
+            })
+        }
+    }
+
+    #[async_trait]
+    impl SqlStore for FlakyCommits {
+        fn backend(&self) -> &'static str {
+            "fake"
+        }
+        async fn execute(&self, _sql: &str, _params: &[Value]) -> Result<u64> {
+            Ok(0)
+        }
+        async fn batch_execute(&self, _sql: &str) -> Result<()> {
+            Ok(())
+        }
+        fn query<'a>(
+            &'a self,
+            _sql: &'a str,
+            _params: &'a [Value],
+        ) -> BoxStream<'a, Result<Document>> {
+            futures::stream::empty().boxed()
+        }
+        async fn begin(&self, _isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
+            Ok(Box::new(Tx {
+                commits: self.commits.clone(),
+                fail_with: self.fail_commits_with,
+            }))
+        }
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::default().base_delay(Duration::from_millis(1))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflicts_in_the_work_are_retried() {
+        let store = FlakyCommits::default();
+        let runs = AtomicU32::new(0);
+        let out = store
+            .transaction(IsolationLevel::Serializable, &policy(), |_tx| {
+                let n = runs.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async move {
+                    if n < 2 {
+                        Err(StoreError::conflict("could not serialize access"))
+                    } else {
+                        Ok(n)
+                    }
+                })
+            })
+            .await;
+        assert_eq!(out.unwrap(), 2);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(store.commits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_commit_with_unknown_outcome_is_never_run_again() {
+        let store = FlakyCommits {
+            fail_commits_with: Some(ErrorKind::Unavailable),
+            ..FlakyCommits::default()
+        };
+        let runs = AtomicU32::new(0);
+        let out = store
+            .transaction(IsolationLevel::ReadCommitted, &policy(), |_tx| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async { Ok(()) })
+            })
+            .await;
+        let err = out.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(
+            !err.is_retryable(),
+            "an ambiguous commit must not look retryable"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(store.commits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_retryable_errors_in_the_work_are_not_retried_by_the_transaction() {
+        let store = FlakyCommits::default();
+        let runs = AtomicU32::new(0);
+        let out: Result<()> = store
+            .transaction(IsolationLevel::ReadCommitted, &policy(), |_tx| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async { Err(StoreError::unavailable("connection lost mid-work")) })
+            })
+            .await;
+        assert_eq!(out.unwrap_err().kind(), ErrorKind::Unavailable);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+}

@@ -117,7 +117,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut doc = Document::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        while let Some(k) = map.next_key::<String>()? {
+            if k == NUMBER_TOKEN && doc.is_empty() {
+                let digits: String = map.next_value()?;
+                let number: Number = digits.parse().map_err(de::Error::custom)?;
+                return Ok(Value::Number(number));
+            }
+            let v: Value = map.next_value()?;
             doc.insert(k, v);
         }
         Ok(Value::Map(doc))
@@ -135,11 +141,43 @@ fn visit_number<'de, V: Visitor<'de>>(n: Number, visitor: V) -> Result<V::Value,
         if let Some(u) = n.to_u64() {
             return visitor.visit_u64(u);
         }
-        if let Some(i) = n.to_i128() {
-            return visitor.visit_i128(i);
-        }
     }
-    visitor.visit_f64(n.to_f64())
+    let float = n.to_f64();
+    if Number::try_from(float).is_ok_and(|back| back == n) {
+        return visitor.visit_f64(float);
+    }
+    // No float holds this number: hand over its digits as the one-entry map
+    // `{NUMBER_TOKEN: "digits"}`, which `Number` and `Value` recognise and every other
+    // type refuses with a typed error (never a silently rounded value). This is what keeps
+    // digits exact where serde buffers content first (`flatten`, internally tagged and
+    // untagged enums).
+    visitor.visit_map(NumberTokenMap(Some(n.to_string())))
+}
+
+/// The one-entry map `{NUMBER_TOKEN: digits}` that carries an exact number through serde.
+struct NumberTokenMap(Option<String>);
+
+impl<'de> de::MapAccess<'de> for NumberTokenMap {
+    type Error = StoreError;
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, StoreError> {
+        if self.0.is_none() {
+            return Ok(None);
+        }
+        seed.deserialize(NUMBER_TOKEN.into_deserializer()).map(Some)
+    }
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, StoreError> {
+        let digits = self
+            .0
+            .take()
+            .ok_or_else(|| StoreError::internal("number token read twice"))?;
+        seed.deserialize(digits.into_deserializer())
+    }
 }
 
 impl<'de> de::Deserializer<'de> for ValueDeserializer {
@@ -182,6 +220,24 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
 
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, StoreError> {
         self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, StoreError> {
+        match self.0 {
+            Value::Number(n) if n.to_i128().is_some() => {
+                visitor.visit_i128(n.to_i128().unwrap_or_default())
+            }
+            other => ValueDeserializer(other).deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, StoreError> {
+        match self.0 {
+            Value::Number(n) if n.to_u128().is_some() => {
+                visitor.visit_u128(n.to_u128().unwrap_or_default())
+            }
+            other => ValueDeserializer(other).deserialize_any(visitor),
+        }
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -232,7 +288,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 char str string
+        bool i8 i16 i32 i64 u8 u16 u32 u64 char str string
         unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
@@ -289,7 +345,7 @@ impl<'de> de::MapAccess<'de> for MapDeserializer {
         match self.entries.next() {
             Some((k, v)) => {
                 self.pending = Some(v);
-                seed.deserialize(k.into_deserializer()).map(Some)
+                seed.deserialize(MapKeyDeserializer(k)).map(Some)
             }
             None => Ok(None),
         }
@@ -358,5 +414,70 @@ impl<'de> de::VariantAccess<'de> for VariantDeserializer {
         visitor: V,
     ) -> Result<V::Value, StoreError> {
         de::Deserializer::deserialize_map(ValueDeserializer(self.0), visitor)
+    }
+}
+
+/// Reads a map key (always a string in a [`Document`]) as the key type asks: integer, float
+/// and boolean keys are parsed back from their text, so `BTreeMap<u32, _>` round-trips.
+struct MapKeyDeserializer(String);
+
+macro_rules! parse_key {
+    ($($method:ident => $visit:ident: $t:ty),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, StoreError> {
+            match self.0.parse::<$t>() {
+                Ok(v) => visitor.$visit(v),
+                Err(_) => Err(StoreError::invalid_input(format!(
+                    "map key `{}` is not a valid {}",
+                    self.0,
+                    stringify!($t)
+                ))),
+            }
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for MapKeyDeserializer {
+    type Error = StoreError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, StoreError> {
+        visitor.visit_string(self.0)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, StoreError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, StoreError> {
+        visitor.visit_enum(self.0.into_deserializer())
+    }
+
+    parse_key! {
+        deserialize_bool => visit_bool: bool,
+        deserialize_i8 => visit_i8: i8,
+        deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32,
+        deserialize_i64 => visit_i64: i64,
+        deserialize_i128 => visit_i128: i128,
+        deserialize_u8 => visit_u8: u8,
+        deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32,
+        deserialize_u64 => visit_u64: u64,
+        deserialize_u128 => visit_u128: u128,
+        deserialize_f32 => visit_f32: f32,
+        deserialize_f64 => visit_f64: f64,
+    }
+
+    serde::forward_to_deserialize_any! {
+        char str string bytes byte_buf option unit unit_struct seq tuple tuple_struct map
+        struct identifier ignored_any
     }
 }

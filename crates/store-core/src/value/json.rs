@@ -7,8 +7,8 @@ use crate::error::StoreError;
 
 /// Converts a [`Value`] to JSON.
 ///
-/// Numbers become JSON numbers when an `f64` holds them exactly, and JSON strings of their exact
-/// digits otherwise, so no digit is lost. Bytes become base64 strings; sets become arrays.
+/// Numbers become JSON numbers when an integer or `f64` holds them exactly (numerically: `1.50`
+/// becomes `1.5`), and JSON strings of their exact digits otherwise, so no digit is lost. Bytes become base64 strings; sets become arrays.
 pub fn to_json(value: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match value {
@@ -44,7 +44,7 @@ fn number_to_json(n: &Number) -> serde_json::Value {
     }
     let float = n.to_f64();
     match Number::try_from(float) {
-        Ok(back) if &back == n && back.to_string() == n.to_string() => {
+        Ok(back) if &back == n => {
             serde_json::Number::from_f64(float).map_or_else(|| n.to_string().into(), Into::into)
         }
         _ => serde_json::Value::String(n.to_string()),

@@ -12,6 +12,8 @@ mod json;
 mod number;
 mod ser;
 mod sets;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 
@@ -20,7 +22,7 @@ use bytes::Bytes;
 pub use de::{from_document, from_value};
 pub use document::Document;
 pub use json::{from_json, to_json};
-pub use number::{MAX_DIGITS, Number};
+pub use number::{MAX_DIGITS, MAX_EXPONENT, Number};
 pub use ser::{to_document, to_value};
 pub use sets::{BytesSet, NumberSet, StringSet};
 

@@ -11,6 +11,10 @@ use crate::error::StoreError;
 /// and 16,383 after).
 pub const MAX_DIGITS: usize = 147_455;
 
+/// The largest exponent magnitude a [`Number`] may have: twice [`MAX_DIGITS`], beyond what any
+/// backend stores, and small enough that printing a number in full stays cheap.
+pub const MAX_EXPONENT: u64 = 2 * MAX_DIGITS as u64;
+
 /// Magic newtype name under which a [`Number`] travels through serde, so that the value
 /// serializer of this crate keeps every digit while other formats see a plain string.
 pub(crate) const NUMBER_TOKEN: &str = "$store_core::Number";
@@ -63,6 +67,11 @@ impl Number {
                 trimmed.len()
             )));
         }
+        if exponent.unsigned_abs() > MAX_EXPONENT {
+            return Err(StoreError::invalid_input(format!(
+                "number exponent {exponent} is out of range (at most ±{MAX_EXPONENT})"
+            )));
+        }
         let exponent = i32::try_from(exponent).map_err(|_| {
             StoreError::invalid_input(format!("number exponent {exponent} is out of range"))
         })?;
@@ -103,7 +112,7 @@ impl Number {
         (trimmed, i64::from(self.exponent) + dropped)
     }
 
-    /// Count of significant digits (trailing zeros of an integer are not counted).
+    /// Count of significant digits: trailing zeros are not counted (`1.50` and `150` have 2).
     pub fn significant_digits(&self) -> usize {
         self.normalized().0.len()
     }
@@ -139,6 +148,27 @@ impl Number {
             } else {
                 value.checked_add(digit)?
             };
+        }
+        Some(value)
+    }
+
+    /// The value as a `u128` if it is a non-negative integer in range.
+    pub fn to_u128(&self) -> Option<u128> {
+        if self.negative && !self.is_zero() {
+            return None;
+        }
+        let (digits, exponent) = self.normalized();
+        if exponent < 0 || digits.len() as i64 + exponent > 39 {
+            return None;
+        }
+        let mut value: u128 = 0;
+        for byte in digits
+            .bytes()
+            .chain(std::iter::repeat_n(b'0', exponent as usize))
+        {
+            value = value
+                .checked_mul(10)?
+                .checked_add(u128::from(byte - b'0'))?;
         }
         Some(value)
     }
@@ -528,6 +558,18 @@ impl<'de> serde::de::Visitor<'de> for NumberVisitor {
         deserializer: D,
     ) -> Result<Number, D::Error> {
         deserializer.deserialize_any(self)
+    }
+
+    /// The one-entry map `{NUMBER_TOKEN: digits}` that carries numbers no float can hold
+    /// through serde's buffered paths.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Number, A::Error> {
+        match map.next_key::<String>()? {
+            Some(key) if key == NUMBER_TOKEN => {
+                let digits: String = map.next_value()?;
+                digits.parse().map_err(serde::de::Error::custom)
+            }
+            _ => Err(serde::de::Error::custom("expected a number, found a map")),
+        }
     }
 }
 

@@ -45,10 +45,7 @@ impl Serialize for Value {
         match self {
             Value::Null => serializer.serialize_unit(),
             Value::Bool(b) => serializer.serialize_bool(*b),
-            Value::Number(n) => match n.to_i64() {
-                Some(i) if n.exponent() == 0 => serializer.serialize_i64(i),
-                _ => n.serialize(serializer),
-            },
+            Value::Number(n) => serialize_number(n, serializer),
             Value::String(s) => serializer.serialize_str(s),
             Value::Bytes(b) => serializer.serialize_bytes(b),
             Value::List(items) => {
@@ -73,6 +70,24 @@ impl Serialize for Value {
             }
         }
     }
+}
+
+/// A number as the most natural exact form a format has: an integer, else a float when one holds
+/// it exactly (numerically), else the exact digits (as a string in formats other than ours).
+fn serialize_number<S: ser::Serializer>(n: &Number, serializer: S) -> Result<S::Ok, S::Error> {
+    if n.is_integer() {
+        if let Some(i) = n.to_i64() {
+            return serializer.serialize_i64(i);
+        }
+        if let Some(u) = n.to_u64() {
+            return serializer.serialize_u64(u);
+        }
+    }
+    let float = n.to_f64();
+    if Number::try_from(float).is_ok_and(|back| &back == n) {
+        return serializer.serialize_f64(float);
+    }
+    n.serialize(serializer)
 }
 
 impl Serialize for Document {

@@ -197,9 +197,15 @@ fn truncate(n: &Number) -> Number {
     if n.is_integer() {
         return n.clone();
     }
-    let plain = n.to_plain_string();
-    let int = plain.split('.').next().unwrap_or("0");
-    int.parse().unwrap_or_else(|_| Number::zero())
+    // Keep the digits before the point without printing the (possibly long) fraction.
+    let keep = n.digits().len() as i64 + i64::from(n.exponent());
+    if keep <= 0 {
+        return Number::zero();
+    }
+    let sign = if n.is_negative() { "-" } else { "" };
+    format!("{sign}{}", &n.digits()[..keep as usize])
+        .parse()
+        .unwrap_or_else(|_| Number::zero())
 }
 
 #[cfg(test)]
