@@ -338,6 +338,7 @@ impl DocumentStore for MemoryDocumentStore {
         _options: BatchWriteOptions,
     ) -> Result<BatchWriteReport> {
         let mut report = BatchWriteReport::default();
+        let mut seen = std::collections::HashSet::with_capacity(ops.len());
         let mut items = self.write();
         for op in ops {
             let checked = match &op {
@@ -345,7 +346,17 @@ impl DocumentStore for MemoryDocumentStore {
                 WriteOp::Delete(key) => check_key(&self.schema, key)
                     .map(|()| key.clone())
                     .map_err(|e| e.with_target(key.to_string())),
-            };
+            }
+            .and_then(|key| {
+                if seen.insert(key.clone()) {
+                    Ok(key)
+                } else {
+                    Err(StoreError::invalid_input(
+                        "the batch already writes this key; one batch may write a key once",
+                    )
+                    .with_target(key.to_string()))
+                }
+            });
             match (checked, op) {
                 (Ok(key), WriteOp::Put(item)) => {
                     items.insert(key, item);

@@ -288,6 +288,8 @@ macro_rules! document_conformance_tests {
             batch_get_many_with_duplicates_and_missing,
             batch_write_puts_and_deletes,
             batch_write_reports_invalid_ops,
+            batch_write_reports_duplicate_keys,
+            empty_transaction_is_invalid_input,
             transact_write_applies_every_kind_of_action,
             transact_write_is_all_or_nothing,
             transact_get_reads_in_key_order,

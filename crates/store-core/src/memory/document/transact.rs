@@ -9,6 +9,11 @@ use crate::value::Document;
 
 impl MemoryDocumentStore {
     pub(super) fn run_transaction(&self, actions: Vec<TransactAction>) -> Result<()> {
+        if actions.is_empty() {
+            return Err(StoreError::invalid_input(
+                "a transaction needs at least one action",
+            ));
+        }
         if actions.len() > MAX_TRANSACTION_ACTIONS {
             return Err(StoreError::invalid_input(format!(
                 "a transaction holds at most {MAX_TRANSACTION_ACTIONS} actions, got {}",

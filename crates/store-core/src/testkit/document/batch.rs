@@ -106,6 +106,43 @@ pub async fn batch_write_reports_invalid_ops(factory: &dyn DocumentFactory) {
     assert!(get(&*store, &key("p", 2)).await.is_some());
 }
 
+/// A batch that writes one key twice writes it once and reports the later op as
+/// `InvalidInput` (DynamoDB rejects duplicate keys in one batch).
+pub async fn batch_write_reports_duplicate_keys(factory: &dyn DocumentFactory) {
+    let store = table(factory, "batch-dupes", pk_sk()).await;
+    let ops = vec![
+        WriteOp::Put(item("p", 1).with("v", "first")),
+        WriteOp::Put(item("p", 2)),
+        WriteOp::Put(item("p", 1).with("v", "second")),
+        WriteOp::Delete(key("p", 2)),
+    ];
+    let report = store
+        .batch_write(ops, BatchWriteOptions::default())
+        .await
+        .expect("batch write");
+    assert_eq!(report.written, 2, "the first write of each key lands");
+    assert_eq!(report.failed.len(), 2, "{:?}", report.failed);
+    for (op, err) in &report.failed {
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{op:?}: {err}");
+    }
+    let first = get(&*store, &key("p", 1)).await.expect("item p/1");
+    assert_eq!(first.get("v"), Some(&Value::from("first")));
+    assert!(
+        get(&*store, &key("p", 2)).await.is_some(),
+        "the duplicate delete did not run"
+    );
+}
+
+/// An empty transaction is `InvalidInput`, as DynamoDB rejects it.
+pub async fn empty_transaction_is_invalid_input(factory: &dyn DocumentFactory) {
+    let store = table(factory, "transact-empty", pk_sk()).await;
+    let err = store
+        .transact_write(Vec::new())
+        .await
+        .expect_err("an empty transaction must be refused");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
 /// A transaction applies puts, updates, deletes and condition checks together.
 pub async fn transact_write_applies_every_kind_of_action(factory: &dyn DocumentFactory) {
     let store = table(factory, "transact-kinds", pk_sk()).await;
