@@ -74,7 +74,9 @@ pub trait DocumentStore: Health + Debug + Send + Sync {
     async fn batch_get(&self, keys: &[DocKey], options: GetItemOptions) -> Result<Vec<Document>>;
 
     /// Writes many puts and deletes, retrying what the backend leaves unprocessed until the
-    /// options' deadline; anything still unwritten is in the report.
+    /// options' deadline; anything still unwritten is in the report. Each key is written once
+    /// per call: a later op on a key the batch already writes is reported as `InvalidInput`,
+    /// as are invalid ops; the valid ones are written.
     async fn batch_write(
         &self,
         ops: Vec<WriteOp>,
