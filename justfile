@@ -33,3 +33,7 @@ services-up *services:
 # Stop what services-up started.
 services-down *services:
     ./integration-tests/services/down.sh {{services}}
+
+# The PostgreSQL benchmark (COPY vs INSERT vs psycopg2 vs psql \copy; pool vs raw client).
+bench-rds *args:
+    ./crates/store-rds/bench/run.sh {{args}}

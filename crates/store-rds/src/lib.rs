@@ -1,8 +1,68 @@
-//! PostgreSQL adapter for the `stores` family: a `SqlStore` on `deadpool-postgres`.
+//! # store-rds
 //!
-//! The full adapter lands with issue #6; today this crate re-exports the drivers it builds on.
+//! PostgreSQL (as on Amazon RDS) for the `stores` family: [`PgStore`] implements
+//! [`SqlStore`](store_core::SqlStore) and [`Health`](store_core::Health) on a
+//! [deadpool](deadpool_postgres) pool of [tokio-postgres](tokio_postgres) connections.
+//!
+//! - [`PgConfig`]: a `postgres://` URL, the `PG*` environment variables or a builder; pool
+//!   size and wait / create / recycle timeouts with defaults, so a dead database fails callers
+//!   with `Unavailable` instead of hanging them; the password never shown.
+//! - Rows are [`Document`](store_core::Document)s; parameters are
+//!   [`Value`](store_core::Value)s encoded by the type the server infers (`numeric` exact to
+//!   the last digit, `jsonb` with exact numbers, arrays, dates, timestamps and UUIDs as text).
+//! - Errors map by SQLSTATE ([`kind_of_sqlstate`]): unique violation → `AlreadyExists`,
+//!   serialization failure / deadlock → `Conflict` (retryable), and so on.
+//! - Transactions at any isolation level roll back when dropped; combine with
+//!   [`SqlStoreExt::transaction`](store_core::SqlStoreExt::transaction) to retry conflicts.
+//! - Bulk: binary `COPY` in from a stream of rows and out as a stream ([`PgStore::copy_in`],
+//!   [`PgStore::copy_out`]).
+//! - Migrations: [`Migrator`], versioned, checksummed, under an advisory lock.
+//!
+//! ```no_run
+//! # async fn demo() -> store_core::Result<()> {
+//! use futures::TryStreamExt;
+//! use store_core::{SqlStore, SqlStoreExt};
+//! use store_rds::PgStore;
+//!
+//! let store = PgStore::from_url("postgres://app@localhost:5432/app")?;
+//! store.batch_execute("CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY, amount numeric(38,10))").await?;
+//! store.execute("INSERT INTO t VALUES ($1, $2)", &[1.into(), "12.5".parse::<store_core::Number>()?.into()]).await?;
+//! let rows: Vec<_> = store.query("SELECT * FROM t", &[]).try_collect().await?;
+//! assert_eq!(rows[0].get("amount").unwrap().as_number().unwrap().to_plain_string(), "12.5000000000");
+//! # Ok(()) }
+//! ```
+
+mod codec;
+mod config;
+mod copy;
+mod error;
+mod migrate;
+mod store;
+
+pub use config::PgConfig;
+pub use copy::CopyOutStream;
+pub use error::kind_of_sqlstate;
+pub use migrate::{Migration, MigrationReport, Migrator};
+pub use store::{PgStore, PgTransaction};
 
 /// The pool this adapter is built on, for direct use.
 pub use deadpool_postgres;
+/// The pool's state, as [`PgStore::pool_status`] returns it.
+pub use deadpool_postgres::Status as PoolStatus;
 /// The driver this adapter is built on, for direct use.
 pub use tokio_postgres;
+/// TLS modes for [`PgConfig::ssl_mode`].
+pub use tokio_postgres::config::SslMode;
+
+/// Quotes an SQL identifier: `my "table"` → `"my ""table"""`.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a possibly schema-qualified name: `sales.orders` → `"sales"."orders"`.
+pub fn quote_qualified(name: &str) -> String {
+    name.split('.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
+}

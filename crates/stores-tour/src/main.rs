@@ -7,6 +7,7 @@
 mod documents;
 mod objects;
 mod search;
+mod sql;
 
 use std::sync::Arc;
 
@@ -39,6 +40,9 @@ async fn main() -> anyhow::Result<()> {
 
     let index: Arc<dyn SearchIndex> = Arc::new(MemorySearchIndex::new("users")?);
     search::run(index.as_ref()).await?;
+    println!();
+
+    sql::run().await?;
 
     println!("\ntour finished: every step succeeded");
     Ok(())

@@ -1,4 +1,4 @@
-//! PostgreSQL: proof that the harness's server is the real PostgreSQL 15, reachable directly
+//! PostgreSQL smoke tests: the harness's server is the real PostgreSQL 15, reachable directly
 //! and through the fault proxy.
 
 use integration_tests::clients::postgres_connect;

@@ -1,0 +1,217 @@
+//! PostgreSQL `numeric` in its binary wire format, to and from an exact [`Number`].
+//!
+//! The wire format is base-10000 digits: `ndigits i16, weight i16, sign u16, dscale u16`, then
+//! `ndigits` groups of four decimal digits, `weight` being the power of 10000 of the first
+//! group. No float is involved anywhere.
+
+use bytes::{BufMut, BytesMut};
+use store_core::{Number, StoreError};
+
+/// The most decimal digits `numeric` holds before the point.
+const MAX_INTEGER_DIGITS: i64 = 131_072;
+/// The most decimal digits `numeric` holds after the point.
+const MAX_SCALE: i64 = 16_383;
+
+const SIGN_POSITIVE: u16 = 0x0000;
+const SIGN_NEGATIVE: u16 = 0x4000;
+const SIGN_NAN: u16 = 0xC000;
+const SIGN_PINF: u16 = 0xD000;
+const SIGN_NINF: u16 = 0xF000;
+
+/// Writes `n` as a binary `numeric`, keeping every digit and its scale (`1.50` has scale 2).
+pub(crate) fn encode(n: &Number, out: &mut BytesMut) -> Result<(), StoreError> {
+    let digits = n.digits();
+    let exponent = i64::from(n.exponent());
+    let scale = (-exponent).max(0);
+    let integer_len = digits.len() as i64 + exponent;
+    if scale > MAX_SCALE || integer_len > MAX_INTEGER_DIGITS {
+        return Err(StoreError::invalid_input(format!(
+            "{n} is out of numeric's range (at most {MAX_INTEGER_DIGITS} digits before the point \
+             and {MAX_SCALE} after)"
+        )));
+    }
+    // The decimal digits before and after the point, without sign.
+    let (int_part, frac_part): (String, String) = if exponent >= 0 {
+        let mut int = digits.to_owned();
+        int.extend(std::iter::repeat_n('0', exponent as usize));
+        (int, String::new())
+    } else {
+        let k = (-exponent) as usize;
+        if digits.len() > k {
+            let (i, f) = digits.split_at(digits.len() - k);
+            (i.to_owned(), f.to_owned())
+        } else {
+            let mut f: String = std::iter::repeat_n('0', k - digits.len()).collect();
+            f.push_str(digits);
+            (String::new(), f)
+        }
+    };
+    let int_pad = (4 - int_part.len() % 4) % 4;
+    let frac_pad = (4 - frac_part.len() % 4) % 4;
+    let mut all = String::with_capacity(int_pad + int_part.len() + frac_part.len() + frac_pad);
+    all.extend(std::iter::repeat_n('0', int_pad));
+    all.push_str(&int_part);
+    all.push_str(&frac_part);
+    all.extend(std::iter::repeat_n('0', frac_pad));
+    let groups: Vec<i16> = all
+        .as_bytes()
+        .chunks(4)
+        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d - b'0')))
+        .collect();
+    let int_groups = (int_pad + int_part.len()) / 4;
+    let mut weight = int_groups as i64 - 1;
+    let mut start = 0;
+    while start < groups.len() && groups[start] == 0 {
+        start += 1;
+        weight -= 1;
+    }
+    let mut end = groups.len();
+    while end > start && groups[end - 1] == 0 {
+        end -= 1;
+    }
+    let used = &groups[start..end];
+    if used.is_empty() {
+        weight = 0;
+    }
+    out.reserve(8 + 2 * used.len());
+    out.put_i16(used.len() as i16);
+    out.put_i16(weight as i16);
+    out.put_u16(if n.is_negative() && !used.is_empty() {
+        SIGN_NEGATIVE
+    } else {
+        SIGN_POSITIVE
+    });
+    out.put_u16(scale as u16);
+    for g in used {
+        out.put_i16(*g);
+    }
+    Ok(())
+}
+
+/// Reads a binary `numeric`, keeping its display scale: `42` in a `numeric(38,10)` column is
+/// `42.0000000000`. NaN and the infinities have no exact [`Number`] and are refused.
+pub(crate) fn decode(raw: &[u8]) -> Result<Number, StoreError> {
+    let bad = || StoreError::internal("malformed numeric from the server");
+    if raw.len() < 8 {
+        return Err(bad());
+    }
+    let at = |o: usize| -> Result<i16, StoreError> {
+        raw.get(o..o + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(bad)
+    };
+    let ndigits = i64::from(at(0)?);
+    let weight = i64::from(at(2)?);
+    let sign = at(4)? as u16;
+    let dscale = at(6)? as u16 as i64;
+    match sign {
+        SIGN_NAN | SIGN_PINF | SIGN_NINF => {
+            let what = match sign {
+                SIGN_NAN => "NaN",
+                SIGN_PINF => "Infinity",
+                _ => "-Infinity",
+            };
+            return Err(StoreError::unsupported(format!(
+                "numeric {what} has no exact number; filter it out or cast the column to text"
+            )));
+        }
+        SIGN_POSITIVE | SIGN_NEGATIVE => {}
+        _ => return Err(bad()),
+    }
+    if raw.len() < 8 + 2 * ndigits.max(0) as usize {
+        return Err(bad());
+    }
+    let group = |i: i64| -> i16 {
+        if (0..ndigits).contains(&i) {
+            at(8 + 2 * i as usize).unwrap_or(0)
+        } else {
+            0
+        }
+    };
+    let mut text = String::with_capacity(((weight.max(0) + 2) * 4 + dscale) as usize);
+    if sign == SIGN_NEGATIVE {
+        text.push('-');
+    }
+    if weight < 0 {
+        text.push('0');
+    } else {
+        for i in 0..=weight {
+            if i == 0 {
+                text.push_str(&group(i).to_string());
+            } else {
+                text.push_str(&format!("{:04}", group(i)));
+            }
+        }
+    }
+    if dscale > 0 {
+        text.push('.');
+        let mut frac = String::with_capacity(dscale as usize + 4);
+        let mut k = 1;
+        while (frac.len() as i64) < dscale {
+            frac.push_str(&format!("{:04}", group(weight + k)));
+            k += 1;
+        }
+        frac.truncate(dscale as usize);
+        text.push_str(&frac);
+    }
+    text.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(text: &str) -> String {
+        let n: Number = text.parse().unwrap();
+        let mut buf = BytesMut::new();
+        encode(&n, &mut buf).unwrap();
+        decode(&buf).unwrap().to_plain_string()
+    }
+
+    #[test]
+    fn values_keep_every_digit_and_scale() {
+        for (input, expected) in [
+            ("0", "0"),
+            ("42", "42"),
+            ("-42.50", "-42.50"),
+            ("0.0000000001", "0.0000000001"),
+            (
+                "1234567890123456789012345678.1234567891",
+                "1234567890123456789012345678.1234567891",
+            ),
+            (
+                "-0.000000000000000000000000000001",
+                "-0.000000000000000000000000000001",
+            ),
+            ("10000", "10000"),
+            ("9999.9999", "9999.9999"),
+            ("1E+8", "100000000"),
+            ("0.00", "0.00"),
+        ] {
+            assert_eq!(round_trip(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn wire_format_matches_postgres() {
+        // 12345.678 → ndigits 3, weight 1, groups [1, 2345, 6780], dscale 3.
+        let mut buf = BytesMut::new();
+        encode(&"12345.678".parse().unwrap(), &mut buf).unwrap();
+        assert_eq!(
+            &buf[..],
+            &[0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c]
+        );
+    }
+
+    #[test]
+    fn huge_exponents_are_refused_not_allocated() {
+        let n: Number = "1E+200000".parse().unwrap();
+        assert!(encode(&n, &mut BytesMut::new()).is_err());
+    }
+
+    #[test]
+    fn nan_is_refused() {
+        let raw = [0, 0, 0, 0, 0xC0, 0, 0, 0];
+        assert!(decode(&raw).is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! Dates, times, timestamps and UUIDs between their binary wire forms and standard text.
+//!
+//! Text forms: dates `YYYY-MM-DD`, times `HH:MM:SS[.ffffff]`, timestamps
+//! `YYYY-MM-DDTHH:MM:SS[.ffffff]` (ISO 8601), timestamptz in UTC with `Z` (RFC 3339), UUIDs
+//! hyphenated lowercase. PostgreSQL's `infinity` / `-infinity` pass as those words; years
+//! before 1 AD use PostgreSQL's ` BC` suffix so the text reads back into the server.
+
+use store_core::StoreError;
+
+/// Days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_DAYS: i64 = 10_957;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn date_text(days_since_pg_epoch: i64) -> (String, bool) {
+    let (y, m, d) = civil_from_days(days_since_pg_epoch + PG_EPOCH_DAYS);
+    if y <= 0 {
+        (format!("{:04}-{m:02}-{d:02}", 1 - y), true)
+    } else {
+        (format!("{y:04}-{m:02}-{d:02}"), false)
+    }
+}
+
+fn time_text(micros: i64) -> String {
+    let secs = micros / 1_000_000;
+    let frac = micros % 1_000_000;
+    let mut s = format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    );
+    if frac != 0 {
+        let f = format!("{frac:06}");
+        s.push('.');
+        s.push_str(f.trim_end_matches('0'));
+    }
+    s
+}
+
+/// A binary `date` (days since 2000-01-01) as text.
+pub(crate) fn date_to_text(days: i32) -> String {
+    match days {
+        i32::MAX => "infinity".into(),
+        i32::MIN => "-infinity".into(),
+        d => {
+            let (text, bc) = date_text(i64::from(d));
+            if bc { format!("{text} BC") } else { text }
+        }
+    }
+}
+
+/// A binary `time` (microseconds since midnight) as text.
+pub(crate) fn time_to_text(micros: i64) -> String {
+    time_text(micros)
+}
+
+/// A binary `timestamp` / `timestamptz` (microseconds since 2000-01-01) as text; with
+/// `utc`, the RFC 3339 form ending in `Z`.
+pub(crate) fn timestamp_to_text(micros: i64, utc: bool) -> String {
+    match micros {
+        i64::MAX => "infinity".into(),
+        i64::MIN => "-infinity".into(),
+        us => {
+            let days = us.div_euclid(MICROS_PER_DAY);
+            let (date, bc) = date_text(days);
+            let mut s = format!("{date}T{}", time_text(us.rem_euclid(MICROS_PER_DAY)));
+            if utc {
+                s.push('Z');
+            }
+            if bc {
+                s.push_str(" BC");
+            }
+            s
+        }
+    }
+}
+
+/// 16 UUID bytes, hyphenated.
+pub(crate) fn uuid_to_text(raw: &[u8]) -> String {
+    let h: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    if h.len() != 32 {
+        return h;
+    }
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn bad(what: &str, text: &str) -> StoreError {
+    StoreError::invalid_input(format!("`{text}` is not a valid {what}"))
+}
+
+fn number(text: &str, what: &str, whole: &str) -> Result<i64, StoreError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(what, whole));
+    }
+    text.parse().map_err(|_| bad(what, whole))
+}
+
+/// Days since 2000-01-01 of `YYYY-MM-DD`.
+fn parse_days(text: &str, whole: &str, what: &str) -> Result<i64, StoreError> {
+    let mut parts = text.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad(what, whole));
+    };
+    let (y, m, d) = (
+        number(y, what, whole)?,
+        number(m, what, whole)?,
+        number(d, what, whole)?,
+    );
+    let days = days_from_civil(y, m, d);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || civil_from_days(days) != (y, m, d) {
+        return Err(bad(what, whole));
+    }
+    Ok(days - PG_EPOCH_DAYS)
+}
+
+/// Microseconds since midnight of `HH:MM[:SS[.fraction]]`.
+fn parse_time_of_day(text: &str, whole: &str, what: &str) -> Result<i64, StoreError> {
+    let (hms, frac) = text.split_once('.').unwrap_or((text, ""));
+    let mut parts = hms.split(':');
+    let h = number(parts.next().unwrap_or(""), what, whole)?;
+    let m = number(parts.next().unwrap_or(""), what, whole)?;
+    let s = match parts.next() {
+        Some(s) => number(s, what, whole)?,
+        None => 0,
+    };
+    if parts.next().is_some() || h > 24 || m > 59 || s > 60 {
+        return Err(bad(what, whole));
+    }
+    let mut micros = 0i64;
+    if !frac.is_empty() {
+        if !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(what, whole));
+        }
+        let mut digits: String = frac.chars().take(7).collect();
+        while digits.len() < 7 {
+            digits.push('0');
+        }
+        let seven: i64 = digits.parse().map_err(|_| bad(what, whole))?;
+        micros = (seven + 5) / 10;
+    }
+    Ok(((h * 60 + m) * 60 + s) * 1_000_000 + micros)
+}
+
+/// A binary `date` from `YYYY-MM-DD` (or `infinity`).
+pub(crate) fn parse_date(text: &str) -> Result<i32, StoreError> {
+    match text {
+        "infinity" => return Ok(i32::MAX),
+        "-infinity" => return Ok(i32::MIN),
+        _ => {}
+    }
+    let days = parse_days(text.trim(), text, "date (YYYY-MM-DD)")?;
+    i32::try_from(days).map_err(|_| bad("date", text))
+}
+
+/// A binary `time` from `HH:MM[:SS[.ffffff]]`.
+pub(crate) fn parse_time(text: &str) -> Result<i64, StoreError> {
+    parse_time_of_day(text.trim(), text, "time (HH:MM:SS)")
+}
+
+/// A binary `timestamp` (`with_zone == false`) or `timestamptz` from ISO 8601 / RFC 3339 text.
+/// A timestamptz needs an offset (`Z`, `+02:00`, `-0500`, `+02`), so no session time zone is
+/// guessed; a timestamp refuses one.
+pub(crate) fn parse_timestamp(text: &str, with_zone: bool) -> Result<i64, StoreError> {
+    match text {
+        "infinity" => return Ok(i64::MAX),
+        "-infinity" => return Ok(i64::MIN),
+        _ => {}
+    }
+    let what = if with_zone {
+        "timestamptz (RFC 3339, with an offset)"
+    } else {
+        "timestamp (YYYY-MM-DDTHH:MM:SS)"
+    };
+    let t = text.trim();
+    let (date, rest) = match t.find(['T', 't', ' ']) {
+        Some(i) => (&t[..i], &t[i + 1..]),
+        None => (t, ""),
+    };
+    let days = parse_days(date, text, what)?;
+    let (time, offset_secs) = if with_zone {
+        if let Some(time) = rest.strip_suffix(['Z', 'z']) {
+            (time, 0)
+        } else if let Some(i) = rest.rfind(['+', '-']) {
+            let (time, off) = rest.split_at(i);
+            let sign = if off.starts_with('-') { -1 } else { 1 };
+            let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
+            let (h, m) = match digits.len() {
+                2 => (number(&digits, what, text)?, 0),
+                4 => (
+                    number(&digits[..2], what, text)?,
+                    number(&digits[2..], what, text)?,
+                ),
+                _ => return Err(bad(what, text)),
+            };
+            (time, sign * (h * 3600 + m * 60))
+        } else {
+            return Err(bad(what, text));
+        }
+    } else {
+        (rest, 0)
+    };
+    let time = if time.is_empty() {
+        0
+    } else {
+        parse_time_of_day(time.trim(), text, what)?
+    };
+    Ok(days * MICROS_PER_DAY + time - offset_secs * 1_000_000)
+}
+
+/// 16 bytes of a UUID from its text (hyphens and braces optional).
+pub(crate) fn parse_uuid(text: &str) -> Result<[u8; 16], StoreError> {
+    let hex: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'-' | b'{' | b'}'))
+        .collect();
+    if hex.len() != 32 {
+        return Err(bad("UUID", text));
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).map_err(|_| bad("UUID", text))?;
+        out[i] = u8::from_str_radix(s, 16).map_err(|_| bad("UUID", text))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        for text in [
+            "2000-01-01",
+            "2024-02-29",
+            "1969-12-31",
+            "9999-12-31",
+            "0001-01-01",
+        ] {
+            let days = parse_date(text).unwrap();
+            assert_eq!(date_to_text(days), text);
+        }
+        assert_eq!(parse_date("2000-01-02").unwrap(), 1);
+        assert!(parse_date("2023-02-29").is_err());
+        assert!(parse_date("2023-13-01").is_err());
+        assert_eq!(date_to_text(i32::MAX), "infinity");
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let us = parse_timestamp("2024-02-29T12:34:56.123456", false).unwrap();
+        assert_eq!(timestamp_to_text(us, false), "2024-02-29T12:34:56.123456");
+        let utc = parse_timestamp("2024-02-29T14:34:56.5+02:00", true).unwrap();
+        assert_eq!(timestamp_to_text(utc, true), "2024-02-29T12:34:56.5Z");
+        assert_eq!(
+            parse_timestamp("2000-01-01 00:00:01Z", true).unwrap(),
+            1_000_000
+        );
+        assert!(
+            parse_timestamp("2024-02-29T12:00:00", true).is_err(),
+            "no offset"
+        );
+        assert_eq!(timestamp_to_text(-1, false), "1999-12-31T23:59:59.999999");
+    }
+
+    #[test]
+    fn uuids_round_trip() {
+        let text = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert_eq!(uuid_to_text(&parse_uuid(text).unwrap()), text);
+        assert!(parse_uuid("not-a-uuid").is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            time_to_text(parse_time("23:59:59.25").unwrap()),
+            "23:59:59.25"
+        );
+    }
+}

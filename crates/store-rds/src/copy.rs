@@ -1,0 +1,185 @@
+//! Bulk transfer with binary `COPY`: rows streamed in, rows streamed out.
+
+use std::pin::pin;
+
+use bytes::{BufMut, BytesMut};
+use futures::stream::{BoxStream, Stream, StreamExt};
+use futures::{SinkExt, TryStreamExt};
+use store_core::{Document, Result, StoreError, Value};
+use tokio_postgres::binary_copy::BinaryCopyOutStream;
+use tokio_postgres::types::{IsNull, Type};
+use tracing::Instrument;
+
+use crate::codec::{self, Raw};
+use crate::error::{BACKEND, map_pg};
+use crate::store::{PgStore, op_span};
+use crate::{quote_ident, quote_qualified};
+
+/// Rows of a `COPY ... TO STDOUT`, as documents; it holds its pooled connection until it ends
+/// or is dropped.
+pub type CopyOutStream = BoxStream<'static, Result<Document>>;
+
+const MAGIC: &[u8] = b"PGCOPY\n\xff\r\n\0";
+/// Bytes buffered before a chunk is sent to the server.
+const CHUNK: usize = 256 * 1024;
+
+impl PgStore {
+    /// Loads rows into `table` with binary `COPY ... FROM STDIN`, returning how many were
+    /// written.
+    ///
+    /// `columns` names the columns each row's values fill, in order (empty: all of the
+    /// table's columns). Their types are read from the table, and each value is encoded for
+    /// its column's type as a parameter would be (exact `numeric`, `jsonb`, arrays, dates...).
+    /// Rows are pulled from the stream as the server takes them, in chunks of 256 KiB, so
+    /// memory stays bounded however many there are. The load is all or nothing: a row that
+    /// does not fit (wrong length, a value its column cannot hold, or an error item from the
+    /// stream) aborts the `COPY` and nothing is written.
+    ///
+    /// `table` may be schema-qualified (`sales.orders`); names are quoted, so they are taken
+    /// literally (case-sensitive).
+    pub async fn copy_in<S>(&self, table: &str, columns: &[&str], rows: S) -> Result<u64>
+    where
+        S: Stream<Item = Result<Vec<Value>>> + Send,
+    {
+        let target = quote_qualified(table);
+        let span = op_span("copy_in", table);
+        async move {
+            let fail = |e: StoreError| e.in_context(BACKEND, "copy_in").with_target(table);
+            let conn = self.conn("copy_in").await.map_err(fail)?;
+            let column_list = if columns.is_empty() {
+                "*".to_owned()
+            } else {
+                columns
+                    .iter()
+                    .map(|c| quote_ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let probe = conn
+                .prepare(&format!("SELECT {column_list} FROM {target} LIMIT 0"))
+                .await
+                .map_err(|e| fail(map_pg(e, "copy_in")))?;
+            let names: Vec<String> = probe
+                .columns()
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect();
+            let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+            let quoted: Vec<String> = names.iter().map(|c| quote_ident(c)).collect();
+            let copy = format!(
+                "COPY {target} ({}) FROM STDIN (FORMAT binary)",
+                quoted.join(", ")
+            );
+            let sink = conn
+                .copy_in::<_, bytes::Bytes>(copy.as_str())
+                .await
+                .map_err(|e| fail(map_pg(e, "copy_in")))?;
+            let mut sink = pin!(sink);
+            let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+            buf.put_slice(MAGIC);
+            buf.put_i32(0);
+            buf.put_i32(0);
+            let mut rows = pin!(rows);
+            let mut count: u64 = 0;
+            while let Some(row) = rows.next().await {
+                // An error here drops the sink unfinished, which aborts the COPY.
+                let row = row.map_err(fail)?;
+                count += 1;
+                encode_row(&row, &names, &types, &mut buf).map_err(|e| {
+                    fail(StoreError::new(
+                        e.kind(),
+                        format!("row {count}: {}", e.message()),
+                    ))
+                })?;
+                if buf.len() >= CHUNK {
+                    sink.send(buf.split().freeze())
+                        .await
+                        .map_err(|e| fail(map_pg(e, "copy_in")))?;
+                }
+            }
+            buf.put_i16(-1);
+            sink.send(buf.split().freeze())
+                .await
+                .map_err(|e| fail(map_pg(e, "copy_in")))?;
+            let written = sink
+                .as_mut()
+                .finish()
+                .await
+                .map_err(|e| fail(map_pg(e, "copy_in")))?;
+            tracing::Span::current().record("rows", written);
+            Ok(written)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Streams the rows of `query` (a `SELECT` without parameters, or a table name given as
+    /// `SELECT * FROM t`) with binary `COPY (...) TO STDOUT`, decoded to documents exactly as
+    /// [`query`](store_core::SqlStore::query) decodes rows. Memory stays bounded.
+    pub async fn copy_out(&self, query: &str) -> Result<CopyOutStream> {
+        let span = op_span("copy_out", query);
+        async move {
+            let conn = self.conn("copy_out").await?;
+            let probe = conn
+                .prepare(query)
+                .await
+                .map_err(|e| map_pg(e, "copy_out"))?;
+            let names: Vec<String> = probe
+                .columns()
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect();
+            let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+            let stream = conn
+                .copy_out(format!("COPY ({query}) TO STDOUT (FORMAT binary)").as_str())
+                .await
+                .map_err(|e| map_pg(e, "copy_out"))?;
+            let rows = BinaryCopyOutStream::new(stream, &types);
+            let docs = rows
+                .map_err(|e| map_pg(e, "copy_out"))
+                .and_then(move |row| {
+                    let _held = &conn;
+                    let decoded = (|| {
+                        let mut doc = Document::with_capacity(names.len());
+                        for (i, (name, ty)) in names.iter().zip(&types).enumerate() {
+                            let raw: Raw<'_> = row.try_get(i).map_err(|e| {
+                                StoreError::internal(format!("reading column `{name}`"))
+                                    .with_source(e)
+                            })?;
+                            doc.insert(name.as_str(), codec::decode(ty, raw.0)?);
+                        }
+                        Ok(doc)
+                    })();
+                    futures::future::ready(
+                        decoded.map_err(|e: StoreError| e.in_context(BACKEND, "copy_out")),
+                    )
+                });
+            Ok(docs.boxed())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMut) -> Result<()> {
+    if row.len() != types.len() {
+        return Err(StoreError::invalid_input(format!(
+            "has {} values for {} columns",
+            row.len(),
+            types.len()
+        )));
+    }
+    buf.put_i16(types.len() as i16);
+    for ((value, ty), name) in row.iter().zip(types).zip(names) {
+        let at = buf.len();
+        buf.put_i32(0);
+        let written = codec::encode_binary(value, ty, buf)
+            .map_err(|e| StoreError::new(e.kind(), format!("column `{name}`: {}", e.message())))?;
+        let len = match written {
+            IsNull::Yes => -1,
+            IsNull::No => (buf.len() - at - 4) as i32,
+        };
+        buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! PostgreSQL: the `SqlStore` conformance suite and the adapter's own tests, against the
+//! harness's real PostgreSQL 15.
+
+mod adapter;
+mod bulk;
+mod conformance;
+mod migrations;
+mod recovery;
+mod smoke;
+mod support;

@@ -1,0 +1,132 @@
+//! Failure behaviour through the fault proxy: reset connections are replaced at once, a dead
+//! server fails callers quickly, an exhausted pool says what state it is in.
+
+use std::time::{Duration, Instant};
+
+use store_core::sql::{IsolationLevel, SqlStore, SqlStoreExt};
+use store_core::{ErrorKind, Value};
+use store_rds::{PgConfig, PgStore};
+
+use super::support::{config, proxied, within};
+
+#[tokio::test]
+async fn reset_connections_are_replaced_and_the_next_query_succeeds_within_2s() {
+    let (proxy, url) = proxied().await;
+    let store = PgStore::new(PgConfig::from_url(&url).expect("url").pool_size(4)).expect("store");
+    // Open every pooled connection.
+    let warm = (0..4).map(|_| store.query_all("SELECT pg_sleep(0.05), 1 AS one", &[]));
+    for result in futures::future::join_all(warm).await {
+        result.expect("warm-up query");
+    }
+    assert_eq!(store.pool_status().size, 4);
+    let before = proxy.stats().connections;
+
+    proxy.reset_connections();
+    let started = Instant::now();
+    let row = within(
+        Duration::from_secs(2),
+        "the first query after the reset",
+        async { store.query_one("SELECT 41 + 1 AS answer", &[]).await },
+    )
+    .await
+    .expect("the next query succeeds on a fresh connection");
+    assert_eq!(row.get("answer"), Some(&Value::from(42)));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        proxy.stats().connections > before,
+        "a new connection was opened"
+    );
+
+    // Many callers at once after another reset: none hangs, and the pool heals.
+    proxy.reset_connections();
+    let callers = (0..12).map(|i| {
+        let store = store.clone();
+        async move { store.query_one("SELECT $1::int AS i", &[i.into()]).await }
+    });
+    let results = within(
+        Duration::from_secs(2),
+        "12 concurrent callers after a reset",
+        futures::future::join_all(callers),
+    )
+    .await;
+    for (i, result) in results.into_iter().enumerate() {
+        let row = result.unwrap_or_else(|e| panic!("caller {i} failed after the reset: {e}"));
+        assert_eq!(row.get("i"), Some(&Value::from(i as i32)));
+    }
+}
+
+#[tokio::test]
+async fn a_black_holed_server_fails_callers_with_unavailable_instead_of_hanging() {
+    let (proxy, url) = proxied().await;
+    proxy.set_blackhole(true);
+    let config = PgConfig::from_url(&url)
+        .expect("url")
+        .pool_size(2)
+        .create_timeout(Duration::from_millis(700))
+        .wait_timeout(Duration::from_millis(700));
+    let store = PgStore::new(config).expect("store");
+    let started = Instant::now();
+    let err = within(
+        Duration::from_secs(3),
+        "a query against a dead server",
+        async { store.execute("SELECT 1", &[]).await },
+    )
+    .await
+    .expect_err("nothing answers");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.is_retryable());
+    assert!(
+        err.message().contains("pool:"),
+        "the pool's state is in the message: {err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    proxy.set_blackhole(false);
+    let healed = within(
+        Duration::from_secs(3),
+        "a query after the server is back",
+        async { store.query_one("SELECT 1 AS one", &[]).await },
+    )
+    .await;
+    assert_eq!(
+        healed.expect("works again").get("one"),
+        Some(&Value::from(1))
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_times_out_with_its_state() {
+    let store = PgStore::new(
+        config()
+            .await
+            .pool_size(1)
+            .wait_timeout(Duration::from_millis(300)),
+    )
+    .expect("store");
+    let held = store
+        .begin(IsolationLevel::ReadCommitted)
+        .await
+        .expect("begin");
+    let err = within(
+        Duration::from_secs(2),
+        "waiting on an exhausted pool",
+        async { store.query_all("SELECT 1", &[]).await },
+    )
+    .await
+    .expect_err("the only connection is taken");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(
+        err.message()
+            .contains("1 of at most 1 connections open, 0 idle"),
+        "{err}"
+    );
+    drop(held);
+    let row = within(
+        Duration::from_secs(2),
+        "the pool after the transaction is dropped",
+        async { store.query_one("SELECT 1 AS one", &[]).await },
+    )
+    .await
+    .expect("the rolled-back connection is reused");
+    assert_eq!(row.get("one"), Some(&Value::from(1)));
+}
