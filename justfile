@@ -37,3 +37,7 @@ services-down *services:
 # The PostgreSQL benchmark (COPY vs INSERT vs psycopg2 vs psql \copy; pool vs raw client).
 bench-rds *args:
     ./crates/store-rds/bench/run.sh {{args}}
+
+# The OpenSearch bulk benchmark (ours vs opensearch-py helpers and raw _bulk loops).
+bench-search *args:
+    ./crates/store-search/bench/run.sh {{args}}

@@ -1,6 +1,54 @@
-//! OpenSearch adapter for the `stores` family: a `SearchIndex` on the `opensearch` crate.
+//! OpenSearch adapter for the `stores` family: a [`SearchIndex`](store_core::SearchIndex) on the
+//! [`opensearch`] crate, with the index management operators otherwise do by hand.
 //!
-//! The full adapter lands with issue #7; today this crate re-exports the client it builds on.
+//! - [`OpenSearchConfig`]: the cluster URL (basic auth allowed) or the environment; the
+//!   transport never uses a system proxy and no credential appears in Debug, Display, logs or
+//!   errors.
+//! - [`OpenSearchIndex`]: documents (index, create-only, get, partial update, delete, optimistic
+//!   concurrency), search through the portable query tree or raw DSL ([`OpenSearchIndex::search_dsl`]),
+//!   count, refresh, the native client ([`OpenSearchIndex::client`]).
+//! - [`OpenSearchIndex::bulk_stream`] with [`BulkOptions`]: streams of any length in chunked,
+//!   concurrent `_bulk` requests; only 429/503 items are retried; every failure reported.
+//!
+//! - Index lifecycle: [`OpenSearchIndex::create_raw`], [`OpenSearchIndex::mapping`], settings,
+//!   aliases ([`OpenSearchIndex::update_aliases`]), [`OpenSearchIndex::bulk_load_mode`] and the
+//!   zero-downtime [`OpenSearchIndex::reindex`].
+//! - [`OpenSearchIndex::search_pit`]: every match of a search, from a point in time.
+//!
+//! Amazon OpenSearch Service: build a transport with
+//! `TransportBuilder::auth(Credentials::AwsSigV4(provider, region)).service_name("es")` (the
+//! `aws-auth` feature of [`opensearch`] is on) and hand the client to
+//! [`OpenSearchIndex::from_client`].
+//!
+//! Numbers are exact both ways: documents are written as JSON with the exact decimal text of
+//! every number and responses are parsed without going through `f64`.
+//!
+//! ```no_run
+//! # async fn demo() -> store_core::Result<()> {
+//! use std::sync::Arc;
+//! use store_core::SearchIndex;
+//! use store_search::OpenSearchIndex;
+//!
+//! let index: Arc<dyn SearchIndex> = Arc::new(OpenSearchIndex::from_env("articles")?);
+//! println!("{} documents", index.count(&Default::default()).await?);
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod bulk;
+mod config;
+mod error;
+mod http;
+mod index;
+mod json;
+mod pit;
+mod query;
+
+pub use admin::{AliasAction, ReindexOutcome, ReindexSource};
+pub use bulk::BulkOptions;
+pub use config::OpenSearchConfig;
+pub use index::{MAX_ID_BYTES, OpenSearchIndex};
+pub use query::query_dsl;
 
 /// The client this adapter is built on, for direct use.
 pub use opensearch as sdk;

@@ -1,12 +1,10 @@
-//! OpenSearch: proof that the harness's node is OpenSearch 2.19 with the analysis and reindex
-//! modules working.
+//! Smoke tests: the harness node is OpenSearch 2.19 with the analysis and reindex modules.
 
 use integration_tests::clients::opensearch_client;
 use integration_tests::names::unique_name;
 use serde_json::{Value, json};
-use store_search::sdk::indices::{
-    IndicesAnalyzeParts, IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts,
-};
+use store_search::sdk::indices::{IndicesAnalyzeParts, IndicesCreateParts, IndicesDeleteParts};
+use store_search::sdk::params::Refresh;
 use store_search::sdk::{CountParts, IndexParts};
 
 #[tokio::test]
@@ -59,16 +57,11 @@ async fn reindex_copies_documents() {
         client
             .index(IndexParts::IndexId(&source, &i.to_string()))
             .body(json!({"n": i}))
+            .refresh(Refresh::True)
             .send()
             .await
             .unwrap();
     }
-    client
-        .indices()
-        .refresh(IndicesRefreshParts::Index(&[&source]))
-        .send()
-        .await
-        .unwrap();
     let reindexed: Value = client
         .reindex()
         .body(json!({"source": {"index": source}, "dest": {"index": dest}}))

@@ -1,0 +1,179 @@
+//! The one place requests are sent: raw bytes in, status and exactly-parsed JSON out.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use opensearch::OpenSearch;
+use opensearch::http::Method;
+use opensearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use store_core::{Result, StoreError, Value};
+
+use crate::error::{BACKEND, ConflictMeaning, response_error, transport_error};
+
+/// A request body.
+pub(crate) enum Body {
+    /// JSON.
+    Json(Bytes),
+    /// Newline-delimited JSON (`_bulk`).
+    NdJson(Bytes),
+}
+
+impl Body {
+    /// A JSON body from a `serde_json` value.
+    pub(crate) fn json(value: &serde_json::Value) -> Self {
+        Body::Json(Bytes::from(serde_json::to_vec(value).unwrap_or_default()))
+    }
+}
+
+/// A response: its status, its `Retry-After` hint and its body read exactly.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body when the status is a success, else the mapped error.
+    pub(crate) fn check(
+        self,
+        conflict: ConflictMeaning,
+        operation: &'static str,
+        target: &str,
+    ) -> Result<Value> {
+        if self.is_success() {
+            Ok(self.body)
+        } else {
+            Err(self.error(conflict, operation, target))
+        }
+    }
+
+    /// The error this (failed) response stands for.
+    pub(crate) fn error(
+        &self,
+        conflict: ConflictMeaning,
+        operation: &'static str,
+        target: &str,
+    ) -> StoreError {
+        response_error(
+            self.status,
+            Some(&self.body),
+            self.retry_after,
+            conflict,
+            operation,
+            target,
+        )
+    }
+
+    /// A member of the body by path.
+    pub(crate) fn get(&self, path: &[&str]) -> Option<&Value> {
+        lookup(&self.body, path)
+    }
+}
+
+/// A member of a parsed JSON value by path.
+pub(crate) fn lookup<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut current = value;
+    for key in path {
+        current = current.as_map()?.get(key)?;
+    }
+    Some(current)
+}
+
+/// A member as u64.
+pub(crate) fn lookup_u64(value: &Value, path: &[&str]) -> Option<u64> {
+    lookup(value, path)?.as_number()?.to_u64()
+}
+
+/// Sends one request and reads the whole response.
+pub(crate) async fn send(
+    client: &OpenSearch,
+    method: Method,
+    path: &str,
+    query: &[(&str, String)],
+    body: Option<Body>,
+    operation: &'static str,
+    target: &str,
+) -> Result<Reply> {
+    let started = Instant::now();
+    let mut headers = HeaderMap::new();
+    let bytes = match body {
+        Some(Body::Json(b)) => Some(b),
+        Some(Body::NdJson(b)) => {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            );
+            Some(b)
+        }
+        None => None,
+    };
+    let sent = bytes.as_ref().map_or(0, Bytes::len);
+    let response = client
+        .transport()
+        .send(method, path, headers, Some(query), bytes, None)
+        .await
+        .map_err(|e| transport_error(e, operation, target))?;
+    let status = response.status_code().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let raw = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(e, operation, target))?;
+    let body = if raw.is_empty() || method == Method::Head {
+        Value::Null
+    } else {
+        match crate::json::parse(&raw) {
+            Ok(v) => v,
+            // A proxy or load balancer may answer with text; keep it as the reason.
+            Err(_) if !(200..300).contains(&status) => {
+                let text: String = String::from_utf8_lossy(&raw).chars().take(500).collect();
+                let mut doc = store_core::Document::new();
+                doc.insert("error", text);
+                Value::Map(doc)
+            }
+            Err(e) => {
+                return Err(e
+                    .with_backend(BACKEND)
+                    .with_operation(operation)
+                    .with_target(target.to_owned()));
+            }
+        }
+    };
+    tracing::debug!(
+        backend = BACKEND,
+        operation,
+        target,
+        status,
+        bytes_sent = sent,
+        bytes_received = raw.len(),
+        latency_ms = started.elapsed().as_millis() as u64,
+        "opensearch request"
+    );
+    Ok(Reply {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// Percent-encodes one path segment (an id or an index name).
+pub(crate) fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

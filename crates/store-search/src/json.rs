@@ -1,0 +1,296 @@
+//! Exact JSON for store-core values: a writer and a reader that keep every digit of a number.
+//!
+//! `serde_json` (without its `arbitrary_precision` feature) reads numbers outside `i64`/`u64`
+//! and every decimal into an `f64`, which loses digits. OpenSearch stores `_source` as the exact
+//! bytes it was sent, so this module writes numbers as their exact decimal text and reads them
+//! back from the text, digit for digit (up to store-core's [`MAX_DIGITS`](store_core::MAX_DIGITS)).
+
+use base64::Engine as _;
+use store_core::{Document, Number, StoreError, Value};
+
+/// The deepest nesting of arrays and objects the reader accepts.
+const MAX_DEPTH: usize = 256;
+
+/// Appends `value` as JSON text to `out`.
+///
+/// Numbers are written as their exact decimal text; bytes as base64 strings; sets as arrays.
+pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_str(out, s),
+        Value::Bytes(b) => write_str(out, &base64::engine::general_purpose::STANDARD.encode(b)),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Map(doc) => write_document(out, doc),
+        Value::StringSet(set) => {
+            out.push(b'[');
+            for (i, item) in set.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, item);
+            }
+            out.push(b']');
+        }
+        Value::NumberSet(set) => {
+            out.push(b'[');
+            for (i, item) in set.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_number(out, item);
+            }
+            out.push(b']');
+        }
+        Value::BytesSet(set) => {
+            out.push(b'[');
+            for (i, item) in set.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, &base64::engine::general_purpose::STANDARD.encode(item));
+            }
+            out.push(b']');
+        }
+    }
+}
+
+/// Appends a document as a JSON object to `out`.
+pub(crate) fn write_document(out: &mut Vec<u8>, doc: &Document) {
+    out.push(b'{');
+    for (i, (k, v)) in doc.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        write_value(out, v);
+    }
+    out.push(b'}');
+}
+
+/// A document as JSON bytes.
+pub(crate) fn document_bytes(doc: &Document) -> Vec<u8> {
+    let mut out = Vec::with_capacity(doc.approximate_size() + 16);
+    write_document(&mut out, doc);
+    out
+}
+
+fn write_number(out: &mut Vec<u8>, n: &Number) {
+    // Display is plain notation, or `d.dddE+x` scientific notation: both are JSON numbers.
+    out.extend_from_slice(n.to_string().as_bytes());
+}
+
+/// Appends a JSON string literal.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Reads JSON text into a [`Value`], keeping every digit of every number.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StoreError> {
+    let mut reader = Reader { bytes, pos: 0 };
+    reader.skip_ws();
+    let value = reader.value(0)?;
+    reader.skip_ws();
+    if reader.pos != bytes.len() {
+        return Err(reader.error("trailing characters after the JSON value"));
+    }
+    Ok(value)
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn error(&self, what: &str) -> StoreError {
+        StoreError::internal(format!(
+            "invalid JSON from the server at byte {}: {what}",
+            self.pos
+        ))
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], value: Value) -> Result<Value, StoreError> {
+        if self.bytes[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.error("unexpected token"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, StoreError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("nested too deeply"));
+        }
+        match self.bytes.get(self.pos) {
+            None => Err(self.error("unexpected end")),
+            Some(b'n') => self.literal(b"null", Value::Null),
+            Some(b't') => self.literal(b"true", Value::Bool(true)),
+            Some(b'f') => self.literal(b"false", Value::Bool(false)),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b'[') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                self.skip_ws();
+                if self.bytes.get(self.pos) == Some(&b']') {
+                    self.pos += 1;
+                    return Ok(Value::List(items));
+                }
+                loop {
+                    self.skip_ws();
+                    items.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    match self.bytes.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(Value::List(items));
+                        }
+                        _ => return Err(self.error("expected `,` or `]`")),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                let mut doc = Document::new();
+                self.skip_ws();
+                if self.bytes.get(self.pos) == Some(&b'}') {
+                    self.pos += 1;
+                    return Ok(Value::Map(doc));
+                }
+                loop {
+                    self.skip_ws();
+                    if self.bytes.get(self.pos) != Some(&b'"') {
+                        return Err(self.error("expected a field name"));
+                    }
+                    let key = self.string()?;
+                    self.skip_ws();
+                    if self.bytes.get(self.pos) != Some(&b':') {
+                        return Err(self.error("expected `:`"));
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    let value = self.value(depth + 1)?;
+                    doc.insert(key, value);
+                    self.skip_ws();
+                    match self.bytes.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Ok(Value::Map(doc));
+                        }
+                        _ => return Err(self.error("expected `,` or `}`")),
+                    }
+                }
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.pos;
+                while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') =
+                    self.bytes.get(self.pos)
+                {
+                    self.pos += 1;
+                }
+                let text = std::str::from_utf8(&self.bytes[start..self.pos])
+                    .map_err(|_| self.error("bad number"))?;
+                let n: Number = text
+                    .parse()
+                    .map_err(|e: StoreError| self.error(e.message()))?;
+                Ok(Value::Number(n))
+            }
+            Some(_) => Err(self.error("unexpected character")),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, StoreError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut escaped = false;
+        loop {
+            match self.bytes.get(self.pos) {
+                None => return Err(self.error("unterminated string")),
+                Some(b'\\') => {
+                    escaped = true;
+                    self.pos += 2;
+                }
+                Some(b'"') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+        let raw = self
+            .bytes
+            .get(start..self.pos)
+            .ok_or_else(|| self.error("unterminated string"))?;
+        if escaped {
+            serde_json::from_slice(raw).map_err(|e| self.error(&e.to_string()))
+        } else {
+            std::str::from_utf8(&raw[1..raw.len() - 1])
+                .map(str::to_owned)
+                .map_err(|_| self.error("a string is not UTF-8"))
+        }
+    }
+}
+
+/// A store-core value as `serde_json`, for query DSL bodies (exact numbers that an `f64`
+/// cannot hold become strings, which OpenSearch parses exactly on numeric fields).
+pub(crate) fn to_serde(value: &Value) -> serde_json::Value {
+    store_core::to_json(value)
+}
+
+/// A parsed value as `serde_json` (for raw results such as aggregations).
+pub(crate) fn value_to_serde(value: &Value) -> serde_json::Value {
+    store_core::to_json(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_every_digit() {
+        let text = br#"{"big":123456789012345678901234567890,"dec":0.1000000000000000055511151231257827,"e":1.5E+300,"neg":-7,"s":"a\"b\u00e9","l":[1,2.5,true,null]}"#;
+        let value = parse(text).unwrap();
+        let doc = value.as_map().unwrap();
+        assert_eq!(
+            doc.get("big").unwrap().as_number().unwrap().to_string(),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(
+            doc.get("dec").unwrap().as_number().unwrap().to_string(),
+            "0.1000000000000000055511151231257827"
+        );
+        assert_eq!(doc.get("s").unwrap().as_str(), Some("a\"bé"));
+        let mut out = Vec::new();
+        write_value(&mut out, &value);
+        assert_eq!(parse(&out).unwrap(), value);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse(b"{\"a\":}").is_err());
+        assert!(parse(b"[1,2").is_err());
+        assert!(parse(b"1 2").is_err());
+    }
+}

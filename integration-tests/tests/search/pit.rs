@@ -1,0 +1,109 @@
+//! Point-in-time iteration past the 10,000 window.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use serde_json::json;
+use store_core::search::{
+    BulkOp, FieldType, IndexSpec, SearchQuery as Q, SearchRequest, SortField,
+};
+use store_core::{Document, SearchIndex};
+use store_search::BulkOptions;
+
+use super::support::fresh;
+
+/// 25,000 matches (of 30,000 documents, on 2 shards, with duplicate sort values) come back
+/// each exactly once; the point in time is closed afterwards, and when a stream is dropped.
+#[tokio::test]
+async fn pit_iterates_25000_matches_once() {
+    let index = fresh("pit").await;
+    index
+        .create(
+            &IndexSpec::new()
+                .shards(2)
+                .replicas(0)
+                .field("n", FieldType::Long)
+                .field("bucket", FieldType::Long),
+        )
+        .await
+        .unwrap();
+    let ops = futures::stream::iter(0..30_000usize).map(|n| BulkOp::Index {
+        id: format!("d{n}"),
+        doc: Document::new()
+            .with("n", n as i64)
+            .with("bucket", (n % 7) as i64),
+    });
+    let report = index
+        .bulk_stream(ops, &BulkOptions::default().refresh(true))
+        .await
+        .unwrap();
+    assert!(report.is_complete());
+    let request = SearchRequest::new(Q::range("n").lt(25_000))
+        .sort(SortField::asc("bucket"))
+        .size(1_000);
+    let hits: Vec<_> = index
+        .search_pit(request, Duration::from_secs(60))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 25_000);
+    let ids: HashSet<_> = hits.iter().map(|h| h.id.clone()).collect();
+    assert_eq!(ids.len(), 25_000, "every id exactly once");
+    assert!(
+        hits.windows(2)
+            .all(|w| w[0].sort[0].as_i64() <= w[1].sort[0].as_i64()),
+        "sorted by bucket"
+    );
+    assert!(hits.iter().all(|h| h.sort.len() == 1));
+
+    // Without a sort: by score, still each once.
+    let all: Vec<_> = index
+        .search_pit(
+            SearchRequest::new(Q::MatchAll).size(5_000),
+            Duration::from_secs(60),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|h| &h.id).collect::<HashSet<_>>().len(),
+        30_000
+    );
+
+    // Dropped early: the point in time is closed in the background.
+    let mut partial = index.search_pit(
+        SearchRequest::new(Q::MatchAll).size(10),
+        Duration::from_secs(60),
+    );
+    assert!(partial.next().await.unwrap().is_ok());
+    drop(partial);
+    let mut open = u64::MAX;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stats = index
+            .client()
+            .transport()
+            .send(
+                store_search::sdk::http::Method::Get,
+                &format!("/{}/_stats/search", index.name()),
+                Default::default(),
+                None::<&()>,
+                None::<&str>,
+                None,
+            )
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        open = stats["_all"]["total"]["search"]["point_in_time_current"]
+            .as_u64()
+            .unwrap_or(json!(0).as_u64().unwrap());
+        if open == 0 {
+            break;
+        }
+    }
+    assert_eq!(open, 0, "every point in time is closed");
+    index.drop_index().await.unwrap();
+}
