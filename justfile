@@ -41,3 +41,7 @@ bench-rds *args:
 # The OpenSearch bulk benchmark (ours vs opensearch-py helpers and raw _bulk loops).
 bench-search *args:
     ./crates/store-search/bench/run.sh {{args}}
+
+# The DynamoDB benchmark (batch_write vs a naive loop and boto3's batch_writer; gets vs the raw SDK).
+bench-dynamo *args:
+    ./crates/store-dynamo/bench/run.sh {{args}}

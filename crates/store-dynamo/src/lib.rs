@@ -1,6 +1,56 @@
-//! DynamoDB adapter for the `stores` family: a `DocumentStore` on `aws-sdk-dynamodb`.
+//! DynamoDB adapter for the `stores` family: a [`DocumentStore`](store_core::DocumentStore)
+//! on `aws-sdk-dynamodb`.
 //!
-//! The full adapter lands with issue #5; today this crate re-exports the SDK it builds on.
+//! - [`DynamoStore`]: one table, knowing its key schema and secondary indexes; puts, gets,
+//!   updates and deletes with conditions, queries and scans (paged by opaque cursors, or as
+//!   streams, or as parallel segments), batch get (100 keys a call, unprocessed keys retried),
+//!   batch write (25 a call, unprocessed items retried with backoff until a deadline, a
+//!   report of anything unwritten), transactions with per-action cancellation reasons.
+//! - [`Table<T>`](Table): a serde-typed view that knows its key schema.
+//! - [`TableAdmin`]: create (keys, GSIs, on-demand or provisioned), describe, wait until
+//!   active, delete, enable TTL.
+//! - [`convert`]: lossless `Value` ⇄ `AttributeValue` (exact numbers, sets, binary).
+//! - [`expr`]: expressions from typed trees, always through placeholders.
+//!
+//! Errors are [`StoreError`](store_core::StoreError)s: a failed condition is
+//! `PreconditionFailed` (with the current item when asked), a cancelled transaction
+//! `PreconditionFailed` or `Conflict` with one reason per action, throttling `Throttled`, a
+//! missing table `NotFound`, a refused request `InvalidInput` with DynamoDB's message.
+//!
+//! ```no_run
+//! # async fn demo() -> store_core::Result<()> {
+//! use futures::TryStreamExt;
+//! use store_core::document::{attr, Query, SortCondition, Update, UpdateOptions};
+//! use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType};
+//! use store_dynamo::DynamoStore;
+//!
+//! let schema = KeySchema::partition("user", KeyType::String).with_sort("n", KeyType::Number);
+//! let store = DynamoStore::builder("orders", schema).build().await?;
+//! let key = DocKey::partition("u1").with_sort(1);
+//! // `status` is a reserved word: it goes through a placeholder, like every name.
+//! let update = Update::new().set("status", "shipped").add("count", 1);
+//! store.update(&key, &update, UpdateOptions::new().condition(attr("status").ne("cancelled"))).await?;
+//! let shipped: Vec<Document> = store
+//!     .query(Query::partition("u1").sort(SortCondition::Ge(1.into())).filter(attr("status").eq("shipped")))
+//!     .try_collect()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod batch;
+mod builder;
+pub mod convert;
+mod cursor;
+mod error;
+pub mod expr;
+mod store;
+mod table;
+
+pub use admin::{Billing, TableAdmin, TableDefinition, TableInfo};
+pub use builder::DynamoStoreBuilder;
+pub use store::{DynamoStore, IndexInfo, MAX_BATCH_GET_KEYS, MAX_BATCH_WRITE_ITEMS};
+pub use table::Table;
 
 /// The AWS SDK this adapter is built on, for direct use.
 pub use aws_sdk_dynamodb as sdk;

@@ -3,6 +3,7 @@
 mod expr;
 mod ext;
 mod types;
+pub mod validate;
 
 use std::fmt::Debug;
 

@@ -3,7 +3,7 @@
 //! Thread-safe and cheap to clone (clones share data), so many tasks can use one store.
 
 mod document;
-mod eval;
+pub(crate) mod eval;
 mod object;
 mod search;
 

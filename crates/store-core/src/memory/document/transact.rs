@@ -1,7 +1,7 @@
 //! All-or-nothing transactions for [`MemoryDocumentStore`].
 
 use super::{MemoryDocumentStore, check_optional_condition};
-use crate::document::{CancellationReason, MAX_TRANSACTION_ACTIONS, TransactAction};
+use crate::document::{CancellationReason, TransactAction};
 use crate::error::{Result, StoreError};
 use crate::keys::DocKey;
 use crate::memory::eval::{check_key, check_update, eval_condition};
@@ -9,17 +9,7 @@ use crate::value::Document;
 
 impl MemoryDocumentStore {
     pub(super) fn run_transaction(&self, actions: Vec<TransactAction>) -> Result<()> {
-        if actions.is_empty() {
-            return Err(StoreError::invalid_input(
-                "a transaction needs at least one action",
-            ));
-        }
-        if actions.len() > MAX_TRANSACTION_ACTIONS {
-            return Err(StoreError::invalid_input(format!(
-                "a transaction holds at most {MAX_TRANSACTION_ACTIONS} actions, got {}",
-                actions.len()
-            )));
-        }
+        crate::document::validate::check_transaction_len(actions.len())?;
         let mut keys: Vec<DocKey> = Vec::with_capacity(actions.len());
         for (i, action) in actions.iter().enumerate() {
             let (key, condition) = match action {

@@ -1,5 +1,4 @@
-//! DynamoDB (moto or LocalStack): proof that the harness's server creates tables, stores items
-//! and enables streams.
+//! The harness's server creates tables, stores items and enables streams (raw SDK).
 
 use integration_tests::clients::dynamo_client;
 use integration_tests::names::unique_name;
