@@ -45,3 +45,7 @@ bench-search *args:
 # The DynamoDB benchmark (batch_write vs a naive loop and boto3's batch_writer; gets vs the raw SDK).
 bench-dynamo *args:
     ./crates/store-dynamo/bench/run.sh {{args}}
+
+# The S3 benchmark (1 GiB transfer vs boto3; small operations vs the raw SDK; peak memory).
+bench-s3 *args:
+    ./crates/store-s3/bench/run.sh {{args}}

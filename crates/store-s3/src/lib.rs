@@ -1,6 +1,63 @@
-//! S3 adapter for the `stores` family: an `ObjectStore` on `aws-sdk-s3`.
+//! # store-s3
 //!
-//! The full adapter lands with issue #4; today this crate re-exports the SDK it builds on.
+//! An [`ObjectStore`](store_core::ObjectStore) on Amazon S3 (and S3-compatible servers:
+//! MinIO, LocalStack, moto), built on `aws-sdk-s3`.
+//!
+//! - One [`S3Store`] per bucket, built from aws-config's default chain
+//!   ([`S3Store::from_env`]) or a [`S3StoreBuilder`] (endpoint, region, path-style
+//!   addressing, static credentials, timeouts, the SDK's retry mode and attempts). The native
+//!   [`Client`](aws_sdk_s3::Client) stays reachable through [`S3Store::client`].
+//! - Every [`ObjectStore`](store_core::ObjectStore) operation with the reference semantics of
+//!   store-core's in-memory store: conditional puts (`If-None-Match: *`, `If-Match`), ranged
+//!   and conditional gets, listings that page by themselves with opaque cursors, batched
+//!   deletes (1,000 keys per request) reporting each key that failed, copies (multipart above
+//!   5 GiB), presigned GET and PUT URLs.
+//! - Large transfers in bounded memory: streams and files above a threshold go up as multipart
+//!   uploads with bounded concurrency, each part retried on retryable errors, and the upload
+//!   aborted on failure so nothing is left behind; downloads resume from where a broken
+//!   connection stopped.
+//! - Errors are [`StoreError`](store_core::StoreError)s with a kind (`NotFound`,
+//!   `PreconditionFailed`, `Throttled`, `Unauthorized`...), the backend, operation and key,
+//!   and the SDK error chained. No credential ever appears in Debug, Display, logs or errors.
+//! - Each operation runs in a `tracing` span named `s3` with the operation, bucket, key,
+//!   bytes and latency.
+//!
+//! ```no_run
+//! # async fn demo() -> store_core::Result<()> {
+//! use store_core::{ObjectKey, ObjectStore, ObjectStoreExt};
+//! use store_s3::S3Store;
+//!
+//! let store = S3Store::builder("reports")
+//!     .endpoint("http://127.0.0.1:9000")
+//!     .region("us-east-1")
+//!     .force_path_style(true)
+//!     .build()
+//!     .await?;
+//! let key = ObjectKey::new("2024/q1.txt")?;
+//! store.put_str(&key, "revenue: 12").await?;
+//! assert_eq!(store.get_string(&key).await?, "revenue: 12");
+//! // The native client, for anything the trait does not cover:
+//! let versioning = store.client().get_bucket_versioning().bucket(store.bucket()).send().await;
+//! # let _ = versioning; Ok(()) }
+//! ```
+
+mod body;
+mod bucket;
+mod config;
+mod download;
+mod encode;
+mod error;
+mod multipart;
+mod store;
+
+pub use config::{
+    MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MAX_SINGLE_COPY, MIB, MIN_PART_SIZE, RetryMode,
+    S3StoreBuilder, TransferConfig, validate_bucket_name,
+};
+pub use store::S3Store;
 
 /// The AWS SDK this adapter is built on, for direct use.
 pub use aws_sdk_s3 as sdk;
+
+/// The backend name every error and health report of this crate carries.
+pub const BACKEND: &str = "s3";

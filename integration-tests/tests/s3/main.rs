@@ -1,5 +1,12 @@
-//! S3 (moto or LocalStack): proof that the harness's server stores objects, directly and
-//! through the fault proxy with injected 503s that the SDK's retries absorb.
+//! S3 (moto or LocalStack): smoke tests of the server itself, then store-s3 against it: the
+//! ObjectStore conformance suite and model check, multipart transfers, presigned URLs,
+//! batched deletes, large listings, errors and faults injected through the fault proxy.
+
+mod conformance;
+mod faults;
+mod specific;
+mod support;
+mod transfers;
 
 use integration_tests::clients::{s3_client, s3_client_at};
 use integration_tests::fault_proxy::{FaultProxy, HttpFault};

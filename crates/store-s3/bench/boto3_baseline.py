@@ -1,0 +1,42 @@
+"""Baseline for `cargo run --release -p store-s3 --example bench`: boto3's upload_file and
+download_file with the default TransferConfig, against the same server and bucket.
+
+Usage: boto3_baseline.py ENDPOINT BUCKET SOURCE_FILE DOWNLOAD_FILE
+Credentials and region come from the environment (AWS_ACCESS_KEY_ID, ...).
+Prints one JSON line: {"upload_s": ..., "download_s": ..., "bytes": ...}.
+"""
+
+import json
+import os
+import sys
+import time
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+
+def main() -> None:
+    endpoint, bucket, source, target = sys.argv[1:5]
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    config = TransferConfig()  # the defaults: 8 MiB threshold and parts, 10 threads
+    key = "bench/boto3-" + os.path.basename(source)
+    started = time.perf_counter()
+    client.upload_file(source, bucket, key, Config=config)
+    upload_s = time.perf_counter() - started
+    started = time.perf_counter()
+    client.download_file(bucket, key, target, Config=config)
+    download_s = time.perf_counter() - started
+    size = os.path.getsize(target)
+    client.delete_object(Bucket=bucket, Key=key)
+    os.remove(target)
+    print(json.dumps({"upload_s": upload_s, "download_s": download_s, "bytes": size}))
+
+
+if __name__ == "__main__":
+    main()

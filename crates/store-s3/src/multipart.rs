@@ -1,0 +1,412 @@
+//! Multipart uploads and copies: bounded memory and concurrency, per-part retries, and an
+//! abort on every failure path so no upload is left behind.
+
+use std::path::PathBuf;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use store_core::object::{ByteStream, ObjectMeta, PutMode, PutOptions, PutResult};
+use store_core::{ObjectKey, Result, RetryPolicy, StoreError, retry};
+use tokio::io::AsyncReadExt;
+use tokio::task::JoinHandle;
+
+use crate::config::{MAX_OBJECT_SIZE, MAX_PARTS, MIB};
+use crate::error::map_sdk_error;
+use crate::store::{S3Store, io_error, quote_etag, sdk_metadata};
+
+/// How much of a file is read at a time.
+const FILE_CHUNK: usize = 1024 * 1024;
+/// The smallest part a multipart copy uses when its threshold is the default.
+const COPY_PART: u64 = 512 * MIB;
+
+/// Streams a file in 1 MiB chunks.
+pub(crate) fn file_stream(file: tokio::fs::File, path: PathBuf) -> ByteStream {
+    futures::stream::unfold(Some((file, path)), |state| async move {
+        let (mut file, path) = state?;
+        let mut buf = BytesMut::with_capacity(FILE_CHUNK);
+        loop {
+            match file.read_buf(&mut buf).await {
+                Ok(0) if buf.is_empty() => return None,
+                Ok(0) => break,
+                Ok(_) if buf.len() < FILE_CHUNK => {}
+                Ok(_) => break,
+                Err(e) => return Some((Err(io_error("read", &path, e)), None)),
+            }
+        }
+        Some((Ok(buf.freeze()), Some((file, path))))
+    })
+    .boxed()
+}
+
+/// Everything a part upload task needs, cheap to clone.
+#[derive(Clone)]
+struct Upload {
+    client: Client,
+    bucket: String,
+    key: ObjectKey,
+    upload_id: String,
+    policy: RetryPolicy,
+}
+
+impl Upload {
+    async fn part(self, number: i32, body: Bytes) -> Result<CompletedPart> {
+        let out = retry(&self.policy, || {
+            let body = body.clone();
+            let this = &self;
+            async move {
+                this.client
+                    .upload_part()
+                    .bucket(&this.bucket)
+                    .key(this.key.as_str())
+                    .upload_id(&this.upload_id)
+                    .part_number(number)
+                    .content_length(body.len() as i64)
+                    .body(SdkByteStream::from(body))
+                    .customize()
+                    .config_override(
+                        aws_sdk_s3::config::Builder::default()
+                            .retry_config(RetryConfig::disabled()),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| map_sdk_error(e, "upload_part", &this.bucket, this.key.as_str()))
+            }
+        })
+        .await?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(out.e_tag().map(str::to_owned))
+            .build())
+    }
+
+    async fn abort(&self) {
+        let outcome = retry(&self.policy, || async {
+            self.client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(self.key.as_str())
+                .upload_id(&self.upload_id)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(e, "abort_upload", &self.bucket, self.key.as_str()))
+        })
+        .await;
+        match outcome {
+            Ok(_) => tracing::debug!(key = self.key.as_str(), "multipart upload aborted"),
+            Err(e) if e.kind() == store_core::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                key = self.key.as_str(),
+                error = %e,
+                "could not abort a multipart upload; a bucket lifecycle rule should clean it up"
+            ),
+        }
+    }
+}
+
+/// Aborts the upload and its part tasks if dropped while armed (a cancelled future).
+struct AbortGuard {
+    upload: Option<Upload>,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Some(upload) = self.upload.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(async move { upload.abort().await });
+        }
+    }
+}
+
+/// Stores a stream: a single `PutObject` when it ends within the threshold, else a multipart
+/// upload. `size` (when known) chooses the part size; otherwise parts grow so that 10,000
+/// of them hold 5 TiB.
+pub(crate) async fn upload(
+    store: &S3Store,
+    key: &ObjectKey,
+    mut body: ByteStream,
+    options: PutOptions,
+    size: Option<u64>,
+    operation: &'static str,
+) -> Result<PutResult> {
+    let ctx = |e: StoreError| e.in_context(crate::BACKEND, operation);
+    if let Some(size) = size
+        && size > MAX_OBJECT_SIZE
+    {
+        return Err(ctx(StoreError::invalid_input(format!(
+            "an object of {size} bytes is larger than S3's 5 TiB limit"
+        ))
+        .with_target(key.as_str())));
+    }
+    let transfer = store.transfer().clone();
+    let threshold = transfer.multipart_threshold;
+    let part_size = |number: u64| match size {
+        Some(size) => transfer.part_size_for(size),
+        None => transfer.part_size_at(number),
+    };
+
+    // Read up to the threshold: a small body is one PutObject.
+    let mut first = BytesMut::new();
+    let mut pending: Option<Bytes> = None;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(ctx)?;
+        if (first.len() + chunk.len()) as u64 > threshold {
+            pending = Some(chunk);
+            break;
+        }
+        first.extend_from_slice(&chunk);
+    }
+    let Some(pending) = pending else {
+        let _guard = store.condition_lock(key, &options.mode).await;
+        return store
+            .put_object(key, first.freeze(), &options, operation)
+            .await;
+    };
+
+    // Fail fast on a condition that already does not hold, before sending gigabytes.
+    store.check_put_mode(key, &options.mode, operation).await?;
+    let created = store
+        .client()
+        .create_multipart_upload()
+        .bucket(store.bucket())
+        .key(key.as_str())
+        .set_content_type(options.content_type.clone())
+        .set_metadata(sdk_metadata(&options.metadata))
+        .send()
+        .await
+        .map_err(|e| store.sdk_error(e, operation, key.as_str()))?;
+    let upload_id = created.upload_id().unwrap_or_default().to_owned();
+    let upload = Upload {
+        client: store.client().clone(),
+        bucket: store.bucket().to_owned(),
+        key: key.clone(),
+        upload_id,
+        policy: transfer.part_retry.clone(),
+    };
+    let mut guard = AbortGuard {
+        upload: Some(upload.clone()),
+        tasks: Vec::new(),
+    };
+    let outcome = async {
+        let mut in_flight: FuturesUnordered<JoinHandle<Result<CompletedPart>>> =
+            FuturesUnordered::new();
+        let mut parts: Vec<CompletedPart> = Vec::new();
+        let mut number: u64 = 1;
+        let mut total: u64 = 0;
+        let mut buffer = first;
+        buffer.extend_from_slice(&pending);
+        drop(pending);
+        let mut finished = false;
+        loop {
+            // Cut every full part out of the buffer; at the end, the rest is the last part.
+            loop {
+                let want = part_size(number) as usize;
+                let part = if buffer.len() >= want {
+                    buffer.split_to(want).freeze()
+                } else if finished && !buffer.is_empty() {
+                    buffer.split().freeze()
+                } else {
+                    break;
+                };
+                if number > MAX_PARTS {
+                    return Err(StoreError::invalid_input(
+                        "the stream needs more than 10,000 parts",
+                    ));
+                }
+                total += part.len() as u64;
+                while in_flight.len() >= transfer.concurrency {
+                    parts.push(join(in_flight.next().await)?);
+                }
+                let task = tokio::spawn(upload.clone().part(number as i32, part));
+                guard.tasks.push(task.abort_handle());
+                in_flight.push(task);
+                number += 1;
+            }
+            if finished {
+                break;
+            }
+            match body.next().await {
+                Some(chunk) => buffer.extend_from_slice(&chunk?),
+                None => finished = true,
+            }
+        }
+        while let Some(done) = in_flight.next().await {
+            parts.push(join(Some(done))?);
+        }
+        parts.sort_by_key(|p| p.part_number());
+        tracing::Span::current().record("bytes", total);
+        tracing::Span::current().record("items", parts.len() as u64);
+        let _lock = store.condition_lock(key, &options.mode).await;
+        // Servers that ignore conditions on CompleteMultipartUpload are covered by this check.
+        store.check_put_mode(key, &options.mode, operation).await?;
+        let mut complete = store
+            .client()
+            .complete_multipart_upload()
+            .bucket(store.bucket())
+            .key(key.as_str())
+            .upload_id(&upload.upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            );
+        complete = match &options.mode {
+            PutMode::Overwrite => complete,
+            PutMode::CreateOnly => complete.if_none_match("*"),
+            PutMode::IfMatch(etag) => complete.if_match(quote_etag(etag)),
+        };
+        let out = complete.send().await.map_err(|e| {
+            let err = store.sdk_error(e, operation, key.as_str());
+            S3Store::conditional_error(err, &options.mode, operation, key)
+        })?;
+        Ok(PutResult {
+            etag: out.e_tag().map(str::to_owned),
+            version: out.version_id().map(str::to_owned),
+        })
+    }
+    .await;
+    match outcome {
+        Ok(result) => {
+            guard.upload = None;
+            guard.tasks.clear();
+            Ok(result)
+        }
+        Err(e) => {
+            for task in guard.tasks.drain(..) {
+                task.abort();
+            }
+            if let Some(upload) = guard.upload.take() {
+                upload.abort().await;
+            }
+            Err(crate::error::local(e, operation, key.as_str()))
+        }
+    }
+}
+
+fn join(
+    done: Option<std::result::Result<Result<CompletedPart>, tokio::task::JoinError>>,
+) -> Result<CompletedPart> {
+    match done {
+        Some(Ok(part)) => part,
+        Some(Err(e)) => Err(StoreError::internal(format!(
+            "a part upload task failed: {e}"
+        ))),
+        None => Err(StoreError::internal("no part upload was in flight")),
+    }
+}
+
+/// Copies an object larger than the single-copy limit with `UploadPartCopy`.
+pub(crate) async fn copy(store: &S3Store, source: &ObjectMeta, to: &ObjectKey) -> Result<()> {
+    let transfer = store.transfer();
+    let part_size = transfer
+        .part_size_for(source.size)
+        .max(transfer.multipart_copy_threshold.min(COPY_PART));
+    let created = store
+        .client()
+        .create_multipart_upload()
+        .bucket(store.bucket())
+        .key(to.as_str())
+        .set_content_type(source.content_type.clone())
+        .set_metadata(sdk_metadata(&source.metadata))
+        .send()
+        .await
+        .map_err(|e| store.sdk_error(e, "copy", to.as_str()))?;
+    let upload = Upload {
+        client: store.client().clone(),
+        bucket: store.bucket().to_owned(),
+        key: to.clone(),
+        upload_id: created.upload_id().unwrap_or_default().to_owned(),
+        policy: transfer.part_retry.clone(),
+    };
+    let mut guard = AbortGuard {
+        upload: Some(upload.clone()),
+        tasks: Vec::new(),
+    };
+    let copy_source = crate::encode::encode_copy_source(store.bucket(), source.key.as_str());
+    let if_match = source.etag.clone();
+    let count = source.size.div_ceil(part_size);
+    let outcome: Result<()> = async {
+        let mut parts: Vec<CompletedPart> = futures::stream::iter(0..count)
+            .map(|i| {
+                let upload = &upload;
+                let copy_source = &copy_source;
+                let if_match = &if_match;
+                async move {
+                    let start = i * part_size;
+                    let end = (start + part_size).min(source.size) - 1;
+                    let number = (i + 1) as i32;
+                    let out = retry(&upload.policy, || async {
+                        upload
+                            .client
+                            .upload_part_copy()
+                            .bucket(&upload.bucket)
+                            .key(upload.key.as_str())
+                            .upload_id(&upload.upload_id)
+                            .part_number(number)
+                            .copy_source(copy_source)
+                            .copy_source_range(format!("bytes={start}-{end}"))
+                            .set_copy_source_if_match(if_match.clone())
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                map_sdk_error(e, "copy", &upload.bucket, source.key.as_str())
+                            })
+                    })
+                    .await?;
+                    Ok::<_, StoreError>(
+                        CompletedPart::builder()
+                            .part_number(number)
+                            .set_e_tag(
+                                out.copy_part_result()
+                                    .and_then(|r| r.e_tag())
+                                    .map(str::to_owned),
+                            )
+                            .build(),
+                    )
+                }
+            })
+            .buffer_unordered(transfer.concurrency)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        parts.sort_by_key(|p| p.part_number());
+        store
+            .client()
+            .complete_multipart_upload()
+            .bucket(store.bucket())
+            .key(to.as_str())
+            .upload_id(&upload.upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| store.sdk_error(e, "copy", to.as_str()))?;
+        Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            guard.upload = None;
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(upload) = guard.upload.take() {
+                upload.abort().await;
+            }
+            Err(e)
+        }
+    }
+}
