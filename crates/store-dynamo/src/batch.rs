@@ -1,11 +1,11 @@
 //! `batch_write`: 25 writes a call, unprocessed items retried with backoff until the
 //! deadline, bounded concurrency, and a report of anything left unwritten.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use futures::StreamExt;
+use store_core::document::validate::check_batch;
 use store_core::document::{BatchWriteOptions, BatchWriteReport, WriteOp};
 use store_core::{DocKey, Result, StoreError};
 
@@ -22,38 +22,23 @@ impl DynamoStore {
         ops: Vec<WriteOp>,
         options: BatchWriteOptions,
     ) -> Result<BatchWriteReport> {
-        let mut report = BatchWriteReport::default();
-        // Check every write first. One call may write a key once (DynamoDB refuses a batch
-        // naming a key twice): a later write to a key already in the batch is reported as
-        // `InvalidInput`, as the memory reference backend does.
-        let mut seen: HashSet<DocKey> = HashSet::new();
-        let mut keyed: Vec<Keyed> = Vec::new();
-        for op in ops {
-            let checked = match &op {
-                WriteOp::Put(item) => self.check_new_item(item),
-                WriteOp::Delete(key) => {
-                    store_core::document::validate::check_key(self.schema(), key)
-                        .map(|()| key.clone())
-                        .map_err(|e| e.with_target(key.to_string()))
-                }
-            }
-            .and_then(|key| {
-                if seen.insert(key.clone()) {
-                    Ok(key)
-                } else {
-                    Err(StoreError::invalid_input(
-                        "the batch already writes this key; one batch may write a key once",
-                    )
-                    .with_target(key.to_string()))
-                }
-            });
-            match checked {
-                Ok(key) => keyed.push((key, op)),
-                Err(e) => report
-                    .failed
-                    .push((op, e.in_context(BACKEND, "batch_write"))),
-            }
-        }
+        // One call may write a key once: later writes to a key already in the batch are
+        // refused as `InvalidInput`, as the memory reference backend does.
+        let batch = check_batch(ops, |op| match op {
+            WriteOp::Put(item) => self.check_new_item(item),
+            WriteOp::Delete(key) => store_core::document::validate::check_key(self.schema(), key)
+                .map(|()| key.clone())
+                .map_err(|e| e.with_target(key.to_string())),
+        });
+        let mut report = BatchWriteReport {
+            written: 0,
+            failed: batch
+                .refused
+                .into_iter()
+                .map(|(op, e)| (op, e.in_context(BACKEND, "batch_write")))
+                .collect(),
+        };
+        let keyed: Vec<Keyed> = batch.valid;
         let started = Instant::now();
         let chunks: Vec<Vec<Keyed>> = keyed
             .chunks(MAX_BATCH_WRITE_ITEMS)

@@ -17,8 +17,8 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::StreamExt;
 use store_core::document::validate::{
-    check_condition, check_item, check_key, check_key_value, check_sort_condition, check_update,
-    condition_paths,
+    check_condition, check_item, check_key, check_key_value, check_page_size, check_projection,
+    check_query, check_update,
 };
 use store_core::document::{
     BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentCapabilities, DocumentStore,
@@ -131,25 +131,9 @@ async fn traced<T>(
     out.map_err(|e| e.in_context(BACKEND, operation))
 }
 
-fn check_projection(projection: Option<&Vec<String>>) -> Result<()> {
-    match projection {
-        Some(fields) if fields.is_empty() || fields.iter().any(String::is_empty) => {
-            Err(StoreError::invalid_input(
-                "a projection needs at least one attribute name, and no name may be empty",
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn page_limit(requested: Option<usize>) -> Result<Option<i32>> {
-    match requested {
-        Some(0) => Err(StoreError::invalid_input(
-            "the page size must be at least 1",
-        )),
-        Some(n) => Ok(Some(i32::try_from(n).unwrap_or(i32::MAX))),
-        None => Ok(None),
-    }
+    check_page_size(requested)?;
+    Ok(requested.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
 }
 
 fn build_error(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -463,29 +447,7 @@ impl DynamoStore {
                 &info.schema
             }
         };
-        let partition = query.partition.as_ref().ok_or_else(|| {
-            StoreError::invalid_input(
-                "a query needs a partition key value; use a scan to read every partition",
-            )
-        })?;
-        check_key_value(&schema.partition, &partition.to_value())?;
-        if let Some(sort) = &query.sort {
-            check_sort_condition(sort, schema.sort.as_ref())?;
-        }
-        if let Some(filter) = &query.filter {
-            check_condition(filter)?;
-            if let Some(path) = condition_paths(filter)
-                .into_iter()
-                .find(|p| schema.is_key_attribute(p.top()))
-            {
-                return Err(StoreError::invalid_input(format!(
-                    "a query filter cannot use the key attribute `{}`; narrow on keys with the \
-                     partition value and the sort condition",
-                    path.top()
-                )));
-            }
-        }
-        check_projection(query.projection.as_ref())?;
+        let partition = check_query(query, schema)?;
         let limit = page_limit(query.page_size)?;
         let start = cursor
             .map(|c| cursor::decode(&c, self.table(), "query", query.index.as_deref()))
@@ -773,43 +735,9 @@ impl DynamoStore {
     }
 
     async fn run_transact_write(&self, actions: Vec<TransactAction>) -> Result<()> {
-        store_core::document::validate::check_transaction_len(actions.len())?;
-        let mut keys: Vec<DocKey> = Vec::with_capacity(actions.len());
-        for (i, action) in actions.iter().enumerate() {
-            let (key, condition) = match action {
-                TransactAction::Put { item, condition } => {
-                    (self.check_new_item(item)?, condition.as_ref())
-                }
-                TransactAction::Update {
-                    key,
-                    update,
-                    condition,
-                } => {
-                    self.checked_key(key)?;
-                    check_update(update, self.schema())
-                        .map_err(|e| e.with_target(key.to_string()))?;
-                    (key.clone(), condition.as_ref())
-                }
-                TransactAction::Delete { key, condition } => {
-                    self.checked_key(key)?;
-                    (key.clone(), condition.as_ref())
-                }
-                TransactAction::ConditionCheck { key, condition } => {
-                    self.checked_key(key)?;
-                    (key.clone(), Some(condition))
-                }
-            };
-            if let Some(c) = condition {
-                check_condition(c).map_err(|e| e.with_target(key.to_string()))?;
-            }
-            if let Some(first) = keys.iter().position(|k| *k == key) {
-                return Err(StoreError::invalid_input(format!(
-                    "actions {first} and {i} both touch the item `{key}`; a transaction may \
-                     touch each item only once"
-                )));
-            }
-            keys.push(key);
-        }
+        store_core::document::validate::check_transaction(&actions, self.schema(), |item| {
+            self.check_new_item(item)
+        })?;
         if actions.is_empty() {
             return Ok(());
         }

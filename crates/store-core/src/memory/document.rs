@@ -16,6 +16,7 @@ use super::eval::{
     apply_update, check_condition, check_item, check_key, check_key_value, check_update,
     eval_condition,
 };
+use crate::document::validate::{check_batch, check_projection};
 use crate::document::{
     BatchWriteOptions, BatchWriteReport, Condition, DeleteItemOptions, DocumentCapabilities,
     DocumentStore, GetItemOptions, MAX_TRANSACTION_ACTIONS, PutItemOptions, Query, ReturnValues,
@@ -142,17 +143,6 @@ impl MemoryDocumentStore {
         apply_update(&mut new, update)?;
         self.check_new_item(&new)?;
         Ok(new)
-    }
-}
-
-fn check_projection(projection: Option<&Vec<String>>) -> Result<()> {
-    match projection {
-        Some(fields) if fields.is_empty() || fields.iter().any(String::is_empty) => {
-            Err(StoreError::invalid_input(
-                "a projection needs at least one attribute name, and no name may be empty",
-            ))
-        }
-        _ => Ok(()),
     }
 }
 
@@ -337,39 +327,31 @@ impl DocumentStore for MemoryDocumentStore {
         ops: Vec<WriteOp>,
         _options: BatchWriteOptions,
     ) -> Result<BatchWriteReport> {
-        let mut report = BatchWriteReport::default();
-        let mut seen = std::collections::HashSet::with_capacity(ops.len());
+        let batch = check_batch(ops, |op| match op {
+            WriteOp::Put(item) => self.check_new_item(item),
+            WriteOp::Delete(key) => check_key(&self.schema, key)
+                .map(|()| key.clone())
+                .map_err(|e| e.with_target(key.to_string())),
+        });
+        let mut report = BatchWriteReport {
+            written: 0,
+            failed: batch
+                .refused
+                .into_iter()
+                .map(|(op, e)| (op, e.in_context(BACKEND, "batch_write")))
+                .collect(),
+        };
         let mut items = self.write();
-        for op in ops {
-            let checked = match &op {
-                WriteOp::Put(item) => self.check_new_item(item),
-                WriteOp::Delete(key) => check_key(&self.schema, key)
-                    .map(|()| key.clone())
-                    .map_err(|e| e.with_target(key.to_string())),
-            }
-            .and_then(|key| {
-                if seen.insert(key.clone()) {
-                    Ok(key)
-                } else {
-                    Err(StoreError::invalid_input(
-                        "the batch already writes this key; one batch may write a key once",
-                    )
-                    .with_target(key.to_string()))
-                }
-            });
-            match (checked, op) {
-                (Ok(key), WriteOp::Put(item)) => {
+        for (key, op) in batch.valid {
+            match op {
+                WriteOp::Put(item) => {
                     items.insert(key, item);
-                    report.written += 1;
                 }
-                (Ok(key), WriteOp::Delete(_)) => {
+                WriteOp::Delete(_) => {
                     items.remove(&key);
-                    report.written += 1;
                 }
-                (Err(e), op) => report
-                    .failed
-                    .push((op, e.in_context(BACKEND, "batch_write"))),
             }
+            report.written += 1;
         }
         Ok(report)
     }

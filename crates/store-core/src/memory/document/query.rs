@@ -10,14 +10,12 @@ use std::ops::Bound;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::{MemoryDocumentStore, check_projection, project};
+use super::{MemoryDocumentStore, project};
+use crate::document::validate::{check_page_size, check_projection, check_query};
 use crate::document::{Query, Scan};
 use crate::error::{Result, StoreError};
 use crate::keys::{DocKey, KeyValue};
-use crate::memory::eval::{
-    check_condition, check_key_value, check_sort_condition, condition_paths, eval_condition,
-    sort_matches,
-};
+use crate::memory::eval::{check_condition, eval_condition, sort_matches};
 use crate::page::{Cursor, Page};
 use crate::value::Document;
 
@@ -30,13 +28,8 @@ const CURSOR_TAG: &str = "store-core/memory-document/1";
 type Position = (Option<KeyValue>, DocKey);
 
 fn page_size(requested: Option<usize>) -> Result<usize> {
-    match requested {
-        Some(0) => Err(StoreError::invalid_input(
-            "the page size must be at least 1",
-        )),
-        Some(n) => Ok(n),
-        None => Ok(DEFAULT_PAGE_SIZE),
-    }
+    check_page_size(requested)?;
+    Ok(requested.unwrap_or(DEFAULT_PAGE_SIZE))
 }
 
 impl MemoryDocumentStore {
@@ -56,29 +49,7 @@ impl MemoryDocumentStore {
                 "strongly consistent reads are not supported on a secondary index",
             ));
         }
-        let partition = query.partition.as_ref().ok_or_else(|| {
-            StoreError::invalid_input(
-                "a query needs a partition key value; use a scan to read every partition",
-            )
-        })?;
-        check_key_value(&schema.partition, &partition.to_value())?;
-        if let Some(sort) = &query.sort {
-            check_sort_condition(sort, schema.sort.as_ref())?;
-        }
-        if let Some(filter) = &query.filter {
-            check_condition(filter)?;
-            if let Some(path) = condition_paths(filter)
-                .into_iter()
-                .find(|p| schema.is_key_attribute(p.top()))
-            {
-                return Err(StoreError::invalid_input(format!(
-                    "a query filter cannot use the key attribute `{}`; narrow on keys with the \
-                     partition value and the sort condition",
-                    path.top()
-                )));
-            }
-        }
-        check_projection(query.projection.as_ref())?;
+        let partition = check_query(query, schema)?;
         let limit = page_size(query.page_size)?;
         let after = cursor
             .map(|c| self.decode_cursor(&c, "query", query.index.as_deref()))

@@ -1,49 +1,17 @@
 //! All-or-nothing transactions for [`MemoryDocumentStore`].
 
-use super::{MemoryDocumentStore, check_optional_condition};
+use super::MemoryDocumentStore;
 use crate::document::{CancellationReason, TransactAction};
 use crate::error::{Result, StoreError};
 use crate::keys::DocKey;
-use crate::memory::eval::{check_key, check_update, eval_condition};
+use crate::memory::eval::eval_condition;
 use crate::value::Document;
 
 impl MemoryDocumentStore {
     pub(super) fn run_transaction(&self, actions: Vec<TransactAction>) -> Result<()> {
-        crate::document::validate::check_transaction_len(actions.len())?;
-        let mut keys: Vec<DocKey> = Vec::with_capacity(actions.len());
-        for (i, action) in actions.iter().enumerate() {
-            let (key, condition) = match action {
-                TransactAction::Put { item, condition } => {
-                    (self.check_new_item(item)?, condition.as_ref())
-                }
-                TransactAction::Update {
-                    key,
-                    update,
-                    condition,
-                } => {
-                    check_key(&self.schema, key).map_err(|e| e.with_target(key.to_string()))?;
-                    check_update(update, &self.schema)
-                        .map_err(|e| e.with_target(key.to_string()))?;
-                    (key.clone(), condition.as_ref())
-                }
-                TransactAction::Delete { key, condition } => {
-                    check_key(&self.schema, key).map_err(|e| e.with_target(key.to_string()))?;
-                    (key.clone(), condition.as_ref())
-                }
-                TransactAction::ConditionCheck { key, condition } => {
-                    check_key(&self.schema, key).map_err(|e| e.with_target(key.to_string()))?;
-                    (key.clone(), Some(condition))
-                }
-            };
-            check_optional_condition(condition)?;
-            if let Some(first) = keys.iter().position(|k| *k == key) {
-                return Err(StoreError::invalid_input(format!(
-                    "actions {first} and {i} both touch the item `{key}`; a transaction may \
-                     touch each item only once"
-                )));
-            }
-            keys.push(key);
-        }
+        let keys = crate::document::validate::check_transaction(&actions, &self.schema, |item| {
+            self.check_new_item(item)
+        })?;
 
         let mut items = self.write();
         let reasons: Vec<CancellationReason> = actions
