@@ -1,6 +1,7 @@
 //! The traits forwarded through `Arc<T>` and `Box<T>`, so `Arc<dyn ObjectStore>` can be handed
 //! to code generic over `S: ObjectStore` (wrappers, helpers) without an adapter type.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,6 +71,12 @@ macro_rules! forward_all {
             }
             async fn presign(&self, method: PresignMethod, key: &ObjectKey, expires_in: Duration) -> Result<String> {
                 (**self).presign(method, key, expires_in).await
+            }
+            async fn upload_file(&self, path: &Path, key: &ObjectKey, options: PutOptions) -> Result<PutResult> {
+                (**self).upload_file(path, key, options).await
+            }
+            async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
+                (**self).download_file(key, path).await
             }
             fn list(&self, options: ListOptions) -> BoxStream<'_, Result<ListEntry>> {
                 (**self).list(options)

@@ -31,6 +31,7 @@
 //!
 //! The feature `testkit` adds [`testkit`]: the conformance suites and property-test helpers.
 
+pub mod civil;
 pub mod document;
 mod error;
 mod forward;
@@ -55,7 +56,7 @@ pub use keys::{
 };
 pub use object::{ObjectStore, ObjectStoreExt};
 pub use page::{Cursor, Page, paginate};
-pub use retry::{RetryPolicy, retry};
+pub use retry::{Backoff, RetryPolicy, retry};
 pub use search::{SearchIndex, SearchIndexExt};
 pub use sql::{SqlStore, SqlStoreExt};
 pub use value::{

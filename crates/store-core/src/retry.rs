@@ -97,7 +97,47 @@ impl RetryPolicy {
         elapsed: Duration,
         error: &StoreError,
     ) -> Option<Duration> {
-        if !error.is_retryable() || attempt >= self.max_attempts {
+        if !error.is_retryable() {
+            return None;
+        }
+        self.delay_after(attempt, elapsed, error.retry_after())
+    }
+
+    /// Starts a [`Backoff`]: the stateful schedule of one operation's retries, its clock
+    /// starting now.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use store_core::RetryPolicy;
+    /// let policy = RetryPolicy::default().max_attempts(3).without_jitter();
+    /// let mut backoff = policy.start();
+    /// assert_eq!(backoff.next(None), Some(Duration::from_millis(100)));
+    /// assert_eq!(backoff.next(None), Some(Duration::from_millis(200)));
+    /// assert_eq!(backoff.next(None), None); // three attempts made
+    /// ```
+    pub fn start(&self) -> Backoff {
+        self.start_at(tokio::time::Instant::now())
+    }
+
+    /// Starts a [`Backoff`] whose elapsed budget counts from `started` (for one part of a
+    /// larger operation that shares its deadline, such as one chunk of a batch).
+    pub fn start_at(&self, started: tokio::time::Instant) -> Backoff {
+        Backoff {
+            policy: self.clone(),
+            failed: 0,
+            started,
+        }
+    }
+
+    /// The delay after `attempt` failed attempts, `elapsed` into the operation, with the
+    /// server's `hint` as a floor; `None` when the attempts or the elapsed budget are used up.
+    fn delay_after(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        hint: Option<Duration>,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
             return None;
         }
         let ceiling = self.ceiling(attempt);
@@ -107,7 +147,7 @@ impl RetryPolicy {
         } else {
             ceiling
         };
-        if let Some(hint) = error.retry_after() {
+        if let Some(hint) = hint {
             // The server knows best: its delay is a floor, not capped by `max_delay`; the
             // elapsed budget below decides whether waiting that long is still worth it.
             delay = delay.max(hint);
@@ -118,6 +158,79 @@ impl RetryPolicy {
             return None;
         }
         Some(delay)
+    }
+}
+
+/// The retry schedule of one operation, from [`RetryPolicy::start`]: each call to
+/// [`next`](Backoff::next) records a failed attempt and says how long to wait before the next
+/// one, or `None` when the policy's attempts or elapsed budget are used up.
+///
+/// It is the one primitive behind every retry loop of the workspace, including the loops that
+/// retry only the failed items of a batch: the caller decides *what* to retry, the backoff
+/// decides *when* and *whether*.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use store_core::RetryPolicy;
+/// let mut pending = vec![1, 2, 3];
+/// let mut backoff = RetryPolicy::default().base_delay(Duration::from_millis(1)).start();
+/// loop {
+///     pending.retain(|item| item % 2 == 0); // pretend the odd items were written
+///     pending.clear(); // ... and on the second round, the rest
+///     if pending.is_empty() || !backoff.wait(None).await {
+///         break;
+///     }
+/// }
+/// assert!(pending.is_empty());
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    policy: RetryPolicy,
+    failed: u32,
+    started: tokio::time::Instant,
+}
+
+impl Backoff {
+    /// Records a failed attempt and returns the delay before the next one (`hint`, a server's
+    /// `Retry-After`, is a floor), or `None` when no attempt is left within the policy.
+    pub fn next(&mut self, hint: Option<Duration>) -> Option<Duration> {
+        self.failed = self.failed.saturating_add(1);
+        self.policy
+            .delay_after(self.failed, self.started.elapsed(), hint)
+    }
+
+    /// Like [`next`](Backoff::next) for an error: `None` at once when the error is not
+    /// retryable, its `Retry-After` honoured otherwise.
+    pub fn next_for(&mut self, error: &StoreError) -> Option<Duration> {
+        if !error.is_retryable() {
+            return None;
+        }
+        self.next(error.retry_after())
+    }
+
+    /// Records a failed attempt and sleeps until the next one may start; `false` (without
+    /// sleeping) when the policy gives up.
+    pub async fn wait(&mut self, hint: Option<Duration>) -> bool {
+        match self.next(hint) {
+            Some(delay) => {
+                tracing::debug!(attempt = self.failed, ?delay, "retrying");
+                tokio::time::sleep(delay).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Failed attempts recorded so far.
+    pub fn failures(&self) -> u32 {
+        self.failed
+    }
+
+    /// Time since the backoff started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
     }
 }
 
@@ -148,15 +261,13 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let started = tokio::time::Instant::now();
-    let mut attempt = 0;
+    let mut backoff = policy.start();
     loop {
-        attempt += 1;
         match operation().await {
             Ok(value) => return Ok(value),
-            Err(error) => match policy.next_delay(attempt, started.elapsed(), &error) {
+            Err(error) => match backoff.next_for(&error) {
                 Some(delay) => {
-                    tracing::debug!(attempt, ?delay, error = %error, "retrying");
+                    tracing::debug!(attempt = backoff.failures(), ?delay, error = %error, "retrying");
                     tokio::time::sleep(delay).await;
                 }
                 None => return Err(error),
@@ -295,5 +406,48 @@ mod tests {
                 assert!(d <= policy.ceiling(attempt));
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_follows_the_same_schedule_as_retry() {
+        let policy = fast().without_jitter().max_attempts(4);
+        let start = tokio::time::Instant::now();
+        let mut backoff = policy.start();
+        let mut delays = Vec::new();
+        while let Some(d) = backoff.next(None) {
+            delays.push(d);
+            tokio::time::sleep(d).await;
+        }
+        assert_eq!(
+            delays,
+            [100, 200, 400].map(Duration::from_millis).to_vec(),
+            "the schedule retry() sleeps in backoff_grows_exponentially_without_jitter"
+        );
+        assert_eq!(start.elapsed(), Duration::from_millis(700));
+        assert_eq!(backoff.failures(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_honours_hints_and_the_elapsed_budget() {
+        let policy = fast()
+            .max_attempts(100)
+            .max_delay(Duration::from_secs(5))
+            .max_elapsed(Some(Duration::from_secs(10)));
+        let mut backoff = policy.start();
+        let mut waits = 0;
+        while backoff.wait(Some(Duration::from_secs(3))).await {
+            waits += 1;
+        }
+        // Three 3 s waits fit in 10 s; a fourth would not.
+        assert_eq!(waits, 3);
+        assert_eq!(backoff.elapsed(), Duration::from_secs(9));
+    }
+
+    #[test]
+    fn backoff_refuses_permanent_errors_at_once() {
+        let mut backoff = fast().start();
+        assert_eq!(backoff.next_for(&StoreError::invalid_input("bad")), None);
+        let hinted = StoreError::throttled("busy").with_retry_after(Duration::from_secs(2));
+        assert!(backoff.next_for(&hinted).unwrap() >= Duration::from_secs(2));
     }
 }

@@ -3,7 +3,10 @@
 //! Rows come back as [`Document`]s (column name → value), so any SQL backend — PostgreSQL
 //! today, SQLite later — fits behind one dyn-compatible trait.
 
+mod handle;
+
 use std::fmt::Debug;
+use std::future::Future;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
@@ -13,6 +16,8 @@ use crate::error::{ErrorKind, Result, StoreError};
 use crate::health::Health;
 use crate::retry::RetryPolicy;
 use crate::value::{Document, Value, from_document};
+
+pub use handle::Tx;
 
 /// Transaction isolation levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,11 +116,29 @@ pub trait SqlStoreExt: SqlStore {
     /// Runs `work` in a transaction: commits on `Ok`, rolls back on `Err` (and on panic, as the
     /// transaction is dropped), and runs it again from the start when it fails with a
     /// [`Conflict`](ErrorKind::Conflict) (serialization failure, deadlock), as `policy` allows.
+    /// The work gets a [`Tx`] handle, so it is a plain closure returning an `async` block.
     ///
     /// A commit that fails for another reason (the connection dropped during `COMMIT`) is never
     /// retried: the transaction may have committed, and running the work again could apply it
     /// twice. That error comes back marked not retryable.
-    async fn transaction<T, F>(
+    ///
+    /// ```no_run
+    /// # async fn demo(store: &dyn store_core::SqlStore) -> store_core::Result<()> {
+    /// use store_core::sql::{IsolationLevel, SqlStoreExt};
+    /// use store_core::RetryPolicy;
+    ///
+    /// let moved = store
+    ///     .transaction(IsolationLevel::Serializable, &RetryPolicy::default(), |tx| async move {
+    ///         tx.execute("UPDATE accounts SET balance = balance - 50 WHERE id = $1", &[1.into()])
+    ///             .await?;
+    ///         tx.execute("UPDATE accounts SET balance = balance + 50 WHERE id = $1", &[2.into()])
+    ///             .await
+    ///     })
+    ///     .await?;
+    /// assert_eq!(moved, 1);
+    /// # Ok(()) }
+    /// ```
+    async fn transaction<T, F, Fut>(
         &self,
         isolation: IsolationLevel,
         policy: &RetryPolicy,
@@ -123,18 +146,19 @@ pub trait SqlStoreExt: SqlStore {
     ) -> Result<T>
     where
         T: Send,
-        F: for<'t> FnMut(
-                &'t mut Box<dyn SqlTransaction>,
-            ) -> futures::future::BoxFuture<'t, Result<T>>
-            + Send,
+        F: FnMut(Tx) -> Fut + Send,
+        Fut: Future<Output = Result<T>> + Send,
     {
-        let mut attempt = 0u32;
-        let started = tokio::time::Instant::now();
+        let mut backoff = policy.start();
         loop {
-            attempt += 1;
             let outcome = async {
-                let mut tx = self.begin(isolation).await?;
-                match work(&mut tx).await {
+                let handle = Tx::new(self.begin(isolation).await?);
+                let result = work(handle.clone()).await;
+                let tx = handle
+                    .take()
+                    .await
+                    .ok_or_else(|| StoreError::internal("the transaction vanished"))?;
+                match result {
                     Ok(value) => match tx.commit().await {
                         Ok(()) => Ok(value),
                         // The server refused the commit and rolled back: safe to run again.
@@ -151,12 +175,10 @@ pub trait SqlStoreExt: SqlStore {
             }
             .await;
             match outcome {
-                Err(e) if e.kind() == ErrorKind::Conflict && e.is_retryable() => {
-                    match policy.next_delay(attempt, started.elapsed(), &e) {
-                        Some(delay) => tokio::time::sleep(delay).await,
-                        None => return Err(e),
-                    }
-                }
+                Err(e) if e.kind() == ErrorKind::Conflict => match backoff.next_for(&e) {
+                    Some(delay) => tokio::time::sleep(delay).await,
+                    None => return Err(e),
+                },
                 other => return other,
             }
         }
@@ -254,13 +276,13 @@ mod tests {
         let out = store
             .transaction(IsolationLevel::Serializable, &policy(), |_tx| {
                 let n = runs.fetch_add(1, Ordering::SeqCst);
-                Box::pin(async move {
+                async move {
                     if n < 2 {
                         Err(StoreError::conflict("could not serialize access"))
                     } else {
                         Ok(n)
                     }
-                })
+                }
             })
             .await;
         assert_eq!(out.unwrap(), 2);
@@ -278,7 +300,7 @@ mod tests {
         let out = store
             .transaction(IsolationLevel::ReadCommitted, &policy(), |_tx| {
                 runs.fetch_add(1, Ordering::SeqCst);
-                Box::pin(async { Ok(()) })
+                async { Ok(()) }
             })
             .await;
         let err = out.unwrap_err();
@@ -298,7 +320,7 @@ mod tests {
         let out: Result<()> = store
             .transaction(IsolationLevel::ReadCommitted, &policy(), |_tx| {
                 runs.fetch_add(1, Ordering::SeqCst);
-                Box::pin(async { Err(StoreError::unavailable("connection lost mid-work")) })
+                async { Err(StoreError::unavailable("connection lost mid-work")) }
             })
             .await;
         assert_eq!(out.unwrap_err().kind(), ErrorKind::Unavailable);

@@ -64,7 +64,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ))
         .build();
     let client = store_dynamo::sdk::Client::from_conf(config);
-    let admin = TableAdmin::new(client.clone());
+    let admin = TableAdmin::from_client(client.clone());
     let run = std::process::id();
     let payload = "x".repeat(1000);
     let docs: Vec<Document> = (0..items).map(|i| item(i, &payload)).collect();

@@ -98,7 +98,7 @@ pub struct TableInfo {
 /// use std::time::Duration;
 /// use store_core::{KeySchema, KeyType};
 /// use store_dynamo::{TableAdmin, TableDefinition};
-/// let admin = TableAdmin::new(client);
+/// let admin = TableAdmin::from_client(client);
 /// let def = TableDefinition::new("orders", KeySchema::partition("id", KeyType::String))
 ///     .index("by-status", KeySchema::partition("status", KeyType::String));
 /// let store = admin.create(&def, Duration::from_secs(60)).await?;
@@ -237,8 +237,20 @@ fn info_of(table: &TableDescription) -> Result<TableInfo> {
 }
 
 impl TableAdmin {
-    /// Administration through `client`.
-    pub fn new(client: Client) -> Self {
+    /// A builder: endpoint, region, credentials, retry and timeouts, as for a store, with no
+    /// table needed.
+    pub fn builder() -> crate::TableAdminBuilder {
+        crate::TableAdminBuilder::default()
+    }
+
+    /// Administration configured entirely by aws-config's default chain (environment,
+    /// profile, `AWS_ENDPOINT_URL`...).
+    pub async fn from_env() -> Self {
+        Self::builder().build().await
+    }
+
+    /// Administration through a client you configured.
+    pub fn from_client(client: Client) -> Self {
         Self { client }
     }
 
@@ -343,7 +355,7 @@ impl TableAdmin {
     /// A store on an existing table, with its key schema and indexes read from DynamoDB.
     pub async fn open(&self, table: &str) -> Result<DynamoStore> {
         let info = self.describe(table).await?;
-        let mut store = DynamoStore::new(self.client.clone(), table, info.schema)?;
+        let mut store = DynamoStore::from_client(self.client.clone(), table, info.schema)?;
         for (name, index) in info.indexes {
             store = store.with_index_info(&name, index);
         }

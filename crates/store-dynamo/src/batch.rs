@@ -1,17 +1,21 @@
-//! `batch_write`: 25 writes a call, unprocessed items retried with backoff until the
-//! deadline, bounded concurrency, and a report of anything left unwritten.
+//! Batches. `batch_write`: 25 writes a call, unprocessed items retried with backoff until the
+//! deadline, bounded concurrency, and a report of anything left unwritten. `batch_get`: 100
+//! distinct keys a call, unprocessed keys retried with backoff.
 
-use std::time::{Duration, Instant};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures::StreamExt;
-use store_core::document::validate::check_batch;
-use store_core::document::{BatchWriteOptions, BatchWriteReport, WriteOp};
-use store_core::{DocKey, Result, StoreError};
+use store_core::document::validate::{check_batch, check_projection};
+use store_core::document::{BatchWriteOptions, BatchWriteReport, GetItemOptions, WriteOp};
+use store_core::{DocKey, Document, DocumentStore, Result, StoreError};
+use tokio::time::Instant;
 
-use crate::convert::{from_item, key_item, to_item};
+use crate::convert::{Item, from_item, key_item, to_item};
 use crate::error::{BACKEND, map_sdk_error};
-use crate::store::{DynamoStore, MAX_BATCH_WRITE_ITEMS};
+use crate::expr::ExpressionBuilder;
+use crate::store::{DynamoStore, MAX_BATCH_GET_KEYS, MAX_BATCH_WRITE_ITEMS, build_error};
 
 /// One write with its key.
 type Keyed = (DocKey, WriteOp);
@@ -24,12 +28,7 @@ impl DynamoStore {
     ) -> Result<BatchWriteReport> {
         // One call may write a key once: later writes to a key already in the batch are
         // refused as `InvalidInput`, as the memory reference backend does.
-        let batch = check_batch(ops, |op| match op {
-            WriteOp::Put(item) => self.check_new_item(item),
-            WriteOp::Delete(key) => store_core::document::validate::check_key(self.schema(), key)
-                .map(|()| key.clone())
-                .map_err(|e| e.with_target(key.to_string())),
-        });
+        let batch = check_batch(ops, self.schema(), self.index_schemas());
         let mut report = BatchWriteReport {
             written: 0,
             failed: batch
@@ -101,15 +100,15 @@ impl DynamoStore {
         deadline: Duration,
     ) -> (usize, Vec<(WriteOp, StoreError)>) {
         let total = pending.len();
-        let policy = self
+        let mut backoff = self
             .inner
             .batch_retry
             .clone()
             .max_attempts(u32::MAX)
-            .max_elapsed(Some(deadline));
-        let mut attempt = 0u32;
+            .max_elapsed(Some(deadline))
+            .start_at(started);
         loop {
-            attempt += 1;
+            let attempt = backoff.failures() + 1;
             let requests: Result<Vec<WriteRequest>> = pending
                 .iter()
                 .map(|(_, op)| self.write_request(op))
@@ -125,7 +124,8 @@ impl DynamoStore {
                 .request_items(self.table(), requests)
                 .send()
                 .await;
-            let error = match result {
+            // Why this attempt left writes behind, for the report if it was the last.
+            let reason = match result {
                 Ok(out) => {
                     let unprocessed = out
                         .unprocessed_items
@@ -162,23 +162,151 @@ impl DynamoStore {
                     err
                 }
             };
-            match policy.next_delay(attempt, started.elapsed(), &error) {
-                Some(delay) => tokio::time::sleep(delay).await,
-                None => {
-                    let err = StoreError::new(
-                        error.kind(),
-                        format!(
-                            "not written before the batch deadline of {deadline:?} \
+            if !backoff.wait(reason.retry_after()).await {
+                let err = StoreError::new(
+                    reason.kind(),
+                    format!(
+                        "not written before the batch deadline of {deadline:?} \
                              ({attempt} attempts): {}",
-                            error.message()
-                        ),
-                    )
-                    .with_target(self.table().to_owned())
-                    .in_context(BACKEND, "batch_write");
-                    return fail_all(total, pending, err);
-                }
+                        reason.message()
+                    ),
+                )
+                .with_target(self.table().to_owned())
+                .in_context(BACKEND, "batch_write");
+                return fail_all(total, pending, err);
             }
         }
+    }
+
+    /// Reads any number of keys: distinct keys are read 100 per call, `concurrency` calls at
+    /// a time; missing keys are absent from the result.
+    pub async fn batch_get_all(
+        &self,
+        keys: &[DocKey],
+        options: GetItemOptions,
+        concurrency: usize,
+    ) -> Result<Vec<Document>> {
+        let mut seen = HashSet::with_capacity(keys.len());
+        let distinct: Vec<DocKey> = keys.iter().filter(|k| seen.insert(*k)).cloned().collect();
+        let chunks: Vec<Vec<DocKey>> = distinct
+            .chunks(MAX_BATCH_GET_KEYS)
+            .map(<[DocKey]>::to_vec)
+            .collect();
+        let results: Vec<Result<Vec<Document>>> = futures::stream::iter(chunks)
+            .map(|chunk| {
+                let options = options.clone();
+                async move { self.batch_get(&chunk, options).await }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(distinct.len());
+        for r in results {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn run_batch_get(
+        &self,
+        keys: &[DocKey],
+        options: GetItemOptions,
+    ) -> Result<Vec<Document>> {
+        let mut seen = HashSet::with_capacity(keys.len());
+        let distinct: Vec<&DocKey> = keys.iter().filter(|k| seen.insert(*k)).collect();
+        if distinct.len() > MAX_BATCH_GET_KEYS {
+            return Err(StoreError::invalid_input(format!(
+                "a batch get reads at most {MAX_BATCH_GET_KEYS} distinct keys, got {}",
+                distinct.len()
+            )));
+        }
+        for key in &distinct {
+            self.checked_key(key)?;
+        }
+        check_projection(options.projection.as_ref())?;
+        if distinct.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut b = ExpressionBuilder::new();
+        let projection = options.projection.as_ref().map(|p| b.projection(p));
+        let (names, _) = b.finish();
+        let mut pending: Vec<Item> = distinct
+            .iter()
+            .map(|k| key_item(self.schema(), k))
+            .collect();
+        let mut found: Vec<Document> = Vec::with_capacity(distinct.len());
+        let mut backoff = self.inner.batch_retry.start();
+        loop {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(options.consistent)
+                .set_projection_expression(projection.clone())
+                .set_expression_attribute_names(names.clone())
+                .build()
+                .map_err(build_error)?;
+            let result = self
+                .inner
+                .client
+                .batch_get_item()
+                .request_items(self.table(), request.clone())
+                .send()
+                .await;
+            // Why keys are still unread after this attempt, for the report if it was the last.
+            let reason = match result {
+                Ok(out) => {
+                    if let Some(mut responses) = out.responses
+                        && let Some(items) = responses.remove(self.table())
+                    {
+                        for item in &items {
+                            found.push(from_item(item)?);
+                        }
+                    }
+                    pending = out
+                        .unprocessed_keys
+                        .and_then(|mut u| u.remove(self.table()))
+                        .map(|k| k.keys)
+                        .unwrap_or_default();
+                    if pending.is_empty() {
+                        break;
+                    }
+                    StoreError::throttled(format!(
+                        "DynamoDB left {} keys unprocessed",
+                        pending.len()
+                    ))
+                }
+                Err(err) => {
+                    let err = map_sdk_error(err, "batch_get", self.table());
+                    if !err.is_retryable() {
+                        return Err(err);
+                    }
+                    pending = request.keys;
+                    err
+                }
+            };
+            if !backoff.wait(reason.retry_after()).await {
+                return Err(StoreError::throttled(format!(
+                    "{} of {} keys were still unread after {} attempts: {}",
+                    pending.len(),
+                    distinct.len(),
+                    backoff.failures(),
+                    reason.message()
+                ))
+                .with_target(self.table().to_owned()));
+            }
+        }
+        // Results in the order the keys were given (when the keys were read).
+        let position: HashMap<&DocKey, usize> =
+            distinct.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+        let schema = self.schema();
+        found.sort_by_cached_key(|doc| {
+            schema
+                .key_of(doc)
+                .ok()
+                .and_then(|k| position.get(&k).copied())
+                .unwrap_or(usize::MAX)
+        });
+        tracing::Span::current().record("items", found.len());
+        Ok(found)
     }
 }
 

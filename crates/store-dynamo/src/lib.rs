@@ -39,18 +39,22 @@
 
 mod admin;
 mod batch;
-mod builder;
+mod config;
 pub mod convert;
 mod cursor;
 mod error;
 pub mod expr;
+mod items;
+mod read;
 mod store;
-mod table;
+mod transact;
 
 pub use admin::{Billing, TableAdmin, TableDefinition, TableInfo};
-pub use builder::DynamoStoreBuilder;
+pub use config::{DynamoStoreBuilder, TableAdminBuilder};
 pub use store::{DynamoStore, IndexInfo, MAX_BATCH_GET_KEYS, MAX_BATCH_WRITE_ITEMS};
-pub use table::Table;
+/// A serde-typed view of a [`DynamoStore`]: store-core's [`Table`](store_core::document::Table),
+/// which works on every document backend.
+pub type Table<T> = store_core::document::Table<T, DynamoStore>;
 
 /// The AWS SDK this adapter is built on, for direct use.
 pub use aws_sdk_dynamodb as sdk;

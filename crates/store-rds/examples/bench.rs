@@ -117,12 +117,11 @@ fn report(name: &str, ours: Duration, baseline_name: &str, baseline: Duration, s
 async fn main() {
     let opts = options();
     let url = url();
-    let store = PgStore::new(
-        PgConfig::from_url(&url)
-            .expect("the URL parses")
-            .pool_size(opts.tasks),
-    )
-    .expect("the store");
+    let store = PgConfig::from_url(&url)
+        .expect("the URL parses")
+        .pool_size(opts.tasks)
+        .build()
+        .expect("the store");
     let table = format!("bench_load_{}", std::process::id());
     let n = opts.rows;
     println!(
@@ -384,13 +383,12 @@ async fn main() {
         raw.as_secs_f64() / ours.as_secs_f64()
     );
     // The same with checkout verification off (one round trip fewer per query).
-    let fast = PgStore::new(
-        PgConfig::from_url(&url)
-            .expect("the URL parses")
-            .pool_size(opts.tasks)
-            .verify_on_checkout(false),
-    )
-    .expect("the store");
+    let fast = PgConfig::from_url(&url)
+        .expect("the URL parses")
+        .pool_size(opts.tasks)
+        .verify_on_checkout(false)
+        .build()
+        .expect("the store");
     let _ = run_ours(fast.clone(), select.clone()).await;
     let mut unverified = Duration::MAX;
     for _ in 0..3 {

@@ -58,6 +58,12 @@ fn invalid(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 }
 
 impl PgConfig {
+    /// Builds the store: the pool is created, no connection is opened until the first
+    /// operation.
+    pub fn build(self) -> Result<crate::PgStore, StoreError> {
+        crate::PgStore::with_config(self)
+    }
+
     /// Defaults: `localhost:5432`, pool of 16, waits of 10 s for a connection, 5 s to
     /// connect, 2 s to verify a pooled connection.
     pub fn new() -> Self {

@@ -169,6 +169,7 @@ fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMu
             types.len()
         )));
     }
+    // A table has at most 1,600 columns (`MaxHeapAttributeNumber`), so the count fits.
     buf.put_i16(types.len() as i16);
     for ((value, ty), name) in row.iter().zip(types).zip(names) {
         let at = buf.len();
@@ -177,7 +178,9 @@ fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMu
             .map_err(|e| StoreError::new(e.kind(), format!("column `{name}`: {}", e.message())))?;
         let len = match written {
             IsNull::Yes => -1,
-            IsNull::No => (buf.len() - at - 4) as i32,
+            IsNull::No => codec::field_len(buf.len() - at - 4).map_err(|e| {
+                StoreError::new(e.kind(), format!("column `{name}`: {}", e.message()))
+            })?,
         };
         buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }

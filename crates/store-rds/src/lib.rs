@@ -38,12 +38,14 @@ mod copy;
 mod error;
 mod migrate;
 mod store;
+mod transaction;
 
 pub use config::PgConfig;
 pub use copy::CopyOutStream;
 pub use error::kind_of_sqlstate;
 pub use migrate::{Migration, MigrationReport, Migrator};
-pub use store::{PgStore, PgTransaction};
+pub use store::PgStore;
+pub use transaction::PgTransaction;
 
 /// The pool this adapter is built on, for direct use.
 pub use deadpool_postgres;

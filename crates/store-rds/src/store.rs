@@ -16,6 +16,7 @@ use tracing::Instrument;
 use crate::codec;
 use crate::config::PgConfig;
 use crate::error::{BACKEND, map_pg, map_pool};
+use crate::transaction::PgTransaction;
 
 /// A PostgreSQL database behind a connection pool, as a [`SqlStore`].
 ///
@@ -29,7 +30,7 @@ use crate::error::{BACKEND, map_pg, map_pool};
 /// use store_core::{SqlStore, SqlStoreExt, Value};
 /// use store_rds::{PgConfig, PgStore};
 ///
-/// let store = PgStore::new(PgConfig::from_url("postgres://app@localhost/app")?)?;
+/// let store = PgConfig::from_url("postgres://app@localhost/app")?.pool_size(8).build()?;
 /// store.batch_execute("CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY, name text)").await?;
 /// store.execute("INSERT INTO users VALUES ($1, $2)", &[1.into(), "ada".into()]).await?;
 /// let row = store.query_one("SELECT name FROM users WHERE id = $1", &[1.into()]).await?;
@@ -39,7 +40,8 @@ use crate::error::{BACKEND, map_pg, map_pool};
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    config: Arc<PgConfig>,
+    /// The settings the pool was built from; `None` for a pool the user built.
+    config: Option<Arc<PgConfig>>,
 }
 
 impl fmt::Debug for PgStore {
@@ -52,8 +54,39 @@ impl fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Builds the pool. No connection is opened until the first operation.
-    pub fn new(config: PgConfig) -> Result<Self> {
+    /// A builder: connection and pool settings, from defaults (`localhost:5432`), to be
+    /// finished with [`PgConfig::build`]. [`PgConfig::from_url`] and [`PgConfig::from_env`]
+    /// start a builder from a URL or the environment instead.
+    ///
+    /// ```no_run
+    /// # fn demo() -> store_core::Result<()> {
+    /// use std::time::Duration;
+    /// let store = store_rds::PgStore::builder()
+    ///     .host("db.internal")
+    ///     .user("app")
+    ///     .dbname("orders")
+    ///     .pool_size(8)
+    ///     .statement_timeout(Duration::from_secs(30))
+    ///     .build()?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn builder() -> PgConfig {
+        PgConfig::new()
+    }
+
+    /// A store from libpq's environment variables (`DATABASE_URL`, or `PGHOST`, `PGPORT`,
+    /// `PGUSER`, `PGPASSWORD`, `PGDATABASE`...), as [`PgConfig::from_env`] reads them.
+    pub fn from_env() -> Result<Self> {
+        PgConfig::from_env()?.build()
+    }
+
+    /// A store on a deadpool pool you built and configured yourself.
+    pub fn from_client(pool: Pool) -> Self {
+        Self { pool, config: None }
+    }
+
+    /// Builds the pool from `config`. No connection is opened until the first operation.
+    pub(crate) fn with_config(config: PgConfig) -> Result<Self> {
         let mut pg = config.pg.clone();
         if let Some(timeout) = config.statement_timeout {
             let option = format!("-c statement_timeout={}", timeout.as_millis());
@@ -85,18 +118,19 @@ impl PgStore {
             })?;
         Ok(Self {
             pool,
-            config: Arc::new(config),
+            config: Some(Arc::new(config)),
         })
     }
 
-    /// [`new`](Self::new) from a `postgres://` URL.
+    /// A store from a `postgres://` URL with this crate's defaults for everything else.
     pub fn from_url(url: &str) -> Result<Self> {
-        Self::new(PgConfig::from_url(url)?)
+        PgConfig::from_url(url)?.build()
     }
 
-    /// The settings this store was built with.
-    pub fn config(&self) -> &PgConfig {
-        &self.config
+    /// The settings this store was built with (`None` for a pool given to
+    /// [`from_client`](Self::from_client)).
+    pub fn config(&self) -> Option<&PgConfig> {
+        self.config.as_deref()
     }
 
     /// The pool, for direct use (the native escape hatch).
@@ -242,7 +276,7 @@ async fn execute_autocommit(
     Ok(n)
 }
 
-async fn execute_on(
+pub(crate) async fn execute_on(
     conn: &Object,
     sql: &str,
     params: &[Value],
@@ -257,7 +291,7 @@ async fn execute_on(
     Ok(n)
 }
 
-async fn query_all_on(
+pub(crate) async fn query_all_on(
     conn: &Object,
     sql: &str,
     params: &[Value],
@@ -345,10 +379,7 @@ impl SqlStore for PgStore {
             conn.batch_execute(begin)
                 .await
                 .map_err(|e| map_pg(e, "begin"))?;
-            Ok(Box::new(PgTransaction {
-                conn: Some(conn),
-                failed: false,
-            }) as Box<dyn SqlTransaction>)
+            Ok(Box::new(PgTransaction::begun(conn)) as Box<dyn SqlTransaction>)
         }
         .instrument(span)
         .await
@@ -381,138 +412,5 @@ impl Health for PgStore {
                 status.available
             )),
         })
-    }
-}
-
-/// An open transaction on one pooled connection.
-///
-/// Dropped without [`commit`](SqlTransaction::commit) or
-/// [`rollback`](SqlTransaction::rollback) (including while a panic unwinds), it is rolled back
-/// before its connection returns to the pool; with no runtime left to do that, the connection
-/// is closed instead, which makes the server roll back.
-pub struct PgTransaction {
-    conn: Option<Object>,
-    failed: bool,
-}
-
-impl fmt::Debug for PgTransaction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgTransaction")
-            .field("open", &self.conn.is_some())
-            .field("failed", &self.failed)
-            .finish()
-    }
-}
-
-impl PgTransaction {
-    fn conn(&self, operation: &'static str) -> Result<&Object> {
-        self.conn.as_ref().ok_or_else(|| {
-            StoreError::invalid_input("the transaction is already finished")
-                .in_context(BACKEND, operation)
-        })
-    }
-
-    /// The transaction's native client, for statements the trait does not cover.
-    pub fn client(&self) -> Option<&tokio_postgres::Client> {
-        self.conn.as_deref().map(|w| &**w)
-    }
-
-    fn note<T>(&mut self, result: Result<T>) -> Result<T> {
-        if result.is_err() {
-            self.failed = true;
-        }
-        result
-    }
-}
-
-impl Drop for PgTransaction {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(handle) => {
-                    handle.spawn(async move {
-                        if conn.batch_execute("ROLLBACK").await.is_err() {
-                            // Never hand a connection of unknown state back to the pool.
-                            drop(Object::take(conn));
-                        }
-                    });
-                }
-                Err(_) => drop(Object::take(conn)),
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl SqlTransaction for PgTransaction {
-    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let span = op_span("transaction.execute", sql);
-        let result = async {
-            let conn = self.conn("transaction.execute")?;
-            execute_on(conn, sql, params, "transaction.execute").await
-        }
-        .instrument(span)
-        .await;
-        self.note(result)
-    }
-
-    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
-        let span = op_span("transaction.query", sql);
-        let result = async {
-            let conn = self.conn("transaction.query")?;
-            query_all_on(conn, sql, params, "transaction.query").await
-        }
-        .instrument(span)
-        .await;
-        self.note(result)
-    }
-
-    async fn commit(mut self: Box<Self>) -> Result<()> {
-        let span = op_span("commit", "COMMIT");
-        let failed = self.failed;
-        let conn = self.conn.take().ok_or_else(|| {
-            StoreError::invalid_input("the transaction is already finished")
-                .in_context(BACKEND, "commit")
-        })?;
-        async move {
-            if failed {
-                // PostgreSQL answers COMMIT of a failed transaction with a silent rollback;
-                // say so instead of pretending the work was saved.
-                let _ = conn.batch_execute("ROLLBACK").await;
-                return Err(StoreError::invalid_input(
-                    "a statement of this transaction failed, so it was rolled back, not committed",
-                )
-                .in_context(BACKEND, "commit"));
-            }
-            match conn.batch_execute("COMMIT").await {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let err = map_pg(e, "commit");
-                    if conn.is_closed() {
-                        drop(Object::take(conn));
-                    }
-                    Err(err)
-                }
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
-    async fn rollback(mut self: Box<Self>) -> Result<()> {
-        let span = op_span("rollback", "ROLLBACK");
-        let conn = self.conn.take().ok_or_else(|| {
-            StoreError::invalid_input("the transaction is already finished")
-                .in_context(BACKEND, "rollback")
-        })?;
-        async move {
-            conn.batch_execute("ROLLBACK").await.map_err(|e| {
-                let err = map_pg(e, "rollback");
-                drop(Object::take(conn));
-                err
-            })
-        }
-        .instrument(span)
-        .await
     }
 }

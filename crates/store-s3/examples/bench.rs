@@ -5,8 +5,8 @@
 //!     [--concurrency 4] [--part-mib 8]
 //! ```
 //!
-//! - upload then download of a file (1 GiB by default) through `S3Store::upload_file` /
-//!   `download_file`, against boto3's `upload_file` / `download_file` with the default
+//! - upload then download of a file (1 GiB by default) through `upload_file` /
+//!   `download_file` of an `S3Store`, against boto3's `upload_file` / `download_file` with the default
 //!   `TransferConfig` (`bench/boto3_baseline.py`, run from `.services/venv-bench`, which is
 //!   created with boto3 on first use; `BENCH_PYTHON` names another interpreter);
 //! - small puts and gets through the store against the raw `aws_sdk_s3::Client` calls;

@@ -9,8 +9,8 @@ use store_core::object::ByteStream;
 use store_core::{ObjectKey, StoreError};
 
 use crate::BACKEND;
+use crate::encode::{parse_content_range, quote_etag};
 use crate::error::map_sdk_error;
-use crate::store::{parse_content_range, quote_etag};
 
 /// A body being downloaded: bytes `next..end` of the object are still to come.
 ///

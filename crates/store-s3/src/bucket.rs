@@ -5,7 +5,8 @@ use futures::TryStreamExt;
 use store_core::object::ListOptions;
 use store_core::{ErrorKind, ObjectStore, Result};
 
-use crate::S3Store;
+use crate::error::map_sdk_error;
+use crate::store::S3Store;
 
 impl S3Store {
     /// Creates the bucket in the client's region; a bucket this account already owns is fine.
@@ -35,7 +36,12 @@ impl S3Store {
                     if owned {
                         Ok(())
                     } else {
-                        Err(self.sdk_error(e, "create_bucket", self.bucket()))
+                        Err(map_sdk_error(
+                            e,
+                            "create_bucket",
+                            self.bucket(),
+                            self.bucket(),
+                        ))
                     }
                 }
             }
@@ -55,7 +61,7 @@ impl S3Store {
             {
                 Ok(_) => Ok(true),
                 Err(e) => {
-                    let err = self.sdk_error(e, "bucket_exists", self.bucket());
+                    let err = map_sdk_error(e, "bucket_exists", self.bucket(), self.bucket());
                     if err.kind() == ErrorKind::NotFound {
                         Ok(false)
                     } else {
@@ -80,7 +86,7 @@ impl S3Store {
             {
                 Ok(_) => Ok(()),
                 Err(e) => {
-                    let err = self.sdk_error(e, "delete_bucket", self.bucket());
+                    let err = map_sdk_error(e, "delete_bucket", self.bucket(), self.bucket());
                     if err.kind() == ErrorKind::NotFound {
                         Ok(())
                     } else {
@@ -135,7 +141,7 @@ impl S3Store {
                     .set_upload_id_marker(id_marker.take())
                     .send()
                     .await
-                    .map_err(|e| self.sdk_error(e, "list_uploads", self.bucket()))?;
+                    .map_err(|e| map_sdk_error(e, "list_uploads", self.bucket(), self.bucket()))?;
                 for upload in page.uploads() {
                     out.push((
                         upload.key().unwrap_or_default().to_owned(),

@@ -1,6 +1,12 @@
-//! Small encodings: copy sources, URL-encoded listing answers and listing cursors.
+//! Small encodings between the trait's types and S3's headers and fields: copy sources,
+//! URL-encoded listing answers, listing cursors, ranges, etags, metadata.
 
-use store_core::{Cursor, Result, StoreError};
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use aws_sdk_s3::primitives::DateTime;
+use store_core::object::{ByteRange, ObjectMeta};
+use store_core::{Cursor, ObjectKey, Result, StoreError};
 
 /// Percent-encodes `text` for an `x-amz-copy-source` header, keeping `/` and the unreserved
 /// characters.
@@ -73,6 +79,82 @@ pub(crate) fn token_from_cursor(cursor: &Cursor) -> Result<String> {
     Ok(token)
 }
 
+/// An S3 `Range` header for a range.
+pub(crate) fn range_header(range: ByteRange) -> String {
+    match range {
+        ByteRange::Bounded { start, end } => format!("bytes={start}-{}", end.saturating_sub(1)),
+        ByteRange::From(start) => format!("bytes={start}-"),
+        ByteRange::Suffix(n) => format!("bytes=-{n}"),
+    }
+}
+
+/// Parses `bytes start-end/total` into (start, end exclusive, total).
+pub(crate) fn parse_content_range(text: &str) -> Option<(u64, u64, u64)> {
+    let rest = text.trim().strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (start, end) = span.split_once('-')?;
+    let start: u64 = start.trim().parse().ok()?;
+    let end: u64 = end.trim().parse().ok()?;
+    let total: u64 = total.trim().parse().ok()?;
+    (end >= start).then_some((start, end + 1, total))
+}
+
+/// Etags in conditions are quoted, as S3 returns them (`*` stays as it is).
+pub(crate) fn quote_etag(etag: &str) -> String {
+    let etag = etag.trim();
+    if etag == "*" || etag.starts_with('"') || etag.starts_with("W/") {
+        etag.to_owned()
+    } else {
+        format!("\"{etag}\"")
+    }
+}
+
+/// Whether two etags are the same, ignoring quotes.
+pub(crate) fn etags_match(given: &str, actual: Option<&str>) -> bool {
+    let strip = |e: &str| {
+        e.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_owned()
+    };
+    match actual {
+        None => false,
+        Some(_) if given.trim() == "*" => true,
+        Some(actual) => strip(given) == strip(actual),
+    }
+}
+
+/// User metadata as the SDK wants it (none when empty).
+pub(crate) fn sdk_metadata(metadata: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+    (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+/// An object's metadata from the fields of an SDK answer.
+pub(crate) fn object_meta(
+    key: &ObjectKey,
+    size: u64,
+    etag: Option<&str>,
+    last_modified: Option<&DateTime>,
+    content_type: Option<&str>,
+    metadata: Option<&HashMap<String, String>>,
+) -> ObjectMeta {
+    ObjectMeta {
+        key: key.clone(),
+        size,
+        etag: etag.map(str::to_owned),
+        last_modified: last_modified.and_then(|t| SystemTime::try_from(*t).ok()),
+        content_type: content_type.map(str::to_owned),
+        metadata: metadata
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +182,31 @@ mod tests {
         assert_eq!(token_from_cursor(&back).unwrap(), "tok/en==");
         assert!(token_from_cursor(&Cursor::from_token("not a cursor!")).is_err());
         assert!(token_from_cursor(&Cursor::encode(b"memory-key")).is_err());
+    }
+
+    #[test]
+    fn content_ranges_parse() {
+        assert_eq!(parse_content_range("bytes 5-9/10"), Some((5, 10, 10)));
+        assert_eq!(parse_content_range("bytes */10"), None);
+        assert_eq!(parse_content_range("junk"), None);
+    }
+
+    #[test]
+    fn range_headers() {
+        assert_eq!(
+            range_header(ByteRange::Bounded { start: 10, end: 20 }),
+            "bytes=10-19"
+        );
+        assert_eq!(range_header(ByteRange::From(7)), "bytes=7-");
+        assert_eq!(range_header(ByteRange::Suffix(5)), "bytes=-5");
+    }
+
+    #[test]
+    fn etags_compare_without_quotes() {
+        assert!(etags_match("abc", Some("\"abc\"")));
+        assert!(etags_match("*", Some("\"x\"")));
+        assert!(!etags_match("abc", None));
+        assert_eq!(quote_etag("abc"), "\"abc\"");
+        assert_eq!(quote_etag("\"abc\""), "\"abc\"");
     }
 }

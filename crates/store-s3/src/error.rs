@@ -1,9 +1,11 @@
-//! Mapping of SDK errors onto [`StoreError`] kinds.
+//! Mapping of SDK errors onto [`StoreError`] kinds, and the errors this crate makes itself.
 
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use store_core::{ErrorKind, StoreError};
+use store_core::object::PutMode;
+use store_core::{ErrorKind, ObjectKey, StoreError};
 
 use crate::BACKEND;
 
@@ -15,6 +17,11 @@ use crate::BACKEND;
 /// `PreconditionFailed`, 304 is `PreconditionFailed` ("not modified"), `SlowDown`/429/503 are
 /// `Throttled`, 500 and transport failures are `Unavailable`, `InvalidAccessKeyId`,
 /// `SignatureDoesNotMatch`, `AccessDenied` and 403 are `Unauthorized`.
+///
+/// What a 404 without a more precise code means depends on the operation (see `Subject`):
+/// "no object exists at this key" for reads of an object, the bucket missing for operations
+/// on the bucket, and for writes the refusal as it came (status and code), since a put is
+/// never about an object that is absent.
 pub(crate) fn map_sdk_error<E, R>(
     err: SdkError<E, R>,
     operation: &'static str,
@@ -25,7 +32,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: HttpLike + std::fmt::Debug + Send + Sync + 'static,
 {
-    let (kind, message, retry_after, target) = classify(&err, bucket, target);
+    let (kind, message, retry_after, target) = classify(&err, operation, bucket, target);
     let permanent = matches!(err.code(), Some("BucketNotEmpty" | "OperationAborted"));
     let mut out = StoreError::new(kind, message)
         .with_backend(BACKEND)
@@ -57,8 +64,31 @@ impl HttpLike for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
+/// What an operation works on, which decides what a bare 404 means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    /// Reads an object at a key: a 404 means no object is there.
+    Object,
+    /// Works on the bucket itself or all its keys: a 404 means the bucket is missing.
+    Bucket,
+    /// Anything else, writes first: a 404 is the server refusing the request or the key.
+    Request,
+}
+
+impl Subject {
+    fn of(operation: &str) -> Self {
+        match operation {
+            "get" | "head" | "download_file" | "copy" => Subject::Object,
+            "health" | "bucket_exists" | "create_bucket" | "delete_bucket" | "list"
+            | "list_uploads" | "delete_many" => Subject::Bucket,
+            _ => Subject::Request,
+        }
+    }
+}
+
 fn classify<E, R>(
     err: &SdkError<E, R>,
+    operation: &str,
     bucket: &str,
     target: &str,
 ) -> (ErrorKind, String, Option<Duration>, String)
@@ -108,20 +138,36 @@ where
             let status = raw.status_code();
             let code = err.code().unwrap_or("");
             let detail = err.message().unwrap_or("");
-            let (kind, target) = match code {
-                "NoSuchBucket" => (ErrorKind::NotFound, bucket.to_owned()),
-                _ => (
-                    code_kind(code)
-                        .or_else(|| status_kind(status))
-                        .unwrap_or(ErrorKind::Internal),
-                    target,
-                ),
+            let kind = code_kind(code)
+                .or_else(|| status_kind(status))
+                .unwrap_or(ErrorKind::Internal);
+            // Answers that would say "not found" without saying what.
+            let absent = matches!(
+                (code, kind),
+                ("" | "NotFound", ErrorKind::NotFound) | ("NoSuchKey", _)
+            );
+            let subject = Subject::of(operation);
+            let answer = match code {
+                "" => format!("HTTP {status}, no error code"),
+                code => format!("{code}, HTTP {status}"),
+            };
+            let target = match code {
+                "NoSuchBucket" => bucket.to_owned(),
+                _ if absent && subject == Subject::Bucket => bucket.to_owned(),
+                _ => target,
             };
             let mut message = match (code, kind) {
-                ("NoSuchBucket", _) => format!("bucket `{bucket}` does not exist"),
+                ("NoSuchBucket", _) => {
+                    format!("bucket `{bucket}` does not exist (S3 answered {answer})")
+                }
                 (_, _) if status == 304 => "not modified: the object still has that etag".into(),
-                ("" | "NotFound", ErrorKind::NotFound) => "no object exists at this key".into(),
-                ("NoSuchKey", _) => "no object exists at this key".into(),
+                _ if absent => match subject {
+                    Subject::Object => "no object exists at this key".into(),
+                    Subject::Bucket => {
+                        format!("bucket `{bucket}` does not exist (S3 answered {answer})")
+                    }
+                    Subject::Request => format!("S3 refused the {operation} ({answer})"),
+                },
                 ("", _) => format!("S3 answered HTTP {status}"),
                 (code, _) => format!("S3 answered {code} (HTTP {status})"),
             };
@@ -203,6 +249,51 @@ pub(crate) fn local(err: StoreError, operation: &'static str, target: &str) -> S
     err.in_context(BACKEND, operation)
 }
 
+/// The error for a create-only write onto an existing object.
+pub(crate) fn already_exists() -> StoreError {
+    StoreError::already_exists("an object already exists at this key")
+}
+
+/// Turns the answer to a conditional write into the trait's kinds: a failed create-only
+/// put is `AlreadyExists`, an if-match put on a missing key is `PreconditionFailed`.
+pub(crate) fn conditional_error(
+    err: StoreError,
+    mode: &PutMode,
+    operation: &'static str,
+    key: &ObjectKey,
+) -> StoreError {
+    let about_key = err.target() == Some(key.as_str());
+    let replaced = match (mode, err.kind()) {
+        (PutMode::CreateOnly, ErrorKind::PreconditionFailed) => already_exists(),
+        (PutMode::IfMatch(etag), ErrorKind::NotFound) if about_key => {
+            StoreError::precondition_failed(format!(
+                "if-match etag {etag} given but no object exists at this key"
+            ))
+        }
+        (PutMode::IfMatch(etag), ErrorKind::PreconditionFailed) => StoreError::precondition_failed(
+            format!("if-match etag {etag} does not match the object's current etag"),
+        ),
+        _ => return err,
+    };
+    replaced
+        .with_backend(BACKEND)
+        .with_operation(operation)
+        .with_target(key.as_str())
+        .with_source(err)
+}
+
+/// An error of the local file system, told apart from errors of the store.
+pub(crate) fn io_error(action: &str, path: &Path, e: std::io::Error) -> StoreError {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied => ErrorKind::Unauthorized,
+        _ => ErrorKind::Internal,
+    };
+    StoreError::new(kind, format!("cannot {action} `{}`: {e}", path.display()))
+        .with_backend(BACKEND)
+        .with_source(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +321,92 @@ mod tests {
         assert_eq!(status_kind(412), Some(ErrorKind::PreconditionFailed));
         assert!(status_kind(503).is_some_and(ErrorKind::is_retryable));
         assert!(status_kind(500).is_some_and(ErrorKind::is_retryable));
+    }
+
+    /// A raw answer with only a status.
+    #[derive(Debug)]
+    struct Answer(u16);
+
+    impl HttpLike for Answer {
+        fn status_code(&self) -> u16 {
+            self.0
+        }
+        fn header(&self, _name: &str) -> Option<&str> {
+            None
+        }
+    }
+
+    /// An S3 error answer with `status`, and `code` and `message` when given.
+    fn answered(
+        status: u16,
+        code: Option<&str>,
+        message: Option<&str>,
+    ) -> SdkError<aws_sdk_s3::operation::put_object::PutObjectError, Answer> {
+        let mut meta = aws_sdk_s3::error::ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        if let Some(message) = message {
+            meta = meta.message(message);
+        }
+        let err = aws_sdk_s3::operation::put_object::PutObjectError::generic(meta.build());
+        SdkError::service_error(err, Answer(status))
+    }
+
+    #[test]
+    fn a_put_answered_404_says_the_put_was_refused_not_that_no_object_exists() {
+        for code in [None, Some("NotFound"), Some("NoSuchKey")] {
+            let err = map_sdk_error(answered(404, code, None), "put", "bucket", "k");
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+            assert!(!err.message().contains("no object exists"), "{err}");
+            assert!(err.message().contains("refused the put"), "{err}");
+            assert!(err.message().contains("404"), "{err}");
+            if let Some(code) = code {
+                assert!(err.message().contains(code), "{err}");
+            }
+            assert_eq!(err.target(), Some("k"));
+        }
+    }
+
+    #[test]
+    fn a_missing_bucket_names_the_bucket_and_the_code() {
+        for operation in ["put", "get", "list", "upload_file"] {
+            let answer = answered(
+                404,
+                Some("NoSuchBucket"),
+                Some("The specified bucket does not exist"),
+            );
+            let err = map_sdk_error(answer, operation, "reports", "k");
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+            assert_eq!(err.target(), Some("reports"), "{err}");
+            assert!(err.message().contains("`reports`"), "{err}");
+            assert!(err.message().contains("NoSuchBucket"), "{err}");
+            assert!(!err.message().contains("no object exists"), "{err}");
+        }
+    }
+
+    #[test]
+    fn reads_of_absent_objects_say_no_object_exists() {
+        for (operation, code) in [("get", Some("NoSuchKey")), ("head", None), ("copy", None)] {
+            let err = map_sdk_error(answered(404, code, None), operation, "bucket", "k");
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+            assert_eq!(err.message(), "no object exists at this key", "{operation}");
+            assert_eq!(err.target(), Some("k"));
+        }
+    }
+
+    #[test]
+    fn a_bare_404_on_the_bucket_says_the_bucket_is_missing() {
+        let err = map_sdk_error(
+            answered(404, Some("NotFound"), None),
+            "health",
+            "b-1",
+            "b-1",
+        );
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(
+            err.message().contains("bucket `b-1` does not exist"),
+            "{err}"
+        );
     }
 }

@@ -4,8 +4,9 @@
 //! MinIO, LocalStack, moto), built on `aws-sdk-s3`.
 //!
 //! - One [`S3Store`] per bucket, built from aws-config's default chain
-//!   ([`S3Store::from_env`]) or a [`S3StoreBuilder`] (endpoint, region, path-style
-//!   addressing, static credentials, timeouts, the SDK's retry mode and attempts). The native
+//!   ([`S3Store::from_env`]), a [`S3StoreBuilder`] ([`S3Store::builder`]: endpoint, region,
+//!   path-style addressing, static credentials, timeouts, the SDK's retry mode and attempts),
+//!   or around a client you configured ([`S3Store::from_client`]). The native
 //!   [`Client`](aws_sdk_s3::Client) stays reachable through [`S3Store::client`].
 //! - Every [`ObjectStore`](store_core::ObjectStore) operation with the reference semantics of
 //!   store-core's in-memory store: conditional puts (`If-None-Match: *`, `If-Match`), ranged
@@ -15,7 +16,9 @@
 //! - Large transfers in bounded memory: streams and files above a threshold go up as multipart
 //!   uploads with bounded concurrency, each part retried on retryable errors, and the upload
 //!   aborted on failure so nothing is left behind; downloads resume from where a broken
-//!   connection stopped.
+//!   connection stopped. [`ObjectStore::upload_file`](store_core::ObjectStore::upload_file)
+//!   and [`download_file`](store_core::ObjectStore::download_file) take this path through
+//!   `Arc<dyn ObjectStore>` too.
 //! - Errors are [`StoreError`](store_core::StoreError)s with a kind (`NotFound`,
 //!   `PreconditionFailed`, `Throttled`, `Unauthorized`...), the backend, operation and key,
 //!   and the SDK error chained. No credential ever appears in Debug, Display, logs or errors.
@@ -43,18 +46,20 @@
 
 mod body;
 mod bucket;
+mod client;
 mod config;
-mod download;
 mod encode;
 mod error;
+mod files;
 mod multipart;
 mod store;
+mod transfer;
 
-pub use config::{
-    MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MAX_SINGLE_COPY, MIB, MIN_PART_SIZE, RetryMode,
-    S3StoreBuilder, TransferConfig, validate_bucket_name,
-};
+pub use config::{RetryMode, S3StoreBuilder, validate_bucket_name};
 pub use store::S3Store;
+pub use transfer::{
+    MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MAX_SINGLE_COPY, MIN_PART_SIZE, TransferConfig,
+};
 
 /// The AWS SDK this adapter is built on, for direct use.
 pub use aws_sdk_s3 as sdk;

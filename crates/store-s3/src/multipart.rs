@@ -1,8 +1,6 @@
 //! Multipart uploads and copies: bounded memory and concurrency, per-part retries, and an
 //! abort on every failure path so no upload is left behind.
 
-use std::path::PathBuf;
-
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
@@ -12,36 +10,15 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use store_core::object::{ByteStream, ObjectMeta, PutMode, PutOptions, PutResult};
 use store_core::{ObjectKey, Result, RetryPolicy, StoreError, retry};
-use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 
-use crate::config::{MAX_OBJECT_SIZE, MAX_PARTS, MIB};
-use crate::error::map_sdk_error;
-use crate::store::{S3Store, io_error, quote_etag, sdk_metadata};
+use crate::client::BucketClient;
+use crate::encode::{encode_copy_source, quote_etag, sdk_metadata};
+use crate::error::{conditional_error, local, map_sdk_error};
+use crate::transfer::{MAX_OBJECT_SIZE, MAX_PARTS, MIB, TransferConfig};
 
-/// How much of a file is read at a time.
-const FILE_CHUNK: usize = 1024 * 1024;
 /// The smallest part a multipart copy uses when its threshold is the default.
 const COPY_PART: u64 = 512 * MIB;
-
-/// Streams a file in 1 MiB chunks.
-pub(crate) fn file_stream(file: tokio::fs::File, path: PathBuf) -> ByteStream {
-    futures::stream::unfold(Some((file, path)), |state| async move {
-        let (mut file, path) = state?;
-        let mut buf = BytesMut::with_capacity(FILE_CHUNK);
-        loop {
-            match file.read_buf(&mut buf).await {
-                Ok(0) if buf.is_empty() => return None,
-                Ok(0) => break,
-                Ok(_) if buf.len() < FILE_CHUNK => {}
-                Ok(_) => break,
-                Err(e) => return Some((Err(io_error("read", &path, e)), None)),
-            }
-        }
-        Some((Ok(buf.freeze()), Some((file, path))))
-    })
-    .boxed()
-}
 
 /// Everything a part upload task needs, cheap to clone.
 #[derive(Clone)]
@@ -131,7 +108,8 @@ impl Drop for AbortGuard {
 /// upload. `size` (when known) chooses the part size; otherwise parts grow so that 10,000
 /// of them hold 5 TiB.
 pub(crate) async fn upload(
-    store: &S3Store,
+    client: &BucketClient,
+    transfer: &TransferConfig,
     key: &ObjectKey,
     mut body: ByteStream,
     options: PutOptions,
@@ -147,7 +125,6 @@ pub(crate) async fn upload(
         ))
         .with_target(key.as_str())));
     }
-    let transfer = store.transfer().clone();
     let threshold = transfer.multipart_threshold;
     let part_size = |number: u64| match size {
         Some(size) => transfer.part_size_for(size),
@@ -166,28 +143,28 @@ pub(crate) async fn upload(
         first.extend_from_slice(&chunk);
     }
     let Some(pending) = pending else {
-        let _guard = store.condition_lock(key, &options.mode).await;
-        return store
+        let _guard = client.condition_lock(key, &options.mode).await;
+        return client
             .put_object(key, first.freeze(), &options, operation)
             .await;
     };
 
     // Fail fast on a condition that already does not hold, before sending gigabytes.
-    store.check_put_mode(key, &options.mode, operation).await?;
-    let created = store
-        .client()
+    client.check_put_mode(key, &options.mode, operation).await?;
+    let created = client
+        .sdk()
         .create_multipart_upload()
-        .bucket(store.bucket())
+        .bucket(client.bucket())
         .key(key.as_str())
         .set_content_type(options.content_type.clone())
         .set_metadata(sdk_metadata(&options.metadata))
         .send()
         .await
-        .map_err(|e| store.sdk_error(e, operation, key.as_str()))?;
+        .map_err(|e| client.sdk_error(e, operation, key.as_str()))?;
     let upload_id = created.upload_id().unwrap_or_default().to_owned();
     let upload = Upload {
-        client: store.client().clone(),
-        bucket: store.bucket().to_owned(),
+        client: client.sdk().clone(),
+        bucket: client.bucket().to_owned(),
         key: key.clone(),
         upload_id,
         policy: transfer.part_retry.clone(),
@@ -245,13 +222,13 @@ pub(crate) async fn upload(
         parts.sort_by_key(|p| p.part_number());
         tracing::Span::current().record("bytes", total);
         tracing::Span::current().record("items", parts.len() as u64);
-        let _lock = store.condition_lock(key, &options.mode).await;
+        let _lock = client.condition_lock(key, &options.mode).await;
         // Servers that ignore conditions on CompleteMultipartUpload are covered by this check.
-        store.check_put_mode(key, &options.mode, operation).await?;
-        let mut complete = store
-            .client()
+        client.check_put_mode(key, &options.mode, operation).await?;
+        let mut complete = client
+            .sdk()
             .complete_multipart_upload()
-            .bucket(store.bucket())
+            .bucket(client.bucket())
             .key(key.as_str())
             .upload_id(&upload.upload_id)
             .multipart_upload(
@@ -265,8 +242,8 @@ pub(crate) async fn upload(
             PutMode::IfMatch(etag) => complete.if_match(quote_etag(etag)),
         };
         let out = complete.send().await.map_err(|e| {
-            let err = store.sdk_error(e, operation, key.as_str());
-            S3Store::conditional_error(err, &options.mode, operation, key)
+            let err = client.sdk_error(e, operation, key.as_str());
+            conditional_error(err, &options.mode, operation, key)
         })?;
         Ok(PutResult {
             etag: out.e_tag().map(str::to_owned),
@@ -287,7 +264,7 @@ pub(crate) async fn upload(
             if let Some(upload) = guard.upload.take() {
                 upload.abort().await;
             }
-            Err(crate::error::local(e, operation, key.as_str()))
+            Err(local(e, operation, key.as_str()))
         }
     }
 }
@@ -305,24 +282,28 @@ fn join(
 }
 
 /// Copies an object larger than the single-copy limit with `UploadPartCopy`.
-pub(crate) async fn copy(store: &S3Store, source: &ObjectMeta, to: &ObjectKey) -> Result<()> {
-    let transfer = store.transfer();
+pub(crate) async fn copy(
+    client: &BucketClient,
+    transfer: &TransferConfig,
+    source: &ObjectMeta,
+    to: &ObjectKey,
+) -> Result<()> {
     let part_size = transfer
         .part_size_for(source.size)
         .max(transfer.multipart_copy_threshold.min(COPY_PART));
-    let created = store
-        .client()
+    let created = client
+        .sdk()
         .create_multipart_upload()
-        .bucket(store.bucket())
+        .bucket(client.bucket())
         .key(to.as_str())
         .set_content_type(source.content_type.clone())
         .set_metadata(sdk_metadata(&source.metadata))
         .send()
         .await
-        .map_err(|e| store.sdk_error(e, "copy", to.as_str()))?;
+        .map_err(|e| client.sdk_error(e, "copy", to.as_str()))?;
     let upload = Upload {
-        client: store.client().clone(),
-        bucket: store.bucket().to_owned(),
+        client: client.sdk().clone(),
+        bucket: client.bucket().to_owned(),
         key: to.clone(),
         upload_id: created.upload_id().unwrap_or_default().to_owned(),
         policy: transfer.part_retry.clone(),
@@ -331,7 +312,7 @@ pub(crate) async fn copy(store: &S3Store, source: &ObjectMeta, to: &ObjectKey) -
         upload: Some(upload.clone()),
         tasks: Vec::new(),
     };
-    let copy_source = crate::encode::encode_copy_source(store.bucket(), source.key.as_str());
+    let copy_source = encode_copy_source(client.bucket(), source.key.as_str());
     let if_match = source.etag.clone();
     let count = source.size.div_ceil(part_size);
     let outcome: Result<()> = async {
@@ -380,10 +361,10 @@ pub(crate) async fn copy(store: &S3Store, source: &ObjectMeta, to: &ObjectKey) -
             .into_iter()
             .collect::<Result<_>>()?;
         parts.sort_by_key(|p| p.part_number());
-        store
-            .client()
+        client
+            .sdk()
             .complete_multipart_upload()
-            .bucket(store.bucket())
+            .bucket(client.bucket())
             .key(to.as_str())
             .upload_id(&upload.upload_id)
             .multipart_upload(
@@ -393,7 +374,7 @@ pub(crate) async fn copy(store: &S3Store, source: &ObjectMeta, to: &ObjectKey) -
             )
             .send()
             .await
-            .map_err(|e| store.sdk_error(e, "copy", to.as_str()))?;
+            .map_err(|e| client.sdk_error(e, "copy", to.as_str()))?;
         Ok(())
     }
     .await;

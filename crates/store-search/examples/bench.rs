@@ -13,8 +13,9 @@ use futures::StreamExt;
 use store_core::search::{BulkOp, IndexOptions, IndexSpec, SearchQuery};
 use store_core::{Document, SearchIndex, Value};
 use store_search::sdk::http::Method;
+use store_search::sdk::http::Url;
 use store_search::sdk::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use store_search::{BulkOptions, OpenSearchConfig, OpenSearchIndex};
+use store_search::{BulkOptions, OpenSearchIndex};
 
 const WORDS: [&str; 26] = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
@@ -53,13 +54,14 @@ fn serde_doc(n: usize) -> serde_json::Value {
     store_core::to_json(&Value::Map(doc(n)))
 }
 
-async fn fresh(config: &OpenSearchConfig, label: &str) -> OpenSearchIndex {
+async fn fresh(base: &OpenSearchIndex, label: &str) -> OpenSearchIndex {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_nanos();
-    let index =
-        OpenSearchIndex::connect(config, &format!("bench-rs-{label}-{nanos}")).expect("index name");
+    let index = base
+        .sibling(&format!("bench-rs-{label}-{nanos}"))
+        .expect("index name");
     index
         .create(&IndexSpec::new().shards(1).replicas(0))
         .await
@@ -79,8 +81,8 @@ async fn verify_and_drop(index: &OpenSearchIndex, expected: usize) {
     index.drop_index().await.expect("drop");
 }
 
-async fn ours(config: &OpenSearchConfig, count: usize) -> Duration {
-    let index = fresh(config, "ours").await;
+async fn ours(base: &OpenSearchIndex, count: usize) -> Duration {
+    let index = fresh(base, "ours").await;
     let ops = futures::stream::iter(0..count).map(|n| BulkOp::Index {
         id: format!("d{n}"),
         doc: doc(n),
@@ -97,8 +99,8 @@ async fn ours(config: &OpenSearchConfig, count: usize) -> Duration {
 }
 
 /// Pre-serialized `_bulk` bodies (built before the clock starts), posted `in_flight` at a time.
-async fn raw(config: &OpenSearchConfig, count: usize, in_flight: usize) -> Duration {
-    let index = fresh(config, &format!("raw{in_flight}")).await;
+async fn raw(base: &OpenSearchIndex, count: usize, in_flight: usize) -> Duration {
+    let index = fresh(base, &format!("raw{in_flight}")).await;
     let bodies: Vec<bytes::Bytes> = (0..count)
         .collect::<Vec<_>>()
         .chunks(CHUNK)
@@ -143,8 +145,8 @@ async fn raw(config: &OpenSearchConfig, count: usize, in_flight: usize) -> Durat
 }
 
 /// One index request per document, on the first `sample` documents.
-async fn per_doc(config: &OpenSearchConfig, sample: usize) -> Duration {
-    let index = fresh(config, "perdoc").await;
+async fn per_doc(base: &OpenSearchIndex, sample: usize) -> Duration {
+    let index = fresh(base, "perdoc").await;
     let started = Instant::now();
     for n in 0..sample {
         index
@@ -193,14 +195,22 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let config = OpenSearchConfig::from_env().expect("OpenSearch config");
-    let url = config.url().as_str().trim_end_matches('/').to_owned();
-    eprintln!("bulk benchmark: {count} documents of about 500 bytes against {config}");
+    let base = OpenSearchIndex::from_env("bench-rs").expect("OpenSearch config");
+    // The URL `from_env` reads, without credentials, for the Python baselines.
+    let mut url = std::env::var("STORES_OPENSEARCH_URL")
+        .or_else(|_| std::env::var("OPENSEARCH_URL"))
+        .ok()
+        .and_then(|u| Url::parse(&u).ok())
+        .unwrap_or_else(|| Url::parse("http://localhost:9200").expect("valid URL"));
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let url = url.as_str().trim_end_matches('/').to_owned();
+    eprintln!("bulk benchmark: {count} documents of about 500 bytes against {url}");
     // Warm the node (JIT, caches) before measuring.
-    let _ = ours(&config, 10_000.min(count)).await;
+    let _ = ours(&base, 10_000.min(count)).await;
 
     // The node is shared: measure ours twice (first and last) and keep the better run.
-    let ours_time = ours(&config, count).await;
+    let ours_time = ours(&base, count).await;
     eprintln!("ours: {ours_time:?}");
     let skip_python = std::env::var_os("STORES_BENCH_SKIP_PYTHON").is_some();
     let py_bulk = if skip_python {
@@ -213,11 +223,11 @@ async fn main() {
     } else {
         python(&url, "parallel_bulk", count)
     };
-    let raw_seq = raw(&config, count, 1).await;
-    let raw_par = raw(&config, count, 4).await;
+    let raw_seq = raw(&base, count, 1).await;
+    let raw_par = raw(&base, count, 4).await;
     let sample = PER_DOC_SAMPLE.min(count);
-    let one = per_doc(&config, sample).await;
-    let again = ours(&config, count).await;
+    let one = per_doc(&base, sample).await;
+    let again = ours(&base, count).await;
     eprintln!("ours again: {again:?}");
     let ours_rate = rate(count, ours_time.min(again));
     if let Some(t) = py_bulk {

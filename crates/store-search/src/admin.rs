@@ -5,18 +5,19 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
-use futures::stream::Stream;
+use futures::stream::{BoxStream, Stream, StreamExt};
 use opensearch::http::Method;
 use serde_json::{Value as Json, json};
 use store_core::search::{BulkOp, BulkReport, IndexSpec, SearchIndex};
 use store_core::{Result, StoreError, Value};
 use tracing::Instrument;
 
-use crate::OpenSearchIndex;
 use crate::bulk::BulkOptions;
 use crate::error::{BACKEND, ConflictMeaning};
-use crate::http::{Body, lookup, segment};
-use crate::index::{mappings, settings};
+use crate::http::{Body, segment};
+use crate::index::OpenSearchIndex;
+use crate::json::{lookup, to_serde};
+use crate::mapping::create_body;
 
 /// One action of an atomic `_aliases` call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +52,42 @@ impl AliasAction {
 }
 
 /// Where [`OpenSearchIndex::reindex`] takes the documents of the new version from.
-pub enum ReindexSource<S> {
-    /// Bulk operations from a stream (usually `BulkOp::Index`), loaded with the bulk helper.
-    Stream(S, BulkOptions),
+///
+/// ```no_run
+/// # async fn demo(articles: store_search::OpenSearchIndex) -> store_core::Result<()> {
+/// use store_core::Document;
+/// use store_core::search::{BulkOp, FieldType, IndexSpec};
+/// use store_search::{BulkOptions, ReindexSource};
+///
+/// let spec = IndexSpec::new().field("title", FieldType::Text);
+/// // The documents the alias points to now, copied by the server:
+/// articles.reindex(&spec, ReindexSource::Current).await?;
+/// // Or documents from anywhere, loaded with the bulk helper:
+/// let ops = futures::stream::iter((0..1_000).map(|n| BulkOp::Index {
+///     id: n.to_string(),
+///     doc: Document::new().with("title", format!("Article {n}")),
+/// }));
+/// articles
+///     .reindex(&spec, ReindexSource::stream(ops, BulkOptions::default()))
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub enum ReindexSource<'a> {
+    /// Bulk operations from a stream (usually `BulkOp::Index`), loaded with the bulk helper;
+    /// [`ReindexSource::stream`] boxes any stream.
+    Stream(BoxStream<'a, BulkOp>, BulkOptions),
     /// A server-side `_reindex` from the indices the alias points to now.
     Current,
+}
+
+impl<'a> ReindexSource<'a> {
+    /// Bulk operations from `ops`, loaded with the bulk helper and `options`.
+    pub fn stream<S>(ops: S, options: BulkOptions) -> Self
+    where
+        S: Stream<Item = BulkOp> + Send + 'a,
+    {
+        ReindexSource::Stream(ops.boxed(), options)
+    }
 }
 
 /// What [`OpenSearchIndex::reindex`] did.
@@ -118,7 +150,7 @@ impl OpenSearchIndex {
             .instrument(self.span("settings", ""))
             .await?
             .check(ConflictMeaning::Auto, "settings", &target)?;
-        Ok(crate::json::value_to_serde(&value))
+        Ok(to_serde(&value))
     }
 
     /// Updates dynamic settings (`{"index": {"refresh_interval": "5s"}}`).
@@ -145,7 +177,7 @@ impl OpenSearchIndex {
             .instrument(self.span(operation, ""))
             .await?
             .check(ConflictMeaning::Auto, operation, &target)?;
-        Ok(crate::json::value_to_serde(&value))
+        Ok(to_serde(&value))
     }
 
     /// The indices this handle's name points to as an alias (empty when it is no alias).
@@ -256,14 +288,11 @@ impl OpenSearchIndex {
     /// the alias see the old index until the swap and the new, refreshed one after it. If
     /// anything fails before the swap the new index is deleted and the alias is untouched; a
     /// stream load with failed items is an error (the report is in the message).
-    pub async fn reindex<S>(
+    pub async fn reindex(
         &self,
         spec: &IndexSpec,
-        source: ReindexSource<S>,
-    ) -> Result<ReindexOutcome>
-    where
-        S: Stream<Item = BulkOp> + Send,
-    {
+        source: ReindexSource<'_>,
+    ) -> Result<ReindexOutcome> {
         let alias = self.name().as_str().to_owned();
         let span =
             tracing::info_span!("store", backend = BACKEND, operation = "reindex", index = %alias);
@@ -284,11 +313,7 @@ impl OpenSearchIndex {
                 .unwrap_or(0);
             let new_name = format!("{alias}_v{}", version + 1);
             let new = self.sibling(&new_name)?;
-            let mut body = json!({ "settings": settings(spec) });
-            if let Some(m) = mappings(spec) {
-                body["mappings"] = m;
-            }
-            new.create_raw(&body).await?;
+            new.create_raw(&create_body(spec)).await?;
             let loaded = new
                 .bulk_load_mode(|| async {
                     match source {

@@ -1,5 +1,6 @@
-//! [`OpenSearchConfig`]: where the cluster is and how to authenticate, from a URL or the
-//! environment, with the password kept out of every Debug, Display, log line and error.
+//! How an [`OpenSearchIndex`] is made: [`OpenSearchIndex::builder`] and
+//! [`OpenSearchIndex::from_env`], with the password kept out of every Debug, log line and error.
+//! ([`OpenSearchIndex::from_client`] takes a client you configured.)
 
 use std::fmt;
 use std::time::Duration;
@@ -8,70 +9,85 @@ use opensearch::OpenSearch;
 use opensearch::auth::Credentials;
 use opensearch::http::Url;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
-use store_core::StoreError;
+use store_core::{IndexName, Result, StoreError};
 
-use crate::error::BACKEND;
+use crate::bulk::BulkOptions;
+use crate::error::{BACKEND, redact_urls};
+use crate::index::OpenSearchIndex;
 
-/// How to reach an OpenSearch cluster.
+/// The URL used when neither the builder nor the environment gives one.
+const DEFAULT_URL: &str = "http://localhost:9200";
+
+impl OpenSearchIndex {
+    /// A builder for a handle on the index (or alias) `name`.
+    ///
+    /// Without [`url`](OpenSearchIndexBuilder::url) the cluster is the environment's, as for
+    /// [`from_env`](Self::from_env).
+    ///
+    /// ```no_run
+    /// # fn demo() -> store_core::Result<()> {
+    /// use std::time::Duration;
+    /// use store_search::OpenSearchIndex;
+    /// let index = OpenSearchIndex::builder("articles")
+    ///     .url("https://admin:s3cret@search.example.com:9200")
+    ///     .timeout(Some(Duration::from_secs(30)))
+    ///     .build()?;
+    /// assert!(!format!("{index:?}").contains("s3cret"));
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(name: impl Into<String>) -> OpenSearchIndexBuilder {
+        OpenSearchIndexBuilder {
+            name: name.into(),
+            url: None,
+            username: None,
+            password: None,
+            timeout: Some(Duration::from_secs(60)),
+            bulk_options: BulkOptions::default(),
+        }
+    }
+
+    /// A handle on `name` on the cluster the environment names: the URL from
+    /// `STORES_OPENSEARCH_URL`, else `OPENSEARCH_URL`, else `http://localhost:9200`; basic
+    /// authentication from `OPENSEARCH_USERNAME` and `OPENSEARCH_PASSWORD` when set.
+    pub fn from_env(name: &str) -> Result<Self> {
+        Self::builder(name).build()
+    }
+}
+
+/// Builds an [`OpenSearchIndex`]: where the cluster is, how to authenticate, the request
+/// timeout and the bulk options. Made by [`OpenSearchIndex::builder`].
+///
+/// The transport never uses a system proxy. Neither the password nor a URL's credentials appear
+/// in Debug output or in errors.
 ///
 /// ```
-/// use store_search::OpenSearchConfig;
-/// let config = OpenSearchConfig::from_url("https://admin:s3cret@search.example.com:9200")?;
-/// assert_eq!(config.url().as_str(), "https://search.example.com:9200/");
-/// assert!(!format!("{config:?}").contains("s3cret"));
+/// use store_core::SearchIndex;
+/// use store_search::OpenSearchIndex;
+/// let builder = OpenSearchIndex::builder("articles")
+///     .url("https://admin:s3cret@search.example.com:9200");
+/// assert!(!format!("{builder:?}").contains("s3cret"));
+/// let index = builder.build()?; // nothing is sent until the first call
+/// assert_eq!(index.name().as_str(), "articles");
 /// # Ok::<_, store_core::StoreError>(())
 /// ```
 #[derive(Clone)]
-pub struct OpenSearchConfig {
-    url: Url,
+pub struct OpenSearchIndexBuilder {
+    name: String,
+    url: Option<String>,
     username: Option<String>,
     password: Option<String>,
     timeout: Option<Duration>,
+    bulk_options: BulkOptions,
 }
 
-impl OpenSearchConfig {
-    /// A config from a URL such as `http://localhost:9200` or `https://user:pass@host:9200`;
-    /// credentials in the URL become basic authentication and are removed from the URL.
-    pub fn from_url(url: &str) -> Result<Self, StoreError> {
-        let mut parsed = Url::parse(url).map_err(|e| {
-            StoreError::invalid_input(format!(
-                "`{}` is not a valid OpenSearch URL: {e}",
-                redact_urls(url)
-            ))
-            .with_backend(BACKEND)
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(StoreError::invalid_input(format!(
-                "the OpenSearch URL must be http or https, not `{}`",
-                parsed.scheme()
-            ))
-            .with_backend(BACKEND));
-        }
-        let username = (!parsed.username().is_empty()).then(|| decode(parsed.username()));
-        let password = parsed.password().map(decode);
-        let _ = parsed.set_username("");
-        let _ = parsed.set_password(None);
-        Ok(Self {
-            url: parsed,
-            username,
-            password,
-            timeout: Some(Duration::from_secs(60)),
-        })
-    }
-
-    /// A config from the environment: the URL from `STORES_OPENSEARCH_URL`, else
-    /// `OPENSEARCH_URL`, else `http://localhost:9200`; basic authentication from
-    /// `OPENSEARCH_USERNAME` and `OPENSEARCH_PASSWORD` when set.
-    pub fn from_env() -> Result<Self, StoreError> {
-        let url = std::env::var("STORES_OPENSEARCH_URL")
-            .or_else(|_| std::env::var("OPENSEARCH_URL"))
-            .unwrap_or_else(|_| "http://localhost:9200".to_owned());
-        let mut config = Self::from_url(&url)?;
-        if let Ok(user) = std::env::var("OPENSEARCH_USERNAME") {
-            let password = std::env::var("OPENSEARCH_PASSWORD").unwrap_or_default();
-            config = config.basic_auth(user, password);
-        }
-        Ok(config)
+impl OpenSearchIndexBuilder {
+    /// The cluster URL, such as `http://localhost:9200` or `https://user:pass@host:9200`;
+    /// credentials in the URL become basic authentication (unless
+    /// [`basic_auth`](Self::basic_auth) is set) and are removed from the URL. Setting a URL
+    /// turns off every environment variable. Checked by [`build`](Self::build).
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
     }
 
     /// Sets basic authentication.
@@ -87,28 +103,38 @@ impl OpenSearchConfig {
         self
     }
 
-    /// The cluster URL, without credentials.
-    pub fn url(&self) -> &Url {
-        &self.url
+    /// The options [`SearchIndex::bulk`](store_core::SearchIndex::bulk) uses (the defaults of
+    /// [`BulkOptions`] otherwise).
+    pub fn bulk_options(mut self, options: BulkOptions) -> Self {
+        self.bulk_options = options;
+        self
     }
 
-    /// The basic-auth user name, if any.
-    pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+    /// Makes the handle. Nothing is sent to the cluster.
+    ///
+    /// `InvalidInput` for a URL that does not parse or is not http(s), or an invalid index name.
+    pub fn build(self) -> Result<OpenSearchIndex> {
+        let client = self.client()?;
+        let name = IndexName::new(&self.name)?;
+        Ok(OpenSearchIndex::from_client(client, name).with_bulk_options(self.bulk_options))
     }
 
     /// Builds the native client: a single-node transport with the system proxy disabled.
-    pub fn build_client(&self) -> Result<OpenSearch, StoreError> {
-        let mut builder =
-            TransportBuilder::new(SingleNodeConnectionPool::new(self.url.clone())).disable_proxy();
+    fn client(&self) -> Result<OpenSearch> {
+        let (url, mut username, mut password) = match &self.url {
+            Some(url) => parse_url(url)?,
+            None => from_env()?,
+        };
+        if self.username.is_some() {
+            username.clone_from(&self.username);
+            password.clone_from(&self.password);
+        }
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url)).disable_proxy();
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
         }
-        if let Some(user) = &self.username {
-            builder = builder.auth(Credentials::Basic(
-                user.clone(),
-                self.password.clone().unwrap_or_default(),
-            ));
+        if let Some(user) = username {
+            builder = builder.auth(Credentials::Basic(user, password.unwrap_or_default()));
         }
         let transport = builder.build().map_err(|e| {
             StoreError::invalid_input("could not build the OpenSearch transport")
@@ -119,21 +145,56 @@ impl OpenSearchConfig {
     }
 }
 
-impl fmt::Debug for OpenSearchConfig {
+impl fmt::Debug for OpenSearchIndexBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenSearchConfig")
-            .field("url", &self.url.as_str())
+        f.debug_struct("OpenSearchIndexBuilder")
+            .field("name", &self.name)
+            .field("url", &self.url.as_deref().map(redact_urls))
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("bulk_options", &self.bulk_options)
             .finish()
     }
 }
 
-impl fmt::Display for OpenSearchConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.url.as_str())
+/// A URL and the basic-auth user and password it carries.
+type Endpoint = (Url, Option<String>, Option<String>);
+
+/// The URL without its credentials, and the credentials.
+fn parse_url(url: &str) -> Result<Endpoint> {
+    let mut parsed = Url::parse(url).map_err(|e| {
+        StoreError::invalid_input(format!(
+            "`{}` is not a valid OpenSearch URL: {e}",
+            redact_urls(url)
+        ))
+        .with_backend(BACKEND)
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(StoreError::invalid_input(format!(
+            "the OpenSearch URL must be http or https, not `{}`",
+            parsed.scheme()
+        ))
+        .with_backend(BACKEND));
     }
+    let username = (!parsed.username().is_empty()).then(|| decode(parsed.username()));
+    let password = parsed.password().map(decode);
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    Ok((parsed, username, password))
+}
+
+/// The endpoint the environment names (see [`OpenSearchIndex::from_env`]).
+fn from_env() -> Result<Endpoint> {
+    let url = std::env::var("STORES_OPENSEARCH_URL")
+        .or_else(|_| std::env::var("OPENSEARCH_URL"))
+        .unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let mut endpoint = parse_url(&url)?;
+    if let Ok(user) = std::env::var("OPENSEARCH_USERNAME") {
+        endpoint.1 = Some(user);
+        endpoint.2 = Some(std::env::var("OPENSEARCH_PASSWORD").unwrap_or_default());
+    }
+    Ok(endpoint)
 }
 
 fn decode(s: &str) -> String {
@@ -158,39 +219,19 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Replaces the `user:password@` part of any URL in `text` with `***@`.
-pub(crate) fn redact_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find("://") {
-        let (head, tail) = rest.split_at(pos + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == ')')
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        if let Some(at) = authority.rfind('@') {
-            out.push_str("***@");
-            out.push_str(&authority[at + 1..]);
-        } else {
-            out.push_str(authority);
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn password_never_shows() {
-        let config = OpenSearchConfig::from_url("http://bob:p%40ss@localhost:9200").unwrap();
-        assert_eq!(config.username(), Some("bob"));
-        assert_eq!(config.password.as_deref(), Some("p@ss"));
-        let shown = format!("{config:?} {config}");
+        let builder = OpenSearchIndex::builder("x").url("http://bob:p%40ss@localhost:9200");
+        let (url, username, password) = parse_url(builder.url.as_deref().unwrap()).unwrap();
+        assert_eq!(url.as_str(), "http://localhost:9200/");
+        assert_eq!(username.as_deref(), Some("bob"));
+        assert_eq!(password.as_deref(), Some("p@ss"));
+        let index = builder.clone().build().unwrap();
+        let shown = format!("{builder:?} {index:?}");
         assert!(
             !shown.contains("p@ss") && !shown.contains("p%40ss"),
             "{shown}"
@@ -199,7 +240,10 @@ mod tests {
             redact_urls("error sending request for url (http://bob:pw@host:9200/x)"),
             "error sending request for url (http://***@host:9200/x)"
         );
-        let bad = OpenSearchConfig::from_url("ftp://a:secret@x").unwrap_err();
+        let bad = OpenSearchIndex::builder("x")
+            .url("ftp://a:secret@x")
+            .build()
+            .unwrap_err();
         assert!(!bad.to_string().contains("secret"));
     }
 }

@@ -1,4 +1,5 @@
-//! Mapping of OpenSearch responses and transport failures to [`StoreError`].
+//! Mapping of OpenSearch responses and transport failures to [`StoreError`], with every URL's
+//! credentials kept out of the messages.
 
 use std::time::Duration;
 
@@ -208,7 +209,7 @@ impl From<opensearch::Error> for Redacted {
             if !text.is_empty() {
                 text.push_str(": ");
             }
-            text.push_str(&crate::config::redact_urls(&e.to_string()));
+            text.push_str(&redact_urls(&e.to_string()));
             current = e.source();
         }
         Redacted(text)
@@ -222,6 +223,29 @@ impl std::fmt::Display for Redacted {
 }
 
 impl std::error::Error for Redacted {}
+
+/// Replaces the `user:password@` part of any URL in `text` with `***@`.
+pub(crate) fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == ')')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        if let Some(at) = authority.rfind('@') {
+            out.push_str("***@");
+            out.push_str(&authority[at + 1..]);
+        } else {
+            out.push_str(authority);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ use opensearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTE
 use store_core::{Result, StoreError, Value};
 
 use crate::error::{BACKEND, ConflictMeaning, response_error, transport_error};
+use crate::json::lookup;
 
 /// A request body.
 pub(crate) enum Body {
@@ -72,20 +73,6 @@ impl Reply {
     pub(crate) fn get(&self, path: &[&str]) -> Option<&Value> {
         lookup(&self.body, path)
     }
-}
-
-/// A member of a parsed JSON value by path.
-pub(crate) fn lookup<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    let mut current = value;
-    for key in path {
-        current = current.as_map()?.get(key)?;
-    }
-    Some(current)
-}
-
-/// A member as u64.
-pub(crate) fn lookup_u64(value: &Value, path: &[&str]) -> Option<u64> {
-    lookup(value, path)?.as_number()?.to_u64()
 }
 
 /// Sends one request and reads the whole response.

@@ -1,4 +1,5 @@
-//! Exact JSON for store-core values: a writer and a reader that keep every digit of a number.
+//! Exact JSON for store-core values: a writer and a reader that keep every digit of a number,
+//! and the reading of OpenSearch's responses (hits, versions) from what the reader parsed.
 //!
 //! `serde_json` (without its `arbitrary_precision` feature) reads numbers outside `i64`/`u64`
 //! and every decimal into an `f64`, which loses digits. OpenSearch stores `_source` as the exact
@@ -6,7 +7,8 @@
 //! back from the text, digit for digit (up to store-core's [`MAX_DIGITS`](store_core::MAX_DIGITS)).
 
 use base64::Engine as _;
-use store_core::{Document, Number, StoreError, Value};
+use store_core::search::{DocVersion, Hit, SearchRequest, SearchResponse, SortField};
+use store_core::{Document, Number, Result, StoreError, Value};
 
 /// The deepest nesting of arrays and objects the reader accepts.
 const MAX_DEPTH: usize = 256;
@@ -259,9 +261,98 @@ pub(crate) fn to_serde(value: &Value) -> serde_json::Value {
     store_core::to_json(value)
 }
 
-/// A parsed value as `serde_json` (for raw results such as aggregations).
-pub(crate) fn value_to_serde(value: &Value) -> serde_json::Value {
-    store_core::to_json(value)
+/// A member of a parsed JSON value by path.
+pub(crate) fn lookup<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut current = value;
+    for key in path {
+        current = current.as_map()?.get(key)?;
+    }
+    Some(current)
+}
+
+/// A member as u64.
+pub(crate) fn lookup_u64(value: &Value, path: &[&str]) -> Option<u64> {
+    lookup(value, path)?.as_number()?.to_u64()
+}
+
+/// The version of a document in a write or get response.
+pub(crate) fn version_of(value: &Value) -> Result<DocVersion> {
+    match (
+        lookup_u64(value, &["_seq_no"]),
+        lookup_u64(value, &["_primary_term"]),
+    ) {
+        (Some(seq_no), Some(primary_term)) => Ok(DocVersion {
+            seq_no,
+            primary_term,
+        }),
+        _ => Err(StoreError::internal(
+            "the response has no _seq_no/_primary_term",
+        )),
+    }
+}
+
+/// Reads a `_search` response.
+pub(crate) fn parse_search(value: &Value) -> Result<SearchResponse> {
+    let total = lookup_u64(value, &["hits", "total", "value"])
+        .or_else(|| lookup_u64(value, &["hits", "total"]))
+        .unwrap_or(0);
+    let hits = lookup(value, &["hits", "hits"])
+        .and_then(Value::as_list)
+        .unwrap_or(&[])
+        .iter()
+        .map(parse_hit)
+        .collect::<Result<Vec<_>>>()?;
+    let aggregations = lookup(value, &["aggregations"]).map(to_serde);
+    Ok(SearchResponse {
+        total,
+        hits,
+        aggregations,
+    })
+}
+
+fn parse_hit(hit: &Value) -> Result<Hit> {
+    let id = lookup(hit, &["_id"])
+        .and_then(Value::as_str)
+        .ok_or_else(|| StoreError::internal("a hit has no _id"))?
+        .to_owned();
+    let score = lookup(hit, &["_score"])
+        .and_then(Value::as_number)
+        .map(Number::to_f64);
+    let source = match lookup(hit, &["_source"]) {
+        Some(Value::Map(doc)) => doc.clone(),
+        _ => Document::new(),
+    };
+    let sort = lookup(hit, &["sort"])
+        .and_then(Value::as_list)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    Ok(Hit {
+        id,
+        score,
+        source,
+        sort,
+    })
+}
+
+/// OpenSearch omits `sort` values when the sort is by score alone; fill them in so that every
+/// hit of a sorted search carries the values `search_after` needs.
+pub(crate) fn score_sort_values(request: &SearchRequest, response: &mut SearchResponse) {
+    let by_score_only = !request.sort.is_empty()
+        && request
+            .sort
+            .iter()
+            .all(|s| matches!(s, SortField::Score(_)));
+    if !by_score_only {
+        return;
+    }
+    for hit in &mut response.hits {
+        if hit.sort.is_empty()
+            && let Some(score) = hit.score
+            && let Ok(n) = Number::try_from(score)
+        {
+            hit.sort = vec![Value::Number(n); request.sort.len()];
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! OpenSearch adapter for the `stores` family: a [`SearchIndex`](store_core::SearchIndex) on the
 //! [`opensearch`] crate, with the index management operators otherwise do by hand.
 //!
-//! - [`OpenSearchConfig`]: the cluster URL (basic auth allowed) or the environment; the
-//!   transport never uses a system proxy and no credential appears in Debug, Display, logs or
-//!   errors.
+//! - [`OpenSearchIndex::builder`] (an [`OpenSearchIndexBuilder`]: the cluster URL, basic auth
+//!   allowed, else the environment), [`OpenSearchIndex::from_env`], and
+//!   [`OpenSearchIndex::from_client`] for a client you configured; the transport never uses a
+//!   system proxy and no credential appears in Debug, logs or errors.
 //! - [`OpenSearchIndex`]: documents (index, create-only, get, partial update, delete, optimistic
 //!   concurrency), search through the portable query tree or raw DSL ([`OpenSearchIndex::search_dsl`]),
 //!   count, refresh, the native client ([`OpenSearchIndex::client`]).
@@ -41,14 +42,17 @@ mod error;
 mod http;
 mod index;
 mod json;
+mod mapping;
 mod pit;
 mod query;
+mod search_index;
 
 pub use admin::{AliasAction, ReindexOutcome, ReindexSource};
 pub use bulk::BulkOptions;
-pub use config::OpenSearchConfig;
-pub use index::{MAX_ID_BYTES, OpenSearchIndex};
+pub use config::OpenSearchIndexBuilder;
+pub use index::OpenSearchIndex;
 pub use query::query_dsl;
+pub use store_core::search::MAX_ID_BYTES;
 
 /// The client this adapter is built on, for direct use.
 pub use opensearch as sdk;

@@ -9,10 +9,10 @@ use serde_json::json;
 use store_core::search::{Hit, SearchRequest, SortField, SortOrder};
 use store_core::{Result, StoreError, Value};
 
-use crate::OpenSearchIndex;
 use crate::error::{BACKEND, ConflictMeaning};
-use crate::http::{Body, lookup, send};
-use crate::index::parse_search;
+use crate::http::{Body, send};
+use crate::index::OpenSearchIndex;
+use crate::json::{lookup, parse_search};
 use crate::query::{query_dsl, sort_dsl};
 
 /// An open point in time, closed by [`close`](Self::close) or, failing that, on drop (in the

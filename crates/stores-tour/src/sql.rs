@@ -62,7 +62,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     let config = PgConfig::from_url(&url)?
         .pool_size(4)
         .create_timeout(Duration::from_secs(3));
-    let store = PgStore::new(config)?;
+    let store = config.build()?;
     let health = store.health().await?;
     step(
         "postgres",
@@ -149,11 +149,11 @@ async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
     store
         .transaction(IsolationLevel::Serializable, &policy, |tx| {
             let update = update.clone();
-            Box::pin(async move {
+            async move {
                 tx.execute(&update, &[1.into(), (-50).into()]).await?;
                 tx.execute(&update, &[2.into(), 50.into()]).await?;
                 Ok(())
-            })
+            }
         })
         .await?;
     let bob = store

@@ -78,7 +78,7 @@ async fn gsi_query_through_a_store_opened_from_describe_table() {
     )
     .await;
     // A store opened from DescribeTable knows the key schema and the index.
-    let admin = TableAdmin::new(dynamo_client().await);
+    let admin = TableAdmin::from_client(dynamo_client().await);
     let store = admin.open(table.store.table_name()).await.expect("open");
     assert_eq!(store.key_schema(), &pk_sk());
     assert_eq!(store.indexes()["by-status"].schema, index);
@@ -619,7 +619,7 @@ async fn batch_write_sends_at_most_25_writes_a_call_and_reports_duplicates() {
 
 #[tokio::test]
 async fn table_admin_creates_describes_enables_ttl_and_deletes() {
-    let admin = TableAdmin::new(dynamo_client().await);
+    let admin = TableAdmin::from_client(dynamo_client().await);
     let name = unique_name("admin");
     let def = TableDefinition::new(&name, pk_sk())
         .index("by-owner", KeySchema::partition("owner", KeyType::String))
@@ -658,7 +658,7 @@ async fn table_admin_creates_describes_enables_ttl_and_deletes() {
 #[tokio::test]
 async fn server_errors_map_to_typed_kinds_with_context() {
     let missing = unique_name("missing");
-    let store = DynamoStore::new(dynamo_client().await, &missing, pk_sk()).expect("store");
+    let store = DynamoStore::from_client(dynamo_client().await, &missing, pk_sk()).expect("store");
     let err = store
         .get(&DocKey::partition("a").with_sort(1), Default::default())
         .await
@@ -744,7 +744,7 @@ async fn typed_table_knows_its_keys() {
 
 #[tokio::test]
 async fn local_index_query_allows_consistent_reads() {
-    let admin = TableAdmin::new(dynamo_client().await);
+    let admin = TableAdmin::from_client(dynamo_client().await);
     let name = unique_name("lsi");
     let def = TableDefinition::new(&name, pk_sk()).local_index(
         "by-rank",
@@ -781,4 +781,34 @@ async fn local_index_query_allows_consistent_reads() {
     .await;
     admin.delete(&name).await.expect("delete");
     result
+}
+
+/// Table administration is built like a store (endpoint, region, credentials), with no store
+/// on a stand-in table first; the table it creates is usable at once and deleted after.
+#[tokio::test]
+async fn table_admin_is_built_without_a_store() {
+    let admin = TableAdmin::builder()
+        .endpoint(endpoint(Service::DynamoDb).await)
+        .region(setting("AWS_REGION").unwrap_or_else(|| "us-east-1".into()))
+        .static_credentials(
+            setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
+            setting("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
+        )
+        .build()
+        .await;
+    let name = unique_name("admin-built");
+    let store = admin
+        .create(
+            &TableDefinition::new(&name, pk_sk()),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("the table is created");
+    store
+        .put(item("a", 1), PutItemOptions::new())
+        .await
+        .expect("the new table takes writes");
+    let opened = admin.open(&name).await.expect("open from DescribeTable");
+    assert_eq!(opened.key_schema(), &pk_sk());
+    admin.delete(&name).await.expect("delete");
 }

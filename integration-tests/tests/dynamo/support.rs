@@ -26,7 +26,7 @@ impl TempTable {
     /// Creates the table `spec` describes and waits until it is active.
     pub(crate) async fn create(spec: TableSpec) -> Self {
         let endpoint = endpoint(Service::DynamoDb).await;
-        let admin = TableAdmin::new(dynamo_client().await);
+        let admin = TableAdmin::from_client(dynamo_client().await);
         let mut def = TableDefinition::new(&spec.name, spec.schema);
         for (name, schema) in spec.indexes {
             def = def.index(name, schema);

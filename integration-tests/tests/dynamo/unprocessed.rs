@@ -121,7 +121,7 @@ async fn unprocessed_items_are_retried_until_every_item_lands_exactly_once() {
         .interceptor(interceptor)
         .build();
     let client = store_dynamo::sdk::Client::from_conf(config);
-    let store = DynamoStore::new(client, table.store.table_name(), schema)
+    let store = DynamoStore::from_client(client, table.store.table_name(), schema)
         .expect("store")
         .with_batch_retry(RetryPolicy::default().base_delay(std::time::Duration::from_millis(2)));
     let docs: Vec<Document> = (0..200i64)

@@ -168,7 +168,7 @@ async fn conflicting_serializable_transactions_are_retried_and_land_once() {
                     let (table, barrier, attempts) =
                         (table.clone(), barrier.clone(), attempts.clone());
                     let wait = std::mem::replace(&mut first, false);
-                    Box::pin(async move {
+                    async move {
                         attempts.fetch_add(1, Ordering::SeqCst);
                         let seen = tx
                             .query(&format!("SELECT count(*) AS n FROM {table}"), &[])
@@ -184,7 +184,7 @@ async fn conflicting_serializable_transactions_are_retried_and_land_once() {
                         )
                         .await?;
                         Ok(())
-                    })
+                    }
                 })
                 .await
         })
@@ -252,7 +252,7 @@ async fn errors_name_the_constraint_and_never_the_password() {
     let config = store_rds::PgConfig::from_url("postgres://app:Sup3rSecret@127.0.0.1:1/db")
         .expect("parses")
         .create_timeout(Duration::from_millis(500));
-    let down = store_rds::PgStore::new(config).expect("builds");
+    let down = config.build().expect("builds");
     let err = down.health().await.expect_err("nothing listens on port 1");
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     for shown in [err.to_string(), format!("{err:?}"), format!("{down:?}")] {
@@ -298,8 +298,11 @@ async fn pool_status_health_and_native_parameters() {
 #[tokio::test]
 async fn cached_statements_survive_a_changed_table() {
     // One connection, so the second query meets the statement cached by the first.
-    let store =
-        store_rds::PgStore::new(super::support::config().await.pool_size(1)).expect("store");
+    let store = super::support::config()
+        .await
+        .pool_size(1)
+        .build()
+        .expect("store");
     let table = unique_ident("altered");
     let _cleanup = Cleanup(store.clone(), table.clone());
     store

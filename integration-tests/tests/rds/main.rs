@@ -4,6 +4,7 @@
 mod adapter;
 mod bulk;
 mod conformance;
+mod limits;
 mod migrations;
 mod recovery;
 mod smoke;

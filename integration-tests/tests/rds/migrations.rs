@@ -6,7 +6,7 @@ use futures::FutureExt;
 use integration_tests::names::unique_ident;
 use store_core::sql::{SqlStore, SqlStoreExt};
 use store_core::{ErrorKind, Value};
-use store_rds::{Migration, Migrator, PgStore};
+use store_rds::{Migration, Migrator};
 
 use super::support::{config, store};
 
@@ -40,8 +40,16 @@ async fn two_migrators_at_once_migrate_once_and_neither_fails() {
         .await
         .expect("schema");
     let outcome = AssertUnwindSafe(async {
-        let a = PgStore::new(config().await.search_path(&schema)).expect("store a");
-        let b = PgStore::new(config().await.search_path(&schema)).expect("store b");
+        let a = config()
+            .await
+            .search_path(&schema)
+            .build()
+            .expect("store a");
+        let b = config()
+            .await
+            .search_path(&schema)
+            .build()
+            .expect("store b");
         let migrator = Migrator::new(migrations()).expect("migrator");
         let (ra, rb) = tokio::join!(migrator.run(&a), migrator.run(&b));
         let (ra, rb) = (ra.expect("migrator a"), rb.expect("migrator b"));

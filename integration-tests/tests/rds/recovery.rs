@@ -5,14 +5,18 @@ use std::time::{Duration, Instant};
 
 use store_core::sql::{IsolationLevel, SqlStore, SqlStoreExt};
 use store_core::{ErrorKind, Value};
-use store_rds::{PgConfig, PgStore};
+use store_rds::PgConfig;
 
 use super::support::{config, proxied, within};
 
 #[tokio::test]
 async fn reset_connections_are_replaced_and_the_next_query_succeeds_within_2s() {
     let (proxy, url) = proxied().await;
-    let store = PgStore::new(PgConfig::from_url(&url).expect("url").pool_size(4)).expect("store");
+    let store = PgConfig::from_url(&url)
+        .expect("url")
+        .pool_size(4)
+        .build()
+        .expect("store");
     // Open every pooled connection.
     let warm = (0..4).map(|_| store.query_all("SELECT pg_sleep(0.05), 1 AS one", &[]));
     for result in futures::future::join_all(warm).await {
@@ -64,7 +68,7 @@ async fn a_black_holed_server_fails_callers_with_unavailable_instead_of_hanging(
         .pool_size(2)
         .create_timeout(Duration::from_millis(700))
         .wait_timeout(Duration::from_millis(700));
-    let store = PgStore::new(config).expect("store");
+    let store = config.build().expect("store");
     let started = Instant::now();
     let err = within(
         Duration::from_secs(3),
@@ -96,13 +100,12 @@ async fn a_black_holed_server_fails_callers_with_unavailable_instead_of_hanging(
 
 #[tokio::test]
 async fn an_exhausted_pool_times_out_with_its_state() {
-    let store = PgStore::new(
-        config()
-            .await
-            .pool_size(1)
-            .wait_timeout(Duration::from_millis(300)),
-    )
-    .expect("store");
+    let store = config()
+        .await
+        .pool_size(1)
+        .wait_timeout(Duration::from_millis(300))
+        .build()
+        .expect("store");
     let held = store
         .begin(IsolationLevel::ReadCommitted)
         .await

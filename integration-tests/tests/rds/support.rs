@@ -20,7 +20,7 @@ pub(crate) async fn config() -> PgConfig {
 
 /// A store on the harness's PostgreSQL.
 pub(crate) async fn store() -> PgStore {
-    PgStore::new(config().await).expect("the store builds")
+    config().await.build().expect("the store builds")
 }
 
 /// A fault proxy in front of the harness's PostgreSQL, and the URL that goes through it.

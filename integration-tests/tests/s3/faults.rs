@@ -7,10 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use integration_tests::fault_proxy::{FaultProxy, HttpFault};
 use store_core::object::PutOptions;
+use store_core::testkit::object::pattern;
 use store_core::{ErrorKind, ObjectStore, ObjectStoreExt};
-use store_s3::{MIB, RetryMode, TransferConfig};
+use store_s3::{RetryMode, TransferConfig};
 
-use crate::support::{builder_at, fresh_bucket, fresh_bucket_with, key, pattern};
+use crate::support::{MIB, builder_at, fresh_bucket, fresh_bucket_with, key};
 use crate::transfers::{small_parts, uneven_stream};
 
 #[tokio::test]
@@ -213,4 +214,42 @@ async fn server_errors_map_to_kinds() {
         store.get_bytes(&k).await.expect("get after faults"),
         &b"x"[..]
     );
+}
+
+/// A 404 means "no object here" only for a read: a put answered 404 says that S3 refused the
+/// put, with the status and code it answered.
+#[tokio::test]
+async fn a_put_answered_404_says_the_put_was_refused() {
+    let bucket = fresh_bucket("put404").await;
+    let k = key("errors/put");
+    bucket
+        .put(&k, Bytes::from_static(b"x"), PutOptions::new())
+        .await
+        .expect("put");
+    let proxy = FaultProxy::http(&bucket.endpoint).await.expect("proxy");
+    let store = builder_at(&proxy.url(), bucket.bucket())
+        .retry(RetryMode::Standard, 1)
+        .build()
+        .await
+        .expect("store through the proxy");
+    // An empty 404 body, as some servers and proxies answer.
+    proxy.set_http_fault(Some(HttpFault::new(404, 1.0).body("application/xml", "")));
+    let err = store
+        .put(&k, Bytes::from_static(b"y"), PutOptions::new())
+        .await
+        .expect_err("an injected 404");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(!err.message().contains("no object exists"), "{err}");
+    assert!(err.message().contains("refused the put"), "{err}");
+    assert!(err.message().contains("HTTP 404"), "{err}");
+    assert_eq!(err.operation(), Some("put"));
+    assert_eq!(err.target(), Some(k.as_str()));
+    let err = store
+        .get(&k, Default::default())
+        .await
+        .expect_err("an injected 404");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(err.message(), "no object exists at this key", "{err}");
+    proxy.clear();
+    assert_eq!(bucket.get_bytes(&k).await.expect("get"), &b"x"[..]);
 }

@@ -258,6 +258,33 @@ async fn missing_bucket_is_not_found_naming_the_bucket_and_secrets_stay_hidden()
     }
 }
 
+/// Writes into a missing bucket say so, with S3's code, never "no object exists at this key".
+#[tokio::test]
+async fn writes_into_a_missing_bucket_name_the_bucket_and_no_such_bucket() {
+    let url = endpoint(Service::S3).await;
+    let bucket = unique_name("nobucket");
+    let store = builder_at(&url, &bucket).build().await.expect("build");
+    let k = key("k");
+    let body = Bytes::from_static(b"x");
+    let stream = futures::stream::iter([Ok(body.clone())]).boxed();
+    let results = [
+        ("put", store.put(&k, body.clone(), PutOptions::new()).await),
+        (
+            "put_stream",
+            store.put_stream(&k, stream, PutOptions::new()).await,
+        ),
+    ];
+    for (operation, result) in results {
+        let err = result.expect_err("a write into a missing bucket");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert_eq!(err.operation(), Some(operation), "{err}");
+        assert_eq!(err.target(), Some(bucket.as_str()), "{err}");
+        assert!(err.message().contains(&bucket), "{err}");
+        assert!(err.message().contains("NoSuchBucket"), "{err}");
+        assert!(!err.message().contains("no object exists"), "{err}");
+    }
+}
+
 #[tokio::test]
 async fn bucket_helpers_create_check_and_delete() {
     let url = endpoint(Service::S3).await;

@@ -1,5 +1,6 @@
 //! Shared helpers of the S3 tests: fresh buckets that delete themselves, a plain HTTP client.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,6 +15,9 @@ use store_core::object::{
 use store_core::testkit::object::{ObjectStoreFactory, factory};
 use store_core::{Cursor, Health, HealthReport, ObjectKey, ObjectStore, Result};
 use store_s3::{S3Store, S3StoreBuilder, TransferConfig};
+
+/// One MiB.
+pub(crate) const MIB: u64 = 1024 * 1024;
 
 /// A builder for `bucket` on the harness's S3 endpoint (or `endpoint_url`).
 pub(crate) fn builder_at(endpoint_url: &str, bucket: &str) -> S3StoreBuilder {
@@ -146,19 +150,17 @@ impl ObjectStore for TempBucket {
     ) -> Result<String> {
         self.store.presign(method, key, expires_in).await
     }
-}
-
-/// Deterministic pseudo-random bytes.
-pub(crate) fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    async fn upload_file(
+        &self,
+        path: &Path,
+        key: &ObjectKey,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        self.store.upload_file(path, key, options).await
+    }
+    async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
+        self.store.download_file(key, path).await
+    }
 }
 
 /// A key known to be valid.

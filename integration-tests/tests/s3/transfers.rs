@@ -1,12 +1,19 @@
 //! Multipart uploads and copies, aborts, and files.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures::StreamExt;
-use store_core::object::{ByteStream, GetOptions, PutMode, PutOptions};
+use integration_tests::fault_proxy::FaultProxy;
+use store_core::object::{
+    ByteStream, GetOptions, PutMode, PutOptions, download_file_streamed, upload_file_streamed,
+};
+use store_core::testkit::object::pattern;
 use store_core::{ErrorKind, ObjectStore, ObjectStoreExt, StoreError};
-use store_s3::{MIB, S3Store, TransferConfig};
+use store_s3::{MAX_OBJECT_SIZE, S3Store, TransferConfig};
 
-use crate::support::{fresh_bucket_with, key, pattern};
+use crate::support::{MIB, builder_at, fresh_bucket_with, key};
 
 /// Parts of 5 MiB, multipart from 5 MiB, two parts in flight.
 pub(crate) fn small_parts() -> TransferConfig {
@@ -156,7 +163,7 @@ async fn upload_file_picks_multipart_and_download_file_matches() {
     let body = pattern(11 * MIB as usize + 7, 5);
     std::fs::write(&source, &body).expect("write source");
     let k = key("files/eleven.bin");
-    // The inherent upload_file knows the size; the trait's streams it.
+    // The store's upload_file knows the size; the generic streamed path does not.
     let result = store
         .upload_file(
             &source,
@@ -167,11 +174,11 @@ async fn upload_file_picks_multipart_and_download_file_matches() {
         .expect("upload_file");
     assert!(result.etag.expect("etag").trim_matches('"').ends_with("-3"));
     let k2 = key("files/eleven-via-trait.bin");
-    ObjectStoreExt::upload_file(store, &source, &k2, PutOptions::new())
+    upload_file_streamed(store, &source, &k2, PutOptions::new())
         .await
-        .expect("ObjectStoreExt::upload_file");
+        .expect("upload_file_streamed");
     for (k, name) in [(&k, "parallel.bin"), (&k2, "other.bin")] {
-        // Ranged parts in parallel (inherent) ...
+        // Ranged parts in parallel (the store's) ...
         let target = dir.join(name);
         std::fs::write(&target, b"stale").expect("stale target");
         let written = store
@@ -180,11 +187,11 @@ async fn upload_file_picks_multipart_and_download_file_matches() {
             .expect("download_file");
         assert_eq!(written, body.len() as u64);
         assert_eq!(std::fs::read(&target).expect("read target"), body);
-        // ... and one stream (the trait's).
+        // ... and one stream (the generic path).
         let streamed = dir.join(format!("streamed-{name}"));
-        ObjectStoreExt::download_file(store, k, &streamed)
+        download_file_streamed(store, k, &streamed)
             .await
-            .expect("ObjectStoreExt::download_file");
+            .expect("download_file_streamed");
         assert_eq!(std::fs::read(&streamed).expect("read streamed"), body);
     }
     let missing = dir.join("missing.bin");
@@ -209,6 +216,72 @@ async fn upload_file_picks_multipart_and_download_file_matches() {
         ],
         "no temporary file is left"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `upload_file` and `download_file` are `ObjectStore` methods that S3Store overrides, so an
+/// `Arc<dyn ObjectStore>` holding an S3Store takes S3's path: what goes over the wire shows it.
+#[tokio::test]
+async fn file_transfers_through_a_shared_dyn_store_take_the_s3_path() {
+    let bucket = fresh_bucket_with("dynfiles", small_parts()).await;
+    let proxy = FaultProxy::http(&bucket.endpoint).await.expect("proxy");
+    let s3 = builder_at(&proxy.url(), bucket.bucket())
+        .transfer(small_parts())
+        .build()
+        .await
+        .expect("store through the proxy");
+    let shared: Arc<dyn ObjectStore> = Arc::new(s3);
+    let dir = std::env::temp_dir().join(integration_tests::names::unique_name("s3-dynfiles"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let source = dir.join("source.bin");
+    let body = pattern(11 * MIB as usize + 7, 6);
+    std::fs::write(&source, &body).expect("write source");
+    let k = key("files/shared.bin");
+
+    let result = shared
+        .upload_file(&source, &k, PutOptions::new())
+        .await
+        .expect("upload_file through Arc<dyn ObjectStore>");
+    let etag = result.etag.expect("etag");
+    assert!(
+        etag.trim_matches('"').ends_with("-3"),
+        "a multipart upload in three parts: {etag}"
+    );
+
+    // S3's download: one HEAD, then one ranged GET per 5 MiB part (the generic path is a
+    // single GET).
+    let target = dir.join("target.bin");
+    let before = proxy.stats().requests;
+    let written = shared
+        .download_file(&k, &target)
+        .await
+        .expect("download_file through Arc<dyn ObjectStore>");
+    let requests = proxy.stats().requests - before;
+    assert_eq!(written, body.len() as u64);
+    assert_eq!(std::fs::read(&target).expect("read target"), body);
+    assert_eq!(requests, 4, "a HEAD and three ranged GETs");
+
+    // S3's upload knows the file's size: a file over the 5 TiB limit is refused before
+    // anything is sent (the generic path would start streaming it).
+    let huge = dir.join("huge.bin");
+    let file = std::fs::File::create(&huge).expect("create the huge file");
+    match file.set_len(MAX_OBJECT_SIZE + 1) {
+        Err(e) => eprintln!("skipped the over-limit upload: no sparse 5 TiB file here: {e}"),
+        Ok(()) => {
+            let before = proxy.stats().requests;
+            let outcome = tokio::time::timeout(
+                Duration::from_secs(10),
+                shared.upload_file(&huge, &key("files/huge.bin"), PutOptions::new()),
+            )
+            .await
+            .expect("refused at once, not streamed");
+            let err = outcome.expect_err("a file over 5 TiB");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            assert!(err.message().contains("5 TiB"), "{err}");
+            assert_eq!(proxy.stats().requests, before, "nothing was sent");
+        }
+    }
+    drop(file);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

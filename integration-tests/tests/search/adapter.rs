@@ -4,7 +4,7 @@ use integration_tests::fault_proxy::{FaultProxy, HttpFault};
 use serde_json::json;
 use store_core::search::{IndexOptions, IndexSpec, SearchQuery as Q, SearchRequest};
 use store_core::{Document, ErrorKind, Health, Number, SearchIndex, Value};
-use store_search::{OpenSearchConfig, OpenSearchIndex};
+use store_search::OpenSearchIndex;
 
 use super::support::{fresh, url};
 
@@ -96,14 +96,13 @@ async fn unreachable_is_unavailable_without_the_password() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let config =
-        OpenSearchConfig::from_url(&format!("http://admin:hunter2secret@127.0.0.1:{port}"))
-            .unwrap();
-    let index = OpenSearchIndex::connect(&config, "anything").unwrap();
+    let builder = OpenSearchIndex::builder("anything")
+        .url(format!("http://admin:hunter2secret@127.0.0.1:{port}"));
+    let index = builder.clone().build().unwrap();
     let e = index.health().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.is_retryable());
-    let mut shown = format!("{e} {e:?} {index:?} {config:?} {config}");
+    let mut shown = format!("{e} {e:?} {index:?} {builder:?}");
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         shown.push_str(&s.to_string());
@@ -120,8 +119,10 @@ async fn throttling_is_throttled_with_retry_after() {
         "application/json",
         r#"{"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"},"status":429}"#,
     )));
-    let config = OpenSearchConfig::from_url(&proxy.url()).unwrap();
-    let index = OpenSearchIndex::connect(&config, "throttled").unwrap();
+    let index = OpenSearchIndex::builder("throttled")
+        .url(proxy.url())
+        .build()
+        .unwrap();
     let e = index.get("x").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Throttled, "{e}");
     assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(3)));

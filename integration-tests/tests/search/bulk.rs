@@ -6,7 +6,7 @@ use futures::StreamExt;
 use integration_tests::fault_proxy::{FaultProxy, HttpFault};
 use store_core::search::{BulkOp, FieldType, IndexSpec, SearchQuery as Q};
 use store_core::{Document, ErrorKind, RetryPolicy, SearchIndex};
-use store_search::{BulkOptions, OpenSearchConfig, OpenSearchIndex};
+use store_search::{BulkOptions, OpenSearchIndex};
 
 use super::support::{fresh, url};
 
@@ -83,9 +83,9 @@ async fn bulk_reports_exactly_the_mapping_breakers() {
         })
         .collect();
     let options = BulkOptions::default()
-        .max_docs(500)
-        .concurrency(3)
-        .refresh(true);
+        .with_max_docs(500)
+        .with_concurrency(3)
+        .with_refresh(true);
     let report = index
         .bulk_stream(futures::stream::iter(ops), &options)
         .await
@@ -121,8 +121,10 @@ async fn throttled_bulks_are_retried_and_land_once() {
         .await
         .unwrap();
     let proxy = FaultProxy::http(&url().await).await.unwrap();
-    let config = OpenSearchConfig::from_url(&proxy.url()).unwrap();
-    let index = OpenSearchIndex::connect(&config, direct.name().as_str()).unwrap();
+    let index = OpenSearchIndex::builder(direct.name().as_str())
+        .url(proxy.url())
+        .build()
+        .unwrap();
     proxy.set_http_fault(Some(HttpFault::new(429, 0.34).body(
         "application/json",
         r#"{"error":{"type":"es_rejected_execution_exception","reason":"bulk queue full"},"status":429}"#,
@@ -131,12 +133,15 @@ async fn throttled_bulks_are_retried_and_land_once() {
         id: format!("d{n}"),
         doc: doc(n),
     });
-    let options = BulkOptions::default().max_docs(250).concurrency(4).retry(
-        RetryPolicy::default()
-            .max_attempts(20)
-            .base_delay(Duration::from_millis(10))
-            .max_delay(Duration::from_millis(200)),
-    );
+    let options = BulkOptions::default()
+        .with_max_docs(250)
+        .with_concurrency(4)
+        .with_retry(
+            RetryPolicy::default()
+                .max_attempts(20)
+                .base_delay(Duration::from_millis(10))
+                .max_delay(Duration::from_millis(200)),
+        );
     let report = index.bulk_stream(ops, &options).await.unwrap();
     let stats = proxy.stats();
     assert!(
@@ -156,13 +161,15 @@ async fn throttled_bulks_are_retried_and_land_once() {
 async fn throttling_beyond_the_policy_is_reported() {
     let proxy = FaultProxy::http(&url().await).await.unwrap();
     proxy.set_http_fault(Some(HttpFault::new(503, 1.0)));
-    let config = OpenSearchConfig::from_url(&proxy.url()).unwrap();
-    let index = OpenSearchIndex::connect(&config, "never-reached").unwrap();
+    let index = OpenSearchIndex::builder("never-reached")
+        .url(proxy.url())
+        .build()
+        .unwrap();
     let ops = futures::stream::iter(0..10usize).map(|n| BulkOp::Index {
         id: format!("d{n}"),
         doc: doc(n),
     });
-    let options = BulkOptions::default().retry(
+    let options = BulkOptions::default().with_retry(
         RetryPolicy::default()
             .max_attempts(3)
             .base_delay(Duration::from_millis(5)),
@@ -192,22 +199,26 @@ async fn chunks_by_count_and_by_bytes() {
         .await
         .unwrap();
     let proxy = FaultProxy::http(&url().await).await.unwrap();
-    let config = OpenSearchConfig::from_url(&proxy.url()).unwrap();
-    let index = OpenSearchIndex::connect(&config, direct.name().as_str()).unwrap();
+    let index = OpenSearchIndex::builder(direct.name().as_str())
+        .url(proxy.url())
+        .build()
+        .unwrap();
     let ops = || {
         futures::stream::iter(0..200usize).map(|n| BulkOp::Index {
             id: format!("d{n}"),
             doc: doc(n),
         })
     };
-    let by_count = BulkOptions::default().max_docs(30).concurrency(2);
+    let by_count = BulkOptions::default().with_max_docs(30).with_concurrency(2);
     let report = index.bulk_stream(ops(), &by_count).await.unwrap();
     assert_eq!(report.succeeded, 200);
     assert_eq!(proxy.stats().requests, 7, "ceil(200 / 30) requests");
 
     // Each operation is 70 to 78 bytes: 2,000-byte bodies hold 25 to 28 of them.
     let before = proxy.stats().requests;
-    let by_bytes = BulkOptions::default().max_bytes(2_000).concurrency(2);
+    let by_bytes = BulkOptions::default()
+        .with_max_bytes(2_000)
+        .with_concurrency(2);
     let report = index.bulk_stream(ops(), &by_bytes).await.unwrap();
     assert_eq!(report.succeeded, 200);
     let requests = proxy.stats().requests - before;

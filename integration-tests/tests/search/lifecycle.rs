@@ -119,7 +119,7 @@ async fn reindex_swaps_the_alias_without_downtime() {
     let first = alias
         .reindex(
             &spec,
-            ReindexSource::Stream(docs(1, 2_000), BulkOptions::default()),
+            ReindexSource::stream(docs(1, 2_000), BulkOptions::default()),
         )
         .await
         .unwrap();
@@ -161,19 +161,13 @@ async fn reindex_swaps_the_alias_without_downtime() {
     let second = alias
         .reindex(
             &spec,
-            ReindexSource::Stream(docs(2, 3_000), BulkOptions::default()),
+            ReindexSource::stream(docs(2, 3_000), BulkOptions::default()),
         )
         .await
         .unwrap();
     assert_eq!(second.new_index, format!("{}_v2", alias.name()));
     assert_eq!(second.previous, std::slice::from_ref(&first.new_index));
-    let third = alias
-        .reindex(
-            &spec,
-            ReindexSource::<futures::stream::Empty<BulkOp>>::Current,
-        )
-        .await
-        .unwrap();
+    let third = alias.reindex(&spec, ReindexSource::Current).await.unwrap();
     assert_eq!(third.new_index, format!("{}_v3", alias.name()));
     assert_eq!(
         third.documents, 3_000,
@@ -216,7 +210,7 @@ async fn failed_reindex_leaves_the_alias_alone() {
     let first = alias
         .reindex(
             &spec,
-            ReindexSource::Stream(docs(1, 10), BulkOptions::default()),
+            ReindexSource::stream(docs(1, 10), BulkOptions::default()),
         )
         .await
         .unwrap();
@@ -225,7 +219,7 @@ async fn failed_reindex_leaves_the_alias_alone() {
         doc: Document::new().with("n", "NaN-text"),
     }]);
     let e = alias
-        .reindex(&spec, ReindexSource::Stream(broken, BulkOptions::default()))
+        .reindex(&spec, ReindexSource::stream(broken, BulkOptions::default()))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("failed to load"), "{e}");

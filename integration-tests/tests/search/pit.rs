@@ -35,7 +35,7 @@ async fn pit_iterates_25000_matches_once() {
             .with("bucket", (n % 7) as i64),
     });
     let report = index
-        .bulk_stream(ops, &BulkOptions::default().refresh(true))
+        .bulk_stream(ops, &BulkOptions::default().with_refresh(true))
         .await
         .unwrap();
     assert!(report.is_complete());

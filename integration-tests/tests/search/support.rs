@@ -2,7 +2,7 @@
 
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint};
-use store_search::{OpenSearchConfig, OpenSearchIndex};
+use store_search::OpenSearchIndex;
 
 /// The harness's node URL.
 pub(crate) async fn url() -> String {
@@ -11,8 +11,10 @@ pub(crate) async fn url() -> String {
 
 /// A handle on `name` on the harness's node.
 pub(crate) async fn open(name: &str) -> OpenSearchIndex {
-    let config = OpenSearchConfig::from_url(&url().await).expect("OpenSearch URL");
-    OpenSearchIndex::connect(&config, name).expect("index handle")
+    OpenSearchIndex::builder(name)
+        .url(url().await)
+        .build()
+        .expect("index handle")
 }
 
 /// A handle on a fresh, unique index name (not created).

@@ -26,13 +26,46 @@ pub struct DocumentCapabilities {
 }
 
 impl DocumentCapabilities {
-    /// Capabilities with each flag given.
-    pub fn new(transactions: bool, parallel_scan: bool, secondary_indexes: bool) -> Self {
+    /// Nothing beyond the basics (the same as `default()`); add flags with the setters.
+    ///
+    /// ```
+    /// use store_core::document::DocumentCapabilities;
+    /// let caps = DocumentCapabilities::none().transactions(true).secondary_indexes(true);
+    /// assert!(caps.transactions && caps.secondary_indexes && !caps.parallel_scan);
+    /// ```
+    pub const fn none() -> Self {
         Self {
-            transactions,
-            parallel_scan,
-            secondary_indexes,
+            transactions: false,
+            parallel_scan: false,
+            secondary_indexes: false,
         }
+    }
+
+    /// Every capability this version knows.
+    pub const fn all() -> Self {
+        Self {
+            transactions: true,
+            parallel_scan: true,
+            secondary_indexes: true,
+        }
+    }
+
+    /// Sets whether `transact_write` and `transact_get` work.
+    pub const fn transactions(mut self, on: bool) -> Self {
+        self.transactions = on;
+        self
+    }
+
+    /// Sets whether scans can be split into segments.
+    pub const fn parallel_scan(mut self, on: bool) -> Self {
+        self.parallel_scan = on;
+        self
+    }
+
+    /// Sets whether queries can use secondary indexes.
+    pub const fn secondary_indexes(mut self, on: bool) -> Self {
+        self.secondary_indexes = on;
+        self
     }
 }
 

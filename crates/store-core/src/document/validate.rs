@@ -2,14 +2,37 @@
 //!
 //! The in-memory reference backend applies them, and adapters call them before sending a
 //! request, so that every backend refuses the same input with `InvalidInput` (some servers,
-//! such as moto, are laxer than DynamoDB).
+//! such as moto, are laxer than DynamoDB). Evaluation of conditions and updates on items lives
+//! beside them in [`eval`](crate::document::eval).
+//!
+//! The limits checked, as DynamoDB documents them: items of at most 400 KB; values nested at
+//! most [`MAX_NESTING_DEPTH`] levels; attribute names of 1 to [`MAX_ATTRIBUTE_NAME_BYTES`]
+//! bytes; no empty set; numbers of at most [`MAX_NUMBER_DIGITS`] significant digits within
+//! 1E-130..1E+126; keys of at most [`MAX_PARTITION_KEY_BYTES`] / [`MAX_SORT_KEY_BYTES`] bytes;
+//! paths of at most [`MAX_PATH_DEPTH`] segments; at most [`MAX_IN_VALUES`] values in an `IN`
+//! and [`MAX_EXPRESSION_OPERATORS`] operators in one condition; transactions of 1 to 100
+//! actions touching each item once; batches writing each key once.
+
+mod conditions;
+mod keys;
+mod update;
+mod values;
+
+pub use conditions::{
+    MAX_EXPRESSION_OPERATORS, MAX_IN_VALUES, check_condition, check_sort_condition, condition_paths,
+};
+pub use keys::{MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, check_key, check_key_value};
+pub use update::check_update;
+pub use values::{
+    MAX_ATTRIBUTE_NAME_BYTES, MAX_NESTING_DEPTH, MAX_NUMBER_DIGITS, MAX_PATH_DEPTH, check_item,
+    check_number, check_path, check_value,
+};
 
 use crate::document::MAX_TRANSACTION_ACTIONS;
-use crate::document::{Condition, Path, Query, SortCondition, TransactAction, Update, WriteOp};
+use crate::document::{Query, TransactAction, WriteOp};
 use crate::error::{Result, StoreError};
-use crate::keys::{DocKey, KeyAttribute, KeySchema, KeyValue};
-use crate::memory::eval;
-use crate::value::{Document, Number, Value};
+use crate::keys::{DocKey, KeySchema, KeyValue};
+use crate::value::Document;
 
 /// Checks the number of actions of a transaction: at least one, at most
 /// [`MAX_TRANSACTION_ACTIONS`].
@@ -25,61 +48,6 @@ pub fn check_transaction_len(actions: usize) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Rejects conditions DynamoDB refuses: ordering operators on values without an order,
-/// `BETWEEN` bounds of different types or in the wrong order, an empty `IN`, `AND` or `OR`,
-/// and values that could not be stored.
-pub fn check_condition(condition: &Condition) -> Result<()> {
-    eval::check_condition(condition)
-}
-
-/// Rejects updates DynamoDB refuses: key attributes changed, overlapping paths, `add` or
-/// `delete_from_set` of the wrong type, unstorable values.
-pub fn check_update(update: &Update, schema: &KeySchema) -> Result<()> {
-    eval::check_update(update, schema)
-}
-
-/// Checks a whole item before it is stored: attribute names, storable values and the
-/// 400 KB size limit (the error names `key`).
-pub fn check_item(item: &Document, key: &DocKey) -> Result<()> {
-    eval::check_item(item, key)
-}
-
-/// Checks a key against the schema: types, non-empty strings and bytes, storable numbers.
-pub fn check_key(schema: &KeySchema, key: &DocKey) -> Result<()> {
-    eval::check_key(schema, key)
-}
-
-/// Checks a value given for a key attribute (a query's partition, an index key of an item).
-pub fn check_key_value(attr: &KeyAttribute, value: &Value) -> Result<()> {
-    eval::check_key_value(attr, value)
-}
-
-/// Checks a sort condition against the sort key it narrows (`None`: there is no sort key).
-pub fn check_sort_condition(condition: &SortCondition, attr: Option<&KeyAttribute>) -> Result<()> {
-    eval::check_sort_condition(condition, attr)
-}
-
-/// Rejects numbers DynamoDB cannot store: more than 38 significant digits, or a magnitude
-/// outside 1E-130..=9.9999999999999999999999999999999999999E+125.
-pub fn check_number(n: &Number) -> Result<()> {
-    eval::check_number(n)
-}
-
-/// Rejects values DynamoDB cannot store: empty sets and unstorable numbers, at any depth.
-pub fn check_value(value: &Value) -> Result<()> {
-    eval::check_value(value)
-}
-
-/// Rejects a path with no segment or an empty attribute name.
-pub fn check_path(path: &Path) -> Result<()> {
-    eval::check_path(path)
-}
-
-/// Every path a condition reads (for checks such as "a query filter may not name a key").
-pub fn condition_paths(condition: &Condition) -> Vec<&Path> {
-    eval::condition_paths(condition)
 }
 
 /// Checks a projection: at least one attribute name, none empty.
@@ -145,16 +113,45 @@ pub struct CheckedBatch {
     pub refused: Vec<(WriteOp, StoreError)>,
 }
 
-/// Checks every write of a batch with `key_of` (which validates the write and returns its key)
-/// and refuses later writes to a key already in the batch.
-pub fn check_batch(
-    ops: Vec<WriteOp>,
-    mut key_of: impl FnMut(&WriteOp) -> Result<DocKey>,
-) -> CheckedBatch {
+/// Checks an item about to be stored in a table with key `schema` and secondary indexes
+/// keyed by `indexes`, and returns its key: the key itself, the item's values and size, and
+/// the index key attributes it carries (as in DynamoDB, an index key attribute may be absent
+/// but not of the wrong type).
+pub fn check_new_item<'s>(
+    item: &Document,
+    schema: &KeySchema,
+    indexes: impl IntoIterator<Item = &'s KeySchema>,
+) -> Result<DocKey> {
+    let key = schema.key_of(item)?;
+    check_key(schema, &key)?;
+    check_item(item, &key).map_err(|e| e.with_target(key.to_string()))?;
+    for index in indexes {
+        for attr in std::iter::once(&index.partition).chain(&index.sort) {
+            if let Some(value) = item.get(&attr.name) {
+                check_key_value(attr, value).map_err(|e| e.with_target(key.to_string()))?;
+            }
+        }
+    }
+    Ok(key)
+}
+
+/// Checks every write of a batch against the table's key `schema` and its `indexes` (puts as
+/// [`check_new_item`] does, deletes by their key) and refuses later writes to a key already in
+/// the batch.
+pub fn check_batch<'s, I>(ops: Vec<WriteOp>, schema: &KeySchema, indexes: I) -> CheckedBatch
+where
+    I: IntoIterator<Item = &'s KeySchema> + Clone,
+{
     let mut seen = std::collections::HashSet::with_capacity(ops.len());
     let mut batch = CheckedBatch::default();
     for op in ops {
-        let checked = key_of(&op).and_then(|key| {
+        let checked = match &op {
+            WriteOp::Put(item) => check_new_item(item, schema, indexes.clone()),
+            WriteOp::Delete(key) => check_key(schema, key)
+                .map(|()| key.clone())
+                .map_err(|e| e.with_target(key.to_string())),
+        }
+        .and_then(|key| {
             if seen.insert(key.clone()) {
                 Ok(key)
             } else {
@@ -173,13 +170,17 @@ pub fn check_batch(
 }
 
 /// Checks a whole transaction before anything is sent: its length, every action's key,
-/// update and condition, and that no two actions touch one item. `check_new_item` validates
-/// a put's item and returns its key. Returns each action's key, in order.
-pub fn check_transaction(
+/// update and condition, every put's item (as [`check_new_item`] does, against the table's
+/// key `schema` and its `indexes`), and that no two actions touch one item. Returns each
+/// action's key, in order.
+pub fn check_transaction<'s, I>(
     actions: &[TransactAction],
     schema: &KeySchema,
-    mut check_new_item: impl FnMut(&Document) -> Result<DocKey>,
-) -> Result<Vec<DocKey>> {
+    indexes: I,
+) -> Result<Vec<DocKey>>
+where
+    I: IntoIterator<Item = &'s KeySchema> + Clone,
+{
     check_transaction_len(actions.len())?;
     let checked_key = |key: &DocKey| {
         check_key(schema, key)
@@ -189,7 +190,10 @@ pub fn check_transaction(
     let mut keys: Vec<DocKey> = Vec::with_capacity(actions.len());
     for (i, action) in actions.iter().enumerate() {
         let (key, condition) = match action {
-            TransactAction::Put { item, condition } => (check_new_item(item)?, condition.as_ref()),
+            TransactAction::Put { item, condition } => (
+                check_new_item(item, schema, indexes.clone())?,
+                condition.as_ref(),
+            ),
             TransactAction::Update {
                 key,
                 update,

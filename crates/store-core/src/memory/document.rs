@@ -12,11 +12,10 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::eval::{
-    apply_update, check_condition, check_item, check_key, check_key_value, check_update,
-    eval_condition,
+use crate::document::eval::{apply_update, eval_condition};
+use crate::document::validate::{
+    check_batch, check_condition, check_key, check_new_item, check_projection, check_update,
 };
-use crate::document::validate::{check_batch, check_projection};
 use crate::document::{
     BatchWriteOptions, BatchWriteReport, Condition, DeleteItemOptions, DocumentCapabilities,
     DocumentStore, GetItemOptions, MAX_TRANSACTION_ACTIONS, PutItemOptions, Query, ReturnValues,
@@ -121,18 +120,7 @@ impl MemoryDocumentStore {
 
     /// Checks an item about to be stored and returns its key.
     fn check_new_item(&self, item: &Document) -> Result<DocKey> {
-        let key = self.schema.key_of(item)?;
-        check_key(&self.schema, &key)?;
-        check_item(item, &key).map_err(|e| e.with_target(key.to_string()))?;
-        // As in DynamoDB, an index key attribute may be absent but not of the wrong type.
-        for schema in self.indexes.values() {
-            for attr in std::iter::once(&schema.partition).chain(&schema.sort) {
-                if let Some(value) = item.get(&attr.name) {
-                    check_key_value(attr, value).map_err(|e| e.with_target(key.to_string()))?;
-                }
-            }
-        }
-        Ok(key)
+        check_new_item(item, &self.schema, self.indexes.values())
     }
 
     /// The item after an update (created from its key when missing), checked.
@@ -206,7 +194,7 @@ impl DocumentStore for MemoryDocumentStore {
     }
 
     fn capabilities(&self) -> DocumentCapabilities {
-        DocumentCapabilities::new(true, true, true)
+        DocumentCapabilities::all()
     }
 
     async fn put(&self, item: Document, options: PutItemOptions) -> Result<Option<Document>> {
@@ -327,12 +315,7 @@ impl DocumentStore for MemoryDocumentStore {
         ops: Vec<WriteOp>,
         _options: BatchWriteOptions,
     ) -> Result<BatchWriteReport> {
-        let batch = check_batch(ops, |op| match op {
-            WriteOp::Put(item) => self.check_new_item(item),
-            WriteOp::Delete(key) => check_key(&self.schema, key)
-                .map(|()| key.clone())
-                .map_err(|e| e.with_target(key.to_string())),
-        });
+        let batch = check_batch(ops, &self.schema, self.indexes.values());
         let mut report = BatchWriteReport {
             written: 0,
             failed: batch

@@ -176,7 +176,7 @@ impl ObjectStore for MemoryObjectStore {
     }
 
     fn capabilities(&self) -> ObjectCapabilities {
-        ObjectCapabilities::new(false, true)
+        ObjectCapabilities::none().conditional_put(true)
     }
 
     async fn put(&self, key: &ObjectKey, body: Bytes, options: PutOptions) -> Result<PutResult> {

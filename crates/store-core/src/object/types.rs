@@ -43,12 +43,38 @@ pub struct ObjectCapabilities {
 }
 
 impl ObjectCapabilities {
-    /// Capabilities with each flag given.
-    pub fn new(presign: bool, conditional_put: bool) -> Self {
+    /// Nothing beyond the basics (the same as `default()`); add flags with the setters.
+    ///
+    /// ```
+    /// use store_core::object::ObjectCapabilities;
+    /// let caps = ObjectCapabilities::none().conditional_put(true);
+    /// assert!(caps.conditional_put && !caps.presign);
+    /// ```
+    pub const fn none() -> Self {
         Self {
-            presign,
-            conditional_put,
+            presign: false,
+            conditional_put: false,
         }
+    }
+
+    /// Every capability this version knows.
+    pub const fn all() -> Self {
+        Self {
+            presign: true,
+            conditional_put: true,
+        }
+    }
+
+    /// Sets whether `presign` gives working URLs.
+    pub const fn presign(mut self, on: bool) -> Self {
+        self.presign = on;
+        self
+    }
+
+    /// Sets whether create-only and if-match puts are enforced.
+    pub const fn conditional_put(mut self, on: bool) -> Self {
+        self.conditional_put = on;
+        self
     }
 }
 

@@ -14,12 +14,38 @@ pub struct SearchCapabilities {
 }
 
 impl SearchCapabilities {
-    /// Capabilities with each flag given.
-    pub fn new(point_in_time: bool, aggregations: bool) -> Self {
+    /// Nothing beyond the basics (the same as `default()`); add flags with the setters.
+    ///
+    /// ```
+    /// use store_core::search::SearchCapabilities;
+    /// let caps = SearchCapabilities::none().point_in_time(true);
+    /// assert!(caps.point_in_time && !caps.aggregations);
+    /// ```
+    pub const fn none() -> Self {
         Self {
-            point_in_time,
-            aggregations,
+            point_in_time: false,
+            aggregations: false,
         }
+    }
+
+    /// Every capability this version knows.
+    pub const fn all() -> Self {
+        Self {
+            point_in_time: true,
+            aggregations: true,
+        }
+    }
+
+    /// Sets whether consistent iteration over any number of hits works.
+    pub const fn point_in_time(mut self, on: bool) -> Self {
+        self.point_in_time = on;
+        self
+    }
+
+    /// Sets whether aggregations are computed.
+    pub const fn aggregations(mut self, on: bool) -> Self {
+        self.aggregations = on;
+        self
     }
 }
 
@@ -38,6 +64,25 @@ pub enum FieldType {
     Boolean,
     /// Date (RFC 3339 text or epoch milliseconds).
     Date,
+}
+
+impl FieldType {
+    /// The name OpenSearch gives the type in a mapping (`"text"`, `"keyword"`, `"long"`...).
+    ///
+    /// ```
+    /// use store_core::search::FieldType;
+    /// assert_eq!(FieldType::Keyword.as_str(), "keyword");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Keyword => "keyword",
+            FieldType::Long => "long",
+            FieldType::Double => "double",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+        }
+    }
 }
 
 /// Mappings and settings of a new index.
@@ -78,6 +123,31 @@ impl IndexSpec {
         self.replicas = Some(n);
         self
     }
+}
+
+/// The longest document id a search index accepts, in bytes (OpenSearch's limit).
+pub const MAX_ID_BYTES: usize = 512;
+
+/// Checks a document id as every search backend does before anything else: `InvalidInput`
+/// when it is empty or longer than [`MAX_ID_BYTES`].
+///
+/// ```
+/// use store_core::search::validate_id;
+/// assert!(validate_id("a1").is_ok());
+/// assert!(validate_id("").is_err());
+/// assert!(validate_id(&"x".repeat(513)).is_err());
+/// ```
+pub fn validate_id(id: &str) -> Result<(), StoreError> {
+    if id.is_empty() {
+        return Err(StoreError::invalid_input("a document id must not be empty"));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(StoreError::invalid_input(format!(
+            "a document id must be at most {MAX_ID_BYTES} bytes, this one has {}",
+            id.len()
+        )));
+    }
+    Ok(())
 }
 
 /// A document's version for optimistic concurrency (OpenSearch's `_seq_no` and `_primary_term`).

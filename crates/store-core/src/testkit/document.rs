@@ -310,6 +310,8 @@ macro_rules! document_conformance_tests {
             malformed_condition_is_invalid_input,
             too_many_batch_get_keys_is_invalid_input,
             bad_scan_segment_is_invalid_input,
+            nesting_past_dynamodb_limit_is_invalid_input,
+            dynamodb_size_limits_are_invalid_input,
         );
     };
     (@each $factory:expr; $($name:ident),+ $(,)?) => {

@@ -144,8 +144,15 @@ async fn list_names(store: &dyn ObjectStore, options: ListOptions) -> Vec<String
         .collect()
 }
 
-/// Deterministic pseudo-random bytes (xorshift), so large bodies are not periodic.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
+/// Deterministic pseudo-random bytes (xorshift), so large bodies are not periodic: the same
+/// `len` and `seed` always give the same bytes. Shared by the suite and adapter tests.
+///
+/// ```
+/// use store_core::testkit::object::pattern;
+/// assert_eq!(pattern(1_000, 7), pattern(1_000, 7));
+/// assert_ne!(pattern(1_000, 7), pattern(1_000, 8));
+/// ```
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     (0..len)
         .map(|_| {

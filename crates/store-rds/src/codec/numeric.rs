@@ -1,8 +1,10 @@
 //! PostgreSQL `numeric` in its binary wire format, to and from an exact [`Number`].
 //!
-//! The wire format is base-10000 digits: `ndigits i16, weight i16, sign u16, dscale u16`, then
-//! `ndigits` groups of four decimal digits, `weight` being the power of 10000 of the first
-//! group. No float is involved anywhere.
+//! The wire format, as PostgreSQL's `numeric_send` writes it and `numeric_recv` reads it:
+//! `ndigits u16, weight i16, sign u16, dscale u16`, then `ndigits` groups of four decimal
+//! digits (each `0..=9999`), `weight` being the power of 10000 of the first group. The digit
+//! count is unsigned: a value at numeric's limits (131,072 digits before the point and 16,383
+//! after) has 36,864 groups, more than an `i16` holds. No float is involved anywhere.
 
 use bytes::{BufMut, BytesMut};
 use store_core::{Number, StoreError};
@@ -17,6 +19,8 @@ const SIGN_NEGATIVE: u16 = 0x4000;
 const SIGN_NAN: u16 = 0xC000;
 const SIGN_PINF: u16 = 0xD000;
 const SIGN_NINF: u16 = 0xF000;
+/// The bits of `dscale` PostgreSQL allows (`NUMERIC_DSCALE_MASK`).
+const DSCALE_MASK: u16 = 0x3FFF;
 
 /// Writes `n` as a binary `numeric`, keeping every digit and its scale (`1.50` has scale 2).
 pub(crate) fn encode(n: &Number, out: &mut BytesMut) -> Result<(), StoreError> {
@@ -25,10 +29,7 @@ pub(crate) fn encode(n: &Number, out: &mut BytesMut) -> Result<(), StoreError> {
     let scale = (-exponent).max(0);
     let integer_len = digits.len() as i64 + exponent;
     if scale > MAX_SCALE || integer_len > MAX_INTEGER_DIGITS {
-        return Err(StoreError::invalid_input(format!(
-            "{n} is out of numeric's range (at most {MAX_INTEGER_DIGITS} digits before the point \
-             and {MAX_SCALE} after)"
-        )));
+        return Err(out_of_range(n));
     }
     // The decimal digits before and after the point, without sign.
     let (int_part, frac_part): (String, String) = if exponent >= 0 {
@@ -74,8 +75,11 @@ pub(crate) fn encode(n: &Number, out: &mut BytesMut) -> Result<(), StoreError> {
         weight = 0;
     }
     out.reserve(8 + 2 * used.len());
-    out.put_i16(used.len() as i16);
-    out.put_i16(weight as i16);
+    // Within numeric's range both fit: at most 36,864 groups, and a weight in -4,096..=32,767.
+    let ndigits = u16::try_from(used.len()).map_err(|_| out_of_range(n))?;
+    let weight = i16::try_from(weight).map_err(|_| out_of_range(n))?;
+    out.put_u16(ndigits);
+    out.put_i16(weight);
     out.put_u16(if n.is_negative() && !used.is_empty() {
         SIGN_NEGATIVE
     } else {
@@ -88,6 +92,19 @@ pub(crate) fn encode(n: &Number, out: &mut BytesMut) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn out_of_range(n: &Number) -> StoreError {
+    let text = n.to_string();
+    let shown = if text.len() > 40 {
+        format!("a number of {} characters", text.len())
+    } else {
+        text
+    };
+    StoreError::invalid_input(format!(
+        "{shown} is out of numeric's range (at most {MAX_INTEGER_DIGITS} digits before the \
+         point and {MAX_SCALE} after)"
+    ))
+}
+
 /// Reads a binary `numeric`, keeping its display scale: `42` in a `numeric(38,10)` column is
 /// `42.0000000000`. NaN and the infinities have no exact [`Number`] and are refused.
 pub(crate) fn decode(raw: &[u8]) -> Result<Number, StoreError> {
@@ -95,15 +112,16 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Number, StoreError> {
     if raw.len() < 8 {
         return Err(bad());
     }
-    let at = |o: usize| -> Result<i16, StoreError> {
+    let u16_at = |o: usize| -> Result<u16, StoreError> {
         raw.get(o..o + 2)
-            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
             .ok_or_else(bad)
     };
-    let ndigits = i64::from(at(0)?);
-    let weight = i64::from(at(2)?);
-    let sign = at(4)? as u16;
-    let dscale = at(6)? as u16 as i64;
+    // Each field read with PostgreSQL's own width and signedness (numeric_recv).
+    let ndigits = usize::from(u16_at(0)?);
+    let weight = i64::from(u16_at(2)? as i16);
+    let sign = u16_at(4)?;
+    let dscale = u16_at(6)?;
     match sign {
         SIGN_NAN | SIGN_PINF | SIGN_NINF => {
             let what = match sign {
@@ -118,16 +136,26 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Number, StoreError> {
         SIGN_POSITIVE | SIGN_NEGATIVE => {}
         _ => return Err(bad()),
     }
-    if raw.len() < 8 + 2 * ndigits.max(0) as usize {
+    if dscale & DSCALE_MASK != dscale || raw.len() != 8 + 2 * ndigits {
         return Err(bad());
     }
-    let group = |i: i64| -> i16 {
-        if (0..ndigits).contains(&i) {
-            at(8 + 2 * i as usize).unwrap_or(0)
-        } else {
-            0
+    let dscale = i64::from(dscale);
+    let mut groups = Vec::with_capacity(ndigits);
+    for i in 0..ndigits {
+        let g = u16_at(8 + 2 * i)?;
+        if g > 9999 {
+            return Err(bad());
         }
+        groups.push(g);
+    }
+    let group = |i: i64| -> u16 {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| groups.get(i).copied())
+            .unwrap_or(0)
     };
+    // Group `i` stands for 10000^(weight - i): the integer part is groups 0..=weight, the
+    // fraction the groups after, read as far as the display scale asks.
     let mut text = String::with_capacity(((weight.max(0) + 2) * 4 + dscale) as usize);
     if sign == SIGN_NEGATIVE {
         text.push('-');
@@ -135,20 +163,23 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Number, StoreError> {
     if weight < 0 {
         text.push('0');
     } else {
+        use std::fmt::Write;
         for i in 0..=weight {
-            if i == 0 {
-                text.push_str(&group(i).to_string());
+            let g = group(i);
+            let _ = if i == 0 {
+                write!(text, "{g}")
             } else {
-                text.push_str(&format!("{:04}", group(i)));
-            }
+                write!(text, "{g:04}")
+            };
         }
     }
     if dscale > 0 {
+        use std::fmt::Write;
         text.push('.');
         let mut frac = String::with_capacity(dscale as usize + 4);
         let mut k = 1;
         while (frac.len() as i64) < dscale {
-            frac.push_str(&format!("{:04}", group(weight + k)));
+            let _ = write!(frac, "{:04}", group(weight + k));
             k += 1;
         }
         frac.truncate(dscale as usize);
@@ -213,5 +244,80 @@ mod tests {
     fn nan_is_refused() {
         let raw = [0, 0, 0, 0, 0xC0, 0, 0, 0];
         assert!(decode(&raw).is_err());
+    }
+
+    /// `digits` nines, then a point and `scale` digits cycling 1..9 (so no group is zero).
+    fn wide(negative: bool, digits: usize, scale: usize, trailing_zeros: usize) -> String {
+        let mut s = String::new();
+        if negative {
+            s.push('-');
+        }
+        s.push_str(&"9".repeat(digits.max(1)));
+        if scale > 0 {
+            s.push('.');
+            let frac: String = (0..scale - trailing_zeros)
+                .map(|i| char::from(b'1' + (i % 9) as u8))
+                .collect();
+            s.push_str(&frac);
+            s.push_str(&"0".repeat(trailing_zeros));
+        }
+        s
+    }
+
+    #[test]
+    fn numeric_extremes_round_trip_exactly() {
+        for (negative, digits, scale, zeros) in [
+            (false, 131_072, 0, 0),
+            (false, 1, 16_383, 0),
+            (false, 131_072, 16_383, 0),
+            (true, 131_072, 16_383, 0),
+            (true, 131_072, 16_383, 5),
+            (false, 131_068, 0, 0),
+        ] {
+            let text = wide(negative, digits, scale, zeros);
+            assert_eq!(
+                round_trip(&text),
+                text,
+                "{digits} digits before the point, {scale} after, negative {negative}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_digit_count_is_unsigned_on_the_wire() {
+        // 131,072 + 16,383 digits are 36,864 groups: above i16::MAX, as PostgreSQL sends it.
+        let text = wide(false, 131_072, 16_383, 0);
+        let mut buf = BytesMut::new();
+        encode(&text.parse().unwrap(), &mut buf).unwrap();
+        assert_eq!(u16::from_be_bytes([buf[0], buf[1]]), 36_864);
+        assert_eq!(i16::from_be_bytes([buf[2], buf[3]]), 32_767);
+        assert_eq!(u16::from_be_bytes([buf[6], buf[7]]), 16_383);
+    }
+
+    #[test]
+    fn one_past_the_limits_is_refused() {
+        for text in [wide(false, 131_073, 0, 0), wide(false, 1, 16_384, 0)] {
+            let err = encode(&text.parse().unwrap(), &mut BytesMut::new()).unwrap_err();
+            assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+            assert!(
+                err.message().len() < 200,
+                "the message names the size, not the digits"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_headers_are_errors_not_values() {
+        // A digit group above 9999, a dscale outside the mask, and a body shorter or longer
+        // than ndigits says.
+        let cases: [&[u8]; 4] = [
+            &[0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10],
+            &[0, 0, 0, 0, 0, 0, 0x40, 0],
+            &[0, 2, 0, 0, 0, 0, 0, 0, 0, 1],
+            &[0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1],
+        ];
+        for raw in cases {
+            assert!(decode(raw).is_err(), "{raw:?}");
+        }
     }
 }

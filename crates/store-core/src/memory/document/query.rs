@@ -11,11 +11,12 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::{MemoryDocumentStore, project};
+use crate::document::eval::{eval_condition, sort_matches};
+use crate::document::validate::check_condition;
 use crate::document::validate::{check_page_size, check_projection, check_query};
 use crate::document::{Query, Scan};
 use crate::error::{Result, StoreError};
 use crate::keys::{DocKey, KeyValue};
-use crate::memory::eval::{check_condition, eval_condition, sort_matches};
 use crate::page::{Cursor, Page};
 use crate::value::Document;
 

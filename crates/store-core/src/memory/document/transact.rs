@@ -1,17 +1,19 @@
 //! All-or-nothing transactions for [`MemoryDocumentStore`].
 
 use super::MemoryDocumentStore;
+use crate::document::eval::eval_condition;
 use crate::document::{CancellationReason, TransactAction};
 use crate::error::{Result, StoreError};
 use crate::keys::DocKey;
-use crate::memory::eval::eval_condition;
 use crate::value::Document;
 
 impl MemoryDocumentStore {
     pub(super) fn run_transaction(&self, actions: Vec<TransactAction>) -> Result<()> {
-        let keys = crate::document::validate::check_transaction(&actions, &self.schema, |item| {
-            self.check_new_item(item)
-        })?;
+        let keys = crate::document::validate::check_transaction(
+            &actions,
+            &self.schema,
+            self.indexes.values(),
+        )?;
 
         let mut items = self.write();
         let reasons: Vec<CancellationReason> = actions

@@ -155,7 +155,10 @@ async fn prefix_that_cannot_start_a_key_lists_nothing() {
 #[tokio::test]
 async fn presign_is_unsupported_after_checking_expiry() {
     let store = MemoryObjectStore::new();
-    assert_eq!(store.capabilities(), ObjectCapabilities::new(false, true));
+    assert_eq!(
+        store.capabilities(),
+        ObjectCapabilities::none().conditional_put(true)
+    );
     let err = store
         .presign(PresignMethod::Get, &key("k"), Duration::from_secs(60))
         .await

@@ -5,6 +5,8 @@
 //! UTC. A string of digits (with an optional `-`) is epoch milliseconds. Dates are compared,
 //! sorted and returned as sort values in epoch milliseconds.
 
+use crate::civil::days_from_civil;
+
 /// Epoch milliseconds of a date string in the default format, or `None` if it is not one.
 pub(super) fn parse_date_or_millis(text: &str) -> Option<i64> {
     parse_date(text).or_else(|| parse_epoch_millis(text))
@@ -110,17 +112,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -106,18 +106,6 @@ impl Scalar<'_> {
     }
 }
 
-/// The name OpenSearch gives a field type, for messages.
-pub(super) fn type_name(ty: FieldType) -> &'static str {
-    match ty {
-        FieldType::Text => "text",
-        FieldType::Keyword => "keyword",
-        FieldType::Long => "long",
-        FieldType::Double => "double",
-        FieldType::Boolean => "boolean",
-        FieldType::Date => "date",
-    }
-}
-
 /// Coerces a document value as OpenSearch indexes it into a field of type `ty` (numbers from
 /// numeric strings, longs truncated toward zero, booleans from `"true"`/`"false"`, dates from
 /// text or epoch milliseconds); the error says why the value does not fit.
@@ -186,9 +174,9 @@ fn mismatch(ty: FieldType, scalar: Scalar<'_>, field: &str, context: &str) -> St
     };
     StoreError::invalid_input(format!(
         "failed to {context} field `{field}` of type {}: cannot read {} as a {}{hint}",
-        type_name(ty),
+        ty.as_str(),
         scalar.describe(),
-        type_name(ty),
+        ty.as_str(),
     ))
 }
 

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::analyzer::analyze;
-use super::fields::{Exact, FieldData, coerce_for_query, type_name};
+use super::fields::{Exact, FieldData, coerce_for_query};
 use super::mapping::{Mapping, Resolved};
 use super::score::Bm25;
 use super::state::{DocEntry, Snapshot};
@@ -137,7 +137,7 @@ pub(super) fn compile(
             Resolved::Leaf(ty) => {
                 return Err(StoreError::invalid_input(format!(
                     "prefix queries need a text or keyword field, and `{field}` is {}",
-                    type_name(ty)
+                    ty.as_str()
                 )));
             }
             Resolved::Object | Resolved::Unmapped => Compiled::Nothing,

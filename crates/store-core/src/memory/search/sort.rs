@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use super::fields::{coerce_for_query, type_name};
+use super::fields::coerce_for_query;
 use super::mapping::{Mapping, Resolved};
 use super::state::DocEntry;
 use crate::error::{Result, StoreError};
@@ -83,7 +83,7 @@ pub(super) fn coerce_after(keys: &[Key], after: &[Value]) -> Result<Vec<Value>> 
                     .map_err(|e| {
                         StoreError::invalid_input(format!(
                             "search_after value for `{name}` (a {} field) is not usable: {}",
-                            type_name(*ty),
+                            ty.as_str(),
                             e.message()
                         ))
                     }),

@@ -8,11 +8,9 @@ use super::mapping::Mapping;
 use crate::error::{ErrorKind, Result, StoreError};
 use crate::search::{
     BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, StoredDoc,
+    validate_id,
 };
 use crate::value::{Document, Value};
-
-/// The longest document id OpenSearch accepts, in bytes.
-const MAX_ID_BYTES: usize = 512;
 
 /// One stored document with what it indexed.
 #[derive(Debug)]
@@ -51,6 +49,17 @@ impl IndexState {
         })
     }
 
+    /// A new, empty index with dynamic mapping, as a write to a missing index creates it.
+    pub(super) fn dynamic() -> Self {
+        Self {
+            mapping: Arc::new(Mapping::dynamic()),
+            live: BTreeMap::new(),
+            seq_no: 0,
+            searchable: Arc::default(),
+            dirty: false,
+        }
+    }
+
     /// The current mapping and the searchable snapshot, for a search that runs without the lock.
     pub(super) fn view(&self) -> (Arc<Mapping>, Arc<Snapshot>) {
         (self.mapping.clone(), self.searchable.clone())
@@ -83,12 +92,7 @@ impl IndexState {
         doc: Document,
         options: IndexOptions,
     ) -> Result<DocVersion> {
-        validate_id(id)?;
-        if options.op_type == OpType::Create && options.if_version.is_some() {
-            return Err(StoreError::invalid_input(
-                "a create-only write cannot also require a version; use one or the other",
-            ));
-        }
+        validate_write(id, options)?;
         let indexed = self.mapping.index_document(&doc)?;
         let existing = self.live.get(id);
         if options.op_type == OpType::Create && existing.is_some() {
@@ -201,15 +205,13 @@ impl IndexState {
     }
 }
 
-fn validate_id(id: &str) -> Result<()> {
-    if id.is_empty() {
-        return Err(StoreError::invalid_input("a document id must not be empty"));
-    }
-    if id.len() > MAX_ID_BYTES {
-        return Err(StoreError::invalid_input(format!(
-            "a document id must be at most {MAX_ID_BYTES} bytes, this one has {}",
-            id.len()
-        )));
+/// The checks of a write made before anything else, the existence of the index included.
+pub(super) fn validate_write(id: &str, options: IndexOptions) -> Result<()> {
+    validate_id(id)?;
+    if options.op_type == OpType::Create && options.if_version.is_some() {
+        return Err(StoreError::invalid_input(
+            "a create-only write cannot also require a version; use one or the other",
+        ));
     }
     Ok(())
 }

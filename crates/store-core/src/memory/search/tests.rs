@@ -72,15 +72,14 @@ async fn handles_in_one_cluster_share_indices() {
 async fn every_call_on_a_missing_index_is_not_found_naming_it() {
     let index = MemorySearchIndex::new("ghost").unwrap();
     let errors = [
-        index
-            .index("1", Document::new(), IndexOptions::new())
-            .await
-            .unwrap_err(),
         index.delete("1", IndexOptions::new()).await.unwrap_err(),
         index
             .bulk(vec![BulkOp::Delete { id: "1".into() }])
             .await
-            .unwrap_err(),
+            .unwrap()
+            .failed
+            .remove(0)
+            .error,
         index.get("1").await.unwrap_err(),
         index.refresh().await.unwrap_err(),
         index.count(&Q::MatchAll).await.unwrap_err(),
@@ -92,6 +91,38 @@ async fn every_call_on_a_missing_index_is_not_found_naming_it() {
         assert_eq!(err.backend(), Some("memory"));
     }
     assert!(MemorySearchIndex::new("Bad Name").is_err());
+}
+
+#[tokio::test]
+async fn writes_create_a_missing_index_as_opensearch_does() {
+    let cluster = MemorySearchCluster::new();
+    let index = cluster.index("auto").unwrap();
+    let err = index
+        .index("", Document::new(), IndexOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        cluster.index_names().is_empty(),
+        "invalid input creates nothing"
+    );
+    index
+        .index("1", Document::new().with("n", 1), IndexOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(cluster.index_names(), [IndexName::new("auto").unwrap()]);
+    assert!(index.get("1").await.unwrap().is_some());
+
+    let updated = cluster.index("auto-update").unwrap();
+    let err = updated
+        .update("1", Document::new().with("n", 1), IndexOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        updated.exists().await.unwrap(),
+        "the update created the index"
+    );
 }
 
 #[tokio::test]

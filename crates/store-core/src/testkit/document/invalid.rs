@@ -346,3 +346,175 @@ pub async fn bad_scan_segment_is_invalid_input(factory: &dyn DocumentFactory) {
         expect_kind(store.scan_page(&scan, None).await, INVALID, &what);
     }
 }
+
+/// `depth` maps nested in each other around a number: `{"n": {"n": … 7}}`.
+fn nested_maps(depth: usize) -> Value {
+    (0..depth).fold(Value::from(7), |inner, _| {
+        Value::Map(Document::new().with("n", inner))
+    })
+}
+
+/// Values nested past DynamoDB's 32 levels are `InvalidInput` in puts, updates, conditions and
+/// batches, before anything is written; a value at the limit is stored and read back whole.
+pub async fn nesting_past_dynamodb_limit_is_invalid_input(factory: &dyn DocumentFactory) {
+    use crate::document::validate::MAX_NESTING_DEPTH;
+    use crate::document::{BatchWriteOptions, WriteOp};
+    let store = table(factory, "nesting-limit", id_only()).await;
+    // An attribute is level 1: 31 maps around a number put the number at level 32.
+    let deepest = nested_maps(MAX_NESTING_DEPTH - 1);
+    let ok = Document::new()
+        .with("id", "ok")
+        .with("deep", deepest.clone());
+    store
+        .put(ok.clone(), PutItemOptions::new())
+        .await
+        .expect("a value at the nesting limit is stored");
+    assert_eq!(
+        get(store.as_ref(), &DocKey::partition("ok")).await,
+        Some(ok)
+    );
+
+    let too_deep = nested_maps(MAX_NESTING_DEPTH);
+    let item = Document::new()
+        .with("id", "deep")
+        .with("deep", too_deep.clone());
+    expect_kind(
+        store.put(item.clone(), PutItemOptions::new()).await,
+        INVALID,
+        "put",
+    );
+    let list_deep = (0..MAX_NESTING_DEPTH).fold(Value::from(1), |v, _| Value::List(vec![v]));
+    expect_kind(
+        store
+            .put(
+                Document::new().with("id", "deep").with("l", list_deep),
+                PutItemOptions::new(),
+            )
+            .await,
+        INVALID,
+        "put of nested lists",
+    );
+    expect_kind(
+        store
+            .update(
+                &DocKey::partition("deep"),
+                &Update::new().set("deep", too_deep.clone()),
+                UpdateOptions::new(),
+            )
+            .await,
+        INVALID,
+        "update",
+    );
+    let condition = attr("deep").eq(too_deep);
+    expect_kind(
+        store
+            .put(
+                Document::new().with("id", "deep"),
+                PutItemOptions::new().condition(condition),
+            )
+            .await,
+        INVALID,
+        "condition value",
+    );
+    let report = store
+        .batch_write(vec![WriteOp::Put(item)], BatchWriteOptions::default())
+        .await
+        .expect("a batch reports bad writes instead of failing whole");
+    assert_eq!(report.failed.len(), 1, "the too-deep put is reported");
+    assert_eq!(report.failed[0].1.kind(), INVALID);
+    assert_eq!(
+        get(store.as_ref(), &DocKey::partition("deep")).await,
+        None,
+        "nothing was written"
+    );
+}
+
+/// Attribute names past 64 KB, key values past 2,048 (partition) or 1,024 (sort) bytes and
+/// conditions of more than 300 operators are `InvalidInput` before any request.
+pub async fn dynamodb_size_limits_are_invalid_input(factory: &dyn DocumentFactory) {
+    use crate::document::validate::{
+        MAX_ATTRIBUTE_NAME_BYTES, MAX_EXPRESSION_OPERATORS, MAX_PARTITION_KEY_BYTES,
+        MAX_SORT_KEY_BYTES,
+    };
+    let store = table(factory, "size-limits", pk_sk()).await;
+    let long_name = "a".repeat(MAX_ATTRIBUTE_NAME_BYTES + 1);
+    let base = || Document::new().with("pk", "p").with("sk", 1);
+    expect_kind(
+        store
+            .put(base().with(long_name.as_str(), 1), PutItemOptions::new())
+            .await,
+        INVALID,
+        "a top-level name past 64 KB",
+    );
+    expect_kind(
+        store
+            .put(
+                base().with("m", Document::new().with(long_name.as_str(), 1)),
+                PutItemOptions::new(),
+            )
+            .await,
+        INVALID,
+        "a nested name past 64 KB",
+    );
+    let long_pk = "p".repeat(MAX_PARTITION_KEY_BYTES + 1);
+    expect_kind(
+        store
+            .put(
+                Document::new().with("pk", long_pk.as_str()).with("sk", 1),
+                PutItemOptions::new(),
+            )
+            .await,
+        INVALID,
+        "a partition key past 2,048 bytes",
+    );
+    expect_kind(
+        store
+            .get(
+                &DocKey::partition(long_pk.as_str()).with_sort(1),
+                GetItemOptions::new(),
+            )
+            .await,
+        INVALID,
+        "get with a partition key past 2,048 bytes",
+    );
+    let sk_store = table(
+        factory,
+        "size-limits-sk",
+        crate::keys::KeySchema::partition("pk", crate::keys::KeyType::String)
+            .with_sort("sk", crate::keys::KeyType::String),
+    )
+    .await;
+    let long_sk = "s".repeat(MAX_SORT_KEY_BYTES + 1);
+    expect_kind(
+        sk_store
+            .put(
+                Document::new().with("pk", "p").with("sk", long_sk.as_str()),
+                PutItemOptions::new(),
+            )
+            .await,
+        INVALID,
+        "a sort key past 1,024 bytes",
+    );
+    // At the limits, everything is stored.
+    sk_store
+        .put(
+            Document::new()
+                .with("pk", "p".repeat(MAX_PARTITION_KEY_BYTES))
+                .with("sk", "s".repeat(MAX_SORT_KEY_BYTES)),
+            PutItemOptions::new(),
+        )
+        .await
+        .expect("keys at the limits are stored");
+    let many = Condition::Or(
+        (0..=MAX_EXPRESSION_OPERATORS)
+            .map(|i| attr("x").eq(i as i64))
+            .collect(),
+    );
+    expect_kind(
+        store
+            .put(base(), PutItemOptions::new().condition(many))
+            .await,
+        INVALID,
+        "a condition of more than 300 operators",
+    );
+}

@@ -39,39 +39,6 @@ pub async fn create_twice_is_already_exists(factory: &dyn SearchFactory) {
     finish(index).await;
 }
 
-/// Reads, refresh, search, count, update and drop on an index that does not exist are `NotFound`.
-pub async fn missing_index_is_not_found(factory: &dyn SearchFactory) {
-    let index = factory
-        .open(unique_name("missing_index_is_not_found"))
-        .await;
-    assert!(!index.exists().await.unwrap());
-    assert_kind(index.get("1").await, ErrorKind::NotFound, "get");
-    assert_kind(
-        index
-            .search(&SearchRequest::new(SearchQuery::MatchAll))
-            .await,
-        ErrorKind::NotFound,
-        "search",
-    );
-    assert_kind(
-        index.count(&SearchQuery::MatchAll).await,
-        ErrorKind::NotFound,
-        "count",
-    );
-    assert_kind(index.refresh().await, ErrorKind::NotFound, "refresh");
-    assert_kind(index.drop_index().await, ErrorKind::NotFound, "drop_index");
-    // Last, because a real cluster may auto-create the index on this write before failing.
-    let partial = Document::new().with("a", 1);
-    assert_kind(
-        index.update("1", partial, IndexOptions::new()).await,
-        ErrorKind::NotFound,
-        "update",
-    );
-    if index.exists().await.unwrap_or(false) {
-        let _ = index.drop_index().await;
-    }
-}
-
 /// A document indexed under an id reads back unchanged: strings, integers, decimals, booleans,
 /// lists and nested maps, with the version the write returned.
 pub async fn index_then_get_round_trips(factory: &dyn SearchFactory) {

@@ -88,11 +88,11 @@ pub async fn transaction_rollback_is_invisible(factory: &SqlStoreFactory) {
                 .transaction(IsolationLevel::ReadCommitted, &quick_retries(), move |tx| {
                     let counter = counter.clone();
                     let insert = insert.clone();
-                    Box::pin(async move {
+                    async move {
                         counter.fetch_add(1, Ordering::SeqCst);
                         tx.execute(&insert, &[2.into()]).await?;
                         Err(StoreError::invalid_input("the work decided to give up"))
-                    })
+                    }
                 })
                 .await;
             let err = expect_kind(
@@ -172,14 +172,14 @@ pub async fn transaction_retries_conflict(factory: &SqlStoreFactory) {
                 .transaction(IsolationLevel::Serializable, &quick_retries(), move |tx| {
                     let counter = counter.clone();
                     let insert = insert.clone();
-                    Box::pin(async move {
+                    async move {
                         let attempt = counter.fetch_add(1, Ordering::SeqCst) + 1;
                         tx.execute(&insert, &[attempt.into()]).await?;
                         if attempt == 1 {
                             return Err(StoreError::conflict("injected serialization failure"));
                         }
                         Ok(attempt)
-                    })
+                    }
                 })
                 .await
                 .expect("the retried transaction succeeds");

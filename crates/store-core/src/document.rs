@@ -1,7 +1,9 @@
 //! [`DocumentStore`]: one table of keyed documents (DynamoDB and its stand-ins).
 
+pub mod eval;
 mod expr;
 mod ext;
+mod table;
 mod types;
 pub mod validate;
 
@@ -18,6 +20,7 @@ use crate::value::Document;
 
 pub use expr::*;
 pub use ext::DocumentStoreExt;
+pub use table::Table;
 pub use types::*;
 
 /// One table of documents with a partition key and an optional sort key.

@@ -26,6 +26,10 @@ pub use types::*;
 /// - a create of an existing id is `AlreadyExists`; a write with a stale
 ///   [`DocVersion`] is `PreconditionFailed`;
 /// - strings without a mapping are full text (analyzed) and also exact under `<field>.keyword`;
+/// - input is checked first: an invalid id ([`validate_id`]) or request is `InvalidInput`
+///   whether the index exists or not;
+/// - a write (`index`, `update`, a `bulk` with anything but deletes) to a missing index creates
+///   it with dynamic mapping, as OpenSearch does; other calls on a missing index are `NotFound`;
 /// - bulk never loses an item silently: the report holds every failed item.
 #[async_trait]
 pub trait SearchIndex: Health + Debug + Send + Sync {

@@ -9,86 +9,18 @@
 //! - `append` extends a list, creating it when missing.
 //!
 //! An update may not touch a key attribute nor name overlapping paths (`a` and `a.b`, or `a`
-//! twice), as DynamoDB refuses both.
+//! twice), as DynamoDB refuses both: [`check_update`](crate::document::validate::check_update)
+//! says so before anything is applied.
 
 use std::cmp::Ordering;
 
-use super::{check_path, check_value, resolve};
+use super::resolve;
 use crate::document::{Path, PathSegment, SetValue, Update, UpdateAction};
 use crate::error::{Result, StoreError};
-use crate::keys::KeySchema;
 use crate::value::{Document, Value};
 
-fn action_path(action: &UpdateAction) -> &Path {
-    match action {
-        UpdateAction::Set(p, _)
-        | UpdateAction::Remove(p)
-        | UpdateAction::Add(p, _)
-        | UpdateAction::DeleteFromSet(p, _)
-        | UpdateAction::Append(p, _) => p,
-    }
-}
-
-/// Rejects updates DynamoDB would refuse before looking at the item.
-pub(crate) fn check_update(update: &Update, schema: &KeySchema) -> Result<()> {
-    for action in update.actions() {
-        let path = action_path(action);
-        check_path(path)?;
-        if schema.is_key_attribute(path.top()) {
-            return Err(StoreError::invalid_input(format!(
-                "an update cannot change `{}`: it is part of the table's key",
-                path.top()
-            )));
-        }
-        match action {
-            UpdateAction::Set(_, SetValue::Value(v) | SetValue::IfNotExists(v)) => check_value(v)?,
-            UpdateAction::Remove(_) => {}
-            UpdateAction::Add(_, v) => {
-                check_value(v)?;
-                if !matches!(
-                    v,
-                    Value::Number(_)
-                        | Value::StringSet(_)
-                        | Value::NumberSet(_)
-                        | Value::BytesSet(_)
-                ) {
-                    return Err(StoreError::invalid_input(format!(
-                        "`add` takes a number or a set, got a {} for `{path}`",
-                        v.type_name()
-                    )));
-                }
-            }
-            UpdateAction::DeleteFromSet(_, v) => {
-                check_value(v)?;
-                if !matches!(
-                    v,
-                    Value::StringSet(_) | Value::NumberSet(_) | Value::BytesSet(_)
-                ) {
-                    return Err(StoreError::invalid_input(format!(
-                        "`delete_from_set` takes a set, got a {} for `{path}`",
-                        v.type_name()
-                    )));
-                }
-            }
-            UpdateAction::Append(_, values) => values.iter().try_for_each(check_value)?,
-        }
-    }
-    let paths: Vec<&Path> = update.actions().iter().map(action_path).collect();
-    for (i, a) in paths.iter().enumerate() {
-        for b in &paths[i + 1..] {
-            let n = a.segments().len().min(b.segments().len());
-            if a.segments()[..n] == b.segments()[..n] {
-                return Err(StoreError::invalid_input(format!(
-                    "two actions of one update touch overlapping paths `{a}` and `{b}`"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Applies a (checked) update to `doc`. On error `doc` may be half-updated: apply to a copy.
-pub(crate) fn apply_update(doc: &mut Document, update: &Update) -> Result<()> {
+pub fn apply_update(doc: &mut Document, update: &Update) -> Result<()> {
     let mut removals = Vec::new();
     for action in update.actions() {
         match action {
@@ -272,6 +204,8 @@ mod tests {
 
     use super::*;
     use crate::ErrorKind;
+    use crate::document::validate::check_update;
+    use crate::keys::KeySchema;
     use crate::keys::KeyType;
     use crate::value::Number;
 

@@ -1,9 +1,11 @@
 //! [`ObjectStore`]: buckets of objects (S3 and its stand-ins).
 
 mod ext;
+mod files;
 mod types;
 
 use std::fmt::Debug;
+use std::path::Path;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -14,12 +16,31 @@ use crate::keys::ObjectKey;
 use crate::page::{Cursor, Page, paginate};
 
 pub use ext::ObjectStoreExt;
+pub use files::{download_file_streamed, upload_file_streamed};
 pub use types::*;
 
 /// One bucket of objects.
 ///
 /// The trait is dyn-compatible: hold an `Arc<dyn ObjectStore>` and swap backends freely. Typed
-/// and file conveniences live in [`ObjectStoreExt`], implemented for every store.
+/// conveniences live in [`ObjectStoreExt`], implemented for every store.
+///
+/// File transfers ([`upload_file`](Self::upload_file), [`download_file`](Self::download_file))
+/// are methods of this trait with default implementations, so each backend routes them to its
+/// best path and one name does one thing whether it is called on the concrete store or
+/// through `Arc<dyn ObjectStore>` / `Box<dyn ObjectStore>` (which forward every method):
+///
+/// - by default (the in-memory store, and any backend that does not override them),
+///   [`upload_file_streamed`] reads the file in chunks into [`put_stream`](Self::put_stream),
+///   and [`download_file_streamed`] streams one [`get`](Self::get) into a temporary file that
+///   is renamed into place;
+/// - `store-s3` overrides both: its `upload_file` knows the file's size up front, so it
+///   refuses a file over S3's 5 TiB limit before sending anything and sends a file above its
+///   multipart threshold as a multipart upload with a part size chosen from that size; its
+///   `download_file` fetches ranged parts in parallel into a temporary file, each part pinned
+///   to the object's etag and resumed after a broken connection, then renames it into place.
+///
+/// A type that wraps another store and implements this trait should forward these two
+/// methods as well, or it gets the default path instead of the wrapped store's.
 ///
 /// Semantics every backend follows (the conformance suite checks them):
 /// - keys are [`ObjectKey`]s; listing returns keys in ascending byte order;
@@ -79,6 +100,32 @@ pub trait ObjectStore: Health + Debug + Send + Sync {
         key: &ObjectKey,
         expires_in: std::time::Duration,
     ) -> Result<String>;
+
+    /// Uploads a file from disk to `key`, never holding it whole in memory.
+    ///
+    /// The default is [`upload_file_streamed`]: the file is read in chunks and stored with
+    /// [`put_stream`](Self::put_stream). Backends with a better path for a file of known size
+    /// override it (see the table in the trait's documentation). A missing local file is
+    /// `NotFound`.
+    async fn upload_file(
+        &self,
+        path: &Path,
+        key: &ObjectKey,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        upload_file_streamed(self, path, key, options).await
+    }
+
+    /// Downloads an object to `path` atomically: the body goes into a temporary file in the
+    /// same folder, which is synced, then renamed over `path`. On any failure the temporary
+    /// file is removed and `path` is untouched. Returns the number of bytes written.
+    ///
+    /// The default is [`download_file_streamed`] (one streamed get). Backends with a better
+    /// path override it (see the table in the trait's documentation). A missing object is
+    /// `NotFound`.
+    async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
+        download_file_streamed(self, key, path).await
+    }
 
     /// Every object under the options' prefix, paging by itself. With a delimiter, common
     /// prefixes are yielded as [`ListEntry::Prefix`].

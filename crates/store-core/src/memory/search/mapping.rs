@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use self::flatten::{Flat, flatten};
 use super::analyzer::{POSITION_GAP, analyze};
 use super::date::parse_date;
-use super::fields::{Exact, FieldData, Scalar, coerce_for_index, type_name};
+use super::fields::{Exact, FieldData, Scalar, coerce_for_index};
 use crate::error::{Result, StoreError};
 use crate::search::{FieldType, IndexSpec};
 use crate::value::Document;
@@ -77,6 +77,15 @@ pub(super) struct Indexed {
 }
 
 impl Mapping {
+    /// No field mapped, every field mapped from its first value: the mapping of an index a
+    /// write creates.
+    pub(super) fn dynamic() -> Self {
+        Mapping {
+            paths: BTreeMap::new(),
+            dynamic: Dynamic::On,
+        }
+    }
+
     /// The mapping an index starts with.
     pub(super) fn from_spec(spec: &IndexSpec) -> Result<Self> {
         if spec.shards == Some(0) {
@@ -91,10 +100,7 @@ impl Mapping {
                 "raw settings must be a JSON object",
             ));
         }
-        let mut mapping = Mapping {
-            paths: BTreeMap::new(),
-            dynamic: Dynamic::On,
-        };
+        let mut mapping = Mapping::dynamic();
         if let Some(raw) = &spec.raw_mappings {
             mapping.add_raw(raw)?;
         } else {
@@ -202,7 +208,7 @@ impl Mapping {
                 Some(Mapped::Leaf(def)) => {
                     return Err(StoreError::invalid_input(format!(
                         "field `{path}` is mapped as {} and cannot hold an object",
-                        type_name(def.ty)
+                        def.ty.as_str()
                     )));
                 }
                 None => match self.dynamic {

@@ -8,6 +8,7 @@
 //! format, so the server parses them exactly as it would a literal. Columns always arrive in
 //! binary and are decoded to the same [`Value`] kinds.
 
+pub(crate) mod array;
 pub(crate) mod json;
 pub(crate) mod numeric;
 pub(crate) mod time;
@@ -17,7 +18,24 @@ use store_core::{Document, Number, StoreError, Value};
 use tokio_postgres::Row;
 use tokio_postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 
+use array::{decode_array, encode_array};
+
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+/// The largest field value PostgreSQL accepts (1 GiB - 1, `MaxAllocSize`).
+pub(crate) const MAX_FIELD_BYTES: usize = 0x3FFF_FFFF;
+
+/// The `int32` length word of a field of `len` bytes, as the wire formats write it; a field
+/// PostgreSQL could not store is invalid input rather than a wrapped length.
+pub(crate) fn field_len(len: usize) -> Result<i32, StoreError> {
+    if len > MAX_FIELD_BYTES {
+        return Err(StoreError::invalid_input(format!(
+            "a value of {len} bytes is larger than PostgreSQL's limit of {MAX_FIELD_BYTES} bytes \
+             per field"
+        )));
+    }
+    Ok(len as i32)
+}
 
 /// `ty` with domains resolved to their base type.
 pub(crate) fn base(ty: &Type) -> &Type {
@@ -158,65 +176,6 @@ pub(crate) fn encode_binary(
         _ => return Err(mismatch(value, ty)),
     }
     Ok(IsNull::No)
-}
-
-/// The shape of nested lists: one length per dimension. JSON elements are never split.
-fn dimensions(items: &[Value], elem: &Type) -> Result<Vec<usize>, StoreError> {
-    let mut dims = vec![items.len()];
-    let nested = !matches!(*base(elem), Type::JSON | Type::JSONB);
-    if nested && let Some(Value::List(first)) = items.first() {
-        let inner = dimensions(first, elem)?;
-        for item in items {
-            match item {
-                Value::List(l) if dimensions(l, elem)? == inner => {}
-                _ => {
-                    return Err(StoreError::invalid_input(
-                        "a multi-dimensional array must be rectangular (lists of equal length)",
-                    ));
-                }
-            }
-        }
-        dims.extend(inner);
-    }
-    Ok(dims)
-}
-
-fn leaves<'v>(items: &'v [Value], depth: usize, out: &mut Vec<&'v Value>) {
-    for item in items {
-        match item {
-            Value::List(inner) if depth > 1 => leaves(inner, depth - 1, out),
-            other => out.push(other),
-        }
-    }
-}
-
-fn encode_array(items: &[Value], elem: &Type, out: &mut BytesMut) -> Result<(), StoreError> {
-    let dims = if items.is_empty() {
-        Vec::new()
-    } else {
-        dimensions(items, elem)?
-    };
-    let mut flat = Vec::new();
-    leaves(items, dims.len(), &mut flat);
-    out.put_i32(dims.len() as i32);
-    out.put_i32(i32::from(flat.iter().any(|v| v.is_null())));
-    out.put_u32(elem.oid());
-    for d in &dims {
-        out.put_i32(*d as i32);
-        out.put_i32(1);
-    }
-    for v in flat {
-        let at = out.len();
-        out.put_i32(0);
-        match encode_binary(v, elem, out)? {
-            IsNull::Yes => out[at..at + 4].copy_from_slice(&(-1i32).to_be_bytes()),
-            IsNull::No => {
-                let len = (out.len() - at - 4) as i32;
-                out[at..at + 4].copy_from_slice(&len.to_be_bytes());
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Renders `value` in PostgreSQL's text format for `ty` (types sent as text).
@@ -399,61 +358,6 @@ pub(crate) fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, StoreError>
     })
 }
 
-fn decode_array(elem: &Type, raw: &[u8]) -> Result<Value, StoreError> {
-    let bad = || StoreError::internal("malformed array from the server");
-    let mut pos = 0usize;
-    let next_i32 = |pos: &mut usize| -> Result<i32, StoreError> {
-        let b = raw.get(*pos..*pos + 4).ok_or_else(bad)?;
-        *pos += 4;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let ndim = next_i32(&mut pos)?;
-    let _has_null = next_i32(&mut pos)?;
-    let _elem_oid = next_i32(&mut pos)?;
-    if !(0..=6).contains(&ndim) {
-        return Err(bad());
-    }
-    let mut dims = Vec::with_capacity(ndim as usize);
-    for _ in 0..ndim {
-        let len = next_i32(&mut pos)?;
-        let _lower = next_i32(&mut pos)?;
-        dims.push(usize::try_from(len).map_err(|_| bad())?);
-    }
-    let total: usize = if dims.is_empty() {
-        0
-    } else {
-        dims.iter().product()
-    };
-    let mut flat = Vec::with_capacity(total.min(1 << 16));
-    for _ in 0..total {
-        let len = next_i32(&mut pos)?;
-        if len < 0 {
-            flat.push(Value::Null);
-        } else {
-            let start = pos;
-            let end = start + len as usize;
-            let bytes = raw.get(start..end).ok_or_else(bad)?;
-            flat.push(decode(elem, Some(bytes))?);
-            pos = end;
-        }
-    }
-    // Fold the flat elements into nested lists, innermost dimension first.
-    let mut level = flat;
-    for d in dims.iter().skip(1).rev() {
-        let mut grouped = Vec::with_capacity(level.len() / d.max(&1));
-        let mut it = level.into_iter();
-        loop {
-            let chunk: Vec<Value> = it.by_ref().take(*d).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            grouped.push(Value::List(chunk));
-        }
-        level = grouped;
-    }
-    Ok(Value::List(level))
-}
-
 /// A row as a document of its columns, in order.
 pub(crate) fn row_to_document(row: &Row) -> Result<Document, StoreError> {
     let columns = row.columns();
@@ -475,6 +379,7 @@ pub(crate) fn row_to_document(row: &Row) -> Result<Document, StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use super::array::MAX_ARRAY_DIMS;
     use super::*;
 
     fn round_trip(value: Value, ty: &Type) -> Value {
@@ -546,5 +451,44 @@ mod tests {
             encode_text(&v, &Type::DATE_ARRAY).unwrap(),
             r#"{"a\"b",NULL,"c\\d"}"#
         );
+    }
+
+    fn nested(depth: usize) -> Value {
+        (0..depth).fold(Value::from(7), |inner, _| {
+            Value::List(vec![inner.clone(), inner])
+        })
+    }
+
+    #[test]
+    fn arrays_at_postgres_dimension_limit_round_trip_and_one_more_is_refused() {
+        let ty = Type::INT4_ARRAY;
+        let six = nested(MAX_ARRAY_DIMS);
+        assert_eq!(round_trip(six.clone(), &ty), six);
+        let Err(err) = encode_binary(&nested(MAX_ARRAY_DIMS + 1), &ty, &mut BytesMut::new()) else {
+            panic!("seven dimensions must be refused");
+        };
+        assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+        assert!(err.message().contains("dimensions"), "{}", err.message());
+    }
+
+    #[test]
+    fn field_lengths_past_postgres_limit_are_refused_not_wrapped() {
+        assert_eq!(field_len(MAX_FIELD_BYTES).unwrap(), 0x3FFF_FFFF);
+        assert!(field_len(MAX_FIELD_BYTES + 1).is_err());
+        assert!(field_len(u32::MAX as usize + 5).is_err());
+    }
+
+    #[test]
+    fn array_headers_with_overflowing_dimensions_are_malformed() {
+        // 2 dimensions of 2^31-1 elements each: the product overflows any real array.
+        let mut raw = BytesMut::new();
+        raw.put_i32(2);
+        raw.put_i32(0);
+        raw.put_u32(Type::INT4.oid());
+        for _ in 0..2 {
+            raw.put_i32(i32::MAX);
+            raw.put_i32(1);
+        }
+        assert!(decode(&Type::INT4_ARRAY, Some(&raw)).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! [`Table<T>`]: a serde-typed view of a [`DynamoStore`] that knows its key schema.
+//! [`Table<T>`]: a serde-typed view of any [`DocumentStore`], keyed by the store's key schema.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -7,37 +7,44 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use store_core::document::{
-    BatchWriteOptions, BatchWriteReport, DeleteItemOptions, GetItemOptions, PutItemOptions, Query,
-    ReturnValues, Update, UpdateOptions, WriteOp, attr,
+use std::sync::Arc;
+
+use crate::document::{
+    BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentStore, GetItemOptions,
+    PutItemOptions, Query, ReturnValues, Update, UpdateOptions, WriteOp, attr,
 };
-use store_core::{DocKey, DocumentStore, Result, from_document, to_document};
+use crate::error::Result;
+use crate::keys::DocKey;
+use crate::value::{from_document, to_document};
 
-use crate::DynamoStore;
-
-/// Items of type `T` in one table: typed put, create-only put, get, update, delete, query
-/// and batch write, with keys taken from the items themselves.
+/// Items of type `T` in one table of any [`DocumentStore`] `S`: typed put, create-only put,
+/// get, update, delete, query and batch write, with keys taken from the items themselves.
 ///
-/// ```no_run
-/// # async fn demo(store: store_dynamo::DynamoStore) -> store_core::Result<()> {
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use std::sync::Arc;
 /// use serde::{Deserialize, Serialize};
-/// use store_core::DocKey;
-/// use store_dynamo::Table;
+/// use store_core::document::Table;
+/// use store_core::memory::MemoryDocumentStore;
+/// use store_core::{DocKey, DocumentStore, KeySchema, KeyType};
 ///
-/// #[derive(Serialize, Deserialize)]
+/// #[derive(Debug, PartialEq, Serialize, Deserialize)]
 /// struct User { id: String, name: String, age: u32 }
 ///
+/// let schema = KeySchema::partition("id", KeyType::String);
+/// let store: Arc<dyn DocumentStore> = Arc::new(MemoryDocumentStore::new("users", schema)?);
 /// let users: Table<User> = Table::new(store);
-/// users.create(&User { id: "u1".into(), name: "Ada".into(), age: 36 }).await?;
-/// let ada = users.get(&DocKey::partition("u1")).await?;
-/// # Ok(()) }
+/// let ada = User { id: "u1".into(), name: "Ada".into(), age: 36 };
+/// users.create(&ada).await?;
+/// assert_eq!(users.get(&DocKey::partition("u1")).await?, Some(ada));
+/// # Ok::<(), store_core::StoreError>(()) }).unwrap();
 /// ```
-pub struct Table<T> {
-    store: DynamoStore,
+pub struct Table<T, S = Arc<dyn DocumentStore>> {
+    store: S,
     _items: PhantomData<fn() -> T>,
 }
 
-impl<T> Clone for Table<T> {
+impl<T, S: Clone> Clone for Table<T, S> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
@@ -46,7 +53,7 @@ impl<T> Clone for Table<T> {
     }
 }
 
-impl<T> fmt::Debug for Table<T> {
+impl<T, S: fmt::Debug> fmt::Debug for Table<T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Table")
             .field("store", &self.store)
@@ -55,9 +62,13 @@ impl<T> fmt::Debug for Table<T> {
     }
 }
 
-impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Table<T> {
+impl<T, S> Table<T, S>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    S: DocumentStore,
+{
     /// A typed view of `store`.
-    pub fn new(store: DynamoStore) -> Self {
+    pub fn new(store: S) -> Self {
         Self {
             store,
             _items: PhantomData,
@@ -65,7 +76,7 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Table<T> {
     }
 
     /// The untyped store underneath.
-    pub fn store(&self) -> &DynamoStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 

@@ -22,8 +22,8 @@ use crate::error::{Result, StoreError};
 use crate::health::{Health, HealthReport};
 use crate::keys::IndexName;
 use crate::search::{
-    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities, SearchIndex,
-    SearchQuery, SearchRequest, SearchResponse, StoredDoc,
+    BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities,
+    SearchIndex, SearchQuery, SearchRequest, SearchResponse, StoredDoc, validate_id,
 };
 use crate::value::Document;
 
@@ -74,11 +74,15 @@ impl fmt::Debug for MemorySearchCluster {
 ///
 /// # Semantics
 ///
-/// **Lifecycle.** A handle names an index that does not exist until [`create`](SearchIndex::create);
-/// every call on a missing index (reads, writes, bulk, refresh, search, count, drop) is
-/// `NotFound` naming it, and a second create is `AlreadyExists`. (A real OpenSearch cluster
-/// auto-creates an index on its first write by default; this backend does not.) Handles made
-/// with [`MemorySearchIndex::in_cluster`] on one [`MemorySearchCluster`] see the same indices;
+/// **Lifecycle.** A handle names an index that does not exist until
+/// [`create`](SearchIndex::create) or, as on OpenSearch with its default settings, until the
+/// first `index`, `update` or `bulk` with a write other than a delete, which create it with
+/// dynamic mapping (an update of a missing document still fails, after creating the index).
+/// On a missing index `get`, `delete`, `refresh`, `search`, `count` and `drop_index` are
+/// `NotFound` naming it, and so is each item of a bulk of deletes alone; a second create is
+/// `AlreadyExists`. Input is checked before the index is looked up: an invalid id or request
+/// is `InvalidInput` (and creates nothing) whether the index exists or not. Handles made with
+/// [`MemorySearchIndex::in_cluster`] on one [`MemorySearchCluster`] see the same indices;
 /// clones share everything.
 ///
 /// **Analysis.** Text fields use a simplified standard analyzer: Unicode words (alphanumerics
@@ -185,15 +189,26 @@ impl MemorySearchIndex {
         lock(&self.cluster.indices)
             .get(&self.name)
             .cloned()
-            .ok_or_else(|| {
-                StoreError::not_found(format!("no such index `{}`", self.name))
-                    .with_backend(BACKEND)
-                    .with_operation(operation)
-                    .with_target(self.name.as_str())
-            })
+            .ok_or_else(|| self.missing(operation))
     }
 
-    /// Runs `f` on the index state under the write lock.
+    /// The index, created with dynamic mapping if it does not exist (OpenSearch's
+    /// `action.auto_create_index`).
+    fn shared_or_create(&self) -> Shared {
+        lock(&self.cluster.indices)
+            .entry(self.name.clone())
+            .or_insert_with(|| Arc::new(RwLock::new(IndexState::dynamic())))
+            .clone()
+    }
+
+    fn missing(&self, operation: &'static str) -> StoreError {
+        StoreError::not_found(format!("no such index `{}`", self.name))
+            .with_backend(BACKEND)
+            .with_operation(operation)
+            .with_target(self.name.as_str())
+    }
+
+    /// Runs `f` on the index state under the write lock; `NotFound` if the index is missing.
     fn write<T>(
         &self,
         operation: &'static str,
@@ -201,8 +216,59 @@ impl MemorySearchIndex {
         f: impl FnOnce(&mut IndexState) -> Result<T>,
     ) -> Result<T> {
         let shared = self.shared(operation)?;
+        self.write_to(&shared, operation, target, f)
+    }
+
+    /// Runs `f` on the index state under the write lock, creating the index if it is missing.
+    fn write_creating<T>(
+        &self,
+        operation: &'static str,
+        target: &str,
+        f: impl FnOnce(&mut IndexState) -> Result<T>,
+    ) -> Result<T> {
+        self.write_to(&self.shared_or_create(), operation, target, f)
+    }
+
+    fn write_to<T>(
+        &self,
+        shared: &Shared,
+        operation: &'static str,
+        target: &str,
+        f: impl FnOnce(&mut IndexState) -> Result<T>,
+    ) -> Result<T> {
         let mut state = shared.write().unwrap_or_else(PoisonError::into_inner);
         f(&mut state).map_err(|e| self.context(e, operation, target))
+    }
+
+    /// Checks an id before the index is looked up.
+    fn check_id(&self, id: &str, operation: &'static str) -> Result<()> {
+        validate_id(id).map_err(|e| self.context(e, operation, id))
+    }
+
+    /// The report of a bulk that does not create the missing index (deletes alone, or no valid
+    /// id): each invalid id is a 400, each delete a 404 `NotFound` naming the index.
+    fn bulk_on_missing(&self, ops: Vec<BulkOp>) -> BulkReport {
+        let failed = ops
+            .into_iter()
+            .enumerate()
+            .map(|(position, op)| {
+                let id = op.id().to_owned();
+                let (status, error) = match validate_id(&id) {
+                    Err(e) => (400, e.in_context(BACKEND, "bulk").with_target(id.clone())),
+                    Ok(()) => (404, self.missing("bulk")),
+                };
+                BulkFailure {
+                    position,
+                    id,
+                    status,
+                    error,
+                }
+            })
+            .collect();
+        BulkReport {
+            succeeded: 0,
+            failed,
+        }
     }
 
     fn context(&self, error: StoreError, operation: &'static str, target: &str) -> StoreError {
@@ -251,7 +317,7 @@ impl SearchIndex for MemorySearchIndex {
     }
 
     fn capabilities(&self) -> SearchCapabilities {
-        SearchCapabilities::new(true, false)
+        SearchCapabilities::none().point_in_time(true)
     }
 
     async fn create(&self, spec: &IndexSpec) -> Result<()> {
@@ -281,10 +347,12 @@ impl SearchIndex for MemorySearchIndex {
     }
 
     async fn index(&self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
-        self.write("index", id, |state| state.index(id, doc, options))
+        state::validate_write(id, options).map_err(|e| self.context(e, "index", id))?;
+        self.write_creating("index", id, |state| state.index(id, doc, options))
     }
 
     async fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
+        self.check_id(id, "get")?;
         let shared = self.shared("get")?;
         let state = shared.read().unwrap_or_else(PoisonError::into_inner);
         state.get(id).map_err(|e| self.context(e, "get", id))
@@ -296,15 +364,30 @@ impl SearchIndex for MemorySearchIndex {
         partial: Document,
         options: IndexOptions,
     ) -> Result<DocVersion> {
-        self.write("update", id, |state| state.update(id, partial, options))
+        self.check_id(id, "update")?;
+        self.write_creating("update", id, |state| state.update(id, partial, options))
     }
 
     async fn delete(&self, id: &str, options: IndexOptions) -> Result<bool> {
+        self.check_id(id, "delete")?;
         self.write("delete", id, |state| state.delete(id, options))
     }
 
     async fn bulk(&self, ops: Vec<BulkOp>) -> Result<BulkReport> {
-        self.write("bulk", "", |state| Ok(state.bulk(ops)))
+        // As on OpenSearch, a bulk creates the missing index when it holds a write to send (an
+        // operation with a valid id other than a delete).
+        let creates = ops
+            .iter()
+            .any(|op| !matches!(op, BulkOp::Delete { .. }) && validate_id(op.id()).is_ok());
+        let shared = if creates {
+            self.shared_or_create()
+        } else {
+            match self.shared("bulk") {
+                Ok(shared) => shared,
+                Err(_) => return Ok(self.bulk_on_missing(ops)),
+            }
+        };
+        self.write_to(&shared, "bulk", "", |state| Ok(state.bulk(ops)))
     }
 
     async fn refresh(&self) -> Result<()> {
@@ -315,6 +398,9 @@ impl SearchIndex for MemorySearchIndex {
     }
 
     async fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        request
+            .validate()
+            .map_err(|e| self.context(e, "search", ""))?;
         let (mapping, snapshot) = self.view("search")?;
         execute::search(&mapping, &snapshot, request).map_err(|e| self.context(e, "search", ""))
     }

@@ -3,7 +3,6 @@
 //! Thread-safe and cheap to clone (clones share data), so many tasks can use one store.
 
 mod document;
-pub(crate) mod eval;
 mod object;
 mod search;
 

@@ -17,6 +17,7 @@
 //! ```
 
 mod documents;
+mod missing;
 mod paging;
 mod queries;
 mod support;
@@ -30,6 +31,7 @@ use crate::keys::IndexName;
 use crate::search::SearchIndex;
 
 pub use documents::*;
+pub use missing::*;
 pub use paging::*;
 pub use queries::*;
 
@@ -66,6 +68,8 @@ macro_rules! search_conformance_tests {
             create_exists_drop_lifecycle,
             create_twice_is_already_exists,
             missing_index_is_not_found,
+            invalid_input_on_missing_index_is_invalid_input,
+            write_to_missing_index_creates_it,
             index_then_get_round_trips,
             get_missing_is_none,
             create_only_twice_is_already_exists,

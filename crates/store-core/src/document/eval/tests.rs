@@ -3,7 +3,11 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::document::MAX_ITEM_BYTES;
 use crate::document::attr;
+use crate::document::validate::*;
+use crate::keys::{DocKey, KeyAttribute, KeyType};
+use crate::value::Number;
 
 fn num(s: &str) -> Number {
     s.parse().unwrap()
