@@ -25,7 +25,7 @@ use crate::search::{
     BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities, SearchIndex,
     SearchQuery, SearchRequest, SearchResponse, StoredDoc,
 };
-use crate::sql::{IsolationLevel, SqlStore, SqlTransaction};
+use crate::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use crate::value::{Document, Value};
 
 macro_rules! forward_all {
@@ -185,6 +185,9 @@ macro_rules! forward_all {
         impl<T: SqlStore + ?Sized> SqlStore for $wrapper<T> {
             fn backend(&self) -> &'static str {
                 (**self).backend()
+            }
+            fn capabilities(&self) -> SqlCapabilities {
+                (**self).capabilities()
             }
             async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
                 (**self).execute(sql, params).await

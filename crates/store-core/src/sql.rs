@@ -1,9 +1,13 @@
 //! [`SqlStore`]: a relational database reached through SQL text and [`Value`] parameters.
 //!
-//! Rows come back as [`Document`]s (column name → value), so any SQL backend — PostgreSQL
-//! today, SQLite later — fits behind one dyn-compatible trait.
+//! Rows come back as [`Document`]s (column name → value), so any SQL backend — PostgreSQL,
+//! SQLite — fits behind one dyn-compatible trait. What a backend can do beyond the portable
+//! core it declares in [`SqlCapabilities`].
 
+mod capabilities;
 mod handle;
+pub mod json;
+mod names;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -17,7 +21,9 @@ use crate::health::Health;
 use crate::retry::RetryPolicy;
 use crate::value::{Document, Value, from_document};
 
+pub use capabilities::SqlCapabilities;
 pub use handle::Tx;
+pub use names::{quote_ident, quote_qualified};
 
 /// Transaction isolation levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,8 +42,13 @@ pub enum IsolationLevel {
 /// Parameters are positional (`$1`, `$2`, ... in PostgreSQL) and always bound, never spliced.
 #[async_trait]
 pub trait SqlStore: Health + Debug + Send + Sync {
-    /// The backend's short name (`"postgres"`).
+    /// The backend's short name (`"postgres"`, `"sqlite"`).
     fn backend(&self) -> &'static str;
+
+    /// What this backend can do beyond the portable core; only that, by default.
+    fn capabilities(&self) -> SqlCapabilities {
+        SqlCapabilities::none()
+    }
 
     /// Runs a statement; returns the number of rows it affected.
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64>;
@@ -311,6 +322,54 @@ mod tests {
         );
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(store.commits.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn capabilities_default_to_the_portable_core_and_forward_through_wrappers() {
+        let store = FlakyCommits::default();
+        assert_eq!(store.capabilities(), SqlCapabilities::none());
+        assert_eq!(SqlCapabilities::default(), SqlCapabilities::none());
+        struct Everything(FlakyCommits);
+        impl std::fmt::Debug for Everything {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("Everything")
+            }
+        }
+        #[async_trait]
+        impl Health for Everything {
+            async fn health(&self) -> Result<HealthReport> {
+                self.0.health().await
+            }
+        }
+        #[async_trait]
+        impl SqlStore for Everything {
+            fn backend(&self) -> &'static str {
+                "everything"
+            }
+            fn capabilities(&self) -> SqlCapabilities {
+                SqlCapabilities::all()
+            }
+            async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+                self.0.execute(sql, params).await
+            }
+            async fn batch_execute(&self, sql: &str) -> Result<()> {
+                self.0.batch_execute(sql).await
+            }
+            fn query<'a>(
+                &'a self,
+                sql: &'a str,
+                params: &'a [Value],
+            ) -> BoxStream<'a, Result<Document>> {
+                self.0.query(sql, params)
+            }
+            async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
+                self.0.begin(isolation).await
+            }
+        }
+        let shared: Arc<dyn SqlStore> = Arc::new(Everything(FlakyCommits::default()));
+        assert_eq!(shared.capabilities(), SqlCapabilities::all());
+        let boxed: Box<Arc<dyn SqlStore>> = Box::new(shared);
+        assert!(boxed.capabilities().concurrent_transactions);
     }
 
     #[tokio::test(start_paused = true)]

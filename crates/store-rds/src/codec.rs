@@ -9,7 +9,6 @@
 //! binary and are decoded to the same [`Value`] kinds.
 
 pub(crate) mod array;
-pub(crate) mod json;
 pub(crate) mod numeric;
 pub(crate) mod time;
 
@@ -35,6 +34,14 @@ pub(crate) fn field_len(len: usize) -> Result<i32, StoreError> {
         )));
     }
     Ok(len as i32)
+}
+
+/// JSON text from the server, exact: text that does not parse is the server's fault, not the
+/// caller's, so it is `Internal`.
+fn server_json(text: &[u8]) -> Result<Value, StoreError> {
+    store_core::sql::json::parse(text).map_err(|e| {
+        StoreError::internal(format!("malformed JSON from the server: {}", e.message()))
+    })
 }
 
 /// `ty` with domains resolved to their base type.
@@ -114,7 +121,7 @@ fn finite(n: &Number, ty: &Type) -> Result<f64, StoreError> {
 
 fn json_text(value: &Value) -> String {
     let mut text = String::new();
-    json::write(value, &mut text);
+    store_core::sql::json::write(value, &mut text);
     text
 }
 
@@ -331,9 +338,9 @@ pub(crate) fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, StoreError>
         Type::NUMERIC => Value::Number(numeric::decode(raw)?),
         Type::BYTEA => Value::Bytes(bytes::Bytes::copy_from_slice(raw)),
         Type::CHAR => Value::String(char::from(raw.first().copied().unwrap_or(0)).to_string()),
-        Type::JSON => json::parse(raw)?,
+        Type::JSON => server_json(raw)?,
         Type::JSONB => match raw.split_first() {
-            Some((1, text)) => json::parse(text)?,
+            Some((1, text)) => server_json(text)?,
             _ => return Err(StoreError::internal("unknown jsonb format version")),
         },
         Type::UUID => Value::String(time::uuid_to_text(raw)),

@@ -56,15 +56,6 @@ pub use tokio_postgres;
 /// TLS modes for [`PgConfig::ssl_mode`].
 pub use tokio_postgres::config::SslMode;
 
-/// Quotes an SQL identifier: `my "table"` → `"my ""table"""`.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Quotes a possibly schema-qualified name: `sales.orders` → `"sales"."orders"`.
-pub fn quote_qualified(name: &str) -> String {
-    name.split('.')
-        .map(quote_ident)
-        .collect::<Vec<_>>()
-        .join(".")
-}
+/// Identifier quoting, shared with every SQL backend: `my "table"` → `"my ""table"""`,
+/// `sales.orders` → `"sales"."orders"`.
+pub use store_core::sql::{quote_ident, quote_qualified};

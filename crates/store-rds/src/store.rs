@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Status};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction};
+use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
 use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
@@ -315,6 +315,11 @@ pub(crate) async fn query_all_on(
 impl SqlStore for PgStore {
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    /// Everything: PostgreSQL is the dialect the conformance suite's capabilities describe.
+    fn capabilities(&self) -> SqlCapabilities {
+        SqlCapabilities::all()
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {

@@ -1,14 +1,21 @@
 //! The `stores` tour: replays the seed scenario step by step and prints what each step did.
 //!
 //! Objects (upload and download a file and a JSON document, list, presign), documents (put,
-//! get, update, query, scan, delete) and search (create an index, index, bulk, search, count).
-//! It runs on the embedded in-memory backends by default, so it needs no service at all.
+//! get, update, query, scan, delete), search (create an index, index, bulk, search, count)
+//! and SQL (create a table, insert, query, a transaction, a bulk load). It needs no service:
+//! objects live in a directory through store-fs and SQL in a SQLite file through
+//! store-sqlite, both under a data directory named at the start (documents and search use
+//! the in-memory stores until their embedded backends land). `--memory` keeps everything in
+//! memory; `--real` runs the SQL part on the harness's PostgreSQL.
 
+mod args;
 mod documents;
 mod objects;
+mod runs;
 mod search;
 mod sql;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use store_core::memory::{MemoryDocumentStore, MemoryObjectStore, MemorySearchIndex};
@@ -20,10 +27,46 @@ pub(crate) fn step(service: &str, what: &str, outcome: impl std::fmt::Display) {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    println!("stores tour: the seed scenario on the embedded in-memory backends\n");
+async fn main() -> std::process::ExitCode {
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{}", args::USAGE);
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("stores-tour: {message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stores-tour: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
 
-    let objects: Arc<dyn ObjectStore> = Arc::new(MemoryObjectStore::new());
+async fn run(args: &args::Args) -> anyhow::Result<()> {
+    match &args.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            println!(
+                "stores tour: the seed scenario on the embedded backends, data in {}{}\n",
+                dir.display(),
+                if args.chosen {
+                    ""
+                } else {
+                    " (a fresh folder: pass --data-dir DIR to keep using one)"
+                }
+            );
+        }
+        None => println!("stores tour: the seed scenario on the in-memory backends\n"),
+    }
+
+    let objects = object_store(args.data_dir.as_deref()).await?;
+    runs::count_in_objects(objects.as_ref()).await?;
     objects::run(objects.as_ref()).await?;
     println!();
 
@@ -42,8 +85,23 @@ async fn main() -> anyhow::Result<()> {
     search::run(index.as_ref()).await?;
     println!();
 
-    sql::run().await?;
+    sql::run(args).await?;
 
     println!("\ntour finished: every step succeeded");
+    if let Some(dir) = &args.data_dir {
+        println!(
+            "the data stays in {}; run again with --data-dir {} to see it survive",
+            dir.display(),
+            dir.display()
+        );
+    }
     Ok(())
+}
+
+/// Objects on store-fs in `<data dir>/objects`, or in memory.
+async fn object_store(data_dir: Option<&Path>) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    Ok(match data_dir {
+        Some(dir) => Arc::new(store_fs::FsStore::open(dir.join("objects")).await?),
+        None => Arc::new(MemoryObjectStore::new()),
+    })
 }

@@ -1,9 +1,8 @@
-//! The SQL part of the tour (the seed's `RDSManager` scenario) on PostgreSQL through
-//! `store-rds`: create a table, insert, query, a transaction, a bulk load with COPY.
-//!
-//! It needs a PostgreSQL server: `STORES_POSTGRES_URL`, else the harness's env file
-//! `.services/services.env` (written by `just services-up postgres`). Without one it says so
-//! and how to start it, and the rest of the tour goes on.
+//! The SQL part of the tour (the seed's `RDSManager` scenario): create a table, insert,
+//! query, a transaction, a bulk load. It runs on SQLite through `store-sqlite` (a file in the
+//! data directory, or in memory with `--memory`), or with `--real` on PostgreSQL through
+//! `store-rds` (`STORES_POSTGRES_URL`, else the harness's env file `.services/services.env`
+//! written by `just services-up postgres`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -11,10 +10,48 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use serde::Deserialize;
 use store_core::sql::{IsolationLevel, SqlStore, SqlStoreExt};
-use store_core::{Health, Number, RetryPolicy, Value};
+use store_core::{Number, Result as StoreResult, RetryPolicy, Value};
 use store_rds::{PgConfig, PgStore};
+use store_sqlite::SqliteStore;
 
-use crate::step;
+use crate::args::Args;
+use crate::{runs, step};
+
+/// The database of the SQL part, with what differs between the two.
+enum Database {
+    Postgres(PgStore),
+    Sqlite(SqliteStore),
+}
+
+impl Database {
+    fn store(&self) -> &dyn SqlStore {
+        match self {
+            Self::Postgres(store) => store,
+            Self::Sqlite(store) => store,
+        }
+    }
+
+    /// The column type that keeps decimals exact.
+    fn decimal(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "numeric(38,10)",
+            // Text affinity keeps every digit; `DECIMAL` in the name reads it back as a number.
+            Self::Sqlite(_) => "DECIMAL_TEXT",
+        }
+    }
+
+    /// The bulk path: binary COPY on PostgreSQL, one prepared statement in one transaction on
+    /// SQLite.
+    async fn bulk_load<S>(&self, table: &str, columns: &[&str], rows: S) -> StoreResult<u64>
+    where
+        S: futures::Stream<Item = StoreResult<Vec<Value>>> + Send,
+    {
+        match self {
+            Self::Postgres(store) => store.copy_in(table, columns, rows).await,
+            Self::Sqlite(store) => store.insert_rows(table, columns, rows).await,
+        }
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct User {
@@ -49,23 +86,31 @@ fn postgres_url() -> Option<String> {
     })
 }
 
-/// Runs the SQL scenario, or explains how to get a PostgreSQL for it.
-pub(crate) async fn run() -> anyhow::Result<()> {
-    let Some(url) = postgres_url() else {
-        println!(
-            "[postgres] the SQL part needs PostgreSQL, and none is configured. Start one with \
-             `just services-up postgres` (or ./integration-tests/services/up.sh postgres), \
-             or set STORES_POSTGRES_URL=postgres://user@host:port/db"
-        );
-        return Ok(());
+/// Runs the SQL scenario on SQLite, or on PostgreSQL with `--real`.
+pub(crate) async fn run(args: &Args) -> anyhow::Result<()> {
+    let database = if args.real {
+        let url = postgres_url().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--real needs PostgreSQL, and none is configured: start one with `just \
+                 services-up postgres` (or ./integration-tests/services/up.sh postgres), or set \
+                 STORES_POSTGRES_URL=postgres://user@host:port/db"
+            )
+        })?;
+        let config = PgConfig::from_url(&url)?
+            .pool_size(4)
+            .create_timeout(Duration::from_secs(3));
+        Database::Postgres(config.build()?)
+    } else {
+        match &args.data_dir {
+            Some(dir) => Database::Sqlite(SqliteStore::open(dir.join("tour.sqlite")).await?),
+            None => Database::Sqlite(SqliteStore::memory().await?),
+        }
     };
-    let config = PgConfig::from_url(&url)?
-        .pool_size(4)
-        .create_timeout(Duration::from_secs(3));
-    let store = config.build()?;
+    let store = database.store();
+    let service = store.backend();
     let health = store.health().await?;
     step(
-        "postgres",
+        service,
         "health",
         format!(
             "{} in {:?}",
@@ -73,24 +118,28 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             health.latency
         ),
     );
+    runs::count_in_sql(store).await?;
 
     let table = format!("tour_users_{}", std::process::id());
-    let outcome = scenario(&store, &table).await;
+    let outcome = scenario(&database, &table).await;
     store
         .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
         .await?;
-    step("postgres", &format!("drop table {table}"), "done");
+    step(service, &format!("drop table {table}"), "done");
     outcome
 }
 
-async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
+async fn scenario(database: &Database, table: &str) -> anyhow::Result<()> {
+    let store = database.store();
+    let service = store.backend();
+    let decimal = database.decimal();
     store
         .batch_execute(&format!(
             "CREATE TABLE {table} (id bigint PRIMARY KEY, name text NOT NULL, \
-             email text UNIQUE, balance numeric(38,10) NOT NULL DEFAULT 0)"
+             email text UNIQUE, balance {decimal} NOT NULL DEFAULT 0)"
         ))
         .await?;
-    step("postgres", &format!("create table {table}"), "done");
+    step(service, &format!("create table {table}"), "done");
 
     let insert = format!("INSERT INTO {table} (id, name, email, balance) VALUES ($1, $2, $3, $4)");
     for (id, name, balance) in [
@@ -108,7 +157,7 @@ async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
             .await?;
     }
     step(
-        "postgres",
+        service,
         "insert 3 users (one named like an injection)",
         "stored verbatim",
     );
@@ -120,7 +169,7 @@ async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
         )
         .await;
     step(
-        "postgres",
+        service,
         "insert a duplicate email",
         match duplicate {
             Err(e) => format!("refused: {}", e.kind()),
@@ -137,7 +186,7 @@ async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
         .await?;
     for user in &users {
         step(
-            "postgres",
+            service,
             &format!("query user {}", user.id),
             format!("{} balance {}", user.name, user.balance.to_plain_string()),
         );
@@ -163,7 +212,7 @@ async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
         )
         .await?;
     step(
-        "postgres",
+        service,
         "transaction: transfer 50 from Alice to Bob",
         format!(
             "Bob now has {}",
@@ -183,19 +232,19 @@ async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
             Value::Number(format!("{}.{:02}", id % 1000, id % 100).parse()?),
         ])
     }));
-    let loaded = store
-        .copy_in(table, &["id", "name", "email", "balance"], rows)
+    let loaded = database
+        .bulk_load(table, &["id", "name", "email", "balance"], rows)
         .await?;
     step(
-        "postgres",
-        "bulk load with binary COPY",
+        service,
+        "bulk load (COPY / one prepared statement)",
         format!("{loaded} rows in {:?}", started.elapsed()),
     );
     let count = store
         .query_one(&format!("SELECT count(*) AS n FROM {table}"), &[])
         .await?;
     step(
-        "postgres",
+        service,
         "count rows",
         count
             .get("n")
@@ -204,14 +253,16 @@ async fn scenario(store: &PgStore, table: &str) -> anyhow::Result<()> {
             .as_i64()
             .unwrap_or(-1),
     );
-    let status = store.pool_status();
-    step(
-        "postgres",
-        "pool status",
-        format!(
-            "{} of {} connections open, {} idle",
-            status.size, status.max_size, status.available
-        ),
-    );
+    if let Database::Postgres(pg) = database {
+        let status = pg.pool_status();
+        step(
+            service,
+            "pool status",
+            format!(
+                "{} of {} connections open, {} idle",
+                status.size, status.max_size, status.available
+            ),
+        );
+    }
     Ok(())
 }

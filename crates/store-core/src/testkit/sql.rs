@@ -1,4 +1,4 @@
-//! The [`SqlStore`] conformance suite, in PostgreSQL's dialect (`$1` placeholders).
+//! The [`SqlStore`] conformance suite, in PostgreSQL's placeholder style (`$1`, `$2`, …).
 //!
 //! Every behaviour is a `pub async fn` taking a [`SqlStoreFactory`] that returns a store
 //! connected to an empty test database or schema, whose pool allows at least two connections
@@ -7,21 +7,32 @@
 //! saying what went wrong. [`sql_conformance_tests!`](crate::sql_conformance_tests) expands
 //! to one `#[tokio::test]` per behaviour.
 //!
-//! What the suite expects of a backend, beyond the trait's documentation:
-//! - parameters convert to the type the server infers for them: [`Value::Number`] to
-//!   `smallint`/`integer`/`bigint`/`numeric` (exact, any scale), [`Value::String`] to `text`,
-//!   `varchar`, `date` and `uuid` (as their standard text forms), [`Value::Bytes`] to `bytea`,
-//!   [`Value::Bool`] to `boolean`, [`Value::Map`] to `jsonb`, [`Value::Null`] to NULL of any
-//!   type; columns come back the same way (`jsonb` objects as [`Value::Map`], with JSON
-//!   numbers as exact [`Value::Number`]s: `12.50` and 30-digit integers keep every digit);
-//! - a parameter that does not fit its column, or a wrong number of parameters, is
-//!   `InvalidInput`;
-//! - SQLSTATE classes map to kinds: unique violation → `AlreadyExists`; other integrity
-//!   violations and data exceptions (class 22) → `InvalidInput`; syntax errors →
-//!   `InvalidInput`; undefined table → `NotFound`; serialization failure and deadlock →
-//!   `Conflict` (retryable).
+//! Most behaviours are portable: their SQL is dialect-neutral (`CAST(x AS t)`, recursive
+//! `WITH` instead of `generate_series`) and every backend runs them. The others need a
+//! capability the backend declares in [`SqlCapabilities`]; a backend without it does not run
+//! them and the test prints `opt-out: <behaviour>: <backend> lacks <capability>` instead, so
+//! nothing is skipped silently (the macro lists them).
+//!
+//! What the portable behaviours expect of a backend, beyond the trait's documentation:
+//! - integer parameters fill `smallint`/`integer`/`bigint` columns; [`Value::String`] fills
+//!   `text`, `varchar`, `date` and `uuid` columns (as their standard text forms),
+//!   [`Value::Bytes`] `bytea`, [`Value::Bool`] `boolean`, [`Value::Map`] `jsonb`,
+//!   [`Value::Null`] any type; columns come back the same way (`jsonb` objects as
+//!   [`Value::Map`], with JSON numbers as exact [`Value::Number`]s: `12.50` and 30-digit
+//!   integers keep every digit);
+//! - a wrong number of parameters is `InvalidInput`;
+//! - unique violation → `AlreadyExists`; NOT NULL and CHECK violations → `InvalidInput`;
+//!   syntax errors → `InvalidInput`; undefined table → `NotFound`; conflicts between
+//!   transactions → `Conflict` (retryable);
+//! - a multi-statement `batch_execute` is all or nothing.
+//!
+//! And of a backend with every capability (PostgreSQL), in addition: parameters convert to
+//! the type the server infers for them, exact at any `numeric` scale; a parameter that does
+//! not fit its column, and a division by zero, are `InvalidInput`; serialization failures
+//! and deadlocks are `Conflict`.
 
 mod errors;
+mod postgres;
 mod queries;
 mod transactions;
 mod values;
@@ -36,10 +47,11 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use crate::error::{ErrorKind, Result, StoreError};
-use crate::sql::{SqlStore, SqlStoreExt};
+use crate::sql::{SqlCapabilities, SqlStore, SqlStoreExt};
 use crate::value::{Document, Value};
 
 pub use errors::*;
+pub use postgres::*;
 pub use queries::*;
 pub use transactions::*;
 pub use values::*;
@@ -113,6 +125,30 @@ where
     }
 }
 
+/// A capability a behaviour needs: its name and how to read it.
+type Need = (&'static str, fn(&SqlCapabilities) -> bool);
+
+/// Whether the backend lacks a capability `behaviour` needs. For each one it lacks, prints
+/// `opt-out: <behaviour>: <backend> lacks <capability>` to standard error, past the test
+/// harness's capture, so the opt-out shows in every run.
+async fn opted_out(factory: &SqlStoreFactory, behaviour: &str, needs: &[Need]) -> bool {
+    use std::io::Write;
+    let store = factory().await;
+    let caps = store.capabilities();
+    let mut lacking = false;
+    for (capability, has) in needs {
+        if !has(&caps) {
+            lacking = true;
+            let line = format!(
+                "opt-out: {behaviour}: {} lacks {capability}\n",
+                store.backend()
+            );
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+    lacking
+}
+
 /// Runs a statement that must succeed, returning the affected row count.
 async fn exec(store: &dyn SqlStore, sql: &str, params: &[Value]) -> u64 {
     store
@@ -179,6 +215,21 @@ fn expect_kind<T: Debug>(result: Result<T>, kind: ErrorKind, what: &str) -> Stor
 /// // In an adapter's test file:
 /// store_core::sql_conformance_tests!(postgres_factory());
 /// ```
+///
+/// These behaviours run only where the backend declares the capability
+/// ([`SqlStore::capabilities`](crate::sql::SqlStore::capabilities)); elsewhere the test passes
+/// after printing `opt-out: <behaviour>: <backend> lacks <capability>`:
+///
+/// | behaviour | needs |
+/// |---|---|
+/// | `numeric_parameters_are_exact` | `exact_numeric` |
+/// | `column_types_are_enforced` | `strict_types` |
+/// | `cast_operator_types_parameters` | `cast_operator` |
+/// | `jsonb_functions_read_stored_maps` | `jsonb`, `cast_operator` |
+/// | `serialization_failure_is_conflict` | `concurrent_transactions` |
+/// | `isolation_levels_are_applied` | `isolation_levels` |
+///
+/// Every other behaviour is portable and runs on every backend.
 #[macro_export]
 macro_rules! sql_conformance_tests {
     ($factory:expr) => {
@@ -191,7 +242,6 @@ macro_rules! sql_conformance_tests {
             batch_execute_runs_statements,
             health_reports_backend,
             integer_parameters_round_trip,
-            numeric_parameters_are_exact,
             text_bytes_bool_and_null_round_trip,
             jsonb_from_map_round_trip,
             dates_and_uuids_travel_as_text,
@@ -200,13 +250,17 @@ macro_rules! sql_conformance_tests {
             transaction_rollback_is_invisible,
             dropped_transaction_rolls_back,
             transaction_retries_conflict,
-            serialization_failure_is_conflict,
-            isolation_levels_are_applied,
             unique_violation_is_already_exists,
             constraint_violations_are_invalid_input,
             missing_table_is_not_found,
             syntax_error_is_invalid_input,
             bad_parameters_are_invalid_input,
+            numeric_parameters_are_exact,
+            column_types_are_enforced,
+            cast_operator_types_parameters,
+            jsonb_functions_read_stored_maps,
+            serialization_failure_is_conflict,
+            isolation_levels_are_applied,
         );
     };
 }

@@ -41,7 +41,8 @@ pub async fn execute_reports_affected_rows(factory: &SqlStoreFactory) {
                 "a delete of nothing"
             );
             let bulk = format!(
-                "INSERT INTO {table} (id, name) SELECT g, 'n' || g FROM generate_series(10, 19) g"
+                "WITH RECURSIVE g(n) AS (SELECT 10 UNION ALL SELECT n + 1 FROM g WHERE n < 19) \
+                 INSERT INTO {table} (id, name) SELECT n, 'n' || n FROM g"
             );
             assert_eq!(
                 exec(store, &bulk, &[]).await,
@@ -68,9 +69,10 @@ pub async fn rows_are_documents_with_column_names(factory: &SqlStoreFactory) {
                 &[],
             )
             .await;
+            // `nothing` is quoted: SQLite reserves it (`ON CONFLICT DO NOTHING`).
             let sql = format!(
-                "SELECT id, name AS \"Display Name\", upper(name) AS shout, NULL::text AS nothing \
-             FROM {table} ORDER BY id"
+                "SELECT id, name AS \"Display Name\", upper(name) AS shout, \
+                 CAST(NULL AS text) AS \"nothing\" FROM {table} ORDER BY id"
             );
             let found = rows(store, &sql, &[]).await;
             assert_eq!(found.len(), 2, "two rows");
@@ -103,33 +105,46 @@ pub async fn rows_are_documents_with_column_names(factory: &SqlStoreFactory) {
 /// A query of 10,000 rows streams them in order; a stream dropped half-read leaves the store
 /// usable.
 pub async fn query_streams_many_rows_in_order(factory: &SqlStoreFactory) {
-    scoped(factory, "stream", "n integer PRIMARY KEY, label text NOT NULL", |store, table| async move {
-        let store = &*store;
-        let fill = format!(
-            "INSERT INTO {table} (n, label) SELECT g, 'row ' || g FROM generate_series(1, 10000) g"
-        );
-        assert_eq!(exec(store, &fill, &[]).await, 10_000);
-        let sql = format!("SELECT n, label FROM {table} ORDER BY n");
-        let mut stream = store.query(&sql, &[]);
-        let mut expected = 1i64;
-        while let Some(row) = stream.next().await {
-            let row = row.unwrap_or_else(|e| panic!("row {expected} of the stream: {e}"));
-            assert_eq!(col(&row, "n").as_i64(), Some(expected), "rows in order");
-            assert_eq!(col(&row, "label"), &Value::String(format!("row {expected}")));
-            expected += 1;
-        }
-        drop(stream);
-        assert_eq!(expected, 10_001, "all 10,000 rows streamed");
+    scoped(
+        factory,
+        "stream",
+        "n integer PRIMARY KEY, label text NOT NULL",
+        |store, table| async move {
+            let store = &*store;
+            let fill = format!(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 10000) \
+                 INSERT INTO {table} (n, label) SELECT n, 'row ' || n FROM g"
+            );
+            assert_eq!(exec(store, &fill, &[]).await, 10_000);
+            let sql = format!("SELECT n, label FROM {table} ORDER BY n");
+            let mut stream = store.query(&sql, &[]);
+            let mut expected = 1i64;
+            while let Some(row) = stream.next().await {
+                let row = row.unwrap_or_else(|e| panic!("row {expected} of the stream: {e}"));
+                assert_eq!(col(&row, "n").as_i64(), Some(expected), "rows in order");
+                assert_eq!(
+                    col(&row, "label"),
+                    &Value::String(format!("row {expected}"))
+                );
+                expected += 1;
+            }
+            drop(stream);
+            assert_eq!(expected, 10_001, "all 10,000 rows streamed");
 
-        let first: Vec<_> = store
-            .query(&sql, &[])
-            .take(5)
-            .try_collect()
-            .await
-            .expect("the first rows of a stream");
-        assert_eq!(first.len(), 5);
-        assert_eq!(count(store, &table).await, 10_000, "the store works after a dropped stream");
-    })
+            let first: Vec<_> = store
+                .query(&sql, &[])
+                .take(5)
+                .try_collect()
+                .await
+                .expect("the first rows of a stream");
+            assert_eq!(first.len(), 5);
+            assert_eq!(
+                count(store, &table).await,
+                10_000,
+                "the store works after a dropped stream"
+            );
+        },
+    )
     .await;
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::{SqlStoreFactory, col, count, exec, expect_kind, rows, scoped};
+use super::{SqlStoreFactory, col, count, exec, expect_kind, opted_out, rows, scoped};
 use crate::error::{ErrorKind, StoreError};
 use crate::retry::RetryPolicy;
 use crate::sql::{IsolationLevel, SqlStore, SqlStoreExt};
@@ -208,8 +208,18 @@ async fn finish(
 }
 
 /// Two serializable transactions in a write skew: one commits, the other fails with a
-/// retryable `Conflict` (SQLSTATE 40001).
+/// retryable `Conflict` (SQLSTATE 40001). Needs
+/// [`concurrent_transactions`](crate::sql::SqlCapabilities::concurrent_transactions).
 pub async fn serialization_failure_is_conflict(factory: &SqlStoreFactory) {
+    if opted_out(
+        factory,
+        "serialization_failure_is_conflict",
+        &[("concurrent_transactions", |c| c.concurrent_transactions)],
+    )
+    .await
+    {
+        return;
+    }
     scoped(
         factory,
         "serial",
@@ -262,8 +272,18 @@ pub async fn serialization_failure_is_conflict(factory: &SqlStoreFactory) {
     .await;
 }
 
-/// Each isolation level given to `begin` is the one the transaction runs at.
+/// Each isolation level given to `begin` is the one the transaction runs at. Needs
+/// [`isolation_levels`](crate::sql::SqlCapabilities::isolation_levels).
 pub async fn isolation_levels_are_applied(factory: &SqlStoreFactory) {
+    if opted_out(
+        factory,
+        "isolation_levels_are_applied",
+        &[("isolation_levels", |c| c.isolation_levels)],
+    )
+    .await
+    {
+        return;
+    }
     let store = factory().await;
     for (level, name) in [
         (IsolationLevel::ReadCommitted, "read committed"),

@@ -47,56 +47,11 @@ pub async fn integer_parameters_round_trip(factory: &SqlStoreFactory) {
             );
             assert_eq!(col(row, "big"), &Value::from(big), "bigint of row {id}");
         }
-        let sum = rows(store, "SELECT $1::bigint + 1 AS next", &[41.into()]).await;
+        let sum = rows(store, "SELECT CAST($1 AS bigint) + 1 AS next", &[41.into()]).await;
         assert_eq!(
             col(&sum[0], "next"),
             &Value::from(42),
             "a parameter used in an expression"
-        );
-    })
-    .await;
-}
-
-/// `numeric(38,10)` and unconstrained `numeric` keep every digit, both ways.
-pub async fn numeric_parameters_are_exact(factory: &SqlStoreFactory) {
-    let columns = "id integer PRIMARY KEY, amount numeric(38,10), exact numeric";
-    scoped(factory, "numeric", columns, |store, table| async move {
-        let store = &*store;
-        let insert = format!("INSERT INTO {table} (id, amount, exact) VALUES ($1, $2, $3)");
-        let cases = [
-            ("1234567890123456789012345678.1234567891", "123456789012345678901234567890123456789012345678901234567890.000000000000000000001"),
-            ("-9999999999999999999999999999.9999999999", "-0.000000000000000000000000000001"),
-            ("0.0000000001", "1E+50"),
-            ("0", "0"),
-            ("42", "-42.50"),
-        ];
-        for (id, (amount, exact)) in (1..).zip(cases) {
-            exec(store, &insert, &[Value::from(id), num(amount), num(exact)]).await;
-        }
-        let found = rows(store, &format!("SELECT amount, exact FROM {table} ORDER BY id"), &[]).await;
-        assert_eq!(found.len(), cases.len());
-        for (row, (amount, exact)) in found.iter().zip(cases) {
-            assert_eq!(col(row, "amount"), &num(amount), "numeric(38,10) {amount}");
-            assert_eq!(col(row, "exact"), &num(exact), "numeric {exact}");
-        }
-        let first = col(&found[0], "amount").as_number().expect("numeric is a number");
-        assert_eq!(
-            first.to_plain_string(),
-            "1234567890123456789012345678.1234567891",
-            "every digit of a 38-digit value"
-        );
-        let scaled = col(&found[4], "amount").as_number().expect("numeric is a number");
-        assert_eq!(scaled.to_plain_string(), "42.0000000000", "the column's scale is kept");
-        let sum = rows(
-            store,
-            &format!("SELECT sum(amount) AS total FROM {table} WHERE id IN (1, 3)"),
-            &[],
-        )
-        .await;
-        assert_eq!(
-            col(&sum[0], "total"),
-            &num("1234567890123456789012345678.1234567892"),
-            "the server computes with the exact values"
         );
     })
     .await;
@@ -169,8 +124,8 @@ pub async fn text_bytes_bool_and_null_round_trip(factory: &SqlStoreFactory) {
     .await;
 }
 
-/// A [`Value::Map`] parameter fills a `jsonb` column as a JSON object (queryable by the
-/// server) and comes back as an equal map.
+/// A [`Value::Map`] parameter fills a `jsonb` column as a JSON object (its fields readable by
+/// the server with `->>`) and comes back as an equal map, numbers exact.
 pub async fn jsonb_from_map_round_trip(factory: &SqlStoreFactory) {
     scoped(
         factory,
@@ -178,37 +133,38 @@ pub async fn jsonb_from_map_round_trip(factory: &SqlStoreFactory) {
         "id integer PRIMARY KEY, doc jsonb",
         |store, table| async move {
             let store = &*store;
-            let doc = Document::new()
-                .with("name", "widget \"pro\"")
-                .with("count", 3)
-                .with("price", num("12.50"))
-                .with("big", num("123456789012345678901234567890"))
-                .with("tags", vec!["a", "b"])
-                .with(
-                    "nested",
-                    Document::new().with("ok", true).with("none", Value::Null),
-                );
+            let doc = json_doc();
             let insert = format!("INSERT INTO {table} (id, doc) VALUES ($1, $2)");
             exec(store, &insert, &[1.into(), Value::Map(doc.clone())]).await;
             exec(store, &insert, &[2.into(), Value::Null]).await;
             let found = rows(store, &format!("SELECT doc FROM {table} ORDER BY id"), &[]).await;
             assert_eq!(col(&found[0], "doc"), &Value::Map(doc), "jsonb round trip");
             assert_eq!(col(&found[1], "doc"), &Value::Null, "a NULL jsonb");
-            let sql = format!(
-                "SELECT doc->>'name' AS name, (doc->'nested'->>'ok')::boolean AS ok, \
-             jsonb_array_length(doc->'tags') AS tags FROM {table} WHERE id = 1"
-            );
+            let sql = format!("SELECT doc->>'name' AS name FROM {table} WHERE id = 1");
             let fields = rows(store, &sql, &[]).await;
             assert_eq!(
                 col(&fields[0], "name"),
                 &Value::from("widget \"pro\""),
                 "stored as JSON, not text"
             );
-            assert_eq!(col(&fields[0], "ok"), &Value::from(true));
-            assert_eq!(col(&fields[0], "tags"), &Value::from(2));
         },
     )
     .await;
+}
+
+/// The document the JSON behaviours store: text with quotes, an integer, a decimal with a
+/// trailing zero, a 30-digit integer, a list and a nested map with a boolean and a null.
+pub(super) fn json_doc() -> Document {
+    Document::new()
+        .with("name", "widget \"pro\"")
+        .with("count", 3)
+        .with("price", num("12.50"))
+        .with("big", num("123456789012345678901234567890"))
+        .with("tags", vec!["a", "b"])
+        .with(
+            "nested",
+            Document::new().with("ok", true).with("none", Value::Null),
+        )
 }
 
 /// Dates and UUIDs go in and come back as their standard text forms.

@@ -1,17 +1,32 @@
-//! JSON text written from and parsed into [`Value`]s with exact numbers.
+//! JSON text with exact numbers, for the JSON columns of SQL backends.
 //!
 //! serde_json (without its `arbitrary_precision` feature) reads numbers through `f64` or
-//! 64-bit integers, which would lose digits of a 30-digit integer; these two functions keep
-//! every digit the text has.
+//! 64-bit integers, which would lose digits of a 30-digit integer; [`write()`] and [`parse()`]
+//! keep every digit the text has, so a [`Value::Map`] stored in a `jsonb` (PostgreSQL) or
+//! `JSON` (SQLite) column comes back equal.
+//!
+//! ```
+//! use store_core::{Document, Number, Value};
+//! use store_core::sql::json;
+//!
+//! let price: Number = "12.50".parse()?;
+//! let doc = Value::Map(Document::new().with("price", price));
+//! let mut text = String::new();
+//! json::write(&doc, &mut text);
+//! assert_eq!(text, r#"{"price":12.50}"#);
+//! assert_eq!(json::parse(text.as_bytes())?, doc);
+//! # Ok::<_, store_core::StoreError>(())
+//! ```
 
-use store_core::{Document, Number, StoreError, Value};
+use crate::error::StoreError;
+use crate::value::{Document, Number, Value};
 
 /// The deepest nesting accepted when parsing.
 const MAX_DEPTH: usize = 512;
 
 /// Writes `value` as JSON text. Bytes become base64 strings and sets arrays, as
-/// [`store_core::to_json`] does; numbers are written with all their digits.
-pub(crate) fn write(value: &Value, out: &mut String) {
+/// [`to_json`](crate::to_json) does; numbers are written with all their digits.
+pub fn write(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -33,7 +48,7 @@ pub(crate) fn write(value: &Value, out: &mut String) {
         Value::StringSet(set) => write_seq(set.iter(), out, |s, o| write_string(s, o)),
         Value::NumberSet(set) => write_seq(set.iter(), out, write_number),
         Value::Bytes(_) | Value::BytesSet(_) => {
-            out.push_str(&store_core::to_json(value).to_string());
+            out.push_str(&crate::value::to_json(value).to_string());
         }
     }
 }
@@ -71,7 +86,8 @@ fn write_string(s: &str, out: &mut String) {
 }
 
 /// Parses JSON text into a [`Value`]: objects become maps (keys in text order), numbers exact.
-pub(crate) fn parse(text: &[u8]) -> Result<Value, StoreError> {
+/// Text that is not JSON is `InvalidInput`, saying at which byte.
+pub fn parse(text: &[u8]) -> Result<Value, StoreError> {
     let mut p = Parser { s: text, i: 0 };
     p.ws();
     let v = p.value(0)?;
@@ -89,10 +105,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, what: &str) -> StoreError {
-        StoreError::internal(format!(
-            "malformed JSON from the server at byte {}: {what}",
-            self.i
-        ))
+        StoreError::invalid_input(format!("malformed JSON at byte {}: {what}", self.i))
     }
 
     fn ws(&mut self) {

@@ -1,0 +1,326 @@
+//! The [`ObjectStore`] and [`Health`] impls of [`FsStore`]: each call validates, then runs its
+//! file system work (in `write`, `read`, `list`, `files`) on the blocking pool.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use store_core::object::{
+    ByteStream, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectCapabilities,
+    ObjectMeta, PresignMethod, PutMode, PutOptions, PutResult, validate_presign_expiry,
+};
+use store_core::{Cursor, Health, HealthReport, ObjectKey, ObjectStore, Result, StoreError};
+use tokio::task::JoinHandle;
+
+use crate::BACKEND;
+use crate::files;
+use crate::list::Request;
+use crate::read::{self, CHUNK};
+use crate::store::FsStore;
+use crate::write::{self, Staged};
+
+/// Stream chunks are gathered up to this size before one blocking write.
+const WRITE_BATCH: usize = CHUNK;
+
+/// A blocking write of a batch of chunks in flight, handing the staged object back.
+type Pending = JoinHandle<Result<Staged>>;
+
+impl FsStore {
+    /// Waits for the batch in flight, if any, and returns the staged object.
+    async fn settle(staged: &mut Option<Staged>, pending: &mut Option<Pending>) -> Result<Staged> {
+        if let Some(handle) = pending.take() {
+            return handle
+                .await
+                .map_err(|e| StoreError::internal(format!("a write task failed: {e}")))?;
+        }
+        staged
+            .take()
+            .ok_or_else(|| StoreError::internal("the staged object went missing"))
+    }
+
+    /// Writes a stream into a staged object: batches of up to 1 MiB, one written while the
+    /// next is gathered, so at most two are in memory.
+    async fn put_chunks(
+        &self,
+        key: &ObjectKey,
+        mut body: ByteStream,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        self.writable()?;
+        let (k, mode) = (key.clone(), options.mode.clone());
+        let first = self
+            .blocking(move |inner| Staged::create(&inner.tree, &k, &mode))
+            .await?;
+        let mut staged = Some(first);
+        let mut pending: Option<Pending> = None;
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batch_len = 0usize;
+        let mut total = 0u64;
+        loop {
+            let chunk = body.next().await.transpose()?;
+            let done = chunk.is_none();
+            if let Some(chunk) = chunk {
+                batch_len += chunk.len();
+                total += chunk.len() as u64;
+                batch.push(chunk);
+            }
+            if batch_len >= WRITE_BATCH || (done && !batch.is_empty()) {
+                let mut target = Self::settle(&mut staged, &mut pending).await?;
+                let chunks = std::mem::take(&mut batch);
+                batch_len = 0;
+                pending = Some(tokio::task::spawn_blocking(move || {
+                    for chunk in &chunks {
+                        target.write(chunk)?;
+                    }
+                    Ok(target)
+                }));
+            }
+            if done {
+                break;
+            }
+        }
+        let target = Self::settle(&mut staged, &mut pending).await?;
+        tracing::Span::current().record("bytes", total);
+        let PutOptions {
+            mode,
+            content_type,
+            metadata,
+        } = options;
+        self.blocking(move |inner| target.commit(&inner.tree, &mode, content_type, metadata, None))
+            .await
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FsStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn capabilities(&self) -> ObjectCapabilities {
+        ObjectCapabilities::none().conditional_put(true)
+    }
+
+    async fn put(&self, key: &ObjectKey, body: Bytes, options: PutOptions) -> Result<PutResult> {
+        self.traced("put", key.as_str(), async {
+            self.writable()?;
+            tracing::Span::current().record("bytes", body.len() as u64);
+            let key = key.clone();
+            self.blocking(move |inner| {
+                let mut staged = Staged::create(&inner.tree, &key, &options.mode)?;
+                staged.write(&body)?;
+                let PutOptions {
+                    mode,
+                    content_type,
+                    metadata,
+                } = options;
+                staged.commit(&inner.tree, &mode, content_type, metadata, None)
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn put_stream(
+        &self,
+        key: &ObjectKey,
+        body: ByteStream,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        self.traced(
+            "put_stream",
+            key.as_str(),
+            self.put_chunks(key, body, options),
+        )
+        .await
+    }
+
+    async fn get(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
+        self.traced("get", key.as_str(), async {
+            let k = key.clone();
+            let opened = self
+                .blocking(move |inner| inner.tree.open(&k, "no object exists at this key"))
+                .await?;
+            let etag = opened.trailer.etag();
+            read::check_conditions(&options, &etag)?;
+            let size = opened.trailer.size;
+            let range = match options.range {
+                Some(range) => range.resolve(size)?,
+                None => 0..size,
+            };
+            tracing::Span::current().record("bytes", range.end - range.start);
+            let meta = opened.trailer.meta(key.clone());
+            Ok(GetResult {
+                meta,
+                range: range.clone(),
+                body: read::body(opened, range),
+            })
+        })
+        .await
+    }
+
+    async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
+        self.traced("head", key.as_str(), async {
+            let k = key.clone();
+            self.blocking(move |inner| {
+                let trailer = inner.tree.trailer(&k, "no object exists at this key")?;
+                Ok(trailer.meta(k))
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<()> {
+        self.traced("delete", key.as_str(), async {
+            self.writable()?;
+            let keys = vec![key.clone()];
+            let mut failures = self
+                .blocking(move |inner| Ok(write::delete(&inner.tree, &keys)))
+                .await?;
+            match failures.pop() {
+                Some(failure) => Err(failure.error),
+                None => Ok(()),
+            }
+        })
+        .await
+    }
+
+    async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<DeleteFailure>> {
+        self.traced("delete_many", "", async {
+            self.writable()?;
+            tracing::Span::current().record("items", keys.len() as u64);
+            let keys = keys.to_vec();
+            self.blocking(move |inner| Ok(write::delete(&inner.tree, &keys)))
+                .await
+        })
+        .await
+    }
+
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        self.traced("copy", from.as_str(), async {
+            self.writable()?;
+            let (from, to) = (from.clone(), to.clone());
+            self.blocking(move |inner| {
+                let mut source = inner
+                    .tree
+                    .open(&from, "no object exists at the source key")
+                    .map_err(|e| e.with_target(from.as_str()))?;
+                let trailer = source.trailer;
+                let mut staged = Staged::create(&inner.tree, &to, &PutMode::Overwrite)
+                    .map_err(|e| e.with_target(to.as_str()))?;
+                match source.whole.take() {
+                    Some(body) => staged.write(&body)?,
+                    None => staged.copy_from(&mut source.file, trailer.size)?,
+                }
+                staged
+                    .commit(
+                        &inner.tree,
+                        &PutMode::Overwrite,
+                        trailer.content_type,
+                        trailer.metadata,
+                        Some(trailer.sha256),
+                    )
+                    .map_err(|e| e.with_target(to.as_str()))?;
+                Ok(())
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
+        let target = options.prefix.clone().unwrap_or_default();
+        self.traced("list", &target, async {
+            let options = options.clone();
+            let page = self
+                .blocking(move |inner| {
+                    Request::new(&options, cursor.as_ref())?.run(inner.tree.objects())
+                })
+                .await?;
+            tracing::Span::current().record(
+                "items",
+                (page.objects.len() + page.common_prefixes.len()) as u64,
+            );
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn presign(
+        &self,
+        _method: PresignMethod,
+        key: &ObjectKey,
+        expires_in: Duration,
+    ) -> Result<String> {
+        self.traced("presign", key.as_str(), async {
+            validate_presign_expiry(expires_in)?;
+            Err(StoreError::unsupported(
+                "a store in a local folder cannot presign URLs: it has no server",
+            ))
+        })
+        .await
+    }
+
+    async fn upload_file(
+        &self,
+        path: &Path,
+        key: &ObjectKey,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        self.traced("upload_file", key.as_str(), async {
+            self.writable()?;
+            let (path, key) = (path.to_path_buf(), key.clone());
+            self.blocking(move |inner| files::upload(&inner.tree, &path, &key, options))
+                .await
+        })
+        .await
+    }
+
+    async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
+        self.traced("download_file", key.as_str(), async {
+            let (path, key) = (path.to_path_buf(), key.clone());
+            self.blocking(move |inner| files::download(&inner.tree, &key, &path))
+                .await
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Health for FsStore {
+    async fn health(&self) -> Result<HealthReport> {
+        let started = Instant::now();
+        self.traced("health", "", async {
+            self.blocking(|inner| {
+                crate::format::read(&inner.root)?.ok_or_else(|| {
+                    StoreError::unavailable(format!(
+                        "the format file of `{}` is gone",
+                        inner.root.display()
+                    ))
+                })?;
+                std::fs::read_dir(inner.tree.objects())
+                    .map_err(|e| crate::error::io_error("read", inner.tree.objects(), e))?;
+                Ok(())
+            })
+            .await
+        })
+        .await?;
+        Ok(HealthReport {
+            backend: BACKEND,
+            latency: started.elapsed(),
+            detail: Some(format!(
+                "format {} in `{}`{}",
+                crate::FORMAT_VERSION,
+                self.inner.root.display(),
+                if self.inner.read_only {
+                    " (read-only)"
+                } else {
+                    ""
+                }
+            )),
+        })
+    }
+}

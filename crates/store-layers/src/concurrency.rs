@@ -1,0 +1,64 @@
+//! [`ConcurrencyLayer`]: at most N calls in flight, shareable across stores.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use store_core::StoreError;
+use tokio::sync::Semaphore;
+
+use crate::layer::{Run, layer_from_run};
+use crate::meta::OpMeta;
+
+/// Lets at most `limit` calls run at once; others wait their turn in order. Clones share the
+/// limit, so one layer can bound several stores that talk to one server.
+///
+/// ```
+/// use store_layers::ConcurrencyLayer;
+/// let limit = ConcurrencyLayer::new(8);
+/// let shared = limit.clone(); // the same 8 permits
+/// assert_eq!(shared.available(), 8);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConcurrencyLayer {
+    permits: Arc<Semaphore>,
+}
+
+impl ConcurrencyLayer {
+    /// At most `limit` calls at once (at least 1).
+    pub fn new(limit: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limit.max(1))),
+        }
+    }
+
+    /// Calls that could start now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+}
+
+// The trait fixes the `impl Future + Send` signature; the body is one async block.
+#[allow(clippy::manual_async_fn)]
+impl Run for ConcurrencyLayer {
+    fn run<T, F, Fut>(
+        &self,
+        _meta: &OpMeta,
+        call: F,
+    ) -> impl Future<Output = store_core::Result<T>> + Send
+    where
+        T: Send,
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = store_core::Result<T>> + Send,
+    {
+        async move {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| StoreError::internal("the concurrency limit was closed"))?;
+            call().await
+        }
+    }
+}
+
+layer_from_run!(ConcurrencyLayer);

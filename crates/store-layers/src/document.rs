@@ -1,0 +1,146 @@
+//! [`DocumentStore`] through a layer: every call described by an [`OpMeta`] and run by the
+//! layer. Queries and scans page through [`query_page`](DocumentStore::query_page) and
+//! [`scan_page`](DocumentStore::scan_page), so each page is one layered call.
+
+use async_trait::async_trait;
+use futures::FutureExt;
+use store_core::document::{
+    BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentCapabilities, DocumentStore,
+    GetItemOptions, PutItemOptions, Query, Scan, TransactAction, Update, UpdateAction,
+    UpdateOptions, WriteOp,
+};
+use store_core::{Cursor, DocKey, Document, KeySchema, Page, Result, Value};
+
+use crate::layer::{Layer, Layered, through};
+use crate::meta::{Access, OpMeta, StoreKind};
+
+fn meta<S: DocumentStore>(store: &S, operation: &'static str, access: Access) -> OpMeta {
+    OpMeta::new(StoreKind::Document, store.backend(), operation, access)
+        .collection(store.table_name())
+}
+
+/// Whether applying `update` twice leaves the item as applying it once: `set`, `remove`,
+/// `delete_from_set` and `add` of set elements do; `add` to a number and `append` do not.
+pub fn update_is_idempotent(update: &Update) -> bool {
+    update.actions().iter().all(|action| match action {
+        UpdateAction::Add(_, value) => !matches!(value, Value::Number(_)),
+        UpdateAction::Append(..) => false,
+        UpdateAction::Set(..) | UpdateAction::Remove(_) | UpdateAction::DeleteFromSet(..) => true,
+    })
+}
+
+fn transaction_is_idempotent(actions: &[TransactAction]) -> bool {
+    actions.iter().all(|action| match action {
+        TransactAction::Update { update, .. } => update_is_idempotent(update),
+        _ => true,
+    })
+}
+
+#[async_trait]
+impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn table_name(&self) -> &str {
+        self.inner.table_name()
+    }
+
+    fn key_schema(&self) -> &KeySchema {
+        self.inner.key_schema()
+    }
+
+    fn capabilities(&self) -> DocumentCapabilities {
+        self.inner.capabilities()
+    }
+
+    async fn put(&self, item: Document, options: PutItemOptions) -> Result<Option<Document>> {
+        // A whole item replaced (or conditionally written) converges when repeated.
+        let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
+        through(&self.layer, &meta, || {
+            self.inner.put(item.clone(), options.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn get(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
+        let meta = meta(&self.inner, "get", Access::Read);
+        through(&self.layer, &meta, || {
+            self.inner.get(key, options.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        key: &DocKey,
+        update: &Update,
+        options: UpdateOptions,
+    ) -> Result<Option<Document>> {
+        let meta =
+            meta(&self.inner, "update", Access::Write).idempotent(update_is_idempotent(update));
+        through(&self.layer, &meta, || {
+            self.inner.update(key, update, options.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &DocKey, options: DeleteItemOptions) -> Result<Option<Document>> {
+        let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
+        through(&self.layer, &meta, || {
+            self.inner.delete(key, options.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn query_page(&self, query: &Query, cursor: Option<Cursor>) -> Result<Page<Document>> {
+        let meta = meta(&self.inner, "query", Access::Read);
+        through(&self.layer, &meta, || {
+            self.inner.query_page(query, cursor.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn scan_page(&self, scan: &Scan, cursor: Option<Cursor>) -> Result<Page<Document>> {
+        let meta = meta(&self.inner, "scan", Access::List);
+        through(&self.layer, &meta, || {
+            self.inner.scan_page(scan, cursor.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn batch_get(&self, keys: &[DocKey], options: GetItemOptions) -> Result<Vec<Document>> {
+        let meta = meta(&self.inner, "batch_get", Access::Read);
+        through(&self.layer, &meta, || {
+            self.inner.batch_get(keys, options.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn batch_write(
+        &self,
+        ops: Vec<WriteOp>,
+        options: BatchWriteOptions,
+    ) -> Result<BatchWriteReport> {
+        // Whole-item puts and deletes by key: repeating the batch converges.
+        let meta = meta(&self.inner, "batch_write", Access::Write).idempotent(true);
+        through(&self.layer, &meta, || {
+            self.inner.batch_write(ops.clone(), options.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn transact_write(&self, actions: Vec<TransactAction>) -> Result<()> {
+        let meta = meta(&self.inner, "transact_write", Access::Write)
+            .idempotent(transaction_is_idempotent(&actions));
+        through(&self.layer, &meta, || {
+            self.inner.transact_write(actions.clone()).boxed()
+        })
+        .await
+    }
+
+    async fn transact_get(&self, keys: &[DocKey]) -> Result<Vec<Option<Document>>> {
+        let meta = meta(&self.inner, "transact_get", Access::Read);
+        through(&self.layer, &meta, || self.inner.transact_get(keys).boxed()).await
+    }
+}

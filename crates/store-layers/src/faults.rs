@@ -1,0 +1,197 @@
+//! [`FaultLayer`]: seeded fault injection on reads and writes, for tests (ours and users').
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use store_core::{ErrorKind, StoreError};
+
+use crate::layer::{Run, layer_from_run};
+use crate::meta::{Access, OpMeta};
+
+/// One kind of fault and the calls it hits.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    kind: ErrorKind,
+    ratio: f64,
+    operations: Option<Vec<&'static str>>,
+    access: Option<Access>,
+    after: bool,
+}
+
+impl Fault {
+    /// Fails `ratio` (0.0–1.0) of the calls it matches with an error of `kind`, before the
+    /// store sees them.
+    pub fn error(kind: ErrorKind, ratio: f64) -> Self {
+        Self {
+            kind,
+            ratio: ratio.clamp(0.0, 1.0),
+            operations: None,
+            access: None,
+            after: false,
+        }
+    }
+
+    /// Lets the call reach the store and succeed, then reports the error anyway: "the write
+    /// happened, then the call failed", the fault that makes retries write twice unless
+    /// writes are idempotent.
+    pub fn after_success(mut self) -> Self {
+        self.after = true;
+        self
+    }
+
+    /// Only these operations (`"put"`, `"batch_write"`…).
+    pub fn operations(mut self, operations: &[&'static str]) -> Self {
+        self.operations = Some(operations.to_vec());
+        self
+    }
+
+    /// Only reads, writes, listings or admin calls.
+    pub fn access(mut self, access: Access) -> Self {
+        self.access = Some(access);
+        self
+    }
+
+    fn matches(&self, meta: &OpMeta) -> bool {
+        self.operations
+            .as_ref()
+            .is_none_or(|ops| ops.contains(&meta.operation))
+            && self.access.is_none_or(|a| a == meta.access)
+    }
+}
+
+/// Injects faults into calls, deterministically from a seed: errors by kind, operation and
+/// ratio, failures after a successful write, added latency, and scripts such as "fail the
+/// next 3 calls with `Throttled`". Clones share their state (the random sequence, the script
+/// and the counters), so a test can keep one to script and inspect while the store uses it.
+///
+/// ```
+/// use store_core::ErrorKind;
+/// use store_layers::{Access, Fault, FaultLayer};
+/// let faults = FaultLayer::seeded(7)
+///     .with(Fault::error(ErrorKind::Unavailable, 0.2))
+///     .with(Fault::error(ErrorKind::Unavailable, 0.1).after_success().access(Access::Write));
+/// faults.fail_next(3, ErrorKind::Throttled);
+/// assert_eq!(faults.injected(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct FaultLayer {
+    faults: Vec<Fault>,
+    latency: Option<Duration>,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug)]
+struct State {
+    rng: u64,
+    script: VecDeque<ErrorKind>,
+    injected: u64,
+}
+
+impl FaultLayer {
+    /// No fault yet; the random sequence starts from `seed` (the same seed gives the same
+    /// faults for the same sequence of calls).
+    pub fn seeded(seed: u64) -> Self {
+        Self {
+            faults: Vec::new(),
+            latency: None,
+            state: Arc::new(Mutex::new(State {
+                rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+                script: VecDeque::new(),
+                injected: 0,
+            })),
+        }
+    }
+
+    /// Adds a fault.
+    pub fn with(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// Delays every call by `latency` before it starts.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// Fails the next `n` calls with `kind`, whatever they are, before the random faults.
+    pub fn fail_next(&self, n: usize, kind: ErrorKind) {
+        let mut state = self.lock();
+        state.script.extend(std::iter::repeat_n(kind, n));
+    }
+
+    /// Faults injected so far.
+    pub fn injected(&self) -> u64 {
+        self.lock().injected
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The fault this call gets, if any: `(kind, after_success)`.
+    fn draw(&self, meta: &OpMeta) -> Option<(ErrorKind, bool)> {
+        let mut state = self.lock();
+        if let Some(kind) = state.script.pop_front() {
+            state.injected += 1;
+            return Some((kind, false));
+        }
+        for fault in self.faults.iter().filter(|f| f.matches(meta)) {
+            if state.next_unit() < fault.ratio {
+                state.injected += 1;
+                return Some((fault.kind, fault.after));
+            }
+        }
+        None
+    }
+}
+
+impl State {
+    /// xorshift64*: a uniform number in `[0, 1)`.
+    fn next_unit(&mut self) -> f64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn injected(kind: ErrorKind, meta: &OpMeta, after: bool) -> StoreError {
+    let when = if after { " after it succeeded" } else { "" };
+    StoreError::new(kind, format!("injected fault on `{meta}`{when}")).with_backend(meta.backend)
+}
+
+// The trait fixes the `impl Future + Send` signature; the body is one async block.
+#[allow(clippy::manual_async_fn)]
+impl Run for FaultLayer {
+    fn run<T, F, Fut>(
+        &self,
+        meta: &OpMeta,
+        call: F,
+    ) -> impl Future<Output = store_core::Result<T>> + Send
+    where
+        T: Send,
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = store_core::Result<T>> + Send,
+    {
+        async move {
+            if let Some(latency) = self.latency {
+                tokio::time::sleep(latency).await;
+            }
+            match self.draw(meta) {
+                None => call().await,
+                Some((kind, false)) => Err(injected(kind, meta, false)),
+                Some((kind, true)) => {
+                    call().await?;
+                    Err(injected(kind, meta, true))
+                }
+            }
+        }
+    }
+}
+
+layer_from_run!(FaultLayer);

@@ -1,0 +1,123 @@
+//! The [`Layer`] trait, the [`Layered`] store it makes, and [`Call`], the repeatable call a
+//! layer wraps.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use store_core::Result;
+
+use crate::meta::OpMeta;
+
+/// One call to the store underneath, repeatable: a retry or a hedge runs it again by calling
+/// it again. Each run starts the operation afresh.
+pub type Call<'a, T> = Arc<dyn Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a>;
+
+/// Wraps a call in a behaviour: retry it, time it out, limit it, trace it, inject faults.
+///
+/// A layer sees every call of every kind of store through the same [`OpMeta`], so one
+/// implementation serves objects, documents, SQL and search alike. Layers compose: a layer is
+/// a store's layer and [`Layers`](crate::Layers) puts several in the one safe order.
+pub trait Layer: Send + Sync + fmt::Debug {
+    /// Runs `call` (once, several times, or not at all) as this layer decides.
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, Result<T>>;
+}
+
+impl<L: Layer + ?Sized> Layer for Arc<L> {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, Result<T>> {
+        (**self).around(meta, call)
+    }
+}
+
+/// A layer's behaviour as a generic function over any repeatable call; [`Layer::around`]
+/// is this with the call boxed.
+pub(crate) trait Run: Send + Sync {
+    /// Runs `call` (once, several times, or not at all) as this layer decides.
+    fn run<T, F, Fut>(&self, meta: &OpMeta, call: F) -> impl Future<Output = Result<T>> + Send
+    where
+        T: Send,
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<T>> + Send;
+}
+
+/// Implements [`Layer`] for a layer that has a [`Run`] behaviour.
+macro_rules! layer_from_run {
+    ($ty:ty) => {
+        impl $crate::layer::Layer for $ty {
+            fn around<'a, T: Send + 'a>(
+                &'a self,
+                meta: &'a $crate::meta::OpMeta,
+                call: $crate::layer::Call<'a, T>,
+            ) -> futures::future::BoxFuture<'a, store_core::Result<T>> {
+                use futures::FutureExt;
+                $crate::layer::Run::run(self, meta, move || call()).boxed()
+            }
+        }
+    };
+}
+pub(crate) use layer_from_run;
+
+/// A store with a layer around every call: it implements the same trait as the store it
+/// wraps ([`ObjectStore`](store_core::ObjectStore), [`DocumentStore`](store_core::DocumentStore),
+/// [`SqlStore`](store_core::SqlStore), [`SearchIndex`](store_core::SearchIndex), [`Health`](store_core::Health)),
+/// so an `Arc<dyn DocumentStore>` stays one.
+pub struct Layered<S, L> {
+    pub(crate) inner: S,
+    pub(crate) layer: L,
+}
+
+impl<S, L> Layered<S, L> {
+    /// Wraps `inner` in `layer`.
+    pub fn new(inner: S, layer: L) -> Self {
+        Self { inner, layer }
+    }
+
+    /// The store underneath.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The layer.
+    pub fn layer(&self) -> &L {
+        &self.layer
+    }
+}
+
+impl<S: fmt::Debug, L: fmt::Debug> fmt::Debug for Layered<S, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layered")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+/// `store.layer(layer)` for every store.
+pub trait LayerExt: Sized {
+    /// Wraps this store in `layer`.
+    fn layer<L: Layer>(self, layer: L) -> Layered<Self, L> {
+        Layered::new(self, layer)
+    }
+}
+
+impl<S> LayerExt for S {}
+
+/// Runs `f` through `layer` with the meta `meta`: the one helper every trait method of a
+/// [`Layered`] store uses.
+pub(crate) async fn through<'a, L, T, F>(layer: &'a L, meta: &'a OpMeta, f: F) -> Result<T>
+where
+    L: Layer,
+    T: Send + 'a,
+    F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+{
+    layer.around(meta, Arc::new(f)).await
+}

@@ -1,0 +1,168 @@
+//! [`RetryLayer`]: retries retryable failures of idempotent calls with store-core's
+//! [`RetryPolicy`] and [`Backoff`](store_core::Backoff), within a retry budget.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use store_core::RetryPolicy;
+
+use crate::layer::{Run, layer_from_run};
+use crate::meta::OpMeta;
+
+/// Retries a call that failed with a retryable error ([`StoreError::is_retryable`]), as the
+/// policy allows, honouring the server's `Retry-After`; a call that is not idempotent runs
+/// once, unless an override says it may be repeated.
+///
+/// When this layer is on, turn the adapters' own SDK retry down to one attempt
+/// (`max_attempts(1)` on the S3 and DynamoDB builders) so the two never multiply.
+///
+/// ```
+/// use std::time::Duration;
+/// use store_core::RetryPolicy;
+/// use store_layers::{RetryBudget, RetryLayer};
+/// let retry = RetryLayer::new(RetryPolicy::default().base_delay(Duration::from_millis(20)))
+///     .idempotent("execute", true)
+///     .budget(RetryBudget::new(0.2, 10));
+/// # let _ = retry;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryLayer {
+    policy: RetryPolicy,
+    overrides: HashMap<&'static str, bool>,
+    budget: Option<RetryBudget>,
+}
+
+impl RetryLayer {
+    /// Retries as `policy` says, idempotent calls only, with no budget.
+    pub fn new(policy: RetryPolicy) -> Self {
+        Self {
+            policy,
+            overrides: HashMap::new(),
+            budget: None,
+        }
+    }
+
+    /// Overrides whether `operation` (`"execute"`, `"update"`…) may be repeated.
+    pub fn idempotent(mut self, operation: &'static str, repeatable: bool) -> Self {
+        self.overrides.insert(operation, repeatable);
+        self
+    }
+
+    /// Caps retries across every call through this layer (clones share the budget).
+    pub fn budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    fn repeatable(&self, meta: &OpMeta) -> bool {
+        if self.overrides.is_empty() {
+            return meta.idempotent;
+        }
+        self.overrides
+            .get(meta.operation)
+            .copied()
+            .unwrap_or(meta.idempotent)
+    }
+}
+
+// The trait fixes the `impl Future + Send` signature; the body is one async block.
+#[allow(clippy::manual_async_fn)]
+impl Run for RetryLayer {
+    fn run<T, F, Fut>(
+        &self,
+        meta: &OpMeta,
+        call: F,
+    ) -> impl Future<Output = store_core::Result<T>> + Send
+    where
+        T: Send,
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = store_core::Result<T>> + Send,
+    {
+        async move {
+            if !self.repeatable(meta) {
+                return call().await;
+            }
+            if let Some(budget) = &self.budget {
+                budget.deposit();
+            }
+            // The elapsed budget counts from the first attempt; the backoff itself is only
+            // made once that attempt has failed.
+            let started = tokio::time::Instant::now();
+            let first = match call().await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let mut backoff = self.policy.start_at(started);
+            let mut error = first;
+            loop {
+                let Some(delay) = backoff.next_for(&error) else {
+                    return Err(error);
+                };
+                if let Some(budget) = &self.budget
+                    && !budget.withdraw()
+                {
+                    tracing::debug!(operation = meta.operation, "retry budget spent");
+                    return Err(error);
+                }
+                tracing::debug!(
+                    operation = meta.operation,
+                    attempt = backoff.failures(),
+                    ?delay,
+                    error = %error,
+                    "retrying"
+                );
+                tokio::time::sleep(delay).await;
+                error = match call().await {
+                    Ok(value) => return Ok(value),
+                    Err(error) => error,
+                };
+            }
+        }
+    }
+}
+
+layer_from_run!(RetryLayer);
+
+/// How many retries a layer may add: each first attempt earns `ratio` of a retry (up to a
+/// reserve of `reserve` retries), each retry spends one. With a ratio of 0.2, a backend that
+/// fails every call sees at most 20% extra calls once the reserve is spent, instead of a
+/// retry storm.
+#[derive(Debug, Clone)]
+pub struct RetryBudget {
+    ratio: f64,
+    reserve: f64,
+    tokens: Arc<Mutex<f64>>,
+}
+
+impl RetryBudget {
+    /// A budget earning `ratio` retries per call, holding at most `reserve` (full at start).
+    pub fn new(ratio: f64, reserve: u32) -> Self {
+        let reserve = f64::from(reserve.max(1));
+        Self {
+            ratio: ratio.clamp(0.0, 1.0),
+            reserve,
+            tokens: Arc::new(Mutex::new(reserve)),
+        }
+    }
+
+    /// Retries available now.
+    pub fn available(&self) -> u32 {
+        *self.tokens.lock().unwrap_or_else(|e| e.into_inner()) as u32
+    }
+
+    fn deposit(&self) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        *tokens = (*tokens + self.ratio).min(self.reserve);
+    }
+
+    fn withdraw(&self) -> bool {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! [`SearchIndex`] through a layer: every call described by an [`OpMeta`] and run by the
+//! layer.
+
+use async_trait::async_trait;
+use futures::FutureExt;
+use store_core::search::{
+    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities, SearchIndex,
+    SearchQuery, SearchRequest, SearchResponse, StoredDoc,
+};
+use store_core::{Document, IndexName, Result};
+
+use crate::layer::{Layer, Layered, through};
+use crate::meta::{Access, OpMeta, StoreKind};
+
+fn meta<S: SearchIndex>(index: &S, operation: &'static str, access: Access) -> OpMeta {
+    OpMeta::new(StoreKind::Search, index.backend(), operation, access)
+        .collection(index.name().as_str())
+}
+
+#[async_trait]
+impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn name(&self) -> &IndexName {
+        self.inner.name()
+    }
+
+    fn capabilities(&self) -> SearchCapabilities {
+        self.inner.capabilities()
+    }
+
+    async fn create(&self, spec: &IndexSpec) -> Result<()> {
+        let meta = meta(&self.inner, "create", Access::Admin);
+        through(&self.layer, &meta, || self.inner.create(spec).boxed()).await
+    }
+
+    async fn exists(&self) -> Result<bool> {
+        let meta = meta(&self.inner, "exists", Access::Read);
+        through(&self.layer, &meta, || self.inner.exists().boxed()).await
+    }
+
+    async fn drop_index(&self) -> Result<()> {
+        let meta = meta(&self.inner, "drop_index", Access::Admin);
+        through(&self.layer, &meta, || self.inner.drop_index().boxed()).await
+    }
+
+    async fn index(&self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
+        // A whole document by id converges when repeated; create-only and versioned writes
+        // are conditional.
+        let meta = meta(&self.inner, "index", Access::Write).idempotent(true);
+        through(&self.layer, &meta, || {
+            self.inner.index(id, doc.clone(), options).boxed()
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
+        let meta = meta(&self.inner, "get", Access::Read);
+        through(&self.layer, &meta, || self.inner.get(id).boxed()).await
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        partial: Document,
+        options: IndexOptions,
+    ) -> Result<DocVersion> {
+        // Merging the same fields again gives the same document.
+        let meta = meta(&self.inner, "update", Access::Write).idempotent(true);
+        through(&self.layer, &meta, || {
+            self.inner.update(id, partial.clone(), options).boxed()
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &str, options: IndexOptions) -> Result<bool> {
+        let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
+        through(&self.layer, &meta, || {
+            self.inner.delete(id, options).boxed()
+        })
+        .await
+    }
+
+    async fn bulk(&self, ops: Vec<BulkOp>) -> Result<BulkReport> {
+        // Every operation is keyed by id: the batch converges when repeated.
+        let meta = meta(&self.inner, "bulk", Access::Write).idempotent(true);
+        through(&self.layer, &meta, || self.inner.bulk(ops.clone()).boxed()).await
+    }
+
+    async fn refresh(&self) -> Result<()> {
+        let meta = meta(&self.inner, "refresh", Access::Admin).idempotent(true);
+        through(&self.layer, &meta, || self.inner.refresh().boxed()).await
+    }
+
+    async fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        let meta = meta(&self.inner, "search", Access::Read);
+        through(&self.layer, &meta, || self.inner.search(request).boxed()).await
+    }
+
+    async fn count(&self, query: &SearchQuery) -> Result<u64> {
+        let meta = meta(&self.inner, "count", Access::Read);
+        through(&self.layer, &meta, || self.inner.count(query).boxed()).await
+    }
+}

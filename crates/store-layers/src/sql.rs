@@ -1,0 +1,49 @@
+//! [`SqlStore`] through a layer. `execute` is not idempotent unless the layer is told so for
+//! that operation; `batch_execute` and `begin` are admin calls. A query's rows stream straight
+//! from the store underneath (the stream is not a single call a layer could repeat).
+
+use async_trait::async_trait;
+use futures::FutureExt;
+use futures::stream::BoxStream;
+use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
+use store_core::{Document, Result, Value};
+
+use crate::layer::{Layer, Layered, through};
+use crate::meta::{Access, OpMeta, StoreKind};
+
+fn meta<S: SqlStore>(store: &S, operation: &'static str, access: Access) -> OpMeta {
+    OpMeta::new(StoreKind::Sql, store.backend(), operation, access)
+}
+
+#[async_trait]
+impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn capabilities(&self) -> SqlCapabilities {
+        self.inner.capabilities()
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        let meta = meta(&self.inner, "execute", Access::Write);
+        through(&self.layer, &meta, || {
+            self.inner.execute(sql, params).boxed()
+        })
+        .await
+    }
+
+    async fn batch_execute(&self, sql: &str) -> Result<()> {
+        let meta = meta(&self.inner, "batch_execute", Access::Admin);
+        through(&self.layer, &meta, || self.inner.batch_execute(sql).boxed()).await
+    }
+
+    fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
+        self.inner.query(sql, params)
+    }
+
+    async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
+        let meta = meta(&self.inner, "begin", Access::Admin);
+        through(&self.layer, &meta, || self.inner.begin(isolation).boxed()).await
+    }
+}
