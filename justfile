@@ -49,3 +49,15 @@ bench-dynamo *args:
 # The S3 benchmark (1 GiB transfer vs boto3; small operations vs the raw SDK; peak memory).
 bench-s3 *args:
     ./crates/store-s3/bench/run.sh {{args}}
+
+# The store-fs benchmark (put/get of small objects and a large file vs object_store's LocalFileSystem).
+bench-fs *args:
+    cargo run -p store-fs --release --example fs_bench -- {{args}}
+
+# The store-sqlite benchmark (bulk insert and streamed reads vs plain rusqlite loops).
+bench-sqlite *args:
+    cargo run -p store-sqlite --release --example sqlite_bench -- {{args}}
+
+# The cost of the layers on an in-memory get (every layer on, faults off).
+bench-layers *args:
+    cargo run -p store-layers --release --example layers_bench -- {{args}}
