@@ -58,8 +58,13 @@
 //! - **Durable on acknowledgment.** Write-ahead logging (`journal_mode=WAL`) with
 //!   `synchronous=FULL`: a commit that returned `Ok` survives a crash or power loss.
 //!   `foreign_keys=ON` on every connection.
-//! - **One writer.** SQLite allows one writer per database file at a time, across
-//!   processes. A write waits for another's lock up to the busy timeout
+//! - **One writing process.** Opening a file for writing takes an exclusive OS lock on
+//!   `<database>.writer-lock`; while another process holds it, opening is a `Conflict`
+//!   naming that process (read-only stores may open alongside). Stores of one process share
+//!   the lock. The lock is released when its holder exits or is killed, and is reliable on
+//!   local file systems only: a database is single-host.
+//! - **One writer at a time.** SQLite allows one writer per database file at a time. A
+//!   write waits for another's lock up to the busy timeout
 //!   ([`SqliteConfig::busy_timeout`], 5 s), then fails with a retryable `Conflict`; so does a
 //!   call that waits that long for this store's writer connection (held by an open
 //!   transaction, a query stream on the writer, a bulk load).
@@ -164,6 +169,7 @@ mod store;
 mod stream;
 mod transaction;
 mod writer;
+mod writer_lock;
 
 pub use config::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, DEFAULT_STATEMENT_CACHE, SqliteConfig};
 pub use conn::{APPLICATION_ID, FORMAT_VERSION};

@@ -51,6 +51,8 @@ struct Inner {
     config: SqliteConfig,
     writer: Arc<Writer>,
     readers: Option<Arc<Readers>>,
+    /// One writing process per file (`None` in memory and read-only).
+    _writer_lock: Option<Arc<crate::writer_lock::WriterLock>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -106,6 +108,11 @@ impl SqliteStore {
         let spec = config.spec();
         let open_spec = spec.clone();
         let writer = Writer::start(move || writer(&open_spec), config.busy_timeout).await?;
+        // The file exists now; another process writing it is refused before any work.
+        let writer_lock = match config.path() {
+            Some(path) if !config.is_read_only() => Some(crate::writer_lock::acquire(path)?),
+            _ => None,
+        };
         let readers = match config.reader_count() {
             0 => None,
             n => Some(Readers::new(spec, n)),
@@ -115,6 +122,7 @@ impl SqliteStore {
                 config,
                 writer,
                 readers,
+                _writer_lock: writer_lock,
             }),
         })
     }

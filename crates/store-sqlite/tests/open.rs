@@ -228,3 +228,72 @@ async fn a_store_around_your_own_connection() {
         1
     );
 }
+
+/// Set in the child process of the writer-lock test: the database it holds open.
+const HOLD_ENV: &str = "STORE_SQLITE_TEST_HOLD";
+
+/// In the child: opens the database for writing, says so, and waits to be killed.
+#[tokio::test]
+async fn hold_the_database_open_for_writing() {
+    let Ok(path) = std::env::var(HOLD_ENV) else {
+        return; // Not the child: this test is the child's entry point only.
+    };
+    let _store = SqliteStore::open(&path).await.unwrap();
+    println!("holding");
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+}
+
+#[tokio::test]
+async fn a_second_process_writing_the_file_is_refused_naming_the_holder() {
+    use std::io::BufRead;
+    let dir = TempDir::new("held");
+    let path = dir.file("held.db");
+    // Create it first, so the child only opens it.
+    drop(SqliteStore::open(&path).await.unwrap());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "hold_the_database_open_for_writing",
+            "--nocapture",
+        ])
+        .env(HOLD_ENV, &path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.unwrap().contains("holding")),
+        "the child opened the database"
+    );
+
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(
+        err.message().contains(&format!("pid {}", child.id())),
+        "names the holder: {err}"
+    );
+    // A reader may open alongside, and sees the data.
+    let reader = SqliteStore::builder(&path)
+        .read_only(true)
+        .build()
+        .await
+        .unwrap();
+    reader.query_one("SELECT 1 AS one", &[]).await.unwrap();
+
+    // Once the holder is gone (even killed), the file opens for writing again.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+    // Stores of one process share the lock.
+    let again = SqliteStore::open(&path).await.unwrap();
+    again
+        .execute("CREATE TABLE t (x INTEGER)", &[])
+        .await
+        .unwrap();
+    store
+        .execute("INSERT INTO t VALUES ($1)", &[Value::from(1)])
+        .await
+        .unwrap();
+}
