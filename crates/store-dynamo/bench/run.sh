@@ -4,7 +4,7 @@
 # - reads endpoints and fake credentials from .services/services.env (written by
 #   `integration-tests/services/up.sh`), or from the environment;
 # - creates the virtualenv .services/venv-bench with boto3 for the Python baseline (once);
-# - builds and runs `cargo run --release -p store-dynamo --example bench`.
+# - builds and runs `cargo run --release -p store-dynamo --example dynamo_bench`.
 # BENCH_ITEMS (default 10000) and BENCH_GETS (default 2000) change the sizes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -27,4 +27,4 @@ if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import boto3' 2>/de
 fi
 export STORES_BENCH_PYTHON="$VENV/bin/python"
 export STORES_BENCH_BOTO3_SCRIPT="$ROOT/crates/store-dynamo/bench/boto3_batch_writer.py"
-exec cargo run --quiet --release -p store-dynamo --example bench
+exec cargo run --quiet --release -p store-dynamo --example dynamo_bench

@@ -1,4 +1,4 @@
-"""Baseline for `cargo run --release -p store-s3 --example bench`: boto3's upload_file and
+"""Baseline for `cargo run --release -p store-s3 --example s3_bench`: boto3's upload_file and
 download_file with the default TransferConfig, against the same server and bucket.
 
 Usage: boto3_baseline.py ENDPOINT BUCKET SOURCE_FILE DOWNLOAD_FILE

@@ -8,4 +8,4 @@ cd "$root"
 if [[ -f .services/services.env ]]; then
     set -a; . .services/services.env; set +a
 fi
-exec cargo run --release -p store-s3 --example bench -- "$@"
+exec cargo run --release -p store-s3 --example s3_bench -- "$@"

@@ -1,7 +1,7 @@
 //! Benchmark of store-s3 against a local S3 server, with baselines measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p store-s3 --example bench -- [--size-mib 1024] [--small-ops 2000]
+//! cargo run --release -p store-s3 --example s3_bench -- [--size-mib 1024] [--small-ops 2000]
 //!     [--concurrency 4] [--part-mib 8]
 //! ```
 //!
