@@ -14,6 +14,7 @@
 //! | layer | does |
 //! |---|---|
 //! | [`TraceLayer`] | one client span per call with the OpenTelemetry database attributes |
+//! | [`BreakerLayer`] | a circuit breaker per endpoint: opens on a rate of transient failures, answers at once with when it will probe again |
 //! | [`RetryLayer`] | retries retryable errors of idempotent calls, with backoff, `Retry-After` and a [`RetryBudget`] |
 //! | [`TimeoutLayer`] | a time limit on each attempt, per operation if needed |
 //! | [`ConcurrencyLayer`] | at most N calls at once, shareable across stores |
@@ -40,6 +41,7 @@
 //! # Ok::<(), store_core::StoreError>(()) }).unwrap();
 //! ```
 
+mod breaker;
 mod concurrency;
 mod document;
 mod faults;
@@ -54,6 +56,7 @@ mod stack;
 mod timeout;
 mod trace;
 
+pub use breaker::{BreakerConfig, BreakerLayer, BreakerState};
 pub use concurrency::ConcurrencyLayer;
 pub use document::update_is_idempotent;
 pub use faults::{Fault, FaultLayer};

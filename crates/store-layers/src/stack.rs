@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use crate::breaker::BreakerLayer;
 use crate::concurrency::ConcurrencyLayer;
 use crate::faults::FaultLayer;
 use crate::layer::{Call, Layer};
@@ -13,8 +14,9 @@ use crate::timeout::TimeoutLayer;
 use crate::trace::TraceLayer;
 
 /// The layers a store gets, applied in one fixed order whatever order they were set in,
-/// outermost first: trace → retry → timeout → concurrency limit → fault injection → the
-/// store. So a trace spans every attempt, each attempt has its own time limit, a waiting
+/// outermost first: trace → breaker → retry → timeout → concurrency limit → fault injection →
+/// the store. So a trace spans every attempt, a breaker counts a call once however many
+/// attempts it took, each attempt has its own time limit, a waiting
 /// call does not hold a permit while it backs off, and injected faults look to every other
 /// layer exactly like the store's own.
 ///
@@ -39,6 +41,7 @@ use crate::trace::TraceLayer;
 #[derive(Debug, Clone, Default)]
 pub struct Layers {
     trace: Option<TraceLayer>,
+    breaker: Option<BreakerLayer>,
     retry: Option<RetryLayer>,
     timeout: Option<TimeoutLayer>,
     concurrency: Option<ConcurrencyLayer>,
@@ -54,6 +57,13 @@ impl Layers {
     /// A span per call ([`TraceLayer`]).
     pub fn trace(mut self) -> Self {
         self.trace = Some(TraceLayer::new());
+        self
+    }
+
+    /// A circuit breaker ([`BreakerLayer`]); pass a clone of one breaker to every store of
+    /// the same endpoint.
+    pub fn breaker(mut self, layer: BreakerLayer) -> Self {
+        self.breaker = Some(layer);
         self
     }
 
@@ -120,6 +130,7 @@ impl Layer for Layers {
         let call = wrap(self.concurrency.as_ref(), meta, call);
         let call = wrap(self.timeout.as_ref(), meta, call);
         let call = wrap(self.retry.as_ref(), meta, call);
+        let call = wrap(self.breaker.as_ref(), meta, call);
         let call = wrap(self.trace.as_ref(), meta, call);
         call()
     }

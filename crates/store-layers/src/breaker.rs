@@ -1,0 +1,251 @@
+//! [`BreakerLayer`]: a circuit breaker per backend endpoint, so a sick backend is given time
+//! to recover instead of a flood of calls that will fail.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use store_core::{ErrorKind, StoreError};
+use tokio::time::Instant;
+
+use crate::layer::{Run, layer_from_run};
+use crate::meta::OpMeta;
+
+/// When a [`BreakerLayer`] opens and how it recovers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerConfig {
+    /// Outcomes remembered (the last N calls).
+    pub window: usize,
+    /// Calls needed in the window before the breaker may open.
+    pub min_calls: usize,
+    /// The share of transient failures in the window that opens it (0.0–1.0).
+    pub failure_rate: f64,
+    /// How long it stays open before letting a probe through.
+    pub open_for: Duration,
+    /// Probes let through at once while half-open.
+    pub probes: usize,
+}
+
+impl Default for BreakerConfig {
+    /// Opens when half of the last 20 calls (at least 10) failed transiently; stays open 30 s;
+    /// one probe at a time.
+    fn default() -> Self {
+        Self {
+            window: 20,
+            min_calls: 10,
+            failure_rate: 0.5,
+            open_for: Duration::from_secs(30),
+            probes: 1,
+        }
+    }
+}
+
+/// Where a breaker stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Calls go through; outcomes are counted.
+    Closed,
+    /// Calls fail at once; a probe is let through after `retry_in`.
+    Open {
+        /// Time left before the next probe.
+        retry_in: Duration,
+    },
+    /// Probes are going through; their outcome closes or reopens the breaker.
+    HalfOpen,
+}
+
+/// A circuit breaker: when too many recent calls failed with transient errors (`Unavailable`,
+/// `Throttled`: the backend is sick, not the input wrong), it opens and answers every call at
+/// once with `Unavailable` carrying `Retry-After` (when it will probe again), without
+/// touching the backend. After `open_for` it lets probes through: a success closes it, a
+/// failure opens it again. Other errors (`NotFound`, `InvalidInput`, `Conflict`…) count as
+/// the backend answering.
+///
+/// Use one breaker per endpoint: clones share their state, so hand a clone to every store
+/// that talks to the same server. Placed outside retry by [`Layers`](crate::Layers), a call
+/// counts once however many attempts it took.
+///
+/// ```
+/// use std::time::Duration;
+/// use store_layers::{BreakerConfig, BreakerLayer, BreakerState};
+/// let breaker = BreakerLayer::new(BreakerConfig { open_for: Duration::from_secs(5), ..Default::default() });
+/// assert_eq!(breaker.state(), BreakerState::Closed);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BreakerLayer {
+    config: BreakerConfig,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Closed,
+    Open { until: Instant },
+    HalfOpen { in_flight: usize },
+}
+
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    outcomes: VecDeque<bool>,
+}
+
+/// What a call may do, decided before it runs.
+enum Admit {
+    Call,
+    Probe,
+    Refuse(Duration),
+}
+
+impl BreakerLayer {
+    /// A closed breaker with `config`.
+    pub fn new(config: BreakerConfig) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State {
+                phase: Phase::Closed,
+                outcomes: VecDeque::with_capacity(config.window),
+            })),
+            config,
+        }
+    }
+
+    /// The breaker's state now.
+    pub fn state(&self) -> BreakerState {
+        let state = self.lock();
+        match state.phase {
+            Phase::Closed => BreakerState::Closed,
+            Phase::HalfOpen { .. } => BreakerState::HalfOpen,
+            Phase::Open { until } => {
+                let now = Instant::now();
+                if now >= until {
+                    BreakerState::HalfOpen
+                } else {
+                    BreakerState::Open {
+                        retry_in: until - now,
+                    }
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn admit(&self) -> Admit {
+        let mut state = self.lock();
+        let now = Instant::now();
+        match state.phase {
+            Phase::Closed => Admit::Call,
+            Phase::Open { until } if now < until => Admit::Refuse(until - now),
+            Phase::Open { .. } => {
+                state.phase = Phase::HalfOpen { in_flight: 1 };
+                Admit::Probe
+            }
+            Phase::HalfOpen { in_flight } if in_flight < self.config.probes.max(1) => {
+                state.phase = Phase::HalfOpen {
+                    in_flight: in_flight + 1,
+                };
+                Admit::Probe
+            }
+            Phase::HalfOpen { .. } => Admit::Refuse(Duration::ZERO),
+        }
+    }
+
+    fn record(&self, probe: bool, failed: bool) {
+        let mut state = self.lock();
+        if probe {
+            if failed {
+                tracing::info!("circuit breaker: probe failed, open again");
+                state.phase = Phase::Open {
+                    until: Instant::now() + self.config.open_for,
+                };
+            } else {
+                tracing::info!("circuit breaker: probe succeeded, closed");
+                state.phase = Phase::Closed;
+                state.outcomes.clear();
+            }
+            return;
+        }
+        if !matches!(state.phase, Phase::Closed) {
+            return;
+        }
+        if state.outcomes.len() == self.config.window.max(1) {
+            state.outcomes.pop_front();
+        }
+        state.outcomes.push_back(failed);
+        let calls = state.outcomes.len();
+        let failures = state.outcomes.iter().filter(|f| **f).count();
+        if calls >= self.config.min_calls.max(1)
+            && failures as f64 >= self.config.failure_rate * calls as f64
+        {
+            tracing::info!(calls, failures, "circuit breaker: opened");
+            state.phase = Phase::Open {
+                until: Instant::now() + self.config.open_for,
+            };
+            state.outcomes.clear();
+        }
+    }
+}
+
+/// Reopens the breaker if a probe is cancelled before its outcome is known.
+struct ProbeGuard<'a> {
+    breaker: &'a BreakerLayer,
+    armed: bool,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.breaker.record(true, true);
+        }
+    }
+}
+
+/// Whether an error says the backend is sick (rather than the input wrong).
+fn transient(error: &StoreError) -> bool {
+    matches!(error.kind(), ErrorKind::Unavailable | ErrorKind::Throttled)
+}
+
+// The trait fixes the `impl Future + Send` signature; the body is one async block.
+#[allow(clippy::manual_async_fn)]
+impl Run for BreakerLayer {
+    fn run<T, F, Fut>(
+        &self,
+        meta: &OpMeta,
+        call: F,
+    ) -> impl Future<Output = store_core::Result<T>> + Send
+    where
+        T: Send,
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = store_core::Result<T>> + Send,
+    {
+        async move {
+            let probe = match self.admit() {
+                Admit::Call => false,
+                Admit::Probe => true,
+                Admit::Refuse(wait) => {
+                    return Err(StoreError::unavailable(format!(
+                        "the circuit breaker for `{}` is open after repeated failures; it \
+                         lets a call through again in {wait:?}",
+                        meta.backend
+                    ))
+                    .with_retry_after(wait)
+                    .with_backend(meta.backend));
+                }
+            };
+            // A probe dropped before it finished must not leave the breaker half-open forever.
+            let mut guard = ProbeGuard {
+                breaker: self,
+                armed: probe,
+            };
+            let outcome = call().await;
+            guard.armed = false;
+            self.record(probe, outcome.as_ref().err().is_some_and(transient));
+            outcome
+        }
+    }
+}
+
+layer_from_run!(BreakerLayer);

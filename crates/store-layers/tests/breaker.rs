@@ -1,0 +1,129 @@
+//! The circuit breaker on a paused clock: closed → open → half-open → closed, fail-fast with
+//! when it will try again, and only transient errors counted.
+
+use std::time::Duration;
+
+use store_core::memory::MemoryObjectStore;
+use store_core::{ErrorKind, ObjectKey, ObjectStoreExt, RetryPolicy};
+use store_layers::{BreakerConfig, BreakerLayer, BreakerState, FaultLayer, LayerExt, Layers};
+
+fn config() -> BreakerConfig {
+    BreakerConfig {
+        window: 10,
+        min_calls: 4,
+        failure_rate: 0.5,
+        open_for: Duration::from_secs(10),
+        probes: 1,
+    }
+}
+
+fn key() -> ObjectKey {
+    ObjectKey::new("k").expect("key")
+}
+
+#[tokio::test(start_paused = true)]
+async fn opens_fails_fast_probes_and_closes() {
+    let breaker = BreakerLayer::new(config());
+    let faults = FaultLayer::seeded(1);
+    let store = MemoryObjectStore::new().layer(
+        Layers::new()
+            .breaker(breaker.clone())
+            .faults(faults.clone()),
+    );
+
+    // Two successes, then transient failures until half of at least four calls failed.
+    store.exists(&key()).await.expect("ok");
+    store.exists(&key()).await.expect("ok");
+    faults.fail_next(2, ErrorKind::Unavailable);
+    for _ in 0..2 {
+        assert_eq!(
+            store.exists(&key()).await.unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
+    }
+    assert_eq!(
+        breaker.state(),
+        BreakerState::Open {
+            retry_in: Duration::from_secs(10)
+        }
+    );
+    assert_eq!(faults.injected(), 2);
+
+    // Open: answered at once, without reaching the store, saying when it will try again.
+    tokio::time::advance(Duration::from_secs(4)).await;
+    let err = store.exists(&key()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(6)));
+    assert!(err.message().contains("circuit breaker"), "{err}");
+    assert_eq!(faults.injected(), 2, "the store was not called");
+
+    // After open_for: one probe; it fails, so the breaker opens again for another 10 s.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    faults.fail_next(1, ErrorKind::Throttled);
+    assert_eq!(
+        store.exists(&key()).await.unwrap_err().kind(),
+        ErrorKind::Throttled
+    );
+    assert!(matches!(breaker.state(), BreakerState::Open { .. }));
+
+    // The next probe succeeds and closes it.
+    tokio::time::advance(Duration::from_secs(10)).await;
+    store.exists(&key()).await.expect("the probe passes");
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    store.put_str(&key(), "x").await.expect("closed again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn input_errors_do_not_open_it_and_retries_count_once() {
+    let breaker = BreakerLayer::new(config());
+    let faults = FaultLayer::seeded(1);
+    let store = MemoryObjectStore::new().layer(
+        Layers::new()
+            .breaker(breaker.clone())
+            .retry(
+                RetryPolicy::default()
+                    .base_delay(Duration::from_millis(1))
+                    .max_attempts(3),
+            )
+            .faults(faults.clone()),
+    );
+    // Ten calls that the backend answers with "not found" or "bad input": not sick.
+    faults.fail_next(10, ErrorKind::InvalidInput);
+    for _ in 0..10 {
+        let _ = store.exists(&key()).await;
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    // Calls whose first attempts fail but whose retry succeeds count as successes.
+    for _ in 0..6 {
+        faults.fail_next(2, ErrorKind::Unavailable);
+        store
+            .exists(&key())
+            .await
+            .expect("the third attempt passes");
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_breaker_is_shared_by_the_stores_of_one_endpoint() {
+    let breaker = BreakerLayer::new(config());
+    let faults = FaultLayer::seeded(1);
+    let a = MemoryObjectStore::new().layer(
+        Layers::new()
+            .breaker(breaker.clone())
+            .faults(faults.clone()),
+    );
+    let b = MemoryObjectStore::new().layer(Layers::new().breaker(breaker.clone()));
+    faults.fail_next(4, ErrorKind::Unavailable);
+    for _ in 0..4 {
+        let _ = a.exists(&key()).await;
+    }
+    let err = b.exists(&key()).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Unavailable,
+        "b sees a's open breaker"
+    );
+    assert!(err.retry_after().is_some());
+}
