@@ -2,14 +2,15 @@
 //! to recover instead of a flood of calls that will fail.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use store_core::{ErrorKind, StoreError};
 use tokio::time::Instant;
 
-use crate::layer::{Run, layer_from_run};
+use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
 
 /// When a [`BreakerLayer`] opens and how it recovers.
@@ -208,19 +209,12 @@ fn transient(error: &StoreError) -> bool {
     matches!(error.kind(), ErrorKind::Unavailable | ErrorKind::Throttled)
 }
 
-// The trait fixes the `impl Future + Send` signature; the body is one async block.
-#[allow(clippy::manual_async_fn)]
-impl Run for BreakerLayer {
-    fn run<T, F, Fut>(
-        &self,
-        meta: &OpMeta,
-        call: F,
-    ) -> impl Future<Output = store_core::Result<T>> + Send
-    where
-        T: Send,
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = store_core::Result<T>> + Send,
-    {
+impl Layer for BreakerLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {
             let probe = match self.admit() {
                 Admit::Call => false,
@@ -245,7 +239,6 @@ impl Run for BreakerLayer {
             self.record(probe, outcome.as_ref().err().is_some_and(transient));
             outcome
         }
+        .boxed()
     }
 }
-
-layer_from_run!(BreakerLayer);

@@ -1,12 +1,13 @@
 //! [`ConcurrencyLayer`]: at most N calls in flight, shareable across stores.
 
-use std::future::Future;
 use std::sync::Arc;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use store_core::StoreError;
 use tokio::sync::Semaphore;
 
-use crate::layer::{Run, layer_from_run};
+use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
 
 /// Lets at most `limit` calls run at once; others wait their turn in order. Clones share the
@@ -37,19 +38,12 @@ impl ConcurrencyLayer {
     }
 }
 
-// The trait fixes the `impl Future + Send` signature; the body is one async block.
-#[allow(clippy::manual_async_fn)]
-impl Run for ConcurrencyLayer {
-    fn run<T, F, Fut>(
-        &self,
-        _meta: &OpMeta,
-        call: F,
-    ) -> impl Future<Output = store_core::Result<T>> + Send
-    where
-        T: Send,
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = store_core::Result<T>> + Send,
-    {
+impl Layer for ConcurrencyLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        _meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {
             let _permit = self
                 .permits
@@ -58,7 +52,6 @@ impl Run for ConcurrencyLayer {
                 .map_err(|_| StoreError::internal("the concurrency limit was closed"))?;
             call().await
         }
+        .boxed()
     }
 }
-
-layer_from_run!(ConcurrencyLayer);

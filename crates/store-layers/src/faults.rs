@@ -1,13 +1,14 @@
 //! [`FaultLayer`]: seeded fault injection on reads and writes, for tests (ours and users').
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use store_core::{ErrorKind, StoreError};
 
-use crate::layer::{Run, layer_from_run};
+use crate::layer::{Call, Layer};
 use crate::meta::{Access, OpMeta};
 
 /// One kind of fault and the calls it hits.
@@ -165,19 +166,12 @@ fn injected(kind: ErrorKind, meta: &OpMeta, after: bool) -> StoreError {
     StoreError::new(kind, format!("injected fault on `{meta}`{when}")).with_backend(meta.backend)
 }
 
-// The trait fixes the `impl Future + Send` signature; the body is one async block.
-#[allow(clippy::manual_async_fn)]
-impl Run for FaultLayer {
-    fn run<T, F, Fut>(
-        &self,
-        meta: &OpMeta,
-        call: F,
-    ) -> impl Future<Output = store_core::Result<T>> + Send
-    where
-        T: Send,
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = store_core::Result<T>> + Send,
-    {
+impl Layer for FaultLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {
             if let Some(latency) = self.latency {
                 tokio::time::sleep(latency).await;
@@ -191,7 +185,6 @@ impl Run for FaultLayer {
                 }
             }
         }
+        .boxed()
     }
 }
-
-layer_from_run!(FaultLayer);

@@ -2,7 +2,6 @@
 //! layer wraps.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -37,34 +36,6 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
         (**self).around(meta, call)
     }
 }
-
-/// A layer's behaviour as a generic function over any repeatable call; [`Layer::around`]
-/// is this with the call boxed.
-pub(crate) trait Run: Send + Sync {
-    /// Runs `call` (once, several times, or not at all) as this layer decides.
-    fn run<T, F, Fut>(&self, meta: &OpMeta, call: F) -> impl Future<Output = Result<T>> + Send
-    where
-        T: Send,
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = Result<T>> + Send;
-}
-
-/// Implements [`Layer`] for a layer that has a [`Run`] behaviour.
-macro_rules! layer_from_run {
-    ($ty:ty) => {
-        impl $crate::layer::Layer for $ty {
-            fn around<'a, T: Send + 'a>(
-                &'a self,
-                meta: &'a $crate::meta::OpMeta,
-                call: $crate::layer::Call<'a, T>,
-            ) -> futures::future::BoxFuture<'a, store_core::Result<T>> {
-                use futures::FutureExt;
-                $crate::layer::Run::run(self, meta, move || call()).boxed()
-            }
-        }
-    };
-}
-pub(crate) use layer_from_run;
 
 /// A store with a layer around every call: it implements the same trait as the store it
 /// wraps ([`ObjectStore`](store_core::ObjectStore), [`DocumentStore`](store_core::DocumentStore),

@@ -2,12 +2,13 @@
 //! [`RetryPolicy`] and [`Backoff`](store_core::Backoff), within a retry budget.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use store_core::RetryPolicy;
 
-use crate::layer::{Run, layer_from_run};
+use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
 
 /// Retries a call that failed with a retryable error ([`StoreError::is_retryable`]), as the
@@ -66,19 +67,12 @@ impl RetryLayer {
     }
 }
 
-// The trait fixes the `impl Future + Send` signature; the body is one async block.
-#[allow(clippy::manual_async_fn)]
-impl Run for RetryLayer {
-    fn run<T, F, Fut>(
-        &self,
-        meta: &OpMeta,
-        call: F,
-    ) -> impl Future<Output = store_core::Result<T>> + Send
-    where
-        T: Send,
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = store_core::Result<T>> + Send,
-    {
+impl Layer for RetryLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {
             if !self.repeatable(meta) {
                 return call().await;
@@ -119,10 +113,9 @@ impl Run for RetryLayer {
                 };
             }
         }
+        .boxed()
     }
 }
-
-layer_from_run!(RetryLayer);
 
 /// How many retries a layer may add: each first attempt earns `ratio` of a retry (up to a
 /// reserve of `reserve` retries), each retry spends one. With a ratio of 0.2, a backend that

@@ -1,12 +1,13 @@
 //! [`TimeoutLayer`]: a time limit on each run of a call.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use store_core::StoreError;
 
-use crate::layer::{Run, layer_from_run};
+use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
 
 /// Fails a run of a call that takes longer than its limit with a retryable `Unavailable`
@@ -46,17 +47,12 @@ impl TimeoutLayer {
     }
 }
 
-impl Run for TimeoutLayer {
-    fn run<T, F, Fut>(
-        &self,
-        meta: &OpMeta,
-        call: F,
-    ) -> impl Future<Output = store_core::Result<T>> + Send
-    where
-        T: Send,
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = store_core::Result<T>> + Send,
-    {
+impl Layer for TimeoutLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
         let limit = self.limit_of(meta.operation);
         async move {
             let timed_out = || {
@@ -74,7 +70,6 @@ impl Run for TimeoutLayer {
                 .await
                 .unwrap_or_else(|_| Err(timed_out()))
         }
+        .boxed()
     }
 }
-
-layer_from_run!(TimeoutLayer);

@@ -1,11 +1,12 @@
 //! [`TraceLayer`]: one client span per call, with the OpenTelemetry database conventions.
 
-use std::future::Future;
 use std::time::Instant;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use tracing::Instrument;
 
-use crate::layer::{Run, layer_from_run};
+use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
 
 /// Opens one `tracing` span per call, named `{operation} {collection}` (in `otel.name`), with
@@ -27,17 +28,12 @@ impl TraceLayer {
     }
 }
 
-impl Run for TraceLayer {
-    fn run<T, F, Fut>(
-        &self,
-        meta: &OpMeta,
-        call: F,
-    ) -> impl Future<Output = store_core::Result<T>> + Send
-    where
-        T: Send,
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = store_core::Result<T>> + Send,
-    {
+impl Layer for TraceLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
         let span = tracing::info_span!(
             "db",
             otel.name = %meta,
@@ -71,7 +67,6 @@ impl Run for TraceLayer {
             .instrument(span)
             .await
         }
+        .boxed()
     }
 }
-
-layer_from_run!(TraceLayer);
