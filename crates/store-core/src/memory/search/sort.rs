@@ -14,6 +14,8 @@ use crate::value::{Number, Value};
 pub(super) enum Key {
     /// By relevance.
     Score(SortOrder),
+    /// By document id (`_id`), compared as text as OpenSearch does.
+    Id(SortOrder),
     /// By a field's exact values (the smallest ascending, the largest descending).
     Field {
         name: String,
@@ -28,6 +30,7 @@ pub(super) fn compile_sort(sort: &[SortField], mapping: &Mapping) -> Result<Vec<
         .map(|key| match key {
             SortField::Score(order) => Ok(Key::Score(*order)),
             SortField::Field(name, order) if name == "_score" => Ok(Key::Score(*order)),
+            SortField::Field(name, order) if name == "_id" => Ok(Key::Id(*order)),
             SortField::Field(name, order) => match mapping.resolve(name) {
                 Resolved::Leaf(FieldType::Text) => Err(StoreError::invalid_input(format!(
                     "field `{name}` is analyzed text and cannot be sorted on (OpenSearch disables \
@@ -54,6 +57,7 @@ pub(super) fn sort_values(keys: &[Key], doc: &DocEntry, score: f64) -> Vec<Value
     keys.iter()
         .map(|key| match key {
             Key::Score(_) => Number::try_from(score).map_or(Value::Null, Value::Number),
+            Key::Id(_) => Value::String(doc.id.clone()),
             Key::Field { name, order, .. } => {
                 let values = doc.fields.get(name).map(|d| d.values.iter());
                 let picked = match order {
@@ -78,6 +82,13 @@ pub(super) fn coerce_after(keys: &[Key], after: &[Value]) -> Result<Vec<Value>> 
                 Key::Score(_) => {
                     coerce_for_query(FieldType::Double, value, "_score").map(|e| e.to_value())
                 }
+                Key::Id(_) => match value {
+                    Value::String(_) => Ok(value.clone()),
+                    other => Err(StoreError::invalid_input(format!(
+                        "search_after value for `_id` must be a string, not a {}",
+                        other.type_name()
+                    ))),
+                },
                 Key::Field { name, ty, .. } => coerce_for_query(*ty, value, name)
                     .map(|e| e.to_value())
                     .map_err(|e| {
@@ -96,7 +107,7 @@ pub(super) fn coerce_after(keys: &[Key], after: &[Value]) -> Result<Vec<Value>> 
 pub(super) fn compare(keys: &[Key], a: &[Value], b: &[Value]) -> Ordering {
     for ((key, a), b) in keys.iter().zip(a).zip(b) {
         let order = match key {
-            Key::Score(order) | Key::Field { order, .. } => *order,
+            Key::Score(order) | Key::Id(order) | Key::Field { order, .. } => *order,
         };
         let ord = match (a, b) {
             (Value::Null, Value::Null) => Ordering::Equal,

@@ -1,0 +1,99 @@
+//! `manifest.json`: what an archive holds and how to check it.
+
+use serde::{Deserialize, Serialize};
+use store_core::{Result, StoreError};
+
+/// The value of the manifest's `format` field.
+pub const ARCHIVE_FORMAT: &str = "stores-archive";
+/// The format version this build writes and reads.
+pub const ARCHIVE_VERSION: u32 = 1;
+
+/// An archive's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`ARCHIVE_FORMAT`].
+    pub format: String,
+    /// The format version, [`ARCHIVE_VERSION`] for this build.
+    pub version: u32,
+    /// The program and version that wrote it.
+    pub tool: String,
+    /// Where the data came from (a location with any secret removed).
+    pub source: String,
+    /// How many partitions wrote it (1 for an unpartitioned backup).
+    pub partitions: u32,
+    /// The collections.
+    pub collections: Vec<CollectionEntry>,
+}
+
+/// One collection in an archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionEntry {
+    /// The collection's name.
+    pub name: String,
+    /// Its kind: `documents`, `table` or `search`.
+    pub kind: String,
+    /// The path of its schema file, relative to the archive.
+    pub schema: String,
+    /// Records in all its parts.
+    pub records: u64,
+    /// Bytes of all its parts.
+    pub bytes: u64,
+    /// The data parts, in the order they were written.
+    pub parts: Vec<PartEntry>,
+}
+
+/// One data part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartEntry {
+    /// The path relative to the archive.
+    pub path: String,
+    /// Records (lines) in it.
+    pub records: u64,
+    /// Its size in bytes (compressed, as stored).
+    pub bytes: u64,
+    /// The SHA-256 of its bytes, in hex.
+    pub sha256: String,
+}
+
+impl Manifest {
+    /// Parses a manifest and checks its format and version.
+    pub fn parse(bytes: &[u8], origin: &str) -> Result<Self> {
+        let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            StoreError::invalid_input(format!("{origin} is not a stores archive manifest: {e}"))
+        })?;
+        if json.get("format").and_then(|f| f.as_str()) != Some(ARCHIVE_FORMAT) {
+            return Err(StoreError::invalid_input(format!(
+                "{origin} is not a stores archive manifest (no `\"format\": \"{ARCHIVE_FORMAT}\"`)"
+            )));
+        }
+        match json.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(ARCHIVE_VERSION) => {}
+            other => {
+                return Err(StoreError::unsupported(format!(
+                    "{origin} is archive format version {}; this build reads version \
+                     {ARCHIVE_VERSION} (a newer stores may read it)",
+                    other.map_or_else(|| "(missing)".to_owned(), |v| v.to_string())
+                )));
+            }
+        }
+        serde_json::from_value(json).map_err(|e| {
+            StoreError::invalid_input(format!("{origin} is a damaged archive manifest: {e}"))
+        })
+    }
+
+    /// The manifest's JSON text.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Lines for `sha256sum -c`: `<hex>  <path>` for every part.
+    pub fn sha256sums(&self) -> String {
+        self.collections
+            .iter()
+            .flat_map(|c| c.parts.iter())
+            .map(|p| format!("{}  {}\n", p.sha256, p.path))
+            .collect()
+    }
+}

@@ -1,0 +1,241 @@
+//! [`ArchiveSource`]: a restore's reading end.
+
+use std::io::{BufRead as _, BufReader};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use sha2::{Digest as _, Sha256};
+use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Result, StoreError};
+use tokio::sync::OnceCell;
+
+use super::join;
+use super::lines::decode_line;
+use super::manifest::{CollectionEntry, Manifest, PartEntry};
+use crate::digest::hex;
+use crate::record::Record;
+use crate::schema::CollectionSchema;
+use crate::source::{Batch, Partition, RecordSource};
+
+/// Reads an archive from an object store, checking each part's SHA-256 before using a byte of
+/// it. An archive whose manifest is missing but whose partitions all finished is read from the
+/// partitions' own manifests.
+#[derive(Debug, Clone)]
+pub struct ArchiveSource {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    label: String,
+    manifest: Arc<OnceCell<Manifest>>,
+}
+
+impl ArchiveSource {
+    /// The archive under `prefix` of `store`; `label` names it in messages.
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        prefix: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            prefix: prefix.into(),
+            label: label.into(),
+            manifest: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The archive's manifest (read once).
+    pub async fn manifest(&self) -> Result<&Manifest> {
+        self.manifest.get_or_try_init(|| self.load_manifest()).await
+    }
+
+    async fn load_manifest(&self) -> Result<Manifest> {
+        let key = ObjectKey::new(join(&self.prefix, "manifest.json"))?;
+        match self.store.get_bytes(&key).await {
+            Ok(bytes) => Manifest::parse(&bytes, &format!("{}/manifest.json", self.label)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(StoreError::not_found(format!(
+                "{} has no manifest.json: it is not an archive, or its backup has not finished \
+                 (every partition must finish)",
+                self.label
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn collection(&self) -> Result<&CollectionEntry> {
+        let manifest = self.manifest().await?;
+        match manifest.collections.as_slice() {
+            [one] => Ok(one),
+            [] => Err(StoreError::invalid_input(format!(
+                "{} holds no collection",
+                self.label
+            ))),
+            _ => Err(StoreError::unsupported(format!(
+                "{} holds {} collections; restore reads archives of one",
+                self.label,
+                manifest.collections.len()
+            ))),
+        }
+    }
+
+    /// Downloads one part, checks its size and SHA-256, and decodes its records.
+    async fn read_part(&self, part: &PartEntry, key_names: Vec<String>) -> Result<Vec<Record>> {
+        let key = ObjectKey::new(join(&self.prefix, &part.path))?;
+        let bytes = self.store.get_bytes(&key).await.map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                StoreError::not_found(format!(
+                    "archive part {} is missing from {}",
+                    part.path, self.label
+                ))
+            } else {
+                e
+            }
+        })?;
+        let actual = hex(&Sha256::digest(&bytes));
+        if actual != part.sha256 || bytes.len() as u64 != part.bytes {
+            return Err(StoreError::invalid_input(format!(
+                "archive part {} is damaged: its SHA-256 is {actual} ({} bytes) where the manifest \
+                 says {} ({} bytes); nothing from it was restored",
+                part.path,
+                bytes.len(),
+                part.sha256,
+                part.bytes
+            )));
+        }
+        let path = part.path.clone();
+        let expected = part.records;
+        tokio::task::spawn_blocking(move || decode_part(&bytes, &key_names, &path, expected))
+            .await
+            .map_err(|e| StoreError::internal(format!("archive decoding failed: {e}")))?
+    }
+}
+
+fn decode_part(
+    bytes: &[u8],
+    key_names: &[String],
+    path: &str,
+    expected: u64,
+) -> Result<Vec<Record>> {
+    let decoder = zstd::Decoder::new(bytes)
+        .map_err(|e| StoreError::invalid_input(format!("archive part {path}: {e}")))?;
+    let mut records = Vec::with_capacity(expected as usize);
+    for (n, line) in BufReader::new(decoder).lines().enumerate() {
+        let line = line.map_err(|e| {
+            StoreError::invalid_input(format!("archive part {path} does not decompress: {e}"))
+        })?;
+        if line.is_empty() {
+            continue;
+        }
+        let record = decode_line(&line, key_names).map_err(|e| {
+            StoreError::invalid_input(format!(
+                "archive part {path}, line {}: {}",
+                n + 1,
+                e.message()
+            ))
+        })?;
+        records.push(record);
+    }
+    if records.len() as u64 != expected {
+        return Err(StoreError::invalid_input(format!(
+            "archive part {path} holds {} records where the manifest says {expected}",
+            records.len()
+        )));
+    }
+    Ok(records)
+}
+
+/// A position in an archive: the part and the line within it to continue from.
+fn encode_position(part: usize, line: usize) -> String {
+    format!("{part}:{line}")
+}
+
+fn decode_position(token: &str) -> Result<(usize, usize)> {
+    let bad = || StoreError::invalid_input("the resume position is not one this archive issued");
+    let (part, line) = token.split_once(':').ok_or_else(bad)?;
+    Ok((
+        part.parse().map_err(|_| bad())?,
+        line.parse().map_err(|_| bad())?,
+    ))
+}
+
+#[async_trait]
+impl RecordSource for ArchiveSource {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    async fn schema(&self) -> Result<CollectionSchema> {
+        let entry = self.collection().await?;
+        let key = ObjectKey::new(join(&self.prefix, &entry.schema))?;
+        let bytes = self.store.get_bytes(&key).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::invalid_input(format!(
+                "{}/{} is not a collection schema: {e}",
+                self.label, entry.schema
+            ))
+        })
+    }
+
+    fn read(
+        &self,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> BoxStream<'_, Result<Batch>> {
+        let batch_size = batch_size.max(1);
+        let start = async move {
+            let (first_part, first_line) = match &resume {
+                Some(token) => decode_position(token)?,
+                None => (0, 0),
+            };
+            let entry = self.collection().await?;
+            let key_names = self.schema().await?.key_names();
+            Ok::<_, StoreError>((entry, key_names, first_part, first_line))
+        };
+        futures::stream::once(start)
+            .flat_map(move |started| match started {
+                Err(e) => futures::stream::iter([Err(e)]).boxed(),
+                Ok((entry, key_names, first_part, first_line)) => {
+                    let parts: Vec<(usize, PartEntry)> = entry
+                        .parts
+                        .iter()
+                        .cloned()
+                        .enumerate()
+                        .filter(|(i, _)| {
+                            *i as u64 % u64::from(partition.total()) == u64::from(partition.index())
+                        })
+                        .filter(|(i, _)| *i >= first_part)
+                        .collect();
+                    futures::stream::iter(parts)
+                        .then(move |(i, part)| {
+                            let key_names = key_names.clone();
+                            async move { (i, self.read_part(&part, key_names).await) }
+                        })
+                        .flat_map(move |(i, records)| {
+                            let skip = if i == first_part { first_line } else { 0 };
+                            match records {
+                                Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
+                                Ok(records) => {
+                                    let total = records.len();
+                                    let mut batches = Vec::new();
+                                    let mut at = skip.min(total);
+                                    let mut rest = records.into_iter().skip(skip);
+                                    while at < total {
+                                        let chunk: Vec<Record> =
+                                            rest.by_ref().take(batch_size).collect();
+                                        at += chunk.len();
+                                        batches.push(Ok(Batch {
+                                            records: chunk,
+                                            resume: Some(encode_position(i, at)),
+                                        }));
+                                    }
+                                    futures::stream::iter(batches).boxed()
+                                }
+                            }
+                        })
+                        .boxed()
+                }
+            })
+            .boxed()
+    }
+}

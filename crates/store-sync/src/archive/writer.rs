@@ -1,0 +1,247 @@
+//! [`ArchiveSink`]: a backup's writing end.
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use sha2::{Digest as _, Sha256};
+use store_core::object::{ListOptions, PutOptions};
+use store_core::{ObjectKey, ObjectStore, ObjectStoreExt, Result, StoreError};
+
+use super::lines::encode_line;
+use super::manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
+use super::{join, path_segment};
+use crate::digest::hex;
+use crate::record::{Record, RecordKey};
+use crate::schema::CollectionSchema;
+use crate::sink::{Receipt, RecordSink};
+use crate::source::Partition;
+
+/// zstd's level for data parts: fast, and about as small as gzip -9.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Writes an archive into an object store: each batch becomes one compressed data part, and
+/// the manifest is written when the job finishes.
+#[derive(Debug, Clone)]
+pub struct ArchiveSink {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    label: String,
+    tool: String,
+    partition: Partition,
+    source: String,
+    schema: Arc<Mutex<Option<CollectionSchema>>>,
+}
+
+impl ArchiveSink {
+    /// An archive under `prefix` of `store`, written by `partition` of the backup; `label`
+    /// names it in messages and `tool` in the manifest (e.g. `stores 0.1.0`).
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        prefix: impl Into<String>,
+        label: impl Into<String>,
+        tool: impl Into<String>,
+        partition: Partition,
+    ) -> Self {
+        Self {
+            store,
+            prefix: prefix.into(),
+            label: label.into(),
+            tool: tool.into(),
+            partition,
+            source: String::new(),
+            schema: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Records where the data comes from in the manifest (give a location without secrets).
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = source.into();
+        self
+    }
+
+    fn key(&self, path: &str) -> Result<ObjectKey> {
+        ObjectKey::new(join(&self.prefix, path))
+    }
+
+    fn schema(&self) -> Result<CollectionSchema> {
+        self.schema
+            .lock()
+            .expect("schema lock")
+            .clone()
+            .ok_or_else(|| StoreError::internal("the archive was written to before prepare"))
+    }
+
+    async fn put(&self, path: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
+        self.store
+            .put(
+                &self.key(path)?,
+                Bytes::from(body),
+                PutOptions::new().content_type(content_type),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    fn partition_path(partition: Partition) -> String {
+        format!(
+            "partitions/{}-of-{}.json",
+            partition.index(),
+            partition.total()
+        )
+    }
+
+    /// Writes `manifest.json` and `SHA256SUMS` when every partition's manifest is present.
+    async fn merge_if_complete(&self, source: &str) -> Result<()> {
+        let total = self.partition.total();
+        let mut entries: Vec<CollectionEntry> = Vec::new();
+        for index in 0..total {
+            let path = Self::partition_path(Partition::new(index, total)?);
+            let bytes = match self.store.get_bytes(&self.key(&path)?).await {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == store_core::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let part = Manifest::parse(&bytes, &path)?;
+            for entry in part.collections {
+                match entries.iter_mut().find(|e| e.name == entry.name) {
+                    Some(merged) => {
+                        merged.records += entry.records;
+                        merged.bytes += entry.bytes;
+                        merged.parts.extend(entry.parts);
+                    }
+                    None => entries.push(entry),
+                }
+            }
+        }
+        let manifest = Manifest {
+            format: ARCHIVE_FORMAT.to_owned(),
+            version: ARCHIVE_VERSION,
+            tool: self.tool.clone(),
+            source: source.to_owned(),
+            partitions: total,
+            collections: entries,
+        };
+        self.put(
+            "SHA256SUMS",
+            manifest.sha256sums().into_bytes(),
+            "text/plain",
+        )
+        .await?;
+        self.put("manifest.json", manifest.to_json(), "application/json")
+            .await
+    }
+
+    /// Whether the archive already has a finished manifest.
+    async fn has_manifest(&self) -> Result<bool> {
+        let listed: Vec<_> = self
+            .store
+            .list(ListOptions::new().prefix(join(&self.prefix, "manifest.json")))
+            .try_collect()
+            .await?;
+        Ok(!listed.is_empty())
+    }
+}
+
+#[async_trait]
+impl RecordSink for ArchiveSink {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {
+        // A finished archive is never written into again: a new backup goes elsewhere.
+        if self.has_manifest().await? {
+            return Err(StoreError::already_exists(format!(
+                "{} already holds a finished archive; back up into a new location",
+                self.label
+            )));
+        }
+        let name = path_segment(schema.name());
+        let body = serde_json::to_vec_pretty(schema)
+            .map_err(|e| StoreError::internal(format!("schema encoding failed: {e}")))?;
+        self.put(&format!("schema/{name}.json"), body, "application/json")
+            .await?;
+        *self.schema.lock().expect("schema lock") = Some(schema.clone());
+        Ok(())
+    }
+
+    async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        let count = records.len() as u64;
+        let compressed = tokio::task::spawn_blocking(move || compress(&records))
+            .await
+            .map_err(|e| StoreError::internal(format!("archive compression failed: {e}")))??;
+        let sha256 = hex(&Sha256::digest(&compressed));
+        let name = path_segment(self.schema()?.name());
+        let path = format!("data/{name}/{sha256}.ndjson.zst");
+        let bytes = compressed.len() as u64;
+        self.put(&path, compressed, "application/zstd").await?;
+        let entry = PartEntry {
+            path,
+            records: count,
+            bytes,
+            sha256,
+        };
+        serde_json::to_value(entry)
+            .map_err(|e| StoreError::internal(format!("receipt encoding failed: {e}")))
+    }
+
+    async fn delete(&self, _keys: Vec<RecordKey>) -> Result<()> {
+        Err(StoreError::unsupported(
+            "an archive is written once: records cannot be deleted from it",
+        ))
+    }
+
+    async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
+        let schema = self.schema()?;
+        let parts = receipts
+            .into_iter()
+            .map(serde_json::from_value::<PartEntry>)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| {
+                StoreError::invalid_input(format!(
+                    "a checkpoint receipt is not an archive part: {e}"
+                ))
+            })?;
+        let name = path_segment(schema.name());
+        let entry = CollectionEntry {
+            name: schema.name().to_owned(),
+            kind: schema.kind_name().to_owned(),
+            schema: format!("schema/{name}.json"),
+            records: parts.iter().map(|p| p.records).sum(),
+            bytes: parts.iter().map(|p| p.bytes).sum(),
+            parts,
+        };
+        let mine = Manifest {
+            format: ARCHIVE_FORMAT.to_owned(),
+            version: ARCHIVE_VERSION,
+            tool: self.tool.clone(),
+            source: self.source.clone(),
+            partitions: self.partition.total(),
+            collections: vec![entry],
+        };
+        self.put(
+            &Self::partition_path(self.partition),
+            mine.to_json(),
+            "application/json",
+        )
+        .await?;
+        self.merge_if_complete(&self.source).await
+    }
+}
+
+fn compress(records: &[Record]) -> Result<Vec<u8>> {
+    let mut encoder = zstd::Encoder::new(Vec::new(), ZSTD_LEVEL)
+        .map_err(|e| StoreError::internal(format!("zstd: {e}")))?;
+    for record in records {
+        encoder
+            .write_all(encode_line(record).as_bytes())
+            .and_then(|()| encoder.write_all(b"\n"))
+            .map_err(|e| StoreError::internal(format!("zstd: {e}")))?;
+    }
+    encoder
+        .finish()
+        .map_err(|e| StoreError::internal(format!("zstd: {e}")))
+}

@@ -1,0 +1,163 @@
+//! Checkpoints: where a copy stands, in a JSON file replaced atomically after each batch the
+//! sink confirmed, so a killed copy resumes and re-sends at most one batch.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use store_core::{Result, StoreError};
+
+use crate::sink::Receipt;
+
+/// The checkpoint format's version.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// The saved state of one copy job (one partition).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The format version.
+    pub version: u32,
+    /// Which job this is: source, sink and partition, so a checkpoint is never applied to
+    /// another job.
+    pub job: String,
+    /// Where reading continues; `None` before the first batch.
+    pub resume: Option<String>,
+    /// Records the sink has confirmed so far.
+    pub records: u64,
+    /// Batches the sink has confirmed so far.
+    pub batches: u64,
+    /// The sink's receipts, in order.
+    #[serde(default)]
+    pub receipts: Vec<Receipt>,
+    /// Whether the job finished.
+    pub done: bool,
+}
+
+impl Checkpoint {
+    /// A fresh checkpoint for `job`.
+    pub fn new(job: impl Into<String>) -> Self {
+        Self {
+            version: CHECKPOINT_VERSION,
+            job: job.into(),
+            resume: None,
+            records: 0,
+            batches: 0,
+            receipts: Vec::new(),
+            done: false,
+        }
+    }
+}
+
+/// A checkpoint file.
+#[derive(Debug, Clone)]
+pub struct CheckpointFile {
+    path: PathBuf,
+}
+
+impl CheckpointFile {
+    /// The checkpoint kept at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the checkpoint, or `None` if there is none; a file of another format is an error.
+    pub async fn load(&self) -> Result<Option<Checkpoint>> {
+        let bytes = match tokio::fs::read(&self.path).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io_error("read", e)),
+        };
+        let checkpoint: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::invalid_input(format!(
+                "{} is not a stores checkpoint ({e}); remove it or pass --restart",
+                self.path.display()
+            ))
+        })?;
+        if checkpoint.version != CHECKPOINT_VERSION {
+            return Err(StoreError::invalid_input(format!(
+                "{} is a version {} checkpoint; this build reads version {CHECKPOINT_VERSION}",
+                self.path.display(),
+                checkpoint.version
+            )));
+        }
+        Ok(Some(checkpoint))
+    }
+
+    /// Replaces the checkpoint atomically: a temporary file written and fsynced, renamed over
+    /// the old one, and the directory fsynced.
+    pub async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(checkpoint)
+            .map_err(|e| StoreError::internal(format!("checkpoint encoding failed: {e}")))?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+            .await
+            .map_err(|e| StoreError::internal(format!("checkpoint writer failed: {e}")))?
+            .map_err(|e| self.io_error("write", e))
+    }
+
+    /// Removes the checkpoint, if any.
+    pub async fn remove(&self) -> Result<()> {
+        match tokio::fs::remove_file(&self.path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io_error("remove", e)),
+        }
+    }
+
+    fn io_error(&self, what: &str, e: std::io::Error) -> StoreError {
+        StoreError::unavailable(format!(
+            "cannot {what} the checkpoint {}: {e}",
+            self.path.display()
+        ))
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(&dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn saves_loads_and_refuses_foreign_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = CheckpointFile::new(dir.path().join("sub/job.json"));
+        assert_eq!(file.load().await.unwrap(), None);
+        let mut cp = Checkpoint::new("a -> b");
+        cp.resume = Some("k".into());
+        cp.records = 10;
+        file.save(&cp).await.unwrap();
+        assert_eq!(file.load().await.unwrap(), Some(cp));
+        assert!(!dir.path().join("sub/job.json.tmp").exists());
+        std::fs::write(file.path(), b"{\"something\": 1}").unwrap();
+        let err = file.load().await.unwrap_err();
+        assert!(
+            err.message().contains("not a stores checkpoint"),
+            "{}",
+            err.message()
+        );
+        file.remove().await.unwrap();
+        assert_eq!(file.load().await.unwrap(), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! Sources and sinks for each kind of keyed collection.
+
+pub(crate) mod catalog;
+pub(crate) mod documents;
+pub(crate) mod search;
+pub(crate) mod table;

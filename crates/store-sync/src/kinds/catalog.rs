@@ -1,0 +1,160 @@
+//! What a SQL table looks like, read from the database's own catalog, and creating one from an
+//! archived schema. The catalog queries differ per dialect (`postgres`, `sqlite`).
+
+use store_core::sql::{SqlStore, quote_ident, quote_qualified};
+use store_core::{Document, Number, Result, SqlStoreExt, StoreError, Value};
+
+use crate::schema::{CollectionSchema, Column};
+
+/// A table's columns and primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableInfo {
+    pub(crate) columns: Vec<Column>,
+    pub(crate) primary_key: Vec<String>,
+}
+
+/// Reads the table's columns and key, or `None` when it does not exist.
+pub(crate) async fn describe(store: &dyn SqlStore, table: &str) -> Result<Option<TableInfo>> {
+    match store.backend() {
+        "postgres" => describe_postgres(store, table).await,
+        "sqlite" => describe_sqlite(store, table).await,
+        other => Err(unsupported(other)),
+    }
+}
+
+async fn describe_postgres(store: &dyn SqlStore, table: &str) -> Result<Option<TableInfo>> {
+    let name = Value::String(quote_qualified(table));
+    let columns = store
+        .query_all(
+            "SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, \
+             NOT a.attnotnull AS nullable FROM pg_attribute a \
+             WHERE a.attrelid = to_regclass($1::text) AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
+            std::slice::from_ref(&name),
+        )
+        .await?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let keys = store
+        .query_all(
+            "SELECT a.attname::text AS name FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = to_regclass($1::text) AND i.indisprimary \
+             ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            &[name],
+        )
+        .await?;
+    Ok(Some(TableInfo {
+        columns: columns.iter().map(column).collect::<Result<_>>()?,
+        primary_key: keys
+            .iter()
+            .map(|r| text(r, "name"))
+            .collect::<Result<_>>()?,
+    }))
+}
+
+async fn describe_sqlite(store: &dyn SqlStore, table: &str) -> Result<Option<TableInfo>> {
+    let rows = store
+        .query_all(
+            "SELECT name, type, \"notnull\" = 0 AS nullable, pk FROM pragma_table_info($1) ORDER BY cid",
+            &[Value::String(table.to_owned())],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut keyed: Vec<(u64, String)> = Vec::new();
+    for row in &rows {
+        let position = row
+            .get("pk")
+            .and_then(Value::as_number)
+            .and_then(Number::to_u64)
+            .unwrap_or(0);
+        if position > 0 {
+            keyed.push((position, text(row, "name")?));
+        }
+    }
+    keyed.sort();
+    Ok(Some(TableInfo {
+        columns: rows.iter().map(column).collect::<Result<_>>()?,
+        primary_key: keyed.into_iter().map(|(_, name)| name).collect(),
+    }))
+}
+
+/// Creates `table` from an archived table schema of the same dialect.
+pub(crate) async fn create_table(
+    store: &dyn SqlStore,
+    table: &str,
+    schema: &CollectionSchema,
+) -> Result<()> {
+    let CollectionSchema::Table {
+        dialect,
+        columns,
+        primary_key,
+        ..
+    } = schema
+    else {
+        return Err(StoreError::not_found(format!(
+            "table `{table}` does not exist, and a {} source does not say what its columns are; \
+             create it first (keys: {})",
+            schema.kind_name(),
+            schema.key_names().join(", ")
+        )));
+    };
+    if dialect != store.backend() {
+        return Err(StoreError::unsupported(format!(
+            "table `{table}` does not exist and its schema is in the {dialect} dialect, not {}; \
+             create it first",
+            store.backend()
+        )));
+    }
+    let mut parts: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let null = if c.nullable { "" } else { " NOT NULL" };
+            format!("{} {}{null}", quote_ident(&c.name), c.sql_type)
+        })
+        .collect();
+    parts.push(format!(
+        "PRIMARY KEY ({})",
+        primary_key
+            .iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let sql = format!(
+        "CREATE TABLE {} ({})",
+        quote_qualified(table),
+        parts.join(", ")
+    );
+    store.batch_execute(&sql).await
+}
+
+fn column(row: &Document) -> Result<Column> {
+    Ok(Column {
+        name: text(row, "name")?,
+        sql_type: text(row, "type")?,
+        nullable: match row.get("nullable") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Number(n)) => !n.is_zero(),
+            _ => true,
+        },
+    })
+}
+
+fn text(row: &Document, column: &str) -> Result<String> {
+    match row.get(column) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(StoreError::internal(format!(
+            "the catalog gave no text `{column}`"
+        ))),
+    }
+}
+
+fn unsupported(backend: &str) -> StoreError {
+    StoreError::unsupported(format!(
+        "reading a table's shape is implemented for postgres and sqlite, not `{backend}`"
+    ))
+}

@@ -1,0 +1,241 @@
+//! A search index ([`SearchIndex`]) as a source and a sink.
+//!
+//! Reading goes through every document sorted by `_id` with `search_after`. A backend with a
+//! consistent view (OpenSearch's point in time) plugs in a [`Scanner`] for fresh reads; a resumed
+//! read continues by `_id` from where the checkpoint stands. Writing is bulk indexing with the
+//! record key's canonical text as `_id`, so a record written twice is one document.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use store_core::search::{
+    BulkOp, Hit, IndexSpec, SearchIndex, SearchQuery, SearchRequest, SortField,
+};
+use store_core::{Result, StoreError, Value};
+
+use crate::digest::Comparison;
+use crate::record::{Record, RecordKey};
+use crate::schema::CollectionSchema;
+use crate::sink::{Receipt, RecordSink};
+use crate::source::{Batch, Partition, RecordSource};
+
+/// Reads every hit of a request (sorted by `_id`) from one consistent view of the index.
+pub type Scanner = Arc<dyn Fn(SearchRequest) -> BoxStream<'static, Result<Hit>> + Send + Sync>;
+
+/// A search index as a collection of records.
+#[derive(Clone)]
+pub struct SearchCollection {
+    index: Arc<dyn SearchIndex>,
+    label: String,
+    key_fields: Vec<String>,
+    scanner: Option<Scanner>,
+}
+
+impl std::fmt::Debug for SearchCollection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchCollection")
+            .field("label", &self.label)
+            .field("key_fields", &self.key_fields)
+            .field("scanner", &self.scanner.is_some())
+            .finish()
+    }
+}
+
+impl SearchCollection {
+    /// The index behind `index`, keyed by document id; `label` names it in messages.
+    pub fn new(index: Arc<dyn SearchIndex>, label: impl Into<String>) -> Self {
+        Self {
+            index,
+            label: label.into(),
+            key_fields: Vec::new(),
+            scanner: None,
+        }
+    }
+
+    /// Keys records by these source fields instead of the document id (copying into a table or
+    /// document store keyed by them). The id of a document written here is then the canonical
+    /// text of those fields.
+    pub fn key_fields(mut self, fields: Vec<String>) -> Self {
+        self.key_fields = fields;
+        self
+    }
+
+    /// Reads fresh (not resumed) scans through `scanner`, e.g. a point in time.
+    pub fn scanner(mut self, scanner: Scanner) -> Self {
+        self.scanner = Some(scanner);
+        self
+    }
+
+    fn record(&self, hit: Hit) -> Result<Record> {
+        if self.key_fields.is_empty() {
+            Ok(Record {
+                key: RecordKey::id_only(hit.id),
+                doc: hit.source,
+            })
+        } else {
+            Record::from_document(hit.source, &self.key_fields)
+        }
+    }
+}
+
+#[async_trait]
+impl RecordSource for SearchCollection {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    fn comparison(&self) -> Comparison {
+        Comparison::Json
+    }
+
+    async fn schema(&self) -> Result<CollectionSchema> {
+        if !self.index.exists().await? {
+            return Err(StoreError::not_found(format!(
+                "index `{}` does not exist in {}",
+                self.index.name().as_str(),
+                self.label
+            )));
+        }
+        Ok(CollectionSchema::Search {
+            name: self.index.name().as_str().to_owned(),
+            key_fields: self.key_fields.clone(),
+        })
+    }
+
+    fn read(
+        &self,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> BoxStream<'_, Result<Batch>> {
+        let mut request = SearchRequest::new(SearchQuery::MatchAll)
+            .sort(SortField::asc("_id"))
+            .size(batch_size.clamp(1, 10_000));
+        let hits: BoxStream<'_, Result<Hit>> = match (&self.scanner, resume) {
+            (Some(scanner), None) => scanner(request),
+            (_, resume) => {
+                request.search_after = resume.map(|id| vec![Value::String(id)]);
+                let index = self.index.clone();
+                // Refresh first, so what was written before the read is seen.
+                futures::stream::once(async move { index.refresh().await.map(|()| index) })
+                    .flat_map(move |refreshed| match refreshed {
+                        Ok(index) => owned_search_all(index, request.clone()),
+                        Err(e) => futures::stream::iter([Err(e)]).boxed(),
+                    })
+                    .boxed()
+            }
+        };
+        hits.chunks(batch_size.max(1))
+            .map(move |chunk| {
+                let mut records = Vec::with_capacity(chunk.len());
+                let mut last = None;
+                for hit in chunk {
+                    let hit = hit?;
+                    last = Some(hit.id.clone());
+                    if partition.holds_id(&hit.id) {
+                        records.push(self.record(hit)?);
+                    }
+                }
+                Ok(Batch {
+                    records,
+                    resume: last,
+                })
+            })
+            .boxed()
+    }
+}
+
+/// `search_all` over an owned index handle, so the stream does not borrow the caller.
+fn owned_search_all(
+    index: Arc<dyn SearchIndex>,
+    request: SearchRequest,
+) -> BoxStream<'static, Result<Hit>> {
+    futures::stream::unfold((index, Some(request)), |(index, request)| async move {
+        let mut request = request?;
+        let page = match index.search(&request).await {
+            Ok(page) => page,
+            Err(e) => return Some((vec![Err(e)], (index, None))),
+        };
+        let full = page.hits.len() >= request.size && request.size > 0;
+        let next = match (full, page.hits.last()) {
+            (true, Some(hit)) => {
+                request.search_after = Some(hit.sort.clone());
+                Some(request)
+            }
+            _ => None,
+        };
+        if page.hits.is_empty() {
+            return None;
+        }
+        Some((
+            page.hits.into_iter().map(Ok).collect::<Vec<_>>(),
+            (index, next),
+        ))
+    })
+    .flat_map(futures::stream::iter)
+    .boxed()
+}
+
+#[async_trait]
+impl RecordSink for SearchCollection {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    fn comparison(&self) -> Comparison {
+        Comparison::Json
+    }
+
+    async fn prepare(&self, _schema: &CollectionSchema, create: bool) -> Result<()> {
+        if self.index.exists().await? {
+            return Ok(());
+        }
+        if !create {
+            return Err(StoreError::not_found(format!(
+                "index `{}` does not exist in {}",
+                self.index.name().as_str(),
+                self.label
+            )));
+        }
+        match self.index.create(&IndexSpec::new()).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == store_core::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        let ops = records
+            .into_iter()
+            .map(|r| BulkOp::Index {
+                id: r.key.id().to_owned(),
+                doc: r.doc,
+            })
+            .collect();
+        let report = self.index.bulk(ops).await?;
+        match report.failed.into_iter().next() {
+            None => Ok(Receipt::Null),
+            Some(failure) => Err(failure.error.with_target(failure.id)),
+        }
+    }
+
+    async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
+        let ops = keys
+            .iter()
+            .map(|k| BulkOp::Delete {
+                id: k.id().to_owned(),
+            })
+            .collect();
+        let report = self.index.bulk(ops).await?;
+        match report.failed.into_iter().find(|f| f.status != 404) {
+            None => Ok(()),
+            Some(failure) => Err(failure.error.with_target(failure.id)),
+        }
+    }
+
+    async fn finish(&self, _receipts: Vec<Receipt>) -> Result<()> {
+        self.index.refresh().await
+    }
+}

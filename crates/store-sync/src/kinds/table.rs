@@ -1,0 +1,485 @@
+//! A SQL table ([`SqlStore`]) as a source and a sink.
+//!
+//! Reading pages through the table in primary-key order (`WHERE (key) > (last) ORDER BY key
+//! LIMIT n`), inside one REPEATABLE READ transaction where the database has isolation levels, so
+//! every page comes from the same snapshot. Partition I of N is the key range between the rows
+//! at offsets I·count/N and (I+1)·count/N of that snapshot. Writing is a multi-row
+//! `INSERT … ON CONFLICT (key) DO UPDATE`, which PostgreSQL and SQLite both speak.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction, quote_ident, quote_qualified};
+use store_core::{Document, Result, SqlStoreExt, StoreError, Value};
+use tokio::sync::OnceCell;
+
+use crate::codec::{decode_value, encode_value};
+use crate::kinds::catalog::{self, TableInfo};
+use crate::record::{Record, RecordKey};
+use crate::schema::CollectionSchema;
+use crate::sink::{Receipt, RecordSink};
+use crate::source::{Batch, Partition, RecordSource};
+
+/// The most bind parameters one statement uses (PostgreSQL allows 65,535, SQLite 32,766).
+const MAX_PARAMS: usize = 30_000;
+
+/// One SQL table, read in key order and written by upserts.
+#[derive(Debug, Clone)]
+pub struct SqlTable {
+    store: Arc<dyn SqlStore>,
+    table: String,
+    label: String,
+    info: Arc<OnceCell<TableInfo>>,
+}
+
+impl SqlTable {
+    /// The table `table` (optionally `schema.table`) of `store`; `label` names it in messages.
+    pub fn new(
+        store: Arc<dyn SqlStore>,
+        table: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            table: table.into(),
+            label: label.into(),
+            info: Arc::new(OnceCell::new()),
+        }
+    }
+
+    async fn info(&self) -> Result<&TableInfo> {
+        self.info
+            .get_or_try_init(|| async {
+                match catalog::describe(self.store.as_ref(), &self.table).await? {
+                    Some(info) => Ok(info),
+                    None => Err(StoreError::not_found(format!(
+                        "table `{}` does not exist in {}",
+                        self.table, self.label
+                    ))),
+                }
+            })
+            .await
+    }
+
+    fn quoted(&self) -> String {
+        quote_qualified(&self.table)
+    }
+}
+
+#[async_trait]
+impl RecordSource for SqlTable {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    async fn schema(&self) -> Result<CollectionSchema> {
+        let info = self.info().await?;
+        Ok(CollectionSchema::Table {
+            name: self.table.clone(),
+            dialect: self.store.backend().to_owned(),
+            columns: info.columns.clone(),
+            primary_key: info.primary_key.clone(),
+        })
+    }
+
+    fn read(
+        &self,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> BoxStream<'_, Result<Batch>> {
+        futures::stream::once(
+            async move { Reader::open(self, partition, resume, batch_size).await },
+        )
+        .flat_map(|opened| match opened {
+            Ok(reader) => reader.batches().boxed(),
+            Err(e) => futures::stream::iter([Err(e)]).boxed(),
+        })
+        .boxed()
+    }
+}
+
+/// Where the table reads its pages: one snapshot transaction, or the store itself.
+enum Conn<'a> {
+    Snapshot(Box<dyn SqlTransaction>),
+    Direct(&'a dyn SqlStore),
+}
+
+impl Conn<'_> {
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
+        match self {
+            Conn::Snapshot(tx) => tx.query(sql, params).await,
+            Conn::Direct(store) => store.query_all(sql, params).await,
+        }
+    }
+
+    async fn close(self) -> Result<()> {
+        match self {
+            Conn::Snapshot(tx) => tx.commit().await,
+            Conn::Direct(_) => Ok(()),
+        }
+    }
+}
+
+struct Reader<'a> {
+    conn: Conn<'a>,
+    table: String,
+    keys: Vec<String>,
+    after: Option<Vec<Value>>,
+    before: Option<Vec<Value>>,
+    batch_size: usize,
+}
+
+impl<'a> Reader<'a> {
+    async fn open(
+        table: &'a SqlTable,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> Result<Self> {
+        let info = table.info().await?;
+        if info.primary_key.is_empty() {
+            return Err(StoreError::invalid_input(format!(
+                "table `{}` has no primary key: records need a key to be copied idempotently",
+                table.table
+            )));
+        }
+        let conn = if table.store.capabilities().isolation_levels {
+            Conn::Snapshot(table.store.begin(IsolationLevel::RepeatableRead).await?)
+        } else {
+            Conn::Direct(table.store.as_ref())
+        };
+        let mut reader = Self {
+            conn,
+            table: table.quoted(),
+            keys: info.primary_key.clone(),
+            after: None,
+            before: None,
+            batch_size: batch_size.max(1),
+        };
+        if !partition.is_whole() {
+            reader.bound(partition).await?;
+        }
+        if let Some(token) = resume {
+            reader.after = Some(decode_position(&token)?);
+        }
+        Ok(reader)
+    }
+
+    /// Sets the key range of `partition` from row offsets in this snapshot.
+    async fn bound(&mut self, partition: Partition) -> Result<()> {
+        let count_sql = format!("SELECT count(*) AS n FROM {}", self.table);
+        let rows = self.conn.query(&count_sql, &[]).await?;
+        let count = rows
+            .first()
+            .and_then(|r| r.get("n"))
+            .and_then(Value::as_number)
+            .and_then(store_core::Number::to_u64)
+            .unwrap_or(0);
+        let at = |share: u32| count * u64::from(share) / u64::from(partition.total());
+        let first = at(partition.index());
+        let end = at(partition.index() + 1);
+        if first >= end {
+            // An empty share: an impossible range.
+            self.before = Some(Vec::new());
+            return Ok(());
+        }
+        if partition.index() > 0 {
+            // Rows from offset `first` on: strictly after the row just before it.
+            self.after = Some(self.key_at(first - 1).await?);
+        }
+        if partition.index() + 1 < partition.total() {
+            self.before = Some(self.key_at(end - 1).await?);
+        }
+        Ok(())
+    }
+
+    async fn key_at(&mut self, offset: u64) -> Result<Vec<Value>> {
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {} LIMIT 1 OFFSET {offset}",
+            self.key_list(),
+            self.table,
+            self.key_list()
+        );
+        let row = self
+            .conn
+            .query(&sql, &[])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                StoreError::conflict("the table changed while its partitions were computed")
+            })?;
+        Ok(self.key_values(&row))
+    }
+
+    fn key_list(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn key_values(&self, row: &Document) -> Vec<Value> {
+        self.keys
+            .iter()
+            .map(|k| row.get(k).cloned().unwrap_or(Value::Null))
+            .collect()
+    }
+
+    fn page_sql(&self) -> (String, Vec<Value>) {
+        let mut params = Vec::new();
+        let mut conditions = Vec::new();
+        let tuple = |params: &mut Vec<Value>, values: &[Value]| {
+            let start = params.len();
+            params.extend(values.iter().cloned());
+            let marks: Vec<String> = (start..params.len())
+                .map(|i| format!("${}", i + 1))
+                .collect();
+            format!("({})", marks.join(", "))
+        };
+        if let Some(after) = &self.after {
+            let t = tuple(&mut params, after);
+            conditions.push(format!("({}) > {t}", self.key_list()));
+        }
+        if let Some(before) = &self.before {
+            let t = tuple(&mut params, before);
+            conditions.push(format!("({}) <= {t}", self.key_list()));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT * FROM {}{filter} ORDER BY {} LIMIT {}",
+            self.table,
+            self.key_list(),
+            self.batch_size
+        );
+        (sql, params)
+    }
+
+    fn batches(self) -> impl futures::Stream<Item = Result<Batch>> + 'a {
+        futures::stream::unfold(Some(self), |state| async move {
+            let mut reader = state?;
+            if matches!(&reader.before, Some(b) if b.is_empty()) {
+                let closed = reader.conn.close().await;
+                return closed.err().map(|e| (Err(e), None));
+            }
+            let (sql, params) = reader.page_sql();
+            let rows = match reader.conn.query(&sql, &params).await {
+                Ok(rows) => rows,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let last = rows.len() < reader.batch_size;
+            let resume = rows.last().map(|row| reader.key_values(row));
+            let records = rows
+                .into_iter()
+                .map(|row| Record::from_document(row, &reader.keys))
+                .collect::<Result<Vec<_>>>();
+            let records = match records {
+                Ok(records) => records,
+                Err(e) => return Some((Err(e), None)),
+            };
+            if records.is_empty() {
+                let closed = reader.conn.close().await;
+                return closed.err().map(|e| (Err(e), None));
+            }
+            let token = resume.as_deref().map(encode_position);
+            reader.after = resume;
+            if last {
+                if let Err(e) = reader.conn.close().await {
+                    return Some((Err(e), None));
+                }
+                return Some((
+                    Ok(Batch {
+                        records,
+                        resume: token,
+                    }),
+                    None,
+                ));
+            }
+            Some((
+                Ok(Batch {
+                    records,
+                    resume: token,
+                }),
+                Some(reader),
+            ))
+        })
+    }
+}
+
+fn encode_position(values: &[Value]) -> String {
+    serde_json::Value::Array(values.iter().map(encode_value).collect()).to_string()
+}
+
+fn decode_position(token: &str) -> Result<Vec<Value>> {
+    let json: serde_json::Value = serde_json::from_str(token).map_err(|_| {
+        StoreError::invalid_input("the resume position is not one this table issued")
+    })?;
+    json.as_array()
+        .ok_or_else(|| {
+            StoreError::invalid_input("the resume position is not one this table issued")
+        })?
+        .iter()
+        .map(decode_value)
+        .collect()
+}
+
+#[async_trait]
+impl RecordSink for SqlTable {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    async fn prepare(&self, schema: &CollectionSchema, create: bool) -> Result<()> {
+        let info = match catalog::describe(self.store.as_ref(), &self.table).await? {
+            Some(info) => info,
+            None if create => {
+                catalog::create_table(self.store.as_ref(), &self.table, schema).await?;
+                self.info().await?.clone()
+            }
+            None => {
+                return Err(StoreError::not_found(format!(
+                    "table `{}` does not exist in {}; create it first (keys: {})",
+                    self.table,
+                    self.label,
+                    schema.key_names().join(", ")
+                )));
+            }
+        };
+        if info.primary_key.is_empty() {
+            return Err(StoreError::invalid_input(format!(
+                "table `{}` has no primary key: records cannot be written idempotently",
+                self.table
+            )));
+        }
+        let theirs = schema.key_names();
+        if info.primary_key != theirs {
+            return Err(StoreError::invalid_input(format!(
+                "table `{}` is keyed by ({}) but the source {} `{}` is keyed by ({}): records \
+                 cannot be matched",
+                self.table,
+                info.primary_key.join(", "),
+                schema.kind_name(),
+                schema.name(),
+                theirs.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        let info = self.info().await?;
+        let mut columns: Vec<&str> = Vec::new();
+        for record in &records {
+            for name in record.doc.keys() {
+                if !columns.contains(&name) {
+                    if !info.columns.iter().any(|c| c.name == name) {
+                        return Err(StoreError::invalid_input(format!(
+                            "record {} has an attribute `{name}` that table `{}` has no column for",
+                            record.key, self.table
+                        )));
+                    }
+                    columns.push(name);
+                }
+            }
+        }
+        let rows_per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
+        for chunk in records.chunks(rows_per_statement) {
+            let (sql, params) = upsert_sql(&self.quoted(), &columns, &info.primary_key, chunk);
+            self.store.execute(&sql, &params).await?;
+        }
+        Ok(Receipt::Null)
+    }
+
+    async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
+        let info = self.info().await?;
+        let width = info.primary_key.len();
+        let key_list = info
+            .primary_key
+            .iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
+            let mut params = Vec::with_capacity(chunk.len() * width);
+            let mut tuples = Vec::with_capacity(chunk.len());
+            for key in chunk {
+                let start = params.len();
+                for name in &info.primary_key {
+                    let value = key
+                        .parts()
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| {
+                            StoreError::invalid_input(format!("key {key} has no `{name}`"))
+                        })?;
+                    params.push(value);
+                }
+                let marks: Vec<String> = (start..params.len())
+                    .map(|i| format!("${}", i + 1))
+                    .collect();
+                tuples.push(format!("({})", marks.join(", ")));
+            }
+            let sql = format!(
+                "DELETE FROM {} WHERE ({key_list}) IN ({})",
+                self.quoted(),
+                tuples.join(", ")
+            );
+            self.store.execute(&sql, &params).await?;
+        }
+        Ok(())
+    }
+}
+
+fn upsert_sql(
+    table: &str,
+    columns: &[&str],
+    keys: &[String],
+    rows: &[Record],
+) -> (String, Vec<Value>) {
+    let mut params = Vec::with_capacity(rows.len() * columns.len());
+    let mut tuples = Vec::with_capacity(rows.len());
+    for record in rows {
+        let start = params.len();
+        for column in columns {
+            params.push(record.doc.get(column).cloned().unwrap_or(Value::Null));
+        }
+        let marks: Vec<String> = (start..params.len())
+            .map(|i| format!("${}", i + 1))
+            .collect();
+        tuples.push(format!("({})", marks.join(", ")));
+    }
+    let column_list = columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let key_list = keys
+        .iter()
+        .map(|k| quote_ident(k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let updates: Vec<String> = columns
+        .iter()
+        .filter(|c| !keys.iter().any(|k| k == *c))
+        .map(|c| format!("{0} = excluded.{0}", quote_ident(c)))
+        .collect();
+    let action = if updates.is_empty() {
+        "DO NOTHING".to_owned()
+    } else {
+        format!("DO UPDATE SET {}", updates.join(", "))
+    };
+    let sql = format!(
+        "INSERT INTO {table} ({column_list}) VALUES {} ON CONFLICT ({key_list}) {action}",
+        tuples.join(", ")
+    );
+    (sql, params)
+}

@@ -1,0 +1,71 @@
+//! Move and compare data between any two stores: copy, sync, check, backup and restore.
+//!
+//! store-sync depends on store-core only: backends are handed in as trait objects, wrapped as
+//! a [`RecordSource`] (something records are read from) and a [`RecordSink`] (something they
+//! are written to). A table row, a document and a search document are all a [`Record`]: a key
+//! and a [`Document`](store_core::Document), so any keyed collection copies into any other whose
+//! key matches. Objects move between object stores with [`objects`].
+//!
+//! What is promised:
+//! - **At least once, converging.** Sinks write by key (upsert), so a record sent twice leaves
+//!   the state of sending it once; per-key order is kept; no global order is claimed.
+//! - **Checkpoints that never run ahead.** [`copy`] saves its position only after the sink
+//!   confirmed the batch before it; a killed copy resumes and re-sends at most one batch.
+//! - **Exact values.** Numbers keep every digit, bytes stay bytes, sets stay sets — in the
+//!   archive's [typed JSON](codec) too.
+//! - **Verifiable.** [`check`] compares two collections of any kinds by count, keys and an
+//!   order-independent digest ([`digest`]).
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use std::sync::Arc;
+//! use store_core::memory::MemoryDocumentStore;
+//! use store_core::{Document, DocumentStore, KeySchema, KeyType};
+//! use store_sync::{CopyOptions, DocumentCollection, Silent, check, copy};
+//!
+//! let schema = KeySchema::partition("id", KeyType::Number);
+//! let from = Arc::new(MemoryDocumentStore::new("users", schema.clone())?);
+//! for i in 0..10 {
+//!     from.put(Document::new().with("id", i).with("name", format!("user {i}")), Default::default()).await?;
+//! }
+//! let to = Arc::new(MemoryDocumentStore::new("users_copy", schema)?);
+//! let source = DocumentCollection::new(from, "mem://users");
+//! let sink = DocumentCollection::new(to, "mem://users_copy");
+//! let report = copy(&source, &sink, &CopyOptions::default(), &Silent).await?;
+//! assert_eq!(report.records, 10);
+//! assert!(check(&source, &sink, 100).await?.is_equal());
+//! # Ok::<(), store_core::StoreError>(()) }).unwrap();
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+//! # }
+//! ```
+
+pub mod archive;
+mod check;
+mod checkpoint;
+pub mod codec;
+mod copy;
+pub mod digest;
+mod kinds;
+pub mod objects;
+mod progress;
+mod record;
+mod schema;
+mod sink;
+mod source;
+mod sync;
+
+pub use archive::{ArchiveSink, ArchiveSource};
+pub use check::{CheckReport, Differences, SAMPLE_LIMIT, check, comparison_for};
+pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
+pub use copy::{CopyOptions, CopyReport, copy};
+pub use digest::{CollectionDigest, Comparison, RecordDigest};
+pub use kinds::documents::DocumentCollection;
+pub use kinds::search::{Scanner, SearchCollection};
+pub use kinds::table::SqlTable;
+pub use progress::{Event, Progress, Silent};
+pub use record::{Record, RecordKey, canonical_number};
+pub use schema::{CollectionSchema, Column, KeyField};
+pub use sink::{Receipt, RecordSink};
+pub use source::{Batch, Partition, RecordSource};
+pub use sync::{SyncOptions, SyncReport, sync};

@@ -1,0 +1,188 @@
+//! Records: what every kind of keyed collection reads and writes, and their keys.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use store_core::{Document, Number, Result, StoreError, Value};
+
+/// One record of a keyed collection: a table row, a document, a search document.
+///
+/// `doc` is the whole content, key attributes included (a search document read without key
+/// fields has its key only in `key`, under the name `_id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The record's key.
+    pub key: RecordKey,
+    /// The record's content.
+    pub doc: Document,
+}
+
+impl Record {
+    /// A record whose key is taken from `doc` by the attribute names `key_names`.
+    pub fn from_document(doc: Document, key_names: &[String]) -> Result<Self> {
+        let key = RecordKey::of(&doc, key_names)?;
+        Ok(Self { key, doc })
+    }
+}
+
+/// A record's key: the key attributes' names and values, in key order, and the canonical
+/// text of the key ([`RecordKey::id`]) that every kind of store agrees on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordKey {
+    parts: Vec<(String, Value)>,
+    id: String,
+}
+
+impl RecordKey {
+    /// A key of the given attributes; each value must be text, a number or bytes.
+    pub fn new(parts: Vec<(String, Value)>) -> Result<Self> {
+        if parts.is_empty() {
+            return Err(StoreError::invalid_input(
+                "a record key needs at least one attribute",
+            ));
+        }
+        let texts = parts
+            .iter()
+            .map(|(name, value)| key_text(name, value))
+            .collect::<Result<Vec<_>>>()?;
+        let id = if texts.len() == 1 {
+            texts.into_iter().next().expect("one part")
+        } else {
+            texts
+                .iter()
+                .map(|t| t.replace('\\', "\\\\").replace('#', "\\#"))
+                .collect::<Vec<_>>()
+                .join("#")
+        };
+        Ok(Self { parts, id })
+    }
+
+    /// The key of `doc` by the attribute names `key_names`; a missing attribute is an error
+    /// naming it.
+    pub fn of(doc: &Document, key_names: &[String]) -> Result<Self> {
+        let parts = key_names
+            .iter()
+            .map(|name| match doc.get(name) {
+                Some(value) if !value.is_null() => Ok((name.clone(), value.clone())),
+                _ => Err(StoreError::invalid_input(format!(
+                    "a record has no value for its key attribute `{name}`"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::new(parts)
+    }
+
+    /// A key that is only a document id (a search document without key fields).
+    pub fn id_only(id: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            parts: vec![("_id".to_owned(), Value::String(id.clone()))],
+            id,
+        }
+    }
+
+    /// The key attributes, in key order.
+    pub fn parts(&self) -> &[(String, Value)] {
+        &self.parts
+    }
+
+    /// The canonical text of the key: a single text key as itself, a number in its shortest
+    /// exact form (`1.50` and `1.5` agree), bytes in base64, and a composite key as its parts
+    /// joined by `#` (with `#` and `\` escaped by `\`). It is the `_id` of a search document.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+fn key_text(name: &str, value: &Value) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(canonical_number(n)),
+        Value::Bytes(b) => Ok(STANDARD.encode(b)),
+        other => Err(StoreError::invalid_input(format!(
+            "key attribute `{name}` is a {}; keys are text, numbers or bytes",
+            other.type_name()
+        ))),
+    }
+}
+
+/// The shortest exact text of a number: no trailing zeros, plain digits for integers that fit
+/// in 128 bits, `<digits>E<exponent>` otherwise. Numerically equal numbers get the same text.
+pub fn canonical_number(n: &Number) -> String {
+    if n.is_integer()
+        && let Some(i) = n.to_i128()
+    {
+        return i.to_string();
+    }
+    let digits = n.digits();
+    let trimmed = digits.trim_end_matches('0');
+    if trimmed.is_empty() {
+        return "0".to_owned();
+    }
+    let exponent = i64::from(n.exponent()) + (digits.len() - trimmed.len()) as i64;
+    let sign = if n.is_negative() { "-" } else { "" };
+    format!("{sign}{trimmed}E{exponent}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(s: &str) -> Number {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn equal_numbers_have_one_canonical_text() {
+        assert_eq!(
+            canonical_number(&num("1.50")),
+            canonical_number(&num("1.5"))
+        );
+        assert_eq!(canonical_number(&num("100")), "100");
+        assert_eq!(canonical_number(&num("-0.0")), "0");
+        assert_eq!(
+            canonical_number(&num("1E-130")),
+            canonical_number(&num("0.1E-129"))
+        );
+        assert_ne!(canonical_number(&num("1.5")), canonical_number(&num("15")));
+        let big = num("99999999999999999999999999999999999999000");
+        assert_eq!(
+            canonical_number(&big),
+            "99999999999999999999999999999999999999E3"
+        );
+        assert_eq!(
+            canonical_number(&num(&i64::MIN.to_string())),
+            i64::MIN.to_string()
+        );
+    }
+
+    #[test]
+    fn composite_ids_are_unambiguous() {
+        let a = RecordKey::new(vec![("p".into(), "a#b".into()), ("s".into(), "c".into())]).unwrap();
+        let b = RecordKey::new(vec![("p".into(), "a".into()), ("s".into(), "b#c".into())]).unwrap();
+        assert_ne!(a.id(), b.id());
+        assert_eq!(a.id(), "a\\#b#c");
+        let n = RecordKey::new(vec![("id".into(), Value::from(7))]).unwrap();
+        assert_eq!(n.id(), "7");
+    }
+
+    #[test]
+    fn a_missing_or_unsuitable_key_is_named() {
+        let doc = Document::new().with("id", 1).with("flag", true);
+        let err = RecordKey::of(&doc, &["sk".to_owned()]).unwrap_err();
+        assert!(err.message().contains("`sk`"), "{}", err.message());
+        let err = RecordKey::of(&doc, &["flag".to_owned()]).unwrap_err();
+        assert!(
+            err.message().contains("`flag` is a bool"),
+            "{}",
+            err.message()
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! [`RecordSink`]: anything records can be written to, idempotently by key.
+
+use async_trait::async_trait;
+use store_core::Result;
+
+use crate::digest::Comparison;
+use crate::record::{Record, RecordKey};
+use crate::schema::CollectionSchema;
+
+/// What a sink hands back for a batch it has durably written; the copy keeps them in its
+/// checkpoint and gives them all to [`RecordSink::finish`] (an archive lists its parts from them).
+pub type Receipt = serde_json::Value;
+
+/// Something records can be written to. Writes are upserts keyed by the record key, so sending
+/// a record twice leaves the same state as sending it once.
+#[async_trait]
+pub trait RecordSink: Send + Sync {
+    /// What this sink is, for messages and checkpoints (never with a secret in it).
+    fn describe(&self) -> String;
+
+    /// How its values compare with another store's (see [`RecordSource::comparison`](crate::RecordSource::comparison)).
+    fn comparison(&self) -> Comparison {
+        Comparison::Typed
+    }
+
+    /// Checks that records of `schema` can be written here, creating the collection when it
+    /// does not exist and `create` is true. A pair with no mapping is an error here, before
+    /// anything is read.
+    async fn prepare(&self, schema: &CollectionSchema, create: bool) -> Result<()>;
+
+    /// Writes records (insert or replace by key). Returns once they are durable in the sink.
+    async fn upsert(&self, records: Vec<Record>) -> Result<Receipt>;
+
+    /// Deletes records by key; a key that is not there is not an error.
+    async fn delete(&self, keys: Vec<RecordKey>) -> Result<()>;
+
+    /// Called once after the last batch, with every receipt of the job (across resumes).
+    async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
+        let _ = receipts;
+        Ok(())
+    }
+}

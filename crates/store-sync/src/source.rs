@@ -1,0 +1,126 @@
+//! [`RecordSource`]: anything records can be read from, in batches, resumably.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use store_core::{Result, StoreError};
+
+use crate::digest::Comparison;
+use crate::record::Record;
+use crate::schema::CollectionSchema;
+
+/// One share of a collection, `index` of `total`: N processes each given a different index read
+/// the whole collection between them, each record exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    index: u32,
+    total: u32,
+}
+
+impl Partition {
+    /// Share `index` (from 0) of `total`.
+    pub fn new(index: u32, total: u32) -> Result<Self> {
+        if total == 0 || index >= total {
+            return Err(StoreError::invalid_input(format!(
+                "partition {index}/{total} does not exist: write I/N with 0 <= I < N"
+            )));
+        }
+        Ok(Self { index, total })
+    }
+
+    /// The whole collection.
+    pub const fn whole() -> Self {
+        Self { index: 0, total: 1 }
+    }
+
+    /// This share's number, from 0.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// How many shares there are.
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+
+    /// Whether this is the whole collection.
+    pub fn is_whole(&self) -> bool {
+        self.total == 1
+    }
+
+    /// Whether a record with this canonical key text belongs to this share, for sources that
+    /// cannot split on the server: by the first eight bytes of the key's SHA-256.
+    pub fn holds_id(&self, id: &str) -> bool {
+        use sha2::{Digest as _, Sha256};
+        if self.total == 1 {
+            return true;
+        }
+        let hash = Sha256::digest(id.as_bytes());
+        let n = u64::from_be_bytes(hash[..8].try_into().expect("eight bytes"));
+        n % u64::from(self.total) == u64::from(self.index)
+    }
+}
+
+impl Default for Partition {
+    fn default() -> Self {
+        Self::whole()
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.total)
+    }
+}
+
+impl FromStr for Partition {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad =
+            || StoreError::invalid_input(format!("`{s}` is not a partition: write I/N, e.g. 0/4"));
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        Self::new(
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        )
+    }
+}
+
+/// Records read together, and where reading continues after them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// The records.
+    pub records: Vec<Record>,
+    /// An opaque position after these records: handing it back to [`RecordSource::read`]
+    /// continues with the next record. `None` when nothing follows.
+    pub resume: Option<String>,
+}
+
+/// Something records can be read from: a document table, a SQL table or query, a search
+/// index, an archive.
+#[async_trait]
+pub trait RecordSource: Send + Sync {
+    /// What this source is, for messages and checkpoints (never with a secret in it).
+    fn describe(&self) -> String;
+
+    /// How its values compare with another store's: [`Comparison::Json`] for sources that hold
+    /// JSON only (search indexes).
+    fn comparison(&self) -> Comparison {
+        Comparison::Typed
+    }
+
+    /// The collection's shape.
+    async fn schema(&self) -> Result<CollectionSchema>;
+
+    /// Reads `partition` in batches of about `batch_size` records, from the start or from a
+    /// position a previous batch returned, from one consistent view where the service has one.
+    fn read(
+        &self,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> BoxStream<'_, Result<Batch>>;
+}
