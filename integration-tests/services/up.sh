@@ -23,6 +23,14 @@ for svc in "$@"; do
 done
 
 start="$(now_ms)"
+# The archive tests open archives with the ordinary tools, as a user would.
+missing=()
+for tool in zstd jq sha256sum; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if (( ${#missing[@]} )); then
+    apt_install zstd jq coreutils
+fi
 for svc in "$@"; do
     if ! "$SERVICES_DIR/$svc.sh" up; then
         die "$svc failed to start; run integration-tests/services/down.sh to stop what did start"

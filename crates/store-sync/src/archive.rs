@@ -1,5 +1,6 @@
 //! The stores archive, format version 1: a collection's schema and records as plain files in
-//! any [`ObjectStore`](store_core::ObjectStore) — a directory through store-fs, or an S3 prefix.
+//! a plain local directory, or under a prefix of any [`ObjectStore`](store_core::ObjectStore)
+//! (an S3 bucket, say).
 //!
 //! ```text
 //! manifest.json                     format, version, tool, source, collections and their parts
@@ -17,6 +18,7 @@
 mod lines;
 mod manifest;
 mod reader;
+mod storage;
 mod writer;
 
 pub use lines::{decode_line, encode_line};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use store_core::{Result, StoreError};
 
+use crate::files::write_atomically;
 use crate::sink::Receipt;
 
 /// The checkpoint format's version.
@@ -116,25 +117,6 @@ impl CheckpointFile {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)?;
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
-    {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(&dir)?.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,7 +131,11 @@ mod tests {
         cp.records = 10;
         file.save(&cp).await.unwrap();
         assert_eq!(file.load().await.unwrap(), Some(cp));
-        assert!(!dir.path().join("sub/job.json.tmp").exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            1,
+            "a temporary file was left"
+        );
         std::fs::write(file.path(), b"{\"something\": 1}").unwrap();
         let err = file.load().await.unwrap_err();
         assert!(

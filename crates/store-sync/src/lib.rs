@@ -46,6 +46,7 @@ mod checkpoint;
 pub mod codec;
 mod copy;
 pub mod digest;
+mod files;
 mod kinds;
 pub mod objects;
 mod progress;

@@ -1,18 +1,19 @@
 //! [`ArchiveSource`]: a restore's reading end.
 
 use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use sha2::{Digest as _, Sha256};
-use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Result, StoreError};
+use store_core::{ObjectStore, Result, StoreError};
 use tokio::sync::OnceCell;
 
-use super::join;
 use super::lines::decode_line;
 use super::manifest::{CollectionEntry, Manifest, PartEntry};
+use super::storage::Storage;
 use crate::digest::hex;
 use crate::record::Record;
 use crate::schema::CollectionSchema;
@@ -23,8 +24,7 @@ use crate::source::{Batch, Partition, RecordSource};
 /// partitions' own manifests.
 #[derive(Debug, Clone)]
 pub struct ArchiveSource {
-    store: Arc<dyn ObjectStore>,
-    prefix: String,
+    storage: Storage,
     label: String,
     manifest: Arc<OnceCell<Manifest>>,
 }
@@ -36,10 +36,22 @@ impl ArchiveSource {
         prefix: impl Into<String>,
         label: impl Into<String>,
     ) -> Self {
-        Self {
+        let storage = Storage::Objects {
             store,
             prefix: prefix.into(),
-            label: label.into(),
+        };
+        Self::with_storage(storage, label.into())
+    }
+
+    /// The archive of plain files in the local directory `dir`.
+    pub fn in_dir(dir: impl Into<PathBuf>, label: impl Into<String>) -> Self {
+        Self::with_storage(Storage::Dir(dir.into()), label.into())
+    }
+
+    fn with_storage(storage: Storage, label: String) -> Self {
+        Self {
+            storage,
+            label,
             manifest: Arc::new(OnceCell::new()),
         }
     }
@@ -50,15 +62,13 @@ impl ArchiveSource {
     }
 
     async fn load_manifest(&self) -> Result<Manifest> {
-        let key = ObjectKey::new(join(&self.prefix, "manifest.json"))?;
-        match self.store.get_bytes(&key).await {
-            Ok(bytes) => Manifest::parse(&bytes, &format!("{}/manifest.json", self.label)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Err(StoreError::not_found(format!(
+        match self.storage.read("manifest.json").await? {
+            Some(bytes) => Manifest::parse(&bytes, &format!("{}/manifest.json", self.label)),
+            None => Err(StoreError::not_found(format!(
                 "{} has no manifest.json: it is not an archive, or its backup has not finished \
                  (every partition must finish)",
                 self.label
             ))),
-            Err(e) => Err(e),
         }
     }
 
@@ -80,16 +90,11 @@ impl ArchiveSource {
 
     /// Downloads one part, checks its size and SHA-256, and decodes its records.
     async fn read_part(&self, part: &PartEntry, key_names: Vec<String>) -> Result<Vec<Record>> {
-        let key = ObjectKey::new(join(&self.prefix, &part.path))?;
-        let bytes = self.store.get_bytes(&key).await.map_err(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                StoreError::not_found(format!(
-                    "archive part {} is missing from {}",
-                    part.path, self.label
-                ))
-            } else {
-                e
-            }
+        let bytes = self.storage.read(&part.path).await?.ok_or_else(|| {
+            StoreError::not_found(format!(
+                "archive part {} is missing from {}",
+                part.path, self.label
+            ))
         })?;
         let actual = hex(&Sha256::digest(&bytes));
         if actual != part.sha256 || bytes.len() as u64 != part.bytes {
@@ -166,8 +171,12 @@ impl RecordSource for ArchiveSource {
 
     async fn schema(&self) -> Result<CollectionSchema> {
         let entry = self.collection().await?;
-        let key = ObjectKey::new(join(&self.prefix, &entry.schema))?;
-        let bytes = self.store.get_bytes(&key).await?;
+        let bytes = self.storage.read(&entry.schema).await?.ok_or_else(|| {
+            StoreError::not_found(format!(
+                "{} has no schema file {}",
+                self.label, entry.schema
+            ))
+        })?;
         serde_json::from_slice(&bytes).map_err(|e| {
             StoreError::invalid_input(format!(
                 "{}/{} is not a collection schema: {e}",

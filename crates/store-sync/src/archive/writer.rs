@@ -1,18 +1,17 @@
 //! [`ArchiveSink`]: a backup's writing end.
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use futures::TryStreamExt;
 use sha2::{Digest as _, Sha256};
-use store_core::object::{ListOptions, PutOptions};
-use store_core::{ObjectKey, ObjectStore, ObjectStoreExt, Result, StoreError};
+use store_core::{ObjectStore, Result, StoreError};
 
 use super::lines::encode_line;
 use super::manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
-use super::{join, path_segment};
+use super::path_segment;
+use super::storage::Storage;
 use crate::digest::hex;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
@@ -26,8 +25,7 @@ const ZSTD_LEVEL: i32 = 3;
 /// the manifest is written when the job finishes.
 #[derive(Debug, Clone)]
 pub struct ArchiveSink {
-    store: Arc<dyn ObjectStore>,
-    prefix: String,
+    storage: Storage,
     label: String,
     tool: String,
     partition: Partition,
@@ -45,11 +43,33 @@ impl ArchiveSink {
         tool: impl Into<String>,
         partition: Partition,
     ) -> Self {
-        Self {
+        let storage = Storage::Objects {
             store,
             prefix: prefix.into(),
-            label: label.into(),
-            tool: tool.into(),
+        };
+        Self::with_storage(storage, label.into(), tool.into(), partition)
+    }
+
+    /// An archive of plain files in the local directory `dir` (created if missing).
+    pub fn in_dir(
+        dir: impl Into<PathBuf>,
+        label: impl Into<String>,
+        tool: impl Into<String>,
+        partition: Partition,
+    ) -> Self {
+        Self::with_storage(
+            Storage::Dir(dir.into()),
+            label.into(),
+            tool.into(),
+            partition,
+        )
+    }
+
+    fn with_storage(storage: Storage, label: String, tool: String, partition: Partition) -> Self {
+        Self {
+            storage,
+            label,
+            tool,
             partition,
             source: String::new(),
             schema: Arc::new(Mutex::new(None)),
@@ -62,10 +82,6 @@ impl ArchiveSink {
         self
     }
 
-    fn key(&self, path: &str) -> Result<ObjectKey> {
-        ObjectKey::new(join(&self.prefix, path))
-    }
-
     fn schema(&self) -> Result<CollectionSchema> {
         self.schema
             .lock()
@@ -75,14 +91,7 @@ impl ArchiveSink {
     }
 
     async fn put(&self, path: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
-        self.store
-            .put(
-                &self.key(path)?,
-                Bytes::from(body),
-                PutOptions::new().content_type(content_type),
-            )
-            .await
-            .map(|_| ())
+        self.storage.write(path, body, content_type).await
     }
 
     fn partition_path(partition: Partition) -> String {
@@ -99,10 +108,8 @@ impl ArchiveSink {
         let mut entries: Vec<CollectionEntry> = Vec::new();
         for index in 0..total {
             let path = Self::partition_path(Partition::new(index, total)?);
-            let bytes = match self.store.get_bytes(&self.key(&path)?).await {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == store_core::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(e),
+            let Some(bytes) = self.storage.read(&path).await? else {
+                return Ok(());
             };
             let part = Manifest::parse(&bytes, &path)?;
             for entry in part.collections {
@@ -136,12 +143,7 @@ impl ArchiveSink {
 
     /// Whether the archive already has a finished manifest.
     async fn has_manifest(&self) -> Result<bool> {
-        let listed: Vec<_> = self
-            .store
-            .list(ListOptions::new().prefix(join(&self.prefix, "manifest.json")))
-            .try_collect()
-            .await?;
-        Ok(!listed.is_empty())
+        Ok(self.storage.read("manifest.json").await?.is_some())
     }
 }
 

@@ -99,3 +99,10 @@ pub async fn sqlite_table(
     }
     SqlTable::new(store, table, format!("sqlite://test?table={table}"))
 }
+
+/// How many items a document store holds (every page of a scan).
+pub async fn count(store: &dyn store_core::DocumentStore) -> u64 {
+    use futures::TryStreamExt;
+    let items: Vec<Document> = store.scan(Default::default()).try_collect().await.unwrap();
+    items.len() as u64
+}

@@ -1,0 +1,196 @@
+//! The archive on disk: plain files that `zstd`, `jq` and `sha256sum` open; damage and unknown
+//! versions refused by name; partitioned backups merged; a finished archive never rewritten.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use common::{dataset, documents};
+use store_sync::{ArchiveSink, ArchiveSource, CopyOptions, Partition, Silent, check, copy};
+
+const N: usize = 250;
+
+fn options() -> CopyOptions {
+    CopyOptions {
+        batch_size: 100,
+        ..CopyOptions::default()
+    }
+}
+
+async fn backup_into(dir: &std::path::Path) -> store_sync::DocumentCollection {
+    let (_, source) = documents("users", &dataset(N)).await;
+    let sink = ArchiveSink::in_dir(
+        dir.join("backup"),
+        "file://backup",
+        "stores-test",
+        Partition::whole(),
+    )
+    .with_source("mem://users");
+    copy(&source, &sink, &options(), &Silent).await.unwrap();
+    source
+}
+
+fn archive(dir: &std::path::Path) -> ArchiveSource {
+    ArchiveSource::in_dir(dir.join("backup"), "file://backup")
+}
+
+fn run(dir: &std::path::Path, script: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "`{script}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_archive_opens_with_zstd_jq_and_sha256sum() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_into(dir.path()).await;
+    let root = dir.path().join("backup");
+    assert!(run(&root, "sha256sum -c SHA256SUMS").contains(": OK"));
+    let manifest = run(
+        &root,
+        "jq -r '.format, .version, .source, .collections[0].records' manifest.json",
+    );
+    assert_eq!(manifest, format!("stores-archive\n1\nmem://users\n{N}\n"));
+    let lines = run(
+        &root,
+        "for p in data/users/*.ndjson.zst; do zstd -dc \"$p\"; done | jq -c . | wc -l",
+    );
+    assert_eq!(lines.trim(), N.to_string());
+    // The 38-digit decimal is there as text, digit for digit.
+    let numbers = run(
+        &root,
+        "zstd -dc data/users/*.ndjson.zst | jq -r '.v.n.N' | sort -u",
+    );
+    assert!(
+        numbers.contains("12345678901234567890123456789012345678\n"),
+        "{numbers}"
+    );
+    let schema = run(
+        &root,
+        "jq -r '.kind, .partition_key.name, .partition_key.type' schema/users.json",
+    );
+    assert_eq!(schema, "documents\nid\nS\n");
+}
+
+#[tokio::test]
+async fn a_damaged_part_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_into(dir.path()).await;
+    let part = archive(dir.path()).manifest().await.unwrap().collections[0].parts[1]
+        .path
+        .clone();
+    // Flip one byte of the second part in place.
+    let path = dir.path().join("backup").join(&part);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+
+    let (_, target) = documents("restored", &[]).await;
+    let err = copy(&archive(dir.path()), &target, &options(), &Silent)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains(&part) && err.message().contains("damaged"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_version_or_a_missing_manifest_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_into(dir.path()).await;
+    let manifest = dir.path().join("backup/manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("\"version\": 1", "\"version\": 2")).unwrap();
+    let err = archive(dir.path()).manifest().await.unwrap_err();
+    assert!(
+        err.message().contains("format version 2"),
+        "{}",
+        err.message()
+    );
+    std::fs::remove_file(&manifest).unwrap();
+    let err = archive(dir.path()).manifest().await.unwrap_err();
+    assert!(
+        err.message().contains("no manifest.json"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn a_finished_archive_is_never_written_into_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = backup_into(dir.path()).await;
+    let sink = ArchiveSink::in_dir(
+        dir.path().join("backup"),
+        "file://backup",
+        "stores-test",
+        Partition::whole(),
+    );
+    let err = copy(&source, &sink, &options(), &Silent).await.unwrap_err();
+    assert!(
+        err.message().contains("already holds a finished archive"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn four_partitions_back_up_concurrently_and_restore_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = Arc::new(store_fs::FsStore::open(dir.path()).await.unwrap());
+    let (_, source) = documents("users", &dataset(N)).await;
+    let mut jobs = Vec::new();
+    for i in 0..4 {
+        let fs = fs.clone();
+        let source = source.clone();
+        jobs.push(tokio::spawn(async move {
+            let partition = Partition::new(i, 4).unwrap();
+            let sink = ArchiveSink::new(fs, "parts", "file://parts", "stores-test", partition);
+            let options = CopyOptions {
+                partition,
+                batch_size: 30,
+                ..CopyOptions::default()
+            };
+            copy(&source, &sink, &options, &Silent)
+                .await
+                .unwrap()
+                .records
+        }));
+    }
+    let mut total = 0;
+    for job in jobs {
+        total += job.await.unwrap();
+    }
+    assert_eq!(total, N as u64);
+    let archive = ArchiveSource::new(fs, "parts", "file://parts");
+    let manifest = archive.manifest().await.unwrap();
+    assert_eq!(manifest.partitions, 4);
+    assert_eq!(manifest.collections[0].records, N as u64);
+    let (_, restored) = documents("restored", &[]).await;
+    copy(&archive, &restored, &options(), &Silent)
+        .await
+        .unwrap();
+    assert!(check(&source, &restored, 100).await.unwrap().is_equal());
+    // Restores may be partitioned too: four shares of the parts make the whole.
+    let (_, shared) = documents("shared", &[]).await;
+    for i in 0..4 {
+        let options = CopyOptions {
+            partition: Partition::new(i, 4).unwrap(),
+            ..options()
+        };
+        copy(&archive, &shared, &options, &Silent).await.unwrap();
+    }
+    assert!(check(&source, &shared, 100).await.unwrap().is_equal());
+}

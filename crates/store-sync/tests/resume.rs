@@ -1,0 +1,157 @@
+//! A copy that dies mid-way resumes from its checkpoint: the checkpoint never runs ahead of
+//! what the sink confirmed, at most one batch is sent twice, and the result equals the source.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use common::{dataset, documents};
+use store_core::{Result, StoreError};
+use store_sync::{
+    Checkpoint, CheckpointFile, CollectionSchema, CopyOptions, DocumentCollection, Receipt, Record,
+    RecordKey, RecordSink, Silent, check, copy,
+};
+
+/// A sink that counts what reaches it and fails on the `fail_at`-th batch, either before
+/// writing it or after writing it ("committed, then the call failed").
+struct Flaky {
+    inner: DocumentCollection,
+    calls: AtomicU64,
+    records: AtomicU64,
+    fail_at: u64,
+    write_then_fail: bool,
+}
+
+#[async_trait]
+impl RecordSink for Flaky {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    async fn prepare(&self, schema: &CollectionSchema, create: bool) -> Result<()> {
+        self.inner.prepare(schema, create).await
+    }
+    async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let count = records.len() as u64;
+        if call == self.fail_at && !self.write_then_fail {
+            return Err(StoreError::unavailable("the sink went away before writing"));
+        }
+        let receipt = self.inner.upsert(records).await?;
+        self.records.fetch_add(count, Ordering::SeqCst);
+        if call == self.fail_at {
+            return Err(StoreError::unavailable(
+                "the sink wrote, then the call failed",
+            ));
+        }
+        Ok(receipt)
+    }
+    async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
+        self.inner.delete(keys).await
+    }
+}
+
+async fn killed_then_resumed(fail_at: u64, write_then_fail: bool) {
+    const N: usize = 500;
+    const BATCH: usize = 40;
+    let data = dataset(N);
+    let (_, source) = documents("src", &data).await;
+    let (target, sink) = documents("dst", &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = CopyOptions {
+        batch_size: BATCH,
+        checkpoint: Some(dir.path().join("job.json")),
+        ..CopyOptions::default()
+    };
+    let flaky = Flaky {
+        inner: sink.clone(),
+        calls: AtomicU64::new(0),
+        records: AtomicU64::new(0),
+        fail_at,
+        write_then_fail,
+    };
+    let err = copy(&source, &flaky, &options, &Silent).await.unwrap_err();
+    assert!(err.message().contains("sink"), "{}", err.message());
+
+    // The checkpoint holds exactly the batches confirmed before the failure.
+    let saved = CheckpointFile::new(dir.path().join("job.json"))
+        .load()
+        .await
+        .unwrap()
+        .unwrap_or_else(|| Checkpoint::new("none yet"));
+    assert_eq!(saved.batches, fail_at - 1);
+    assert_eq!(saved.records, (fail_at - 1) * BATCH as u64);
+    assert!(!saved.done);
+    let present = common::count(target.as_ref()).await;
+    assert!(
+        present >= saved.records,
+        "the checkpoint ran ahead of the data"
+    );
+
+    // Resumed with a healthy sink, the copy finishes; the source and sink are equal.
+    let counting = Flaky {
+        inner: sink.clone(),
+        calls: AtomicU64::new(0),
+        records: AtomicU64::new(0),
+        fail_at: u64::MAX,
+        write_then_fail: false,
+    };
+    let report = copy(&source, &counting, &options, &Silent).await.unwrap();
+    assert_eq!(report.resumed_records, saved.records);
+    assert_eq!(report.records, N as u64);
+    let resent = counting.records.load(Ordering::SeqCst) + saved.records - N as u64;
+    assert_eq!(
+        resent, 0,
+        "a resumed copy re-sends nothing already confirmed"
+    );
+    let verdict = check(&source, &sink, 100).await.unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+
+    // A finished job is not run again.
+    let again = copy(&source, &counting, &options, &Silent).await.unwrap();
+    assert!(again.already_done);
+}
+
+#[tokio::test]
+async fn a_sink_failing_before_writing_resumes_to_an_equal_copy() {
+    for fail_at in [1, 2, 7, 13] {
+        killed_then_resumed(fail_at, false).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sink_failing_after_writing_never_lets_the_checkpoint_run_ahead() {
+    for fail_at in [1, 5, 13] {
+        killed_then_resumed(fail_at, true).await;
+    }
+}
+
+#[tokio::test]
+async fn a_checkpoint_of_another_job_is_refused_and_restart_replaces_it() {
+    let data = dataset(20);
+    let (_, source) = documents("src", &data).await;
+    let (_, one) = documents("one", &[]).await;
+    let (_, two) = documents("two", &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = CopyOptions {
+        batch_size: 5,
+        checkpoint: Some(dir.path().join("job.json")),
+        ..CopyOptions::default()
+    };
+    copy(&source, &one, &options, &Silent).await.unwrap();
+    let err = copy(&source, &two, &options, &Silent).await.unwrap_err();
+    assert!(
+        err.message().contains("belongs to another job"),
+        "{}",
+        err.message()
+    );
+    let restarted = CopyOptions {
+        restart: true,
+        ..options
+    };
+    let report = copy(&source, &two, &restarted, &Silent).await.unwrap();
+    assert_eq!(report.records, 20);
+    assert!(check(&source, &two, 10).await.unwrap().is_equal());
+    let _ = Arc::new(());
+}

@@ -1,0 +1,122 @@
+//! `sync` writes only what differs, deletes only with consent and within the cap, and
+//! `--dry-run` writes nothing.
+
+mod common;
+
+use common::{dataset, documents};
+use store_core::{Document, Value};
+use store_sync::{Silent, SyncOptions, check, sync};
+
+async fn diverged() -> (
+    store_sync::DocumentCollection,
+    std::sync::Arc<store_core::memory::MemoryDocumentStore>,
+    store_sync::DocumentCollection,
+) {
+    let data = dataset(100);
+    let (_, source) = documents("src", &data).await;
+    // The sink has 90 of the records, 5 of them changed, and 10 the source does not have.
+    let mut theirs: Vec<Document> = data[..90].to_vec();
+    for doc in &mut theirs[..5] {
+        doc.insert("s", "changed");
+    }
+    for i in 0..10 {
+        theirs.push(
+            Document::new()
+                .with("id", format!("extra-{i}"))
+                .with("s", Value::Null),
+        );
+    }
+    let (store, sink) = documents("dst", &theirs).await;
+    (source, store, sink)
+}
+
+fn options() -> SyncOptions {
+    SyncOptions {
+        batch_size: 16,
+        ..SyncOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn sync_writes_what_differs_and_keeps_extras_without_delete() {
+    let (source, store, sink) = diverged().await;
+    let report = sync(&source, &sink, &sink, &options(), &Silent)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.created, report.updated, report.unchanged),
+        (10, 5, 85)
+    );
+    assert_eq!((report.deleted, report.extra_kept), (0, 10));
+    let count = common::count(store.as_ref()).await as usize;
+    assert_eq!(count, 110);
+    let again = sync(&source, &sink, &sink, &options(), &Silent)
+        .await
+        .unwrap();
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 100));
+}
+
+#[tokio::test]
+async fn dry_run_counts_and_writes_nothing() {
+    let (source, _store, sink) = diverged().await;
+    let before = check(&sink, &sink, 50).await.unwrap().left;
+    let dry = SyncOptions {
+        dry_run: true,
+        delete: true,
+        ..options()
+    };
+    let report = sync(&source, &sink, &sink, &dry, &Silent).await.unwrap();
+    assert_eq!(
+        (report.created, report.updated, report.deleted),
+        (10, 5, 10)
+    );
+    let after = check(&sink, &sink, 50).await.unwrap().left;
+    assert_eq!(before, after, "a dry run changed the sink");
+}
+
+#[tokio::test]
+async fn deletes_need_consent_and_stay_under_the_cap() {
+    let (source, _store, sink) = diverged().await;
+    let capped = SyncOptions {
+        delete: true,
+        max_delete: Some(9),
+        ..options()
+    };
+    let err = sync(&source, &sink, &sink, &capped, &Silent)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("more than --max-delete 9"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        check(&source, &sink, 50).await.unwrap().only_right.count,
+        10,
+        "something was deleted"
+    );
+
+    let allowed = SyncOptions {
+        delete: true,
+        max_delete: Some(10),
+        ..options()
+    };
+    let report = sync(&source, &sink, &sink, &allowed, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.deleted, 10);
+    let verdict = check(&source, &sink, 50).await.unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+}
+
+#[tokio::test]
+async fn check_names_what_differs() {
+    let (source, _store, sink) = diverged().await;
+    let verdict = check(&source, &sink, 50).await.unwrap();
+    assert!(!verdict.is_equal());
+    assert_eq!(verdict.only_left.count, 10);
+    assert_eq!(verdict.only_right.count, 10);
+    assert_eq!(verdict.differing.count, 5);
+    assert!(verdict.only_right.sample.contains(&"extra-0".to_owned()));
+    assert_ne!(verdict.left, verdict.right);
+}
