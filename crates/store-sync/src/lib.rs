@@ -62,7 +62,7 @@ pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
 pub use copy::{CopyOptions, CopyReport, copy};
 pub use digest::{CollectionDigest, Comparison, RecordDigest};
 pub use kinds::documents::DocumentCollection;
-pub use kinds::search::{Scanner, SearchCollection};
+pub use kinds::search::{Scanner, SearchCollection, default_spec};
 pub use kinds::table::SqlTable;
 pub use progress::{Event, Progress, Silent};
 pub use record::{Record, RecordKey, canonical_number};

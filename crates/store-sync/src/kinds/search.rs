@@ -31,6 +31,7 @@ pub struct SearchCollection {
     label: String,
     key_fields: Vec<String>,
     scanner: Option<Scanner>,
+    spec: Option<IndexSpec>,
 }
 
 impl std::fmt::Debug for SearchCollection {
@@ -51,7 +52,14 @@ impl SearchCollection {
             label: label.into(),
             key_fields: Vec::new(),
             scanner: None,
+            spec: None,
         }
+    }
+
+    /// Creates a missing index with `spec` instead of the default (see [`default_spec`]).
+    pub fn create_with(mut self, spec: IndexSpec) -> Self {
+        self.spec = Some(spec);
+        self
     }
 
     /// Keys records by these source fields instead of the document id (copying into a table or
@@ -147,6 +155,26 @@ impl RecordSource for SearchCollection {
     }
 }
 
+/// The index a sink creates when none exists: dynamic mapping, with every whole number mapped
+/// as `double` rather than `long`. Records copied from tables and document stores hold decimals
+/// of up to 38 digits, which a `long` field refuses; `_source` keeps every digit either way,
+/// and only range queries and sorts on such fields are as precise as a double. Pass your own
+/// mapping with [`SearchCollection::create_with`] when you know the fields.
+pub fn default_spec() -> IndexSpec {
+    IndexSpec {
+        raw_mappings: Some(serde_json::json!({
+            "dynamic": true,
+            "dynamic_templates": [{
+                "whole_numbers_as_double": {
+                    "match_mapping_type": "long",
+                    "mapping": { "type": "double" }
+                }
+            }]
+        })),
+        ..IndexSpec::new()
+    }
+}
+
 /// `search_all` over an owned index handle, so the stream does not borrow the caller.
 fn owned_search_all(
     index: Arc<dyn SearchIndex>,
@@ -199,7 +227,8 @@ impl RecordSink for SearchCollection {
                 self.label
             )));
         }
-        match self.index.create(&IndexSpec::new()).await {
+        let spec = self.spec.clone().unwrap_or_else(default_spec);
+        match self.index.create(&spec).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == store_core::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(e),
