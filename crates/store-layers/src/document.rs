@@ -4,15 +4,19 @@
 
 use async_trait::async_trait;
 use futures::FutureExt;
+use futures::stream::BoxStream;
 use store_core::document::{
     BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentCapabilities, DocumentStore,
     GetItemOptions, PutItemOptions, Query, Scan, TransactAction, Update, UpdateAction,
     UpdateOptions, WriteOp,
 };
-use store_core::{Cursor, DocKey, Document, KeySchema, Page, Result, Value};
+use store_core::{Cursor, DocKey, Document, KeySchema, Page, Result, Value, paginate};
 
-use crate::layer::{Layer, Layered, through};
+use crate::cache::{CacheKey, Scope, collection, entity};
+use crate::fallback::FallbackLayer;
+use crate::layer::{Layer, Layered};
 use crate::meta::{Access, OpMeta, StoreKind};
+use crate::read::{cached, call, read, write};
 
 fn meta<S: DocumentStore>(store: &S, operation: &'static str, access: Access) -> OpMeta {
     OpMeta::new(StoreKind::Document, store.backend(), operation, access)
@@ -57,7 +61,11 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
     async fn put(&self, item: Document, options: PutItemOptions) -> Result<Option<Document>> {
         // A whole item replaced (or conditionally written) converges when repeated.
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || match self.inner.key_schema().key_of(&item) {
+            Ok(key) => Scope::Entities(vec![entity(&meta, key)]),
+            Err(_) => Scope::Collection(collection(&meta)),
+        };
+        write(&self.layer, &meta, scope, || {
             self.inner.put(item.clone(), options.clone()).boxed()
         })
         .await
@@ -65,10 +73,22 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
 
     async fn get(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
         let meta = meta(&self.inner, "get", Access::Read);
-        through(&self.layer, &meta, || {
-            self.inner.get(key, options.clone()).boxed()
-        })
-        .await
+        // A consistent read must see writes made by anyone: it is never answered from cache.
+        let cache_key = (!options.consistent)
+            .then(|| CacheKey::new(&meta, key, format!("get {:?}", options.projection)));
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::document_secondary);
+        let options = &options;
+        let reading = read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.get(key, options.clone()).boxed()),
+            secondary.map(|s| call(move || s.get(key, options.clone()).boxed())),
+        );
+        let weight = |item: &Option<Document>| item.as_ref().map_or(16, Document::approximate_size);
+        cached(self.layer.cache(), cache_key, weight, reading).await
     }
 
     async fn update(
@@ -79,7 +99,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
     ) -> Result<Option<Document>> {
         let meta =
             meta(&self.inner, "update", Access::Write).idempotent(update_is_idempotent(update));
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        write(&self.layer, &meta, scope, || {
             self.inner.update(key, update, options.clone()).boxed()
         })
         .await
@@ -87,7 +108,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
 
     async fn delete(&self, key: &DocKey, options: DeleteItemOptions) -> Result<Option<Document>> {
         let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        write(&self.layer, &meta, scope, || {
             self.inner.delete(key, options.clone()).boxed()
         })
         .await
@@ -95,25 +117,49 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
 
     async fn query_page(&self, query: &Query, cursor: Option<Cursor>) -> Result<Page<Document>> {
         let meta = meta(&self.inner, "query", Access::Read);
-        through(&self.layer, &meta, || {
-            self.inner.query_page(query, cursor.clone()).boxed()
-        })
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::document_secondary);
+        let cursor = &cursor;
+        read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.query_page(query, cursor.clone()).boxed()),
+            secondary.map(|s| call(move || s.query_page(query, cursor.clone()).boxed())),
+        )
         .await
     }
 
     async fn scan_page(&self, scan: &Scan, cursor: Option<Cursor>) -> Result<Page<Document>> {
         let meta = meta(&self.inner, "scan", Access::List);
-        through(&self.layer, &meta, || {
-            self.inner.scan_page(scan, cursor.clone()).boxed()
-        })
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::document_secondary);
+        let cursor = &cursor;
+        read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.scan_page(scan, cursor.clone()).boxed()),
+            secondary.map(|s| call(move || s.scan_page(scan, cursor.clone()).boxed())),
+        )
         .await
     }
 
     async fn batch_get(&self, keys: &[DocKey], options: GetItemOptions) -> Result<Vec<Document>> {
         let meta = meta(&self.inner, "batch_get", Access::Read);
-        through(&self.layer, &meta, || {
-            self.inner.batch_get(keys, options.clone()).boxed()
-        })
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::document_secondary);
+        let options = &options;
+        read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.batch_get(keys, options.clone()).boxed()),
+            secondary.map(|s| call(move || s.batch_get(keys, options.clone()).boxed())),
+        )
         .await
     }
 
@@ -124,7 +170,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
     ) -> Result<BatchWriteReport> {
         // Whole-item puts and deletes by key: repeating the batch converges.
         let meta = meta(&self.inner, "batch_write", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Collection(collection(&meta));
+        write(&self.layer, &meta, scope, || {
             self.inner.batch_write(ops.clone(), options.clone()).boxed()
         })
         .await
@@ -133,7 +180,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
     async fn transact_write(&self, actions: Vec<TransactAction>) -> Result<()> {
         let meta = meta(&self.inner, "transact_write", Access::Write)
             .idempotent(transaction_is_idempotent(&actions));
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Collection(collection(&meta));
+        write(&self.layer, &meta, scope, || {
             self.inner.transact_write(actions.clone()).boxed()
         })
         .await
@@ -141,6 +189,30 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
 
     async fn transact_get(&self, keys: &[DocKey]) -> Result<Vec<Option<Document>>> {
         let meta = meta(&self.inner, "transact_get", Access::Read);
-        through(&self.layer, &meta, || self.inner.transact_get(keys).boxed()).await
+        read(
+            &self.layer,
+            &meta,
+            call(|| self.inner.transact_get(keys).boxed()),
+            None,
+        )
+        .await
+    }
+
+    fn query(&self, query: Query) -> BoxStream<'_, Result<Document>> {
+        let meta = meta(&self.inner, "query", Access::Read);
+        let pages = paginate(move |cursor| {
+            let query = query.clone();
+            async move { self.query_page(&query, cursor).await }
+        });
+        self.layer.stream(&meta, pages)
+    }
+
+    fn scan(&self, scan: Scan) -> BoxStream<'_, Result<Document>> {
+        let meta = meta(&self.inner, "scan", Access::List);
+        let pages = paginate(move |cursor| {
+            let scan = scan.clone();
+            async move { self.scan_page(&scan, cursor).await }
+        });
+        self.layer.stream(&meta, pages)
     }
 }

@@ -5,8 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use store_core::Result;
 
+use crate::cache::CacheLayer;
+use crate::fallback::FallbackLayer;
 use crate::meta::OpMeta;
 
 /// One call to the store underneath, repeatable: a retry or a hedge runs it again by calling
@@ -25,6 +28,42 @@ pub trait Layer: Send + Sync + fmt::Debug {
         meta: &'a OpMeta,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>>;
+
+    /// Runs `call` as [`around`](Self::around) does, given the same read on a secondary
+    /// store when a [`FallbackLayer`] provides one. Only a fallback (or a stack holding one)
+    /// uses `secondary`; by default it is ignored.
+    fn around_or<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+        secondary: Option<Call<'a, T>>,
+    ) -> BoxFuture<'a, Result<T>> {
+        let _ = secondary;
+        self.around(meta, call)
+    }
+
+    /// Wraps a stream of results the store returned (an object body, query rows, scan
+    /// items): the [`TimeoutLayer`](crate::TimeoutLayer) bounds the wait between items. By
+    /// default the stream is returned unchanged.
+    fn stream<'s, T: Send + 's>(
+        &self,
+        meta: &OpMeta,
+        stream: BoxStream<'s, Result<T>>,
+    ) -> BoxStream<'s, Result<T>> {
+        let _ = meta;
+        stream
+    }
+
+    /// The fallback of this layer (or of the stack it belongs to), if any: the per-trait
+    /// plumbing asks it for a secondary store of its kind.
+    fn fallback(&self) -> Option<&FallbackLayer> {
+        None
+    }
+
+    /// The read-through cache of this layer (or of its stack), if any.
+    fn cache(&self) -> Option<&CacheLayer> {
+        None
+    }
 }
 
 impl<L: Layer + ?Sized> Layer for Arc<L> {
@@ -34,6 +73,31 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
         (**self).around(meta, call)
+    }
+
+    fn around_or<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+        secondary: Option<Call<'a, T>>,
+    ) -> BoxFuture<'a, Result<T>> {
+        (**self).around_or(meta, call, secondary)
+    }
+
+    fn stream<'s, T: Send + 's>(
+        &self,
+        meta: &OpMeta,
+        stream: BoxStream<'s, Result<T>>,
+    ) -> BoxStream<'s, Result<T>> {
+        (**self).stream(meta, stream)
+    }
+
+    fn fallback(&self) -> Option<&FallbackLayer> {
+        (**self).fallback()
+    }
+
+    fn cache(&self) -> Option<&CacheLayer> {
+        (**self).cache()
     }
 }
 

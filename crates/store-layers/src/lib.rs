@@ -13,10 +13,14 @@
 //!
 //! | layer | does |
 //! |---|---|
+//! | [`CacheLayer`] | an in-memory read-through cache of single-key reads, bounded, with a TTL, invalidated by our writes |
 //! | [`TraceLayer`] | one client span per call with the OpenTelemetry database attributes |
+//! | [`FallbackLayer`] | reads the primary cannot answer go to a secondary store, marked so ([`observe_served`]); writes never do |
 //! | [`BreakerLayer`] | a circuit breaker per endpoint: opens on a rate of transient failures, answers at once with when it will probe again |
 //! | [`RetryLayer`] | retries retryable errors of idempotent calls, with backoff, `Retry-After` and a [`RetryBudget`] |
-//! | [`TimeoutLayer`] | a time limit on each attempt, per operation if needed |
+//! | [`HedgeLayer`] | a second try of a slow idempotent read after a delay; the loser is cancelled; extra load capped |
+//! | [`TimeoutLayer`] | a time limit on each attempt, per operation if needed, and an idle limit between stream items |
+//! | [`RateLimitLayer`] | at most N calls per period per collection (GCRA), waiting or failing fast with `Throttled` |
 //! | [`ConcurrencyLayer`] | at most N calls at once, shareable across stores |
 //! | [`FaultLayer`] | seeded faults on reads and writes: errors by kind and ratio, failures after a successful write, latency, scripts |
 //!
@@ -42,27 +46,39 @@
 //! ```
 
 mod breaker;
+mod cache;
 mod concurrency;
 mod document;
+mod fallback;
 mod faults;
 mod health;
+mod hedge;
+mod idle;
 mod layer;
 mod meta;
 mod object;
+mod rate;
+mod read;
 mod retry;
 mod search;
+mod served;
 mod sql;
 mod stack;
 mod timeout;
 mod trace;
 
 pub use breaker::{BreakerConfig, BreakerLayer, BreakerState};
+pub use cache::CacheLayer;
 pub use concurrency::ConcurrencyLayer;
 pub use document::update_is_idempotent;
+pub use fallback::FallbackLayer;
 pub use faults::{Fault, FaultLayer};
+pub use hedge::HedgeLayer;
 pub use layer::{Call, Layer, LayerExt, Layered};
 pub use meta::{Access, OpMeta, StoreKind};
+pub use rate::RateLimitLayer;
 pub use retry::{RetryBudget, RetryLayer};
+pub use served::{Served, Source, observe_served};
 pub use stack::Layers;
 pub use timeout::TimeoutLayer;
 pub use trace::TraceLayer;

@@ -6,19 +6,83 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use futures::FutureExt;
+use bytes::{Bytes, BytesMut};
+use futures::{FutureExt, StreamExt};
 use store_core::object::{
     ByteStream, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectCapabilities,
-    ObjectMeta, PresignMethod, PutOptions, PutResult,
+    ObjectMeta, PresignMethod, PutOptions, PutResult, byte_stream,
 };
 use store_core::{Cursor, ObjectKey, ObjectStore, Result, StoreError};
 
+use crate::cache::{CacheKey, CacheLayer, Scope, entity};
+use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
+use crate::read::{cached, call, read, write};
+use crate::served::{Source, observe_served};
 
 fn meta(store: &dyn ObjectStore, operation: &'static str, access: Access) -> OpMeta {
     OpMeta::new(StoreKind::Object, store.backend(), operation, access)
+}
+
+/// A whole small object, as the cache keeps it.
+#[derive(Clone)]
+struct CachedBody {
+    meta: ObjectMeta,
+    range: std::ops::Range<u64>,
+    body: Bytes,
+}
+
+impl CachedBody {
+    fn to_result(&self) -> GetResult {
+        GetResult {
+            meta: self.meta.clone(),
+            range: self.range.clone(),
+            body: byte_stream(self.body.clone()),
+        }
+    }
+}
+
+/// A plain get through `cache`: a small body is read whole, cached and handed back.
+async fn cached_get(
+    cache: &CacheLayer,
+    key: CacheKey,
+    layer: &impl Layer,
+    meta: &OpMeta,
+    reading: impl std::future::Future<Output = Result<GetResult>>,
+) -> Result<GetResult> {
+    if let Some(hit) = cache.lookup::<CachedBody>(&key) {
+        return Ok(hit.to_result());
+    }
+    let ticket = cache.ticket();
+    let (outcome, served) = observe_served(reading).await;
+    let mut result = outcome?;
+    result.body = layer.stream(meta, result.body);
+    let primary = served.is_none_or(|s| s.from == Source::Primary);
+    if !primary || result.meta.size > cache.body_limit() as u64 {
+        return Ok(result);
+    }
+    let mut body = BytesMut::with_capacity(result.meta.size as usize);
+    while let Some(chunk) = result.body.next().await {
+        match chunk {
+            Ok(chunk) => body.extend_from_slice(&chunk),
+            Err(error) => {
+                // Hand back what arrived, then the error, as the stream would have.
+                let read = body.freeze();
+                result.body = futures::stream::iter([Ok(read), Err(error)]).boxed();
+                return Ok(result);
+            }
+        }
+    }
+    let entry = CachedBody {
+        meta: result.meta,
+        range: result.range,
+        body: body.freeze(),
+    };
+    let weight = entry.body.len() + 256;
+    let answer = entry.to_result();
+    cache.insert(ticket, key, entry, weight);
+    Ok(answer)
 }
 
 #[async_trait]
@@ -35,7 +99,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         // The whole body is sent each time, so a repeated put converges on the same object;
         // create-only and if-match puts are conditional, hence safe to repeat as well.
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        write(&self.layer, &meta, scope, || {
             self.inner.put(key, body.clone(), options.clone()).boxed()
         })
         .await
@@ -50,7 +115,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         // A stream is consumed by the first run: this call can never run twice.
         let meta = meta(&self.inner, "put_stream", Access::Write).idempotent(false);
         let body = Mutex::new(Some(body));
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        write(&self.layer, &meta, scope, || {
             let taken = body.lock().unwrap_or_else(|e| e.into_inner()).take();
             match taken {
                 Some(body) => self.inner.put_stream(key, body, options.clone()).boxed(),
@@ -65,37 +131,85 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
 
     async fn get(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
         let meta = meta(&self.inner, "get", Access::Read);
-        through(&self.layer, &meta, || {
-            self.inner.get(key, options.clone()).boxed()
-        })
-        .await
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::object_secondary);
+        let plain = options == GetOptions::default();
+        let options = &options;
+        let reading = read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.get(key, options.clone()).boxed()),
+            secondary.map(|s| call(move || s.get(key, options.clone()).boxed())),
+        );
+        // Only a whole object read without conditions is the same answer every time.
+        match self.layer.cache().filter(|c| plain && c.body_limit() > 0) {
+            Some(cache) => {
+                let cache_key = CacheKey::new(&meta, key, "get".to_owned());
+                cached_get(cache, cache_key, &self.layer, &meta, reading).await
+            }
+            None => {
+                let mut result = reading.await?;
+                result.body = self.layer.stream(&meta, result.body);
+                Ok(result)
+            }
+        }
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
         let meta = meta(&self.inner, "head", Access::Read);
-        through(&self.layer, &meta, || self.inner.head(key).boxed()).await
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::object_secondary);
+        let reading = read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.head(key).boxed()),
+            secondary.map(|s| call(move || s.head(key).boxed())),
+        );
+        let cache_key = CacheKey::new(&meta, key, "head".to_owned());
+        cached(self.layer.cache(), Some(cache_key), |_| 256, reading).await
     }
 
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
         let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || self.inner.delete(key).boxed()).await
+        let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        write(&self.layer, &meta, scope, || self.inner.delete(key).boxed()).await
     }
 
     async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<DeleteFailure>> {
         let meta = meta(&self.inner, "delete_many", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || self.inner.delete_many(keys).boxed()).await
+        let scope = || Scope::Entities(keys.iter().map(|k| entity(&meta, k)).collect());
+        write(&self.layer, &meta, scope, || {
+            self.inner.delete_many(keys).boxed()
+        })
+        .await
     }
 
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
         let meta = meta(&self.inner, "copy", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || self.inner.copy(from, to).boxed()).await
+        let scope = || Scope::Entities(vec![entity(&meta, to)]);
+        write(&self.layer, &meta, scope, || {
+            self.inner.copy(from, to).boxed()
+        })
+        .await
     }
 
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
         let meta = meta(&self.inner, "list", Access::List);
-        through(&self.layer, &meta, || {
-            self.inner.list_page(options, cursor.clone()).boxed()
-        })
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::object_secondary);
+        let cursor = &cursor;
+        read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.list_page(options, cursor.clone()).boxed()),
+            secondary.map(|s| call(move || s.list_page(options, cursor.clone()).boxed())),
+        )
         .await
     }
 
@@ -120,7 +234,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
     ) -> Result<PutResult> {
         // The file is read afresh on each run, so the upload is repeatable.
         let meta = meta(&self.inner, "upload_file", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        write(&self.layer, &meta, scope, || {
             self.inner.upload_file(path, key, options.clone()).boxed()
         })
         .await

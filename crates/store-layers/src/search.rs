@@ -9,8 +9,11 @@ use store_core::search::{
 };
 use store_core::{Document, IndexName, Result};
 
+use crate::cache::{CacheKey, Scope, collection, entity};
+use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
+use crate::read::{cached, call, read, write};
 
 fn meta<S: SearchIndex>(index: &S, operation: &'static str, access: Access) -> OpMeta {
     OpMeta::new(StoreKind::Search, index.backend(), operation, access)
@@ -33,7 +36,11 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
 
     async fn create(&self, spec: &IndexSpec) -> Result<()> {
         let meta = meta(&self.inner, "create", Access::Admin);
-        through(&self.layer, &meta, || self.inner.create(spec).boxed()).await
+        let scope = || Scope::Collection(collection(&meta));
+        write(&self.layer, &meta, scope, || {
+            self.inner.create(spec).boxed()
+        })
+        .await
     }
 
     async fn exists(&self) -> Result<bool> {
@@ -43,14 +50,19 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
 
     async fn drop_index(&self) -> Result<()> {
         let meta = meta(&self.inner, "drop_index", Access::Admin);
-        through(&self.layer, &meta, || self.inner.drop_index().boxed()).await
+        let scope = || Scope::Collection(collection(&meta));
+        write(&self.layer, &meta, scope, || {
+            self.inner.drop_index().boxed()
+        })
+        .await
     }
 
     async fn index(&self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
         // A whole document by id converges when repeated; create-only and versioned writes
         // are conditional.
         let meta = meta(&self.inner, "index", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, id)]);
+        write(&self.layer, &meta, scope, || {
             self.inner.index(id, doc.clone(), options).boxed()
         })
         .await
@@ -58,7 +70,20 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
 
     async fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
         let meta = meta(&self.inner, "get", Access::Read);
-        through(&self.layer, &meta, || self.inner.get(id).boxed()).await
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::search_secondary);
+        let reading = read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.get(id).boxed()),
+            secondary.map(|s| call(move || s.get(id).boxed())),
+        );
+        let cache_key = CacheKey::new(&meta, id, "get".to_owned());
+        let weight =
+            |doc: &Option<StoredDoc>| doc.as_ref().map_or(16, |d| d.source.approximate_size());
+        cached(self.layer.cache(), Some(cache_key), weight, reading).await
     }
 
     async fn update(
@@ -69,7 +94,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
     ) -> Result<DocVersion> {
         // Merging the same fields again gives the same document.
         let meta = meta(&self.inner, "update", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, id)]);
+        write(&self.layer, &meta, scope, || {
             self.inner.update(id, partial.clone(), options).boxed()
         })
         .await
@@ -77,7 +103,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
 
     async fn delete(&self, id: &str, options: IndexOptions) -> Result<bool> {
         let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || {
+        let scope = || Scope::Entities(vec![entity(&meta, id)]);
+        write(&self.layer, &meta, scope, || {
             self.inner.delete(id, options).boxed()
         })
         .await
@@ -86,7 +113,11 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
     async fn bulk(&self, ops: Vec<BulkOp>) -> Result<BulkReport> {
         // Every operation is keyed by id: the batch converges when repeated.
         let meta = meta(&self.inner, "bulk", Access::Write).idempotent(true);
-        through(&self.layer, &meta, || self.inner.bulk(ops.clone()).boxed()).await
+        let scope = || Scope::Collection(collection(&meta));
+        write(&self.layer, &meta, scope, || {
+            self.inner.bulk(ops.clone()).boxed()
+        })
+        .await
     }
 
     async fn refresh(&self) -> Result<()> {
@@ -96,11 +127,31 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
 
     async fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let meta = meta(&self.inner, "search", Access::Read);
-        through(&self.layer, &meta, || self.inner.search(request).boxed()).await
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::search_secondary);
+        read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.search(request).boxed()),
+            secondary.map(|s| call(move || s.search(request).boxed())),
+        )
+        .await
     }
 
     async fn count(&self, query: &SearchQuery) -> Result<u64> {
         let meta = meta(&self.inner, "count", Access::Read);
-        through(&self.layer, &meta, || self.inner.count(query).boxed()).await
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::search_secondary);
+        read(
+            &self.layer,
+            &meta,
+            call(move || self.inner.count(query).boxed()),
+            secondary.map(|s| call(move || s.count(query).boxed())),
+        )
+        .await
     }
 }

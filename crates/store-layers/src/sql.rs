@@ -1,6 +1,8 @@
 //! [`SqlStore`] through a layer. `execute` is not idempotent unless the layer is told so for
-//! that operation; `batch_execute` and `begin` are admin calls. A query's rows stream straight
-//! from the store underneath (the stream is not a single call a layer could repeat).
+//! that operation; `batch_execute` and `begin` are admin calls. A query's rows stream from
+//! the store underneath (the stream is not a single call a layer could repeat): a
+//! [`FallbackLayer`](crate::FallbackLayer) switches it to its secondary when the first row is an error, and the
+//! layer's [`stream`](Layer::stream) bounds the wait between rows.
 
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -39,7 +41,16 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
-        self.inner.query(sql, params)
+        let meta = meta(&self.inner, "query", Access::Read);
+        let rows = self.inner.query(sql, params);
+        let rows = match self.layer.fallback() {
+            Some(fallback) => match fallback.sql_secondary() {
+                Some(secondary) => fallback.stream_or(rows, move || secondary.query(sql, params)),
+                None => rows,
+            },
+            None => rows,
+        };
+        self.layer.stream(&meta, rows)
     }
 
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {

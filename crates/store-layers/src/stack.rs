@@ -3,22 +3,30 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 
 use crate::breaker::BreakerLayer;
+use crate::cache::CacheLayer;
 use crate::concurrency::ConcurrencyLayer;
+use crate::fallback::FallbackLayer;
 use crate::faults::FaultLayer;
+use crate::hedge::HedgeLayer;
 use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
+use crate::rate::RateLimitLayer;
 use crate::retry::RetryLayer;
 use crate::timeout::TimeoutLayer;
 use crate::trace::TraceLayer;
 
 /// The layers a store gets, applied in one fixed order whatever order they were set in,
-/// outermost first: trace → breaker → retry → timeout → concurrency limit → fault injection →
-/// the store. So a trace spans every attempt, a breaker counts a call once however many
-/// attempts it took, each attempt has its own time limit, a waiting
-/// call does not hold a permit while it backs off, and injected faults look to every other
-/// layer exactly like the store's own.
+/// outermost first: cache → trace → fallback → breaker → retry → hedge → timeout → rate
+/// limit → concurrency limit → fault injection → the store. So a cache hit costs nothing and
+/// only the primary's answers are cached; a trace spans every attempt and the fallback's
+/// read; an open breaker sends reads to the fallback at once; a breaker counts a call once
+/// however many attempts it took; each attempt may be hedged and each try has its own time
+/// limit; a call waiting for a rate-limit slot or backing off holds no permit; and injected
+/// faults look to every other layer exactly like the store's own. Streams (object bodies,
+/// query and scan items, SQL rows) get the timeout layer's idle limit.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -41,9 +49,13 @@ use crate::trace::TraceLayer;
 #[derive(Debug, Clone, Default)]
 pub struct Layers {
     trace: Option<TraceLayer>,
+    cache: Option<CacheLayer>,
+    fallback: Option<FallbackLayer>,
     breaker: Option<BreakerLayer>,
     retry: Option<RetryLayer>,
+    hedge: Option<HedgeLayer>,
     timeout: Option<TimeoutLayer>,
+    rate: Option<RateLimitLayer>,
     concurrency: Option<ConcurrencyLayer>,
     faults: Option<FaultLayer>,
 }
@@ -57,6 +69,20 @@ impl Layers {
     /// A span per call ([`TraceLayer`]).
     pub fn trace(mut self) -> Self {
         self.trace = Some(TraceLayer::new());
+        self
+    }
+
+    /// A read-through cache ([`CacheLayer`]), consulted before the other layers: a hit
+    /// costs no call; answers a fallback gave are not cached.
+    pub fn cache(mut self, layer: CacheLayer) -> Self {
+        self.cache = Some(layer);
+        self
+    }
+
+    /// Reads the primary cannot answer go to a secondary store ([`FallbackLayer`]); it sits
+    /// outside the breaker, so an open breaker sends reads there at once.
+    pub fn fallback(mut self, layer: FallbackLayer) -> Self {
+        self.fallback = Some(layer);
         self
     }
 
@@ -78,6 +104,13 @@ impl Layers {
         self
     }
 
+    /// A second try of slow idempotent reads ([`HedgeLayer`]), inside retry, so each
+    /// attempt may be hedged, and outside timeout, so each try has its own limit.
+    pub fn hedge(mut self, layer: HedgeLayer) -> Self {
+        self.hedge = Some(layer);
+        self
+    }
+
     /// A time limit on each attempt ([`TimeoutLayer::new`]).
     pub fn timeout(self, limit: std::time::Duration) -> Self {
         self.timeout_layer(TimeoutLayer::new(limit))
@@ -86,6 +119,14 @@ impl Layers {
     /// A configured [`TimeoutLayer`] (per-operation limits).
     pub fn timeout_layer(mut self, layer: TimeoutLayer) -> Self {
         self.timeout = Some(layer);
+        self
+    }
+
+    /// A rate limit per collection ([`RateLimitLayer`]), inside timeout (a wait for a slot
+    /// counts against the attempt's limit) and outside the concurrency limit (a waiting call
+    /// holds no permit).
+    pub fn rate_limit(mut self, layer: RateLimitLayer) -> Self {
+        self.rate = Some(layer);
         self
     }
 
@@ -125,13 +166,47 @@ impl Layer for Layers {
         meta: &'a OpMeta,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
+        self.around_or(meta, call, None)
+    }
+
+    fn around_or<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+        secondary: Option<Call<'a, T>>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
         // Innermost first: each wrap runs the layers inside it.
         let call = wrap(self.faults.as_ref(), meta, call);
         let call = wrap(self.concurrency.as_ref(), meta, call);
+        let call = wrap(self.rate.as_ref(), meta, call);
         let call = wrap(self.timeout.as_ref(), meta, call);
+        let call = wrap(self.hedge.as_ref(), meta, call);
         let call = wrap(self.retry.as_ref(), meta, call);
         let call = wrap(self.breaker.as_ref(), meta, call);
+        let call: Call<'a, T> = match &self.fallback {
+            Some(fallback) => Arc::new(move || fallback.run(meta, call.clone(), secondary.clone())),
+            None => call,
+        };
         let call = wrap(self.trace.as_ref(), meta, call);
         call()
+    }
+
+    fn stream<'s, T: Send + 's>(
+        &self,
+        meta: &OpMeta,
+        stream: BoxStream<'s, store_core::Result<T>>,
+    ) -> BoxStream<'s, store_core::Result<T>> {
+        match &self.timeout {
+            Some(timeout) => timeout.stream(meta, stream),
+            None => stream,
+        }
+    }
+
+    fn fallback(&self) -> Option<&FallbackLayer> {
+        self.fallback.as_ref()
+    }
+
+    fn cache(&self) -> Option<&CacheLayer> {
+        self.cache.as_ref()
     }
 }

@@ -1,12 +1,15 @@
-//! [`TimeoutLayer`]: a time limit on each run of a call.
+//! [`TimeoutLayer`]: a time limit on each run of a call, and on the wait between the items
+//! of a stream.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use store_core::StoreError;
 
+use crate::idle::IdleTimeout;
 use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
 
@@ -14,16 +17,23 @@ use crate::meta::OpMeta;
 /// naming the operation and the limit; the run is cancelled (dropped). Inside a
 /// [`RetryLayer`](crate::RetryLayer), each attempt has its own limit.
 ///
+/// With [`idle`](Self::idle), streams (object bodies, document query and scan items, SQL
+/// rows) fail the same way when no item arrives within the idle limit of being asked for,
+/// and the stalled stream is dropped; time the consumer spends between items does not count.
+///
 /// ```
 /// use std::time::Duration;
 /// use store_layers::TimeoutLayer;
-/// let timeout = TimeoutLayer::new(Duration::from_secs(2)).operation("scan", Duration::from_secs(30));
+/// let timeout = TimeoutLayer::new(Duration::from_secs(2))
+///     .operation("scan", Duration::from_secs(30))
+///     .idle(Duration::from_secs(10));
 /// # let _ = timeout;
 /// ```
 #[derive(Debug, Clone)]
 pub struct TimeoutLayer {
     limit: Duration,
     overrides: HashMap<&'static str, Duration>,
+    idle: Option<Duration>,
 }
 
 impl TimeoutLayer {
@@ -32,7 +42,14 @@ impl TimeoutLayer {
         Self {
             limit,
             overrides: HashMap::new(),
+            idle: None,
         }
+    }
+
+    /// Streams fail when no item arrives within `idle` of being asked for (off by default).
+    pub fn idle(mut self, idle: Duration) -> Self {
+        self.idle = Some(idle);
+        self
     }
 
     /// `operation` gets its own limit.
@@ -71,5 +88,16 @@ impl Layer for TimeoutLayer {
                 .unwrap_or_else(|_| Err(timed_out()))
         }
         .boxed()
+    }
+
+    fn stream<'s, T: Send + 's>(
+        &self,
+        meta: &OpMeta,
+        stream: BoxStream<'s, store_core::Result<T>>,
+    ) -> BoxStream<'s, store_core::Result<T>> {
+        match self.idle {
+            Some(idle) => Box::pin(IdleTimeout::new(stream, idle, meta)),
+            None => stream,
+        }
     }
 }

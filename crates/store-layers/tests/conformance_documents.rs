@@ -6,14 +6,24 @@ use std::time::Duration;
 
 use store_core::memory::MemoryDocumentStore;
 use store_core::testkit::document::{DocumentFactory, TableSpec, model_check};
-use store_core::{DocumentStore, RetryPolicy};
-use store_layers::{FaultLayer, LayerExt, Layers};
+use store_core::{DocumentStore, KeySchema, KeyType, RetryPolicy};
+use store_layers::{
+    CacheLayer, FallbackLayer, FaultLayer, HedgeLayer, LayerExt, Layers, RateLimitLayer,
+    TimeoutLayer,
+};
 
 fn every_layer() -> Layers {
     Layers::new()
         .trace()
+        .cache(CacheLayer::new(1024, Duration::from_secs(60)).max_bytes(1 << 20))
+        .fallback(FallbackLayer::documents(Arc::new(
+            MemoryDocumentStore::new("secondary", KeySchema::partition("id", KeyType::String))
+                .expect("secondary"),
+        )))
         .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .timeout(Duration::from_secs(30))
+        .hedge(HedgeLayer::new(Duration::from_secs(5)))
+        .timeout_layer(TimeoutLayer::new(Duration::from_secs(30)).idle(Duration::from_secs(30)))
+        .rate_limit(RateLimitLayer::new(1_000_000, Duration::from_secs(1)))
         .concurrency(64)
         .faults(FaultLayer::seeded(2))
 }

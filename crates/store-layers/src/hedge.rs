@@ -1,0 +1,115 @@
+//! [`HedgeLayer`]: a second try of a slow idempotent read after a fixed delay; the first
+//! good answer wins and the other try is cancelled.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Either};
+use store_core::Result;
+
+use crate::layer::{Call, Layer};
+use crate::meta::{Access, OpMeta};
+
+/// Hedged reads: when an idempotent read or listing has not answered after `delay`, the same
+/// call is sent once more; the first success wins and the other try is dropped, which cancels
+/// it (no call is left running when the layer returns). If the first try to finish failed,
+/// the other one is awaited and its outcome returned. Writes and admin calls are never
+/// hedged, whatever their idempotency.
+///
+/// Extra load is capped: each call earns `ratio` of a hedge (up to a reserve of `burst`),
+/// each hedge spends one, so over time at most `ratio` of calls are hedged (10% by default,
+/// with a reserve of 10). Clones share the cap and the counter.
+///
+/// ```
+/// use std::time::Duration;
+/// use store_layers::HedgeLayer;
+/// let hedge = HedgeLayer::new(Duration::from_millis(50)).max_ratio(0.05, 5);
+/// assert_eq!(hedge.fired(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct HedgeLayer {
+    delay: Duration,
+    ratio: f64,
+    burst: f64,
+    tokens: Arc<Mutex<f64>>,
+    fired: Arc<AtomicU64>,
+}
+
+impl HedgeLayer {
+    /// A second try after `delay`, for at most 10% of calls (a reserve of 10).
+    pub fn new(delay: Duration) -> Self {
+        Self {
+            delay,
+            ratio: 0.1,
+            burst: 10.0,
+            tokens: Arc::new(Mutex::new(10.0)),
+            fired: Arc::default(),
+        }
+    }
+
+    /// At most `ratio` (0.0–1.0) of calls hedged over time, with a reserve of `burst` hedges
+    /// (full at start).
+    pub fn max_ratio(mut self, ratio: f64, burst: u32) -> Self {
+        self.ratio = ratio.clamp(0.0, 1.0);
+        self.burst = f64::from(burst);
+        self.tokens = Arc::new(Mutex::new(self.burst));
+        self
+    }
+
+    /// Hedges fired so far.
+    pub fn fired(&self) -> u64 {
+        self.fired.load(Ordering::Relaxed)
+    }
+
+    fn deposit(&self) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        *tokens = (*tokens + self.ratio).min(self.burst);
+    }
+
+    fn withdraw(&self) -> bool {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Layer for HedgeLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, Result<T>> {
+        let hedgeable = meta.idempotent && matches!(meta.access, Access::Read | Access::List);
+        if !hedgeable {
+            return call();
+        }
+        async move {
+            self.deposit();
+            let mut first = call();
+            let delay = tokio::time::sleep(self.delay);
+            futures::pin_mut!(delay);
+            match futures::future::select(&mut first, delay).await {
+                Either::Left((outcome, _)) => return outcome,
+                Either::Right(((), _)) => {}
+            }
+            if !self.withdraw() {
+                return first.await;
+            }
+            self.fired.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(operation = %meta, delay = ?self.delay, "hedging a slow read");
+            let second = call();
+            match futures::future::select(first, second).await {
+                Either::Left((Ok(value), _)) | Either::Right((Ok(value), _)) => Ok(value),
+                Either::Left((Err(_), other)) => other.await,
+                Either::Right((Err(_), other)) => other.await,
+            }
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,121 @@
+//! [`RateLimitLayer`]: at most N calls per period for each collection (GCRA, by `governor`),
+//! waiting for a slot or failing fast with `Throttled`.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
+use store_core::{Result, StoreError};
+use tokio::time::Instant;
+
+use crate::layer::{Call, Layer};
+use crate::meta::OpMeta;
+
+/// Tokio's clock for `governor`, so a paused test clock drives the limiter: time since the
+/// limiter was made.
+#[derive(Debug, Clone, Copy)]
+struct TokioClock {
+    start: Instant,
+}
+
+impl Clock for TokioClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+type Limiter = RateLimiter<String, HashMapStateStore<String>, TokioClock, NoOpMiddleware<Duration>>;
+
+/// A rate limit per collection (bucket, table, index): at most `calls` per `period`,
+/// spread evenly by the GCRA algorithm with bursts of up to `calls`. A call over the limit
+/// waits for its slot by default; with [`fail_fast`](Self::fail_fast) it fails at once with
+/// a `Throttled` error carrying when a slot frees up (`Retry-After`), which a
+/// [`RetryLayer`](crate::RetryLayer) outside honours. Clones share the limit.
+///
+/// ```
+/// use std::time::Duration;
+/// use store_layers::RateLimitLayer;
+/// let limit = RateLimitLayer::new(100, Duration::from_secs(1)).fail_fast();
+/// assert_eq!(limit.waits(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RateLimitLayer {
+    limiter: Arc<Limiter>,
+    clock: TokioClock,
+    fail_fast: bool,
+    waits: Arc<AtomicU64>,
+}
+
+impl RateLimitLayer {
+    /// At most `calls` (at least 1) per `period` for each collection.
+    pub fn new(calls: u32, period: Duration) -> Self {
+        let burst = NonZeroU32::new(calls.max(1)).unwrap_or(NonZeroU32::MIN);
+        let interval = (period / burst.get()).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(interval)
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst);
+        let clock = TokioClock {
+            start: Instant::now(),
+        };
+        Self {
+            limiter: Arc::new(RateLimiter::new(quota, HashMapStateStore::default(), clock)),
+            clock,
+            fail_fast: false,
+            waits: Arc::default(),
+        }
+    }
+
+    /// Fails a call over the limit with `Throttled` instead of waiting.
+    pub fn fail_fast(mut self) -> Self {
+        self.fail_fast = true;
+        self
+    }
+
+    /// Calls that had to wait for a slot so far.
+    pub fn waits(&self) -> u64 {
+        self.waits.load(Ordering::Relaxed)
+    }
+}
+
+impl Layer for RateLimitLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, Result<T>> {
+        async move {
+            let key = format!(
+                "{}/{}",
+                meta.kind.as_str(),
+                meta.collection.as_deref().unwrap_or("")
+            );
+            let mut waited = false;
+            while let Err(not_until) = self.limiter.check_key(&key) {
+                let wait = not_until.wait_time_from(self.clock.now());
+                if self.fail_fast {
+                    return Err(StoreError::throttled(format!(
+                        "`{meta}` is over its rate limit; a slot frees up in {wait:?}"
+                    ))
+                    .with_retry_after(wait)
+                    .with_backend(meta.backend));
+                }
+                if !waited {
+                    waited = true;
+                    self.waits.fetch_add(1, Ordering::Relaxed);
+                }
+                tokio::time::sleep(wait).await;
+            }
+            call().await
+        }
+        .boxed()
+    }
+}

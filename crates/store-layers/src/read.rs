@@ -1,0 +1,76 @@
+//! The helpers every trait's plumbing uses: a read (the cache, then the layers with a
+//! fallback call), and a write (the layers, then the cache invalidated).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use store_core::Result;
+
+use crate::cache::{CacheKey, CacheLayer, Scope};
+use crate::layer::{Call, Layer, through};
+use crate::meta::OpMeta;
+use crate::served::{Source, observe_served};
+
+/// A repeatable call from a closure.
+pub(crate) fn call<'a, T, F>(f: F) -> Call<'a, T>
+where
+    F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+{
+    Arc::new(f)
+}
+
+/// Runs `primary` through `layer`, with `secondary` as the same read on a fallback store.
+pub(crate) async fn read<'a, L: Layer, T: Send + 'a>(
+    layer: &'a L,
+    meta: &'a OpMeta,
+    primary: Call<'a, T>,
+    secondary: Option<Call<'a, T>>,
+) -> Result<T> {
+    layer.around_or(meta, primary, secondary).await
+}
+
+/// Answers from `cache` at `key` when it can; otherwise runs `read` and caches its answer
+/// (unless a fallback gave it, or a write finished meanwhile).
+pub(crate) async fn cached<T, F>(
+    cache: Option<&CacheLayer>,
+    key: Option<CacheKey>,
+    weight: impl FnOnce(&T) -> usize,
+    read: F,
+) -> Result<T>
+where
+    T: Clone + Send + Sync + 'static,
+    F: Future<Output = Result<T>>,
+{
+    let (Some(cache), Some(key)) = (cache, key) else {
+        return read.await;
+    };
+    if let Some(hit) = cache.lookup::<T>(&key) {
+        return Ok(hit);
+    }
+    let ticket = cache.ticket();
+    let (outcome, served) = observe_served(read).await;
+    if let Ok(value) = &outcome
+        && served.is_none_or(|s| s.from == Source::Primary)
+    {
+        cache.insert(ticket, key, value.clone(), weight(value));
+    }
+    outcome
+}
+
+/// Runs a write through `layer`; whatever becomes of it, what it may have changed (`scope`)
+/// leaves the layer's cache.
+pub(crate) async fn write<'a, L, T, F>(
+    layer: &'a L,
+    meta: &'a OpMeta,
+    scope: impl FnOnce() -> Scope,
+    f: F,
+) -> Result<T>
+where
+    L: Layer,
+    T: Send + 'a,
+    F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+{
+    let _invalidate = layer.cache().map(|cache| cache.guard(scope()));
+    through(layer, meta, f).await
+}

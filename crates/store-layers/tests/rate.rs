@@ -1,0 +1,60 @@
+//! The rate limiter on a paused clock: N calls per period go through, per collection; the
+//! rest wait for their slot or fail fast with `Throttled`.
+
+use std::time::Duration;
+
+use store_core::document::GetItemOptions;
+use store_core::memory::MemoryDocumentStore;
+use store_core::{DocKey, DocumentStore, ErrorKind, KeySchema, KeyType};
+use store_layers::{LayerExt, Layers, RateLimitLayer};
+
+fn table(name: &str) -> MemoryDocumentStore {
+    MemoryDocumentStore::new(name, KeySchema::partition("id", KeyType::String)).expect("table")
+}
+
+const PERIOD: Duration = Duration::from_secs(1);
+
+#[tokio::test(start_paused = true)]
+async fn n_calls_per_period_go_through_and_the_rest_wait_their_turn() {
+    let limit = RateLimitLayer::new(5, PERIOD);
+    let store = table("items").layer(Layers::new().rate_limit(limit.clone()));
+    let key = DocKey::partition("a");
+    let started = tokio::time::Instant::now();
+    for _ in 0..5 {
+        store.get(&key, GetItemOptions::new()).await.expect("get");
+    }
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "a burst of 5 passes at once"
+    );
+    assert_eq!(limit.waits(), 0);
+    for _ in 0..10 {
+        store.get(&key, GetItemOptions::new()).await.expect("get");
+    }
+    // Then one slot every 200 ms: 10 more calls take 2 s.
+    assert_eq!(started.elapsed(), 2 * PERIOD);
+    assert_eq!(limit.waits(), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_fast_answers_throttled_with_when_to_come_back_per_collection() {
+    let limit = RateLimitLayer::new(2, PERIOD).fail_fast();
+    let users = table("users").layer(Layers::new().rate_limit(limit.clone()));
+    let orders = table("orders").layer(Layers::new().rate_limit(limit.clone()));
+    let key = DocKey::partition("a");
+    users.get(&key, GetItemOptions::new()).await.expect("1st");
+    users.get(&key, GetItemOptions::new()).await.expect("2nd");
+    let err = users.get(&key, GetItemOptions::new()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+    assert_eq!(err.retry_after(), Some(PERIOD / 2));
+    orders
+        .get(&key, GetItemOptions::new())
+        .await
+        .expect("another collection has its own limit");
+    tokio::time::advance(PERIOD / 2).await;
+    users
+        .get(&key, GetItemOptions::new())
+        .await
+        .expect("a slot came free");
+}
