@@ -30,6 +30,11 @@ impl DocumentCollection {
         }
     }
 
+    /// The store behind this collection.
+    pub fn store(&self) -> Arc<dyn DocumentStore> {
+        self.store.clone()
+    }
+
     fn key_names(&self) -> Vec<String> {
         let schema = self.store.key_schema();
         std::iter::once(schema.partition.name.clone())
