@@ -2,5 +2,6 @@
 
 pub(crate) mod catalog;
 pub(crate) mod documents;
+pub(crate) mod query;
 pub(crate) mod search;
 pub(crate) mod table;

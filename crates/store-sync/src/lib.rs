@@ -62,6 +62,7 @@ pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
 pub use copy::{CopyOptions, CopyReport, copy};
 pub use digest::{CollectionDigest, Comparison, RecordDigest};
 pub use kinds::documents::DocumentCollection;
+pub use kinds::query::SqlQuery;
 pub use kinds::search::{Scanner, SearchCollection, default_spec};
 pub use kinds::table::SqlTable;
 pub use progress::{Event, Progress, Silent};

@@ -205,3 +205,31 @@ async fn partitions_split_a_table_and_a_document_scan_without_overlap() {
         assert!(check(&source, &target, 50).await.unwrap().is_equal());
     }
 }
+
+#[tokio::test]
+async fn a_query_is_a_source_keyed_by_the_columns_named() {
+    let data = dataset(N);
+    let (_, source) = documents("src", &data).await;
+    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let table = sqlite_table(db.clone(), "items", true).await;
+    copy(&source, &table, &options(), &Silent).await.unwrap();
+    let query = store_sync::SqlQuery::new(
+        db.clone(),
+        "SELECT id, n, i, b, s FROM items WHERE i < 0 ORDER BY id",
+        vec!["id".to_owned()],
+        "sqlite://test?query",
+    )
+    .unwrap();
+    let (_, negatives) = documents("negatives", &[]).await;
+    let report = copy(&query, &negatives, &options(), &Silent).await.unwrap();
+    assert_eq!(report.records, N.div_ceil(2) as u64);
+    let expected: Vec<_> = data
+        .iter()
+        .filter(|d| d.get("i").unwrap().as_number().unwrap().is_negative())
+        .cloned()
+        .collect();
+    let (_, wanted) = documents("wanted", &expected).await;
+    assert!(check(&wanted, &negatives, 50).await.unwrap().is_equal());
+    let err = store_sync::SqlQuery::new(db, "SELECT 1", vec![], "q").unwrap_err();
+    assert!(err.message().contains("key columns"), "{}", err.message());
+}

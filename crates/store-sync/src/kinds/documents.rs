@@ -115,7 +115,8 @@ impl RecordSink for DocumentCollection {
     async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {
         let ours = self.key_names();
         let fits = match schema {
-            CollectionSchema::Table { columns, .. } => {
+            // A table whose columns are known must have ours; a query's columns are not known.
+            CollectionSchema::Table { columns, .. } if !columns.is_empty() => {
                 ours.iter().all(|k| columns.iter().any(|c| &c.name == k))
             }
             other => other.key_names() == ours,
