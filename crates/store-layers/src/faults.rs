@@ -88,6 +88,8 @@ struct State {
     rng: u64,
     script: VecDeque<ErrorKind>,
     injected: u64,
+    injected_after: u64,
+    calls: u64,
 }
 
 impl FaultLayer {
@@ -101,6 +103,8 @@ impl FaultLayer {
                 rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
                 script: VecDeque::new(),
                 injected: 0,
+                injected_after: 0,
+                calls: 0,
             })),
         }
     }
@@ -123,9 +127,37 @@ impl FaultLayer {
         state.script.extend(std::iter::repeat_n(kind, n));
     }
 
-    /// Faults injected so far.
+    /// Faults injected so far, of both kinds.
     pub fn injected(&self) -> u64 {
         self.lock().injected
+    }
+
+    /// Of the faults injected so far, those reported after the store had done the call
+    /// ([`Fault::after_success`]).
+    pub fn injected_after_success(&self) -> u64 {
+        self.lock().injected_after
+    }
+
+    /// Calls that reached this layer so far, faulted or not. The fault layer is innermost, so
+    /// each attempt a retry or a hedge makes counts once: with `n` calls made by the caller,
+    /// `calls() - n` is the number of extra attempts the layers above added.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use store_core::memory::MemoryObjectStore;
+    /// use store_core::{ErrorKind, ObjectKey, ObjectStoreExt, RetryPolicy};
+    /// use store_layers::{FaultLayer, LayerExt, Layers};
+    /// let faults = FaultLayer::seeded(3);
+    /// faults.fail_next(1, ErrorKind::Unavailable);
+    /// let policy = RetryPolicy::default().base_delay(Duration::from_millis(1));
+    /// let store = MemoryObjectStore::new().layer(Layers::new().retry(policy).faults(faults.clone()));
+    /// store.put_str(&ObjectKey::new("k")?, "v").await?;
+    /// assert_eq!((faults.calls(), faults.injected()), (2, 1));
+    /// # Ok::<(), store_core::StoreError>(()) }).unwrap();
+    /// ```
+    pub fn calls(&self) -> u64 {
+        self.lock().calls
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -135,6 +167,7 @@ impl FaultLayer {
     /// The fault this call gets, if any: `(kind, after_success)`.
     fn draw(&self, meta: &OpMeta) -> Option<(ErrorKind, bool)> {
         let mut state = self.lock();
+        state.calls += 1;
         if let Some(kind) = state.script.pop_front() {
             state.injected += 1;
             return Some((kind, false));
@@ -142,6 +175,7 @@ impl FaultLayer {
         for fault in self.faults.iter().filter(|f| f.matches(meta)) {
             if state.next_unit() < fault.ratio {
                 state.injected += 1;
+                state.injected_after += u64::from(fault.after);
                 return Some((fault.kind, fault.after));
             }
         }

@@ -64,6 +64,9 @@ pub struct OpMeta {
     pub access: Access,
     /// Whether the call may safely run more than once.
     pub idempotent: bool,
+    /// The statement of a SQL call (placeholders, never parameters), for a
+    /// [`TraceLayer`](crate::TraceLayer) told to record it; `None` for other calls.
+    pub query_text: Option<String>,
 }
 
 impl OpMeta {
@@ -82,6 +85,7 @@ impl OpMeta {
             collection: None,
             access,
             idempotent: matches!(access, Access::Read | Access::List),
+            query_text: None,
         }
     }
 
@@ -95,6 +99,12 @@ impl OpMeta {
     /// Says whether the call may safely run more than once.
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
+        self
+    }
+
+    /// The statement the call runs (SQL, with its placeholders).
+    pub fn query_text(mut self, text: impl Into<String>) -> Self {
+        self.query_text = Some(text.into());
         self
     }
 }

@@ -28,7 +28,7 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let meta = meta(&self.inner, "execute", Access::Write);
+        let meta = meta(&self.inner, "execute", Access::Write).query_text(sql);
         through(&self.layer, &meta, || {
             self.inner.execute(sql, params).boxed()
         })
@@ -36,12 +36,12 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
     }
 
     async fn batch_execute(&self, sql: &str) -> Result<()> {
-        let meta = meta(&self.inner, "batch_execute", Access::Admin);
+        let meta = meta(&self.inner, "batch_execute", Access::Admin).query_text(sql);
         through(&self.layer, &meta, || self.inner.batch_execute(sql).boxed()).await
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
-        let meta = meta(&self.inner, "query", Access::Read);
+        let meta = meta(&self.inner, "query", Access::Read).query_text(sql);
         let rows = self.inner.query(sql, params);
         let rows = match self.layer.fallback() {
             Some(fallback) => match fallback.sql_secondary() {

@@ -66,9 +66,14 @@ impl Layers {
         Self::default()
     }
 
-    /// A span per call ([`TraceLayer`]).
-    pub fn trace(mut self) -> Self {
-        self.trace = Some(TraceLayer::new());
+    /// A span per call ([`TraceLayer::new`]).
+    pub fn trace(self) -> Self {
+        self.trace_layer(TraceLayer::new())
+    }
+
+    /// A configured [`TraceLayer`] (namespace, server, query text).
+    pub fn trace_layer(mut self, layer: TraceLayer) -> Self {
+        self.trace = Some(layer);
         self
     }
 

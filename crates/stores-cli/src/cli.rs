@@ -1,0 +1,199 @@
+//! The command line: commands, their arguments and the flags they share (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use store_sync::Partition;
+
+/// Locations, exit codes and the `--json` event schema, shown by `stores --help`.
+pub(crate) const JSON_HELP: &str = "\
+LOCATIONS:
+  mem://NAME[?kind=documents|objects|search][&key=pk:S][&sort=sk:N]
+                                in-process memory stores (within one run only; documents keyed by `id` text by default)
+  file:///abs/dir, file://rel/dir
+                                objects in a folder (store-fs); as an ARCHIVE, an archive folder
+  sqlite:///path/to.db?table=T  a table in an SQLite file
+  postgres://USER:PASS@HOST:PORT/DB?table=T (or postgresql://)
+                                a PostgreSQL table (PGPASSWORD fills a password the URL leaves out)
+  dynamodb://TABLE              a DynamoDB table (AWS chain; endpoint from AWS_ENDPOINT_URL or
+                                STORES_DYNAMODB_ENDPOINT)
+  s3://BUCKET/PREFIX            objects under a prefix (endpoint from AWS_ENDPOINT_URL or
+                                STORES_S3_ENDPOINT); as an ARCHIVE, an archive under the prefix
+  opensearch://HOST:PORT/INDEX, opensearch+https://HOST:PORT/INDEX
+                                a search index (basic auth from STORES_SEARCH_USER and
+                                STORES_SEARCH_PASSWORD)
+  Objects copy to objects only; tables, document tables and search indexes copy into each other.
+  Passwords are never printed: locations show as postgres://user:***@host/...
+
+EXIT CODES:
+  0  success (check: both sides equal)
+  1  error (bad input, unreachable service, missing table, damaged archive...); one `error:` line on stderr
+  2  check found differences
+
+JSON EVENTS (--json): stdout carries one JSON object per line, each with an \"event\" field:
+  {\"event\":\"start\",\"command\":\"copy\",\"source\":\"<location>\",\"sink\":\"<location>\"}
+  {\"event\":\"progress\",\"records\":<confirmed so far>,\"batch\":<records in this batch>[,\"resumed\":true]}
+  {\"event\":\"item\",\"key\":\"<key>\"[,\"size\":<bytes>]}                      (ls)
+  {\"event\":\"summary\",\"command\":\"<command>\",\"ok\":true,\"elapsed_s\":<seconds>,...}
+  {\"event\":\"error\",\"command\":\"<command>\",\"kind\":\"<kind>\",\"message\":\"<one line>\"}
+  The last line is the summary, or an error event (exit code 1). Summary fields by command:
+  copy/backup/restore: records, resumed_records, already_done, dry_run (objects: objects, bytes, unchanged);
+  sync (and --dry-run): created, updated, unchanged, deleted, extra_kept, dry_run;
+  check: equal, comparison, left/right {location, count, digest}, only_left/only_right/differing {count, sample};
+  ls: count (objects: bytes).";
+
+/// Copy, sync, back up, restore and check data between any two stores.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stores",
+    version,
+    about = "Copy, sync, back up, restore and check data between any two stores",
+    after_long_help = JSON_HELP
+)]
+pub(crate) struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub(crate) common: Common,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Common {
+    /// Print NDJSON events on stdout (start, progress, item, summary, error) instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Print what would be written or deleted, and write nothing (copy, sync, backup, restore).
+    #[arg(long, global = true)]
+    pub(crate) dry_run: bool,
+    /// Records per batch (each batch is one checkpoint step).
+    #[arg(long, global = true, value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) batch_size: u64,
+    /// Work on share I of N (from 0) of the source, for N processes sharing one job
+    /// (copy, backup, restore).
+    #[arg(long, global = true, value_name = "I/N")]
+    pub(crate) partition: Option<Partition>,
+    /// Keep the job's position in this file, to resume it after a crash (copy, backup,
+    /// restore; none by default).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) checkpoint: Option<PathBuf>,
+    /// Resume from the checkpoint when it exists (the default).
+    #[arg(long, global = true, conflicts_with = "restart")]
+    pub(crate) resume: bool,
+    /// Ignore an existing checkpoint and start over.
+    #[arg(long, global = true)]
+    pub(crate) restart: bool,
+    /// A field that keys a search index's documents (repeat for a composite key); without it a
+    /// search document is keyed by its `_id`.
+    #[arg(long = "key", global = true, value_name = "FIELD")]
+    pub(crate) keys: Vec<String>,
+}
+
+/// How a restore treats what the target already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RestoreMode {
+    /// Only into a target that is missing or empty.
+    CreateOnly,
+    /// Write every archived record over what is there; keep the rest (the default).
+    Upsert,
+    /// Make the target hold exactly the archive: also delete what it lacks (needs --yes).
+    Replace,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Copy every record (or object) of SRC into DST.
+    Copy {
+        /// Where to read.
+        src: String,
+        /// Where to write.
+        dst: String,
+    },
+    /// Make DST match SRC: write what is new or different; with --delete, delete what SRC lacks.
+    Sync {
+        /// Where to read.
+        src: String,
+        /// What to make equal to SRC.
+        dst: String,
+        /// Delete from DST what SRC does not have.
+        #[arg(long)]
+        delete: bool,
+        /// Refuse (deleting nothing) when more than N would be deleted.
+        #[arg(long, value_name = "N")]
+        max_delete: Option<u64>,
+    },
+    /// Write SRC (a table, document table or search index) as an archive into ARCHIVE.
+    Backup {
+        /// The collection to back up.
+        src: String,
+        /// Where the archive goes (file://, s3://, mem://NAME?kind=objects); must not hold one.
+        archive: String,
+    },
+    /// Load an archive into DST, creating the table or index from its schema first.
+    Restore {
+        /// Where the archive is.
+        archive: String,
+        /// The collection to restore into.
+        dst: String,
+        /// How to treat what DST already holds.
+        #[arg(long, value_enum, default_value_t = RestoreMode::Upsert)]
+        mode: RestoreMode,
+        /// Confirm --mode replace, which deletes records.
+        #[arg(long)]
+        yes: bool,
+        /// Do not create the table or index: it must exist.
+        #[arg(long)]
+        data_only: bool,
+    },
+    /// Compare two collections (or object locations, or a collection and an archive): counts,
+    /// digests, and the keys that differ. Exits 2 when they differ.
+    Check {
+        /// One side.
+        a: String,
+        /// The other side.
+        b: String,
+    },
+    /// List the objects under a location, or the keys of a collection.
+    Ls {
+        /// What to list.
+        url: String,
+    },
+    /// Run the tour: the seed scenario step by step (see `stores tour --help`).
+    #[command(disable_help_flag = true)]
+    Tour {
+        /// The tour's own arguments (--data-dir DIR, --memory, --real, --help).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+impl Command {
+    /// The command's name, for events and messages.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Copy { .. } => "copy",
+            Self::Sync { .. } => "sync",
+            Self::Backup { .. } => "backup",
+            Self::Restore { .. } => "restore",
+            Self::Check { .. } => "check",
+            Self::Ls { .. } => "ls",
+            Self::Tour { .. } => "tour",
+        }
+    }
+
+    /// The location arguments, as written.
+    pub(crate) fn locations(&self) -> Vec<&str> {
+        match self {
+            Self::Copy { src, dst } | Self::Sync { src, dst, .. } => vec![src, dst],
+            Self::Backup { src, archive } => vec![src, archive],
+            Self::Restore { archive, dst, .. } => vec![archive, dst],
+            Self::Check { a, b } => vec![a, b],
+            Self::Ls { url } => vec![url],
+            Self::Tour { .. } => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The commands, one module each, and what they share.
+
+mod backup;
+mod check;
+mod copy;
+mod ls;
+mod restore;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use serde_json::{Map, Value as Json};
+use store_sync::{CopyOptions, CopyReport, Partition, SyncReport};
+
+use crate::cli::{Cli, Command, Common};
+use crate::location::Location;
+use crate::open::Opener;
+use crate::output::Reporter;
+
+/// What a command needs: the shared flags, where it reports, and how it opens locations.
+#[derive(Debug)]
+pub(crate) struct Context {
+    /// The flags every command takes.
+    pub(crate) common: Common,
+    /// Where events and summaries go.
+    pub(crate) reporter: Reporter,
+    /// Opens locations.
+    pub(crate) opener: Opener,
+}
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// It did its job (check: both sides are equal).
+    Done,
+    /// `check` found differences (exit code 2).
+    Differences,
+}
+
+/// Runs the command line's command.
+pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Tour { args } = &cli.command {
+        // The tour's own code for a bad argument is 2; here 2 means differences, so it is 1.
+        let code = match stores_tour::main_with_args(args.clone(), "stores tour").await {
+            0 => ExitCode::SUCCESS,
+            _ => ExitCode::FAILURE,
+        };
+        return Ok(code);
+    }
+    let ctx = Context {
+        reporter: Reporter::new(cli.command.name(), cli.common.json),
+        opener: Opener {
+            key_fields: cli.common.keys.clone(),
+        },
+        common: cli.common,
+    };
+    let outcome = match &cli.command {
+        Command::Copy { src, dst } => copy::copy(&ctx, &parse(src)?, &parse(dst)?).await?,
+        Command::Sync {
+            src,
+            dst,
+            delete,
+            max_delete,
+        } => {
+            let options = copy::SyncFlags {
+                delete: *delete,
+                max_delete: *max_delete,
+            };
+            copy::sync(&ctx, &parse(src)?, &parse(dst)?, options).await?
+        }
+        Command::Backup { src, archive } => {
+            backup::backup(&ctx, &parse(src)?, &parse(archive)?).await?
+        }
+        Command::Restore {
+            archive,
+            dst,
+            mode,
+            yes,
+            data_only,
+        } => {
+            let flags = restore::RestoreFlags {
+                mode: *mode,
+                yes: *yes,
+                data_only: *data_only,
+            };
+            restore::restore(&ctx, &parse(archive)?, &parse(dst)?, flags).await?
+        }
+        Command::Check { a, b } => check::check(&ctx, &parse(a)?, &parse(b)?).await?,
+        Command::Ls { url } => ls::ls(&ctx, &parse(url)?).await?,
+        Command::Tour { .. } => unreachable!("handled above"),
+    };
+    Ok(match outcome {
+        Outcome::Done => ExitCode::SUCCESS,
+        Outcome::Differences => ExitCode::from(2),
+    })
+}
+
+fn parse(text: &str) -> Result<Location> {
+    Ok(text.parse::<Location>()?)
+}
+
+impl Context {
+    /// The batch size as a `usize`.
+    fn batch_size(&self) -> usize {
+        usize::try_from(self.common.batch_size).unwrap_or(usize::MAX)
+    }
+
+    /// The partition (the whole collection by default).
+    fn partition(&self) -> Partition {
+        self.common.partition.unwrap_or_default()
+    }
+
+    /// Copy options from the flags.
+    fn copy_options(&self, create: bool) -> CopyOptions {
+        CopyOptions {
+            batch_size: self.batch_size(),
+            partition: self.partition(),
+            checkpoint: self.common.checkpoint.clone(),
+            restart: self.common.restart,
+            create,
+        }
+    }
+
+    /// Refuses flags a command does not use, rather than ignoring them.
+    fn refuse(&self, command: &str, partition: bool, checkpoint: bool) -> Result<()> {
+        if partition && self.common.partition.is_some() {
+            bail!("{command} does not take --partition: it works on whole collections");
+        }
+        if checkpoint && (self.common.checkpoint.is_some() || self.common.restart) {
+            bail!(
+                "{command} does not take --checkpoint or --restart: it compares both sides \
+                 instead of resuming"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `(resumed after N records)` and similar notes on a copy's summary.
+fn copy_notes(report: &CopyReport, partition: Partition) -> String {
+    let mut notes = Vec::new();
+    if report.already_done {
+        notes.push("already done by an earlier run: nothing copied".to_owned());
+    } else if report.resumed_records > 0 {
+        notes.push(format!("resumed after {} records", report.resumed_records));
+    }
+    if !partition.is_whole() {
+        notes.push(format!("partition {partition}"));
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join(", "))
+    }
+}
+
+/// A copy report's summary fields.
+fn copy_fields(report: &CopyReport, partition: Partition) -> Map<String, Json> {
+    let mut fields = Map::new();
+    fields.insert("records".into(), report.records.into());
+    fields.insert("resumed_records".into(), report.resumed_records.into());
+    fields.insert("already_done".into(), report.already_done.into());
+    fields.insert("partition".into(), partition.to_string().into());
+    fields.insert("dry_run".into(), false.into());
+    fields
+}
+
+/// A sync report's summary fields.
+fn sync_fields(report: &SyncReport, dry_run: bool) -> Map<String, Json> {
+    let mut fields = Map::new();
+    fields.insert("created".into(), report.created.into());
+    fields.insert("updated".into(), report.updated.into());
+    fields.insert("unchanged".into(), report.unchanged.into());
+    fields.insert("deleted".into(), report.deleted.into());
+    fields.insert("extra_kept".into(), report.extra_kept.into());
+    fields.insert("dry_run".into(), dry_run.into());
+    fields
+}
+
+/// `2 new, 1 changed, 7 equal, 0 deleted`, for summaries.
+fn sync_counts(report: &SyncReport, dry_run: bool) -> String {
+    let (deleted, kept) = if dry_run {
+        ("to delete", "extra kept")
+    } else {
+        ("deleted", "extra kept")
+    };
+    format!(
+        "{} new, {} changed, {} already equal, {} {deleted}, {} {kept}",
+        report.created, report.updated, report.unchanged, report.deleted, report.extra_kept
+    )
+}

@@ -1,0 +1,75 @@
+//! `stores backup SRC ARCHIVE`: a keyed collection written as a stores archive.
+
+use anyhow::{Result, bail};
+use futures::TryStreamExt;
+use serde_json::Map;
+
+use super::copy::open_source;
+use super::{Context, Outcome, copy_fields, copy_notes};
+use crate::location::Location;
+
+/// `stores backup SRC ARCHIVE`.
+pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
+    if !src.kind().is_records() {
+        bail!(
+            "cannot back up objects: {src} holds objects, and archives hold tables, document \
+             tables and search indexes; copy objects with `stores copy {src} DST`"
+        );
+    }
+    refuse_as_archive(archive)?;
+    let (source, _schema) = open_source(ctx, src).await?;
+    ctx.reporter
+        .start(&src.describe(), Some(&archive.describe()));
+    if ctx.common.dry_run {
+        let mut records = 0u64;
+        let mut batches = source
+            .source()
+            .read(ctx.partition(), None, ctx.batch_size());
+        while let Some(batch) = batches.try_next().await? {
+            records += batch.records.len() as u64;
+        }
+        let mut fields = Map::new();
+        fields.insert("records".into(), records.into());
+        fields.insert("dry_run".into(), true.into());
+        ctx.reporter.summary(
+            &format!(
+                "would back up {records} records from {src} into {archive}; nothing was written"
+            ),
+            fields,
+        );
+        return Ok(Outcome::Done);
+    }
+    let sink = ctx
+        .opener
+        .archive_sink(archive, ctx.partition(), &src.describe())
+        .await?;
+    let report = store_sync::copy(
+        source.source(),
+        &sink,
+        &ctx.copy_options(true),
+        &ctx.reporter,
+    )
+    .await?;
+    ctx.reporter.summary(
+        &format!(
+            "backed up {} records from {src} to {archive} {}{}",
+            report.records,
+            ctx.reporter.took(),
+            copy_notes(&report, ctx.partition())
+        ),
+        copy_fields(&report, ctx.partition()),
+    );
+    Ok(Outcome::Done)
+}
+
+/// Refuses a record location given where an archive goes.
+pub(crate) fn refuse_as_archive(archive: &Location) -> Result<()> {
+    if archive.kind().is_records() {
+        bail!(
+            "{archive} is a {}, not an archive location: an ARCHIVE is file:///dir, \
+             s3://bucket/prefix or mem://NAME?kind=objects",
+            archive.kind()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! `stores check A B`: do two collections, object locations or archives hold the same data?
+
+use anyhow::{Context as _, Result};
+use serde_json::{Map, json};
+use store_sync::objects::{ObjectCheckReport, check_objects};
+use store_sync::{
+    ArchiveSource, CheckReport, CollectionDigest, Comparison, Differences, RecordSource,
+};
+
+use super::{Context, Outcome};
+use crate::location::Location;
+use crate::open::{Access, Collection};
+
+/// How many objects are hashed at once.
+const OBJECT_CONCURRENCY: usize = 8;
+
+/// One side of a check, opened.
+enum Side {
+    Collection(Collection),
+    Archive(ArchiveSource),
+}
+
+impl Side {
+    fn source(&self) -> &dyn RecordSource {
+        match self {
+            Self::Collection(c) => c.source(),
+            Self::Archive(a) => a,
+        }
+    }
+}
+
+/// What was compared, in the terms both kinds of report share.
+struct Verdict {
+    left: CollectionDigest,
+    right: CollectionDigest,
+    comparison: Option<Comparison>,
+    only_left: Differences,
+    only_right: Differences,
+    differing: Differences,
+    equal: bool,
+}
+
+impl From<CheckReport> for Verdict {
+    fn from(r: CheckReport) -> Self {
+        Self {
+            equal: r.is_equal(),
+            left: r.left,
+            right: r.right,
+            comparison: Some(r.comparison),
+            only_left: r.only_left,
+            only_right: r.only_right,
+            differing: r.differing,
+        }
+    }
+}
+
+impl From<ObjectCheckReport> for Verdict {
+    fn from(r: ObjectCheckReport) -> Self {
+        Self {
+            equal: r.is_equal(),
+            left: r.left,
+            right: r.right,
+            comparison: None,
+            only_left: r.only_left,
+            only_right: r.only_right,
+            differing: r.differing,
+        }
+    }
+}
+
+/// `stores check A B`.
+pub(crate) async fn check(ctx: &Context, a: &Location, b: &Location) -> Result<Outcome> {
+    ctx.refuse("check", true, true)?;
+    let verdict: Verdict = match (a.kind().is_records(), b.kind().is_records()) {
+        (false, false) if both_archives(ctx, a, b).await => {
+            let left = ctx.opener.archive_source(a).await?;
+            let right = ctx.opener.archive_source(b).await?;
+            ctx.reporter.start(&a.describe(), Some(&b.describe()));
+            store_sync::check(&left, &right, ctx.batch_size())
+                .await?
+                .into()
+        }
+        (false, false) => {
+            let left = ctx.opener.objects(a, Access::Read).await?;
+            let right = ctx.opener.objects(b, Access::Read).await?;
+            ctx.reporter.start(&a.describe(), Some(&b.describe()));
+            check_objects(&left, &right, OBJECT_CONCURRENCY)
+                .await?
+                .into()
+        }
+        _ => {
+            let left = open_side(ctx, a).await?;
+            let right = open_side(ctx, b).await?;
+            ctx.reporter.start(&a.describe(), Some(&b.describe()));
+            store_sync::check(left.source(), right.source(), ctx.batch_size())
+                .await?
+                .into()
+        }
+    };
+    report(ctx, a, b, &verdict);
+    Ok(if verdict.equal {
+        Outcome::Done
+    } else {
+        Outcome::Differences
+    })
+}
+
+/// A record location as a collection; an object location (beside a collection) as an archive.
+async fn open_side(ctx: &Context, location: &Location) -> Result<Side> {
+    Ok(if location.kind().is_records() {
+        let collection = ctx
+            .opener
+            .collection(location, Access::Read, None, false)
+            .await?;
+        // Read the shape now, so a missing table is named before any comparison.
+        collection
+            .source()
+            .schema()
+            .await
+            .with_context(|| format!("cannot read {location}"))?;
+        Side::Collection(collection)
+    } else {
+        Side::Archive(ctx.opener.archive_source(location).await?)
+    })
+}
+
+/// Whether both object locations hold finished archives (then they compare as collections).
+async fn both_archives(ctx: &Context, a: &Location, b: &Location) -> bool {
+    for location in [a, b] {
+        let Ok(archive) = ctx.opener.archive_source(location).await else {
+            return false;
+        };
+        if archive.manifest().await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
+    let unit = if v.comparison.is_some() {
+        "records"
+    } else {
+        "objects"
+    };
+    let width = a.describe().len().max(b.describe().len());
+    for (name, location, digest) in [("A", a, &v.left), ("B", b, &v.right)] {
+        ctx.reporter.result(&format!(
+            "{name}  {:<width$}  {:>9} {unit}  digest {}",
+            location.describe(),
+            digest.count(),
+            digest.hex()
+        ));
+    }
+    let how = match v.comparison {
+        Some(Comparison::Typed) => " (values compared with their types)",
+        Some(Comparison::Json) => " (values compared as JSON)",
+        None => " (objects compared by key and content)",
+    };
+    if v.equal {
+        ctx.reporter.result(&format!("equal{how}"));
+    } else {
+        ctx.reporter.result(&format!(
+            "different{how}: {} only in A, {} only in B, {} differing",
+            v.only_left.count, v.only_right.count, v.differing.count
+        ));
+        for (what, differences) in [
+            ("only in A", &v.only_left),
+            ("only in B", &v.only_right),
+            ("differing", &v.differing),
+        ] {
+            if differences.count > 0 {
+                let more = differences.count - differences.sample.len() as u64;
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                ctx.reporter.result(&format!(
+                    "  {what}: {}{tail}",
+                    differences.sample.join(", ")
+                ));
+            }
+        }
+    }
+    let side = |location: &Location, digest: &CollectionDigest| json!({"location": location.describe(), "count": digest.count(), "digest": digest.hex()});
+    let differences = |d: &Differences| json!({"count": d.count, "sample": d.sample.clone()});
+    let mut fields = Map::new();
+    fields.insert("equal".into(), v.equal.into());
+    fields.insert(
+        "comparison".into(),
+        match v.comparison {
+            Some(Comparison::Typed) => "typed".into(),
+            Some(Comparison::Json) => "json".into(),
+            None => "objects".into(),
+        },
+    );
+    fields.insert("left".into(), side(a, &v.left));
+    fields.insert("right".into(), side(b, &v.right));
+    fields.insert("only_left".into(), differences(&v.only_left));
+    fields.insert("only_right".into(), differences(&v.only_right));
+    fields.insert("differing".into(), differences(&v.differing));
+    let text = if v.equal {
+        format!("checked {a} against {b}: equal {}", ctx.reporter.took())
+    } else {
+        format!(
+            "checked {a} against {b}: {} differences {}",
+            v.only_left.count + v.only_right.count + v.differing.count,
+            ctx.reporter.took()
+        )
+    };
+    ctx.reporter.summary(&text, fields);
+}

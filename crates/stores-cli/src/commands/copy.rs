@@ -1,0 +1,234 @@
+//! `stores copy` and `stores sync`: records between keyed collections, objects between object
+//! locations.
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Map, Value as Json};
+use store_sync::objects::{ObjectTransferOptions, ObjectTransferReport, transfer_objects};
+use store_sync::{SyncOptions, sync as sync_records};
+
+use super::{Context, Outcome, copy_fields, copy_notes, sync_counts, sync_fields};
+use crate::location::Location;
+use crate::open::{Access, Collection};
+
+/// `sync`'s own flags.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SyncFlags {
+    /// Delete from the target what the source lacks.
+    pub(crate) delete: bool,
+    /// The most records or objects that may be deleted.
+    pub(crate) max_delete: Option<u64>,
+}
+
+/// Refuses a pair of locations that cannot be copied into each other, before anything is read.
+pub(crate) fn check_pair(verb: &str, src: &Location, dst: &Location) -> Result<()> {
+    match (src.kind().is_records(), dst.kind().is_records()) {
+        (false, true) => bail!(
+            "cannot {verb} objects into a {}: {src} holds objects and {dst} is a {}; {verb} \
+             objects to an object location (file://, s3://, mem://NAME?kind=objects), or load an \
+             archive with `stores restore`",
+            dst.kind(),
+            dst.kind()
+        ),
+        (true, false) => bail!(
+            "cannot {verb} a {} into objects: {src} is a {} and {dst} holds objects; write it \
+             as an archive with `stores backup`, or {verb} into a table, document table or \
+             search index",
+            src.kind(),
+            src.kind()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Opens the source collection and reads its shape (so a missing one fails before anything is
+/// written).
+pub(crate) async fn open_source(
+    ctx: &Context,
+    src: &Location,
+) -> Result<(Collection, store_sync::CollectionSchema)> {
+    let source = ctx
+        .opener
+        .collection(src, Access::Read, None, false)
+        .await?;
+    let schema = source
+        .source()
+        .schema()
+        .await
+        .with_context(|| format!("cannot read {src}"))?;
+    Ok((source, schema))
+}
+
+/// `stores copy SRC DST`.
+pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Result<Outcome> {
+    check_pair("copy", src, dst)?;
+    if !src.kind().is_records() {
+        ctx.refuse("copy of objects", true, true)?;
+        return objects(ctx, src, dst, None).await;
+    }
+    let (source, schema) = open_source(ctx, src).await?;
+    ctx.reporter.start(&src.describe(), Some(&dst.describe()));
+    if ctx.common.dry_run {
+        let target = ctx
+            .opener
+            .collection(dst, Access::DryRun, Some(&schema), true)
+            .await?;
+        let options = SyncOptions {
+            batch_size: ctx.batch_size(),
+            dry_run: true,
+            ..SyncOptions::default()
+        };
+        let report = sync_records(
+            source.source(),
+            target.source(),
+            target.sink()?,
+            &options,
+            &ctx.reporter,
+        )
+        .await?;
+        let total = report.created + report.updated + report.unchanged;
+        ctx.reporter.summary(
+            &format!(
+                "would copy {total} records from {src} to {dst} ({}); nothing was written",
+                sync_counts(&report, true)
+            ),
+            {
+                let mut fields = sync_fields(&report, true);
+                fields.insert("records".into(), total.into());
+                fields
+            },
+        );
+        return Ok(Outcome::Done);
+    }
+    let target = ctx
+        .opener
+        .collection(dst, Access::Write, Some(&schema), true)
+        .await?;
+    let report = store_sync::copy(
+        source.source(),
+        target.sink()?,
+        &ctx.copy_options(true),
+        &ctx.reporter,
+    )
+    .await?;
+    ctx.reporter.summary(
+        &format!(
+            "copied {} records from {src} to {dst} {}{}",
+            report.records,
+            ctx.reporter.took(),
+            copy_notes(&report, ctx.partition())
+        ),
+        copy_fields(&report, ctx.partition()),
+    );
+    Ok(Outcome::Done)
+}
+
+/// `stores sync SRC DST`.
+pub(crate) async fn sync(
+    ctx: &Context,
+    src: &Location,
+    dst: &Location,
+    flags: SyncFlags,
+) -> Result<Outcome> {
+    check_pair("sync", src, dst)?;
+    ctx.refuse("sync", true, true)?;
+    if !src.kind().is_records() {
+        return objects(ctx, src, dst, Some(flags)).await;
+    }
+    let (source, schema) = open_source(ctx, src).await?;
+    ctx.reporter.start(&src.describe(), Some(&dst.describe()));
+    let dry_run = ctx.common.dry_run;
+    let access = if dry_run {
+        Access::DryRun
+    } else {
+        Access::Write
+    };
+    let target = ctx
+        .opener
+        .collection(dst, access, Some(&schema), true)
+        .await?;
+    let options = SyncOptions {
+        batch_size: ctx.batch_size(),
+        delete: flags.delete,
+        max_delete: flags.max_delete,
+        dry_run,
+        create: true,
+    };
+    let report = sync_records(
+        source.source(),
+        target.source(),
+        target.sink()?,
+        &options,
+        &ctx.reporter,
+    )
+    .await?;
+    let text = if dry_run {
+        format!(
+            "sync would change {dst} to match {src}: {}; nothing was written",
+            sync_counts(&report, true)
+        )
+    } else {
+        format!(
+            "synced {src} to {dst}: {} {}",
+            sync_counts(&report, false),
+            ctx.reporter.took()
+        )
+    };
+    ctx.reporter.summary(&text, sync_fields(&report, dry_run));
+    Ok(Outcome::Done)
+}
+
+/// Objects from one object location to another: everything (copy), or what differs (sync).
+async fn objects(
+    ctx: &Context,
+    src: &Location,
+    dst: &Location,
+    sync: Option<SyncFlags>,
+) -> Result<Outcome> {
+    let dry_run = ctx.common.dry_run;
+    let from = ctx.opener.objects(src, Access::Read).await?;
+    let access = if dry_run {
+        Access::DryRun
+    } else {
+        Access::Write
+    };
+    let to = ctx.opener.objects(dst, access).await?;
+    ctx.reporter.start(&src.describe(), Some(&dst.describe()));
+    let options = ObjectTransferOptions {
+        skip_unchanged: sync.is_some(),
+        delete: sync.is_some_and(|s| s.delete),
+        max_delete: sync.and_then(|s| s.max_delete),
+        dry_run,
+        ..ObjectTransferOptions::default()
+    };
+    let report = transfer_objects(&from, &to, &options, &ctx.reporter).await?;
+    let verb = if sync.is_some() { "synced" } else { "copied" };
+    let text = if dry_run {
+        format!(
+            "would write {} objects ({} bytes) from {src} to {dst}, {} unchanged, {} to delete, \
+             {} extra kept; nothing was written",
+            report.copied, report.bytes, report.unchanged, report.deleted, report.extra_kept
+        )
+    } else {
+        format!(
+            "{verb} {} objects ({} bytes) from {src} to {dst}, {} unchanged, {} deleted {}",
+            report.copied,
+            report.bytes,
+            report.unchanged,
+            report.deleted,
+            ctx.reporter.took()
+        )
+    };
+    ctx.reporter.summary(&text, object_fields(&report, dry_run));
+    Ok(Outcome::Done)
+}
+
+fn object_fields(report: &ObjectTransferReport, dry_run: bool) -> Map<String, Json> {
+    let mut fields = Map::new();
+    fields.insert("objects".into(), report.copied.into());
+    fields.insert("bytes".into(), report.bytes.into());
+    fields.insert("unchanged".into(), report.unchanged.into());
+    fields.insert("deleted".into(), report.deleted.into());
+    fields.insert("extra_kept".into(), report.extra_kept.into());
+    fields.insert("dry_run".into(), dry_run.into());
+    fields
+}

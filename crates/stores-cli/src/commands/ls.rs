@@ -1,0 +1,81 @@
+//! `stores ls URL`: the objects under a location, or the keys of a collection.
+
+use anyhow::{Context as _, Result};
+use futures::TryStreamExt;
+use serde_json::Map;
+use store_core::object::ListOptions;
+
+use super::{Context, Outcome};
+use crate::location::Location;
+use crate::open::Access;
+
+/// `stores ls URL`.
+pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
+    ctx.refuse("ls", true, true)?;
+    if location.kind().is_records() {
+        return keys(ctx, location).await;
+    }
+    let objects = ctx.opener.objects(location, Access::Read).await?;
+    ctx.reporter.start(&location.describe(), None);
+    let mut options = ListOptions::new();
+    if !objects.prefix.is_empty() {
+        options = options.prefix(objects.prefix.clone());
+    }
+    let mut listing = objects.store.list(options);
+    let (mut count, mut bytes) = (0u64, 0u64);
+    while let Some(entry) = listing
+        .try_next()
+        .await
+        .with_context(|| format!("cannot list {location}"))?
+    {
+        let Some(meta) = entry.as_object() else {
+            continue;
+        };
+        let key = meta.key.as_str();
+        let relative = key.strip_prefix(objects.prefix.as_str()).unwrap_or(key);
+        count += 1;
+        bytes += meta.size;
+        let mut fields = Map::new();
+        fields.insert("key".into(), relative.into());
+        fields.insert("size".into(), meta.size.into());
+        ctx.reporter
+            .item(fields, &format!("{:>12}  {relative}", meta.size));
+    }
+    let mut fields = Map::new();
+    fields.insert("count".into(), count.into());
+    fields.insert("bytes".into(), bytes.into());
+    ctx.reporter.summary(
+        &format!("{count} objects, {bytes} bytes in {location}"),
+        fields,
+    );
+    Ok(Outcome::Done)
+}
+
+/// The keys of a collection, in the order it reads them.
+async fn keys(ctx: &Context, location: &Location) -> Result<Outcome> {
+    let collection = ctx
+        .opener
+        .collection(location, Access::Read, None, false)
+        .await?;
+    let source = collection.source();
+    source
+        .schema()
+        .await
+        .with_context(|| format!("cannot read {location}"))?;
+    ctx.reporter.start(&location.describe(), None);
+    let mut batches = source.read(ctx.partition(), None, ctx.batch_size());
+    let mut count = 0u64;
+    while let Some(batch) = batches.try_next().await? {
+        for record in batch.records {
+            count += 1;
+            let mut fields = Map::new();
+            fields.insert("key".into(), record.key.id().into());
+            ctx.reporter.item(fields, record.key.id());
+        }
+    }
+    let mut fields = Map::new();
+    fields.insert("count".into(), count.into());
+    ctx.reporter
+        .summary(&format!("{count} records in {location}"), fields);
+    Ok(Outcome::Done)
+}

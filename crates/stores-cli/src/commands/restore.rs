@@ -1,0 +1,162 @@
+//! `stores restore ARCHIVE DST`: an archive loaded into a keyed collection.
+
+use anyhow::{Context as _, Result, bail};
+use futures::TryStreamExt;
+use store_core::ErrorKind;
+use store_sync::{ArchiveSource, Partition, RecordSource, SyncOptions, sync};
+
+use super::backup::refuse_as_archive;
+use super::{Context, Outcome, copy_fields, copy_notes, sync_counts, sync_fields};
+use crate::cli::RestoreMode;
+use crate::location::Location;
+use crate::open::Access;
+
+/// `restore`'s own flags.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RestoreFlags {
+    /// How to treat what the target holds.
+    pub(crate) mode: RestoreMode,
+    /// Confirms `replace`.
+    pub(crate) yes: bool,
+    /// Do not create the target.
+    pub(crate) data_only: bool,
+}
+
+/// `stores restore ARCHIVE DST`.
+pub(crate) async fn restore(
+    ctx: &Context,
+    archive: &Location,
+    dst: &Location,
+    flags: RestoreFlags,
+) -> Result<Outcome> {
+    refuse_as_archive(archive)?;
+    if !dst.kind().is_records() {
+        bail!(
+            "cannot restore into objects: {dst} holds objects; restore into a table, document \
+             table or search index"
+        );
+    }
+    let dry_run = ctx.common.dry_run;
+    if flags.mode == RestoreMode::Replace && !flags.yes && !dry_run {
+        bail!(
+            "--mode replace deletes from {dst} every record the archive lacks: add --yes to \
+             confirm (or --dry-run to see how many)"
+        );
+    }
+    let source = ctx.opener.archive_source(archive).await?;
+    let schema = source
+        .schema()
+        .await
+        .with_context(|| format!("cannot read the archive {archive}"))?;
+    // Every part is read and checked before anything is written: a damaged archive restores
+    // nothing.
+    verify(ctx, &source).await?;
+    ctx.reporter
+        .start(&archive.describe(), Some(&dst.describe()));
+    let create = !flags.data_only;
+    if dry_run {
+        let target = ctx
+            .opener
+            .collection(dst, Access::DryRun, Some(&schema), create)
+            .await?;
+        let options = SyncOptions {
+            batch_size: ctx.batch_size(),
+            delete: flags.mode == RestoreMode::Replace,
+            dry_run: true,
+            create,
+            ..SyncOptions::default()
+        };
+        let report = sync(
+            &source,
+            target.source(),
+            target.sink()?,
+            &options,
+            &ctx.reporter,
+        )
+        .await?;
+        let total = report.created + report.updated + report.unchanged;
+        let mut fields = sync_fields(&report, true);
+        fields.insert("records".into(), total.into());
+        ctx.reporter.summary(
+            &format!(
+                "would restore {total} records from {archive} into {dst} ({}); nothing was written",
+                sync_counts(&report, true)
+            ),
+            fields,
+        );
+        return Ok(Outcome::Done);
+    }
+    let target = ctx
+        .opener
+        .collection(dst, Access::Write, Some(&schema), create)
+        .await?;
+    if flags.mode == RestoreMode::CreateOnly {
+        ensure_empty(target.source(), dst).await?;
+    }
+    if flags.mode == RestoreMode::Replace {
+        let options = SyncOptions {
+            batch_size: ctx.batch_size(),
+            delete: true,
+            create,
+            ..SyncOptions::default()
+        };
+        let report = sync(
+            &source,
+            target.source(),
+            target.sink()?,
+            &options,
+            &ctx.reporter,
+        )
+        .await?;
+        ctx.reporter.summary(
+            &format!(
+                "restored {archive} into {dst}, replacing its records: {} {}",
+                sync_counts(&report, false),
+                ctx.reporter.took()
+            ),
+            sync_fields(&report, false),
+        );
+        return Ok(Outcome::Done);
+    }
+    let report = store_sync::copy(
+        &source,
+        target.sink()?,
+        &ctx.copy_options(create),
+        &ctx.reporter,
+    )
+    .await?;
+    ctx.reporter.summary(
+        &format!(
+            "restored {} records from {archive} into {dst} {}{}",
+            report.records,
+            ctx.reporter.took(),
+            copy_notes(&report, ctx.partition())
+        ),
+        copy_fields(&report, ctx.partition()),
+    );
+    Ok(Outcome::Done)
+}
+
+/// Reads (and so checks the SHA-256 of) every part this run will restore.
+async fn verify(ctx: &Context, source: &ArchiveSource) -> Result<()> {
+    let mut batches = source.read(ctx.partition(), None, ctx.batch_size());
+    while batches.try_next().await?.is_some() {}
+    Ok(())
+}
+
+/// Refuses a target that already holds a record (`--mode create-only`).
+async fn ensure_empty(target: &dyn RecordSource, dst: &Location) -> Result<()> {
+    let mut batches = target.read(Partition::whole(), None, 1);
+    loop {
+        match batches.try_next().await {
+            Ok(Some(batch)) if !batch.records.is_empty() => bail!(
+                "{dst} already holds records and --mode create-only restores only into a missing \
+                 or empty target; use --mode upsert, or --mode replace --yes"
+            ),
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

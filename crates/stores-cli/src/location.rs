@@ -1,0 +1,769 @@
+//! Locations: where data lives, written as URLs and parsed into a typed [`Location`].
+//!
+//! | URL | what it is |
+//! | --- | --- |
+//! | `mem://name[?kind=documents\|objects\|search][&key=pk:S][&sort=sk:N]` | an in-process memory store (tests) |
+//! | `file:///abs/dir`, `file://rel/dir` | objects in a folder through store-fs (or an archive) |
+//! | `sqlite:///path/to.db?table=t`, `sqlite://rel.db?table=t` | a table in an SQLite file |
+//! | `postgres://user:pass@host:port/db?table=t` (or `postgresql://`) | a PostgreSQL table |
+//! | `dynamodb://table` | a DynamoDB table |
+//! | `s3://bucket/prefix` | objects under a prefix of a bucket (or an archive) |
+//! | `opensearch://host:port/index`, `opensearch+https://…` | an OpenSearch index |
+//!
+//! A location's `Display` never shows a password: `postgres://user:***@host/db?table=t`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use store_core::{KeySchema, KeyType};
+
+/// The schemes a location can have, for messages.
+const SCHEMES: &str = "mem, file, sqlite, postgres, dynamodb, s3, opensearch, opensearch+https";
+
+/// What shape of data a location holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Objects (bytes under keys); also where archives live.
+    Objects,
+    /// A table of keyed documents.
+    Documents,
+    /// A SQL table.
+    Table,
+    /// A search index.
+    Search,
+}
+
+impl Kind {
+    /// Whether records (rows, documents, search documents) live here, rather than objects.
+    pub(crate) fn is_records(self) -> bool {
+        self != Self::Objects
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Objects => "objects",
+            Self::Documents => "document table",
+            Self::Table => "table",
+            Self::Search => "search index",
+        })
+    }
+}
+
+/// What an in-process memory location holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MemoryKind {
+    /// A document table with this key.
+    Documents(KeySchema),
+    /// An object store.
+    Objects,
+    /// A search index.
+    Search,
+}
+
+/// What a SQL location names: a table (read and written) or a query (read only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqlTarget {
+    /// A table, optionally `schema.table`.
+    Table(String),
+    /// The rows of a query, keyed by the `--key` columns.
+    Query(String),
+}
+
+impl fmt::Display for SqlTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Table(table) => write!(f, "table={table}"),
+            Self::Query(sql) => write!(f, "query={}", percent_encode(sql)),
+        }
+    }
+}
+
+/// Where data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// An in-process memory store, shared by name within one run of the command.
+    Memory {
+        /// Its name.
+        name: String,
+        /// What it holds.
+        kind: MemoryKind,
+    },
+    /// A folder of objects through store-fs.
+    File {
+        /// The folder, as written (absolute or relative to the working directory).
+        path: PathBuf,
+    },
+    /// A table in an SQLite database file.
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The table or query.
+        table: SqlTarget,
+    },
+    /// A PostgreSQL table.
+    Postgres {
+        /// The connection URL without the `table` parameter; it may hold a password.
+        url: String,
+        /// The URL with its password replaced by `***`, for messages.
+        redacted: String,
+        /// The password written in the URL, if any (to keep it out of every message).
+        password: Option<String>,
+        /// The table (optionally `schema.table`) or query.
+        table: SqlTarget,
+    },
+    /// A DynamoDB table.
+    Dynamo {
+        /// The table.
+        table: String,
+    },
+    /// Objects under a prefix of an S3 bucket.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key prefix: empty, or ending with `/`.
+        prefix: String,
+    },
+    /// An OpenSearch index.
+    OpenSearch {
+        /// Whether the cluster speaks HTTPS.
+        https: bool,
+        /// `host[:port]`.
+        host: String,
+        /// The index.
+        index: String,
+        /// A user name written in the URL.
+        user: Option<String>,
+        /// A password written in the URL.
+        password: Option<String>,
+    },
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+impl Location {
+    /// What shape of data it holds.
+    pub(crate) fn kind(&self) -> Kind {
+        match self {
+            Self::Memory { kind, .. } => match kind {
+                MemoryKind::Documents(_) => Kind::Documents,
+                MemoryKind::Objects => Kind::Objects,
+                MemoryKind::Search => Kind::Search,
+            },
+            Self::File { .. } | Self::S3 { .. } => Kind::Objects,
+            Self::Sqlite { .. } | Self::Postgres { .. } => Kind::Table,
+            Self::Dynamo { .. } => Kind::Documents,
+            Self::OpenSearch { .. } => Kind::Search,
+        }
+    }
+
+    /// The location for messages, checkpoints and archive manifests: its URL with any
+    /// password replaced by `***`.
+    pub(crate) fn describe(&self) -> String {
+        self.to_string()
+    }
+
+    /// The secrets written in the location (passwords), so that no message shows them.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let password = match self {
+            Self::Postgres { password, .. } | Self::OpenSearch { password, .. } => password,
+            _ => return Vec::new(),
+        };
+        password
+            .iter()
+            .filter(|p| !p.is_empty())
+            .flat_map(|p| {
+                let decoded = percent_decode(p).unwrap_or_else(|_| p.clone());
+                [p.clone(), decoded]
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory { name, kind } => {
+                write!(f, "mem://{name}")?;
+                match kind {
+                    MemoryKind::Documents(schema) => {
+                        write!(
+                            f,
+                            "?key={}:{}",
+                            schema.partition.name,
+                            type_letter(schema.partition.key_type)
+                        )?;
+                        if let Some(sort) = &schema.sort {
+                            write!(f, "&sort={}:{}", sort.name, type_letter(sort.key_type))?;
+                        }
+                        Ok(())
+                    }
+                    MemoryKind::Objects => f.write_str("?kind=objects"),
+                    MemoryKind::Search => f.write_str("?kind=search"),
+                }
+            }
+            Self::File { path } => write!(f, "file://{}", path.display()),
+            Self::Sqlite { path, table } => {
+                write!(f, "sqlite://{}?{table}", path.display())
+            }
+            Self::Postgres {
+                redacted, table, ..
+            } => {
+                let joiner = if redacted.contains('?') { '&' } else { '?' };
+                write!(f, "{redacted}{joiner}{table}")
+            }
+            Self::Dynamo { table } => write!(f, "dynamodb://{table}"),
+            Self::S3 { bucket, prefix } => {
+                write!(f, "s3://{bucket}/{}", prefix.trim_end_matches('/'))
+            }
+            Self::OpenSearch {
+                https,
+                host,
+                index,
+                user,
+                password,
+            } => {
+                let scheme = if *https {
+                    "opensearch+https"
+                } else {
+                    "opensearch"
+                };
+                write!(f, "{scheme}://")?;
+                if let Some(user) = user {
+                    f.write_str(user)?;
+                    if password.is_some() {
+                        f.write_str(":***")?;
+                    }
+                    f.write_str("@")?;
+                }
+                write!(f, "{host}/{index}")
+            }
+        }
+    }
+}
+
+/// Why a location did not parse: one line that names the problem and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LocationError(String);
+
+impl fmt::Display for LocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LocationError {}
+
+fn bad(message: impl Into<String>) -> LocationError {
+    LocationError(message.into())
+}
+
+impl FromStr for Location {
+    type Err = LocationError;
+
+    /// Parses a location URL. Messages never repeat the URL itself (it may hold a password).
+    fn from_str(text: &str) -> Result<Self, LocationError> {
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return Err(bad(format!(
+                "`{}` is not a location: write SCHEME://..., e.g. sqlite:///path/to.db?table=t \
+                 (schemes: {SCHEMES})",
+                if text.contains('@') { "(hidden)" } else { text }
+            )));
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let (body, query) = match rest.split_once('?') {
+            Some((body, query)) => (body, parse_query(query)?),
+            None => (rest, Vec::new()),
+        };
+        match scheme.as_str() {
+            "mem" => parse_memory(body, query),
+            "file" => {
+                refuse_params("file", &query, &[])?;
+                Ok(Self::File {
+                    path: PathBuf::from(path_of("file", body)?),
+                })
+            }
+            "sqlite" => {
+                let mut query = query;
+                let table = take_table("sqlite", &mut query)?;
+                refuse_params("sqlite", &query, &[])?;
+                Ok(Self::Sqlite {
+                    path: PathBuf::from(path_of("sqlite", body)?),
+                    table,
+                })
+            }
+            "postgres" | "postgresql" => parse_postgres(&scheme, body, query),
+            "dynamodb" => {
+                refuse_params("dynamodb", &query, &[])?;
+                let table = percent_decode(body.trim_end_matches('/'))?;
+                if table.is_empty() || table.contains('/') {
+                    return Err(bad(
+                        "a dynamodb location is dynamodb://TABLE: name one table, e.g. dynamodb://users",
+                    ));
+                }
+                Ok(Self::Dynamo { table })
+            }
+            "s3" => {
+                refuse_params("s3", &query, &[])?;
+                let (bucket, prefix) = body.split_once('/').unwrap_or((body, ""));
+                if bucket.is_empty() {
+                    return Err(bad(
+                        "an s3 location names no bucket: write s3://BUCKET or s3://BUCKET/PREFIX",
+                    ));
+                }
+                let prefix = percent_decode(prefix.trim_matches('/'))?;
+                let prefix = if prefix.is_empty() {
+                    prefix
+                } else {
+                    format!("{prefix}/")
+                };
+                Ok(Self::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix,
+                })
+            }
+            "opensearch" | "opensearch+http" | "opensearch+https" => {
+                refuse_params(&scheme, &query, &[])?;
+                parse_opensearch(scheme == "opensearch+https", body)
+            }
+            other => Err(bad(format!(
+                "unknown location scheme `{other}://`: use one of {SCHEMES} \
+                 (e.g. sqlite:///path/to.db?table=t, file:///dir, s3://bucket/prefix)"
+            ))),
+        }
+    }
+}
+
+fn parse_memory(body: &str, query: Vec<(String, String)>) -> Result<Location, LocationError> {
+    refuse_params("mem", &query, &["kind", "key", "sort"])?;
+    let name = percent_decode(body.trim_end_matches('/'))?;
+    if name.is_empty() {
+        return Err(bad("a mem location names no store: write mem://NAME"));
+    }
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let kind = match param("kind").unwrap_or("documents") {
+        "documents" => {
+            let (pk, pk_type) = key_spec(param("key").unwrap_or("id:S"))?;
+            let mut schema = KeySchema::partition(pk, pk_type);
+            if let Some(sort) = param("sort") {
+                let (sk, sk_type) = key_spec(sort)?;
+                schema = schema.with_sort(sk, sk_type);
+            }
+            MemoryKind::Documents(schema)
+        }
+        "objects" | "search" if param("key").is_some() || param("sort").is_some() => {
+            return Err(bad(
+                "?key= and ?sort= apply to mem document stores only (?kind=documents)",
+            ));
+        }
+        "objects" => MemoryKind::Objects,
+        "search" => MemoryKind::Search,
+        other => {
+            return Err(bad(format!(
+                "mem ?kind={other} is not a kind: use documents, objects or search"
+            )));
+        }
+    };
+    Ok(Location::Memory { name, kind })
+}
+
+/// `name:T` (T one of S, N, B; S when left out).
+fn key_spec(spec: &str) -> Result<(String, KeyType), LocationError> {
+    let (name, letter) = spec.split_once(':').unwrap_or((spec, "S"));
+    let key_type = match letter {
+        "S" | "s" => KeyType::String,
+        "N" | "n" => KeyType::Number,
+        "B" | "b" => KeyType::Bytes,
+        other => {
+            return Err(bad(format!(
+                "key type `{other}` is not S (text), N (number) or B (bytes): write e.g. key=pk:S"
+            )));
+        }
+    };
+    if name.is_empty() {
+        return Err(bad("a key needs a name: write e.g. key=pk:S"));
+    }
+    Ok((name.to_owned(), key_type))
+}
+
+fn type_letter(key_type: KeyType) -> &'static str {
+    match key_type {
+        KeyType::String => "S",
+        KeyType::Number => "N",
+        KeyType::Bytes => "B",
+    }
+}
+
+fn parse_postgres(
+    scheme: &str,
+    body: &str,
+    mut query: Vec<(String, String)>,
+) -> Result<Location, LocationError> {
+    let table = take_table(scheme, &mut query)?;
+    let (authority, path) = body.split_once('/').unwrap_or((body, ""));
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, authority),
+    };
+    let (user, password) = match userinfo {
+        Some(info) => match info.split_once(':') {
+            Some((user, password)) => (Some(user), Some(password)),
+            None => (Some(info), None),
+        },
+        None => (None, None),
+    };
+    let rest = if query.is_empty() {
+        String::new()
+    } else {
+        let pairs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect();
+        format!("?{}", pairs.join("&"))
+    };
+    let path = if path.is_empty() {
+        String::new()
+    } else {
+        format!("/{path}")
+    };
+    let userinfo = |password: Option<&str>| match (user, password) {
+        (Some(user), Some(password)) => format!("{user}:{password}@"),
+        (Some(user), None) => format!("{user}@"),
+        (None, _) => String::new(),
+    };
+    Ok(Location::Postgres {
+        url: format!("{scheme}://{}{host}{path}{rest}", userinfo(password)),
+        redacted: format!(
+            "{scheme}://{}{host}{path}{rest}",
+            userinfo(password.map(|_| "***"))
+        ),
+        password: password.map(str::to_owned),
+        table,
+    })
+}
+
+fn parse_opensearch(https: bool, body: &str) -> Result<Location, LocationError> {
+    let (authority, index) = body.split_once('/').unwrap_or((body, ""));
+    let index = percent_decode(index.trim_end_matches('/'))?;
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, authority),
+    };
+    if host.is_empty() || index.is_empty() || index.contains('/') {
+        return Err(bad(
+            "an opensearch location is opensearch://HOST:PORT/INDEX (or opensearch+https://...), \
+             e.g. opensearch://localhost:9200/articles",
+        ));
+    }
+    let (user, password) = match userinfo {
+        Some(info) => match info.split_once(':') {
+            Some((user, password)) => (Some(percent_decode(user)?), Some(password.to_owned())),
+            None => (Some(percent_decode(info)?), None),
+        },
+        None => (None, None),
+    };
+    Ok(Location::OpenSearch {
+        https,
+        host: host.to_owned(),
+        index,
+        user,
+        password,
+    })
+}
+
+/// The path of a `file://` or `sqlite://` location: `///abs` is absolute, `//rel` relative.
+fn path_of(scheme: &str, body: &str) -> Result<String, LocationError> {
+    let path = percent_decode(body)?;
+    if path.is_empty() || path == "/" {
+        return Err(bad(format!(
+            "a {scheme} location names no path: write {scheme}:///absolute/path or \
+             {scheme}://relative/path"
+        )));
+    }
+    Ok(path)
+}
+
+fn take_table(scheme: &str, query: &mut Vec<(String, String)>) -> Result<SqlTarget, LocationError> {
+    let mut take = |name: &str| {
+        let found = query.iter().position(|(k, _)| k == name);
+        found.map(|i| query.remove(i).1)
+    };
+    match (take("table"), take("query")) {
+        (Some(table), None) if !table.is_empty() => Ok(SqlTarget::Table(table)),
+        (None, Some(sql)) if !sql.trim().is_empty() => Ok(SqlTarget::Query(sql)),
+        (Some(_), Some(_)) => Err(bad(format!(
+            "a {scheme} location names a table or a query, not both"
+        ))),
+        _ => Err(bad(format!(
+            "a {scheme} location names no table: add ?table=NAME, e.g. \
+             {scheme}://...?table=users (or ?query=SELECT... with --key COLUMN)"
+        ))),
+    }
+}
+
+fn refuse_params(
+    scheme: &str,
+    query: &[(String, String)],
+    allowed: &[&str],
+) -> Result<(), LocationError> {
+    match query.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some((k, _)) => Err(bad(format!(
+            "a {scheme} location takes no `{k}` parameter{}",
+            if allowed.is_empty() {
+                String::new()
+            } else {
+                format!(" (it takes {})", allowed.join(", "))
+            }
+        ))),
+    }
+}
+
+fn parse_query(query: &str) -> Result<Vec<(String, String)>, LocationError> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> Result<String, LocationError> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| bad("a location has a `%` not followed by two hex digits"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| bad("a location's %-escapes are not UTF-8"))
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Location {
+        text.parse()
+            .unwrap_or_else(|e| panic!("{text} did not parse: {e}"))
+    }
+
+    fn error(text: &str) -> String {
+        text.parse::<Location>().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_scheme_parses_into_its_kind() {
+        assert_eq!(
+            parse("file:///tmp/x"),
+            Location::File {
+                path: "/tmp/x".into()
+            }
+        );
+        assert_eq!(
+            parse("file://rel/dir"),
+            Location::File {
+                path: "rel/dir".into()
+            }
+        );
+        assert_eq!(
+            parse("sqlite:///data/a.db?table=items"),
+            Location::Sqlite {
+                path: "/data/a.db".into(),
+                table: SqlTarget::Table("items".into())
+            }
+        );
+        assert_eq!(
+            parse("dynamodb://users"),
+            Location::Dynamo {
+                table: "users".into()
+            }
+        );
+        assert_eq!(
+            parse("s3://bucket/some/prefix/"),
+            Location::S3 {
+                bucket: "bucket".into(),
+                prefix: "some/prefix/".into()
+            }
+        );
+        assert_eq!(
+            parse("s3://bucket"),
+            Location::S3 {
+                bucket: "bucket".into(),
+                prefix: String::new()
+            }
+        );
+        let kinds = [
+            ("mem://a", Kind::Documents),
+            ("mem://a?kind=objects", Kind::Objects),
+            ("mem://a?kind=search", Kind::Search),
+            ("file:///x", Kind::Objects),
+            ("s3://b/p", Kind::Objects),
+            ("sqlite://x.db?table=t", Kind::Table),
+            ("postgres://h/db?table=t", Kind::Table),
+            ("postgresql://h/db?table=t", Kind::Table),
+            ("dynamodb://t", Kind::Documents),
+            ("opensearch://localhost:9200/idx", Kind::Search),
+            ("opensearch+https://h:9200/idx", Kind::Search),
+        ];
+        for (text, kind) in kinds {
+            assert_eq!(parse(text).kind(), kind, "{text}");
+        }
+    }
+
+    #[test]
+    fn memory_keys_default_to_id_text_and_take_a_sort_key() {
+        let Location::Memory {
+            kind: MemoryKind::Documents(schema),
+            ..
+        } = parse("mem://t")
+        else {
+            panic!("documents expected")
+        };
+        assert_eq!(schema, KeySchema::partition("id", KeyType::String));
+        let Location::Memory {
+            kind: MemoryKind::Documents(schema),
+            ..
+        } = parse("mem://t?key=pk:S&sort=sk:N")
+        else {
+            panic!("documents expected")
+        };
+        assert_eq!(
+            schema,
+            KeySchema::partition("pk", KeyType::String).with_sort("sk", KeyType::Number)
+        );
+        assert_eq!(
+            parse("mem://t?key=pk:S&sort=sk:N").to_string(),
+            "mem://t?key=pk:S&sort=sk:N"
+        );
+        assert!(error("mem://t?key=pk:X").contains("S (text)"));
+        assert!(error("mem://t?kind=tables").contains("documents, objects or search"));
+    }
+
+    #[test]
+    fn a_sql_location_names_a_table_or_a_query() {
+        let Location::Sqlite { table, .. } =
+            parse("sqlite:///d/a.db?query=SELECT%20id%20FROM%20t%20ORDER%20BY%20id")
+        else {
+            panic!("sqlite");
+        };
+        assert_eq!(
+            table,
+            SqlTarget::Query("SELECT id FROM t ORDER BY id".into())
+        );
+        assert!(error("sqlite:///d/a.db?table=t&query=SELECT%201").contains("not both"));
+    }
+
+    #[test]
+    fn postgres_keeps_other_parameters_and_drops_table_from_the_url() {
+        let Location::Postgres { url, table, .. } =
+            parse("postgres://u:p@db.example:5433/app?sslmode=require&table=public.items")
+        else {
+            panic!("postgres expected")
+        };
+        assert_eq!(url, "postgres://u:p@db.example:5433/app?sslmode=require");
+        assert_eq!(table, SqlTarget::Table("public.items".into()));
+    }
+
+    #[test]
+    fn a_password_never_appears_in_display_describe_or_errors() {
+        let secret = "hunter2-s3cret";
+        for text in [
+            format!("postgres://alice:{secret}@db:5432/app?table=t"),
+            format!("postgresql://alice:{secret}@db/app?sslmode=disable&table=t"),
+            format!("opensearch+https://admin:{secret}@search:9200/idx"),
+        ] {
+            let location = parse(&text);
+            for shown in [
+                location.to_string(),
+                location.describe(),
+                format!("{location:?}"),
+            ] {
+                assert!(!shown.contains(secret), "{shown}");
+                assert!(shown.contains(":***@"), "{shown}");
+            }
+            assert!(location.secrets().contains(&secret.to_owned()));
+        }
+        // Errors do not repeat the URL either.
+        for text in [
+            format!("postgres://alice:{secret}@db:5432/app"),
+            format!("nosuch://alice:{secret}@db/app"),
+            format!("alice:{secret}@db"),
+            format!("opensearch://alice:{secret}@db"),
+        ] {
+            let message = error(&text);
+            assert!(!message.contains(secret), "{message}");
+        }
+        // An escaped password is known in both spellings.
+        let location = parse("postgres://u:p%40ss@h/db?table=t");
+        assert!(location.secrets().contains(&"p@ss".to_owned()));
+        assert_eq!(location.to_string(), "postgres://u:***@h/db?table=t");
+    }
+
+    #[test]
+    fn bad_locations_say_what_to_write() {
+        assert!(error("ftp://x").contains("unknown location scheme `ftp://`"));
+        assert!(error("just-a-path").contains("not a location"));
+        assert!(error("sqlite:///x.db").contains("add ?table=NAME"));
+        assert!(error("postgres://h/db").contains("add ?table=NAME"));
+        assert!(error("s3://").contains("no bucket"));
+        assert!(error("dynamodb://").contains("dynamodb://TABLE"));
+        assert!(error("opensearch://localhost:9200").contains("HOST:PORT/INDEX"));
+        assert!(error("file://").contains("no path"));
+        assert!(error("file:///x?table=t").contains("no `table` parameter"));
+        for text in ["ftp://x", "sqlite:///x.db", "s3://"] {
+            assert!(!error(text).contains('\n'));
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in [
+            "file:///tmp/x",
+            "sqlite:///d/a.db?table=items",
+            "dynamodb://users",
+            "s3://b/p",
+            "opensearch://localhost:9200/idx",
+            "mem://a?kind=objects",
+            "postgres://u@h:5432/db?table=t",
+        ] {
+            assert_eq!(parse(text).to_string(), text);
+            assert_eq!(parse(&parse(text).to_string()), parse(text));
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! `stores`: copy, sync, back up, restore, check and list data between any two stores.
+//!
+//! ```text
+//! stores backup  sqlite:///data/app.db?table=users file:///backups/users-2024-06-01
+//! stores check   sqlite:///data/app.db?table=users file:///backups/users-2024-06-01
+//! stores restore file:///backups/users-2024-06-01 sqlite:///data/copy.db?table=users
+//! stores copy    postgres://app@db:5432/app?table=items opensearch://localhost:9200/items
+//! stores sync    s3://bucket/photos file:///mirror/photos --delete --max-delete 100
+//! stores ls      file:///backups/users-2024-06-01
+//! stores tour    --memory
+//! ```
+//!
+//! Locations are URLs (`mem://`, `file://`, `sqlite://`, `postgres://`, `dynamodb://`,
+//! `s3://`, `opensearch://`; see [`location`]); endpoints and credentials come from the
+//! environment. Flags every command takes: `--json` (NDJSON events on stdout), `--dry-run`,
+//! `--batch-size N`, `--partition I/N`, `--checkpoint PATH` with `--resume` (the default) or
+//! `--restart`, and `--key FIELD` for search indexes.
+//!
+//! Exit codes: 0 success, 1 error (one `error:` line on stderr, and an `error` event with
+//! `--json`), 2 differences found by `check`. A usage mistake is an error too (1), so 2 always
+//! means differences.
+//!
+//! With `--json`, stdout carries one JSON object per line, each with an `event` field:
+//! `start` (command, source, sink), `progress` (records confirmed so far, batch), `item` (ls:
+//! key, size), `summary` (command, ok, elapsed_s and the command's counts; last on success) and
+//! `error` (command, kind, message; last on failure). `stores --help` lists every field.
+
+mod cli;
+mod commands;
+mod location;
+mod open;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use clap::error::ErrorKind as ClapErrorKind;
+use store_core::StoreError;
+
+use crate::cli::Cli;
+use crate::location::{Location, LocationError};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let command = cli.command.name();
+    let json = cli.common.json;
+    let secrets = secrets(&cli);
+    match commands::run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            let (kind, message) = explain(&e, &secrets);
+            output::error(json, command, kind, &message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every secret the command line or the environment holds, to keep out of messages.
+fn secrets(cli: &Cli) -> Vec<String> {
+    let mut secrets: Vec<String> = cli
+        .command
+        .locations()
+        .iter()
+        .filter_map(|text| text.parse::<Location>().ok())
+        .flat_map(|location| location.secrets())
+        .collect();
+    for name in [
+        "PGPASSWORD",
+        "STORES_SEARCH_PASSWORD",
+        "OPENSEARCH_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        if let Ok(value) = std::env::var(name)
+            && !value.is_empty()
+        {
+            secrets.push(value);
+        }
+    }
+    secrets
+}
+
+/// An error as one line with its kind, secrets replaced by `***`, and a hint where the
+/// library's message has none.
+fn explain(error: &anyhow::Error, secrets: &[String]) -> (Option<&'static str>, String) {
+    let store = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<StoreError>());
+    let kind = match store {
+        Some(e) => Some(e.kind().as_str()),
+        None if error
+            .chain()
+            .any(|cause| cause.downcast_ref::<LocationError>().is_some()) =>
+        {
+            Some(store_core::ErrorKind::InvalidInput.as_str())
+        }
+        None => None,
+    };
+    let mut message = format!("{error:#}");
+    if let Some(e) = store {
+        let hint = match e.kind() {
+            store_core::ErrorKind::Unavailable => {
+                "; is the service running and its endpoint right? (URL, PG*, AWS_ENDPOINT_URL, \
+                 STORES_*_ENDPOINT; see `stores --help`)"
+            }
+            store_core::ErrorKind::Unauthorized => {
+                "; check the credentials in the environment (AWS_*, PGPASSWORD, STORES_SEARCH_*)"
+            }
+            _ => "",
+        };
+        message.push_str(hint);
+    }
+    (kind, redact(&message, secrets))
+}
+
+/// `text` on one line, without SDK debug dumps, with every secret replaced by `***`.
+fn redact(text: &str, secrets: &[String]) -> String {
+    let mut line = strip_debug_dumps(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for secret in secrets.iter().filter(|s| s.len() >= 3) {
+        line = line.replace(secret.as_str(), "***");
+    }
+    line
+}
+
+/// Removes ` (Name(...))` and ` (Name { ... })` segments: Rust debug output some SDK errors
+/// append, which repeats the message at length.
+fn strip_debug_dumps(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (") {
+        let after = &rest[at + 2..];
+        let name_len = after
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(after.len());
+        let is_dump = after.starts_with(|c: char| c.is_ascii_uppercase())
+            && (after[name_len..].starts_with('(') || after[name_len..].starts_with(" {"));
+        out.push_str(&rest[..at]);
+        if !is_dump {
+            out.push_str(" (");
+            rest = after;
+            continue;
+        }
+        // Skip to the parenthesis that closes the one at `at + 1`.
+        let mut depth = 0usize;
+        let mut end = None;
+        for (i, c) in rest[at + 1..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(at + 1 + i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match end {
+            Some(end) => rest = &rest[end..],
+            None => {
+                out.push_str(&rest[at..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_one_line_without_secrets() {
+        let location: Location = "postgres://alice:hunter2-pw@db/app?table=t"
+            .parse()
+            .unwrap();
+        let secrets = location.secrets();
+        let error = anyhow::Error::new(StoreError::unavailable(
+            "could not connect as alice:hunter2-pw\nto db",
+        ))
+        .context(format!("cannot connect to {location}"));
+        let (kind, message) = explain(&error, &secrets);
+        assert_eq!(kind, Some("unavailable"));
+        assert!(!message.contains("hunter2-pw"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(
+            message.contains("postgres://alice:***@db/app?table=t"),
+            "{message}"
+        );
+        assert!(message.contains("is the service running"), "{message}");
+    }
+
+    #[test]
+    fn sdk_debug_dumps_are_left_out() {
+        let text = "unavailable: dispatch failure: other: boom (DispatchFailure(DispatchFailure { \
+                    source: ConnectorError { kind: Other(None) } })): dispatch failure (see the log)";
+        assert_eq!(
+            strip_debug_dumps(text),
+            "unavailable: dispatch failure: other: boom: dispatch failure (see the log)"
+        );
+        assert_eq!(
+            strip_debug_dumps("a (b) c (Unclosed(x"),
+            "a (b) c (Unclosed(x"
+        );
+    }
+
+    #[test]
+    fn a_bad_location_is_invalid_input() {
+        let error = anyhow::Error::new("nope://x".parse::<Location>().unwrap_err());
+        let (kind, message) = explain(&error, &[]);
+        assert_eq!(kind, Some("invalid input"));
+        assert!(message.contains("unknown location scheme"), "{message}");
+    }
+}

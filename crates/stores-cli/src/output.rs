@@ -1,0 +1,137 @@
+//! What the command prints: plain lines for people, or NDJSON events with `--json`.
+//!
+//! With `--json`, stdout carries only events, one JSON object a line, each with an `event`
+//! field (the schema is in [`crate::cli::JSON_HELP`]); people's lines go to stderr. Without it,
+//! results (listings, check reports) go to stdout and summaries to stderr.
+
+use std::io::Write as _;
+use std::time::Instant;
+
+use serde_json::{Map, Value as Json, json};
+use store_sync::{Event, Progress};
+
+/// Prints a command's events and results.
+#[derive(Debug)]
+pub(crate) struct Reporter {
+    json: bool,
+    command: &'static str,
+    started: Instant,
+}
+
+impl Reporter {
+    /// A reporter for `command`, in JSON or plain.
+    pub(crate) fn new(command: &'static str, json: bool) -> Self {
+        Self {
+            json,
+            command,
+            started: Instant::now(),
+        }
+    }
+
+    /// Seconds since the command started.
+    pub(crate) fn elapsed_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// `in 0.4 s`, for summaries.
+    pub(crate) fn took(&self) -> String {
+        format!("in {:.1} s", self.elapsed_s())
+    }
+
+    /// The `start` event (JSON only): the command, its source and its sink (if any).
+    pub(crate) fn start(&self, source: &str, sink: Option<&str>) {
+        if self.json {
+            let mut event = json!({"event": "start", "command": self.command, "source": source});
+            if let Some(sink) = sink {
+                event["sink"] = Json::from(sink);
+            }
+            emit(&event);
+        }
+    }
+
+    /// One listed item: an `item` event with `fields`, or `text` on stdout.
+    pub(crate) fn item(&self, fields: Map<String, Json>, text: &str) {
+        if self.json {
+            let mut event = Map::new();
+            event.insert("event".into(), "item".into());
+            event.extend(fields);
+            emit(&Json::Object(event));
+        } else {
+            line(text);
+        }
+    }
+
+    /// A result line for people (stdout, plain mode only).
+    pub(crate) fn result(&self, text: &str) {
+        if !self.json {
+            line(text);
+        }
+    }
+
+    /// The last word of a successful command: a `summary` event with `fields` (plus the
+    /// command, `ok` and `elapsed_s`), or `text` on stderr.
+    pub(crate) fn summary(&self, text: &str, fields: Map<String, Json>) {
+        if self.json {
+            let mut event = Map::new();
+            event.insert("event".into(), "summary".into());
+            event.insert("command".into(), self.command.into());
+            event.insert("ok".into(), true.into());
+            event.insert(
+                "elapsed_s".into(),
+                json!((self.elapsed_s() * 1000.0).round() / 1000.0),
+            );
+            event.extend(fields);
+            emit(&Json::Object(event));
+        } else {
+            eprintln!("{text}");
+        }
+    }
+}
+
+/// Reports a failure: an `error` event on stdout with `--json`, and always one `error:` line
+/// on stderr.
+pub(crate) fn error(json: bool, command: &str, kind: Option<&str>, message: &str) {
+    if json {
+        let mut event = json!({"event": "error", "command": command, "message": message});
+        if let Some(kind) = kind {
+            event["kind"] = Json::from(kind);
+        }
+        emit(&event);
+    }
+    eprintln!("error: {message}");
+}
+
+fn emit(event: &Json) {
+    line(&event.to_string());
+}
+
+/// One line on stdout. A closed stdout (e.g. `stores ls ... | head`) is not worth an error:
+/// the line is dropped.
+fn line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+impl Progress for Reporter {
+    fn event(&self, event: &Event) {
+        if !self.json {
+            return;
+        }
+        match event {
+            Event::Started {
+                resumed_records, ..
+            } if *resumed_records > 0 => emit(&json!({
+                "event": "progress",
+                "records": resumed_records,
+                "batch": 0,
+                "resumed": true,
+            })),
+            Event::Started { .. } => {}
+            Event::Progress { records, batch } => emit(&json!({
+                "event": "progress",
+                "records": records,
+                "batch": batch,
+            })),
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! The `stores` binary as a user runs it, on embedded backends only (SQLite files and store-fs
+//! folders in temporary directories): backup, check, restore, copy, sync, ls, dry runs, JSON
+//! events, exit codes and the one-line errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use store_core::{ObjectKey, ObjectStoreExt};
+use store_fs::FsStore;
+
+/// A temp dir with a source table `items` of [`ROWS`] rows in `src.db`.
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, ROWS);
+    (dir, db)
+}
+
+/// The data part files of an archive folder (plain files under `data/`).
+fn data_parts(archive: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.to_string_lossy().contains(".ndjson.zst") {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&archive.join("data"), &mut found);
+    found.sort();
+    found
+}
+
+#[test]
+fn backup_check_restore_check_and_a_changed_row_is_named() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    let archive = file_url(&dir.path().join("archive"));
+
+    let out = stores(&["backup", &source, &archive, "--batch-size", "64"]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains(&format!("backed up {ROWS} records")),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = stores(&["check", &source, &archive]);
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("equal"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("{ROWS} records")));
+
+    let restored_db = dir.path().join("restored.db");
+    let restored = table_url(&restored_db, "items");
+    let out = stores(&["restore", &archive, &restored]);
+    expect_code(&out, 0);
+    assert!(stderr(&out).contains(&format!("restored {ROWS} records")));
+    assert_eq!(rows(&restored_db, "items"), rows(&db, "items"));
+
+    let out = stores(&["check", &source, &restored]);
+    expect_code(&out, 0);
+
+    // One changed row: exit 2, and the key is named.
+    let changed = key(42);
+    sql(
+        &restored_db,
+        &format!("UPDATE items SET note = 'changed' WHERE id = '{changed}'"),
+    );
+    let out = stores(&["check", &source, &restored]);
+    expect_code(&out, 2);
+    let report = stdout(&out);
+    assert!(report.contains("1 differing"), "{report}");
+    assert!(report.contains(&changed), "{report}");
+
+    // A missing row is named as only on one side.
+    sql(
+        &restored_db,
+        &format!("DELETE FROM items WHERE id = '{}'", key(7)),
+    );
+    let out = stores(&["check", &source, &restored]);
+    expect_code(&out, 2);
+    assert!(stdout(&out).contains(&format!("only in A: {}", key(7))));
+}
+
+#[test]
+fn dry_runs_write_nothing() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    let archive_dir = dir.path().join("archive");
+    let archive = file_url(&archive_dir);
+
+    // A backup dry run counts, and creates no archive.
+    let out = stores(&["backup", "--dry-run", &source, &archive]);
+    expect_code(&out, 0);
+    assert!(stderr(&out).contains(&format!("would back up {ROWS} records")));
+    assert!(!archive_dir.exists());
+
+    expect_code(&stores(&["backup", &source, &archive]), 0);
+
+    // A restore dry run into a new database creates no file.
+    let new_db = dir.path().join("new.db");
+    let out = stores(&[
+        "restore",
+        "--dry-run",
+        &archive,
+        &table_url(&new_db, "items"),
+    ]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains(&format!("would restore {ROWS} records")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!new_db.exists());
+
+    // A copy dry run into a table holding some of the rows leaves it as it was.
+    let target_db = dir.path().join("target.db");
+    make_table(&target_db, 10);
+    sql(
+        &target_db,
+        &format!("UPDATE items SET note = 'old' WHERE id = '{}'", key(3)),
+    );
+    let before = rows(&target_db, "items");
+    let target = table_url(&target_db, "items");
+    let out = stores(&["copy", "--dry-run", &source, &target]);
+    expect_code(&out, 0);
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("would copy {ROWS} records")),
+        "{said}"
+    );
+    assert!(
+        said.contains("290 new, 1 changed, 9 already equal"),
+        "{said}"
+    );
+    assert!(said.contains("nothing was written"), "{said}");
+    assert_eq!(rows(&target_db, "items"), before);
+
+    // So does a sync dry run with --delete.
+    let out = stores(&["sync", "--dry-run", "--delete", &target, &source]);
+    expect_code(&out, 0);
+    assert!(stderr(&out).contains("290 to delete"), "{}", stderr(&out));
+    assert_eq!(rows(&db, "items").len(), ROWS);
+    assert_eq!(rows(&target_db, "items"), before);
+}
+
+#[test]
+fn json_events_are_one_object_a_line_ending_with_a_summary() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    let archive = file_url(&dir.path().join("archive"));
+
+    let out = stores(&["backup", "--json", "--batch-size", "100", &source, &archive]);
+    expect_code(&out, 0);
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect();
+    for event in &events {
+        assert!(event["event"].is_string(), "{event}");
+    }
+    assert_eq!(events[0]["event"], "start");
+    assert_eq!(events[0]["source"], source.as_str());
+    let progress: Vec<_> = events.iter().filter(|e| e["event"] == "progress").collect();
+    assert_eq!(progress.len(), 3, "{events:?}");
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["command"], "backup");
+    assert_eq!(last["records"], ROWS as u64);
+    assert_eq!(last["ok"], true);
+
+    // check --json: a summary saying equal, with both digests.
+    let out = stores(&["check", "--json", &source, &archive]);
+    expect_code(&out, 0);
+    let text = stdout(&out);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["equal"], true);
+    assert_eq!(last["left"]["digest"], last["right"]["digest"]);
+    assert_eq!(last["left"]["count"], ROWS as u64);
+
+    // A failure ends with an error event, and still one `error:` line on stderr.
+    let out = stores(&["copy", "--json", "nope://x", &source]);
+    expect_error(&out);
+    let text = stdout(&out);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "error");
+    assert_eq!(last["kind"], "invalid input");
+}
+
+#[test]
+fn bad_input_is_one_error_line_exit_1_and_writes_nothing() {
+    let (dir, db) = setup();
+    let target_db = dir.path().join("target.db");
+    let target = table_url(&target_db, "items");
+
+    let line = expect_error(&stores(&["copy", "ftp://host/x", &target]));
+    assert!(line.contains("unknown location scheme `ftp://`"), "{line}");
+    assert!(!target_db.exists());
+
+    let line = expect_error(&stores(&[
+        "copy",
+        &format!("sqlite://{}", db.display()),
+        &target,
+    ]));
+    assert!(line.contains("add ?table=NAME"), "{line}");
+
+    let line = expect_error(&stores(&["copy", &table_url(&db, "nope"), &target]));
+    assert!(line.contains("`nope`"), "{line}");
+    assert!(!target_db.exists());
+
+    let line = expect_error(&stores(&[
+        "copy",
+        &table_url(&dir.path().join("missing.db"), "items"),
+        &target,
+    ]));
+    assert!(line.contains("missing.db"), "{line}");
+    assert!(!target_db.exists());
+
+    let line = expect_error(&stores(&["copy", &file_url(dir.path()), &target]));
+    assert!(line.contains("cannot copy objects into a table"), "{line}");
+    assert!(!target_db.exists());
+
+    let line = expect_error(&stores(&[
+        "restore",
+        "--mode",
+        "replace",
+        &file_url(&dir.path().join("a")),
+        &target,
+    ]));
+    assert!(line.contains("--yes"), "{line}");
+
+    let line = expect_error(&stores(&[
+        "restore",
+        &file_url(&dir.path().join("no-archive")),
+        &target,
+    ]));
+    assert!(line.contains("no-archive"), "{line}");
+    assert!(!target_db.exists());
+}
+
+#[test]
+fn a_password_never_appears_in_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "hunter2-very-secret";
+    let target = table_url(&dir.path().join("t.db"), "items");
+    // Nothing listens on port 1: the connection is refused at once.
+    let source = format!("postgres://alice:{secret}@127.0.0.1:1/app?table=items");
+    for args in [
+        vec!["copy", source.as_str(), target.as_str()],
+        vec!["copy", "--json", source.as_str(), target.as_str()],
+    ] {
+        let out = stores(&args);
+        let line = expect_error(&out);
+        assert!(
+            !stdout(&out).contains(secret) && !line.contains(secret),
+            "{line}"
+        );
+        assert!(line.contains("alice:***@127.0.0.1:1"), "{line}");
+    }
+}
+
+#[test]
+fn a_tampered_archive_part_is_refused_and_named() {
+    let (dir, db) = setup();
+    let archive_dir = dir.path().join("archive");
+    let archive = file_url(&archive_dir);
+    expect_code(
+        &stores(&[
+            "backup",
+            "--batch-size",
+            "100",
+            &table_url(&db, "items"),
+            &archive,
+        ]),
+        0,
+    );
+    let parts = data_parts(&archive_dir);
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    let victim = &parts[1];
+    let mut bytes = std::fs::read(victim).unwrap();
+    bytes[10] ^= 0x55;
+    std::fs::write(victim, bytes).unwrap();
+    let sha = victim
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let target_db = dir.path().join("restored.db");
+    let line = expect_error(&stores(&[
+        "restore",
+        &archive,
+        &table_url(&target_db, "items"),
+    ]));
+    assert!(line.contains("damaged"), "{line}");
+    assert!(
+        line.contains(&format!("data/items/{sha}.ndjson.zst")),
+        "{line}"
+    );
+    assert!(!target_db.exists(), "nothing may be written");
+}
+
+#[test]
+fn objects_copy_list_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("src");
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        store
+            .put_str(&ObjectKey::new("a.txt").unwrap(), "hello")
+            .await
+            .unwrap();
+        store
+            .put_str(&ObjectKey::new("sub/b.bin").unwrap(), "0123456789")
+            .await
+            .unwrap();
+    });
+    let src = file_url(&src_dir);
+    let dst_dir = dir.path().join("dst");
+    let dst = file_url(&dst_dir);
+
+    let out = stores(&["ls", &src]);
+    expect_code(&out, 0);
+    let listing = stdout(&out);
+    assert!(
+        listing.contains("a.txt") && listing.contains("sub/b.bin"),
+        "{listing}"
+    );
+    assert!(listing.contains("10  sub/b.bin"), "{listing}");
+    assert!(
+        stderr(&out).contains("2 objects, 15 bytes"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A dry run creates no folder.
+    expect_code(&stores(&["copy", "--dry-run", &src, &dst]), 0);
+    assert!(!dst_dir.exists());
+
+    let out = stores(&["copy", &src, &dst]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("copied 2 objects (15 bytes)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = stores(&["check", &src, &dst]);
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("equal"), "{}", stdout(&out));
+
+    // A changed object is a difference; sync repairs it.
+    block_on(async {
+        let store = FsStore::open(&dst_dir).await.unwrap();
+        store
+            .put_str(&ObjectKey::new("a.txt").unwrap(), "HELLO")
+            .await
+            .unwrap();
+        store
+            .put_str(&ObjectKey::new("extra").unwrap(), "x")
+            .await
+            .unwrap();
+    });
+    let out = stores(&["check", &src, &dst]);
+    expect_code(&out, 2);
+    assert!(
+        stdout(&out).contains("differing: a.txt"),
+        "{}",
+        stdout(&out)
+    );
+    let out = stores(&["sync", "--delete", &src, &dst]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("synced 1 objects"),
+        "{}",
+        stderr(&out)
+    );
+    expect_code(&stores(&["check", &src, &dst]), 0);
+
+    let out = stores(&["ls", "--json", &dst]);
+    expect_code(&out, 0);
+    let items = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "item")
+        .count();
+    assert_eq!(items, 2);
+}
+
+#[test]
+fn partitioned_backups_merge_and_checkpoints_resume() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    let archive = file_url(&dir.path().join("archive"));
+    for partition in ["0/2", "1/2"] {
+        let out = stores(&["backup", "--partition", partition, &source, &archive]);
+        expect_code(&out, 0);
+        assert!(stderr(&out).contains(&format!("partition {partition}")));
+    }
+    expect_code(&stores(&["check", &source, &archive]), 0);
+
+    let target_db = dir.path().join("copy.db");
+    let target = table_url(&target_db, "items");
+    let checkpoint = dir.path().join("copy.checkpoint.json");
+    let checkpoint = checkpoint.to_str().unwrap();
+    let out = stores(&["copy", "--checkpoint", checkpoint, &source, &target]);
+    expect_code(&out, 0);
+    let out = stores(&["copy", "--checkpoint", checkpoint, &source, &target]);
+    expect_code(&out, 0);
+    assert!(stderr(&out).contains("already done"), "{}", stderr(&out));
+    let out = stores(&[
+        "copy",
+        "--restart",
+        "--checkpoint",
+        checkpoint,
+        &source,
+        &target,
+    ]);
+    expect_code(&out, 0);
+    assert!(stderr(&out).contains(&format!("copied {ROWS} records")));
+    expect_code(&stores(&["check", &source, &target]), 0);
+}
+
+#[test]
+fn restore_modes() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    let archive = file_url(&dir.path().join("archive"));
+    expect_code(&stores(&["backup", &source, &archive]), 0);
+
+    let target_db = dir.path().join("target.db");
+    make_table(&target_db, 5);
+    sql(&target_db, "INSERT INTO items (id) VALUES ('only-here')");
+    let target = table_url(&target_db, "items");
+
+    let line = expect_error(&stores(&[
+        "restore",
+        "--mode",
+        "create-only",
+        &archive,
+        &target,
+    ]));
+    assert!(line.contains("create-only"), "{line}");
+    assert_eq!(rows(&target_db, "items").len(), 6);
+
+    // upsert keeps the extra row; replace removes it.
+    expect_code(&stores(&["restore", &archive, &target]), 0);
+    assert_eq!(rows(&target_db, "items").len(), ROWS + 1);
+    expect_code(&stores(&["check", &source, &target]), 2);
+    let out = stores(&["restore", "--mode", "replace", "--yes", &archive, &target]);
+    expect_code(&out, 0);
+    assert!(stderr(&out).contains("1 deleted"), "{}", stderr(&out));
+    expect_code(&stores(&["check", &source, &target]), 0);
+
+    // --data-only needs the table to exist.
+    let empty_db = dir.path().join("empty.db");
+    sql(&empty_db, "CREATE TABLE other (x TEXT PRIMARY KEY)");
+    let line = expect_error(&stores(&[
+        "restore",
+        "--data-only",
+        &archive,
+        &table_url(&empty_db, "items"),
+    ]));
+    assert!(line.contains("does not exist"), "{line}");
+}
+
+#[test]
+fn help_documents_exit_codes_and_events_and_the_tour_runs() {
+    let out = stores(&["--help"]);
+    expect_code(&out, 0);
+    let help = stdout(&out);
+    for needle in [
+        "EXIT CODES",
+        "JSON EVENTS",
+        "\"event\":\"summary\"",
+        "sqlite:///",
+    ] {
+        assert!(help.contains(needle), "no {needle} in:\n{help}");
+    }
+    // A usage mistake is exit 1, never 2 (which means differences).
+    expect_code(&stores(&["copy", "only-one-argument"]), 1);
+
+    let out = stores(&["tour", "--memory"]);
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("tour finished: every step succeeded"));
+    let out = stores(&["tour", "--bogus"]);
+    expect_code(&out, 1);
+    assert!(stderr(&out).contains("stores tour: unknown argument `--bogus`"));
+}
+
+#[test]
+fn an_unreachable_endpoint_is_one_line_with_what_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let target_db = dir.path().join("t.db");
+    // Nothing listens on port 1.
+    let line = expect_error(&stores(&[
+        "copy",
+        "opensearch://127.0.0.1:1/articles",
+        &table_url(&target_db, "articles"),
+    ]));
+    assert!(line.contains("opensearch://127.0.0.1:1/articles"), "{line}");
+    assert!(line.contains("is the service running"), "{line}");
+    assert!(!target_db.exists());
+}

@@ -1,0 +1,144 @@
+//! `stores copy`, `backup` and `restore` killed with SIGKILL at seeded points, then run again
+//! with the same checkpoint until they finish: the sink ends equal to the source by key and
+//! digest (`stores check` exits 0) — nothing lost, nothing doubled.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const N: usize = 3_000;
+/// A bound on resumed runs per job (each run makes progress, so far fewer are needed).
+const MAX_KILLS: u64 = 40;
+
+/// A small seeded generator (splitmix64), so every run kills at the same points.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Runs the job `args` again and again with the same checkpoint, killing it with SIGKILL at a
+/// seeded moment after each start — past `startup` (what a run that has nothing left to do
+/// takes), within the first 35% of the work of a whole run (`span`) — until a run outlives its
+/// moment and finishes by itself. Returns how many kills landed.
+fn kill_and_resume(args: &[String], seed: u64, startup: Duration, span: Duration) -> u64 {
+    let mut rng = Seeded(seed);
+    let startup = startup.as_micros() as u64;
+    let work = (span.as_micros() as u64).saturating_sub(startup).max(1);
+    for landed in 0..MAX_KILLS {
+        let delay =
+            Duration::from_micros(startup + work / 20 + rng.next() % (work * 3 / 10).max(1));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stores"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("stores starts");
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            continue;
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a resumed run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return landed;
+    }
+    panic!("the job never finished in {MAX_KILLS} resumed runs: is it making progress?");
+}
+
+fn timed(args: &[String]) -> Duration {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_stores"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start.elapsed()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn killed_copies_backups_and_restores_resume_to_an_equal_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, N);
+    let source = table_url(&db, "items");
+    let mut landed = 0;
+
+    for (round, seed) in [(0u64, 7u64), (1, 1_234_567), (2, 99), (3, 4_242)] {
+        let scratch = dir.path().join(format!("scratch-{round}"));
+        let real = dir.path().join(format!("real-{round}"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        std::fs::create_dir_all(&real).unwrap();
+        let job = |root: &Path, verb: &str| -> (Vec<String>, String) {
+            let checkpoint = path(&root.join(format!("{verb}.checkpoint.json")));
+            match verb {
+                "copy" => {
+                    let target = table_url(&root.join("copy.db"), "items");
+                    let mut a = args(&["copy", &source, &target, "--batch-size", "100"]);
+                    a.extend(args(&["--checkpoint", &checkpoint]));
+                    (a, target)
+                }
+                "backup" => {
+                    let target = file_url(&root.join("archive"));
+                    let mut a = args(&["backup", &source, &target, "--batch-size", "100"]);
+                    a.extend(args(&["--checkpoint", &checkpoint]));
+                    (a, target)
+                }
+                _ => {
+                    let archive = file_url(&root.join("archive"));
+                    let target = table_url(&root.join("restored.db"), "items");
+                    let mut a = args(&["restore", &archive, &target, "--batch-size", "100"]);
+                    a.extend(args(&["--checkpoint", &checkpoint]));
+                    (a, target)
+                }
+            }
+        };
+        for verb in ["copy", "backup", "restore"] {
+            let (scratch_args, _) = job(&scratch, verb);
+            let span = timed(&scratch_args);
+            // Run again: the checkpoint says done, so this is the cost of starting alone.
+            let startup = timed(&scratch_args);
+            let (real_args, target) = job(&real, verb);
+            landed += kill_and_resume(&real_args, seed ^ verb.len() as u64, startup, span);
+            let compare_to = if verb == "restore" {
+                file_url(&real.join("archive"))
+            } else {
+                source.clone()
+            };
+            let out = stores(&["check", &compare_to, &target]);
+            expect_code(&out, 0);
+        }
+    }
+    eprintln!("{landed} kills landed mid-job");
+    assert!(
+        landed >= 30,
+        "only {landed} kills landed mid-job; the test proves too little"
+    );
+}
