@@ -31,6 +31,10 @@ done
 if (( ${#missing[@]} )); then
     apt_install zstd jq coreutils
 fi
+# JSON Schema checks of archive manifests and the CLI's events (scripts/validate-json.py).
+if ! /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1; then
+    apt_install python3-jsonschema
+fi
 for svc in "$@"; do
     if ! "$SERVICES_DIR/$svc.sh" up; then
         die "$svc failed to start; run integration-tests/services/down.sh to stop what did start"

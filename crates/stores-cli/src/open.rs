@@ -303,8 +303,11 @@ async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteSt
                     path.display()
                 )));
             }
+            // Read-only: no writer lock, so readers (several partitions of one backup, or a
+            // check beside a running copy) never block each other or a writer.
             SqliteStore::builder(path)
                 .create_if_missing(false)
+                .read_only(true)
                 .build()
                 .await
         }

@@ -4,8 +4,11 @@
 //! field (the schema is in [`crate::cli::JSON_HELP`]); people's lines go to stderr. Without it,
 //! results (listings, check reports) go to stdout and summaries to stderr.
 
-use std::io::Write as _;
-use std::time::Instant;
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use serde_json::{Map, Value as Json, json};
 use store_sync::{Event, Progress};
@@ -16,6 +19,8 @@ pub(crate) struct Reporter {
     json: bool,
     command: &'static str,
     started: Instant,
+    /// The progress line on stderr: only in plain mode on a terminal.
+    bar: OnceLock<ProgressBar>,
 }
 
 impl Reporter {
@@ -25,6 +30,39 @@ impl Reporter {
             json,
             command,
             started: Instant::now(),
+            bar: OnceLock::new(),
+        }
+    }
+
+    /// The progress line, started on first use when stderr is a terminal and output is plain.
+    fn bar(&self) -> Option<&ProgressBar> {
+        if self.json || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        Some(self.bar.get_or_init(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix} {human_pos} records  {rate}  {elapsed}",
+                )
+                .expect("a valid template")
+                .with_key(
+                    "rate",
+                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} records/s", state.per_sec());
+                    },
+                ),
+            );
+            bar.set_prefix(self.command);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    /// Removes the progress line, so what follows starts on a clean line.
+    pub(crate) fn clear_progress(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
         }
     }
 
@@ -83,8 +121,15 @@ impl Reporter {
             event.extend(fields);
             emit(&Json::Object(event));
         } else {
+            self.clear_progress();
             eprintln!("{text}");
         }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.clear_progress();
     }
 }
 
@@ -115,6 +160,14 @@ fn line(text: &str) {
 impl Progress for Reporter {
     fn event(&self, event: &Event) {
         if !self.json {
+            if let Some(bar) = self.bar() {
+                match event {
+                    Event::Started {
+                        resumed_records, ..
+                    } => bar.set_position(*resumed_records),
+                    Event::Progress { records, .. } => bar.set_position(*records),
+                }
+            }
             return;
         }
         match event {

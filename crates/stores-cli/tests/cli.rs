@@ -157,6 +157,7 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
 
     let out = stores(&["backup", "--json", "--batch-size", "100", &source, &archive]);
     expect_code(&out, 0);
+    conforms_to_event_schema(&stdout(&out));
     let events: Vec<serde_json::Value> = stdout(&out)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
@@ -177,6 +178,7 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     // check --json: a summary saying equal, with both digests.
     let out = stores(&["check", "--json", &source, &archive]);
     expect_code(&out, 0);
+    conforms_to_event_schema(&stdout(&out));
     let text = stdout(&out);
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["event"], "summary");
@@ -187,10 +189,31 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     // A failure ends with an error event, and still one `error:` line on stderr.
     let out = stores(&["copy", "--json", "nope://x", &source]);
     expect_error(&out);
+    conforms_to_event_schema(&stdout(&out));
     let text = stdout(&out);
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["event"], "error");
     assert_eq!(last["kind"], "invalid input");
+
+    // The other commands' events follow the schema too.
+    let restored = table_url(&dir.path().join("restored.db"), "items");
+    for args in [
+        vec!["restore", "--json", &archive, &restored],
+        vec![
+            "sync",
+            "--json",
+            "--dry-run",
+            "--delete",
+            &source,
+            &restored,
+        ],
+        vec!["copy", "--json", &source, &restored],
+        vec!["ls", "--json", &source],
+    ] {
+        let out = stores(&args);
+        expect_code(&out, 0);
+        conforms_to_event_schema(&stdout(&out));
+    }
 }
 
 #[test]

@@ -132,3 +132,31 @@ pub fn table_url(db: &Path, table: &str) -> String {
 pub fn file_url(dir: &Path) -> String {
     format!("file://{}", dir.display())
 }
+
+/// Asserts that every line of `ndjson` conforms to docs/cli-events.schema.json (checked by
+/// scripts/validate-json.py, a real JSON Schema validator).
+#[track_caller]
+pub fn conforms_to_event_schema(ndjson: &str) {
+    use std::io::Write as _;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(root.join("scripts/validate-json.py"))
+        .arg(root.join("docs/cli-events.schema.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ndjson.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "events do not match docs/cli-events.schema.json: {}\n{ndjson}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
