@@ -3,10 +3,10 @@
 //! Objects (upload and download a file and a JSON document, list, presign), documents (put,
 //! get, update, query, scan, delete), search (create an index, index, bulk, search, count)
 //! and SQL (create a table, insert, query, a transaction, a bulk load). It needs no service:
-//! objects live in a directory through store-fs and SQL in a SQLite file through
-//! store-sqlite, both under a data directory named at the start (documents and search use
-//! the in-memory stores until their embedded backends land). `--memory` keeps everything in
-//! memory; `--real` runs the SQL part on the harness's PostgreSQL.
+//! objects live in a directory through store-fs, documents in redb files through store-redb
+//! and SQL in a SQLite file through store-sqlite, all under a data directory named at the
+//! start (search uses the in-memory index until its embedded backend lands). `--memory` keeps
+//! everything in memory; `--real` runs the SQL part on the harness's PostgreSQL.
 
 mod args;
 mod documents;
@@ -75,14 +75,19 @@ async fn run(args: &args::Args) -> anyhow::Result<()> {
     objects::run(objects.as_ref()).await?;
     println!();
 
-    let users: Arc<dyn DocumentStore> = Arc::new(MemoryDocumentStore::new(
+    let users = document_store(
+        args.data_dir.as_deref(),
         "Users",
         KeySchema::partition("id", KeyType::String),
-    )?);
-    let orders: Arc<dyn DocumentStore> = Arc::new(MemoryDocumentStore::new(
+    )
+    .await?;
+    let orders = document_store(
+        args.data_dir.as_deref(),
         "Orders",
         KeySchema::partition("user_id", KeyType::String).with_sort("order_no", KeyType::Number),
-    )?);
+    )
+    .await?;
+    runs::count_in_documents(users.as_ref()).await?;
     documents::run(users.as_ref(), orders.as_ref()).await?;
     println!();
 
@@ -101,6 +106,23 @@ async fn run(args: &args::Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A document table on store-redb in `<data dir>/documents/<table>.redb`, or in memory.
+async fn document_store(
+    data_dir: Option<&Path>,
+    table: &str,
+    keys: KeySchema,
+) -> anyhow::Result<Arc<dyn DocumentStore>> {
+    Ok(match data_dir {
+        Some(dir) => {
+            let folder = dir.join("documents");
+            std::fs::create_dir_all(&folder)?;
+            let path = folder.join(format!("{table}.redb"));
+            Arc::new(store_redb::RedbStore::open(&path, table, keys).await?)
+        }
+        None => Arc::new(MemoryDocumentStore::new(table, keys)?),
+    })
 }
 
 /// Objects on store-fs in `<data dir>/objects`, or in memory.

@@ -2,9 +2,10 @@
 //! `--data-dir` shows the data of the first one surviving.
 
 use serde::{Deserialize, Serialize};
+use store_core::document::{ReturnValues, Update, UpdateOptions};
 use store_core::object::{PutMode, PutOptions};
 use store_core::sql::{SqlStore, SqlStoreExt};
-use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Value};
+use store_core::{DocKey, DocumentStore, ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Value};
 
 use crate::step;
 
@@ -47,6 +48,32 @@ pub(crate) async fn count_in_objects(store: &dyn ObjectStore) -> anyhow::Result<
         format!("{} (this one included)", seen + 1),
     );
     Ok(seen + 1)
+}
+
+/// Counts this run in an item `tour-runs` of the users table with an atomic `ADD`, and
+/// returns how many runs the table has seen.
+pub(crate) async fn count_in_documents(store: &dyn DocumentStore) -> anyhow::Result<u64> {
+    let key = DocKey::partition("tour-runs");
+    let update = Update::new().add("runs", 1);
+    let after = store
+        .update(
+            &key,
+            &update,
+            UpdateOptions::new().returns(ReturnValues::AllNew),
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the update returned no item"))?;
+    let runs = after
+        .get("runs")
+        .and_then(Value::as_number)
+        .and_then(|n| n.to_u64())
+        .ok_or_else(|| anyhow::anyhow!("the runs counter is not a number"))?;
+    step(
+        store.backend(),
+        "runs recorded in this table",
+        format!("{runs} (this one included)"),
+    );
+    Ok(runs)
 }
 
 /// Counts this run in a `tour_runs` table and returns how many runs the database has seen.
