@@ -9,6 +9,7 @@
 //! data/<collection>/<sha256>.ndjson.zst
 //!                                   zstd-compressed lines {"k": {...}, "v": {...}} in typed JSON
 //! partitions/<I>-of-<N>.json        what each partition of a partitioned backup wrote
+//! blobs/<sha256>                    object bodies, for an archive of objects
 //! ```
 //!
 //! Parts are named by the SHA-256 of their bytes, so a part written again after a crash is the
@@ -17,12 +18,14 @@
 
 mod lines;
 mod manifest;
+mod objects;
 mod reader;
 mod storage;
 mod writer;
 
 pub use lines::{decode_line, encode_line};
 pub use manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
+pub use objects::{ObjectArchiveSink, ObjectListing, ObjectRestoreSink};
 pub use reader::ArchiveSource;
 pub use writer::ArchiveSink;
 

@@ -56,7 +56,9 @@ mod sink;
 mod source;
 mod sync;
 
-pub use archive::{ArchiveSink, ArchiveSource};
+pub use archive::{
+    ArchiveSink, ArchiveSource, ObjectArchiveSink, ObjectListing, ObjectRestoreSink,
+};
 pub use check::{CheckReport, Differences, SAMPLE_LIMIT, check, comparison_for};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
 pub use copy::{CopyOptions, CopyReport, copy};

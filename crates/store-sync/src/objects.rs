@@ -46,12 +46,12 @@ impl ObjectLocation {
         key.strip_prefix(self.prefix.as_str()).unwrap_or(key)
     }
 
-    fn key_for(&self, relative: &str) -> Result<ObjectKey> {
+    pub(crate) fn key_for(&self, relative: &str) -> Result<ObjectKey> {
         ObjectKey::new(format!("{}{relative}", self.prefix))
     }
 
     /// Every object's metadata, by key relative to the prefix.
-    async fn listing(&self) -> Result<Vec<(String, ObjectMeta)>> {
+    pub(crate) async fn listing(&self) -> Result<Vec<(String, ObjectMeta)>> {
         let mut options = ListOptions::new();
         if !self.prefix.is_empty() {
             options = options.prefix(self.prefix.clone());
@@ -64,7 +64,7 @@ impl ObjectLocation {
             .await
     }
 
-    async fn content_sha256(&self, key: &ObjectKey) -> Result<[u8; 32]> {
+    pub(crate) async fn content_sha256(&self, key: &ObjectKey) -> Result<[u8; 32]> {
         let got = self.store.get(key, GetOptions::new()).await?;
         let mut hasher = Sha256::new();
         let mut body = got.body;

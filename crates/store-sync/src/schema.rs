@@ -37,15 +37,22 @@ pub enum CollectionSchema {
         #[serde(default)]
         key_fields: Vec<String>,
     },
+    /// Objects under a prefix: a listing (key, size, content type, metadata, SHA-256) whose
+    /// bodies are archived as content-addressed blobs.
+    Objects {
+        /// What to call the collection (e.g. the bucket and prefix).
+        name: String,
+    },
 }
 
 impl CollectionSchema {
     /// The collection's name.
     pub fn name(&self) -> &str {
         match self {
-            Self::Documents { name, .. } | Self::Table { name, .. } | Self::Search { name, .. } => {
-                name
-            }
+            Self::Documents { name, .. }
+            | Self::Table { name, .. }
+            | Self::Search { name, .. }
+            | Self::Objects { name } => name,
         }
     }
 
@@ -62,15 +69,17 @@ impl CollectionSchema {
             Self::Table { primary_key, .. } => primary_key.clone(),
             Self::Search { key_fields, .. } if key_fields.is_empty() => vec!["_id".to_owned()],
             Self::Search { key_fields, .. } => key_fields.clone(),
+            Self::Objects { .. } => vec!["key".to_owned()],
         }
     }
 
-    /// A short name of the kind, for messages: `documents`, `table` or `search`.
+    /// A short name of the kind, for messages: `documents`, `table`, `search` or `objects`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::Documents { .. } => "documents",
             Self::Table { .. } => "table",
             Self::Search { .. } => "search",
+            Self::Objects { .. } => "objects",
         }
     }
 }

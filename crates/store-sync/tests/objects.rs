@@ -127,3 +127,170 @@ async fn object_sync_deletes_only_with_consent_within_the_cap() {
     );
     assert!(check_objects(&from, &to, 2).await.unwrap().is_equal());
 }
+
+#[tokio::test]
+async fn objects_back_up_as_blobs_and_restore_checked_by_content() {
+    use store_sync::{
+        ArchiveSink, ArchiveSource, CopyOptions, ObjectArchiveSink, ObjectListing,
+        ObjectRestoreSink, Partition, check, copy,
+    };
+    let mem = Arc::new(MemoryObjectStore::new());
+    filled(mem.as_ref(), "photos/", 30).await;
+    // Two objects with the same body are stored as one blob.
+    for key in ["photos/same-a", "photos/same-b"] {
+        mem.put_str(&ObjectKey::new(key).unwrap(), "identical body")
+            .await
+            .unwrap();
+    }
+    let from = ObjectLocation::new(mem.clone(), "photos/", "mem://photos/");
+    let dir = tempfile::tempdir().unwrap();
+    let archive_dir = dir.path().join("archive");
+    let sink = ObjectArchiveSink::new(
+        ArchiveSink::in_dir(
+            &archive_dir,
+            "file://archive",
+            "stores-test",
+            Partition::whole(),
+        ),
+        from.clone(),
+    );
+    let options = CopyOptions {
+        batch_size: 8,
+        ..CopyOptions::default()
+    };
+    let report = copy(&ObjectListing::new(from.clone()), &sink, &options, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.records, 32);
+    let blobs = std::fs::read_dir(archive_dir.join("blobs"))
+        .unwrap()
+        .count();
+    assert!(blobs < 32, "equal bodies were stored twice ({blobs} blobs)");
+    // Every blob is named by its own SHA-256.
+    for entry in std::fs::read_dir(archive_dir.join("blobs")).unwrap() {
+        let entry = entry.unwrap();
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(std::fs::read(entry.path()).unwrap());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(entry.file_name().to_string_lossy(), hex);
+    }
+
+    // The archive agrees with the source, contents included.
+    let archive = ArchiveSource::in_dir(&archive_dir, "file://archive");
+    let verdict = check(&archive, &ObjectListing::new(from.clone()).hashing(), 16)
+        .await
+        .unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+
+    // Restored into a store-fs folder, the objects are byte for byte the source's.
+    let fs = Arc::new(
+        store_fs::FsStore::open(dir.path().join("restored"))
+            .await
+            .unwrap(),
+    );
+    let to = ObjectLocation::new(fs.clone(), "", "file://restored");
+    copy(
+        &archive,
+        &ObjectRestoreSink::new(&archive, to.clone()),
+        &options,
+        &Silent,
+    )
+    .await
+    .unwrap();
+    assert!(check_objects(&from, &to, 4).await.unwrap().is_equal());
+    let meta = fs
+        .head(&ObjectKey::new("dir2/obj-002-é").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(meta.metadata.get("n").map(String::as_str), Some("2"));
+
+    // A damaged blob is refused by name, and the object it would make is not left behind.
+    let victim = std::fs::read_dir(archive_dir.join("blobs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes.push(b'!');
+    std::fs::write(&victim, bytes).unwrap();
+    let other = Arc::new(MemoryObjectStore::new());
+    let again = ObjectLocation::new(other.clone(), "", "mem://again");
+    let err = copy(
+        &archive,
+        &ObjectRestoreSink::new(&archive, again),
+        &options,
+        &Silent,
+    )
+    .await
+    .unwrap_err();
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        err.message().contains(&name) && err.message().contains("damaged"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn an_object_archive_can_live_in_an_object_store() {
+    use store_sync::{
+        ArchiveSink, ArchiveSource, CopyOptions, ObjectArchiveSink, ObjectListing,
+        ObjectRestoreSink, Partition, check, copy,
+    };
+    let source = Arc::new(MemoryObjectStore::new());
+    filled(source.as_ref(), "", 12).await;
+    let from = ObjectLocation::new(source, "", "mem://a");
+    let bucket = Arc::new(MemoryObjectStore::new());
+    let sink = ObjectArchiveSink::new(
+        ArchiveSink::new(
+            bucket.clone(),
+            "backups/a",
+            "mem://bucket/backups/a",
+            "t",
+            Partition::whole(),
+        ),
+        from.clone(),
+    );
+    copy(
+        &ObjectListing::new(from.clone()),
+        &sink,
+        &CopyOptions::default(),
+        &Silent,
+    )
+    .await
+    .unwrap();
+    let archive = ArchiveSource::new(bucket.clone(), "backups/a", "mem://bucket/backups/a");
+    assert!(
+        check(&archive, &ObjectListing::new(from.clone()).hashing(), 16)
+            .await
+            .unwrap()
+            .is_equal()
+    );
+    // No temporary blob is left behind.
+    let names: Vec<String> = {
+        use futures::TryStreamExt;
+        bucket
+            .list(store_core::object::ListOptions::new().prefix("backups/a/blobs/"))
+            .map_ok(|e| {
+                e.as_object()
+                    .map(|m| m.key.as_str().to_owned())
+                    .unwrap_or_default()
+            })
+            .try_collect()
+            .await
+            .unwrap()
+    };
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    let target = Arc::new(MemoryObjectStore::new());
+    let to = ObjectLocation::new(target, "restored/", "mem://b/restored/");
+    copy(
+        &archive,
+        &ObjectRestoreSink::new(&archive, to.clone()),
+        &CopyOptions::default(),
+        &Silent,
+    )
+    .await
+    .unwrap();
+    assert!(check_objects(&from, &to, 4).await.unwrap().is_equal());
+}

@@ -23,6 +23,7 @@ LOCATIONS:
                                 a search index (basic auth from STORES_SEARCH_USER and
                                 STORES_SEARCH_PASSWORD)
   Objects copy to objects only; tables, document tables and search indexes copy into each other.
+  Archives hold a table, document table, search index or objects (bodies as blobs/<sha256>).
   Passwords are never printed: locations show as postgres://user:***@host/...
 
 EXIT CODES:
@@ -126,14 +127,14 @@ pub(crate) enum Command {
         #[arg(long, value_name = "N")]
         max_delete: Option<u64>,
     },
-    /// Write SRC (a table, document table or search index) as an archive into ARCHIVE.
+    /// Write SRC (a table, document table, search index, or objects) as an archive into ARCHIVE.
     Backup {
         /// The collection to back up.
         src: String,
         /// Where the archive goes (file://, s3://, mem://NAME?kind=objects); must not hold one.
         archive: String,
     },
-    /// Load an archive into DST, creating the table or index from its schema first.
+    /// Load an archive into DST, creating the table or index from its schema first (an archive of objects restores under an object location).
     Restore {
         /// Where the archive is.
         archive: String,

@@ -382,7 +382,7 @@ fn key_schema_of(schema: &CollectionSchema) -> Option<KeySchema> {
                 _ => None,
             }
         }
-        CollectionSchema::Search { .. } => None,
+        CollectionSchema::Search { .. } | CollectionSchema::Objects { .. } => None,
     }
 }
 

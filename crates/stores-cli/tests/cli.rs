@@ -533,3 +533,49 @@ fn an_unreachable_endpoint_is_one_line_with_what_to_check() {
     assert!(line.contains("is the service running"), "{line}");
     assert!(!target_db.exists());
 }
+
+#[test]
+fn objects_back_up_restore_and_check_against_their_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("photos");
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        for i in 0..25 {
+            let key = ObjectKey::new(format!("2024/img-{i:02}.bin")).unwrap();
+            let body = vec![i as u8; 1000 + i * 37];
+            store_core::ObjectStore::put(&store, &key, body.into(), Default::default())
+                .await
+                .unwrap();
+        }
+    });
+    let src = file_url(&src_dir);
+    let archive_dir = dir.path().join("archive");
+    let archive = file_url(&archive_dir);
+
+    let out = stores(&["backup", &src, &archive, "--batch-size", "10"]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("backed up 25 objects"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(archive_dir.join("blobs").is_dir());
+    expect_code(&stores(&["check", &src, &archive]), 0);
+
+    let restored = file_url(&dir.path().join("restored"));
+    expect_code(&stores(&["restore", &archive, &restored]), 0);
+    expect_code(&stores(&["check", &src, &restored]), 0);
+    expect_code(&stores(&["check", &archive, &restored]), 0);
+
+    // A changed object no longer matches the archive.
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        store
+            .put_str(&ObjectKey::new("2024/img-03.bin").unwrap(), "changed")
+            .await
+            .unwrap();
+    });
+    let out = stores(&["check", &src, &archive]);
+    expect_code(&out, 2);
+    assert!(stdout(&out).contains("2024/img-03.bin"), "{}", stdout(&out));
+}

@@ -30,6 +30,11 @@ pub struct ArchiveSource {
 }
 
 impl ArchiveSource {
+    /// Where the archive's files are.
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
     /// The archive under `prefix` of `store`; `label` names it in messages.
     pub fn new(
         store: Arc<dyn ObjectStore>,

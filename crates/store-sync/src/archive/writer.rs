@@ -34,6 +34,11 @@ pub struct ArchiveSink {
 }
 
 impl ArchiveSink {
+    /// Where the archive's files are.
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
     /// An archive under `prefix` of `store`, written by `partition` of the backup; `label`
     /// names it in messages and `tool` in the manifest (e.g. `stores 0.1.0`).
     pub fn new(

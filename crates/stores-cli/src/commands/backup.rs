@@ -7,16 +7,15 @@ use serde_json::Map;
 use super::copy::open_source;
 use super::{Context, Outcome, copy_fields, copy_notes};
 use crate::location::Location;
+use crate::open::Access;
+use store_sync::{ObjectArchiveSink, ObjectListing, RecordSource as _};
 
 /// `stores backup SRC ARCHIVE`.
 pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
-    if !src.kind().is_records() {
-        bail!(
-            "cannot back up objects: {src} holds objects, and archives hold tables, document \
-             tables and search indexes; copy objects with `stores copy {src} DST`"
-        );
-    }
     refuse_as_archive(archive)?;
+    if !src.kind().is_records() {
+        return backup_objects(ctx, src, archive).await;
+    }
     let (source, _schema) = open_source(ctx, src).await?;
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
@@ -72,4 +71,46 @@ pub(crate) fn refuse_as_archive(archive: &Location) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `stores backup OBJECTS ARCHIVE`: the listing as records, each body as a blob.
+async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
+    let from = ctx.opener.objects(src, Access::Read).await?;
+    let listing = ObjectListing::new(from.clone());
+    ctx.reporter
+        .start(&src.describe(), Some(&archive.describe()));
+    if ctx.common.dry_run {
+        let mut objects = 0u64;
+        let mut batches = listing.read(ctx.partition(), None, ctx.batch_size());
+        while let Some(batch) = batches.try_next().await? {
+            objects += batch.records.len() as u64;
+        }
+        let mut fields = Map::new();
+        fields.insert("records".into(), objects.into());
+        fields.insert("dry_run".into(), true.into());
+        ctx.reporter.summary(
+            &format!(
+                "would back up {objects} objects from {src} into {archive}; nothing was written"
+            ),
+            fields,
+        );
+        return Ok(Outcome::Done);
+    }
+    let sink = ObjectArchiveSink::new(
+        ctx.opener
+            .archive_sink(archive, ctx.partition(), &src.describe())
+            .await?,
+        from,
+    );
+    let report = store_sync::copy(&listing, &sink, &ctx.copy_options(true), &ctx.reporter).await?;
+    ctx.reporter.summary(
+        &format!(
+            "backed up {} objects from {src} to {archive} {}{}",
+            report.records,
+            ctx.reporter.took(),
+            copy_notes(&report, ctx.partition())
+        ),
+        copy_fields(&report, ctx.partition()),
+    );
+    Ok(Outcome::Done)
 }

@@ -4,7 +4,8 @@ use anyhow::{Context as _, Result};
 use serde_json::{Map, json};
 use store_sync::objects::{ObjectCheckReport, check_objects};
 use store_sync::{
-    ArchiveSource, CheckReport, CollectionDigest, Comparison, Differences, RecordSource,
+    ArchiveSource, CheckReport, CollectionDigest, Comparison, Differences, ObjectListing,
+    RecordSource,
 };
 
 use super::{Context, Outcome};
@@ -72,11 +73,13 @@ impl From<ObjectCheckReport> for Verdict {
 pub(crate) async fn check(ctx: &Context, a: &Location, b: &Location) -> Result<Outcome> {
     ctx.refuse("check", true, true)?;
     let verdict: Verdict = match (a.kind().is_records(), b.kind().is_records()) {
-        (false, false) if both_archives(ctx, a, b).await => {
-            let left = ctx.opener.archive_source(a).await?;
-            let right = ctx.opener.archive_source(b).await?;
+        (false, false) if is_archive(ctx, a).await || is_archive(ctx, b).await => {
+            // An archive beside objects is an archive of objects: its listing (with each
+            // body's SHA-256) against the objects' listing with their contents hashed.
+            let left = archive_or_listing(ctx, a).await?;
+            let right = archive_or_listing(ctx, b).await?;
             ctx.reporter.start(&a.describe(), Some(&b.describe()));
-            store_sync::check(&left, &right, ctx.batch_size())
+            store_sync::check(left.as_ref(), right.as_ref(), ctx.batch_size())
                 .await?
                 .into()
         }
@@ -124,17 +127,22 @@ async fn open_side(ctx: &Context, location: &Location) -> Result<Side> {
     })
 }
 
-/// Whether both object locations hold finished archives (then they compare as collections).
-async fn both_archives(ctx: &Context, a: &Location, b: &Location) -> bool {
-    for location in [a, b] {
-        let Ok(archive) = ctx.opener.archive_source(location).await else {
-            return false;
-        };
-        if archive.manifest().await.is_err() {
-            return false;
-        }
+/// Whether an object location holds a finished archive.
+async fn is_archive(ctx: &Context, location: &Location) -> bool {
+    match ctx.opener.archive_source(location).await {
+        Ok(archive) => archive.manifest().await.is_ok(),
+        Err(_) => false,
     }
-    true
+}
+
+/// An object location as records: its archive when it holds one, else its objects' listing
+/// with their contents hashed.
+async fn archive_or_listing(ctx: &Context, location: &Location) -> Result<Box<dyn RecordSource>> {
+    if is_archive(ctx, location).await {
+        return Ok(Box::new(ctx.opener.archive_source(location).await?));
+    }
+    let objects = ctx.opener.objects(location, Access::Read).await?;
+    Ok(Box::new(ObjectListing::new(objects).hashing()))
 }
 
 fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {

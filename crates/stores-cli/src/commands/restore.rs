@@ -3,7 +3,9 @@
 use anyhow::{Context as _, Result, bail};
 use futures::TryStreamExt;
 use store_core::ErrorKind;
-use store_sync::{ArchiveSource, Partition, RecordSource, SyncOptions, sync};
+use store_sync::{
+    ArchiveSource, CollectionSchema, ObjectRestoreSink, Partition, RecordSource, SyncOptions, sync,
+};
 
 use super::backup::refuse_as_archive;
 use super::{Context, Outcome, copy_fields, copy_notes, sync_counts, sync_fields};
@@ -31,10 +33,7 @@ pub(crate) async fn restore(
 ) -> Result<Outcome> {
     refuse_as_archive(archive)?;
     if !dst.kind().is_records() {
-        bail!(
-            "cannot restore into objects: {dst} holds objects; restore into a table, document \
-             table or search index"
-        );
+        return restore_objects(ctx, archive, dst, flags).await;
     }
     let dry_run = ctx.common.dry_run;
     if flags.mode == RestoreMode::Replace && !flags.yes && !dry_run {
@@ -159,4 +158,63 @@ async fn ensure_empty(target: &dyn RecordSource, dst: &Location) -> Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// `stores restore ARCHIVE OBJECTS`: an archive of objects restored under a location, each
+/// body checked against its SHA-256 as it streams.
+async fn restore_objects(
+    ctx: &Context,
+    archive: &Location,
+    dst: &Location,
+    flags: RestoreFlags,
+) -> Result<Outcome> {
+    if flags.mode != RestoreMode::Upsert {
+        bail!("objects restore in upsert mode only (objects present are replaced); drop --mode");
+    }
+    let source = ctx.opener.archive_source(archive).await?;
+    let schema = source
+        .schema()
+        .await
+        .with_context(|| format!("cannot read the archive {archive}"))?;
+    if !matches!(schema, CollectionSchema::Objects { .. }) {
+        bail!(
+            "the archive {archive} holds a {} `{}`, not objects: restore it into a table, \
+             document table or search index",
+            schema.kind_name(),
+            schema.name()
+        );
+    }
+    verify(ctx, &source).await?;
+    ctx.reporter
+        .start(&archive.describe(), Some(&dst.describe()));
+    if ctx.common.dry_run {
+        let mut objects = 0u64;
+        let mut batches = source.read(Partition::whole(), None, ctx.batch_size());
+        while let Some(batch) = batches.try_next().await? {
+            objects += batch.records.len() as u64;
+        }
+        let mut fields = serde_json::Map::new();
+        fields.insert("records".into(), objects.into());
+        fields.insert("dry_run".into(), true.into());
+        ctx.reporter.summary(
+            &format!(
+                "would restore {objects} objects from {archive} into {dst}; nothing was written"
+            ),
+            fields,
+        );
+        return Ok(Outcome::Done);
+    }
+    let to = ctx.opener.objects(dst, Access::Write).await?;
+    let sink = ObjectRestoreSink::new(&source, to);
+    let report = store_sync::copy(&source, &sink, &ctx.copy_options(false), &ctx.reporter).await?;
+    ctx.reporter.summary(
+        &format!(
+            "restored {} objects from {archive} into {dst} {}{}",
+            report.records,
+            ctx.reporter.took(),
+            copy_notes(&report, ctx.partition())
+        ),
+        copy_fields(&report, ctx.partition()),
+    );
+    Ok(Outcome::Done)
 }

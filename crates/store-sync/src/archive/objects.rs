@@ -1,0 +1,291 @@
+//! Objects in an archive: the listing is a collection of records (one per object: its key
+//! relative to the prefix, size, content type, metadata and SHA-256), and each body is stored
+//! once as the blob `blobs/<sha256>`, so equal bodies are stored once and every blob checks
+//! itself by its name.
+//!
+//! Backing up objects is a [`copy`](crate::copy) from an [`ObjectListing`] into an
+//! [`ObjectArchiveSink`]; restoring is a copy from the archive into an [`ObjectRestoreSink`];
+//! checking an archive against a location is a [`check`](crate::check) against an
+//! [`ObjectListing`] that hashes contents. Checkpoints, partitions and resume work as for any
+//! other collection.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use sha2::{Digest as _, Sha256};
+use store_core::object::{ByteStream, GetOptions, ObjectMeta, PutOptions};
+use store_core::{Document, Number, Result, StoreError, Value};
+
+use super::reader::ArchiveSource;
+use super::storage::Storage;
+use super::writer::ArchiveSink;
+use crate::digest::hex;
+use crate::objects::ObjectLocation;
+use crate::record::{Record, RecordKey};
+use crate::schema::CollectionSchema;
+use crate::sink::{Receipt, RecordSink};
+use crate::source::{Batch, Partition, RecordSource};
+
+/// Bodies moved at once by the object sinks and hashed at once by a hashing listing.
+const CONCURRENCY: usize = 8;
+
+/// The objects under a location as records, in key order: `key`, `size`, `content_type` (when
+/// known), `metadata`, and with [`hashing`](ObjectListing::hashing) the content's `sha256`.
+#[derive(Debug, Clone)]
+pub struct ObjectListing {
+    location: ObjectLocation,
+    hash: bool,
+}
+
+impl ObjectListing {
+    /// The listing of `location`, without reading any body.
+    pub fn new(location: ObjectLocation) -> Self {
+        Self {
+            location,
+            hash: false,
+        }
+    }
+
+    /// Also reads every body to record its SHA-256 (for comparing with an archive).
+    pub fn hashing(mut self) -> Self {
+        self.hash = true;
+        self
+    }
+
+    async fn record(&self, relative: String, meta: ObjectMeta) -> Result<Record> {
+        let mut doc = describe(&relative, &meta);
+        if self.hash {
+            let sha = self.location.content_sha256(&meta.key).await?;
+            doc.insert("sha256", hex(&sha));
+        }
+        Ok(Record {
+            key: RecordKey::new(vec![("key".to_owned(), Value::String(relative))])?,
+            doc,
+        })
+    }
+}
+
+/// An object's listing record, without its hash.
+fn describe(relative: &str, meta: &ObjectMeta) -> Document {
+    let mut doc = Document::new()
+        .with("key", relative)
+        .with("size", Number::from(meta.size));
+    if let Some(content_type) = &meta.content_type {
+        doc.insert("content_type", content_type.as_str());
+    }
+    let metadata: Document = meta
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    doc.insert("metadata", Value::Map(metadata));
+    doc
+}
+
+#[async_trait]
+impl RecordSource for ObjectListing {
+    fn describe(&self) -> String {
+        self.location.label.clone()
+    }
+
+    async fn schema(&self) -> Result<CollectionSchema> {
+        Ok(CollectionSchema::Objects {
+            name: self.location.label.clone(),
+        })
+    }
+
+    fn read(
+        &self,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> BoxStream<'_, Result<Batch>> {
+        let listed = async move {
+            let mut listing = self.location.listing().await?;
+            listing.sort_by(|a, b| a.0.cmp(&b.0));
+            if let Some(after) = &resume {
+                listing.retain(|(relative, _)| relative > after);
+            }
+            Ok::<_, StoreError>(listing)
+        };
+        futures::stream::once(listed)
+            .map_ok(move |listing| {
+                let chunks: Vec<Vec<(String, ObjectMeta)>> = listing
+                    .chunks(batch_size.max(1))
+                    .map(<[_]>::to_vec)
+                    .collect();
+                futures::stream::iter(chunks)
+                    .then(move |chunk| async move {
+                        let resume = chunk.last().map(|(relative, _)| relative.clone());
+                        let mine = chunk
+                            .into_iter()
+                            .filter(|(relative, _)| partition.holds_id(relative));
+                        let records = futures::stream::iter(mine)
+                            .map(|(relative, meta)| self.record(relative, meta))
+                            .buffered(CONCURRENCY)
+                            .try_collect::<Vec<_>>()
+                            .await?;
+                        Ok(Batch { records, resume })
+                    })
+                    .boxed()
+            })
+            .try_flatten()
+            .boxed()
+    }
+}
+
+/// Writes objects into an archive: each body as a blob, then the batch's listing records.
+#[derive(Debug, Clone)]
+pub struct ObjectArchiveSink {
+    archive: ArchiveSink,
+    from: ObjectLocation,
+}
+
+impl ObjectArchiveSink {
+    /// Archives the bodies of objects listed from `from` into `archive`.
+    pub fn new(archive: ArchiveSink, from: ObjectLocation) -> Self {
+        Self { archive, from }
+    }
+
+    async fn store_body(&self, mut record: Record) -> Result<Record> {
+        let relative = match record.doc.get("key") {
+            Some(Value::String(key)) => key.clone(),
+            _ => return Err(StoreError::invalid_input("an object record has no `key`")),
+        };
+        let key = self.from.key_for(&relative)?;
+        let body = self.from.store.get(&key, GetOptions::new()).await?.body;
+        let (sha, size) = self.archive.storage().write_blob(body).await?;
+        record.doc.insert("size", Number::from(size));
+        record.doc.insert("sha256", sha);
+        Ok(record)
+    }
+}
+
+#[async_trait]
+impl RecordSink for ObjectArchiveSink {
+    fn describe(&self) -> String {
+        self.archive.describe()
+    }
+
+    async fn prepare(&self, schema: &CollectionSchema, create: bool) -> Result<()> {
+        self.archive.prepare(schema, create).await
+    }
+
+    async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        let stored = futures::stream::iter(records)
+            .map(|record| self.store_body(record))
+            .buffered(CONCURRENCY)
+            .try_collect::<Vec<_>>()
+            .await?;
+        self.archive.upsert(stored).await
+    }
+
+    async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
+        self.archive.delete(keys).await
+    }
+
+    async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
+        self.archive.finish(receipts).await
+    }
+}
+
+/// Restores objects from an archive into a location, checking each body's SHA-256 as it
+/// streams; an object whose body does not match is removed again and the restore fails
+/// naming its blob.
+#[derive(Debug, Clone)]
+pub struct ObjectRestoreSink {
+    storage: Storage,
+    to: ObjectLocation,
+}
+
+impl ObjectRestoreSink {
+    /// Restores the objects of `archive` under `to`.
+    pub fn new(archive: &ArchiveSource, to: ObjectLocation) -> Self {
+        Self {
+            storage: archive.storage().clone(),
+            to,
+        }
+    }
+
+    async fn restore(&self, record: Record) -> Result<()> {
+        let text = |name: &str| match record.doc.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err(StoreError::invalid_input(format!(
+                "object record {} has no text `{name}`",
+                record.key
+            ))),
+        };
+        let relative = text("key")?;
+        let sha = text("sha256")?;
+        let blob = format!("blobs/{sha}");
+        let hasher = Arc::new(Mutex::new(Sha256::new()));
+        let feeding = hasher.clone();
+        let body: ByteStream = self
+            .storage
+            .read_stream(&blob)
+            .await?
+            .inspect_ok(move |chunk| feeding.lock().expect("hasher lock").update(chunk))
+            .boxed();
+        let mut options = PutOptions::new();
+        if let Ok(content_type) = text("content_type") {
+            options = options.content_type(content_type);
+        }
+        if let Some(Value::Map(metadata)) = record.doc.get("metadata") {
+            for (name, value) in metadata.iter() {
+                if let Value::String(value) = value {
+                    options = options.metadata(name, value.as_str());
+                }
+            }
+        }
+        let key = self.to.key_for(&relative)?;
+        self.to.store.put_stream(&key, body, options).await?;
+        let actual = hex(&hasher.lock().expect("hasher lock").clone().finalize());
+        if actual != sha {
+            let _ = self.to.store.delete(&key).await;
+            return Err(StoreError::invalid_input(format!(
+                "archive blob {blob} is damaged (its SHA-256 is {actual}); {relative} was not restored"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RecordSink for ObjectRestoreSink {
+    fn describe(&self) -> String {
+        self.to.label.clone()
+    }
+
+    async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {
+        match schema {
+            CollectionSchema::Objects { .. } => Ok(()),
+            other => Err(StoreError::invalid_input(format!(
+                "the archive holds a {} `{}`, not objects",
+                other.kind_name(),
+                other.name()
+            ))),
+        }
+    }
+
+    async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        futures::stream::iter(records)
+            .map(|record| self.restore(record))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(Receipt::Null)
+    }
+
+    async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
+        let keys = keys
+            .iter()
+            .map(|k| self.to.key_for(k.id()))
+            .collect::<Result<Vec<_>>>()?;
+        match self.to.store.delete_many(&keys).await?.into_iter().next() {
+            None => Ok(()),
+            Some(failure) => Err(failure.error),
+        }
+    }
+}
