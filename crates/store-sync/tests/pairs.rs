@@ -233,3 +233,33 @@ async fn a_query_is_a_source_keyed_by_the_columns_named() {
     let err = store_sync::SqlQuery::new(db, "SELECT 1", vec![], "q").unwrap_err();
     assert!(err.message().contains("key columns"), "{}", err.message());
 }
+
+#[tokio::test]
+async fn documents_persist_on_redb_and_survive_a_reopen_equal() {
+    let data = dataset(N);
+    let (_, source) = documents("src", &data).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("items.redb");
+    {
+        let redb = Arc::new(
+            store_redb::RedbStore::open(&path, "items", common::key_schema())
+                .await
+                .unwrap(),
+        );
+        let sink = store_sync::DocumentCollection::new(redb, "redb://items");
+        copy(&source, &sink, &options(), &Silent).await.unwrap();
+    }
+    // Reopened, the file holds exactly the source, and copies on into SQLite and an archive.
+    let redb = Arc::new(
+        store_redb::RedbStore::open(&path, "items", common::key_schema())
+            .await
+            .unwrap(),
+    );
+    let reopened = store_sync::DocumentCollection::new(redb, "redb://items");
+    let verdict = check(&source, &reopened, 64).await.unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let table = sqlite_table(db, "items", true).await;
+    copy(&reopened, &table, &options(), &Silent).await.unwrap();
+    assert!(check(&reopened, &table, 64).await.unwrap().is_equal());
+}
