@@ -70,6 +70,10 @@ impl RecordSource for DocumentCollection {
         Ok(self.own_schema())
     }
 
+    /// Reads by scan segments, [`LANES`] of them at once: the whole table is segments
+    /// `0..LANES` of `LANES`; partition I of N is segments `I·LANES + j` of `N·LANES`, so the
+    /// partitions stay disjoint and each still reads in parallel. The resume position holds
+    /// every lane's cursor.
     fn read(
         &self,
         partition: Partition,
@@ -77,29 +81,109 @@ impl RecordSource for DocumentCollection {
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
         let key_names = self.key_names();
-        let mut scan = Scan::new().page_size(batch_size);
-        if !partition.is_whole() {
-            scan = scan.segment(partition.index(), partition.total());
-        }
-        // `Some(None)` is the first page; `None` means the scan is over.
-        let start: Option<Option<Cursor>> = Some(resume.map(Cursor::from_token));
-        futures::stream::unfold(start, move |position| {
-            let scan = scan.clone();
-            let key_names = key_names.clone();
-            async move {
-                let cursor = position?;
-                let page = match self.store.scan_page(&scan, cursor).await {
-                    Ok(page) => page,
-                    Err(e) => return Some((Err(e), None)),
+        let lanes = match resume.as_deref().map(decode_lanes).transpose() {
+            Ok(Some(lanes)) => lanes,
+            Ok(None) => vec![Lane::Start; LANES as usize],
+            Err(e) => return futures::stream::iter([Err(e)]).boxed(),
+        };
+        let total = partition.total() * LANES;
+        let streams = lanes.iter().enumerate().filter_map(|(j, lane)| {
+            let start = match lane {
+                Lane::Start => None,
+                Lane::At(token) => Some(Cursor::from_token(token.clone())),
+                Lane::Done => return None,
+            };
+            let scan = Scan::new()
+                .page_size(batch_size)
+                .segment(partition.index() * LANES + j as u32, total);
+            Some(self.segment_pages(j, scan, start))
+        });
+        let mut state = lanes.clone();
+        futures::stream::select_all(streams)
+            .map(move |(lane, page)| {
+                let page = page?;
+                state[lane] = match page.next {
+                    Some(cursor) => Lane::At(cursor.as_token().to_owned()),
+                    None => Lane::Done,
                 };
                 let records = page
                     .items
                     .into_iter()
                     .map(|doc| Record::from_document(doc, &key_names))
-                    .collect::<Result<Vec<_>>>();
-                let resume = page.next.map(|c| c.as_token().to_owned());
-                let following = resume.clone().map(|token| Some(Cursor::from_token(token)));
-                Some((records.map(|records| Batch { records, resume }), following))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Batch {
+                    records,
+                    resume: Some(encode_lanes(&state)),
+                })
+            })
+            .boxed()
+    }
+}
+
+/// Scan segments one read works through at once.
+const LANES: u32 = 4;
+
+/// Where one lane of a parallel scan stands.
+#[derive(Debug, Clone, PartialEq)]
+enum Lane {
+    /// Not started.
+    Start,
+    /// Continues from this cursor token.
+    At(String),
+    /// Finished.
+    Done,
+}
+
+fn encode_lanes(lanes: &[Lane]) -> String {
+    let json: Vec<serde_json::Value> = lanes
+        .iter()
+        .map(|lane| match lane {
+            Lane::Start => serde_json::Value::Null,
+            Lane::At(token) => serde_json::Value::String(token.clone()),
+            Lane::Done => serde_json::Value::Bool(false),
+        })
+        .collect();
+    serde_json::Value::Array(json).to_string()
+}
+
+fn decode_lanes(token: &str) -> Result<Vec<Lane>> {
+    let bad = || StoreError::invalid_input("the resume position is not one this table issued");
+    let json: serde_json::Value = serde_json::from_str(token).map_err(|_| bad())?;
+    let lanes = json
+        .as_array()
+        .filter(|a| a.len() == LANES as usize)
+        .ok_or_else(bad)?
+        .iter()
+        .map(|lane| match lane {
+            serde_json::Value::Null => Ok(Lane::Start),
+            serde_json::Value::String(token) => Ok(Lane::At(token.clone())),
+            serde_json::Value::Bool(false) => Ok(Lane::Done),
+            _ => Err(bad()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(lanes)
+}
+
+impl DocumentCollection {
+    /// The pages of one scan segment, in order, each tagged with its lane.
+    fn segment_pages(
+        &self,
+        lane: usize,
+        scan: Scan,
+        start: Option<Cursor>,
+    ) -> BoxStream<'_, (usize, Result<store_core::Page<Document>>)> {
+        // `Some(cursor)` is the next page to read (`Some(None)` the first); `None`, the end.
+        futures::stream::unfold(Some(start), move |position| {
+            let scan = scan.clone();
+            async move {
+                let cursor = position?;
+                match self.store.scan_page(&scan, cursor).await {
+                    Ok(page) => {
+                        let following = page.next.clone().map(Some);
+                        Some(((lane, Ok(page)), following))
+                    }
+                    Err(e) => Some(((lane, Err(e)), None)),
+                }
             }
         })
         .boxed()

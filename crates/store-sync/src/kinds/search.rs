@@ -155,21 +155,30 @@ impl RecordSource for SearchCollection {
     }
 }
 
-/// The index a sink creates when none exists: dynamic mapping, with every whole number mapped
-/// as `double` rather than `long`. Records copied from tables and document stores hold decimals
-/// of up to 38 digits, which a `long` field refuses; `_source` keeps every digit either way,
+/// The index a sink creates when none exists: dynamic mapping, with every number mapped as
+/// `double` (not `long`, not `float`). Records copied from tables and document stores hold
+/// decimals of up to 38 digits and exponents up to 125, which a `long` or `float` field
+/// refuses, whichever value happens to arrive first; `_source` keeps every digit either way,
 /// and only range queries and sorts on such fields are as precise as a double. Pass your own
 /// mapping with [`SearchCollection::create_with`] when you know the fields.
 pub fn default_spec() -> IndexSpec {
     IndexSpec {
         raw_mappings: Some(serde_json::json!({
             "dynamic": true,
-            "dynamic_templates": [{
-                "whole_numbers_as_double": {
-                    "match_mapping_type": "long",
-                    "mapping": { "type": "double" }
+            "dynamic_templates": [
+                {
+                    "whole_numbers_as_double": {
+                        "match_mapping_type": "long",
+                        "mapping": { "type": "double" }
+                    }
+                },
+                {
+                    "fractions_as_double": {
+                        "match_mapping_type": "double",
+                        "mapping": { "type": "double" }
+                    }
                 }
-            }]
+            ]
         })),
         ..IndexSpec::new()
     }
