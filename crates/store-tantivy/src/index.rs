@@ -1,0 +1,359 @@
+//! [`TantivyIndex`]: the handle, its lifecycle (create, open, drop, close) and the
+//! [`SearchIndex`] calls, sent to the writer thread or run on Tokio's blocking pool.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use store_core::search::{
+    BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities,
+    SearchIndex, SearchQuery, SearchRequest, SearchResponse, StoredDoc, validate_id,
+};
+use store_core::{Document, Health, HealthReport, IndexName, Result, StoreError};
+
+use crate::config::TantivyConfig;
+use crate::error::{BACKEND, io_error};
+use crate::writer::{Actor, Writer, exists_on_disk, validate_write};
+
+/// A [`SearchIndex`] in one tantivy index directory, with OpenSearch's semantics as the
+/// in-memory reference index has them. See the [crate documentation](crate) for the design.
+///
+/// Clones share the open index and its writer; dropping the last one stops the writer
+/// (discarding writes not yet refreshed): call [`close`](Self::close) to commit them first.
+#[derive(Clone)]
+pub struct TantivyIndex {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    name: IndexName,
+    dir: PathBuf,
+    config: TantivyConfig,
+    /// The running writer, once the index is open; `None` while it does not exist.
+    actor: tokio::sync::Mutex<Option<Arc<Actor>>>,
+}
+
+impl TantivyIndex {
+    /// Opens a handle on the index `name` in the directory `root/name`, with the defaults of
+    /// [`TantivyConfig`]. An existing index is opened for writing now (`Conflict` if another
+    /// writer holds it); a missing one is created by `create` or the first write.
+    pub async fn open(root: impl AsRef<Path>, name: &str) -> Result<Self> {
+        Self::builder(root, name).build().await
+    }
+
+    /// Settings to adjust (indexing memory and threads) before [`TantivyConfig::build`].
+    pub fn builder(root: impl AsRef<Path>, name: &str) -> TantivyConfig {
+        TantivyConfig::new(root, name)
+    }
+
+    pub(crate) async fn with_config(config: TantivyConfig) -> Result<Self> {
+        let name =
+            IndexName::new(config.name.as_str()).map_err(|e| e.in_context(BACKEND, "open"))?;
+        let this = Self {
+            inner: Arc::new(Shared {
+                dir: config.dir(),
+                name,
+                config,
+                actor: tokio::sync::Mutex::new(None),
+            }),
+        };
+        if exists_on_disk(&this.inner.dir) {
+            this.actor("open").await?;
+        }
+        Ok(this)
+    }
+
+    /// The index directory (`root/name`).
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Commits every write so far (as [`refresh`](SearchIndex::refresh) does), then stops the
+    /// writer and releases the directory lock; the next call on this handle (or any clone)
+    /// opens the index again. Nothing to do if the index is not open.
+    pub async fn close(&self) -> Result<()> {
+        let mut slot = self.inner.actor.lock().await;
+        let Some(actor) = slot.take() else {
+            return Ok(());
+        };
+        let committed = actor.call(|w| w.commit()).await;
+        tokio::task::spawn_blocking(move || actor.shutdown())
+            .await
+            .map_err(join_error)?;
+        committed.map_err(|e| self.context(e, "close", ""))
+    }
+
+    /// The running writer; opens the index if it is on disk, `NotFound` if it is not.
+    async fn actor(&self, operation: &'static str) -> Result<Arc<Actor>> {
+        let mut slot = self.inner.actor.lock().await;
+        if let Some(actor) = &*slot {
+            return Ok(actor.clone());
+        }
+        if !exists_on_disk(&self.inner.dir) {
+            return Err(self.missing(operation));
+        }
+        let actor = self.start(operation, None).await?;
+        *slot = Some(actor.clone());
+        Ok(actor)
+    }
+
+    /// The running writer, creating the index with dynamic mapping if it does not exist
+    /// (OpenSearch's `action.auto_create_index`).
+    async fn actor_or_create(&self, operation: &'static str) -> Result<Arc<Actor>> {
+        let mut slot = self.inner.actor.lock().await;
+        if let Some(actor) = &*slot {
+            return Ok(actor.clone());
+        }
+        let spec = (!exists_on_disk(&self.inner.dir)).then(IndexSpec::new);
+        let actor = self.start(operation, spec).await?;
+        *slot = Some(actor.clone());
+        Ok(actor)
+    }
+
+    /// Opens (`spec` = `None`) or creates the index on a blocking thread and starts its writer.
+    async fn start(&self, operation: &'static str, spec: Option<IndexSpec>) -> Result<Arc<Actor>> {
+        let dir = self.inner.dir.clone();
+        let name = self.inner.name.as_str().to_owned();
+        let config = self.inner.config.clone();
+        let writer = tokio::task::spawn_blocking(move || match spec {
+            Some(spec) => Writer::create(&dir, &name, &spec, &config),
+            None => Writer::open(&dir, &name, &config),
+        })
+        .await
+        .map_err(join_error)?
+        .map_err(|e| self.context(e, operation, ""))?;
+        Ok(Arc::new(Actor::spawn(writer)?))
+    }
+
+    fn missing(&self, operation: &'static str) -> StoreError {
+        StoreError::not_found(format!("no such index `{}`", self.inner.name))
+            .with_backend(BACKEND)
+            .with_operation(operation)
+            .with_target(self.inner.name.as_str())
+    }
+
+    fn context(&self, error: StoreError, operation: &'static str, target: &str) -> StoreError {
+        let name = &self.inner.name;
+        let error = error.in_context(BACKEND, operation);
+        match (error.target().is_some(), target.is_empty()) {
+            (true, _) => error,
+            (false, true) => error.with_target(name.as_str()),
+            (false, false) => error.with_target(format!("{name}/{target}")),
+        }
+    }
+
+    fn check_id(&self, id: &str, operation: &'static str) -> Result<()> {
+        validate_id(id).map_err(|e| self.context(e, operation, id))
+    }
+
+    /// Runs `f` on the writer thread of an existing index.
+    async fn write<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        target: &str,
+        create: bool,
+        f: impl FnOnce(&mut Writer) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let actor = if create {
+            self.actor_or_create(operation).await?
+        } else {
+            self.actor(operation).await?
+        };
+        actor
+            .call(f)
+            .await
+            .map_err(|e| self.context(e, operation, target))
+    }
+
+    /// The report of a bulk that does not create the missing index (deletes alone, or no valid
+    /// id): each invalid id is a 400, each delete a 404 `NotFound` naming the index.
+    fn bulk_on_missing(&self, ops: Vec<BulkOp>) -> BulkReport {
+        let failed = ops
+            .into_iter()
+            .enumerate()
+            .map(|(position, op)| {
+                let id = op.id().to_owned();
+                let (status, error) = match validate_id(&id) {
+                    Err(e) => (400, e.in_context(BACKEND, "bulk").with_target(id.clone())),
+                    Ok(()) => (404, self.missing("bulk")),
+                };
+                BulkFailure {
+                    position,
+                    id,
+                    status,
+                    error,
+                }
+            })
+            .collect();
+        BulkReport {
+            succeeded: 0,
+            failed,
+        }
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::internal(format!("a store-tantivy task failed: {e}")).with_backend(BACKEND)
+}
+
+impl fmt::Debug for TantivyIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TantivyIndex")
+            .field("name", &self.inner.name.as_str())
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Health for TantivyIndex {
+    async fn health(&self) -> Result<HealthReport> {
+        let started = Instant::now();
+        let actor = self.inner.actor.lock().await.clone();
+        let detail = match actor {
+            Some(actor) => {
+                let count = actor.call(|w| w.committed_count()).await?;
+                format!(
+                    "{count} documents committed in {}",
+                    self.inner.dir.display()
+                )
+            }
+            None if exists_on_disk(&self.inner.dir) => {
+                format!("index in {} not open", self.inner.dir.display())
+            }
+            None => format!("no index in {} yet", self.inner.dir.display()),
+        };
+        Ok(HealthReport {
+            backend: BACKEND,
+            latency: started.elapsed(),
+            detail: Some(detail),
+        })
+    }
+}
+
+#[async_trait]
+impl SearchIndex for TantivyIndex {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn name(&self) -> &IndexName {
+        &self.inner.name
+    }
+
+    fn capabilities(&self) -> SearchCapabilities {
+        SearchCapabilities::none()
+    }
+
+    async fn create(&self, spec: &IndexSpec) -> Result<()> {
+        let mut slot = self.inner.actor.lock().await;
+        if slot.is_some() {
+            // Checked after the spec, as the in-memory index does.
+            crate::mapping::Mapping::from_spec(spec).map_err(|e| self.context(e, "create", ""))?;
+            return Err(self.context(
+                StoreError::already_exists(format!("index `{}` already exists", self.inner.name)),
+                "create",
+                "",
+            ));
+        }
+        let actor = self.start("create", Some(spec.clone())).await?;
+        *slot = Some(actor);
+        Ok(())
+    }
+
+    async fn exists(&self) -> Result<bool> {
+        Ok(self.inner.actor.lock().await.is_some() || exists_on_disk(&self.inner.dir))
+    }
+
+    async fn drop_index(&self) -> Result<()> {
+        let mut slot = self.inner.actor.lock().await;
+        let actor = match slot.take() {
+            Some(actor) => actor,
+            None if exists_on_disk(&self.inner.dir) => self.start("drop_index", None).await?,
+            None => return Err(self.missing("drop_index")),
+        };
+        let dir = self.inner.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            actor.shutdown();
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| io_error("remove the index directory", &dir, &e))
+        })
+        .await
+        .map_err(join_error)?
+        .map_err(|e| self.context(e, "drop_index", ""))
+    }
+
+    async fn index(&self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
+        validate_write(id, options).map_err(|e| self.context(e, "index", id))?;
+        let owned = id.to_owned();
+        self.write("index", id, true, move |w| w.index(&owned, doc, options))
+            .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
+        self.check_id(id, "get")?;
+        let owned = id.to_owned();
+        self.write("get", id, false, move |w| w.get(&owned)).await
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        partial: Document,
+        options: IndexOptions,
+    ) -> Result<DocVersion> {
+        self.check_id(id, "update")?;
+        let owned = id.to_owned();
+        self.write("update", id, true, move |w| {
+            w.update(&owned, partial, options)
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &str, options: IndexOptions) -> Result<bool> {
+        self.check_id(id, "delete")?;
+        let owned = id.to_owned();
+        self.write("delete", id, false, move |w| w.delete(&owned, options))
+            .await
+    }
+
+    async fn bulk(&self, ops: Vec<BulkOp>) -> Result<BulkReport> {
+        // As on OpenSearch, a bulk creates the missing index when it holds a write to send (an
+        // operation with a valid id other than a delete).
+        let creates = ops
+            .iter()
+            .any(|op| !matches!(op, BulkOp::Delete { .. }) && validate_id(op.id()).is_ok());
+        if !creates && !self.exists().await? {
+            return Ok(self.bulk_on_missing(ops));
+        }
+        self.write("bulk", "", creates, move |w| Ok(w.bulk(ops)))
+            .await
+    }
+
+    async fn refresh(&self) -> Result<()> {
+        self.write("refresh", "", false, |w| w.commit()).await
+    }
+
+    async fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        request
+            .validate()
+            .map_err(|e| self.context(e, "search", ""))?;
+        let view = self.actor("search").await?.view();
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || crate::search::search(&view, &request))
+            .await
+            .map_err(join_error)?
+            .map_err(|e| self.context(e, "search", ""))
+    }
+
+    async fn count(&self, query: &SearchQuery) -> Result<u64> {
+        let view = self.actor("count").await?.view();
+        let query = query.clone();
+        tokio::task::spawn_blocking(move || crate::search::count(&view, &query))
+            .await
+            .map_err(join_error)?
+            .map_err(|e| self.context(e, "count", ""))
+    }
+}

@@ -1,0 +1,473 @@
+//! Mappings: explicit and dynamic field types, and the indexing of one document against them.
+//!
+//! The rules are those of store-core's in-memory index, whose mapping, coercion, date and
+//! analyzer modules this crate carries a copy of (with [`fields`](crate::fields),
+//! [`date`](crate::date) and [`analyzer`](crate::analyzer)), as store-core keeps them private;
+//! the mapping here also serializes, to be saved with each commit.
+
+mod flatten;
+mod raw;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use self::flatten::{Flat, flatten};
+use crate::analyzer::{POSITION_GAP, analyze};
+use crate::date::parse_date;
+use crate::fields::{Exact, FieldData, Scalar, coerce_for_index};
+use store_core::Document;
+use store_core::search::{FieldType, IndexSpec};
+use store_core::{Result, StoreError};
+
+/// Most fields (objects, fields and sub-fields) an index may map, as OpenSearch's
+/// `index.mapping.total_fields.limit`.
+pub(crate) const TOTAL_FIELDS_LIMIT: usize = 1000;
+
+/// Longest string the dynamic `<field>.keyword` sub-field indexes (`ignore_above: 256`).
+const DYNAMIC_KEYWORD_IGNORE_ABOVE: usize = 256;
+
+/// A field with a value type, and its sub-fields (multi-fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LeafDef {
+    #[serde(with = "field_type")]
+    pub(crate) ty: FieldType,
+    pub(crate) ignore_above: Option<usize>,
+    pub(crate) subs: Vec<SubDef>,
+}
+
+/// A sub-field: the same values indexed again under `<field>.<name>` with another type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SubDef {
+    pub(crate) name: String,
+    #[serde(with = "field_type")]
+    pub(crate) ty: FieldType,
+    pub(crate) ignore_above: Option<usize>,
+}
+
+/// What a path is mapped to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Mapped {
+    Object,
+    Leaf(LeafDef),
+}
+
+/// What happens to a field that has no mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Dynamic {
+    /// Mapped from its first value (the default).
+    On,
+    /// Kept in the source but not indexed (`"dynamic": false`).
+    Off,
+    /// Rejected (`"dynamic": "strict"`).
+    Strict,
+}
+
+/// How a query field resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    Leaf(FieldType),
+    Object,
+    Unmapped,
+}
+
+/// The mapping of one index: dotted paths to objects and typed fields.
+///
+/// It is saved with every commit (see [`crate::meta`]), so it serializes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Mapping {
+    paths: BTreeMap<String, Mapped>,
+    dynamic: Dynamic,
+}
+
+/// What indexing one document produced: its field data and the mappings it adds.
+#[derive(Debug)]
+pub(crate) struct Indexed {
+    pub(crate) fields: BTreeMap<String, FieldData>,
+    pub(crate) additions: Vec<(String, Mapped)>,
+}
+
+impl Mapping {
+    /// No field mapped, every field mapped from its first value: the mapping of an index a
+    /// write creates.
+    pub(crate) fn dynamic() -> Self {
+        Mapping {
+            paths: BTreeMap::new(),
+            dynamic: Dynamic::On,
+        }
+    }
+
+    /// The mapping an index starts with.
+    pub(crate) fn from_spec(spec: &IndexSpec) -> Result<Self> {
+        if spec.shards == Some(0) {
+            return Err(StoreError::invalid_input(
+                "an index needs at least one shard",
+            ));
+        }
+        if let Some(settings) = &spec.raw_settings
+            && !settings.is_object()
+        {
+            return Err(StoreError::invalid_input(
+                "raw settings must be a JSON object",
+            ));
+        }
+        let mut mapping = Mapping::dynamic();
+        if let Some(raw) = &spec.raw_mappings {
+            mapping.add_raw(raw)?;
+        } else {
+            for (name, ty) in &spec.fields {
+                let def = LeafDef {
+                    ty: *ty,
+                    ignore_above: None,
+                    subs: Vec::new(),
+                };
+                mapping.add_explicit(name, Mapped::Leaf(def))?;
+            }
+        }
+        Ok(mapping)
+    }
+
+    /// Adds an explicit mapping, with its parents as objects.
+    fn add_explicit(&mut self, path: &str, mapped: Mapped) -> Result<()> {
+        validate_path(path)?;
+        for parent in parents(path) {
+            match self.paths.get(parent) {
+                Some(Mapped::Leaf(_)) => {
+                    return Err(StoreError::invalid_input(format!(
+                        "field `{parent}` is mapped as a value, so `{path}` cannot be mapped under it"
+                    )));
+                }
+                Some(Mapped::Object) => {}
+                None => {
+                    self.paths.insert(parent.to_owned(), Mapped::Object);
+                }
+            }
+        }
+        match self.paths.get(path) {
+            Some(existing) if *existing == mapped => Ok(()),
+            Some(_) => Err(StoreError::invalid_input(format!(
+                "field `{path}` is mapped twice with different types"
+            ))),
+            None => {
+                self.paths.insert(path.to_owned(), mapped);
+                self.check_limit(0)
+            }
+        }
+    }
+
+    /// How a query field resolves: a field, a sub-field (`title.keyword`), an object or nothing.
+    pub(crate) fn resolve(&self, path: &str) -> Resolved {
+        match self.paths.get(path) {
+            Some(Mapped::Leaf(def)) => return Resolved::Leaf(def.ty),
+            Some(Mapped::Object) => return Resolved::Object,
+            None => {}
+        }
+        if let Some((parent, sub)) = path.rsplit_once('.')
+            && let Some(Mapped::Leaf(def)) = self.paths.get(parent)
+            && let Some(sub) = def.subs.iter().find(|s| s.name == sub)
+        {
+            return Resolved::Leaf(sub.ty);
+        }
+        Resolved::Unmapped
+    }
+
+    /// Adds mappings found while indexing a document.
+    pub(crate) fn apply(&mut self, additions: Vec<(String, Mapped)>) {
+        self.paths.extend(additions);
+    }
+
+    fn field_count(&self) -> usize {
+        self.paths
+            .values()
+            .map(|m| match m {
+                Mapped::Object => 1,
+                Mapped::Leaf(def) => 1 + def.subs.len(),
+            })
+            .sum()
+    }
+
+    fn check_limit(&self, extra: usize) -> Result<()> {
+        let total = self.field_count() + extra;
+        if total > TOTAL_FIELDS_LIMIT {
+            return Err(StoreError::invalid_input(format!(
+                "limit of total fields [{TOTAL_FIELDS_LIMIT}] has been exceeded ({total} fields)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Indexes a document: checks every value against the mapping, maps new fields dynamically
+    /// and returns the field data, or `InvalidInput` when a value does not fit its field.
+    pub(crate) fn index_document(&self, doc: &Document) -> Result<Indexed> {
+        let mut flat = Flat::default();
+        flatten("", doc, &mut flat)?;
+        let leaf_paths: Vec<String> = flat.leaves.keys().cloned().collect();
+        for path in leaf_paths.iter().chain(flat.objects.clone().iter()) {
+            for parent in parents(path) {
+                flat.objects.insert(parent.to_owned());
+            }
+        }
+        if let Some(both) = flat.objects.iter().find(|p| flat.leaves.contains_key(*p)) {
+            return Err(StoreError::invalid_input(format!(
+                "field `{both}` holds both an object and a value"
+            )));
+        }
+        let mut added: BTreeMap<String, Mapped> = BTreeMap::new();
+        for path in &flat.objects {
+            match self.paths.get(path.as_str()).or_else(|| added.get(path)) {
+                Some(Mapped::Object) => {}
+                Some(Mapped::Leaf(def)) => {
+                    return Err(StoreError::invalid_input(format!(
+                        "field `{path}` is mapped as {} and cannot hold an object",
+                        def.ty.as_str()
+                    )));
+                }
+                None => match self.dynamic {
+                    Dynamic::On => {
+                        added.insert(path.clone(), Mapped::Object);
+                    }
+                    Dynamic::Off => {}
+                    Dynamic::Strict => return Err(strict(path)),
+                },
+            }
+        }
+        let mut fields = BTreeMap::new();
+        for (path, scalars) in &flat.leaves {
+            let def = match self.paths.get(path).or_else(|| added.get(path)) {
+                Some(Mapped::Leaf(def)) => def.clone(),
+                Some(Mapped::Object) => {
+                    return Err(StoreError::invalid_input(format!(
+                        "field `{path}` is an object and cannot hold the value {}",
+                        scalars[0].to_text().chars().take(64).collect::<String>()
+                    )));
+                }
+                None => match self.dynamic {
+                    Dynamic::Off => continue,
+                    Dynamic::Strict => return Err(strict(path)),
+                    Dynamic::On => {
+                        let def = dynamic_def(scalars[0]);
+                        added.insert(path.clone(), Mapped::Leaf(def.clone()));
+                        def
+                    }
+                },
+            };
+            if let Some(data) = field_data(def.ty, def.ignore_above, scalars, path)? {
+                fields.insert(path.clone(), data);
+            }
+            for sub in &def.subs {
+                let sub_path = join(path, &sub.name);
+                if let Some(data) = field_data(sub.ty, sub.ignore_above, scalars, &sub_path)? {
+                    fields.insert(sub_path, data);
+                }
+            }
+        }
+        let extra: usize = added
+            .values()
+            .map(|m| match m {
+                Mapped::Object => 1,
+                Mapped::Leaf(def) => 1 + def.subs.len(),
+            })
+            .sum();
+        self.check_limit(extra)?;
+        Ok(Indexed {
+            fields,
+            additions: added.into_iter().collect(),
+        })
+    }
+}
+
+fn strict(path: &str) -> StoreError {
+    StoreError::invalid_input(format!(
+        "the mapping is strict: the new field `{path}` is not allowed"
+    ))
+}
+
+/// The mapping OpenSearch gives a new field from its first value.
+fn dynamic_def(first: Scalar<'_>) -> LeafDef {
+    let leaf = |ty| LeafDef {
+        ty,
+        ignore_above: None,
+        subs: Vec::new(),
+    };
+    match first {
+        Scalar::Bool(_) => leaf(FieldType::Boolean),
+        Scalar::Num(n) if n.exponent() >= 0 && n.to_i64().is_some() => leaf(FieldType::Long),
+        Scalar::Num(_) => leaf(FieldType::Double),
+        Scalar::Str(s) if parse_date(s).is_some() => leaf(FieldType::Date),
+        Scalar::Str(_) | Scalar::Bytes(_) => LeafDef {
+            ty: FieldType::Text,
+            ignore_above: None,
+            subs: vec![SubDef {
+                name: "keyword".to_owned(),
+                ty: FieldType::Keyword,
+                ignore_above: Some(DYNAMIC_KEYWORD_IGNORE_ABOVE),
+            }],
+        },
+    }
+}
+
+/// Indexes the values of one field; `None` when nothing is indexed (so the field does not exist).
+fn field_data(
+    ty: FieldType,
+    ignore_above: Option<usize>,
+    scalars: &[Scalar<'_>],
+    path: &str,
+) -> Result<Option<FieldData>> {
+    if ty == FieldType::Text {
+        let mut values = Vec::new();
+        let mut positions = Vec::new();
+        let mut next = 0u32;
+        for (i, scalar) in scalars.iter().enumerate() {
+            if i > 0 {
+                next += POSITION_GAP;
+            }
+            for token in analyze(&scalar.to_text()) {
+                values.push(Exact::Str(token));
+                positions.push(next);
+                next += 1;
+            }
+        }
+        return Ok(Some(FieldData {
+            ty,
+            values,
+            positions: Some(positions),
+        }));
+    }
+    let mut values = Vec::with_capacity(scalars.len());
+    for scalar in scalars {
+        let exact = coerce_for_index(ty, *scalar, path)?;
+        if let (Some(limit), Exact::Str(s)) = (ignore_above, &exact)
+            && s.chars().count() > limit
+        {
+            continue;
+        }
+        values.push(exact);
+    }
+    Ok((!values.is_empty()).then_some(FieldData {
+        ty,
+        values,
+        positions: None,
+    }))
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// The proper dotted prefixes of a path: `a.b.c` gives `a` and `a.b`.
+pub(crate) fn parents(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('.').map(move |(i, _)| &path[..i])
+}
+
+fn validate_path(path: &str) -> Result<()> {
+    if path.is_empty() || path.trim().is_empty() {
+        return Err(StoreError::invalid_input(
+            "field names must not be empty or blank",
+        ));
+    }
+    if path.split('.').any(str::is_empty) {
+        return Err(StoreError::invalid_input(format!(
+            "field name `{path}` has an empty part between dots"
+        )));
+    }
+    Ok(())
+}
+
+/// [`FieldType`] in a saved mapping: its OpenSearch name.
+mod field_type {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use store_core::search::FieldType;
+
+    pub(super) fn serialize<S: Serializer>(ty: &FieldType, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(ty.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FieldType, D::Error> {
+        let name = String::deserialize(d)?;
+        super::raw::raw_type("", &name).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store_core::ErrorKind;
+    use store_core::Value;
+
+    fn doc(json: serde_json::Value) -> Document {
+        match store_core::from_json(json).unwrap() {
+            Value::Map(d) => d,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn dynamic_mapping_types_fields_from_their_first_value() {
+        let mapping = Mapping::from_spec(&IndexSpec::new()).unwrap();
+        let indexed = mapping
+            .index_document(&doc(serde_json::json!({
+                "title": "Hello World", "n": 3, "x": 1.5, "ok": true,
+                "when": "2024-01-02", "address": {"city": "Paris"}, "a.b": 1
+            })))
+            .unwrap();
+        let mut m = mapping.clone();
+        m.apply(indexed.additions);
+        assert_eq!(m.resolve("title"), Resolved::Leaf(FieldType::Text));
+        assert_eq!(
+            m.resolve("title.keyword"),
+            Resolved::Leaf(FieldType::Keyword)
+        );
+        assert_eq!(m.resolve("n"), Resolved::Leaf(FieldType::Long));
+        assert_eq!(m.resolve("x"), Resolved::Leaf(FieldType::Double));
+        assert_eq!(m.resolve("ok"), Resolved::Leaf(FieldType::Boolean));
+        assert_eq!(m.resolve("when"), Resolved::Leaf(FieldType::Date));
+        assert_eq!(m.resolve("address"), Resolved::Object);
+        assert_eq!(m.resolve("address.city"), Resolved::Leaf(FieldType::Text));
+        assert_eq!(m.resolve("a"), Resolved::Object);
+        assert_eq!(m.resolve("a.b"), Resolved::Leaf(FieldType::Long));
+        assert_eq!(m.resolve("missing"), Resolved::Unmapped);
+        let title = &indexed.fields["title"];
+        assert_eq!(
+            title.values,
+            [Exact::Str("hello".into()), Exact::Str("world".into())]
+        );
+        assert_eq!(
+            indexed.fields["title.keyword"].values,
+            [Exact::Str("Hello World".into())]
+        );
+    }
+
+    #[test]
+    fn values_that_do_not_fit_are_invalid_input() {
+        let spec = IndexSpec::new().field("n", FieldType::Long);
+        let mapping = Mapping::from_spec(&spec).unwrap();
+        for bad in [
+            serde_json::json!({"n": "abc"}),
+            serde_json::json!({"n": {"inner": 1}}),
+            serde_json::json!({"_id": "x"}),
+            serde_json::json!({"": 1}),
+            serde_json::json!({"a..b": 1}),
+            serde_json::json!({"a": 1, "a.b": 2}),
+        ] {
+            let err = mapping.index_document(&doc(bad.clone())).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn total_fields_limit_is_enforced() {
+        let mapping = Mapping::from_spec(&IndexSpec::new()).unwrap();
+        let mut big = Document::new();
+        for i in 0..=TOTAL_FIELDS_LIMIT {
+            big.insert(format!("f{i}"), i as i64);
+        }
+        let err = mapping.index_document(&big).unwrap_err();
+        assert!(err.message().contains("limit of total fields"), "{err}");
+    }
+}

@@ -1,0 +1,72 @@
+//! Flattening a document into dotted paths of objects and scalar values.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{join, validate_path};
+use crate::fields::Scalar;
+use store_core::{Document, Value};
+use store_core::{Result, StoreError};
+
+/// Names OpenSearch reserves for metadata; a document may not hold them.
+const METADATA_FIELDS: &[&str] = &[
+    "_id",
+    "_index",
+    "_source",
+    "_routing",
+    "_seq_no",
+    "_primary_term",
+    "_version",
+    "_field_names",
+    "_ignored",
+];
+
+/// The objects and the scalar values of a document, by dotted path.
+#[derive(Default)]
+pub(crate) struct Flat<'a> {
+    pub(crate) objects: BTreeSet<String>,
+    pub(crate) leaves: BTreeMap<String, Vec<Scalar<'a>>>,
+}
+
+/// Collects every object path and scalar of `doc` under `prefix`.
+pub(crate) fn flatten<'a>(prefix: &str, doc: &'a Document, flat: &mut Flat<'a>) -> Result<()> {
+    for (key, value) in doc.iter() {
+        let path = join(prefix, key);
+        validate_path(&path)?;
+        if METADATA_FIELDS.contains(&path.as_str()) {
+            return Err(StoreError::invalid_input(format!(
+                "field `{path}` is a metadata field and cannot be added inside a document"
+            )));
+        }
+        walk(&path, value, flat)?;
+    }
+    Ok(())
+}
+
+fn walk<'a>(path: &str, value: &'a Value, flat: &mut Flat<'a>) -> Result<()> {
+    let leaves = |flat: &mut Flat<'a>, scalars: &mut dyn Iterator<Item = Scalar<'a>>| {
+        flat.leaves
+            .entry(path.to_owned())
+            .or_default()
+            .extend(scalars);
+    };
+    match value {
+        Value::Null => {}
+        Value::Bool(b) => leaves(flat, &mut std::iter::once(Scalar::Bool(*b))),
+        Value::Number(n) => leaves(flat, &mut std::iter::once(Scalar::Num(n))),
+        Value::String(s) => leaves(flat, &mut std::iter::once(Scalar::Str(s))),
+        Value::Bytes(b) => leaves(flat, &mut std::iter::once(Scalar::Bytes(b))),
+        Value::StringSet(set) => leaves(flat, &mut set.iter().map(|s| Scalar::Str(s))),
+        Value::NumberSet(set) => leaves(flat, &mut set.iter().map(Scalar::Num)),
+        Value::BytesSet(set) => leaves(flat, &mut set.iter().map(Scalar::Bytes)),
+        Value::List(items) => {
+            for item in items {
+                walk(path, item, flat)?;
+            }
+        }
+        Value::Map(inner) => {
+            flat.objects.insert(path.to_owned());
+            flatten(path, inner, flat)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! Raw OpenSearch mappings: `dynamic`, `properties`, `type`, `fields` and `ignore_above`.
+
+use super::{Dynamic, LeafDef, Mapped, Mapping, SubDef, join};
+use store_core::search::FieldType;
+use store_core::{Result, StoreError};
+
+impl Mapping {
+    /// Reads raw OpenSearch mappings into this mapping.
+    pub(crate) fn add_raw(&mut self, raw: &serde_json::Value) -> Result<()> {
+        let obj = raw
+            .as_object()
+            .ok_or_else(|| StoreError::invalid_input("raw mappings must be a JSON object"))?;
+        if let Some(dynamic) = obj.get("dynamic") {
+            self.dynamic = match dynamic {
+                serde_json::Value::Bool(true) => Dynamic::On,
+                serde_json::Value::Bool(false) => Dynamic::Off,
+                serde_json::Value::String(s) if s == "true" => Dynamic::On,
+                serde_json::Value::String(s) if s == "false" => Dynamic::Off,
+                serde_json::Value::String(s) if s == "strict" => Dynamic::Strict,
+                other => {
+                    return Err(StoreError::invalid_input(format!(
+                        "mapping `dynamic` must be true, false or \"strict\", not {other}"
+                    )));
+                }
+            };
+        }
+        if let Some(props) = obj.get("properties") {
+            self.add_raw_properties("", props)?;
+        }
+        Ok(())
+    }
+
+    fn add_raw_properties(&mut self, prefix: &str, props: &serde_json::Value) -> Result<()> {
+        let props = props.as_object().ok_or_else(|| {
+            StoreError::invalid_input(format!("`properties` of `{prefix}` must be a JSON object"))
+        })?;
+        for (name, prop) in props {
+            let path = join(prefix, name);
+            let ty = prop.get("type").and_then(|t| t.as_str());
+            if ty.is_none() || ty == Some("object") {
+                self.add_explicit(&path, Mapped::Object)?;
+                if let Some(inner) = prop.get("properties") {
+                    self.add_raw_properties(&path, inner)?;
+                }
+                continue;
+            }
+            let ty = raw_type(&path, ty.unwrap_or_default())?;
+            check_analyzers(&path, prop)?;
+            let mut subs = Vec::new();
+            if let Some(fields) = prop.get("fields").and_then(|f| f.as_object()) {
+                for (sub_name, sub) in fields {
+                    let sub_path = join(&path, sub_name);
+                    let sub_ty = sub.get("type").and_then(|t| t.as_str()).unwrap_or("object");
+                    check_analyzers(&sub_path, sub)?;
+                    subs.push(SubDef {
+                        name: sub_name.clone(),
+                        ty: raw_type(&sub_path, sub_ty)?,
+                        ignore_above: ignore_above(sub),
+                    });
+                }
+            }
+            let def = LeafDef {
+                ty,
+                ignore_above: ignore_above(prop),
+                subs,
+            };
+            self.add_explicit(&path, Mapped::Leaf(def))?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn raw_type(path: &str, ty: &str) -> Result<FieldType> {
+    Ok(match ty {
+        "text" => FieldType::Text,
+        "keyword" => FieldType::Keyword,
+        "long" | "integer" | "short" | "byte" | "unsigned_long" => FieldType::Long,
+        "double" | "float" | "half_float" | "scaled_float" => FieldType::Double,
+        "boolean" => FieldType::Boolean,
+        "date" => FieldType::Date,
+        other => {
+            return Err(StoreError::unsupported(format!(
+                "field `{path}` has type `{other}`, which the tantivy backend does not support"
+            )));
+        }
+    })
+}
+
+fn check_analyzers(path: &str, prop: &serde_json::Value) -> Result<()> {
+    for key in ["analyzer", "search_analyzer", "normalizer"] {
+        if let Some(name) = prop.get(key).and_then(|v| v.as_str())
+            && name != "standard"
+            && name != "default"
+        {
+            return Err(StoreError::unsupported(format!(
+                "field `{path}` asks for {key} `{name}`; the tantivy backend has only the standard analyzer"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn ignore_above(prop: &serde_json::Value) -> Option<usize> {
+    prop.get("ignore_above")
+        .and_then(|v| v.as_u64())
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Resolved;
+    use super::*;
+    use store_core::ErrorKind;
+    use store_core::search::IndexSpec;
+    use store_core::{Document, Value};
+
+    fn doc(json: serde_json::Value) -> Document {
+        match store_core::from_json(json).unwrap() {
+            Value::Map(d) => d,
+            other => panic!("not a map: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn raw_mappings_support_strict_and_multi_fields() {
+        let spec = IndexSpec {
+            raw_mappings: Some(serde_json::json!({
+                "dynamic": "strict",
+                "properties": {
+                    "name": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
+                    "meta": {"properties": {"size": {"type": "integer"}}}
+                }
+            })),
+            ..IndexSpec::default()
+        };
+        let mapping = Mapping::from_spec(&spec).unwrap();
+        assert_eq!(
+            mapping.resolve("name.raw"),
+            Resolved::Leaf(FieldType::Keyword)
+        );
+        assert_eq!(
+            mapping.resolve("meta.size"),
+            Resolved::Leaf(FieldType::Long)
+        );
+        let err = mapping
+            .index_document(&doc(serde_json::json!({"other": 1})))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        let bad = IndexSpec {
+            raw_mappings: Some(serde_json::json!({"properties": {"g": {"type": "geo_point"}}})),
+            ..IndexSpec::default()
+        };
+        assert_eq!(
+            Mapping::from_spec(&bad).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! What an index keeps beside its documents: the format version, the mapping and the version
+//! counters, saved as the payload of every tantivy commit.
+//!
+//! tantivy writes a commit's payload into `meta.json` atomically with the commit itself, so
+//! the mapping and the sequence number on disk always match the committed documents: after a
+//! crash the index reopens with exactly the fields and counters of its last commit.
+
+use serde::{Deserialize, Serialize};
+use store_core::{Result, StoreError};
+
+use crate::mapping::Mapping;
+
+/// The on-disk format of a store-tantivy index (the schema of [`crate::schema`], the term
+/// layout, the `_source` and `_sort` encodings and this payload). An index of another format
+/// is refused with `Unsupported` rather than misread.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The payload of a commit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub(crate) format: u32,
+    /// The index name it was created under.
+    pub(crate) name: String,
+    /// The last sequence number handed out.
+    pub(crate) seq_no: u64,
+    /// The primary term of the writer that committed (one more at every open for writing).
+    pub(crate) primary_term: u64,
+    /// The mapping.
+    pub(crate) mapping: Mapping,
+}
+
+impl Meta {
+    /// The payload text.
+    pub(crate) fn to_payload(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The meta of a payload, checked for this format.
+    pub(crate) fn from_payload(payload: &str, dir: &std::path::Path) -> Result<Self> {
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let format: Format = serde_json::from_str(payload).map_err(|_| not_ours(dir))?;
+        if format.format != FORMAT_VERSION {
+            return Err(StoreError::unsupported(format!(
+                "the search index in {} has store-tantivy format {}, this build reads format \
+                 {FORMAT_VERSION} only; open it with a store-tantivy that knows format {}",
+                dir.display(),
+                format.format,
+                format.format
+            )));
+        }
+        serde_json::from_str(payload).map_err(|e| {
+            StoreError::internal(format!(
+                "the metadata of the search index in {} is damaged: {e}",
+                dir.display()
+            ))
+        })
+    }
+}
+
+/// The error of a directory holding a tantivy index this crate did not write.
+pub(crate) fn not_ours(dir: &std::path::Path) -> StoreError {
+    StoreError::invalid_input(format!(
+        "{} holds a tantivy index that store-tantivy did not write (no store-tantivy metadata \
+         in its last commit)",
+        dir.display()
+    ))
+}

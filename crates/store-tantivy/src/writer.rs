@@ -1,0 +1,560 @@
+//! The one writer of an index: a thread that owns tantivy's `IndexWriter` and applies every
+//! write, refresh and real-time read in order.
+//!
+//! Writes go to tantivy's in-memory indexing buffer and to `pending`, the documents written
+//! since the last commit, by id (`None` for a delete). A real-time `get` and the checks of a
+//! write (create-only, `if_version`, the document an update merges into) read `pending` first
+//! and the last commit after it. A refresh commits: tantivy writes the segments and, in the
+//! same atomic `meta.json` update, the mapping and sequence number ([`crate::meta`]); then the
+//! reader reloads, `pending` empties and searches see the new commit.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use store_core::search::{
+    BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, StoredDoc,
+    validate_id,
+};
+use store_core::{Document, ErrorKind, Result, StoreError, Value};
+use tantivy::collector::Count;
+use tantivy::query::AllQuery;
+use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED,
+    TantivyDocument, Term,
+};
+
+use crate::config::TantivyConfig;
+use crate::error::{BACKEND, OrStore, io_error, writer_error};
+use crate::mapping::Mapping;
+use crate::meta::{FORMAT_VERSION, Meta, not_ours};
+use crate::schema::{Fields, build_doc, build_schema};
+
+/// A document as the writer knows it.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) source: Document,
+    pub(crate) version: DocVersion,
+}
+
+/// What searches run on: the last commit and the current mapping.
+pub(crate) struct View {
+    pub(crate) searcher: Searcher,
+    pub(crate) mapping: Arc<Mapping>,
+    pub(crate) fields: Fields,
+}
+
+/// The state the writer thread owns.
+pub(crate) struct Writer {
+    dir: PathBuf,
+    name: String,
+    writer: IndexWriter<TantivyDocument>,
+    reader: IndexReader,
+    fields: Fields,
+    mapping: Arc<Mapping>,
+    seq_no: u64,
+    primary_term: u64,
+    pending: HashMap<String, Option<Arc<Entry>>>,
+    dirty: bool,
+    view: Arc<RwLock<Arc<View>>>,
+}
+
+/// Whether `dir` holds an index (a committed `meta.json`).
+pub(crate) fn exists_on_disk(dir: &Path) -> bool {
+    dir.join("meta.json").try_exists().unwrap_or(false)
+}
+
+impl Writer {
+    /// Creates the index in `dir` with the mapping of `spec`: `InvalidInput` for a bad spec,
+    /// `AlreadyExists` if `dir` holds an index.
+    pub(crate) fn create(
+        dir: &Path,
+        name: &str,
+        spec: &IndexSpec,
+        config: &TantivyConfig,
+    ) -> Result<Self> {
+        let mapping = Mapping::from_spec(spec)?;
+        if exists_on_disk(dir) {
+            return Err(StoreError::already_exists(format!(
+                "index `{name}` already exists"
+            )));
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| io_error("create the index directory", dir, &e))?;
+        let created = (|| {
+            let index = Index::create_in_dir(dir, build_schema()).or_store()?;
+            let meta = Meta {
+                format: FORMAT_VERSION,
+                name: name.to_owned(),
+                seq_no: 0,
+                primary_term: 1,
+                mapping,
+            };
+            Self::start(dir, index, meta, config)
+        })();
+        if created.is_err() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        created
+    }
+
+    /// Opens the index in `dir` for writing: `Conflict` if another writer holds it.
+    pub(crate) fn open(dir: &Path, name: &str, config: &TantivyConfig) -> Result<Self> {
+        let index = Index::open_in_dir(dir).or_store()?;
+        let metas = index.load_metas().or_store()?;
+        let mut meta = match &metas.payload {
+            Some(payload) => Meta::from_payload(payload, dir)?,
+            // A creation interrupted before its first commit: an empty dynamic index.
+            None if metas.segments.is_empty() => Meta {
+                format: FORMAT_VERSION,
+                name: name.to_owned(),
+                seq_no: 0,
+                primary_term: 0,
+                mapping: Mapping::dynamic(),
+            },
+            None => return Err(not_ours(dir)),
+        };
+        meta.primary_term += 1;
+        Self::start(dir, index, meta, config)
+    }
+
+    /// Takes the writer lock, commits `meta` (so a new primary term is on disk before any
+    /// write uses it) and opens the reader.
+    fn start(dir: &Path, index: Index, meta: Meta, config: &TantivyConfig) -> Result<Self> {
+        let fields = Fields::of(&index.schema())?;
+        let writer = index
+            .writer_with_num_threads(config.threads, config.memory_budget)
+            .map_err(|e| writer_error(dir, e))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .or_store()?;
+        let mapping = Arc::new(meta.mapping);
+        let view = Arc::new(RwLock::new(Arc::new(View {
+            searcher: reader.searcher(),
+            mapping: mapping.clone(),
+            fields,
+        })));
+        let mut this = Self {
+            dir: dir.to_owned(),
+            name: meta.name,
+            writer,
+            reader,
+            fields,
+            mapping,
+            seq_no: meta.seq_no,
+            primary_term: meta.primary_term,
+            pending: HashMap::new(),
+            dirty: true,
+            view,
+        };
+        this.commit()?;
+        Ok(this)
+    }
+
+    /// Stops the writer: waits for its indexing and merging threads, then releases the
+    /// directory lock. Writes since the last commit are discarded.
+    fn finish(self) {
+        if let Err(e) = self.writer.wait_merging_threads() {
+            tracing::warn!(error = %e, dir = %self.dir.display(), "store-tantivy: stopping the writer failed");
+        }
+    }
+
+    /// The views searches read, updated at every commit and mapping change.
+    pub(crate) fn view(&self) -> Arc<RwLock<Arc<View>>> {
+        self.view.clone()
+    }
+
+    fn publish(&self) {
+        let view = Arc::new(View {
+            searcher: self.reader.searcher(),
+            mapping: self.mapping.clone(),
+            fields: self.fields,
+        });
+        *self.view.write().unwrap_or_else(PoisonError::into_inner) = view;
+    }
+
+    /// Commits every write so far with the mapping and counters, and makes it searchable.
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let meta = Meta {
+            format: FORMAT_VERSION,
+            name: self.name.clone(),
+            seq_no: self.seq_no,
+            primary_term: self.primary_term,
+            mapping: (*self.mapping).clone(),
+        };
+        let mut prepared = self.writer.prepare_commit().or_store()?;
+        prepared.set_payload(&meta.to_payload());
+        prepared.commit().or_store()?;
+        self.reader.reload().or_store()?;
+        self.pending.clear();
+        self.dirty = false;
+        self.publish();
+        Ok(())
+    }
+
+    /// How many documents the last commit holds.
+    pub(crate) fn committed_count(&self) -> Result<u64> {
+        let n = self
+            .reader
+            .searcher()
+            .search(&AllQuery, &Count)
+            .or_store()?;
+        Ok(n as u64)
+    }
+
+    /// The index directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The current document `id`: written since the last commit, or in it.
+    fn current(&self, id: &str) -> Result<Option<Arc<Entry>>> {
+        if let Some(entry) = self.pending.get(id) {
+            return Ok(entry.clone());
+        }
+        let searcher = self.reader.searcher();
+        let term = Term::from_field_text(self.fields.id, id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let inverted = segment.inverted_index(self.fields.id).or_store()?;
+            let Some(mut postings) = inverted
+                .read_postings(&term, IndexRecordOption::Basic)
+                .or_store()?
+            else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !segment.is_deleted(doc) {
+                    let stored: TantivyDocument =
+                        searcher.doc(DocAddress::new(ord as u32, doc)).or_store()?;
+                    return entry_of(&stored, &self.fields).map(|(_, e)| Some(Arc::new(e)));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
+    }
+
+    /// The live document (real time).
+    pub(crate) fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
+        Ok(self.current(id)?.map(|e| StoredDoc {
+            id: id.to_owned(),
+            source: e.source.clone(),
+            version: e.version,
+        }))
+    }
+
+    /// Creates or replaces a document.
+    pub(crate) fn index(
+        &mut self,
+        id: &str,
+        doc: Document,
+        options: IndexOptions,
+    ) -> Result<DocVersion> {
+        validate_write(id, options)?;
+        let indexed = self.mapping.index_document(&doc)?;
+        let existing = self.current(id)?;
+        if options.op_type == OpType::Create && existing.is_some() {
+            return Err(StoreError::already_exists(format!(
+                "a document with id `{id}` already exists"
+            )));
+        }
+        check_version(id, existing.map(|e| e.version), options)?;
+        self.apply_mapping(indexed.additions);
+        let version = self.put(id, doc, &indexed.fields)?;
+        self.refresh_if(options)?;
+        Ok(version)
+    }
+
+    /// Merges `partial` into a document (nested maps merged deeply, other values replaced).
+    pub(crate) fn update(
+        &mut self,
+        id: &str,
+        partial: Document,
+        options: IndexOptions,
+    ) -> Result<DocVersion> {
+        validate_id(id)?;
+        let existing = self.current(id)?.ok_or_else(|| {
+            StoreError::not_found(format!("no document with id `{id}` to update"))
+        })?;
+        check_version(id, Some(existing.version), options)?;
+        let mut merged = existing.source.clone();
+        deep_merge(&mut merged, partial);
+        if merged == existing.source {
+            // Like OpenSearch's `detect_noop`: nothing changes, not even the version.
+            self.refresh_if(options)?;
+            return Ok(existing.version);
+        }
+        let indexed = self.mapping.index_document(&merged)?;
+        self.apply_mapping(indexed.additions);
+        let version = self.put(id, merged, &indexed.fields)?;
+        self.refresh_if(options)?;
+        Ok(version)
+    }
+
+    /// Deletes a document; returns whether it existed.
+    pub(crate) fn delete(&mut self, id: &str, options: IndexOptions) -> Result<bool> {
+        validate_id(id)?;
+        let existing = self.current(id)?;
+        check_version(id, existing.as_ref().map(|e| e.version), options)?;
+        let existed = existing.is_some();
+        if existed {
+            self.seq_no += 1;
+            self.writer
+                .delete_term(Term::from_field_text(self.fields.id, id));
+            self.pending.insert(id.to_owned(), None);
+            self.dirty = true;
+        }
+        self.refresh_if(options)?;
+        Ok(existed)
+    }
+
+    /// Applies each operation in order, independently of the others.
+    pub(crate) fn bulk(&mut self, ops: Vec<BulkOp>) -> BulkReport {
+        let mut report = BulkReport::default();
+        for (position, op) in ops.into_iter().enumerate() {
+            let id = op.id().to_owned();
+            let result = match op {
+                BulkOp::Index { id, doc } => self.index(&id, doc, IndexOptions::new()).map(drop),
+                BulkOp::Create { id, doc } => self
+                    .index(&id, doc, IndexOptions::new().create_only())
+                    .map(drop),
+                BulkOp::Update { id, partial } => {
+                    self.update(&id, partial, IndexOptions::new()).map(drop)
+                }
+                // As in OpenSearch, deleting a missing id is a `not_found` result, not an error.
+                BulkOp::Delete { id } => self.delete(&id, IndexOptions::new()).map(drop),
+            };
+            match result {
+                Ok(()) => report.succeeded += 1,
+                Err(error) => report.failed.push(BulkFailure {
+                    position,
+                    status: status_of(error.kind()),
+                    error: error.in_context(BACKEND, "bulk").with_target(id.clone()),
+                    id,
+                }),
+            }
+        }
+        report
+    }
+
+    fn apply_mapping(&mut self, additions: Vec<(String, crate::mapping::Mapped)>) {
+        if !additions.is_empty() {
+            Arc::make_mut(&mut self.mapping).apply(additions);
+            self.publish();
+        }
+    }
+
+    /// Replaces whatever `id` holds with `source`: a delete of the id, then an add.
+    fn put(
+        &mut self,
+        id: &str,
+        source: Document,
+        fields: &std::collections::BTreeMap<String, crate::fields::FieldData>,
+    ) -> Result<DocVersion> {
+        self.seq_no += 1;
+        let version = DocVersion {
+            seq_no: self.seq_no,
+            primary_term: self.primary_term,
+        };
+        let doc = build_doc(&self.fields, id, &source, version, fields);
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, id));
+        self.writer.add_document(doc).or_store()?;
+        self.pending
+            .insert(id.to_owned(), Some(Arc::new(Entry { source, version })));
+        self.dirty = true;
+        Ok(version)
+    }
+
+    fn refresh_if(&mut self, options: IndexOptions) -> Result<()> {
+        if options.refresh {
+            self.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// The id and entry of a stored tantivy document.
+pub(crate) fn entry_of(doc: &TantivyDocument, f: &Fields) -> Result<(String, Entry)> {
+    let damaged = |what: &str| StoreError::internal(format!("a stored document lacks its {what}"));
+    let id = doc
+        .get_first(f.id)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| damaged("_id"))?;
+    let source = doc
+        .get_first(f.source)
+        .and_then(|v| v.as_bytes().map(<[u8]>::to_vec))
+        .ok_or_else(|| damaged("_source"))?;
+    let seq_no = doc
+        .get_first(f.seq_no)
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| damaged("_seq_no"))?;
+    let primary_term = doc
+        .get_first(f.primary_term)
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| damaged("_primary_term"))?;
+    Ok((
+        id,
+        Entry {
+            source: crate::source::decode(&source)?,
+            version: DocVersion {
+                seq_no,
+                primary_term,
+            },
+        },
+    ))
+}
+
+/// The checks of a write made before anything else, the existence of the index included.
+pub(crate) fn validate_write(id: &str, options: IndexOptions) -> Result<()> {
+    validate_id(id)?;
+    if options.op_type == OpType::Create && options.if_version.is_some() {
+        return Err(StoreError::invalid_input(
+            "a create-only write cannot also require a version; use one or the other",
+        ));
+    }
+    Ok(())
+}
+
+fn check_version(id: &str, current: Option<DocVersion>, options: IndexOptions) -> Result<()> {
+    let Some(required) = options.if_version else {
+        return Ok(());
+    };
+    match current {
+        Some(current) if current == required => Ok(()),
+        Some(current) => Err(StoreError::precondition_failed(format!(
+            "document `{id}` is at seq_no {} / primary term {}, not the required {} / {}",
+            current.seq_no, current.primary_term, required.seq_no, required.primary_term
+        ))),
+        None => Err(StoreError::precondition_failed(format!(
+            "document `{id}` does not exist, so it is not at the required seq_no {}",
+            required.seq_no
+        ))),
+    }
+}
+
+/// Merges `partial` into `target`: maps merge key by key, anything else replaces.
+fn deep_merge(target: &mut Document, partial: Document) {
+    for (key, value) in partial {
+        match (target.get_mut(&key), value) {
+            (Some(Value::Map(existing)), Value::Map(inner)) => deep_merge(existing, inner),
+            (_, value) => {
+                target.insert(key, value);
+            }
+        }
+    }
+}
+
+/// The HTTP status OpenSearch's bulk API gives an item that failed this way.
+pub(crate) fn status_of(kind: ErrorKind) -> u16 {
+    match kind {
+        ErrorKind::NotFound => 404,
+        ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed | ErrorKind::Conflict => 409,
+        ErrorKind::InvalidInput | ErrorKind::Unsupported => 400,
+        ErrorKind::Throttled => 429,
+        ErrorKind::Unavailable => 503,
+        ErrorKind::Unauthorized => 403,
+        _ => 500,
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Writer) + Send>;
+
+/// The handle on a writer thread: sends it jobs, reads the views it publishes.
+pub(crate) struct Actor {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    view: Arc<RwLock<Arc<View>>>,
+    dir: PathBuf,
+}
+
+impl Actor {
+    /// Starts the thread that owns `writer`.
+    pub(crate) fn spawn(mut writer: Writer) -> Result<Self> {
+        let (jobs, incoming) = mpsc::channel::<Job>();
+        let view = writer.view();
+        let dir = writer.dir().to_owned();
+        let thread = std::thread::Builder::new()
+            .name(format!("store-tantivy-writer-{}", writer.name))
+            .spawn(move || {
+                for job in incoming {
+                    job(&mut writer);
+                }
+                // The last handle is gone (or the index is closed or dropped).
+                writer.finish();
+            })
+            .map_err(|e| io_error("start the writer thread of", &dir, &e))?;
+        Ok(Self {
+            jobs: Mutex::new(Some(jobs)),
+            thread: Mutex::new(Some(thread)),
+            view,
+            dir,
+        })
+    }
+
+    /// Runs `f` on the writer thread, after every job sent before it.
+    pub(crate) async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |writer| {
+            let _ = reply.send(f(writer));
+        });
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|jobs| jobs.send(job).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            return Err(self.stopped());
+        }
+        answer.await.map_err(|_| self.stopped())?
+    }
+
+    fn stopped(&self) -> StoreError {
+        StoreError::unavailable(format!(
+            "the writer of the search index in {} has stopped (closed, or a write panicked)",
+            self.dir.display()
+        ))
+        .with_backend(BACKEND)
+    }
+
+    /// What searches read now.
+    pub(crate) fn view(&self) -> Arc<View> {
+        self.view
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops the thread once its queued jobs ran and waits for it (blocking): the directory
+    /// lock is released when this returns.
+    pub(crate) fn shutdown(&self) {
+        drop(
+            self.jobs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
