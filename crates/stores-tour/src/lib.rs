@@ -3,10 +3,10 @@
 //! Objects (upload and download a file and a JSON document, list, presign), documents (put,
 //! get, update, query, scan, delete), search (create an index, index, bulk, search, count)
 //! and SQL (create a table, insert, query, a transaction, a bulk load). It needs no service:
-//! objects live in a directory through store-fs, documents in redb files through store-redb
-//! and SQL in a SQLite file through store-sqlite, all under a data directory named at the
-//! start (search uses the in-memory index until its embedded backend lands). `--memory` keeps
-//! everything in memory; `--real` runs the SQL part on the harness's PostgreSQL.
+//! objects live in a directory through store-fs, documents in redb files through store-redb,
+//! search in a tantivy index through store-tantivy and SQL in a SQLite file through
+//! store-sqlite, all under a data directory named at the start. `--memory` keeps everything
+//! in memory; `--real` runs the SQL part on the harness's PostgreSQL.
 
 mod args;
 mod documents;
@@ -91,8 +91,8 @@ async fn run(args: &args::Args) -> anyhow::Result<()> {
     documents::run(users.as_ref(), orders.as_ref()).await?;
     println!();
 
-    let index: Arc<dyn SearchIndex> = Arc::new(MemorySearchIndex::new("users")?);
-    search::run(index.as_ref()).await?;
+    let index = search_index(args.data_dir.as_deref()).await?;
+    search::run(index.as_ref(), args.data_dir.is_some()).await?;
     println!();
 
     sql::run(args).await?;
@@ -122,6 +122,16 @@ async fn document_store(
             Arc::new(store_redb::RedbStore::open(&path, table, keys).await?)
         }
         None => Arc::new(MemoryDocumentStore::new(table, keys)?),
+    })
+}
+
+/// The `users` index on store-tantivy in `<data dir>/search/users`, or in memory.
+async fn search_index(data_dir: Option<&Path>) -> anyhow::Result<Arc<dyn SearchIndex>> {
+    Ok(match data_dir {
+        Some(dir) => {
+            Arc::new(store_tantivy::TantivyIndex::open(dir.join("search"), "users").await?)
+        }
+        None => Arc::new(MemorySearchIndex::new("users")?),
     })
 }
 

@@ -4,8 +4,12 @@
 use serde::{Deserialize, Serialize};
 use store_core::document::{ReturnValues, Update, UpdateOptions};
 use store_core::object::{PutMode, PutOptions};
+use store_core::search::IndexOptions;
 use store_core::sql::{SqlStore, SqlStoreExt};
-use store_core::{DocKey, DocumentStore, ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Value};
+use store_core::{
+    DocKey, Document, DocumentStore, ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt,
+    SearchIndex, Value,
+};
 
 use crate::step;
 
@@ -71,6 +75,34 @@ pub(crate) async fn count_in_documents(store: &dyn DocumentStore) -> anyhow::Res
     step(
         store.backend(),
         "runs recorded in this table",
+        format!("{runs} (this one included)"),
+    );
+    Ok(runs)
+}
+
+/// Counts this run in a document `tour-runs` of the search index and returns how many runs
+/// the index has seen.
+pub(crate) async fn count_in_index(index: &dyn SearchIndex) -> anyhow::Result<u64> {
+    let seen = match index.get("tour-runs").await? {
+        Some(stored) => stored
+            .source
+            .get("runs")
+            .and_then(Value::as_number)
+            .and_then(|n| n.to_u64())
+            .ok_or_else(|| anyhow::anyhow!("the runs counter is not a number"))?,
+        None => 0,
+    };
+    let runs = seen + 1;
+    index
+        .index(
+            "tour-runs",
+            Document::new().with("runs", runs),
+            IndexOptions::new().refresh(),
+        )
+        .await?;
+    step(
+        index.backend(),
+        "runs recorded in this index",
         format!("{runs} (this one included)"),
     );
     Ok(runs)

@@ -35,7 +35,7 @@ fn all_four_parts_run_on_embedded_stores_and_the_data_survives_a_second_run() {
     let dir_arg = dir.to_str().expect("a UTF-8 temp path");
 
     let first = tour(&["--data-dir", dir_arg]);
-    for part in ["[fs", "[redb", "[memory", "[sqlite"] {
+    for part in ["[fs", "[redb", "[tantivy", "[sqlite"] {
         assert!(first.contains(part), "no `{part}` step in:\n{first}");
     }
     assert!(
@@ -45,6 +45,7 @@ fn all_four_parts_run_on_embedded_stores_and_the_data_survives_a_second_run() {
     assert!(runs_line(&first, "runs recorded in this store").contains(" 1 (this one"));
     assert!(runs_line(&first, "runs recorded in this database").contains(" 1 (this one"));
     assert!(runs_line(&first, "runs recorded in this table").contains(" 1 (this one"));
+    assert!(runs_line(&first, "runs recorded in this index").contains(" 1 (this one"));
     assert!(Path::new(&dir).join("objects").is_dir());
 
     let second = tour(&["--data-dir", dir_arg]);
@@ -58,6 +59,10 @@ fn all_four_parts_run_on_embedded_stores_and_the_data_survives_a_second_run() {
     );
     assert!(
         runs_line(&second, "runs recorded in this table").contains(" 2 (this one"),
+        "{second}"
+    );
+    assert!(
+        runs_line(&second, "runs recorded in this index").contains(" 2 (this one"),
         "{second}"
     );
     std::fs::remove_dir_all(&dir).expect("clean up");
