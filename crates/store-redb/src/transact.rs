@@ -1,9 +1,9 @@
 //! All-or-nothing transactions: every condition evaluated, every new state computed and every
 //! write applied in one redb write transaction, which commits only if all succeed.
 
-use store_core::document::eval::eval_condition;
+use store_core::document::eval::check_transaction_conditions;
 use store_core::document::validate::{check_key, check_transaction};
-use store_core::document::{CancellationReason, MAX_TRANSACTION_ACTIONS, TransactAction};
+use store_core::document::{MAX_TRANSACTION_ACTIONS, TransactAction};
 use store_core::{DocKey, Document, Result, StoreError};
 
 use crate::codec::encode_key;
@@ -16,40 +16,7 @@ impl Inner {
         self.write(|w| {
             let olds: Vec<Option<Document>> =
                 encoded.iter().map(|k| w.get(k)).collect::<Result<_>>()?;
-            let reasons: Vec<CancellationReason> = actions
-                .iter()
-                .zip(&olds)
-                .enumerate()
-                .map(|(index, (action, old))| {
-                    let condition = match action {
-                        TransactAction::Put { condition, .. }
-                        | TransactAction::Update { condition, .. }
-                        | TransactAction::Delete { condition, .. } => condition.as_ref(),
-                        TransactAction::ConditionCheck { condition, .. } => Some(condition),
-                    };
-                    let holds = condition.is_none_or(|c| eval_condition(c, old.as_ref()));
-                    CancellationReason {
-                        index,
-                        code: if holds {
-                            "None"
-                        } else {
-                            "ConditionalCheckFailed"
-                        }
-                        .to_owned(),
-                        message: (!holds).then(|| "The conditional request failed".to_owned()),
-                    }
-                })
-                .collect();
-            let failed = reasons.iter().filter(|r| !r.is_ok()).count();
-            if failed > 0 {
-                return Err(StoreError::precondition_failed(format!(
-                    "the transaction was cancelled: {failed} of {} conditions did not hold; \
-                     nothing was written",
-                    actions.len()
-                ))
-                .with_retryable(false)
-                .with_cancellation_reasons(reasons));
-            }
+            check_transaction_conditions(&actions, |i| olds[i].as_ref())?;
             // Compute every new state before writing, so that a failing update stops the
             // transaction before it changed anything (the abort would undo it anyway).
             let mut writes: Vec<(usize, Option<Document>)> = Vec::with_capacity(actions.len());

@@ -19,7 +19,9 @@ use std::cmp::Ordering;
 
 pub use update::apply_update;
 
-use crate::document::{CompareOp, Condition, Path, PathSegment, SortCondition};
+use crate::document::{
+    CancellationReason, CompareOp, Condition, Path, PathSegment, SortCondition, TransactAction,
+};
 use crate::keys::KeyValue;
 use crate::value::{Document, Value};
 
@@ -140,6 +142,50 @@ pub fn sort_matches(condition: &SortCondition, value: &KeyValue) -> bool {
         SortCondition::Between(low, high) => between(&value, low, high),
         SortCondition::BeginsWith(prefix) => begins_with(&value, prefix),
     }
+}
+
+/// Checks every condition of a transaction against the items as they stand (`current(i)` is
+/// the item action `i` targets, if it exists), as DynamoDB's `TransactWriteItems` does: when
+/// any fails, the error is `PreconditionFailed`, not retryable, with one cancellation reason per
+/// action (`ConditionalCheckFailed` or `None`), and nothing may be written.
+pub fn check_transaction_conditions<'a>(
+    actions: &[TransactAction],
+    current: impl Fn(usize) -> Option<&'a Document>,
+) -> crate::error::Result<()> {
+    let reasons: Vec<CancellationReason> = actions
+        .iter()
+        .enumerate()
+        .map(|(index, action)| {
+            let condition = match action {
+                TransactAction::Put { condition, .. }
+                | TransactAction::Update { condition, .. }
+                | TransactAction::Delete { condition, .. } => condition.as_ref(),
+                TransactAction::ConditionCheck { condition, .. } => Some(condition),
+            };
+            let holds = condition.is_none_or(|c| eval_condition(c, current(index)));
+            CancellationReason {
+                index,
+                code: if holds {
+                    "None"
+                } else {
+                    "ConditionalCheckFailed"
+                }
+                .to_owned(),
+                message: (!holds).then(|| "The conditional request failed".to_owned()),
+            }
+        })
+        .collect();
+    let failed = reasons.iter().filter(|r| !r.is_ok()).count();
+    if failed == 0 {
+        return Ok(());
+    }
+    Err(crate::error::StoreError::precondition_failed(format!(
+        "the transaction was cancelled: {failed} of {} conditions did not hold; \
+         nothing was written",
+        actions.len()
+    ))
+    .with_retryable(false)
+    .with_cancellation_reasons(reasons))
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! All-or-nothing transactions for [`MemoryDocumentStore`].
 
 use super::MemoryDocumentStore;
-use crate::document::eval::eval_condition;
-use crate::document::{CancellationReason, TransactAction};
-use crate::error::{Result, StoreError};
+use crate::document::TransactAction;
+use crate::document::eval::check_transaction_conditions;
+use crate::error::Result;
 use crate::keys::DocKey;
 use crate::value::Document;
 
@@ -16,40 +16,7 @@ impl MemoryDocumentStore {
         )?;
 
         let mut items = self.write();
-        let reasons: Vec<CancellationReason> = actions
-            .iter()
-            .zip(&keys)
-            .enumerate()
-            .map(|(index, (action, key))| {
-                let condition = match action {
-                    TransactAction::Put { condition, .. }
-                    | TransactAction::Update { condition, .. }
-                    | TransactAction::Delete { condition, .. } => condition.as_ref(),
-                    TransactAction::ConditionCheck { condition, .. } => Some(condition),
-                };
-                let holds = condition.is_none_or(|c| eval_condition(c, items.get(key)));
-                CancellationReason {
-                    index,
-                    code: if holds {
-                        "None"
-                    } else {
-                        "ConditionalCheckFailed"
-                    }
-                    .to_owned(),
-                    message: (!holds).then(|| "The conditional request failed".to_owned()),
-                }
-            })
-            .collect();
-        let failed = reasons.iter().filter(|r| !r.is_ok()).count();
-        if failed > 0 {
-            return Err(StoreError::precondition_failed(format!(
-                "the transaction was cancelled: {failed} of {} conditions did not hold; \
-                 nothing was written",
-                actions.len()
-            ))
-            .with_retryable(false)
-            .with_cancellation_reasons(reasons));
-        }
+        check_transaction_conditions(&actions, |i| items.get(&keys[i]))?;
 
         // Compute every new state first, so a failing update leaves everything untouched.
         let mut writes: Vec<(DocKey, Option<Document>)> = Vec::with_capacity(actions.len());
