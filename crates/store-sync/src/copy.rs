@@ -110,6 +110,12 @@ pub async fn copy(
         source: source.describe(),
         sink: sink.describe(),
         resumed_records,
+        // Only a whole-source copy can compare its progress with the source's size.
+        estimated_total: if options.partition.is_whole() {
+            source.estimated_count().await.ok().flatten()
+        } else {
+            None
+        },
     });
 
     let mut batches = source.read(options.partition, state.resume.clone(), options.batch_size);

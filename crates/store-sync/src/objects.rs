@@ -131,6 +131,7 @@ pub async fn transfer_objects(
         source: from.label.clone(),
         sink: to.label.clone(),
         resumed_records: 0,
+        estimated_total: Some(sources.len() as u64),
     });
     let same_backend = from.store.backend() == to.store.backend();
     let mut report = ObjectTransferReport::default();

@@ -11,6 +11,9 @@ pub enum Event {
         sink: String,
         /// Records confirmed by earlier runs of this job.
         resumed_records: u64,
+        /// About how many records the source holds (the whole source, not one partition),
+        /// when it can tell.
+        estimated_total: Option<u64>,
     },
     /// A batch was confirmed by the sink.
     Progress {

@@ -115,6 +115,12 @@ pub trait RecordSource: Send + Sync {
     /// The collection's shape.
     async fn schema(&self) -> Result<CollectionSchema>;
 
+    /// About how many records the collection holds, when the source can tell cheaply (for a
+    /// progress bar's ETA); `None` when it cannot.
+    async fn estimated_count(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     /// Reads `partition` in batches of about `batch_size` records, from the start or from a
     /// position a previous batch returned, from one consistent view where the service has one.
     fn read(

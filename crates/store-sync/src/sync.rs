@@ -97,6 +97,7 @@ pub async fn sync(
         source: source.describe(),
         sink: sink.describe(),
         resumed_records: 0,
+        estimated_total: source.estimated_count().await.ok().flatten(),
     });
 
     let mut report = SyncReport::default();

@@ -267,3 +267,19 @@ async fn documents_persist_on_redb_and_survive_a_reopen_equal() {
     copy(&reopened, &table, &options(), &Silent).await.unwrap();
     assert!(check(&reopened, &table, 64).await.unwrap().is_equal());
 }
+
+#[tokio::test]
+async fn sources_estimate_their_size_for_progress() {
+    use store_sync::RecordSource;
+    let data = dataset(40);
+    let (_, source) = documents("src", &data).await;
+    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let table = sqlite_table(db, "items", true).await;
+    copy(&source, &table, &options(), &Silent).await.unwrap();
+    assert_eq!(table.estimated_count().await.unwrap(), Some(40));
+    let (_, index) = search("idx");
+    copy(&source, &index, &options(), &Silent).await.unwrap();
+    assert_eq!(index.estimated_count().await.unwrap(), Some(40));
+    // A document store cannot tell through the trait.
+    assert_eq!(source.estimated_count().await.unwrap(), None);
+}

@@ -41,18 +41,9 @@ impl Reporter {
         }
         Some(self.bar.get_or_init(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix} {human_pos} records  {rate}  {elapsed}",
-                )
-                .expect("a valid template")
-                .with_key(
-                    "rate",
-                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0} records/s", state.per_sec());
-                    },
-                ),
-            );
+            bar.set_style(style(
+                "{spinner} {prefix} {human_pos} records  {rate}  {elapsed}",
+            ));
             bar.set_prefix(self.command);
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
@@ -127,6 +118,19 @@ impl Reporter {
     }
 }
 
+/// A progress style from `template`, with `{rate}` as whole records per second (`1234/s`).
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .expect("a valid template")
+        .progress_chars("=> ")
+        .with_key(
+            "rate",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            },
+        )
+}
+
 impl Drop for Reporter {
     fn drop(&mut self) {
         self.clear_progress();
@@ -163,8 +167,19 @@ impl Progress for Reporter {
             if let Some(bar) = self.bar() {
                 match event {
                     Event::Started {
-                        resumed_records, ..
-                    } => bar.set_position(*resumed_records),
+                        resumed_records,
+                        estimated_total,
+                        ..
+                    } => {
+                        if let Some(total) = estimated_total {
+                            bar.set_length(*total);
+                            bar.set_style(style(
+                                "{spinner} {prefix} [{bar:20}] {human_pos}/{human_len} records \
+                                 {rate} eta {eta}",
+                            ));
+                        }
+                        bar.set_position(*resumed_records);
+                    }
                     Event::Progress { records, .. } => bar.set_position(*records),
                 }
             }

@@ -190,6 +190,10 @@ impl RecordSource for ArchiveSource {
         })
     }
 
+    async fn estimated_count(&self) -> Result<Option<u64>> {
+        Ok(Some(self.collection().await?.records))
+    }
+
     fn read(
         &self,
         partition: Partition,

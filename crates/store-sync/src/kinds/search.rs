@@ -112,6 +112,11 @@ impl RecordSource for SearchCollection {
         })
     }
 
+    async fn estimated_count(&self) -> Result<Option<u64>> {
+        self.index.refresh().await?;
+        Ok(Some(self.index.count(&SearchQuery::MatchAll).await?))
+    }
+
     fn read(
         &self,
         partition: Partition,

@@ -84,6 +84,17 @@ impl RecordSource for SqlTable {
         })
     }
 
+    async fn estimated_count(&self) -> Result<Option<u64>> {
+        let row = self
+            .store
+            .query_one(&format!("SELECT count(*) AS n FROM {}", self.quoted()), &[])
+            .await?;
+        Ok(row
+            .get("n")
+            .and_then(Value::as_number)
+            .and_then(store_core::Number::to_u64))
+    }
+
     fn read(
         &self,
         partition: Partition,
