@@ -131,6 +131,11 @@ macro_rules! client_setters {
         }
 
         /// Attempts of the SDK's standard retry for each call (1 turns it off).
+        ///
+        /// Under store-layers' `RetryLayer`, set 1: the layer then owns every retry, with its
+        /// budget and idempotency rules, and two retry loops never multiply. (Batch calls
+        /// still retry their unprocessed items with the store's own `RetryPolicy`: that is
+        /// per item, which a layer around the whole call cannot do.)
         pub fn max_attempts(mut self, attempts: u32) -> Self {
             self.client.max_attempts = Some(attempts.max(1));
             self

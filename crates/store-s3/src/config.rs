@@ -179,6 +179,10 @@ impl S3StoreBuilder {
     }
 
     /// The SDK's retry mode and total attempts (1 disables retries).
+    ///
+    /// Under store-layers' `RetryLayer`, set `retry(RetryMode::Standard, 1)`: the layer then
+    /// owns every retry, with its budget and idempotency rules, and two retry loops never
+    /// multiply. (Multipart parts always retry on their own, with the SDK's retry off.)
     pub fn retry(mut self, mode: RetryMode, max_attempts: u32) -> Self {
         self.retry = Some((mode, max_attempts.max(1)));
         self
