@@ -1,5 +1,6 @@
 //! [`SearchIndex`]: one full-text search index (OpenSearch and its stand-ins).
 
+pub mod engine;
 mod ext;
 mod query;
 mod types;

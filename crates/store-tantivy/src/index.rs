@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use store_core::search::engine::{BulkWriter, Mapping, bulk_on_missing, validate_write};
 use store_core::search::{
-    BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities,
-    SearchIndex, SearchQuery, SearchRequest, SearchResponse, StoredDoc, validate_id,
+    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities, SearchIndex,
+    SearchQuery, SearchRequest, SearchResponse, StoredDoc, validate_id,
 };
 use store_core::{Document, Health, HealthReport, IndexName, Result, StoreError};
 
 use crate::config::TantivyConfig;
 use crate::error::{BACKEND, io_error};
-use crate::writer::{Actor, Writer, exists_on_disk, validate_write};
+use crate::writer::{Actor, Writer, exists_on_disk};
 
 /// A [`SearchIndex`] in one tantivy index directory, with OpenSearch's semantics as the
 /// in-memory reference index has them. See the [crate documentation](crate) for the design.
@@ -166,32 +167,6 @@ impl TantivyIndex {
             .await
             .map_err(|e| self.context(e, operation, target))
     }
-
-    /// The report of a bulk that does not create the missing index (deletes alone, or no valid
-    /// id): each invalid id is a 400, each delete a 404 `NotFound` naming the index.
-    fn bulk_on_missing(&self, ops: Vec<BulkOp>) -> BulkReport {
-        let failed = ops
-            .into_iter()
-            .enumerate()
-            .map(|(position, op)| {
-                let id = op.id().to_owned();
-                let (status, error) = match validate_id(&id) {
-                    Err(e) => (400, e.in_context(BACKEND, "bulk").with_target(id.clone())),
-                    Ok(()) => (404, self.missing("bulk")),
-                };
-                BulkFailure {
-                    position,
-                    id,
-                    status,
-                    error,
-                }
-            })
-            .collect();
-        BulkReport {
-            succeeded: 0,
-            failed,
-        }
-    }
 }
 
 fn join_error(e: tokio::task::JoinError) -> StoreError {
@@ -251,7 +226,7 @@ impl SearchIndex for TantivyIndex {
         let mut slot = self.inner.actor.lock().await;
         if slot.is_some() {
             // Checked after the spec, as the in-memory index does.
-            crate::mapping::Mapping::from_spec(spec).map_err(|e| self.context(e, "create", ""))?;
+            Mapping::from_spec(spec, BACKEND).map_err(|e| self.context(e, "create", ""))?;
             return Err(self.context(
                 StoreError::already_exists(format!("index `{}` already exists", self.inner.name)),
                 "create",
@@ -326,7 +301,7 @@ impl SearchIndex for TantivyIndex {
             .iter()
             .any(|op| !matches!(op, BulkOp::Delete { .. }) && validate_id(op.id()).is_ok());
         if !creates && !self.exists().await? {
-            return Ok(self.bulk_on_missing(ops));
+            return Ok(bulk_on_missing(ops, BACKEND, || self.missing("bulk")));
         }
         self.write("bulk", "", creates, move |w| Ok(w.bulk(ops)))
             .await

@@ -74,9 +74,10 @@
 //! The index's mapping (store-core's [`FieldType`](store_core::search::FieldType)s, raw
 //! OpenSearch mappings, and dynamic mapping of new fields from their first value: strings as
 //! `text` with a `.keyword` sub-field, or `date`; integers `long`, other numbers `double`,
-//! booleans `boolean`, maps objects) is the in-memory index's, field for field. tantivy's
-//! schemas are fixed at creation, so rather than one tantivy field per mapped field (which a
-//! new field would need a new index for), the schema has one tantivy field per kind of term
+//! booleans `boolean`, maps objects) is the in-memory index's, field for field: both use
+//! [`store_core::search::engine`]. tantivy's schemas are fixed at creation, so rather than one
+//! tantivy field per mapped field (which a new field would need a new index for), the schema
+//! has one tantivy field per kind of term
 //! and every term is prefixed with its field's dotted path: `title\0rust` in the text field,
 //! `status\0published` in the keyword field. New fields need no schema change; the mapping is
 //! saved with every commit. Text is analyzed by the same simplified standard analyzer as the
@@ -116,13 +117,9 @@
 //! version); bulk applies each operation on its own and reports every failure with its
 //! position, id and status.
 
-mod analyzer;
 mod config;
-mod date;
 mod error;
-mod fields;
 mod index;
-mod mapping;
 mod meta;
 mod query;
 mod schema;

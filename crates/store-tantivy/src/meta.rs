@@ -6,9 +6,8 @@
 //! crash the index reopens with exactly the fields and counters of its last commit.
 
 use serde::{Deserialize, Serialize};
+use store_core::search::engine::Mapping;
 use store_core::{Result, StoreError};
-
-use crate::mapping::Mapping;
 
 /// The on-disk format of a store-tantivy index (the schema of [`crate::schema`], the term
 /// layout, the `_source` and `_sort` encodings and this payload). An index of another format

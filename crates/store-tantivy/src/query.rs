@@ -16,6 +16,7 @@
 
 use std::ops::Bound;
 
+use store_core::search::engine::{Mapping, Resolved, analyze, coerce_for_query};
 use store_core::search::{FieldType, MatchOperator, RangeBounds, SearchQuery};
 use store_core::{Result, StoreError, Value};
 use tantivy::Term;
@@ -25,9 +26,6 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
-use crate::analyzer::analyze;
-use crate::fields::coerce_for_query;
-use crate::mapping::{Mapping, Resolved};
 use crate::schema::{Fields, exact_term, term_text};
 
 /// Compiles a query against the mapping.

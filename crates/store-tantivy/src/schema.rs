@@ -21,15 +21,13 @@ use std::fmt::Write as _;
 
 use store_core::search::DocVersion;
 use store_core::search::FieldType;
+use store_core::search::engine::{Exact, FieldData, POSITION_GAP, parents};
 use store_core::{Document, Result, StoreError};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{PreTokenizedString, Token};
-
-use crate::fields::{Exact, FieldData};
-use crate::mapping::parents;
 
 /// The separator between a field's path and the value in a term.
 pub(crate) const SEP: char = '\0';
@@ -190,7 +188,7 @@ pub(crate) fn build_doc(
                         });
                     }
                 }
-                next_position += crate::analyzer::POSITION_GAP as usize;
+                next_position += POSITION_GAP as usize;
             }
             ty => {
                 for value in &data.values {

@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 
+use store_core::search::engine::{SortKey, coerce_after, compare, compile_sort};
 use store_core::search::{Hit, SearchQuery, SearchRequest, SearchResponse};
 use store_core::{Result, StoreError, Value};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
@@ -16,7 +17,7 @@ use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDo
 use crate::error::OrStore;
 use crate::query::compile;
 use crate::schema::{ID_FIELD, SORT_FIELD};
-use crate::sort::{Key, coerce_after, compare, compile_sort, sort_values};
+use crate::sort::hit_sort_values;
 use crate::writer::{View, entry_of};
 
 /// Runs a search: match, sort, skip to `search_after` and `from`, take `size`.
@@ -56,7 +57,7 @@ pub(crate) fn search(view: &View, request: &SearchRequest) -> Result<SearchRespo
         });
     }
 
-    let scoring = keys.iter().any(|k| matches!(k, Key::Score(_)));
+    let scoring = keys.iter().any(|k| matches!(k, SortKey::Score(_)));
     let matches = searcher
         .search(&*query, &AllMatches { scoring })
         .or_store()?;
@@ -89,7 +90,7 @@ pub(crate) fn search(view: &View, request: &SearchRequest) -> Result<SearchRespo
                     .ord_to_bytes(ord, &mut buf)
                     .map_err(|e| StoreError::internal(format!("reading _sort: {e}")))?;
             }
-            let values = sort_values(&keys, &id, score, &buf);
+            let values = hit_sort_values(&keys, &id, score, &buf);
             Ok((address, score, id, values))
         })
         .collect::<Result<_>>()?;

@@ -14,11 +14,13 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
-use store_core::search::{
-    BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, StoredDoc,
-    validate_id,
+use store_core::search::engine::{
+    Additions, BulkWriter, FieldData, Mapping, check_version, deep_merge, run_bulk, validate_write,
 };
-use store_core::{Document, ErrorKind, Result, StoreError, Value};
+use store_core::search::{
+    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, StoredDoc, validate_id,
+};
+use store_core::{Document, Result, StoreError};
 use tantivy::collector::Count;
 use tantivy::query::AllQuery;
 use tantivy::schema::{IndexRecordOption, Value as _};
@@ -29,7 +31,6 @@ use tantivy::{
 
 use crate::config::TantivyConfig;
 use crate::error::{BACKEND, OrStore, io_error, writer_error};
-use crate::mapping::Mapping;
 use crate::meta::{FORMAT_VERSION, Meta, not_ours};
 use crate::schema::{Fields, build_doc, build_schema};
 
@@ -76,7 +77,7 @@ impl Writer {
         spec: &IndexSpec,
         config: &TantivyConfig,
     ) -> Result<Self> {
-        let mapping = Mapping::from_spec(spec)?;
+        let mapping = Mapping::from_spec(spec, BACKEND)?;
         if exists_on_disk(dir) {
             return Err(StoreError::already_exists(format!(
                 "index `{name}` already exists"
@@ -252,101 +253,12 @@ impl Writer {
         }))
     }
 
-    /// Creates or replaces a document.
-    pub(crate) fn index(
-        &mut self,
-        id: &str,
-        doc: Document,
-        options: IndexOptions,
-    ) -> Result<DocVersion> {
-        validate_write(id, options)?;
-        let indexed = self.mapping.index_document(&doc)?;
-        let existing = self.current(id)?;
-        if options.op_type == OpType::Create && existing.is_some() {
-            return Err(StoreError::already_exists(format!(
-                "a document with id `{id}` already exists"
-            )));
-        }
-        check_version(id, existing.map(|e| e.version), options)?;
-        self.apply_mapping(indexed.additions);
-        let version = self.put(id, doc, &indexed.fields)?;
-        self.refresh_if(options)?;
-        Ok(version)
-    }
-
-    /// Merges `partial` into a document (nested maps merged deeply, other values replaced).
-    pub(crate) fn update(
-        &mut self,
-        id: &str,
-        partial: Document,
-        options: IndexOptions,
-    ) -> Result<DocVersion> {
-        validate_id(id)?;
-        let existing = self.current(id)?.ok_or_else(|| {
-            StoreError::not_found(format!("no document with id `{id}` to update"))
-        })?;
-        check_version(id, Some(existing.version), options)?;
-        let mut merged = existing.source.clone();
-        deep_merge(&mut merged, partial);
-        if merged == existing.source {
-            // Like OpenSearch's `detect_noop`: nothing changes, not even the version.
-            self.refresh_if(options)?;
-            return Ok(existing.version);
-        }
-        let indexed = self.mapping.index_document(&merged)?;
-        self.apply_mapping(indexed.additions);
-        let version = self.put(id, merged, &indexed.fields)?;
-        self.refresh_if(options)?;
-        Ok(version)
-    }
-
-    /// Deletes a document; returns whether it existed.
-    pub(crate) fn delete(&mut self, id: &str, options: IndexOptions) -> Result<bool> {
-        validate_id(id)?;
-        let existing = self.current(id)?;
-        check_version(id, existing.as_ref().map(|e| e.version), options)?;
-        let existed = existing.is_some();
-        if existed {
-            self.seq_no += 1;
-            self.writer
-                .delete_term(Term::from_field_text(self.fields.id, id));
-            self.pending.insert(id.to_owned(), None);
-            self.dirty = true;
-        }
-        self.refresh_if(options)?;
-        Ok(existed)
-    }
-
     /// Applies each operation in order, independently of the others.
     pub(crate) fn bulk(&mut self, ops: Vec<BulkOp>) -> BulkReport {
-        let mut report = BulkReport::default();
-        for (position, op) in ops.into_iter().enumerate() {
-            let id = op.id().to_owned();
-            let result = match op {
-                BulkOp::Index { id, doc } => self.index(&id, doc, IndexOptions::new()).map(drop),
-                BulkOp::Create { id, doc } => self
-                    .index(&id, doc, IndexOptions::new().create_only())
-                    .map(drop),
-                BulkOp::Update { id, partial } => {
-                    self.update(&id, partial, IndexOptions::new()).map(drop)
-                }
-                // As in OpenSearch, deleting a missing id is a `not_found` result, not an error.
-                BulkOp::Delete { id } => self.delete(&id, IndexOptions::new()).map(drop),
-            };
-            match result {
-                Ok(()) => report.succeeded += 1,
-                Err(error) => report.failed.push(BulkFailure {
-                    position,
-                    status: status_of(error.kind()),
-                    error: error.in_context(BACKEND, "bulk").with_target(id.clone()),
-                    id,
-                }),
-            }
-        }
-        report
+        run_bulk(self, ops, BACKEND)
     }
 
-    fn apply_mapping(&mut self, additions: Vec<(String, crate::mapping::Mapped)>) {
+    fn apply_mapping(&mut self, additions: Additions) {
         if !additions.is_empty() {
             Arc::make_mut(&mut self.mapping).apply(additions);
             self.publish();
@@ -358,7 +270,7 @@ impl Writer {
         &mut self,
         id: &str,
         source: Document,
-        fields: &std::collections::BTreeMap<String, crate::fields::FieldData>,
+        fields: &std::collections::BTreeMap<String, FieldData>,
     ) -> Result<DocVersion> {
         self.seq_no += 1;
         let version = DocVersion {
@@ -380,6 +292,61 @@ impl Writer {
             self.commit()?;
         }
         Ok(())
+    }
+}
+
+/// The single writes of the index; an update merges nested maps deeply and replaces other values.
+impl BulkWriter for Writer {
+    fn index(&mut self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
+        validate_write(id, options)?;
+        let indexed = self.mapping.index_document(&doc)?;
+        let existing = self.current(id)?;
+        if options.op_type == OpType::Create && existing.is_some() {
+            return Err(StoreError::already_exists(format!(
+                "a document with id `{id}` already exists"
+            )));
+        }
+        check_version(id, existing.map(|e| e.version), options)?;
+        self.apply_mapping(indexed.additions);
+        let version = self.put(id, doc, &indexed.fields)?;
+        self.refresh_if(options)?;
+        Ok(version)
+    }
+
+    fn update(&mut self, id: &str, partial: Document, options: IndexOptions) -> Result<DocVersion> {
+        validate_id(id)?;
+        let existing = self.current(id)?.ok_or_else(|| {
+            StoreError::not_found(format!("no document with id `{id}` to update"))
+        })?;
+        check_version(id, Some(existing.version), options)?;
+        let mut merged = existing.source.clone();
+        deep_merge(&mut merged, partial);
+        if merged == existing.source {
+            // Like OpenSearch's `detect_noop`: nothing changes, not even the version.
+            self.refresh_if(options)?;
+            return Ok(existing.version);
+        }
+        let indexed = self.mapping.index_document(&merged)?;
+        self.apply_mapping(indexed.additions);
+        let version = self.put(id, merged, &indexed.fields)?;
+        self.refresh_if(options)?;
+        Ok(version)
+    }
+
+    fn delete(&mut self, id: &str, options: IndexOptions) -> Result<bool> {
+        validate_id(id)?;
+        let existing = self.current(id)?;
+        check_version(id, existing.as_ref().map(|e| e.version), options)?;
+        let existed = existing.is_some();
+        if existed {
+            self.seq_no += 1;
+            self.writer
+                .delete_term(Term::from_field_text(self.fields.id, id));
+            self.pending.insert(id.to_owned(), None);
+            self.dirty = true;
+        }
+        self.refresh_if(options)?;
+        Ok(existed)
     }
 }
 
@@ -412,59 +379,6 @@ pub(crate) fn entry_of(doc: &TantivyDocument, f: &Fields) -> Result<(String, Ent
             },
         },
     ))
-}
-
-/// The checks of a write made before anything else, the existence of the index included.
-pub(crate) fn validate_write(id: &str, options: IndexOptions) -> Result<()> {
-    validate_id(id)?;
-    if options.op_type == OpType::Create && options.if_version.is_some() {
-        return Err(StoreError::invalid_input(
-            "a create-only write cannot also require a version; use one or the other",
-        ));
-    }
-    Ok(())
-}
-
-fn check_version(id: &str, current: Option<DocVersion>, options: IndexOptions) -> Result<()> {
-    let Some(required) = options.if_version else {
-        return Ok(());
-    };
-    match current {
-        Some(current) if current == required => Ok(()),
-        Some(current) => Err(StoreError::precondition_failed(format!(
-            "document `{id}` is at seq_no {} / primary term {}, not the required {} / {}",
-            current.seq_no, current.primary_term, required.seq_no, required.primary_term
-        ))),
-        None => Err(StoreError::precondition_failed(format!(
-            "document `{id}` does not exist, so it is not at the required seq_no {}",
-            required.seq_no
-        ))),
-    }
-}
-
-/// Merges `partial` into `target`: maps merge key by key, anything else replaces.
-fn deep_merge(target: &mut Document, partial: Document) {
-    for (key, value) in partial {
-        match (target.get_mut(&key), value) {
-            (Some(Value::Map(existing)), Value::Map(inner)) => deep_merge(existing, inner),
-            (_, value) => {
-                target.insert(key, value);
-            }
-        }
-    }
-}
-
-/// The HTTP status OpenSearch's bulk API gives an item that failed this way.
-pub(crate) fn status_of(kind: ErrorKind) -> u16 {
-    match kind {
-        ErrorKind::NotFound => 404,
-        ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed | ErrorKind::Conflict => 409,
-        ErrorKind::InvalidInput | ErrorKind::Unsupported => 400,
-        ErrorKind::Throttled => 429,
-        ErrorKind::Unavailable => 503,
-        ErrorKind::Unauthorized => 403,
-        _ => 500,
-    }
 }
 
 type Job = Box<dyn FnOnce(&mut Writer) + Send>;

@@ -1,13 +1,8 @@
 //! [`MemorySearchIndex`]: the in-memory reference [`SearchIndex`], mirroring OpenSearch.
 
-mod analyzer;
-mod date;
 mod execute;
-mod fields;
-mod mapping;
 mod matcher;
 mod score;
-mod sort;
 mod state;
 
 use std::collections::HashMap;
@@ -21,9 +16,10 @@ use self::state::IndexState;
 use crate::error::{Result, StoreError};
 use crate::health::{Health, HealthReport};
 use crate::keys::IndexName;
+use crate::search::engine::{BulkWriter, bulk_on_missing, validate_write};
 use crate::search::{
-    BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities,
-    SearchIndex, SearchQuery, SearchRequest, SearchResponse, StoredDoc, validate_id,
+    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities, SearchIndex,
+    SearchQuery, SearchRequest, SearchResponse, StoredDoc, validate_id,
 };
 use crate::value::Document;
 
@@ -245,32 +241,6 @@ impl MemorySearchIndex {
         validate_id(id).map_err(|e| self.context(e, operation, id))
     }
 
-    /// The report of a bulk that does not create the missing index (deletes alone, or no valid
-    /// id): each invalid id is a 400, each delete a 404 `NotFound` naming the index.
-    fn bulk_on_missing(&self, ops: Vec<BulkOp>) -> BulkReport {
-        let failed = ops
-            .into_iter()
-            .enumerate()
-            .map(|(position, op)| {
-                let id = op.id().to_owned();
-                let (status, error) = match validate_id(&id) {
-                    Err(e) => (400, e.in_context(BACKEND, "bulk").with_target(id.clone())),
-                    Ok(()) => (404, self.missing("bulk")),
-                };
-                BulkFailure {
-                    position,
-                    id,
-                    status,
-                    error,
-                }
-            })
-            .collect();
-        BulkReport {
-            succeeded: 0,
-            failed,
-        }
-    }
-
     fn context(&self, error: StoreError, operation: &'static str, target: &str) -> StoreError {
         let error = error.in_context(BACKEND, operation);
         match (error.target().is_some(), target.is_empty()) {
@@ -347,7 +317,7 @@ impl SearchIndex for MemorySearchIndex {
     }
 
     async fn index(&self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
-        state::validate_write(id, options).map_err(|e| self.context(e, "index", id))?;
+        validate_write(id, options).map_err(|e| self.context(e, "index", id))?;
         self.write_creating("index", id, |state| state.index(id, doc, options))
     }
 
@@ -384,7 +354,7 @@ impl SearchIndex for MemorySearchIndex {
         } else {
             match self.shared("bulk") {
                 Ok(shared) => shared,
-                Err(_) => return Ok(self.bulk_on_missing(ops)),
+                Err(_) => return Ok(bulk_on_missing(ops, BACKEND, || self.missing("bulk"))),
             }
         };
         self.write_to(&shared, "bulk", "", |state| Ok(state.bulk(ops)))
@@ -416,7 +386,7 @@ impl MemorySearchIndex {
     fn view(
         &self,
         operation: &'static str,
-    ) -> Result<(Arc<mapping::Mapping>, Arc<state::Snapshot>)> {
+    ) -> Result<(Arc<crate::search::engine::Mapping>, Arc<state::Snapshot>)> {
         let shared = self.shared(operation)?;
         let state = shared.read().unwrap_or_else(PoisonError::into_inner);
         Ok(state.view())

@@ -2,11 +2,11 @@
 
 use std::cmp::Ordering;
 
-use super::mapping::Mapping;
 use super::matcher::compile;
-use super::sort::{Key, coerce_after, compare, compile_sort, sort_values};
-use super::state::Snapshot;
+use super::state::{DocEntry, Snapshot};
 use crate::error::{Result, StoreError};
+use crate::search::SortOrder;
+use crate::search::engine::{Mapping, SortKey, coerce_after, compare, compile_sort, sort_values};
 use crate::search::{Hit, SearchQuery, SearchRequest, SearchResponse};
 
 /// Runs a search: match, sort, skip to `search_after` and `from`, take `size`.
@@ -34,7 +34,7 @@ pub(super) fn search(
         .values()
         .filter_map(|doc| {
             let score = query.eval(doc)?;
-            Some((doc, score, sort_values(&keys, doc, score)))
+            Some((doc, score, doc_sort_values(&keys, doc, score)))
         })
         .collect();
     let total = matches.len() as u64;
@@ -46,7 +46,7 @@ pub(super) fn search(
     if let Some(after) = &after {
         matches.retain(|(_, _, values)| compare(&keys, values, after) == Ordering::Greater);
     }
-    let scored = keys.is_empty() || keys.iter().any(|k| matches!(k, Key::Score(_)));
+    let scored = keys.is_empty() || keys.iter().any(|k| matches!(k, SortKey::Score(_)));
     let hits = matches
         .into_iter()
         .skip(request.from)
@@ -62,6 +62,19 @@ pub(super) fn search(
         total,
         hits,
         aggregations: None,
+    })
+}
+
+/// The sort values of a hit: a field sorts by its smallest value ascending, its largest
+/// descending.
+fn doc_sort_values(keys: &[SortKey], doc: &DocEntry, score: f64) -> Vec<crate::value::Value> {
+    sort_values(keys, &doc.id, score, |name, order| {
+        let values = doc.fields.get(name).map(|d| d.values.iter());
+        let picked = match order {
+            SortOrder::Asc => values.and_then(Iterator::min),
+            SortOrder::Desc => values.and_then(Iterator::max),
+        };
+        picked.cloned()
     })
 }
 

@@ -4,12 +4,10 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use super::analyzer::analyze;
-use super::fields::{Exact, FieldData, coerce_for_query};
-use super::mapping::{Mapping, Resolved};
-use super::score::Bm25;
+use super::score::{Bm25, frequency};
 use super::state::{DocEntry, Snapshot};
 use crate::error::{Result, StoreError};
+use crate::search::engine::{Exact, FieldData, Mapping, Resolved, analyze, coerce_for_query};
 use crate::search::{FieldType, MatchOperator, RangeBounds, SearchQuery};
 use crate::value::Value;
 
@@ -233,10 +231,10 @@ impl Compiled {
                 let mut matched = 0;
                 let mut score = 0.0;
                 for (i, term) in terms.iter().enumerate() {
-                    let tf = data.frequency(term);
+                    let tf = frequency(data, term);
                     if tf > 0 {
                         matched += 1;
-                        score += bm25.score(bm25.idf(i), tf as f64, data.len());
+                        score += bm25.score(bm25.idf(i), tf as f64, data.values.len());
                     }
                 }
                 let enough = if *require_all {
@@ -250,7 +248,7 @@ impl Compiled {
                 let data = doc.fields.get(field)?;
                 let freq = phrase_frequency(data, terms);
                 let idf: f64 = (0..terms.len()).map(|i| bm25.idf(i)).sum();
-                (freq > 0).then(|| bm25.score(idf, freq as f64, data.len()))
+                (freq > 0).then(|| bm25.score(idf, freq as f64, data.values.len()))
             }
             Compiled::AnyOf { field, values } => {
                 let data = doc.fields.get(field)?;

@@ -3,12 +3,17 @@
 //! `idf = ln(1 + (N − df + 0.5) / (df + 0.5))`, where `N` counts the documents that have the field.
 //! Keyword fields have no length norm: their factor is `tf / (tf + k1)`.
 
-use super::fields::{Exact, FieldData};
+use crate::search::engine::{Exact, FieldData};
 
 /// Term frequency saturation.
 pub(super) const K1: f64 = 1.2;
 /// Length normalization.
 pub(super) const B: f64 = 0.75;
+
+/// How many times `term` occurs in a field (its term frequency).
+pub(super) fn frequency(data: &FieldData, term: &Exact) -> usize {
+    data.values.iter().filter(|v| *v == term).count()
+}
 
 /// Collection statistics of one field for the terms of one query.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +40,7 @@ impl Bm25 {
                 continue;
             }
             doc_count += 1;
-            total_len += data.len() as u64;
+            total_len += data.values.len() as u64;
             for (i, term) in terms.iter().enumerate() {
                 if data.values.contains(term) {
                     df[i] += 1;
@@ -87,13 +92,14 @@ mod tests {
 
     fn text(tokens: &[&str]) -> FieldData {
         FieldData {
+            ty: crate::search::FieldType::Text,
             values: tokens.iter().map(|t| Exact::Str((*t).to_owned())).collect(),
             positions: Some((0..tokens.len() as u32).collect()),
         }
     }
 
     fn score_of(bm25: &Bm25, data: &FieldData, term: &Exact) -> f64 {
-        bm25.score(bm25.idf(0), data.frequency(term) as f64, data.len())
+        bm25.score(bm25.idf(0), frequency(data, term) as f64, data.values.len())
     }
 
     #[test]

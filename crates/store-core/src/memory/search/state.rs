@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::fields::FieldData;
-use super::mapping::Mapping;
-use crate::error::{ErrorKind, Result, StoreError};
-use crate::search::{
-    BulkFailure, BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, StoredDoc,
-    validate_id,
+use crate::error::{Result, StoreError};
+use crate::search::engine::{
+    BulkWriter, FieldData, Mapping, check_version, deep_merge, run_bulk, validate_write,
 };
-use crate::value::{Document, Value};
+use crate::search::{
+    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, StoredDoc, validate_id,
+};
+use crate::value::Document;
 
 /// One stored document with what it indexed.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl IndexState {
     /// A new, empty index.
     pub(super) fn new(spec: &IndexSpec) -> Result<Self> {
         Ok(Self {
-            mapping: Arc::new(Mapping::from_spec(spec)?),
+            mapping: Arc::new(Mapping::from_spec(spec, super::BACKEND)?),
             live: BTreeMap::new(),
             seq_no: 0,
             searchable: Arc::default(),
@@ -85,95 +85,9 @@ impl IndexState {
         }))
     }
 
-    /// Creates or replaces a document.
-    pub(super) fn index(
-        &mut self,
-        id: &str,
-        doc: Document,
-        options: IndexOptions,
-    ) -> Result<DocVersion> {
-        validate_write(id, options)?;
-        let indexed = self.mapping.index_document(&doc)?;
-        let existing = self.live.get(id);
-        if options.op_type == OpType::Create && existing.is_some() {
-            return Err(StoreError::already_exists(format!(
-                "a document with id `{id}` already exists"
-            )));
-        }
-        check_version(id, existing.map(|e| e.version), options)?;
-        Arc::make_mut(&mut self.mapping).apply(indexed.additions);
-        let version = self.write(id, doc, indexed.fields);
-        self.refresh_if(options);
-        Ok(version)
-    }
-
-    /// Merges `partial` into a document (nested maps merged deeply, other values replaced).
-    pub(super) fn update(
-        &mut self,
-        id: &str,
-        partial: Document,
-        options: IndexOptions,
-    ) -> Result<DocVersion> {
-        validate_id(id)?;
-        let existing = self.live.get(id).ok_or_else(|| {
-            StoreError::not_found(format!("no document with id `{id}` to update"))
-        })?;
-        check_version(id, Some(existing.version), options)?;
-        let mut merged = existing.source.clone();
-        deep_merge(&mut merged, partial);
-        if merged == existing.source {
-            // Like OpenSearch's `detect_noop`: nothing changes, not even the version.
-            let version = existing.version;
-            self.refresh_if(options);
-            return Ok(version);
-        }
-        let indexed = self.mapping.index_document(&merged)?;
-        Arc::make_mut(&mut self.mapping).apply(indexed.additions);
-        let version = self.write(id, merged, indexed.fields);
-        self.refresh_if(options);
-        Ok(version)
-    }
-
-    /// Deletes a document; returns whether it existed.
-    pub(super) fn delete(&mut self, id: &str, options: IndexOptions) -> Result<bool> {
-        validate_id(id)?;
-        check_version(id, self.live.get(id).map(|e| e.version), options)?;
-        let existed = self.live.remove(id).is_some();
-        if existed {
-            self.seq_no += 1;
-            self.dirty = true;
-        }
-        self.refresh_if(options);
-        Ok(existed)
-    }
-
     /// Applies each operation in order, independently of the others.
     pub(super) fn bulk(&mut self, ops: Vec<BulkOp>) -> BulkReport {
-        let mut report = BulkReport::default();
-        for (position, op) in ops.into_iter().enumerate() {
-            let id = op.id().to_owned();
-            let result = match op {
-                BulkOp::Index { id, doc } => self.index(&id, doc, IndexOptions::new()).map(drop),
-                BulkOp::Create { id, doc } => self
-                    .index(&id, doc, IndexOptions::new().create_only())
-                    .map(drop),
-                BulkOp::Update { id, partial } => {
-                    self.update(&id, partial, IndexOptions::new()).map(drop)
-                }
-                // As in OpenSearch, deleting a missing id is a `not_found` result, not an error.
-                BulkOp::Delete { id } => self.delete(&id, IndexOptions::new()).map(drop),
-            };
-            match result {
-                Ok(()) => report.succeeded += 1,
-                Err(error) => report.failed.push(BulkFailure {
-                    position,
-                    status: status_of(error.kind()),
-                    error: error.in_context("memory", "bulk").with_target(id.clone()),
-                    id,
-                }),
-            }
-        }
-        report
+        run_bulk(self, ops, super::BACKEND)
     }
 
     fn write(
@@ -205,55 +119,54 @@ impl IndexState {
     }
 }
 
-/// The checks of a write made before anything else, the existence of the index included.
-pub(super) fn validate_write(id: &str, options: IndexOptions) -> Result<()> {
-    validate_id(id)?;
-    if options.op_type == OpType::Create && options.if_version.is_some() {
-        return Err(StoreError::invalid_input(
-            "a create-only write cannot also require a version; use one or the other",
-        ));
-    }
-    Ok(())
-}
-
-fn check_version(id: &str, current: Option<DocVersion>, options: IndexOptions) -> Result<()> {
-    let Some(required) = options.if_version else {
-        return Ok(());
-    };
-    match current {
-        Some(current) if current == required => Ok(()),
-        Some(current) => Err(StoreError::precondition_failed(format!(
-            "document `{id}` is at seq_no {} / primary term {}, not the required {} / {}",
-            current.seq_no, current.primary_term, required.seq_no, required.primary_term
-        ))),
-        None => Err(StoreError::precondition_failed(format!(
-            "document `{id}` does not exist, so it is not at the required seq_no {}",
-            required.seq_no
-        ))),
-    }
-}
-
-/// Merges `partial` into `target`: maps merge key by key, anything else replaces.
-fn deep_merge(target: &mut Document, partial: Document) {
-    for (key, value) in partial {
-        match (target.get_mut(&key), value) {
-            (Some(Value::Map(existing)), Value::Map(inner)) => deep_merge(existing, inner),
-            (_, value) => {
-                target.insert(key, value);
-            }
+/// The single writes of one index; an update merges nested maps deeply and replaces other values.
+impl BulkWriter for IndexState {
+    fn index(&mut self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
+        validate_write(id, options)?;
+        let indexed = self.mapping.index_document(&doc)?;
+        let existing = self.live.get(id);
+        if options.op_type == OpType::Create && existing.is_some() {
+            return Err(StoreError::already_exists(format!(
+                "a document with id `{id}` already exists"
+            )));
         }
+        check_version(id, existing.map(|e| e.version), options)?;
+        Arc::make_mut(&mut self.mapping).apply(indexed.additions);
+        let version = self.write(id, doc, indexed.fields);
+        self.refresh_if(options);
+        Ok(version)
     }
-}
 
-/// The HTTP status OpenSearch's bulk API gives an item that failed this way.
-pub(super) fn status_of(kind: ErrorKind) -> u16 {
-    match kind {
-        ErrorKind::NotFound => 404,
-        ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed | ErrorKind::Conflict => 409,
-        ErrorKind::InvalidInput | ErrorKind::Unsupported => 400,
-        ErrorKind::Throttled => 429,
-        ErrorKind::Unavailable => 503,
-        ErrorKind::Unauthorized => 403,
-        _ => 500,
+    fn update(&mut self, id: &str, partial: Document, options: IndexOptions) -> Result<DocVersion> {
+        validate_id(id)?;
+        let existing = self.live.get(id).ok_or_else(|| {
+            StoreError::not_found(format!("no document with id `{id}` to update"))
+        })?;
+        check_version(id, Some(existing.version), options)?;
+        let mut merged = existing.source.clone();
+        deep_merge(&mut merged, partial);
+        if merged == existing.source {
+            // Like OpenSearch's `detect_noop`: nothing changes, not even the version.
+            let version = existing.version;
+            self.refresh_if(options);
+            return Ok(version);
+        }
+        let indexed = self.mapping.index_document(&merged)?;
+        Arc::make_mut(&mut self.mapping).apply(indexed.additions);
+        let version = self.write(id, merged, indexed.fields);
+        self.refresh_if(options);
+        Ok(version)
+    }
+
+    fn delete(&mut self, id: &str, options: IndexOptions) -> Result<bool> {
+        validate_id(id)?;
+        check_version(id, self.live.get(id).map(|e| e.version), options)?;
+        let existed = self.live.remove(id).is_some();
+        if existed {
+            self.seq_no += 1;
+            self.dirty = true;
+        }
+        self.refresh_if(options);
+        Ok(existed)
     }
 }

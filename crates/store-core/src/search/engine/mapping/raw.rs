@@ -6,7 +6,7 @@ use crate::search::FieldType;
 
 impl Mapping {
     /// Reads raw OpenSearch mappings into this mapping.
-    pub(super) fn add_raw(&mut self, raw: &serde_json::Value) -> Result<()> {
+    pub(super) fn add_raw(&mut self, raw: &serde_json::Value, backend: &str) -> Result<()> {
         let obj = raw
             .as_object()
             .ok_or_else(|| StoreError::invalid_input("raw mappings must be a JSON object"))?;
@@ -25,12 +25,17 @@ impl Mapping {
             };
         }
         if let Some(props) = obj.get("properties") {
-            self.add_raw_properties("", props)?;
+            self.add_raw_properties("", props, backend)?;
         }
         Ok(())
     }
 
-    fn add_raw_properties(&mut self, prefix: &str, props: &serde_json::Value) -> Result<()> {
+    fn add_raw_properties(
+        &mut self,
+        prefix: &str,
+        props: &serde_json::Value,
+        backend: &str,
+    ) -> Result<()> {
         let props = props.as_object().ok_or_else(|| {
             StoreError::invalid_input(format!("`properties` of `{prefix}` must be a JSON object"))
         })?;
@@ -40,21 +45,21 @@ impl Mapping {
             if ty.is_none() || ty == Some("object") {
                 self.add_explicit(&path, Mapped::Object)?;
                 if let Some(inner) = prop.get("properties") {
-                    self.add_raw_properties(&path, inner)?;
+                    self.add_raw_properties(&path, inner, backend)?;
                 }
                 continue;
             }
-            let ty = raw_type(&path, ty.unwrap_or_default())?;
-            check_analyzers(&path, prop)?;
+            let ty = raw_type(&path, ty.unwrap_or_default(), backend)?;
+            check_analyzers(&path, prop, backend)?;
             let mut subs = Vec::new();
             if let Some(fields) = prop.get("fields").and_then(|f| f.as_object()) {
                 for (sub_name, sub) in fields {
                     let sub_path = join(&path, sub_name);
                     let sub_ty = sub.get("type").and_then(|t| t.as_str()).unwrap_or("object");
-                    check_analyzers(&sub_path, sub)?;
+                    check_analyzers(&sub_path, sub, backend)?;
                     subs.push(SubDef {
                         name: sub_name.clone(),
-                        ty: raw_type(&sub_path, sub_ty)?,
+                        ty: raw_type(&sub_path, sub_ty, backend)?,
                         ignore_above: ignore_above(sub),
                     });
                 }
@@ -70,30 +75,35 @@ impl Mapping {
     }
 }
 
-fn raw_type(path: &str, ty: &str) -> Result<FieldType> {
-    Ok(match ty {
+/// The field type of an OpenSearch type name (`integer` is a `long`...), if it is one.
+pub(super) fn type_named(ty: &str) -> Option<FieldType> {
+    Some(match ty {
         "text" => FieldType::Text,
         "keyword" => FieldType::Keyword,
         "long" | "integer" | "short" | "byte" | "unsigned_long" => FieldType::Long,
         "double" | "float" | "half_float" | "scaled_float" => FieldType::Double,
         "boolean" => FieldType::Boolean,
         "date" => FieldType::Date,
-        other => {
-            return Err(StoreError::unsupported(format!(
-                "field `{path}` has type `{other}`, which the memory backend does not support"
-            )));
-        }
+        _ => return None,
     })
 }
 
-fn check_analyzers(path: &str, prop: &serde_json::Value) -> Result<()> {
+fn raw_type(path: &str, ty: &str, backend: &str) -> Result<FieldType> {
+    type_named(ty).ok_or_else(|| {
+        StoreError::unsupported(format!(
+            "field `{path}` has type `{ty}`, which the {backend} backend does not support"
+        ))
+    })
+}
+
+fn check_analyzers(path: &str, prop: &serde_json::Value, backend: &str) -> Result<()> {
     for key in ["analyzer", "search_analyzer", "normalizer"] {
         if let Some(name) = prop.get(key).and_then(|v| v.as_str())
             && name != "standard"
             && name != "default"
         {
             return Err(StoreError::unsupported(format!(
-                "field `{path}` asks for {key} `{name}`; the memory backend has only the standard analyzer"
+                "field `{path}` asks for {key} `{name}`; the {backend} backend has only the standard analyzer"
             )));
         }
     }
@@ -133,7 +143,7 @@ mod tests {
             })),
             ..IndexSpec::default()
         };
-        let mapping = Mapping::from_spec(&spec).unwrap();
+        let mapping = Mapping::from_spec(&spec, "memory").unwrap();
         assert_eq!(
             mapping.resolve("name.raw"),
             Resolved::Leaf(FieldType::Keyword)
@@ -151,7 +161,7 @@ mod tests {
             ..IndexSpec::default()
         };
         assert_eq!(
-            Mapping::from_spec(&bad).unwrap_err().kind(),
+            Mapping::from_spec(&bad, "memory").unwrap_err().kind(),
             ErrorKind::Unsupported
         );
     }

@@ -2,41 +2,52 @@
 
 use std::cmp::Ordering;
 
-use super::fields::coerce_for_query;
+use super::fields::{Exact, coerce_for_query};
 use super::mapping::{Mapping, Resolved};
-use super::state::DocEntry;
 use crate::error::{Result, StoreError};
 use crate::search::{FieldType, SortField, SortOrder};
 use crate::value::{Number, Value};
 
-/// One resolved sort key.
+/// One sort key of a request, resolved against the mapping ([`compile_sort`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Key {
+pub enum SortKey {
     /// By relevance.
     Score(SortOrder),
     /// By document id (`_id`), compared as text as OpenSearch does.
     Id(SortOrder),
     /// By a field's exact values (the smallest ascending, the largest descending).
     Field {
+        /// The field's dotted path.
         name: String,
+        /// The type it is mapped to.
         ty: FieldType,
+        /// The direction.
         order: SortOrder,
     },
 }
 
-/// Resolves the sort of a request; text fields and unmapped fields cannot be sorted on.
-pub(super) fn compile_sort(sort: &[SortField], mapping: &Mapping) -> Result<Vec<Key>> {
+impl SortKey {
+    fn order(&self) -> SortOrder {
+        match self {
+            SortKey::Score(order) | SortKey::Id(order) | SortKey::Field { order, .. } => *order,
+        }
+    }
+}
+
+/// Resolves the sort of a request: `_score` and `_id`, or keyword, number, date and boolean
+/// fields; a text, object or unmapped field is `InvalidInput`.
+pub fn compile_sort(sort: &[SortField], mapping: &Mapping) -> Result<Vec<SortKey>> {
     sort.iter()
         .map(|key| match key {
-            SortField::Score(order) => Ok(Key::Score(*order)),
-            SortField::Field(name, order) if name == "_score" => Ok(Key::Score(*order)),
-            SortField::Field(name, order) if name == "_id" => Ok(Key::Id(*order)),
+            SortField::Score(order) => Ok(SortKey::Score(*order)),
+            SortField::Field(name, order) if name == "_score" => Ok(SortKey::Score(*order)),
+            SortField::Field(name, order) if name == "_id" => Ok(SortKey::Id(*order)),
             SortField::Field(name, order) => match mapping.resolve(name) {
                 Resolved::Leaf(FieldType::Text) => Err(StoreError::invalid_input(format!(
                     "field `{name}` is analyzed text and cannot be sorted on (OpenSearch disables \
                      fielddata on text fields); sort on a keyword field such as `{name}.keyword`"
                 ))),
-                Resolved::Leaf(ty) => Ok(Key::Field {
+                Resolved::Leaf(ty) => Ok(SortKey::Field {
                     name: name.clone(),
                     ty,
                     order: *order,
@@ -52,26 +63,28 @@ pub(super) fn compile_sort(sort: &[SortField], mapping: &Mapping) -> Result<Vec<
         .collect()
 }
 
-/// The sort values of a hit; a missing field gives `Null`.
-pub(super) fn sort_values(keys: &[Key], doc: &DocEntry, score: f64) -> Vec<Value> {
+/// The sort values of a hit with this id and score; `field(name, order)` is the value a sort
+/// on the field uses (its smallest value ascending, its largest descending), and a missing
+/// value gives `Null`.
+pub fn sort_values(
+    keys: &[SortKey],
+    id: &str,
+    score: f64,
+    mut field: impl FnMut(&str, SortOrder) -> Option<Exact>,
+) -> Vec<Value> {
     keys.iter()
         .map(|key| match key {
-            Key::Score(_) => Number::try_from(score).map_or(Value::Null, Value::Number),
-            Key::Id(_) => Value::String(doc.id.clone()),
-            Key::Field { name, order, .. } => {
-                let values = doc.fields.get(name).map(|d| d.values.iter());
-                let picked = match order {
-                    SortOrder::Asc => values.and_then(Iterator::min),
-                    SortOrder::Desc => values.and_then(Iterator::max),
-                };
-                picked.map_or(Value::Null, |v| v.to_value())
+            SortKey::Score(_) => Number::try_from(score).map_or(Value::Null, Value::Number),
+            SortKey::Id(_) => Value::String(id.to_owned()),
+            SortKey::Field { name, order, .. } => {
+                field(name, *order).map_or(Value::Null, |v| v.to_value())
             }
         })
         .collect()
 }
 
 /// Checks and normalizes `search_after` values against the sort keys.
-pub(super) fn coerce_after(keys: &[Key], after: &[Value]) -> Result<Vec<Value>> {
+pub fn coerce_after(keys: &[SortKey], after: &[Value]) -> Result<Vec<Value>> {
     keys.iter()
         .zip(after)
         .map(|(key, value)| {
@@ -79,17 +92,17 @@ pub(super) fn coerce_after(keys: &[Key], after: &[Value]) -> Result<Vec<Value>> 
                 return Ok(Value::Null);
             }
             match key {
-                Key::Score(_) => {
+                SortKey::Score(_) => {
                     coerce_for_query(FieldType::Double, value, "_score").map(|e| e.to_value())
                 }
-                Key::Id(_) => match value {
+                SortKey::Id(_) => match value {
                     Value::String(_) => Ok(value.clone()),
                     other => Err(StoreError::invalid_input(format!(
                         "search_after value for `_id` must be a string, not a {}",
                         other.type_name()
                     ))),
                 },
-                Key::Field { name, ty, .. } => coerce_for_query(*ty, value, name)
+                SortKey::Field { name, ty, .. } => coerce_for_query(*ty, value, name)
                     .map(|e| e.to_value())
                     .map_err(|e| {
                         StoreError::invalid_input(format!(
@@ -104,18 +117,15 @@ pub(super) fn coerce_after(keys: &[Key], after: &[Value]) -> Result<Vec<Value>> 
 }
 
 /// Compares two hits' sort values; missing values sort last in either direction.
-pub(super) fn compare(keys: &[Key], a: &[Value], b: &[Value]) -> Ordering {
+pub fn compare(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
     for ((key, a), b) in keys.iter().zip(a).zip(b) {
-        let order = match key {
-            Key::Score(order) | Key::Id(order) | Key::Field { order, .. } => *order,
-        };
         let ord = match (a, b) {
             (Value::Null, Value::Null) => Ordering::Equal,
             (Value::Null, _) => Ordering::Greater,
             (_, Value::Null) => Ordering::Less,
             _ => {
                 let natural = natural(a, b);
-                if order == SortOrder::Desc {
+                if key.order() == SortOrder::Desc {
                     natural.reverse()
                 } else {
                     natural
@@ -144,19 +154,14 @@ mod tests {
 
     #[test]
     fn missing_values_sort_last_both_ways() {
-        let asc = [Key::Field {
+        let key = |order| SortKey::Field {
             name: "n".into(),
             ty: FieldType::Long,
-            order: SortOrder::Asc,
-        }];
-        let desc = [Key::Field {
-            name: "n".into(),
-            ty: FieldType::Long,
-            order: SortOrder::Desc,
-        }];
-        let one = [Value::from(1)];
-        let two = [Value::from(2)];
-        let none = [Value::Null];
+            order,
+        };
+        let (one, two, none) = ([Value::from(1)], [Value::from(2)], [Value::Null]);
+        let asc = [key(SortOrder::Asc)];
+        let desc = [key(SortOrder::Desc)];
         assert_eq!(compare(&asc, &one, &two), Ordering::Less);
         assert_eq!(compare(&desc, &one, &two), Ordering::Greater);
         assert_eq!(compare(&asc, &none, &two), Ordering::Greater);

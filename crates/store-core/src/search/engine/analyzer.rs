@@ -9,13 +9,13 @@
 
 /// Positions skipped between the values of a multi-valued text field, so a phrase never spans two
 /// values (OpenSearch's `position_increment_gap`).
-pub(super) const POSITION_GAP: u32 = 100;
+pub const POSITION_GAP: u32 = 100;
 
 /// The longest token; longer runs are split (the standard tokenizer's `max_token_length`).
 const MAX_TOKEN_CHARS: usize = 255;
 
 /// Splits `text` into lowercase tokens, in order.
-pub(super) fn analyze(text: &str) -> Vec<String> {
+pub fn analyze(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
     let mut current: Vec<char> = Vec::new();

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{join, validate_path};
 use crate::error::{Result, StoreError};
-use crate::memory::search::fields::Scalar;
+use crate::search::engine::fields::Scalar;
 use crate::value::{Document, Value};
 
 /// Names OpenSearch reserves for metadata; a document may not hold them.

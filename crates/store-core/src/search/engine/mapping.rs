@@ -1,9 +1,14 @@
 //! Mappings: explicit and dynamic field types, and the indexing of one document against them.
+//!
+//! A mapping serializes (store-tantivy saves it with every commit): its serialized form is part
+//! of that crate's on-disk format, so change it only with that format's version.
 
 mod flatten;
 mod raw;
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use self::flatten::{Flat, flatten};
 use super::analyzer::{POSITION_GAP, analyze};
@@ -21,30 +26,34 @@ pub(super) const TOTAL_FIELDS_LIMIT: usize = 1000;
 const DYNAMIC_KEYWORD_IGNORE_ABOVE: usize = 256;
 
 /// A field with a value type, and its sub-fields (multi-fields).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct LeafDef {
+    #[serde(with = "field_type")]
     pub(super) ty: FieldType,
     pub(super) ignore_above: Option<usize>,
     pub(super) subs: Vec<SubDef>,
 }
 
 /// A sub-field: the same values indexed again under `<field>.<name>` with another type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct SubDef {
     pub(super) name: String,
+    #[serde(with = "field_type")]
     pub(super) ty: FieldType,
     pub(super) ignore_above: Option<usize>,
 }
 
 /// What a path is mapped to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(super) enum Mapped {
     Object,
     Leaf(LeafDef),
 }
 
 /// What happens to a field that has no mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(super) enum Dynamic {
     /// Mapped from its first value (the default).
     On,
@@ -54,40 +63,63 @@ pub(super) enum Dynamic {
     Strict,
 }
 
-/// How a query field resolves.
+/// How a query or sort field resolves against a [`Mapping`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Resolved {
+pub enum Resolved {
+    /// A field or sub-field (`title.keyword`) of this type.
     Leaf(FieldType),
+    /// An object (a map of fields).
     Object,
+    /// Nothing is mapped at this path.
     Unmapped,
 }
 
-/// The mapping of one index: dotted paths to objects and typed fields.
-#[derive(Debug, Clone)]
-pub(super) struct Mapping {
+/// The mapping of one index: dotted paths to objects and typed fields, and what happens to
+/// fields it does not map (dynamic mapping).
+///
+/// It serializes, so a backend can save it with its data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mapping {
     paths: BTreeMap<String, Mapped>,
     dynamic: Dynamic,
 }
 
+/// The mappings indexing a document adds to its index's [`Mapping`] (fields it maps
+/// dynamically), to [`apply`](Mapping::apply) when the document is written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Additions(Vec<(String, Mapped)>);
+
+impl Additions {
+    /// Whether the document added no mapping.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// What indexing one document produced: its field data and the mappings it adds.
 #[derive(Debug)]
-pub(super) struct Indexed {
-    pub(super) fields: BTreeMap<String, FieldData>,
-    pub(super) additions: Vec<(String, Mapped)>,
+pub struct Indexed {
+    /// What each indexed field (and sub-field), by dotted path, holds; a field that indexed
+    /// nothing has no entry.
+    pub fields: BTreeMap<String, FieldData>,
+    /// The mappings the document adds.
+    pub additions: Additions,
 }
 
 impl Mapping {
     /// No field mapped, every field mapped from its first value: the mapping of an index a
     /// write creates.
-    pub(super) fn dynamic() -> Self {
+    pub fn dynamic() -> Self {
         Mapping {
             paths: BTreeMap::new(),
             dynamic: Dynamic::On,
         }
     }
 
-    /// The mapping an index starts with.
-    pub(super) fn from_spec(spec: &IndexSpec) -> Result<Self> {
+    /// The mapping an index created with `spec` starts with: `InvalidInput` for a bad spec,
+    /// `Unsupported` for a raw mapping with a type or analyzer the `backend` (named in the
+    /// message) lacks.
+    pub fn from_spec(spec: &IndexSpec, backend: &str) -> Result<Self> {
         if spec.shards == Some(0) {
             return Err(StoreError::invalid_input(
                 "an index needs at least one shard",
@@ -102,7 +134,7 @@ impl Mapping {
         }
         let mut mapping = Mapping::dynamic();
         if let Some(raw) = &spec.raw_mappings {
-            mapping.add_raw(raw)?;
+            mapping.add_raw(raw, backend)?;
         } else {
             for (name, ty) in &spec.fields {
                 let def = LeafDef {
@@ -145,7 +177,7 @@ impl Mapping {
     }
 
     /// How a query field resolves: a field, a sub-field (`title.keyword`), an object or nothing.
-    pub(super) fn resolve(&self, path: &str) -> Resolved {
+    pub fn resolve(&self, path: &str) -> Resolved {
         match self.paths.get(path) {
             Some(Mapped::Leaf(def)) => return Resolved::Leaf(def.ty),
             Some(Mapped::Object) => return Resolved::Object,
@@ -160,9 +192,9 @@ impl Mapping {
         Resolved::Unmapped
     }
 
-    /// Adds mappings found while indexing a document.
-    pub(super) fn apply(&mut self, additions: Vec<(String, Mapped)>) {
-        self.paths.extend(additions);
+    /// Adds the mappings found while indexing a document.
+    pub fn apply(&mut self, additions: Additions) {
+        self.paths.extend(additions.0);
     }
 
     fn field_count(&self) -> usize {
@@ -187,7 +219,7 @@ impl Mapping {
 
     /// Indexes a document: checks every value against the mapping, maps new fields dynamically
     /// and returns the field data, or `InvalidInput` when a value does not fit its field.
-    pub(super) fn index_document(&self, doc: &Document) -> Result<Indexed> {
+    pub fn index_document(&self, doc: &Document) -> Result<Indexed> {
         let mut flat = Flat::default();
         flatten("", doc, &mut flat)?;
         let leaf_paths: Vec<String> = flat.leaves.keys().cloned().collect();
@@ -260,7 +292,7 @@ impl Mapping {
         self.check_limit(extra)?;
         Ok(Indexed {
             fields,
-            additions: added.into_iter().collect(),
+            additions: Additions(added.into_iter().collect()),
         })
     }
 }
@@ -317,6 +349,7 @@ fn field_data(
             }
         }
         return Ok(Some(FieldData {
+            ty,
             values,
             positions: Some(positions),
         }));
@@ -332,6 +365,7 @@ fn field_data(
         values.push(exact);
     }
     Ok((!values.is_empty()).then_some(FieldData {
+        ty,
         values,
         positions: None,
     }))
@@ -346,7 +380,7 @@ fn join(prefix: &str, name: &str) -> String {
 }
 
 /// The proper dotted prefixes of a path: `a.b.c` gives `a` and `a.b`.
-fn parents(path: &str) -> impl Iterator<Item = &str> {
+pub fn parents(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('.').map(move |(i, _)| &path[..i])
 }
 
@@ -364,6 +398,23 @@ fn validate_path(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// [`FieldType`] in a saved mapping: its OpenSearch name.
+mod field_type {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::search::FieldType;
+
+    pub(super) fn serialize<S: Serializer>(ty: &FieldType, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(ty.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FieldType, D::Error> {
+        let name = String::deserialize(d)?;
+        super::raw::type_named(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown field type `{name}`")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,7 +430,7 @@ mod tests {
 
     #[test]
     fn dynamic_mapping_types_fields_from_their_first_value() {
-        let mapping = Mapping::from_spec(&IndexSpec::new()).unwrap();
+        let mapping = Mapping::from_spec(&IndexSpec::new(), "memory").unwrap();
         let indexed = mapping
             .index_document(&doc(serde_json::json!({
                 "title": "Hello World", "n": 3, "x": 1.5, "ok": true,
@@ -416,7 +467,7 @@ mod tests {
     #[test]
     fn values_that_do_not_fit_are_invalid_input() {
         let spec = IndexSpec::new().field("n", FieldType::Long);
-        let mapping = Mapping::from_spec(&spec).unwrap();
+        let mapping = Mapping::from_spec(&spec, "memory").unwrap();
         for bad in [
             serde_json::json!({"n": "abc"}),
             serde_json::json!({"n": {"inner": 1}}),
@@ -431,8 +482,34 @@ mod tests {
     }
 
     #[test]
+    fn a_mapping_serializes_in_its_saved_form() {
+        let spec = IndexSpec::new().field("n", FieldType::Long);
+        let mut mapping = Mapping::from_spec(&spec, "memory").unwrap();
+        let indexed = mapping
+            .index_document(&doc(serde_json::json!({"title": "Hi"})))
+            .unwrap();
+        mapping.apply(indexed.additions);
+        let saved = serde_json::to_value(&mapping).unwrap();
+        assert_eq!(
+            saved,
+            serde_json::json!({
+                "paths": {
+                    "n": {"leaf": {"ty": "long", "ignore_above": null, "subs": []}},
+                    "title": {"leaf": {"ty": "text", "ignore_above": null, "subs": [
+                        {"name": "keyword", "ty": "keyword", "ignore_above": 256}
+                    ]}}
+                },
+                "dynamic": "on"
+            })
+        );
+        let back: Mapping = serde_json::from_value(saved).unwrap();
+        assert_eq!(back.paths, mapping.paths);
+        assert_eq!(back.dynamic, mapping.dynamic);
+    }
+
+    #[test]
     fn total_fields_limit_is_enforced() {
-        let mapping = Mapping::from_spec(&IndexSpec::new()).unwrap();
+        let mapping = Mapping::from_spec(&IndexSpec::new(), "memory").unwrap();
         let mut big = Document::new();
         for i in 0..=TOTAL_FIELDS_LIMIT {
             big.insert(format!("f{i}"), i as i64);

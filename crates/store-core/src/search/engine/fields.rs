@@ -3,14 +3,14 @@
 use base64::Engine as _;
 use bytes::Bytes;
 
-use crate::date::parse_date_or_millis;
-use store_core::search::FieldType;
-use store_core::{Number, Value};
-use store_core::{Result, StoreError};
+use super::date::parse_date_or_millis;
+use crate::error::{Result, StoreError};
+use crate::search::FieldType;
+use crate::value::{Number, Value};
 
 /// One indexed value: a token or keyword, a number (dates are epoch milliseconds) or a boolean.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Exact {
+pub enum Exact {
     /// A boolean.
     Bool(bool),
     /// A number (long, double, or a date in epoch milliseconds).
@@ -21,11 +21,19 @@ pub(crate) enum Exact {
 
 impl Exact {
     /// The value as returned in a hit's sort values.
-    pub(crate) fn to_value(&self) -> Value {
+    pub fn to_value(&self) -> Value {
         match self {
             Exact::Bool(b) => Value::Bool(*b),
             Exact::Num(n) => Value::Number(n.clone()),
             Exact::Str(s) => Value::String(s.clone()),
+        }
+    }
+
+    /// The text, if this is a keyword or token.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Exact::Str(s) => Some(s),
+            _ => None,
         }
     }
 }
@@ -35,18 +43,18 @@ impl Exact {
 /// Text fields hold their tokens with positions; other fields hold their exact values. A field
 /// is present (for `exists`) when it has an entry, even a text field whose value had no token.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct FieldData {
+pub struct FieldData {
     /// The type the field is mapped to.
-    pub(crate) ty: FieldType,
+    pub ty: FieldType,
     /// Tokens (text) or exact values, in document order.
-    pub(crate) values: Vec<Exact>,
+    pub values: Vec<Exact>,
     /// The position of each token (text fields only).
-    pub(crate) positions: Option<Vec<u32>>,
+    pub positions: Option<Vec<u32>>,
 }
 
 /// One scalar found in a document, before coercion to a field type.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Scalar<'a> {
+pub(super) enum Scalar<'a> {
     /// A boolean.
     Bool(bool),
     /// A number.
@@ -59,7 +67,7 @@ pub(crate) enum Scalar<'a> {
 
 impl Scalar<'_> {
     /// The scalar of a query value; lists, maps, sets and null are not scalars.
-    pub(crate) fn of(value: &Value) -> Option<Scalar<'_>> {
+    pub(super) fn of(value: &Value) -> Option<Scalar<'_>> {
         Some(match value {
             Value::Bool(b) => Scalar::Bool(*b),
             Value::Number(n) => Scalar::Num(n),
@@ -70,7 +78,7 @@ impl Scalar<'_> {
     }
 
     /// The scalar as text, the way a text or keyword field reads it.
-    pub(crate) fn to_text(self) -> String {
+    pub(super) fn to_text(self) -> String {
         match self {
             Scalar::Bool(b) => b.to_string(),
             Scalar::Num(n) => n.to_string(),
@@ -91,7 +99,7 @@ impl Scalar<'_> {
 /// Coerces a document value as OpenSearch indexes it into a field of type `ty` (numbers from
 /// numeric strings, longs truncated toward zero, booleans from `"true"`/`"false"`, dates from
 /// text or epoch milliseconds); the error says why the value does not fit.
-pub(crate) fn coerce_for_index(ty: FieldType, scalar: Scalar<'_>, field: &str) -> Result<Exact> {
+pub(super) fn coerce_for_index(ty: FieldType, scalar: Scalar<'_>, field: &str) -> Result<Exact> {
     let exact = coerce(ty, scalar).ok_or_else(|| mismatch(ty, scalar, field, "index"))?;
     match (ty, exact) {
         (FieldType::Long, Exact::Num(n)) => {
@@ -114,7 +122,7 @@ pub(crate) fn coerce_for_index(ty: FieldType, scalar: Scalar<'_>, field: &str) -
 
 /// Coerces a query value (term, range bound, `search_after`) to the type of the field it is
 /// compared with. Text fields compare the value unanalyzed with their tokens.
-pub(crate) fn coerce_for_query(ty: FieldType, value: &Value, field: &str) -> Result<Exact> {
+pub fn coerce_for_query(ty: FieldType, value: &Value, field: &str) -> Result<Exact> {
     let scalar = Scalar::of(value).ok_or_else(|| {
         StoreError::invalid_input(format!(
             "a {} cannot be compared with field `{field}`; give a string, number or boolean",
@@ -181,7 +189,7 @@ fn truncate(n: &Number) -> Number {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use store_core::ErrorKind;
+    use crate::ErrorKind;
 
     fn num(s: &str) -> Number {
         s.parse().unwrap()
