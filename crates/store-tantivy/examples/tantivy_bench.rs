@@ -1,0 +1,277 @@
+//! Benchmark: `TantivyIndex::bulk` of many ~500-byte documents (then a refresh) against a
+//! plain tantivy writer loop indexing the same documents (text fields, a fast numeric field,
+//! and the JSON source stored) and committing once; then match-query latency over them.
+//!
+//! ```text
+//! cargo run -p store-tantivy --release --example tantivy_bench -- --docs 100000 --rounds 3
+//! ```
+//!
+//! The documents are generated once. Each contender runs once as a warm-up, then the rounds
+//! interleave them, the order alternating; each run uses a fresh directory. Lines give the
+//! median and the min–max of the rounds, and the ratio ours / baseline (below 1 is faster).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use store_core::search::{BulkOp, FieldType, IndexSpec, SearchQuery, SearchRequest};
+use store_core::{Document, SearchIndex};
+use store_tantivy::TantivyIndex;
+use tantivy::schema::{FAST, INDEXED, STORED, STRING, Schema, TEXT};
+use tantivy::{Index, TantivyDocument};
+
+const WORDS: &[&str] = &[
+    "storage",
+    "object",
+    "bucket",
+    "table",
+    "search",
+    "index",
+    "query",
+    "shard",
+    "replica",
+    "snapshot",
+    "backup",
+    "restore",
+    "stream",
+    "record",
+    "digest",
+    "latency",
+    "throughput",
+    "cluster",
+    "region",
+    "partition",
+    "segment",
+    "commit",
+    "refresh",
+    "mapping",
+    "field",
+    "number",
+    "decimal",
+    "unicode",
+    "checksum",
+    "archive",
+    "manifest",
+    "cursor",
+    "batch",
+];
+
+struct Args {
+    docs: usize,
+    rounds: usize,
+    dir: PathBuf,
+}
+
+fn args() -> Args {
+    let mut out = Args {
+        docs: 100_000,
+        rounds: 3,
+        dir: std::env::temp_dir().join(format!("store-tantivy-bench-{}", std::process::id())),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--docs" => out.docs = value.parse().expect("--docs N"),
+            "--rounds" => out.rounds = value.parse().expect("--rounds N"),
+            "--dir" => out.dir = value.into(),
+            other => panic!("unknown flag {other}; use --docs, --rounds, --dir"),
+        }
+    }
+    out
+}
+
+/// A deterministic document of about 500 bytes of JSON.
+fn doc(i: usize) -> Document {
+    let mut state = i as u64 * 2_654_435_761 + 1;
+    let mut word = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        WORDS[(state % WORDS.len() as u64) as usize]
+    };
+    let title: Vec<&str> = (0..6).map(|_| word()).collect();
+    let body: Vec<&str> = (0..50).map(|_| word()).collect();
+    Document::new()
+        .with("title", title.join(" "))
+        .with("body", body.join(" "))
+        .with("year", 1990 + (i % 35) as i64)
+        .with("views", (i * 7919 % 100_000) as i64)
+}
+
+fn fresh(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path).unwrap();
+    path
+}
+
+async fn ours(dir: &Path, docs: &[Document]) -> (Duration, TantivyIndex) {
+    let root = fresh(dir, "ours");
+    let index = TantivyIndex::open(&root, "bench").await.unwrap();
+    index
+        .create(
+            &IndexSpec::new()
+                .field("title", FieldType::Text)
+                .field("body", FieldType::Text)
+                .field("year", FieldType::Long)
+                .field("views", FieldType::Long),
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    for (n, chunk) in docs.chunks(1_000).enumerate() {
+        let ops = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| BulkOp::Index {
+                id: (n * 1_000 + i).to_string(),
+                doc: doc.clone(),
+            })
+            .collect();
+        let report = index.bulk(ops).await.unwrap();
+        assert!(report.is_complete());
+    }
+    index.refresh().await.unwrap();
+    (started.elapsed(), index)
+}
+
+fn plain(dir: &Path, docs: &[Document]) -> (Duration, Index) {
+    let root = fresh(dir, "plain");
+    let mut builder = Schema::builder();
+    let id = builder.add_text_field("_id", STRING | STORED);
+    let title = builder.add_text_field("title", TEXT);
+    let body = builder.add_text_field("body", TEXT);
+    let year = builder.add_i64_field("year", INDEXED | FAST);
+    let views = builder.add_i64_field("views", INDEXED | FAST);
+    let source = builder.add_text_field("_source", STORED);
+    let index = Index::create_in_dir(&root, builder.build()).unwrap();
+    let started = Instant::now();
+    // The same writer settings as ours: one indexing thread, a 64 MiB budget.
+    let mut writer = index
+        .writer_with_num_threads::<TantivyDocument>(1, 64 << 20)
+        .unwrap();
+    for (i, d) in docs.iter().enumerate() {
+        let mut t = TantivyDocument::default();
+        t.add_text(id, i.to_string());
+        let text = |name| {
+            d.get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        t.add_text(title, text("title"));
+        t.add_text(body, text("body"));
+        let number = |name| {
+            d.get(name)
+                .and_then(|v| v.as_number())
+                .and_then(|n| n.to_i64())
+                .unwrap_or_default()
+        };
+        t.add_i64(year, number("year"));
+        t.add_i64(views, number("views"));
+        t.add_text(
+            source,
+            store_core::to_json(&store_core::Value::Map(d.clone())).to_string(),
+        );
+        writer.add_document(t).unwrap();
+    }
+    writer.commit().unwrap();
+    (started.elapsed(), index)
+}
+
+fn summary(samples: &mut [Duration]) -> (f64, f64, f64) {
+    samples.sort();
+    let s = |d: Duration| d.as_secs_f64();
+    (
+        s(samples[samples.len() / 2]),
+        s(samples[0]),
+        s(samples[samples.len() - 1]),
+    )
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    samples.sort();
+    let at = ((samples.len() - 1) as f64 * p).round() as usize;
+    samples[at].as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let docs: Vec<Document> = (0..args.docs).map(doc).collect();
+    let bytes: usize = docs
+        .iter()
+        .map(|d| {
+            store_core::to_json(&store_core::Value::Map(d.clone()))
+                .to_string()
+                .len()
+        })
+        .sum();
+    println!(
+        "{} documents, {} bytes of JSON on average; {} rounds after a warm-up of each",
+        docs.len(),
+        bytes / docs.len().max(1),
+        args.rounds
+    );
+    // Warm-up.
+    let _ = ours(&args.dir, &docs).await;
+    let _ = plain(&args.dir, &docs);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        if round % 2 == 0 {
+            a.push(ours(&args.dir, &docs).await.0);
+            b.push(plain(&args.dir, &docs).0);
+        } else {
+            b.push(plain(&args.dir, &docs).0);
+            a.push(ours(&args.dir, &docs).await.0);
+        }
+    }
+    let (am, alo, ahi) = summary(&mut a);
+    let (bm, blo, bhi) = summary(&mut b);
+    println!(
+        "bench tantivy_bulk {} docs: ours {am:.3} s [{alo:.3}–{ahi:.3}] vs plain tantivy loop {bm:.3} s [{blo:.3}–{bhi:.3}] = {:.2}x",
+        docs.len(),
+        am / bm
+    );
+
+    // Query latency: match queries for one word on the body, over the last index built.
+    let (_, index) = ours(&args.dir, &docs).await;
+    let mut latencies = Vec::new();
+    for i in 0..500 {
+        let word = WORDS[i % WORDS.len()];
+        let request = SearchRequest::new(SearchQuery::matches("body", word)).size(10);
+        let started = Instant::now();
+        let found = index.search(&request).await.unwrap();
+        latencies.push(started.elapsed());
+        assert!(!found.hits.is_empty());
+    }
+    let (_, plain_index) = plain(&args.dir, &docs);
+    let reader = plain_index.reader().unwrap();
+    let searcher = reader.searcher();
+    let body = plain_index.schema().get_field("body").unwrap();
+    let parser = tantivy::query::QueryParser::for_index(&plain_index, vec![body]);
+    let mut plain_latencies = Vec::new();
+    for i in 0..500 {
+        let word = WORDS[i % WORDS.len()];
+        let started = Instant::now();
+        let query = parser.parse_query(word).unwrap();
+        let top = searcher
+            .search(
+                &query,
+                &tantivy::collector::TopDocs::with_limit(10).order_by_score(),
+            )
+            .unwrap();
+        for (_, address) in &top {
+            let _: TantivyDocument = searcher.doc(*address).unwrap();
+        }
+        plain_latencies.push(started.elapsed());
+    }
+    println!(
+        "bench tantivy_match_query: ours p50 {:.3} ms p99 {:.3} ms vs plain tantivy p50 {:.3} ms p99 {:.3} ms",
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.99),
+        percentile(&mut plain_latencies, 0.5),
+        percentile(&mut plain_latencies, 0.99),
+    );
+    let _ = std::fs::remove_dir_all(&args.dir);
+}
