@@ -129,20 +129,41 @@ async fn an_unknown_version_or_a_missing_manifest_is_refused() {
 }
 
 #[tokio::test]
-async fn a_finished_archive_is_never_written_into_again() {
+async fn a_finished_archive_is_written_into_again_only_by_the_same_backup() {
     let dir = tempfile::tempdir().unwrap();
     let source = backup_into(dir.path()).await;
-    let sink = ArchiveSink::in_dir(
+    // Another backup (here, of another source) is refused.
+    let other = ArchiveSink::in_dir(
         dir.path().join("backup"),
         "file://backup",
         "stores-test",
         Partition::whole(),
-    );
-    let err = copy(&source, &sink, &options(), &Silent).await.unwrap_err();
+    )
+    .with_source("mem://other");
+    let err = copy(&source, &other, &options(), &Silent)
+        .await
+        .unwrap_err();
     assert!(
-        err.message().contains("already holds a finished archive"),
+        err.message()
+            .contains("already holds a finished archive of mem://users"),
         "{}",
         err.message()
+    );
+    // The same backup runs again in place (as one killed after its manifest was written but
+    // before its checkpoint was saved does), and the archive still restores whole.
+    let again = ArchiveSink::in_dir(
+        dir.path().join("backup"),
+        "file://backup",
+        "stores-test",
+        Partition::whole(),
+    )
+    .with_source("mem://users");
+    copy(&source, &again, &options(), &Silent).await.unwrap();
+    assert!(
+        check(&source, &archive(dir.path()), 100)
+            .await
+            .unwrap()
+            .is_equal()
     );
 }
 

@@ -145,11 +145,6 @@ impl ArchiveSink {
         self.put("manifest.json", manifest.to_json(), "application/json")
             .await
     }
-
-    /// Whether the archive already has a finished manifest.
-    async fn has_manifest(&self) -> Result<bool> {
-        Ok(self.storage.read("manifest.json").await?.is_some())
-    }
 }
 
 #[async_trait]
@@ -159,12 +154,31 @@ impl RecordSink for ArchiveSink {
     }
 
     async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {
-        // A finished archive is never written into again: a new backup goes elsewhere.
-        if self.has_manifest().await? {
-            return Err(StoreError::already_exists(format!(
-                "{} already holds a finished archive; back up into a new location",
-                self.label
-            )));
+        // A finished archive is written into again only by the same backup (same source,
+        // collection and partition count): that is how a backup killed after writing its
+        // manifest but before saving its checkpoint finishes, and how a backup is re-run in
+        // place (the new manifest then lists the new run's parts; unchanged parts are the same
+        // files, since they are named by their content). Any other backup goes elsewhere.
+        if let Some(bytes) = self.storage.read("manifest.json").await? {
+            let finished = Manifest::parse(&bytes, &format!("{}/manifest.json", self.label))?;
+            let same_backup = !self.source.is_empty()
+                && finished.source == self.source
+                && finished.partitions == self.partition.total()
+                && finished
+                    .collections
+                    .iter()
+                    .any(|c| c.name == schema.name() && c.kind == schema.kind_name());
+            if !same_backup {
+                return Err(StoreError::already_exists(format!(
+                    "{} already holds a finished archive of {}; back up into a new location",
+                    self.label,
+                    if finished.source.is_empty() {
+                        "another source"
+                    } else {
+                        &finished.source
+                    }
+                )));
+            }
         }
         let name = path_segment(schema.name());
         let body = serde_json::to_vec_pretty(schema)
