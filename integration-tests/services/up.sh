@@ -23,13 +23,14 @@ for svc in "$@"; do
 done
 
 start="$(now_ms)"
-# The archive tests open archives with the ordinary tools, as a user would.
+# Tests read what we write with other clients, as a user would: archives with zstd, jq and
+# sha256sum, search documents over plain HTTP with curl, progress lines in a pty with script.
 missing=()
-for tool in zstd jq sha256sum; do
+for tool in zstd jq sha256sum curl script; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if (( ${#missing[@]} )); then
-    apt_install zstd jq coreutils
+    apt_install zstd jq coreutils curl bsdutils
 fi
 # JSON Schema checks of archive manifests and the CLI's events (scripts/validate-json.py).
 if ! /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1; then
