@@ -61,3 +61,9 @@ bench-sqlite *args:
 # The cost of the layers on an in-memory get (every layer on, faults off).
 bench-layers *args:
     cargo run -p store-layers --release --example layers_bench -- {{args}}
+
+# The `stores` backup/restore benchmark (vs dynamodump, elasticdump, pg_dump/pg_restore on the
+# running services); reduced sizes by default, `just bench-sync --full` for the issue's sizes.
+bench-sync *args:
+    cargo build --release -p stores-cli
+    cargo run --release -p stores-cli --example sync_bench -- {{args}}
