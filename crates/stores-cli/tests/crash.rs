@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use common::*;
 
 const N: usize = 3_000;
-/// A bound on resumed runs per job (each run makes progress, so far fewer are needed).
-const MAX_KILLS: u64 = 40;
+/// A bound on resumed runs per job (the delay grows until runs make progress, so far fewer
+/// are needed).
+const MAX_KILLS: u64 = 60;
 
 /// A small seeded generator (splitmix64), so every run kills at the same points.
 struct Seeded(u64);
@@ -31,13 +32,24 @@ impl Seeded {
 /// seeded moment after each start — past `startup` (what a run that has nothing left to do
 /// takes), within the first 35% of the work of a whole run (`span`) — until a run outlives its
 /// moment and finishes by itself. Returns how many kills landed.
-fn kill_and_resume(args: &[String], seed: u64, startup: Duration, span: Duration) -> u64 {
+fn kill_and_resume(
+    args: &[String],
+    checkpoint: &Path,
+    seed: u64,
+    startup: Duration,
+    span: Duration,
+) -> u64 {
     let mut rng = Seeded(seed);
     let startup = startup.as_micros() as u64;
     let work = (span.as_micros() as u64).saturating_sub(startup).max(1);
+    // Added to the delay each time a kill found no batch confirmed since the last one (a
+    // loaded machine starts slower than the quiet run measured), so every job progresses.
+    let mut patience = 0u64;
+    let mut confirmed = confirmed_records(checkpoint);
     for landed in 0..MAX_KILLS {
-        let delay =
-            Duration::from_micros(startup + work / 20 + rng.next() % (work * 3 / 10).max(1));
+        let delay = Duration::from_micros(
+            startup + patience + work / 20 + rng.next() % (work * 3 / 10).max(1),
+        );
         let mut child = Command::new(env!("CARGO_BIN_EXE_stores"))
             .args(args)
             .stdout(Stdio::null())
@@ -48,6 +60,11 @@ fn kill_and_resume(args: &[String], seed: u64, startup: Duration, span: Duration
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
+            let now = confirmed_records(checkpoint);
+            if now <= confirmed {
+                patience += work / 10 + 1;
+            }
+            confirmed = now;
             continue;
         }
         let out = child.wait_with_output().unwrap();
@@ -59,6 +76,15 @@ fn kill_and_resume(args: &[String], seed: u64, startup: Duration, span: Duration
         return landed;
     }
     panic!("the job never finished in {MAX_KILLS} resumed runs: is it making progress?");
+}
+
+/// The records the checkpoint says the sink confirmed (0 before the first batch).
+fn confirmed_records(checkpoint: &Path) -> u64 {
+    std::fs::read(checkpoint)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|json| json["records"].as_u64())
+        .unwrap_or(0)
 }
 
 fn timed(args: &[String]) -> Duration {
@@ -96,9 +122,10 @@ fn killed_copies_backups_and_restores_resume_to_an_equal_result() {
         let real = dir.path().join(format!("real-{round}"));
         std::fs::create_dir_all(&scratch).unwrap();
         std::fs::create_dir_all(&real).unwrap();
-        let job = |root: &Path, verb: &str| -> (Vec<String>, String) {
-            let checkpoint = path(&root.join(format!("{verb}.checkpoint.json")));
-            match verb {
+        let job = |root: &Path, verb: &str| -> (Vec<String>, String, std::path::PathBuf) {
+            let checkpoint_path = root.join(format!("{verb}.checkpoint.json"));
+            let checkpoint = path(&checkpoint_path);
+            let (a, target) = match verb {
                 "copy" => {
                     let target = table_url(&root.join("copy.db"), "items");
                     let mut a = args(&["copy", &source, &target, "--batch-size", "100"]);
@@ -118,15 +145,22 @@ fn killed_copies_backups_and_restores_resume_to_an_equal_result() {
                     a.extend(args(&["--checkpoint", &checkpoint]));
                     (a, target)
                 }
-            }
+            };
+            (a, target, checkpoint_path)
         };
         for verb in ["copy", "backup", "restore"] {
-            let (scratch_args, _) = job(&scratch, verb);
+            let (scratch_args, _, _) = job(&scratch, verb);
             let span = timed(&scratch_args);
             // Run again: the checkpoint says done, so this is the cost of starting alone.
             let startup = timed(&scratch_args);
-            let (real_args, target) = job(&real, verb);
-            landed += kill_and_resume(&real_args, seed ^ verb.len() as u64, startup, span);
+            let (real_args, target, checkpoint) = job(&real, verb);
+            landed += kill_and_resume(
+                &real_args,
+                &checkpoint,
+                seed ^ verb.len() as u64,
+                startup,
+                span,
+            );
             let compare_to = if verb == "restore" {
                 file_url(&real.join("archive"))
             } else {
