@@ -1,0 +1,192 @@
+//! Parsing, display and redaction of locations.
+
+use super::*;
+
+fn parse(text: &str) -> Location {
+    text.parse()
+        .unwrap_or_else(|e| panic!("{text} did not parse: {e}"))
+}
+
+fn error(text: &str) -> String {
+    text.parse::<Location>().unwrap_err().to_string()
+}
+
+#[test]
+fn every_scheme_parses_into_its_kind() {
+    assert_eq!(
+        parse("file:///tmp/x"),
+        Location::File {
+            path: "/tmp/x".into()
+        }
+    );
+    assert_eq!(
+        parse("file://rel/dir"),
+        Location::File {
+            path: "rel/dir".into()
+        }
+    );
+    assert_eq!(
+        parse("sqlite:///data/a.db?table=items"),
+        Location::Sqlite {
+            path: "/data/a.db".into(),
+            table: SqlTarget::Table("items".into())
+        }
+    );
+    assert_eq!(
+        parse("dynamodb://users"),
+        Location::Dynamo {
+            table: "users".into()
+        }
+    );
+    assert_eq!(
+        parse("s3://bucket/some/prefix/"),
+        Location::S3 {
+            bucket: "bucket".into(),
+            prefix: "some/prefix/".into()
+        }
+    );
+    assert_eq!(
+        parse("s3://bucket"),
+        Location::S3 {
+            bucket: "bucket".into(),
+            prefix: String::new()
+        }
+    );
+    let kinds = [
+        ("mem://a", Kind::Documents),
+        ("mem://a?kind=objects", Kind::Objects),
+        ("mem://a?kind=search", Kind::Search),
+        ("file:///x", Kind::Objects),
+        ("s3://b/p", Kind::Objects),
+        ("sqlite://x.db?table=t", Kind::Table),
+        ("postgres://h/db?table=t", Kind::Table),
+        ("postgresql://h/db?table=t", Kind::Table),
+        ("dynamodb://t", Kind::Documents),
+        ("opensearch://localhost:9200/idx", Kind::Search),
+        ("opensearch+https://h:9200/idx", Kind::Search),
+    ];
+    for (text, kind) in kinds {
+        assert_eq!(parse(text).kind(), kind, "{text}");
+    }
+}
+
+#[test]
+fn memory_keys_default_to_id_text_and_take_a_sort_key() {
+    let Location::Memory {
+        kind: MemoryKind::Documents(schema),
+        ..
+    } = parse("mem://t")
+    else {
+        panic!("documents expected")
+    };
+    assert_eq!(schema, KeySchema::partition("id", KeyType::String));
+    let Location::Memory {
+        kind: MemoryKind::Documents(schema),
+        ..
+    } = parse("mem://t?key=pk:S&sort=sk:N")
+    else {
+        panic!("documents expected")
+    };
+    assert_eq!(
+        schema,
+        KeySchema::partition("pk", KeyType::String).with_sort("sk", KeyType::Number)
+    );
+    assert_eq!(
+        parse("mem://t?key=pk:S&sort=sk:N").to_string(),
+        "mem://t?key=pk:S&sort=sk:N"
+    );
+    assert!(error("mem://t?key=pk:X").contains("S (text)"));
+    assert!(error("mem://t?kind=tables").contains("documents, objects or search"));
+}
+
+#[test]
+fn a_sql_location_names_a_table_or_a_query() {
+    let Location::Sqlite { table, .. } =
+        parse("sqlite:///d/a.db?query=SELECT%20id%20FROM%20t%20ORDER%20BY%20id")
+    else {
+        panic!("sqlite");
+    };
+    assert_eq!(
+        table,
+        SqlTarget::Query("SELECT id FROM t ORDER BY id".into())
+    );
+    assert!(error("sqlite:///d/a.db?table=t&query=SELECT%201").contains("not both"));
+}
+
+#[test]
+fn postgres_keeps_other_parameters_and_drops_table_from_the_url() {
+    let Location::Postgres { url, table, .. } =
+        parse("postgres://u:p@db.example:5433/app?sslmode=require&table=public.items")
+    else {
+        panic!("postgres expected")
+    };
+    assert_eq!(url, "postgres://u:p@db.example:5433/app?sslmode=require");
+    assert_eq!(table, SqlTarget::Table("public.items".into()));
+}
+
+#[test]
+fn a_password_never_appears_in_display_describe_or_errors() {
+    let secret = "hunter2-s3cret";
+    for text in [
+        format!("postgres://alice:{secret}@db:5432/app?table=t"),
+        format!("postgresql://alice:{secret}@db/app?sslmode=disable&table=t"),
+        format!("opensearch+https://admin:{secret}@search:9200/idx"),
+    ] {
+        let location = parse(&text);
+        for shown in [
+            location.to_string(),
+            location.describe(),
+            format!("{location:?}"),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains(":***@"), "{shown}");
+        }
+        assert!(location.secrets().contains(&secret.to_owned()));
+    }
+    // Errors do not repeat the URL either.
+    for text in [
+        format!("postgres://alice:{secret}@db:5432/app"),
+        format!("nosuch://alice:{secret}@db/app"),
+        format!("alice:{secret}@db"),
+        format!("opensearch://alice:{secret}@db"),
+    ] {
+        let message = error(&text);
+        assert!(!message.contains(secret), "{message}");
+    }
+    // An escaped password is known in both spellings.
+    let location = parse("postgres://u:p%40ss@h/db?table=t");
+    assert!(location.secrets().contains(&"p@ss".to_owned()));
+    assert_eq!(location.to_string(), "postgres://u:***@h/db?table=t");
+}
+
+#[test]
+fn bad_locations_say_what_to_write() {
+    assert!(error("ftp://x").contains("unknown location scheme `ftp://`"));
+    assert!(error("just-a-path").contains("not a location"));
+    assert!(error("sqlite:///x.db").contains("add ?table=NAME"));
+    assert!(error("postgres://h/db").contains("add ?table=NAME"));
+    assert!(error("s3://").contains("no bucket"));
+    assert!(error("dynamodb://").contains("dynamodb://TABLE"));
+    assert!(error("opensearch://localhost:9200").contains("HOST:PORT/INDEX"));
+    assert!(error("file://").contains("no path"));
+    assert!(error("file:///x?table=t").contains("no `table` parameter"));
+    for text in ["ftp://x", "sqlite:///x.db", "s3://"] {
+        assert!(!error(text).contains('\n'));
+    }
+}
+
+#[test]
+fn display_round_trips() {
+    for text in [
+        "file:///tmp/x",
+        "sqlite:///d/a.db?table=items",
+        "dynamodb://users",
+        "s3://b/p",
+        "opensearch://localhost:9200/idx",
+        "mem://a?kind=objects",
+        "postgres://u@h:5432/db?table=t",
+    ] {
+        assert_eq!(parse(text).to_string(), text);
+        assert_eq!(parse(&parse(text).to_string()), parse(text));
+    }
+}
