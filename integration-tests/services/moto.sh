@@ -4,8 +4,9 @@
 #
 # up:   creates the virtualenv .services/venv-moto with `python3 -m venv` and
 #       pip-installs moto[server]==$MOTO_VERSION (only when the stamp file says
-#       that exact pin isn't installed yet), starts
-#       `moto_server -H 127.0.0.1 -p $STORES_MOTO_PORT` (default 55000), waits
+#       that exact pin isn't installed yet), starts moto_server_serialized.py
+#       (moto_server with DynamoDB's model calls serialized, to avoid a moto race
+#       that drops writes) on 127.0.0.1:$STORES_MOTO_PORT (default 55000), waits
 #       until /moto-api/ answers, and writes STORES_S3_ENDPOINT,
 #       STORES_DYNAMODB_ENDPOINT and the fake AWS_* credentials to
 #       .services/services.env. Idempotent. moto keeps state in memory only, so
@@ -86,8 +87,10 @@ cmd_up() {
     ensure_venv
     : >"$LOG_FILE"
     log "starting on 127.0.0.1:$PORT"
-    # moto_server is a console script (python shebang), so $! is the server.
-    spawn "$LOG_FILE" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT"
+    # moto_server_serialized.py is moto_server with DynamoDB's model calls under one lock
+    # (moto 5.2.5 drops concurrent writes to a new partition; see that file). The venv's
+    # python runs it directly, so $! is the server.
+    spawn "$LOG_FILE" "$VENV/bin/python" "$SERVICES_DIR/moto_server_serialized.py" -H 127.0.0.1 -p "$PORT"
     pid="$SPAWNED_PID"
     echo "$pid" >"$PID_FILE"
 
