@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Every side builds the same items inside the timed region; the redb sides use a fresh file
-//! per run and immediate durability. The lines give the median of the runs.
+//! per run and immediate durability. The lines give the median of the runs and, in brackets,
+//! the fastest and slowest run.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -110,9 +111,12 @@ fn plain(args: &Args, run: usize) -> Duration {
     started.elapsed()
 }
 
-fn median(mut runs: Vec<Duration>) -> f64 {
+/// The median of the runs, with the spread (fastest–slowest) as text.
+fn median(mut runs: Vec<Duration>) -> (f64, String) {
     runs.sort_unstable();
-    runs[runs.len() / 2].as_secs_f64()
+    let secs = |d: &Duration| d.as_secs_f64();
+    let spread = format!("{:.3}–{:.3}", secs(&runs[0]), secs(&runs[runs.len() - 1]));
+    (secs(&runs[runs.len() / 2]), spread)
 }
 
 fn main() {
@@ -128,14 +132,14 @@ fn main() {
         m.push(runtime.block_on(memory(&args)));
         p.push(plain(&args, run));
     }
-    let (o, m, p) = (median(o), median(m), median(p));
+    let ((o, os), (m, ms), (p, ps)) = (median(o), median(m), median(p));
     let n = args.items;
     println!(
-        "bench batch_write {n} items: ours {o:.3} s vs memory {m:.3} s = {:.2}x",
+        "bench batch_write {n} items: ours {o:.3} s [{os}] vs memory {m:.3} s [{ms}] = {:.2}x",
         o / m
     );
     println!(
-        "bench batch_write {n} items: ours {o:.3} s vs plain redb loop {p:.3} s = {:.2}x",
+        "bench batch_write {n} items: ours {o:.3} s [{os}] vs plain redb loop {p:.3} s [{ps}] = {:.2}x",
         o / p
     );
     let _ = std::fs::remove_dir_all(&args.dir);

@@ -121,6 +121,7 @@ mod config;
 mod error;
 mod index;
 mod meta;
+mod packed;
 mod query;
 mod schema;
 mod search;

@@ -11,23 +11,23 @@
 //! | `_id` | the document id | raw term, stored, fast (sorting on `_id`, tie-breaks) |
 //! | `_source` | the document as written ([`crate::source`]) | stored bytes |
 //! | `_seq_no`, `_primary_term` | the document's version | stored |
-//! | `_text` | tokens of text fields, with positions (phrases) | frequencies, positions, norms |
+//! | `_text` | tokens of text fields, with positions (phrases), packed ([`crate::packed`]) | frequencies, positions, norms |
 //! | `_keyword` | values of keyword fields | frequencies (BM25 without norms) |
 //! | `_value` | numbers, dates and booleans as order-preserving keys | terms only |
 //! | `_fields` | every path that indexed a value, and its parent objects (`exists`) | terms only |
 //! | `_sort` | per sortable path its smallest and largest value ([`crate::sort`]) | fast bytes |
 
-use std::fmt::Write as _;
-
 use store_core::search::DocVersion;
 use store_core::search::FieldType;
-use store_core::search::engine::{Exact, FieldData, POSITION_GAP, parents};
+use store_core::search::engine::{Exact, FieldData, POSITION_GAP, analyze, parents};
 use store_core::{Document, Result, StoreError};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{PreTokenizedString, Token};
+
+use crate::packed::{PACKED_TOKENIZER, push_value};
 
 /// The separator between a field's path and the value in a term.
 pub(crate) const SEP: char = '\0';
@@ -44,6 +44,9 @@ pub(crate) struct Fields {
     pub(crate) value: Field,
     pub(crate) exists: Field,
     pub(crate) sort: Field,
+    /// Whether `_text` takes packed tokens ([`crate::packed`]); indexes written before
+    /// packing take tantivy's pre-tokenized strings.
+    pub(crate) packed_text: bool,
 }
 
 /// The name of the fast field holding sort values.
@@ -58,17 +61,22 @@ pub(crate) fn build_schema() -> Schema {
     b.add_bytes_field("_source", STORED);
     b.add_u64_field("_seq_no", STORED);
     b.add_u64_field("_primary_term", STORED);
-    let terms = |record: IndexRecordOption, norms: bool| {
+    let terms_of = |tokenizer: &str, record: IndexRecordOption, norms: bool| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
-                .set_tokenizer("raw")
+                .set_tokenizer(tokenizer)
                 .set_index_option(record)
                 .set_fieldnorms(norms),
         )
     };
+    let terms = |record, norms| terms_of("raw", record, norms);
     b.add_text_field(
         "_text",
-        terms(IndexRecordOption::WithFreqsAndPositions, true),
+        terms_of(
+            PACKED_TOKENIZER,
+            IndexRecordOption::WithFreqsAndPositions,
+            true,
+        ),
     );
     b.add_text_field("_keyword", terms(IndexRecordOption::WithFreqs, false));
     b.add_text_field("_value", terms(IndexRecordOption::Basic, false));
@@ -88,16 +96,24 @@ impl Fields {
                 ))
             })
         };
+        let text = get("_text")?;
+        let packed_text = match schema.get_field_entry(text).field_type() {
+            tantivy::schema::FieldType::Str(options) => options
+                .get_indexing_options()
+                .is_some_and(|o| o.tokenizer() == PACKED_TOKENIZER),
+            _ => false,
+        };
         Ok(Self {
             id: get(ID_FIELD)?,
             source: get("_source")?,
             seq_no: get("_seq_no")?,
             primary_term: get("_primary_term")?,
-            text: get("_text")?,
+            text,
             keyword: get("_keyword")?,
             value: get("_value")?,
             exists: get("_fields")?,
             sort: get(SORT_FIELD)?,
+            packed_text,
         })
     }
 }
@@ -128,9 +144,10 @@ pub(crate) fn value_key(exact: &Exact) -> String {
     } else {
         bits | (1 << 63)
     };
-    let mut s = String::with_capacity(16);
-    let _ = write!(s, "{ordered:016x}");
-    s
+    (0..16)
+        .rev()
+        .map(|nibble| char::from_digit(((ordered >> (nibble * 4)) & 0xf) as u32, 16).unwrap_or('0'))
+        .collect()
 }
 
 /// The tantivy field and term text of an exact value of a field of type `ty`.
@@ -160,11 +177,11 @@ pub(crate) fn build_doc(
     doc.add_bytes(fields.source, crate::source::encode(source).as_bytes());
     doc.add_u64(fields.seq_no, version.seq_no);
     doc.add_u64(fields.primary_term, version.primary_term);
-    let mut text = PreTokenizedString {
-        text: String::new(),
-        tokens: Vec::new(),
-    };
-    let mut next_position = 0usize;
+    // Text values (whole, see `TextForm::Whole`) go to `_text`: packed for the tokenizer,
+    // or analyzed here into pre-tokenized strings in indexes from before packing.
+    let mut packed = String::new();
+    let mut tokens = Vec::new();
+    let (mut next_position, mut started) = (0usize, false);
     let mut present = std::collections::BTreeSet::new();
     let mut sortable = Vec::new();
     for (path, data) in indexed {
@@ -172,23 +189,32 @@ pub(crate) fn build_doc(
         present.extend(parents(path));
         match data.ty {
             FieldType::Text => {
-                // Positions of one path start past the previous path's, so phrases never
-                // cross fields (their terms differ anyway).
-                let base = next_position;
-                for (value, position) in data.values.iter().zip(data.positions.iter().flatten()) {
-                    if let Exact::Str(token) = value {
-                        let position = base + *position as usize;
-                        next_position = next_position.max(position + 1);
-                        text.tokens.push(Token {
+                let texts = data.values.iter().filter_map(|v| match v {
+                    Exact::Str(text) => Some(text.as_str()),
+                    _ => None,
+                });
+                for text in texts {
+                    if fields.packed_text {
+                        push_value(&mut packed, path, text);
+                        continue;
+                    }
+                    // As the packed tokenizer numbers them: a gap before every value but
+                    // the document's first.
+                    if started {
+                        next_position += POSITION_GAP as usize;
+                    }
+                    started = true;
+                    for token in analyze(text) {
+                        tokens.push(Token {
                             offset_from: 0,
                             offset_to: 0,
-                            position,
-                            text: term_text(path, token),
+                            position: next_position,
+                            text: term_text(path, &token),
                             position_length: 1,
                         });
+                        next_position += 1;
                     }
                 }
-                next_position += POSITION_GAP as usize;
             }
             ty => {
                 for value in &data.values {
@@ -202,12 +228,38 @@ pub(crate) fn build_doc(
             }
         }
     }
-    if !text.tokens.is_empty() {
-        doc.add_pre_tokenized_text(fields.text, text);
+    if !packed.is_empty() {
+        doc.add_text(fields.text, packed);
+    }
+    if !tokens.is_empty() {
+        let text = String::new();
+        doc.add_pre_tokenized_text(fields.text, PreTokenizedString { text, tokens });
     }
     for path in present {
         doc.add_text(fields.exists, path);
     }
     doc.add_bytes(fields.sort, &crate::sort::encode_sort_values(&sortable));
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_keys_are_16_hex_digits_that_sort_as_the_numbers_do() {
+        let key = |n: &str| value_key(&Exact::Num(n.parse().expect("number")));
+        let ordered = [
+            "-1e300", "-2.5", "-0.0001", "0", "1e-130", "3", "3.5", "1e300",
+        ];
+        let keys: Vec<String> = ordered.iter().map(|n| key(n)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        assert_eq!(key("0"), format!("{:016x}", 1u64 << 63));
+        assert_eq!(key("-0"), key("0"));
+        assert!(keys.iter().all(|k| {
+            k.len() == 16
+                && k.chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        }));
+    }
 }

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use store_core::search::engine::{
-    Additions, BulkWriter, FieldData, Mapping, check_version, deep_merge, run_bulk, validate_write,
+    Additions, BulkWriter, FieldData, Mapping, TextForm, check_version, deep_merge, run_bulk,
+    validate_write,
 };
 use store_core::search::{
     BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, StoredDoc, validate_id,
@@ -126,6 +127,7 @@ impl Writer {
     /// write uses it) and opens the reader.
     fn start(dir: &Path, index: Index, meta: Meta, config: &TantivyConfig) -> Result<Self> {
         let fields = Fields::of(&index.schema())?;
+        crate::packed::register(&index);
         let writer = index
             .writer_with_num_threads(config.threads, config.memory_budget)
             .map_err(|e| writer_error(dir, e))?;
@@ -265,12 +267,14 @@ impl Writer {
         }
     }
 
-    /// Replaces whatever `id` holds with `source`: a delete of the id, then an add.
+    /// Replaces whatever `id` holds with `source`: a delete of the id when it holds a live
+    /// document (`replaces`), then an add.
     fn put(
         &mut self,
         id: &str,
         source: Document,
         fields: &std::collections::BTreeMap<String, FieldData>,
+        replaces: bool,
     ) -> Result<DocVersion> {
         self.seq_no += 1;
         let version = DocVersion {
@@ -278,8 +282,12 @@ impl Writer {
             primary_term: self.primary_term,
         };
         let doc = build_doc(&self.fields, id, &source, version, fields);
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.id, id));
+        // No live document means nothing to delete: a delete queued for a dead id costs a
+        // term lookup in every segment at the next commit.
+        if replaces {
+            self.writer
+                .delete_term(Term::from_field_text(self.fields.id, id));
+        }
         self.writer.add_document(doc).or_store()?;
         self.pending
             .insert(id.to_owned(), Some(Arc::new(Entry { source, version })));
@@ -299,16 +307,17 @@ impl Writer {
 impl BulkWriter for Writer {
     fn index(&mut self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
         validate_write(id, options)?;
-        let indexed = self.mapping.index_document(&doc)?;
+        let indexed = self.mapping.index_document_as(&doc, TextForm::Whole)?;
         let existing = self.current(id)?;
         if options.op_type == OpType::Create && existing.is_some() {
             return Err(StoreError::already_exists(format!(
                 "a document with id `{id}` already exists"
             )));
         }
+        let replaces = existing.is_some();
         check_version(id, existing.map(|e| e.version), options)?;
         self.apply_mapping(indexed.additions);
-        let version = self.put(id, doc, &indexed.fields)?;
+        let version = self.put(id, doc, &indexed.fields, replaces)?;
         self.refresh_if(options)?;
         Ok(version)
     }
@@ -326,9 +335,9 @@ impl BulkWriter for Writer {
             self.refresh_if(options)?;
             return Ok(existing.version);
         }
-        let indexed = self.mapping.index_document(&merged)?;
+        let indexed = self.mapping.index_document_as(&merged, TextForm::Whole)?;
         self.apply_mapping(indexed.additions);
-        let version = self.put(id, merged, &indexed.fields)?;
+        let version = self.put(id, merged, &indexed.fields, true)?;
         self.refresh_if(options)?;
         Ok(version)
     }

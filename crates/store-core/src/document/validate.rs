@@ -142,26 +142,36 @@ pub fn check_batch<'s, I>(ops: Vec<WriteOp>, schema: &KeySchema, indexes: I) -> 
 where
     I: IntoIterator<Item = &'s KeySchema> + Clone,
 {
-    let mut seen = std::collections::HashSet::with_capacity(ops.len());
-    let mut batch = CheckedBatch::default();
-    for op in ops {
-        let checked = match &op {
+    // Every write's key first, then the duplicates found by reference: no key is cloned
+    // twice (this runs once per item of every batch, so its allocations show).
+    let keys: Vec<Result<DocKey>> = ops
+        .iter()
+        .map(|op| match op {
             WriteOp::Put(item) => check_new_item(item, schema, indexes.clone()),
             WriteOp::Delete(key) => check_key(schema, key)
                 .map(|()| key.clone())
                 .map_err(|e| e.with_target(key.to_string())),
-        }
-        .and_then(|key| {
-            if seen.insert(key.clone()) {
-                Ok(key)
-            } else {
-                Err(StoreError::invalid_input(
+        })
+        .collect();
+    let repeated: Vec<bool> = {
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        keys.iter()
+            .map(|key| key.as_ref().is_ok_and(|key| !seen.insert(key)))
+            .collect()
+    };
+    let mut batch = CheckedBatch {
+        valid: Vec::with_capacity(ops.len()),
+        refused: Vec::new(),
+    };
+    for ((op, key), repeated) in ops.into_iter().zip(keys).zip(repeated) {
+        match key {
+            Ok(key) if repeated => {
+                let err = StoreError::invalid_input(
                     "the batch already writes this key; one batch may write a key once",
                 )
-                .with_target(key.to_string()))
+                .with_target(key.to_string());
+                batch.refused.push((op, err));
             }
-        });
-        match checked {
             Ok(key) => batch.valid.push((key, op)),
             Err(e) => batch.refused.push((op, e)),
         }

@@ -7,6 +7,8 @@
 //! characters are split, as `max_token_length` does. Unlike the standard analyzer, ideographs are
 //! not split into one token per character.
 
+use std::ops::Range;
+
 /// Positions skipped between the values of a multi-valued text field, so a phrase never spans two
 /// values (OpenSearch's `position_increment_gap`).
 pub const POSITION_GAP: u32 = 100;
@@ -16,25 +18,54 @@ const MAX_TOKEN_CHARS: usize = 255;
 
 /// Splits `text` into lowercase tokens, in order.
 pub fn analyze(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut tokens = Vec::new();
-    let mut current: Vec<char> = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if is_word_char(c) {
-            current.push(c);
-        } else if let (Some(&prev), Some(&next)) = (current.last(), chars.get(i + 1))
-            && joins(prev, c, next)
-        {
-            current.push(c);
+    let mut spans = Vec::new();
+    word_spans(text, &mut spans);
+    spans
+        .into_iter()
+        .map(|span| {
+            let mut token = String::with_capacity(span.len());
+            push_lowercase(&mut token, &text[span]);
+            token
+        })
+        .collect()
+}
+
+/// Replaces `spans` with the byte ranges of `text`'s tokens, in order, before lowercasing
+/// (what [`analyze`] returns is each range lowercased). For backends that analyze on their
+/// own indexing threads without a `String` per token.
+pub fn word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
+    // A token is a contiguous run of `text`: its start offset and its last character are
+    // all the state needed.
+    spans.clear();
+    let mut start: Option<usize> = None;
+    let mut prev: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, n)| n);
+        let keep = is_word_char(c) || matches!((prev, next), (Some(p), Some(n)) if joins(p, c, n));
+        if keep {
+            start.get_or_insert(at);
+            prev = Some(c);
         } else {
-            flush(&mut current, &mut tokens);
+            if let Some(from) = start.take() {
+                push_word(text, from..at, spans);
+            }
+            prev = None;
         }
-        i += 1;
     }
-    flush(&mut current, &mut tokens);
-    tokens
+    if let Some(from) = start {
+        push_word(text, from..text.len(), spans);
+    }
+}
+
+/// Appends `word` lowercased exactly as `str::to_lowercase` does, without allocating for
+/// ASCII words.
+pub fn push_lowercase(out: &mut String, word: &str) {
+    if word.is_ascii() {
+        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&word.to_lowercase());
+    }
 }
 
 fn is_word_char(c: char) -> bool {
@@ -49,12 +80,19 @@ fn joins(prev: char, mid: char, next: char) -> bool {
         || (digits && matches!(mid, '.' | ',' | ';' | '\''))
 }
 
-fn flush(current: &mut Vec<char>, tokens: &mut Vec<String>) {
-    for chunk in current.chunks(MAX_TOKEN_CHARS) {
-        let token: String = chunk.iter().collect();
-        tokens.push(token.to_lowercase());
+/// Pushes the span `word` of `text`, split into spans of at most [`MAX_TOKEN_CHARS`]
+/// characters.
+fn push_word(text: &str, word: Range<usize>, spans: &mut Vec<Range<usize>>) {
+    let mut from = word.start;
+    while from < word.end {
+        let rest = &text[from..word.end];
+        let len = rest
+            .char_indices()
+            .nth(MAX_TOKEN_CHARS)
+            .map_or(rest.len(), |(at, _)| at);
+        spans.push(from..from + len);
+        from += len;
     }
-    current.clear();
 }
 
 #[cfg(test)]
@@ -89,6 +127,15 @@ mod tests {
             ["ünïcödé", "straße", "école"]
         );
         assert_eq!(analyze("número 42"), ["número", "42"]);
+    }
+
+    #[test]
+    fn lowercases_as_str_to_lowercase_does() {
+        for word in ["ABC_def", "ΣΟΦΟΣ", "İstanbul", "Straße", "ÉCOLE"] {
+            let mut out = String::new();
+            super::push_lowercase(&mut out, word);
+            assert_eq!(out, word.to_lowercase());
+        }
     }
 
     #[test]

@@ -38,6 +38,17 @@ impl Exact {
     }
 }
 
+/// How text fields appear in [`FieldData`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextForm {
+    /// Analyzed: one value per token, with positions.
+    #[default]
+    Tokens,
+    /// Each value whole, unanalyzed and without positions, for a backend that analyzes on
+    /// its own indexing threads (with [`super::word_spans`]).
+    Whole,
+}
+
 /// What one field of one document indexed.
 ///
 /// Text fields hold their tokens with positions; other fields hold their exact values. A field
@@ -46,7 +57,8 @@ impl Exact {
 pub struct FieldData {
     /// The type the field is mapped to.
     pub ty: FieldType,
-    /// Tokens (text) or exact values, in document order.
+    /// Tokens or whole values (text, as [`TextForm`] says) or exact values, in document
+    /// order.
     pub values: Vec<Exact>,
     /// The position of each token (text fields only).
     pub positions: Option<Vec<u32>>,

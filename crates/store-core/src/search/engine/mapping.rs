@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use self::flatten::{Flat, flatten};
 use super::analyzer::{POSITION_GAP, analyze};
 use super::date::parse_date;
-use super::fields::{Exact, FieldData, Scalar, coerce_for_index};
+use super::fields::{Exact, FieldData, Scalar, TextForm, coerce_for_index};
 use crate::error::{Result, StoreError};
 use crate::search::{FieldType, IndexSpec};
 use crate::value::Document;
@@ -220,6 +220,11 @@ impl Mapping {
     /// Indexes a document: checks every value against the mapping, maps new fields dynamically
     /// and returns the field data, or `InvalidInput` when a value does not fit its field.
     pub fn index_document(&self, doc: &Document) -> Result<Indexed> {
+        self.index_document_as(doc, TextForm::Tokens)
+    }
+
+    /// [`Self::index_document`], with text fields in the form `text` says.
+    pub fn index_document_as(&self, doc: &Document, text: TextForm) -> Result<Indexed> {
         let mut flat = Flat::default();
         flatten("", doc, &mut flat)?;
         let leaf_paths: Vec<String> = flat.leaves.keys().cloned().collect();
@@ -272,12 +277,13 @@ impl Mapping {
                     }
                 },
             };
-            if let Some(data) = field_data(def.ty, def.ignore_above, scalars, path)? {
+            if let Some(data) = field_data(def.ty, def.ignore_above, scalars, path, text)? {
                 fields.insert(path.clone(), data);
             }
             for sub in &def.subs {
                 let sub_path = join(path, &sub.name);
-                if let Some(data) = field_data(sub.ty, sub.ignore_above, scalars, &sub_path)? {
+                if let Some(data) = field_data(sub.ty, sub.ignore_above, scalars, &sub_path, text)?
+                {
                     fields.insert(sub_path, data);
                 }
             }
@@ -333,7 +339,16 @@ fn field_data(
     ignore_above: Option<usize>,
     scalars: &[Scalar<'_>],
     path: &str,
+    text: TextForm,
 ) -> Result<Option<FieldData>> {
+    if ty == FieldType::Text && text == TextForm::Whole {
+        let values = scalars.iter().map(|s| Exact::Str(s.to_text())).collect();
+        return Ok(Some(FieldData {
+            ty,
+            values,
+            positions: None,
+        }));
+    }
     if ty == FieldType::Text {
         let mut values = Vec::new();
         let mut positions = Vec::new();

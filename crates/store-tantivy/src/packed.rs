@@ -1,0 +1,191 @@
+//! The text of a document's text fields, packed into one string that the `stores_packed`
+//! tokenizer analyzes on tantivy's indexing thread.
+//!
+//! Terms of the `_text` field carry their field's path (`path\0token`), and positions leave
+//! gaps between fields and between the values of one field, so tantivy's own tokenizers do not
+//! fit. Analyzing on the writer (and handing tantivy pre-tokenized strings, which a document
+//! holds as JSON) would keep the writer busy with work the indexing threads can do. So the
+//! writer packs each text value as `<byte length>:<path>\0<text>`, one after the other (the
+//! length makes any text safe), and the tokenizer runs store-core's analyzer over each: tokens
+//! of a value follow each other, and [`POSITION_GAP`] positions separate consecutive values,
+//! whether of one field or of two.
+
+use std::ops::Range;
+
+use store_core::search::engine::{POSITION_GAP, push_lowercase, word_spans};
+use tantivy::Index;
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
+
+use crate::schema::SEP;
+
+/// The name the tokenizer is registered under.
+pub(crate) const PACKED_TOKENIZER: &str = "stores_packed";
+
+/// Appends one value `text` of the text field `path`.
+pub(crate) fn push_value(packed: &mut String, path: &str, text: &str) {
+    push_decimal(packed, path.len() + SEP.len_utf8() + text.len());
+    packed.push(':');
+    packed.push_str(path);
+    packed.push(SEP);
+    packed.push_str(text);
+}
+
+/// Appends `n` in decimal (without `fmt`, which costs more than the rest of a value).
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
+/// Registers the tokenizer on `index`; every index writer needs it.
+pub(crate) fn register(index: &Index) {
+    index.tokenizers().register(
+        PACKED_TOKENIZER,
+        TextAnalyzer::from(PackedTokenizer::default()),
+    );
+}
+
+/// Analyzes what [`push_value`] packed.
+#[derive(Clone, Default)]
+pub(crate) struct PackedTokenizer {
+    token: Token,
+    spans: Vec<Range<usize>>,
+}
+
+/// The tokens of one packed string.
+pub(crate) struct PackedTokens<'a> {
+    /// What is left after the current value.
+    rest: &'a str,
+    /// The current value: its path, its text and its token spans, of which `next_span` is next.
+    path: &'a str,
+    text: &'a str,
+    spans: &'a mut Vec<Range<usize>>,
+    next_span: usize,
+    /// The position of the next token, and whether a value was seen yet.
+    position: usize,
+    started: bool,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for PackedTokenizer {
+    type TokenStream<'a> = PackedTokens<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PackedTokens<'a> {
+        self.token.reset();
+        self.spans.clear();
+        PackedTokens {
+            rest: text,
+            path: "",
+            text: "",
+            spans: &mut self.spans,
+            next_span: 0,
+            position: 0,
+            started: false,
+            token: &mut self.token,
+        }
+    }
+}
+
+impl PackedTokens<'_> {
+    /// Moves to the next value; false at the end (or, never expected, on malformed input).
+    fn next_value(&mut self) -> bool {
+        let Some((len, rest)) = self.rest.split_once(':') else {
+            return false;
+        };
+        let value = len
+            .parse()
+            .ok()
+            .and_then(|len| rest.get(..len).map(|v| (v, len)));
+        let Some((value, len)) = value else {
+            debug_assert!(false, "malformed packed text");
+            self.rest = "";
+            return false;
+        };
+        self.rest = &rest[len..];
+        (self.path, self.text) = value.split_once(SEP).unwrap_or((value, ""));
+        if self.started {
+            self.position += POSITION_GAP as usize;
+        }
+        self.started = true;
+        word_spans(self.text, self.spans);
+        self.next_span = 0;
+        true
+    }
+}
+
+impl TokenStream for PackedTokens<'_> {
+    fn advance(&mut self) -> bool {
+        while self.next_span == self.spans.len() {
+            if !self.next_value() {
+                return false;
+            }
+        }
+        let span = self.spans[self.next_span].clone();
+        self.next_span += 1;
+        let token = &mut *self.token;
+        token.text.clear();
+        token.text.push_str(self.path);
+        token.text.push(SEP);
+        push_lowercase(&mut token.text, &self.text[span]);
+        token.position = self.position;
+        token.position_length = 1;
+        token.offset_from = 0;
+        token.offset_to = 0;
+        self.position += 1;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unpack(packed: &str) -> Vec<(usize, String)> {
+        let mut tokenizer = PackedTokenizer::default();
+        let mut stream = tokenizer.token_stream(packed);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push((stream.token().position, stream.token().text.clone()));
+        }
+        out
+    }
+
+    #[test]
+    fn values_are_analyzed_with_gaps_between_them_whatever_their_text() {
+        let gap = POSITION_GAP as usize;
+        let mut packed = String::new();
+        push_value(&mut packed, "title", "Rust, SEARCH");
+        push_value(&mut packed, "title", "");
+        push_value(&mut packed, "a.b", "with:colons 12:3:");
+        push_value(&mut packed, "ünï", "Cödé");
+        let term = |path: &str, token: &str| format!("{path}\0{token}");
+        assert_eq!(
+            unpack(&packed),
+            [
+                (0, term("title", "rust")),
+                (1, term("title", "search")),
+                (2 + 2 * gap, term("a.b", "with:colons")),
+                (3 + 2 * gap, term("a.b", "12")),
+                (4 + 2 * gap, term("a.b", "3")),
+                (5 + 3 * gap, term("ünï", "cödé")),
+            ]
+        );
+        assert!(unpack("").is_empty());
+    }
+}
