@@ -1,6 +1,7 @@
 //! [`RedbConfig`]: the builder of a [`RedbStore`].
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use store_core::{KeyAttribute, KeySchema, KeyType, Result, StoreError, TableName};
 
@@ -35,6 +36,8 @@ pub struct RedbConfig {
     pub(crate) cache_size: usize,
     pub(crate) create_if_missing: bool,
     pub(crate) read_only: bool,
+    pub(crate) ttl_attribute: Option<String>,
+    pub(crate) ttl_sweep: Option<Duration>,
 }
 
 impl RedbConfig {
@@ -49,6 +52,8 @@ impl RedbConfig {
             cache_size: DEFAULT_CACHE_SIZE,
             create_if_missing: true,
             read_only: false,
+            ttl_attribute: None,
+            ttl_sweep: None,
         }
     }
 
@@ -92,6 +97,23 @@ impl RedbConfig {
         self
     }
 
+    /// Names the TTL attribute, as DynamoDB's `UpdateTimeToLive` does: an item whose value
+    /// there is a number of seconds since the Unix epoch at or before now has expired, and
+    /// [`RedbStore::purge_expired`] (or the sweep of [`Self::ttl_sweep_every`]) deletes it.
+    /// Until then it stays readable, as on DynamoDB. See [`crate::ttl`].
+    pub fn ttl_attribute(mut self, attribute: &str) -> Self {
+        self.ttl_attribute = Some(attribute.to_owned());
+        self
+    }
+
+    /// Deletes expired items every `every` on a background task (which needs a Tokio
+    /// runtime when the store opens, and ends when the store is dropped). Without it, expired
+    /// items are deleted only by [`RedbStore::purge_expired`].
+    pub fn ttl_sweep_every(mut self, every: Duration) -> Self {
+        self.ttl_sweep = Some(every);
+        self
+    }
+
     /// The store file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -106,6 +128,17 @@ impl RedbConfig {
     /// The table this configuration describes, checked.
     pub(crate) fn layout(&self) -> Result<Layout> {
         let table = TableName::new(self.table.as_str())?;
+        if self.ttl_attribute.as_deref().is_some_and(str::is_empty) {
+            return Err(StoreError::invalid_input("the TTL attribute name is empty"));
+        }
+        if self.ttl_sweep.is_some() && self.ttl_attribute.is_none() {
+            return Err(StoreError::invalid_input(
+                "a TTL sweep needs a TTL attribute (RedbConfig::ttl_attribute)",
+            ));
+        }
+        if self.ttl_sweep.is_some_and(|every| every.is_zero()) {
+            return Err(StoreError::invalid_input("the TTL sweep interval is zero"));
+        }
         let mut indexes: Vec<IndexDef> = Vec::with_capacity(self.indexes.len());
         for (name, schema, local) in &self.indexes {
             TableName::new(name.as_str())?;

@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub(crate) db: RwLock<Db>,
     pub(crate) layout: Layout,
     pub(crate) path: PathBuf,
+    /// The TTL attribute, if the table has one ([`crate::ttl`]).
+    pub(crate) ttl: Option<String>,
 }
 
 impl Inner {
@@ -144,6 +146,11 @@ impl<'t> Writer<'t> {
             .or_store()?
             .map(|v| decode_document(v.value()))
             .transpose()
+    }
+
+    /// The items table, to read.
+    pub(crate) fn items(&self) -> &Table<'t, &'static [u8], &'static [u8]> {
+        &self.items
     }
 
     /// Stores `new` under `key` (replacing `old`, which is what the key holds now).

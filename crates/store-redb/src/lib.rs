@@ -95,7 +95,10 @@
 //! `batch_write` writes one transaction; `transact_write` runs up to 100 actions in one write
 //! transaction, all or nothing, with one cancellation reason per action when a condition
 //! fails; `transact_get` reads one snapshot. The conformance suite of store-core and its
-//! model check pass on this store. There is no TTL expiry, as the reference store has none.
+//! model check pass on this store.
+//!
+//! A table may name a TTL attribute, as on DynamoDB: expired items are deleted by
+//! [`RedbStore::purge_expired`] or a background sweep (see [`ttl`]).
 
 mod batch;
 pub mod codec;
@@ -108,6 +111,7 @@ mod ops;
 mod query;
 mod store;
 mod transact;
+pub mod ttl;
 
 pub use batch::MAX_BATCH_GET_KEYS;
 pub use config::{DEFAULT_CACHE_SIZE, RedbConfig};

@@ -47,6 +47,7 @@ impl RedbStore {
     pub(crate) async fn with_config(config: RedbConfig) -> Result<Self> {
         let layout = config.layout()?;
         let path = config.path.clone();
+        let sweep = config.ttl_sweep.filter(|_| !config.read_only);
         let inner = tokio::task::spawn_blocking(move || -> Result<Inner> {
             let shown = config.path.display();
             let exists = config.path.try_exists().unwrap_or(false);
@@ -72,6 +73,7 @@ impl RedbStore {
                 db: RwLock::new(db),
                 layout,
                 path: config.path.clone(),
+                ttl: config.ttl_attribute.clone(),
             })
         })
         .await
@@ -80,9 +82,11 @@ impl RedbStore {
             e.with_target(path.display().to_string())
                 .in_context(BACKEND, "open")
         })?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        if let Some(every) = sweep {
+            crate::ttl::spawn_sweeper(&inner, every);
+        }
+        Ok(Self { inner })
     }
 
     /// The store file.
@@ -101,6 +105,16 @@ impl RedbStore {
     /// Whether the table holds no items.
     pub async fn is_empty(&self) -> Result<bool> {
         Ok(self.len().await? == 0)
+    }
+
+    /// Deletes every item expired now by the TTL attribute (see [`crate::ttl`]), in one
+    /// durable write transaction that also removes their index entries; returns how many.
+    /// `InvalidInput` when the store has no TTL attribute or was opened read-only.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        self.run("purge_expired", |inner| {
+            inner.purge_expired(crate::ttl::now_seconds())
+        })
+        .await
     }
 
     /// Rewrites the file to release the space of deleted and replaced items; returns whether
