@@ -201,6 +201,15 @@ macro_rules! forward_all {
             async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
                 (**self).begin(isolation).await
             }
+            async fn upsert_rows(
+                &self,
+                table: &str,
+                columns: &[String],
+                key: &[String],
+                rows: Vec<Vec<Value>>,
+            ) -> Result<u64> {
+                (**self).upsert_rows(table, columns, key, rows).await
+            }
         }
     )*};
 }

@@ -8,6 +8,7 @@ mod capabilities;
 mod handle;
 pub mod json;
 mod names;
+mod upsert;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -24,6 +25,7 @@ use crate::value::{Document, Value, from_document};
 pub use capabilities::SqlCapabilities;
 pub use handle::Tx;
 pub use names::{quote_ident, quote_qualified};
+pub use upsert::{check_upsert, upsert_statement};
 
 /// Transaction isolation levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +63,25 @@ pub trait SqlStore: Health + Debug + Send + Sync {
 
     /// Starts a transaction; it rolls back when dropped without [`SqlTransaction::commit`].
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>>;
+
+    /// Writes `rows` into `table` (optionally `schema.table`), all or nothing: each row's
+    /// values fill `columns` in order, and a row whose `key` columns match a stored row
+    /// replaces that row's other columns (`INSERT … ON CONFLICT (key) DO UPDATE`). Returns how
+    /// many rows were written. Two rows of one call must not share a key.
+    ///
+    /// The default is multi-row `INSERT` statements in one transaction; a backend with a
+    /// faster bulk path overrides it (PostgreSQL: binary `COPY` into a staging table, then one
+    /// `INSERT … SELECT`). `InvalidInput` for an empty key, a key column not written, or a
+    /// row of the wrong width.
+    async fn upsert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        key: &[String],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<u64> {
+        upsert::upsert_by_insert(self, table, columns, key, rows).await
+    }
 }
 
 /// An open transaction. Dropping it without commit rolls it back.

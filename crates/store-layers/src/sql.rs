@@ -1,5 +1,5 @@
 //! [`SqlStore`] through a layer. `execute` is not idempotent unless the layer is told so for
-//! that operation; `batch_execute` and `begin` are admin calls. A query's rows stream from
+//! that operation; `upsert_rows` is (keyed, all or nothing); `batch_execute` and `begin` are admin calls. A query's rows stream from
 //! the store underneath (the stream is not a single call a layer could repeat): a
 //! [`FallbackLayer`](crate::FallbackLayer) switches it to its secondary when the first row is an error, and the
 //! layer's [`stream`](Layer::stream) bounds the wait between rows.
@@ -56,5 +56,25 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
         let meta = meta(&self.inner, "begin", Access::Admin);
         through(&self.layer, &meta, || self.inner.begin(isolation).boxed()).await
+    }
+
+    async fn upsert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        key: &[String],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<u64> {
+        // All or nothing and keyed: running it again converges, so it is idempotent. A retry
+        // needs the rows again, so each attempt sends a copy.
+        let meta = meta(&self.inner, "upsert_rows", Access::Write)
+            .collection(table)
+            .idempotent(true);
+        through(&self.layer, &meta, || {
+            self.inner
+                .upsert_rows(table, columns, key, rows.clone())
+                .boxed()
+        })
+        .await
     }
 }

@@ -5,6 +5,7 @@ use std::pin::pin;
 use bytes::{BufMut, BytesMut};
 use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::{SinkExt, TryStreamExt};
+use store_core::sql::{check_upsert, upsert_statement};
 use store_core::{Document, Result, StoreError, Value};
 use tokio_postgres::binary_copy::BinaryCopyOutStream;
 use tokio_postgres::types::{IsNull, Type};
@@ -65,47 +66,68 @@ impl PgStore {
                 .map(|c| c.name().to_owned())
                 .collect();
             let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
-            let quoted: Vec<String> = names.iter().map(|c| quote_ident(c)).collect();
-            let copy = format!(
-                "COPY {target} ({}) FROM STDIN (FORMAT binary)",
-                quoted.join(", ")
-            );
-            let sink = conn
-                .copy_in::<_, bytes::Bytes>(copy.as_str())
+            let written = copy_rows(&conn, &target, &names, &types, rows)
                 .await
-                .map_err(|e| fail(map_pg(e, "copy_in")))?;
-            let mut sink = pin!(sink);
-            let mut buf = BytesMut::with_capacity(CHUNK + 4096);
-            buf.put_slice(MAGIC);
-            buf.put_i32(0);
-            buf.put_i32(0);
-            let mut rows = pin!(rows);
-            let mut count: u64 = 0;
-            while let Some(row) = rows.next().await {
-                // An error here drops the sink unfinished, which aborts the COPY.
-                let row = row.map_err(fail)?;
-                count += 1;
-                encode_row(&row, &names, &types, &mut buf).map_err(|e| {
-                    fail(StoreError::new(
-                        e.kind(),
-                        format!("row {count}: {}", e.message()),
-                    ))
-                })?;
-                if buf.len() >= CHUNK {
-                    sink.send(buf.split().freeze())
-                        .await
-                        .map_err(|e| fail(map_pg(e, "copy_in")))?;
-                }
-            }
-            buf.put_i16(-1);
-            sink.send(buf.split().freeze())
+                .map_err(fail)?;
+            tracing::Span::current().record("rows", written);
+            Ok(written)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// [`SqlStore::upsert_rows`](store_core::SqlStore::upsert_rows) in bulk: in one
+    /// transaction, binary `COPY` of the rows into a temporary staging table of the written
+    /// columns (same types as the table's), then one `INSERT … SELECT … ON CONFLICT (key) DO
+    /// UPDATE` from it. The staging table lives as long as the pooled connection and is
+    /// emptied at every commit (or rollback); its types are those of the table's columns
+    /// when the connection first staged rows for it.
+    pub(crate) async fn copy_upsert(
+        &self,
+        table: &str,
+        columns: &[String],
+        key: &[String],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<u64> {
+        check_upsert(columns, key, &rows)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let span = op_span("upsert_rows", table);
+        async move {
+            let fail = |e: StoreError| e.in_context(BACKEND, "upsert_rows").with_target(table);
+            let pg = |e| fail(map_pg(e, "upsert_rows"));
+            let mut conn = self.conn("upsert_rows").await.map_err(fail)?;
+            let tx = conn.transaction().await.map_err(pg)?;
+            let list = columns
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let stage = stage_name(table, columns);
+            tx.batch_execute(&format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS \
+                 SELECT {list} FROM {} WITH NO DATA",
+                quote_qualified(table)
+            ))
+            .await
+            .map_err(pg)?;
+            let probe = tx
+                .prepare_cached(&format!("SELECT {list} FROM {stage} LIMIT 0"))
                 .await
-                .map_err(|e| fail(map_pg(e, "copy_in")))?;
-            let written = sink
-                .as_mut()
-                .finish()
+                .map_err(pg)?;
+            let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+            let rows = futures::stream::iter(rows.into_iter().map(Ok));
+            copy_rows(tx.client(), &stage, columns, &types, rows)
                 .await
-                .map_err(|e| fail(map_pg(e, "copy_in")))?;
+                .map_err(fail)?;
+            let from_stage = format!("SELECT {list} FROM {stage}");
+            let upsert = tx
+                .prepare_cached(&upsert_statement(table, columns, key, &from_stage))
+                .await
+                .map_err(pg)?;
+            let written = tx.execute(&upsert, &[]).await.map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
             tracing::Span::current().record("rows", written);
             Ok(written)
         }
@@ -159,6 +181,59 @@ impl PgStore {
         .instrument(span)
         .await
     }
+}
+
+/// The staging table of [`PgStore::copy_upsert`] for `columns` of `table`: a temporary table
+/// of the session (so private to it), created at its first use and emptied at every commit.
+fn stage_name(table: &str, columns: &[String]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (table, columns).hash(&mut hasher);
+    format!("pg_temp.stores_stage_{:016x}", hasher.finish())
+}
+
+/// Sends `rows` into `target` (quoted) with binary `COPY … FROM STDIN` on `client`: each row's
+/// values fill the columns `names` of `types`, in order. Returns how many rows were written;
+/// an error drops the sink unfinished, which aborts the `COPY`.
+async fn copy_rows<S>(
+    client: &tokio_postgres::Client,
+    target: &str,
+    names: &[String],
+    types: &[Type],
+    rows: S,
+) -> Result<u64>
+where
+    S: Stream<Item = Result<Vec<Value>>> + Send,
+{
+    let quoted: Vec<String> = names.iter().map(|c| quote_ident(c)).collect();
+    let copy = format!(
+        "COPY {target} ({}) FROM STDIN (FORMAT binary)",
+        quoted.join(", ")
+    );
+    let pg = |e| map_pg(e, "copy_in");
+    let sink = client
+        .copy_in::<_, bytes::Bytes>(copy.as_str())
+        .await
+        .map_err(pg)?;
+    let mut sink = pin!(sink);
+    let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+    buf.put_slice(MAGIC);
+    buf.put_i32(0);
+    buf.put_i32(0);
+    let mut rows = pin!(rows);
+    let mut count: u64 = 0;
+    while let Some(row) = rows.next().await {
+        let row = row?;
+        count += 1;
+        encode_row(&row, names, types, &mut buf)
+            .map_err(|e| StoreError::new(e.kind(), format!("row {count}: {}", e.message())))?;
+        if buf.len() >= CHUNK {
+            sink.send(buf.split().freeze()).await.map_err(pg)?;
+        }
+    }
+    buf.put_i16(-1);
+    sink.send(buf.split().freeze()).await.map_err(pg)?;
+    sink.as_mut().finish().await.map_err(pg)
 }
 
 fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMut) -> Result<()> {

@@ -372,6 +372,18 @@ impl SqlStore for PgStore {
         stream::once(start).try_flatten().boxed()
     }
 
+    /// Binary `COPY` into a staging table, then one `INSERT … SELECT … ON CONFLICT`, in one
+    /// transaction (see [`PgStore::copy_in`] for how values are encoded).
+    async fn upsert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        key: &[String],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<u64> {
+        self.copy_upsert(table, columns, key, rows).await
+    }
+
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
         let span = op_span("begin", "BEGIN");
         async {

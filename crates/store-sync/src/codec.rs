@@ -141,10 +141,11 @@ fn bad(json: &Json, why: &str) -> StoreError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn every_kind() -> Document {
+    /// A document holding every kind of value at its limits.
+    pub(crate) fn every_kind() -> Document {
         Document::new()
             .with("null", Value::Null)
             .with("yes", true)

@@ -69,8 +69,9 @@ pub(crate) struct Common {
     /// Print what would be written or deleted, and write nothing (copy, sync, backup, restore).
     #[arg(long, global = true)]
     pub(crate) dry_run: bool,
-    /// Records per batch (each batch is one checkpoint step).
-    #[arg(long, global = true, value_name = "N", default_value_t = 1000,
+    /// Records per batch (each batch is one checkpoint step: one durable commit on the sink,
+    /// and at most one batch re-sent after a crash).
+    #[arg(long, global = true, value_name = "N", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) batch_size: u64,
     /// Work on share I of N (from 0) of the source, for N processes sharing one job

@@ -35,6 +35,7 @@ mod errors;
 mod postgres;
 mod queries;
 mod transactions;
+mod upsert;
 mod values;
 
 use std::fmt::Debug;
@@ -54,6 +55,7 @@ pub use errors::*;
 pub use postgres::*;
 pub use queries::*;
 pub use transactions::*;
+pub use upsert::*;
 pub use values::*;
 
 /// Makes a store connected to an empty test database or schema.
@@ -261,6 +263,10 @@ macro_rules! sql_conformance_tests {
             jsonb_functions_read_stored_maps,
             serialization_failure_is_conflict,
             isolation_levels_are_applied,
+            upsert_rows_inserts_and_replaces_by_key,
+            upsert_rows_is_all_or_nothing,
+            upsert_rows_writes_many_rows,
+            upsert_rows_checks_its_input,
         );
     };
 }

@@ -3,7 +3,8 @@
 use serde_json::{Map, Value as Json};
 use store_core::{Result, StoreError};
 
-use crate::codec::{decode_document, decode_value, encode_document, encode_value};
+use super::line_de::Line;
+use crate::codec::{encode_document, encode_value};
 use crate::record::{Record, RecordKey};
 
 /// Encodes a record as one line of JSON text (without the newline).
@@ -22,25 +23,28 @@ pub fn encode_line(record: &Record) -> String {
 
 /// Decodes one line; `key_names` gives the key attributes' order.
 pub fn decode_line(line: &str, key_names: &[String]) -> Result<Record> {
-    let json: Json = serde_json::from_str(line)
-        .map_err(|e| StoreError::invalid_input(format!("an archive line is not JSON: {e}")))?;
-    let key = json
-        .get("k")
-        .and_then(Json::as_object)
+    let decoded: Line = serde_json::from_str(line).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            StoreError::invalid_input(format!("an archive line is not JSON: {e}"))
+        } else {
+            StoreError::invalid_input(format!("an archive line is malformed: {e}"))
+        }
+    })?;
+    let mut key = decoded
+        .key
         .ok_or_else(|| StoreError::invalid_input("an archive line has no key object `k`"))?;
     let parts = key_names
         .iter()
         .map(|name| {
-            let typed = key.get(name).ok_or_else(|| {
+            let at = key.iter().position(|(n, _)| n == name).ok_or_else(|| {
                 StoreError::invalid_input(format!("an archive line's key has no `{name}`"))
             })?;
-            Ok((name.clone(), decode_value(typed)?))
+            Ok(key.swap_remove(at))
         })
         .collect::<Result<Vec<_>>>()?;
-    let doc = decode_document(
-        json.get("v")
-            .ok_or_else(|| StoreError::invalid_input("an archive line has no document `v`"))?,
-    )?;
+    let doc = decoded
+        .doc
+        .ok_or_else(|| StoreError::invalid_input("an archive line has no document `v`"))?;
     let key = if key_names == ["_id"] {
         match &parts[0].1 {
             store_core::Value::String(id) => RecordKey::id_only(id.clone()),
@@ -71,6 +75,40 @@ mod tests {
         let back = decode_line(&line, &names).unwrap();
         assert_eq!(back, record);
         assert_eq!(back.key.id(), "1#x");
+    }
+
+    #[test]
+    fn every_kind_of_value_comes_back_exactly_from_a_line() {
+        let doc = crate::codec::tests::every_kind().with("id", 7);
+        let names = vec!["id".to_owned()];
+        let record = Record::from_document(doc, &names).unwrap();
+        let back = decode_line(&encode_line(&record), &names).unwrap();
+        assert_eq!(back, record);
+        let scaled = back.doc.get("scaled").and_then(Value::as_number).unwrap();
+        assert_eq!(scaled.to_string(), "1.50");
+    }
+
+    #[test]
+    fn malformed_typed_values_are_refused_with_the_reason() {
+        let names = vec!["id".to_owned()];
+        for (value, needle) in [
+            (r#"{"X": 1}"#, "unknown type tag `X`"),
+            (r#"{"N": 1}"#, "a number as a decimal string"),
+            (r#"{"B": "***"}"#, "bad base64"),
+            (r#"{"NULL": false}"#, "NULL must be true"),
+            (r#"{"S": "a", "N": "1"}"#, "exactly one type tag"),
+            (r#"{}"#, "exactly one type tag"),
+            (r#"{"N": "abc"}"#, ""),
+        ] {
+            let line = format!(r#"{{"k": {{"id": {{"N": "1"}}}}, "v": {{"x": {value}}}}}"#);
+            let err = decode_line(&line, &names).unwrap_err();
+            assert!(
+                err.message().contains("malformed"),
+                "{line}: {}",
+                err.message()
+            );
+            assert!(err.message().contains(needle), "{line}: {}", err.message());
+        }
     }
 
     #[test]

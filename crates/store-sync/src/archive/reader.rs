@@ -93,8 +93,36 @@ impl ArchiveSource {
         }
     }
 
-    /// Downloads one part, checks its size and SHA-256, and decodes its records.
-    async fn read_part(&self, part: &PartEntry, key_names: Vec<String>) -> Result<Vec<Record>> {
+    /// Checks, before a restore writes anything, every part `partition` will read: present,
+    /// of the size and SHA-256 the manifest gives, decompressing to as many lines of
+    /// well-formed JSON as it says. Lighter than reading (no record is built); returns how
+    /// many records the parts hold. A part that fails is named in the `InvalidInput` error.
+    pub async fn verify(&self, partition: Partition) -> Result<u64> {
+        let entry = self.collection().await?;
+        let mut records = 0;
+        for (i, part) in entry.parts.iter().enumerate() {
+            if i as u64 % u64::from(partition.total()) != u64::from(partition.index()) {
+                continue;
+            }
+            let bytes = self.fetch_part(part).await?;
+            let (path, expected) = (part.path.clone(), part.records);
+            records += tokio::task::spawn_blocking(move || {
+                let mut lines = 0;
+                for_each_line(&bytes, &path, |_, line| {
+                    serde_json::from_str::<serde::de::IgnoredAny>(line)
+                        .map(|_| lines += 1)
+                        .map_err(|e| StoreError::invalid_input(e.to_string()))
+                })?;
+                count_matches(lines, expected, &path).map(|()| lines)
+            })
+            .await
+            .map_err(|e| StoreError::internal(format!("archive verification failed: {e}")))??;
+        }
+        Ok(records)
+    }
+
+    /// Downloads one part and checks its size and SHA-256.
+    async fn fetch_part(&self, part: &PartEntry) -> Result<bytes::Bytes> {
         let bytes = self.storage.read(&part.path).await?.ok_or_else(|| {
             StoreError::not_found(format!(
                 "archive part {} is missing from {}",
@@ -112,6 +140,12 @@ impl ArchiveSource {
                 part.bytes
             )));
         }
+        Ok(bytes)
+    }
+
+    /// Downloads one part, checks its size and SHA-256, and decodes its records.
+    async fn read_part(&self, part: &PartEntry, key_names: Vec<String>) -> Result<Vec<Record>> {
+        let bytes = self.fetch_part(part).await?;
         let path = part.path.clone();
         let expected = part.records;
         tokio::task::spawn_blocking(move || decode_part(&bytes, &key_names, &path, expected))
@@ -120,15 +154,15 @@ impl ArchiveSource {
     }
 }
 
-fn decode_part(
+/// Calls `each` with the number and text of every non-empty line of a compressed part;
+/// its error is reported with the part and line.
+fn for_each_line(
     bytes: &[u8],
-    key_names: &[String],
     path: &str,
-    expected: u64,
-) -> Result<Vec<Record>> {
+    mut each: impl FnMut(usize, &str) -> Result<()>,
+) -> Result<()> {
     let decoder = zstd::Decoder::new(bytes)
         .map_err(|e| StoreError::invalid_input(format!("archive part {path}: {e}")))?;
-    let mut records = Vec::with_capacity(expected as usize);
     for (n, line) in BufReader::new(decoder).lines().enumerate() {
         let line = line.map_err(|e| {
             StoreError::invalid_input(format!("archive part {path} does not decompress: {e}"))
@@ -136,21 +170,39 @@ fn decode_part(
         if line.is_empty() {
             continue;
         }
-        let record = decode_line(&line, key_names).map_err(|e| {
+        each(n, &line).map_err(|e| {
             StoreError::invalid_input(format!(
                 "archive part {path}, line {}: {}",
                 n + 1,
                 e.message()
             ))
         })?;
-        records.push(record);
     }
-    if records.len() as u64 != expected {
-        return Err(StoreError::invalid_input(format!(
-            "archive part {path} holds {} records where the manifest says {expected}",
-            records.len()
-        )));
+    Ok(())
+}
+
+/// `InvalidInput` unless a part held the `expected` number of records.
+fn count_matches(found: u64, expected: u64, path: &str) -> Result<()> {
+    if found == expected {
+        return Ok(());
     }
+    Err(StoreError::invalid_input(format!(
+        "archive part {path} holds {found} records where the manifest says {expected}"
+    )))
+}
+
+fn decode_part(
+    bytes: &[u8],
+    key_names: &[String],
+    path: &str,
+    expected: u64,
+) -> Result<Vec<Record>> {
+    let mut records = Vec::with_capacity(expected as usize);
+    for_each_line(bytes, path, |_, line| {
+        records.push(decode_line(line, key_names)?);
+        Ok(())
+    })?;
+    count_matches(records.len() as u64, expected, path)?;
     Ok(records)
 }
 
@@ -224,6 +276,8 @@ impl RecordSource for ArchiveSource {
                         })
                         .filter(|(i, _)| *i >= first_part)
                         .collect();
+                    // Records of consecutive parts fill one batch: a batch's size is the
+                    // caller's, whatever size the backup gave its parts.
                     futures::stream::iter(parts)
                         .then(move |(i, part)| {
                             let key_names = key_names.clone();
@@ -233,23 +287,26 @@ impl RecordSource for ArchiveSource {
                             let skip = if i == first_part { first_line } else { 0 };
                             match records {
                                 Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
-                                Ok(records) => {
-                                    let total = records.len();
-                                    let mut batches = Vec::new();
-                                    let mut at = skip.min(total);
-                                    let mut rest = records.into_iter().skip(skip);
-                                    while at < total {
-                                        let chunk: Vec<Record> =
-                                            rest.by_ref().take(batch_size).collect();
-                                        at += chunk.len();
-                                        batches.push(Ok(Batch {
-                                            records: chunk,
-                                            resume: Some(encode_position(i, at)),
-                                        }));
-                                    }
-                                    futures::stream::iter(batches).boxed()
-                                }
+                                Ok(records) => futures::stream::iter(
+                                    records
+                                        .into_iter()
+                                        .enumerate()
+                                        .skip(skip)
+                                        .map(move |(line, record)| Ok((i, line + 1, record))),
+                                )
+                                .boxed(),
                             }
+                        })
+                        .chunks(batch_size)
+                        .map(|chunk| {
+                            let mut records = Vec::with_capacity(chunk.len());
+                            let mut resume = None;
+                            for item in chunk {
+                                let (part, after, record) = item?;
+                                records.push(record);
+                                resume = Some(encode_position(part, after));
+                            }
+                            Ok(Batch { records, resume })
                         })
                         .boxed()
                 }

@@ -3,8 +3,9 @@
 //! Reading pages through the table in primary-key order (`WHERE (key) > (last) ORDER BY key
 //! LIMIT n`), inside one REPEATABLE READ transaction where the database has isolation levels, so
 //! every page comes from the same snapshot. Partition I of N is the key range between the rows
-//! at offsets I·count/N and (I+1)·count/N of that snapshot. Writing is a multi-row
-//! `INSERT … ON CONFLICT (key) DO UPDATE`, which PostgreSQL and SQLite both speak.
+//! at offsets I·count/N and (I+1)·count/N of that snapshot. Writing is
+//! [`SqlStore::upsert_rows`]: binary `COPY` into a staging table on PostgreSQL, multi-row
+//! `INSERT … ON CONFLICT (key) DO UPDATE` elsewhere.
 
 use std::sync::Arc;
 
@@ -387,25 +388,33 @@ impl RecordSink for SqlTable {
 
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
         let info = self.info().await?;
-        let mut columns: Vec<&str> = Vec::new();
+        let mut columns: Vec<String> = Vec::new();
         for record in &records {
             for name in record.doc.keys() {
-                if !columns.contains(&name) {
+                if !columns.iter().any(|c| c == name) {
                     if !info.columns.iter().any(|c| c.name == name) {
                         return Err(StoreError::invalid_input(format!(
                             "record {} has an attribute `{name}` that table `{}` has no column for",
                             record.key, self.table
                         )));
                     }
-                    columns.push(name);
+                    columns.push(name.to_owned());
                 }
             }
         }
-        let rows_per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
-        for chunk in records.chunks(rows_per_statement) {
-            let (sql, params) = upsert_sql(&self.quoted(), &columns, &info.primary_key, chunk);
-            self.store.execute(&sql, &params).await?;
-        }
+        let rows: Vec<Vec<Value>> = records
+            .into_iter()
+            .map(|mut record| {
+                columns
+                    .iter()
+                    .map(|c| record.doc.remove(c).unwrap_or(Value::Null))
+                    .collect()
+            })
+            .collect();
+        // One call, all or nothing: the store's bulk path (binary COPY on PostgreSQL).
+        self.store
+            .upsert_rows(&self.table, &columns, &info.primary_key, rows)
+            .await?;
         Ok(Receipt::Null)
     }
 
@@ -448,49 +457,4 @@ impl RecordSink for SqlTable {
         }
         Ok(())
     }
-}
-
-fn upsert_sql(
-    table: &str,
-    columns: &[&str],
-    keys: &[String],
-    rows: &[Record],
-) -> (String, Vec<Value>) {
-    let mut params = Vec::with_capacity(rows.len() * columns.len());
-    let mut tuples = Vec::with_capacity(rows.len());
-    for record in rows {
-        let start = params.len();
-        for column in columns {
-            params.push(record.doc.get(column).cloned().unwrap_or(Value::Null));
-        }
-        let marks: Vec<String> = (start..params.len())
-            .map(|i| format!("${}", i + 1))
-            .collect();
-        tuples.push(format!("({})", marks.join(", ")));
-    }
-    let column_list = columns
-        .iter()
-        .map(|c| quote_ident(c))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let key_list = keys
-        .iter()
-        .map(|k| quote_ident(k))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let updates: Vec<String> = columns
-        .iter()
-        .filter(|c| !keys.iter().any(|k| k == *c))
-        .map(|c| format!("{0} = excluded.{0}", quote_ident(c)))
-        .collect();
-    let action = if updates.is_empty() {
-        "DO NOTHING".to_owned()
-    } else {
-        format!("DO UPDATE SET {}", updates.join(", "))
-    };
-    let sql = format!(
-        "INSERT INTO {table} ({column_list}) VALUES {} ON CONFLICT ({key_list}) {action}",
-        tuples.join(", ")
-    );
-    (sql, params)
 }

@@ -136,10 +136,10 @@ pub(crate) async fn restore(
     Ok(Outcome::Done)
 }
 
-/// Reads (and so checks the SHA-256 of) every part this run will restore.
+/// Checks every part this run will restore (SHA-256, size, well-formed lines) before
+/// anything is written.
 async fn verify(ctx: &Context, source: &ArchiveSource) -> Result<()> {
-    let mut batches = source.read(ctx.partition(), None, ctx.batch_size());
-    while batches.try_next().await?.is_some() {}
+    source.verify(ctx.partition()).await?;
     Ok(())
 }
 

@@ -35,14 +35,18 @@ pub fn analyze(text: &str) -> Vec<String> {
 /// own indexing threads without a `String` per token.
 pub fn word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
     // A token is a contiguous run of `text`: its start offset and its last character are
-    // all the state needed.
+    // all the state needed. ASCII is classified byte by byte; other characters are decoded.
     spans.clear();
     let mut start: Option<usize> = None;
     let mut prev: Option<char> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, n)| n);
-        let keep = is_word_char(c) || matches!((prev, next), (Some(p), Some(n)) if joins(p, c, n));
+    let mut at = 0;
+    while at < text.len() {
+        let (c, width) = char_at(text, at);
+        let keep = is_word_char(c)
+            || prev.is_some_and(|p| {
+                let next = (at + width < text.len()).then(|| char_at(text, at + width).0);
+                next.is_some_and(|n| joins(p, c, n))
+            });
         if keep {
             start.get_or_insert(at);
             prev = Some(c);
@@ -52,10 +56,24 @@ pub fn word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
             }
             prev = None;
         }
+        at += width;
     }
     if let Some(from) = start {
         push_word(text, from..text.len(), spans);
     }
+}
+
+/// The character starting at byte `at` of `text` (a character boundary), and its width.
+fn char_at(text: &str, at: usize) -> (char, usize) {
+    let byte = text.as_bytes()[at];
+    if byte.is_ascii() {
+        return (char::from(byte), 1);
+    }
+    let c = text[at..]
+        .chars()
+        .next()
+        .unwrap_or(char::REPLACEMENT_CHARACTER);
+    (c, c.len_utf8())
 }
 
 /// Appends `word` lowercased exactly as `str::to_lowercase` does, without allocating for
@@ -69,7 +87,11 @@ pub fn push_lowercase(out: &mut String, word: &str) {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        c.is_alphanumeric()
+    }
 }
 
 /// Whether `mid` joins `prev` and `next` into one word (UAX #29 rules WB6/7 and WB11/12).
@@ -83,6 +105,11 @@ fn joins(prev: char, mid: char, next: char) -> bool {
 /// Pushes the span `word` of `text`, split into spans of at most [`MAX_TOKEN_CHARS`]
 /// characters.
 fn push_word(text: &str, word: Range<usize>, spans: &mut Vec<Range<usize>>) {
+    // A word of at most MAX_TOKEN_CHARS bytes has at most that many characters.
+    if word.len() <= MAX_TOKEN_CHARS {
+        spans.push(word);
+        return;
+    }
     let mut from = word.start;
     while from < word.end {
         let rest = &text[from..word.end];
@@ -127,6 +154,42 @@ mod tests {
             ["ünïcödé", "straße", "école"]
         );
         assert_eq!(analyze("número 42"), ["número", "42"]);
+    }
+
+    /// The analyzer as first written, a `Vec<char>` at a time: the reference for
+    /// `matches_the_character_by_character_reference`.
+    fn reference(text: &str) -> Vec<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let (mut tokens, mut current) = (Vec::new(), Vec::<char>::new());
+        let flush = |current: &mut Vec<char>, tokens: &mut Vec<String>| {
+            for chunk in current.chunks(super::MAX_TOKEN_CHARS) {
+                tokens.push(chunk.iter().collect::<String>().to_lowercase());
+            }
+            current.clear();
+        };
+        for (i, &c) in chars.iter().enumerate() {
+            if super::is_word_char(c)
+                || matches!((current.last(), chars.get(i + 1)), (Some(&p), Some(&n)) if super::joins(p, c, n))
+            {
+                current.push(c);
+            } else {
+                flush(&mut current, &mut tokens);
+            }
+        }
+        flush(&mut current, &mut tokens);
+        tokens
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_the_character_by_character_reference(
+            text in "[a-cA-C0-9_ .,;:'’\\-éÉßΣ一]{0,40}",
+            long in 0usize..600,
+        ) {
+            proptest::prop_assert_eq!(analyze(&text), reference(&text));
+            let overlong = format!("{text}{}", "ü".repeat(long));
+            proptest::prop_assert_eq!(analyze(&overlong), reference(&overlong));
+        }
     }
 
     #[test]
