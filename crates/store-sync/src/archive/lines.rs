@@ -1,24 +1,17 @@
 //! One archive line: `{"k": {<key attribute>: <typed value>, ...}, "v": {<typed document>}}`.
 
-use serde_json::{Map, Value as Json};
 use store_core::{Result, StoreError};
 
 use super::line_de::Line;
-use crate::codec::{encode_document, encode_value};
+use super::line_ser::LineRef;
 use crate::record::{Record, RecordKey};
 
 /// Encodes a record as one line of JSON text (without the newline).
 pub fn encode_line(record: &Record) -> String {
-    let key: Map<String, Json> = record
-        .key
-        .parts()
-        .iter()
-        .map(|(name, value)| (name.clone(), encode_value(value)))
-        .collect();
-    let mut line = Map::new();
-    line.insert("k".to_owned(), Json::Object(key));
-    line.insert("v".to_owned(), encode_document(&record.doc));
-    Json::Object(line).to_string()
+    serde_json::to_string(&LineRef(record)).unwrap_or_else(|e| {
+        // Serializing values to a String has no failure mode (no I/O, only string keys).
+        unreachable!("an archive line did not serialize: {e}")
+    })
 }
 
 /// Decodes one line; `key_names` gives the key attributes' order.
@@ -86,6 +79,26 @@ mod tests {
         assert_eq!(back, record);
         let scaled = back.doc.get("scaled").and_then(Value::as_number).unwrap();
         assert_eq!(scaled.to_string(), "1.50");
+    }
+
+    #[test]
+    fn lines_are_the_bytes_the_typed_json_codec_gives() {
+        use serde_json::{Map, Value as Json};
+        let doc = crate::codec::tests::every_kind()
+            .with("id", 7)
+            .with("Zed", "upper case sorts first");
+        let names = vec!["id".to_owned(), "text".to_owned()];
+        let record = Record::from_document(doc, &names).unwrap();
+        let key: Map<String, Json> = record
+            .key
+            .parts()
+            .iter()
+            .map(|(name, value)| (name.clone(), crate::codec::encode_value(value)))
+            .collect();
+        let mut line = Map::new();
+        line.insert("k".to_owned(), Json::Object(key));
+        line.insert("v".to_owned(), crate::codec::encode_document(&record.doc));
+        assert_eq!(encode_line(&record), Json::Object(line).to_string());
     }
 
     #[test]
