@@ -264,3 +264,77 @@ async fn other_formats_and_foreign_indexes_are_refused() {
     let err = TantivyIndex::open(dir.path(), "foreign").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
+
+/// The schema of indexes written before text was packed: `_text` on the `raw` tokenizer,
+/// fed pre-tokenized strings. Otherwise the schema of today.
+fn schema_before_packing() -> tantivy::schema::Schema {
+    use tantivy::schema::{
+        FAST, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    };
+    let raw = |record: IndexRecordOption, norms: bool| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(record)
+                .set_fieldnorms(norms),
+        )
+    };
+    let mut b = Schema::builder();
+    b.add_text_field("_id", STRING | STORED | FAST);
+    b.add_bytes_field("_source", STORED);
+    b.add_u64_field("_seq_no", STORED);
+    b.add_u64_field("_primary_term", STORED);
+    b.add_text_field("_text", raw(IndexRecordOption::WithFreqsAndPositions, true));
+    b.add_text_field("_keyword", raw(IndexRecordOption::WithFreqs, false));
+    b.add_text_field("_value", raw(IndexRecordOption::Basic, false));
+    b.add_text_field("_fields", raw(IndexRecordOption::Basic, false));
+    b.add_bytes_field("_sort", FAST);
+    b.build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_from_before_packed_text_still_indexes_and_matches_text() {
+    let dir = TempDir::new("before-packing");
+    let path = dir.path().join("old");
+    std::fs::create_dir_all(&path).unwrap();
+    // Created and never committed, as an interrupted creation leaves it: opened as an empty
+    // dynamic index, written through the pre-tokenized path.
+    tantivy::Index::create_in_dir(&path, schema_before_packing()).unwrap();
+    let index = TantivyIndex::open(dir.path(), "old").await.unwrap();
+    let texts = [
+        ("a", "Quick brown fox", "jumps over"),
+        ("b", "lazy dog", "quick thinking"),
+    ];
+    for (id, title, body) in texts {
+        index
+            .index(
+                id,
+                doc(json!({"title": title, "body": body})),
+                IndexOptions::new(),
+            )
+            .await
+            .unwrap();
+    }
+    index.refresh().await.unwrap();
+    let ids = |response: store_core::search::SearchResponse| {
+        let mut ids: Vec<String> = response.hits.into_iter().map(|h| h.id).collect();
+        ids.sort();
+        ids
+    };
+    let quick = index
+        .search(&SearchRequest::new(Q::matches("title", "QUICK")))
+        .await
+        .unwrap();
+    assert_eq!(ids(quick), ["a"]);
+    let phrase = index
+        .search(&SearchRequest::new(Q::phrase("body", "quick thinking")))
+        .await
+        .unwrap();
+    assert_eq!(ids(phrase), ["b"]);
+    // Values of different fields never make a phrase together.
+    let across = index
+        .search(&SearchRequest::new(Q::phrase("title", "fox jumps")))
+        .await
+        .unwrap();
+    assert!(across.hits.is_empty(), "{:?}", across.hits);
+}
