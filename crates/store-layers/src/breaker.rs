@@ -212,7 +212,7 @@ fn transient(error: &StoreError) -> bool {
 impl Layer for BreakerLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {

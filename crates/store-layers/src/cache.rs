@@ -89,7 +89,7 @@ pub(crate) struct CacheKey {
 
 impl CacheKey {
     /// The entity `{kind}/{collection}/{key}`.
-    pub(crate) fn new(meta: &OpMeta, key: impl std::fmt::Display, variant: String) -> Self {
+    pub(crate) fn new(meta: &OpMeta<'_>, key: impl std::fmt::Display, variant: String) -> Self {
         Self {
             entity: entity(meta, key),
             variant,
@@ -98,17 +98,13 @@ impl CacheKey {
 }
 
 /// The entity a key of `meta`'s collection names.
-pub(crate) fn entity(meta: &OpMeta, key: impl std::fmt::Display) -> String {
+pub(crate) fn entity(meta: &OpMeta<'_>, key: impl std::fmt::Display) -> String {
     format!("{}/{key}", collection(meta))
 }
 
 /// The prefix of every entity of `meta`'s collection.
-pub(crate) fn collection(meta: &OpMeta) -> String {
-    format!(
-        "{}/{}",
-        meta.kind.as_str(),
-        meta.collection.as_deref().unwrap_or("")
-    )
+pub(crate) fn collection(meta: &OpMeta<'_>) -> String {
+    format!("{}/{}", meta.kind.as_str(), meta.collection.unwrap_or(""))
 }
 
 /// A read that started at a generation may fill the cache only if nothing was invalidated
@@ -356,7 +352,7 @@ impl Drop for Invalidate<'_> {
 impl Layer for CacheLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        _meta: &'a OpMeta,
+        _meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         call()

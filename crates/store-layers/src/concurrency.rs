@@ -41,7 +41,7 @@ impl ConcurrencyLayer {
 impl Layer for ConcurrencyLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        _meta: &'a OpMeta,
+        _meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {

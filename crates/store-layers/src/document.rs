@@ -3,7 +3,6 @@
 //! [`scan_page`](DocumentStore::scan_page), so each page is one layered call.
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use futures::stream::BoxStream;
 use store_core::document::{
     BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentCapabilities, DocumentStore,
@@ -18,7 +17,7 @@ use crate::layer::{Layer, Layered};
 use crate::meta::{Access, OpMeta, StoreKind};
 use crate::read::{cached, call, read, write};
 
-fn meta<S: DocumentStore>(store: &S, operation: &'static str, access: Access) -> OpMeta {
+fn meta<'s, S: DocumentStore>(store: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Document, store.backend(), operation, access)
         .collection(store.table_name())
 }
@@ -66,7 +65,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             Err(_) => Scope::Collection(collection(&meta)),
         };
         write(&self.layer, &meta, scope, || {
-            self.inner.put(item.clone(), options.clone()).boxed()
+            self.inner.put(item.clone(), options.clone())
         })
         .await
     }
@@ -74,8 +73,10 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
     async fn get(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
         let meta = meta(&self.inner, "get", Access::Read);
         // A consistent read must see writes made by anyone: it is never answered from cache.
-        let cache_key = (!options.consistent)
-            .then(|| CacheKey::new(&meta, key, format!("get {:?}", options.projection)));
+        let cache_key = || {
+            (!options.consistent)
+                .then(|| CacheKey::new(&meta, key, format!("get {:?}", options.projection)))
+        };
         let secondary = self
             .layer
             .fallback()
@@ -84,8 +85,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         let reading = read(
             &self.layer,
             &meta,
-            call(move || self.inner.get(key, options.clone()).boxed()),
-            secondary.map(|s| call(move || s.get(key, options.clone()).boxed())),
+            call(move || self.inner.get(key, options.clone())),
+            secondary.map(|s| call(move || s.get(key, options.clone()))),
         );
         let weight = |item: &Option<Document>| item.as_ref().map_or(16, Document::approximate_size);
         cached(self.layer.cache(), cache_key, weight, reading).await
@@ -101,7 +102,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             meta(&self.inner, "update", Access::Write).idempotent(update_is_idempotent(update));
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
         write(&self.layer, &meta, scope, || {
-            self.inner.update(key, update, options.clone()).boxed()
+            self.inner.update(key, update, options.clone())
         })
         .await
     }
@@ -110,7 +111,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
         write(&self.layer, &meta, scope, || {
-            self.inner.delete(key, options.clone()).boxed()
+            self.inner.delete(key, options.clone())
         })
         .await
     }
@@ -125,8 +126,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.query_page(query, cursor.clone()).boxed()),
-            secondary.map(|s| call(move || s.query_page(query, cursor.clone()).boxed())),
+            call(move || self.inner.query_page(query, cursor.clone())),
+            secondary.map(|s| call(move || s.query_page(query, cursor.clone()))),
         )
         .await
     }
@@ -141,8 +142,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.scan_page(scan, cursor.clone()).boxed()),
-            secondary.map(|s| call(move || s.scan_page(scan, cursor.clone()).boxed())),
+            call(move || self.inner.scan_page(scan, cursor.clone())),
+            secondary.map(|s| call(move || s.scan_page(scan, cursor.clone()))),
         )
         .await
     }
@@ -157,8 +158,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.batch_get(keys, options.clone()).boxed()),
-            secondary.map(|s| call(move || s.batch_get(keys, options.clone()).boxed())),
+            call(move || self.inner.batch_get(keys, options.clone())),
+            secondary.map(|s| call(move || s.batch_get(keys, options.clone()))),
         )
         .await
     }
@@ -172,7 +173,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         let meta = meta(&self.inner, "batch_write", Access::Write).idempotent(true);
         let scope = || Scope::Collection(collection(&meta));
         write(&self.layer, &meta, scope, || {
-            self.inner.batch_write(ops.clone(), options.clone()).boxed()
+            self.inner.batch_write(ops.clone(), options.clone())
         })
         .await
     }
@@ -182,7 +183,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             .idempotent(transaction_is_idempotent(&actions));
         let scope = || Scope::Collection(collection(&meta));
         write(&self.layer, &meta, scope, || {
-            self.inner.transact_write(actions.clone()).boxed()
+            self.inner.transact_write(actions.clone())
         })
         .await
     }
@@ -192,7 +193,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(|| self.inner.transact_get(keys).boxed()),
+            call(|| self.inner.transact_get(keys)),
             None,
         )
         .await

@@ -185,7 +185,7 @@ impl FallbackLayer {
     /// Runs `primary`; a read it cannot answer goes to `secondary`.
     pub(crate) fn run<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         primary: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
@@ -254,7 +254,7 @@ impl FallbackLayer {
 impl Layer for FallbackLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        _meta: &'a OpMeta,
+        _meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         call()
@@ -262,7 +262,7 @@ impl Layer for FallbackLayer {
 
     fn around_or<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {

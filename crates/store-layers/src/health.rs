@@ -2,7 +2,6 @@
 //! fault layer sees it too).
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use store_core::{Health, HealthReport, Result};
 
 use crate::layer::{Layer, Layered, through};
@@ -13,6 +12,6 @@ impl<S: Health + Send + Sync, L: Layer + 'static> Health for Layered<S, L> {
     async fn health(&self) -> Result<HealthReport> {
         // The kind is not known from `Health` alone; health checks are reads of the backend.
         let meta = OpMeta::new(StoreKind::Object, "", "health", Access::Admin).idempotent(true);
-        through(&self.layer, &meta, || self.inner.health().boxed()).await
+        through(&self.layer, &meta, || self.inner.health()).await
     }
 }

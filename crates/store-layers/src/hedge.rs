@@ -82,7 +82,7 @@ impl HedgeLayer {
 impl Layer for HedgeLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
         let hedgeable = meta.idempotent && matches!(meta.access, Access::Read | Access::List);

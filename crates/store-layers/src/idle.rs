@@ -21,7 +21,7 @@ pub(crate) struct IdleTimeout<'s, T> {
 }
 
 impl<'s, T> IdleTimeout<'s, T> {
-    pub(crate) fn new(inner: BoxStream<'s, Result<T>>, idle: Duration, meta: &OpMeta) -> Self {
+    pub(crate) fn new(inner: BoxStream<'s, Result<T>>, idle: Duration, meta: &OpMeta<'_>) -> Self {
         Self {
             inner: Some(inner),
             idle,

@@ -25,7 +25,7 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// Runs `call` (once, several times, or not at all) as this layer decides.
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>>;
 
@@ -34,7 +34,7 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// uses `secondary`; by default it is ignored.
     fn around_or<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, Result<T>> {
@@ -47,7 +47,7 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// default the stream is returned unchanged.
     fn stream<'s, T: Send + 's>(
         &self,
-        meta: &OpMeta,
+        meta: &OpMeta<'_>,
         stream: BoxStream<'s, Result<T>>,
     ) -> BoxStream<'s, Result<T>> {
         let _ = meta;
@@ -69,7 +69,7 @@ pub trait Layer: Send + Sync + fmt::Debug {
 impl<L: Layer + ?Sized> Layer for Arc<L> {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
         (**self).around(meta, call)
@@ -77,7 +77,7 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
 
     fn around_or<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, Result<T>> {
@@ -86,7 +86,7 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
 
     fn stream<'s, T: Send + 's>(
         &self,
-        meta: &OpMeta,
+        meta: &OpMeta<'_>,
         stream: BoxStream<'s, Result<T>>,
     ) -> BoxStream<'s, Result<T>> {
         (**self).stream(meta, stream)
@@ -148,7 +148,7 @@ impl<S> LayerExt for S {}
 
 /// Runs `f` through `layer` with the meta `meta`: the one helper every trait method of a
 /// [`Layered`] store uses.
-pub(crate) async fn through<'a, L, T, F>(layer: &'a L, meta: &'a OpMeta, f: F) -> Result<T>
+pub(crate) async fn through<'a, L, T, F>(layer: &'a L, meta: &'a OpMeta<'a>, f: F) -> Result<T>
 where
     L: Layer,
     T: Send + 'a,

@@ -50,8 +50,10 @@ pub enum Access {
 /// assert!(meta.idempotent);
 /// assert_eq!(meta.to_string(), "get users");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpMeta {
+///
+/// It borrows the names it carries, so describing a call allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpMeta<'a> {
     /// The kind of store.
     pub kind: StoreKind,
     /// The backend's short name (`"s3"`, `"postgres"`, `"memory"`).
@@ -59,17 +61,17 @@ pub struct OpMeta {
     /// The operation (`"get"`, `"batch_write"`, `"search"`).
     pub operation: &'static str,
     /// The bucket, table or index, when the store names one.
-    pub collection: Option<String>,
+    pub collection: Option<&'a str>,
     /// Read, write, list or admin.
     pub access: Access,
     /// Whether the call may safely run more than once.
     pub idempotent: bool,
     /// The statement of a SQL call (placeholders, never parameters), for a
     /// [`TraceLayer`](crate::TraceLayer) told to record it; `None` for other calls.
-    pub query_text: Option<String>,
+    pub query_text: Option<&'a str>,
 }
 
-impl OpMeta {
+impl<'a> OpMeta<'a> {
     /// A call of `operation`; reads and listings are idempotent, writes and admin calls are
     /// not until [`idempotent`](Self::idempotent) says so.
     pub fn new(
@@ -90,8 +92,7 @@ impl OpMeta {
     }
 
     /// Names the bucket, table or index.
-    pub fn collection(mut self, name: impl Into<String>) -> Self {
-        let name = name.into();
+    pub fn collection(mut self, name: &'a str) -> Self {
         self.collection = (!name.is_empty()).then_some(name);
         self
     }
@@ -103,13 +104,13 @@ impl OpMeta {
     }
 
     /// The statement the call runs (SQL, with its placeholders).
-    pub fn query_text(mut self, text: impl Into<String>) -> Self {
-        self.query_text = Some(text.into());
+    pub fn query_text(mut self, text: &'a str) -> Self {
+        self.query_text = Some(text);
         self
     }
 }
 
-impl fmt::Display for OpMeta {
+impl fmt::Display for OpMeta<'_> {
     /// `{operation} {collection}`, the OpenTelemetry span name of a database call.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.collection {

@@ -21,7 +21,7 @@ use crate::meta::{Access, OpMeta, StoreKind};
 use crate::read::{cached, call, read, write};
 use crate::served::{Source, observe_served};
 
-fn meta(store: &dyn ObjectStore, operation: &'static str, access: Access) -> OpMeta {
+fn meta<'s>(store: &'s dyn ObjectStore, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Object, store.backend(), operation, access)
 }
 
@@ -48,7 +48,7 @@ async fn cached_get(
     cache: &CacheLayer,
     key: CacheKey,
     layer: &impl Layer,
-    meta: &OpMeta,
+    meta: &OpMeta<'_>,
     reading: impl std::future::Future<Output = Result<GetResult>>,
 ) -> Result<GetResult> {
     if let Some(hit) = cache.lookup::<CachedBody>(&key) {
@@ -101,7 +101,7 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
         write(&self.layer, &meta, scope, || {
-            self.inner.put(key, body.clone(), options.clone()).boxed()
+            self.inner.put(key, body.clone(), options.clone())
         })
         .await
     }
@@ -119,7 +119,7 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         write(&self.layer, &meta, scope, || {
             let taken = body.lock().unwrap_or_else(|e| e.into_inner()).take();
             match taken {
-                Some(body) => self.inner.put_stream(key, body, options.clone()).boxed(),
+                Some(body) => self.inner.put_stream(key, body, options.clone()),
                 None => futures::future::ready(Err(StoreError::internal(
                     "a streamed body was already sent and cannot be sent again",
                 )))
@@ -140,8 +140,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         let reading = read(
             &self.layer,
             &meta,
-            call(move || self.inner.get(key, options.clone()).boxed()),
-            secondary.map(|s| call(move || s.get(key, options.clone()).boxed())),
+            call(move || self.inner.get(key, options.clone())),
+            secondary.map(|s| call(move || s.get(key, options.clone()))),
         );
         // Only a whole object read without conditions is the same answer every time.
         match self.layer.cache().filter(|c| plain && c.body_limit() > 0) {
@@ -166,35 +166,29 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         let reading = read(
             &self.layer,
             &meta,
-            call(move || self.inner.head(key).boxed()),
-            secondary.map(|s| call(move || s.head(key).boxed())),
+            call(move || self.inner.head(key)),
+            secondary.map(|s| call(move || s.head(key))),
         );
-        let cache_key = CacheKey::new(&meta, key, "head".to_owned());
-        cached(self.layer.cache(), Some(cache_key), |_| 256, reading).await
+        let cache_key = || Some(CacheKey::new(&meta, key, "head".to_owned()));
+        cached(self.layer.cache(), cache_key, |_| 256, reading).await
     }
 
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
         let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
-        write(&self.layer, &meta, scope, || self.inner.delete(key).boxed()).await
+        write(&self.layer, &meta, scope, || self.inner.delete(key)).await
     }
 
     async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<DeleteFailure>> {
         let meta = meta(&self.inner, "delete_many", Access::Write).idempotent(true);
         let scope = || Scope::Entities(keys.iter().map(|k| entity(&meta, k)).collect());
-        write(&self.layer, &meta, scope, || {
-            self.inner.delete_many(keys).boxed()
-        })
-        .await
+        write(&self.layer, &meta, scope, || self.inner.delete_many(keys)).await
     }
 
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
         let meta = meta(&self.inner, "copy", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, to)]);
-        write(&self.layer, &meta, scope, || {
-            self.inner.copy(from, to).boxed()
-        })
-        .await
+        write(&self.layer, &meta, scope, || self.inner.copy(from, to)).await
     }
 
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
@@ -207,8 +201,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.list_page(options, cursor.clone()).boxed()),
-            secondary.map(|s| call(move || s.list_page(options, cursor.clone()).boxed())),
+            call(move || self.inner.list_page(options, cursor.clone())),
+            secondary.map(|s| call(move || s.list_page(options, cursor.clone()))),
         )
         .await
     }
@@ -221,7 +215,7 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
     ) -> Result<String> {
         let meta = meta(&self.inner, "presign", Access::Read);
         through(&self.layer, &meta, || {
-            self.inner.presign(method, key, expires_in).boxed()
+            self.inner.presign(method, key, expires_in)
         })
         .await
     }
@@ -236,16 +230,13 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         let meta = meta(&self.inner, "upload_file", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
         write(&self.layer, &meta, scope, || {
-            self.inner.upload_file(path, key, options.clone()).boxed()
+            self.inner.upload_file(path, key, options.clone())
         })
         .await
     }
 
     async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
         let meta = meta(&self.inner, "download_file", Access::Read);
-        through(&self.layer, &meta, || {
-            self.inner.download_file(key, path).boxed()
-        })
-        .await
+        through(&self.layer, &meta, || self.inner.download_file(key, path)).await
     }
 }

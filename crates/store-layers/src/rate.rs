@@ -89,15 +89,11 @@ impl RateLimitLayer {
 impl Layer for RateLimitLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
         async move {
-            let key = format!(
-                "{}/{}",
-                meta.kind.as_str(),
-                meta.collection.as_deref().unwrap_or("")
-            );
+            let key = format!("{}/{}", meta.kind.as_str(), meta.collection.unwrap_or(""));
             let mut waited = false;
             while let Err(not_until) = self.limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(self.clock.now());

@@ -23,18 +23,19 @@ where
 /// Runs `primary` through `layer`, with `secondary` as the same read on a fallback store.
 pub(crate) async fn read<'a, L: Layer, T: Send + 'a>(
     layer: &'a L,
-    meta: &'a OpMeta,
+    meta: &'a OpMeta<'a>,
     primary: Call<'a, T>,
     secondary: Option<Call<'a, T>>,
 ) -> Result<T> {
     layer.around_or(meta, primary, secondary).await
 }
 
-/// Answers from `cache` at `key` when it can; otherwise runs `read` and caches its answer
-/// (unless a fallback gave it, or a write finished meanwhile).
+/// Answers from `cache` at the key `key` makes (only when there is a cache) when it can;
+/// otherwise runs `read` and caches its answer (unless a fallback gave it, or a write
+/// finished meanwhile).
 pub(crate) async fn cached<T, F>(
     cache: Option<&CacheLayer>,
-    key: Option<CacheKey>,
+    key: impl FnOnce() -> Option<CacheKey>,
     weight: impl FnOnce(&T) -> usize,
     read: F,
 ) -> Result<T>
@@ -42,7 +43,7 @@ where
     T: Clone + Send + Sync + 'static,
     F: Future<Output = Result<T>>,
 {
-    let (Some(cache), Some(key)) = (cache, key) else {
+    let Some((cache, key)) = cache.and_then(|cache| Some((cache, key()?))) else {
         return read.await;
     };
     if let Some(hit) = cache.lookup::<T>(&key) {
@@ -62,7 +63,7 @@ where
 /// leaves the layer's cache.
 pub(crate) async fn write<'a, L, T, F>(
     layer: &'a L,
-    meta: &'a OpMeta,
+    meta: &'a OpMeta<'a>,
     scope: impl FnOnce() -> Scope,
     f: F,
 ) -> Result<T>

@@ -56,7 +56,7 @@ impl RetryLayer {
         self
     }
 
-    fn repeatable(&self, meta: &OpMeta) -> bool {
+    fn repeatable(&self, meta: &OpMeta<'_>) -> bool {
         if self.overrides.is_empty() {
             return meta.idempotent;
         }
@@ -70,7 +70,7 @@ impl RetryLayer {
 impl Layer for RetryLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {

@@ -2,7 +2,6 @@
 //! layer.
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use store_core::search::{
     BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities, SearchIndex,
     SearchQuery, SearchRequest, SearchResponse, StoredDoc,
@@ -15,7 +14,7 @@ use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
 use crate::read::{cached, call, read, write};
 
-fn meta<S: SearchIndex>(index: &S, operation: &'static str, access: Access) -> OpMeta {
+fn meta<'s, S: SearchIndex>(index: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Search, index.backend(), operation, access)
         .collection(index.name().as_str())
 }
@@ -37,24 +36,18 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
     async fn create(&self, spec: &IndexSpec) -> Result<()> {
         let meta = meta(&self.inner, "create", Access::Admin);
         let scope = || Scope::Collection(collection(&meta));
-        write(&self.layer, &meta, scope, || {
-            self.inner.create(spec).boxed()
-        })
-        .await
+        write(&self.layer, &meta, scope, || self.inner.create(spec)).await
     }
 
     async fn exists(&self) -> Result<bool> {
         let meta = meta(&self.inner, "exists", Access::Read);
-        through(&self.layer, &meta, || self.inner.exists().boxed()).await
+        through(&self.layer, &meta, || self.inner.exists()).await
     }
 
     async fn drop_index(&self) -> Result<()> {
         let meta = meta(&self.inner, "drop_index", Access::Admin);
         let scope = || Scope::Collection(collection(&meta));
-        write(&self.layer, &meta, scope, || {
-            self.inner.drop_index().boxed()
-        })
-        .await
+        write(&self.layer, &meta, scope, || self.inner.drop_index()).await
     }
 
     async fn index(&self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
@@ -63,7 +56,7 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         let meta = meta(&self.inner, "index", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, id)]);
         write(&self.layer, &meta, scope, || {
-            self.inner.index(id, doc.clone(), options).boxed()
+            self.inner.index(id, doc.clone(), options)
         })
         .await
     }
@@ -77,13 +70,13 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         let reading = read(
             &self.layer,
             &meta,
-            call(move || self.inner.get(id).boxed()),
-            secondary.map(|s| call(move || s.get(id).boxed())),
+            call(move || self.inner.get(id)),
+            secondary.map(|s| call(move || s.get(id))),
         );
-        let cache_key = CacheKey::new(&meta, id, "get".to_owned());
+        let cache_key = || Some(CacheKey::new(&meta, id, "get".to_owned()));
         let weight =
             |doc: &Option<StoredDoc>| doc.as_ref().map_or(16, |d| d.source.approximate_size());
-        cached(self.layer.cache(), Some(cache_key), weight, reading).await
+        cached(self.layer.cache(), cache_key, weight, reading).await
     }
 
     async fn update(
@@ -96,7 +89,7 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         let meta = meta(&self.inner, "update", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, id)]);
         write(&self.layer, &meta, scope, || {
-            self.inner.update(id, partial.clone(), options).boxed()
+            self.inner.update(id, partial.clone(), options)
         })
         .await
     }
@@ -104,25 +97,19 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
     async fn delete(&self, id: &str, options: IndexOptions) -> Result<bool> {
         let meta = meta(&self.inner, "delete", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, id)]);
-        write(&self.layer, &meta, scope, || {
-            self.inner.delete(id, options).boxed()
-        })
-        .await
+        write(&self.layer, &meta, scope, || self.inner.delete(id, options)).await
     }
 
     async fn bulk(&self, ops: Vec<BulkOp>) -> Result<BulkReport> {
         // Every operation is keyed by id: the batch converges when repeated.
         let meta = meta(&self.inner, "bulk", Access::Write).idempotent(true);
         let scope = || Scope::Collection(collection(&meta));
-        write(&self.layer, &meta, scope, || {
-            self.inner.bulk(ops.clone()).boxed()
-        })
-        .await
+        write(&self.layer, &meta, scope, || self.inner.bulk(ops.clone())).await
     }
 
     async fn refresh(&self) -> Result<()> {
         let meta = meta(&self.inner, "refresh", Access::Admin).idempotent(true);
-        through(&self.layer, &meta, || self.inner.refresh().boxed()).await
+        through(&self.layer, &meta, || self.inner.refresh()).await
     }
 
     async fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
@@ -134,8 +121,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.search(request).boxed()),
-            secondary.map(|s| call(move || s.search(request).boxed())),
+            call(move || self.inner.search(request)),
+            secondary.map(|s| call(move || s.search(request))),
         )
         .await
     }
@@ -149,8 +136,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.count(query).boxed()),
-            secondary.map(|s| call(move || s.count(query).boxed())),
+            call(move || self.inner.count(query)),
+            secondary.map(|s| call(move || s.count(query))),
         )
         .await
     }

@@ -13,7 +13,7 @@ use store_core::{Document, Result, Value};
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
 
-fn meta<S: SqlStore>(store: &S, operation: &'static str, access: Access) -> OpMeta {
+fn meta<'s, S: SqlStore>(store: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Sql, store.backend(), operation, access)
 }
 
@@ -29,15 +29,12 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         let meta = meta(&self.inner, "execute", Access::Write).query_text(sql);
-        through(&self.layer, &meta, || {
-            self.inner.execute(sql, params).boxed()
-        })
-        .await
+        through(&self.layer, &meta, || self.inner.execute(sql, params)).await
     }
 
     async fn batch_execute(&self, sql: &str) -> Result<()> {
         let meta = meta(&self.inner, "batch_execute", Access::Admin).query_text(sql);
-        through(&self.layer, &meta, || self.inner.batch_execute(sql).boxed()).await
+        through(&self.layer, &meta, || self.inner.batch_execute(sql)).await
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
@@ -55,7 +52,7 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
 
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
         let meta = meta(&self.inner, "begin", Access::Admin);
-        through(&self.layer, &meta, || self.inner.begin(isolation).boxed()).await
+        through(&self.layer, &meta, || self.inner.begin(isolation)).await
     }
 
     async fn upsert_rows(

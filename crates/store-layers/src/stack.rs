@@ -156,7 +156,7 @@ impl Layers {
 /// `call` run through `layer` when there is one.
 fn wrap<'a, L: Layer, T: Send + 'a>(
     layer: Option<&'a L>,
-    meta: &'a OpMeta,
+    meta: &'a OpMeta<'a>,
     call: Call<'a, T>,
 ) -> Call<'a, T> {
     match layer {
@@ -168,7 +168,7 @@ fn wrap<'a, L: Layer, T: Send + 'a>(
 impl Layer for Layers {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         self.around_or(meta, call, None)
@@ -176,7 +176,7 @@ impl Layer for Layers {
 
     fn around_or<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
@@ -198,7 +198,7 @@ impl Layer for Layers {
 
     fn stream<'s, T: Send + 's>(
         &self,
-        meta: &OpMeta,
+        meta: &OpMeta<'_>,
         stream: BoxStream<'s, store_core::Result<T>>,
     ) -> BoxStream<'s, store_core::Result<T>> {
         match &self.timeout {

@@ -67,7 +67,7 @@ impl TimeoutLayer {
 impl Layer for TimeoutLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         let limit = self.limit_of(meta.operation);
@@ -77,13 +77,13 @@ impl Layer for TimeoutLayer {
                     .with_backend(meta.backend)
             };
             // A call that is ready at once needs no timer: the clock is only read, and the
-            // timer only armed, when the first poll finds the call waiting.
-            let started = tokio::time::Instant::now();
-            let mut run = std::pin::pin!(call());
+            // timer only armed, when the first poll finds the call waiting (the limit counts
+            // from there).
+            let mut run = call();
             if let std::task::Poll::Ready(outcome) = futures::poll!(run.as_mut()) {
                 return outcome;
             }
-            tokio::time::timeout_at(started + limit, run)
+            tokio::time::timeout(limit, run)
                 .await
                 .unwrap_or_else(|_| Err(timed_out()))
         }
@@ -92,7 +92,7 @@ impl Layer for TimeoutLayer {
 
     fn stream<'s, T: Send + 's>(
         &self,
-        meta: &OpMeta,
+        meta: &OpMeta<'_>,
         stream: BoxStream<'s, store_core::Result<T>>,
     ) -> BoxStream<'s, store_core::Result<T>> {
         match self.idle {

@@ -74,7 +74,7 @@ impl TraceLayer {
     }
 
     /// The span's OpenTelemetry name: `{operation} {target}`.
-    fn span_name(&self, meta: &OpMeta) -> String {
+    fn span_name(&self, meta: &OpMeta<'_>) -> String {
         if meta.collection.is_some() {
             return meta.to_string();
         }
@@ -98,7 +98,7 @@ pub(crate) fn system_name(backend: &'static str) -> &'static str {
 impl Layer for TraceLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        meta: &'a OpMeta,
+        meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         let span = tracing::info_span!(
@@ -116,14 +116,14 @@ impl Layer for TraceLayer {
             error.type = tracing::field::Empty,
             db.client.operation.duration = tracing::field::Empty,
         );
+        if span.is_disabled() {
+            // No subscriber wants it: the call runs as if the layer were not there.
+            return call();
+        }
         async move {
-            if span.is_disabled() {
-                // No subscriber wants it: the call runs as if the layer were not there.
-                return call().await;
-            }
             span.record("otel.name", self.span_name(meta));
             if let Some(collection) = &meta.collection {
-                span.record("db.collection.name", collection.as_str());
+                span.record("db.collection.name", *collection);
             }
             if let Some(namespace) = &self.namespace {
                 span.record("db.namespace", &**namespace);
@@ -135,7 +135,7 @@ impl Layer for TraceLayer {
             if self.query_text
                 && let Some(text) = &meta.query_text
             {
-                span.record("db.query.text", text.as_str());
+                span.record("db.query.text", *text);
             }
             let recorder = span.clone();
             async move {

@@ -32,7 +32,7 @@ impl Drop for Running {
 impl Layer for Sluggish {
     fn around<'a, T: Send + 'a>(
         &'a self,
-        _meta: &'a OpMeta,
+        _meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
         async move {
