@@ -75,6 +75,7 @@ struct Inner {
     target: Option<String>,
     retry_after: Option<Duration>,
     retryable: Option<bool>,
+    status_code: Option<Cow<'static, str>>,
     source: Option<Source>,
     reasons: Vec<CancellationReason>,
     item: Option<Document>,
@@ -112,6 +113,7 @@ impl StoreError {
             target: None,
             retry_after: None,
             retryable: None,
+            status_code: None,
             source: None,
             reasons: Vec::new(),
             item: None,
@@ -190,6 +192,19 @@ impl StoreError {
     pub fn with_retry_after(mut self, delay: Duration) -> Self {
         self.0.retry_after = Some(delay);
         self
+    }
+
+    /// Records the status the server answered with, as the service writes it: an HTTP status
+    /// (`"404"`), a PostgreSQL SQLSTATE (`"23505"`). It is the OpenTelemetry
+    /// `db.response.status_code` of the failed call.
+    pub fn with_status_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.0.status_code = Some(code.into());
+        self
+    }
+
+    /// The status the server answered with, when it answered ([`with_status_code`](Self::with_status_code)).
+    pub fn status_code(&self) -> Option<&str> {
+        self.0.status_code.as_deref()
     }
 
     /// Overrides whether the error is retryable, when the kind alone does not decide it.
@@ -325,6 +340,9 @@ impl fmt::Debug for StoreError {
         }
         if let Some(delay) = &inner.retry_after {
             s.field("retry_after", delay);
+        }
+        if let Some(code) = &inner.status_code {
+            s.field("status_code", code);
         }
         if !inner.reasons.is_empty() {
             s.field("cancellation_reasons", &inner.reasons);

@@ -62,6 +62,11 @@ pub(crate) fn map_sdk_error_on<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let status = match &err {
+        SdkError::ServiceError(service) => Some(service.raw().status().as_u16()),
+        SdkError::ResponseError(response) => Some(response.raw().status().as_u16()),
+        _ => None,
+    };
     let (kind, message) = match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -107,6 +112,9 @@ where
         .in_context(BACKEND, operation);
     if kind == ErrorKind::Throttled {
         out = out.with_retryable(true);
+    }
+    if let Some(status) = status {
+        out = out.with_status_code(status.to_string());
     }
     out.with_source(err)
 }

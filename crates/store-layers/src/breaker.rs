@@ -90,6 +90,7 @@ enum Phase {
 struct State {
     phase: Phase,
     outcomes: VecDeque<bool>,
+    opened: u64,
 }
 
 /// What a call may do, decided before it runs.
@@ -106,6 +107,7 @@ impl BreakerLayer {
             state: Arc::new(Mutex::new(State {
                 phase: Phase::Closed,
                 outcomes: VecDeque::with_capacity(config.window),
+                opened: 0,
             })),
             config,
         }
@@ -128,6 +130,11 @@ impl BreakerLayer {
                 }
             }
         }
+    }
+
+    /// How many times the breaker has opened (from closed, or again after a failed probe).
+    pub fn times_opened(&self) -> u64 {
+        self.lock().opened
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -159,6 +166,7 @@ impl BreakerLayer {
         if probe {
             if failed {
                 tracing::info!("circuit breaker: probe failed, open again");
+                state.opened += 1;
                 state.phase = Phase::Open {
                     until: Instant::now() + self.config.open_for,
                 };
@@ -182,6 +190,7 @@ impl BreakerLayer {
             && failures as f64 >= self.config.failure_rate * calls as f64
         {
             tracing::info!(calls, failures, "circuit breaker: opened");
+            state.opened += 1;
             state.phase = Phase::Open {
                 until: Instant::now() + self.config.open_for,
             };

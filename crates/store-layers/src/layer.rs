@@ -64,6 +64,13 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn cache(&self) -> Option<&CacheLayer> {
         None
     }
+
+    /// The metrics of this layer (or of its stack), if any: the plumbing counts object
+    /// bytes through it.
+    #[cfg(feature = "metrics")]
+    fn metrics(&self) -> Option<&crate::MetricsLayer> {
+        None
+    }
 }
 
 impl<L: Layer + ?Sized> Layer for Arc<L> {
@@ -98,6 +105,11 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
 
     fn cache(&self) -> Option<&CacheLayer> {
         (**self).cache()
+    }
+
+    #[cfg(feature = "metrics")]
+    fn metrics(&self) -> Option<&crate::MetricsLayer> {
+        (**self).metrics()
     }
 }
 

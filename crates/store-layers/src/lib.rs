@@ -14,6 +14,7 @@
 //! | layer | does |
 //! |---|---|
 //! | [`CacheLayer`] | an in-memory read-through cache of single-key reads, bounded, with a TTL, invalidated by our writes |
+//! | `MetricsLayer` (feature `metrics`) | OpenTelemetry metrics: `db.client.operation.duration`, bytes, retries, hedges, rate-limit waits, breaker state |
 //! | [`TraceLayer`] | one client span per call with the OpenTelemetry database attributes |
 //! | [`FallbackLayer`] | reads the primary cannot answer go to a secondary store, marked so ([`observe_served`]); writes never do |
 //! | [`BreakerLayer`] | a circuit breaker per endpoint: opens on a rate of transient failures, answers at once with when it will probe again |
@@ -56,6 +57,8 @@ mod hedge;
 mod idle;
 mod layer;
 mod meta;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod object;
 mod rate;
 mod read;
@@ -76,6 +79,8 @@ pub use faults::{Fault, FaultLayer};
 pub use hedge::HedgeLayer;
 pub use layer::{Call, Layer, LayerExt, Layered};
 pub use meta::{Access, OpMeta, StoreKind};
+#[cfg(feature = "metrics")]
+pub use metrics::MetricsLayer;
 pub use rate::RateLimitLayer;
 pub use retry::{RetryBudget, RetryLayer};
 pub use served::{Served, Source, observe_served};

@@ -100,10 +100,15 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         // create-only and if-match puts are conditional, hence safe to repeat as well.
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
-        write(&self.layer, &meta, scope, || {
+        let put = write(&self.layer, &meta, scope, || {
             self.inner.put(key, body.clone(), options.clone())
         })
-        .await
+        .await?;
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = self.layer.metrics() {
+            metrics.bytes(&meta, "sent")(body.len() as u64);
+        }
+        Ok(put)
     }
 
     async fn put_stream(
@@ -152,6 +157,18 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
             None => {
                 let mut result = reading.await?;
                 result.body = self.layer.stream(&meta, result.body);
+                #[cfg(feature = "metrics")]
+                if let Some(metrics) = self.layer.metrics() {
+                    let received = metrics.bytes(&meta, "received");
+                    result.body = result
+                        .body
+                        .inspect(move |chunk| {
+                            if let Ok(chunk) = chunk {
+                                received(chunk.len() as u64);
+                            }
+                        })
+                        .boxed();
+                }
                 Ok(result)
             }
         }

@@ -2,6 +2,7 @@
 //! [`RetryPolicy`] and [`Backoff`](store_core::Backoff), within a retry budget.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
@@ -32,6 +33,7 @@ pub struct RetryLayer {
     policy: RetryPolicy,
     overrides: HashMap<&'static str, bool>,
     budget: Option<RetryBudget>,
+    retries: Arc<AtomicU64>,
 }
 
 impl RetryLayer {
@@ -41,6 +43,7 @@ impl RetryLayer {
             policy,
             overrides: HashMap::new(),
             budget: None,
+            retries: Arc::default(),
         }
     }
 
@@ -54,6 +57,11 @@ impl RetryLayer {
     pub fn budget(mut self, budget: RetryBudget) -> Self {
         self.budget = Some(budget);
         self
+    }
+
+    /// Retries made so far through this layer and its clones.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     fn repeatable(&self, meta: &OpMeta<'_>) -> bool {
@@ -106,6 +114,7 @@ impl Layer for RetryLayer {
                     error = %error,
                     "retrying"
                 );
+                self.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(delay).await;
                 error = match call().await {
                     Ok(value) => return Ok(value),

@@ -48,6 +48,8 @@ use crate::trace::TraceLayer;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Layers {
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::MetricsLayer>,
     trace: Option<TraceLayer>,
     cache: Option<CacheLayer>,
     fallback: Option<FallbackLayer>,
@@ -74,6 +76,14 @@ impl Layers {
     /// A configured [`TraceLayer`] (namespace, server, query text).
     pub fn trace_layer(mut self, layer: TraceLayer) -> Self {
         self.trace = Some(layer);
+        self
+    }
+
+    /// OpenTelemetry metrics ([`MetricsLayer`](crate::MetricsLayer), feature `metrics`),
+    /// outermost with the trace: a call's duration covers its retries and fallback.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, layer: crate::MetricsLayer) -> Self {
+        self.metrics = Some(layer);
         self
     }
 
@@ -193,6 +203,22 @@ impl Layer for Layers {
             None => call,
         };
         let call = wrap(self.trace.as_ref(), meta, call);
+        #[cfg(feature = "metrics")]
+        let call = match &self.metrics {
+            Some(metrics) => {
+                metrics.observe(
+                    meta,
+                    crate::metrics::Observed {
+                        retry: self.retry.as_ref(),
+                        hedge: self.hedge.as_ref(),
+                        rate: self.rate.as_ref(),
+                        breaker: self.breaker.as_ref(),
+                    },
+                );
+                wrap(Some(metrics), meta, call)
+            }
+            None => call,
+        };
         call()
     }
 
@@ -213,5 +239,10 @@ impl Layer for Layers {
 
     fn cache(&self) -> Option<&CacheLayer> {
         self.cache.as_ref()
+    }
+
+    #[cfg(feature = "metrics")]
+    fn metrics(&self) -> Option<&crate::MetricsLayer> {
+        self.metrics.as_ref()
     }
 }

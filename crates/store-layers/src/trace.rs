@@ -24,6 +24,7 @@ use crate::meta::OpMeta;
 /// | `server.address`, `server.port` | when [`server`](Self::server) set them |
 /// | `db.query.text` | the statement (with its `$n` placeholders, never the parameters), only when [`query_text`](Self::query_text) opted in |
 /// | `error.type`, `otel.status_code = "ERROR"` | on failure: the error kind |
+/// | `db.response.status_code` | on failure, when the server answered: its status ([`StoreError::status_code`](store_core::StoreError::status_code): an HTTP status, a SQLSTATE) |
 /// | `db.client.operation.duration` | the call's duration in seconds, retries included |
 ///
 /// The layers inside the span record what they do as events of it: each retry is a
@@ -114,6 +115,7 @@ impl Layer for TraceLayer {
             server.address = tracing::field::Empty,
             server.port = tracing::field::Empty,
             error.type = tracing::field::Empty,
+            db.response.status_code = tracing::field::Empty,
             db.client.operation.duration = tracing::field::Empty,
         );
         if span.is_disabled() {
@@ -147,6 +149,9 @@ impl Layer for TraceLayer {
                 );
                 if let Err(e) = &outcome {
                     recorder.record("error.type", e.kind().as_str());
+                    if let Some(code) = e.status_code() {
+                        recorder.record("db.response.status_code", code);
+                    }
                     recorder.record("otel.status_code", "ERROR");
                 }
                 outcome

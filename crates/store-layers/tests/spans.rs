@@ -170,7 +170,11 @@ impl SqlStore for FakeSql {
         "postgres"
     }
 
-    async fn execute(&self, _sql: &str, _params: &[Value]) -> store_core::Result<u64> {
+    async fn execute(&self, sql: &str, _params: &[Value]) -> store_core::Result<u64> {
+        if sql.contains("duplicate") {
+            // What store-rds returns for a unique violation: the SQLSTATE as the status.
+            return Err(StoreError::already_exists("duplicate key").with_status_code("23505"));
+        }
         Ok(1)
     }
 
@@ -263,6 +267,27 @@ fn one_span_per_call_with_the_database_attributes() {
 }
 
 #[test]
+fn a_server_status_is_recorded_as_the_response_status_code() {
+    let capture = captured(|_| async {
+        let store = FakeSql.layer(Layers::new().trace());
+        let err = store
+            .execute("INSERT INTO t VALUES (1) -- duplicate", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status_code(), Some("23505"));
+        store
+            .execute("INSERT INTO t VALUES (2)", &[])
+            .await
+            .unwrap();
+    });
+    let spans = capture.spans();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    assert_eq!(spans[0].field("db.response.status_code"), Some("23505"));
+    assert_eq!(spans[0].field("error.type"), Some("already exists"));
+    assert_eq!(spans[1].field("db.response.status_code"), None);
+}
+
+#[test]
 fn failures_record_error_type() {
     let capture = captured(|_| async {
         let faults = FaultLayer::seeded(2);
@@ -288,6 +313,8 @@ fn failures_record_error_type() {
     assert_eq!(get.field("otel.name"), Some("get users"));
     assert_eq!(get.field("error.type"), Some("invalid input"));
     assert_eq!(get.field("otel.status_code"), Some("ERROR"));
+    // An error the server did not answer with has no response status.
+    assert_eq!(get.field("db.response.status_code"), None);
     assert!(get.retries().is_empty());
     assert_eq!(delete.field("otel.name"), Some("delete users"));
     assert_eq!(delete.field("error.type"), Some("throttled"));

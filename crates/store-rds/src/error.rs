@@ -59,8 +59,8 @@ fn db_message(db: &DbError) -> String {
 /// Maps a driver error, naming the operation and what it worked on.
 pub(crate) fn map_pg(e: tokio_postgres::Error, operation: &'static str) -> StoreError {
     let err = if let Some(db) = e.as_db_error() {
-        let kind = kind_of_sqlstate(db.code().code());
-        StoreError::new(kind, db_message(db))
+        let code = db.code().code();
+        StoreError::new(kind_of_sqlstate(code), db_message(db)).with_status_code(code.to_owned())
     } else if let Some(inner) =
         std::error::Error::source(&e).and_then(|s| s.downcast_ref::<StoreError>())
     {

@@ -34,6 +34,11 @@ where
 {
     let (kind, message, retry_after, target) = classify(&err, operation, bucket, target);
     let permanent = matches!(err.code(), Some("BucketNotEmpty" | "OperationAborted"));
+    let status = match &err {
+        SdkError::ServiceError(service) => Some(service.raw().status_code()),
+        SdkError::ResponseError(response) => Some(response.raw().status_code()),
+        _ => None,
+    };
     let mut out = StoreError::new(kind, message)
         .with_backend(BACKEND)
         .with_operation(operation)
@@ -43,6 +48,9 @@ where
     }
     if permanent {
         out = out.with_retryable(false);
+    }
+    if let Some(status) = status {
+        out = out.with_status_code(status.to_string());
     }
     out.with_source(err)
 }

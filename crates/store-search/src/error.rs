@@ -155,7 +155,8 @@ pub(crate) fn response_error(
     let mut error = StoreError::new(kind, message)
         .with_backend(BACKEND)
         .with_operation(operation)
-        .with_target(target.to_owned());
+        .with_target(target.to_owned())
+        .with_status_code(status.to_string());
     if let Some(delay) = retry_after {
         error = error.with_retry_after(delay);
     }
@@ -168,6 +169,9 @@ pub(crate) fn transport_error(
     operation: &'static str,
     target: &str,
 ) -> StoreError {
+    let status_code = source
+        .status_code()
+        .map(|status| status.as_u16().to_string());
     let (kind, message) = if let Some(status) = source.status_code() {
         (
             kind_for(
@@ -190,11 +194,15 @@ pub(crate) fn transport_error(
             "could not reach the server".to_owned(),
         )
     };
-    StoreError::new(kind, message)
+    let error = StoreError::new(kind, message)
         .with_backend(BACKEND)
         .with_operation(operation)
-        .with_target(target.to_owned())
-        .with_source(Redacted::from(source))
+        .with_target(target.to_owned());
+    match status_code {
+        Some(code) => error.with_status_code(code),
+        None => error,
+    }
+    .with_source(Redacted::from(source))
 }
 
 /// A transport error shown without the URL's credentials (reqwest errors print the URL).

@@ -665,6 +665,11 @@ async fn server_errors_map_to_typed_kinds_with_context() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert!(err.to_string().contains(&missing), "names the table: {err}");
+    assert_eq!(
+        err.status_code(),
+        Some("400"),
+        "DynamoDB answers ResourceNotFound with 400"
+    );
     assert_eq!(err.backend(), Some("dynamodb"));
     assert_eq!(err.operation(), Some("get"));
     assert!(

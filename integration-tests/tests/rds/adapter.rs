@@ -235,6 +235,11 @@ async fn errors_name_the_constraint_and_never_the_password() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.message().contains("child_parent_fk"), "{err}");
     assert!(err.message().contains("23503"), "{err}");
+    assert_eq!(
+        err.status_code(),
+        Some("23503"),
+        "the SQLSTATE is the response status"
+    );
     assert_eq!(err.backend(), Some("postgres"));
     assert!(
         std::error::Error::source(&err).is_some(),

@@ -235,6 +235,7 @@ async fn missing_bucket_is_not_found_naming_the_bucket_and_secrets_stay_hidden()
         .await
         .expect_err("put into a missing bucket");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(err.status_code(), Some("404"), "{err:?}");
     assert_eq!(err.target(), Some(bucket.as_str()), "{err}");
     assert!(err.to_string().contains(&bucket));
     assert_eq!(err.backend(), Some("s3"));
