@@ -2,20 +2,21 @@
 //! secondary while the primary is down, with every answer marked by who gave it.
 //!
 //! The primary is an in-memory index behind a fault layer (standing in for an OpenSearch
-//! cluster that goes down), guarded by a circuit breaker; the secondary is another in-memory
-//! index (standing in for the slower system of record). Run with
-//! `cargo run -p store-layers --example degradation`.
+//! cluster that goes down), guarded by a circuit breaker; the secondary is the system of
+//! record, a SQL table (embedded SQLite here, PostgreSQL in production, the same SQL), searched
+//! through [`SqlSearch`]. Run with `cargo run -p store-layers --example degradation`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use store_core::memory::MemorySearchIndex;
 use store_core::search::{IndexOptions, SearchQuery, SearchRequest};
-use store_core::{Document, ErrorKind, SearchIndex};
+use store_core::{Document, ErrorKind, IndexName, SearchIndex, SqlStore};
 use store_layers::{
     BreakerConfig, BreakerLayer, FallbackLayer, FaultLayer, LayerExt, Layers, Served, Source,
-    observe_served,
+    SqlSearch, observe_served,
 };
+use store_sqlite::SqliteStore;
 
 const ARTICLES: [(&str, &str); 3] = [
     ("1", "rust layers for every store"),
@@ -33,16 +34,36 @@ async fn seeded(name: &str) -> store_core::Result<MemorySearchIndex> {
     Ok(index)
 }
 
+/// The system of record: the same articles as rows of a SQL table.
+async fn system_of_record() -> store_core::Result<SqlSearch> {
+    let sql = SqliteStore::memory().await?;
+    sql.batch_execute("CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL)")
+        .await?;
+    for (id, title) in ARTICLES {
+        sql.execute(
+            "INSERT INTO articles (id, title) VALUES ($1, $2)",
+            &[id.into(), title.into()],
+        )
+        .await?;
+    }
+    Ok(SqlSearch::new(
+        IndexName::new("articles")?,
+        Arc::new(sql),
+        "articles",
+        "id",
+    ))
+}
+
 fn mark(served: Option<Served>) -> &'static str {
     match served {
         Some(Served {
             from: Source::Secondary,
             stale: true,
-        }) => ">>> FALLBACK: served by the secondary (may be stale)",
+        }) => ">>> FALLBACK: served by the SQL table (may be stale)",
         Some(Served {
             from: Source::Secondary,
             stale: false,
-        }) => ">>> FALLBACK: served by the secondary",
+        }) => ">>> FALLBACK: served by the SQL table",
         Some(Served {
             from: Source::Primary,
             ..
@@ -73,7 +94,7 @@ async fn main() -> store_core::Result<()> {
         open_for: Duration::from_millis(200),
         probes: 1,
     });
-    let fallback = FallbackLayer::search(Arc::new(seeded("articles").await?));
+    let fallback = FallbackLayer::search(Arc::new(system_of_record().await?));
     let index: Arc<dyn SearchIndex> = Arc::new(
         seeded("articles").await?.layer(
             Layers::new()

@@ -25,6 +25,9 @@
 //! | [`ConcurrencyLayer`] | at most N calls at once, shareable across stores |
 //! | [`FaultLayer`] | seeded faults on reads and writes: errors by kind and ratio, failures after a successful write, latency, scripts |
 //!
+//! [`SqlSearch`] answers searches from a SQL table, for a search [`FallbackLayer`] when the
+//! cluster is down.
+//!
 //! [`Layers`] puts them in the one safe order; [`LayerExt::layer`] wraps a store in one layer.
 //!
 //! ```
@@ -66,6 +69,7 @@ mod retry;
 mod search;
 mod served;
 mod sql;
+mod sql_search;
 mod stack;
 mod timeout;
 mod trace;
@@ -84,6 +88,7 @@ pub use metrics::MetricsLayer;
 pub use rate::RateLimitLayer;
 pub use retry::{RetryBudget, RetryLayer};
 pub use served::{Served, Source, observe_served};
+pub use sql_search::SqlSearch;
 pub use stack::Layers;
 pub use timeout::TimeoutLayer;
 pub use trace::TraceLayer;

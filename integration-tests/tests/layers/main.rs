@@ -5,6 +5,7 @@
 //! lost, nothing duplicated, every record equal and the SHA-256 of the canonical records equal.
 
 mod dynamo;
+mod fallback;
 mod s3;
 mod search;
 mod sql;
