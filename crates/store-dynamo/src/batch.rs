@@ -51,7 +51,6 @@ impl DynamoStore {
             report.written += written;
             report.failed.extend(failed);
         }
-        tracing::Span::current().record("items", report.written);
         if !report.failed.is_empty() {
             tracing::warn!(
                 table = self.table(),
@@ -305,7 +304,6 @@ impl DynamoStore {
                 .and_then(|k| position.get(&k).copied())
                 .unwrap_or(usize::MAX)
         });
-        tracing::Span::current().record("items", found.len());
         Ok(found)
     }
 }

@@ -25,7 +25,6 @@ impl DynamoStore {
     ) -> Result<Option<Document>> {
         let key = self.check_new_item(&item)?;
         let target = key.to_string();
-        tracing::Span::current().record("key", target.as_str());
         if let Some(c) = &options.condition {
             check_condition(c).map_err(|e| e.with_target(target.clone()))?;
         }
@@ -70,7 +69,6 @@ impl DynamoStore {
         self.checked_key(key)?;
         check_projection(options.projection.as_ref())?;
         let target = key.to_string();
-        tracing::Span::current().record("key", target.as_str());
         let mut b = ExpressionBuilder::new();
         let projection = options.projection.as_ref().map(|p| b.projection(p));
         let (names, _) = b.finish();
@@ -96,7 +94,6 @@ impl DynamoStore {
         options: UpdateOptions,
     ) -> Result<Option<Document>> {
         let target = key.to_string();
-        tracing::Span::current().record("key", target.as_str());
         self.checked_key(key)?;
         check_update(update, self.schema()).map_err(|e| e.with_target(target.clone()))?;
         if let Some(c) = &options.condition {
@@ -147,7 +144,6 @@ impl DynamoStore {
         options: DeleteItemOptions,
     ) -> Result<Option<Document>> {
         let target = key.to_string();
-        tracing::Span::current().record("key", target.as_str());
         self.checked_key(key)?;
         if let Some(c) = &options.condition {
             check_condition(c).map_err(|e| e.with_target(target.clone()))?;

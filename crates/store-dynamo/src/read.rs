@@ -68,7 +68,6 @@ impl DynamoStore {
             .iter()
             .map(from_item)
             .collect::<Result<Vec<_>>>()?;
-        tracing::Span::current().record("items", items.len());
         let next = non_empty(out.last_evaluated_key)
             .map(|k| cursor::encode(self.table(), "query", query.index.as_deref(), &k))
             .transpose()?;
@@ -136,7 +135,6 @@ impl DynamoStore {
             .iter()
             .map(from_item)
             .collect::<Result<Vec<_>>>()?;
-        tracing::Span::current().record("items", items.len());
         let next = non_empty(out.last_evaluated_key)
             .map(|k| cursor::encode(self.table(), "scan", None, &k))
             .transpose()?;

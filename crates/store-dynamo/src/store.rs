@@ -16,7 +16,6 @@ use store_core::{
     Cursor, DocKey, Document, Health, HealthReport, KeySchema, Page, Result, RetryPolicy,
     StoreError, TableName,
 };
-use tracing::Instrument;
 
 use crate::convert::Item;
 use crate::error::{BACKEND, map_sdk_error};
@@ -85,32 +84,13 @@ impl fmt::Debug for DynamoStore {
     }
 }
 
-pub(crate) fn span(operation: &'static str, table: &str) -> tracing::Span {
-    tracing::debug_span!(
-        "store",
-        backend = BACKEND,
-        operation,
-        table,
-        key = tracing::field::Empty,
-        items = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    )
-}
-
-/// Runs `fut` in a span for `operation`, recording its latency.
-pub(crate) async fn traced<T>(
+/// Runs `fut`, putting the backend and `operation` on its error. Spans are the job of
+/// `store_layers::TraceLayer`.
+pub(crate) async fn in_context<T>(
     operation: &'static str,
-    table: &str,
     fut: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    let span = span(operation, table);
-    let start = Instant::now();
-    let out = fut.instrument(span.clone()).await;
-    span.record("latency_ms", start.elapsed().as_millis() as u64);
-    if let Err(e) = &out {
-        tracing::debug!(parent: &span, error = %e, "failed");
-    }
-    out.map_err(|e| e.in_context(BACKEND, operation))
+    fut.await.map_err(|e| e.in_context(BACKEND, operation))
 }
 
 pub(crate) fn build_error(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -226,7 +206,7 @@ impl DynamoStore {
 #[async_trait]
 impl Health for DynamoStore {
     async fn health(&self) -> Result<HealthReport> {
-        traced("health", self.table(), async {
+        in_context("health", async {
             let start = Instant::now();
             let out = self
                 .inner
@@ -270,11 +250,11 @@ impl DocumentStore for DynamoStore {
     }
 
     async fn put(&self, item: Document, options: PutItemOptions) -> Result<Option<Document>> {
-        traced("put", self.table(), self.run_put(item, options)).await
+        in_context("put", self.run_put(item, options)).await
     }
 
     async fn get(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
-        traced("get", self.table(), self.run_get(key, options))
+        in_context("get", self.run_get(key, options))
             .await
             .map_err(|e| e.with_target(key.to_string()))
     }
@@ -285,32 +265,27 @@ impl DocumentStore for DynamoStore {
         update: &Update,
         options: UpdateOptions,
     ) -> Result<Option<Document>> {
-        traced(
-            "update",
-            self.table(),
-            self.run_update(key, update, options),
-        )
-        .await
+        in_context("update", self.run_update(key, update, options)).await
     }
 
     async fn delete(&self, key: &DocKey, options: DeleteItemOptions) -> Result<Option<Document>> {
-        traced("delete", self.table(), self.run_delete(key, options)).await
+        in_context("delete", self.run_delete(key, options)).await
     }
 
     async fn query_page(&self, query: &Query, cursor: Option<Cursor>) -> Result<Page<Document>> {
-        traced("query", self.table(), self.run_query(query, cursor))
+        in_context("query", self.run_query(query, cursor))
             .await
             .map_err(|e| e.with_target(self.table().to_owned()))
     }
 
     async fn scan_page(&self, scan: &Scan, cursor: Option<Cursor>) -> Result<Page<Document>> {
-        traced("scan", self.table(), self.run_scan(scan, cursor))
+        in_context("scan", self.run_scan(scan, cursor))
             .await
             .map_err(|e| e.with_target(self.table().to_owned()))
     }
 
     async fn batch_get(&self, keys: &[DocKey], options: GetItemOptions) -> Result<Vec<Document>> {
-        traced("batch_get", self.table(), self.run_batch_get(keys, options)).await
+        in_context("batch_get", self.run_batch_get(keys, options)).await
     }
 
     async fn batch_write(
@@ -318,24 +293,14 @@ impl DocumentStore for DynamoStore {
         ops: Vec<WriteOp>,
         options: BatchWriteOptions,
     ) -> Result<BatchWriteReport> {
-        traced(
-            "batch_write",
-            self.table(),
-            self.run_batch_write(ops, options),
-        )
-        .await
+        in_context("batch_write", self.run_batch_write(ops, options)).await
     }
 
     async fn transact_write(&self, actions: Vec<TransactAction>) -> Result<()> {
-        traced(
-            "transact_write",
-            self.table(),
-            self.run_transact_write(actions),
-        )
-        .await
+        in_context("transact_write", self.run_transact_write(actions)).await
     }
 
     async fn transact_get(&self, keys: &[DocKey]) -> Result<Vec<Option<Document>>> {
-        traced("transact_get", self.table(), self.run_transact_get(keys)).await
+        in_context("transact_get", self.run_transact_get(keys)).await
     }
 }

@@ -100,7 +100,6 @@ impl DynamoStore {
             .iter()
             .map(|a| self.transact_item(a))
             .collect::<Result<Vec<_>>>()?;
-        tracing::Span::current().record("items", items.len());
         match self
             .inner
             .client

@@ -57,13 +57,11 @@ impl FsStore {
         let mut pending: Option<Pending> = None;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batch_len = 0usize;
-        let mut total = 0u64;
         loop {
             let chunk = body.next().await.transpose()?;
             let done = chunk.is_none();
             if let Some(chunk) = chunk {
                 batch_len += chunk.len();
-                total += chunk.len() as u64;
                 batch.push(chunk);
             }
             if batch_len >= WRITE_BATCH || (done && !batch.is_empty()) {
@@ -82,7 +80,6 @@ impl FsStore {
             }
         }
         let target = Self::settle(&mut staged, &mut pending).await?;
-        tracing::Span::current().record("bytes", total);
         let PutOptions {
             mode,
             content_type,
@@ -104,9 +101,8 @@ impl ObjectStore for FsStore {
     }
 
     async fn put(&self, key: &ObjectKey, body: Bytes, options: PutOptions) -> Result<PutResult> {
-        self.traced("put", key.as_str(), async {
+        self.in_context("put", key.as_str(), async {
             self.writable()?;
-            tracing::Span::current().record("bytes", body.len() as u64);
             let key = key.clone();
             self.blocking(move |inner| {
                 let mut staged = Staged::create(&inner.tree, &key, &options.mode)?;
@@ -129,7 +125,7 @@ impl ObjectStore for FsStore {
         body: ByteStream,
         options: PutOptions,
     ) -> Result<PutResult> {
-        self.traced(
+        self.in_context(
             "put_stream",
             key.as_str(),
             self.put_chunks(key, body, options),
@@ -138,7 +134,7 @@ impl ObjectStore for FsStore {
     }
 
     async fn get(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
-        self.traced("get", key.as_str(), async {
+        self.in_context("get", key.as_str(), async {
             let k = key.clone();
             let opened = self
                 .blocking(move |inner| inner.tree.open(&k, "no object exists at this key"))
@@ -150,7 +146,6 @@ impl ObjectStore for FsStore {
                 Some(range) => range.resolve(size)?,
                 None => 0..size,
             };
-            tracing::Span::current().record("bytes", range.end - range.start);
             let meta = opened.trailer.meta(key.clone());
             Ok(GetResult {
                 meta,
@@ -162,7 +157,7 @@ impl ObjectStore for FsStore {
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
-        self.traced("head", key.as_str(), async {
+        self.in_context("head", key.as_str(), async {
             let k = key.clone();
             self.blocking(move |inner| {
                 let trailer = inner.tree.trailer(&k, "no object exists at this key")?;
@@ -174,7 +169,7 @@ impl ObjectStore for FsStore {
     }
 
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
-        self.traced("delete", key.as_str(), async {
+        self.in_context("delete", key.as_str(), async {
             self.writable()?;
             let keys = vec![key.clone()];
             let mut failures = self
@@ -189,9 +184,8 @@ impl ObjectStore for FsStore {
     }
 
     async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<DeleteFailure>> {
-        self.traced("delete_many", "", async {
+        self.in_context("delete_many", "", async {
             self.writable()?;
-            tracing::Span::current().record("items", keys.len() as u64);
             let keys = keys.to_vec();
             self.blocking(move |inner| Ok(write::delete(&inner.tree, &keys)))
                 .await
@@ -200,7 +194,7 @@ impl ObjectStore for FsStore {
     }
 
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
-        self.traced("copy", from.as_str(), async {
+        self.in_context("copy", from.as_str(), async {
             self.writable()?;
             let (from, to) = (from.clone(), to.clone());
             self.blocking(move |inner| {
@@ -233,17 +227,13 @@ impl ObjectStore for FsStore {
 
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
         let target = options.prefix.clone().unwrap_or_default();
-        self.traced("list", &target, async {
+        self.in_context("list", &target, async {
             let options = options.clone();
             let page = self
                 .blocking(move |inner| {
                     Request::new(&options, cursor.as_ref())?.run(inner.tree.objects())
                 })
                 .await?;
-            tracing::Span::current().record(
-                "items",
-                (page.objects.len() + page.common_prefixes.len()) as u64,
-            );
             Ok(page)
         })
         .await
@@ -255,7 +245,7 @@ impl ObjectStore for FsStore {
         key: &ObjectKey,
         expires_in: Duration,
     ) -> Result<String> {
-        self.traced("presign", key.as_str(), async {
+        self.in_context("presign", key.as_str(), async {
             validate_presign_expiry(expires_in)?;
             Err(StoreError::unsupported(
                 "a store in a local folder cannot presign URLs: it has no server",
@@ -270,7 +260,7 @@ impl ObjectStore for FsStore {
         key: &ObjectKey,
         options: PutOptions,
     ) -> Result<PutResult> {
-        self.traced("upload_file", key.as_str(), async {
+        self.in_context("upload_file", key.as_str(), async {
             self.writable()?;
             let (path, key) = (path.to_path_buf(), key.clone());
             self.blocking(move |inner| files::upload(&inner.tree, &path, &key, options))
@@ -280,7 +270,7 @@ impl ObjectStore for FsStore {
     }
 
     async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
-        self.traced("download_file", key.as_str(), async {
+        self.in_context("download_file", key.as_str(), async {
             let (path, key) = (path.to_path_buf(), key.clone());
             self.blocking(move |inner| files::download(&inner.tree, &key, &path))
                 .await
@@ -293,7 +283,7 @@ impl ObjectStore for FsStore {
 impl Health for FsStore {
     async fn health(&self) -> Result<HealthReport> {
         let started = Instant::now();
-        self.traced("health", "", async {
+        self.in_context("health", "", async {
             self.blocking(|inner| {
                 crate::format::read(&inner.root)?.ok_or_else(|| {
                     StoreError::unavailable(format!(

@@ -5,10 +5,8 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use store_core::{Result, StoreError};
-use tracing::Instrument;
 
 use crate::BACKEND;
 use crate::disk;
@@ -79,7 +77,7 @@ impl FsStore {
     /// unless [`sweep_on_open`](crate::FsStoreBuilder::sweep_on_open) is off. Temporary files
     /// are never listed either way.
     pub async fn sweep_temp_files(&self) -> Result<usize> {
-        self.traced("sweep", "", async {
+        self.in_context("sweep", "", async {
             self.writable()?;
             self.blocking(|inner| {
                 let objects = inner.tree.objects();
@@ -114,42 +112,21 @@ impl FsStore {
             .map_err(|e| StoreError::internal(format!("a file system task failed: {e}")))?
     }
 
-    /// Runs an operation inside its tracing span, recording latency, and puts the backend,
-    /// operation and target on its error.
-    pub(crate) async fn traced<T>(
+    /// Runs an operation and puts the backend, operation and target on its error. Spans are
+    /// the job of `store_layers::TraceLayer`.
+    pub(crate) async fn in_context<T>(
         &self,
         operation: &'static str,
         target: &str,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let span = tracing::debug_span!(
-            "fs",
-            backend = BACKEND,
-            operation,
-            root = %self.inner.root.display(),
-            key = target,
-            bytes = tracing::field::Empty,
-            items = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
-        let started = Instant::now();
-        let out = work.instrument(span.clone()).await;
-        let latency = started.elapsed();
-        span.record("latency_ms", latency.as_millis() as u64);
-        match out {
-            Ok(value) => {
-                tracing::debug!(parent: &span, ?latency, "done");
-                Ok(value)
+        work.await.map_err(|e| {
+            let e = e.in_context(BACKEND, operation);
+            if e.target().is_none() && !target.is_empty() {
+                e.with_target(target)
+            } else {
+                e
             }
-            Err(e) => {
-                tracing::debug!(parent: &span, ?latency, error = %e, kind = %e.kind(), "failed");
-                let e = e.in_context(BACKEND, operation);
-                Err(if e.target().is_none() && !target.is_empty() {
-                    e.with_target(target)
-                } else {
-                    e
-                })
-            }
-        }
+        })
     }
 }

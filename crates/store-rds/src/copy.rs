@@ -9,11 +9,10 @@ use store_core::sql::{check_upsert, upsert_statement};
 use store_core::{Document, Result, StoreError, Value};
 use tokio_postgres::binary_copy::BinaryCopyOutStream;
 use tokio_postgres::types::{IsNull, Type};
-use tracing::Instrument;
 
 use crate::codec::{self, Raw};
 use crate::error::{BACKEND, map_pg};
-use crate::store::{PgStore, op_span};
+use crate::store::PgStore;
 use crate::{quote_ident, quote_qualified};
 
 /// Rows of a `COPY ... TO STDOUT`, as documents; it holds its pooled connection until it ends
@@ -43,7 +42,6 @@ impl PgStore {
         S: Stream<Item = Result<Vec<Value>>> + Send,
     {
         let target = quote_qualified(table);
-        let span = op_span("copy_in", table);
         async move {
             let fail = |e: StoreError| e.in_context(BACKEND, "copy_in").with_target(table);
             let conn = self.conn("copy_in").await.map_err(fail)?;
@@ -69,10 +67,8 @@ impl PgStore {
             let written = copy_rows(&conn, &target, &names, &types, rows)
                 .await
                 .map_err(fail)?;
-            tracing::Span::current().record("rows", written);
             Ok(written)
         }
-        .instrument(span)
         .await
     }
 
@@ -93,7 +89,6 @@ impl PgStore {
         if rows.is_empty() {
             return Ok(0);
         }
-        let span = op_span("upsert_rows", table);
         async move {
             let fail = |e: StoreError| e.in_context(BACKEND, "upsert_rows").with_target(table);
             let pg = |e| fail(map_pg(e, "upsert_rows"));
@@ -128,10 +123,8 @@ impl PgStore {
                 .map_err(pg)?;
             let written = tx.execute(&upsert, &[]).await.map_err(pg)?;
             tx.commit().await.map_err(pg)?;
-            tracing::Span::current().record("rows", written);
             Ok(written)
         }
-        .instrument(span)
         .await
     }
 
@@ -139,7 +132,6 @@ impl PgStore {
     /// `SELECT * FROM t`) with binary `COPY (...) TO STDOUT`, decoded to documents exactly as
     /// [`query`](store_core::SqlStore::query) decodes rows. Memory stays bounded.
     pub async fn copy_out(&self, query: &str) -> Result<CopyOutStream> {
-        let span = op_span("copy_out", query);
         async move {
             let conn = self.conn("copy_out").await?;
             let probe = conn
@@ -178,7 +170,6 @@ impl PgStore {
                 });
             Ok(docs.boxed())
         }
-        .instrument(span)
         .await
     }
 }

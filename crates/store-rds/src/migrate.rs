@@ -9,11 +9,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use store_core::{Result, StoreError};
-use tracing::Instrument;
 
 use crate::error::{BACKEND, map_pg};
 use crate::quote_qualified;
-use crate::store::{PgStore, op_span};
+use crate::store::PgStore;
 
 /// One migration: a version, a name and the SQL it runs (any number of statements).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +145,6 @@ impl Migrator {
 
     /// Applies every migration not yet applied, under the advisory lock.
     pub async fn run(&self, store: &PgStore) -> Result<MigrationReport> {
-        let span = op_span("migrate", &self.table);
         async {
             let conn = store.conn("migrate").await?;
             let key = self.lock_key();
@@ -164,7 +162,6 @@ impl Migrator {
                     .with_target(self.table.clone())
             })
         }
-        .instrument(span)
         .await
     }
 

@@ -11,7 +11,6 @@ use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction}
 use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
 use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
-use tracing::Instrument;
 
 use crate::codec;
 use crate::config::PgConfig;
@@ -158,7 +157,6 @@ impl PgStore {
 
     /// Runs a statement with native [`ToSql`] parameters.
     pub async fn execute_params(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let span = op_span("execute", sql);
         async {
             let conn = self.conn("execute").await?;
             let stmt = prepare(&conn, sql, "execute").await?;
@@ -166,7 +164,6 @@ impl PgStore {
                 .await
                 .map_err(|e| map_pg(e, "execute"))
         }
-        .instrument(span)
         .await
     }
 
@@ -176,7 +173,6 @@ impl PgStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Document>> {
-        let span = op_span("query", sql);
         async {
             let conn = self.conn("query").await?;
             let stmt = prepare(&conn, sql, "query").await?;
@@ -188,7 +184,6 @@ impl PgStore {
                 .map(|r| codec::row_to_document(r).map_err(|e| e.in_context(BACKEND, "query")))
                 .collect()
         }
-        .instrument(span)
         .await
     }
 }
@@ -213,24 +208,6 @@ fn make_manager(pg: tokio_postgres::Config, config: ManagerConfig) -> Result<Man
         );
     }
     Ok(Manager::from_config(pg, tokio_postgres::NoTls, config))
-}
-
-/// The first 200 characters of a statement, for spans.
-fn statement_summary(sql: &str) -> &str {
-    match sql.char_indices().nth(200) {
-        Some((i, _)) => &sql[..i],
-        None => sql,
-    }
-}
-
-pub(crate) fn op_span(operation: &'static str, sql: &str) -> tracing::Span {
-    tracing::debug_span!(
-        "store",
-        backend = BACKEND,
-        operation,
-        statement = statement_summary(sql),
-        rows = tracing::field::Empty,
-    )
 }
 
 /// Prepares through the connection's statement cache.
@@ -272,7 +249,6 @@ async fn execute_autocommit(
         other => other,
     };
     let n = outcome.map_err(|e| map_pg(e, operation))?;
-    tracing::Span::current().record("rows", n);
     Ok(n)
 }
 
@@ -287,7 +263,6 @@ pub(crate) async fn execute_on(
         .execute_raw(&stmt, codec::params(params))
         .await
         .map_err(|e| map_pg(e, operation))?;
-    tracing::Span::current().record("rows", n);
     Ok(n)
 }
 
@@ -305,7 +280,6 @@ pub(crate) async fn query_all_on(
         .try_collect()
         .await
         .map_err(|e| map_pg(e, operation))?;
-    tracing::Span::current().record("rows", rows.len());
     rows.iter()
         .map(|r| codec::row_to_document(r).map_err(|e| e.in_context(BACKEND, operation)))
         .collect()
@@ -323,17 +297,14 @@ impl SqlStore for PgStore {
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let span = op_span("execute", sql);
         async {
             let conn = self.conn("execute").await?;
             execute_autocommit(&conn, sql, params, "execute").await
         }
-        .instrument(span)
         .await
     }
 
     async fn batch_execute(&self, sql: &str) -> Result<()> {
-        let span = op_span("batch_execute", sql);
         async {
             let conn = self.conn("batch_execute").await?;
             // A multi-statement simple query runs as one implicit transaction.
@@ -341,12 +312,10 @@ impl SqlStore for PgStore {
                 .await
                 .map_err(|e| map_pg(e, "batch_execute"))
         }
-        .instrument(span)
         .await
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
-        let span = op_span("query", sql);
         let start = async move {
             let conn = self.conn("query").await?;
             let stmt = prepare(&conn, sql, "query").await?;
@@ -367,8 +336,7 @@ impl SqlStore for PgStore {
                     codec::row_to_document(&row).map_err(|e| e.in_context(BACKEND, "query"))
                 })
             }))
-        }
-        .instrument(span);
+        };
         stream::once(start).try_flatten().boxed()
     }
 
@@ -385,7 +353,6 @@ impl SqlStore for PgStore {
     }
 
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
-        let span = op_span("begin", "BEGIN");
         async {
             let conn = self.conn("begin").await?;
             let begin = match isolation {
@@ -398,7 +365,6 @@ impl SqlStore for PgStore {
                 .map_err(|e| map_pg(e, "begin"))?;
             Ok(Box::new(PgTransaction::begun(conn)) as Box<dyn SqlTransaction>)
         }
-        .instrument(span)
         .await
     }
 }

@@ -7,10 +7,9 @@ use async_trait::async_trait;
 use deadpool_postgres::Object;
 use store_core::sql::SqlTransaction;
 use store_core::{Document, Result, StoreError, Value};
-use tracing::Instrument;
 
 use crate::error::{BACKEND, map_pg};
-use crate::store::{execute_on, op_span, query_all_on};
+use crate::store::{execute_on, query_all_on};
 
 /// An open transaction on one pooled connection.
 ///
@@ -82,29 +81,24 @@ impl Drop for PgTransaction {
 #[async_trait]
 impl SqlTransaction for PgTransaction {
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let span = op_span("transaction.execute", sql);
         let result = async {
             let conn = self.conn("transaction.execute")?;
             execute_on(conn, sql, params, "transaction.execute").await
         }
-        .instrument(span)
         .await;
         self.note(result)
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
-        let span = op_span("transaction.query", sql);
         let result = async {
             let conn = self.conn("transaction.query")?;
             query_all_on(conn, sql, params, "transaction.query").await
         }
-        .instrument(span)
         .await;
         self.note(result)
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        let span = op_span("commit", "COMMIT");
         let failed = self.failed;
         let conn = self.conn.take().ok_or_else(|| {
             StoreError::invalid_input("the transaction is already finished")
@@ -131,12 +125,10 @@ impl SqlTransaction for PgTransaction {
                 }
             }
         }
-        .instrument(span)
         .await
     }
 
     async fn rollback(mut self: Box<Self>) -> Result<()> {
-        let span = op_span("rollback", "ROLLBACK");
         let conn = self.conn.take().ok_or_else(|| {
             StoreError::invalid_input("the transaction is already finished")
                 .in_context(BACKEND, "rollback")
@@ -148,7 +140,6 @@ impl SqlTransaction for PgTransaction {
                 err
             })
         }
-        .instrument(span)
         .await
     }
 }

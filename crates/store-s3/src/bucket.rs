@@ -11,7 +11,7 @@ use crate::store::S3Store;
 impl S3Store {
     /// Creates the bucket in the client's region; a bucket this account already owns is fine.
     pub async fn create_bucket(&self) -> Result<()> {
-        self.traced("create_bucket", self.bucket(), async {
+        self.in_context("create_bucket", self.bucket(), async {
             let region = self
                 .client()
                 .config()
@@ -51,7 +51,7 @@ impl S3Store {
 
     /// Whether the bucket exists (and these credentials may see it).
     pub async fn bucket_exists(&self) -> Result<bool> {
-        self.traced("bucket_exists", self.bucket(), async {
+        self.in_context("bucket_exists", self.bucket(), async {
             match self
                 .client()
                 .head_bucket()
@@ -76,7 +76,7 @@ impl S3Store {
     /// Deletes the bucket, which must be empty (`Conflict` otherwise); a missing bucket is
     /// fine.
     pub async fn delete_bucket(&self) -> Result<()> {
-        self.traced("delete_bucket", self.bucket(), async {
+        self.in_context("delete_bucket", self.bucket(), async {
             match self
                 .client()
                 .delete_bucket()
@@ -128,7 +128,7 @@ impl S3Store {
 
     /// The unfinished multipart uploads of the bucket, as (key, upload id) pairs.
     pub async fn multipart_uploads(&self) -> Result<Vec<(String, String)>> {
-        self.traced("list_uploads", self.bucket(), async {
+        self.in_context("list_uploads", self.bucket(), async {
             let mut out = Vec::new();
             let mut key_marker: Option<String> = None;
             let mut id_marker: Option<String> = None;

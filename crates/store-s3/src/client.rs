@@ -129,7 +129,6 @@ impl BucketClient {
         options: &PutOptions,
         operation: &'static str,
     ) -> Result<PutResult> {
-        tracing::Span::current().record("bytes", body.len() as u64);
         let mut request = self
             .sdk
             .put_object()
@@ -247,7 +246,6 @@ impl BucketClient {
             out.content_type(),
             out.metadata(),
         );
-        tracing::Span::current().record("bytes", range.end - range.start);
         let download = Download {
             client: self.sdk.clone(),
             bucket: self.bucket.clone(),
@@ -439,10 +437,6 @@ impl BucketClient {
         if out.is_truncated() == Some(true) {
             page.next = out.next_continuation_token().map(cursor_from_token);
         }
-        tracing::Span::current().record(
-            "items",
-            (page.objects.len() + page.common_prefixes.len()) as u64,
-        );
         Ok(page)
     }
 

@@ -112,7 +112,6 @@ pub(crate) async fn download_file(
     path: &Path,
 ) -> Result<u64> {
     let meta = client.head_object(key, "download_file").await?;
-    tracing::Span::current().record("bytes", meta.size);
     let mut temp = TempFile {
         path: temp_path(path).map_err(|e| local(e, "download_file", key.as_str()))?,
         keep: false,

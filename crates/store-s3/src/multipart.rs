@@ -178,7 +178,6 @@ pub(crate) async fn upload(
             FuturesUnordered::new();
         let mut parts: Vec<CompletedPart> = Vec::new();
         let mut number: u64 = 1;
-        let mut total: u64 = 0;
         let mut buffer = first;
         buffer.extend_from_slice(&pending);
         drop(pending);
@@ -199,7 +198,6 @@ pub(crate) async fn upload(
                         "the stream needs more than 10,000 parts",
                     ));
                 }
-                total += part.len() as u64;
                 while in_flight.len() >= transfer.concurrency {
                     parts.push(join(in_flight.next().await)?);
                 }
@@ -220,8 +218,6 @@ pub(crate) async fn upload(
             parts.push(join(Some(done))?);
         }
         parts.sort_by_key(|p| p.part_number());
-        tracing::Span::current().record("bytes", total);
-        tracing::Span::current().record("items", parts.len() as u64);
         let _lock = client.condition_lock(key, &options.mode).await;
         // Servers that ignore conditions on CompleteMultipartUpload are covered by this check.
         client.check_put_mode(key, &options.mode, operation).await?;

@@ -16,7 +16,6 @@ use store_core::object::{
     ObjectMeta, PresignMethod, PutOptions, PutResult,
 };
 use store_core::{Cursor, Health, HealthReport, ObjectKey, ObjectStore, Result, StoreError};
-use tracing::Instrument;
 
 use crate::BACKEND;
 use crate::client::BucketClient;
@@ -87,34 +86,23 @@ impl S3Store {
         &self.transfer
     }
 
-    /// Runs an operation inside its tracing span, recording latency and the error if any.
-    pub(crate) async fn traced<T>(
+    /// Runs an operation and puts the backend, operation and target on its error (the SDK
+    /// error mapping names them already; this covers local failures). Spans are the job of
+    /// `store_layers::TraceLayer`.
+    pub(crate) async fn in_context<T>(
         &self,
         operation: &'static str,
         target: &str,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let span = tracing::debug_span!(
-            "s3",
-            backend = BACKEND,
-            operation,
-            bucket = %self.bucket(),
-            key = target,
-            bytes = tracing::field::Empty,
-            items = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
-        let started = Instant::now();
-        let out = work.instrument(span.clone()).await;
-        let latency = started.elapsed();
-        span.record("latency_ms", latency.as_millis() as u64);
-        match &out {
-            Ok(_) => tracing::debug!(parent: &span, ?latency, "done"),
-            Err(e) => {
-                tracing::debug!(parent: &span, ?latency, error = %e, kind = %e.kind(), "failed")
+        work.await.map_err(|e| {
+            let e = e.in_context(BACKEND, operation);
+            if e.target().is_none() && !target.is_empty() {
+                e.with_target(target)
+            } else {
+                e
             }
-        }
-        out
+        })
     }
 }
 
@@ -131,7 +119,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn put(&self, key: &ObjectKey, body: Bytes, options: PutOptions) -> Result<PutResult> {
-        self.traced("put", key.as_str(), async {
+        self.in_context("put", key.as_str(), async {
             let _guard = self.client.condition_lock(key, &options.mode).await;
             self.client.put_object(key, body, &options, "put").await
         })
@@ -153,28 +141,27 @@ impl ObjectStore for S3Store {
             None,
             "put_stream",
         );
-        self.traced("put_stream", key.as_str(), upload).await
+        self.in_context("put_stream", key.as_str(), upload).await
     }
 
     async fn get(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
         let resumes = self.transfer.download_resumes;
         let get = self.client.get_object(key, options, resumes, "get");
-        self.traced("get", key.as_str(), get).await
+        self.in_context("get", key.as_str(), get).await
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
-        self.traced("head", key.as_str(), self.client.head_object(key, "head"))
+        self.in_context("head", key.as_str(), self.client.head_object(key, "head"))
             .await
     }
 
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
-        self.traced("delete", key.as_str(), self.client.delete_object(key))
+        self.in_context("delete", key.as_str(), self.client.delete_object(key))
             .await
     }
 
     async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<DeleteFailure>> {
-        self.traced("delete_many", self.bucket(), async {
-            tracing::Span::current().record("items", keys.len() as u64);
+        self.in_context("delete_many", self.bucket(), async {
             let requests: Vec<_> = keys
                 .chunks(DELETE_BATCH)
                 .map(|batch| self.client.delete_batch(batch))
@@ -212,9 +199,8 @@ impl ObjectStore for S3Store {
     }
 
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
-        self.traced("copy", from.as_str(), async {
+        self.in_context("copy", from.as_str(), async {
             let source = self.client.head_object(from, "copy").await?;
-            tracing::Span::current().record("bytes", source.size);
             if from == to {
                 // S3 refuses a copy onto itself that changes nothing; the object already is
                 // what the copy would make.
@@ -230,7 +216,7 @@ impl ObjectStore for S3Store {
 
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
         let target = options.prefix.clone().unwrap_or_default();
-        self.traced("list", &target, self.client.list_page(options, cursor))
+        self.in_context("list", &target, self.client.list_page(options, cursor))
             .await
     }
 
@@ -241,7 +227,7 @@ impl ObjectStore for S3Store {
         expires_in: Duration,
     ) -> Result<String> {
         let presign = self.client.presign(method, key, expires_in);
-        self.traced("presign", key.as_str(), presign).await
+        self.in_context("presign", key.as_str(), presign).await
     }
 
     /// Uploads a file streamed from disk. The size is known up front: a file over S3's 5 TiB
@@ -255,7 +241,7 @@ impl ObjectStore for S3Store {
         options: PutOptions,
     ) -> Result<PutResult> {
         let upload = crate::files::upload_file(&self.client, &self.transfer, path, key, options);
-        self.traced("upload_file", key.as_str(), upload).await
+        self.in_context("upload_file", key.as_str(), upload).await
     }
 
     /// Downloads an object to `path`: ranged parts fetched in parallel (above the multipart
@@ -265,14 +251,15 @@ impl ObjectStore for S3Store {
     /// number of bytes written.
     async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
         let download = crate::files::download_file(&self.client, &self.transfer, key, path);
-        self.traced("download_file", key.as_str(), download).await
+        self.in_context("download_file", key.as_str(), download)
+            .await
     }
 }
 
 #[async_trait]
 impl Health for S3Store {
     async fn health(&self) -> Result<HealthReport> {
-        self.traced("health", self.bucket(), async {
+        self.in_context("health", self.bucket(), async {
             let started = Instant::now();
             self.client.head_bucket("health").await?;
             Ok(HealthReport {

@@ -10,7 +10,6 @@ use opensearch::http::Method;
 use serde_json::{Value as Json, json};
 use store_core::search::{BulkOp, BulkReport, IndexSpec, SearchIndex};
 use store_core::{Result, StoreError, Value};
-use tracing::Instrument;
 
 use crate::bulk::BulkOptions;
 use crate::error::{BACKEND, ConflictMeaning};
@@ -121,9 +120,6 @@ impl OpenSearchIndex {
             "create",
             &target,
         )
-        .instrument(
-            tracing::info_span!("store", backend = BACKEND, operation = "create", index = %target),
-        )
         .await?
         .check(ConflictMeaning::AlreadyExists, "create", &target)
         .map(drop)
@@ -147,7 +143,6 @@ impl OpenSearchIndex {
                 "settings",
                 &target,
             )
-            .instrument(self.span("settings", ""))
             .await?
             .check(ConflictMeaning::Auto, "settings", &target)?;
         Ok(to_serde(&value))
@@ -164,7 +159,6 @@ impl OpenSearchIndex {
             "put_settings",
             &target,
         )
-        .instrument(self.span("put_settings", ""))
         .await?
         .check(ConflictMeaning::Auto, "put_settings", &target)
         .map(drop)
@@ -174,7 +168,6 @@ impl OpenSearchIndex {
         let target = self.target("");
         let value = self
             .send(Method::Get, path, &[], None, operation, &target)
-            .instrument(self.span(operation, ""))
             .await?
             .check(ConflictMeaning::Auto, operation, &target)?;
         Ok(to_serde(&value))
@@ -186,7 +179,6 @@ impl OpenSearchIndex {
         let path = format!("/_alias/{}", segment(self.name().as_str()));
         let reply = self
             .send(Method::Get, &path, &[], None, "alias_targets", &target)
-            .instrument(self.span("alias_targets", ""))
             .await?;
         if reply.status == 404 {
             return Ok(Vec::new());
@@ -212,7 +204,6 @@ impl OpenSearchIndex {
             "update_aliases",
             &target,
         )
-        .instrument(tracing::info_span!("store", backend = BACKEND, operation = "update_aliases", index = %target))
         .await?
         .check(ConflictMeaning::Auto, "update_aliases", &target)
         .map(drop)
@@ -294,8 +285,6 @@ impl OpenSearchIndex {
         source: ReindexSource<'_>,
     ) -> Result<ReindexOutcome> {
         let alias = self.name().as_str().to_owned();
-        let span =
-            tracing::info_span!("store", backend = BACKEND, operation = "reindex", index = %alias);
         async {
             let previous = self.alias_targets().await?;
             if previous.is_empty() && self.exists().await? {
@@ -393,7 +382,6 @@ impl OpenSearchIndex {
                 report,
             })
         }
-        .instrument(span)
         .await
     }
 }

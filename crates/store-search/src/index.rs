@@ -12,7 +12,6 @@ use store_core::search::{
     BulkOp, BulkReport, SearchIndex, SearchRequest, SearchResponse, validate_id,
 };
 use store_core::{IndexName, Result, StoreError};
-use tracing::Instrument;
 
 use crate::bulk::{self, BulkOptions};
 use crate::error::{BACKEND, ConflictMeaning};
@@ -132,16 +131,6 @@ impl OpenSearchIndex {
         send(&self.client, method, path, query, body, operation, target).await
     }
 
-    pub(crate) fn span(&self, operation: &'static str, id: &str) -> tracing::Span {
-        tracing::info_span!(
-            "store",
-            backend = BACKEND,
-            operation,
-            index = self.name.as_str(),
-            id = if id.is_empty() { None } else { Some(id) },
-        )
-    }
-
     /// Runs a search written in the query DSL (the escape hatch): `body` is the whole
     /// `_search` body, with `query`, `sort`, `aggs`, `size`... Hits are typed as for
     /// [`SearchIndex::search`]; aggregations come back as raw JSON.
@@ -161,7 +150,6 @@ impl OpenSearchIndex {
             let value = reply.check(ConflictMeaning::Auto, "search", &target)?;
             parse_search(&value).map_err(|e| e.in_context(BACKEND, "search"))
         }
-        .instrument(self.span("search", ""))
         .await
     }
 
@@ -213,25 +201,13 @@ impl OpenSearchIndex {
     where
         S: Stream<Item = BulkOp> + Send,
     {
-        let span = tracing::info_span!(
-            "store",
-            backend = BACKEND,
-            operation = "bulk",
-            index = self.name.as_str(),
-            items = tracing::field::Empty,
-            failed = tracing::field::Empty,
-        );
         async {
             let report = bulk::run(&self.client, &self.name, ops, options).await;
-            let span = tracing::Span::current();
-            span.record("items", report.succeeded + report.failed.len());
-            span.record("failed", report.failed.len());
             if options.refresh() {
                 self.refresh().await?;
             }
             Ok(report)
         }
-        .instrument(span)
         .await
     }
 }

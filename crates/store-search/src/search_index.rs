@@ -12,7 +12,6 @@ use store_core::search::{
     SearchIndex, SearchQuery, SearchRequest, SearchResponse, StoredDoc,
 };
 use store_core::{Document, Health, HealthReport, IndexName, Result, StoreError, Value};
-use tracing::Instrument;
 
 use crate::error::{BACKEND, ConflictMeaning};
 use crate::http::{Body, segment, send};
@@ -49,9 +48,7 @@ fn conflict_meaning(options: &IndexOptions) -> ConflictMeaning {
 impl Health for OpenSearchIndex {
     async fn health(&self) -> Result<HealthReport> {
         let started = Instant::now();
-        let reply = send(self.client(), Method::Get, "/", &[], None, "health", "")
-            .instrument(self.span("health", ""))
-            .await?;
+        let reply = send(self.client(), Method::Get, "/", &[], None, "health", "").await?;
         let body = reply.check(ConflictMeaning::Auto, "health", "")?;
         let version = lookup(&body, &["version", "number"])
             .and_then(Value::as_str)
@@ -93,7 +90,6 @@ impl SearchIndex for OpenSearchIndex {
             .check(ConflictMeaning::AlreadyExists, "create", &target)
             .map(drop)
         }
-        .instrument(self.span("create", ""))
         .await
     }
 
@@ -101,7 +97,6 @@ impl SearchIndex for OpenSearchIndex {
         let target = self.target("");
         let reply = self
             .send(Method::Head, &self.path(""), &[], None, "exists", &target)
-            .instrument(self.span("exists", ""))
             .await?;
         match reply.status {
             200 => Ok(true),
@@ -120,7 +115,6 @@ impl SearchIndex for OpenSearchIndex {
             "drop_index",
             &target,
         )
-        .instrument(self.span("drop_index", ""))
         .await?
         .check(ConflictMeaning::Auto, "drop_index", &target)
         .map(drop)
@@ -148,7 +142,6 @@ impl SearchIndex for OpenSearchIndex {
                 .check(conflict_meaning(&options), "index", &target)?;
             version_of(&value).map_err(|e| e.in_context(BACKEND, "index"))
         }
-        .instrument(self.span("index", id))
         .await
     }
 
@@ -177,7 +170,6 @@ impl SearchIndex for OpenSearchIndex {
                 version: version_of(&value).map_err(|e| e.in_context(BACKEND, "get"))?,
             }))
         }
-        .instrument(self.span("get", id))
         .await
     }
 
@@ -214,7 +206,6 @@ impl SearchIndex for OpenSearchIndex {
                 .check(conflict_meaning(&options), "update", &target)?;
             version_of(&value).map_err(|e| e.in_context(BACKEND, "update"))
         }
-        .instrument(self.span("update", id))
         .await
     }
 
@@ -239,7 +230,6 @@ impl SearchIndex for OpenSearchIndex {
             let value = reply.check(conflict_meaning(&options), "delete", &target)?;
             Ok(lookup(&value, &["result"]).and_then(Value::as_str) == Some("deleted"))
         }
-        .instrument(self.span("delete", id))
         .await
     }
 
@@ -258,7 +248,6 @@ impl SearchIndex for OpenSearchIndex {
             "refresh",
             &target,
         )
-        .instrument(self.span("refresh", ""))
         .await?
         .check(ConflictMeaning::Auto, "refresh", &target)
         .map(drop)
@@ -289,7 +278,6 @@ impl SearchIndex for OpenSearchIndex {
             lookup_u64(&value, &["count"])
                 .ok_or_else(|| StoreError::internal("the _count response has no count"))
         }
-        .instrument(self.span("count", ""))
         .await
     }
 }

@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 use store_core::{Result, StoreError};
-use tracing::Instrument;
 
 use crate::error::{BACKEND, map_sqlite};
-use crate::store::{SqliteStore, op_span};
+use crate::store::SqliteStore;
 
 impl SqliteStore {
     /// Copies the whole database into a new file at `path` while the store stays in use,
@@ -41,7 +40,6 @@ impl SqliteStore {
         let dest = path.as_ref().to_path_buf();
         let shown = dest.display().to_string();
         let wait = self.config().wait();
-        let span = op_span("backup", &shown);
         async move {
             let copied = match self.readers() {
                 Some(readers) => {
@@ -60,7 +58,6 @@ impl SqliteStore {
             };
             copied.map_err(|e| e.in_context(BACKEND, "backup").with_target(shown))
         }
-        .instrument(span)
         .await
     }
 }

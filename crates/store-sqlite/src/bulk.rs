@@ -8,13 +8,12 @@ use rusqlite::Connection;
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use store_core::{Result, StoreError, Value};
 use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument;
 
 use crate::convert::Param;
 use crate::error::{BACKEND, map_sqlite};
 use crate::exec;
 use crate::flat::{FlatReader, FlatRows};
-use crate::store::{SqliteStore, op_span};
+use crate::store::SqliteStore;
 use store_core::sql::{quote_ident, quote_qualified};
 
 /// Rows handed to the writer thread at a time, at most.
@@ -61,7 +60,6 @@ impl SqliteStore {
     where
         S: Stream<Item = Result<Vec<Value>>> + Send,
     {
-        let span = op_span("insert_rows", table);
         async move {
             let fail = |e: StoreError| e.in_context(BACKEND, "insert_rows").with_target(table);
             let guard = self.writer("insert_rows").await.map_err(fail)?;
@@ -91,7 +89,6 @@ impl SqliteStore {
                 (Ok(()), loaded) => loaded.map_err(fail),
             }
         }
-        .instrument(span)
         .await
     }
 }

@@ -6,14 +6,13 @@ use std::path::Path;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use store_core::{Result, StoreError};
-use tracing::Instrument;
 
 use crate::error::{BACKEND, map_sqlite};
 use crate::exec;
 use store_core::sql::quote_qualified;
 
 use crate::sqltext::leading_keywords;
-use crate::store::{SqliteStore, op_span};
+use crate::store::SqliteStore;
 
 /// One migration: a version, a name and the SQL it runs (any number of statements).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +145,6 @@ impl Migrator {
 
     /// Applies every migration not yet applied.
     pub async fn run(&self, store: &SqliteStore) -> Result<MigrationReport> {
-        let span = op_span("migrate", &self.table);
         let this = self.clone();
         let read_only = store.config().is_read_only();
         async move {
@@ -157,7 +155,6 @@ impl Migrator {
                 .await
                 .map_err(|e| e.in_context(BACKEND, "migrate").with_target(table))
         }
-        .instrument(span)
         .await
     }
 

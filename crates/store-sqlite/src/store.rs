@@ -10,7 +10,6 @@ use futures::stream::{self as futures_stream, BoxStream, StreamExt, TryStreamExt
 use rusqlite::Connection;
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
-use tracing::Instrument;
 
 use crate::config::SqliteConfig;
 use crate::conn::{OpenSpec, open_writer, prepare_writer};
@@ -163,23 +162,6 @@ impl SqliteStore {
     }
 }
 
-/// The first 200 characters of a statement, for spans.
-fn statement_summary(sql: &str) -> &str {
-    match sql.char_indices().nth(200) {
-        Some((i, _)) => &sql[..i],
-        None => sql,
-    }
-}
-
-pub(crate) fn op_span(operation: &'static str, sql: &str) -> tracing::Span {
-    tracing::debug_span!(
-        "store",
-        backend = BACKEND,
-        operation,
-        statement = statement_summary(sql),
-    )
-}
-
 #[async_trait]
 impl SqlStore for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -195,7 +177,6 @@ impl SqlStore for SqliteStore {
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         let (sql, params) = (sql.to_owned(), params.to_vec());
-        let span = op_span("execute", &sql);
         async {
             let guard = self.writer("execute").await?;
             guard
@@ -206,14 +187,12 @@ impl SqlStore for SqliteStore {
                 })
                 .await
         }
-        .instrument(span)
         .await
     }
 
     async fn batch_execute(&self, sql: &str) -> Result<()> {
         let sql = sql.to_owned();
         let read_only = self.read_only();
-        let span = op_span("batch_execute", &sql);
         async {
             let guard = self.writer("batch_execute").await?;
             guard
@@ -224,19 +203,16 @@ impl SqlStore for SqliteStore {
                 })
                 .await
         }
-        .instrument(span)
         .await
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
-        let span = op_span("query", sql);
         let (sql, params): (Arc<str>, Arc<[Value]>) = (sql.into(), params.into());
-        let start = async move { stream::open(self, sql, params).await }.instrument(span);
+        let start = async move { stream::open(self, sql, params).await };
         futures_stream::once(start).try_flatten().boxed()
     }
 
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
-        let span = op_span("begin", "BEGIN");
         async {
             let guard = self.writer("begin").await?;
             let begin = exec::begin_sql(self.read_only());
@@ -248,7 +224,6 @@ impl SqlStore for SqliteStore {
                 .await?;
             Ok(Box::new(SqliteTransaction::begun(guard, isolation)) as Box<dyn SqlTransaction>)
         }
-        .instrument(span)
         .await
     }
 }

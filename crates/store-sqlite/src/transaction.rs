@@ -6,11 +6,9 @@ use std::fmt;
 use async_trait::async_trait;
 use store_core::sql::{IsolationLevel, SqlTransaction};
 use store_core::{Document, ErrorKind, Result, StoreError, Value};
-use tracing::Instrument;
 
 use crate::error::{BACKEND, map_sqlite};
 use crate::exec;
-use crate::store::op_span;
 use crate::writer::WriterGuard;
 
 /// An open transaction (`BEGIN IMMEDIATE`) on the writer connection.
@@ -121,26 +119,21 @@ impl Drop for SqliteTransaction {
 impl SqlTransaction for SqliteTransaction {
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let (sql, params) = (sql.to_owned(), params.to_vec());
-        let span = op_span("transaction.execute", &sql);
         self.step("transaction.execute", move |conn| {
             exec::execute(conn, &sql, &params, "transaction.execute")
         })
-        .instrument(span)
         .await
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
         let (sql, params) = (sql.to_owned(), params.to_vec());
-        let span = op_span("transaction.query", &sql);
         self.step("transaction.query", move |conn| {
             exec::query_all(conn, &sql, &params, "transaction.query")
         })
-        .instrument(span)
         .await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        let span = op_span("commit", "COMMIT");
         let checked = self.guard("commit").map(|_| ());
         let guard = self.guard.take();
         async move {
@@ -158,12 +151,10 @@ impl SqlTransaction for SqliteTransaction {
                 })
                 .await
         }
-        .instrument(span)
         .await
     }
 
     async fn rollback(mut self: Box<Self>) -> Result<()> {
-        let span = op_span("rollback", "ROLLBACK");
         let ended = self.ended.is_some();
         let guard = self.guard.take().ok_or_else(|| {
             StoreError::invalid_input("the transaction is already finished")
@@ -183,7 +174,6 @@ impl SqlTransaction for SqliteTransaction {
                 })
                 .await
         }
-        .instrument(span)
         .await
     }
 }
