@@ -19,7 +19,7 @@ use crate::timeout::TimeoutLayer;
 use crate::trace::TraceLayer;
 
 /// The layers a store gets, applied in one fixed order whatever order they were set in,
-/// outermost first: cache → trace → fallback → breaker → retry → hedge → timeout → rate
+/// outermost first: cache → metrics → trace → fallback → breaker → retry → hedge → timeout → rate
 /// limit → concurrency limit → fault injection → the store. So a cache hit costs nothing and
 /// only the primary's answers are cached; a trace spans every attempt and the fallback's
 /// read; an open breaker sends reads to the fallback at once; a breaker counts a call once
