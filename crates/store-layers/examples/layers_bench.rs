@@ -2,7 +2,8 @@
 //! once (faults off) against the bare store, interleaved, median of several rounds.
 //!
 //! `cargo run -p store-layers --release --example layers_bench [-- --ops N --rounds R]`
-//! prints `bench layers_overhead: ours <ns/op> vs bare <ns/op> = <ratio>x`.
+//! prints `bench layers_overhead: ours <ns/op> vs bare <ns/op> = <ratio>x`; `--sizes` also
+//! prints the size of one `get` future, bare and layered; `--each` times each layer alone.
 
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,16 @@ async fn main() -> Result<(), store_core::StoreError> {
     bare.put(item.clone(), PutItemOptions::new()).await?;
     layered.put(item, PutItemOptions::new()).await?;
 
+    if std::env::args().any(|a| a == "--sizes") {
+        let key = DocKey::partition("user-1");
+        let bare_future = bare.get(&key, GetItemOptions::new());
+        let ours_future = layered.get(&key, GetItemOptions::new());
+        println!(
+            "future sizes: bare {} bytes, layered {} bytes",
+            std::mem::size_of_val(&*bare_future),
+            std::mem::size_of_val(&*ours_future)
+        );
+    }
     // Warm both, then interleave the contenders round by round.
     gets(&bare, ops / 10).await;
     gets(&layered, ops / 10).await;

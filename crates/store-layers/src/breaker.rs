@@ -2,6 +2,7 @@
 //! to recover instead of a flood of calls that will fail.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -218,36 +219,47 @@ fn transient(error: &StoreError) -> bool {
     matches!(error.kind(), ErrorKind::Unavailable | ErrorKind::Throttled)
 }
 
+impl BreakerLayer {
+    /// Runs `call` if the breaker lets it through, and counts its outcome.
+    pub(crate) async fn run<T, Fut>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: impl FnOnce() -> Fut,
+    ) -> store_core::Result<T>
+    where
+        Fut: Future<Output = store_core::Result<T>>,
+    {
+        let probe = match self.admit() {
+            Admit::Call => false,
+            Admit::Probe => true,
+            Admit::Refuse(wait) => {
+                return Err(StoreError::unavailable(format!(
+                    "the circuit breaker for `{}` is open after repeated failures; it \
+                     lets a call through again in {wait:?}",
+                    meta.backend
+                ))
+                .with_retry_after(wait)
+                .with_backend(meta.backend));
+            }
+        };
+        // A probe dropped before it finished must not leave the breaker half-open forever.
+        let mut guard = ProbeGuard {
+            breaker: self,
+            armed: probe,
+        };
+        let outcome = call().await;
+        guard.armed = false;
+        self.record(probe, outcome.as_ref().err().is_some_and(transient));
+        outcome
+    }
+}
+
 impl Layer for BreakerLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        async move {
-            let probe = match self.admit() {
-                Admit::Call => false,
-                Admit::Probe => true,
-                Admit::Refuse(wait) => {
-                    return Err(StoreError::unavailable(format!(
-                        "the circuit breaker for `{}` is open after repeated failures; it \
-                         lets a call through again in {wait:?}",
-                        meta.backend
-                    ))
-                    .with_retry_after(wait)
-                    .with_backend(meta.backend));
-                }
-            };
-            // A probe dropped before it finished must not leave the breaker half-open forever.
-            let mut guard = ProbeGuard {
-                breaker: self,
-                armed: probe,
-            };
-            let outcome = call().await;
-            guard.armed = false;
-            self.record(probe, outcome.as_ref().err().is_some_and(transient));
-            outcome
-        }
-        .boxed()
+        self.run(meta, move || call()).boxed()
     }
 }

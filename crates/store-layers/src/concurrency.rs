@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use store_core::StoreError;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
@@ -38,6 +38,19 @@ impl ConcurrencyLayer {
     }
 }
 
+impl ConcurrencyLayer {
+    /// Waits for a turn: the call may run while the permit is held.
+    pub(crate) async fn permit(&self) -> store_core::Result<SemaphorePermit<'_>> {
+        if let Ok(permit) = self.permits.try_acquire() {
+            return Ok(permit);
+        }
+        // Waiting is the slow path, boxed so that every call's future stays small.
+        Box::pin(self.permits.acquire())
+            .await
+            .map_err(|_| StoreError::internal("the concurrency limit was closed"))
+    }
+}
+
 impl Layer for ConcurrencyLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
@@ -45,11 +58,7 @@ impl Layer for ConcurrencyLayer {
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| StoreError::internal("the concurrency limit was closed"))?;
+            let _permit = self.permit().await?;
             call().await
         }
         .boxed()

@@ -82,12 +82,14 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             .fallback()
             .and_then(FallbackLayer::document_secondary);
         let options = &options;
-        let reading = read(
-            &self.layer,
-            &meta,
-            call(move || self.inner.get(key, options.clone())),
-            secondary.map(|s| call(move || s.get(key, options.clone()))),
-        );
+        let reading = || {
+            read(
+                &self.layer,
+                &meta,
+                call(move || self.inner.get(key, options.clone())),
+                secondary.map(|s| call(move || s.get(key, options.clone()))),
+            )
+        };
         let weight = |item: &Option<Document>| item.as_ref().map_or(16, Document::approximate_size);
         cached(self.layer.cache(), cache_key, weight, reading).await
     }

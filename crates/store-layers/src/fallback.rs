@@ -2,6 +2,7 @@
 //! fails, and marked so ([`Served`]); writes never go to the secondary.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -182,39 +183,40 @@ impl FallbackLayer {
         note(Served { from, stale });
     }
 
-    /// Runs `primary`; a read it cannot answer goes to `secondary`.
-    pub(crate) fn run<'a, T: Send + 'a>(
-        &'a self,
-        meta: &'a OpMeta<'a>,
-        primary: Call<'a, T>,
-        secondary: Option<Call<'a, T>>,
-    ) -> BoxFuture<'a, store_core::Result<T>> {
+    /// Runs `primary`; a read it cannot answer goes to `secondary` (when given).
+    pub(crate) async fn run<T, P, S>(
+        &self,
+        meta: &OpMeta<'_>,
+        primary: impl FnOnce() -> P,
+        secondary: Option<impl FnOnce() -> S>,
+    ) -> store_core::Result<T>
+    where
+        P: Future<Output = store_core::Result<T>>,
+        S: Future<Output = store_core::Result<T>>,
+    {
         let secondary = secondary.filter(|_| matches!(meta.access, Access::Read | Access::List));
         let Some(secondary) = secondary else {
-            return primary();
+            return primary().await;
         };
-        async move {
-            let error = match primary().await {
-                Ok(value) => {
-                    self.served(Source::Primary);
-                    return Ok(value);
-                }
-                Err(error) if self.falls_back(&error) => error,
-                Err(error) => return Err(error),
-            };
-            tracing::warn!(operation = %meta, error = %error, "primary failed: reading from the fallback");
-            match secondary().await {
-                Err(second) if self.falls_back(&second) => {
-                    tracing::warn!(operation = %meta, error = %second, "the fallback failed too");
-                    Err(error)
-                }
-                outcome => {
-                    self.served(Source::Secondary);
-                    outcome
-                }
+        let error = match primary().await {
+            Ok(value) => {
+                self.served(Source::Primary);
+                return Ok(value);
+            }
+            Err(error) if self.falls_back(&error) => error,
+            Err(error) => return Err(error),
+        };
+        tracing::warn!(operation = %meta, error = %error, "primary failed: reading from the fallback");
+        match secondary().await {
+            Err(second) if self.falls_back(&second) => {
+                tracing::warn!(operation = %meta, error = %second, "the fallback failed too");
+                Err(error)
+            }
+            outcome => {
+                self.served(Source::Secondary);
+                outcome
             }
         }
-        .boxed()
     }
 
     /// A stream from the primary, or from the secondary when the primary's first item is an
@@ -266,7 +268,11 @@ impl Layer for FallbackLayer {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.run(meta, call, secondary)
+        async move {
+            self.run(meta, || call(), secondary.map(|s| move || s()))
+                .await
+        }
+        .boxed()
     }
 
     fn fallback(&self) -> Option<&FallbackLayer> {

@@ -1,6 +1,7 @@
 //! [`FaultLayer`]: seeded fault injection on reads and writes, for tests (ours and users').
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -207,35 +208,70 @@ fn injected(kind: ErrorKind, meta: &OpMeta<'_>, after: bool) -> StoreError {
     StoreError::new(kind, format!("injected fault on `{meta}`{when}")).with_backend(meta.backend)
 }
 
+impl FaultLayer {
+    /// Whether a call may meet a fault now; when not, the call is counted and needs no
+    /// wrapping.
+    fn armed(&self) -> bool {
+        if self.latency.is_some() || !self.faults.is_empty() {
+            return true;
+        }
+        let mut state = self.lock();
+        if state.scripted() {
+            return true;
+        }
+        state.calls += 1;
+        false
+    }
+
+    /// Runs `call` with the faults this layer draws for it.
+    pub(crate) async fn run<T, Fut>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: impl FnOnce() -> Fut,
+    ) -> store_core::Result<T>
+    where
+        Fut: Future<Output = store_core::Result<T>>,
+    {
+        if !self.armed() {
+            return call().await;
+        }
+        self.inject(meta, call).await
+    }
+
+    /// Runs `call` with the latency and the fault (if any) drawn for it.
+    async fn inject<T, Fut>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: impl FnOnce() -> Fut,
+    ) -> store_core::Result<T>
+    where
+        Fut: Future<Output = store_core::Result<T>>,
+    {
+        if let Some(latency) = self.latency {
+            Box::pin(tokio::time::sleep(latency)).await;
+        }
+        let draw = self.draw(meta);
+        match draw {
+            None => call().await,
+            Some((kind, false)) => Err(injected(kind, meta, false)),
+            Some((kind, true)) => {
+                call().await?;
+                Err(injected(kind, meta, true))
+            }
+        }
+    }
+}
+
 impl Layer for FaultLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        if self.latency.is_none() && self.faults.is_empty() {
-            // Nothing but a script can fire: count the call, and run it as it is unless a
-            // script is pending.
-            let mut state = self.lock();
-            if !state.scripted() {
-                state.calls += 1;
-                return call();
-            }
+        if !self.armed() {
+            return call();
         }
-        async move {
-            if let Some(latency) = self.latency {
-                tokio::time::sleep(latency).await;
-            }
-            let draw = self.draw(meta);
-            match draw {
-                None => call().await,
-                Some((kind, false)) => Err(injected(kind, meta, false)),
-                Some((kind, true)) => {
-                    call().await?;
-                    Err(injected(kind, meta, true))
-                }
-            }
-        }
-        .boxed()
+        // `armed` counted nothing: the draw counts the call.
+        async move { self.inject(meta, || call()).await }.boxed()
     }
 }

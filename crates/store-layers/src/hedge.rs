@@ -1,8 +1,10 @@
 //! [`HedgeLayer`]: a second try of a slow idempotent read after a fixed delay; the first
 //! good answer wins and the other try is cancelled.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -79,6 +81,43 @@ impl HedgeLayer {
     }
 }
 
+impl HedgeLayer {
+    /// Runs `attempt`, and a second one if the first is slower than the delay (idempotent
+    /// reads only); the first good answer wins and the other run is dropped.
+    pub(crate) async fn run<T, F, Fut>(&self, meta: &OpMeta<'_>, attempt: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let hedgeable = meta.idempotent && matches!(meta.access, Access::Read | Access::List);
+        if !hedgeable {
+            return attempt().await;
+        }
+        self.deposit();
+        let mut first = std::pin::pin!(attempt());
+        // A read that is ready at once needs no timer.
+        if let Poll::Ready(outcome) = futures::poll!(first.as_mut()) {
+            return outcome;
+        }
+        let delay = std::pin::pin!(tokio::time::sleep(self.delay));
+        match futures::future::select(first.as_mut(), delay).await {
+            Either::Left((outcome, _)) => return outcome,
+            Either::Right(((), _)) => {}
+        }
+        if !self.withdraw() {
+            return first.await;
+        }
+        self.fired.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(operation = %meta, delay = ?self.delay, "hedging a slow read");
+        let second = std::pin::pin!(attempt());
+        match futures::future::select(first, second).await {
+            Either::Left((Ok(value), _)) | Either::Right((Ok(value), _)) => Ok(value),
+            Either::Left((Err(_), other)) => other.await,
+            Either::Right((Err(_), other)) => other.await,
+        }
+    }
+}
+
 impl Layer for HedgeLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
@@ -89,27 +128,6 @@ impl Layer for HedgeLayer {
         if !hedgeable {
             return call();
         }
-        async move {
-            self.deposit();
-            let mut first = call();
-            let delay = tokio::time::sleep(self.delay);
-            futures::pin_mut!(delay);
-            match futures::future::select(&mut first, delay).await {
-                Either::Left((outcome, _)) => return outcome,
-                Either::Right(((), _)) => {}
-            }
-            if !self.withdraw() {
-                return first.await;
-            }
-            self.fired.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(operation = %meta, delay = ?self.delay, "hedging a slow read");
-            let second = call();
-            match futures::future::select(first, second).await {
-                Either::Left((Ok(value), _)) | Either::Right((Ok(value), _)) => Ok(value),
-                Either::Left((Err(_), other)) => other.await,
-                Either::Right((Err(_), other)) => other.await,
-            }
-        }
-        .boxed()
+        self.run(meta, move || call()).boxed()
     }
 }

@@ -2,6 +2,7 @@
 //! layer wraps.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -40,6 +41,17 @@ pub trait Layer: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<T>> {
         let _ = secondary;
         self.around(meta, call)
+    }
+
+    /// What a [`Layered`] store runs for each call: [`around_or`](Self::around_or) by
+    /// default; [`Layers`](crate::Layers) runs its layers here without boxing the call.
+    fn run_or<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+        secondary: Option<Call<'a, T>>,
+    ) -> impl Future<Output = Result<T>> + Send + 'a {
+        self.around_or(meta, call, secondary)
     }
 
     /// Wraps a stream of results the store returned (an object body, query rows, scan
@@ -89,6 +101,15 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, Result<T>> {
         (**self).around_or(meta, call, secondary)
+    }
+
+    fn run_or<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+        secondary: Option<Call<'a, T>>,
+    ) -> impl Future<Output = Result<T>> + Send + 'a {
+        (**self).run_or(meta, call, secondary)
     }
 
     fn stream<'s, T: Send + 's>(
@@ -166,5 +187,5 @@ where
     T: Send + 'a,
     F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
-    layer.around(meta, Arc::new(f)).await
+    layer.run_or(meta, Arc::new(f), None).await
 }

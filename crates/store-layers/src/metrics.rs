@@ -202,13 +202,17 @@ pub(crate) struct Observed<'s> {
     pub(crate) breaker: Option<&'s BreakerLayer>,
 }
 
-impl Layer for MetricsLayer {
-    fn around<'a, T: Send + 'a>(
-        &'a self,
-        meta: &'a OpMeta<'a>,
-        call: Call<'a, T>,
-    ) -> BoxFuture<'a, store_core::Result<T>> {
-        async move {
+impl MetricsLayer {
+    /// Runs `call` and records its duration.
+    pub(crate) async fn run<T, Fut>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: impl FnOnce() -> Fut,
+    ) -> store_core::Result<T>
+    where
+        Fut: std::future::Future<Output = store_core::Result<T>>,
+    {
+        {
             let started = Instant::now();
             let outcome = call().await;
             let mut attributes = Self::attributes(meta);
@@ -223,7 +227,16 @@ impl Layer for MetricsLayer {
                 .record(started.elapsed().as_secs_f64(), &attributes);
             outcome
         }
-        .boxed()
+    }
+}
+
+impl Layer for MetricsLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
+        self.run(meta, move || call()).boxed()
     }
 
     fn metrics(&self) -> Option<&MetricsLayer> {

@@ -44,18 +44,18 @@ impl CachedBody {
 }
 
 /// A plain get through `cache`: a small body is read whole, cached and handed back.
-async fn cached_get(
+async fn cached_get<F: std::future::Future<Output = Result<GetResult>>>(
     cache: &CacheLayer,
     key: CacheKey,
     layer: &impl Layer,
     meta: &OpMeta<'_>,
-    reading: impl std::future::Future<Output = Result<GetResult>>,
+    reading: impl FnOnce() -> F,
 ) -> Result<GetResult> {
     if let Some(hit) = cache.lookup::<CachedBody>(&key) {
         return Ok(hit.to_result());
     }
     let ticket = cache.ticket();
-    let (outcome, served) = observe_served(reading).await;
+    let (outcome, served) = observe_served(reading()).await;
     let mut result = outcome?;
     result.body = layer.stream(meta, result.body);
     let primary = served.is_none_or(|s| s.from == Source::Primary);
@@ -142,12 +142,14 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
             .and_then(FallbackLayer::object_secondary);
         let plain = options == GetOptions::default();
         let options = &options;
-        let reading = read(
-            &self.layer,
-            &meta,
-            call(move || self.inner.get(key, options.clone())),
-            secondary.map(|s| call(move || s.get(key, options.clone()))),
-        );
+        let reading = || {
+            read(
+                &self.layer,
+                &meta,
+                call(move || self.inner.get(key, options.clone())),
+                secondary.map(|s| call(move || s.get(key, options.clone()))),
+            )
+        };
         // Only a whole object read without conditions is the same answer every time.
         match self.layer.cache().filter(|c| plain && c.body_limit() > 0) {
             Some(cache) => {
@@ -155,7 +157,7 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
                 cached_get(cache, cache_key, &self.layer, &meta, reading).await
             }
             None => {
-                let mut result = reading.await?;
+                let mut result = reading().await?;
                 result.body = self.layer.stream(&meta, result.body);
                 #[cfg(feature = "metrics")]
                 if let Some(metrics) = self.layer.metrics() {
@@ -180,12 +182,14 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
             .layer
             .fallback()
             .and_then(FallbackLayer::object_secondary);
-        let reading = read(
-            &self.layer,
-            &meta,
-            call(move || self.inner.head(key)),
-            secondary.map(|s| call(move || s.head(key))),
-        );
+        let reading = || {
+            read(
+                &self.layer,
+                &meta,
+                call(move || self.inner.head(key)),
+                secondary.map(|s| call(move || s.head(key))),
+            )
+        };
         let cache_key = || Some(CacheKey::new(&meta, key, "head".to_owned()));
         cached(self.layer.cache(), cache_key, |_| 256, reading).await
     }

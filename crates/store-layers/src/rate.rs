@@ -86,6 +86,41 @@ impl RateLimitLayer {
     }
 }
 
+impl RateLimitLayer {
+    /// Waits for a slot of `meta`'s collection (or, failing fast, refuses with `Throttled`).
+    pub(crate) async fn admit(&self, meta: &OpMeta<'_>) -> Result<()> {
+        let key = format!("{}/{}", meta.kind.as_str(), meta.collection.unwrap_or(""));
+        if self.limiter.check_key(&key).is_ok() {
+            return Ok(());
+        }
+        // Waiting is the slow path: its timer is boxed so that every call's future stays
+        // small.
+        Box::pin(self.wait(meta, &key)).await
+    }
+
+    /// Waits until `key` has a slot (or refuses, failing fast).
+    #[allow(clippy::ptr_arg)] // governor keys the limiter by `&String`.
+    async fn wait(&self, meta: &OpMeta<'_>, key: &String) -> Result<()> {
+        let mut waited = false;
+        while let Err(not_until) = self.limiter.check_key(key) {
+            let wait = not_until.wait_time_from(self.clock.now());
+            if self.fail_fast {
+                return Err(StoreError::throttled(format!(
+                    "`{meta}` is over its rate limit; a slot frees up in {wait:?}"
+                ))
+                .with_retry_after(wait)
+                .with_backend(meta.backend));
+            }
+            if !waited {
+                waited = true;
+                self.waits.fetch_add(1, Ordering::Relaxed);
+            }
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+}
+
 impl Layer for RateLimitLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
@@ -93,23 +128,7 @@ impl Layer for RateLimitLayer {
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
         async move {
-            let key = format!("{}/{}", meta.kind.as_str(), meta.collection.unwrap_or(""));
-            let mut waited = false;
-            while let Err(not_until) = self.limiter.check_key(&key) {
-                let wait = not_until.wait_time_from(self.clock.now());
-                if self.fail_fast {
-                    return Err(StoreError::throttled(format!(
-                        "`{meta}` is over its rate limit; a slot frees up in {wait:?}"
-                    ))
-                    .with_retry_after(wait)
-                    .with_backend(meta.backend));
-                }
-                if !waited {
-                    waited = true;
-                    self.waits.fetch_add(1, Ordering::Relaxed);
-                }
-                tokio::time::sleep(wait).await;
-            }
+            self.admit(meta).await?;
             call().await
         }
         .boxed()

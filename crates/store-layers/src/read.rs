@@ -27,30 +27,31 @@ pub(crate) async fn read<'a, L: Layer, T: Send + 'a>(
     primary: Call<'a, T>,
     secondary: Option<Call<'a, T>>,
 ) -> Result<T> {
-    layer.around_or(meta, primary, secondary).await
+    layer.run_or(meta, primary, secondary).await
 }
 
 /// Answers from `cache` at the key `key` makes (only when there is a cache) when it can;
-/// otherwise runs `read` and caches its answer (unless a fallback gave it, or a write
+/// otherwise runs `read` (a closure, so that the read's future is made in place rather than
+/// moved in: futures passed by value are stored twice) and caches its answer (unless a fallback gave it, or a write
 /// finished meanwhile).
 pub(crate) async fn cached<T, F>(
     cache: Option<&CacheLayer>,
     key: impl FnOnce() -> Option<CacheKey>,
     weight: impl FnOnce(&T) -> usize,
-    read: F,
+    read: impl FnOnce() -> F,
 ) -> Result<T>
 where
     T: Clone + Send + Sync + 'static,
     F: Future<Output = Result<T>>,
 {
     let Some((cache, key)) = cache.and_then(|cache| Some((cache, key()?))) else {
-        return read.await;
+        return read().await;
     };
     if let Some(hit) = cache.lookup::<T>(&key) {
         return Ok(hit);
     }
     let ticket = cache.ticket();
-    let (outcome, served) = observe_served(read).await;
+    let (outcome, served) = observe_served(read()).await;
     if let Ok(value) = &outcome
         && served.is_none_or(|s| s.from == Source::Primary)
     {

@@ -2,12 +2,13 @@
 //! [`RetryPolicy`] and [`Backoff`](store_core::Backoff), within a retry budget.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use store_core::RetryPolicy;
+use store_core::{RetryPolicy, StoreError};
 
 use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
@@ -75,54 +76,84 @@ impl RetryLayer {
     }
 }
 
+impl RetryLayer {
+    /// Runs `attempt` once, then again as the policy allows while it fails retryably (only
+    /// when `meta`'s call may be repeated).
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        meta: &OpMeta<'_>,
+        attempt: F,
+    ) -> store_core::Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = store_core::Result<T>>,
+    {
+        if !self.repeatable(meta) {
+            return attempt().await;
+        }
+        if let Some(budget) = &self.budget {
+            budget.deposit();
+        }
+        // The elapsed budget counts from the first attempt; the backoff itself is only
+        // made once that attempt has failed.
+        let started = tokio::time::Instant::now();
+        let first = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        // Retrying is the slow path: its backoff timer is boxed so that every call's future
+        // stays small.
+        Box::pin(self.retry(meta, &attempt, started, first)).await
+    }
+
+    /// The retries after a first attempt failed with `first`.
+    async fn retry<T, F, Fut>(
+        &self,
+        meta: &OpMeta<'_>,
+        attempt: &F,
+        started: tokio::time::Instant,
+        first: StoreError,
+    ) -> store_core::Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = store_core::Result<T>>,
+    {
+        let mut backoff = self.policy.start_at(started);
+        let mut error = first;
+        loop {
+            let Some(delay) = backoff.next_for(&error) else {
+                return Err(error);
+            };
+            if let Some(budget) = &self.budget
+                && !budget.withdraw()
+            {
+                tracing::debug!(operation = meta.operation, "retry budget spent");
+                return Err(error);
+            }
+            tracing::debug!(
+                operation = meta.operation,
+                attempt = backoff.failures(),
+                ?delay,
+                error = %error,
+                "retrying"
+            );
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+            error = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+        }
+    }
+}
+
 impl Layer for RetryLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        async move {
-            if !self.repeatable(meta) {
-                return call().await;
-            }
-            if let Some(budget) = &self.budget {
-                budget.deposit();
-            }
-            // The elapsed budget counts from the first attempt; the backoff itself is only
-            // made once that attempt has failed.
-            let started = tokio::time::Instant::now();
-            let first = match call().await {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            let mut backoff = self.policy.start_at(started);
-            let mut error = first;
-            loop {
-                let Some(delay) = backoff.next_for(&error) else {
-                    return Err(error);
-                };
-                if let Some(budget) = &self.budget
-                    && !budget.withdraw()
-                {
-                    tracing::debug!(operation = meta.operation, "retry budget spent");
-                    return Err(error);
-                }
-                tracing::debug!(
-                    operation = meta.operation,
-                    attempt = backoff.failures(),
-                    ?delay,
-                    error = %error,
-                    "retrying"
-                );
-                self.retries.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(delay).await;
-                error = match call().await {
-                    Ok(value) => return Ok(value),
-                    Err(error) => error,
-                };
-            }
-        }
-        .boxed()
+        self.run(meta, move || call()).boxed()
     }
 }
 

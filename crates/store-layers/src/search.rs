@@ -67,12 +67,14 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
             .layer
             .fallback()
             .and_then(FallbackLayer::search_secondary);
-        let reading = read(
-            &self.layer,
-            &meta,
-            call(move || self.inner.get(id)),
-            secondary.map(|s| call(move || s.get(id))),
-        );
+        let reading = || {
+            read(
+                &self.layer,
+                &meta,
+                call(move || self.inner.get(id)),
+                secondary.map(|s| call(move || s.get(id))),
+            )
+        };
         let cache_key = || Some(CacheKey::new(&meta, id, "get".to_owned()));
         let weight =
             |doc: &Option<StoredDoc>| doc.as_ref().map_or(16, |d| d.source.approximate_size());

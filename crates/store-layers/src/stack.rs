@@ -1,7 +1,8 @@
 //! [`Layers`]: several layers in the one safe order.
 
-use std::sync::Arc;
+use std::future::Future;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
@@ -163,15 +164,109 @@ impl Layers {
     }
 }
 
-/// `call` run through `layer` when there is one.
-fn wrap<'a, L: Layer, T: Send + 'a>(
-    layer: Option<&'a L>,
-    meta: &'a OpMeta<'a>,
-    call: Call<'a, T>,
-) -> Call<'a, T> {
-    match layer {
-        None => call,
-        Some(layer) => Arc::new(move || layer.around(meta, call.clone())),
+/// The engine: each layer's step, in the stack's order, inside one future. The layers do not
+/// wrap one another in boxed calls; a call through the whole stack costs one allocation.
+impl Layers {
+    /// One run of the call: the timeout around the rest of the attempt.
+    async fn attempt<'a, T: Send + 'a>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: &Call<'a, T>,
+    ) -> store_core::Result<T> {
+        match &self.timeout {
+            Some(timeout) => timeout.run(meta, || self.admitted(meta, call)).await,
+            None => self.admitted(meta, call).await,
+        }
+    }
+
+    /// The rate limit, the concurrency permit, the faults and the store.
+    async fn admitted<'a, T: Send + 'a>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: &Call<'a, T>,
+    ) -> store_core::Result<T> {
+        if let Some(rate) = &self.rate {
+            rate.admit(meta).await?;
+        }
+        let _permit = match &self.concurrency {
+            Some(limit) => Some(limit.permit().await?),
+            None => None,
+        };
+        match &self.faults {
+            Some(faults) => faults.run(meta, || call()).await,
+            None => call().await,
+        }
+    }
+
+    /// The attempts of one call: retried, each one hedged.
+    async fn tries<'a, T: Send + 'a>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: &Call<'a, T>,
+    ) -> store_core::Result<T> {
+        let hedged = || async {
+            match &self.hedge {
+                // Hedging holds two runs and a timer: boxed, so unhedged calls stay small.
+                Some(hedge) => Box::pin(hedge.run(meta, || self.attempt(meta, call))).await,
+                None => self.attempt(meta, call).await,
+            }
+        };
+        match &self.retry {
+            Some(retry) => retry.run(meta, hedged).await,
+            None => hedged().await,
+        }
+    }
+
+    /// The call as the primary store answers it: through the breaker, then the attempts.
+    async fn primary<'a, T: Send + 'a>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: &Call<'a, T>,
+    ) -> store_core::Result<T> {
+        match &self.breaker {
+            Some(breaker) => breaker.run(meta, || self.tries(meta, call)).await,
+            None => self.tries(meta, call).await,
+        }
+    }
+
+    /// The whole call: metrics and trace around the primary, with its fallback.
+    async fn served<'a, T: Send + 'a>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: Call<'a, T>,
+        secondary: Option<Call<'a, T>>,
+    ) -> store_core::Result<T> {
+        let answered = || async {
+            match (&self.fallback, &secondary) {
+                (Some(fallback), Some(secondary)) => {
+                    let secondary = Some(move || secondary());
+                    fallback
+                        .run(meta, || self.primary(meta, &call), secondary)
+                        .await
+                }
+                _ => self.primary(meta, &call).await,
+            }
+        };
+        let traced = || async {
+            match &self.trace {
+                Some(trace) => trace.run(meta, answered).await,
+                None => answered().await,
+            }
+        };
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            metrics.observe(
+                meta,
+                crate::metrics::Observed {
+                    retry: self.retry.as_ref(),
+                    hedge: self.hedge.as_ref(),
+                    rate: self.rate.as_ref(),
+                    breaker: self.breaker.as_ref(),
+                },
+            );
+            return metrics.run(meta, traced).await;
+        }
+        traced().await
     }
 }
 
@@ -181,7 +276,7 @@ impl Layer for Layers {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.around_or(meta, call, None)
+        self.served(meta, call, None).boxed()
     }
 
     fn around_or<'a, T: Send + 'a>(
@@ -190,36 +285,16 @@ impl Layer for Layers {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        // Innermost first: each wrap runs the layers inside it.
-        let call = wrap(self.faults.as_ref(), meta, call);
-        let call = wrap(self.concurrency.as_ref(), meta, call);
-        let call = wrap(self.rate.as_ref(), meta, call);
-        let call = wrap(self.timeout.as_ref(), meta, call);
-        let call = wrap(self.hedge.as_ref(), meta, call);
-        let call = wrap(self.retry.as_ref(), meta, call);
-        let call = wrap(self.breaker.as_ref(), meta, call);
-        let call: Call<'a, T> = match &self.fallback {
-            Some(fallback) => Arc::new(move || fallback.run(meta, call.clone(), secondary.clone())),
-            None => call,
-        };
-        let call = wrap(self.trace.as_ref(), meta, call);
-        #[cfg(feature = "metrics")]
-        let call = match &self.metrics {
-            Some(metrics) => {
-                metrics.observe(
-                    meta,
-                    crate::metrics::Observed {
-                        retry: self.retry.as_ref(),
-                        hedge: self.hedge.as_ref(),
-                        rate: self.rate.as_ref(),
-                        breaker: self.breaker.as_ref(),
-                    },
-                );
-                wrap(Some(metrics), meta, call)
-            }
-            None => call,
-        };
-        call()
+        self.served(meta, call, secondary).boxed()
+    }
+
+    fn run_or<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+        secondary: Option<Call<'a, T>>,
+    ) -> impl Future<Output = store_core::Result<T>> + Send + 'a {
+        self.served(meta, call, secondary)
     }
 
     fn stream<'s, T: Send + 's>(

@@ -2,6 +2,7 @@
 //! of a stream.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -64,30 +65,41 @@ impl TimeoutLayer {
     }
 }
 
+impl TimeoutLayer {
+    /// Runs `run` within the limit of `meta`'s operation.
+    pub(crate) async fn run<T, F: Future<Output = store_core::Result<T>>>(
+        &self,
+        meta: &OpMeta<'_>,
+        run: impl FnOnce() -> F,
+    ) -> store_core::Result<T> {
+        let limit = self.limit_of(meta.operation);
+        // A call that is ready at once needs no timer: the clock is only read, and the
+        // timer only armed, when the first poll finds the call waiting (the limit counts
+        // from there).
+        let mut run = std::pin::pin!(run());
+        if let std::task::Poll::Ready(outcome) = futures::poll!(run.as_mut()) {
+            return outcome;
+        }
+        // The timer is boxed: only calls that wait carry it, and the future of every call
+        // stays small.
+        Box::pin(tokio::time::timeout(limit, run))
+            .await
+            .unwrap_or_else(|_| {
+                Err(
+                    StoreError::unavailable(format!("`{meta}` did not finish within {limit:?}"))
+                        .with_backend(meta.backend),
+                )
+            })
+    }
+}
+
 impl Layer for TimeoutLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        let limit = self.limit_of(meta.operation);
-        async move {
-            let timed_out = || {
-                StoreError::unavailable(format!("`{meta}` did not finish within {limit:?}"))
-                    .with_backend(meta.backend)
-            };
-            // A call that is ready at once needs no timer: the clock is only read, and the
-            // timer only armed, when the first poll finds the call waiting (the limit counts
-            // from there).
-            let mut run = call();
-            if let std::task::Poll::Ready(outcome) = futures::poll!(run.as_mut()) {
-                return outcome;
-            }
-            tokio::time::timeout(limit, run)
-                .await
-                .unwrap_or_else(|_| Err(timed_out()))
-        }
-        .boxed()
+        self.run(meta, move || call()).boxed()
     }
 
     fn stream<'s, T: Send + 's>(

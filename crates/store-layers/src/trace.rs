@@ -96,12 +96,17 @@ pub(crate) fn system_name(backend: &'static str) -> &'static str {
     }
 }
 
-impl Layer for TraceLayer {
-    fn around<'a, T: Send + 'a>(
-        &'a self,
-        meta: &'a OpMeta<'a>,
-        call: Call<'a, T>,
-    ) -> BoxFuture<'a, store_core::Result<T>> {
+impl TraceLayer {
+    /// Runs `call` inside the call's span, with its attributes, duration and error; when no
+    /// subscriber wants the span, just runs it.
+    pub(crate) async fn run<T, Fut>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: impl FnOnce() -> Fut,
+    ) -> store_core::Result<T>
+    where
+        Fut: Future<Output = store_core::Result<T>>,
+    {
         let span = tracing::info_span!(
             "db",
             otel.name = tracing::field::Empty,
@@ -120,26 +125,27 @@ impl Layer for TraceLayer {
         );
         if span.is_disabled() {
             // No subscriber wants it: the call runs as if the layer were not there.
-            return call();
+            return call().await;
         }
-        async move {
-            span.record("otel.name", self.span_name(meta));
-            if let Some(collection) = &meta.collection {
-                span.record("db.collection.name", *collection);
-            }
-            if let Some(namespace) = &self.namespace {
-                span.record("db.namespace", &**namespace);
-            }
-            if let Some((address, port)) = &self.server {
-                span.record("server.address", &**address);
-                span.record("server.port", port);
-            }
-            if self.query_text
-                && let Some(text) = &meta.query_text
-            {
-                span.record("db.query.text", *text);
-            }
-            let recorder = span.clone();
+        span.record("otel.name", self.span_name(meta));
+        if let Some(collection) = &meta.collection {
+            span.record("db.collection.name", *collection);
+        }
+        if let Some(namespace) = &self.namespace {
+            span.record("db.namespace", &**namespace);
+        }
+        if let Some((address, port)) = &self.server {
+            span.record("server.address", &**address);
+            span.record("server.port", port);
+        }
+        if self.query_text
+            && let Some(text) = &meta.query_text
+        {
+            span.record("db.query.text", *text);
+        }
+        let recorder = span.clone();
+        // Boxed: only traced calls carry the instrumented future.
+        Box::pin(
             async move {
                 let started = Instant::now();
                 let outcome = call().await;
@@ -156,10 +162,19 @@ impl Layer for TraceLayer {
                 }
                 outcome
             }
-            .instrument(span)
-            .await
-        }
-        .boxed()
+            .instrument(span),
+        )
+        .await
+    }
+}
+
+impl Layer for TraceLayer {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
+        self.run(meta, move || call()).boxed()
     }
 }
 
