@@ -181,11 +181,15 @@ impl<S> LayerExt for S {}
 
 /// Runs `f` through `layer` with the meta `meta`: the one helper every trait method of a
 /// [`Layered`] store uses.
-pub(crate) async fn through<'a, L, T, F>(layer: &'a L, meta: &'a OpMeta<'a>, f: F) -> Result<T>
+pub(crate) fn through<'a, L, T, F>(
+    layer: &'a L,
+    meta: &'a OpMeta<'a>,
+    f: F,
+) -> impl Future<Output = Result<T>> + Send + 'a
 where
     L: Layer,
     T: Send + 'a,
     F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
-    layer.run_or(meta, Arc::new(f), None).await
+    layer.run_or(meta, Arc::new(f), None)
 }

@@ -154,7 +154,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         match self.layer.cache().filter(|c| plain && c.body_limit() > 0) {
             Some(cache) => {
                 let cache_key = CacheKey::new(&meta, key, "get".to_owned());
-                cached_get(cache, cache_key, &self.layer, &meta, reading).await
+                // Boxed: only stores with a cache carry the cache's path.
+                Box::pin(cached_get(cache, cache_key, &self.layer, &meta, reading)).await
             }
             None => {
                 let mut result = reading().await?;

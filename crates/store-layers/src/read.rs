@@ -21,13 +21,13 @@ where
 }
 
 /// Runs `primary` through `layer`, with `secondary` as the same read on a fallback store.
-pub(crate) async fn read<'a, L: Layer, T: Send + 'a>(
+pub(crate) fn read<'a, L: Layer, T: Send + 'a>(
     layer: &'a L,
     meta: &'a OpMeta<'a>,
     primary: Call<'a, T>,
     secondary: Option<Call<'a, T>>,
-) -> Result<T> {
-    layer.run_or(meta, primary, secondary).await
+) -> impl Future<Output = Result<T>> + Send + 'a {
+    layer.run_or(meta, primary, secondary)
 }
 
 /// Answers from `cache` at the key `key` makes (only when there is a cache) when it can;
@@ -47,6 +47,21 @@ where
     let Some((cache, key)) = cache.and_then(|cache| Some((cache, key()?))) else {
         return read().await;
     };
+    // The cache's path is boxed, so a store without a cache carries only the read's future.
+    Box::pin(fill(cache, key, weight, read)).await
+}
+
+/// A cache hit, or `read`'s answer cached.
+async fn fill<T, F>(
+    cache: &CacheLayer,
+    key: CacheKey,
+    weight: impl FnOnce(&T) -> usize,
+    read: impl FnOnce() -> F,
+) -> Result<T>
+where
+    T: Clone + Send + Sync + 'static,
+    F: Future<Output = Result<T>>,
+{
     if let Some(hit) = cache.lookup::<T>(&key) {
         return Ok(hit);
     }
