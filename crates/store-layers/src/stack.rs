@@ -240,9 +240,8 @@ impl Layers {
             match (&self.fallback, &secondary) {
                 (Some(fallback), Some(secondary)) => {
                     let secondary = Some(move || secondary());
-                    fallback
-                        .run(meta, || self.primary(meta, &call), secondary)
-                        .await
+                    // Boxed: only reads with a fallback carry its path.
+                    Box::pin(fallback.run(meta, || self.primary(meta, &call), secondary)).await
                 }
                 _ => self.primary(meta, &call).await,
             }

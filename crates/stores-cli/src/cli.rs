@@ -88,6 +88,12 @@ pub(crate) struct Common {
     /// Ignore an existing checkpoint and start over.
     #[arg(long, global = true)]
     pub(crate) restart: bool,
+    /// At most N calls a second to each store the command opens, source and sink alike (a
+    /// call is one batch, page, object or part request), waiting for a slot rather than
+    /// failing; unlimited by default. OpenSearch point-in-time scans are not paced.
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) rate_limit: Option<u32>,
     /// A field that keys a search index's documents (repeat for a composite key); without it a
     /// search document is keyed by its `_id`.
     #[arg(long = "key", global = true, value_name = "FIELD")]

@@ -51,6 +51,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         reporter: Reporter::new(cli.command.name(), cli.common.json),
         opener: Opener {
             key_fields: cli.common.keys.clone(),
+            rate_limit: cli.common.rate_limit,
         },
         common: cli.common,
     };

@@ -11,6 +11,7 @@ use store_core::memory::{MemoryDocumentStore, MemoryObjectStore, MemorySearchInd
 use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectStore, SqlStore};
 use store_dynamo::{TableAdmin, TableDefinition};
 use store_fs::FsStore;
+use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
 use store_rds::PgConfig;
 use store_s3::S3Store;
 use store_search::OpenSearchIndex;
@@ -82,9 +83,22 @@ impl Collection {
 pub(crate) struct Opener {
     /// Fields that key search documents (`--key`).
     pub(crate) key_fields: Vec<String>,
+    /// At most this many calls a second to each store (`--rate-limit`).
+    pub(crate) rate_limit: Option<u32>,
 }
 
 impl Opener {
+    /// `store` behind the rate limit, when there is one: each store opened gets its own.
+    fn paced<S>(&self, store: S) -> Layered<S, Layers> {
+        let layers = match self.rate_limit {
+            Some(calls) => {
+                Layers::new().rate_limit(RateLimitLayer::new(calls, Duration::from_secs(1)))
+            }
+            None => Layers::new(),
+        };
+        store.layer(layers)
+    }
+
     /// Opens a keyed collection. For a sink, `schema` is the source's shape: a missing DynamoDB
     /// table is created from it when `create` is set.
     pub(crate) async fn collection(
@@ -117,7 +131,7 @@ impl Opener {
                 let store = open_sqlite(path, access)
                     .await
                     .with_context(|| format!("cannot open the SQLite database of {label}"))?;
-                self.sql(Arc::new(store), table, label)?
+                self.sql(Arc::new(self.paced(store)), table, label)?
             }
             Location::Postgres {
                 url,
@@ -135,13 +149,13 @@ impl Opener {
                 let store = config
                     .build()
                     .with_context(|| format!("cannot connect to {label}"))?;
-                self.sql(Arc::new(store), table, label)?
+                self.sql(Arc::new(self.paced(store)), table, label)?
             }
             Location::Dynamo { table } => {
                 let store = open_dynamo(table, access, schema, create)
                     .await
                     .with_context(|| format!("cannot open {label}"))?;
-                Collection::Documents(DocumentCollection::new(store, label))
+                Collection::Documents(DocumentCollection::new(Arc::new(self.paced(store)), label))
             }
             Location::OpenSearch {
                 https,
@@ -169,7 +183,7 @@ impl Opener {
                     .map_err(|e| anyhow!("cannot open {label}: {}", e.message()))?;
                 let scanning = opened.clone();
                 Collection::Search(
-                    SearchCollection::new(Arc::new(opened), label)
+                    SearchCollection::new(Arc::new(self.paced(opened)), label)
                         .key_fields(self.key_fields.clone())
                         .scanner(Arc::new(move |request| {
                             scanning.search_pit(request, PIT_KEEP_ALIVE)
@@ -206,7 +220,11 @@ impl Opener {
         access: Access,
     ) -> Result<ObjectLocation> {
         let (store, prefix) = self.object_store(location, access).await?;
-        Ok(ObjectLocation::new(store, prefix, location.describe()))
+        Ok(ObjectLocation::new(
+            Arc::new(self.paced(store)),
+            prefix,
+            location.describe(),
+        ))
     }
 
     /// Opens an archive to read (restore, check).
@@ -218,7 +236,11 @@ impl Opener {
             return Ok(ArchiveSource::in_dir(path, location.describe()));
         }
         let (store, prefix) = self.object_store(location, Access::Read).await?;
-        Ok(ArchiveSource::new(store, prefix, location.describe()))
+        Ok(ArchiveSource::new(
+            Arc::new(self.paced(store)),
+            prefix,
+            location.describe(),
+        ))
     }
 
     /// Opens an archive to write, by `partition` of a backup of `source`.
@@ -235,6 +257,7 @@ impl Opener {
             );
         }
         let (store, prefix) = self.object_store(location, Access::Write).await?;
+        let store: Arc<dyn ObjectStore> = Arc::new(self.paced(store));
         Ok(
             ArchiveSink::new(store, prefix, location.describe(), tool, partition)
                 .with_source(source),

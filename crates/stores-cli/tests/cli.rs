@@ -579,3 +579,42 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     expect_code(&out, 2);
     assert!(stdout(&out).contains("2024/img-03.bin"), "{}", stdout(&out));
 }
+
+/// `--rate-limit N` paces the calls to each store: 40 one-row batches into a table allowed 10
+/// calls a second (a burst of 10, then one every 100 ms) take at least the 3 s the limit
+/// demands, and the copy is exact.
+#[test]
+fn a_rate_limit_paces_the_calls_to_each_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, 40);
+    let target_db = dir.path().join("paced.db");
+    make_table(&target_db, 0);
+    let started = std::time::Instant::now();
+    let out = stores(&[
+        "copy",
+        "--batch-size",
+        "1",
+        "--rate-limit",
+        "10",
+        &table_url(&db, "items"),
+        &table_url(&target_db, "items"),
+    ]);
+    let elapsed = started.elapsed();
+    expect_code(&out, 0);
+    assert!(
+        elapsed >= std::time::Duration::from_millis(2_900),
+        "40 writes at 10 a second after a burst of 10 took only {elapsed:?}"
+    );
+    assert_eq!(rows(&target_db, "items"), rows(&db, "items"));
+
+    let out = stores(&[
+        "copy",
+        "--rate-limit",
+        "0",
+        &table_url(&db, "items"),
+        &table_url(&target_db, "items"),
+    ]);
+    expect_code(&out, 1);
+    assert!(stderr(&out).contains("--rate-limit"), "{}", stderr(&out));
+}
