@@ -39,8 +39,10 @@ const DURATION_BUCKETS: [f64; 14] = [
 /// | `stores.client.breaker.state` | observable gauge | 0 closed, 1 half-open, 2 open |
 ///
 /// The observable instruments are registered at the first call through a
-/// [`Layers`](crate::Layers) stack holding the layer, with that call's `db.system.name`; clones
-/// share them. Collection names are recorded, keys and query text never.
+/// [`Layers`](crate::Layers) stack holding the layer, with that call's `db.system.name`, and
+/// report that stack's layers: give each stack its own `MetricsLayer` (they may share one
+/// meter). A call dropped before it finished records no duration; bytes of streamed puts,
+/// file transfers and cached reads are not counted. Collection names are recorded, keys and query text never.
 ///
 /// ```
 /// use store_layers::{Layers, MetricsLayer};

@@ -25,9 +25,10 @@ use translate::{Condition, column};
 /// `Unsupported`: the table is written by its own application, not through the index.
 ///
 /// It is a degraded answer, said plainly: there is no relevance score (hits come in the
-/// requested sort, then by id), `match` finds rows whose column contains each word,
-/// ignoring case, rather than analyzed tokens, nested fields are `Unsupported`, and versions
-/// are zero. Term, terms, range, prefix, exists and bool queries mean what they mean on
+/// requested sort, missing values last, then by id), `match` finds rows whose column (as
+/// text) contains each word, ignoring case, rather than analyzed tokens, nested fields are
+/// `Unsupported`, `search_after` takes one sort field, versions are zero, and `get` compares
+/// the id column as text, which scans the table (fine for a fallback, not for a hot path). Term, terms, range, prefix, exists and bool queries mean what they mean on
 /// OpenSearch. The SQL is portable between PostgreSQL and SQLite, with bound parameters only.
 ///
 /// ```no_run
@@ -114,7 +115,9 @@ impl SqlSearch {
                     SortOrder::Asc => "ASC",
                     SortOrder::Desc => "DESC",
                 };
-                order.push(format!("{} {direction}", column(field)?));
+                // Missing values last, either way, as on OpenSearch.
+                let name = column(field)?;
+                order.push(format!("({name} IS NULL) ASC, {name} {direction}"));
             }
         }
         order.push(format!("{id} ASC"));
@@ -127,42 +130,46 @@ impl SqlSearch {
         Ok(clause)
     }
 
-    /// Rows strictly after the sort values `after` (one per sort key), all in one direction.
+    /// Rows strictly after the sort value `after` of a single sort key: keyset paging over a
+    /// SQL table is exact for one key (ties broken by id are not resumable, since a hit's sort
+    /// values do not hold its id, so they need `from`); rows missing the key come last.
     fn after(
         &self,
         request: &SearchRequest,
         after: &[Value],
         condition: &mut Condition,
     ) -> Result<String> {
-        let mut columns = Vec::new();
-        let mut direction = None;
-        for (sort, value) in request.sort.iter().zip(after) {
-            let (name, order) = match sort {
-                SortField::Field(field, order) => (column(field)?, *order),
-                SortField::Score(_) => {
-                    return Err(StoreError::unsupported(
-                        "search_after over a score: a search over a SQL table has no score",
-                    ));
-                }
-            };
-            if direction.is_some_and(|d| d != order) {
+        let (field, order) = match request.sort.as_slice() {
+            [SortField::Field(field, order)] => (field, *order),
+            [SortField::Score(_)] => {
                 return Err(StoreError::unsupported(
-                    "search_after with mixed sort directions over a SQL table",
+                    "search_after over a score: a search over a SQL table has no score",
                 ));
             }
-            direction = Some(order);
-            columns.push((name, condition.bind(value.clone())));
-        }
-        let op = match direction {
-            Some(SortOrder::Desc) => "<",
-            _ => ">",
+            _ => {
+                return Err(StoreError::unsupported(
+                    "search_after over a SQL table needs exactly one sort field",
+                ));
+            }
         };
-        let (names, marks): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
-        Ok(format!(
-            "({}) {op} ({})",
-            names.join(", "),
-            marks.join(", ")
-        ))
+        let name = column(field)?;
+        match after {
+            [Value::Null] => Err(StoreError::unsupported(
+                "search_after from a hit without a sort value: rows missing the sort field \
+                 come last and are paged with `from`",
+            )),
+            [value] => {
+                let op = match order {
+                    SortOrder::Desc => "<",
+                    SortOrder::Asc => ">",
+                };
+                let mark = condition.bind(value.clone());
+                Ok(format!("({name} {op} {mark} OR {name} IS NULL)"))
+            }
+            _ => Err(StoreError::invalid_input(
+                "search_after needs one value per sort field",
+            )),
+        }
     }
 
     async fn count_where(&self, query: &SearchQuery) -> Result<u64> {

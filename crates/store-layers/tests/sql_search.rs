@@ -211,3 +211,99 @@ async fn a_failing_index_falls_back_to_the_table_and_says_so() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
 }
+
+/// Rows missing a field: `must_not` keeps them (as OpenSearch keeps documents without the
+/// field), a sort puts them last either way, and `search_after` pages up to them and through
+/// them with `from`, never skipping one. Prefixes compare case-sensitively.
+#[tokio::test]
+async fn missing_values_match_must_not_and_sort_last() {
+    let store = SqliteStore::memory().await.expect("sqlite");
+    store
+        .batch_execute("CREATE TABLE bags (id TEXT PRIMARY KEY, tag TEXT, price INTEGER)")
+        .await
+        .expect("create");
+    for (id, tag, price) in [
+        ("b1", Some("winter"), Some(5)),
+        ("b2", None, Some(7)),
+        ("b3", Some("summer"), None),
+        ("b4", None, Some(3)),
+    ] {
+        let tag = tag.map_or(Value::Null, Value::from);
+        let price = price.map_or(Value::Null, Value::from);
+        store
+            .execute(
+                "INSERT INTO bags (id, tag, price) VALUES ($1, $2, $3)",
+                &[id.into(), tag, price],
+            )
+            .await
+            .expect("insert");
+    }
+    let bags = SqlSearch::new(
+        IndexName::new("bags").expect("name"),
+        Arc::new(store),
+        "bags",
+        "id",
+    );
+    let not_winter = BoolQuery::default()
+        .must_not(Q::term("tag", "winter"))
+        .build();
+    let request = SearchRequest::new(not_winter).sort(SortField::asc("id"));
+    let ids: Vec<String> = bags
+        .search(&request)
+        .await
+        .expect("search")
+        .hits
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(ids, ["b2", "b3", "b4"]);
+    assert_eq!(
+        bags.count(&Q::prefix("tag", "Win")).await.expect("count"),
+        0
+    );
+    assert_eq!(
+        bags.count(&Q::prefix("tag", "win")).await.expect("count"),
+        1
+    );
+
+    for order in [SortField::asc("price"), SortField::desc("price")] {
+        let mut request = SearchRequest::new(Q::MatchAll).sort(order.clone()).size(1);
+        let mut seen = Vec::new();
+        loop {
+            let response = bags.search(&request).await.expect("page");
+            let Some(hit) = response.hits.into_iter().next() else {
+                break;
+            };
+            seen.push(hit.id.clone());
+            if hit.sort == [Value::Null] {
+                // The rows without a price come last; the rest is paged with `from`.
+                let err = bags
+                    .search(&request.clone().search_after(hit.sort))
+                    .await
+                    .unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+                let rest = bags
+                    .search(
+                        &SearchRequest::new(Q::MatchAll)
+                            .sort(order.clone())
+                            .from(seen.len())
+                            .size(10),
+                    )
+                    .await
+                    .expect("rest");
+                seen.extend(rest.hits.into_iter().map(|h| h.id));
+                break;
+            }
+            request = SearchRequest::new(Q::MatchAll)
+                .sort(order.clone())
+                .size(1)
+                .search_after(hit.sort);
+        }
+        let expected = if order == SortField::asc("price") {
+            ["b4", "b1", "b2", "b3"]
+        } else {
+            ["b2", "b1", "b4", "b3"]
+        };
+        assert_eq!(seen, expected, "{order:?}");
+    }
+}

@@ -88,9 +88,10 @@ pub(crate) struct Common {
     /// Ignore an existing checkpoint and start over.
     #[arg(long, global = true)]
     pub(crate) restart: bool,
-    /// At most N calls a second to each store the command opens, source and sink alike (a
-    /// call is one batch, page, object or part request), waiting for a slot rather than
-    /// failing; unlimited by default. OpenSearch point-in-time scans are not paced.
+    /// At most N calls a second to each store the command opens (a call is one batch write,
+    /// page, object or search request), waiting for a slot rather than failing; unlimited by
+    /// default. Not paced: SQL reads (a table or query is read as one stream) and OpenSearch
+    /// point-in-time scans.
     #[arg(long, global = true, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate_limit: Option<u32>,

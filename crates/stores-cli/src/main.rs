@@ -15,7 +15,7 @@
 //! environment. Flags every command takes: `--json` (NDJSON events on stdout), `--dry-run`,
 //! `--batch-size N`, `--partition I/N`, `--checkpoint PATH` with `--resume` (the default) or
 //! `--restart`, `--key FIELD` for search indexes, and `--rate-limit N` (at most N calls a
-//! second to each store; OpenSearch point-in-time scans are not paced).
+//! second to each store; SQL reads and OpenSearch point-in-time scans are not paced).
 //!
 //! Exit codes: 0 success, 1 error (one `error:` line on stderr, and an `error` event with
 //! `--json`), 2 differences found by `check`. A usage mistake is an error too (1), so 2 always

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use integration_tests::fault_proxy::FaultProxy;
 use integration_tests::names::{unique_ident, unique_name};
 use integration_tests::services::{Service, endpoint};
-use store_core::search::{BulkOp, IndexOptions, SearchQuery as Q, SearchRequest};
+use store_core::search::{BoolQuery, BulkOp, IndexOptions, SearchQuery as Q, SearchRequest};
 use store_core::{Document, ErrorKind, IndexName, SearchIndex, SqlStore, SqlStoreExt};
 use store_layers::{FallbackLayer, LayerExt, Layers, Source, SqlSearch, observe_served};
 use store_rds::{PgConfig, PgStore};
@@ -82,13 +82,47 @@ async fn search_falls_back_to_postgres_while_opensearch_is_unreachable() {
     let pg = Arc::new(postgres(&table).await);
     let url = opensearch(&name).await;
     let proxy = FaultProxy::http(&url).await.expect("proxy");
-    let secondary = SqlSearch::new(
+    let secondary = Arc::new(SqlSearch::new(
         IndexName::new(&name).expect("name"),
         pg.clone(),
         &table,
         "id",
-    );
-    let fallback = FallbackLayer::search(Arc::new(secondary));
+    ));
+    // PostgreSQL answers the portable queries with the ids OpenSearch gives.
+    let direct = OpenSearchIndex::builder(&name)
+        .url(&url)
+        .build()
+        .expect("index");
+    for query in [
+        Q::matches("title", "red shirt"),
+        Q::matches_all("title", "RED cotton"),
+        Q::phrase("title", "wool scarf"),
+        Q::term("tag", "winter"),
+        Q::terms("tag", ["summer"]),
+        Q::range("price").gte(30),
+        Q::prefix("tag", "win"),
+        Q::prefix("tag", "Win"),
+        Q::exists("tag"),
+        BoolQuery::default()
+            .must(Q::matches("title", "red"))
+            .must_not(Q::term("tag", "summer"))
+            .build(),
+        BoolQuery::default()
+            .should(Q::term("tag", "winter"))
+            .should(Q::range("price").gte(50))
+            .build(),
+    ] {
+        let request = SearchRequest::new(query.clone()).size(50);
+        let from_pg = secondary.search(&request).await.expect("PostgreSQL");
+        let from_os = direct.search(&request).await.expect("OpenSearch");
+        assert_eq!(
+            sorted_ids(from_pg.hits),
+            sorted_ids(from_os.hits),
+            "{query:?}"
+        );
+        assert_eq!(from_pg.total, from_os.total, "{query:?}");
+    }
+    let fallback = FallbackLayer::search(secondary);
     let index = OpenSearchIndex::builder(&name)
         .url(proxy.url())
         .build()
@@ -152,9 +186,5 @@ async fn search_falls_back_to_postgres_while_opensearch_is_unreachable() {
     pg.batch_execute(&format!("DROP TABLE {table}"))
         .await
         .expect("drop");
-    let direct = OpenSearchIndex::builder(&name)
-        .url(&url)
-        .build()
-        .expect("index");
     direct.drop_index().await.expect("drop index");
 }

@@ -44,7 +44,11 @@ impl Condition {
             }
             SearchQuery::MatchPhrase { field, text } => {
                 let column = column(field)?;
-                self.contains(&column, &words(text).join(" "))
+                let words = words(text);
+                if words.is_empty() {
+                    return Ok("1 = 0".to_owned());
+                }
+                self.contains(&column, &words.join(" "))
             }
             SearchQuery::Term { field, value } => {
                 let column = column(field)?;
@@ -60,19 +64,23 @@ impl Condition {
             }
             SearchQuery::Range { field, bounds } => self.range(&column(field)?, bounds),
             SearchQuery::Prefix { field, prefix } => {
+                // Case-sensitive as on OpenSearch (SQLite's LIKE ignores ASCII case).
                 let column = column(field)?;
-                let pattern = self.bind(Value::String(format!("{}%", escape_like(prefix))));
-                format!("{column} LIKE {pattern} ESCAPE '\\'")
+                let length = self.bind(Value::String(prefix.clone()));
+                let start = self.bind(Value::String(prefix.clone()));
+                format!(
+                    "SUBSTR(CAST({column} AS TEXT), 1, LENGTH(CAST({length} AS TEXT))) = {start}"
+                )
             }
             SearchQuery::Exists { field } => format!("{} IS NOT NULL", column(field)?),
             SearchQuery::Bool(query) => self.boolean(query)?,
         })
     }
 
-    /// Whether `column` holds `text`, ignoring case.
+    /// Whether `column` (as text) holds `text`, ignoring case.
     fn contains(&mut self, column: &str, text: &str) -> String {
         let pattern = self.bind(Value::String(format!("%{}%", escape_like(text))));
-        format!("LOWER({column}) LIKE {pattern} ESCAPE '\\'")
+        format!("LOWER(CAST({column} AS TEXT)) LIKE {pattern} ESCAPE '\\'")
     }
 
     fn range(&mut self, column: &str, bounds: &RangeBounds) -> String {
@@ -102,7 +110,9 @@ impl Condition {
             parts.push(self.of(q)?);
         }
         for q in &query.must_not {
-            parts.push(format!("NOT ({})", self.of(q)?));
+            // A row whose column is NULL matches `must_not`, as a document without the field
+            // does on OpenSearch: an unknown condition counts as false.
+            parts.push(format!("NOT COALESCE(({}), FALSE)", self.of(q)?));
         }
         if query.must.is_empty() && query.filter.is_empty() && !query.should.is_empty() {
             let mut any = Vec::new();
@@ -169,8 +179,9 @@ mod tests {
         let sql = condition.of(&query).unwrap();
         assert_eq!(
             sql,
-            "((LOWER(\"title\") LIKE $1 ESCAPE '\\' AND LOWER(\"title\") LIKE $2 ESCAPE '\\') \
-             AND NOT (\"tag\" = $3))"
+            "((LOWER(CAST(\"title\" AS TEXT)) LIKE $1 ESCAPE '\\' AND \
+             LOWER(CAST(\"title\" AS TEXT)) LIKE $2 ESCAPE '\\') \
+             AND NOT COALESCE((\"tag\" = $3), FALSE))"
         );
         assert_eq!(
             condition.params,
@@ -179,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn wildcards_in_text_are_literal_and_nested_fields_refused() {
+    fn prefixes_compare_exactly_and_nested_fields_are_refused() {
         let mut condition = Condition::default();
         let sql = condition
             .of(&SearchQuery::Prefix {
@@ -187,8 +198,14 @@ mod tests {
                 prefix: "a_b%".into(),
             })
             .unwrap();
-        assert_eq!(sql, "\"sku\" LIKE $1 ESCAPE '\\'");
-        assert_eq!(condition.params, vec![Value::from("a\\_b\\%%")]);
+        assert_eq!(
+            sql,
+            "SUBSTR(CAST(\"sku\" AS TEXT), 1, LENGTH(CAST($1 AS TEXT))) = $2"
+        );
+        assert_eq!(
+            condition.params,
+            vec![Value::from("a_b%"), Value::from("a_b%")]
+        );
         let err = Condition::default()
             .of(&SearchQuery::Exists {
                 field: "a.b".into(),
