@@ -118,7 +118,14 @@ fn message_of(e: &rusqlite::Error) -> String {
 
 /// Maps a rusqlite error, naming the operation.
 pub(crate) fn map_sqlite(e: rusqlite::Error, operation: &'static str) -> StoreError {
-    let err = StoreError::new(kind_of_error(&e), message_of(&e));
+    let mut err = StoreError::new(kind_of_error(&e), message_of(&e));
+    // The extended result code SQLite answered with (2067 is a UNIQUE violation), as the
+    // response status of the call.
+    if let rusqlite::Error::SqliteFailure(code, _)
+    | rusqlite::Error::SqlInputError { error: code, .. } = &e
+    {
+        err = err.with_status_code(code.extended_code.to_string());
+    }
     let err = match e {
         // Its Display repeats the whole statement, which may hold literal values: the
         // message above keeps SQLite's words and the byte offset instead.
@@ -134,6 +141,14 @@ mod tests {
 
     fn failure(code: i32, message: &str) -> rusqlite::Error {
         rusqlite::Error::SqliteFailure(ffi::Error::new(code), Some(message.to_owned()))
+    }
+
+    #[test]
+    fn the_extended_result_code_is_the_status_code() {
+        let err = map_sqlite(failure(ffi::SQLITE_CONSTRAINT_UNIQUE, "UNIQUE"), "execute");
+        assert_eq!(err.status_code(), Some("2067"));
+        let err = map_sqlite(rusqlite::Error::InvalidParameterCount(1, 2), "execute");
+        assert_eq!(err.status_code(), None);
     }
 
     #[test]
