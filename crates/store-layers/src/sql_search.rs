@@ -28,19 +28,28 @@ use translate::{Condition, column};
 /// requested sort, missing values last, then by id), `match` finds rows whose column (as
 /// text) contains each word, ignoring case, rather than analyzed tokens, nested fields are
 /// `Unsupported`, `search_after` takes one sort field, versions are zero, and `get` compares
-/// the id column as text, which scans the table (fine for a fallback, not for a hot path). Term, terms, range, prefix, exists and bool queries mean what they mean on
-/// OpenSearch. The SQL is portable between PostgreSQL and SQLite, with bound parameters only.
+/// the id column as text, which scans the table (fine for a fallback, not for a hot path).
+/// Term, terms, range, prefix, exists and bool queries mean what they mean on OpenSearch. The SQL is portable between PostgreSQL and SQLite, with bound parameters only.
 ///
-/// ```no_run
+/// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// use std::sync::Arc;
-/// use store_core::{IndexName, SqlStore};
+/// use store_core::search::{SearchQuery, SearchRequest};
+/// use store_core::{IndexName, SearchIndex, SqlStore};
 /// use store_layers::{FallbackLayer, SqlSearch};
-/// # let sql: Arc<dyn SqlStore> = unimplemented!();
-/// let products = SqlSearch::new(IndexName::new("products")?, sql, "products", "id");
+/// use store_sqlite::SqliteStore;
+///
+/// let sql = SqliteStore::memory().await?;
+/// sql.batch_execute("CREATE TABLE products (id TEXT PRIMARY KEY, title TEXT)").await?;
+/// sql.execute("INSERT INTO products VALUES ($1, $2)", &["p1".into(), "Red scarf".into()])
+///     .await?;
+/// let products = SqlSearch::new(IndexName::new("products")?, Arc::new(sql), "products", "id");
+/// let found = products.search(&SearchRequest::new(SearchQuery::matches("title", "red"))).await?;
+/// assert_eq!(found.hits[0].id, "p1");
+/// // The fallback of a search index whose cluster may be down.
 /// let fallback = FallbackLayer::search(Arc::new(products));
 /// # let _ = fallback;
-/// # Ok::<(), store_core::StoreError>(()) });
+/// # Ok::<(), store_core::StoreError>(()) }).unwrap();
 /// ```
 pub struct SqlSearch {
     name: IndexName,
