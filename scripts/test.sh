@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: runs every test of the workspace against real servers.
 #
-# Starts PostgreSQL, moto (S3 + DynamoDB) and OpenSearch through the repo's own scripts
+# Starts PostgreSQL, moto (S3 + DynamoDB), OpenSearch and Elasticsearch through the repo's own scripts
 # (installing them from Debian, PyPI and Maven Central on a fresh machine), runs the whole
 # workspace test suite, and always stops what it started, also when tests fail.
 set -euo pipefail

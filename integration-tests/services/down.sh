@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# down.sh [postgres] [moto] [opensearch] — stop the integration-test services
+# down.sh [postgres] [moto] [opensearch] [elasticsearch] — stop the integration-test services
 # (all when no name is given) that up.sh started, by their pid files only.
 #
 # Idempotent and safe after a failed or partial up. Tries every named service
@@ -9,13 +9,13 @@ SERVICE_NAME=down
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL=(opensearch moto postgres)
+ALL=(elasticsearch opensearch moto postgres)
 if (( $# == 0 )); then
     set -- "${ALL[@]}"
 fi
 for svc in "$@"; do
     case "$svc" in
-        postgres | moto | opensearch) ;;
+        postgres | moto | opensearch | elasticsearch) ;;
         *) die "unknown service '$svc' (known: ${ALL[*]})" ;;
     esac
 done

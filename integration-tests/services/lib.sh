@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # lib.sh — shared helpers for the local integration-test services
-# (postgres.sh, moto.sh, opensearch.sh, up.sh, down.sh). Source it; don't run it.
+# (postgres.sh, moto.sh, opensearch.sh, elasticsearch.sh, jvm_node.sh, up.sh, down.sh). Source it; don't run it.
 #
 # Provides: paths (REPO_ROOT, STATE_DIR, ENV_FILE), logging (log, die),
 # pid-file handling (pid_alive, pidfile_read, stop_pidfile), port/HTTP

@@ -1,17 +1,8 @@
 #!/usr/bin/env bash
 # opensearch.sh up|down — an in-process OpenSearch 2.19 node (no Docker, no
-# distribution tarball) for the integration tests.
-#
-# up:   builds opensearch-launcher/ with Maven on Java 17 (only when pom.xml or
-#       src/ changed: checksum stamp; first build downloads ~100 MB into
-#       ~/.m2), starts the launcher on a flat classpath with a fresh data dir,
-#       waits for its "READY http://..." line and for cluster health yellow on
-#       127.0.0.1:$STORES_OPENSEARCH_PORT (default 59200), and writes
-#       STORES_OPENSEARCH_URL to .services/services.env. Idempotent.
-#       The JVM's stdin is a fifo held open by a tracked `sleep infinity`
-#       holder: the launcher closes the node and exits when stdin hits EOF.
-# down: kills the holder (EOF -> the JVM shuts down by itself), waits up to
-#       15s, then SIGTERM / SIGKILL the JVM by pid; removes its env line.
+# distribution tarball) for the integration tests, on 127.0.0.1:59200
+# (STORES_OPENSEARCH_PORT); writes STORES_OPENSEARCH_URL. The life cycle
+# (Maven build, fifo-held stdin, READY line, health wait) is jvm_node.sh's.
 #
 # Needs a Java 17 JDK (OpenSearch 2.19 is not run on newer JDKs here): taken
 # from $STORES_OPENSEARCH_JAVA_HOME, else /usr/lib/jvm/java-17-*, else
@@ -26,151 +17,17 @@ TRANSPORT_PORT="${STORES_OPENSEARCH_TRANSPORT_PORT:-59300-59399}"
 TIMEOUT="${STORES_OPENSEARCH_TIMEOUT:-180}"
 HEAP_OPTS="${STORES_OPENSEARCH_HEAP:--Xms512m -Xmx1g}"
 LAUNCHER_DIR="$SERVICES_DIR/opensearch-launcher"
-TARGET_DIR="$LAUNCHER_DIR/target"
-BUILD_STAMP="$TARGET_DIR/.stores-build-stamp"
-OS_STATE="$STATE_DIR/opensearch"
-PID_FILE="$OS_STATE/opensearch.pid"
-HOLDER_PID_FILE="$OS_STATE/stdin-holder.pid"
-FIFO="$OS_STATE/stdin.fifo"
-LOG_FILE="$OS_STATE/opensearch.log"
-BUILD_LOG="$OS_STATE/build.log"
-URL="http://127.0.0.1:$PORT"
+NODE_STATE="$STATE_DIR/opensearch"
 JVM_PATTERN="dev.stores.opensearch.Launcher"
-HOLDER_PATTERN="sleep infinity"
-HEALTH_URL="$URL/_cluster/health?wait_for_status=yellow&timeout=5s"
-
-# Print JAVA_HOME of a Java 17 JDK (needs javac for the Maven build).
-find_jdk17() {
-    local d
-    for d in ${STORES_OPENSEARCH_JAVA_HOME:-} /usr/lib/jvm/java-17-* /usr/lib/jvm/*-17-* /usr/lib/jvm/*17*; do
-        if [[ -x "$d/bin/java" && -x "$d/bin/javac" ]] \
-            && "$d/bin/java" -version 2>&1 | grep -q 'version "17\.'; then
-            printf '%s' "$d"
-            return 0
-        fi
-    done
-    return 1
-}
-
-source_checksum() {
-    (cd "$LAUNCHER_DIR" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-}
-
-ensure_built() {
-    local sum start
-    sum="$(source_checksum)"
-    if [[ -f "$BUILD_STAMP" && "$(cat "$BUILD_STAMP")" == "$sum" \
-          && -f "$TARGET_DIR/opensearch-launcher.jar" && -d "$TARGET_DIR/dependency" ]]; then
-        return 0
-    fi
-    need_cmd mvn maven
-    start="$(now_ms)"
-    log "building the launcher with Maven (JAVA_HOME=$JDK; log: $BUILD_LOG)"
-    rm -rf "$TARGET_DIR/dependency" "$BUILD_STAMP"
-    if ! (cd "$LAUNCHER_DIR" && JAVA_HOME="$JDK" mvn -q -B package dependency:copy-dependencies) \
-            >"$BUILD_LOG" 2>&1 </dev/null; then
-        tail_log "$BUILD_LOG"
-        die "Maven build of $LAUNCHER_DIR failed"
-    fi
-    printf '%s' "$sum" >"$BUILD_STAMP"
-    log "built in $(elapsed_since "$start")s"
-}
-
-# Stop what an earlier up started (holder and JVM), whatever state it is in.
-stop_all() {
-    local pid
-    pid="$(pidfile_read "$PID_FILE")"
-    if ! pid_matches "$pid" "$JVM_PATTERN"; then
-        # No JVM of ours (never started, crashed, or already gone): just clean up.
-        stop_pidfile "$HOLDER_PID_FILE" "$HOLDER_PATTERN" TERM 5 "stdin holder"
-        stop_pidfile "$PID_FILE" "$JVM_PATTERN" TERM 15 opensearch
-        rm -f "$FIFO"
-        return 0
-    fi
-    # Closing the JVM's stdin is the polite shutdown request: the launcher
-    # closes the node and exits by itself.
-    stop_pidfile "$HOLDER_PID_FILE" "$HOLDER_PATTERN" TERM 5 "stdin holder"
-    log "waiting up to 15s for the JVM (pid $pid) to close the node"
-    if wait_pid_exit "$pid" 15; then
-        log "JVM exited"
-    else
-        kill_and_wait "$pid" TERM 15 opensearch
-    fi
-    rm -f "$PID_FILE" "$FIFO"
-}
-
-cmd_up() {
-    local start pid holder home
-    start="$(now_ms)"
-    mkdir -p "$OS_STATE"
-    need_cmd curl
-
-    if pidfile_running "$PID_FILE" "$JVM_PATTERN"; then
-        if http_ok "$HEALTH_URL"; then
-            log "already running (pid $(pidfile_read "$PID_FILE")) on port $PORT"
-            env_set STORES_OPENSEARCH_URL "$URL"
-            return 0
-        fi
-        log "pid file names a live launcher that is not healthy; restarting it"
-    fi
-    stop_all   # also cleans up after a failed or partial earlier up
-    require_port_free "$PORT" STORES_OPENSEARCH_PORT
-
-    if ! JDK="$(find_jdk17)"; then
-        apt_install openjdk-17-jdk-headless
-        JDK="$(find_jdk17)" || die "no Java 17 JDK found under /usr/lib/jvm (set STORES_OPENSEARCH_JAVA_HOME)"
-    fi
-    ensure_built
-
-    home="$OS_STATE/home"
-    rm -rf "$home"
-    mkdir -p "$home/config" "$home/plugins" "$home/modules" "$home/data" "$home/logs" "$home/tmp"
-    : >"$LOG_FILE"
-    rm -f "$FIFO"
-    mkfifo "$FIFO"
-
-    log "starting OpenSearch on 127.0.0.1:$PORT (java: $JDK)"
-    # The JVM's open() of the fifo blocks until the holder opens the write end.
-    # shellcheck disable=SC2086  # HEAP_OPTS is a list of JVM flags
-    "$JDK/bin/java" $HEAP_OPTS \
-        -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
-        -Djava.io.tmpdir="$home/tmp" \
-        -Djava.locale.providers=SPI,COMPAT \
-        -Dfile.encoding=UTF-8 \
-        -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true \
-        -Dio.netty.recycler.maxCapacityPerThread=0 \
-        -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true \
-        -cp "$TARGET_DIR/opensearch-launcher.jar:$TARGET_DIR/dependency/*" \
-        "$JVM_PATTERN" \
-        path.home="$home" path.data="$home/data" path.logs="$home/logs" \
-        cluster.name=stores-test node.name=stores-test-node \
-        network.host=127.0.0.1 http.port="$PORT" transport.port="$TRANSPORT_PORT" \
-        discovery.type=single-node \
-        cluster.routing.allocation.disk.threshold_enabled=false \
-        <"$FIFO" >>"$LOG_FILE" 2>&1 9>&- &
-    pid=$!
-    echo "$pid" >"$PID_FILE"
-    sleep infinity >"$FIFO" 2>/dev/null 9>&- &
-    holder=$!
-    echo "$holder" >"$HOLDER_PID_FILE"
-
-    if ! wait_until "$TIMEOUT" "$pid" "$LOG_FILE" "the launcher's READY line" grep -q '^READY ' "$LOG_FILE" \
-        || ! wait_until "$TIMEOUT" "$pid" "$LOG_FILE" "cluster health yellow at $URL" http_ok "$HEALTH_URL"; then
-        stop_all
-        exit 1
-    fi
-    env_set STORES_OPENSEARCH_URL "$URL"
-    log "up in $(elapsed_since "$start")s: $URL (pid $pid, log $LOG_FILE)"
-}
-
-cmd_down() {
-    local start
-    start="$(now_ms)"
-    stop_all
-    env_unset STORES_OPENSEARCH_URL
-    log "down in $(elapsed_since "$start")s"
-}
+JVM_NODE_LABEL=OpenSearch
+JVM_NODE_ENV_VAR=STORES_OPENSEARCH_URL
+JVM_NODE_PORT_VAR=STORES_OPENSEARCH_PORT
+JVM_NODE_JAVA_HOME_VAR=STORES_OPENSEARCH_JAVA_HOME
+JVM_NODE_JAVA_HOME="${STORES_OPENSEARCH_JAVA_HOME:-}"
+JVM_NODE_JAR=opensearch-launcher.jar
+# shellcheck source=jvm_node.sh
+source "$SERVICES_DIR/jvm_node.sh"
 
 usage_updown "${1:-}"
 lock_service opensearch
-"cmd_$1"
+"jvm_node_$1"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# up.sh [postgres] [moto] [opensearch] — start the integration-test services
-# (all three when no name is given), each waiting until it really answers.
+# up.sh [postgres] [moto] [opensearch] [elasticsearch] — start the integration-test services
+# (all four when no name is given), each waiting until it really answers.
 #
 # Idempotent: services already running are left alone. On the first failure
 # the failing service's log tail is printed and this exits non-zero (services
@@ -11,26 +11,27 @@ SERVICE_NAME=up
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL=(postgres moto opensearch)
+ALL=(postgres moto opensearch elasticsearch)
 if (( $# == 0 )); then
     set -- "${ALL[@]}"
 fi
 for svc in "$@"; do
     case "$svc" in
-        postgres | moto | opensearch) ;;
+        postgres | moto | opensearch | elasticsearch) ;;
         *) die "unknown service '$svc' (known: ${ALL[*]})" ;;
     esac
 done
 
 start="$(now_ms)"
 # Tests read what we write with other clients, as a user would: archives with zstd, jq and
-# sha256sum, search documents over plain HTTP with curl, progress lines in a pty with script.
+# sha256sum, search documents over plain HTTP with curl, progress lines in a pty with script;
+# openssl makes the throwaway CAs of the HTTPS tests.
 missing=()
-for tool in zstd jq sha256sum curl script; do
+for tool in zstd jq sha256sum curl script openssl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if (( ${#missing[@]} )); then
-    apt_install zstd jq coreutils curl bsdutils
+    apt_install zstd jq coreutils curl bsdutils openssl
 fi
 # JSON Schema checks of archive manifests and the CLI's events (scripts/validate-json.py).
 if ! /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1; then

@@ -53,7 +53,7 @@ pub async fn dynamo_client() -> dynamo::Client {
     dynamo_client_at(&endpoint(Service::DynamoDb).await)
 }
 
-/// An OpenSearch client for `url`.
+/// An OpenSearch client for `url` (it speaks to Elasticsearch too).
 pub fn opensearch_client_at(url: &str) -> store_search::sdk::OpenSearch {
     let transport = store_search::sdk::http::transport::TransportBuilder::new(
         store_search::sdk::http::transport::SingleNodeConnectionPool::new(

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use testcontainers_modules::elastic_search::ElasticSearch;
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::postgres::Postgres;
 use testcontainers_modules::testcontainers::core::{IntoContainerPort, WaitFor};
@@ -22,6 +23,7 @@ pub(crate) fn available() -> bool {
 static POSTGRES: OnceCell<ContainerAsync<Postgres>> = OnceCell::const_new();
 static LOCALSTACK: OnceCell<ContainerAsync<LocalStack>> = OnceCell::const_new();
 static OPENSEARCH: OnceCell<ContainerAsync<GenericImage>> = OnceCell::const_new();
+static ELASTICSEARCH: OnceCell<ContainerAsync<ElasticSearch>> = OnceCell::const_new();
 
 /// Starts (once) the container for `service` and returns its endpoint.
 pub(crate) async fn endpoint(service: Service) -> anyhow::Result<String> {
@@ -61,6 +63,21 @@ pub(crate) async fn endpoint(service: Service) -> anyhow::Result<String> {
                         .with_env_var("discovery.type", "single-node")
                         .with_env_var("DISABLE_SECURITY_PLUGIN", "true")
                         .with_env_var("OPENSEARCH_JAVA_OPTS", "-Xms512m -Xmx1g")
+                        .start()
+                        .await
+                })
+                .await?;
+            let port = c.get_host_port_ipv4(9200).await?;
+            Ok(format!("http://127.0.0.1:{port}"))
+        }
+        Service::Elasticsearch => {
+            // Elasticsearch 8 with security off: HTTP without a password, as the local node.
+            let c = ELASTICSEARCH
+                .get_or_try_init(|| async {
+                    ElasticSearch::default()
+                        .with_tag("8.15.5")
+                        .with_env_var("xpack.security.enabled", "false")
+                        .with_env_var("ES_JAVA_OPTS", "-Xms512m -Xmx1g")
                         .start()
                         .await
                 })

@@ -15,6 +15,8 @@ pub enum Service {
     DynamoDb,
     /// OpenSearch 2.19.
     OpenSearch,
+    /// Elasticsearch 7.10.2 (Elasticsearch 8 on the Docker path).
+    Elasticsearch,
 }
 
 impl Service {
@@ -25,6 +27,7 @@ impl Service {
             Service::S3 => "STORES_S3_ENDPOINT",
             Service::DynamoDb => "STORES_DYNAMODB_ENDPOINT",
             Service::OpenSearch => "STORES_OPENSEARCH_URL",
+            Service::Elasticsearch => "STORES_ELASTICSEARCH_URL",
         }
     }
 
@@ -34,6 +37,7 @@ impl Service {
             Service::Postgres => "postgres",
             Service::S3 | Service::DynamoDb => "moto",
             Service::OpenSearch => "opensearch",
+            Service::Elasticsearch => "elasticsearch",
         }
     }
 
@@ -151,6 +155,7 @@ mod tests {
             Service::S3,
             Service::DynamoDb,
             Service::OpenSearch,
+            Service::Elasticsearch,
         ] {
             let err = resolve(service, |_| None, false).unwrap_err();
             assert!(err.contains(service.env_var()), "{err}");

@@ -3,10 +3,12 @@
 //! ([`OpenSearchIndex::from_client`] takes a client you configured.)
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use opensearch::OpenSearch;
 use opensearch::auth::Credentials;
+use opensearch::cert::{Certificate, CertificateValidation};
 use opensearch::http::Url;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use store_core::{IndexName, Result, StoreError};
@@ -41,14 +43,18 @@ impl OpenSearchIndex {
             url: None,
             username: None,
             password: None,
+            ca_file: None,
             timeout: Some(Duration::from_secs(60)),
             bulk_options: BulkOptions::default(),
         }
     }
 
     /// A handle on `name` on the cluster the environment names: the URL from
-    /// `STORES_OPENSEARCH_URL`, else `OPENSEARCH_URL`, else `http://localhost:9200`; basic
-    /// authentication from `OPENSEARCH_USERNAME` and `OPENSEARCH_PASSWORD` when set.
+    /// `STORES_OPENSEARCH_URL`, else `OPENSEARCH_URL`, else `ELASTICSEARCH_URL`, else
+    /// `http://localhost:9200`; basic authentication from `OPENSEARCH_USERNAME` and
+    /// `OPENSEARCH_PASSWORD` (else `ELASTICSEARCH_USERNAME` and `ELASTICSEARCH_PASSWORD`) when
+    /// set; extra CA certificates from the PEM file `STORES_SEARCH_CA_FILE` names (see
+    /// [`ca_file`](OpenSearchIndexBuilder::ca_file)).
     pub fn from_env(name: &str) -> Result<Self> {
         Self::builder(name).build()
     }
@@ -76,6 +82,7 @@ pub struct OpenSearchIndexBuilder {
     url: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    ca_file: Option<PathBuf>,
     timeout: Option<Duration>,
     bulk_options: BulkOptions,
 }
@@ -94,6 +101,26 @@ impl OpenSearchIndexBuilder {
     pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self.password = Some(password.into());
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM file (one or more) as well as the system's roots,
+    /// for a cluster whose certificate a private CA signed — such as the `http_ca.crt`
+    /// Elasticsearch 8 makes on its first start. Host names are still verified. Read by
+    /// [`build`](Self::build): a missing file or one without a certificate is `InvalidInput`.
+    ///
+    /// ```no_run
+    /// # fn demo() -> store_core::Result<()> {
+    /// use store_search::OpenSearchIndex;
+    /// let index = OpenSearchIndex::builder("articles")
+    ///     .url("https://search.internal:9200")
+    ///     .basic_auth("elastic", std::env::var("ELASTIC_PASSWORD").unwrap_or_default())
+    ///     .ca_file("/etc/elasticsearch/certs/http_ca.crt")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 
@@ -125,6 +152,11 @@ impl OpenSearchIndexBuilder {
             Some(url) => parse_url(url)?,
             None => from_env()?,
         };
+        let ca_file = match (&self.ca_file, &self.url) {
+            (Some(path), _) => Some(path.clone()),
+            (None, None) => std::env::var_os("STORES_SEARCH_CA_FILE").map(PathBuf::from),
+            (None, Some(_)) => None,
+        };
         if self.username.is_some() {
             username.clone_from(&self.username);
             password.clone_from(&self.password);
@@ -135,6 +167,9 @@ impl OpenSearchIndexBuilder {
         }
         if let Some(user) = username {
             builder = builder.auth(Credentials::Basic(user, password.unwrap_or_default()));
+        }
+        if let Some(path) = ca_file {
+            builder = builder.cert_validation(CertificateValidation::Full(read_ca_file(&path)?));
         }
         let transport = builder.build().map_err(|e| {
             StoreError::invalid_input("could not build the OpenSearch transport")
@@ -152,6 +187,7 @@ impl fmt::Debug for OpenSearchIndexBuilder {
             .field("url", &self.url.as_deref().map(redact_urls))
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
             .field("bulk_options", &self.bulk_options)
             .finish()
@@ -184,15 +220,45 @@ fn parse_url(url: &str) -> Result<Endpoint> {
     Ok((parsed, username, password))
 }
 
+/// The CA certificates of a PEM file.
+fn read_ca_file(path: &std::path::Path) -> Result<Certificate> {
+    let pem = std::fs::read(path).map_err(|e| {
+        StoreError::invalid_input(format!("cannot read the CA file {}: {e}", path.display()))
+            .with_backend(BACKEND)
+    })?;
+    let has_certificate = String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----");
+    match Certificate::from_pem(&pem) {
+        Ok(certificate) if has_certificate => Ok(certificate),
+        Ok(_) => Err(StoreError::invalid_input(format!(
+            "the CA file {} holds no PEM certificate",
+            path.display()
+        ))
+        .with_backend(BACKEND)),
+        Err(e) => Err(StoreError::invalid_input(format!(
+            "the CA file {} is not a PEM certificate bundle: {e}",
+            path.display()
+        ))
+        .with_backend(BACKEND)),
+    }
+}
+
 /// The endpoint the environment names (see [`OpenSearchIndex::from_env`]).
 fn from_env() -> Result<Endpoint> {
-    let url = std::env::var("STORES_OPENSEARCH_URL")
-        .or_else(|_| std::env::var("OPENSEARCH_URL"))
-        .unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let url = [
+        "STORES_OPENSEARCH_URL",
+        "OPENSEARCH_URL",
+        "ELASTICSEARCH_URL",
+    ]
+    .iter()
+    .find_map(|name| std::env::var(name).ok())
+    .unwrap_or_else(|| DEFAULT_URL.to_owned());
     let mut endpoint = parse_url(&url)?;
-    if let Ok(user) = std::env::var("OPENSEARCH_USERNAME") {
-        endpoint.1 = Some(user);
-        endpoint.2 = Some(std::env::var("OPENSEARCH_PASSWORD").unwrap_or_default());
+    for prefix in ["OPENSEARCH", "ELASTICSEARCH"] {
+        if let Ok(user) = std::env::var(format!("{prefix}_USERNAME")) {
+            endpoint.1 = Some(user);
+            endpoint.2 = Some(std::env::var(format!("{prefix}_PASSWORD")).unwrap_or_default());
+            break;
+        }
     }
     Ok(endpoint)
 }
@@ -245,5 +311,24 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(!bad.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn a_ca_file_that_is_missing_or_holds_no_certificate_is_invalid_input() {
+        let dir = std::env::temp_dir().join(format!("store-search-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        for path in [missing, garbage] {
+            let e = OpenSearchIndex::builder("x")
+                .url("https://localhost:9200")
+                .ca_file(&path)
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), store_core::ErrorKind::InvalidInput, "{e}");
+            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,6 +3,7 @@
 //! `search_index`, construction in `config`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use futures::stream::Stream;
 use opensearch::OpenSearch;
@@ -12,8 +13,10 @@ use store_core::search::{
     BulkOp, BulkReport, SearchIndex, SearchRequest, SearchResponse, validate_id,
 };
 use store_core::{IndexName, Result, StoreError};
+use tokio::sync::OnceCell;
 
 use crate::bulk::{self, BulkOptions};
+use crate::cluster::ClusterInfo;
 use crate::error::{BACKEND, ConflictMeaning};
 use crate::http::{Body, Reply, segment, send};
 use crate::json::parse_search;
@@ -63,6 +66,8 @@ pub struct OpenSearchIndex {
     client: OpenSearch,
     name: IndexName,
     bulk_options: BulkOptions,
+    /// The server, read once by [`cluster`](Self::cluster), shared with clones and siblings.
+    cluster: Arc<OnceCell<ClusterInfo>>,
 }
 
 // Made by `builder` and `from_env` (in the module `config`) or `from_client`.
@@ -74,6 +79,7 @@ impl OpenSearchIndex {
             client,
             name,
             bulk_options: BulkOptions::default(),
+            cluster: Arc::default(),
         }
     }
 
@@ -83,6 +89,7 @@ impl OpenSearchIndex {
             client: self.client.clone(),
             name: IndexName::new(name)?,
             bulk_options: self.bulk_options.clone(),
+            cluster: Arc::clone(&self.cluster),
         })
     }
 
@@ -100,6 +107,10 @@ impl OpenSearchIndex {
     /// The native client, for anything this crate does not wrap.
     pub fn client(&self) -> &OpenSearch {
         &self.client
+    }
+
+    pub(crate) fn cluster_cell(&self) -> &OnceCell<ClusterInfo> {
+        &self.cluster
     }
 
     /// The index name (also [`SearchIndex::name`]).

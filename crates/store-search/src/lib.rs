@@ -37,6 +37,7 @@
 
 mod admin;
 mod bulk;
+mod cluster;
 mod config;
 mod error;
 mod http;
@@ -49,6 +50,7 @@ mod search_index;
 
 pub use admin::{AliasAction, ReindexOutcome, ReindexSource};
 pub use bulk::BulkOptions;
+pub use cluster::{ClusterInfo, Distribution, PointInTimeApi, ServerVersion};
 pub use config::OpenSearchIndexBuilder;
 pub use index::OpenSearchIndex;
 pub use query::query_dsl;

@@ -9,26 +9,42 @@ use serde_json::json;
 use store_core::search::{Hit, SearchRequest, SortField, SortOrder};
 use store_core::{Result, StoreError, Value};
 
+use crate::cluster::PointInTimeApi;
 use crate::error::{BACKEND, ConflictMeaning};
 use crate::http::{Body, send};
 use crate::index::OpenSearchIndex;
 use crate::json::{lookup, parse_search};
 use crate::query::{query_dsl, sort_dsl};
 
-/// An open point in time, closed by [`close`](Self::close) or, failing that, on drop (in the
-/// background, when a Tokio runtime is running).
-struct Pit {
+/// An open consistent view — a point in time, or a scroll where the server has none — closed by
+/// [`close`](Self::close) or, failing that, on drop (in the background, when a Tokio runtime is
+/// running).
+struct View {
     index: OpenSearchIndex,
+    api: PointInTimeApi,
     id: Option<String>,
 }
 
-impl Pit {
-    async fn open(index: &OpenSearchIndex, keep_alive: &str) -> Result<Self> {
+impl View {
+    /// Opens a point in time on the index. (A scroll is opened by its first page instead.)
+    async fn open_pit(
+        index: &OpenSearchIndex,
+        api: PointInTimeApi,
+        keep_alive: &str,
+    ) -> Result<Self> {
+        let (path, id_field) = match api {
+            PointInTimeApi::OpenSearch => ("/_search/point_in_time", "pit_id"),
+            PointInTimeApi::Elasticsearch => ("/_pit", "id"),
+            PointInTimeApi::Scroll => {
+                return Err(StoreError::internal("a scroll is opened by its first page")
+                    .with_backend(BACKEND));
+            }
+        };
         let target = index.target("");
         let value = index
             .send(
                 Method::Post,
-                &index.path("/_search/point_in_time"),
+                &index.path(path),
                 &[("keep_alive", keep_alive.to_owned())],
                 None,
                 "open_pit",
@@ -36,49 +52,67 @@ impl Pit {
             )
             .await?
             .check(ConflictMeaning::Auto, "open_pit", &target)?;
-        let id = lookup(&value, &["pit_id"])
+        let id = lookup(&value, &[id_field])
             .and_then(Value::as_str)
-            .ok_or_else(|| StoreError::internal("no pit_id in the response").with_backend(BACKEND))?
+            .ok_or_else(|| {
+                StoreError::internal(format!("no {id_field} in the response")).with_backend(BACKEND)
+            })?
             .to_owned();
         Ok(Self {
             index: index.clone(),
+            api,
             id: Some(id),
         })
     }
 
     async fn close(mut self) -> Result<()> {
         match self.id.take() {
-            Some(id) => close(&self.index, id).await,
+            Some(id) => close(&self.index, self.api, id).await,
             None => Ok(()),
         }
     }
 }
 
-async fn close(index: &OpenSearchIndex, id: String) -> Result<()> {
+/// Closes a point in time or clears a scroll.
+async fn close(index: &OpenSearchIndex, api: PointInTimeApi, id: String) -> Result<()> {
+    let (path, body, operation) = match api {
+        PointInTimeApi::OpenSearch => (
+            "/_search/point_in_time",
+            json!({ "pit_id": [id] }),
+            "close_pit",
+        ),
+        PointInTimeApi::Elasticsearch => ("/_pit", json!({ "id": id }), "close_pit"),
+        PointInTimeApi::Scroll => (
+            "/_search/scroll",
+            json!({ "scroll_id": [id] }),
+            "clear_scroll",
+        ),
+    };
     let target = index.target("");
     send(
         index.client(),
         Method::Delete,
-        "/_search/point_in_time",
+        path,
         &[],
-        Some(Body::json(&json!({ "pit_id": [id] }))),
-        "close_pit",
+        Some(Body::json(&body)),
+        operation,
         &target,
     )
     .await?
-    .check(ConflictMeaning::Auto, "close_pit", &target)
+    .check(ConflictMeaning::Auto, operation, &target)
     .map(drop)
 }
 
-impl Drop for Pit {
+impl Drop for View {
     fn drop(&mut self) {
         if let Some(id) = self.id.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             let index = self.index.clone();
+            let api = self.api;
             runtime.spawn(async move {
-                if let Err(e) = close(&index, id).await {
-                    tracing::warn!(error = %e, "closing a point in time failed");
+                if let Err(e) = close(&index, api, id).await {
+                    tracing::warn!(error = %e, "closing a point in time or scroll failed");
                 }
             });
         }
@@ -89,22 +123,23 @@ struct State {
     index: OpenSearchIndex,
     request: SearchRequest,
     keep_alive: String,
-    pit: Option<Pit>,
+    view: Option<View>,
     after: Option<Vec<Value>>,
     buffer: VecDeque<Hit>,
     finished: bool,
 }
 
-/// The tiebreak appended to the sort. OpenSearch 2.19 has no `_shard_doc` (it came to
-/// Elasticsearch after the fork), so the unique `_id` breaks ties.
-const TIEBREAK: &str = "_id";
-
 impl OpenSearchIndex {
-    /// Every hit of `request`, however many, from one consistent point in time: pages of
-    /// `request.size` fetched with `search_after`, the sort completed with a unique tiebreak
-    /// (`_id`; with no sort, by score then `_id`). The point in time is closed when the stream
-    /// ends, and on drop if it is dropped early. Hits' `sort` values are those of the request's
-    /// own sort keys. `from` must be 0.
+    /// Every hit of `request`, however many, from one consistent view of the index: pages of
+    /// `request.size`, in the request's order (by score when it has no sort). Hits' `sort`
+    /// values are those of the request's own sort keys. `from` must be 0.
+    ///
+    /// The view is the server's point in time where it has one (its API picked by
+    /// [`cluster`](Self::cluster): OpenSearch ≥ 2.4, Elasticsearch ≥ 7.10 with x-pack), paged
+    /// with `search_after` on the sort completed by a unique tiebreak (`_shard_doc` where the
+    /// server has it, else `_id`); elsewhere (OpenSearch 1.x, Elasticsearch's OSS build or
+    /// before 7.10) it is a scroll, which reads the same kind of snapshot. Either is closed when
+    /// the stream ends, and on drop (in the background) if the stream is dropped early.
     ///
     /// ```no_run
     /// # async fn demo(index: store_search::OpenSearchIndex) -> store_core::Result<()> {
@@ -133,7 +168,7 @@ impl OpenSearchIndex {
             index: self.clone(),
             request,
             keep_alive: format!("{}s", keep_alive.as_secs().max(1)),
-            pit: None,
+            view: None,
             after: None,
             buffer: VecDeque::new(),
             finished: false,
@@ -144,8 +179,8 @@ impl OpenSearchIndex {
                     return Some((Ok(hit), state));
                 }
                 if state.finished {
-                    if let Some(pit) = state.pit.take()
-                        && let Err(e) = pit.close().await
+                    if let Some(view) = state.view.take()
+                        && let Err(e) = view.close().await
                     {
                         return Some((Err(e), state));
                     }
@@ -166,22 +201,54 @@ impl OpenSearchIndex {
 }
 
 async fn next_page(state: &mut State) -> Result<()> {
-    if state.pit.is_none() {
-        state.pit = Some(Pit::open(&state.index, &state.keep_alive).await?);
+    let cluster = state.index.cluster().await?;
+    let api = cluster.point_in_time_api();
+    let tiebreak = cluster.tiebreak_field();
+    let value = match api {
+        PointInTimeApi::Scroll => scroll_page(state).await?,
+        PointInTimeApi::OpenSearch | PointInTimeApi::Elasticsearch => {
+            pit_page(state, api, tiebreak).await?
+        }
+    };
+    let response = parse_search(&value)?;
+    // With search_after a short page is the last; a scroll ends on an empty page.
+    let last_page = match api {
+        PointInTimeApi::Scroll => response.hits.is_empty(),
+        _ => response.hits.len() < state.request.size,
+    };
+    if last_page {
+        state.finished = true;
+    }
+    if let Some(last) = response.hits.last() {
+        state.after = Some(last.sort.clone());
+    } else {
+        state.finished = true;
+    }
+    let own = state.request.sort.len();
+    for mut hit in response.hits {
+        hit.sort.truncate(own);
+        state.buffer.push_back(hit);
+    }
+    Ok(())
+}
+
+/// The next page under a point in time, after the last hit's sort values.
+async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Result<Value> {
+    if state.view.is_none() {
+        state.view = Some(View::open_pit(&state.index, api, &state.keep_alive).await?);
     }
     let pit_id = state
-        .pit
+        .view
         .as_ref()
-        .and_then(|p| p.id.clone())
+        .and_then(|v| v.id.clone())
         .unwrap_or_default();
     let mut sort = state.request.sort.clone();
-    let own = sort.len();
     if sort.is_empty() {
         sort.push(SortField::Score(SortOrder::Desc));
     }
     let mut sort_json = sort_dsl(&sort);
     if let Some(list) = sort_json.as_array_mut() {
-        list.push(json!({ TIEBREAK: {"order": "asc"} }));
+        list.push(json!({ tiebreak: {"order": "asc"} }));
     }
     let mut body = json!({
         "query": query_dsl(&state.request.query),
@@ -194,7 +261,7 @@ async fn next_page(state: &mut State) -> Result<()> {
         body["search_after"] = json!(after.iter().map(crate::json::to_serde).collect::<Vec<_>>());
     }
     let target = state.index.target("");
-    let reply = send(
+    let value = send(
         state.index.client(),
         Method::Post,
         "/_search",
@@ -203,25 +270,68 @@ async fn next_page(state: &mut State) -> Result<()> {
         "search_pit",
         &target,
     )
-    .await?;
-    let value = reply.check(ConflictMeaning::Auto, "search_pit", &target)?;
-    if let (Some(Value::String(new_id)), Some(pit)) =
-        (lookup(&value, &["pit_id"]), state.pit.as_mut())
+    .await?
+    .check(ConflictMeaning::Auto, "search_pit", &target)?;
+    // The server may hand out a new id with each page; the newest is the one to use and close.
+    if let (Some(Value::String(new_id)), Some(view)) =
+        (lookup(&value, &["pit_id"]), state.view.as_mut())
     {
-        pit.id = Some(new_id.clone());
+        view.id = Some(new_id.clone());
     }
-    let response = parse_search(&value)?;
-    if response.hits.len() < state.request.size {
-        state.finished = true;
+    Ok(value)
+}
+
+/// The next page of a scroll: the search itself first, then `_search/scroll` with its id.
+async fn scroll_page(state: &mut State) -> Result<Value> {
+    let target = state.index.target("");
+    let reply = match state.view.as_ref().and_then(|v| v.id.clone()) {
+        None => {
+            // No `track_total_hits: false` here: a scroll refuses it.
+            let mut body = json!({
+                "query": query_dsl(&state.request.query),
+                "size": state.request.size,
+            });
+            if !state.request.sort.is_empty() {
+                body["sort"] = sort_dsl(&state.request.sort);
+            }
+            state
+                .index
+                .send(
+                    Method::Post,
+                    &state.index.path("/_search"),
+                    &[("scroll", state.keep_alive.clone())],
+                    Some(Body::json(&body)),
+                    "search_pit",
+                    &target,
+                )
+                .await?
+        }
+        Some(id) => {
+            let body = json!({"scroll": state.keep_alive, "scroll_id": id});
+            send(
+                state.index.client(),
+                Method::Post,
+                "/_search/scroll",
+                &[],
+                Some(Body::json(&body)),
+                "search_pit",
+                &target,
+            )
+            .await?
+        }
+    };
+    let value = reply.check(ConflictMeaning::Auto, "search_pit", &target)?;
+    if let Some(Value::String(id)) = lookup(&value, &["_scroll_id"]) {
+        match state.view.as_mut() {
+            Some(view) => view.id = Some(id.clone()),
+            None => {
+                state.view = Some(View {
+                    index: state.index.clone(),
+                    api: PointInTimeApi::Scroll,
+                    id: Some(id.clone()),
+                })
+            }
+        }
     }
-    if let Some(last) = response.hits.last() {
-        state.after = Some(last.sort.clone());
-    } else {
-        state.finished = true;
-    }
-    for mut hit in response.hits {
-        hit.sort.truncate(own);
-        state.buffer.push_back(hit);
-    }
-    Ok(())
+    Ok(value)
 }

@@ -20,8 +20,10 @@ LOCATIONS:
   s3://BUCKET/PREFIX            objects under a prefix (endpoint from AWS_ENDPOINT_URL or
                                 STORES_S3_ENDPOINT); as an ARCHIVE, an archive under the prefix
   opensearch://HOST:PORT/INDEX, opensearch+https://HOST:PORT/INDEX
-                                a search index (basic auth from STORES_SEARCH_USER and
-                                STORES_SEARCH_PASSWORD)
+  elasticsearch://HOST:PORT/INDEX, elasticsearch+https://HOST:PORT/INDEX
+                                a search index on OpenSearch or Elasticsearch, either scheme
+                                (basic auth from STORES_SEARCH_USER and STORES_SEARCH_PASSWORD,
+                                extra CA certificates from STORES_SEARCH_CA_FILE)
   Objects copy to objects only; tables, document tables and search indexes copy into each other.
   Archives hold a table, document table, search index or objects (bodies as blobs/<sha256>).
   Passwords are never printed: locations show as postgres://user:***@host/...

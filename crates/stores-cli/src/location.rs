@@ -9,6 +9,7 @@
 //! | `dynamodb://table` | a DynamoDB table |
 //! | `s3://bucket/prefix` | objects under a prefix of a bucket (or an archive) |
 //! | `opensearch://host:port/index`, `opensearch+https://…` | an OpenSearch index |
+//! | `elasticsearch://host:port/index`, `elasticsearch+https://…` | an Elasticsearch index (the same adapter) |
 //!
 //! A location's `Display` never shows a password: `postgres://user:***@host/db?table=t`.
 
@@ -19,7 +20,8 @@ use std::str::FromStr;
 use store_core::{KeySchema, KeyType};
 
 /// The schemes a location can have, for messages.
-const SCHEMES: &str = "mem, file, sqlite, postgres, dynamodb, s3, opensearch, opensearch+https";
+const SCHEMES: &str = "mem, file, sqlite, postgres, dynamodb, s3, opensearch, opensearch+https, \
+                       elasticsearch, elasticsearch+https";
 
 /// What shape of data a location holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +128,10 @@ pub(crate) enum Location {
         /// The key prefix: empty, or ending with `/`.
         prefix: String,
     },
-    /// An OpenSearch index.
+    /// An OpenSearch or Elasticsearch index (one adapter serves both).
     OpenSearch {
+        /// Whether the location was written `elasticsearch://` (only for display).
+        elastic: bool,
         /// Whether the cluster speaks HTTPS.
         https: bool,
         /// `host[:port]`.
@@ -223,18 +227,20 @@ impl fmt::Display for Location {
                 write!(f, "s3://{bucket}/{}", prefix.trim_end_matches('/'))
             }
             Self::OpenSearch {
+                elastic,
                 https,
                 host,
                 index,
                 user,
                 password,
             } => {
-                let scheme = if *https {
-                    "opensearch+https"
+                let engine = if *elastic {
+                    "elasticsearch"
                 } else {
                     "opensearch"
                 };
-                write!(f, "{scheme}://")?;
+                let tls = if *https { "+https" } else { "" };
+                write!(f, "{engine}{tls}://")?;
                 if let Some(user) = user {
                     f.write_str(user)?;
                     if password.is_some() {
@@ -328,9 +334,15 @@ impl FromStr for Location {
                     prefix,
                 })
             }
-            "opensearch" | "opensearch+http" | "opensearch+https" => {
+            "opensearch"
+            | "opensearch+http"
+            | "opensearch+https"
+            | "elasticsearch"
+            | "elasticsearch+http"
+            | "elasticsearch+https" => {
                 refuse_params(&scheme, &query, &[])?;
-                parse_opensearch(scheme == "opensearch+https", body)
+                let elastic = scheme.starts_with("elasticsearch");
+                parse_opensearch(elastic, scheme.ends_with("+https"), body)
             }
             other => Err(bad(format!(
                 "unknown location scheme `{other}://`: use one of {SCHEMES} \
@@ -453,7 +465,7 @@ fn parse_postgres(
     })
 }
 
-fn parse_opensearch(https: bool, body: &str) -> Result<Location, LocationError> {
+fn parse_opensearch(elastic: bool, https: bool, body: &str) -> Result<Location, LocationError> {
     let (authority, index) = body.split_once('/').unwrap_or((body, ""));
     let index = percent_decode(index.trim_end_matches('/'))?;
     let (userinfo, host) = match authority.rsplit_once('@') {
@@ -462,8 +474,8 @@ fn parse_opensearch(https: bool, body: &str) -> Result<Location, LocationError> 
     };
     if host.is_empty() || index.is_empty() || index.contains('/') {
         return Err(bad(
-            "an opensearch location is opensearch://HOST:PORT/INDEX (or opensearch+https://...), \
-             e.g. opensearch://localhost:9200/articles",
+            "a search location is opensearch://HOST:PORT/INDEX or elasticsearch://HOST:PORT/INDEX \
+             (or +https), e.g. opensearch://localhost:9200/articles",
         ));
     }
     let (user, password) = match userinfo {
@@ -474,6 +486,7 @@ fn parse_opensearch(https: bool, body: &str) -> Result<Location, LocationError> 
         None => (None, None),
     };
     Ok(Location::OpenSearch {
+        elastic,
         https,
         host: host.to_owned(),
         index,

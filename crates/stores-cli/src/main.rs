@@ -93,6 +93,7 @@ fn secrets(cli: &Cli) -> Vec<String> {
         "PGPASSWORD",
         "STORES_SEARCH_PASSWORD",
         "OPENSEARCH_PASSWORD",
+        "ELASTICSEARCH_PASSWORD",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
     ] {

@@ -163,6 +163,7 @@ impl Opener {
                 index,
                 user,
                 password,
+                ..
             } => {
                 let scheme = if *https { "https" } else { "http" };
                 let mut builder = OpenSearchIndex::builder(index).url(format!("{scheme}://{host}"));

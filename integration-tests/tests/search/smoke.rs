@@ -1,24 +1,60 @@
-//! Smoke tests: the harness node is OpenSearch 2.19 with the analysis and reindex modules.
+//! Smoke tests: the harness node is the server the target names (OpenSearch 2.19 or
+//! Elasticsearch 7.10.2), with the lowercase filter and the reindex module.
 
-use integration_tests::clients::opensearch_client;
 use integration_tests::names::unique_name;
+use integration_tests::services::Service;
 use serde_json::{Value, json};
 use store_search::sdk::indices::{IndicesAnalyzeParts, IndicesCreateParts, IndicesDeleteParts};
 use store_search::sdk::params::Refresh;
 use store_search::sdk::{CountParts, IndexParts};
 
+use super::support::{client, open};
+
+/// `GET /` names the expected server, and store-search reads it the same way.
 #[tokio::test]
-async fn node_is_opensearch_2_19() {
-    let client = opensearch_client().await;
-    let info: Value = client.info().send().await.unwrap().json().await.unwrap();
-    assert_eq!(info["version"]["distribution"], "opensearch", "{info}");
+async fn node_is_the_expected_server() {
+    let info: Value = client()
+        .await
+        .info()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let number = info["version"]["number"].as_str().unwrap_or_default();
-    assert!(number.starts_with("2.19."), "{info}");
+    let cluster = open("smoke").await.cluster().await.unwrap().clone();
+    match crate::CLUSTER {
+        Service::OpenSearch => {
+            assert_eq!(info["version"]["distribution"], "opensearch", "{info}");
+            assert!(number.starts_with("2.19."), "{info}");
+            assert_eq!(cluster.distribution, store_search::Distribution::OpenSearch);
+            assert_eq!(
+                cluster.point_in_time_api(),
+                store_search::PointInTimeApi::OpenSearch
+            );
+        }
+        Service::Elasticsearch => {
+            assert_eq!(number, "7.10.2", "{info}");
+            assert!(info["version"].get("distribution").is_none(), "{info}");
+            assert_eq!(
+                cluster.distribution,
+                store_search::Distribution::Elasticsearch
+            );
+            // Point in time is x-pack in 7.10; this node, made of the Apache-2.0 jars, has none.
+            assert_eq!(
+                cluster.point_in_time_api(),
+                store_search::PointInTimeApi::Scroll
+            );
+        }
+        other => panic!("not a search server: {other:?}"),
+    }
+    assert_eq!(cluster.version.to_string(), number);
 }
 
 #[tokio::test]
 async fn lowercase_filter_works_through_analyze() {
-    let client = opensearch_client().await;
+    let client = client().await;
     let response: Value = client
         .indices()
         .analyze(IndicesAnalyzeParts::None)
@@ -40,7 +76,7 @@ async fn lowercase_filter_works_through_analyze() {
 
 #[tokio::test]
 async fn reindex_copies_documents() {
-    let client = opensearch_client().await;
+    let client = client().await;
     let source = unique_name("src");
     let dest = unique_name("dst");
     for index in [&source, &dest] {

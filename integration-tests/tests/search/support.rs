@@ -1,15 +1,22 @@
-//! Handles on the harness's node.
+//! Handles on the target's node (OpenSearch or Elasticsearch, as `crate::CLUSTER` says).
 
+use integration_tests::clients::opensearch_client_at;
 use integration_tests::names::unique_name;
-use integration_tests::services::{Service, endpoint};
+use integration_tests::services::endpoint;
 use store_search::OpenSearchIndex;
+use store_search::sdk::OpenSearch;
 
-/// The harness's node URL.
+/// The node's URL.
 pub(crate) async fn url() -> String {
-    endpoint(Service::OpenSearch).await
+    endpoint(crate::CLUSTER).await
 }
 
-/// A handle on `name` on the harness's node.
+/// A native client for the node.
+pub(crate) async fn client() -> OpenSearch {
+    opensearch_client_at(&url().await)
+}
+
+/// A handle on `name` on the node.
 pub(crate) async fn open(name: &str) -> OpenSearchIndex {
     OpenSearchIndex::builder(name)
         .url(url().await)

@@ -1,4 +1,5 @@
-//! OpenSearch index → archive (a local directory) → a new index, read from a point in time.
+//! Search index → archive (a local directory) → a new index, on OpenSearch (read from a point in
+//! time) and on Elasticsearch 7.10.2 (read through a scroll: its point in time is x-pack).
 
 use std::sync::Arc;
 
@@ -19,8 +20,17 @@ fn collection(index: Arc<OpenSearchIndex>, label: &str) -> SearchCollection {
 
 #[tokio::test]
 async fn an_opensearch_index_backs_up_and_restores_into_a_new_index() {
+    backs_up_and_restores(Service::OpenSearch).await;
+}
+
+#[tokio::test]
+async fn an_elasticsearch_index_backs_up_and_restores_into_a_new_index() {
+    backs_up_and_restores(Service::Elasticsearch).await;
+}
+
+async fn backs_up_and_restores(server: Service) {
     const N: usize = 3_000;
-    let url = endpoint(Service::OpenSearch).await;
+    let url = endpoint(server).await;
     let name = unique_name("sync-src");
     let index = Arc::new(OpenSearchIndex::builder(&name).url(&url).build().unwrap());
     let source = collection(index.clone(), &name);

@@ -1,5 +1,5 @@
-//! PostgreSQL table → OpenSearch index (pgsync's job), checked equal, and read back over plain
-//! HTTP with every digit.
+//! PostgreSQL table → OpenSearch or Elasticsearch index (pgsync's job), checked equal, and read
+//! back over plain HTTP with every digit.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -15,6 +15,15 @@ use crate::data::{dataset, memory_source, options};
 
 #[tokio::test]
 async fn a_postgres_table_copies_into_an_opensearch_index_exactly() {
+    copies_into_a_search_index(Service::OpenSearch).await;
+}
+
+#[tokio::test]
+async fn a_postgres_table_copies_into_an_elasticsearch_index_exactly() {
+    copies_into_a_search_index(Service::Elasticsearch).await;
+}
+
+async fn copies_into_a_search_index(server: Service) {
     const N: usize = 2_000;
     let pg = Arc::new(PgStore::from_url(&endpoint(Service::Postgres).await).unwrap());
     let table = unique_ident("sync_src");
@@ -30,10 +39,10 @@ async fn a_postgres_table_copies_into_an_opensearch_index_exactly() {
     let verdict = check(&seed, &source, 500).await.unwrap();
     assert!(verdict.is_equal(), "{verdict:?}");
 
-    let url = endpoint(Service::OpenSearch).await;
+    let url = endpoint(server).await;
     let index = Arc::new(OpenSearchIndex::builder(&table).url(&url).build().unwrap());
     let pit_index = index.clone();
-    let sink = SearchCollection::new(index.clone(), format!("opensearch://…/{table}"))
+    let sink = SearchCollection::new(index.clone(), format!("{url}/{table}"))
         .key_fields(vec!["id".to_owned()])
         .scanner(Arc::new(move |request| {
             pit_index.search_pit(request, std::time::Duration::from_secs(60))

@@ -64,6 +64,8 @@ fn every_scheme_parses_into_its_kind() {
         ("dynamodb://t", Kind::Documents),
         ("opensearch://localhost:9200/idx", Kind::Search),
         ("opensearch+https://h:9200/idx", Kind::Search),
+        ("elasticsearch://localhost:9200/idx", Kind::Search),
+        ("elasticsearch+https://h:9200/idx", Kind::Search),
     ];
     for (text, kind) in kinds {
         assert_eq!(parse(text).kind(), kind, "{text}");
@@ -183,6 +185,7 @@ fn display_round_trips() {
         "dynamodb://users",
         "s3://b/p",
         "opensearch://localhost:9200/idx",
+        "elasticsearch+https://u@h:9200/idx",
         "mem://a?kind=objects",
         "postgres://u@h:5432/db?table=t",
     ] {
