@@ -6,10 +6,10 @@
 # READY line, health wait) is jvm_node.sh's.
 #
 # The launcher loads what Maven Central publishes of 7.10.2: the server with
-# the netty4 HTTP layer, reindex and mapper-extras. Not published there, so
-# absent: analysis-common (ngram, asciifolding, ... filters), lang-painless
-# (scripts) and x-pack (point in time, security), so store-search reads every
-# match through a scroll on this node.
+# the netty4 HTTP layer, reindex, mapper-extras, and x-pack-core (Elastic
+# License 2.0; it holds 7.10's point in time; security off). Not published
+# there, so absent: analysis-common (ngram, asciifolding, ... filters) and
+# lang-painless (scripts).
 #
 # Runs on Java 17 as OpenSearch does (built for 11-15, it needs no extra flag
 # when started without its Bootstrap): $STORES_ELASTICSEARCH_JAVA_HOME, else

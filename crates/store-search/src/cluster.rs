@@ -92,6 +92,10 @@ pub struct ClusterInfo {
     /// Elasticsearch's `version.build_flavor` (`default`, `oss`, or `unknown` for a node built
     /// from the published jars), when the server reports one.
     pub build_flavor: Option<String>,
+    /// Whether an Elasticsearch 7.x server answered `GET /_xpack` (x-pack holds 7.x's point
+    /// in time). `None` where it was not asked: OpenSearch, Elasticsearch 8 and later (always
+    /// x-pack), the `default` (always) and `oss` (never) flavors, and before 7.10.
+    pub xpack: Option<bool>,
 }
 
 impl ClusterInfo {
@@ -117,14 +121,25 @@ impl ClusterInfo {
             distribution,
             version,
             build_flavor,
+            xpack: None,
         })
+    }
+
+    /// Whether only `GET /_xpack` can tell if this server has a point in time: an
+    /// Elasticsearch 7.10 to 7.x whose flavor says neither `default` nor `oss` (a node made
+    /// from the published jars reports `unknown`, with or without x-pack loaded).
+    pub fn needs_xpack_probe(&self) -> bool {
+        self.distribution == Distribution::Elasticsearch
+            && self.version >= ServerVersion::new(7, 10, 0)
+            && self.version.major < 8
+            && !matches!(self.build_flavor.as_deref(), Some("default" | "oss"))
     }
 
     /// The point-in-time API this server has, or [`PointInTimeApi::Scroll`] when it has none.
     ///
-    /// Elasticsearch 7.10 and 7.11 put point in time in x-pack, so a 7.x server reporting a
-    /// `build_flavor` other than `default` (the OSS build, or a node made from the jars on
-    /// Maven Central, which report `unknown`) has none.
+    /// Elasticsearch 7.10 to 7.x keeps point in time in x-pack: the `default` flavor has it,
+    /// the `oss` flavor does not, and any other flavor has it when `GET /_xpack` answered
+    /// ([`xpack`](Self::xpack)).
     pub fn point_in_time_api(&self) -> PointInTimeApi {
         let v = self.version;
         match self.distribution {
@@ -133,13 +148,13 @@ impl ClusterInfo {
             }
             Distribution::OpenSearch => PointInTimeApi::Scroll,
             Distribution::Elasticsearch if v.major >= 8 => PointInTimeApi::Elasticsearch,
-            Distribution::Elasticsearch
-                if v >= ServerVersion::new(7, 10, 0)
-                    && self.build_flavor.as_deref() == Some("default") =>
-            {
-                PointInTimeApi::Elasticsearch
+            Distribution::Elasticsearch if v < ServerVersion::new(7, 10, 0) => {
+                PointInTimeApi::Scroll
             }
-            Distribution::Elasticsearch => PointInTimeApi::Scroll,
+            Distribution::Elasticsearch => match (self.build_flavor.as_deref(), self.xpack) {
+                (Some("default"), _) | (_, Some(true)) => PointInTimeApi::Elasticsearch,
+                _ => PointInTimeApi::Scroll,
+            },
         }
     }
 
@@ -182,10 +197,26 @@ impl OpenSearchIndex {
         self.cluster_cell()
             .get_or_try_init(|| async {
                 let target = self.target("");
-                let body = send(self.client(), Method::Get, "/", &[], None, "info", &target)
+                let root = send(self.client(), Method::Get, "/", &[], None, "info", &target)
                     .await?
                     .check(ConflictMeaning::Auto, "info", &target)?;
-                ClusterInfo::from_root(&body).map_err(|e| e.with_backend(BACKEND))
+                let mut info =
+                    ClusterInfo::from_root(&root).map_err(|e| e.with_backend(BACKEND))?;
+                if info.needs_xpack_probe() {
+                    // Without x-pack the path reads as an (invalid) index name: a 400, no effect.
+                    let reply = send(
+                        self.client(),
+                        Method::Get,
+                        "/_xpack",
+                        &[],
+                        None,
+                        "info",
+                        &target,
+                    )
+                    .await?;
+                    info.xpack = Some(reply.is_success() && reply.get(&["features"]).is_some());
+                }
+                Ok(info)
             })
             .await
     }
@@ -231,11 +262,6 @@ mod tests {
                 "_shard_doc",
             ),
             (
-                root("7.10.2", None, Some("unknown")),
-                PointInTimeApi::Scroll,
-                "_id",
-            ),
-            (
                 root("7.10.2", None, Some("oss")),
                 PointInTimeApi::Scroll,
                 "_id",
@@ -268,9 +294,33 @@ mod tests {
         ];
         for (body, api, tiebreak) in cases {
             let info = ClusterInfo::from_root(&body).unwrap();
+            assert!(!info.needs_xpack_probe(), "{info}");
             assert_eq!(info.point_in_time_api(), api, "{info}");
             assert_eq!(info.tiebreak_field(), tiebreak, "{info}");
         }
+    }
+
+    /// `GET /` of the harness's node (made from the published jars) as recorded, and the two
+    /// answers `GET /_xpack` gives with and without x-pack-core loaded.
+    #[test]
+    fn a_7_10_node_of_unknown_flavor_is_asked_about_x_pack() {
+        let recorded = r#"{"name":"stores-test-node","cluster_name":"stores-test",
+            "version":{"number":"7.10.2","build_flavor":"unknown","build_type":"unknown",
+            "build_hash":"747e1cc71def077253878a59143c1f785afa92b9","build_snapshot":false,
+            "lucene_version":"8.7.0"},"tagline":"You Know, for Search"}"#;
+        let mut info =
+            ClusterInfo::from_root(&crate::json::parse(recorded.as_bytes()).unwrap()).unwrap();
+        assert!(info.needs_xpack_probe());
+        assert_eq!(
+            info.point_in_time_api(),
+            PointInTimeApi::Scroll,
+            "unknown until asked"
+        );
+        info.xpack = Some(true);
+        assert_eq!(info.point_in_time_api(), PointInTimeApi::Elasticsearch);
+        assert_eq!(info.tiebreak_field(), "_id", "no _shard_doc before 7.12");
+        info.xpack = Some(false);
+        assert_eq!(info.point_in_time_api(), PointInTimeApi::Scroll);
     }
 
     #[test]

@@ -16,13 +16,13 @@ use store_core::{IndexName, Result, StoreError};
 use tokio::sync::OnceCell;
 
 use crate::bulk::{self, BulkOptions};
-use crate::cluster::ClusterInfo;
+use crate::cluster::{ClusterInfo, PointInTimeApi};
 use crate::error::{BACKEND, ConflictMeaning};
 use crate::http::{Body, Reply, segment, send};
 use crate::json::parse_search;
 use crate::query::search_body;
 
-/// A [`SearchIndex`] on one OpenSearch index, or an alias that points to one.
+/// A [`SearchIndex`] on one OpenSearch or Elasticsearch index, or an alias that points to one.
 ///
 /// Cheap to clone (the client is shared). Every operation runs in a `tracing` span naming the
 /// backend, the operation, the index and the document id, and logs its status, bytes and latency
@@ -68,6 +68,8 @@ pub struct OpenSearchIndex {
     bulk_options: BulkOptions,
     /// The server, read once by [`cluster`](Self::cluster), shared with clones and siblings.
     cluster: Arc<OnceCell<ClusterInfo>>,
+    /// The API [`search_pit`](Self::search_pit) uses instead of the one the server implies.
+    point_in_time_api: Option<PointInTimeApi>,
 }
 
 // Made by `builder` and `from_env` (in the module `config`) or `from_client`.
@@ -80,6 +82,7 @@ impl OpenSearchIndex {
             name,
             bulk_options: BulkOptions::default(),
             cluster: Arc::default(),
+            point_in_time_api: None,
         }
     }
 
@@ -90,6 +93,7 @@ impl OpenSearchIndex {
             name: IndexName::new(name)?,
             bulk_options: self.bulk_options.clone(),
             cluster: Arc::clone(&self.cluster),
+            point_in_time_api: self.point_in_time_api,
         })
     }
 
@@ -97,6 +101,20 @@ impl OpenSearchIndex {
     pub fn with_bulk_options(mut self, options: BulkOptions) -> Self {
         self.bulk_options = options;
         self
+    }
+
+    /// Makes [`search_pit`](Self::search_pit) use `api` whatever the server reports — for
+    /// example [`PointInTimeApi::Scroll`] where open points in time are limited or behind a
+    /// proxy that does not pass `_pit`. A point-in-time API the server lacks fails at the
+    /// first page with the server's error.
+    pub fn with_point_in_time_api(mut self, api: PointInTimeApi) -> Self {
+        self.point_in_time_api = Some(api);
+        self
+    }
+
+    /// The point-in-time API set by [`with_point_in_time_api`](Self::with_point_in_time_api).
+    pub(crate) fn forced_point_in_time_api(&self) -> Option<PointInTimeApi> {
+        self.point_in_time_api
     }
 
     /// The options [`SearchIndex::bulk`] uses.

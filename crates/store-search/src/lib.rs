@@ -1,8 +1,14 @@
-//! OpenSearch adapter for the `stores` family: a [`SearchIndex`](store_core::SearchIndex) on the
-//! [`opensearch`] crate, with the index management operators otherwise do by hand.
+//! OpenSearch and Elasticsearch adapter for the `stores` family: a
+//! [`SearchIndex`](store_core::SearchIndex) on the [`opensearch`] crate, with the index management
+//! operators otherwise do by hand.
 //!
-//! - [`OpenSearchIndex::builder`] (an [`OpenSearchIndexBuilder`]: the cluster URL, basic auth
-//!   allowed, else the environment), [`OpenSearchIndex::from_env`], and
+//! One handle type serves both servers: [`OpenSearchIndex::cluster`] reads which server and
+//! version it talks to once, and the few APIs that differ follow from it (today the point in
+//! time behind [`OpenSearchIndex::search_pit`]). Tested against OpenSearch 2.19 and
+//! Elasticsearch 7.10.2; see [`ClusterInfo`] for what is chosen on other versions.
+//!
+//! - [`OpenSearchIndex::builder`] (an [`OpenSearchIndexBuilder`]: the cluster URL, basic auth,
+//!   a private CA for HTTPS, else the environment), [`OpenSearchIndex::from_env`], and
 //!   [`OpenSearchIndex::from_client`] for a client you configured; the transport never uses a
 //!   system proxy and no credential appears in Debug, logs or errors.
 //! - [`OpenSearchIndex`]: documents (index, create-only, get, partial update, delete, optimistic
@@ -14,7 +20,8 @@
 //! - Index lifecycle: [`OpenSearchIndex::create_raw`], [`OpenSearchIndex::mapping`], settings,
 //!   aliases ([`OpenSearchIndex::update_aliases`]), [`OpenSearchIndex::bulk_load_mode`] and the
 //!   zero-downtime [`OpenSearchIndex::reindex`].
-//! - [`OpenSearchIndex::search_pit`]: every match of a search, from a point in time.
+//! - [`OpenSearchIndex::search_pit`]: every match of a search, from a point in time (or a scroll
+//!   where the server has none).
 //!
 //! Amazon OpenSearch Service: build a transport with
 //! `TransportBuilder::auth(Credentials::AwsSigV4(provider, region)).service_name("es")` (the

@@ -138,8 +138,10 @@ impl OpenSearchIndex {
     /// [`cluster`](Self::cluster): OpenSearch ≥ 2.4, Elasticsearch ≥ 7.10 with x-pack), paged
     /// with `search_after` on the sort completed by a unique tiebreak (`_shard_doc` where the
     /// server has it, else `_id`); elsewhere (OpenSearch 1.x, Elasticsearch's OSS build or
-    /// before 7.10) it is a scroll, which reads the same kind of snapshot. Either is closed when
-    /// the stream ends, and on drop (in the background) if the stream is dropped early.
+    /// before 7.10) it is a scroll, which reads the same kind of snapshot
+    /// ([`with_point_in_time_api`](Self::with_point_in_time_api) chooses instead). Either is
+    /// closed when the stream ends, and on drop (in the background) if the stream is dropped
+    /// early.
     ///
     /// ```no_run
     /// # async fn demo(index: store_search::OpenSearchIndex) -> store_core::Result<()> {
@@ -201,9 +203,14 @@ impl OpenSearchIndex {
 }
 
 async fn next_page(state: &mut State) -> Result<()> {
-    let cluster = state.index.cluster().await?;
-    let api = cluster.point_in_time_api();
-    let tiebreak = cluster.tiebreak_field();
+    let (api, tiebreak) = match state.index.forced_point_in_time_api() {
+        Some(PointInTimeApi::Scroll) => (PointInTimeApi::Scroll, "_id"),
+        forced => {
+            let cluster = state.index.cluster().await?;
+            let api = forced.unwrap_or_else(|| cluster.point_in_time_api());
+            (api, cluster.tiebreak_field())
+        }
+    };
     let value = match api {
         PointInTimeApi::Scroll => scroll_page(state).await?,
         PointInTimeApi::OpenSearch | PointInTimeApi::Elasticsearch => {

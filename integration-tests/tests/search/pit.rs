@@ -1,4 +1,5 @@
-//! Point-in-time iteration past the 10,000 window.
+//! Iteration over every match past the 10,000 window: through the server's point in time and
+//! through a scroll, on the same data.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -9,12 +10,13 @@ use store_core::search::{
     BulkOp, FieldType, IndexSpec, SearchQuery as Q, SearchRequest, SortField,
 };
 use store_core::{Document, SearchIndex};
-use store_search::{BulkOptions, PointInTimeApi};
+use store_search::{BulkOptions, OpenSearchIndex, PointInTimeApi};
 
 use super::support::fresh;
 
 /// 25,000 matches (of 30,000 documents, on 2 shards, with duplicate sort values) come back
-/// each exactly once; the point in time is closed afterwards, and when a stream is dropped.
+/// each exactly once, in order, through the API the server implies (its point in time) and
+/// through a scroll; every view is closed afterwards, and when a stream is dropped.
 #[tokio::test]
 async fn pit_iterates_25000_matches_once() {
     let index = fresh("pit").await;
@@ -39,6 +41,19 @@ async fn pit_iterates_25000_matches_once() {
         .await
         .unwrap();
     assert!(report.is_complete());
+    let detected = index.cluster().await.unwrap().point_in_time_api();
+    assert_ne!(
+        detected,
+        PointInTimeApi::Scroll,
+        "both harness servers have a point in time"
+    );
+    iterates_every_match_once(&index, detected).await;
+    let scrolling = index.clone().with_point_in_time_api(PointInTimeApi::Scroll);
+    iterates_every_match_once(&scrolling, PointInTimeApi::Scroll).await;
+    index.drop_index().await.unwrap();
+}
+
+async fn iterates_every_match_once(index: &OpenSearchIndex, api: PointInTimeApi) {
     let request = SearchRequest::new(Q::range("n").lt(25_000))
         .sort(SortField::asc("bucket"))
         .size(1_000);
@@ -47,13 +62,13 @@ async fn pit_iterates_25000_matches_once() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(hits.len(), 25_000);
+    assert_eq!(hits.len(), 25_000, "{api:?}");
     let ids: HashSet<_> = hits.iter().map(|h| h.id.clone()).collect();
-    assert_eq!(ids.len(), 25_000, "every id exactly once");
+    assert_eq!(ids.len(), 25_000, "{api:?}: every id exactly once");
     assert!(
         hits.windows(2)
             .all(|w| w[0].sort[0].as_i64() <= w[1].sort[0].as_i64()),
-        "sorted by bucket"
+        "{api:?}: sorted by bucket"
     );
     assert!(hits.iter().all(|h| h.sort.len() == 1));
 
@@ -68,19 +83,18 @@ async fn pit_iterates_25000_matches_once() {
         .unwrap();
     assert_eq!(
         all.iter().map(|h| &h.id).collect::<HashSet<_>>().len(),
-        30_000
+        30_000,
+        "{api:?}"
     );
 
-    // Dropped early: the point in time is closed in the background.
+    // Dropped early: the view is closed in the background.
     let mut partial = index.search_pit(
         SearchRequest::new(Q::MatchAll).size(10),
         Duration::from_secs(60),
     );
     assert!(partial.next().await.unwrap().is_ok());
     drop(partial);
-    // Where the server has no point in time (Elasticsearch's Apache-2.0 build) a scroll is
-    // the view; either kind is closed.
-    let open_views = match index.cluster().await.unwrap().point_in_time_api() {
+    let open_views = match api {
         PointInTimeApi::Scroll => "scroll_current",
         _ => "point_in_time_current",
     };
@@ -111,5 +125,4 @@ async fn pit_iterates_25000_matches_once() {
         }
     }
     assert_eq!(open, 0, "every {open_views} is closed");
-    index.drop_index().await.unwrap();
 }

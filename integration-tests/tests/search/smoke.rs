@@ -41,10 +41,13 @@ async fn node_is_the_expected_server() {
                 cluster.distribution,
                 store_search::Distribution::Elasticsearch
             );
-            // Point in time is x-pack in 7.10; this node, made of the Apache-2.0 jars, has none.
+            // Point in time is x-pack's in 7.10: the node reports no flavor that says so, and
+            // answers `GET /_xpack` because the harness loads x-pack-core.
+            assert_eq!(cluster.build_flavor.as_deref(), Some("unknown"));
+            assert_eq!(cluster.xpack, Some(true));
             assert_eq!(
                 cluster.point_in_time_api(),
-                store_search::PointInTimeApi::Scroll
+                store_search::PointInTimeApi::Elasticsearch
             );
         }
         other => panic!("not a search server: {other:?}"),

@@ -7,10 +7,11 @@
  * (every argument an Elasticsearch setting; path.home and http.port required). The READY line
  * and the stdin protocol are dev.stores.launcher.NodeRunner's.
  *
- * Only the modules published on Maven Central are loaded: the HTTP/transport layer (netty4),
- * reindex and mapper-extras. analysis-common (ngram, asciifolding, ... filters) and
- * lang-painless (scripts) are not published there, and x-pack (point in time in 7.10, security)
- * is not open source, so this node has none of them. No bootstrap checks, no security manager,
+ * Only modules published on Maven Central are loaded: the HTTP/transport layer (netty4),
+ * reindex, mapper-extras, and x-pack-core (Elastic License 2.0), which holds 7.10's point in
+ * time (`POST /<index>/_pit`) and reports a basic license; its security stays off.
+ * analysis-common (ngram, asciifolding, ... filters) and lang-painless (scripts) are not
+ * published there, so this node has neither. No bootstrap checks, no security manager,
  * no JarHell check: those live in org.elasticsearch.bootstrap.Bootstrap, which is bypassed.
  */
 package dev.stores.elasticsearch;
@@ -31,12 +32,13 @@ import org.elasticsearch.node.InternalSettingsPreparer;
 import org.elasticsearch.node.Node;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.transport.Netty4Plugin;
+import org.elasticsearch.xpack.core.XPackPlugin;
 
 public final class Launcher {
 
     /** The modules a distribution would load from modules/; here they come from the classpath. */
     private static final List<Class<? extends Plugin>> PLUGINS =
-        List.of(Netty4Plugin.class, ReindexPlugin.class, MapperExtrasPlugin.class);
+        List.of(Netty4Plugin.class, ReindexPlugin.class, MapperExtrasPlugin.class, XPackPlugin.class);
 
     /** Node subclass only to reach the protected constructor that accepts classpath plugins. */
     static final class EmbeddedNode extends Node {
@@ -48,8 +50,10 @@ public final class Launcher {
     private Launcher() {}
 
     public static void main(String[] args) throws Exception {
+        Map<String, String> given = NodeRunner.settings(args);
+        given.putIfAbsent("xpack.security.enabled", "false");
         Settings.Builder builder = Settings.builder();
-        NodeRunner.settings(args).forEach(builder::put);
+        given.forEach(builder::put);
         Settings settings = builder.build();
         String nodeName = settings.get("node.name");
         Environment environment = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), null, () -> nodeName);
