@@ -179,6 +179,9 @@ impl Opener {
                     }
                     _ => {}
                 }
+                if let Some(ca_file) = std::env::var_os("STORES_SEARCH_CA_FILE") {
+                    builder = builder.ca_file(ca_file);
+                }
                 let opened = builder
                     .build()
                     .map_err(|e| anyhow!("cannot open {label}: {}", e.message()))?;

@@ -534,6 +534,32 @@ fn an_unreachable_endpoint_is_one_line_with_what_to_check() {
     assert!(!target_db.exists());
 }
 
+/// `STORES_SEARCH_CA_FILE` reaches the search client: a file that is not there is named in a
+/// one-line error before anything is sent, for `elasticsearch://` as for `opensearch://`.
+#[test]
+fn a_search_ca_file_that_is_missing_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let target_db = dir.path().join("t.db");
+    let missing = dir.path().join("no-such-ca.pem");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stores"))
+        .args([
+            "copy",
+            "elasticsearch+https://127.0.0.1:1/articles",
+            &table_url(&target_db, "articles"),
+        ])
+        .env("STORES_SEARCH_CA_FILE", &missing)
+        .output()
+        .unwrap();
+    let line = expect_error(&out);
+    assert!(
+        line.contains("elasticsearch+https://127.0.0.1:1/articles"),
+        "{line}"
+    );
+    assert!(line.contains("cannot read the CA file"), "{line}");
+    assert!(line.contains("no-such-ca.pem"), "{line}");
+    assert!(!target_db.exists());
+}
+
 #[test]
 fn objects_back_up_restore_and_check_against_their_archive() {
     let dir = tempfile::tempdir().unwrap();
