@@ -22,11 +22,17 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-# API docs of the workspace.
+# API docs of the workspace, failing on any rustdoc warning such as a broken link (as CI does).
 doc:
-    cargo doc --workspace --no-deps
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 
-# Start PostgreSQL, moto (S3 + DynamoDB) and OpenSearch locally (or only those named).
+# What crates.io would receive: each library crate packaged (README, licenses, metadata), the
+# rust-version of each equal to its dependency tree's floor.
+package:
+    python3 scripts/msrv.py
+    cargo package --workspace --exclude stores-cli --exclude stores-tour --exclude integration-tests --no-verify --allow-dirty
+
+# Start PostgreSQL, moto (S3 + DynamoDB), OpenSearch and Elasticsearch locally (or only those named).
 services-up *services:
     ./integration-tests/services/up.sh {{services}}
 

@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Formatting is checked first: it is cheap and fails fast.
+# Formatting and each crate's rust-version are checked first: cheap, and they fail fast.
 cargo fmt --all -- --check
+python3 scripts/msrv.py
 
 started=0
 cleanup() {
@@ -28,3 +29,9 @@ echo "services ready in $(( $(date +%s) - t0 )) s"
 
 cargo test --workspace --all-features --no-fail-fast
 echo "tests finished in $(( $(date +%s) - t0 )) s"
+
+# The crates as crates.io would receive them, and their docs with no broken link.
+cargo package --workspace --exclude stores-cli --exclude stores-tour --exclude integration-tests \
+    --no-verify --allow-dirty --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
+echo "packages and docs checked in $(( $(date +%s) - t0 )) s"

@@ -1,33 +1,11 @@
-//! # store-core
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc = include_str!("../README.md")]
 //!
-//! The shared foundation of the `stores` family: one value model, one error type, one retry
-//! policy and one trait per kind of data service, with in-memory reference backends and
-//! conformance suites that every backend runs.
+//! ## API at a glance
 //!
-//! | trait | service | adapter crate |
-//! |---|---|---|
-//! | [`ObjectStore`] | S3 | `store-s3` |
-//! | [`DocumentStore`] | DynamoDB | `store-dynamo` |
-//! | [`SqlStore`] | PostgreSQL | `store-rds` |
-//! | [`SearchIndex`] | OpenSearch | `store-search` |
-//!
-//! Every trait is dyn-compatible, so code holds `Arc<dyn ObjectStore>` and swaps backends in
-//! one line; typed conveniences come from extension traits ([`ObjectStoreExt`],
+//! The traits [`ObjectStore`], [`DocumentStore`], [`SqlStore`] and [`SearchIndex`] are
+//! dyn-compatible; typed conveniences come from extension traits ([`ObjectStoreExt`],
 //! [`DocumentStoreExt`], [`SqlStoreExt`], [`SearchIndexExt`]).
-//!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! use std::sync::Arc;
-//! use store_core::{memory::MemoryObjectStore, ObjectKey, ObjectStore, ObjectStoreExt};
-//!
-//! let store: Arc<dyn ObjectStore> = Arc::new(MemoryObjectStore::new());
-//! let key = ObjectKey::new("reports/q1.json")?;
-//! store.put_json(&key, &serde_json::json!({"revenue": 12})).await?;
-//! let back: serde_json::Value = store.get_json(&key).await?;
-//! assert_eq!(back["revenue"], 12);
-//! # Ok::<_, store_core::StoreError>(())
-//! # }).unwrap();
-//! ```
 //!
 //! The feature `testkit` adds [`testkit`]: the conformance suites and property-test helpers.
 

@@ -1,5 +1,6 @@
-//! DynamoDB adapter for the `stores` family: a [`DocumentStore`](store_core::DocumentStore)
-//! on `aws-sdk-dynamodb`.
+#![doc = include_str!("../README.md")]
+//!
+//! ## API at a glance
 //!
 //! - [`DynamoStore`]: one table, knowing its key schema and secondary indexes; puts, gets,
 //!   updates and deletes with conditions, queries and scans (paged by opaque cursors, or as
@@ -16,26 +17,6 @@
 //! `PreconditionFailed` (with the current item when asked), a cancelled transaction
 //! `PreconditionFailed` or `Conflict` with one reason per action, throttling `Throttled`, a
 //! missing table `NotFound`, a refused request `InvalidInput` with DynamoDB's message.
-//!
-//! ```no_run
-//! # async fn demo() -> store_core::Result<()> {
-//! use futures::TryStreamExt;
-//! use store_core::document::{attr, Query, SortCondition, Update, UpdateOptions};
-//! use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType};
-//! use store_dynamo::DynamoStore;
-//!
-//! let schema = KeySchema::partition("user", KeyType::String).with_sort("n", KeyType::Number);
-//! let store = DynamoStore::builder("orders", schema).build().await?;
-//! let key = DocKey::partition("u1").with_sort(1);
-//! // `status` is a reserved word: it goes through a placeholder, like every name.
-//! let update = Update::new().set("status", "shipped").add("count", 1);
-//! store.update(&key, &update, UpdateOptions::new().condition(attr("status").ne("cancelled"))).await?;
-//! let shipped: Vec<Document> = store
-//!     .query(Query::partition("u1").sort(SortCondition::Ge(1.into())).filter(attr("status").eq("shipped")))
-//!     .try_collect()
-//!     .await?;
-//! # Ok(()) }
-//! ```
 
 mod admin;
 mod batch;

@@ -1,36 +1,4 @@
-//! # store-fs
-//!
-//! An [`ObjectStore`](store_core::ObjectStore) in a folder on the local file system: durable
-//! on acknowledgement, content etags, exact conditional puts, any valid key.
-//!
-//! ```
-//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
-//! use store_core::object::{PutMode, PutOptions};
-//! use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt};
-//! use store_fs::FsStore;
-//!
-//! let root = std::env::temp_dir().join(format!("store-fs-doc-{}", std::process::id()));
-//! let store = FsStore::open(&root).await?;
-//! let key = ObjectKey::new("reports/2024/q1.txt")?;
-//! let put = store.put_str(&key, "revenue: 12").await?;
-//! assert_eq!(store.get_string(&key).await?, "revenue: 12");
-//!
-//! // Etags are the SHA-256 of the content, so equal bytes have equal etags everywhere.
-//! assert_eq!(store.head(&key).await?.etag, put.etag);
-//!
-//! // Conditional puts are exact: a second create-only put of the key fails.
-//! let again = PutOptions::new().mode(PutMode::CreateOnly);
-//! let err = store.put(&key, "other".into(), again).await.unwrap_err();
-//! assert_eq!(err.kind(), ErrorKind::AlreadyExists);
-//!
-//! // One writer per folder: a second store on it is refused while this one lives.
-//! let second = FsStore::open(&root).await.unwrap_err();
-//! assert_eq!(second.kind(), ErrorKind::Conflict);
-//! # drop(store);
-//! # std::fs::remove_dir_all(&root).unwrap();
-//! # Ok::<_, store_core::StoreError>(())
-//! # }).unwrap();
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! ## What it promises
 //!

@@ -1,11 +1,7 @@
-//! # store-layers
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc = include_str!("../README.md")]
 //!
-//! Resilience and observability as layers over any store of the `stores` family: a layered
-//! store implements the same trait as the store it wraps ([`ObjectStore`](store_core::ObjectStore),
-//! [`DocumentStore`](store_core::DocumentStore), [`SqlStore`](store_core::SqlStore),
-//! [`SearchIndex`](store_core::SearchIndex)), so `Arc<dyn DocumentStore>` stays
-//! `Arc<dyn DocumentStore>`, whether the store is an adapter, an in-memory or embedded
-//! backend, or your own.
+//! ## API at a glance
 //!
 //! Every call is described once by an [`OpMeta`] (kind, backend, operation, collection,
 //! read/write, idempotent), and every layer decides from it: a retry repeats only what may
@@ -29,25 +25,6 @@
 //! cluster is down.
 //!
 //! [`Layers`] puts them in the one safe order; [`LayerExt::layer`] wraps a store in one layer.
-//!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-//! use std::time::Duration;
-//! use store_core::memory::MemoryObjectStore;
-//! use store_core::{ErrorKind, ObjectKey, ObjectStoreExt, RetryPolicy};
-//! use store_layers::{FaultLayer, LayerExt, Layers};
-//!
-//! // Fail the next two calls as a throttled server would; the retry layer absorbs them.
-//! let faults = FaultLayer::seeded(1);
-//! faults.fail_next(2, ErrorKind::Throttled);
-//! let policy = RetryPolicy::default().base_delay(Duration::from_millis(1));
-//! let store = MemoryObjectStore::new().layer(Layers::new().retry(policy).faults(faults.clone()));
-//! let key = ObjectKey::new("a.txt")?;
-//! store.put_str(&key, "hello").await?;
-//! assert_eq!(store.get_string(&key).await?, "hello");
-//! assert_eq!(faults.injected(), 2);
-//! # Ok::<(), store_core::StoreError>(()) }).unwrap();
-//! ```
 
 mod breaker;
 mod cache;

@@ -1,8 +1,7 @@
-//! # store-rds
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc = include_str!("../README.md")]
 //!
-//! PostgreSQL (as on Amazon RDS) for the `stores` family: [`PgStore`] implements
-//! [`SqlStore`](store_core::SqlStore) and [`Health`](store_core::Health) on a
-//! [deadpool](deadpool_postgres) pool of [tokio-postgres](tokio_postgres) connections.
+//! ## API at a glance
 //!
 //! - [`PgConfig`]: a `postgres://` URL, the `PG*` environment variables or a builder; pool
 //!   size and wait / create / recycle timeouts with defaults, so a dead database fails callers
@@ -17,20 +16,6 @@
 //! - Bulk: binary `COPY` in from a stream of rows and out as a stream ([`PgStore::copy_in`],
 //!   [`PgStore::copy_out`]).
 //! - Migrations: [`Migrator`], versioned, checksummed, under an advisory lock.
-//!
-//! ```no_run
-//! # async fn demo() -> store_core::Result<()> {
-//! use futures::TryStreamExt;
-//! use store_core::{SqlStore, SqlStoreExt};
-//! use store_rds::PgStore;
-//!
-//! let store = PgStore::from_url("postgres://app@localhost:5432/app")?;
-//! store.batch_execute("CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY, amount numeric(38,10))").await?;
-//! store.execute("INSERT INTO t VALUES ($1, $2)", &[1.into(), "12.5".parse::<store_core::Number>()?.into()]).await?;
-//! let rows: Vec<_> = store.query("SELECT * FROM t", &[]).try_collect().await?;
-//! assert_eq!(rows[0].get("amount").unwrap().as_number().unwrap().to_plain_string(), "12.5000000000");
-//! # Ok(()) }
-//! ```
 
 mod codec;
 mod config;

@@ -1,41 +1,4 @@
-//! # store-redb
-//!
-//! A [`DocumentStore`](store_core::DocumentStore) on [redb], the embedded, crash-safe
-//! key-value store: [`RedbStore`] keeps one table of documents, with DynamoDB's semantics as
-//! the in-memory reference store has them, in one file on disk.
-//!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use futures::TryStreamExt;
-//! use store_core::document::{attr, PutItemOptions, Query, SortCondition};
-//! use store_core::{Document, DocumentStore, ErrorKind, KeySchema, KeyType};
-//! use store_redb::RedbStore;
-//!
-//! let dir = std::env::temp_dir().join(format!("store-redb-doc-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir).unwrap();
-//! let key = KeySchema::partition("user", KeyType::String).with_sort("n", KeyType::Number);
-//! let store = RedbStore::open(dir.join("orders.redb"), "orders", key).await?;
-//! for n in [3, -1, 2] {
-//!     let item = Document::new().with("user", "u1").with("n", n).with("total", n * 10);
-//!     store.put(item, PutItemOptions::new()).await?;
-//! }
-//! // A query is a range scan in sort-key order (numbers numerically, negatives first).
-//! let totals: Vec<_> = store
-//!     .query(Query::partition("u1").sort(SortCondition::Ge(0.into())))
-//!     .map_ok(|doc| doc.get("total").and_then(|v| v.as_i64()).unwrap())
-//!     .try_collect()
-//!     .await?;
-//! assert_eq!(totals, [20, 30]);
-//!
-//! let again = Document::new().with("user", "u1").with("n", 2);
-//! let create_only = PutItemOptions::new().condition(attr("user").not_exists());
-//! let err = store.put(again, create_only).await.unwrap_err();
-//! assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
-//! # drop(store);
-//! # let _ = std::fs::remove_dir_all(&dir);
-//! # Ok::<_, store_core::StoreError>(())
-//! # }).unwrap();
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! ## Opening
 //!

@@ -1,7 +1,6 @@
-//! # store-s3
+#![doc = include_str!("../README.md")]
 //!
-//! An [`ObjectStore`](store_core::ObjectStore) on Amazon S3 (and S3-compatible servers:
-//! MinIO, LocalStack, moto), built on `aws-sdk-s3`.
+//! ## API at a glance
 //!
 //! - One [`S3Store`] per bucket, built from aws-config's default chain
 //!   ([`S3Store::from_env`]), a [`S3StoreBuilder`] ([`S3Store::builder`]: endpoint, region,
@@ -24,25 +23,6 @@
 //!   and the SDK error chained. No credential ever appears in Debug, Display, logs or errors.
 //! - Each operation runs in a `tracing` span named `s3` with the operation, bucket, key,
 //!   bytes and latency.
-//!
-//! ```no_run
-//! # async fn demo() -> store_core::Result<()> {
-//! use store_core::{ObjectKey, ObjectStore, ObjectStoreExt};
-//! use store_s3::S3Store;
-//!
-//! let store = S3Store::builder("reports")
-//!     .endpoint("http://127.0.0.1:9000")
-//!     .region("us-east-1")
-//!     .force_path_style(true)
-//!     .build()
-//!     .await?;
-//! let key = ObjectKey::new("2024/q1.txt")?;
-//! store.put_str(&key, "revenue: 12").await?;
-//! assert_eq!(store.get_string(&key).await?, "revenue: 12");
-//! // The native client, for anything the trait does not cover:
-//! let versioning = store.client().get_bucket_versioning().bucket(store.bucket()).send().await;
-//! # let _ = versioning; Ok(()) }
-//! ```
 
 mod body;
 mod bucket;

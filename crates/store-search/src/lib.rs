@@ -1,6 +1,6 @@
-//! OpenSearch and Elasticsearch adapter for the `stores` family: a
-//! [`SearchIndex`](store_core::SearchIndex) on the [`opensearch`] crate, with the index management
-//! operators otherwise do by hand.
+#![doc = include_str!("../README.md")]
+//!
+//! ## API at a glance
 //!
 //! One handle type serves both servers: [`OpenSearchIndex::cluster`] reads which server and
 //! version it talks to once, and the few APIs that differ follow from it (today the point in
@@ -30,17 +30,6 @@
 //!
 //! Numbers are exact both ways: documents are written as JSON with the exact decimal text of
 //! every number and responses are parsed without going through `f64`.
-//!
-//! ```no_run
-//! # async fn demo() -> store_core::Result<()> {
-//! use std::sync::Arc;
-//! use store_core::SearchIndex;
-//! use store_search::OpenSearchIndex;
-//!
-//! let index: Arc<dyn SearchIndex> = Arc::new(OpenSearchIndex::from_env("articles")?);
-//! println!("{} documents", index.count(&Default::default()).await?);
-//! # Ok(()) }
-//! ```
 
 mod admin;
 mod bulk;

@@ -1,43 +1,4 @@
-//! # store-sqlite
-//!
-//! SQLite (bundled, through [rusqlite]) for the `stores` family: [`SqliteStore`] implements
-//! [`SqlStore`](store_core::SqlStore) and [`Health`](store_core::Health), so code written
-//! against `dyn SqlStore` runs on an embedded file as it does on PostgreSQL.
-//!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use futures::TryStreamExt;
-//! use store_core::{Number, SqlStore, SqlStoreExt, Value};
-//! use store_sqlite::SqliteStore;
-//!
-//! let dir = std::env::temp_dir().join(format!("store-sqlite-doc-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir).unwrap();
-//! let store = SqliteStore::open(dir.join("shop.db")).await?;
-//! store
-//!     .batch_execute(
-//!         "CREATE TABLE IF NOT EXISTS orders (
-//!              id INTEGER PRIMARY KEY, customer TEXT NOT NULL,
-//!              amount DECIMAL_TEXT NOT NULL, paid BOOLEAN NOT NULL, details JSON)",
-//!     )
-//!     .await?;
-//! let amount: Number = "12345678901234567890123456789.10".parse()?;
-//! store
-//!     .execute(
-//!         "INSERT INTO orders VALUES ($1, $2, $3, $4, $5)",
-//!         &[1.into(), "ada".into(), amount.clone().into(), true.into(), Value::Null],
-//!     )
-//!     .await?;
-//! let rows: Vec<_> = store.query("SELECT * FROM orders WHERE customer = $1", &["ada".into()])
-//!     .try_collect()
-//!     .await?;
-//! let back = rows[0].get("amount").and_then(Value::as_number).unwrap();
-//! assert_eq!(back.to_string(), "12345678901234567890123456789.10"); // every digit, the 0 too
-//! assert_eq!(rows[0].get("paid"), Some(&Value::Bool(true)));
-//! # drop(store);
-//! # let _ = std::fs::remove_dir_all(&dir);
-//! # Ok::<_, store_core::StoreError>(())
-//! # }).unwrap();
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! ## Opening
 //!

@@ -1,4 +1,6 @@
-//! Move and compare data between any two stores: copy, sync, check, backup and restore.
+#![doc = include_str!("../README.md")]
+//!
+//! ## API at a glance
 //!
 //! store-sync depends on store-core only: backends are handed in as trait objects, wrapped as
 //! a [`RecordSource`] (something records are read from) and a [`RecordSink`] (something they
@@ -15,30 +17,6 @@
 //!   archive's [typed JSON](codec) too.
 //! - **Verifiable.** [`check`] compares two collections of any kinds by count, keys and an
 //!   order-independent digest ([`digest`]).
-//!
-//! ```
-//! # tokio_test_block_on(async {
-//! use std::sync::Arc;
-//! use store_core::memory::MemoryDocumentStore;
-//! use store_core::{Document, DocumentStore, KeySchema, KeyType};
-//! use store_sync::{CopyOptions, DocumentCollection, Silent, check, copy};
-//!
-//! let schema = KeySchema::partition("id", KeyType::Number);
-//! let from = Arc::new(MemoryDocumentStore::new("users", schema.clone())?);
-//! for i in 0..10 {
-//!     from.put(Document::new().with("id", i).with("name", format!("user {i}")), Default::default()).await?;
-//! }
-//! let to = Arc::new(MemoryDocumentStore::new("users_copy", schema)?);
-//! let source = DocumentCollection::new(from, "mem://users");
-//! let sink = DocumentCollection::new(to, "mem://users_copy");
-//! let report = copy(&source, &sink, &CopyOptions::default(), &Silent).await?;
-//! assert_eq!(report.records, 10);
-//! assert!(check(&source, &sink, 100).await?.is_equal());
-//! # Ok::<(), store_core::StoreError>(()) }).unwrap();
-//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-//! # }
-//! ```
 
 pub mod archive;
 mod check;

@@ -1,39 +1,4 @@
-//! # store-tantivy
-//!
-//! A [`SearchIndex`](store_core::SearchIndex) on [tantivy], the embedded full-text search
-//! library: [`TantivyIndex`] keeps one index in one directory, with OpenSearch's semantics as
-//! store-core's in-memory reference index has them, and survives restarts and crashes.
-//!
-//! ```
-//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
-//! use store_core::search::{FieldType, IndexOptions, IndexSpec, SearchQuery, SearchRequest, SortField};
-//! use store_core::{Document, SearchIndex};
-//! use store_tantivy::TantivyIndex;
-//!
-//! let root = std::env::temp_dir().join(format!("store-tantivy-doc-{}", std::process::id()));
-//! let index = TantivyIndex::open(&root, "articles").await?;
-//! index.create(&IndexSpec::new().field("year", FieldType::Long)).await?;
-//! let doc = Document::new().with("title", "Hello, WORLD!").with("year", 2024);
-//! index.index("a1", doc.clone(), IndexOptions::new()).await?;
-//! // `get` is real time; searches see a write once it is refreshed (committed).
-//! assert_eq!(index.get("a1").await?.unwrap().source, doc);
-//! assert_eq!(index.count(&SearchQuery::MatchAll).await?, 0);
-//! index.refresh().await?;
-//! let found = index
-//!     .search(&SearchRequest::new(SearchQuery::matches("title", "world")).sort(SortField::desc("year")))
-//!     .await?;
-//! assert_eq!(found.hits[0].id, "a1");
-//! assert_eq!(found.hits[0].sort, [2024.into()]);
-//! index.close().await?;
-//!
-//! // Reopened (here, or after a restart), the committed documents are there.
-//! let again = TantivyIndex::open(&root, "articles").await?;
-//! assert_eq!(again.count(&SearchQuery::term("year", 2024)).await?, 1);
-//! again.drop_index().await?;
-//! # let _ = std::fs::remove_dir_all(&root);
-//! # Ok::<_, store_core::StoreError>(())
-//! # }).unwrap();
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! ## Opening
 //!

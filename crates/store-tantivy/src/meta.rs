@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use store_core::search::engine::Mapping;
 use store_core::{Result, StoreError};
 
-/// The on-disk format of a store-tantivy index (the schema of [`crate::schema`], the term
+/// The on-disk format of a store-tantivy index (the schema of the module `schema`, the term
 /// layout, the `_source` and `_sort` encodings and this payload). An index of another format
 /// is refused with `Unsupported` rather than misread.
 pub const FORMAT_VERSION: u32 = 1;

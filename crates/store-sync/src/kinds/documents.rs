@@ -70,7 +70,7 @@ impl RecordSource for DocumentCollection {
         Ok(self.own_schema())
     }
 
-    /// Reads by scan segments, [`LANES`] of them at once: the whole table is segments
+    /// Reads by scan segments, `LANES` of them at once: the whole table is segments
     /// `0..LANES` of `LANES`; partition I of N is segments `I·LANES + j` of `N·LANES`, so the
     /// partitions stay disjoint and each still reads in parallel. The resume position holds
     /// every lane's cursor.
