@@ -12,7 +12,8 @@
 #
 # up:   builds the launcher with Maven on Java 17 (only when pom.xml or src/
 #       changed: checksum stamp; the first build downloads its jars into
-#       ~/.m2), starts it on a flat classpath with a fresh data dir, waits for
+#       ~/.m2; the output is kept in the user's cache by that checksum, so
+#       another clone reuses it), starts it on a flat classpath with a fresh data dir, waits for
 #       its "READY http://..." line and for cluster health yellow, and writes
 #       the URL to .services/services.env. Idempotent.
 #       The JVM's stdin is a fifo held open by a tracked `sleep infinity`
@@ -49,16 +50,25 @@ source_checksum() {
 }
 
 ensure_built() {
-    local sum start
+    local sum start cached
     sum="$(source_checksum)"
     if [[ -f "$BUILD_STAMP" && "$(cat "$BUILD_STAMP")" == "$sum" \
           && -f "$TARGET_DIR/$JVM_NODE_JAR" && -d "$TARGET_DIR/dependency" ]]; then
         return 0
     fi
+    # Built before from the same sources (by this clone or another): reuse that output.
+    cached="$CACHE_DIR/launchers/$(basename "$LAUNCHER_DIR")-$sum"
+    rm -rf "$TARGET_DIR/dependency" "$BUILD_STAMP"
+    if [[ -f "$cached/.complete" ]]; then
+        mkdir -p "$TARGET_DIR"
+        cp "$cached/$JVM_NODE_JAR" "$TARGET_DIR/" && cp -r "$cached/dependency" "$TARGET_DIR/"
+        printf '%s' "$sum" >"$BUILD_STAMP"
+        log "launcher taken from the cache ($cached)"
+        return 0
+    fi
     need_cmd mvn maven
     start="$(now_ms)"
     log "building the launcher with Maven (JAVA_HOME=$JDK; log: $BUILD_LOG)"
-    rm -rf "$TARGET_DIR/dependency" "$BUILD_STAMP"
     if ! (cd "$LAUNCHER_DIR" && JAVA_HOME="$JDK" mvn -q -B package dependency:copy-dependencies) \
             >"$BUILD_LOG" 2>&1 </dev/null; then
         tail_log "$BUILD_LOG"
@@ -66,6 +76,16 @@ ensure_built() {
     fi
     printf '%s' "$sum" >"$BUILD_STAMP"
     log "built in $(elapsed_since "$start")s"
+    # Keyed by the sources' checksum; written aside and renamed, so a reader never sees half.
+    mkdir -p "$CACHE_DIR/launchers"
+    local partial="$cached.partial.$$"
+    rm -rf "$partial"
+    mkdir -p "$partial"
+    if cp "$TARGET_DIR/$JVM_NODE_JAR" "$partial/" && cp -r "$TARGET_DIR/dependency" "$partial/" \
+            && touch "$partial/.complete" && mv -T "$partial" "$cached" 2>/dev/null; then
+        log "launcher cached in $cached"
+    fi
+    rm -rf "$partial"
 }
 
 # Stop what an earlier up started (holder and JVM), whatever state it is in.

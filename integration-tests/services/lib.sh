@@ -16,9 +16,12 @@ SERVICES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SERVICES_DIR/../.." && pwd)"
 STATE_DIR="$REPO_ROOT/.services"
 ENV_FILE="$STATE_DIR/services.env"
+# What may outlive a clone and be shared between clones: the moto virtualenv and the
+# launchers' Maven build output, each keyed by exactly what it was made from.
+CACHE_DIR="${STORES_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stores}"
 LOG_TAIL_LINES="${STORES_LOG_TAIL_LINES:-40}"
 
-mkdir -p "$STATE_DIR"
+mkdir -p "$STATE_DIR" "$CACHE_DIR"
 
 # ---------------------------------------------------------------- logging ---
 

@@ -2,9 +2,12 @@
 # moto.sh up|down — moto server (PyPI `moto[server]`, pinned) emulating S3,
 # DynamoDB and DynamoDB Streams on one port for the integration tests.
 #
-# up:   creates the virtualenv .services/venv-moto with `python3 -m venv` and
-#       pip-installs moto[server]==$MOTO_VERSION (only when the stamp file says
-#       that exact pin isn't installed yet), starts moto_server_serialized.py
+# up:   creates the virtualenv venv-moto-<version>-py<python> in the user's
+#       cache ($STORES_CACHE_DIR, else $XDG_CACHE_HOME/stores, else
+#       ~/.cache/stores; shared by every clone, so a fresh clone does not
+#       reinstall) with `python3 -m venv` and pip-installs
+#       moto[server]==$MOTO_VERSION (only when the stamp file says that exact
+#       pin isn't installed yet), starts moto_server_serialized.py
 #       (moto_server with DynamoDB's model calls serialized, to avoid a moto race
 #       that drops writes) on 127.0.0.1:$STORES_MOTO_PORT (default 55000), waits
 #       until /moto-api/ answers, and writes STORES_S3_ENDPOINT,
@@ -23,7 +26,8 @@ PORT="${STORES_MOTO_PORT:-55000}"
 TIMEOUT="${STORES_MOTO_TIMEOUT:-60}"
 PYTHON="${STORES_PYTHON:-python3}"
 MOTO_STATE="$STATE_DIR/moto"
-VENV="$STATE_DIR/venv-moto"
+PYTHON_VERSION="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo unknown)"
+VENV="$CACHE_DIR/venv-moto-$MOTO_VERSION-py$PYTHON_VERSION"
 STAMP="$VENV/.stores-installed"
 PID_FILE="$MOTO_STATE/moto.pid"
 LOG_FILE="$MOTO_STATE/moto.log"
@@ -34,6 +38,13 @@ ENV_KEYS=(STORES_S3_ENDPOINT STORES_DYNAMODB_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECR
 
 ensure_venv() {
     if [[ -x "$VENV/bin/moto_server" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_REQUIREMENT" ]]; then
+        return 0
+    fi
+    # Another clone may be installing into the same cache: one at a time.
+    exec 8>"$VENV.lock"
+    flock 8
+    if [[ -x "$VENV/bin/moto_server" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_REQUIREMENT" ]]; then
+        flock -u 8
         return 0
     fi
     local start
@@ -54,6 +65,7 @@ ensure_venv() {
         die "pip install $MOTO_REQUIREMENT failed"
     fi
     printf '%s' "$MOTO_REQUIREMENT" >"$STAMP"
+    flock -u 8
     log "installed in $(elapsed_since "$start")s"
 }
 
