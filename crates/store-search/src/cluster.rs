@@ -158,6 +158,17 @@ impl ClusterInfo {
         }
     }
 
+    /// Whether searches under this server's point in time accept `slice`: Elasticsearch from
+    /// 7.15 (7.10–7.14 answer "`slice` cannot be used outside of a scroll context"), OpenSearch
+    /// wherever it has a point in time (tested on 2.19).
+    pub fn slices_point_in_time(&self) -> bool {
+        match self.point_in_time_api() {
+            PointInTimeApi::OpenSearch => true,
+            PointInTimeApi::Elasticsearch => self.version >= ServerVersion::new(7, 15, 0),
+            PointInTimeApi::Scroll => false,
+        }
+    }
+
     /// The sort field that breaks ties under a point in time: `_shard_doc` where the server
     /// has it (Elasticsearch ≥ 7.12, OpenSearch ≥ 3.3), else the unique `_id`.
     pub fn tiebreak_field(&self) -> &'static str {
@@ -295,6 +306,10 @@ mod tests {
         for (body, api, tiebreak) in cases {
             let info = ClusterInfo::from_root(&body).unwrap();
             assert!(!info.needs_xpack_probe(), "{info}");
+            let sliced = api == PointInTimeApi::OpenSearch
+                || (api == PointInTimeApi::Elasticsearch
+                    && info.version >= ServerVersion::new(7, 15, 0));
+            assert_eq!(info.slices_point_in_time(), sliced, "{info}");
             assert_eq!(info.point_in_time_api(), api, "{info}");
             assert_eq!(info.tiebreak_field(), tiebreak, "{info}");
         }
@@ -318,6 +333,10 @@ mod tests {
         );
         info.xpack = Some(true);
         assert_eq!(info.point_in_time_api(), PointInTimeApi::Elasticsearch);
+        assert!(
+            !info.slices_point_in_time(),
+            "slices need a scroll before 7.15"
+        );
         assert_eq!(info.tiebreak_field(), "_id", "no _shard_doc before 7.12");
         info.xpack = Some(false);
         assert_eq!(info.point_in_time_api(), PointInTimeApi::Scroll);

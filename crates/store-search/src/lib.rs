@@ -20,8 +20,11 @@
 //! - Index lifecycle: [`OpenSearchIndex::create_raw`], [`OpenSearchIndex::mapping`], settings,
 //!   aliases ([`OpenSearchIndex::update_aliases`]), [`OpenSearchIndex::bulk_load_mode`] and the
 //!   zero-downtime [`OpenSearchIndex::reindex`].
+//! - [`OpenSearchIndex::aggregate`]: terms, range, date histogram, stats and cardinality
+//!   aggregations as typed [`Aggregations`] and [`AggregationResults`].
 //! - [`OpenSearchIndex::search_pit`]: every match of a search, from a point in time (or a scroll
-//!   where the server has none).
+//!   where the server has none); [`OpenSearchIndex::search_pit_sliced`] reads it in parallel
+//!   slices.
 //!
 //! Amazon OpenSearch Service: build a transport with
 //! `TransportBuilder::auth(Credentials::AwsSigV4(provider, region)).service_name("es")` (the
@@ -32,6 +35,7 @@
 //! every number and responses are parsed without going through `f64`.
 
 mod admin;
+mod aggs;
 mod bulk;
 mod cluster;
 mod config;
@@ -45,6 +49,10 @@ mod query;
 mod search_index;
 
 pub use admin::{AliasAction, ReindexOutcome, ReindexSource};
+pub use aggs::{
+    Aggregation, AggregationResult, AggregationResults, Aggregations, DateBucket, DateInterval,
+    RangeBucket, Stats, TermsBucket,
+};
 pub use bulk::BulkOptions;
 pub use cluster::{ClusterInfo, Distribution, PointInTimeApi, ServerVersion};
 pub use config::OpenSearchIndexBuilder;

@@ -16,6 +16,8 @@ use crate::index::OpenSearchIndex;
 use crate::json::{lookup, parse_search};
 use crate::query::{query_dsl, sort_dsl};
 
+mod sliced;
+
 /// An open consistent view — a point in time, or a scroll where the server has none — closed by
 /// [`close`](Self::close) or, failing that, on drop (in the background, when a Tokio runtime is
 /// running).
@@ -123,10 +125,76 @@ struct State {
     index: OpenSearchIndex,
     request: SearchRequest,
     keep_alive: String,
+    /// The view this stream opened and closes (none for a slice of a shared point in time).
     view: Option<View>,
+    /// A point in time opened for several slices, which its owner closes.
+    shared_pit: Option<String>,
+    /// This stream's slice, `(id, max)`, when the search is sliced.
+    slice: Option<(usize, usize)>,
     after: Option<Vec<Value>>,
     buffer: VecDeque<Hit>,
     finished: bool,
+}
+
+impl State {
+    fn new(index: &OpenSearchIndex, request: SearchRequest, keep_alive: Duration) -> Self {
+        Self {
+            index: index.clone(),
+            request,
+            keep_alive: format!("{}s", keep_alive.as_secs().max(1)),
+            view: None,
+            shared_pit: None,
+            slice: None,
+            after: None,
+            buffer: VecDeque::new(),
+            finished: false,
+        }
+    }
+
+    /// Adds this stream's `slice` to a search body.
+    fn slice_body(&self, body: &mut serde_json::Value) {
+        if let Some((id, max)) = self.slice {
+            body["slice"] = json!({"id": id, "max": max});
+        }
+    }
+}
+
+/// `InvalidInput` unless `request` can be read to its end: from 0, no search_after, pages of
+/// at least one hit.
+fn check_request(request: &SearchRequest, operation: &'static str) -> Result<()> {
+    if request.from != 0 || request.search_after.is_some() || request.size == 0 {
+        return Err(StoreError::invalid_input(format!(
+            "{operation} needs from = 0, no search_after and a page size above 0"
+        ))
+        .with_backend(BACKEND)
+        .with_operation(operation));
+    }
+    Ok(())
+}
+
+/// The hits of one stream's pages, its own view closed at the end.
+fn pages(state: State) -> BoxStream<'static, Result<Hit>> {
+    futures::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(hit) = state.buffer.pop_front() {
+                return Some((Ok(hit), state));
+            }
+            if state.finished {
+                if let Some(view) = state.view.take()
+                    && let Err(e) = view.close().await
+                {
+                    return Some((Err(e), state));
+                }
+                return None;
+            }
+            if let Err(e) = next_page(&mut state).await {
+                state.finished = true;
+                state.buffer.clear();
+                return Some((Err(e), state));
+            }
+        }
+    })
+    .boxed()
 }
 
 impl OpenSearchIndex {
@@ -158,59 +226,27 @@ impl OpenSearchIndex {
         request: SearchRequest,
         keep_alive: Duration,
     ) -> BoxStream<'static, Result<Hit>> {
-        if request.from != 0 || request.search_after.is_some() || request.size == 0 {
-            return futures::stream::iter([Err(StoreError::invalid_input(
-                "search_pit needs from = 0, no search_after and a page size above 0",
-            )
-            .with_backend(BACKEND)
-            .with_operation("search_pit"))])
-            .boxed();
+        if let Err(e) = check_request(&request, "search_pit") {
+            return futures::stream::iter([Err(e)]).boxed();
         }
-        let state = State {
-            index: self.clone(),
-            request,
-            keep_alive: format!("{}s", keep_alive.as_secs().max(1)),
-            view: None,
-            after: None,
-            buffer: VecDeque::new(),
-            finished: false,
-        };
-        futures::stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(hit) = state.buffer.pop_front() {
-                    return Some((Ok(hit), state));
-                }
-                if state.finished {
-                    if let Some(view) = state.view.take()
-                        && let Err(e) = view.close().await
-                    {
-                        return Some((Err(e), state));
-                    }
-                    return None;
-                }
-                match next_page(&mut state).await {
-                    Ok(()) => {}
-                    Err(e) => {
-                        state.finished = true;
-                        state.buffer.clear();
-                        return Some((Err(e), state));
-                    }
-                }
-            }
-        })
-        .boxed()
+        pages(State::new(self, request, keep_alive))
     }
 }
 
-async fn next_page(state: &mut State) -> Result<()> {
-    let (api, tiebreak) = match state.index.forced_point_in_time_api() {
+/// The view API to use on `index` (forced, or the server's) and the tiebreak field with it.
+async fn resolve(index: &OpenSearchIndex) -> Result<(PointInTimeApi, &'static str)> {
+    Ok(match index.forced_point_in_time_api() {
         Some(PointInTimeApi::Scroll) => (PointInTimeApi::Scroll, "_id"),
         forced => {
-            let cluster = state.index.cluster().await?;
+            let cluster = index.cluster().await?;
             let api = forced.unwrap_or_else(|| cluster.point_in_time_api());
             (api, cluster.tiebreak_field())
         }
-    };
+    })
+}
+
+async fn next_page(state: &mut State) -> Result<()> {
+    let (api, tiebreak) = resolve(&state.index).await?;
     let value = match api {
         PointInTimeApi::Scroll => scroll_page(state).await?,
         PointInTimeApi::OpenSearch | PointInTimeApi::Elasticsearch => {
@@ -241,13 +277,14 @@ async fn next_page(state: &mut State) -> Result<()> {
 
 /// The next page under a point in time, after the last hit's sort values.
 async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Result<Value> {
-    if state.view.is_none() {
+    if state.view.is_none() && state.shared_pit.is_none() {
         state.view = Some(View::open_pit(&state.index, api, &state.keep_alive).await?);
     }
     let pit_id = state
         .view
         .as_ref()
         .and_then(|v| v.id.clone())
+        .or_else(|| state.shared_pit.clone())
         .unwrap_or_default();
     let mut sort = state.request.sort.clone();
     if sort.is_empty() {
@@ -267,6 +304,7 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
     if let Some(after) = &state.after {
         body["search_after"] = json!(after.iter().map(crate::json::to_serde).collect::<Vec<_>>());
     }
+    state.slice_body(&mut body);
     let target = state.index.target("");
     let value = send(
         state.index.client(),
@@ -280,10 +318,12 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
     .await?
     .check(ConflictMeaning::Auto, "search_pit", &target)?;
     // The server may hand out a new id with each page; the newest is the one to use and close.
-    if let (Some(Value::String(new_id)), Some(view)) =
-        (lookup(&value, &["pit_id"]), state.view.as_mut())
-    {
-        view.id = Some(new_id.clone());
+    if let Some(Value::String(new_id)) = lookup(&value, &["pit_id"]) {
+        match (state.view.as_mut(), state.shared_pit.as_mut()) {
+            (Some(view), _) => view.id = Some(new_id.clone()),
+            (None, Some(shared)) => *shared = new_id.clone(),
+            (None, None) => {}
+        }
     }
     Ok(value)
 }
@@ -301,6 +341,7 @@ async fn scroll_page(state: &mut State) -> Result<Value> {
             if !state.request.sort.is_empty() {
                 body["sort"] = sort_dsl(&state.request.sort);
             }
+            state.slice_body(&mut body);
             state
                 .index
                 .send(

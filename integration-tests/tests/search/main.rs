@@ -8,6 +8,7 @@ use integration_tests::services::Service;
 const CLUSTER: Service = Service::OpenSearch;
 
 mod adapter;
+mod aggregations;
 mod bulk;
 mod conformance;
 mod cross_client;

@@ -16,7 +16,8 @@ use super::support::fresh;
 
 /// 25,000 matches (of 30,000 documents, on 2 shards, with duplicate sort values) come back
 /// each exactly once, in order, through the API the server implies (its point in time) and
-/// through a scroll; every view is closed afterwards, and when a stream is dropped.
+/// through a scroll, whole and in three slices; every view is closed afterwards, and when a
+/// stream is dropped.
 #[tokio::test]
 async fn pit_iterates_25000_matches_once() {
     let index = fresh("pit").await;
@@ -71,6 +72,23 @@ async fn iterates_every_match_once(index: &OpenSearchIndex, api: PointInTimeApi)
         "{api:?}: sorted by bucket"
     );
     assert!(hits.iter().all(|h| h.sort.len() == 1));
+
+    // The same matches read by three slices at once: each exactly once, all of them.
+    let sliced: Vec<_> = index
+        .search_pit_sliced(
+            SearchRequest::new(Q::range("n").lt(25_000)).size(1_000),
+            Duration::from_secs(60),
+            3,
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(sliced.len(), 25_000, "{api:?}: sliced");
+    let sliced_ids: HashSet<_> = sliced.iter().map(|h| h.id.clone()).collect();
+    assert_eq!(
+        sliced_ids, ids,
+        "{api:?}: the slices cover every match once"
+    );
 
     // Without a sort: by score, still each once.
     let all: Vec<_> = index

@@ -10,6 +10,8 @@ const CLUSTER: Service = Service::Elasticsearch;
 
 #[path = "../search/adapter.rs"]
 mod adapter;
+#[path = "../search/aggregations.rs"]
+mod aggregations;
 #[path = "../search/bulk.rs"]
 mod bulk;
 #[path = "../search/conformance.rs"]
