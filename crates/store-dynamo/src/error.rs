@@ -25,7 +25,9 @@ pub(crate) fn kind_of_code(code: &str) -> ErrorKind {
         "ResourceNotFoundException" | "TableNotFoundException" | "IndexNotFoundException" => {
             ErrorKind::NotFound
         }
-        "ResourceInUseException" | "TableAlreadyExistsException" => ErrorKind::AlreadyExists,
+        "ResourceInUseException" | "TableAlreadyExistsException" | "DuplicateItemException" => {
+            ErrorKind::AlreadyExists
+        }
         "ValidationException"
         | "SerializationException"
         | "ItemCollectionSizeLimitExceededException"
@@ -193,6 +195,7 @@ mod tests {
                 ErrorKind::PreconditionFailed,
             ),
             ("TransactionCanceledException", ErrorKind::Conflict),
+            ("DuplicateItemException", ErrorKind::AlreadyExists),
             (
                 "ProvisionedThroughputExceededException",
                 ErrorKind::Throttled,

@@ -26,12 +26,14 @@ mod cursor;
 mod error;
 pub mod expr;
 mod items;
+mod partiql;
 mod read;
 mod store;
 mod transact;
 
 pub use admin::{Billing, TableAdmin, TableDefinition, TableInfo};
 pub use config::{DynamoStoreBuilder, TableAdminBuilder};
+pub use partiql::Statement;
 pub use store::{DynamoStore, IndexInfo, MAX_BATCH_GET_KEYS, MAX_BATCH_WRITE_ITEMS};
 /// A serde-typed view of a [`DynamoStore`]: store-core's [`Table`](store_core::document::Table),
 /// which works on every document backend.

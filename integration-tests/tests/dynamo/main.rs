@@ -5,6 +5,7 @@
 //! proxy, table administration and error mapping).
 
 mod conformance;
+mod partiql;
 mod smoke;
 mod specific;
 mod support;
