@@ -66,6 +66,9 @@ macro_rules! forward_all {
             async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
                 (**self).copy(from, to).await
             }
+            async fn copy_if_not_exists(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+                (**self).copy_if_not_exists(from, to).await
+            }
             async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
                 (**self).list_page(options, cursor).await
             }

@@ -1,5 +1,6 @@
 //! [`ObjectStore`]: buckets of objects (S3 and its stand-ins).
 
+mod conditions;
 mod ext;
 mod files;
 mod types;
@@ -15,6 +16,7 @@ use crate::health::Health;
 use crate::keys::ObjectKey;
 use crate::page::{Cursor, Page, paginate};
 
+pub use conditions::{check_get_conditions, etag_matches};
 pub use ext::ObjectStoreExt;
 pub use files::{download_file_streamed, upload_file_streamed};
 pub use types::*;
@@ -87,6 +89,10 @@ pub trait ObjectStore: Health + Debug + Send + Sync {
 
     /// Copies an object within the bucket, metadata included.
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()>;
+
+    /// Copies an object within the bucket, metadata included, only if nothing is at `to`:
+    /// otherwise `AlreadyExists` and `to` is untouched. A missing source is `NotFound`.
+    async fn copy_if_not_exists(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()>;
 
     /// One page of a listing, resumable from `cursor`.
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage>;

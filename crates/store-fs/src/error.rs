@@ -42,38 +42,9 @@ pub(crate) fn corrupt(path: &Path, why: impl std::fmt::Display) -> StoreError {
     ))
 }
 
-/// An etag without `W/` and quotes.
-fn unquote(etag: &str) -> &str {
-    let etag = etag.trim();
-    let etag = etag.strip_prefix("W/").unwrap_or(etag);
-    etag.strip_prefix('"')
-        .and_then(|e| e.strip_suffix('"'))
-        .unwrap_or(etag)
-}
-
-/// Whether a condition's etag (`*` matches anything) matches the stored one; quotes are
-/// ignored, so `abc` matches `"abc"`. The same rule as the in-memory reference store.
-pub(crate) fn etag_matches(given: &str, actual: Option<&str>) -> bool {
-    match actual {
-        None => false,
-        Some(_) if given.trim() == "*" => true,
-        Some(actual) => unquote(given) == unquote(actual),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn etags_compare_without_quotes_and_star_matches_any() {
-        assert!(etag_matches("\"ab\"", Some("\"ab\"")));
-        assert!(etag_matches("ab", Some("\"ab\"")));
-        assert!(etag_matches("W/\"ab\"", Some("\"ab\"")));
-        assert!(etag_matches("*", Some("\"ab\"")));
-        assert!(!etag_matches("*", None));
-        assert!(!etag_matches("\"ac\"", Some("\"ab\"")));
-    }
 
     #[test]
     fn io_kinds_map_to_store_kinds() {

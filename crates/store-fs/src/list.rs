@@ -28,6 +28,8 @@ pub(crate) struct Request<'a> {
     page_size: usize,
     /// The last entry (key or common prefix) of the previous page.
     after: Option<String>,
+    /// Keys up to this one are not listed.
+    start_after: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -48,6 +50,7 @@ impl<'a> Request<'a> {
             delimiter: options.delimiter.as_deref().filter(|d| !d.is_empty()),
             page_size,
             after,
+            start_after: options.start_after.as_deref(),
         })
     }
 
@@ -61,10 +64,13 @@ impl<'a> Request<'a> {
 
     /// Runs the request over the object tree (blocking).
     pub(crate) fn run(&self, objects: &Path) -> Result<ListPage> {
-        let bound = match &self.after {
-            Some(after) if after.as_str() >= self.prefix => after.clone(),
-            _ => self.prefix.to_owned(),
-        };
+        let bound = [self.after.as_deref(), self.start_after]
+            .into_iter()
+            .flatten()
+            .filter(|floor| *floor >= self.prefix)
+            .max()
+            .unwrap_or(self.prefix)
+            .to_owned();
         let mut walker = walk::Walker::new(objects, self.prefix, bound);
         if let Some(after) = &self.after
             && after.starts_with(self.prefix)
@@ -80,6 +86,9 @@ impl<'a> Request<'a> {
             .next_key()
             .map_err(|e| io_error("list", objects, e))?
         {
+            if self.start_after.is_some_and(|floor| key.as_str() <= floor) {
+                continue;
+            }
             let common = self.common_prefix(&key);
             let entry = common.unwrap_or(&key);
             if self.after.as_deref().is_some_and(|after| entry <= after)

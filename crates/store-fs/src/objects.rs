@@ -9,7 +9,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use store_core::object::{
     ByteStream, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectCapabilities,
-    ObjectMeta, PresignMethod, PutMode, PutOptions, PutResult, validate_presign_expiry,
+    ObjectMeta, PresignMethod, PutMode, PutOptions, PutResult, check_get_conditions,
+    validate_presign_expiry,
 };
 use store_core::{Cursor, Health, HealthReport, ObjectKey, ObjectStore, Result, StoreError};
 use tokio::task::JoinHandle;
@@ -88,6 +89,37 @@ impl FsStore {
         self.blocking(move |inner| target.commit(&inner.tree, &mode, content_type, metadata, None))
             .await
     }
+
+    /// Copies `from` to `to` with `mode` checked when the copy is committed (under the
+    /// folder's single-writer lock, so a create-only copy cannot race another write here).
+    async fn copy_object(&self, from: &ObjectKey, to: &ObjectKey, mode: PutMode) -> Result<()> {
+        self.writable()?;
+        let (from, to) = (from.clone(), to.clone());
+        self.blocking(move |inner| {
+            let mut source = inner
+                .tree
+                .open(&from, "no object exists at the source key")
+                .map_err(|e| e.with_target(from.as_str()))?;
+            let trailer = source.trailer;
+            let mut staged =
+                Staged::create(&inner.tree, &to, &mode).map_err(|e| e.with_target(to.as_str()))?;
+            match source.whole.take() {
+                Some(body) => staged.write(&body)?,
+                None => staged.copy_from(&mut source.file, trailer.size)?,
+            }
+            staged
+                .commit(
+                    &inner.tree,
+                    &mode,
+                    trailer.content_type,
+                    trailer.metadata,
+                    Some(trailer.sha256),
+                )
+                .map_err(|e| e.with_target(to.as_str()))?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -139,14 +171,13 @@ impl ObjectStore for FsStore {
             let opened = self
                 .blocking(move |inner| inner.tree.open(&k, "no object exists at this key"))
                 .await?;
-            let etag = opened.trailer.etag();
-            read::check_conditions(&options, &etag)?;
+            let meta = opened.trailer.meta(key.clone());
+            check_get_conditions(&options, meta.etag.as_deref(), meta.last_modified)?;
             let size = opened.trailer.size;
             let range = match options.range {
                 Some(range) => range.resolve(size)?,
                 None => 0..size,
             };
-            let meta = opened.trailer.meta(key.clone());
             Ok(GetResult {
                 meta,
                 range: range.clone(),
@@ -194,35 +225,18 @@ impl ObjectStore for FsStore {
     }
 
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
-        self.in_context("copy", from.as_str(), async {
-            self.writable()?;
-            let (from, to) = (from.clone(), to.clone());
-            self.blocking(move |inner| {
-                let mut source = inner
-                    .tree
-                    .open(&from, "no object exists at the source key")
-                    .map_err(|e| e.with_target(from.as_str()))?;
-                let trailer = source.trailer;
-                let mut staged = Staged::create(&inner.tree, &to, &PutMode::Overwrite)
-                    .map_err(|e| e.with_target(to.as_str()))?;
-                match source.whole.take() {
-                    Some(body) => staged.write(&body)?,
-                    None => staged.copy_from(&mut source.file, trailer.size)?,
-                }
-                staged
-                    .commit(
-                        &inner.tree,
-                        &PutMode::Overwrite,
-                        trailer.content_type,
-                        trailer.metadata,
-                        Some(trailer.sha256),
-                    )
-                    .map_err(|e| e.with_target(to.as_str()))?;
-                Ok(())
-            })
-            .await
-        })
+        self.in_context(
+            "copy",
+            from.as_str(),
+            self.copy_object(from, to, PutMode::Overwrite),
+        )
         .await
+    }
+
+    async fn copy_if_not_exists(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        let copy = self.copy_object(from, to, PutMode::CreateOnly);
+        self.in_context("copy_if_not_exists", from.as_str(), copy)
+            .await
     }
 
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {

@@ -7,34 +7,13 @@ use std::ops::Range;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use store_core::object::{ByteStream, GetOptions};
-use store_core::{Result, StoreError};
+use store_core::StoreError;
+use store_core::object::ByteStream;
 
-use crate::error::etag_matches;
 use crate::record::Opened;
 
 /// The largest chunk a body stream yields.
 pub(crate) const CHUNK: usize = 1024 * 1024;
-
-/// Checks a get's if-match and if-none-match against the stored etag, with the reference
-/// store's answers and messages.
-pub(crate) fn check_conditions(options: &GetOptions, etag: &str) -> Result<()> {
-    if let Some(expected) = &options.if_match
-        && !etag_matches(expected, Some(etag))
-    {
-        return Err(StoreError::precondition_failed(format!(
-            "if-match etag {expected} does not match the current etag {etag}"
-        )));
-    }
-    if let Some(unwanted) = &options.if_none_match
-        && etag_matches(unwanted, Some(etag))
-    {
-        return Err(StoreError::precondition_failed(format!(
-            "not modified: the object still has etag {unwanted}"
-        )));
-    }
-    Ok(())
-}
 
 /// The bytes `range` of an opened object as a stream of chunks of at most [`CHUNK`] bytes.
 pub(crate) fn body(opened: Opened, range: Range<u64>) -> ByteStream {

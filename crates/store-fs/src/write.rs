@@ -10,11 +10,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use store_core::object::{DeleteFailure, PutMode, PutResult};
+use store_core::object::{DeleteFailure, PutMode, PutResult, etag_matches};
 use store_core::{ObjectKey, Result, StoreError};
 
 use crate::disk::{self, TempFile, sync_dir};
-use crate::error::{etag_matches, io_error};
+use crate::error::io_error;
 use crate::record::{Trailer, hex};
 use crate::tree::Tree;
 use crate::writeback::Writeback;

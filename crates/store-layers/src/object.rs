@@ -213,6 +213,15 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         write(&self.layer, &meta, scope, || self.inner.copy(from, to)).await
     }
 
+    async fn copy_if_not_exists(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        let meta = meta(&self.inner, "copy_if_not_exists", Access::Write).idempotent(true);
+        let scope = || Scope::Entities(vec![entity(&meta, to)]);
+        write(&self.layer, &meta, scope, || {
+            self.inner.copy_if_not_exists(from, to)
+        })
+        .await
+    }
+
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
         let meta = meta(&self.inner, "list", Access::List);
         let secondary = self

@@ -11,6 +11,7 @@ use store_core::{ObjectKey, StoreError};
 use crate::BACKEND;
 use crate::encode::{parse_content_range, quote_etag};
 use crate::error::map_sdk_error;
+use crate::options::{ReadOptions, with_customer_key};
 
 /// A body being downloaded: bytes `next..end` of the object are still to come.
 ///
@@ -20,6 +21,8 @@ pub(crate) struct Download {
     pub(crate) client: Client,
     pub(crate) bucket: String,
     pub(crate) key: ObjectKey,
+    /// The version and SSE-C key the body is read with.
+    pub(crate) read: ReadOptions,
     pub(crate) etag: Option<String>,
     /// Offset in the object of the next byte to yield.
     pub(crate) next: u64,
@@ -95,13 +98,15 @@ impl Download {
     /// Asks for the remaining bytes again, with a short pause first.
     async fn reopen(&mut self) -> store_core::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let out = self
+        let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(self.key.as_str())
             .range(format!("bytes={}-{}", self.next, self.end - 1))
             .set_if_match(self.etag.as_deref().map(quote_etag))
+            .set_version_id(self.read.version_id.clone());
+        let out = with_customer_key!(request, self.read.customer_key.as_ref())
             .send()
             .await
             .map_err(|e| map_sdk_error(e, "get", &self.bucket, self.key.as_str()))?;

@@ -7,14 +7,16 @@ use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
-use aws_sdk_s3::types::{Delete, EncodingType, MetadataDirective, ObjectIdentifier};
+use aws_sdk_s3::primitives::DateTime;
+use aws_sdk_s3::types::{ChecksumMode, Delete, EncodingType, MetadataDirective, ObjectIdentifier};
 use bytes::Bytes;
 use futures::StreamExt;
 use store_core::object::{
     ByteRange, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectMeta,
-    PresignMethod, PutMode, PutOptions, PutResult, validate_presign_expiry,
+    PresignMethod, PutMode, PutOptions, PutResult, etag_matches, validate_presign_expiry,
 };
 use store_core::{Cursor, ErrorKind, ObjectKey, Result, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
@@ -22,10 +24,14 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::BACKEND;
 use crate::body::Download;
 use crate::encode::{
-    cursor_from_token, decode_url, encode_copy_source, etags_match, object_meta,
-    parse_content_range, quote_etag, range_header, sdk_metadata, token_from_cursor,
+    cursor_from_token, decode_url, encode_copy_source, object_meta, parse_content_range,
+    quote_etag, range_header, sdk_metadata, token_from_cursor,
 };
 use crate::error::{HttpLike, already_exists, conditional_error, local, map_sdk_error};
+use crate::options::{
+    Checksum, CustomerKey, ReadOptions, S3PutOptions, SseFields, with_customer_key,
+    with_put_options,
+};
 
 /// The largest listing page S3 returns.
 const MAX_LIST_PAGE: usize = 1_000;
@@ -37,16 +43,32 @@ const LOCK_STRIPES: usize = 64;
 pub(crate) struct BucketClient {
     sdk: Client,
     bucket: String,
+    /// The S3 options of writes through the trait, and the SSE-C key of its reads.
+    defaults: S3PutOptions,
     locks: Vec<Mutex<()>>,
 }
 
 impl BucketClient {
     /// A client for `bucket`.
-    pub(crate) fn new(sdk: Client, bucket: String) -> Self {
+    pub(crate) fn new(sdk: Client, bucket: String, defaults: S3PutOptions) -> Self {
         Self {
             sdk,
             bucket,
+            defaults,
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    /// The S3 options of writes that name none.
+    pub(crate) fn defaults(&self) -> &S3PutOptions {
+        &self.defaults
+    }
+
+    /// The read options of reads that name none: the default SSE-C key, if any.
+    pub(crate) fn read_defaults(&self) -> ReadOptions {
+        ReadOptions {
+            customer_key: self.defaults.customer_key().cloned(),
+            ..ReadOptions::default()
         }
     }
 
@@ -113,7 +135,7 @@ impl BucketClient {
             (Some(etag), None) => fail(StoreError::precondition_failed(format!(
                 "if-match etag {etag} given but no object exists at this key"
             ))),
-            (Some(etag), Some(meta)) if etags_match(etag, meta.etag.as_deref()) => Ok(()),
+            (Some(etag), Some(meta)) if etag_matches(etag, meta.etag.as_deref()) => Ok(()),
             (Some(etag), Some(meta)) => fail(StoreError::precondition_failed(format!(
                 "if-match etag {etag} does not match the current etag {}",
                 meta.etag.as_deref().unwrap_or("(none)")
@@ -121,15 +143,16 @@ impl BucketClient {
         }
     }
 
-    /// One `PutObject` of a whole body.
+    /// One `PutObject` of a whole body, with the S3 options `s3`.
     pub(crate) async fn put_object(
         &self,
         key: &ObjectKey,
         body: Bytes,
         options: &PutOptions,
+        s3: &S3PutOptions,
         operation: &'static str,
     ) -> Result<PutResult> {
-        let mut request = self
+        let request = self
             .sdk
             .put_object()
             .bucket(&self.bucket)
@@ -137,7 +160,9 @@ impl BucketClient {
             .content_length(body.len() as i64)
             .body(SdkByteStream::from(body))
             .set_content_type(options.content_type.clone())
-            .set_metadata(sdk_metadata(&options.metadata));
+            .set_metadata(sdk_metadata(&options.metadata))
+            .set_checksum_algorithm(s3.checksum.map(Checksum::sdk));
+        let mut request = with_put_options!(request, s3);
         request = match &options.mode {
             PutMode::Overwrite => request,
             PutMode::CreateOnly => request.if_none_match("*"),
@@ -153,36 +178,46 @@ impl BucketClient {
         })
     }
 
-    /// `HeadObject`, as metadata.
+    /// `HeadObject` with the store's default read options, as metadata.
     pub(crate) async fn head_object(
         &self,
         key: &ObjectKey,
         operation: &'static str,
     ) -> Result<ObjectMeta> {
         let out = self
+            .head_with(key, &self.read_defaults(), operation)
+            .await?;
+        Ok(meta_of_head(key, &out))
+    }
+
+    /// `HeadObject` of the version and with the SSE-C key of `read`.
+    pub(crate) async fn head_with(
+        &self,
+        key: &ObjectKey,
+        read: &ReadOptions,
+        operation: &'static str,
+    ) -> Result<HeadObjectOutput> {
+        let request = self
             .sdk
             .head_object()
             .bucket(&self.bucket)
             .key(key.as_str())
+            .set_version_id(read.version_id.clone())
+            .set_checksum_mode(read.verify_checksum.then_some(ChecksumMode::Enabled));
+        with_customer_key!(request, read.customer_key.as_ref())
             .send()
             .await
-            .map_err(|e| self.sdk_error(e, operation, key.as_str()))?;
-        Ok(object_meta(
-            key,
-            out.content_length().unwrap_or(0).max(0) as u64,
-            out.e_tag(),
-            out.last_modified(),
-            out.content_type(),
-            out.metadata(),
-        ))
+            .map_err(|e| self.sdk_error(e, operation, key.as_str()))
     }
 
     /// `GetObject` as a body that resumes up to `resumes` times after a broken connection,
-    /// errors naming `operation`.
+    /// errors naming `operation`; `read` picks the version, presents the SSE-C key and asks
+    /// for checksum verification.
     pub(crate) async fn get_object(
         &self,
         key: &ObjectKey,
         options: GetOptions,
+        read: &ReadOptions,
         resumes: u32,
         operation: &'static str,
     ) -> Result<GetResult> {
@@ -195,7 +230,7 @@ impl BucketClient {
                 key.as_str(),
             ));
         }
-        let response = self
+        let request = self
             .sdk
             .get_object()
             .bucket(&self.bucket)
@@ -203,6 +238,11 @@ impl BucketClient {
             .set_range(options.range.map(range_header))
             .set_if_match(options.if_match.as_deref().map(quote_etag))
             .set_if_none_match(options.if_none_match.as_deref().map(quote_etag))
+            .set_if_modified_since(options.if_modified_since.map(DateTime::from))
+            .set_if_unmodified_since(options.if_unmodified_since.map(DateTime::from))
+            .set_version_id(read.version_id.clone())
+            .set_checksum_mode(read.verify_checksum.then_some(ChecksumMode::Enabled));
+        let response = with_customer_key!(request, read.customer_key.as_ref())
             .send()
             .await;
         let out = match response {
@@ -214,14 +254,15 @@ impl BucketClient {
                     return self.unsatisfiable(key, options.range, err, operation).await;
                 }
                 if status == Some(304) {
-                    return Err(StoreError::precondition_failed(format!(
-                        "not modified: the object still has etag {}",
-                        options.if_none_match.as_deref().unwrap_or("(given)")
-                    ))
-                    .with_backend(BACKEND)
-                    .with_operation(operation)
-                    .with_target(key.as_str())
-                    .with_source(err));
+                    let why = match &options.if_none_match {
+                        Some(etag) => format!("not modified: the object still has etag {etag}"),
+                        None => "not modified since that time".to_owned(),
+                    };
+                    return Err(StoreError::precondition_failed(why)
+                        .with_backend(BACKEND)
+                        .with_operation(operation)
+                        .with_target(key.as_str())
+                        .with_source(err));
                 }
                 return Err(err);
             }
@@ -250,6 +291,7 @@ impl BucketClient {
             client: self.sdk.clone(),
             bucket: self.bucket.clone(),
             key: key.clone(),
+            read: read.clone(),
             etag: meta.etag.clone(),
             next: range.start,
             end: range.end,
@@ -358,17 +400,40 @@ impl BucketClient {
         Ok(failures)
     }
 
-    /// One `CopyObject` within the bucket, metadata included.
-    pub(crate) async fn copy_object(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
-        self.sdk
+    /// One `CopyObject` within the bucket, metadata and tags included, encrypted as the
+    /// store's defaults say (an SSE-C source is read with the default key). `create_only`
+    /// sends `If-None-Match: *`.
+    pub(crate) async fn copy_object(
+        &self,
+        from: &ObjectKey,
+        to: &ObjectKey,
+        create_only: bool,
+        operation: &'static str,
+    ) -> Result<()> {
+        let sse = SseFields::of(self.defaults.encryption.as_ref());
+        let key = self.defaults.customer_key();
+        let request = self
+            .sdk
             .copy_object()
             .bucket(&self.bucket)
             .key(to.as_str())
             .copy_source(encode_copy_source(&self.bucket, from.as_str()))
             .metadata_directive(MetadataDirective::Copy)
-            .send()
-            .await
-            .map_err(|e| self.sdk_error(e, "copy", from.as_str()))?;
+            .set_server_side_encryption(sse.algorithm)
+            .set_ssekms_key_id(sse.kms_key_id)
+            .set_bucket_key_enabled(sse.bucket_key)
+            .set_copy_source_sse_customer_algorithm(key.map(|_| "AES256".to_owned()))
+            .set_copy_source_sse_customer_key(key.map(CustomerKey::base64))
+            .set_copy_source_sse_customer_key_md5(key.map(CustomerKey::md5_base64))
+            .set_if_none_match(create_only.then(|| "*".to_owned()));
+        with_customer_key!(request, key).send().await.map_err(|e| {
+            let err = self.sdk_error(e, operation, from.as_str());
+            if create_only {
+                conditional_error(err, &PutMode::CreateOnly, operation, to)
+            } else {
+                err
+            }
+        })?;
         Ok(())
     }
 
@@ -402,6 +467,14 @@ impl BucketClient {
             .set_prefix(options.prefix.clone().filter(|p| !p.is_empty()))
             .set_delimiter(options.delimiter.clone().filter(|d| !d.is_empty()))
             .max_keys(page_size as i32)
+            // S3 reads StartAfter on the first page; the token carries the position after it.
+            .set_start_after(
+                options
+                    .start_after
+                    .clone()
+                    .filter(|_| token.is_none())
+                    .filter(|s| !s.is_empty()),
+            )
             .set_continuation_token(token)
             .encoding_type(EncodingType::Url)
             .send()
@@ -486,4 +559,16 @@ impl BucketClient {
             .map_err(|e| self.sdk_error(e, operation, &self.bucket))?;
         Ok(())
     }
+}
+
+/// The portable metadata in a `HeadObject` answer.
+pub(crate) fn meta_of_head(key: &ObjectKey, out: &HeadObjectOutput) -> ObjectMeta {
+    object_meta(
+        key,
+        out.content_length().unwrap_or(0).max(0) as u64,
+        out.e_tag(),
+        out.last_modified(),
+        out.content_type(),
+        out.metadata(),
+    )
 }

@@ -11,6 +11,7 @@ use aws_sdk_s3::config::{Credentials, Region};
 use store_core::{Result, StoreError};
 
 use crate::BACKEND;
+use crate::options::S3PutOptions;
 use crate::store::S3Store;
 use crate::transfer::TransferConfig;
 
@@ -57,6 +58,7 @@ pub struct S3StoreBuilder {
     attempt_timeout: Option<Duration>,
     retry: Option<(RetryMode, u32)>,
     transfer: TransferConfig,
+    put_defaults: S3PutOptions,
 }
 
 impl fmt::Debug for S3StoreBuilder {
@@ -76,6 +78,7 @@ impl fmt::Debug for S3StoreBuilder {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("retry", &self.retry)
             .field("transfer", &self.transfer)
+            .field("put_defaults", &self.put_defaults)
             .finish()
     }
 }
@@ -194,6 +197,13 @@ impl S3StoreBuilder {
         self
     }
 
+    /// S3 options for every write that names none: server-side encryption, checksum,
+    /// storage class, tags (see [`S3Store::with_put_defaults`]).
+    pub fn put_defaults(mut self, defaults: S3PutOptions) -> Self {
+        self.put_defaults = defaults;
+        self
+    }
+
     /// Resolves the configuration and makes the store. Nothing is sent to S3.
     ///
     /// Fails with `InvalidInput` for an invalid bucket name or transfer config, or when no
@@ -254,7 +264,10 @@ impl S3StoreBuilder {
             config = config.force_path_style(path_style);
         }
         let client = aws_sdk_s3::Client::from_conf(config.build());
-        Ok(S3Store::from_client(client, self.bucket).with_transfer(self.transfer))
+        S3Store::from_client(client, self.bucket)
+            .with_transfer(self.transfer)
+            .with_put_defaults(self.put_defaults)
+            .map_err(|e| e.in_context(BACKEND, "build"))
     }
 }
 

@@ -109,21 +109,6 @@ pub(crate) fn quote_etag(etag: &str) -> String {
     }
 }
 
-/// Whether two etags are the same, ignoring quotes.
-pub(crate) fn etags_match(given: &str, actual: Option<&str>) -> bool {
-    let strip = |e: &str| {
-        e.trim()
-            .trim_start_matches("W/")
-            .trim_matches('"')
-            .to_owned()
-    };
-    match actual {
-        None => false,
-        Some(_) if given.trim() == "*" => true,
-        Some(actual) => strip(given) == strip(actual),
-    }
-}
-
 /// User metadata as the SDK wants it (none when empty).
 pub(crate) fn sdk_metadata(metadata: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
     (!metadata.is_empty()).then(|| {
@@ -203,9 +188,6 @@ mod tests {
 
     #[test]
     fn etags_compare_without_quotes() {
-        assert!(etags_match("abc", Some("\"abc\"")));
-        assert!(etags_match("*", Some("\"x\"")));
-        assert!(!etags_match("abc", None));
         assert_eq!(quote_etag("abc"), "\"abc\"");
         assert_eq!(quote_etag("\"abc\""), "\"abc\"");
     }

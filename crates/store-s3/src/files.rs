@@ -11,8 +11,10 @@ use store_core::object::{ByteRange, ByteStream, GetOptions, PutOptions, PutResul
 use store_core::{ObjectKey, Result, StoreError};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use crate::client::BucketClient;
+use crate::client::{BucketClient, meta_of_head};
 use crate::error::{io_error, local};
+use crate::multipart::WriteOptions;
+use crate::options::{ReadOptions, S3PutOptions};
 use crate::transfer::TransferConfig;
 
 /// How much of a file is read at a time.
@@ -27,6 +29,7 @@ pub(crate) async fn upload_file(
     path: &Path,
     key: &ObjectKey,
     options: PutOptions,
+    s3: &S3PutOptions,
 ) -> Result<PutResult> {
     let file = tokio::fs::File::open(path)
         .await
@@ -42,7 +45,7 @@ pub(crate) async fn upload_file(
         transfer,
         key,
         body,
-        options,
+        WriteOptions { options, s3 },
         Some(size),
         "upload_file",
     )
@@ -110,8 +113,10 @@ pub(crate) async fn download_file(
     transfer: &TransferConfig,
     key: &ObjectKey,
     path: &Path,
+    read: &ReadOptions,
 ) -> Result<u64> {
-    let meta = client.head_object(key, "download_file").await?;
+    let head = client.head_with(key, read, "download_file").await?;
+    let meta = meta_of_head(key, &head);
     let mut temp = TempFile {
         path: temp_path(path).map_err(|e| local(e, "download_file", key.as_str()))?,
         keep: false,
@@ -139,7 +144,7 @@ pub(crate) async fn download_file(
                 end,
                 etag: etag.clone(),
             };
-            download_part(client, transfer, key, part, &temp_path)
+            download_part(client, transfer, key, part, read, &temp_path)
         })
         .collect();
     let mut written = 0u64;
@@ -171,6 +176,7 @@ async fn download_part(
     transfer: &TransferConfig,
     key: &ObjectKey,
     part: Part,
+    read: &ReadOptions,
     temp: &Path,
 ) -> Result<u64> {
     let Part { start, end, etag } = part;
@@ -190,7 +196,13 @@ async fn download_part(
         .await
         .map_err(|e| io_error("seek in", temp, e))?;
     let got = client
-        .get_object(key, options, transfer.download_resumes, "download_file")
+        .get_object(
+            key,
+            options,
+            read,
+            transfer.download_resumes,
+            "download_file",
+        )
         .await?;
     let mut body = got.body;
     let mut written = 0u64;

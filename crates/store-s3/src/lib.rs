@@ -32,14 +32,20 @@ mod encode;
 mod error;
 mod files;
 mod multipart;
+mod options;
+mod s3_ops;
 mod store;
 mod transfer;
+mod versions;
 
 pub use config::{RetryMode, S3StoreBuilder, validate_bucket_name};
+pub use options::{Checksum, CustomerKey, Encryption, MAX_TAGS, ReadOptions, S3PutOptions};
+pub use s3_ops::ObjectInfo;
 pub use store::S3Store;
 pub use transfer::{
     MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MAX_SINGLE_COPY, MIN_PART_SIZE, TransferConfig,
 };
+pub use versions::ObjectVersion;
 
 /// The AWS SDK this adapter is built on, for direct use.
 pub use aws_sdk_s3 as sdk;

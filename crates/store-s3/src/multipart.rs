@@ -4,7 +4,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumType, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -15,6 +15,9 @@ use tokio::task::JoinHandle;
 use crate::client::BucketClient;
 use crate::encode::{encode_copy_source, quote_etag, sdk_metadata};
 use crate::error::{conditional_error, local, map_sdk_error};
+use crate::options::{
+    Checksum, CustomerKey, S3PutOptions, SseFields, with_customer_key, with_put_options,
+};
 use crate::transfer::{MAX_OBJECT_SIZE, MAX_PARTS, MIB, TransferConfig};
 
 /// The smallest part a multipart copy uses when its threshold is the default.
@@ -28,6 +31,10 @@ struct Upload {
     key: ObjectKey,
     upload_id: String,
     policy: RetryPolicy,
+    /// The checksum every part carries.
+    checksum: Option<Checksum>,
+    /// The SSE-C key every part is encrypted with.
+    customer_key: Option<CustomerKey>,
 }
 
 impl Upload {
@@ -36,7 +43,8 @@ impl Upload {
             let body = body.clone();
             let this = &self;
             async move {
-                this.client
+                let request = this
+                    .client
                     .upload_part()
                     .bucket(&this.bucket)
                     .key(this.key.as_str())
@@ -44,6 +52,8 @@ impl Upload {
                     .part_number(number)
                     .content_length(body.len() as i64)
                     .body(SdkByteStream::from(body))
+                    .set_checksum_algorithm(this.checksum.map(Checksum::sdk));
+                with_customer_key!(request, this.customer_key.as_ref())
                     .customize()
                     .config_override(
                         aws_sdk_s3::config::Builder::default()
@@ -55,9 +65,15 @@ impl Upload {
             }
         })
         .await?;
+        // Each part's checksum goes back in CompleteMultipartUpload, which S3 checks.
         Ok(CompletedPart::builder()
             .part_number(number)
             .set_e_tag(out.e_tag().map(str::to_owned))
+            .set_checksum_crc32(out.checksum_crc32().map(str::to_owned))
+            .set_checksum_crc32_c(out.checksum_crc32_c().map(str::to_owned))
+            .set_checksum_crc64_nvme(out.checksum_crc64_nvme().map(str::to_owned))
+            .set_checksum_sha1(out.checksum_sha1().map(str::to_owned))
+            .set_checksum_sha256(out.checksum_sha256().map(str::to_owned))
             .build())
     }
 
@@ -104,6 +120,12 @@ impl Drop for AbortGuard {
     }
 }
 
+/// The portable and the S3 options of one write.
+pub(crate) struct WriteOptions<'a> {
+    pub(crate) options: PutOptions,
+    pub(crate) s3: &'a S3PutOptions,
+}
+
 /// Stores a stream: a single `PutObject` when it ends within the threshold, else a multipart
 /// upload. `size` (when known) chooses the part size; otherwise parts grow so that 10,000
 /// of them hold 5 TiB.
@@ -112,11 +134,14 @@ pub(crate) async fn upload(
     transfer: &TransferConfig,
     key: &ObjectKey,
     mut body: ByteStream,
-    options: PutOptions,
+    write: WriteOptions<'_>,
     size: Option<u64>,
     operation: &'static str,
 ) -> Result<PutResult> {
+    let WriteOptions { options, s3 } = write;
     let ctx = |e: StoreError| e.in_context(crate::BACKEND, operation);
+    s3.validate()
+        .map_err(|e| ctx(e.with_target(key.as_str())))?;
     if let Some(size) = size
         && size > MAX_OBJECT_SIZE
     {
@@ -145,19 +170,22 @@ pub(crate) async fn upload(
     let Some(pending) = pending else {
         let _guard = client.condition_lock(key, &options.mode).await;
         return client
-            .put_object(key, first.freeze(), &options, operation)
+            .put_object(key, first.freeze(), &options, s3, operation)
             .await;
     };
 
     // Fail fast on a condition that already does not hold, before sending gigabytes.
     client.check_put_mode(key, &options.mode, operation).await?;
-    let created = client
+    let create = client
         .sdk()
         .create_multipart_upload()
         .bucket(client.bucket())
         .key(key.as_str())
         .set_content_type(options.content_type.clone())
         .set_metadata(sdk_metadata(&options.metadata))
+        .set_checksum_algorithm(s3.checksum.map(Checksum::sdk))
+        .set_checksum_type(s3.checksum.map(checksum_type));
+    let created = with_put_options!(create, s3)
         .send()
         .await
         .map_err(|e| client.sdk_error(e, operation, key.as_str()))?;
@@ -168,6 +196,8 @@ pub(crate) async fn upload(
         key: key.clone(),
         upload_id,
         policy: transfer.part_retry.clone(),
+        checksum: s3.checksum,
+        customer_key: s3.customer_key().cloned(),
     };
     let mut guard = AbortGuard {
         upload: Some(upload.clone()),
@@ -221,17 +251,19 @@ pub(crate) async fn upload(
         let _lock = client.condition_lock(key, &options.mode).await;
         // Servers that ignore conditions on CompleteMultipartUpload are covered by this check.
         client.check_put_mode(key, &options.mode, operation).await?;
-        let mut complete = client
+        let complete = client
             .sdk()
             .complete_multipart_upload()
             .bucket(client.bucket())
             .key(key.as_str())
             .upload_id(&upload.upload_id)
+            .set_checksum_type(s3.checksum.map(checksum_type))
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
                     .build(),
             );
+        let mut complete = with_customer_key!(complete, s3.customer_key());
         complete = match &options.mode {
             PutMode::Overwrite => complete,
             PutMode::CreateOnly => complete.if_none_match("*"),
@@ -265,6 +297,15 @@ pub(crate) async fn upload(
     }
 }
 
+/// How S3 combines the parts' checksums: CRC-64/NVME only whole-object, the others
+/// composite (a checksum of the parts' checksums, `…-N`).
+fn checksum_type(checksum: Checksum) -> ChecksumType {
+    match checksum {
+        Checksum::Crc64Nvme => ChecksumType::FullObject,
+        _ => ChecksumType::Composite,
+    }
+}
+
 fn join(
     done: Option<std::result::Result<Result<CompletedPart>, tokio::task::JoinError>>,
 ) -> Result<CompletedPart> {
@@ -277,23 +318,31 @@ fn join(
     }
 }
 
-/// Copies an object larger than the single-copy limit with `UploadPartCopy`.
+/// Copies an object larger than the single-copy limit with `UploadPartCopy`; `create_only`
+/// sends `If-None-Match: *` with the completion.
 pub(crate) async fn copy(
     client: &BucketClient,
     transfer: &TransferConfig,
     source: &ObjectMeta,
     to: &ObjectKey,
+    create_only: bool,
 ) -> Result<()> {
     let part_size = transfer
         .part_size_for(source.size)
         .max(transfer.multipart_copy_threshold.min(COPY_PART));
-    let created = client
+    let sse = SseFields::of(client.defaults().encryption.as_ref());
+    let customer_key = client.defaults().customer_key().cloned();
+    let create = client
         .sdk()
         .create_multipart_upload()
         .bucket(client.bucket())
         .key(to.as_str())
         .set_content_type(source.content_type.clone())
         .set_metadata(sdk_metadata(&source.metadata))
+        .set_server_side_encryption(sse.algorithm)
+        .set_ssekms_key_id(sse.kms_key_id)
+        .set_bucket_key_enabled(sse.bucket_key);
+    let created = with_customer_key!(create, customer_key.as_ref())
         .send()
         .await
         .map_err(|e| client.sdk_error(e, "copy", to.as_str()))?;
@@ -303,6 +352,8 @@ pub(crate) async fn copy(
         key: to.clone(),
         upload_id: created.upload_id().unwrap_or_default().to_owned(),
         policy: transfer.part_retry.clone(),
+        checksum: None,
+        customer_key,
     };
     let mut guard = AbortGuard {
         upload: Some(upload.clone()),
@@ -322,7 +373,8 @@ pub(crate) async fn copy(
                     let end = (start + part_size).min(source.size) - 1;
                     let number = (i + 1) as i32;
                     let out = retry(&upload.policy, || async {
-                        upload
+                        let key = upload.customer_key.as_ref();
+                        let request = upload
                             .client
                             .upload_part_copy()
                             .bucket(&upload.bucket)
@@ -332,11 +384,14 @@ pub(crate) async fn copy(
                             .copy_source(copy_source)
                             .copy_source_range(format!("bytes={start}-{end}"))
                             .set_copy_source_if_match(if_match.clone())
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                map_sdk_error(e, "copy", &upload.bucket, source.key.as_str())
-                            })
+                            .set_copy_source_sse_customer_algorithm(
+                                key.map(|_| "AES256".to_owned()),
+                            )
+                            .set_copy_source_sse_customer_key(key.map(CustomerKey::base64))
+                            .set_copy_source_sse_customer_key_md5(key.map(CustomerKey::md5_base64));
+                        with_customer_key!(request, key).send().await.map_err(|e| {
+                            map_sdk_error(e, "copy", &upload.bucket, source.key.as_str())
+                        })
                     })
                     .await?;
                     Ok::<_, StoreError>(
@@ -357,7 +412,7 @@ pub(crate) async fn copy(
             .into_iter()
             .collect::<Result<_>>()?;
         parts.sort_by_key(|p| p.part_number());
-        client
+        let complete = client
             .sdk()
             .complete_multipart_upload()
             .bucket(client.bucket())
@@ -367,10 +422,18 @@ pub(crate) async fn copy(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
                     .build(),
-            )
+            );
+        with_customer_key!(complete, upload.customer_key.as_ref())
+            .set_if_none_match(create_only.then(|| "*".to_owned()))
             .send()
             .await
-            .map_err(|e| client.sdk_error(e, "copy", to.as_str()))?;
+            .map_err(|e| {
+                let err = client.sdk_error(e, "copy", to.as_str());
+                match create_only {
+                    true => conditional_error(err, &PutMode::CreateOnly, "copy", to),
+                    false => err,
+                }
+            })?;
         Ok(())
     }
     .await;

@@ -13,12 +13,14 @@ use bytes::Bytes;
 use futures::StreamExt;
 use store_core::object::{
     ByteStream, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectCapabilities,
-    ObjectMeta, PresignMethod, PutOptions, PutResult,
+    ObjectMeta, PresignMethod, PutMode, PutOptions, PutResult,
 };
 use store_core::{Cursor, Health, HealthReport, ObjectKey, ObjectStore, Result, StoreError};
 
 use crate::BACKEND;
 use crate::client::BucketClient;
+use crate::multipart::WriteOptions;
+use crate::options::S3PutOptions;
 use crate::transfer::TransferConfig;
 
 /// The most keys one `DeleteObjects` request takes.
@@ -58,9 +60,39 @@ impl S3Store {
     /// (change them with [`with_transfer`](Self::with_transfer)). Nothing is sent to S3.
     pub fn from_client(client: Client, bucket: impl Into<String>) -> Self {
         Self {
-            client: Arc::new(BucketClient::new(client, bucket.into())),
+            client: Arc::new(BucketClient::new(
+                client,
+                bucket.into(),
+                S3PutOptions::default(),
+            )),
             transfer: Arc::new(TransferConfig::default()),
         }
+    }
+
+    /// The same store with these S3 options on every write that names none (every write
+    /// through the [`ObjectStore`] trait), e.g. SSE-KMS and a CRC-32C checksum for a bucket
+    /// whose policy demands them. With SSE-C, reads, heads and copies through the trait
+    /// present the same key. Options that break S3's limits are `InvalidInput`.
+    pub fn with_put_defaults(self, defaults: S3PutOptions) -> Result<Self> {
+        defaults.validate()?;
+        Ok(Self {
+            client: Arc::new(BucketClient::new(
+                self.client.sdk().clone(),
+                self.client.bucket().to_owned(),
+                defaults,
+            )),
+            transfer: self.transfer,
+        })
+    }
+
+    /// The S3 options of writes that name none.
+    pub fn put_defaults(&self) -> &S3PutOptions {
+        self.client.defaults()
+    }
+
+    /// The bucket client, for the S3-specific methods of other modules.
+    pub(crate) fn bucket_client(&self) -> &BucketClient {
+        &self.client
     }
 
     /// The same store with these transfer settings (check them with
@@ -121,7 +153,10 @@ impl ObjectStore for S3Store {
     async fn put(&self, key: &ObjectKey, body: Bytes, options: PutOptions) -> Result<PutResult> {
         self.in_context("put", key.as_str(), async {
             let _guard = self.client.condition_lock(key, &options.mode).await;
-            self.client.put_object(key, body, &options, "put").await
+            let defaults = self.client.defaults();
+            self.client
+                .put_object(key, body, &options, defaults, "put")
+                .await
         })
         .await
     }
@@ -137,7 +172,10 @@ impl ObjectStore for S3Store {
             &self.transfer,
             key,
             body,
-            options,
+            WriteOptions {
+                options,
+                s3: self.client.defaults(),
+            },
             None,
             "put_stream",
         );
@@ -146,7 +184,8 @@ impl ObjectStore for S3Store {
 
     async fn get(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
         let resumes = self.transfer.download_resumes;
-        let get = self.client.get_object(key, options, resumes, "get");
+        let read = self.client.read_defaults();
+        let get = self.client.get_object(key, options, &read, resumes, "get");
         self.in_context("get", key.as_str(), get).await
     }
 
@@ -207,9 +246,30 @@ impl ObjectStore for S3Store {
                 return Ok(());
             }
             if source.size > self.transfer.multipart_copy_threshold {
-                return crate::multipart::copy(&self.client, &self.transfer, &source, to).await;
+                let copy = crate::multipart::copy(&self.client, &self.transfer, &source, to, false);
+                return copy.await;
             }
-            self.client.copy_object(from, to).await
+            self.client.copy_object(from, to, false, "copy").await
+        })
+        .await
+    }
+
+    /// Sends `If-None-Match: *` with the copy (S3 refuses it atomically); on servers that
+    /// ignore the header on copies, the destination is checked first as well (under the
+    /// per-key lock of conditional writes, so writers in this process cannot race it).
+    async fn copy_if_not_exists(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        const OPERATION: &str = "copy_if_not_exists";
+        self.in_context(OPERATION, from.as_str(), async {
+            let source = self.client.head_object(from, OPERATION).await?;
+            let _guard = self.client.condition_lock(to, &PutMode::CreateOnly).await;
+            self.client
+                .check_put_mode(to, &PutMode::CreateOnly, OPERATION)
+                .await?;
+            if source.size > self.transfer.multipart_copy_threshold {
+                let copy = crate::multipart::copy(&self.client, &self.transfer, &source, to, true);
+                return copy.await;
+            }
+            self.client.copy_object(from, to, true, OPERATION).await
         })
         .await
     }
@@ -240,7 +300,9 @@ impl ObjectStore for S3Store {
         key: &ObjectKey,
         options: PutOptions,
     ) -> Result<PutResult> {
-        let upload = crate::files::upload_file(&self.client, &self.transfer, path, key, options);
+        let defaults = self.client.defaults();
+        let upload =
+            crate::files::upload_file(&self.client, &self.transfer, path, key, options, defaults);
         self.in_context("upload_file", key.as_str(), upload).await
     }
 
@@ -250,7 +312,8 @@ impl ObjectStore for S3Store {
     /// stopped. On failure the temporary file is removed and `path` is untouched. Returns the
     /// number of bytes written.
     async fn download_file(&self, key: &ObjectKey, path: &Path) -> Result<u64> {
-        let download = crate::files::download_file(&self.client, &self.transfer, key, path);
+        let read = self.client.read_defaults();
+        let download = crate::files::download_file(&self.client, &self.transfer, key, path, &read);
         self.in_context("download_file", key.as_str(), download)
             .await
     }

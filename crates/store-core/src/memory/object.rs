@@ -16,8 +16,8 @@ use crate::health::{Health, HealthReport};
 use crate::keys::ObjectKey;
 use crate::object::{
     ByteStream, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectCapabilities,
-    ObjectMeta, ObjectStore, PresignMethod, PutMode, PutOptions, PutResult,
-    validate_presign_expiry,
+    ObjectMeta, ObjectStore, PresignMethod, PutMode, PutOptions, PutResult, check_get_conditions,
+    etag_matches, validate_presign_expiry,
 };
 use crate::page::Cursor;
 
@@ -123,6 +123,30 @@ impl MemoryObjectStore {
         })
     }
 
+    /// Copies `from` to `to` under one write lock, so a create-only copy is atomic.
+    fn copy_object(&self, from: &ObjectKey, to: &ObjectKey, mode: &PutMode) -> Result<()> {
+        let mut objects = self.write();
+        let source = objects.get(from).ok_or_else(|| {
+            error(
+                StoreError::not_found("no object exists at the source key"),
+                "copy",
+                from,
+            )
+        })?;
+        let mut copied = source.clone();
+        if *mode == PutMode::CreateOnly && objects.contains_key(to) {
+            return Err(error(
+                StoreError::already_exists("an object already exists at the destination key"),
+                "copy_if_not_exists",
+                to,
+            ));
+        }
+        copied.meta.key = to.clone();
+        copied.meta.last_modified = Some(SystemTime::now());
+        objects.insert(to.clone(), copied);
+        Ok(())
+    }
+
     fn lookup(&self, key: &ObjectKey, operation: &'static str) -> Result<StoredObject> {
         self.read()
             .get(key)
@@ -139,24 +163,6 @@ fn error(e: StoreError, operation: &'static str, key: &ObjectKey) -> StoreError 
     e.with_backend(BACKEND)
         .with_operation(operation)
         .with_target(key.as_str())
-}
-
-fn unquote(etag: &str) -> &str {
-    let etag = etag.trim();
-    let etag = etag.strip_prefix("W/").unwrap_or(etag);
-    etag.strip_prefix('"')
-        .and_then(|e| e.strip_suffix('"'))
-        .unwrap_or(etag)
-}
-
-/// Whether a condition's etag (`*` matches anything) matches the stored one; quotes are
-/// ignored, so `abc` matches `"abc"`.
-fn etag_matches(given: &str, actual: Option<&str>) -> bool {
-    match actual {
-        None => false,
-        Some(_) if given.trim() == "*" => true,
-        Some(actual) => unquote(given) == unquote(actual),
-    }
 }
 
 /// Splits a body into chunks of at most [`CHUNK`] bytes (none for an empty body).
@@ -201,30 +207,12 @@ impl ObjectStore for MemoryObjectStore {
 
     async fn get(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
         let object = self.lookup(key, "get")?;
-        let etag = object.meta.etag.as_deref();
-        if let Some(expected) = &options.if_match
-            && !etag_matches(expected, etag)
-        {
-            return Err(error(
-                StoreError::precondition_failed(format!(
-                    "if-match etag {expected} does not match the current etag {}",
-                    etag.unwrap_or("(none)")
-                )),
-                "get",
-                key,
-            ));
-        }
-        if let Some(unwanted) = &options.if_none_match
-            && etag_matches(unwanted, etag)
-        {
-            return Err(error(
-                StoreError::precondition_failed(format!(
-                    "not modified: the object still has etag {unwanted}"
-                )),
-                "get",
-                key,
-            ));
-        }
+        check_get_conditions(
+            &options,
+            object.meta.etag.as_deref(),
+            object.meta.last_modified,
+        )
+        .map_err(|e| error(e, "get", key))?;
         let len = object.body.len() as u64;
         let range = match options.range {
             Some(range) => range.resolve(len).map_err(|e| error(e, "get", key))?,
@@ -257,19 +245,11 @@ impl ObjectStore for MemoryObjectStore {
     }
 
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
-        let mut objects = self.write();
-        let source = objects.get(from).ok_or_else(|| {
-            error(
-                StoreError::not_found("no object exists at the source key"),
-                "copy",
-                from,
-            )
-        })?;
-        let mut copied = source.clone();
-        copied.meta.key = to.clone();
-        copied.meta.last_modified = Some(SystemTime::now());
-        objects.insert(to.clone(), copied);
-        Ok(())
+        self.copy_object(from, to, &PutMode::Overwrite)
+    }
+
+    async fn copy_if_not_exists(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        self.copy_object(from, to, &PutMode::CreateOnly)
     }
 
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {

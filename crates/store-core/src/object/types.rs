@@ -184,6 +184,12 @@ pub struct GetOptions {
     pub if_match: Option<String>,
     /// Read only if the etag differs, else `NotModified` is reported as `PreconditionFailed`.
     pub if_none_match: Option<String>,
+    /// Read only if the object changed after this time (whole seconds), else
+    /// `PreconditionFailed` ("not modified"). Ignored when `if_none_match` is set.
+    pub if_modified_since: Option<SystemTime>,
+    /// Read only if the object did not change after this time (whole seconds), else
+    /// `PreconditionFailed`. Ignored when `if_match` is set.
+    pub if_unmodified_since: Option<SystemTime>,
 }
 
 impl GetOptions {
@@ -207,6 +213,18 @@ impl GetOptions {
     /// Requires the etag to differ.
     pub fn if_none_match(mut self, etag: impl Into<String>) -> Self {
         self.if_none_match = Some(etag.into());
+        self
+    }
+
+    /// Requires a change after `time`.
+    pub fn if_modified_since(mut self, time: SystemTime) -> Self {
+        self.if_modified_since = Some(time);
+        self
+    }
+
+    /// Requires no change after `time`.
+    pub fn if_unmodified_since(mut self, time: SystemTime) -> Self {
+        self.if_unmodified_since = Some(time);
         self
     }
 }
@@ -272,6 +290,8 @@ pub struct ListOptions {
     pub delimiter: Option<String>,
     /// Page size hint (backends cap it; S3 at 1,000).
     pub page_size: Option<usize>,
+    /// Only keys after this one in byte order (S3's `StartAfter`); it need not exist.
+    pub start_after: Option<String>,
 }
 
 impl ListOptions {
@@ -295,6 +315,12 @@ impl ListOptions {
     /// Page size hint.
     pub fn page_size(mut self, n: usize) -> Self {
         self.page_size = Some(n);
+        self
+    }
+
+    /// Starts after `key` (exclusive), e.g. to resume a listing from the last key seen.
+    pub fn start_after(mut self, key: impl Into<String>) -> Self {
+        self.start_after = Some(key.into());
         self
     }
 }

@@ -118,6 +118,9 @@ impl ObjectStore for ScratchStore {
     async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
         self.store().copy(from, to).await
     }
+    async fn copy_if_not_exists(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        self.store().copy_if_not_exists(from, to).await
+    }
     async fn list_page(&self, options: &ListOptions, cursor: Option<Cursor>) -> Result<ListPage> {
         self.store().list_page(options, cursor).await
     }

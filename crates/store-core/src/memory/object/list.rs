@@ -18,6 +18,8 @@ pub(super) struct Request<'a> {
     page_size: usize,
     /// The last entry (key or common prefix) of the previous page.
     after: Option<String>,
+    /// Keys up to this one are not listed.
+    start_after: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -48,23 +50,36 @@ impl<'a> Request<'a> {
             delimiter: options.delimiter.as_deref().filter(|d| !d.is_empty()),
             page_size,
             after,
+            start_after: options.start_after.as_deref(),
         })
     }
 
-    /// Where the scan starts: at the prefix, or after the cursor if that is further.
+    /// Where the scan starts: at the prefix, or after the cursor or `start_after` if either
+    /// is further.
     fn start(&self) -> Option<Bound<ObjectKey>> {
-        let prefix = if self.prefix.is_empty() {
-            Bound::Unbounded
-        } else {
-            // A prefix that is no valid key (NUL, too long) starts no key at all.
-            Bound::Included(ObjectKey::new(self.prefix).ok()?)
-        };
-        Some(match &self.after {
-            Some(after) if after.as_str() >= self.prefix => {
-                Bound::Excluded(ObjectKey::new(after.as_str()).ok()?)
-            }
-            _ => prefix,
+        let floor = [self.after.as_deref(), self.start_after]
+            .into_iter()
+            .flatten()
+            .filter(|floor| *floor >= self.prefix)
+            .max();
+        Some(match floor {
+            // A start_after that is no valid key (too long) still orders keys; the keys after
+            // it are found by the filter in `run`.
+            Some(floor) => match ObjectKey::new(floor) {
+                Ok(floor) => Bound::Excluded(floor),
+                Err(_) => self.prefix_bound()?,
+            },
+            None => self.prefix_bound()?,
         })
+    }
+
+    /// The scan's start at the prefix.
+    fn prefix_bound(&self) -> Option<Bound<ObjectKey>> {
+        if self.prefix.is_empty() {
+            return Some(Bound::Unbounded);
+        }
+        // A prefix that is no valid key (NUL, too long) starts no key at all.
+        Some(Bound::Included(ObjectKey::new(self.prefix).ok()?))
     }
 
     /// The common prefix `key` rolls up into, if any.
@@ -88,6 +103,9 @@ impl<'a> Request<'a> {
             let key = key.as_str();
             if !key.starts_with(self.prefix) {
                 break;
+            }
+            if self.start_after.is_some_and(|floor| key <= floor) {
+                continue;
             }
             let common = self.common_prefix(key);
             let entry = common.unwrap_or(key);

@@ -1,8 +1,12 @@
 //! Ranges, conditional gets and conditional puts.
 
+use std::time::Duration;
+
+use bytes::Bytes;
+
 use super::{ObjectStoreFactory, expect_kind, fresh, key, pattern, put, put_mode, read};
 use crate::error::ErrorKind;
-use crate::object::{ByteRange, GetOptions, ObjectStore, PutMode};
+use crate::object::{ByteRange, GetOptions, ObjectStore, PutMode, PutOptions};
 
 /// Whether the store enforces conditional puts; when it does not, checks that it says so with
 /// `Unsupported` instead of ignoring the condition.
@@ -223,4 +227,89 @@ pub async fn etag_changes_with_content(factory: &ObjectStoreFactory) {
         );
         seen.push(etag);
     }
+}
+
+/// Get conditions on time compare in whole seconds with the object's last-modified time:
+/// not modified since its own time is `PreconditionFailed` ("not modified"), modified since
+/// an hour before returns the body; unmodified since an hour before is `PreconditionFailed`,
+/// unmodified since an hour later returns the body.
+pub async fn get_if_modified_since(factory: &ObjectStoreFactory) {
+    let store = fresh(factory).await;
+    let k = key("cond/get-if-modified-since");
+    put(&*store, &k, &b"body"[..]).await;
+    let written = store
+        .head(&k)
+        .await
+        .expect("head")
+        .last_modified
+        .expect("a last-modified time");
+    let hour = Duration::from_secs(3600);
+    let err = expect_kind(
+        store
+            .get(&k, GetOptions::new().if_modified_since(written))
+            .await,
+        ErrorKind::PreconditionFailed,
+        "if-modified-since its own time",
+    );
+    assert!(
+        err.to_string().to_lowercase().contains("not modified"),
+        "the error should say the object is not modified: {err}"
+    );
+    let got = store
+        .get(&k, GetOptions::new().if_modified_since(written - hour))
+        .await
+        .expect("if-modified-since an hour before");
+    assert_eq!(got.bytes().await.expect("body"), &b"body"[..]);
+    expect_kind(
+        store
+            .get(&k, GetOptions::new().if_unmodified_since(written - hour))
+            .await,
+        ErrorKind::PreconditionFailed,
+        "if-unmodified-since an hour before",
+    );
+    let got = store
+        .get(&k, GetOptions::new().if_unmodified_since(written + hour))
+        .await
+        .expect("if-unmodified-since an hour later");
+    assert_eq!(got.bytes().await.expect("body"), &b"body"[..]);
+}
+
+/// A create-only copy to a free key copies body and metadata; to a taken key it is
+/// `AlreadyExists` and the object there keeps its body; from a missing key it is `NotFound`.
+pub async fn copy_if_not_exists_refuses_to_overwrite(factory: &ObjectStoreFactory) {
+    let store = fresh(factory).await;
+    let (source, free, taken) = (key("copy/src"), key("copy/free"), key("copy/taken"));
+    let options = PutOptions::new()
+        .content_type("text/plain")
+        .metadata("origin", "conformance");
+    store
+        .put(&source, Bytes::from_static(b"source"), options)
+        .await
+        .expect("put the source");
+    put(&*store, &taken, &b"taken"[..]).await;
+    store
+        .copy_if_not_exists(&source, &free)
+        .await
+        .expect("a create-only copy to a free key");
+    assert_eq!(read(&*store, &free).await, &b"source"[..]);
+    let meta = store.head(&free).await.expect("head the copy");
+    assert_eq!(meta.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(
+        meta.metadata.get("origin").map(String::as_str),
+        Some("conformance")
+    );
+    expect_kind(
+        store.copy_if_not_exists(&source, &taken).await,
+        ErrorKind::AlreadyExists,
+        "a create-only copy onto an existing object",
+    );
+    assert_eq!(read(&*store, &taken).await, &b"taken"[..], "untouched");
+    expect_kind(
+        store
+            .copy_if_not_exists(&key("copy/missing"), &key("copy/new"))
+            .await,
+        ErrorKind::NotFound,
+        "a create-only copy of a missing object",
+    );
+    assert!(!super::exists(&*store, &key("copy/new")).await);
 }

@@ -170,6 +170,62 @@ pub async fn list_page_resumes_with_cursor(factory: &ObjectStoreFactory) {
     assert_eq!(pages, 8, "50 keys in pages of 7");
 }
 
+/// `start_after` lists only the keys after it in byte order (it need not exist), works with
+/// a prefix (a `start_after` before the prefix changes nothing) and a delimiter, and pages
+/// resume past it.
+pub async fn list_start_after(factory: &ObjectStoreFactory) {
+    let store = fresh(factory).await;
+    let texts = ["s/a", "s/b", "s/b/1", "s/c/1", "s/c/2", "s/d", "t/a"];
+    put_all(&*store, &keys(&texts)).await;
+    let after = |options: ListOptions| list_names(&*store, options);
+    assert_eq!(
+        after(ListOptions::new().start_after("s/b")).await,
+        ["s/b/1", "s/c/1", "s/c/2", "s/d", "t/a"],
+        "keys strictly after an existing key"
+    );
+    assert_eq!(
+        after(ListOptions::new().prefix("s/").start_after("s/bz")).await,
+        ["s/c/1", "s/c/2", "s/d"],
+        "after a key that does not exist, within the prefix"
+    );
+    assert_eq!(
+        after(ListOptions::new().prefix("s/").start_after("a")).await,
+        byte_sorted(texts.iter().copied().filter(|t| t.starts_with("s/"))),
+        "a start before the prefix changes nothing"
+    );
+    assert_eq!(
+        after(ListOptions::new().prefix("s/").start_after("zzz")).await,
+        Vec::<String>::new(),
+        "a start past everything lists nothing"
+    );
+    assert_eq!(
+        after(
+            ListOptions::new()
+                .prefix("s/")
+                .delimiter("/")
+                .start_after("s/b")
+        )
+        .await,
+        ["s/b/", "s/c/", "s/d"],
+        "prefixes roll up from the keys after the start"
+    );
+    let paged = ListOptions::new().start_after("s/a").page_size(2);
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = store
+            .list_page(&paged, cursor.take())
+            .await
+            .expect("list_page");
+        seen.extend(page.objects.into_iter().map(|m| m.key.as_str().to_owned()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["s/b", "s/b/1", "s/c/1", "s/c/2", "s/d", "t/a"]);
+}
+
 /// A listing stream pages by itself over 2,100 keys (more than one page of 1,000).
 pub async fn list_stream_spans_pages(factory: &ObjectStoreFactory) {
     let store = fresh(factory).await;
