@@ -40,7 +40,7 @@ impl Download {
         futures::stream::unfold(self, |mut d| async move {
             loop {
                 if d.next >= d.end {
-                    return None;
+                    return d.finish().await.map(|e| (Err(e), d));
                 }
                 let stream = d.stream.as_mut()?;
                 let failure = match stream.next().await {
@@ -74,7 +74,8 @@ impl Download {
                     .with_backend(BACKEND)
                     .with_operation("get")
                     .with_target(d.key.as_str());
-                if d.resumes_left == 0 || d.etag.is_none() {
+                // A verified read is never resumed: the rest of the body could not be checked.
+                if d.resumes_left == 0 || d.etag.is_none() || d.read.verify_checksum {
                     d.stream = None;
                     return Some((Err(failure), d));
                 }
@@ -93,6 +94,28 @@ impl Download {
             }
         })
         .boxed()
+    }
+
+    /// After the last wanted byte: a verified body is read to its end, where the SDK compares
+    /// the checksum, and a mismatch is returned as an `Internal` error naming the key.
+    async fn finish(&mut self) -> Option<StoreError> {
+        let mut stream = self.stream.take()?;
+        if !self.read.verify_checksum {
+            return None;
+        }
+        while let Some(chunk) = stream.next().await {
+            if let Err(e) = chunk {
+                let message = format!("the body does not match its stored checksum: {e}");
+                return Some(
+                    StoreError::internal(message)
+                        .with_backend(BACKEND)
+                        .with_operation("get")
+                        .with_target(self.key.as_str())
+                        .with_source(e),
+                );
+            }
+        }
+        None
     }
 
     /// Asks for the remaining bytes again, with a short pause first.

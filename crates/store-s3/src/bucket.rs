@@ -1,6 +1,9 @@
 //! Bucket helpers: create, exists, delete (for tests, tours and tools).
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    VersioningConfiguration,
+};
 use futures::TryStreamExt;
 use store_core::object::ListOptions;
 use store_core::{ErrorKind, ObjectStore, Result};
@@ -98,7 +101,8 @@ impl S3Store {
         .await
     }
 
-    /// Aborts every unfinished multipart upload, deletes every object, then the bucket.
+    /// Aborts every unfinished multipart upload, deletes every object (every version on a
+    /// versioned bucket), then the bucket.
     pub async fn empty_and_delete_bucket(&self) -> Result<()> {
         if !self.bucket_exists().await? {
             return Ok(());
@@ -123,7 +127,33 @@ impl S3Store {
         if let Some(first) = failures.into_iter().next() {
             return Err(first.error);
         }
+        // On a versioned bucket, the old versions and delete markers stay until deleted one
+        // by one.
+        let versions: Vec<_> = self.list_versions(ListOptions::new()).try_collect().await?;
+        for version in versions {
+            self.delete_version(&version.key, &version.version_id)
+                .await?;
+        }
         self.delete_bucket().await
+    }
+
+    /// Turns versioning on (or suspends it) for the bucket.
+    pub async fn set_versioning(&self, on: bool) -> Result<()> {
+        self.in_context("set_versioning", self.bucket(), async {
+            let status = match on {
+                true => BucketVersioningStatus::Enabled,
+                false => BucketVersioningStatus::Suspended,
+            };
+            self.client()
+                .put_bucket_versioning()
+                .bucket(self.bucket())
+                .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(e, "set_versioning", self.bucket(), self.bucket()))?;
+            Ok(())
+        })
+        .await
     }
 
     /// The unfinished multipart uploads of the bucket, as (key, upload id) pairs.

@@ -18,6 +18,13 @@
 //!   connection stopped. [`ObjectStore::upload_file`](store_core::ObjectStore::upload_file)
 //!   and [`download_file`](store_core::ObjectStore::download_file) take this path through
 //!   `Arc<dyn ObjectStore>` too.
+//! - S3's own options: [`S3PutOptions`] ([`Encryption`], [`Checksum`], storage class, tags)
+//!   as store defaults ([`S3StoreBuilder::put_defaults`], [`S3Store::with_put_defaults`]) and
+//!   per call ([`S3Store::put_with`], [`S3Store::put_stream_with`],
+//!   [`S3Store::upload_file_with`]); [`ReadOptions`] (version id, [`CustomerKey`], checksum
+//!   verification) for [`S3Store::get_with`], [`S3Store::head_with`] (an [`ObjectInfo`]) and
+//!   [`S3Store::download_file_with`]; [`S3Store::tags`]; [`S3Store::list_versions`] of
+//!   [`ObjectVersion`]s and [`S3Store::delete_version`].
 //! - Errors are [`StoreError`](store_core::StoreError)s with a kind (`NotFound`,
 //!   `PreconditionFailed`, `Throttled`, `Unauthorized`...), the backend, operation and key,
 //!   and the SDK error chained. No credential ever appears in Debug, Display, logs or errors.

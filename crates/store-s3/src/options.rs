@@ -178,7 +178,8 @@ impl S3PutOptions {
     }
 
     /// Checks the options against S3's documented limits: at most 10 tags, tag keys of 1 to
-    /// 128 characters and values up to 256, a non-empty storage class and KMS key id.
+    /// 128 characters and values up to 256, both of letters, digits, spaces and
+    /// `_ . : / = + - @`; a non-empty storage class and KMS key id.
     pub fn validate(&self) -> Result<()> {
         if self.tags.len() > MAX_TAGS {
             return Err(StoreError::invalid_input(format!(
@@ -196,6 +197,11 @@ impl S3PutOptions {
             if value.chars().count() > 256 {
                 return Err(StoreError::invalid_input(format!(
                     "the value of tag `{key}` is longer than 256 characters"
+                )));
+            }
+            if let Some(bad) = key.chars().chain(value.chars()).find(|c| !tag_char(*c)) {
+                return Err(StoreError::invalid_input(format!(
+                    "tag `{key}` has `{bad}`: S3 takes letters, digits, spaces and _ . : / = + - @"
                 )));
             }
         }
@@ -286,6 +292,11 @@ impl SseFields {
             },
         }
     }
+}
+
+/// Whether S3 takes `c` in a tag key or value (`[\p{L}\p{Z}\p{N}_.:/=+\-@]`).
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
 }
 
 /// Percent-encodes a tag key or value as `application/x-www-form-urlencoded` wants.
@@ -393,8 +404,10 @@ mod tests {
 
     #[test]
     fn tags_are_form_encoded_and_limited() {
-        let options = S3PutOptions::new().tag("a b", "x&y=z").tag("k", "");
-        assert_eq!(options.tagging().unwrap(), "a%20b=x%26y%3Dz&k=");
+        let options = S3PutOptions::new().tag("a b", "x=z/ü").tag("k", "");
+        assert_eq!(options.tagging().unwrap(), "a%20b=x%3Dz%2F%C3%BC&k=");
+        assert!(options.validate().is_ok());
+        assert!(S3PutOptions::new().tag("k", "a&b").validate().is_err());
         let many = (0..11).fold(S3PutOptions::new(), |o, i| o.tag(format!("t{i}"), "v"));
         assert!(many.validate().is_err());
         assert!(S3PutOptions::new().tag("", "v").validate().is_err());

@@ -5,12 +5,16 @@ use std::time::SystemTime;
 
 use aws_sdk_s3::types::EncodingType;
 use futures::stream::BoxStream;
+use store_core::object::ListOptions;
 use store_core::{Cursor, ObjectKey, Result, StoreError};
 use store_core::{Page, paginate};
 
 use crate::encode::decode_url;
 use crate::error::local;
 use crate::store::S3Store;
+
+/// The largest page S3 returns.
+const MAX_PAGE: usize = 1_000;
 
 /// What every version-listing cursor of this crate starts with.
 const CURSOR_TAG: &[u8] = b"s3versions1:";
@@ -36,14 +40,27 @@ pub struct ObjectVersion {
 }
 
 impl S3Store {
-    /// One page (up to 1,000) of the versions and delete markers of keys under `prefix`,
-    /// in key order and, per key, newest first; resumable from `cursor`.
+    /// One page of the versions and delete markers of keys under the options' prefix, in
+    /// key order and, per key, newest first; resumable from `cursor`. The page size is the
+    /// options' (at most and by default 1,000); a delimiter or `start_after` is
+    /// `InvalidInput`.
     pub async fn list_versions_page(
         &self,
-        prefix: &str,
+        options: &ListOptions,
         cursor: Option<Cursor>,
     ) -> Result<Page<ObjectVersion>> {
         let client = self.bucket_client();
+        let prefix = options.prefix.as_deref().unwrap_or("");
+        let unsupported = match options {
+            o if o.delimiter.as_deref().is_some_and(|d| !d.is_empty()) => Some("a delimiter"),
+            o if o.start_after.is_some() => Some("start_after"),
+            o if o.page_size == Some(0) => Some("a page size of 0"),
+            _ => None,
+        };
+        if let Some(what) = unsupported {
+            let e = StoreError::invalid_input(format!("a version listing takes no {what}"));
+            return Err(local(e, "list_versions", prefix));
+        }
         let (key_marker, version_marker) = match &cursor {
             Some(cursor) => {
                 let (k, v) =
@@ -59,6 +76,7 @@ impl S3Store {
             .set_prefix(Some(prefix.to_owned()).filter(|p| !p.is_empty()))
             .set_key_marker(key_marker)
             .set_version_id_marker(version_marker)
+            .max_keys(options.page_size.unwrap_or(MAX_PAGE).min(MAX_PAGE) as i32)
             .encoding_type(EncodingType::Url)
             .send()
             .await
@@ -120,12 +138,11 @@ impl S3Store {
         Ok(Page { items, next })
     }
 
-    /// Every version and delete marker under `prefix`, paging by itself.
-    pub fn list_versions(&self, prefix: &str) -> BoxStream<'_, Result<ObjectVersion>> {
-        let prefix = prefix.to_owned();
+    /// Every version and delete marker under the options' prefix, paging by itself.
+    pub fn list_versions(&self, options: ListOptions) -> BoxStream<'_, Result<ObjectVersion>> {
         paginate(move |cursor| {
-            let prefix = prefix.clone();
-            async move { self.list_versions_page(&prefix, cursor).await }
+            let options = options.clone();
+            async move { self.list_versions_page(&options, cursor).await }
         })
     }
 

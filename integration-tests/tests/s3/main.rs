@@ -4,6 +4,7 @@
 
 mod conformance;
 mod faults;
+mod options;
 mod specific;
 mod support;
 mod transfers;
