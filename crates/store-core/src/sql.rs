@@ -27,6 +27,12 @@ pub use handle::Tx;
 pub use names::{quote_ident, quote_qualified};
 pub use upsert::{check_upsert, upsert_statement};
 
+/// Row `number` (from 1) of a result as a `T`; a mismatch names the row before the column.
+fn typed_row<T: DeserializeOwned>(row: Document, number: usize) -> Result<T> {
+    from_document(row)
+        .map_err(|e| StoreError::new(e.kind(), format!("row {number}: {}", e.message())))
+}
+
 /// Transaction isolation levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IsolationLevel {
@@ -134,15 +140,54 @@ pub trait SqlStoreExt: SqlStore {
         }
     }
 
-    /// Rows deserialized into `T`.
+    /// Rows deserialized into `T` (serde, numbers exact). A row that does not fit is
+    /// `InvalidInput` naming the row and the column: ``row 3: at `score`: invalid type:
+    /// string "x", expected i32``; a column the type lacks is named by serde
+    /// (``missing field `score` ``).
+    ///
+    /// ```no_run
+    /// # async fn demo(store: &dyn store_core::SqlStore) -> store_core::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use store_core::sql::SqlStoreExt;
+    /// #[derive(serde::Deserialize)]
+    /// struct Player { id: i64, name: String, score: Option<i32> }
+    /// let players: Vec<Player> = store
+    ///     .query_as("SELECT id, name, score FROM players WHERE score > $1", &[10.into()])
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     fn query_as<'a, T: DeserializeOwned + Send + 'a>(
         &'a self,
         sql: &'a str,
         params: &'a [Value],
     ) -> BoxStream<'a, Result<T>> {
         self.query(sql, params)
-            .map(|row| row.and_then(from_document))
+            .enumerate()
+            .map(|(n, row)| row.and_then(|row| typed_row(row, n + 1)))
             .boxed()
+    }
+
+    /// Exactly one row, deserialized into `T` (errors as [`query_one`](Self::query_one) and
+    /// [`query_as`](Self::query_as)).
+    async fn query_one_as<T: DeserializeOwned + Send>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<T> {
+        typed_row(self.query_one(sql, params).await?, 1)
+    }
+
+    /// At most one row, deserialized into `T`.
+    async fn query_opt_as<T: DeserializeOwned + Send>(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Option<T>> {
+        match self.query_opt(sql, params).await? {
+            Some(row) => typed_row(row, 1).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Runs `work` in a transaction: commits on `Ok`, rolls back on `Err` (and on panic, as the

@@ -16,11 +16,18 @@
 //! - Bulk: binary `COPY` in from a stream of rows and out as a stream ([`PgStore::copy_in`],
 //!   [`PgStore::copy_out`]).
 //! - Migrations: [`Migrator`], versioned, checksummed, under an advisory lock.
+//! - LISTEN/NOTIFY: [`PgStore::listen`] streams [`ListenEvent`]s from a connection of its
+//!   own that reconnects and listens again by itself, reporting the gap
+//!   ([`ListenEvent::Reconnected`]); [`PgStore::notify`] sends.
+//! - Typed rows: [`SqlStoreExt::query_as`](store_core::SqlStoreExt::query_as) and
+//!   `query_one_as` / `query_opt_as` deserialize rows with serde; a mismatch names the row and
+//!   the column.
 
 mod codec;
 mod config;
 mod copy;
 mod error;
+mod listen;
 mod migrate;
 mod store;
 mod transaction;
@@ -28,6 +35,7 @@ mod transaction;
 pub use config::PgConfig;
 pub use copy::CopyOutStream;
 pub use error::kind_of_sqlstate;
+pub use listen::{ListenEvent, Listener, MAX_CHANNEL_LEN, MAX_PAYLOAD_LEN, Notification};
 pub use migrate::{Migration, MigrationReport, Migrator};
 pub use store::PgStore;
 pub use transaction::PgTransaction;

@@ -5,6 +5,7 @@ mod adapter;
 mod bulk;
 mod conformance;
 mod limits;
+mod listen;
 mod migrations;
 mod recovery;
 mod smoke;

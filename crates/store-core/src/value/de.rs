@@ -324,7 +324,8 @@ impl<'de> de::SeqAccess<'de> for SeqDeserializer {
 
 struct MapDeserializer {
     entries: indexmap::map::IntoIter<String, Value>,
-    pending: Option<Value>,
+    /// The key just read and its value, read next.
+    pending: Option<(String, Value)>,
 }
 
 impl MapDeserializer {
@@ -344,7 +345,7 @@ impl<'de> de::MapAccess<'de> for MapDeserializer {
     ) -> Result<Option<K::Value>, StoreError> {
         match self.entries.next() {
             Some((k, v)) => {
-                self.pending = Some(v);
+                self.pending = Some((k.clone(), v));
                 seed.deserialize(MapKeyDeserializer(k)).map(Some)
             }
             None => Ok(None),
@@ -354,15 +355,30 @@ impl<'de> de::MapAccess<'de> for MapDeserializer {
         &mut self,
         seed: V,
     ) -> Result<V::Value, StoreError> {
-        let value = self
+        let (key, value) = self
             .pending
             .take()
             .ok_or_else(|| StoreError::internal("map value read before its key"))?;
         seed.deserialize(ValueDeserializer(value))
+            .map_err(|e| at_key(e, &key))
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.entries.len())
     }
+}
+
+/// `e` with `key` put in front of the path its message names, so a mismatch deep in a
+/// document says where: ``at `address.zip`: invalid type: string "x", expected u32``.
+fn at_key(e: StoreError, key: &str) -> StoreError {
+    let message = e.message();
+    let message = match message
+        .strip_prefix("at `")
+        .and_then(|rest| rest.split_once("`: "))
+    {
+        Some((path, rest)) => format!("at `{key}.{path}`: {rest}"),
+        None => format!("at `{key}`: {message}"),
+    };
+    StoreError::new(e.kind(), message)
 }
 
 struct EnumDeserializer {

@@ -258,10 +258,52 @@ pub async fn query_as_typed_rows(factory: &SqlStoreFactory) {
             )
             .try_collect()
             .await;
-        expect_kind(
+        let e = expect_kind(
             wrong,
             ErrorKind::InvalidInput,
             "a row that does not fit the struct",
+        );
+        assert!(
+            e.message().starts_with("row 1: at `id`:"),
+            "the error names the row and the column: {e}"
+        );
+        let second_row = format!(
+            "SELECT id, name, CASE WHEN id = 2 THEN 'lots' END AS score, active \
+             FROM {table} ORDER BY id"
+        );
+        let e = expect_kind(
+            store
+                .query_as::<Player>(&second_row, &[])
+                .try_collect::<Vec<_>>()
+                .await,
+            ErrorKind::InvalidInput,
+            "a text score",
+        );
+        assert!(
+            e.message().starts_with("row 2: at `score`:"),
+            "the second row is the one named: {e}"
+        );
+        let by_id = format!("SELECT id, name, score, active FROM {table} WHERE id = $1");
+        let ada: Player = store
+            .query_one_as(&by_id, &[1.into()])
+            .await
+            .expect("query_one_as");
+        assert_eq!(ada.name, "ada");
+        let none: Option<Player> = store
+            .query_opt_as(&by_id, &[7.into()])
+            .await
+            .expect("query_opt_as of no row");
+        assert!(none.is_none());
+        let e = expect_kind(
+            store
+                .query_one_as::<Player>(&format!("SELECT id, name FROM {table} WHERE id = 1"), &[])
+                .await,
+            ErrorKind::InvalidInput,
+            "a row missing a column",
+        );
+        assert!(
+            e.message().contains("`active`"),
+            "the missing column is named: {e}"
         );
     })
     .await;
