@@ -29,7 +29,7 @@ use crate::encode::{
 };
 use crate::error::{HttpLike, already_exists, conditional_error, local, map_sdk_error};
 use crate::options::{
-    Checksum, CustomerKey, ReadOptions, S3PutOptions, SseFields, with_customer_key,
+    Checksum, ReadOptions, S3PutOptions, with_copy_source_key, with_customer_key, with_encryption,
     with_put_options,
 };
 
@@ -410,8 +410,6 @@ impl BucketClient {
         create_only: bool,
         operation: &'static str,
     ) -> Result<()> {
-        let sse = SseFields::of(self.defaults.encryption.as_ref());
-        let key = self.defaults.customer_key();
         let request = self
             .sdk
             .copy_object()
@@ -419,21 +417,19 @@ impl BucketClient {
             .key(to.as_str())
             .copy_source(encode_copy_source(&self.bucket, from.as_str()))
             .metadata_directive(MetadataDirective::Copy)
-            .set_server_side_encryption(sse.algorithm)
-            .set_ssekms_key_id(sse.kms_key_id)
-            .set_bucket_key_enabled(sse.bucket_key)
-            .set_copy_source_sse_customer_algorithm(key.map(|_| "AES256".to_owned()))
-            .set_copy_source_sse_customer_key(key.map(CustomerKey::base64))
-            .set_copy_source_sse_customer_key_md5(key.map(CustomerKey::md5_base64))
             .set_if_none_match(create_only.then(|| "*".to_owned()));
-        with_customer_key!(request, key).send().await.map_err(|e| {
-            let err = self.sdk_error(e, operation, from.as_str());
-            if create_only {
-                conditional_error(err, &PutMode::CreateOnly, operation, to)
-            } else {
-                err
-            }
-        })?;
+        let request = with_copy_source_key!(request, self.defaults.customer_key());
+        with_encryption!(request, self.defaults.encryption.as_ref())
+            .send()
+            .await
+            .map_err(|e| {
+                let err = self.sdk_error(e, operation, from.as_str());
+                if create_only {
+                    conditional_error(err, &PutMode::CreateOnly, operation, to)
+                } else {
+                    err
+                }
+            })?;
         Ok(())
     }
 

@@ -16,7 +16,8 @@ use crate::client::BucketClient;
 use crate::encode::{encode_copy_source, quote_etag, sdk_metadata};
 use crate::error::{conditional_error, local, map_sdk_error};
 use crate::options::{
-    Checksum, CustomerKey, S3PutOptions, SseFields, with_customer_key, with_put_options,
+    Checksum, CustomerKey, S3PutOptions, with_copy_source_key, with_customer_key, with_encryption,
+    with_put_options,
 };
 use crate::transfer::{MAX_OBJECT_SIZE, MAX_PARTS, MIB, TransferConfig};
 
@@ -330,7 +331,6 @@ pub(crate) async fn copy(
     let part_size = transfer
         .part_size_for(source.size)
         .max(transfer.multipart_copy_threshold.min(COPY_PART));
-    let sse = SseFields::of(client.defaults().encryption.as_ref());
     let customer_key = client.defaults().customer_key().cloned();
     let create = client
         .sdk()
@@ -338,11 +338,8 @@ pub(crate) async fn copy(
         .bucket(client.bucket())
         .key(to.as_str())
         .set_content_type(source.content_type.clone())
-        .set_metadata(sdk_metadata(&source.metadata))
-        .set_server_side_encryption(sse.algorithm)
-        .set_ssekms_key_id(sse.kms_key_id)
-        .set_bucket_key_enabled(sse.bucket_key);
-    let created = with_customer_key!(create, customer_key.as_ref())
+        .set_metadata(sdk_metadata(&source.metadata));
+    let created = with_encryption!(create, client.defaults().encryption.as_ref())
         .send()
         .await
         .map_err(|e| client.sdk_error(e, "copy", to.as_str()))?;
@@ -383,12 +380,8 @@ pub(crate) async fn copy(
                             .part_number(number)
                             .copy_source(copy_source)
                             .copy_source_range(format!("bytes={start}-{end}"))
-                            .set_copy_source_if_match(if_match.clone())
-                            .set_copy_source_sse_customer_algorithm(
-                                key.map(|_| "AES256".to_owned()),
-                            )
-                            .set_copy_source_sse_customer_key(key.map(CustomerKey::base64))
-                            .set_copy_source_sse_customer_key_md5(key.map(CustomerKey::md5_base64));
+                            .set_copy_source_if_match(if_match.clone());
+                        let request = with_copy_source_key!(request, key);
                         with_customer_key!(request, key).send().await.map_err(|e| {
                             map_sdk_error(e, "copy", &upload.bucket, source.key.as_str())
                         })

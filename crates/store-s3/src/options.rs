@@ -355,17 +355,44 @@ impl ReadOptions {
 macro_rules! with_put_options {
     ($request:expr, $options:expr) => {{
         let options: &$crate::options::S3PutOptions = $options;
-        let sse = $crate::options::SseFields::of(options.encryption.as_ref());
         let request = $request
-            .set_server_side_encryption(sse.algorithm)
-            .set_ssekms_key_id(sse.kms_key_id)
-            .set_bucket_key_enabled(sse.bucket_key)
             .set_storage_class(options.sdk_storage_class())
             .set_tagging(options.tagging());
-        $crate::options::with_customer_key!(request, options.customer_key())
+        $crate::options::with_encryption!(request, options.encryption.as_ref())
     }};
 }
 pub(crate) use with_put_options;
+
+/// Sets the server-side encryption `encryption` (an `Option<&Encryption>`) on a request
+/// builder that writes an object: the SSE-S3 / SSE-KMS fields, or the SSE-C key.
+macro_rules! with_encryption {
+    ($request:expr, $encryption:expr) => {{
+        let encryption: Option<&$crate::options::Encryption> = $encryption;
+        let sse = $crate::options::SseFields::of(encryption);
+        let key = match encryption {
+            Some($crate::options::Encryption::Customer(key)) => Some(key),
+            _ => None,
+        };
+        let request = $request
+            .set_server_side_encryption(sse.algorithm)
+            .set_ssekms_key_id(sse.kms_key_id)
+            .set_bucket_key_enabled(sse.bucket_key);
+        $crate::options::with_customer_key!(request, key)
+    }};
+}
+pub(crate) use with_encryption;
+
+/// Sets the SSE-C fields of a copy's source for `key` (an `Option<&CustomerKey>`).
+macro_rules! with_copy_source_key {
+    ($request:expr, $key:expr) => {{
+        let key: Option<&$crate::options::CustomerKey> = $key;
+        $request
+            .set_copy_source_sse_customer_algorithm(key.map(|_| "AES256".to_owned()))
+            .set_copy_source_sse_customer_key(key.map($crate::options::CustomerKey::base64))
+            .set_copy_source_sse_customer_key_md5(key.map($crate::options::CustomerKey::md5_base64))
+    }};
+}
+pub(crate) use with_copy_source_key;
 
 /// Sets the SSE-C fields for `key` (an `Option<&CustomerKey>`) on a request builder.
 macro_rules! with_customer_key {
