@@ -53,6 +53,19 @@ pub async fn dynamo_client() -> dynamo::Client {
     dynamo_client_at(&endpoint(Service::DynamoDb).await)
 }
 
+/// DynamoDB table administration on the harness's DynamoDB, reaching its DynamoDB Streams too.
+pub async fn dynamo_admin() -> store_dynamo::TableAdmin {
+    store_dynamo::TableAdmin::builder()
+        .endpoint(endpoint(Service::DynamoDb).await)
+        .region(region())
+        .static_credentials(
+            setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
+            setting("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
+        )
+        .build()
+        .await
+}
+
 /// An OpenSearch client for `url` (it speaks to Elasticsearch too).
 pub fn opensearch_client_at(url: &str) -> store_search::sdk::OpenSearch {
     let transport = store_search::sdk::http::transport::TransportBuilder::new(

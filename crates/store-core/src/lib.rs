@@ -12,6 +12,7 @@
 pub mod civil;
 pub mod document;
 mod error;
+pub mod feed;
 mod forward;
 mod health;
 mod keys;

@@ -107,7 +107,10 @@ pub struct TableInfo {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TableAdmin {
-    client: Client,
+    pub(crate) client: Client,
+    /// The same endpoint's DynamoDB Streams, for stream readers.
+    #[cfg(feature = "streams")]
+    pub(crate) streams: Option<aws_sdk_dynamodbstreams::Client>,
 }
 
 fn scalar(key_type: KeyType) -> ScalarAttributeType {
@@ -251,7 +254,11 @@ impl TableAdmin {
 
     /// Administration through a client you configured.
     pub fn from_client(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            #[cfg(feature = "streams")]
+            streams: None,
+        }
     }
 
     /// The native client.

@@ -75,8 +75,16 @@ impl fmt::Debug for ClientSettings {
 impl ClientSettings {
     /// The client: the one given, or one from the default chain with these settings on top.
     async fn load(self) -> Client {
+        match self.load_config().await {
+            Ok(config) => Client::new(&config),
+            Err(client) => client,
+        }
+    }
+
+    /// The AWS configuration with these settings on top, or the client given instead of one.
+    async fn load_config(self) -> std::result::Result<aws_config::SdkConfig, Client> {
         if let Some(client) = self.client {
-            return client;
+            return Err(client);
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(region) = self.region {
@@ -95,7 +103,7 @@ impl ClientSettings {
             loader =
                 loader.timeout_config(TimeoutConfig::builder().operation_timeout(timeout).build());
         }
-        Client::new(&loader.load().await)
+        Ok(loader.load().await)
     }
 }
 
@@ -244,8 +252,20 @@ impl TableAdminBuilder {
 
     /// Builds the administration handle (loading the AWS configuration unless a client was
     /// given).
+    ///
+    /// With the `streams` feature, the handle also reaches the same endpoint's DynamoDB Streams
+    /// (see `TableAdmin::stream_reader`), unless a client was given.
     pub async fn build(self) -> TableAdmin {
-        TableAdmin::from_client(self.client.load().await)
+        match self.client.load_config().await {
+            Ok(config) => {
+                let admin = TableAdmin::from_client(Client::new(&config));
+                #[cfg(feature = "streams")]
+                let admin =
+                    admin.with_streams_client(aws_sdk_dynamodbstreams::Client::new(&config));
+                admin
+            }
+            Err(client) => TableAdmin::from_client(client),
+        }
     }
 }
 

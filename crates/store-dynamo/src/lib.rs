@@ -29,12 +29,17 @@ mod items;
 mod partiql;
 mod read;
 mod store;
+#[cfg(feature = "streams")]
+#[cfg_attr(docsrs, doc(cfg(feature = "streams")))]
+pub mod streams;
 mod transact;
 
 pub use admin::{Billing, TableAdmin, TableDefinition, TableInfo};
 pub use config::{DynamoStoreBuilder, TableAdminBuilder};
 pub use partiql::Statement;
 pub use store::{DynamoStore, IndexInfo, MAX_BATCH_GET_KEYS, MAX_BATCH_WRITE_ITEMS};
+#[cfg(feature = "streams")]
+pub use streams::{StreamView, StreamsReader};
 /// A serde-typed view of a [`DynamoStore`]: store-core's [`Table`](store_core::document::Table),
 /// which works on every document backend.
 pub type Table<T> = store_core::document::Table<T, DynamoStore>;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use store_core::{Result, StoreError};
 
@@ -67,31 +68,35 @@ impl CheckpointFile {
 
     /// Reads the checkpoint, or `None` if there is none; a file of another format is an error.
     pub async fn load(&self) -> Result<Option<Checkpoint>> {
-        let bytes = match tokio::fs::read(&self.path).await {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io_error("read", e)),
-        };
-        let checkpoint: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
-            StoreError::invalid_input(format!(
-                "{} is not a stores checkpoint ({e}); remove it or pass --restart",
-                self.path.display()
-            ))
-        })?;
-        if checkpoint.version != CHECKPOINT_VERSION {
-            return Err(StoreError::invalid_input(format!(
-                "{} is a version {} checkpoint; this build reads version {CHECKPOINT_VERSION}",
-                self.path.display(),
-                checkpoint.version
-            )));
-        }
-        Ok(Some(checkpoint))
+        let checkpoint: Option<Checkpoint> = self.load_as().await?;
+        check_version(self, checkpoint.as_ref().map(|c| c.version))?;
+        Ok(checkpoint)
     }
 
     /// Replaces the checkpoint atomically: a temporary file written and fsynced, renamed over
     /// the old one, and the directory fsynced.
     pub async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(checkpoint)
+        self.save_as(checkpoint).await
+    }
+
+    /// Reads any checkpoint-like JSON state kept in this file.
+    pub(crate) async fn load_as<T: DeserializeOwned>(&self) -> Result<Option<T>> {
+        let bytes = match tokio::fs::read(&self.path).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io_error("read", e)),
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            StoreError::invalid_input(format!(
+                "{} is not a stores checkpoint of this kind ({e}); remove it or pass --restart",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Replaces any checkpoint-like JSON state atomically (see [`CheckpointFile::save`]).
+    pub(crate) async fn save_as<T: Serialize>(&self, state: &T) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| StoreError::internal(format!("checkpoint encoding failed: {e}")))?;
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
@@ -114,6 +119,17 @@ impl CheckpointFile {
             "cannot {what} the checkpoint {}: {e}",
             self.path.display()
         ))
+    }
+}
+
+/// Refuses a checkpoint written by a build with another format.
+pub(crate) fn check_version(file: &CheckpointFile, version: Option<u32>) -> Result<()> {
+    match version {
+        Some(v) if v != CHECKPOINT_VERSION => Err(StoreError::invalid_input(format!(
+            "{} is a version {v} checkpoint; this build reads version {CHECKPOINT_VERSION}",
+            file.path().display()
+        ))),
+        _ => Ok(()),
     }
 }
 

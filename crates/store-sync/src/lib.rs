@@ -15,6 +15,9 @@
 //!   confirmed the batch before it; a killed copy resumes and re-sends at most one batch.
 //! - **Exact values.** Numbers keep every digit, bytes stay bytes, sets stay sets — in the
 //!   archive's [typed JSON](codec) too.
+//! - **Followable.** [`follow`] keeps a sink in step with a source's change feed
+//!   ([`store_core::feed::ChangeFeed`]: DynamoDB Streams, PostgreSQL logical replication):
+//!   position first, then a copy, then the changes, acknowledged only once applied.
 //! - **Verifiable.** [`check`] compares two collections of any kinds by count, keys and an
 //!   order-independent digest ([`digest`]).
 
@@ -25,6 +28,7 @@ pub mod codec;
 mod copy;
 pub mod digest;
 mod files;
+mod follow;
 mod kinds;
 pub mod objects;
 mod progress;
@@ -41,6 +45,7 @@ pub use check::{CheckReport, Differences, SAMPLE_LIMIT, check, comparison_for};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
 pub use copy::{CopyOptions, CopyReport, copy};
 pub use digest::{CollectionDigest, Comparison, RecordDigest};
+pub use follow::{FollowOptions, FollowReport, follow};
 pub use kinds::documents::DocumentCollection;
 pub use kinds::query::SqlQuery;
 pub use kinds::search::{Scanner, SearchCollection, default_spec};

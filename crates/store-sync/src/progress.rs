@@ -22,6 +22,24 @@ pub enum Event {
         /// Records in this batch.
         batch: u64,
     },
+    /// Following a change feed: a batch of changes was applied and its position saved.
+    Applied {
+        /// Changes applied in this batch (after keeping each key's last change).
+        changes: u64,
+        /// Changes applied since the follower started (this run).
+        total: u64,
+        /// Seconds between the source making the batch's last change and its application,
+        /// when the feed reports change times (0 when caught up).
+        lag_seconds: Option<f64>,
+        /// Changes the feed knows are still waiting, when it can tell (0 when caught up).
+        pending: Option<u64>,
+    },
+    /// Following a change feed: the feed lost its position and the whole source is copied
+    /// again before following resumes.
+    Resync {
+        /// What the feed lost.
+        reason: String,
+    },
 }
 
 /// Receives a job's events; the default does nothing.

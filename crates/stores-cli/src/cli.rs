@@ -36,6 +36,8 @@ EXIT CODES:
 JSON EVENTS (--json): stdout carries one JSON object per line, each with an \"event\" field:
   {\"event\":\"start\",\"command\":\"copy\",\"source\":\"<location>\",\"sink\":\"<location>\"}
   {\"event\":\"progress\",\"records\":<confirmed so far>,\"batch\":<records in this batch>[,\"resumed\":true]}
+  {\"event\":\"applied\",\"changes\":<in this batch>,\"total\":<this run>,\"lag_seconds\":<s or null>,\"pending\":<n or null>}   (sync --follow)
+  {\"event\":\"resync\",\"reason\":\"<what the feed lost>\"}   (sync --follow: the whole source is copied again)
   {\"event\":\"item\",\"key\":\"<key>\"[,\"size\":<bytes>]}                      (ls)
   {\"event\":\"summary\",\"command\":\"<command>\",\"ok\":true,\"elapsed_s\":<seconds>,...}
   {\"event\":\"error\",\"command\":\"<command>\",\"kind\":\"<kind>\",\"message\":\"<one line>\"}
@@ -136,6 +138,19 @@ pub(crate) enum Command {
         /// Refuse (deleting nothing) when more than N would be deleted.
         #[arg(long, value_name = "N")]
         max_delete: Option<u64>,
+        /// After making DST match, keep it in step with SRC's change feed until interrupted
+        /// (Ctrl-C or SIGTERM saves the checkpoint and exits 0); needs --checkpoint. SRC is a
+        /// DynamoDB table with a stream (NEW_IMAGE or NEW_AND_OLD_IMAGES).
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: seconds to wait before asking a caught-up feed again.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            default_value_t = 1.0,
+            requires = "follow"
+        )]
+        poll_interval: f64,
     },
     /// Write SRC (a table, document table, search index, or objects) as an archive into ARCHIVE.
     Backup {

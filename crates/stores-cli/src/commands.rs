@@ -3,6 +3,7 @@
 mod backup;
 mod check;
 mod copy;
+mod follow;
 mod ls;
 mod restore;
 
@@ -62,12 +63,19 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             dst,
             delete,
             max_delete,
+            follow,
+            poll_interval,
         } => {
             let options = copy::SyncFlags {
                 delete: *delete,
                 max_delete: *max_delete,
             };
-            copy::sync(&ctx, &parse(src)?, &parse(dst)?, options).await?
+            if *follow {
+                let poll = follow::poll_interval(*poll_interval)?;
+                follow::follow(&ctx, &parse(src)?, &parse(dst)?, options, poll).await?
+            } else {
+                copy::sync(&ctx, &parse(src)?, &parse(dst)?, options).await?
+            }
         }
         Command::Backup { src, archive } => {
             backup::backup(&ctx, &parse(src)?, &parse(archive)?).await?

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use store_core::feed::ChangeFeed;
 use store_core::memory::{MemoryDocumentStore, MemoryObjectStore, MemorySearchIndex};
 use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectStore, SqlStore};
 use store_dynamo::{TableAdmin, TableDefinition};
@@ -341,17 +342,42 @@ async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteSt
     }
 }
 
+impl Opener {
+    /// The change feed of a source, for `sync --follow`: a DynamoDB table's stream.
+    pub(crate) async fn feed(
+        &self,
+        location: &Location,
+        poll: Duration,
+    ) -> Result<Box<dyn ChangeFeed>> {
+        match location {
+            Location::Dynamo { table } => {
+                let reader = dynamo_admin().await.stream_reader(table)?;
+                Ok(Box::new(reader.poll_interval(poll)))
+            }
+            other => bail!(
+                "{other} has no change feed that --follow can read: follow a DynamoDB table \
+                 with a stream (dynamodb://TABLE), or run `stores sync` again to catch up"
+            ),
+        }
+    }
+}
+
+/// DynamoDB administration on the endpoint the environment names.
+async fn dynamo_admin() -> TableAdmin {
+    let mut builder = TableAdmin::builder();
+    if let Some(endpoint) = env("STORES_DYNAMODB_ENDPOINT") {
+        builder = builder.endpoint(endpoint);
+    }
+    builder.build().await
+}
+
 async fn open_dynamo(
     table: &str,
     access: Access,
     schema: Option<&CollectionSchema>,
     create: bool,
 ) -> Result<Arc<dyn DocumentStore>> {
-    let mut builder = TableAdmin::builder();
-    if let Some(endpoint) = env("STORES_DYNAMODB_ENDPOINT") {
-        builder = builder.endpoint(endpoint);
-    }
-    let admin = builder.build().await;
+    let admin = dynamo_admin().await;
     let missing = match admin.open(table).await {
         Ok(store) => return Ok(Arc::new(store)),
         Err(e) if e.kind() == ErrorKind::NotFound => e,

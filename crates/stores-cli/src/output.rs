@@ -5,7 +5,7 @@
 //! results (listings, check reports) go to stdout and summaries to stderr.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
@@ -21,6 +21,8 @@ pub(crate) struct Reporter {
     started: Instant,
     /// The progress line on stderr: only in plain mode on a terminal.
     bar: OnceLock<ProgressBar>,
+    /// When the last caught-up `applied` event was printed.
+    last_heartbeat: Mutex<Option<Instant>>,
 }
 
 impl Reporter {
@@ -31,7 +33,21 @@ impl Reporter {
             command,
             started: Instant::now(),
             bar: OnceLock::new(),
+            last_heartbeat: Mutex::new(None),
         }
+    }
+
+    /// Whether a second has passed since the last caught-up event (and marks one now if so).
+    fn heartbeat_due(&self) -> bool {
+        let mut last = self
+            .last_heartbeat
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     /// The progress line, started on first use when stderr is a terminal and output is plain.
@@ -131,6 +147,15 @@ fn style(template: &str) -> ProgressStyle {
         )
 }
 
+/// `lag 0.4 s, 12 pending` for the progress line.
+fn lag_text(lag_seconds: Option<f64>, pending: Option<u64>) -> String {
+    let lag = lag_seconds.map_or_else(|| "lag ?".to_owned(), |s| format!("lag {s:.1} s"));
+    match pending {
+        Some(n) => format!("{lag}, {n} pending"),
+        None => lag,
+    }
+}
+
 impl Drop for Reporter {
     fn drop(&mut self) {
         self.clear_progress();
@@ -181,7 +206,24 @@ impl Progress for Reporter {
                         bar.set_position(*resumed_records);
                     }
                     Event::Progress { records, .. } => bar.set_position(*records),
+                    Event::Applied {
+                        total,
+                        lag_seconds,
+                        pending,
+                        ..
+                    } => {
+                        bar.set_style(style(
+                            "{spinner} {prefix} following: {human_pos} changes applied  {msg}",
+                        ));
+                        bar.set_position(*total);
+                        bar.set_message(lag_text(*lag_seconds, *pending));
+                    }
+                    Event::Resync { .. } => {}
                 }
+            }
+            if let Event::Resync { reason } = event {
+                self.clear_progress();
+                eprintln!("resync: {reason}; copying the whole source again");
             }
             return;
         }
@@ -200,6 +242,25 @@ impl Progress for Reporter {
                 "records": records,
                 "batch": batch,
             })),
+            Event::Applied {
+                changes,
+                total,
+                lag_seconds,
+                pending,
+            } => {
+                // A caught-up feed reports every poll; one such line a second is enough.
+                if *changes == 0 && !self.heartbeat_due() {
+                    return;
+                }
+                emit(&json!({
+                    "event": "applied",
+                    "changes": changes,
+                    "total": total,
+                    "lag_seconds": lag_seconds.map(|s| (s * 1000.0).round() / 1000.0),
+                    "pending": pending,
+                }));
+            }
+            Event::Resync { reason } => emit(&json!({"event": "resync", "reason": reason})),
         }
     }
 }

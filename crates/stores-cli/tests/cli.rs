@@ -265,6 +265,26 @@ fn bad_input_is_one_error_line_exit_1_and_writes_nothing() {
     ]));
     assert!(line.contains("no-archive"), "{line}");
     assert!(!target_db.exists());
+
+    // --follow needs a source with a change feed, and a checkpoint to keep its place in.
+    let checkpoint = dir.path().join("follow.json");
+    let line = expect_error(&stores(&[
+        "sync",
+        &table_url(&db, "items"),
+        &target,
+        "--follow",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+    ]));
+    assert!(line.contains("no change feed"), "{line}");
+    assert!(!target_db.exists() && !checkpoint.exists());
+    let line = expect_error(&stores(&[
+        "sync",
+        &table_url(&db, "items"),
+        &target,
+        "--follow",
+    ]));
+    assert!(line.contains("--checkpoint"), "{line}");
 }
 
 #[test]

@@ -15,19 +15,6 @@ const N: usize = 3_000;
 /// are needed).
 const MAX_KILLS: u64 = 60;
 
-/// A small seeded generator (splitmix64), so every run kills at the same points.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// Runs the job `args` again and again with the same checkpoint, killing it with SIGKILL at a
 /// seeded moment after each start — past `startup` (what a run that has nothing left to do
 /// takes), within the first 35% of the work of a whole run (`span`) — until a run outlives its

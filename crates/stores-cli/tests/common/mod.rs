@@ -160,3 +160,16 @@ pub fn conforms_to_event_schema(ndjson: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A small seeded generator (splitmix64), so every run kills at the same points.
+pub struct Seeded(pub u64);
+
+impl Seeded {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}

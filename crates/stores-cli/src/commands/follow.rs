@@ -1,0 +1,127 @@
+//! `stores sync SRC DST --follow`: make DST match SRC, then keep it in step through SRC's change
+//! feed until Ctrl-C or SIGTERM, with the checkpoint saved.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use serde_json::Map;
+use store_sync::{FollowOptions, FollowReport};
+
+use super::copy::{SyncFlags, check_pair, open_source};
+use super::{Context, Outcome};
+use crate::location::Location;
+use crate::open::Access;
+
+/// `--poll-interval` as a duration: positive and at most an hour.
+pub(crate) fn poll_interval(seconds: f64) -> Result<Duration> {
+    if !(seconds > 0.0 && seconds <= 3_600.0) {
+        bail!("--poll-interval takes seconds between 0 and 3600, not {seconds}");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `stores sync SRC DST --follow`.
+pub(crate) async fn follow(
+    ctx: &Context,
+    src: &Location,
+    dst: &Location,
+    flags: SyncFlags,
+    poll: Duration,
+) -> Result<Outcome> {
+    check_pair("sync", src, dst)?;
+    if ctx.common.partition.is_some() || ctx.common.dry_run {
+        bail!("sync --follow takes neither --partition nor --dry-run: it follows a whole source");
+    }
+    let Some(checkpoint) = ctx.common.checkpoint.clone() else {
+        bail!("sync --follow needs --checkpoint FILE: where it saves its place in the feed");
+    };
+    let feed = ctx.opener.feed(src, poll).await?;
+    let (source, schema) = open_source(ctx, src).await?;
+    let target = ctx
+        .opener
+        .collection(dst, Access::Write, Some(&schema), true)
+        .await?;
+    ctx.reporter.start(&src.describe(), Some(&dst.describe()));
+    let options = FollowOptions {
+        checkpoint,
+        batch_size: ctx.batch_size(),
+        restart: ctx.common.restart,
+        create: true,
+        delete: flags.delete,
+        max_delete: flags.max_delete,
+    };
+    let report = store_sync::follow(
+        source.source(),
+        feed.as_ref(),
+        target.source(),
+        target.sink()?,
+        &options,
+        &ctx.reporter,
+        interrupted(),
+    )
+    .await?;
+    let ended = if report.feed_ended {
+        "the feed ended"
+    } else {
+        "stopped"
+    };
+    ctx.reporter.summary(
+        &format!(
+            "followed {src} into {dst}: {} copied, {} upserts and {} deletes applied, {} \
+             resyncs; {ended}, checkpoint saved {}{}",
+            report.copied,
+            report.upserts,
+            report.deletes,
+            report.resyncs,
+            ctx.reporter.took(),
+            extra_note(&report)
+        ),
+        fields(&report),
+    );
+    Ok(Outcome::Done)
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn extra_note(report: &FollowReport) -> String {
+    if report.extra_kept == 0 {
+        return String::new();
+    }
+    format!(
+        " ({} records DST has and SRC lacks were kept: pass --delete to remove them)",
+        report.extra_kept
+    )
+}
+
+fn fields(report: &FollowReport) -> Map<String, serde_json::Value> {
+    let mut fields = Map::new();
+    fields.insert("copies".into(), report.copies.into());
+    fields.insert("copied".into(), report.copied.into());
+    fields.insert("upserts".into(), report.upserts.into());
+    fields.insert("deletes".into(), report.deletes.into());
+    fields.insert("resyncs".into(), report.resyncs.into());
+    fields.insert("extra_kept".into(), report.extra_kept.into());
+    fields.insert("feed_ended".into(), report.feed_ended.into());
+    fields
+}
