@@ -128,6 +128,9 @@ max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# logical decoding, for the change-feed tests (store-rds feature `replication`)
+wal_level = logical
+max_replication_slots = 32
 EOF
 
     log "starting on 127.0.0.1:$PORT"

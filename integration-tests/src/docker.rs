@@ -35,6 +35,14 @@ pub(crate) async fn endpoint(service: Service) -> anyhow::Result<String> {
                         .with_db_name("stores_test")
                         .with_host_auth()
                         .with_tag("15-alpine")
+                        // Logical decoding, for the change-feed tests.
+                        .with_cmd([
+                            "postgres",
+                            "-c",
+                            "wal_level=logical",
+                            "-c",
+                            "max_replication_slots=32",
+                        ])
                         .start()
                         .await
                 })

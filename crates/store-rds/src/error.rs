@@ -23,7 +23,7 @@ pub(crate) const BACKEND: &str = "postgres";
 pub fn kind_of_sqlstate(code: &str) -> ErrorKind {
     match code {
         "23505" => ErrorKind::AlreadyExists,
-        "42P01" | "3D000" => ErrorKind::NotFound,
+        "42P01" | "3D000" | "42704" => ErrorKind::NotFound,
         "42501" => ErrorKind::Unauthorized,
         "40001" | "40P01" | "55P03" => ErrorKind::Conflict,
         "57014" | "57P01" | "57P02" | "57P03" | "57P04" | "57P05" => ErrorKind::Unavailable,

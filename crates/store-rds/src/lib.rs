@@ -29,6 +29,9 @@ mod copy;
 mod error;
 mod listen;
 mod migrate;
+#[cfg(feature = "replication")]
+#[cfg_attr(docsrs, doc(cfg(feature = "replication")))]
+pub mod replication;
 mod store;
 mod transaction;
 
@@ -37,6 +40,8 @@ pub use copy::CopyOutStream;
 pub use error::kind_of_sqlstate;
 pub use listen::{ListenEvent, Listener, MAX_CHANNEL_LEN, MAX_PAYLOAD_LEN, Notification};
 pub use migrate::{Migration, MigrationReport, Migrator};
+#[cfg(feature = "replication")]
+pub use replication::{PgChangeFeed, ReplicationOptions};
 pub use store::PgStore;
 pub use transaction::PgTransaction;
 

@@ -140,7 +140,8 @@ pub(crate) enum Command {
         max_delete: Option<u64>,
         /// After making DST match, keep it in step with SRC's change feed until interrupted
         /// (Ctrl-C or SIGTERM saves the checkpoint and exits 0); needs --checkpoint. SRC is a
-        /// DynamoDB table with a stream (NEW_IMAGE or NEW_AND_OLD_IMAGES).
+        /// DynamoDB table with a stream (NEW_IMAGE or NEW_AND_OLD_IMAGES) or a PostgreSQL
+        /// table (logical replication: wal_level=logical and the REPLICATION attribute).
         #[arg(long)]
         follow: bool,
         /// With --follow: seconds to wait before asking a caught-up feed again.
@@ -151,6 +152,11 @@ pub(crate) enum Command {
             requires = "follow"
         )]
         poll_interval: f64,
+        /// With --follow: stop following for good instead: drop what the feed holds on the
+        /// server (PostgreSQL: the replication slot and publication, which otherwise keep
+        /// WAL) and the checkpoint, then exit.
+        #[arg(long, requires = "follow")]
+        cleanup: bool,
     },
     /// Write SRC (a table, document table, search index, or objects) as an archive into ARCHIVE.
     Backup {

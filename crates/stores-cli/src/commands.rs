@@ -65,14 +65,18 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             max_delete,
             follow,
             poll_interval,
+            cleanup,
         } => {
             let options = copy::SyncFlags {
                 delete: *delete,
                 max_delete: *max_delete,
             };
             if *follow {
-                let poll = follow::poll_interval(*poll_interval)?;
-                follow::follow(&ctx, &parse(src)?, &parse(dst)?, options, poll).await?
+                let flags = follow::FollowFlags {
+                    poll: follow::poll_interval(*poll_interval)?,
+                    cleanup: *cleanup,
+                };
+                follow::follow(&ctx, &parse(src)?, &parse(dst)?, options, flags).await?
             } else {
                 copy::sync(&ctx, &parse(src)?, &parse(dst)?, options).await?
             }

@@ -13,7 +13,7 @@ use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectStore, SqlS
 use store_dynamo::{TableAdmin, TableDefinition};
 use store_fs::FsStore;
 use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
-use store_rds::PgConfig;
+use store_rds::{PgConfig, PgStore, ReplicationOptions};
 use store_s3::S3Store;
 use store_search::OpenSearchIndex;
 use store_sqlite::SqliteStore;
@@ -140,16 +140,7 @@ impl Opener {
                 table,
                 ..
             } => {
-                let mut config = PgConfig::from_url(url)
-                    .map_err(|e| anyhow!("{label} is not a PostgreSQL URL: {}", e.message()))?;
-                if password.is_none()
-                    && let Ok(pw) = std::env::var("PGPASSWORD")
-                {
-                    config = config.password(pw);
-                }
-                let store = config
-                    .build()
-                    .with_context(|| format!("cannot connect to {label}"))?;
+                let store = pg_store(url, password.as_deref(), &label)?;
                 self.sql(Arc::new(self.paced(store)), table, label)?
             }
             Location::Dynamo { table } => {
@@ -354,12 +345,42 @@ impl Opener {
                 let reader = dynamo_admin().await.stream_reader(table)?;
                 Ok(Box::new(reader.poll_interval(poll)))
             }
+            Location::Postgres {
+                url,
+                password,
+                table: SqlTarget::Table(table),
+                ..
+            } => {
+                let label = location.describe();
+                let store = pg_store(url, password.as_deref(), &label)?;
+                let options = ReplicationOptions::new().poll_interval(poll);
+                let feed = store
+                    .change_feed(table, options)
+                    .await
+                    .with_context(|| format!("cannot follow {label}"))?;
+                Ok(Box::new(feed))
+            }
             other => bail!(
                 "{other} has no change feed that --follow can read: follow a DynamoDB table \
-                 with a stream (dynamodb://TABLE), or run `stores sync` again to catch up"
+                 with a stream (dynamodb://TABLE) or a PostgreSQL table (postgres://…?table=T, \
+                 logical replication), or run `stores sync` again to catch up"
             ),
         }
     }
+}
+
+/// A PostgreSQL store for `url`, with `PGPASSWORD` filling a password the URL leaves out.
+fn pg_store(url: &str, password: Option<&str>, label: &str) -> Result<PgStore> {
+    let mut config = PgConfig::from_url(url)
+        .map_err(|e| anyhow!("{label} is not a PostgreSQL URL: {}", e.message()))?;
+    if password.is_none()
+        && let Ok(pw) = std::env::var("PGPASSWORD")
+    {
+        config = config.password(pw);
+    }
+    config
+        .build()
+        .with_context(|| format!("cannot connect to {label}"))
 }
 
 /// DynamoDB administration on the endpoint the environment names.

@@ -8,5 +8,6 @@ mod limits;
 mod listen;
 mod migrations;
 mod recovery;
+mod replication;
 mod smoke;
 mod support;

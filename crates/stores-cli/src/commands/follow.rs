@@ -20,13 +20,22 @@ pub(crate) fn poll_interval(seconds: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// `--follow`'s own flags.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FollowFlags {
+    /// How long to wait before asking a caught-up feed again.
+    pub(crate) poll: Duration,
+    /// Drop the feed's server-side state and the checkpoint instead of following.
+    pub(crate) cleanup: bool,
+}
+
 /// `stores sync SRC DST --follow`.
 pub(crate) async fn follow(
     ctx: &Context,
     src: &Location,
     dst: &Location,
     flags: SyncFlags,
-    poll: Duration,
+    follow_flags: FollowFlags,
 ) -> Result<Outcome> {
     check_pair("sync", src, dst)?;
     if ctx.common.partition.is_some() || ctx.common.dry_run {
@@ -35,7 +44,24 @@ pub(crate) async fn follow(
     let Some(checkpoint) = ctx.common.checkpoint.clone() else {
         bail!("sync --follow needs --checkpoint FILE: where it saves its place in the feed");
     };
-    let feed = ctx.opener.feed(src, poll).await?;
+    let feed = ctx.opener.feed(src, follow_flags.poll).await?;
+    if follow_flags.cleanup {
+        feed.cleanup().await?;
+        if let Err(e) = tokio::fs::remove_file(&checkpoint).await
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            bail!("cannot remove the checkpoint {}: {e}", checkpoint.display());
+        }
+        ctx.reporter.summary(
+            &format!(
+                "stopped following {src} for good: what its feed held on the server and the \
+                 checkpoint {} are gone; the next --follow copies it again",
+                checkpoint.display()
+            ),
+            Map::new(),
+        );
+        return Ok(Outcome::Done);
+    }
     let (source, schema) = open_source(ctx, src).await?;
     let target = ctx
         .opener

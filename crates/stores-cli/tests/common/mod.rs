@@ -1,6 +1,8 @@
 //! Helpers shared by the `stores` binary tests: running it, and SQLite fixtures.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod follow;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -5,16 +5,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use common::Seeded;
+use common::follow::*;
 use integration_tests::clients::{dynamo_admin, postgres_connect};
 use integration_tests::names::{unique_ident, unique_name};
-use integration_tests::services::{Service, endpoint, setting};
+use integration_tests::services::{Service, endpoint};
 use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType, Number, Value};
 use store_dynamo::{DynamoStore, StreamView, TableAdmin, TableDefinition};
 
@@ -24,104 +23,6 @@ const WRITES: u64 = 20_000;
 const KEYS: u64 = 2_000;
 /// Writers running at once, each on its own keys (one key's writes stay in order).
 const WRITERS: u64 = 4;
-/// How long the follower may take to catch up at the end.
-const CATCH_UP: Duration = Duration::from_secs(240);
-
-/// The services' settings the `stores` process needs (from the environment or
-/// `.services/services.env`).
-fn service_env() -> Vec<(String, String)> {
-    [
-        "STORES_DYNAMODB_ENDPOINT",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-    ]
-    .iter()
-    .filter_map(|name| setting(name).map(|value| ((*name).to_owned(), value)))
-    .collect()
-}
-
-fn stores() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stores"));
-    command.envs(service_env());
-    command
-}
-
-/// `stores check A B`: whether both sides hold the same records.
-fn equal(a: &str, b: &str) -> bool {
-    let out = stores().args(["check", a, b]).output().unwrap();
-    match out.status.code() {
-        Some(0) => true,
-        Some(2) => false,
-        _ => panic!(
-            "stores check failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
-/// Starts a follower with `--json` events on a pipe.
-fn follower(src: &str, dst: &str, checkpoint: &Path, extra: &[&str]) -> Child {
-    stores()
-        .args([
-            "sync",
-            src,
-            dst,
-            "--follow",
-            "--json",
-            "--poll-interval",
-            "0.05",
-        ])
-        .args(["--batch-size", "500", "--checkpoint"])
-        .arg(checkpoint)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("stores starts")
-}
-
-/// Stops a follower with SIGTERM, as Ctrl-C would, and returns what it printed.
-fn interrupt(child: Child) -> Output {
-    let pid = child.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(status.success());
-    child.wait_with_output().unwrap()
-}
-
-/// Waits until `stores check` reports both sides equal, or fails after [`CATCH_UP`].
-async fn wait_until_equal(src: &str, dst: &str, follower: &mut Child) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = follower.try_wait().unwrap() {
-            panic!("the follower exited early with {status}");
-        }
-        if equal(src, dst) {
-            return;
-        }
-        assert!(
-            start.elapsed() < CATCH_UP,
-            "the follower did not catch up in {CATCH_UP:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Asserts the follower stopped cleanly: exit 0 and a summary as its last event.
-fn summary(out: &Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the follower failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("events");
-    let summary: serde_json::Value = serde_json::from_str(last).unwrap();
-    assert_eq!(summary["event"], "summary", "{stdout}");
-    assert_eq!(summary["ok"], true);
-    summary
-}
-
 fn item(id: u64, version: u64) -> Document {
     Document::new()
         .with("id", format!("key-{id:05}-é"))
@@ -210,23 +111,7 @@ async fn a_follower_killed_ten_times_keeps_postgres_equal_to_dynamodb() {
             tokio::spawn(write_randomly(table, lane, 1_000 + lane, WRITES / WRITERS))
         })
         .collect();
-    let mut rng = Seeded(20_261_201);
-    let mut killed = 0;
-    while killed < 10 {
-        let mut child = follower(&src, &dst, &checkpoint, &[]);
-        let delay = Duration::from_millis(300 + rng.next() % 2_200);
-        tokio::time::sleep(delay).await;
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "the follower exited by itself with {status}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        killed += 1;
-    }
+    kill_repeatedly(&src, &dst, &checkpoint, 20_261_201, 10).await;
     for writer in writers {
         writer.await.unwrap();
     }
@@ -278,16 +163,7 @@ async fn a_replaced_stream_is_answered_by_a_visible_full_resync() {
         table.put(item(id, 7), Default::default()).await.unwrap();
     }
 
-    let mut child = follower(&src, &dst, &checkpoint, &["--delete"]);
-    wait_until_equal(&src, &dst, &mut child).await;
-    let out = interrupt(child);
-    let second = summary(&out);
-    assert_eq!(second["resyncs"], 1, "{second}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let resync = stdout
-        .lines()
-        .find(|line| line.contains(r#""event":"resync""#))
-        .expect("a resync event");
+    let resync = follow_through_one_resync(&src, &dst, &checkpoint).await;
     assert!(resync.contains("now has stream"), "{resync}");
     admin.delete(name).await.unwrap();
 }
