@@ -60,13 +60,18 @@ bench-s3 *args:
 bench-fs *args:
     cargo run -p store-fs --release --example fs_bench -- {{args}}
 
-# The store-sqlite benchmark (bulk insert and streamed reads vs plain rusqlite loops).
+# The store-rusqlite benchmark (bulk insert and streamed reads vs plain rusqlite loops).
 bench-sqlite *args:
-    cargo run -p store-sqlite --release --example sqlite_bench -- {{args}}
+    cargo run -p store-rusqlite --release --example sqlite_bench -- {{args}}
 
 # The cost of the layers on an in-memory get (every layer on, faults off).
 bench-layers *args:
     cargo run -p store-layers --release --example layers_bench -- {{args}}
+
+# The follower's lag and sustained rate, PostgreSQL to OpenSearch (vs a trigger + NOTIFY loop).
+bench-follow *args:
+    cargo build --release -p stores-cli
+    cargo run --release -p stores-cli --example follow_bench -- {{args}}
 
 # The `stores` backup/restore benchmark (vs dynamodump, elasticdump, pg_dump/pg_restore on the
 # running services); reduced sizes by default, `just bench-sync --full` for the issue's sizes.

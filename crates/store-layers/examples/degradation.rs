@@ -16,7 +16,7 @@ use store_layers::{
     BreakerConfig, BreakerLayer, FallbackLayer, FaultLayer, LayerExt, Layers, Served, Source,
     SqlSearch, observe_served,
 };
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 
 const ARTICLES: [(&str, &str); 3] = [
     ("1", "rust layers for every store"),

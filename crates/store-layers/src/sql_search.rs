@@ -37,7 +37,7 @@ use translate::{Condition, column};
 /// use store_core::search::{SearchQuery, SearchRequest};
 /// use store_core::{IndexName, SearchIndex, SqlStore};
 /// use store_layers::{FallbackLayer, SqlSearch};
-/// use store_sqlite::SqliteStore;
+/// use store_rusqlite::SqliteStore;
 ///
 /// let sql = SqliteStore::memory().await?;
 /// sql.batch_execute("CREATE TABLE products (id TEXT PRIMARY KEY, title TEXT)").await?;

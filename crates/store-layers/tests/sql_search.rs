@@ -10,7 +10,7 @@ use store_core::{Document, ErrorKind, IndexName, SearchIndex, SqlStore, Value};
 use store_layers::{
     FallbackLayer, Fault, FaultLayer, LayerExt, Layers, Source, SqlSearch, observe_served,
 };
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 
 /// (id, title, tag, price): titles made of whole words, so "contains the word" and "has the
 /// token" agree.

@@ -41,7 +41,7 @@ pub use error::kind_of_sqlstate;
 pub use listen::{ListenEvent, Listener, MAX_CHANNEL_LEN, MAX_PAYLOAD_LEN, Notification};
 pub use migrate::{Migration, MigrationReport, Migrator};
 #[cfg(feature = "replication")]
-pub use replication::{PgChangeFeed, ReplicationOptions};
+pub use replication::{PgChangeFeed, PgWatermarkFeed, ReplicationOptions};
 pub use store::PgStore;
 pub use transaction::PgTransaction;
 

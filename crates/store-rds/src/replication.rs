@@ -21,6 +21,8 @@
 //!
 //! Needs `wal_level = logical` (on RDS, `rds.logical_replication = 1`) and a role with the
 //! REPLICATION attribute (RDS: `rds_replication`) that owns the table (for the publication).
+//! Without them, [`PgStore::watermark_feed`] follows a timestamp column instead
+//! ([`PgWatermarkFeed`]), which sees new and changed rows but **not deletes**.
 //!
 //! ```no_run
 //! # async fn demo(store: store_rds::PgStore) -> store_core::Result<()> {
@@ -35,6 +37,9 @@
 mod decode;
 mod pgoutput;
 mod slot;
+mod watermark;
+
+pub use watermark::PgWatermarkFeed;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};

@@ -1,6 +1,7 @@
 //! Durable local file writes.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Writes `bytes` to `path` so that a crash leaves the old file or the new one, never a torn
 /// one: a temporary file beside it is written and fsynced, renamed over `path`, and the
@@ -14,7 +15,11 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::create_dir_all(&dir)?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(path.file_name().unwrap_or_default());
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    // Unique per write: two writes of one file in one process (a job dropped and started
+    // again while its last write still runs) never share a temporary file.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
     {
         let mut file = std::fs::File::create(&tmp)?;

@@ -133,7 +133,13 @@ pub async fn follow(
     let mut stop = std::pin::pin!(stop);
     'follow: loop {
         if !state.copied {
-            copy_once(source, sink_view, sink, options, progress, &mut report).await?;
+            // Stopped mid-copy, the next run copies again from the same saved position (the
+            // copy writes only what differs, so what was written is not written twice).
+            tokio::select! {
+                biased;
+                () = &mut stop => return Ok(report),
+                copied = copy_once(source, sink_view, sink, options, progress, &mut report) => copied?,
+            }
             state.copied = true;
             file.save_as(&state).await?;
         }

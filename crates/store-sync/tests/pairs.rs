@@ -24,7 +24,7 @@ fn options() -> CopyOptions {
 async fn documents_to_table_to_documents_keeps_every_value_exactly() {
     let data = dataset(N);
     let (_, source) = documents("src", &data).await;
-    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     let table = sqlite_table(db.clone(), "items", true).await;
     let report = copy(&source, &table, &options(), &Silent).await.unwrap();
     assert_eq!(report.records, N as u64);
@@ -68,7 +68,7 @@ async fn documents_to_search_and_back_to_a_table_compare_as_json() {
     let (idx_store, _) = search("unused");
     drop(idx_store);
     let keyed = index.clone().key_fields(vec!["id".to_owned()]);
-    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     let table = sqlite_table(db, "items", true).await;
     copy(&keyed, &table, &options(), &Silent).await.unwrap();
     let verdict = check(&keyed, &table, 50).await.unwrap();
@@ -107,7 +107,7 @@ async fn every_kind_goes_through_an_archive_and_back() {
     assert!(check(&source, &restored, 50).await.unwrap().is_equal());
 
     // table -> archive -> a new table created from the archived schema
-    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     let table = sqlite_table(db.clone(), "items", true).await;
     copy(&source, &table, &options(), &Silent).await.unwrap();
     let sink = ArchiveSink::new(
@@ -183,7 +183,7 @@ async fn a_pair_whose_keys_cannot_match_fails_before_anything_is_read() {
 async fn partitions_split_a_table_and_a_document_scan_without_overlap() {
     let data = dataset(N);
     let (_, source) = documents("src", &data).await;
-    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     let table = sqlite_table(db, "items", true).await;
     copy(&source, &table, &options(), &Silent).await.unwrap();
     for from in [&source as &dyn store_sync::RecordSource, &table] {
@@ -214,7 +214,7 @@ async fn partitions_split_a_table_and_a_document_scan_without_overlap() {
 async fn a_query_is_a_source_keyed_by_the_columns_named() {
     let data = dataset(N);
     let (_, source) = documents("src", &data).await;
-    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     let table = sqlite_table(db.clone(), "items", true).await;
     copy(&source, &table, &options(), &Silent).await.unwrap();
     let query = store_sync::SqlQuery::new(
@@ -262,7 +262,7 @@ async fn documents_persist_on_redb_and_survive_a_reopen_equal() {
     let reopened = store_sync::DocumentCollection::new(redb, "redb://items");
     let verdict = check(&source, &reopened, 64).await.unwrap();
     assert!(verdict.is_equal(), "{verdict:?}");
-    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     let table = sqlite_table(db, "items", true).await;
     copy(&reopened, &table, &options(), &Silent).await.unwrap();
     assert!(check(&reopened, &table, 64).await.unwrap().is_equal());
@@ -273,7 +273,7 @@ async fn sources_estimate_their_size_for_progress() {
     use store_sync::RecordSource;
     let data = dataset(40);
     let (_, source) = documents("src", &data).await;
-    let db = Arc::new(store_sqlite::SqliteStore::memory().await.unwrap());
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     let table = sqlite_table(db, "items", true).await;
     copy(&source, &table, &options(), &Silent).await.unwrap();
     assert_eq!(table.estimated_count().await.unwrap(), Some(40));

@@ -44,6 +44,8 @@ JSON EVENTS (--json): stdout carries one JSON object per line, each with an \"ev
   The last line is the summary, or an error event (exit code 1). Summary fields by command:
   copy/backup/restore: records, resumed_records, already_done, dry_run (objects: objects, bytes, unchanged);
   sync (and --dry-run): created, updated, unchanged, deleted, extra_kept, dry_run;
+  sync --follow: copies, copied, upserts, deletes, resyncs, extra_kept, feed_ended
+  (a source without a change feed is synced again every --poll-interval: rounds, written, deleted);
   check: equal, comparison, left/right {location, count, digest}, only_left/only_right/differing {count, sample};
   ls: count (objects: bytes).";
 
@@ -157,6 +159,20 @@ pub(crate) enum Command {
         /// WAL) and the checkpoint, then exit.
         #[arg(long, requires = "follow")]
         cleanup: bool,
+        /// With --follow from PostgreSQL without the REPLICATION attribute: follow the rows by
+        /// this timestamp column (set by every insert and update) instead of logical
+        /// replication. Deletes are NOT seen in this mode.
+        #[arg(long, value_name = "COLUMN", requires = "follow")]
+        watermark: Option<String>,
+        /// With --watermark: read only rows whose column is at least this many seconds old,
+        /// so writes that commit late are not skipped.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            default_value_t = 5.0,
+            requires = "watermark"
+        )]
+        lag_window: f64,
     },
     /// Write SRC (a table, document table, search index, or objects) as an archive into ARCHIVE.
     Backup {

@@ -66,6 +66,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             follow,
             poll_interval,
             cleanup,
+            watermark,
+            lag_window,
         } => {
             let options = copy::SyncFlags {
                 delete: *delete,
@@ -73,7 +75,11 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             };
             if *follow {
                 let flags = follow::FollowFlags {
-                    poll: follow::poll_interval(*poll_interval)?,
+                    feed: crate::open::FeedSettings {
+                        poll: follow::seconds("--poll-interval", *poll_interval, false)?,
+                        watermark: watermark.clone(),
+                        lag_window: follow::seconds("--lag-window", *lag_window, true)?,
+                    },
                     cleanup: *cleanup,
                 };
                 follow::follow(&ctx, &parse(src)?, &parse(dst)?, options, flags).await?

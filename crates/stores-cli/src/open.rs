@@ -14,9 +14,9 @@ use store_dynamo::{TableAdmin, TableDefinition};
 use store_fs::FsStore;
 use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
 use store_rds::{PgConfig, PgStore, ReplicationOptions};
+use store_rusqlite::SqliteStore;
 use store_s3::S3Store;
 use store_search::OpenSearchIndex;
-use store_sqlite::SqliteStore;
 use store_sync::objects::ObjectLocation;
 use store_sync::{
     ArchiveSink, ArchiveSource, CollectionSchema, DocumentCollection, Partition, RecordSink,
@@ -77,6 +77,17 @@ impl Collection {
             Self::Search(s) => s,
         })
     }
+}
+
+/// Which change feed `sync --follow` reads, and how.
+#[derive(Debug, Clone)]
+pub(crate) struct FeedSettings {
+    /// How long to wait before asking a caught-up feed again.
+    pub(crate) poll: Duration,
+    /// Follow a PostgreSQL table by this timestamp column instead of logical replication.
+    pub(crate) watermark: Option<String>,
+    /// With `watermark`: how old a row's column must be before it is read.
+    pub(crate) lag_window: Duration,
 }
 
 /// Opens locations.
@@ -334,16 +345,21 @@ async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteSt
 }
 
 impl Opener {
-    /// The change feed of a source, for `sync --follow`: a DynamoDB table's stream.
+    /// The change feed of a source, for `sync --follow`: a DynamoDB table's stream or a
+    /// PostgreSQL table's logical replication; `None` for a source that has none.
     pub(crate) async fn feed(
         &self,
         location: &Location,
-        poll: Duration,
-    ) -> Result<Box<dyn ChangeFeed>> {
+        settings: &FeedSettings,
+    ) -> Result<Option<Box<dyn ChangeFeed>>> {
+        let poll = settings.poll;
+        if settings.watermark.is_some() && !matches!(location, Location::Postgres { .. }) {
+            bail!("--watermark follows a PostgreSQL table; {location} is not one");
+        }
         match location {
             Location::Dynamo { table } => {
                 let reader = dynamo_admin().await.stream_reader(table)?;
-                Ok(Box::new(reader.poll_interval(poll)))
+                Ok(Some(Box::new(reader.poll_interval(poll))))
             }
             Location::Postgres {
                 url,
@@ -353,18 +369,21 @@ impl Opener {
             } => {
                 let label = location.describe();
                 let store = pg_store(url, password.as_deref(), &label)?;
+                if let Some(column) = &settings.watermark {
+                    let feed = store
+                        .watermark_feed(table, column, settings.lag_window)
+                        .await
+                        .with_context(|| format!("cannot follow {label}"))?;
+                    return Ok(Some(Box::new(feed.poll_interval(poll))));
+                }
                 let options = ReplicationOptions::new().poll_interval(poll);
                 let feed = store
                     .change_feed(table, options)
                     .await
                     .with_context(|| format!("cannot follow {label}"))?;
-                Ok(Box::new(feed))
+                Ok(Some(Box::new(feed)))
             }
-            other => bail!(
-                "{other} has no change feed that --follow can read: follow a DynamoDB table \
-                 with a stream (dynamodb://TABLE) or a PostgreSQL table (postgres://…?table=T, \
-                 logical replication), or run `stores sync` again to catch up"
-            ),
+            _ => Ok(None),
         }
     }
 }

@@ -266,25 +266,70 @@ fn bad_input_is_one_error_line_exit_1_and_writes_nothing() {
     assert!(line.contains("no-archive"), "{line}");
     assert!(!target_db.exists());
 
-    // --follow needs a source with a change feed, and a checkpoint to keep its place in.
-    let checkpoint = dir.path().join("follow.json");
+    // A source without a change feed has nothing for --cleanup to drop.
     let line = expect_error(&stores(&[
         "sync",
         &table_url(&db, "items"),
         &target,
         "--follow",
-        "--checkpoint",
-        checkpoint.to_str().unwrap(),
+        "--cleanup",
     ]));
     assert!(line.contains("no change feed"), "{line}");
-    assert!(!target_db.exists() && !checkpoint.exists());
-    let line = expect_error(&stores(&[
-        "sync",
-        &table_url(&db, "items"),
-        &target,
-        "--follow",
-    ]));
-    assert!(line.contains("--checkpoint"), "{line}");
+    assert!(!target_db.exists());
+}
+
+/// `sync --follow` from a source without a change feed syncs again every interval, deletes
+/// included with --delete, until SIGTERM, which ends it with a summary and exit 0.
+#[test]
+fn follow_without_a_feed_syncs_again_every_interval() {
+    let (dir, db) = setup();
+    let (src, dst) = (
+        table_url(&db, "items"),
+        table_url(&dir.path().join("target.db"), "items"),
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stores"))
+        .args(["sync", &src, &dst, "--follow", "--delete", "--json"])
+        .args(["--poll-interval", "0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_until_equal = || {
+        let start = std::time::Instant::now();
+        while stores(&["check", &src, &dst]).status.code() != Some(0) {
+            assert!(
+                start.elapsed().as_secs() < 60,
+                "the follower never caught up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_until_equal();
+    sql(
+        &db,
+        &format!(
+            "DELETE FROM items WHERE id = '{}'; UPDATE items SET note = 'changed' WHERE id = '{}'",
+            key(1),
+            key(2)
+        ),
+    );
+    wait_until_equal();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    expect_code(&out, 0);
+    let text = stdout(&out);
+    conforms_to_event_schema(&text);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert!(summary["rounds"].as_u64().unwrap() >= 2, "{summary}");
+    assert!(summary["deleted"].as_u64().unwrap() >= 1, "{summary}");
+    assert_eq!(
+        rows(&db, "items"),
+        rows(&dir.path().join("target.db"), "items")
+    );
 }
 
 #[test]

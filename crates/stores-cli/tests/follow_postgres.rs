@@ -99,6 +99,13 @@ async fn slot_count(client: &Client, slot: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_killed_ten_times_keeps_opensearch_equal_to_postgres() {
     let (client, src, dst, table) = pair(500).await;
+    // A feed needs a checkpoint to keep its place in.
+    let out = stores()
+        .args(["sync", &src, &dst, "--follow"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--checkpoint"));
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("follow.json");
     let writer = {
@@ -157,4 +164,67 @@ async fn a_dropped_slot_is_answered_by_a_visible_full_resync() {
     let resync = follow_through_one_resync(&src, &dst, &checkpoint).await;
     assert!(resync.contains("no longer exists"), "{resync}");
     cleanup(&src, &dst, &checkpoint);
+}
+
+/// Without REPLICATION: `--watermark updated_at` follows new and changed rows; a delete is not
+/// seen (the documented limit of that mode) until a `sync --delete`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watermark_follower_sees_changes_but_not_deletes() {
+    let url = endpoint(Service::Postgres).await;
+    let client = postgres_connect(&url).await.unwrap();
+    let table = unique_ident("follow_wm");
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {table} (id bigint PRIMARY KEY, note text, \
+                 updated_at timestamptz NOT NULL DEFAULT clock_timestamp()); \
+             INSERT INTO {table} (id, note) SELECT g, 'first' FROM generate_series(1, 100) g"
+        ))
+        .await
+        .unwrap();
+    let search = endpoint(Service::OpenSearch).await;
+    let host = search.trim_start_matches("http://").trim_end_matches('/');
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let src = format!("{url}{sep}table={table}");
+    let dst = format!("opensearch://{host}/{}", table.replace('_', "-"));
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("follow.json");
+    let flags = ["--watermark", "updated_at", "--lag-window", "0.2"];
+    let mut child = follower(&src, &dst, &checkpoint, &flags);
+    wait_until_equal(&src, &dst, &mut child).await;
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {table} (id, note) VALUES (101, 'new'); \
+             UPDATE {table} SET note = 'changed', updated_at = clock_timestamp() WHERE id = 5"
+        ))
+        .await
+        .unwrap();
+    wait_until_equal(&src, &dst, &mut child).await;
+    client
+        .batch_execute(&format!("DELETE FROM {table} WHERE id = 6"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !equal(&src, &dst),
+        "a delete reached the sink in watermark mode"
+    );
+    summary(&interrupt(child));
+    let out = stores()
+        .args(["sync", &src, &dst, "--delete"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (The index shows the delete after its next refresh.)
+    let start = std::time::Instant::now();
+    while !equal(&src, &dst) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "sync --delete left a difference"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

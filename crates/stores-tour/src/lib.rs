@@ -5,7 +5,7 @@
 //! and SQL (create a table, insert, query, a transaction, a bulk load). It needs no service:
 //! objects live in a directory through store-fs, documents in redb files through store-redb,
 //! search in a tantivy index through store-tantivy and SQL in a SQLite file through
-//! store-sqlite, all under a data directory named at the start. `--memory` keeps everything
+//! store-rusqlite, all under a data directory named at the start. `--memory` keeps everything
 //! in memory; `--real` runs the SQL part on the harness's PostgreSQL.
 
 mod args;

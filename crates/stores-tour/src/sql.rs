@@ -1,5 +1,5 @@
 //! The SQL part of the tour (the seed's `RDSManager` scenario): create a table, insert,
-//! query, a transaction, a bulk load. It runs on SQLite through `store-sqlite` (a file in the
+//! query, a transaction, a bulk load. It runs on SQLite through `store-rusqlite` (a file in the
 //! data directory, or in memory with `--memory`), or with `--real` on PostgreSQL through
 //! `store-rds` (`STORES_POSTGRES_URL`, else the harness's env file `.services/services.env`
 //! written by `just services-up postgres`).
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use store_core::sql::{IsolationLevel, SqlStore, SqlStoreExt};
 use store_core::{Number, Result as StoreResult, RetryPolicy, Value};
 use store_rds::{PgConfig, PgStore};
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 
 use crate::args::Args;
 use crate::{runs, step};

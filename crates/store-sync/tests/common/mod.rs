@@ -87,7 +87,7 @@ pub const TABLE_DDL: &str =
     "CREATE TABLE items (id TEXT PRIMARY KEY, n DECIMAL_TEXT, i INTEGER, b BLOB, s TEXT)";
 
 pub async fn sqlite_table(
-    store: Arc<store_sqlite::SqliteStore>,
+    store: Arc<store_rusqlite::SqliteStore>,
     table: &str,
     create: bool,
 ) -> SqlTable {

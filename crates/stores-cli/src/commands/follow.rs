@@ -1,5 +1,8 @@
 //! `stores sync SRC DST --follow`: make DST match SRC, then keep it in step through SRC's change
-//! feed until Ctrl-C or SIGTERM, with the checkpoint saved.
+//! feed until Ctrl-C or SIGTERM, with the checkpoint saved; a source without a feed is synced
+//! again every `--poll-interval` instead ([`poll`]).
+
+mod poll;
 
 use std::time::Duration;
 
@@ -10,21 +13,23 @@ use store_sync::{FollowOptions, FollowReport};
 use super::copy::{SyncFlags, check_pair, open_source};
 use super::{Context, Outcome};
 use crate::location::Location;
-use crate::open::Access;
+use crate::open::{Access, FeedSettings};
 
-/// `--poll-interval` as a duration: positive and at most an hour.
-pub(crate) fn poll_interval(seconds: f64) -> Result<Duration> {
-    if !(seconds > 0.0 && seconds <= 3_600.0) {
-        bail!("--poll-interval takes seconds between 0 and 3600, not {seconds}");
+/// A flag's seconds as a duration: above 0 (or 0 itself when `zero` is allowed) and at most an
+/// hour.
+pub(crate) fn seconds(flag: &str, seconds: f64, zero: bool) -> Result<Duration> {
+    let positive = seconds > 0.0 || (zero && seconds == 0.0);
+    if !positive || seconds > 3_600.0 {
+        bail!("{flag} takes seconds between 0 and 3600, not {seconds}");
     }
     Ok(Duration::from_secs_f64(seconds))
 }
 
 /// `--follow`'s own flags.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct FollowFlags {
-    /// How long to wait before asking a caught-up feed again.
-    pub(crate) poll: Duration,
+    /// Which feed, and how it reads.
+    pub(crate) feed: FeedSettings,
     /// Drop the feed's server-side state and the checkpoint instead of following.
     pub(crate) cleanup: bool,
 }
@@ -41,10 +46,16 @@ pub(crate) async fn follow(
     if ctx.common.partition.is_some() || ctx.common.dry_run {
         bail!("sync --follow takes neither --partition nor --dry-run: it follows a whole source");
     }
+    let Some(feed) = ctx.opener.feed(src, &follow_flags.feed).await? else {
+        if follow_flags.cleanup {
+            bail!("{src} has no change feed: --cleanup has nothing to drop");
+        }
+        let every = follow_flags.feed.poll;
+        return poll::follow_by_polling(ctx, src, dst, flags, every).await;
+    };
     let Some(checkpoint) = ctx.common.checkpoint.clone() else {
         bail!("sync --follow needs --checkpoint FILE: where it saves its place in the feed");
     };
-    let feed = ctx.opener.feed(src, follow_flags.poll).await?;
     if follow_flags.cleanup {
         feed.cleanup().await?;
         if let Err(e) = tokio::fs::remove_file(&checkpoint).await
@@ -108,7 +119,7 @@ pub(crate) async fn follow(
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.
-async fn interrupted() {
+pub(crate) async fn interrupted() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

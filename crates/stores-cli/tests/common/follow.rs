@@ -105,6 +105,7 @@ pub fn summary(out: &Output) -> serde_json::Value {
         "the follower failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    super::conforms_to_event_schema(&stdout);
     let last = stdout.lines().last().expect("events");
     let summary: serde_json::Value = serde_json::from_str(last).unwrap();
     assert_eq!(summary["event"], "summary", "{stdout}");

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use store_core::sql::SqlStoreExt;
 use store_core::{Document, SqlStore, Value};
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 
 pub const ROWS: usize = 300;
 

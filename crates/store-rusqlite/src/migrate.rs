@@ -54,7 +54,7 @@ pub struct MigrationReport {
 }
 
 /// Applies [`Migration`]s in version order, each in its own transaction, recording them in a
-/// history table (`store_sqlite_migrations` by default) with their checksums.
+/// history table (`store_rusqlite_migrations` by default) with their checksums.
 ///
 /// Each migration runs inside `BEGIN IMMEDIATE`, SQLite's write lock on the file, and reads
 /// the history again under it, so processes that migrate at once apply each migration exactly
@@ -67,7 +67,7 @@ pub struct MigrationReport {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// use store_sqlite::{Migration, Migrator, SqliteStore};
+/// use store_rusqlite::{Migration, Migrator, SqliteStore};
 ///
 /// let store = SqliteStore::memory().await?;
 /// let migrator = Migrator::new(vec![
@@ -97,7 +97,7 @@ impl Migrator {
         }
         Ok(Self {
             migrations,
-            table: "store_sqlite_migrations".into(),
+            table: "store_rusqlite_migrations".into(),
         })
     }
 

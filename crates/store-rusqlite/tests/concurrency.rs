@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use store_core::sql::IsolationLevel;
 use store_core::{ErrorKind, RetryPolicy, SqlStore, SqlStoreExt, Value};
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 use temp::TempDir;
 
 const SHORT: Duration = Duration::from_millis(200);

@@ -10,7 +10,7 @@ use futures::stream::BoxStream;
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::testkit::sql::{SqlStoreFactory, factory};
 use store_core::{Document, Health, HealthReport, Result, Value};
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 use temp::TempDir;
 
 /// A store on a database file that is deleted with its directory when the store is dropped.

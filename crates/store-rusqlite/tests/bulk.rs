@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use store_core::{ErrorKind, Number, SqlStore, SqlStoreExt, StoreError, Value};
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 use temp::TempDir;
 
 async fn store(dir: &TempDir) -> SqliteStore {

@@ -48,7 +48,7 @@ impl SqliteStore {
     /// use futures::stream;
     /// use store_core::{SqlStore, SqlStoreExt, Value};
     ///
-    /// let store = store_sqlite::SqliteStore::memory().await?;
+    /// let store = store_rusqlite::SqliteStore::memory().await?;
     /// store.batch_execute("CREATE TABLE points (id INTEGER PRIMARY KEY, label TEXT)").await?;
     /// let rows = (0..1000).map(|i| Ok(vec![Value::from(i), Value::from(format!("p{i}"))]));
     /// let n = store.insert_rows("points", &["id", "label"], stream::iter(rows)).await?;

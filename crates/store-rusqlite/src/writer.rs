@@ -43,7 +43,7 @@ impl Writer {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready, opened) = oneshot::channel();
         std::thread::Builder::new()
-            .name("store-sqlite-writer".into())
+            .name("store-rusqlite-writer".into())
             .spawn(move || {
                 let mut conn = match open() {
                     Ok(conn) => {

@@ -12,14 +12,14 @@ pub(crate) struct TempDir {
 }
 
 impl TempDir {
-    /// A new empty directory whose name starts with `store-sqlite-<hint>`.
+    /// A new empty directory whose name starts with `store-rusqlite-<hint>`.
     pub(crate) fn new(hint: &str) -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let path = std::env::temp_dir().join(format!(
-            "store-sqlite-{hint}-{}-{}-{nanos}",
+            "store-rusqlite-{hint}-{}-{}-{nanos}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));

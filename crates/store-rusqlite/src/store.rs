@@ -31,7 +31,7 @@ use crate::writer::{Writer, WriterGuard};
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use store_core::{SqlStore, SqlStoreExt, Value};
-/// use store_sqlite::SqliteStore;
+/// use store_rusqlite::SqliteStore;
 ///
 /// let store = SqliteStore::memory().await?;
 /// store.batch_execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)").await?;

@@ -147,15 +147,15 @@ fn check_identity(id: i32, path: &Path) -> Result<()> {
         Ok(())
     } else if id >> 8 == MAGIC {
         fail(format!(
-            "{} has store-sqlite format version {}, newer than this version reads \
-             ({FORMAT_VERSION}); upgrade store-sqlite",
+            "{} has store-rusqlite format version {}, newer than this version reads \
+             ({FORMAT_VERSION}); upgrade store-rusqlite",
             path.display(),
             id & 0xff
         ))
     } else {
         fail(format!(
             "{} belongs to another application (PRAGMA application_id is {id:#010x}, \
-             store-sqlite's is {APPLICATION_ID:#010x}); open a store-sqlite database or a \
+             store-rusqlite's is {APPLICATION_ID:#010x}); open a store-rusqlite database or a \
              new file",
             path.display()
         ))

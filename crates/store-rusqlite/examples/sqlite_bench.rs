@@ -2,7 +2,7 @@
 //! prepared statement), and a streamed `query` against a plain rusqlite read loop.
 //!
 //! ```text
-//! cargo run -p store-sqlite --release --example sqlite_bench -- --rows 1000000 --runs 3
+//! cargo run -p store-rusqlite --release --example sqlite_bench -- --rows 1000000 --runs 3
 //! ```
 //!
 //! Both sides use the same schema and the same pragmas (`journal_mode=WAL`,
@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use futures::{TryStreamExt, stream};
 use store_core::{Number, SqlStore, Value};
-use store_sqlite::SqliteStore;
-use store_sqlite::rusqlite::{self, Connection, params};
+use store_rusqlite::SqliteStore;
+use store_rusqlite::rusqlite::{self, Connection, params};
 
 const SCHEMA: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
                       qty INTEGER NOT NULL, price DECIMAL_TEXT NOT NULL, payload BLOB)";
@@ -32,7 +32,7 @@ fn args() -> Args {
     let mut out = Args {
         rows: 1_000_000,
         runs: 3,
-        dir: std::env::temp_dir().join(format!("store-sqlite-bench-{}", std::process::id())),
+        dir: std::env::temp_dir().join(format!("store-rusqlite-bench-{}", std::process::id())),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {

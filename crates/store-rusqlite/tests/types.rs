@@ -6,7 +6,7 @@ mod temp;
 
 use bytes::Bytes;
 use store_core::{Document, ErrorKind, Number, SqlStore, SqlStoreExt, Value};
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 use temp::TempDir;
 
 fn num(text: &str) -> Number {

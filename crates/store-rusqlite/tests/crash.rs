@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream;
 use store_core::{SqlStore, SqlStoreExt, Value};
-use store_sqlite::SqliteStore;
+use store_rusqlite::SqliteStore;
 use temp::TempDir;
 
 /// Set in the child: the database file it writes.

@@ -5,7 +5,7 @@
 mod temp;
 
 use store_core::{ErrorKind, Health, SqlStore, SqlStoreExt, Value};
-use store_sqlite::{APPLICATION_ID, SqliteStore, rusqlite};
+use store_rusqlite::{APPLICATION_ID, SqliteStore, rusqlite};
 use temp::TempDir;
 
 #[tokio::test]

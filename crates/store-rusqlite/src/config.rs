@@ -20,7 +20,7 @@ pub const DEFAULT_STATEMENT_CACHE: usize = 64;
 /// ```no_run
 /// # async fn demo() -> store_core::Result<()> {
 /// use std::time::Duration;
-/// let store = store_sqlite::SqliteStore::builder("data/app.db")
+/// let store = store_rusqlite::SqliteStore::builder("data/app.db")
 ///     .busy_timeout(Duration::from_secs(2))
 ///     .readers(8)
 ///     .build()

@@ -5,7 +5,7 @@
 mod temp;
 
 use store_core::{ErrorKind, SqlStoreExt, Value};
-use store_sqlite::{Migration, Migrator, SqliteStore};
+use store_rusqlite::{Migration, Migrator, SqliteStore};
 use temp::TempDir;
 
 fn migrations() -> Vec<Migration> {
@@ -45,7 +45,7 @@ async fn migrations_apply_once_in_order() {
     assert_eq!(users(&store).await, 1, "the seed ran once");
     let history = store
         .query_all(
-            "SELECT version, name, checksum, applied_at FROM store_sqlite_migrations ORDER BY version",
+            "SELECT version, name, checksum, applied_at FROM store_rusqlite_migrations ORDER BY version",
             &[],
         )
         .await

@@ -23,7 +23,7 @@ impl SqliteStore {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// use store_core::{SqlStore, SqlStoreExt};
-    /// use store_sqlite::SqliteStore;
+    /// use store_rusqlite::SqliteStore;
     ///
     /// let store = SqliteStore::memory().await?;
     /// store.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7)").await?;

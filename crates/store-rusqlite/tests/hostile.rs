@@ -7,7 +7,7 @@ mod temp;
 
 use futures::stream;
 use store_core::{Document, ErrorKind, SqlStore, SqlStoreExt, Value};
-use store_sqlite::{Migrator, SqliteStore, quote_ident};
+use store_rusqlite::{Migrator, SqliteStore, quote_ident};
 use temp::TempDir;
 
 /// Strings that have broken naive stores.
