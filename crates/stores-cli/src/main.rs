@@ -31,6 +31,7 @@ mod commands;
 mod location;
 mod open;
 mod output;
+mod warnings;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    warnings::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -208,7 +208,14 @@ async fn a_watermark_follower_sees_changes_but_not_deletes() {
         !equal(&src, &dst),
         "a delete reached the sink in watermark mode"
     );
-    summary(&interrupt(child));
+    let out = interrupt(child);
+    summary(&out);
+    // The limit is said where the person running it sees it.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: following by watermark: deletes"),
+        "{stderr}"
+    );
     let out = stores()
         .args(["sync", &src, &dst, "--delete"])
         .output()
