@@ -60,6 +60,7 @@ const MAX_NAME: usize = 63;
 /// How a [`PgChangeFeed`] is set up.
 #[derive(Debug, Clone)]
 pub struct ReplicationOptions {
+    job: Option<String>,
     slot: Option<String>,
     publication: Option<String>,
     max_retained_wal: u64,
@@ -77,11 +78,19 @@ impl ReplicationOptions {
     /// poll every second when caught up.
     pub fn new() -> Self {
         Self {
+            job: None,
             slot: None,
             publication: None,
             max_retained_wal: 1 << 30,
             poll_interval: Duration::from_secs(1),
         }
+    }
+
+    /// Who reads the feed (e.g. the sink's location): a slot is one reader's position, so
+    /// each job gets its own default slot and publication, named with a hash of this text.
+    pub fn job(mut self, job: impl Into<String>) -> Self {
+        self.job = Some(job.into());
+        self
     }
 
     /// The replication slot's name.
@@ -164,7 +173,17 @@ impl PgStore {
         }
         slot::check_wal_level(self).await?;
         let followed = slot::describe(self, table).await?;
-        let name = default_feed_name(&followed.namespace, &followed.name);
+        let name = match &options.job {
+            Some(job) => {
+                // The hash covers the table's own names too, so `public.x_y` and `public_x.y`
+                // never share a slot even though their plain names read the same.
+                let whole = format!("{job}\0{}\0{}", followed.namespace, followed.name);
+                let hash = Sha256::digest(whole.as_bytes());
+                let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+                default_feed_name(&followed.namespace, &format!("{}_{short}", followed.name))
+            }
+            None => default_feed_name(&followed.namespace, &followed.name),
+        };
         Ok(PgChangeFeed {
             store: self.clone(),
             slot: options.slot.unwrap_or_else(|| name.clone()),
@@ -285,19 +304,36 @@ impl PgChangeFeed {
         Ok(())
     }
 
-    /// One step of reading: the next batch after `after`, or `None` when caught up.
-    async fn next_batch(
-        &self,
-        after: Lsn,
-        max_batch: usize,
-    ) -> Result<Option<(Decoded, Vec<Change>)>> {
+    /// One step of reading after `after`: the next batch, the position everything up to now
+    /// is read to when nothing of this table is waiting, or a lost position.
+    async fn next_step(&self, after: Lsn, max_batch: usize) -> Result<Step> {
+        // Checked before every read: another reader of the same slot may have moved it.
+        if let Some(reason) = self.lost(after).await? {
+            return Ok(Step::Lost(reason));
+        }
+        let upto = slot::flushed(&self.store).await?;
         let mut window = i32::try_from(max_batch.max(1)).unwrap_or(i32::MAX);
         loop {
-            let messages = slot::peek(&self.store, &self.slot, &self.publication, window).await?;
+            let peeked = slot::peek(&self.store, &self.slot, &self.publication, window, upto).await;
+            let messages = match peeked {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return match self.lost(after).await? {
+                        Some(reason) => Ok(Step::Lost(reason)),
+                        None => Err(e),
+                    };
+                }
+                other => other?,
+            };
             let decoded = decode(&messages, &self.table, after)?;
+            if decoded.truncated {
+                return Ok(Step::Lost(format!(
+                    "{}.{} was truncated: its rows must be copied again",
+                    self.table.namespace, self.table.name
+                )));
+            }
             if decoded.end.is_some() {
                 let changes = self.changes_for(&decoded.keys).await?;
-                return Ok(Some((decoded, changes)));
+                return Ok(Step::Batch(decoded, changes));
             }
             // Everything peeked was applied already (not yet acknowledged): look further.
             if messages.len() >= usize::try_from(window).unwrap_or(usize::MAX)
@@ -306,9 +342,22 @@ impl PgChangeFeed {
                 window *= 2;
                 continue;
             }
-            return Ok(None);
+            // Every transaction that commits before `upto` was read and none concerns the
+            // table: the position may move there, so the slot lets go of that WAL (PostgreSQL
+            // 15 and later send no empty transactions that would move it otherwise).
+            return Ok(Step::CaughtUp(after.max(upto)));
         }
     }
+}
+
+/// What one step of reading found.
+enum Step {
+    /// Changes, and where they end.
+    Batch(Decoded, Vec<Change>),
+    /// Nothing waiting; the position everything is read to.
+    CaughtUp(Lsn),
+    /// The position cannot be read from.
+    Lost(String),
 }
 
 /// Microseconds since 2000-01-01 UTC as a time.
@@ -320,7 +369,6 @@ fn postgres_time(micros: i64) -> Option<SystemTime> {
 /// What the stream of changes carries between steps.
 struct Reading {
     after: Lsn,
-    checked: bool,
     done: bool,
 }
 
@@ -342,11 +390,7 @@ impl ChangeFeed for PgChangeFeed {
     }
 
     fn changes(&self, from: FeedPosition, max_batch: usize) -> BoxStream<'_, Result<FeedItem>> {
-        let start = Lsn::parse(from.as_str()).map(|after| Reading {
-            after,
-            checked: false,
-            done: false,
-        });
+        let start = Lsn::parse(from.as_str()).map(|after| Reading { after, done: false });
         let start = match start {
             Ok(reading) => reading,
             Err(e) => return stream::iter([Err(e)]).boxed(),
@@ -355,52 +399,33 @@ impl ChangeFeed for PgChangeFeed {
             if reading.done {
                 return Ok(None);
             }
-            if !reading.checked {
-                reading.checked = true;
-                if let Some(reason) = self.lost(reading.after).await? {
+            let item = match self.next_step(reading.after, max_batch).await? {
+                Step::Lost(reason) => {
                     reading.done = true;
-                    return Ok(Some((FeedItem::PositionLost { reason }, reading)));
+                    FeedItem::PositionLost { reason }
                 }
-            }
-            let next = match self.next_batch(reading.after, max_batch).await {
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    reading.done = true;
-                    let reason = format!(
-                        "replication slot `{}` was dropped while being read: {}",
-                        self.slot,
-                        e.message()
-                    );
-                    return Ok(Some((FeedItem::PositionLost { reason }, reading)));
+                Step::CaughtUp(to) => {
+                    tokio::time::sleep(self.poll_interval).await;
+                    reading.after = to;
+                    FeedItem::Changes(ChangeBatch {
+                        changes: Vec::new(),
+                        position: FeedPosition::new(to.to_string()),
+                        source_time: None,
+                        pending: Some(0),
+                    })
                 }
-                other => other?,
+                Step::Batch(decoded, changes) => {
+                    let end = decoded.end.expect("a batch has an end");
+                    reading.after = end;
+                    FeedItem::Changes(ChangeBatch {
+                        changes,
+                        position: FeedPosition::new(end.to_string()),
+                        source_time: decoded.commit_time.and_then(postgres_time),
+                        pending: None,
+                    })
+                }
             };
-            let Some((decoded, changes)) = next else {
-                tokio::time::sleep(self.poll_interval).await;
-                let batch = ChangeBatch {
-                    changes: Vec::new(),
-                    position: FeedPosition::new(reading.after.to_string()),
-                    source_time: None,
-                    pending: Some(0),
-                };
-                return Ok(Some((FeedItem::Changes(batch), reading)));
-            };
-            if decoded.truncated {
-                reading.done = true;
-                let reason = format!(
-                    "{}.{} was truncated: its rows must be copied again",
-                    self.table.namespace, self.table.name
-                );
-                return Ok(Some((FeedItem::PositionLost { reason }, reading)));
-            }
-            let end = decoded.end.expect("a batch has an end");
-            reading.after = end;
-            let batch = ChangeBatch {
-                changes,
-                position: FeedPosition::new(end.to_string()),
-                source_time: decoded.commit_time.and_then(postgres_time),
-                pending: None,
-            };
-            Ok(Some((FeedItem::Changes(batch), reading)))
+            Ok(Some((item, reading)))
         })
         .boxed()
     }

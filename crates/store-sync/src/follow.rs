@@ -13,7 +13,8 @@
 //! one batch again; a sink that fails never lets the checkpoint move past what it applied.
 //!
 //! A feed that lost its position (a trimmed stream, a dropped slot) is answered by a full
-//! resync — a new position, a new copy — reported as [`Event::Resync`], never skipped.
+//! resync — a new position, a new copy that also deletes what the source lacks — reported as
+//! [`Event::Resync`], never skipped.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -44,8 +45,9 @@ pub struct FollowOptions {
     pub restart: bool,
     /// Create the sink's collection from the source's schema when it does not exist.
     pub create: bool,
-    /// Let a copy (the first, or a resync) delete what the sink has and the source lacks.
-    /// Deletes read from the feed are always applied.
+    /// Let the first copy delete what the sink has and the source lacks. A resync's copy
+    /// always does (the deletes it lost are not in the feed), and deletes read from the feed
+    /// are always applied.
     pub delete: bool,
     /// Refuse a copy that would delete more than this many records.
     pub max_delete: Option<u64>,
@@ -138,7 +140,7 @@ pub async fn follow(
             tokio::select! {
                 biased;
                 () = &mut stop => return Ok(report),
-                copied = copy_once(source, sink_view, sink, options, progress, &mut report) => copied?,
+                copied = copy_once(source, sink_view, sink, options, state.resyncs > 0, progress, &mut report) => copied?,
             }
             state.copied = true;
             file.save_as(&state).await?;
@@ -222,12 +224,14 @@ async fn fresh_state(
     Ok(state)
 }
 
-/// One full copy: the sink made to hold what the source holds.
+/// One full copy: the sink made to hold what the source holds; a resync's copy also deletes
+/// what the source lacks (within `max_delete`), since the deletes it lost are in no feed.
 async fn copy_once(
     source: &dyn RecordSource,
     sink_view: &dyn RecordSource,
     sink: &dyn RecordSink,
     options: &FollowOptions,
+    resync: bool,
     progress: &dyn Progress,
     report: &mut FollowReport,
 ) -> Result<()> {
@@ -237,7 +241,7 @@ async fn copy_once(
         sink,
         &SyncOptions {
             batch_size: options.batch_size,
-            delete: options.delete,
+            delete: options.delete || resync,
             max_delete: options.max_delete,
             dry_run: false,
             create: options.create,

@@ -88,6 +88,8 @@ pub(crate) struct FeedSettings {
     pub(crate) watermark: Option<String>,
     /// With `watermark`: how old a row's column must be before it is read.
     pub(crate) lag_window: Duration,
+    /// Who reads (the sink's redacted location): each job gets its own replication slot.
+    pub(crate) job: String,
 }
 
 /// Opens locations.
@@ -376,7 +378,9 @@ impl Opener {
                         .with_context(|| format!("cannot follow {label}"))?;
                     return Ok(Some(Box::new(feed.poll_interval(poll))));
                 }
-                let options = ReplicationOptions::new().poll_interval(poll);
+                let options = ReplicationOptions::new()
+                    .poll_interval(poll)
+                    .job(&settings.job);
                 let feed = store
                     .change_feed(table, options)
                     .await

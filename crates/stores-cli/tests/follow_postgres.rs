@@ -85,11 +85,12 @@ fn cleanup(src: &str, dst: &str, checkpoint: &std::path::Path) {
     );
 }
 
-async fn slot_count(client: &Client, slot: &str) -> i64 {
+/// Slots whose name starts with `prefix` (a follower's slot ends with a hash of its sink).
+async fn slot_count(client: &Client, prefix: &str) -> i64 {
     client
         .query_one(
-            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1",
-            &[&slot],
+            "SELECT count(*) FROM pg_replication_slots WHERE starts_with(slot_name, $1)",
+            &[&prefix],
         )
         .await
         .unwrap()
@@ -145,7 +146,10 @@ async fn a_dropped_slot_is_answered_by_a_visible_full_resync() {
     // While no follower runs, someone drops the slot, and rows change and go.
     let slot = format!("stores_public_{table}");
     // The stopped follower's server process may hold the slot for a moment longer.
-    let drop_slot = format!("SELECT pg_drop_replication_slot('{slot}')");
+    let drop_slot = format!(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+         WHERE starts_with(slot_name, '{slot}')"
+    );
     let mut tries = 0;
     while let Err(e) = client.batch_execute(&drop_slot).await {
         tries += 1;

@@ -196,6 +196,28 @@ async fn changes_arrive_as_the_table_holds_them_and_the_slot_moves_only_when_ack
         Some(position.to_string())
     );
 
+    // A quiet table does not pin the WAL: with changes only elsewhere, its position moves on.
+    let elsewhere = self::table(&store).await;
+    store
+        .batch_execute(&format!("INSERT INTO {elsewhere} VALUES (1, 'x', 1, NULL)"))
+        .await
+        .unwrap();
+    flushed(&store).await;
+    let (none, moved) = read_until_caught_up(&feed, position.clone()).await;
+    assert!(none.is_empty(), "{none:?}");
+    let later = store
+        .query_params(
+            "SELECT $1::text::pg_lsn > $2::text::pg_lsn AS later",
+            &[&moved.as_str(), &position.as_str()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        later[0].get("later"),
+        Some(&Value::Bool(true)),
+        "{moved} after {position}"
+    );
+
     feed.cleanup().await.unwrap();
     assert_eq!(slot_position(&store, feed.slot_name()).await, None);
     let publications = store

@@ -85,9 +85,14 @@ impl StreamsApi for Client {
                     .unwrap_or_default()
                     .into_iter()
                     .filter_map(|shard| {
+                        let closed = shard
+                            .sequence_number_range
+                            .as_ref()
+                            .is_some_and(|range| range.ending_sequence_number.is_some());
                         Some(ShardInfo {
                             id: shard.shard_id?,
                             parent: shard.parent_shard_id,
+                            closed,
                         })
                     }),
             );

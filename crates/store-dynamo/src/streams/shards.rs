@@ -18,6 +18,9 @@ pub(crate) struct ShardInfo {
     /// The shard it was split from, if any.
     #[serde(rename = "ParentShardId", default)]
     pub parent: Option<String>,
+    /// Whether it is closed (has an ending sequence number): it takes no new records.
+    #[serde(skip)]
+    pub closed: bool,
 }
 
 /// Where reading stands in one shard.
@@ -46,13 +49,22 @@ pub(crate) struct StreamPosition {
 pub(crate) struct Lost(pub String);
 
 impl StreamPosition {
-    /// A position at the start of every shard listed now.
+    /// A position taken now: the start of every open shard; closed shards count as read,
+    /// since everything in them was written before now (a copy taken after covers it), so
+    /// one that ages out before it is read is not a loss.
     pub(crate) fn start(stream: impl Into<String>, shards: &[ShardInfo]) -> Self {
         Self {
             stream: stream.into(),
             shards: shards
                 .iter()
-                .map(|s| (s.id.clone(), ShardPosition::Start))
+                .map(|s| {
+                    let position = if s.closed {
+                        ShardPosition::Done
+                    } else {
+                        ShardPosition::Start
+                    };
+                    (s.id.clone(), position)
+                })
                 .collect(),
         }
     }
@@ -118,7 +130,21 @@ mod tests {
         ShardInfo {
             id: id.into(),
             parent: parent.map(Into::into),
+            closed: false,
         }
+    }
+
+    #[test]
+    fn shards_closed_when_the_position_is_taken_are_not_lost_when_they_age_out() {
+        let old = ShardInfo {
+            closed: true,
+            ..shard("old", None)
+        };
+        let listed = vec![old, shard("new", Some("old"))];
+        let mut pos = StreamPosition::start("arn", &listed);
+        assert_eq!(pos.shards["old"], ShardPosition::Done);
+        assert_eq!(pos.plan(&listed).unwrap(), vec!["new"]);
+        assert_eq!(pos.plan(&listed[1..]).unwrap(), vec!["new"]);
     }
 
     #[test]

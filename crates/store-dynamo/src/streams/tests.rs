@@ -32,14 +32,18 @@ impl Fixture {
     fn load() -> Self {
         let json: Json = serde_json::from_str(include_str!("fixtures/split.json")).unwrap();
         let description = &json["StreamDescription"];
-        let shards: Vec<ShardInfo> = serde_json::from_value(description["Shards"].clone()).unwrap();
-        let closed = description["Shards"]
+        let mut shards: Vec<ShardInfo> =
+            serde_json::from_value(description["Shards"].clone()).unwrap();
+        let closed: HashSet<String> = description["Shards"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|s| s["SequenceNumberRange"]["EndingSequenceNumber"].is_string())
             .map(|s| s["ShardId"].as_str().unwrap().to_owned())
             .collect();
+        for shard in &mut shards {
+            shard.closed = closed.contains(&shard.id);
+        }
         let records = json["Records"]
             .as_object()
             .unwrap()

@@ -48,6 +48,8 @@ pub(crate) struct Decoded {
 /// The followed table: its schema and name, and its key columns in key order.
 #[derive(Debug, Clone)]
 pub(crate) struct Followed {
+    /// The table's OID, which pgoutput names it by.
+    pub oid: u32,
     pub namespace: String,
     pub name: String,
     pub key: Vec<String>,
@@ -125,8 +127,9 @@ pub(crate) fn decode(messages: &[Vec<u8>], followed: &Followed, after: Lsn) -> R
     Ok(out)
 }
 
+/// By OID, so a renamed or moved table is still itself.
 fn is_followed(relation: &Relation, followed: &Followed) -> bool {
-    relation.namespace == followed.namespace && relation.name == followed.name
+    relation.id == followed.oid
 }
 
 /// The key of a tuple of the followed table; `None` for another table's.
@@ -231,6 +234,7 @@ mod tests {
     #[test]
     fn keys_come_once_in_order_of_their_last_change_after_the_start() {
         let followed = Followed {
+            oid: 1,
             namespace: "public".into(),
             name: "orders".into(),
             key: vec!["id".into()],

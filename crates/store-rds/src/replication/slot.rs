@@ -48,7 +48,8 @@ pub(crate) async fn describe(store: &PgStore, table: &str) -> Result<Followed> {
     let qualified = crate::quote_qualified(table);
     let rows = store
         .query_params(
-            "SELECT n.nspname AS namespace, c.relname AS name, \
+            "SELECT n.nspname AS namespace, c.relname AS name, c.oid::bigint AS oid, \
+                    c.relkind::text AS kind, \
                     ARRAY(SELECT a.attname::text FROM pg_index i \
                         JOIN pg_attribute a ON a.attrelid = i.indrelid \
                             AND a.attnum = ANY(i.indkey) \
@@ -84,7 +85,19 @@ pub(crate) async fn describe(store: &PgStore, table: &str) -> Result<Followed> {
             "table `{table}` has no primary key: its changes cannot be applied by key"
         )));
     }
+    if text(&rows, "kind").as_deref() == Some("p") {
+        return Err(StoreError::unsupported(format!(
+            "table `{table}` is partitioned: its changes arrive under each partition's name; \
+             follow the partitions, or copy it with `stores sync`"
+        )));
+    }
+    let oid = row
+        .get("oid")
+        .and_then(Value::as_i64)
+        .and_then(|oid| u32::try_from(oid).ok())
+        .ok_or_else(|| StoreError::internal(format!("table `{table}` has no OID")))?;
     Ok(Followed {
+        oid,
         namespace: text(&rows, "namespace").unwrap_or_default(),
         name: text(&rows, "name").unwrap_or_default(),
         key,
@@ -187,6 +200,14 @@ pub(crate) async fn confirmed(store: &PgStore, name: &str) -> Result<Option<Lsn>
     text(&rows, "lsn").map(|t| Lsn::parse(&t)).transpose()
 }
 
+/// How far the server's WAL is flushed: logical decoding reads no further.
+pub(crate) async fn flushed(store: &PgStore) -> Result<Lsn> {
+    let rows = store
+        .query_params("SELECT pg_current_wal_flush_lsn()::text AS lsn", &[])
+        .await?;
+    Lsn::parse(&text(&rows, "lsn").unwrap_or_default())
+}
+
 /// The server's current WAL position.
 pub(crate) async fn current(store: &PgStore) -> Result<Lsn> {
     let rows = store
@@ -195,19 +216,21 @@ pub(crate) async fn current(store: &PgStore) -> Result<Lsn> {
     Lsn::parse(&text(&rows, "lsn").unwrap_or_default())
 }
 
-/// Up to about `limit` messages of whole transactions after the slot's confirmed position,
-/// without consuming them.
+/// Up to about `limit` messages of whole transactions after the slot's confirmed position
+/// that commit before `upto`, without consuming them.
 pub(crate) async fn peek(
     store: &PgStore,
     slot: &str,
     publication: &str,
     limit: i32,
+    upto: Lsn,
 ) -> Result<Vec<Vec<u8>>> {
-    let params: [&(dyn ToSql + Sync); 3] = [&slot, &limit, &publication];
+    let upto = upto.to_string();
+    let params: [&(dyn ToSql + Sync); 4] = [&slot, &limit, &publication, &upto];
     let conn = store.client().await?;
     let rows = while_in_use(|| async {
         conn.query(
-            "SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, \
+            "SELECT data FROM pg_logical_slot_peek_binary_changes($1, $4::text::pg_lsn, $2, \
              'proto_version', '1', 'publication_names', $3)",
             &params,
         )
