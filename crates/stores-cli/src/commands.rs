@@ -79,7 +79,6 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
                         poll: follow::seconds("--poll-interval", *poll_interval, false)?,
                         watermark: watermark.clone(),
                         lag_window: follow::seconds("--lag-window", *lag_window, true)?,
-                        job: parse(dst)?.describe(),
                     },
                     cleanup: *cleanup,
                 };

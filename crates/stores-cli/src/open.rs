@@ -7,13 +7,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use store_core::feed::ChangeFeed;
 use store_core::memory::{MemoryDocumentStore, MemoryObjectStore, MemorySearchIndex};
 use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectStore, SqlStore};
 use store_dynamo::{TableAdmin, TableDefinition};
 use store_fs::FsStore;
 use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
-use store_rds::{PgConfig, PgStore, ReplicationOptions};
+use store_rds::{PgConfig, PgStore};
 use store_rusqlite::SqliteStore;
 use store_s3::S3Store;
 use store_search::OpenSearchIndex;
@@ -22,6 +21,10 @@ use store_sync::{
     ArchiveSink, ArchiveSource, CollectionSchema, DocumentCollection, Partition, RecordSink,
     RecordSource, SearchCollection, SqlQuery, SqlTable,
 };
+
+mod feed;
+
+pub(crate) use feed::FeedSettings;
 
 use crate::location::{Location, MemoryKind, SqlTarget};
 
@@ -77,19 +80,6 @@ impl Collection {
             Self::Search(s) => s,
         })
     }
-}
-
-/// Which change feed `sync --follow` reads, and how.
-#[derive(Debug, Clone)]
-pub(crate) struct FeedSettings {
-    /// How long to wait before asking a caught-up feed again.
-    pub(crate) poll: Duration,
-    /// Follow a PostgreSQL table by this timestamp column instead of logical replication.
-    pub(crate) watermark: Option<String>,
-    /// With `watermark`: how old a row's column must be before it is read.
-    pub(crate) lag_window: Duration,
-    /// Who reads (the sink's redacted location): each job gets its own replication slot.
-    pub(crate) job: String,
 }
 
 /// Opens locations.
@@ -342,52 +332,6 @@ async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteSt
                 .read_only(true)
                 .build()
                 .await
-        }
-    }
-}
-
-impl Opener {
-    /// The change feed of a source, for `sync --follow`: a DynamoDB table's stream or a
-    /// PostgreSQL table's logical replication; `None` for a source that has none.
-    pub(crate) async fn feed(
-        &self,
-        location: &Location,
-        settings: &FeedSettings,
-    ) -> Result<Option<Box<dyn ChangeFeed>>> {
-        let poll = settings.poll;
-        if settings.watermark.is_some() && !matches!(location, Location::Postgres { .. }) {
-            bail!("--watermark follows a PostgreSQL table; {location} is not one");
-        }
-        match location {
-            Location::Dynamo { table } => {
-                let reader = dynamo_admin().await.stream_reader(table)?;
-                Ok(Some(Box::new(reader.poll_interval(poll))))
-            }
-            Location::Postgres {
-                url,
-                password,
-                table: SqlTarget::Table(table),
-                ..
-            } => {
-                let label = location.describe();
-                let store = pg_store(url, password.as_deref(), &label)?;
-                if let Some(column) = &settings.watermark {
-                    let feed = store
-                        .watermark_feed(table, column, settings.lag_window)
-                        .await
-                        .with_context(|| format!("cannot follow {label}"))?;
-                    return Ok(Some(Box::new(feed.poll_interval(poll))));
-                }
-                let options = ReplicationOptions::new()
-                    .poll_interval(poll)
-                    .job(&settings.job);
-                let feed = store
-                    .change_feed(table, options)
-                    .await
-                    .with_context(|| format!("cannot follow {label}"))?;
-                Ok(Some(Box::new(feed)))
-            }
-            _ => Ok(None),
         }
     }
 }

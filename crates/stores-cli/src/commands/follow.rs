@@ -46,7 +46,11 @@ pub(crate) async fn follow(
     if ctx.common.partition.is_some() || ctx.common.dry_run {
         bail!("sync --follow takes neither --partition nor --dry-run: it follows a whole source");
     }
-    let Some(feed) = ctx.opener.feed(src, &follow_flags.feed).await? else {
+    let Some(feed) = ctx
+        .opener
+        .feed(src, &follow_flags.feed, &dst.describe())
+        .await?
+    else {
         if follow_flags.cleanup {
             bail!("{src} has no change feed: --cleanup has nothing to drop");
         }
