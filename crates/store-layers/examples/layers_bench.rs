@@ -21,6 +21,16 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The stack measured: every layer that has work to do on a call, faults off.
+fn every_layer() -> Layers {
+    Layers::new()
+        .trace()
+        .retry(RetryPolicy::default())
+        .timeout(Duration::from_secs(5))
+        .concurrency(1024)
+        .faults(FaultLayer::seeded(1))
+}
+
 async fn gets(store: &dyn DocumentStore, ops: u64) -> Duration {
     let key = DocKey::partition("user-1");
     let started = Instant::now();
@@ -42,17 +52,10 @@ async fn main() -> Result<(), store_core::StoreError> {
     let rounds = arg("--rounds", 7) as usize;
     let schema = KeySchema::partition("id", KeyType::String);
     let bare = MemoryDocumentStore::new("users", schema.clone())?;
-    let layered = MemoryDocumentStore::new("users", schema)?.layer(
-        Layers::new()
-            .trace()
-            .retry(RetryPolicy::default())
-            .timeout(Duration::from_secs(5))
-            .concurrency(1024)
-            .faults(FaultLayer::seeded(1)),
-    );
+    let layered = MemoryDocumentStore::new("users", schema)?.layer(every_layer());
     let item = Document::new().with("id", "user-1").with("name", "Ada");
     bare.put(item.clone(), PutItemOptions::new()).await?;
-    layered.put(item, PutItemOptions::new()).await?;
+    layered.put(item.clone(), PutItemOptions::new()).await?;
 
     if std::env::args().any(|a| a == "--sizes") {
         let key = DocKey::partition("user-1");
@@ -63,6 +66,13 @@ async fn main() -> Result<(), store_core::StoreError> {
             std::mem::size_of_val(&*bare_future),
             std::mem::size_of_val(&*ours_future)
         );
+    }
+    // `--profile bare|ours`: one contender alone, for a profiler.
+    if let Some(which) = std::env::args().skip_while(|a| a != "--profile").nth(1) {
+        let store: &dyn DocumentStore = if which == "bare" { &bare } else { &layered };
+        let took = gets(store, ops).await;
+        println!("{which}: {:.0} ns/op", took.as_nanos() as f64 / ops as f64);
+        return Ok(());
     }
     // Warm both, then interleave the contenders round by round.
     gets(&bare, ops / 10).await;
@@ -80,13 +90,12 @@ async fn main() -> Result<(), store_core::StoreError> {
             ("timeout", Layers::new().timeout(Duration::from_secs(5))),
             ("concurrency", Layers::new().concurrency(1024)),
             ("faults", Layers::new().faults(FaultLayer::seeded(1))),
+            ("all", every_layer()),
         ] {
             let store =
                 MemoryDocumentStore::new("users", KeySchema::partition("id", KeyType::String))?
                     .layer(layers);
-            store
-                .put(Document::new().with("id", "user-1"), PutItemOptions::new())
-                .await?;
+            store.put(item.clone(), PutItemOptions::new()).await?;
             gets(&store, ops / 10).await;
             let mut xs = Vec::new();
             for _ in 0..rounds {

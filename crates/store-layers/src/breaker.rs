@@ -260,6 +260,6 @@ impl Layer for BreakerLayer {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.run(meta, move || call()).boxed()
+        self.run(meta, call).boxed()
     }
 }

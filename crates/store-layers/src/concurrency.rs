@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use store_core::StoreError;
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
+use crate::permits::{Permit, Permits};
 
-/// Lets at most `limit` calls run at once; others wait their turn in order. Clones share the
+/// Lets at most `limit` calls run at once; others wait their turn in the order they came. Clones share the
 /// limit, so one layer can bound several stores that talk to one server.
 ///
 /// ```
@@ -21,33 +20,36 @@ use crate::meta::OpMeta;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ConcurrencyLayer {
-    permits: Arc<Semaphore>,
+    permits: Arc<Permits>,
 }
 
 impl ConcurrencyLayer {
     /// At most `limit` calls at once (at least 1).
     pub fn new(limit: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(limit.max(1))),
+            permits: Arc::new(Permits::new(limit.max(1))),
         }
     }
 
     /// Calls that could start now.
     pub fn available(&self) -> usize {
-        self.permits.available_permits()
+        self.permits.available()
     }
 }
 
 impl ConcurrencyLayer {
+    /// A permit at once, if one is free and nobody is waiting for one.
+    pub(crate) fn try_permit(&self) -> Option<Permit<'_>> {
+        self.permits.try_acquire()
+    }
+
     /// Waits for a turn: the call may run while the permit is held.
-    pub(crate) async fn permit(&self) -> store_core::Result<SemaphorePermit<'_>> {
-        if let Ok(permit) = self.permits.try_acquire() {
-            return Ok(permit);
+    pub(crate) async fn permit(&self) -> Permit<'_> {
+        if let Some(permit) = self.permits.try_acquire() {
+            return permit;
         }
         // Waiting is the slow path, boxed so that every call's future stays small.
-        Box::pin(self.permits.acquire())
-            .await
-            .map_err(|_| StoreError::internal("the concurrency limit was closed"))
+        Box::pin(self.permits.acquire()).await
     }
 }
 
@@ -58,7 +60,7 @@ impl Layer for ConcurrencyLayer {
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {
-            let _permit = self.permit().await?;
+            let _permit = self.permit().await;
             call().await
         }
         .boxed()

@@ -13,7 +13,7 @@ use store_core::{Cursor, DocKey, Document, KeySchema, Page, Result, Value, pagin
 
 use crate::cache::{CacheKey, Scope, collection, entity};
 use crate::fallback::FallbackLayer;
-use crate::layer::{Layer, Layered};
+use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
 use crate::read::{cached, call, read, write};
 
@@ -192,13 +192,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
 
     async fn transact_get(&self, keys: &[DocKey]) -> Result<Vec<Option<Document>>> {
         let meta = meta(&self.inner, "transact_get", Access::Read);
-        read(
-            &self.layer,
-            &meta,
-            call(|| self.inner.transact_get(keys)),
-            None,
-        )
-        .await
+        through(&self.layer, &meta, || self.inner.transact_get(keys)).await
     }
 
     fn query(&self, query: Query) -> BoxStream<'_, Result<Document>> {

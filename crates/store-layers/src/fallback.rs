@@ -269,7 +269,7 @@ impl Layer for FallbackLayer {
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         async move {
-            self.run(meta, || call(), secondary.map(|s| move || s()))
+            self.run(meta, call, secondary)
                 .await
         }
         .boxed()

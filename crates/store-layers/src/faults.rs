@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -82,6 +83,16 @@ pub struct FaultLayer {
     faults: Vec<Fault>,
     latency: Option<Duration>,
     state: Arc<Mutex<State>>,
+    counters: Arc<Counters>,
+}
+
+/// What an unarmed call reads and counts without taking the lock.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Calls that reached the layer.
+    calls: AtomicU64,
+    /// Scripted faults not yet handed out.
+    scripted: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -90,14 +101,6 @@ struct State {
     script: VecDeque<ErrorKind>,
     injected: u64,
     injected_after: u64,
-    calls: u64,
-}
-
-impl State {
-    /// Whether a call could meet a fault: a script is pending.
-    fn scripted(&self) -> bool {
-        !self.script.is_empty()
-    }
 }
 
 impl FaultLayer {
@@ -112,8 +115,8 @@ impl FaultLayer {
                 script: VecDeque::new(),
                 injected: 0,
                 injected_after: 0,
-                calls: 0,
             })),
+            counters: Arc::default(),
         }
     }
 
@@ -133,6 +136,7 @@ impl FaultLayer {
     pub fn fail_next(&self, n: usize, kind: ErrorKind) {
         let mut state = self.lock();
         state.script.extend(std::iter::repeat_n(kind, n));
+        self.counters.scripted.fetch_add(n, Ordering::SeqCst);
     }
 
     /// Faults injected so far, of both kinds.
@@ -165,7 +169,7 @@ impl FaultLayer {
     /// # Ok::<(), store_core::StoreError>(()) }).unwrap();
     /// ```
     pub fn calls(&self) -> u64 {
-        self.lock().calls
+        self.counters.calls.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -175,8 +179,8 @@ impl FaultLayer {
     /// The fault this call gets, if any: `(kind, after_success)`.
     fn draw(&self, meta: &OpMeta<'_>) -> Option<(ErrorKind, bool)> {
         let mut state = self.lock();
-        state.calls += 1;
         if let Some(kind) = state.script.pop_front() {
+            self.counters.scripted.fetch_sub(1, Ordering::SeqCst);
             state.injected += 1;
             return Some((kind, false));
         }
@@ -209,17 +213,16 @@ fn injected(kind: ErrorKind, meta: &OpMeta<'_>, after: bool) -> StoreError {
 }
 
 impl FaultLayer {
-    /// Whether a call may meet a fault now; when not, the call is counted and needs no
-    /// wrapping.
-    fn armed(&self) -> bool {
-        if self.latency.is_some() || !self.faults.is_empty() {
+    /// Whether a call may meet a fault now; when not, the call is counted (without a lock)
+    /// and needs no wrapping.
+    pub(crate) fn armed(&self) -> bool {
+        if self.latency.is_some()
+            || !self.faults.is_empty()
+            || self.counters.scripted.load(Ordering::SeqCst) > 0
+        {
             return true;
         }
-        let mut state = self.lock();
-        if state.scripted() {
-            return true;
-        }
-        state.calls += 1;
+        self.counters.calls.fetch_add(1, Ordering::SeqCst);
         false
     }
 
@@ -247,6 +250,8 @@ impl FaultLayer {
     where
         Fut: Future<Output = store_core::Result<T>>,
     {
+        // Counted on arrival: a call cancelled during its added latency still reached us.
+        self.counters.calls.fetch_add(1, Ordering::SeqCst);
         if let Some(latency) = self.latency {
             Box::pin(tokio::time::sleep(latency)).await;
         }
@@ -271,7 +276,7 @@ impl Layer for FaultLayer {
         if !self.armed() {
             return call();
         }
-        // `armed` counted nothing: the draw counts the call.
-        async move { self.inject(meta, || call()).await }.boxed()
+        // `armed` counted nothing: `inject` counts the call.
+        async move { self.inject(meta, call).await }.boxed()
     }
 }

@@ -128,6 +128,6 @@ impl Layer for HedgeLayer {
         if !hedgeable {
             return call();
         }
-        self.run(meta, move || call()).boxed()
+        self.run(meta, call).boxed()
     }
 }

@@ -14,8 +14,16 @@ use crate::fallback::FallbackLayer;
 use crate::meta::OpMeta;
 
 /// One call to the store underneath, repeatable: a retry or a hedge runs it again by calling
-/// it again. Each run starts the operation afresh.
-pub type Call<'a, T> = Arc<dyn Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a>;
+/// it again. Each run starts the operation afresh. The call is borrowed for as long as the
+/// layers run it, so making one allocates nothing.
+pub type Call<'a, T> = &'a (dyn Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a);
+
+/// `f` as a [`Call`].
+pub(crate) fn as_call<'a, T>(
+    f: &'a (impl Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a),
+) -> Call<'a, T> {
+    f
+}
 
 /// Wraps a call in a behaviour: retry it, time it out, limit it, trace it, inject faults.
 ///
@@ -181,15 +189,12 @@ impl<S> LayerExt for S {}
 
 /// Runs `f` through `layer` with the meta `meta`: the one helper every trait method of a
 /// [`Layered`] store uses.
-pub(crate) fn through<'a, L, T, F>(
-    layer: &'a L,
-    meta: &'a OpMeta<'a>,
-    f: F,
-) -> impl Future<Output = Result<T>> + Send + 'a
+pub(crate) async fn through<'a, L, T, F>(layer: &'a L, meta: &'a OpMeta<'a>, f: F) -> Result<T>
 where
     L: Layer,
     T: Send + 'a,
     F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
-    layer.run_or(meta, Arc::new(f), None)
+    let f = || f();
+    layer.run_or(meta, as_call(&f), None).await
 }

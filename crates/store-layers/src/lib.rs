@@ -40,6 +40,7 @@ mod meta;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod object;
+mod permits;
 mod rate;
 mod read;
 mod retry;

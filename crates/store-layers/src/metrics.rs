@@ -238,7 +238,7 @@ impl Layer for MetricsLayer {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.run(meta, move || call()).boxed()
+        self.run(meta, call).boxed()
     }
 
     fn metrics(&self) -> Option<&MetricsLayer> {

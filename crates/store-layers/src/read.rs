@@ -2,32 +2,41 @@
 //! fallback call), and a write (the layers, then the cache invalidated).
 
 use std::future::Future;
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use store_core::Result;
 
 use crate::cache::{CacheKey, CacheLayer, Scope};
-use crate::layer::{Call, Layer, through};
+use crate::layer::{Layer, as_call, through};
 use crate::meta::OpMeta;
 use crate::served::{Source, observe_served};
 
-/// A repeatable call from a closure.
-pub(crate) fn call<'a, T, F>(f: F) -> Call<'a, T>
+/// A repeatable call from a closure (the identity, naming what the closure is).
+pub(crate) fn call<'a, T, F>(f: F) -> F
 where
     F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
-    Arc::new(f)
+    f
 }
 
 /// Runs `primary` through `layer`, with `secondary` as the same read on a fallback store.
-pub(crate) fn read<'a, L: Layer, T: Send + 'a>(
+pub(crate) async fn read<'a, L, T, P, S>(
     layer: &'a L,
     meta: &'a OpMeta<'a>,
-    primary: Call<'a, T>,
-    secondary: Option<Call<'a, T>>,
-) -> impl Future<Output = Result<T>> + Send + 'a {
-    layer.run_or(meta, primary, secondary)
+    primary: P,
+    secondary: Option<S>,
+) -> Result<T>
+where
+    L: Layer,
+    T: Send + 'a,
+    P: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+    S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+{
+    let primary = || primary();
+    let secondary = secondary.map(|s| move || s());
+    layer
+        .run_or(meta, as_call(&primary), secondary.as_ref().map(as_call))
+        .await
 }
 
 /// Answers from `cache` at the key `key` makes (only when there is a cache) when it can;

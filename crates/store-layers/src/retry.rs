@@ -88,26 +88,30 @@ impl RetryLayer {
         F: Fn() -> Fut,
         Fut: Future<Output = store_core::Result<T>>,
     {
-        if !self.repeatable(meta) {
+        if !self.begin(meta) {
             return attempt().await;
         }
-        if let Some(budget) = &self.budget {
-            budget.deposit();
-        }
-        // The elapsed budget counts from the first attempt; the backoff itself is only
-        // made once that attempt has failed.
-        let started = tokio::time::Instant::now();
-        let first = match attempt().await {
+        let (first, started) = match clocked(attempt()).await {
             Ok(value) => return Ok(value),
-            Err(error) => error,
+            Err(failed) => failed,
         };
         // Retrying is the slow path: its backoff timer is boxed so that every call's future
         // stays small.
         Box::pin(self.retry(meta, &attempt, started, first)).await
     }
 
-    /// The retries after a first attempt failed with `first`.
-    async fn retry<T, F, Fut>(
+    /// Whether `meta`'s call may be repeated; if so, its first attempt earns the budget its
+    /// share.
+    pub(crate) fn begin(&self, meta: &OpMeta<'_>) -> bool {
+        let repeatable = self.repeatable(meta);
+        if repeatable && let Some(budget) = &self.budget {
+            budget.deposit();
+        }
+        repeatable
+    }
+
+    /// The retries after a first attempt, begun at `started`, failed with `first`.
+    pub(crate) async fn retry<T, F, Fut>(
         &self,
         meta: &OpMeta<'_>,
         attempt: &F,
@@ -147,13 +151,31 @@ impl RetryLayer {
     }
 }
 
+/// Runs a first attempt; the time it began, from which the policy's elapsed budget counts, is
+/// read only if it did not finish on its first poll (an attempt that did took no time), so a
+/// call that succeeds at once never reads the clock.
+pub(crate) async fn clocked<T, F>(attempt: F) -> Result<T, (StoreError, tokio::time::Instant)>
+where
+    F: Future<Output = store_core::Result<T>>,
+{
+    let mut attempt = std::pin::pin!(attempt);
+    let (outcome, started) = match futures::poll!(attempt.as_mut()) {
+        std::task::Poll::Ready(outcome) => (outcome, None),
+        std::task::Poll::Pending => {
+            let started = tokio::time::Instant::now();
+            (attempt.await, Some(started))
+        }
+    };
+    outcome.map_err(|error| (error, started.unwrap_or_else(tokio::time::Instant::now)))
+}
+
 impl Layer for RetryLayer {
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.run(meta, move || call()).boxed()
+        self.run(meta, call).boxed()
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
@@ -18,6 +17,8 @@ use crate::rate::RateLimitLayer;
 use crate::retry::RetryLayer;
 use crate::timeout::TimeoutLayer;
 use crate::trace::TraceLayer;
+
+mod quick;
 
 /// The layers a store gets, applied in one fixed order whatever order they were set in,
 /// outermost first: cache → metrics → trace → fallback → breaker → retry → hedge → timeout → rate
@@ -165,7 +166,8 @@ impl Layers {
 }
 
 /// The engine: each layer's step, in the stack's order, inside one future. The layers do not
-/// wrap one another in boxed calls; a call through the whole stack costs one allocation.
+/// wrap one another in boxed calls. Calls the fast path ([`quick`]) cannot serve whole run
+/// here.
 impl Layers {
     /// One run of the call: the timeout around the rest of the attempt.
     async fn attempt<'a, T: Send + 'a>(
@@ -189,11 +191,11 @@ impl Layers {
             rate.admit(meta).await?;
         }
         let _permit = match &self.concurrency {
-            Some(limit) => Some(limit.permit().await?),
+            Some(limit) => Some(limit.permit().await),
             None => None,
         };
         match &self.faults {
-            Some(faults) => faults.run(meta, || call()).await,
+            Some(faults) => faults.run(meta, call).await,
             None => call().await,
         }
     }
@@ -229,6 +231,21 @@ impl Layers {
         }
     }
 
+    /// Whether a call can take the fast path ([`quick`]): no layer outside retry has
+    /// anything to do (no metrics, no span a subscriber could record, no breaker, no fallback
+    /// for it), and no hedge or rate limit is set.
+    fn plain(&self, has_secondary: bool) -> bool {
+        #[cfg(feature = "metrics")]
+        if self.metrics.is_some() {
+            return false;
+        }
+        self.breaker.is_none()
+            && self.hedge.is_none()
+            && self.rate.is_none()
+            && !(has_secondary && self.fallback.is_some())
+            && (self.trace.is_none() || !tracing::level_enabled!(tracing::Level::INFO))
+    }
+
     /// The whole call: metrics and trace around the primary, with its fallback.
     async fn served<'a, T: Send + 'a>(
         &self,
@@ -239,7 +256,7 @@ impl Layers {
         let answered = || async {
             match (&self.fallback, &secondary) {
                 (Some(fallback), Some(secondary)) => {
-                    let secondary = Some(move || secondary());
+                    let secondary = Some(secondary);
                     // Boxed: only reads with a fallback carry its path.
                     Box::pin(fallback.run(meta, || self.primary(meta, &call), secondary)).await
                 }
@@ -275,7 +292,7 @@ impl Layer for Layers {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.served(meta, call, None).boxed()
+        Box::pin(quick::Quick::new(self, meta, call, None))
     }
 
     fn around_or<'a, T: Send + 'a>(
@@ -284,7 +301,7 @@ impl Layer for Layers {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.served(meta, call, secondary).boxed()
+        Box::pin(quick::Quick::new(self, meta, call, secondary))
     }
 
     fn run_or<'a, T: Send + 'a>(
@@ -293,7 +310,7 @@ impl Layer for Layers {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> impl Future<Output = store_core::Result<T>> + Send + 'a {
-        self.served(meta, call, secondary)
+        quick::Quick::new(self, meta, call, secondary)
     }
 
     fn stream<'s, T: Send + 's>(

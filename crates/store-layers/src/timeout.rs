@@ -84,13 +84,14 @@ impl TimeoutLayer {
         // stays small.
         Box::pin(tokio::time::timeout(limit, run))
             .await
-            .unwrap_or_else(|_| {
-                Err(
-                    StoreError::unavailable(format!("`{meta}` did not finish within {limit:?}"))
-                        .with_backend(meta.backend),
-                )
-            })
+            .unwrap_or_else(|_| Err(expired(meta, limit)))
     }
+}
+
+/// The error of a run of `meta`'s call that did not finish within `limit`: retryable.
+pub(crate) fn expired(meta: &OpMeta<'_>, limit: Duration) -> StoreError {
+    StoreError::unavailable(format!("`{meta}` did not finish within {limit:?}"))
+        .with_backend(meta.backend)
 }
 
 impl Layer for TimeoutLayer {
@@ -99,7 +100,7 @@ impl Layer for TimeoutLayer {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.run(meta, move || call()).boxed()
+        self.run(meta, call).boxed()
     }
 
     fn stream<'s, T: Send + 's>(

@@ -174,7 +174,7 @@ impl Layer for TraceLayer {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        self.run(meta, move || call()).boxed()
+        self.run(meta, call).boxed()
     }
 }
 
