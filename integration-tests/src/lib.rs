@@ -8,6 +8,7 @@
 //!   or answers a fraction of HTTP requests with 429/503, to prove retries and recovery.
 
 pub mod clients;
+#[cfg(feature = "docker")]
 mod docker;
 pub mod fault_proxy;
 pub mod names;

@@ -75,7 +75,8 @@ pub fn resolve(
     }
     Err(format!(
         "{service:?} is not available: {var} is not set, .services/services.env does not name it, \
-         and no Docker engine answers. Start it with: {cmd}",
+         and no Docker engine answers (the Docker path is built with integration-tests' feature \
+         `docker`). Start it with: {cmd}",
         var = service.env_var(),
         cmd = service.start_command(),
     ))
@@ -85,13 +86,31 @@ pub fn resolve(
 ///
 /// Panics (failing the test) with the start command when the service cannot be had.
 pub async fn endpoint(service: Service) -> String {
-    match resolve(service, setting, crate::docker::available()) {
+    match resolve(service, setting, docker_available()) {
         Ok(Resolution::Configured(url)) => url,
-        Ok(Resolution::Docker) => crate::docker::endpoint(service)
-            .await
-            .unwrap_or_else(|e| panic!("starting {service:?} in Docker failed: {e:#}")),
+        Ok(Resolution::Docker) => docker_endpoint(service).await,
         Err(message) => panic!("{message}"),
     }
+}
+
+/// Whether the Docker path is built in (feature `docker`) and an engine seems reachable.
+fn docker_available() -> bool {
+    #[cfg(feature = "docker")]
+    return crate::docker::available();
+    #[cfg(not(feature = "docker"))]
+    false
+}
+
+#[cfg(feature = "docker")]
+async fn docker_endpoint(service: Service) -> String {
+    crate::docker::endpoint(service)
+        .await
+        .unwrap_or_else(|e| panic!("starting {service:?} in Docker failed: {e:#}"))
+}
+
+#[cfg(not(feature = "docker"))]
+async fn docker_endpoint(service: Service) -> String {
+    unreachable!("{service:?}: the Docker path is not built in")
 }
 
 /// A setting from the process environment, else from `.services/services.env`.
