@@ -268,11 +268,7 @@ impl Layer for FallbackLayer {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        async move {
-            self.run(meta, call, secondary)
-                .await
-        }
-        .boxed()
+        async move { self.run(meta, call, secondary).await }.boxed()
     }
 
     fn fallback(&self) -> Option<&FallbackLayer> {
