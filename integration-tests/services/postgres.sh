@@ -6,8 +6,10 @@
 #       fresh cluster (initdb, trust auth on 127.0.0.1 only, durability off for
 #       speed), starts it on 127.0.0.1:$STORES_PG_PORT (default 55432) with its
 #       unix socket in its own directory, creates database stores_test, and
-#       writes STORES_POSTGRES_URL to .services/services.env. Idempotent: a
-#       running instance of ours is left alone.
+#       writes STORES_POSTGRES_URL to .services/services.env. TLS is on, with a
+#       server certificate for localhost/127.0.0.1 from a throwaway CA made at
+#       start-up (openssl); the CA is .services/postgres/ca.pem, named by
+#       STORES_POSTGRES_CA. Idempotent: a running instance of ours is left alone.
 # down: fast shutdown (SIGINT) of the postmaster recorded in the pid file,
 #       SIGKILL after 20s; removes its line from services.env.
 #
@@ -26,6 +28,7 @@ PG_STATE="$STATE_DIR/postgres"
 PID_FILE="$PG_STATE/postgres.pid"
 LOG_FILE="$PG_STATE/postgres.log"
 URL="postgres://postgres@127.0.0.1:$PORT/$DB_NAME"
+CA_FILE="$PG_STATE/ca.pem"   # the throwaway CA that signed the server's certificate
 
 # Newest installed server version's bin dir (empty if none).
 find_pg_bin() {
@@ -46,6 +49,33 @@ PM_PATTERN="bin/postgres -D"   # how our postmaster's command line looks
 
 as_pg() {
     "${AS_PG[@]}" "$@"
+}
+
+# make_certificates DIR — a throwaway CA (2 days) and a server certificate it signs for
+# localhost and 127.0.0.1, so the TLS tests can verify the server (sslmode=verify-full) and
+# refuse it with another CA. The key stays 0600 and the server's; the CA goes to $CA_FILE.
+make_certificates() {
+    local dir="$1"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=stores test CA" \
+            -keyout "$dir/ca.key" -out "$dir/ca.pem"
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+            -keyout "$dir/server.key" -out "$dir/server.csr"
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+            >"$dir/server.ext"
+        openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+            -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.pem"
+    } >>"$LOG_FILE" 2>&1 || die "making the TLS certificates failed (see $LOG_FILE)"
+    rm -f "$dir/ca.key" "$dir/server.csr"
+    chmod 0600 "$dir/server.key"
+    chmod 0644 "$dir/ca.pem" "$dir/server.pem"
+    chmod 0755 "$dir"
+    if (( EUID == 0 )); then
+        chown -R postgres:postgres "$dir"
+    fi
+    cp "$dir/ca.pem" "$CA_FILE"
 }
 
 # Pick the directory that holds data/ and run/ (the socket dir).
@@ -85,11 +115,12 @@ cmd_up() {
         [[ -n "$PG_BIN" ]] || die "no /usr/lib/postgresql/*/bin after installing postgresql"
     fi
     (( EUID != 0 )) || need_cmd setpriv util-linux
+    need_cmd openssl
 
     if pidfile_running "$PID_FILE" "$PM_PATTERN"; then
         if pg_ready; then
             log "already running (pid $(pidfile_read "$PID_FILE")) on port $PORT"
-            env_set STORES_POSTGRES_URL "$URL"
+            env_set STORES_POSTGRES_URL "$URL" STORES_POSTGRES_CA "$CA_FILE"
             return 0
         fi
         log "pid file names a live postgres that does not answer; restarting it"
@@ -105,6 +136,7 @@ cmd_up() {
     as_pg mkdir -p "$data" "$run"
     chmod 700 "$data"
     : >"$LOG_FILE"
+    make_certificates "$base/tls"
 
     log "initdb ($PG_BIN) in $data"
     if ! as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust --no-locale -E UTF8 --no-sync \
@@ -131,6 +163,10 @@ full_page_writes = off
 # logical decoding, for the change-feed tests (store-rds feature `replication`)
 wal_level = logical
 max_replication_slots = 32
+# TLS with a certificate from a throwaway CA (clients choose with sslmode; prefer is the default)
+ssl = on
+ssl_cert_file = '$base/tls/server.pem'
+ssl_key_file = '$base/tls/server.key'
 EOF
 
     log "starting on 127.0.0.1:$PORT"
@@ -155,7 +191,7 @@ EOF
         exit 1
     fi
 
-    env_set STORES_POSTGRES_URL "$URL"
+    env_set STORES_POSTGRES_URL "$URL" STORES_POSTGRES_CA "$CA_FILE"
     log "up in $(elapsed_since "$start")s: $URL (pid $pid, log $LOG_FILE)"
 }
 
@@ -164,7 +200,7 @@ cmd_down() {
     start="$(now_ms)"
     # SIGINT = PostgreSQL "fast" shutdown (SIGTERM would wait for clients).
     stop_pidfile "$PID_FILE" "$PM_PATTERN" INT 20 postgres
-    env_unset STORES_POSTGRES_URL
+    env_unset STORES_POSTGRES_URL STORES_POSTGRES_CA
     log "down in $(elapsed_since "$start")s"
 }
 

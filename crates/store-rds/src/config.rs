@@ -4,7 +4,9 @@ use std::fmt;
 use std::time::Duration;
 
 use store_core::StoreError;
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
+
+use crate::tls::{RootCerts, SslMode, TlsSettings};
 
 /// Connection and pool settings, from a `postgres://` URL, the `PG*` environment variables or
 /// the builder methods.
@@ -29,6 +31,7 @@ pub struct PgConfig {
     pub(crate) recycle_timeout: Duration,
     pub(crate) statement_timeout: Option<Duration>,
     pub(crate) verify_on_checkout: bool,
+    pub(crate) tls: TlsSettings,
 }
 
 impl Default for PgConfig {
@@ -46,6 +49,7 @@ impl Default for PgConfig {
             recycle_timeout: Duration::from_secs(2),
             statement_timeout: None,
             verify_on_checkout: true,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -72,10 +76,14 @@ impl PgConfig {
 
     /// Settings from a `postgres://user:password@host:port/db?sslmode=...` URL or a
     /// `key=value` connection string, with this crate's timeout defaults where the URL sets none.
+    /// `sslmode` and `sslrootcert` have libpq's meanings ([`SslMode`], [`RootCerts`]).
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let (url, tls) =
+            crate::tls::params::take_tls_settings(url).map_err(|e| e.with_backend("postgres"))?;
         let parsed: tokio_postgres::Config = url.parse().map_err(invalid)?;
         let mut config = Self {
             pg: parsed,
+            tls,
             ..Self::default()
         };
         if config.pg.get_connect_timeout().is_none() {
@@ -88,7 +96,7 @@ impl PgConfig {
     }
 
     /// Settings from libpq's environment variables: `PGHOST`, `PGPORT`, `PGUSER`,
-    /// `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`
+    /// `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`
     /// (`DATABASE_URL` is used instead when set).
     pub fn from_env() -> Result<Self, StoreError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -128,17 +136,12 @@ impl PgConfig {
             pg.application_name(app);
         }
         if let Some(mode) = lookup("PGSSLMODE") {
-            pg.ssl_mode(match mode.as_str() {
-                "disable" => SslMode::Disable,
-                "prefer" | "allow" => SslMode::Prefer,
-                "require" | "verify-ca" | "verify-full" => SslMode::Require,
-                other => {
-                    return Err(StoreError::invalid_input(format!(
-                        "PGSSLMODE `{other}` is not one of disable, prefer, require"
-                    )));
-                }
-            });
+            config.tls.mode = Some(SslMode::parse(mode.trim())?);
         }
+        if let Some(roots) = lookup("PGSSLROOTCERT").filter(|r| !r.is_empty()) {
+            config.tls.roots = Some(RootCerts::parse(&roots));
+        }
+        let pg = &mut config.pg;
         if let Some(secs) = lookup("PGCONNECT_TIMEOUT") {
             let secs: u64 = secs.trim().parse().map_err(|_| {
                 StoreError::invalid_input(format!("PGCONNECT_TIMEOUT `{secs}` is not seconds"))
@@ -184,10 +187,25 @@ impl PgConfig {
         self
     }
 
-    /// Sets the TLS mode: `Disable`, `Prefer` or `Require` (TLS needs the feature `tls`).
+    /// Sets the TLS mode, with libpq's meanings ([`SslMode`]; TLS needs the feature `tls`).
+    /// The driver's own setting ([`driver_config`](Self::driver_config)) is replaced by it.
     pub fn ssl_mode(mut self, mode: SslMode) -> Self {
-        self.pg.ssl_mode(mode);
+        self.tls.mode = Some(mode);
         self
+    }
+
+    /// The certificates the server's chain must end at (libpq's `sslrootcert`): a PEM
+    /// bundle such as Amazon's RDS `global-bundle.pem`, or the system's trust store. Given
+    /// roots are checked under `require` and `prefer` too, as libpq does.
+    pub fn root_certs(mut self, roots: RootCerts) -> Self {
+        self.tls.roots = Some(roots);
+        self
+    }
+
+    /// The TLS mode in force: the one set, else `verify-full` with the system's roots,
+    /// else `prefer`.
+    pub fn effective_ssl_mode(&self) -> SslMode {
+        self.tls.mode()
     }
 
     /// Runs every connection with this `search_path` (a schema to work in).
@@ -268,7 +286,8 @@ impl fmt::Debug for PgConfig {
             .field("user", &self.pg.get_user())
             .field("dbname", &self.pg.get_dbname())
             .field("password", &self.pg.get_password().map(|_| "<redacted>"))
-            .field("ssl_mode", &self.pg.get_ssl_mode())
+            .field("ssl_mode", &self.tls.mode())
+            .field("root_certs", &self.tls.roots)
             .field("pool_size", &self.pool_size)
             .field("wait_timeout", &self.wait_timeout)
             .field("create_timeout", &self.create_timeout)

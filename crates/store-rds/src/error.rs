@@ -56,6 +56,20 @@ fn db_message(db: &DbError) -> String {
     message
 }
 
+/// The reason a TLS handshake refused the server's certificate, if that is what `e` is (the
+/// driver's message leaves the reason to its source).
+fn refused_certificate(e: &tokio_postgres::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.contains("invalid peer certificate") {
+            return Some(text);
+        }
+        source = cause.source();
+    }
+    None
+}
+
 /// Maps a driver error, naming the operation and what it worked on.
 pub(crate) fn map_pg(e: tokio_postgres::Error, operation: &'static str) -> StoreError {
     let err = if let Some(db) = e.as_db_error() {
@@ -68,6 +82,11 @@ pub(crate) fn map_pg(e: tokio_postgres::Error, operation: &'static str) -> Store
         StoreError::new(inner.kind(), inner.message().to_owned())
     } else if e.is_closed() {
         StoreError::unavailable("the connection to PostgreSQL was closed")
+    } else if let Some(refused) = refused_certificate(&e) {
+        // Trying again meets the same certificate.
+        StoreError::unauthorized(format!(
+            "the server's TLS certificate was refused: {refused} (see sslmode and sslrootcert)"
+        ))
     } else {
         let text = e.to_string();
         let kind = if (text.starts_with("expected ") && text.contains("parameters"))

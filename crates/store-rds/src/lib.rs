@@ -33,6 +33,7 @@ mod migrate;
 #[cfg_attr(docsrs, doc(cfg(feature = "replication")))]
 pub mod replication;
 mod store;
+mod tls;
 mod transaction;
 
 pub use config::PgConfig;
@@ -43,6 +44,7 @@ pub use migrate::{Migration, MigrationReport, Migrator};
 #[cfg(feature = "replication")]
 pub use replication::{PgChangeFeed, PgWatermarkFeed, ReplicationOptions};
 pub use store::PgStore;
+pub use tls::{RootCerts, SslMode};
 pub use transaction::PgTransaction;
 
 /// The pool this adapter is built on, for direct use.
@@ -51,8 +53,6 @@ pub use deadpool_postgres;
 pub use deadpool_postgres::Status as PoolStatus;
 /// The driver this adapter is built on, for direct use.
 pub use tokio_postgres;
-/// TLS modes for [`PgConfig::ssl_mode`].
-pub use tokio_postgres::config::SslMode;
 
 /// Identifier quoting, shared with every SQL backend: `my "table"` → `"my ""table"""`,
 /// `sales.orders` → `"sales"."orders"`.

@@ -19,6 +19,7 @@ use tokio_postgres::AsyncMessage;
 
 use crate::error::{BACKEND, map_pg};
 use crate::store::PgStore;
+use crate::tls::Connector;
 
 /// The longest channel name PostgreSQL keeps (`NAMEDATALEN - 1` bytes).
 pub const MAX_CHANNEL_LEN: usize = 63;
@@ -148,7 +149,8 @@ impl PgStore {
         let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
         let (events, receiver) = mpsc::channel(BUFFER);
         let (ready, started) = oneshot::channel();
-        let task = tokio::spawn(run(pg, channels, reconnect, events, ready));
+        let connector = self.connector.clone();
+        let task = tokio::spawn(run(pg, connector, channels, reconnect, events, ready));
         match started.await {
             Ok(Ok(())) => Ok(Listener {
                 events: receiver,
@@ -190,6 +192,7 @@ enum Stop {
 /// The listening task: connect, listen, forward; on a broken connection, again.
 async fn run(
     pg: tokio_postgres::Config,
+    connector: Connector,
     channels: Vec<String>,
     reconnect: RetryPolicy,
     events: mpsc::Sender<Result<ListenEvent>>,
@@ -201,7 +204,7 @@ async fn run(
     let mut backoff = reconnect.start();
     loop {
         let (listening, listened) = oneshot::channel();
-        let session = std::pin::pin!(session(&pg, &sql, &events, listening));
+        let session = std::pin::pin!(session(&pg, &connector, &sql, &events, listening));
         let outcome = select(session, listened).await;
         let stop = match outcome {
             // LISTEN took effect: tell whoever waits, then keep forwarding.
@@ -258,28 +261,28 @@ async fn run(
 /// One connection, with the store's TLS choice: connects, then [`listen_on`] it.
 async fn session(
     pg: &tokio_postgres::Config,
+    connector: &Connector,
     sql: &str,
     events: &mpsc::Sender<Result<ListenEvent>>,
     listening: oneshot::Sender<()>,
 ) -> Result<Stop> {
-    use tokio_postgres::config::SslMode;
-    #[cfg(feature = "tls")]
-    if pg.get_ssl_mode() != SslMode::Disable {
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::with_webpki_roots();
-        let (client, connection) = pg.connect(tls).await.map_err(|e| map_pg(e, "listen"))?;
-        return listen_on(client, connection, sql, events, listening).await;
+    match connector {
+        Connector::Plain => {
+            let (client, connection) = pg
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(|e| map_pg(e, "listen"))?;
+            listen_on(client, connection, sql, events, listening).await
+        }
+        #[cfg(feature = "tls")]
+        Connector::Rustls(tls) => {
+            let (client, connection) = pg
+                .connect(tls.clone())
+                .await
+                .map_err(|e| map_pg(e, "listen"))?;
+            listen_on(client, connection, sql, events, listening).await
+        }
     }
-    #[cfg(not(feature = "tls"))]
-    if pg.get_ssl_mode() == SslMode::Require {
-        return Err(StoreError::invalid_input(
-            "sslmode=require needs store-rds's feature `tls`",
-        ));
-    }
-    let (client, connection) = pg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| map_pg(e, "listen"))?;
-    listen_on(client, connection, sql, events, listening).await
 }
 
 /// Runs `sql` (the LISTENs) on a connection, signals `listening`, then forwards

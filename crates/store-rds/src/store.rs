@@ -15,6 +15,7 @@ use tokio_postgres::types::ToSql;
 use crate::codec;
 use crate::config::PgConfig;
 use crate::error::{BACKEND, map_pg, map_pool};
+use crate::tls::Connector;
 use crate::transaction::PgTransaction;
 
 /// A PostgreSQL database behind a connection pool, as a [`SqlStore`].
@@ -41,6 +42,8 @@ pub struct PgStore {
     pool: Pool,
     /// The settings the pool was built from; `None` for a pool the user built.
     config: Option<Arc<PgConfig>>,
+    /// How connections are opened (plaintext for a pool the user built).
+    pub(crate) connector: Connector,
 }
 
 impl fmt::Debug for PgStore {
@@ -81,12 +84,20 @@ impl PgStore {
 
     /// A store on a deadpool pool you built and configured yourself.
     pub fn from_client(pool: Pool) -> Self {
-        Self { pool, config: None }
+        Self {
+            pool,
+            config: None,
+            connector: Connector::Plain,
+        }
     }
 
     /// Builds the pool from `config`. No connection is opened until the first operation.
     pub(crate) fn with_config(config: PgConfig) -> Result<Self> {
+        let connect = |e: StoreError| e.in_context(BACKEND, "connect");
+        config.tls.validate().map_err(connect)?;
+        let connector = Connector::for_settings(&config.tls).map_err(connect)?;
         let mut pg = config.pg.clone();
+        pg.ssl_mode(config.tls.mode().driver());
         if let Some(timeout) = config.statement_timeout {
             let option = format!("-c statement_timeout={}", timeout.as_millis());
             let options = match pg.get_options() {
@@ -102,7 +113,7 @@ impl PgStore {
                 RecyclingMethod::Fast
             },
         };
-        let manager = make_manager(pg, manager_config)?;
+        let manager = make_manager(pg, &connector, manager_config);
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .wait_timeout(Some(config.wait_timeout))
@@ -118,6 +129,7 @@ impl PgStore {
         Ok(Self {
             pool,
             config: Some(Arc::new(config)),
+            connector,
         })
     }
 
@@ -188,26 +200,16 @@ impl PgStore {
     }
 }
 
-#[cfg(feature = "tls")]
-fn make_manager(pg: tokio_postgres::Config, config: ManagerConfig) -> Result<Manager> {
-    use tokio_postgres::config::SslMode;
-    if pg.get_ssl_mode() == SslMode::Disable {
-        return Ok(Manager::from_config(pg, tokio_postgres::NoTls, config));
+fn make_manager(
+    pg: tokio_postgres::Config,
+    connector: &Connector,
+    config: ManagerConfig,
+) -> Manager {
+    match connector {
+        Connector::Plain => Manager::from_config(pg, tokio_postgres::NoTls, config),
+        #[cfg(feature = "tls")]
+        Connector::Rustls(tls) => Manager::from_config(pg, tls.clone(), config),
     }
-    let tls = tokio_postgres_rustls::MakeRustlsConnect::with_webpki_roots();
-    Ok(Manager::from_config(pg, tls, config))
-}
-
-#[cfg(not(feature = "tls"))]
-fn make_manager(pg: tokio_postgres::Config, config: ManagerConfig) -> Result<Manager> {
-    use tokio_postgres::config::SslMode;
-    if pg.get_ssl_mode() == SslMode::Require {
-        return Err(
-            StoreError::invalid_input("sslmode=require needs store-rds's feature `tls`")
-                .in_context(BACKEND, "connect"),
-        );
-    }
-    Ok(Manager::from_config(pg, tokio_postgres::NoTls, config))
 }
 
 /// Prepares through the connection's statement cache.

@@ -11,3 +11,4 @@ mod recovery;
 mod replication;
 mod smoke;
 mod support;
+mod tls;
