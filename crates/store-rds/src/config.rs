@@ -30,6 +30,7 @@ pub struct PgConfig {
     pub(crate) create_timeout: Duration,
     pub(crate) recycle_timeout: Duration,
     pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) query_timeout: Option<Duration>,
     pub(crate) verify_on_checkout: bool,
     pub(crate) tls: TlsSettings,
 }
@@ -48,6 +49,7 @@ impl Default for PgConfig {
             create_timeout: Duration::from_secs(5),
             recycle_timeout: Duration::from_secs(2),
             statement_timeout: None,
+            query_timeout: None,
             verify_on_checkout: true,
             tls: TlsSettings::default(),
         }
@@ -250,6 +252,17 @@ impl PgConfig {
         self
     }
 
+    /// A client-side limit on each statement (none by default; per call with
+    /// [`PgStore::with_query_timeout`](crate::PgStore::with_query_timeout)). Unlike
+    /// [`statement_timeout`](Self::statement_timeout) it also ends a wait on a connection the
+    /// network silently dropped: once it passes, the caller gets `Unavailable`, the statement
+    /// is cancelled on the server (PostgreSQL's cancel request) and its connection is
+    /// closed, not pooled. For a query's row stream it bounds the wait for the first answer.
+    pub fn query_timeout(mut self, timeout: Duration) -> Self {
+        self.query_timeout = Some(timeout);
+        self
+    }
+
     /// Whether a pooled connection is verified with a round trip each time it is handed out
     /// (default `true`: a connection the network silently cut is replaced before a caller
     /// uses it). With `false` only connections already known closed are replaced, which saves
@@ -293,6 +306,7 @@ impl fmt::Debug for PgConfig {
             .field("create_timeout", &self.create_timeout)
             .field("recycle_timeout", &self.recycle_timeout)
             .field("statement_timeout", &self.statement_timeout)
+            .field("query_timeout", &self.query_timeout)
             .field("verify_on_checkout", &self.verify_on_checkout)
             .finish()
     }

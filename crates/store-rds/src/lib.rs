@@ -23,6 +23,7 @@
 //!   `query_one_as` / `query_opt_as` deserialize rows with serde; a mismatch names the row and
 //!   the column.
 
+mod cancel;
 mod codec;
 mod config;
 mod copy;

@@ -146,16 +146,18 @@ impl Migrator {
     /// Applies every migration not yet applied, under the advisory lock.
     pub async fn run(&self, store: &PgStore) -> Result<MigrationReport> {
         async {
-            let conn = store.conn("migrate").await?;
+            // Guarded: if this future is dropped while the lock is held (or a migration runs),
+            // the connection is closed, never pooled, so the session and its lock end with it.
+            let conn = store.guarded("migrate").await?;
             let key = self.lock_key();
             conn.execute("SELECT pg_advisory_lock($1)", &[&key])
                 .await
                 .map_err(|e| map_pg(e, "migrate"))?;
             let outcome = self.apply(&conn).await;
-            let unlocked = conn.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
-            if unlocked.is_err() {
+            match conn.execute("SELECT pg_advisory_unlock($1)", &[&key]).await {
+                Ok(_) => conn.release(),
                 // The lock dies with the session: never pool a connection that may hold it.
-                drop(deadpool_postgres::Object::take(conn));
+                Err(_) => conn.discard(),
             }
             outcome.map_err(|e| {
                 e.in_context(BACKEND, "migrate")

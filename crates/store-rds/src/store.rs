@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Status};
@@ -12,6 +12,7 @@ use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
 use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
 
+use crate::cancel::{Guarded, GuardedRows, limited, timed_out, within};
 use crate::codec;
 use crate::config::PgConfig;
 use crate::error::{BACKEND, map_pg, map_pool};
@@ -44,6 +45,8 @@ pub struct PgStore {
     config: Option<Arc<PgConfig>>,
     /// How connections are opened (plaintext for a pool the user built).
     pub(crate) connector: Connector,
+    /// The client-side limit on each statement.
+    query_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for PgStore {
@@ -88,6 +91,7 @@ impl PgStore {
             pool,
             config: None,
             connector: Connector::Plain,
+            query_timeout: None,
         }
     }
 
@@ -128,6 +132,7 @@ impl PgStore {
             })?;
         Ok(Self {
             pool,
+            query_timeout: config.query_timeout,
             config: Some(Arc::new(config)),
             connector,
         })
@@ -167,15 +172,48 @@ impl PgStore {
             .map_err(|e| map_pool(e, self.pool.status(), operation))
     }
 
+    /// This store with another client-side limit on each statement (`None`: no limit),
+    /// sharing its pool: the per-call form of [`PgConfig::query_timeout`].
+    ///
+    /// ```no_run
+    /// # async fn demo(store: &store_rds::PgStore) -> store_core::Result<()> {
+    /// use std::time::Duration;
+    /// use store_core::SqlStore;
+    /// let report = store.with_query_timeout(Some(Duration::from_secs(30)));
+    /// report.execute("REFRESH MATERIALIZED VIEW sales_by_day", &[]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_query_timeout(&self, limit: Option<Duration>) -> Self {
+        Self {
+            query_timeout: limit,
+            ..self.clone()
+        }
+    }
+
+    /// The client-side limit on each statement, if any.
+    pub fn query_timeout(&self) -> Option<Duration> {
+        self.query_timeout
+    }
+
+    /// A pooled connection for one statement, cancelled on the server if given up.
+    pub(crate) async fn guarded(&self, operation: &'static str) -> Result<Guarded> {
+        Ok(Guarded::new(self.conn(operation).await?, &self.connector))
+    }
+
     /// Runs a statement with native [`ToSql`] parameters.
     pub async fn execute_params(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        async {
-            let conn = self.conn("execute").await?;
-            let stmt = prepare(&conn, sql, "execute").await?;
-            conn.execute(&stmt, params)
-                .await
-                .map_err(|e| map_pg(e, "execute"))
-        }
+        let conn = self.guarded("execute").await?;
+        within(self.query_timeout, "execute", async move {
+            let outcome = async {
+                let stmt = prepare(&conn, sql, "execute").await?;
+                conn.execute(&stmt, params)
+                    .await
+                    .map_err(|e| map_pg(e, "execute"))
+            }
+            .await;
+            conn.release();
+            outcome
+        })
         .await
     }
 
@@ -185,17 +223,21 @@ impl PgStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Document>> {
-        async {
-            let conn = self.conn("query").await?;
-            let stmt = prepare(&conn, sql, "query").await?;
-            let rows = conn
-                .query(&stmt, params)
-                .await
-                .map_err(|e| map_pg(e, "query"))?;
-            rows.iter()
+        let conn = self.guarded("query").await?;
+        within(self.query_timeout, "query", async move {
+            let rows = async {
+                let stmt = prepare(&conn, sql, "query").await?;
+                conn.query(&stmt, params)
+                    .await
+                    .map_err(|e| map_pg(e, "query"))
+            }
+            .await;
+            conn.release();
+            rows?
+                .iter()
                 .map(|r| codec::row_to_document(r).map_err(|e| e.in_context(BACKEND, "query")))
                 .collect()
-        }
+        })
         .await
     }
 }
@@ -299,41 +341,58 @@ impl SqlStore for PgStore {
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        async {
-            let conn = self.conn("execute").await?;
-            execute_autocommit(&conn, sql, params, "execute").await
-        }
+        let conn = self.guarded("execute").await?;
+        within(self.query_timeout, "execute", async move {
+            let outcome = execute_autocommit(&conn, sql, params, "execute").await;
+            conn.release();
+            outcome
+        })
         .await
     }
 
     async fn batch_execute(&self, sql: &str) -> Result<()> {
-        async {
-            let conn = self.conn("batch_execute").await?;
+        let conn = self.guarded("batch_execute").await?;
+        within(self.query_timeout, "batch_execute", async move {
             // A multi-statement simple query runs as one implicit transaction.
-            conn.batch_execute(sql)
+            let outcome = conn
+                .batch_execute(sql)
                 .await
-                .map_err(|e| map_pg(e, "batch_execute"))
-        }
+                .map_err(|e| map_pg(e, "batch_execute"));
+            conn.release();
+            outcome
+        })
         .await
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
         let start = async move {
-            let conn = self.conn("query").await?;
-            let stmt = prepare(&conn, sql, "query").await?;
-            // Rows arrive through a bounded channel, so memory stays bounded however many
-            // there are; the connection is held until the stream ends or is dropped.
-            let rows = match conn.query_raw(&stmt, codec::params(params)).await {
-                Err(e) if stale_plan(&e) => {
-                    conn.statement_cache.remove(sql, &[]);
-                    let stmt = prepare(&conn, sql, "query").await?;
-                    conn.query_raw(&stmt, codec::params(params)).await
+            let conn = self.guarded("query").await?;
+            // The limit bounds the wait for the server's first answer; rows arrive through a
+            // bounded channel, so memory stays bounded however many there are. The connection
+            // is held until the rows end; a stream dropped before cancels the query.
+            let rows = limited(self.query_timeout, async {
+                let stmt = prepare(&conn, sql, "query").await?;
+                match conn.query_raw(&stmt, codec::params(params)).await {
+                    Err(e) if stale_plan(&e) => {
+                        conn.statement_cache.remove(sql, &[]);
+                        let stmt = prepare(&conn, sql, "query").await?;
+                        conn.query_raw(&stmt, codec::params(params)).await
+                    }
+                    other => other,
                 }
-                other => other,
-            }
-            .map_err(|e| map_pg(e, "query"))?;
-            Ok::<_, StoreError>(rows.map(move |row| {
-                let _held = &conn;
+                .map_err(|e| map_pg(e, "query"))
+            })
+            .await;
+            let rows = match rows {
+                Ok(Ok(rows)) => rows,
+                Ok(Err(e)) => {
+                    conn.release();
+                    return Err(e);
+                }
+                // `conn` is dropped unreleased, which cancels the query.
+                Err(limit) => return Err(timed_out("query", limit)),
+            };
+            Ok::<_, StoreError>(GuardedRows::new(rows, conn).map(|row| {
                 row.map_err(|e| map_pg(e, "query")).and_then(|row| {
                     codec::row_to_document(&row).map_err(|e| e.in_context(BACKEND, "query"))
                 })
@@ -365,7 +424,9 @@ impl SqlStore for PgStore {
             conn.batch_execute(begin)
                 .await
                 .map_err(|e| map_pg(e, "begin"))?;
-            Ok(Box::new(PgTransaction::begun(conn)) as Box<dyn SqlTransaction>)
+            let transaction =
+                PgTransaction::begun(conn, self.connector.clone(), self.query_timeout);
+            Ok(Box::new(transaction) as Box<dyn SqlTransaction>)
         }
         .await
     }

@@ -2,14 +2,17 @@
 //! dropped without commit.
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::Object;
 use store_core::sql::SqlTransaction;
 use store_core::{Document, Result, StoreError, Value};
 
+use crate::cancel::{cancel, limited, timed_out};
 use crate::error::{BACKEND, map_pg};
 use crate::store::{execute_on, query_all_on};
+use crate::tls::Connector;
 
 /// An open transaction on one pooled connection.
 ///
@@ -20,6 +23,10 @@ use crate::store::{execute_on, query_all_on};
 pub struct PgTransaction {
     conn: Option<Object>,
     failed: bool,
+    /// A statement is running: if the transaction is dropped now, it is cancelled first.
+    busy: bool,
+    connector: Connector,
+    limit: Option<Duration>,
 }
 
 impl fmt::Debug for PgTransaction {
@@ -33,18 +40,36 @@ impl fmt::Debug for PgTransaction {
 
 impl PgTransaction {
     /// A transaction already begun on `conn`.
-    pub(crate) fn begun(conn: Object) -> Self {
+    pub(crate) fn begun(conn: Object, connector: Connector, limit: Option<Duration>) -> Self {
         Self {
             conn: Some(conn),
             failed: false,
+            busy: false,
+            connector,
+            limit,
         }
     }
 
-    fn conn(&self, operation: &'static str) -> Result<&Object> {
-        self.conn.as_ref().ok_or_else(|| {
-            StoreError::invalid_input("the transaction is already finished")
-                .in_context(BACKEND, operation)
-        })
+    /// Runs one statement within the store's time limit. Past it, the statement is cancelled
+    /// on the server and fails; the transaction is then rolled back (it cannot commit).
+    async fn statement<T>(
+        &mut self,
+        operation: &'static str,
+        run: impl AsyncFnOnce(&Object) -> Result<T>,
+    ) -> Result<T> {
+        let Some(conn) = self.conn.as_ref() else {
+            return Err(finished(operation));
+        };
+        self.busy = true;
+        let outcome = match limited(self.limit, run(conn)).await {
+            Ok(outcome) => outcome,
+            Err(limit) => {
+                cancel(&conn.cancel_token(), self.connector.clone()).await;
+                Err(timed_out(operation, limit))
+            }
+        };
+        self.busy = false;
+        self.note(outcome)
     }
 
     /// The transaction's native client, for statements the trait does not cover.
@@ -60,12 +85,23 @@ impl PgTransaction {
     }
 }
 
+fn finished(operation: &'static str) -> StoreError {
+    StoreError::invalid_input("the transaction is already finished").in_context(BACKEND, operation)
+}
+
 impl Drop for PgTransaction {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
+            // A statement dropped halfway is cancelled, so the rollback does not wait for it.
+            let running = self
+                .busy
+                .then(|| (conn.cancel_token(), self.connector.clone()));
             match tokio::runtime::Handle::try_current() {
                 Ok(handle) => {
                     handle.spawn(async move {
+                        if let Some((token, connector)) = running {
+                            cancel(&token, connector).await;
+                        }
                         if conn.batch_execute("ROLLBACK").await.is_err() {
                             // Never hand a connection of unknown state back to the pool.
                             drop(Object::take(conn));
@@ -81,29 +117,22 @@ impl Drop for PgTransaction {
 #[async_trait]
 impl SqlTransaction for PgTransaction {
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let result = async {
-            let conn = self.conn("transaction.execute")?;
+        self.statement("transaction.execute", async |conn| {
             execute_on(conn, sql, params, "transaction.execute").await
-        }
-        .await;
-        self.note(result)
+        })
+        .await
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
-        let result = async {
-            let conn = self.conn("transaction.query")?;
+        self.statement("transaction.query", async |conn| {
             query_all_on(conn, sql, params, "transaction.query").await
-        }
-        .await;
-        self.note(result)
+        })
+        .await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
         let failed = self.failed;
-        let conn = self.conn.take().ok_or_else(|| {
-            StoreError::invalid_input("the transaction is already finished")
-                .in_context(BACKEND, "commit")
-        })?;
+        let conn = self.conn.take().ok_or_else(|| finished("commit"))?;
         async move {
             if failed {
                 // PostgreSQL answers COMMIT of a failed transaction with a silent rollback;
@@ -129,10 +158,7 @@ impl SqlTransaction for PgTransaction {
     }
 
     async fn rollback(mut self: Box<Self>) -> Result<()> {
-        let conn = self.conn.take().ok_or_else(|| {
-            StoreError::invalid_input("the transaction is already finished")
-                .in_context(BACKEND, "rollback")
-        })?;
+        let conn = self.conn.take().ok_or_else(|| finished("rollback"))?;
         async move {
             conn.batch_execute("ROLLBACK").await.map_err(|e| {
                 let err = map_pg(e, "rollback");

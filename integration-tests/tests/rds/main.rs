@@ -3,6 +3,7 @@
 
 mod adapter;
 mod bulk;
+mod cancel;
 mod conformance;
 mod limits;
 mod listen;
