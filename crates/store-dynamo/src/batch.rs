@@ -13,6 +13,13 @@ use store_core::{DocKey, Document, DocumentStore, Result, StoreError};
 use tokio::time::Instant;
 
 use crate::convert::{Item, from_item, key_item, to_item};
+
+/// The SDK's retry turned off for one call: batch calls retry under the store's own
+/// `batch_retry` policy (with what is left unprocessed), so the two loops never multiply.
+fn one_attempt() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::default()
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+}
 use crate::error::{BACKEND, map_sdk_error};
 use crate::expr::ExpressionBuilder;
 use crate::store::{DynamoStore, MAX_BATCH_GET_KEYS, MAX_BATCH_WRITE_ITEMS, build_error};
@@ -121,6 +128,8 @@ impl DynamoStore {
                 .client
                 .batch_write_item()
                 .request_items(self.table(), requests)
+                .customize()
+                .config_override(one_attempt())
                 .send()
                 .await;
             // Why this attempt left writes behind, for the report if it was the last.
@@ -248,6 +257,8 @@ impl DynamoStore {
                 .client
                 .batch_get_item()
                 .request_items(self.table(), request.clone())
+                .customize()
+                .config_override(one_attempt())
                 .send()
                 .await;
             // Why keys are still unread after this attempt, for the report if it was the last.

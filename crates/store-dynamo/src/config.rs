@@ -142,8 +142,9 @@ macro_rules! client_setters {
         ///
         /// Under store-layers' `RetryLayer`, set 1: the layer then owns every retry, with its
         /// budget and idempotency rules, and two retry loops never multiply. (Batch calls
-        /// still retry their unprocessed items with the store's own `RetryPolicy`: that is
-        /// per item, which a layer around the whole call cannot do.)
+        /// always run the SDK with one attempt and retry their unprocessed items with the
+        /// store's own `batch_retry` policy: that is per item, which a layer around the
+        /// whole call cannot do.)
         pub fn max_attempts(mut self, attempts: u32) -> Self {
             self.client.max_attempts = Some(attempts.max(1));
             self

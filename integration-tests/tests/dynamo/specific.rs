@@ -544,6 +544,57 @@ async fn throttled_batch_writes_are_retried_until_every_item_lands_exactly_once(
 }
 
 #[tokio::test]
+async fn batch_writes_run_one_retry_loop_even_with_the_sdk_retry_on() {
+    let table = TempTable::new("oneloop", pk_sk()).await;
+    let proxy = FaultProxy::http(&endpoint(Service::DynamoDb).await)
+        .await
+        .expect("proxy");
+    // The SDK's standard retry (3 attempts) stays on for other calls; batch calls turn it
+    // off, so each attempt the report counts is one request at the proxy.
+    let store = DynamoStore::builder(table.store.table_name(), table.store.key_schema().clone())
+        .endpoint(proxy.url())
+        .region(setting("AWS_REGION").unwrap_or_else(|| "us-east-1".into()))
+        .static_credentials(
+            setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
+            setting("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
+        )
+        .batch_retry(
+            RetryPolicy::default()
+                .base_delay(Duration::from_millis(20))
+                .max_delay(Duration::from_millis(50)),
+        )
+        .build()
+        .await
+        .expect("store through the proxy");
+    proxy.set_http_fault(Some(
+        HttpFault::new(400, 1.0).body("application/x-amz-json-1.0", THROTTLED),
+    ));
+    let report = store
+        .batch_write(
+            many(10, 10).into_iter().map(WriteOp::Put).collect(),
+            BatchWriteOptions {
+                deadline: Duration::from_millis(300),
+                concurrency: 1,
+            },
+        )
+        .await
+        .expect("batch write");
+    assert_eq!(report.failed.len(), 10);
+    let message = report.failed[0].1.message().to_owned();
+    let attempts: u64 = message
+        .split_once(" attempts)")
+        .and_then(|(before, _)| before.rsplit('(').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the attempt count in `{message}`"));
+    assert!(attempts >= 2, "{message}");
+    assert_eq!(
+        proxy.stats().requests,
+        attempts,
+        "one request per attempt: {message}"
+    );
+}
+
+#[tokio::test]
 async fn writes_still_throttled_at_the_deadline_are_reported_not_dropped() {
     let table = TempTable::new("deadline", pk_sk()).await;
     let proxy = FaultProxy::http(&endpoint(Service::DynamoDb).await)
