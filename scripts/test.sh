@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: runs every test of the workspace against real servers.
 #
-# Starts PostgreSQL, moto (S3 + DynamoDB), OpenSearch and Elasticsearch through the repo's own scripts
-# (installing them from Debian, PyPI and Maven Central on a fresh machine), runs the whole
+# Starts PostgreSQL, moto (S3 + DynamoDB), s3s-fs (an S3 that checks signatures), OpenSearch and
+# Elasticsearch through the repo's own scripts
+# (installing them from Debian, PyPI, crates.io and Maven Central on a fresh machine), runs the whole
 # workspace test suite, and always stops what it started, also when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."

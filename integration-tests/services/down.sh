@@ -9,13 +9,13 @@ SERVICE_NAME=down
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL=(elasticsearch opensearch moto postgres)
+ALL=(elasticsearch opensearch s3s moto postgres)
 if (( $# == 0 )); then
     set -- "${ALL[@]}"
 fi
 for svc in "$@"; do
     case "$svc" in
-        postgres | moto | opensearch | elasticsearch) ;;
+        postgres | moto | s3s | opensearch | elasticsearch) ;;
         *) die "unknown service '$svc' (known: ${ALL[*]})" ;;
     esac
 done

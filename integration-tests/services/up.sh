@@ -11,13 +11,13 @@ SERVICE_NAME=up
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL=(postgres moto opensearch elasticsearch)
+ALL=(postgres moto s3s opensearch elasticsearch)
 if (( $# == 0 )); then
     set -- "${ALL[@]}"
 fi
 for svc in "$@"; do
     case "$svc" in
-        postgres | moto | opensearch | elasticsearch) ;;
+        postgres | moto | s3s | opensearch | elasticsearch) ;;
         *) die "unknown service '$svc' (known: ${ALL[*]})" ;;
     esac
 done

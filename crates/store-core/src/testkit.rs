@@ -12,6 +12,14 @@ pub mod object;
 pub mod search;
 pub mod sql;
 
+/// Prints `opt-out: <behaviour>: <backend> lacks <capability>` to standard error, past the
+/// test harness's capture, so a behaviour a backend is excused from shows in every run.
+pub(crate) fn report_opt_out(behaviour: &str, backend: &str, capability: &str) {
+    use std::io::Write;
+    let line = format!("opt-out: {behaviour}: {backend} lacks {capability}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
 /// Re-exported for the suite macros.
 #[doc(hidden)]
 pub use tokio;

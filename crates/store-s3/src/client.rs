@@ -16,7 +16,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use store_core::object::{
     ByteRange, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectMeta,
-    PresignMethod, PutMode, PutOptions, PutResult, etag_matches, validate_presign_expiry,
+    PresignMethod, PutMode, PutOptions, PutResult, check_get_conditions, etag_matches,
+    validate_presign_expiry,
 };
 use store_core::{Cursor, ErrorKind, ObjectKey, Result, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
@@ -287,6 +288,11 @@ impl BucketClient {
             out.content_type(),
             out.metadata(),
         );
+        // A server that ignores the conditions (s3s-fs and other S3-compatible ones do)
+        // answered anyway: the answer is held to them here, so their meaning does not
+        // depend on the server.
+        check_get_conditions(&options, meta.etag.as_deref(), meta.last_modified)
+            .map_err(|e| local(e, operation, key.as_str()))?;
         let download = Download {
             client: self.sdk.clone(),
             bucket: self.bucket.clone(),

@@ -1,6 +1,7 @@
 //! S3 (moto or LocalStack): smoke tests of the server itself, then store-s3 against it: the
 //! ObjectStore conformance suite and model check, multipart transfers, presigned URLs,
-//! batched deletes, large listings, errors and faults injected through the fault proxy.
+//! batched deletes, large listings, errors and faults injected through the fault proxy; and
+//! on a second server that checks signatures (s3s-fs), the suite again and presigned URLs.
 
 mod conformance;
 mod faults;
@@ -8,6 +9,7 @@ mod options;
 mod specific;
 mod support;
 mod transfers;
+mod verifying;
 
 use integration_tests::clients::{s3_client, s3_client_at};
 use integration_tests::fault_proxy::{FaultProxy, HttpFault};

@@ -32,14 +32,33 @@ pub fn validate_presign_expiry(expires_in: Duration) -> Result<()> {
     Ok(())
 }
 
-/// What an object store can do beyond the basics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What an object store can do beyond the basics, and which parts of the basic contract it
+/// keeps (those are on in [`none`](Self::none) and `default()`; a store that cannot keep one,
+/// such as an S3-compatible server on a file system, turns it off, and the conformance suite
+/// then prints an `opt-out:` line for each behaviour it skips instead of failing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ObjectCapabilities {
     /// `presign` gives working URLs.
     pub presign: bool,
     /// Create-only and if-match puts are enforced.
     pub conditional_put: bool,
+    /// Basic: a key may also begin other keys (`a` and `a/b`), start or end with `/`, and
+    /// hold `//`.
+    pub nested_keys: bool,
+    /// Basic: keys as long as S3's 1,024 bytes (file systems stop at a 255-byte name).
+    pub long_keys: bool,
+    /// Basic: a suffix range longer than the object returns the whole object.
+    pub long_suffix_ranges: bool,
+    /// Basic: listings give back keys holding `%`, `+` or non-ASCII characters exactly (a
+    /// server that says it url-encoded the keys it lists, but did not, changes them).
+    pub exact_listed_keys: bool,
+}
+
+impl Default for ObjectCapabilities {
+    fn default() -> Self {
+        Self::none()
+    }
 }
 
 impl ObjectCapabilities {
@@ -48,12 +67,16 @@ impl ObjectCapabilities {
     /// ```
     /// use store_core::object::ObjectCapabilities;
     /// let caps = ObjectCapabilities::none().conditional_put(true);
-    /// assert!(caps.conditional_put && !caps.presign);
+    /// assert!(caps.conditional_put && !caps.presign && caps.nested_keys);
     /// ```
     pub const fn none() -> Self {
         Self {
             presign: false,
             conditional_put: false,
+            nested_keys: true,
+            long_keys: true,
+            long_suffix_ranges: true,
+            exact_listed_keys: true,
         }
     }
 
@@ -62,6 +85,10 @@ impl ObjectCapabilities {
         Self {
             presign: true,
             conditional_put: true,
+            nested_keys: true,
+            long_keys: true,
+            long_suffix_ranges: true,
+            exact_listed_keys: true,
         }
     }
 
@@ -74,6 +101,30 @@ impl ObjectCapabilities {
     /// Sets whether create-only and if-match puts are enforced.
     pub const fn conditional_put(mut self, on: bool) -> Self {
         self.conditional_put = on;
+        self
+    }
+
+    /// Sets whether a key may begin other keys, start or end with `/`, and hold `//`.
+    pub const fn nested_keys(mut self, on: bool) -> Self {
+        self.nested_keys = on;
+        self
+    }
+
+    /// Sets whether keys may be 1,024 bytes long.
+    pub const fn long_keys(mut self, on: bool) -> Self {
+        self.long_keys = on;
+        self
+    }
+
+    /// Sets whether listings give back keys holding `%`, `+` or non-ASCII characters exactly.
+    pub const fn exact_listed_keys(mut self, on: bool) -> Self {
+        self.exact_listed_keys = on;
+        self
+    }
+
+    /// Sets whether a suffix range longer than the object returns it whole.
+    pub const fn long_suffix_ranges(mut self, on: bool) -> Self {
+        self.long_suffix_ranges = on;
         self
     }
 }

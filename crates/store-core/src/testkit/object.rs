@@ -34,7 +34,7 @@ use futures::future::BoxFuture;
 
 use crate::error::{ErrorKind, Result};
 use crate::keys::ObjectKey;
-use crate::object::{GetOptions, ObjectStoreExt};
+use crate::object::{GetOptions, ObjectCapabilities, ObjectStoreExt};
 use crate::object::{ListEntry, ListOptions, ObjectStore, PutMode, PutOptions, PutResult};
 
 pub use basics::*;
@@ -69,6 +69,21 @@ where
 /// A fresh store from the factory.
 async fn fresh(factory: &ObjectStoreFactory) -> Arc<dyn ObjectStore> {
     factory().await
+}
+
+/// Whether `store` lacks `capability` (read by `has`), which `behaviour` needs; if so, the
+/// opt-out is reported.
+fn lacks(
+    store: &dyn ObjectStore,
+    behaviour: &str,
+    capability: &str,
+    has: fn(&ObjectCapabilities) -> bool,
+) -> bool {
+    let lacking = !has(&store.capabilities());
+    if lacking {
+        super::report_opt_out(behaviour, store.backend(), capability);
+    }
+    lacking
 }
 
 /// A key the suite knows to be valid.

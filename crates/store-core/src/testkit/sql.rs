@@ -134,18 +134,13 @@ type Need = (&'static str, fn(&SqlCapabilities) -> bool);
 /// `opt-out: <behaviour>: <backend> lacks <capability>` to standard error, past the test
 /// harness's capture, so the opt-out shows in every run.
 async fn opted_out(factory: &SqlStoreFactory, behaviour: &str, needs: &[Need]) -> bool {
-    use std::io::Write;
     let store = factory().await;
     let caps = store.capabilities();
     let mut lacking = false;
     for (capability, has) in needs {
         if !has(&caps) {
             lacking = true;
-            let line = format!(
-                "opt-out: {behaviour}: {} lacks {capability}\n",
-                store.backend()
-            );
-            let _ = std::io::stderr().write_all(line.as_bytes());
+            super::report_opt_out(behaviour, store.backend(), capability);
         }
     }
     lacking

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{ObjectStoreFactory, expect_kind, fresh, key, pattern, put, put_mode, read};
+use super::{ObjectStoreFactory, expect_kind, fresh, key, lacks, pattern, put, put_mode, read};
 use crate::error::ErrorKind;
 use crate::object::{ByteRange, GetOptions, ObjectStore, PutMode, PutOptions};
 
@@ -44,7 +44,16 @@ pub async fn ranged_get_returns_exact_bytes(factory: &ObjectStoreFactory) {
         (ByteRange::Suffix(5), 99_995..100_000),
         (ByteRange::Suffix(500_000), 0..100_000),
     ];
+    let long_suffix = !lacks(
+        &*store,
+        "ranged_get_returns_exact_bytes (a suffix longer than the object)",
+        "long_suffix_ranges",
+        |c| c.long_suffix_ranges,
+    );
     for (range, expected) in cases {
+        if !long_suffix && matches!(range, ByteRange::Suffix(n) if n > 100_000) {
+            continue;
+        }
         let got = store
             .get(&k, GetOptions::new().range(range))
             .await

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 
-use super::{ObjectStoreFactory, expect_kind, fresh, key, list_names, put, read};
+use super::{ObjectStoreFactory, expect_kind, fresh, key, lacks, list_names, put, read};
 use crate::error::ErrorKind;
 use crate::keys::ObjectKey;
 use crate::object::{ListEntry, ListOptions, ObjectStore, PutOptions};
@@ -39,6 +39,11 @@ fn byte_sorted<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 /// A prefix listing returns exactly the keys under it, in byte order, with their sizes.
 pub async fn list_prefix_in_byte_order(factory: &ObjectStoreFactory) {
     let store = fresh(factory).await;
+    if lacks(&*store, "list_prefix_in_byte_order", "nested_keys", |c| {
+        c.nested_keys
+    }) {
+        return;
+    }
     let all = [
         "a", "a/b", "a/b/c", "a-b", "a.b", "ab", "A", "B/a", "b", "a~", "aé", "a0", "a/", "c/a",
     ];
@@ -83,6 +88,11 @@ pub async fn list_prefix_in_byte_order(factory: &ObjectStoreFactory) {
 /// it, ordered together with the direct objects.
 pub async fn list_with_delimiter(factory: &ObjectStoreFactory) {
     let store = fresh(factory).await;
+    if lacks(&*store, "list_with_delimiter", "nested_keys", |c| {
+        c.nested_keys
+    }) {
+        return;
+    }
     put_all(
         &*store,
         &keys(&[
@@ -175,6 +185,11 @@ pub async fn list_page_resumes_with_cursor(factory: &ObjectStoreFactory) {
 /// resume past it.
 pub async fn list_start_after(factory: &ObjectStoreFactory) {
     let store = fresh(factory).await;
+    if lacks(&*store, "list_start_after", "nested_keys", |c| {
+        c.nested_keys
+    }) {
+        return;
+    }
     let texts = ["s/a", "s/b", "s/b/1", "s/c/1", "s/c/2", "s/d", "t/a"];
     put_all(&*store, &keys(&texts)).await;
     let after = |options: ListOptions| list_names(&*store, options);
@@ -281,8 +296,30 @@ pub async fn odd_keys_round_trip(factory: &ObjectStoreFactory) {
         "back\\slash",
         "brackets[1]{2}(3)",
     ];
+    // Keys starting or ending with `/` or holding `//` need nested keys; the others are
+    // kept either way.
+    let flat = lacks(
+        &*store,
+        "odd_keys_round_trip (keys with a leading, trailing or double /)",
+        "nested_keys",
+        |c| c.nested_keys,
+    );
+    // Keys holding `%`, `+` or non-ASCII characters need listings that keep them exact.
+    let inexact = lacks(
+        &*store,
+        "odd_keys_round_trip (keys with %, + or non-ASCII characters)",
+        "exact_listed_keys",
+        |c| c.exact_listed_keys,
+    );
+    let path_like =
+        |text: &str| text.starts_with('/') || text.ends_with('/') || text.contains("//");
+    let escaped = |text: &str| text.contains(['%', '+']) || !text.is_ascii();
+    let odd: Vec<&str> = odd
+        .into_iter()
+        .filter(|text| !(flat && path_like(text) || inexact && escaped(text)))
+        .collect();
     put_all(&*store, &keys(&odd)).await;
-    for text in odd {
+    for &text in &odd {
         let k = key(text);
         assert_eq!(read(&*store, &k).await, text.as_bytes(), "body of `{text}`");
         assert_eq!(
@@ -297,12 +334,16 @@ pub async fn odd_keys_round_trip(factory: &ObjectStoreFactory) {
         .collect();
     let expected: BTreeSet<String> = odd.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(listed, expected, "odd keys list as they were written");
-    assert_eq!(
-        list_names(&*store, ListOptions::new().prefix("many/slashes//")).await,
-        ["many/slashes//in///a////row"]
-    );
-    assert_eq!(
-        list_names(&*store, ListOptions::new().prefix("unicode/日本語/")).await,
-        ["unicode/日本語/ファイル.txt"]
-    );
+    if !flat {
+        assert_eq!(
+            list_names(&*store, ListOptions::new().prefix("many/slashes//")).await,
+            ["many/slashes//in///a////row"]
+        );
+    }
+    if !inexact {
+        assert_eq!(
+            list_names(&*store, ListOptions::new().prefix("unicode/日本語/")).await,
+            ["unicode/日本語/ファイル.txt"]
+        );
+    }
 }
