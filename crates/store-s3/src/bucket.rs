@@ -102,12 +102,13 @@ impl S3Store {
     }
 
     /// Aborts every unfinished multipart upload, deletes every object (every version on a
-    /// versioned bucket), then the bucket.
+    /// versioned bucket), then the bucket. On a server that cannot list uploads or versions
+    /// (`Unsupported`, as some S3-compatible ones answer), there are none to remove.
     pub async fn empty_and_delete_bucket(&self) -> Result<()> {
         if !self.bucket_exists().await? {
             return Ok(());
         }
-        for (key, upload_id) in self.multipart_uploads().await? {
+        for (key, upload_id) in unless_unsupported(self.multipart_uploads().await)? {
             let _ = self
                 .client()
                 .abort_multipart_upload()
@@ -129,8 +130,8 @@ impl S3Store {
         }
         // On a versioned bucket, the old versions and delete markers stay until deleted one
         // by one.
-        let versions: Vec<_> = self.list_versions(ListOptions::new()).try_collect().await?;
-        for version in versions {
+        let versions: Result<Vec<_>> = self.list_versions(ListOptions::new()).try_collect().await;
+        for version in unless_unsupported(versions)? {
             self.delete_version(&version.key, &version.version_id)
                 .await?;
         }
@@ -190,5 +191,16 @@ impl S3Store {
             Ok(out)
         })
         .await
+    }
+}
+
+/// `listed`, or nothing when the server cannot list that kind of thing at all.
+fn unless_unsupported<T>(listed: Result<Vec<T>>) -> Result<Vec<T>> {
+    match listed {
+        Err(e) if e.kind() == ErrorKind::Unsupported => {
+            tracing::debug!(error = %e, "the server cannot list these; taking it as none");
+            Ok(Vec::new())
+        }
+        other => other,
     }
 }
