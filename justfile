@@ -78,3 +78,9 @@ bench-follow *args:
 bench-sync *args:
     cargo build --release -p stores-cli
     cargo run --release -p stores-cli --example sync_bench -- {{args}}
+
+# Coverage-guided fuzzing (cargo-fuzz on a nightly toolchain, installed if missing): each
+# target of fuzz/ runs for SECONDS (default 60). A crash leaves its input in
+# fuzz/artifacts/<target>/; make it a regression test in the crate it belongs to.
+fuzz seconds="60":
+    ./scripts/fuzz.sh {{seconds}}

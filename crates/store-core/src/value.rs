@@ -8,6 +8,7 @@
 
 mod de;
 mod document;
+mod float;
 mod json;
 mod number;
 mod ser;

@@ -142,8 +142,7 @@ fn visit_number<'de, V: Visitor<'de>>(n: Number, visitor: V) -> Result<V::Value,
             return visitor.visit_u64(u);
         }
     }
-    let float = n.to_f64();
-    if Number::try_from(float).is_ok_and(|back| back == n) {
+    if let Some(float) = super::float::unambiguous_f64(&n) {
         return visitor.visit_f64(float);
     }
     // No float holds this number: hand over its digits as the one-entry map

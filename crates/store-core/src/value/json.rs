@@ -42,13 +42,17 @@ fn number_to_json(n: &Number) -> serde_json::Value {
             return u.into();
         }
     }
-    let float = n.to_f64();
-    match Number::try_from(float) {
-        Ok(back) if &back == n => {
-            serde_json::Number::from_f64(float).map_or_else(|| n.to_string().into(), Into::into)
-        }
-        _ => serde_json::Value::String(n.to_string()),
+    // A JSON number only if reading it gives these digits back: serde_json prints the
+    // shortest decimal of the double, which at a tie may differ from this number's digits.
+    if let Some(json) = serde_json::Number::from_f64(n.to_f64())
+        && json
+            .to_string()
+            .parse::<Number>()
+            .is_ok_and(|back| &back == n)
+    {
+        return json.into();
     }
+    serde_json::Value::String(n.to_string())
 }
 
 /// Converts JSON to a [`Value`], keeping every digit serde_json kept.

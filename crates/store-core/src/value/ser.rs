@@ -72,8 +72,9 @@ impl Serialize for Value {
     }
 }
 
-/// A number as the most natural exact form a format has: an integer, else a float when one holds
-/// it exactly (numerically), else the exact digits (as a string in formats other than ours).
+/// A number as the most natural exact form a format has: an integer, else a float when the
+/// number is the one decimal every printer gives for that float, else the exact digits (as a
+/// string in formats other than ours).
 fn serialize_number<S: ser::Serializer>(n: &Number, serializer: S) -> Result<S::Ok, S::Error> {
     if n.is_integer() {
         if let Some(i) = n.to_i64() {
@@ -83,8 +84,7 @@ fn serialize_number<S: ser::Serializer>(n: &Number, serializer: S) -> Result<S::
             return serializer.serialize_u64(u);
         }
     }
-    let float = n.to_f64();
-    if Number::try_from(float).is_ok_and(|back| &back == n) {
+    if let Some(float) = super::float::unambiguous_f64(n) {
         return serializer.serialize_f64(float);
     }
     n.serialize(serializer)

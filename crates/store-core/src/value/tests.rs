@@ -139,3 +139,46 @@ fn absurd_exponents_are_invalid_input() {
     assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
     assert!("1e-100000".parse::<Number>().is_ok());
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/value_json.rs): JSON text read by serde_json must give
+/// the nearest f64, or a number read from JSON and written back changes (`291e91` came back
+/// as 2.9100000000000002E+93 before the workspace turned on serde_json's `float_roundtrip`).
+#[test]
+fn json_numbers_read_to_the_nearest_double_and_round_trip() {
+    for text in [
+        "291e91",
+        "1.7976931348623157e308",
+        "2.2250738585072014e-308",
+        "0.1",
+        "123456789.123456789e-30",
+    ] {
+        let json: serde_json::Value = serde_json::from_str(text).expect("json");
+        let value = crate::from_json(json).expect("a number");
+        let expected: f64 = text.parse().expect("std parses to the nearest double");
+        let Value::Number(number) = &value else {
+            panic!("{text} read as {value:?}");
+        };
+        assert_eq!(number.to_f64(), expected, "{text}");
+        let again = crate::from_json(crate::to_json(&value)).expect("reads back");
+        assert_eq!(again, value, "{text}");
+    }
+}
+
+/// Found by fuzzing: a number goes out as a JSON number only if serde_json prints it back
+/// with the same digits. `122211111222221.12` and `…13` are the same double; serde_json
+/// prints `…12`, so `…12` stays a JSON number and `…13` becomes a string of its digits
+/// (before, `…12` became a string and `…13` a number that came back as `…12`).
+#[test]
+fn numbers_become_json_numbers_only_when_serde_json_prints_them_back_exactly() {
+    let twelve: Number = "122211111222221.12".parse().expect("number");
+    let thirteen: Number = "122211111222221.13".parse().expect("number");
+    assert_eq!(twelve.to_f64(), thirteen.to_f64());
+    let json = crate::to_json(&Value::Number(twelve.clone()));
+    assert!(json.is_number(), "{json}");
+    assert_eq!(
+        crate::from_json(json).expect("reads"),
+        Value::Number(twelve)
+    );
+    let json = crate::to_json(&Value::Number(thirteen.clone()));
+    assert_eq!(json, serde_json::Value::String("122211111222221.13".into()));
+}
