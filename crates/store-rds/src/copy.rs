@@ -10,6 +10,7 @@ use store_core::{Document, Result, StoreError, Value};
 use tokio_postgres::binary_copy::BinaryCopyOutStream;
 use tokio_postgres::types::{IsNull, Type};
 
+use crate::cancel::GuardedRows;
 use crate::codec::{self, Raw};
 use crate::error::{BACKEND, map_pg};
 use crate::store::PgStore;
@@ -133,26 +134,37 @@ impl PgStore {
     /// [`query`](store_core::SqlStore::query) decodes rows. Memory stays bounded.
     pub async fn copy_out(&self, query: &str) -> Result<CopyOutStream> {
         async move {
-            let conn = self.conn("copy_out").await?;
-            let probe = conn
-                .prepare(query)
-                .await
-                .map_err(|e| map_pg(e, "copy_out"))?;
-            let names: Vec<String> = probe
-                .columns()
-                .iter()
-                .map(|c| c.name().to_owned())
-                .collect();
-            let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
-            let stream = conn
-                .copy_out(format!("COPY ({query}) TO STDOUT (FORMAT binary)").as_str())
-                .await
-                .map_err(|e| map_pg(e, "copy_out"))?;
-            let rows = BinaryCopyOutStream::new(stream, &types);
+            // Guarded: a stream dropped before its end cancels the COPY on the server.
+            let conn = self.guarded("copy_out").await?;
+            let started = async {
+                let probe = conn
+                    .prepare(query)
+                    .await
+                    .map_err(|e| map_pg(e, "copy_out"))?;
+                let names: Vec<String> = probe
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_owned())
+                    .collect();
+                let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+                let stream = conn
+                    .copy_out(format!("COPY ({query}) TO STDOUT (FORMAT binary)").as_str())
+                    .await
+                    .map_err(|e| map_pg(e, "copy_out"))?;
+                Ok::<_, StoreError>((names, types, stream))
+            }
+            .await;
+            let (names, types, stream) = match started {
+                Ok(started) => started,
+                Err(e) => {
+                    conn.release();
+                    return Err(e);
+                }
+            };
+            let rows = GuardedRows::new(BinaryCopyOutStream::new(stream, &types), conn);
             let docs = rows
                 .map_err(|e| map_pg(e, "copy_out"))
                 .and_then(move |row| {
-                    let _held = &conn;
                     let decoded = (|| {
                         let mut doc = Document::with_capacity(names.len());
                         for (i, (name, ty)) in names.iter().zip(&types).enumerate() {

@@ -136,6 +136,31 @@ async fn a_row_stream_dropped_halfway_cancels_its_query() {
 }
 
 #[tokio::test]
+async fn a_copy_out_stream_dropped_halfway_cancels_its_copy() {
+    let store = store().await;
+    let sql = format!(
+        "SELECT g, pg_sleep(0.001) AS slept FROM generate_series(1, 1000000) g /* {} */",
+        marker("copy")
+    );
+    let mut rows = store.copy_out(&sql).await.expect("copy out");
+    for expected in 1..=5 {
+        let row = rows.next().await.expect("a row").expect("no error");
+        assert_eq!(row.get("g"), Some(&Value::from(expected)));
+    }
+    drop(rows);
+    wait_until_not_running(&marker("copy")).await;
+    // A copy read to its end gives its connection back as usual.
+    let all: Vec<_> = store
+        .copy_out("SELECT generate_series(1, 3) AS g")
+        .await
+        .expect("copy out")
+        .collect()
+        .await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(store.pool_status().size, store.pool_status().available);
+}
+
+#[tokio::test]
 async fn a_transaction_statement_past_its_limit_fails_the_transaction() {
     let store = limited_store(Duration::from_millis(300)).await;
     let mut tx = store
