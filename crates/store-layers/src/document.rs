@@ -15,7 +15,7 @@ use crate::cache::{CacheKey, Scope, collection, entity};
 use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
-use crate::read::{cached, call, read, write};
+use crate::read::{cached, read, write};
 
 fn meta<'s, S: DocumentStore>(store: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Document, store.backend(), operation, access)
@@ -86,8 +86,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             read(
                 &self.layer,
                 &meta,
-                call(move || self.inner.get(key, options.clone())),
-                secondary.map(|s| call(move || s.get(key, options.clone()))),
+                move || self.inner.get(key, options.clone()),
+                secondary.map(|s| move || s.get(key, options.clone())),
             )
         };
         let weight = |item: &Option<Document>| item.as_ref().map_or(16, Document::approximate_size);
@@ -128,8 +128,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.query_page(query, cursor.clone())),
-            secondary.map(|s| call(move || s.query_page(query, cursor.clone()))),
+            move || self.inner.query_page(query, cursor.clone()),
+            secondary.map(|s| move || s.query_page(query, cursor.clone())),
         )
         .await
     }
@@ -144,8 +144,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.scan_page(scan, cursor.clone())),
-            secondary.map(|s| call(move || s.scan_page(scan, cursor.clone()))),
+            move || self.inner.scan_page(scan, cursor.clone()),
+            secondary.map(|s| move || s.scan_page(scan, cursor.clone())),
         )
         .await
     }
@@ -160,8 +160,8 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.batch_get(keys, options.clone())),
-            secondary.map(|s| call(move || s.batch_get(keys, options.clone()))),
+            move || self.inner.batch_get(keys, options.clone()),
+            secondary.map(|s| move || s.batch_get(keys, options.clone())),
         )
         .await
     }

@@ -18,7 +18,7 @@ use crate::cache::{CacheKey, CacheLayer, Scope, entity};
 use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
-use crate::read::{cached, call, read, write};
+use crate::read::{cached, read, write};
 use crate::served::{Source, observe_served};
 
 fn meta<'s>(store: &'s dyn ObjectStore, operation: &'static str, access: Access) -> OpMeta<'s> {
@@ -146,8 +146,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
             read(
                 &self.layer,
                 &meta,
-                call(move || self.inner.get(key, options.clone())),
-                secondary.map(|s| call(move || s.get(key, options.clone()))),
+                move || self.inner.get(key, options.clone()),
+                secondary.map(|s| move || s.get(key, options.clone())),
             )
         };
         // Only a whole object read without conditions is the same answer every time.
@@ -187,8 +187,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
             read(
                 &self.layer,
                 &meta,
-                call(move || self.inner.head(key)),
-                secondary.map(|s| call(move || s.head(key))),
+                move || self.inner.head(key),
+                secondary.map(|s| move || s.head(key)),
             )
         };
         let cache_key = || Some(CacheKey::new(&meta, key, "head".to_owned()));
@@ -232,8 +232,8 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.list_page(options, cursor.clone())),
-            secondary.map(|s| call(move || s.list_page(options, cursor.clone()))),
+            move || self.inner.list_page(options, cursor.clone()),
+            secondary.map(|s| move || s.list_page(options, cursor.clone())),
         )
         .await
     }

@@ -11,14 +11,6 @@ use crate::layer::{Layer, as_call, through};
 use crate::meta::OpMeta;
 use crate::served::{Source, observe_served};
 
-/// A repeatable call from a closure (the identity, naming what the closure is).
-pub(crate) fn call<'a, T, F>(f: F) -> F
-where
-    F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
-{
-    f
-}
-
 /// Runs `primary` through `layer`, with `secondary` as the same read on a fallback store.
 pub(crate) async fn read<'a, L, T, P, S>(
     layer: &'a L,

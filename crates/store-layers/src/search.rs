@@ -12,7 +12,7 @@ use crate::cache::{CacheKey, Scope, collection, entity};
 use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
-use crate::read::{cached, call, read, write};
+use crate::read::{cached, read, write};
 
 fn meta<'s, S: SearchIndex>(index: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Search, index.backend(), operation, access)
@@ -71,8 +71,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
             read(
                 &self.layer,
                 &meta,
-                call(move || self.inner.get(id)),
-                secondary.map(|s| call(move || s.get(id))),
+                move || self.inner.get(id),
+                secondary.map(|s| move || s.get(id)),
             )
         };
         let cache_key = || Some(CacheKey::new(&meta, id, "get".to_owned()));
@@ -123,8 +123,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.search(request)),
-            secondary.map(|s| call(move || s.search(request))),
+            move || self.inner.search(request),
+            secondary.map(|s| move || s.search(request)),
         )
         .await
     }
@@ -138,8 +138,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         read(
             &self.layer,
             &meta,
-            call(move || self.inner.count(query)),
-            secondary.map(|s| call(move || s.count(query))),
+            move || self.inner.count(query),
+            secondary.map(|s| move || s.count(query)),
         )
         .await
     }

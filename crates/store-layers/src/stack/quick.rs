@@ -67,8 +67,7 @@ impl<'a, T: Send + 'a> Quick<'a, T> {
     fn start(&self, secondary: Option<Call<'a, T>>) -> State<'a, T> {
         let (layers, meta) = (self.layers, self.meta);
         if !layers.plain(secondary.is_some()) {
-            let call = self.call;
-            return State::Engine(Box::pin(layers.served(meta, call, secondary)));
+            return State::Engine(Box::pin(layers.served(meta, self.call, secondary)));
         }
         let permit = match &layers.concurrency {
             Some(limit) => match limit.try_permit() {
