@@ -63,30 +63,19 @@ impl Deref for Guarded {
 
 impl Drop for Guarded {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let token = conn.cancel_token();
-            // Out of the pool: the client closes once the cancel request has gone.
-            let client = Object::take(conn);
-            let connector = self.connector.clone();
-            spawn_cancel(token, connector, move || drop(client));
-        }
-    }
-}
-
-/// Sends a cancel request for `token`'s connection in the background, then runs `after`.
-pub(crate) fn spawn_cancel(
-    token: CancelToken,
-    connector: Connector,
-    after: impl FnOnce() + Send + 'static,
-) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let token = conn.cancel_token();
+        // Out of the pool: the client closes once the cancel request has gone.
+        let client = Object::take(conn);
+        let connector = self.connector.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 cancel(&token, connector).await;
-                after();
+                drop(client);
             });
         }
-        Err(_) => after(),
     }
 }
 

@@ -137,18 +137,17 @@ impl PgConfig {
         if let Some(app) = lookup("PGAPPNAME") {
             pg.application_name(app);
         }
-        if let Some(mode) = lookup("PGSSLMODE") {
-            config.tls.mode = Some(SslMode::parse(mode.trim())?);
-        }
-        if let Some(roots) = lookup("PGSSLROOTCERT").filter(|r| !r.is_empty()) {
-            config.tls.roots = Some(RootCerts::parse(&roots));
-        }
-        let pg = &mut config.pg;
         if let Some(secs) = lookup("PGCONNECT_TIMEOUT") {
             let secs: u64 = secs.trim().parse().map_err(|_| {
                 StoreError::invalid_input(format!("PGCONNECT_TIMEOUT `{secs}` is not seconds"))
             })?;
             pg.connect_timeout(Duration::from_secs(secs.max(1)));
+        }
+        if let Some(mode) = lookup("PGSSLMODE") {
+            config.tls.mode = Some(SslMode::parse(mode.trim())?);
+        }
+        if let Some(roots) = lookup("PGSSLROOTCERT").filter(|r| !r.is_empty()) {
+            config.tls.roots = Some(RootCerts::parse(&roots));
         }
         Ok(config)
     }

@@ -59,12 +59,7 @@ impl PgStore {
                 .prepare(&format!("SELECT {column_list} FROM {target} LIMIT 0"))
                 .await
                 .map_err(|e| fail(map_pg(e, "copy_in")))?;
-            let names: Vec<String> = probe
-                .columns()
-                .iter()
-                .map(|c| c.name().to_owned())
-                .collect();
-            let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+            let (names, types) = result_columns(&probe);
             let written = copy_rows(&conn, &target, &names, &types, rows)
                 .await
                 .map_err(fail)?;
@@ -141,12 +136,7 @@ impl PgStore {
                     .prepare(query)
                     .await
                     .map_err(|e| map_pg(e, "copy_out"))?;
-                let names: Vec<String> = probe
-                    .columns()
-                    .iter()
-                    .map(|c| c.name().to_owned())
-                    .collect();
-                let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+                let (names, types) = result_columns(&probe);
                 let stream = conn
                     .copy_out(format!("COPY ({query}) TO STDOUT (FORMAT binary)").as_str())
                     .await
@@ -263,4 +253,13 @@ fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMu
         buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
     Ok(())
+}
+
+/// The names and types of a prepared statement's result columns.
+fn result_columns(statement: &tokio_postgres::Statement) -> (Vec<String>, Vec<Type>) {
+    statement
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_owned(), c.type_().clone()))
+        .unzip()
 }

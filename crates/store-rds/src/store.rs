@@ -200,19 +200,29 @@ impl PgStore {
         Ok(Guarded::new(self.conn(operation).await?, &self.connector))
     }
 
-    /// Runs a statement with native [`ToSql`] parameters.
-    pub async fn execute_params(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let conn = self.guarded("execute").await?;
-        within(self.query_timeout, "execute", async move {
-            let outcome = async {
-                let stmt = prepare(&conn, sql, "execute").await?;
-                conn.execute(&stmt, params)
-                    .await
-                    .map_err(|e| map_pg(e, "execute"))
-            }
-            .await;
+    /// Runs one statement on a guarded connection within the store's time limit; the
+    /// connection goes back to the pool once the statement is over, done or failed.
+    async fn statement<T>(
+        &self,
+        operation: &'static str,
+        run: impl AsyncFnOnce(&Object) -> Result<T>,
+    ) -> Result<T> {
+        let conn = self.guarded(operation).await?;
+        within(self.query_timeout, operation, async move {
+            let outcome = run(&conn).await;
             conn.release();
             outcome
+        })
+        .await
+    }
+
+    /// Runs a statement with native [`ToSql`] parameters.
+    pub async fn execute_params(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        self.statement("execute", async |conn| {
+            let stmt = prepare(conn, sql, "execute").await?;
+            conn.execute(&stmt, params)
+                .await
+                .map_err(|e| map_pg(e, "execute"))
         })
         .await
     }
@@ -223,22 +233,17 @@ impl PgStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Document>> {
-        let conn = self.guarded("query").await?;
-        within(self.query_timeout, "query", async move {
-            let rows = async {
-                let stmt = prepare(&conn, sql, "query").await?;
+        let rows = self
+            .statement("query", async |conn| {
+                let stmt = prepare(conn, sql, "query").await?;
                 conn.query(&stmt, params)
                     .await
                     .map_err(|e| map_pg(e, "query"))
-            }
-            .await;
-            conn.release();
-            rows?
-                .iter()
-                .map(|r| codec::row_to_document(r).map_err(|e| e.in_context(BACKEND, "query")))
-                .collect()
-        })
-        .await
+            })
+            .await?;
+        rows.iter()
+            .map(|r| codec::row_to_document(r).map_err(|e| e.in_context(BACKEND, "query")))
+            .collect()
     }
 }
 
@@ -341,25 +346,18 @@ impl SqlStore for PgStore {
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let conn = self.guarded("execute").await?;
-        within(self.query_timeout, "execute", async move {
-            let outcome = execute_autocommit(&conn, sql, params, "execute").await;
-            conn.release();
-            outcome
+        self.statement("execute", async |conn| {
+            execute_autocommit(conn, sql, params, "execute").await
         })
         .await
     }
 
     async fn batch_execute(&self, sql: &str) -> Result<()> {
-        let conn = self.guarded("batch_execute").await?;
-        within(self.query_timeout, "batch_execute", async move {
-            // A multi-statement simple query runs as one implicit transaction.
-            let outcome = conn
-                .batch_execute(sql)
+        // A multi-statement simple query runs as one implicit transaction.
+        self.statement("batch_execute", async |conn| {
+            conn.batch_execute(sql)
                 .await
-                .map_err(|e| map_pg(e, "batch_execute"));
-            conn.release();
-            outcome
+                .map_err(|e| map_pg(e, "batch_execute"))
         })
         .await
     }
