@@ -25,6 +25,14 @@ CODE_FLOORS = {
 }
 
 
+# Optional dependencies that only an opt-in feature turns on, left out of their crate's floor
+# (and of the floors of crates that depend on it): a user who enables the feature needs the
+# newer toolchain, as the crate's README says; cargo names the package that needs it.
+FEATURE_ONLY = {
+    "store-rds": ("iam", {"aws-sigv4", "aws-credential-types"}),
+}
+
+
 def key(version):
     parts = [int(part) for part in version.split(".")]
     return tuple(parts + [0] * (3 - len(parts)))
@@ -57,7 +65,10 @@ def main():
                 if declared and key(declared) > key(floor):
                     floor = declared
                     reason = f"{packages[current]['name']} {packages[current]['version']}"
+            opt_in = FEATURE_ONLY.get(packages[current]["name"], (None, set()))[1]
             for dep in nodes[current]["deps"]:
+                if packages[dep["pkg"]]["name"] in opt_in:
+                    continue
                 if any(kind["kind"] is None for kind in dep["dep_kinds"]):
                     stack.append(dep["pkg"])
         declared = package.get("rust_version") or "0"

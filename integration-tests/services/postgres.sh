@@ -3,7 +3,8 @@
 # /usr/lib/postgresql/*/bin) for the integration tests.
 #
 # up:   installs `postgresql` with apt-get if no server binaries exist, creates a
-#       fresh cluster (initdb, trust auth on 127.0.0.1 only, durability off for
+#       fresh cluster (initdb, trust auth on 127.0.0.1 only, except for members of
+#       the role password_checked, who log in with a SCRAM password; durability off for
 #       speed), starts it on 127.0.0.1:$STORES_PG_PORT (default 55432) with its
 #       unix socket in its own directory, creates database stores_test, and
 #       writes STORES_POSTGRES_URL to .services/services.env. TLS is on, with a
@@ -146,9 +147,10 @@ cmd_up() {
         exit 1
     fi
     as_pg tee "$data/pg_hba.conf" >/dev/null <<'EOF'
-# TYPE  DATABASE  USER  ADDRESS        METHOD
-local   all       all                  trust
-host    all       all   127.0.0.1/32   trust
+# TYPE  DATABASE  USER                ADDRESS        METHOD
+local   all       all                                trust
+host    all       +password_checked   127.0.0.1/32   scram-sha-256
+host    all       all                 127.0.0.1/32   trust
 EOF
     as_pg tee -a "$data/postgresql.conf" >/dev/null <<EOF
 
@@ -180,7 +182,8 @@ EOF
         exit 1
     fi
     if ! "$PG_BIN/psql" -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres \
-            -c "CREATE DATABASE $DB_NAME" >>"$LOG_FILE" 2>&1; then
+            -c "CREATE DATABASE $DB_NAME" -c "CREATE ROLE password_checked NOLOGIN" \
+            >>"$LOG_FILE" 2>&1; then
         log "CREATE DATABASE $DB_NAME failed"
         tail_log "$LOG_FILE"
         stop_pidfile "$PID_FILE" "$PM_PATTERN" INT 20 postgres

@@ -33,6 +33,11 @@ pub struct PgConfig {
     pub(crate) query_timeout: Option<Duration>,
     pub(crate) verify_on_checkout: bool,
     pub(crate) tls: TlsSettings,
+    /// Where each new connection's password comes from, when it changes over time.
+    pub(crate) password_source: Option<crate::password::SharedSource>,
+    /// IAM authentication, resolved into a password source when the store is built.
+    #[cfg(feature = "iam")]
+    pub(crate) iam: Option<crate::iam::IamAuth>,
 }
 
 impl Default for PgConfig {
@@ -52,6 +57,9 @@ impl Default for PgConfig {
             query_timeout: None,
             verify_on_checkout: true,
             tls: TlsSettings::default(),
+            password_source: None,
+            #[cfg(feature = "iam")]
+            iam: None,
         }
     }
 }
@@ -298,6 +306,7 @@ impl fmt::Debug for PgConfig {
             .field("user", &self.pg.get_user())
             .field("dbname", &self.pg.get_dbname())
             .field("password", &self.pg.get_password().map(|_| "<redacted>"))
+            .field("password_source", &self.password_source)
             .field("ssl_mode", &self.tls.mode())
             .field("root_certs", &self.tls.roots)
             .field("pool_size", &self.pool_size)

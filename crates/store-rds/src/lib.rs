@@ -28,8 +28,12 @@ mod codec;
 mod config;
 mod copy;
 mod error;
+#[cfg(feature = "iam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
+pub mod iam;
 mod listen;
 mod migrate;
+mod password;
 #[cfg(feature = "replication")]
 #[cfg_attr(docsrs, doc(cfg(feature = "replication")))]
 pub mod replication;
@@ -42,6 +46,7 @@ pub use copy::CopyOutStream;
 pub use error::kind_of_sqlstate;
 pub use listen::{ListenEvent, Listener, MAX_CHANNEL_LEN, MAX_PAYLOAD_LEN, Notification};
 pub use migrate::{Migration, MigrationReport, Migrator};
+pub use password::PasswordSource;
 #[cfg(feature = "replication")]
 pub use replication::{PgChangeFeed, PgWatermarkFeed, ReplicationOptions};
 pub use store::PgStore;

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::AsyncMessage;
 
 use crate::error::{BACKEND, map_pg};
+use crate::password::SharedSource;
 use crate::store::PgStore;
 use crate::tls::Connector;
 
@@ -149,7 +150,7 @@ impl PgStore {
         let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
         let (events, receiver) = mpsc::channel(BUFFER);
         let (ready, started) = oneshot::channel();
-        let connector = self.connector.clone();
+        let connector = (self.connector.clone(), self.password_source.clone());
         let task = tokio::spawn(run(pg, connector, channels, reconnect, events, ready));
         match started.await {
             Ok(Ok(())) => Ok(Listener {
@@ -192,7 +193,7 @@ enum Stop {
 /// The listening task: connect, listen, forward; on a broken connection, again.
 async fn run(
     pg: tokio_postgres::Config,
-    connector: Connector,
+    connector: (Connector, Option<SharedSource>),
     channels: Vec<String>,
     reconnect: RetryPolicy,
     events: mpsc::Sender<Result<ListenEvent>>,
@@ -258,14 +259,26 @@ async fn run(
     }
 }
 
-/// One connection, with the store's TLS choice: connects, then [`listen_on`] it.
+/// One connection, with the store's TLS choice and password source: connects, then
+/// [`listen_on`] it.
 async fn session(
     pg: &tokio_postgres::Config,
-    connector: &Connector,
+    (connector, source): &(Connector, Option<SharedSource>),
     sql: &str,
     events: &mpsc::Sender<Result<ListenEvent>>,
     listening: oneshot::Sender<()>,
 ) -> Result<Stop> {
+    let fresh;
+    let pg = match source {
+        Some(source) => {
+            fresh = source
+                .apply(pg)
+                .await
+                .map_err(|e| e.in_context(BACKEND, "listen"))?;
+            &fresh
+        }
+        None => pg,
+    };
     match connector {
         Connector::Plain => {
             let (client, connection) = pg

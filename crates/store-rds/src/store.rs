@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Status};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Status,
+};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
@@ -16,6 +18,7 @@ use crate::cancel::{Guarded, GuardedRows, limited, timed_out, within};
 use crate::codec;
 use crate::config::PgConfig;
 use crate::error::{BACKEND, map_pg, map_pool};
+use crate::password::{PoolConnect, SharedSource};
 use crate::tls::Connector;
 use crate::transaction::PgTransaction;
 
@@ -47,6 +50,8 @@ pub struct PgStore {
     pub(crate) connector: Connector,
     /// The client-side limit on each statement.
     query_timeout: Option<Duration>,
+    /// Where new connections' passwords come from, when they change over time.
+    pub(crate) password_source: Option<SharedSource>,
 }
 
 impl fmt::Debug for PgStore {
@@ -92,6 +97,7 @@ impl PgStore {
             config: None,
             connector: Connector::Plain,
             query_timeout: None,
+            password_source: None,
         }
     }
 
@@ -100,6 +106,7 @@ impl PgStore {
         let connect = |e: StoreError| e.in_context(BACKEND, "connect");
         config.tls.validate().map_err(connect)?;
         let connector = Connector::for_settings(&config.tls).map_err(connect)?;
+        let password_source = config.resolved_password_source().map_err(connect)?;
         let mut pg = config.pg.clone();
         pg.ssl_mode(config.tls.mode().driver());
         if let Some(timeout) = config.statement_timeout {
@@ -117,7 +124,11 @@ impl PgStore {
                 RecyclingMethod::Fast
             },
         };
-        let manager = make_manager(pg, &connector, manager_config);
+        let connect_with = PoolConnect {
+            connector: connector.clone(),
+            source: password_source.clone(),
+        };
+        let manager = Manager::from_connect(pg, connect_with, manager_config);
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .wait_timeout(Some(config.wait_timeout))
@@ -135,6 +146,7 @@ impl PgStore {
             query_timeout: config.query_timeout,
             config: Some(Arc::new(config)),
             connector,
+            password_source,
         })
     }
 
@@ -166,10 +178,19 @@ impl PgStore {
     }
 
     pub(crate) async fn conn(&self, operation: &'static str) -> Result<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| map_pool(e, self.pool.status(), operation))
+        self.pool.get().await.map_err(|e| {
+            // A connection that failed for want of a password fails for the source's reason.
+            let source_failure = match &e {
+                PoolError::Backend(_) => {
+                    self.password_source.as_ref().and_then(|s| s.last_failure())
+                }
+                _ => None,
+            };
+            match source_failure {
+                Some(failure) => failure.in_context(BACKEND, operation),
+                None => map_pool(e, self.pool.status(), operation),
+            }
+        })
     }
 
     /// This store with another client-side limit on each statement (`None`: no limit),
@@ -244,18 +265,6 @@ impl PgStore {
         rows.iter()
             .map(|r| codec::row_to_document(r).map_err(|e| e.in_context(BACKEND, "query")))
             .collect()
-    }
-}
-
-fn make_manager(
-    pg: tokio_postgres::Config,
-    connector: &Connector,
-    config: ManagerConfig,
-) -> Manager {
-    match connector {
-        Connector::Plain => Manager::from_config(pg, tokio_postgres::NoTls, config),
-        #[cfg(feature = "tls")]
-        Connector::Rustls(tls) => Manager::from_config(pg, tls.clone(), config),
     }
 }
 

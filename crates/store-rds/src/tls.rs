@@ -125,6 +125,37 @@ impl Connector {
         let _ = settings;
         Ok(Self::Plain)
     }
+
+    /// Opens a connection with `pg` and drives it on a task of its own, as the pool does.
+    pub(crate) async fn connect(
+        &self,
+        pg: &tokio_postgres::Config,
+    ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+        match self {
+            Self::Plain => {
+                let (client, connection) = pg.connect(tokio_postgres::NoTls).await?;
+                Ok((client, drive(connection)))
+            }
+            #[cfg(feature = "tls")]
+            Self::Rustls(tls) => {
+                let (client, connection) = pg.connect(tls.clone()).await?;
+                Ok((client, drive(connection)))
+            }
+        }
+    }
+}
+
+/// Runs a connection until it ends, logging how it broke.
+fn drive<S, T>(connection: tokio_postgres::Connection<S, T>) -> tokio::task::JoinHandle<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "a pooled connection ended");
+        }
+    })
 }
 
 impl fmt::Debug for Connector {

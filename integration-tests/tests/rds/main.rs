@@ -2,6 +2,7 @@
 //! harness's real PostgreSQL 15.
 
 mod adapter;
+mod auth;
 mod bulk;
 mod cancel;
 mod conformance;
