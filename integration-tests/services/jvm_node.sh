@@ -18,6 +18,7 @@
 #       the URL to .services/services.env. Idempotent.
 #       The JVM's stdin is a fifo held open by a tracked `sleep infinity`
 #       holder: the launcher closes the node and exits when stdin hits EOF.
+# restart: SIGKILL and start again on the same data directory (jvm_node_restart).
 # down: kills the holder (EOF -> the JVM shuts down by itself), waits up to
 #       15s, then SIGTERM / SIGKILL the JVM by pid; removes its env line.
 
@@ -111,33 +112,10 @@ stop_all() {
     rm -f "$PID_FILE" "$FIFO"
 }
 
-jvm_node_up() {
-    local start pid holder home
-    start="$(now_ms)"
-    mkdir -p "$NODE_STATE"
-    need_cmd curl
-
-    if pidfile_running "$PID_FILE" "$JVM_PATTERN"; then
-        if http_ok "$HEALTH_URL"; then
-            log "already running (pid $(pidfile_read "$PID_FILE")) on port $PORT"
-            env_set "$JVM_NODE_ENV_VAR" "$URL"
-            return 0
-        fi
-        log "pid file names a live launcher that is not healthy; restarting it"
-    fi
-    stop_all   # also cleans up after a failed or partial earlier up
-    require_port_free "$PORT" "$JVM_NODE_PORT_VAR"
-
-    if ! JDK="$(find_jdk17)"; then
-        apt_install openjdk-17-jdk-headless
-        JDK="$(find_jdk17)" || die "no Java 17 JDK found under /usr/lib/jvm (set $JVM_NODE_JAVA_HOME_VAR)"
-    fi
-    ensure_built
-
-    home="$NODE_STATE/home"
-    rm -rf "$home"
-    mkdir -p "$home/config" "$home/plugins" "$home/modules" "$home/data" "$home/logs" "$home/tmp"
-    : >"$LOG_FILE"
+# start_jvm HOME — starts the node on HOME (its data kept as it is) with a fresh stdin fifo
+# and holder, and waits for its READY line and for cluster health yellow (exit 1 otherwise).
+start_jvm() {
+    local home="$1" pid holder
     rm -f "$FIFO"
     mkfifo "$FIFO"
 
@@ -171,8 +149,55 @@ jvm_node_up() {
         stop_all
         exit 1
     fi
+}
+
+jvm_node_up() {
+    local start home
+    start="$(now_ms)"
+    mkdir -p "$NODE_STATE"
+    need_cmd curl
+
+    if pidfile_running "$PID_FILE" "$JVM_PATTERN"; then
+        if http_ok "$HEALTH_URL"; then
+            log "already running (pid $(pidfile_read "$PID_FILE")) on port $PORT"
+            env_set "$JVM_NODE_ENV_VAR" "$URL"
+            return 0
+        fi
+        log "pid file names a live launcher that is not healthy; restarting it"
+    fi
+    stop_all   # also cleans up after a failed or partial earlier up
+    require_port_free "$PORT" "$JVM_NODE_PORT_VAR"
+
+    if ! JDK="$(find_jdk17)"; then
+        apt_install openjdk-17-jdk-headless
+        JDK="$(find_jdk17)" || die "no Java 17 JDK found under /usr/lib/jvm (set $JVM_NODE_JAVA_HOME_VAR)"
+    fi
+    ensure_built
+
+    home="$NODE_STATE/home"
+    rm -rf "$home"
+    mkdir -p "$home/config" "$home/plugins" "$home/modules" "$home/data" "$home/logs" "$home/tmp"
+    : >"$LOG_FILE"
+    start_jvm "$home"
     env_set "$JVM_NODE_ENV_VAR" "$URL"
-    log "up in $(elapsed_since "$start")s: $URL (pid $pid, log $LOG_FILE)"
+    log "up in $(elapsed_since "$start")s: $URL (pid $(pidfile_read "$PID_FILE"), log $LOG_FILE)"
+}
+
+# restart: the node killed (SIGKILL, as a crash would) and started again on the same data
+# directory: what was acknowledged must be there (tests/restart.rs).
+jvm_node_restart() {
+    local start pid
+    start="$(now_ms)"
+    pidfile_running "$PID_FILE" "$JVM_PATTERN" || die "not running: run up first"
+    JDK="$(find_jdk17)" || die "no Java 17 JDK found under /usr/lib/jvm (set $JVM_NODE_JAVA_HOME_VAR)"
+    pid="$(pidfile_read "$PID_FILE")"
+    kill_and_wait "$pid" KILL 15 "$JVM_NODE_LABEL"
+    stop_pidfile "$HOLDER_PID_FILE" "$HOLDER_PATTERN" TERM 5 "stdin holder"
+    rm -f "$PID_FILE" "$FIFO"
+    mv -f "$LOG_FILE" "$LOG_FILE.before-restart"   # its READY line is the old node's
+    : >"$LOG_FILE"
+    start_jvm "$NODE_STATE/home"
+    log "restarted in $(elapsed_since "$start")s"
 }
 
 jvm_node_down() {

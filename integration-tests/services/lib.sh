@@ -280,8 +280,14 @@ need_cmd() {
 usage_updown() {
     case "${1:-}" in
         up | down) ;;
+        restart)
+            if ! declare -F cmd_restart >/dev/null && ! declare -F jvm_node_restart >/dev/null; then
+                echo "$0 cannot restart its service (up and down only)" >&2
+                exit 2
+            fi
+            ;;
         *)
-            echo "usage: $0 up|down" >&2
+            echo "usage: $0 up|down|restart" >&2
             exit 2
             ;;
     esac

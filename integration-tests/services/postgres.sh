@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# postgres.sh up|down — a throwaway PostgreSQL (Debian packages, newest
+# postgres.sh up|down|restart — a throwaway PostgreSQL (Debian packages, newest
 # /usr/lib/postgresql/*/bin) for the integration tests.
 #
 # up:   installs `postgresql` with apt-get if no server binaries exist, creates a
@@ -11,6 +11,8 @@
 #       server certificate for localhost/127.0.0.1 from a throwaway CA made at
 #       start-up (openssl); the CA is .services/postgres/ca.pem, named by
 #       STORES_POSTGRES_CA. Idempotent: a running instance of ours is left alone.
+# restart [immediate|fast]: the same server killed (or shut down) and started again on its
+#       data directory; see cmd_restart.
 # down: fast shutdown (SIGINT) of the postmaster recorded in the pid file,
 #       SIGKILL after 20s; removes its line from services.env.
 #
@@ -198,6 +200,38 @@ EOF
     log "up in $(elapsed_since "$start")s: $URL (pid $pid, log $LOG_FILE)"
 }
 
+# restart [immediate|fast] — stops the running server and starts it again on the same data
+# directory, keeping every committed row: `immediate` (the default) as a crash would (every
+# backend killed at once, no checkpoint, crash recovery at start), `fast` as a clean shutdown.
+# For the tests that restart the server under load (tests/restart.rs).
+cmd_restart() {
+    local start mode pid base data
+    start="$(now_ms)"
+    mode="${1:-immediate}"
+    [[ "$mode" == immediate || "$mode" == fast ]] || die "restart mode must be immediate or fast, not '$mode'"
+    PG_BIN="$(find_pg_bin)"
+    [[ -n "$PG_BIN" ]] || die "no PostgreSQL installed: run up first"
+    pidfile_running "$PID_FILE" "$PM_PATTERN" || die "not running: run up first"
+    base="$(choose_cluster_base)"
+    data="$base/data"
+    [[ -d "$data" ]] || die "no data directory at $data"
+    pid="$(pidfile_read "$PID_FILE")"
+    if [[ "$mode" == immediate ]]; then
+        kill -QUIT "$pid"   # the postmaster kills every backend at once: a crash, to PostgreSQL
+    else
+        kill -INT "$pid"
+    fi
+    wait_pid_exit "$pid" 20 || kill_and_wait "$pid" KILL 5 postgres
+    rm -f "$PID_FILE"
+    spawn "$LOG_FILE" "${AS_PG[@]}" "$PG_BIN/postgres" -D "$data"
+    pid="$SPAWNED_PID"
+    echo "$pid" >"$PID_FILE"
+    if ! wait_until "$TIMEOUT" "$pid" "$LOG_FILE" "postgres to accept connections again" pg_ready; then
+        exit 1
+    fi
+    log "restarted ($mode) in $(elapsed_since "$start")s (pid $pid)"
+}
+
 cmd_down() {
     local start
     start="$(now_ms)"
@@ -209,4 +243,4 @@ cmd_down() {
 
 usage_updown "${1:-}"
 lock_service postgres
-"cmd_$1"
+"cmd_$1" "${@:2}"

@@ -152,6 +152,30 @@ pub fn parse_env_file(text: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// Kills `service`'s server and starts it again on its data directory, returning once it
+/// answers (`services/<name>.sh restart`: PostgreSQL's immediate shutdown, SIGKILL for the
+/// search nodes). Panics with the script's output when it fails or the service cannot restart
+/// (moto and s3s-fs keep no data across a restart; their tests use the fault proxy instead).
+pub async fn restart(service: Service) {
+    let script = repo_root()
+        .join("integration-tests/services")
+        .join(format!("{}.sh", service.script_name()));
+    let output = tokio::process::Command::new("bash")
+        .arg(&script)
+        .arg("restart")
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "{} restart failed ({}):\n{}{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

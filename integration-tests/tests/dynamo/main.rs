@@ -5,6 +5,7 @@
 //! proxy, table administration and error mapping).
 
 mod conformance;
+mod midbatch;
 mod partiql;
 mod smoke;
 mod specific;

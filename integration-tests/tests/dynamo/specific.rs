@@ -482,13 +482,8 @@ const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#Provision
 /// A store on `table` through `proxy`, with the SDK's own retry off so that only the
 /// adapter's batch retry is at work.
 async fn store_through(proxy: &FaultProxy, table: &TempTable) -> DynamoStore {
-    DynamoStore::builder(table.store.table_name(), table.store.key_schema().clone())
-        .endpoint(proxy.url())
-        .region(setting("AWS_REGION").unwrap_or_else(|| "us-east-1".into()))
-        .static_credentials(
-            setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
-            setting("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
-        )
+    table
+        .builder_through(proxy)
         .max_attempts(1)
         .batch_retry(
             RetryPolicy::default()
@@ -551,13 +546,8 @@ async fn batch_writes_run_one_retry_loop_even_with_the_sdk_retry_on() {
         .expect("proxy");
     // The SDK's standard retry (3 attempts) stays on for other calls; batch calls turn it
     // off, so each attempt the report counts is one request at the proxy.
-    let store = DynamoStore::builder(table.store.table_name(), table.store.key_schema().clone())
-        .endpoint(proxy.url())
-        .region(setting("AWS_REGION").unwrap_or_else(|| "us-east-1".into()))
-        .static_credentials(
-            setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
-            setting("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
-        )
+    let store = table
+        .builder_through(&proxy)
         .batch_retry(
             RetryPolicy::default()
                 .base_delay(Duration::from_millis(20))

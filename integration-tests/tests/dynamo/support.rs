@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use integration_tests::clients::{dynamo_client, dynamo_client_at};
-use integration_tests::services::{Service, endpoint};
+use integration_tests::fault_proxy::FaultProxy;
+use integration_tests::services::{Service, endpoint, setting};
 use store_core::document::{
     BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentCapabilities, DocumentStore,
     GetItemOptions, PutItemOptions, Query, Scan, TransactAction, Update, UpdateOptions, WriteOp,
 };
 use store_core::testkit::document::{DocumentFactory, TableSpec};
 use store_core::{Cursor, DocKey, Document, Health, HealthReport, KeySchema, Page, Result};
-use store_dynamo::{DynamoStore, TableAdmin, TableDefinition};
+use store_dynamo::{DynamoStore, DynamoStoreBuilder, TableAdmin, TableDefinition};
 
 /// A table that lives as long as this value: dropped, it deletes its table.
 #[derive(Debug)]
@@ -41,6 +42,20 @@ impl TempTable {
     /// A table named after `behaviour` with `schema`.
     pub(crate) async fn new(behaviour: &str, schema: KeySchema) -> Self {
         Self::create(TableSpec::new(behaviour, schema)).await
+    }
+}
+
+impl TempTable {
+    /// A builder for this table that goes through `proxy`, with the harness's region and
+    /// credentials.
+    pub(crate) fn builder_through(&self, proxy: &FaultProxy) -> DynamoStoreBuilder {
+        DynamoStore::builder(self.store.table_name(), self.store.key_schema().clone())
+            .endpoint(proxy.url())
+            .region(setting("AWS_REGION").unwrap_or_else(|| "us-east-1".into()))
+            .static_credentials(
+                setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
+                setting("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
+            )
     }
 }
 

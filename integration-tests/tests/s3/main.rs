@@ -5,6 +5,7 @@
 
 mod conformance;
 mod faults;
+mod midbatch;
 mod options;
 mod specific;
 mod support;
