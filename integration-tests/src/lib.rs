@@ -11,5 +11,6 @@ pub mod clients;
 #[cfg(feature = "docker")]
 mod docker;
 pub mod fault_proxy;
+pub mod hostile;
 pub mod names;
 pub mod services;

@@ -192,6 +192,12 @@ macro_rules! forward_all {
             fn capabilities(&self) -> SqlCapabilities {
                 (**self).capabilities()
             }
+            fn max_identifier_bytes(&self) -> Option<usize> {
+                (**self).max_identifier_bytes()
+            }
+            fn quote_identifier(&self, name: &str) -> Result<String> {
+                (**self).quote_identifier(name)
+            }
             async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
                 (**self).execute(sql, params).await
             }

@@ -24,7 +24,7 @@ use crate::value::{Document, Value, from_document};
 
 pub use capabilities::SqlCapabilities;
 pub use handle::Tx;
-pub use names::{quote_ident, quote_qualified};
+pub use names::{quote_ident, quote_ident_within, quote_qualified};
 pub use upsert::{check_upsert, upsert_statement};
 
 /// Row `number` (from 1) of a result as a `T`; a mismatch names the row before the column.
@@ -56,6 +56,27 @@ pub trait SqlStore: Health + Debug + Send + Sync {
     /// What this backend can do beyond the portable core; only that, by default.
     fn capabilities(&self) -> SqlCapabilities {
         SqlCapabilities::none()
+    }
+
+    /// The longest identifier (table, column, alias) the engine keeps whole, in bytes;
+    /// `None` when it keeps any length. PostgreSQL cuts longer names to 63 bytes without an
+    /// error, which [`quote_identifier`](Self::quote_identifier) refuses instead.
+    fn max_identifier_bytes(&self) -> Option<usize> {
+        None
+    }
+
+    /// `name` quoted as an identifier for this engine (see [`quote_ident`]), refused with
+    /// `InvalidInput` where the engine would not keep it as written: a NUL character, or
+    /// more bytes than [`max_identifier_bytes`](Self::max_identifier_bytes).
+    ///
+    /// ```
+    /// # async fn demo(store: &dyn store_core::SqlStore) -> store_core::Result<()> {
+    /// let column = store.quote_identifier("order total")?;
+    /// store.batch_execute(&format!("CREATE TABLE t ({column} numeric)")).await?;
+    /// # Ok(()) }
+    /// ```
+    fn quote_identifier(&self, name: &str) -> Result<String> {
+        quote_ident_within(name, self.max_identifier_bytes())
     }
 
     /// Runs a statement; returns the number of rows it affected.

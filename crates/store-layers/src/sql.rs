@@ -27,6 +27,14 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
         self.inner.capabilities()
     }
 
+    fn max_identifier_bytes(&self) -> Option<usize> {
+        self.inner.max_identifier_bytes()
+    }
+
+    fn quote_identifier(&self, name: &str) -> Result<String> {
+        self.inner.quote_identifier(name)
+    }
+
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         let meta = meta(&self.inner, "execute", Access::Write).query_text(sql);
         through(&self.layer, &meta, || self.inner.execute(sql, params)).await

@@ -88,9 +88,17 @@ pub(crate) fn map_pg(e: tokio_postgres::Error, operation: &'static str) -> Store
             "the server's TLS certificate was refused: {refused} (see sslmode and sslrootcert)"
         ))
     } else {
-        let text = e.to_string();
+        let mut text = e.to_string();
+        if text.starts_with("error encoding message") {
+            // The statement could not even be written: the protocol's strings end at NUL.
+            text = format!(
+                "{text}: statement text and identifiers cannot hold a NUL character ({})",
+                std::error::Error::source(&e).map_or_else(String::new, |s| s.to_string())
+            );
+        }
         let kind = if (text.starts_with("expected ") && text.contains("parameters"))
             || text.starts_with("error serializing")
+            || text.starts_with("error encoding message")
         {
             ErrorKind::InvalidInput
         } else if text.starts_with("authentication") {

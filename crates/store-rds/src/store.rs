@@ -354,6 +354,11 @@ impl SqlStore for PgStore {
         SqlCapabilities::all()
     }
 
+    /// 63: PostgreSQL's `NAMEDATALEN - 1`; it cuts longer names without an error.
+    fn max_identifier_bytes(&self) -> Option<usize> {
+        Some(63)
+    }
+
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         self.statement("execute", async |conn| {
             execute_autocommit(conn, sql, params, "execute").await

@@ -25,7 +25,7 @@ use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{PreTokenizedString, Token};
+use tantivy::tokenizer::{MAX_TOKEN_LEN, PreTokenizedString, Token};
 
 use crate::packed::{PACKED_TOKENIZER, push_value};
 
@@ -162,6 +162,37 @@ pub(crate) fn exact_term(
         (FieldType::Keyword, Exact::Str(s)) => (fields.keyword, term_text(path, s)),
         _ => (fields.value, term_text(path, &value_key(exact))),
     }
+}
+
+/// Refuses a document holding a term tantivy cannot index: a keyword value or a field path
+/// longer than [`MAX_TOKEN_LEN`] bytes with its path (tantivy drops such a term without a
+/// word, so the document could never be found by it).
+pub(crate) fn check_terms(indexed: &std::collections::BTreeMap<String, FieldData>) -> Result<()> {
+    let too_long = |what: String| {
+        Err(StoreError::invalid_input(format!(
+            "{what}: an indexed term holds at most {MAX_TOKEN_LEN} bytes with its field path"
+        )))
+    };
+    for (path, data) in indexed {
+        if path.len() + SEP.len_utf8() > MAX_TOKEN_LEN {
+            return too_long(format!("the field name is {} bytes long", path.len()));
+        }
+        if data.ty != FieldType::Keyword {
+            continue;
+        }
+        for value in &data.values {
+            if let Exact::Str(text) = value
+                && path.len() + SEP.len_utf8() + text.len() > MAX_TOKEN_LEN
+            {
+                return too_long(format!(
+                    "the keyword value of `{}` is {} bytes long",
+                    path.chars().take(64).collect::<String>(),
+                    text.len()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The tantivy document of one search document.

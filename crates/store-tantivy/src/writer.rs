@@ -33,7 +33,7 @@ use tantivy::{
 use crate::config::TantivyConfig;
 use crate::error::{BACKEND, OrStore, io_error, writer_error};
 use crate::meta::{FORMAT_VERSION, Meta, not_ours};
-use crate::schema::{Fields, build_doc, build_schema};
+use crate::schema::{Fields, build_doc, build_schema, check_terms};
 
 /// A document as the writer knows it.
 #[derive(Debug)]
@@ -276,6 +276,7 @@ impl Writer {
         fields: &std::collections::BTreeMap<String, FieldData>,
         replaces: bool,
     ) -> Result<DocVersion> {
+        check_terms(fields)?;
         self.seq_no += 1;
         let version = DocVersion {
             seq_no: self.seq_no,
