@@ -13,7 +13,12 @@ cargo fmt --all -- --check
 python3 scripts/msrv.py
 
 started=0
+# Every integration test binary captures its tracing events and log records at TRACE and scans
+# them for the run's secrets (integration_tests::trace_capture); checked after the tests.
+STORES_TRACE_CAPTURE="$(mktemp -d -t stores-trace.XXXXXX)"
+export STORES_TRACE_CAPTURE
 cleanup() {
+    rm -rf "$STORES_TRACE_CAPTURE"
     if [ "$started" = 1 ]; then
         ./integration-tests/services/down.sh || true
     fi
@@ -32,6 +37,7 @@ echo "services ready in $(( $(date +%s) - t0 )) s"
 # does not use: its 70 crates stay out of the test binaries.
 cargo test --workspace --features "$(python3 scripts/features.py)" --no-fail-fast
 echo "tests finished in $(( $(date +%s) - t0 )) s"
+python3 scripts/check-trace-capture.py "$STORES_TRACE_CAPTURE"
 
 # The crates as crates.io would receive them, and their docs with no broken link.
 cargo package --workspace --exclude stores-cli --exclude stores-tour --exclude integration-tests \

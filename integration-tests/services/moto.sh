@@ -69,11 +69,19 @@ ensure_venv() {
     log "installed in $(elapsed_since "$start")s"
 }
 
+# moto checks no signature, but the secret it is given is made at random once per state
+# directory: a distinctive value that the suite's trace capture (scripts/check-trace-capture.py)
+# can look for in every log line, as it could not for a secret such as `test`.
 write_env() {
+    local secret_file="$MOTO_STATE/secret"
+    if [[ ! -s "$secret_file" ]]; then
+        mkdir -p "$MOTO_STATE"
+        printf 'motoSecret%s' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$secret_file"
+    fi
     env_set STORES_S3_ENDPOINT "$ENDPOINT" \
         STORES_DYNAMODB_ENDPOINT "$ENDPOINT" \
         AWS_ACCESS_KEY_ID test \
-        AWS_SECRET_ACCESS_KEY test \
+        AWS_SECRET_ACCESS_KEY "$(cat "$secret_file")" \
         AWS_REGION us-east-1 \
         AWS_DEFAULT_REGION us-east-1   # boto3/aws-cli read this one, the Rust SDK AWS_REGION
 }

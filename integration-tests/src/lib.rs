@@ -14,3 +14,4 @@ pub mod fault_proxy;
 pub mod hostile;
 pub mod names;
 pub mod services;
+pub mod trace_capture;

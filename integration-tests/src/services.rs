@@ -115,6 +115,7 @@ async fn docker_endpoint(service: Service) -> String {
 
 /// A setting from the process environment, else from `.services/services.env`.
 pub fn setting(name: &str) -> Option<String> {
+    crate::trace_capture::install();
     std::env::var(name)
         .ok()
         .or_else(|| env_file().get(name).cloned())
@@ -126,6 +127,11 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_default()
+}
+
+/// Every setting of `.services/services.env`.
+pub(crate) fn env_file_entries() -> impl Iterator<Item = (String, String)> {
+    env_file().iter().map(|(k, v)| (k.clone(), v.clone()))
 }
 
 fn env_file() -> &'static HashMap<String, String> {

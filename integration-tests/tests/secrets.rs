@@ -4,7 +4,6 @@
 //! OpenSearch), with distinctive secrets and a refused one, leaves none of those secrets in
 //! the capture, in the errors or in the `Debug` of the settings.
 
-use std::fmt::{Debug, Write as _};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint, setting};
+use integration_tests::trace_capture::{TextLayer, TextLogger};
 use store_core::object::{ListOptions, PresignMethod, PutOptions};
 use store_core::search::{IndexOptions, IndexSpec, SearchQuery, SearchRequest};
 use store_core::{
@@ -23,10 +23,7 @@ use store_dynamo::{TableAdmin, TableDefinition};
 use store_rds::PgConfig;
 use store_s3::S3Store;
 use store_search::OpenSearchIndex;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::layer::SubscriberExt;
 
 /// Everything every event and span said, as text.
 #[derive(Clone, Default)]
@@ -45,63 +42,6 @@ impl Capture {
     }
 }
 
-impl log::Log for Capture {
-    fn enabled(&self, _metadata: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        self.push(&format!(
-            "log {} {} {}",
-            record.level(),
-            record.target(),
-            record.args()
-        ));
-    }
-
-    fn flush(&self) {}
-}
-
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        let _ = write!(self.0, " {}={value:?}", field.name());
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = write!(self.0, " {}={value}", field.name());
-    }
-}
-
-impl<S: Subscriber> Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
-        let mut fields = Fields(format!(
-            "span {} {}",
-            attrs.metadata().target(),
-            attrs.metadata().name()
-        ));
-        attrs.record(&mut fields);
-        self.push(&fields.0);
-    }
-
-    fn on_record(&self, _id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
-        let mut fields = Fields("record".to_owned());
-        values.record(&mut fields);
-        self.push(&fields.0);
-    }
-
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut fields = Fields(format!(
-            "event {} {}",
-            event.metadata().level(),
-            event.metadata().target()
-        ));
-        event.record(&mut fields);
-        self.push(&fields.0);
-    }
-}
-
 /// A secret no other text contains.
 fn secret(what: &str) -> String {
     format!(
@@ -114,10 +54,15 @@ fn secret(what: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_logs_errors_or_debug_output() {
     let capture = Capture::default();
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(capture.clone()))
-        .expect("the only subscriber of this test binary");
-    log::set_logger(Box::leak(Box::new(capture.clone())))
-        .expect("the only logger of this test binary");
+    let sink = {
+        let capture = capture.clone();
+        move |line: &str| capture.push(line)
+    };
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(TextLayer(sink.clone())),
+    )
+    .expect("the only subscriber of this test binary");
+    log::set_boxed_logger(Box::new(TextLogger(sink))).expect("the only logger of this test binary");
     log::set_max_level(log::LevelFilter::Trace);
     let wrong_s3 = secret("wrongS3");
     let dynamo_secret = secret("dynamo");

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, future};
 use integration_tests::names::unique_ident;
+use integration_tests::trace_capture::register_secret;
 use store_core::{ErrorKind, SqlStore, SqlStoreExt, StoreError, Value};
 use store_rds::iam::IamAuth;
 use store_rds::{PasswordSource, PgConfig, PgStore, SslMode};
@@ -24,6 +25,7 @@ struct Role {
 
 impl Role {
     async fn create(prefix: &str, password: &str) -> Self {
+        register_secret("a test role's password", password);
         let name = unique_ident(prefix);
         let admin = store().await;
         admin
@@ -36,6 +38,7 @@ impl Role {
     }
 
     async fn set_password(&self, password: &str) {
+        register_secret("a test role's password", password);
         self.admin
             .batch_execute(&format!("ALTER ROLE {} PASSWORD '{password}'", self.name))
             .await
