@@ -1,6 +1,7 @@
 //! Passwords that change under a running pool, and IAM tokens, against the harness's
-//! PostgreSQL: members of the role `password_checked` log in with a SCRAM password there
-//! (everyone else is trusted), so a wrong or stale password is really refused.
+//! PostgreSQL: members of the role `password_checked` log in with a password there (everyone
+//! else is trusted), so a wrong or stale password is really refused. The tests set passwords
+//! as md5 hashes, so no statement (which the driver logs) holds one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,7 +31,8 @@ impl Role {
         let admin = store().await;
         admin
             .batch_execute(&format!(
-                "CREATE ROLE {name} LOGIN PASSWORD '{password}' IN ROLE password_checked"
+                "CREATE ROLE {name} LOGIN PASSWORD '{}' IN ROLE password_checked",
+                hashed(password, &name)
             ))
             .await
             .expect("the role is created");
@@ -40,7 +42,11 @@ impl Role {
     async fn set_password(&self, password: &str) {
         register_secret("a test role's password", password);
         self.admin
-            .batch_execute(&format!("ALTER ROLE {} PASSWORD '{password}'", self.name))
+            .batch_execute(&format!(
+                "ALTER ROLE {} PASSWORD '{}'",
+                self.name,
+                hashed(password, &self.name)
+            ))
             .await
             .expect("the password changes");
     }
@@ -63,6 +69,15 @@ impl Role {
             .replacen("postgres@", &format!("{}@", self.name), 1);
         PgConfig::from_url(&url).expect("the URL parses")
     }
+}
+
+/// `password` of `role` as PostgreSQL's md5 verifier (`md5` + md5(password + role)), which
+/// the server stores as it is.
+fn hashed(password: &str, role: &str) -> String {
+    use md5::Digest;
+    let digest = md5::Md5::digest(format!("{password}{role}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("md5{hex}")
 }
 
 /// A password the test changes at will, counting how often the pool asked for it.
