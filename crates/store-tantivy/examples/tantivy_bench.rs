@@ -6,6 +6,8 @@
 //! cargo run -p store-tantivy --release --example tantivy_bench -- --docs 100000 --rounds 3
 //! ```
 //!
+//! `--only ours` (or `plain`) runs one contender alone, for a profiler.
+//!
 //! The documents are generated once. Each contender runs once as a warm-up, then the rounds
 //! interleave them, the order alternating; each run uses a fresh directory. Lines give the
 //! median and the min–max of the rounds, and the ratio ours / baseline (below 1 is faster).
@@ -59,6 +61,8 @@ struct Args {
     docs: usize,
     rounds: usize,
     dir: PathBuf,
+    /// `ours` or `plain`: run that contender alone (for a profiler), no comparison.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -66,6 +70,7 @@ fn args() -> Args {
         docs: 100_000,
         rounds: 3,
         dir: std::env::temp_dir().join(format!("store-tantivy-bench-{}", std::process::id())),
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -74,7 +79,8 @@ fn args() -> Args {
             "--docs" => out.docs = value.parse().expect("--docs N"),
             "--rounds" => out.rounds = value.parse().expect("--rounds N"),
             "--dir" => out.dir = value.into(),
-            other => panic!("unknown flag {other}; use --docs, --rounds, --dir"),
+            "--only" => out.only = Some(value),
+            other => panic!("unknown flag {other}; use --docs, --rounds, --dir, --only"),
         }
     }
     out
@@ -213,6 +219,26 @@ async fn main() {
         bytes / docs.len().max(1),
         args.rounds
     );
+    match args.only.as_deref() {
+        Some("ours") => {
+            for _ in 0..args.rounds {
+                let (took, _) = ours(&args.dir, &docs).await;
+                println!("ours alone: {:.3} s", took.as_secs_f64());
+            }
+            return;
+        }
+        Some("plain") => {
+            for _ in 0..args.rounds {
+                println!(
+                    "plain alone: {:.3} s",
+                    plain(&args.dir, &docs).0.as_secs_f64()
+                );
+            }
+            return;
+        }
+        Some(other) => panic!("--only takes ours or plain, not {other}"),
+        None => {}
+    }
     // Warm-up.
     let _ = ours(&args.dir, &docs).await;
     let _ = plain(&args.dir, &docs);

@@ -205,7 +205,7 @@ pub(crate) fn build_doc(
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_text(fields.id, id);
-    doc.add_bytes(fields.source, crate::source::encode(source).as_bytes());
+    doc.add_bytes(fields.source, &crate::source::encode(source));
     doc.add_u64(fields.seq_no, version.seq_no);
     doc.add_u64(fields.primary_term, version.primary_term);
     // Text values (whole, see `TextForm::Whole`) go to `_text`: packed for the tokenizer,

@@ -18,12 +18,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value as Json, json};
-use store_core::{Document, Number, Result, StoreError, Value};
+use serde_json::Value as Json;
+use store_core::{Document, Result, StoreError, Value};
 
-/// The typed JSON text of a document.
-pub(crate) fn encode(doc: &Document) -> String {
-    encode_map(doc).to_string()
+/// The typed JSON text of a document, written straight into a buffer (no JSON tree in
+/// between: this runs for every document indexed).
+pub(crate) fn encode(doc: &Document) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_map(&mut out, doc);
+    out
 }
 
 /// The document of a typed JSON text written by [`encode`].
@@ -32,30 +35,85 @@ pub(crate) fn decode(text: &[u8]) -> Result<Document> {
     decode_map(&json)
 }
 
-fn encode_map(doc: &Document) -> Json {
-    let fields: Vec<Json> = doc
-        .iter()
-        .map(|(k, v)| Json::Array(vec![Json::String(k.to_owned()), encode_value(v)]))
-        .collect();
-    json!({ "m": fields })
+/// A JSON string, escaped as serde_json escapes it.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    // Writing into a Vec cannot fail, and a &str always serializes.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
-fn encode_value(value: &Value) -> Json {
+/// `{"<tag>": "<text>"}`.
+fn write_tagged(out: &mut Vec<u8>, tag: &str, text: &str) {
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(tag.as_bytes());
+    out.extend_from_slice(b"\":");
+    write_str(out, text);
+    out.push(b'}');
+}
+
+/// `{"<tag>": ["<text>", ...]}`.
+fn write_tagged_list<'a>(
+    out: &mut Vec<u8>,
+    tag: &str,
+    texts: impl Iterator<Item = std::borrow::Cow<'a, str>>,
+) {
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(tag.as_bytes());
+    out.extend_from_slice(b"\":[");
+    for (i, text) in texts.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, &text);
+    }
+    out.extend_from_slice(b"]}");
+}
+
+fn write_map(out: &mut Vec<u8>, doc: &Document) {
+    out.extend_from_slice(b"{\"m\":[");
+    for (i, (name, value)) in doc.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        write_str(out, name);
+        out.push(b',');
+        write_value(out, value);
+        out.push(b']');
+    }
+    out.extend_from_slice(b"]}");
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    use std::borrow::Cow;
     match value {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::String(s) => Json::String(s.clone()),
-        Value::Number(n) => json!({ "n": n.to_string() }),
-        Value::Bytes(b) => json!({ "b": STANDARD.encode(b) }),
-        Value::List(items) => Json::Array(items.iter().map(encode_value).collect()),
-        Value::Map(doc) => encode_map(doc),
-        Value::StringSet(set) => json!({ "ss": set.iter().collect::<Vec<_>>() }),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::String(s) => write_str(out, s),
+        Value::Number(n) => write_tagged(out, "n", &n.to_string()),
+        Value::Bytes(b) => write_tagged(out, "b", &STANDARD.encode(b)),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Map(doc) => write_map(out, doc),
+        Value::StringSet(set) => {
+            write_tagged_list(out, "ss", set.iter().map(|s| Cow::Borrowed(s.as_str())))
+        }
         Value::NumberSet(set) => {
-            json!({ "ns": set.iter().map(Number::to_string).collect::<Vec<_>>() })
+            write_tagged_list(out, "ns", set.iter().map(|n| Cow::Owned(n.to_string())))
         }
-        Value::BytesSet(set) => {
-            json!({ "bs": set.iter().map(|b| STANDARD.encode(b)).collect::<Vec<_>>() })
-        }
+        Value::BytesSet(set) => write_tagged_list(
+            out,
+            "bs",
+            set.iter().map(|b| Cow::Owned(STANDARD.encode(b))),
+        ),
     }
 }
 
@@ -145,6 +203,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_text_is_the_documented_format_byte_for_byte() {
+        let doc = Document::new()
+            .with("title", "1.50".parse::<store_core::Number>().unwrap())
+            .with("tags", Value::List(vec!["a".into(), "b\"\n".into()]));
+        let text = String::from_utf8(encode(&doc)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"m":[["title",{"n":"1.50"}],["tags",["a","b\"\n"]]]}"#
+        );
+    }
+
+    #[test]
     fn every_value_round_trips_exactly() {
         let doc = Document::new()
             .with("z", Value::Null)
@@ -170,7 +240,7 @@ mod tests {
             )
             .with("bs", Value::BytesSet([vec![1u8].into()].into()));
         let text = encode(&doc);
-        let back = decode(text.as_bytes()).unwrap();
+        let back = decode(&text).unwrap();
         assert_eq!(back, doc);
         assert_eq!(
             back.keys().collect::<Vec<_>>(),

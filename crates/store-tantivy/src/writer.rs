@@ -197,7 +197,13 @@ impl Writer {
         prepared.set_payload(&meta.to_payload());
         prepared.commit().or_store()?;
         self.reader.reload().or_store()?;
-        self.pending.clear();
+        // Freeing a large batch of documents takes a while: let another thread do it.
+        let written = std::mem::take(&mut self.pending);
+        if written.len() > 1_000 {
+            let _ = std::thread::Builder::new()
+                .name("store-tantivy-free".into())
+                .spawn(move || drop(written));
+        }
         self.dirty = false;
         self.publish();
         Ok(())

@@ -34,9 +34,52 @@ pub fn analyze(text: &str) -> Vec<String> {
 /// (what [`analyze`] returns is each range lowercased). For backends that analyze on their
 /// own indexing threads without a `String` per token.
 pub fn word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
+    spans.clear();
+    if text.is_ascii() {
+        ascii_word_spans(text, spans);
+    } else {
+        unicode_word_spans(text, spans);
+    }
+}
+
+/// [`word_spans`] of ASCII text, byte by byte: runs of word bytes, joined across one `.`,
+/// `'` or `:` between letters, or one `.`, `,`, `;` or `'` between digits.
+fn ascii_word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let joins = |prev: u8, mid: u8, next: u8| {
+        (prev.is_ascii_alphabetic()
+            && next.is_ascii_alphabetic()
+            && matches!(mid, b'.' | b'\'' | b':'))
+            || (prev.is_ascii_digit()
+                && next.is_ascii_digit()
+                && matches!(mid, b'.' | b',' | b';' | b'\''))
+    };
+    let mut at = 0;
+    while at < bytes.len() {
+        if !word(bytes[at]) {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        loop {
+            while at < bytes.len() && word(bytes[at]) {
+                at += 1;
+            }
+            if at + 1 < bytes.len() && joins(bytes[at - 1], bytes[at], bytes[at + 1]) {
+                at += 1;
+                continue;
+            }
+            break;
+        }
+        push_word(text, start..at, spans);
+    }
+}
+
+/// [`word_spans`] of any text.
+fn unicode_word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
     // A token is a contiguous run of `text`: its start offset and its last character are
     // all the state needed. ASCII is classified byte by byte; other characters are decoded.
-    spans.clear();
     let mut start: Option<usize> = None;
     let mut prev: Option<char> = None;
     let mut at = 0;
@@ -124,7 +167,45 @@ fn push_word(text: &str, word: Range<usize>, spans: &mut Vec<Range<usize>>) {
 
 #[cfg(test)]
 mod tests {
-    use super::analyze;
+    use super::{analyze, ascii_word_spans, unicode_word_spans};
+
+    #[test]
+    fn the_ascii_path_splits_as_the_unicode_path_does() {
+        // Every string of up to 5 characters over letters, digits, `_`, the joiners and a
+        // separator, and longer pseudo-random ones.
+        let alphabet: Vec<char> = "aZ5_.':,; -".chars().collect();
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = texts
+                .iter()
+                .filter(|t| t.len() == texts.last().map_or(0, String::len))
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let len = (state % 40) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            texts.push(text);
+        }
+        texts.push("x".repeat(600));
+        let (mut fast, mut general) = (Vec::new(), Vec::new());
+        for text in &texts {
+            ascii_word_spans(text, &mut fast);
+            unicode_word_spans(text, &mut general);
+            assert_eq!(fast, general, "{text:?}");
+            fast.clear();
+            general.clear();
+        }
+    }
 
     #[test]
     fn splits_on_punctuation_and_lowercases() {
