@@ -133,3 +133,72 @@ async fn an_exhausted_pool_times_out_with_its_state() {
     .expect("the rolled-back connection is reused");
     assert_eq!(row.get("one"), Some(&Value::from(1)));
 }
+
+/// `verify_after_idle`: a connection used within the window is handed out unchecked (no
+/// round trip on the hot path), so a silent network reaches the caller's query limit; one
+/// that sat idle past the window is checked first, so the same silence is found by the check
+/// (the recycle timeout) and the caller gets the pool's error instead of a stuck query.
+#[tokio::test]
+async fn only_connections_idle_past_the_window_are_checked_before_use() {
+    let (proxy, url) = proxied().await;
+    let store = PgConfig::from_url(&url)
+        .expect("url")
+        .pool_size(1)
+        .verify_after_idle(Duration::from_millis(500))
+        .recycle_timeout(Duration::from_millis(300))
+        .create_timeout(Duration::from_millis(700))
+        .query_timeout(Duration::from_secs(2))
+        .build()
+        .expect("store");
+
+    // Within the window: no check, so the query itself meets the silence.
+    store
+        .query_one("SELECT 1 AS one", &[])
+        .await
+        .expect("connected");
+    proxy.set_blackhole(true);
+    let err = within(
+        Duration::from_secs(5),
+        "an unchecked query",
+        store.execute("SELECT 1", &[]),
+    )
+    .await
+    .expect_err("nothing answers");
+    assert!(
+        err.message().contains("cancelled on the server"),
+        "the query's own limit: {err}"
+    );
+    proxy.set_blackhole(false);
+
+    // Past the window: the check meets the silence first (and the replacement connection,
+    // black-holed too, cannot be opened), well before the query's 2 s limit.
+    store
+        .query_one("SELECT 1 AS one", &[])
+        .await
+        .expect("a fresh connection");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    proxy.set_blackhole(true);
+    let started = Instant::now();
+    let err = within(
+        Duration::from_secs(5),
+        "a checked checkout",
+        store.execute("SELECT 1", &[]),
+    )
+    .await
+    .expect_err("nothing answers");
+    let took = started.elapsed();
+    proxy.set_blackhole(false);
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(
+        !err.message().contains("cancelled on the server"),
+        "the pool's error: {err}"
+    );
+    assert!(
+        took < Duration::from_millis(1_800),
+        "the check found it in {took:?}"
+    );
+    store
+        .query_one("SELECT 1 AS one", &[])
+        .await
+        .expect("recovered");
+}
