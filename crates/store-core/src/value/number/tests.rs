@@ -1,0 +1,86 @@
+use super::*;
+
+fn n(s: &str) -> Number {
+    s.parse().unwrap()
+}
+
+#[test]
+fn keeps_every_digit_and_the_scale() {
+    for text in [
+        "0",
+        "1.50",
+        "-0.001",
+        "12345678901234567890123456789012345678",
+        "0.12345678901234567890123456789012345678",
+        "-99999999999999999999999999999999999999",
+        "1234567890123456789012345678.0123456789",
+    ] {
+        assert_eq!(n(text).to_string(), text);
+    }
+}
+
+#[test]
+fn dynamodb_range_edges_round_trip() {
+    let smallest = n("1E-130");
+    assert_eq!(smallest.to_string(), "1E-130");
+    assert_eq!(n(&smallest.to_string()), smallest);
+    let largest = n("9.9999999999999999999999999999999999999E+125");
+    assert_eq!(largest.significant_digits(), 38);
+    assert_eq!(largest.adjusted_exponent(), 125);
+    assert_eq!(
+        n(&largest.to_string()).to_plain_string(),
+        largest.to_plain_string()
+    );
+    assert_eq!(n(&largest.to_plain_string()), largest);
+}
+
+#[test]
+fn comparison_is_numeric() {
+    assert_eq!(n("1.50"), n("1.5"));
+    assert_eq!(n("-0"), n("0.000"));
+    assert!(n("-2") < n("-1.5"));
+    assert!(n("0.1") < n("0.10001"));
+    assert!(n("1E+3") > n("999.999"));
+    assert!(n("-1E-130") < n("0"));
+}
+
+#[test]
+fn rejects_garbage_nan_and_infinity() {
+    for text in [
+        "", "-", ".", "1e", "1.2.3", "NaN", "inf", " 1", "1 ", "0x10", "1e+",
+    ] {
+        assert!(text.parse::<Number>().is_err(), "{text:?} parsed");
+    }
+    assert!(Number::try_from(f64::INFINITY).is_err());
+    assert!(Number::try_from(f64::NAN).is_err());
+}
+
+#[test]
+fn floats_convert_to_their_shortest_decimal() {
+    assert_eq!(Number::try_from(0.1f64).unwrap().to_string(), "0.1");
+    assert_eq!(Number::try_from(-2.5e-10f64).unwrap().to_f64(), -2.5e-10);
+}
+
+#[test]
+fn integer_conversions_are_exact() {
+    assert_eq!(n("1.0E+2").to_i64(), Some(100));
+    assert_eq!(n("1.5").to_i64(), None);
+    assert_eq!(Number::from(u64::MAX).to_u64(), Some(u64::MAX));
+    assert_eq!(Number::from(i128::MIN).to_i128(), Some(i128::MIN));
+    assert_eq!(n("-1").to_u64(), None);
+}
+
+#[test]
+fn addition_is_exact() {
+    let sum = n("0.1").checked_add(&n("0.2")).unwrap();
+    assert_eq!(sum.to_string(), "0.3");
+    assert_eq!(
+        n("5").checked_add(&n("-7.25")).unwrap().to_string(),
+        "-2.25"
+    );
+    assert_eq!(
+        n("1E+20").checked_add(&n("1")).unwrap().to_string(),
+        "100000000000000000001"
+    );
+    assert!(n("-3").checked_add(&n("3")).unwrap().is_zero());
+}
