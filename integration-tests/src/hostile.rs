@@ -187,7 +187,8 @@ impl Report {
 
     /// Runs one entry: `check` stores and reads back (its `Err(Breach)` is a wrong read-back),
     /// a typed refusal is recorded, anything else is a breach. Panics are caught and counted.
-    pub async fn entry<F>(&mut self, what: impl Into<String>, check: F)
+    /// Returns whether the entry was stored.
+    pub async fn entry<F>(&mut self, what: impl Into<String>, check: F) -> bool
     where
         F: Future<Output = Result<(), Failure>>,
     {
@@ -200,8 +201,9 @@ impl Report {
             .map(|(_, why)| *why);
         if let (Some(why), Ok(Err(_))) = (quirk, &outcome) {
             self.outcomes.push((what, Outcome::Quirk(why)));
-            return;
+            return false;
         }
+        let stored = matches!(outcome, Ok(Ok(())));
         match outcome {
             Ok(Ok(())) => self.outcomes.push((what, Outcome::Stored)),
             Ok(Err(Failure::Store(e))) if refusal(&e) => {
@@ -217,6 +219,7 @@ impl Report {
             Ok(Err(Failure::Breach(why))) => self.breaches.push(format!("{what}: {why}")),
             Err(_) => self.breaches.push(format!("{what}: panicked")),
         }
+        stored
     }
 
     /// Records a breach found outside an entry (e.g. the store no longer works).

@@ -133,6 +133,13 @@ impl Scanner {
     }
 }
 
+/// Hands `line` to the suite-wide scanner, once it exists.
+fn scan_line(line: &str) {
+    if let Some(scanner) = SCANNER.get() {
+        scanner.scan(line);
+    }
+}
+
 /// Adds `value` to the secrets the suite-wide capture looks for (no-op when it is off).
 pub fn register_secret(name: &str, value: &str) {
     if let Some(scanner) = SCANNER.get()
@@ -168,22 +175,11 @@ pub fn install() {
             leaks: AtomicU64::new(0),
         });
         scanner.write_count(0);
-        let layer = TextLayer(|line: &str| {
-            if let Some(scanner) = SCANNER.get() {
-                scanner.scan(line);
-            }
-        });
-        if tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
-            .is_ok()
+        let registry = tracing_subscriber::registry().with(TextLayer(scan_line));
+        if tracing::subscriber::set_global_default(registry).is_ok()
+            && log::set_boxed_logger(Box::new(TextLogger(scan_line))).is_ok()
         {
-            let logger = TextLogger(|line: &str| {
-                if let Some(scanner) = SCANNER.get() {
-                    scanner.scan(line);
-                }
-            });
-            if log::set_boxed_logger(Box::new(logger)).is_ok() {
-                log::set_max_level(log::LevelFilter::Trace);
-            }
+            log::set_max_level(log::LevelFilter::Trace);
         }
     });
 }

@@ -304,14 +304,19 @@ impl PgConfig {
 
     /// `host:port` of the first host, for messages and spans.
     pub fn endpoint(&self) -> String {
+        let (host, port) = self.first_host_port();
+        format!("{host}:{port}")
+    }
+
+    /// The first host (a socket directory's path for a Unix socket) and port.
+    pub(crate) fn first_host_port(&self) -> (String, u16) {
         let host = match self.pg.get_hosts().first() {
             Some(Host::Tcp(h)) => h.clone(),
             #[cfg(unix)]
             Some(Host::Unix(p)) => p.display().to_string(),
             None => "localhost".into(),
         };
-        let port = self.pg.get_ports().first().copied().unwrap_or(5432);
-        format!("{host}:{port}")
+        (host, self.pg.get_ports().first().copied().unwrap_or(5432))
     }
 }
 

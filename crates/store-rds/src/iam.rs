@@ -46,10 +46,7 @@ pub(crate) fn resolve(config: &PgConfig, auth: IamAuth) -> Result<IamTokens> {
     let Some(user) = config.pg.get_user().filter(|u| !u.is_empty()) else {
         return refuse("IAM authentication needs the database user the token is for".into());
     };
-    let (host, port) = match config.endpoint().rsplit_once(':') {
-        Some((host, port)) => (host.to_owned(), port.parse().unwrap_or(5432)),
-        None => return refuse("IAM authentication needs a host".into()),
-    };
+    let (host, port) = config.first_host_port();
     Ok(auth.source(TokenEndpoint {
         host,
         port,

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::AsyncMessage;
 
 use crate::error::{BACKEND, map_pg};
-use crate::password::SharedSource;
+use crate::password::Opener;
 use crate::store::PgStore;
 use crate::tls::Connector;
 
@@ -150,8 +150,11 @@ impl PgStore {
         let channels: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
         let (events, receiver) = mpsc::channel(BUFFER);
         let (ready, started) = oneshot::channel();
-        let connector = (self.connector.clone(), self.password_source.clone());
-        let task = tokio::spawn(run(pg, connector, channels, reconnect, events, ready));
+        let opener = Opener {
+            connector: self.connector.clone(),
+            source: self.password_source.clone(),
+        };
+        let task = tokio::spawn(run(pg, opener, channels, reconnect, events, ready));
         match started.await {
             Ok(Ok(())) => Ok(Listener {
                 events: receiver,
@@ -193,7 +196,7 @@ enum Stop {
 /// The listening task: connect, listen, forward; on a broken connection, again.
 async fn run(
     pg: tokio_postgres::Config,
-    connector: (Connector, Option<SharedSource>),
+    opener: Opener,
     channels: Vec<String>,
     reconnect: RetryPolicy,
     events: mpsc::Sender<Result<ListenEvent>>,
@@ -205,7 +208,7 @@ async fn run(
     let mut backoff = reconnect.start();
     loop {
         let (listening, listened) = oneshot::channel();
-        let session = std::pin::pin!(session(&pg, &connector, &sql, &events, listening));
+        let session = std::pin::pin!(session(&pg, &opener, &sql, &events, listening));
         let outcome = select(session, listened).await;
         let stop = match outcome {
             // LISTEN took effect: tell whoever waits, then keep forwarding.
@@ -263,23 +266,16 @@ async fn run(
 /// [`listen_on`] it.
 async fn session(
     pg: &tokio_postgres::Config,
-    (connector, source): &(Connector, Option<SharedSource>),
+    opener: &Opener,
     sql: &str,
     events: &mpsc::Sender<Result<ListenEvent>>,
     listening: oneshot::Sender<()>,
 ) -> Result<Stop> {
-    let fresh;
-    let pg = match source {
-        Some(source) => {
-            fresh = source
-                .apply(pg)
-                .await
-                .map_err(|e| e.in_context(BACKEND, "listen"))?;
-            &fresh
-        }
-        None => pg,
-    };
-    match connector {
+    let pg = opener
+        .settings(pg)
+        .await
+        .map_err(|e| e.in_context(BACKEND, "listen"))?;
+    match &opener.connector {
         Connector::Plain => {
             let (client, connection) = pg
                 .connect(tokio_postgres::NoTls)

@@ -1,5 +1,6 @@
 //! Passwords that change over time: [`PasswordSource`], asked for every new connection.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -117,35 +118,45 @@ impl SharedSource {
     }
 }
 
-/// The pool's way of opening connections: the store's TLS choice, and the password from the
-/// source when there is one.
-pub(crate) struct PoolConnect {
+/// How the store opens connections (the pool's and the listener's): the TLS choice, and the
+/// password from the source when there is one.
+#[derive(Clone)]
+pub(crate) struct Opener {
     pub(crate) connector: Connector,
     pub(crate) source: Option<SharedSource>,
 }
 
-impl Connect for PoolConnect {
+impl Opener {
+    /// `pg`, with the source's current password when there is a source.
+    pub(crate) async fn settings<'a>(
+        &self,
+        pg: &'a tokio_postgres::Config,
+    ) -> Result<Cow<'a, tokio_postgres::Config>> {
+        match &self.source {
+            None => Ok(Cow::Borrowed(pg)),
+            Some(source) => source.apply(pg).await.map(Cow::Owned),
+        }
+    }
+}
+
+impl Connect for Opener {
     fn connect(
         &self,
         pg: &tokio_postgres::Config,
     ) -> BoxFuture<'_, std::result::Result<(Client, JoinHandle<()>), tokio_postgres::Error>> {
         let pg = pg.clone();
         Box::pin(async move {
-            let pg = match &self.source {
-                None => pg,
-                Some(source) => match source.apply(&pg).await {
-                    Ok(pg) => pg,
-                    // The driver's error type cannot hold ours: fail the attempt without
-                    // touching the network (no host), and let the checkout report
-                    // `last_failure` instead.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no password for a new connection");
-                        return Err(unusable().await);
-                    }
-                },
+            let pg = match self.settings(&pg).await {
+                Ok(pg) => pg,
+                // The driver's error type cannot hold ours: fail the attempt without
+                // touching the network (no host), and let the checkout report
+                // `last_failure` instead.
+                Err(e) => {
+                    tracing::warn!(error = %e, "no password for a new connection");
+                    return Err(unusable().await);
+                }
             };
-            let (client, task) = self.connector.connect(&pg).await?;
-            Ok((client, task))
+            self.connector.connect(&pg).await
         })
     }
 }

@@ -19,7 +19,7 @@ use crate::cancel::{Guarded, GuardedRows, limited, timed_out, within};
 use crate::codec;
 use crate::config::PgConfig;
 use crate::error::{BACKEND, map_pg, map_pool};
-use crate::password::{PoolConnect, SharedSource};
+use crate::password::{Opener, SharedSource};
 use crate::tls::Connector;
 use crate::transaction::PgTransaction;
 
@@ -123,7 +123,7 @@ impl PgStore {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let connect_with = PoolConnect {
+        let connect_with = Opener {
             connector: connector.clone(),
             source: password_source.clone(),
         };
