@@ -7,6 +7,7 @@
 //! [`search_conformance_tests!`](crate::search_conformance_tests) and
 //! [`sql_conformance_tests!`](crate::sql_conformance_tests).
 
+pub mod bench;
 pub mod document;
 pub mod object;
 pub mod search;

@@ -6,13 +6,18 @@
 //!   `STORES_BENCH_PYTHON` and `STORES_BENCH_BOTO3_SCRIPT` are set);
 //! - 2,000 `get_item` calls through store-dynamo vs the raw SDK.
 //!
-//! Each line reads `bench <name>: ours <value> vs <baseline> <value> = <ratio>x`.
+//! Every contender first runs once at full size to warm the server, then `BENCH_ROUNDS` (default
+//! 3) rounds run them in rotated order; each line reads
+//! `bench <name>: ours <median> [min–max] vs <baseline> <median> [min–max] = <ratio>x`, the ratio
+//! being ours over the baseline: of items written a second for the writes (above 1: ours is
+//! faster), of the time of one get for the reads (below 1: ours is faster).
 
 use std::error::Error;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use store_core::document::{BatchWriteOptions, GetItemOptions, WriteOp};
+use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType};
 use store_dynamo::convert::{key_item, to_item};
 use store_dynamo::sdk::config::{BehaviorVersion, Credentials, Region};
@@ -38,12 +43,99 @@ fn key(i: usize) -> DocKey {
     DocKey::partition(format!("p{}", i % 100)).with_sort(i as i64)
 }
 
-fn line(name: &str, ours: Duration, baseline: &str, theirs: Duration, ratio: f64) {
-    println!(
-        "bench {name}: ours {:.3}s vs {baseline} {:.3}s = {ratio:.2}x",
-        ours.as_secs_f64(),
-        theirs.as_secs_f64()
-    );
+/// The three ways of writing the same items, each into a table of its own.
+#[derive(Clone, Copy, PartialEq)]
+enum Writer {
+    /// store-dynamo's `batch_write`, 25 a call, 8 calls in flight.
+    Ours,
+    /// One `put_item` after the other on the raw SDK.
+    Naive,
+    /// boto3's `Table.batch_writer()`, a Python child process.
+    Boto3,
+}
+
+/// What the writers share: the SDK client, the admin, the items and the boto3 script if any.
+struct Bench {
+    endpoint: String,
+    client: store_dynamo::sdk::Client,
+    admin: TableAdmin,
+    docs: Vec<Document>,
+    boto3: Option<(String, String)>,
+    run: u32,
+}
+
+impl Bench {
+    /// Writes every item with `writer` into a new table, which is dropped afterwards; returns
+    /// the time the writes took (the table's creation is not timed).
+    async fn write(&self, writer: Writer, round: usize) -> Result<Duration, Box<dyn Error>> {
+        let name = format!("bench-{}-{round}-{}", writer.label(), self.run);
+        let store = self
+            .admin
+            .create(
+                &TableDefinition::new(&name, schema()),
+                Duration::from_secs(60),
+            )
+            .await?;
+        let took = self.write_into(writer, &store).await;
+        self.admin.delete(&name).await?;
+        took
+    }
+
+    async fn write_into(
+        &self,
+        writer: Writer,
+        store: &store_dynamo::DynamoStore,
+    ) -> Result<Duration, Box<dyn Error>> {
+        let table = store.table_name();
+        let start = Instant::now();
+        match writer {
+            Writer::Ours => {
+                let ops: Vec<WriteOp> = self.docs.iter().cloned().map(WriteOp::Put).collect();
+                let options = BatchWriteOptions {
+                    concurrency: 8,
+                    ..BatchWriteOptions::default()
+                };
+                let report = store.batch_write(ops, options).await?;
+                assert!(report.is_complete(), "unwritten: {}", report.failed.len());
+            }
+            Writer::Naive => {
+                for doc in &self.docs {
+                    self.client
+                        .put_item()
+                        .table_name(table)
+                        .set_item(Some(to_item(doc)))
+                        .send()
+                        .await?;
+                }
+            }
+            Writer::Boto3 => {
+                let (python, script) = self.boto3.as_ref().ok_or("no boto3 baseline")?;
+                let items = self.docs.len().to_string();
+                let out = Command::new(python)
+                    .args([script, &self.endpoint, table, &items, "1000"])
+                    .output()?;
+                if !out.status.success() {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    return Err(format!("the boto3 baseline failed: {stderr}").into());
+                }
+                // The child's own clock: its interpreter's start-up is not the writer's time.
+                let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+                let seconds = report["seconds"].as_f64().ok_or("no seconds from boto3")?;
+                return Ok(Duration::from_secs_f64(seconds));
+            }
+        }
+        Ok(start.elapsed())
+    }
+}
+
+impl Writer {
+    fn label(self) -> &'static str {
+        match self {
+            Writer::Ours => "ours",
+            Writer::Naive => "naive_put_item_loop",
+            Writer::Boto3 => "boto3_batch_writer",
+        }
+    }
 }
 
 #[tokio::main]
@@ -51,6 +143,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let endpoint = env_or("STORES_DYNAMODB_ENDPOINT", "http://127.0.0.1:5000");
     let items: usize = env_or("BENCH_ITEMS", "10000").parse()?;
     let gets: usize = env_or("BENCH_GETS", "2000").parse()?;
+    let rounds: usize = env_or("BENCH_ROUNDS", "3").parse()?;
     let config = store_dynamo::sdk::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(&endpoint)
@@ -64,141 +157,102 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ))
         .build();
     let client = store_dynamo::sdk::Client::from_conf(config);
-    let admin = TableAdmin::from_client(client.clone());
-    let run = std::process::id();
     let payload = "x".repeat(1000);
-    let docs: Vec<Document> = (0..items).map(|i| item(i, &payload)).collect();
-    let mut tables = Vec::new();
-
-    let result = async {
-        // Ours: batch_write, 25 a call, 8 calls in flight.
-        let name = format!("bench-ours-{run}");
-        let store = admin
-            .create(&TableDefinition::new(&name, schema()), Duration::from_secs(60))
-            .await?;
-        tables.push(name);
-        let ops: Vec<WriteOp> = docs.iter().cloned().map(WriteOp::Put).collect();
-        let start = Instant::now();
-        let report = store
-            .batch_write(
-                ops,
-                BatchWriteOptions {
-                    concurrency: 8,
-                    ..BatchWriteOptions::default()
-                },
-            )
-            .await?;
-        let ours = start.elapsed();
-        assert!(report.is_complete(), "unwritten: {}", report.failed.len());
-
-        // Naive: one put_item after the other on the raw SDK.
-        let naive_table = format!("bench-naive-{run}");
-        admin
-            .create(&TableDefinition::new(&naive_table, schema()), Duration::from_secs(60))
-            .await?;
-        tables.push(naive_table.clone());
-        let start = Instant::now();
-        for doc in &docs {
-            client
-                .put_item()
-                .table_name(&naive_table)
-                .set_item(Some(to_item(doc)))
-                .send()
-                .await?;
-        }
-        let naive = start.elapsed();
-        line(
-            &format!("batch_write_{items}"),
-            ours,
-            "naive_put_item_loop",
-            naive,
-            naive.as_secs_f64() / ours.as_secs_f64(),
-        );
-
-        // boto3's batch_writer, when the Python baseline is available.
-        if let (Ok(python), Ok(script)) = (
-            std::env::var("STORES_BENCH_PYTHON"),
-            std::env::var("STORES_BENCH_BOTO3_SCRIPT"),
-        ) {
-            let boto_table = format!("bench-boto3-{run}");
-            admin
-                .create(&TableDefinition::new(&boto_table, schema()), Duration::from_secs(60))
-                .await?;
-            tables.push(boto_table.clone());
-            let out = Command::new(python)
-                .args([&script, &endpoint, &boto_table, &items.to_string(), "1000"])
-                .output()?;
-            if !out.status.success() {
-                return Err(format!(
-                    "the boto3 baseline failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-                .into());
-            }
-            let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-            let seconds = report["seconds"].as_f64().ok_or("no seconds in boto3 output")?;
-            let boto = Duration::from_secs_f64(seconds);
-            line(
-                &format!("batch_write_{items}"),
-                ours,
-                "boto3_batch_writer",
-                boto,
-                boto.as_secs_f64() / ours.as_secs_f64(),
-            );
-        } else {
+    let boto3 = match (
+        std::env::var("STORES_BENCH_PYTHON"),
+        std::env::var("STORES_BENCH_BOTO3_SCRIPT"),
+    ) {
+        (Ok(python), Ok(script)) => Some((python, script)),
+        _ => {
             println!("bench batch_write_{items}: boto3 baseline skipped (run bench/run.sh)");
+            None
         }
+    };
+    let bench = Bench {
+        endpoint,
+        admin: TableAdmin::from_client(client.clone()),
+        client,
+        docs: (0..items).map(|i| item(i, &payload)).collect(),
+        boto3,
+        run: std::process::id(),
+    };
+    let mut writers = vec![Writer::Ours, Writer::Naive];
+    if bench.boto3.is_some() {
+        writers.push(Writer::Boto3);
+    }
+    println!(
+        "bench dynamodb: {items} items of about 1 KB, {rounds} rounds after a warm-up run of each writer"
+    );
 
-        // Gets: the same keys through the store and through the raw SDK, alternating blocks
-        // so that both see the same server state.
-        let keys: Vec<DocKey> = (0..gets).map(|i| key(i % items.max(1))).collect();
-        let table = store.table_name().to_owned();
-        for k in keys.iter().take(200) {
-            store.get(k, GetItemOptions::new()).await?;
-            client
-                .get_item()
-                .table_name(&table)
-                .set_key(Some(key_item(&schema(), k)))
-                .send()
-                .await?;
-        }
-        let (mut ours, mut raw) = (Duration::ZERO, Duration::ZERO);
-        for block in keys.chunks(100) {
-            let start = Instant::now();
-            for k in block {
-                let got = store.get(k, GetItemOptions::new()).await?;
-                assert!(got.is_some());
+    let mut samples: Vec<Samples> = writers.iter().map(|w| Samples::new(w.label())).collect();
+    for round in 0..=rounds {
+        for at in rotation(round, writers.len()) {
+            let took = bench.write(writers[at], round).await?;
+            if round > 0 {
+                samples[at].push_rate(items as f64, took);
             }
-            ours += start.elapsed();
-            let start = Instant::now();
-            for k in block {
-                let got = client
-                    .get_item()
-                    .table_name(&table)
-                    .set_key(Some(key_item(&schema(), k)))
-                    .send()
-                    .await?;
-                assert!(got.item().is_some());
-            }
-            raw += start.elapsed();
         }
-        line(
-            &format!("get_item_{gets}"),
-            ours,
-            "raw_sdk_get_item",
-            raw,
-            ours.as_secs_f64() / raw.as_secs_f64(),
-        );
-        println!(
-            "bench get_item_{gets}: per get ours {:.3} ms vs raw sdk {:.3} ms (ratio = ours / raw; target <= 1.05)",
-            ours.as_secs_f64() * 1000.0 / gets as f64,
-            raw.as_secs_f64() * 1000.0 / gets as f64
+    }
+    for baseline in &samples[1..] {
+        let name = format!("batch_write_{items} (targets: 10x naive, 1.5x boto3)");
+        Measure::Rate("items/s").report(&name, &samples[0], baseline);
+    }
+
+    gets_against_the_raw_sdk(&bench, gets, rounds).await
+}
+
+/// `gets` point reads through store-dynamo and through the raw SDK on the same table, in
+/// rotated rounds of the same keys; reported as the time of one get.
+async fn gets_against_the_raw_sdk(
+    bench: &Bench,
+    gets: usize,
+    rounds: usize,
+) -> Result<(), Box<dyn Error>> {
+    let name = format!("bench-gets-{}", bench.run);
+    let store = bench
+        .admin
+        .create(
+            &TableDefinition::new(&name, schema()),
+            Duration::from_secs(60),
+        )
+        .await?;
+    let result = async {
+        bench.write_into(Writer::Ours, &store).await?;
+        let keys: Vec<DocKey> = (0..gets)
+            .map(|i| key(i % bench.docs.len().max(1)))
+            .collect();
+        let mut samples = [Samples::new("ours"), Samples::new("raw_sdk_get_item")];
+        for round in 0..=rounds {
+            for at in rotation(round, 2) {
+                let start = Instant::now();
+                for k in &keys {
+                    let found = if at == 0 {
+                        store.get(k, GetItemOptions::new()).await?.is_some()
+                    } else {
+                        let got = bench
+                            .client
+                            .get_item()
+                            .table_name(&name)
+                            .set_key(Some(key_item(&schema(), k)))
+                            .send()
+                            .await?;
+                        got.item().is_some()
+                    };
+                    assert!(found, "{k:?} was written");
+                }
+                if round > 0 {
+                    samples[at].push_time(start.elapsed() / gets.max(1) as u32);
+                }
+            }
+        }
+        Measure::Time.report(
+            &format!("get_item (one of {gets}, target <= 1.05x)"),
+            &samples[0],
+            &samples[1],
         );
         Ok::<_, Box<dyn Error>>(())
     }
     .await;
-    for table in tables {
-        let _ = admin.delete(&table).await;
-    }
+    bench.admin.delete(&name).await?;
     result
 }

@@ -1,11 +1,12 @@
-//! The store-rds benchmark: bulk loads and point selects against a real PostgreSQL, each
-//! printed as `bench <name>: ours <value> vs <baseline> <value> = <ratio>x` (ratio > 1 means
-//! ours is faster).
+//! The store-rds benchmark: bulk loads and point selects against a real PostgreSQL. Every
+//! contender runs once to warm the server, then `--rounds` rounds run them in rotated order;
+//! each comparison prints as `bench <name>: ours <median> [min–max] vs <baseline> <median>
+//! [min–max] = <ratio>x`, in rows or queries a second (ratio > 1 means ours is faster).
 //!
 //! Run it with `crates/store-rds/bench/run.sh` (builds in release, prepares the Python
 //! baseline's virtualenv, reads the harness's `.services/services.env`). Options:
 //! `--rows N` (default 1,000,000), `--insert-rows N` (rows for the per-row INSERT baseline,
-//! default all), `--selects N` (default 20,000), `--tasks N` (default 8).
+//! default all), `--selects N` (default 20,000), `--tasks N` (default 8), `--rounds N` (default 3).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use store_core::sql::{IsolationLevel, SqlStore, SqlStoreExt};
+use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{Number, Value};
 use store_rds::{PgConfig, PgStore};
 
@@ -21,6 +23,7 @@ struct Options {
     insert_rows: i64,
     selects: usize,
     tasks: usize,
+    rounds: usize,
 }
 
 fn options() -> Options {
@@ -37,6 +40,7 @@ fn options() -> Options {
         insert_rows: get("--insert-rows").unwrap_or(rows).min(rows),
         selects: get("--selects").unwrap_or(20_000) as usize,
         tasks: get("--tasks").unwrap_or(8).max(1) as usize,
+        rounds: get("--rounds").unwrap_or(3).max(1) as usize,
     }
 }
 
@@ -102,15 +106,252 @@ async fn count(store: &PgStore, table: &str) -> i64 {
         .unwrap_or(-1)
 }
 
-fn report(name: &str, ours: Duration, baseline_name: &str, baseline: Duration, scale: f64) {
-    // Baselines measured on fewer rows are scaled to the same row count.
-    let baseline = baseline.as_secs_f64() * scale;
-    println!(
-        "bench {name}: ours {:.2}s vs {baseline_name} {:.2}s = {:.2}x",
-        ours.as_secs_f64(),
-        baseline,
-        baseline / ours.as_secs_f64()
-    );
+/// The ways of loading the same rows into a fresh table.
+#[derive(Clone, Copy)]
+enum Loader {
+    /// Ours: `copy_in`, binary COPY from a stream of rows.
+    Copy,
+    /// A prepared INSERT per row, in one transaction (on `--insert-rows` rows).
+    PerRowInsert,
+    /// INSERTs of 1,000 rows each, in one transaction.
+    MultiRowInsert,
+    /// psycopg2's `execute_values` (page size 1,000), the seed's Python tooling.
+    Psycopg2,
+    /// `psql \copy` of the same rows as CSV: PostgreSQL's own bulk path.
+    PsqlCopy,
+}
+
+impl Loader {
+    fn label(self) -> &'static str {
+        match self {
+            Loader::Copy => "ours",
+            Loader::PerRowInsert => "per-row-insert",
+            Loader::MultiRowInsert => "multi-row-insert-1000",
+            Loader::Psycopg2 => "psycopg2-execute_values",
+            Loader::PsqlCopy => "psql-\\copy-csv",
+        }
+    }
+}
+
+/// What the loaders share.
+struct Load<'a> {
+    store: &'a PgStore,
+    url: &'a str,
+    table: &'a str,
+    opts: &'a Options,
+    python: Option<String>,
+    csv: PathBuf,
+}
+
+impl Load<'_> {
+    /// Loads the rows with `loader` into a fresh table; returns the rows written and the time.
+    async fn run(&self, loader: Loader) -> (i64, Duration) {
+        let (store, table, n) = (self.store, self.table, self.opts.rows);
+        fresh(store, table).await;
+        let insert = format!(
+            "INSERT INTO {table} (id, name, email, age, score) VALUES ($1, $2, $3, $4, $5)"
+        );
+        let started = Instant::now();
+        let rows = match loader {
+            Loader::Copy => {
+                let rows = futures::stream::iter((1..=n).map(|i| Ok(row(i))));
+                store.copy_in(table, &[], rows).await.expect("copy in") as i64
+            }
+            Loader::PerRowInsert => {
+                let mut tx = store
+                    .begin(IsolationLevel::ReadCommitted)
+                    .await
+                    .expect("begin");
+                for i in 1..=self.opts.insert_rows {
+                    tx.execute(&insert, &row(i)).await.expect("insert");
+                }
+                tx.commit().await.expect("commit");
+                self.opts.insert_rows
+            }
+            Loader::MultiRowInsert => {
+                let multi = multi_row_insert(table, MULTI_ROWS);
+                let mut tx = store
+                    .begin(IsolationLevel::ReadCommitted)
+                    .await
+                    .expect("begin");
+                let mut i = 1;
+                while i <= n {
+                    let end = (i + MULTI_ROWS - 1).min(n);
+                    if end - i + 1 == MULTI_ROWS {
+                        let params: Vec<Value> = (i..=end).flat_map(row).collect();
+                        tx.execute(&multi, &params).await.expect("multi-row insert");
+                    } else {
+                        for r in i..=end {
+                            tx.execute(&insert, &row(r)).await.expect("insert");
+                        }
+                    }
+                    i = end + 1;
+                }
+                tx.commit().await.expect("commit");
+                n
+            }
+            Loader::Psycopg2 => {
+                let python = self.python.as_deref().expect("only run with BENCH_PYTHON");
+                let script =
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/execute_values.py");
+                let output = std::process::Command::new(python)
+                    .arg(&script)
+                    .args([self.url, table, &n.to_string()])
+                    .output()
+                    .expect("run the Python baseline");
+                let text = String::from_utf8_lossy(&output.stdout);
+                let seconds = text
+                    .lines()
+                    .last()
+                    .and_then(|l| l.strip_prefix("seconds "))
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|_| output.status.success())
+                    .unwrap_or_else(|| {
+                        let stderr = String::from_utf8_lossy(&output.stderr);
+                        panic!("the psycopg2 baseline failed: {text}{stderr}")
+                    });
+                assert_eq!(count(store, table).await, n);
+                // The child's own clock: the interpreter's start-up is not the load's time.
+                return (n, Duration::from_secs_f64(seconds));
+            }
+            Loader::PsqlCopy => {
+                let status = std::process::Command::new("psql")
+                    .args([self.url, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
+                    .arg(format!(
+                        "\\copy {table} (id, name, email, age, score) FROM '{}' WITH (FORMAT csv)",
+                        self.csv.display()
+                    ))
+                    .status()
+                    .expect("run psql");
+                assert!(status.success(), "psql \\copy failed: {status}");
+                n
+            }
+        };
+        let took = started.elapsed();
+        assert_eq!(count(store, table).await, rows, "{}", loader.label());
+        (rows, took)
+    }
+}
+
+/// Rows per statement of the multi-row INSERT baseline.
+const MULTI_ROWS: i64 = 1_000;
+
+/// `INSERT … VALUES ($1, …, $5), …` for `rows` rows.
+fn multi_row_insert(table: &str, rows: i64) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let b = r * 5;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} (id, name, email, age, score) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// The data set as CSV, for `psql \copy`.
+fn write_csv(path: &std::path::Path, n: i64) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("csv file"));
+    for i in 1..=n {
+        writeln!(
+            out,
+            "{i},user {i},user{i}@example.com,{},{}",
+            i % 90,
+            score(i)
+        )
+        .expect("csv");
+    }
+    out.flush().expect("csv");
+}
+
+/// The pooled stores compared with the raw client on point selects.
+fn pools(url: &str, tasks: usize) -> Vec<(&'static str, PgStore)> {
+    let config = || {
+        PgConfig::from_url(url)
+            .expect("the URL parses")
+            .pool_size(tasks)
+    };
+    vec![
+        ("ours", config().build().expect("the store")),
+        (
+            "ours-unverified",
+            config()
+                .verify_on_checkout(false)
+                .build()
+                .expect("the store"),
+        ),
+        (
+            "ours-verified-after-1s-idle",
+            config()
+                .verify_after_idle(Duration::from_secs(1))
+                .build()
+                .expect("the store"),
+        ),
+    ]
+}
+
+/// A raw tokio-postgres connection with the select prepared on it.
+type RawClient = (Arc<tokio_postgres::Client>, tokio_postgres::Statement);
+
+/// `connections` raw clients, each with `select` prepared.
+async fn raw_clients(url: &str, select: &str, connections: usize) -> Vec<RawClient> {
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("raw client");
+        tokio::spawn(connection);
+        let stmt = client.prepare(select).await.expect("prepare");
+        clients.push((Arc::new(client), stmt));
+    }
+    clients
+}
+
+/// `per_task` selects by id from each of `tasks` tasks through `store`, or, when `store` is
+/// `None`, through the raw clients' prepared statement (task `t` on client `t % len`, so tasks
+/// sharing a client pipeline on it); returns the elapsed time.
+async fn selects(
+    store: Option<&PgStore>,
+    raw: &[RawClient],
+    select: &str,
+    n: i64,
+    tasks: usize,
+    per_task: usize,
+) -> Duration {
+    let ids = move |task: usize, k: usize| ((task * 7919 + k * 104_729) as i64 % n) + 1;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let store = store.cloned();
+            let (client, stmt) = raw[t % raw.len()].clone();
+            let select = select.to_owned();
+            tokio::spawn(async move {
+                for k in 0..per_task {
+                    if let Some(store) = &store {
+                        let row = store.query_one(&select, &[ids(t, k).into()]).await;
+                        assert!(row.expect("select").get("name").is_some());
+                    } else {
+                        let row = client.query_one(&stmt, &[&ids(t, k)]).await;
+                        let row = row.expect("select");
+                        assert!(!row.get::<_, &str>(1).is_empty());
+                    }
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("task");
+    }
+    started.elapsed()
 }
 
 #[tokio::main]
@@ -125,300 +366,78 @@ async fn main() {
     let table = format!("bench_load_{}", std::process::id());
     let n = opts.rows;
     println!(
-        "store-rds benchmark: {n} rows, {} point selects from {} tasks",
-        opts.selects, opts.tasks
+        "store-rds benchmark: {n} rows ({} for the per-row INSERT), {} point selects from {} \
+         tasks; {} rounds after a warm-up run of each contender",
+        opts.insert_rows, opts.selects, opts.tasks, opts.rounds
     );
 
-    // 1. Our binary COPY from a stream of rows.
-    fresh(&store, &table).await;
-    let started = Instant::now();
-    let written = store
-        .copy_in(
-            &table,
-            &[],
-            futures::stream::iter((1..=n).map(|i| Ok(row(i)))),
-        )
-        .await
-        .expect("copy in");
-    let copy = started.elapsed();
-    assert_eq!(written as i64, n);
-    println!(
-        "  our COPY: {:.2}s ({:.0} rows/s)",
-        copy.as_secs_f64(),
-        n as f64 / copy.as_secs_f64()
-    );
-
-    // 2. Per-row prepared INSERT in one transaction.
-    fresh(&store, &table).await;
-    let insert =
-        format!("INSERT INTO {table} (id, name, email, age, score) VALUES ($1, $2, $3, $4, $5)");
-    let started = Instant::now();
-    let mut tx = store
-        .begin(IsolationLevel::ReadCommitted)
-        .await
-        .expect("begin");
-    for i in 1..=opts.insert_rows {
-        tx.execute(&insert, &row(i)).await.expect("insert");
-    }
-    tx.commit().await.expect("commit");
-    let per_row = started.elapsed();
-    assert_eq!(count(&store, &table).await, opts.insert_rows);
-    let per_row_scale = n as f64 / opts.insert_rows as f64;
-    if opts.insert_rows < n {
-        println!(
-            "  per-row INSERT measured on {} rows, extrapolated to {n}",
-            opts.insert_rows
-        );
-    }
-    report(
-        "load_copy_vs_per_row_insert",
-        copy,
-        "per-row-insert",
-        per_row,
-        per_row_scale,
-    );
-
-    // 3. Multi-row INSERT, 1,000 rows per statement, one transaction.
-    fresh(&store, &table).await;
-    let batch = 1_000i64;
-    let values: Vec<String> = (0..batch)
-        .map(|r| {
-            let b = r * 5;
-            format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            )
-        })
-        .collect();
-    let multi = format!(
-        "INSERT INTO {table} (id, name, email, age, score) VALUES {}",
-        values.join(", ")
-    );
-    let started = Instant::now();
-    let mut tx = store
-        .begin(IsolationLevel::ReadCommitted)
-        .await
-        .expect("begin");
-    let mut i = 1;
-    while i <= n {
-        let end = (i + batch - 1).min(n);
-        let params: Vec<Value> = (i..=end).flat_map(row).collect();
-        if end - i + 1 == batch {
-            tx.execute(&multi, &params).await.expect("multi-row insert");
-        } else {
-            for r in i..=end {
-                tx.execute(&insert, &row(r)).await.expect("insert");
-            }
-        }
-        i = end + 1;
-    }
-    tx.commit().await.expect("commit");
-    let multi_time = started.elapsed();
-    assert_eq!(count(&store, &table).await, n);
-    report(
-        "load_copy_vs_multi_row_insert_1000",
-        copy,
-        "multi-row-insert",
-        multi_time,
-        1.0,
-    );
-
-    // 4. psycopg2's execute_values (page size 1,000), the seed's Python tooling.
-    if let Ok(python) = std::env::var("BENCH_PYTHON") {
-        fresh(&store, &table).await;
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/execute_values.py");
-        let output = std::process::Command::new(python)
-            .arg(&script)
-            .args([&url, &table, &n.to_string()])
-            .output()
-            .expect("run the Python baseline");
-        let text = String::from_utf8_lossy(&output.stdout);
-        match text
-            .lines()
-            .last()
-            .and_then(|l| l.strip_prefix("seconds "))
-            .and_then(|s| s.trim().parse::<f64>().ok())
-        {
-            Some(secs) if output.status.success() => {
-                assert_eq!(count(&store, &table).await, n);
-                report(
-                    "load_copy_vs_psycopg2_execute_values",
-                    copy,
-                    "psycopg2-execute_values",
-                    Duration::from_secs_f64(secs),
-                    1.0,
-                );
-            }
-            _ => eprintln!(
-                "  psycopg2 baseline failed: {}{}",
-                text,
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        }
+    let load = Load {
+        store: &store,
+        url: &url,
+        table: &table,
+        opts: &opts,
+        python: std::env::var("BENCH_PYTHON").ok(),
+        csv: std::env::temp_dir().join(format!("store-rds-bench-{}.csv", std::process::id())),
+    };
+    write_csv(&load.csv, n);
+    let mut loaders = vec![Loader::Copy, Loader::PerRowInsert, Loader::MultiRowInsert];
+    if load.python.is_some() {
+        loaders.push(Loader::Psycopg2);
     } else {
         eprintln!("  BENCH_PYTHON not set: skipping the psycopg2 baseline (run bench/run.sh)");
     }
-
-    // 5. psql \copy of the same rows as CSV: PostgreSQL's own bulk path.
-    fresh(&store, &table).await;
-    let csv = std::env::temp_dir().join(format!("store-rds-bench-{}.csv", std::process::id()));
-    {
-        use std::io::Write;
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).expect("csv file"));
-        for i in 1..=n {
-            writeln!(
-                out,
-                "{i},user {i},user{i}@example.com,{},{}",
-                i % 90,
-                score(i)
-            )
-            .expect("write csv");
+    loaders.push(Loader::PsqlCopy);
+    let mut loaded: Vec<Samples> = loaders.iter().map(|l| Samples::new(l.label())).collect();
+    for round in 0..=opts.rounds {
+        for at in rotation(round, loaders.len()) {
+            let (rows, took) = load.run(loaders[at]).await;
+            if round > 0 {
+                loaded[at].push_rate(rows as f64, took);
+            }
         }
     }
-    let started = Instant::now();
-    let status = std::process::Command::new("psql")
-        .args([
-            url.as_str(),
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            &format!(
-                "\\copy {table} (id, name, email, age, score) FROM '{}' WITH (FORMAT csv)",
-                csv.display()
-            ),
-        ])
-        .status();
-    let psql = started.elapsed();
-    let _ = std::fs::remove_file(&csv);
-    match status {
-        Ok(s) if s.success() => {
-            assert_eq!(count(&store, &table).await, n);
-            report("load_copy_vs_psql_copy_csv", copy, "psql-\\copy", psql, 1.0);
-        }
-        other => eprintln!("  psql \\copy baseline failed: {other:?}"),
+    let _ = std::fs::remove_file(&load.csv);
+    for baseline in &loaded[1..] {
+        Measure::Rate("rows/s").report(&format!("load_{n}_rows"), &loaded[0], baseline);
     }
 
-    // Point selects: reload with COPY, then 20,000 selects by id from 8 tasks.
-    fresh(&store, &table).await;
-    store
-        .copy_in(
-            &table,
-            &[],
-            futures::stream::iter((1..=n).map(|i| Ok(row(i)))),
-        )
-        .await
-        .expect("reload");
+    // Point selects on the COPY-loaded table from the same tasks: the pools in their three
+    // modes against raw tokio-postgres clients with a prepared statement, as many connections
+    // as the pool (the target's baseline) and one connection pipelining every task's queries.
+    load.run(Loader::Copy).await;
     let select = format!("SELECT id, name, email, age, score FROM {table} WHERE id = $1");
-    let ids = move |task: usize, k: usize| ((task * 7919 + k * 104_729) as i64 % n) + 1;
+    let raw = [
+        raw_clients(&url, &select, opts.tasks).await,
+        raw_clients(&url, &select, 1).await,
+    ];
+    let pools = pools(&url, opts.tasks);
     let per_task = opts.selects / opts.tasks;
-
-    let run_ours = |store: PgStore, select: String| async move {
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..opts.tasks)
-            .map(|t| {
-                let (store, select) = (store.clone(), select.clone());
-                tokio::spawn(async move {
-                    for k in 0..per_task {
-                        let row = store
-                            .query_one(&select, &[ids(t, k).into()])
-                            .await
-                            .expect("select");
-                        assert!(row.get("name").is_some());
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.expect("task");
-        }
-        started.elapsed()
-    };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("raw client");
-    tokio::spawn(connection);
-    let client = Arc::new(client);
-    let stmt = client.prepare(&select).await.expect("prepare");
-    let run_raw = |client: Arc<tokio_postgres::Client>, stmt: tokio_postgres::Statement| async move {
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..opts.tasks)
-            .map(|t| {
-                let (client, stmt) = (client.clone(), stmt.clone());
-                tokio::spawn(async move {
-                    for k in 0..per_task {
-                        let row = client
-                            .query_one(&stmt, &[&ids(t, k)])
-                            .await
-                            .expect("select");
-                        let name: &str = row.get(1);
-                        assert!(!name.is_empty());
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.expect("task");
-        }
-        started.elapsed()
-    };
-    // Warm both paths, then take the best of three runs each.
-    let _ = run_ours(store.clone(), select.clone()).await;
-    let _ = run_raw(client.clone(), stmt.clone()).await;
-    let mut ours = Duration::MAX;
-    let mut raw = Duration::MAX;
-    for _ in 0..3 {
-        ours = ours.min(run_ours(store.clone(), select.clone()).await);
-        raw = raw.min(run_raw(client.clone(), stmt.clone()).await);
-    }
     let total = (per_task * opts.tasks) as f64;
-    println!(
-        "bench point_selects_pool_vs_raw_pipelined: ours {:.0} q/s vs raw-pipelined-client {:.0} q/s = {:.2}x",
-        total / ours.as_secs_f64(),
-        total / raw.as_secs_f64(),
-        raw.as_secs_f64() / ours.as_secs_f64()
-    );
-    // The same with checkout verification off (one round trip fewer per query).
-    let fast = PgConfig::from_url(&url)
-        .expect("the URL parses")
-        .pool_size(opts.tasks)
-        .verify_on_checkout(false)
-        .build()
-        .expect("the store");
-    let _ = run_ours(fast.clone(), select.clone()).await;
-    let mut unverified = Duration::MAX;
-    for _ in 0..3 {
-        unverified = unverified.min(run_ours(fast.clone(), select.clone()).await);
+    let mut rates: Vec<Samples> = pools
+        .iter()
+        .map(|(label, _)| Samples::new(*label))
+        .collect();
+    rates.push(Samples::new(format!(
+        "raw-client-{}-connections",
+        opts.tasks
+    )));
+    rates.push(Samples::new("raw-client-1-connection-pipelined"));
+    for round in 0..=opts.rounds {
+        for at in rotation(round, rates.len()) {
+            let pool = pools.get(at).map(|(_, store)| store);
+            let clients = &raw[at.saturating_sub(pools.len()).min(1)];
+            let took = selects(pool, clients, &select, n, opts.tasks, per_task).await;
+            if round > 0 {
+                rates[at].push_rate(total, took);
+            }
+        }
     }
-    println!(
-        "bench point_selects_pool_unverified_vs_raw_pipelined: ours {:.0} q/s vs raw-pipelined-client {:.0} q/s = {:.2}x",
-        total / unverified.as_secs_f64(),
-        total / raw.as_secs_f64(),
-        raw.as_secs_f64() / unverified.as_secs_f64()
-    );
-    // Verified only after a second unused (PgConfig::verify_after_idle): no round trip on
-    // the hot path, a connection that sat idle still checked.
-    let idle_checked = PgConfig::from_url(&url)
-        .expect("the URL parses")
-        .pool_size(opts.tasks)
-        .verify_after_idle(Duration::from_secs(1))
-        .build()
-        .expect("the store");
-    let _ = run_ours(idle_checked.clone(), select.clone()).await;
-    let mut idle = Duration::MAX;
-    for _ in 0..3 {
-        idle = idle.min(run_ours(idle_checked.clone(), select.clone()).await);
+    for ours in &rates[..pools.len()] {
+        for (raw, target) in rates[pools.len()..].iter().zip([" (target >= 0.95x)", ""]) {
+            let name = format!("point_selects_{}{target}", ours.label());
+            Measure::Rate("q/s").report(&name, ours, raw);
+        }
     }
-    println!(
-        "bench point_selects_pool_verified_after_idle_vs_raw_pipelined: ours {:.0} q/s vs raw-pipelined-client {:.0} q/s = {:.2}x",
-        total / idle.as_secs_f64(),
-        total / raw.as_secs_f64(),
-        raw.as_secs_f64() / idle.as_secs_f64()
-    );
     let status = store.pool_status();
     println!(
         "  pool: {} of {} open, {} idle",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The store-search bulk benchmark, from a clean clone, in one command:
-#   crates/store-search/bench/run.sh [COUNT]
+#   crates/store-search/bench/run.sh [COUNT [ROUNDS]]
 # Needs a running OpenSearch (STORES_OPENSEARCH_URL, else .services/services.env, else
 # http://localhost:9200). Creates .services/venv-bench with opensearch-py for the baselines.
 set -euo pipefail
@@ -16,4 +16,4 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import opensearchpy
   "$venv/bin/pip" install --quiet opensearch-py
 fi
 export STORES_BENCH_PYTHON="${STORES_BENCH_PYTHON:-$venv/bin/python}"
-exec cargo run --release -p store-search --example search_bench -- "${1:-100000}"
+exec cargo run --release -p store-search --example search_bench -- "${1:-100000}" "${2:-3}"

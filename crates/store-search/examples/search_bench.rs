@@ -1,8 +1,10 @@
 //! Bulk-load benchmark: store-search's bulk helper against opensearch-py's `helpers.bulk` and
 //! `helpers.parallel_bulk` (4 threads), a raw loop posting pre-serialized `_bulk` bodies of the
 //! same chunk size (sequential and 4 in flight), and one request per document (the first 2,000,
-//! extrapolated). Run it with `crates/store-search/bench/run.sh` (one command from a clean
-//! clone); prints `bench <name>: ours <value> vs <baseline> <value> = <ratio>x` lines, in
+//! measured as a rate). Run it with `crates/store-search/bench/run.sh [COUNT [ROUNDS]]` (one
+//! command from a clean clone). Every loader runs once at full size to warm the node, then
+//! ROUNDS (default 3) rounds run them in rotated order; each comparison prints as
+//! `bench <name>: ours <median> [min–max] vs <baseline> <median> [min–max] = <ratio>x`, in
 //! documents per second (higher is better).
 
 use std::path::PathBuf;
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use store_core::search::{BulkOp, IndexOptions, IndexSpec, SearchQuery};
+use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{Document, SearchIndex, Value};
 use store_search::sdk::http::Method;
 use store_search::sdk::http::Url;
@@ -178,23 +181,61 @@ fn python(url: &str, mode: &str, count: usize) -> Option<Duration> {
     Some(Duration::from_secs_f64(line["seconds"].as_f64()?))
 }
 
-fn rate(docs: usize, elapsed: Duration) -> f64 {
-    docs as f64 / elapsed.as_secs_f64()
+/// The ways of loading the same documents into a fresh index.
+#[derive(Clone, Copy)]
+enum Loader {
+    /// store-search's bulk helper with its default options.
+    Ours,
+    /// opensearch-py's `helpers.bulk`.
+    HelpersBulk,
+    /// opensearch-py's `helpers.parallel_bulk` with 4 threads.
+    ParallelBulk,
+    /// Pre-serialized `_bulk` bodies posted one after the other.
+    RawLoop,
+    /// Pre-serialized `_bulk` bodies, 4 in flight.
+    Raw4,
+    /// One index request per document (on the first `PER_DOC_SAMPLE`).
+    PerDoc,
 }
 
-fn line(name: &str, ours: f64, baseline: &str, theirs: f64) {
-    println!(
-        "bench {name}: ours {ours:.0} docs/s vs {baseline} {theirs:.0} docs/s = {:.2}x",
-        ours / theirs
-    );
+impl Loader {
+    fn label(self) -> &'static str {
+        match self {
+            Loader::Ours => "ours",
+            Loader::HelpersBulk => "helpers.bulk",
+            Loader::ParallelBulk => "helpers.parallel_bulk(4)",
+            Loader::RawLoop => "raw pre-serialized loop",
+            Loader::Raw4 => "raw pre-serialized, 4 in flight",
+            Loader::PerDoc => "one request per doc",
+        }
+    }
+
+    /// Loads `count` documents (or the per-document sample); returns how many and the time.
+    async fn run(self, base: &OpenSearchIndex, url: &str, count: usize) -> (usize, Duration) {
+        let took = match self {
+            Loader::Ours => ours(base, count).await,
+            Loader::HelpersBulk => python(url, "bulk", count).expect("helpers.bulk"),
+            Loader::ParallelBulk => python(url, "parallel_bulk", count).expect("parallel_bulk"),
+            Loader::RawLoop => raw(base, count, 1).await,
+            Loader::Raw4 => raw(base, count, 4).await,
+            Loader::PerDoc => {
+                let sample = PER_DOC_SAMPLE.min(count);
+                return (sample, per_doc(base, sample).await);
+            }
+        };
+        (count, took)
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let count: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let arg = |i: usize, default: usize| {
+        std::env::args()
+            .nth(i)
+            .and_then(|a| a.replace('_', "").parse().ok())
+            .unwrap_or(default)
+    };
+    let (count, rounds) = (arg(1, 100_000), arg(2, 3).max(1));
     let base = OpenSearchIndex::from_env("bench-rs").expect("OpenSearch config");
     // The URL `from_env` reads, without credentials, for the Python baselines.
     let mut url = std::env::var("STORES_OPENSEARCH_URL")
@@ -205,63 +246,25 @@ async fn main() {
     let _ = url.set_username("");
     let _ = url.set_password(None);
     let url = url.as_str().trim_end_matches('/').to_owned();
-    eprintln!("bulk benchmark: {count} documents of about 500 bytes against {url}");
-    // Warm the node (JIT, caches) before measuring.
-    let _ = ours(&base, 10_000.min(count)).await;
-
-    // The node is shared: measure ours twice (first and last) and keep the better run.
-    let ours_time = ours(&base, count).await;
-    eprintln!("ours: {ours_time:?}");
-    let skip_python = std::env::var_os("STORES_BENCH_SKIP_PYTHON").is_some();
-    let py_bulk = if skip_python {
-        None
-    } else {
-        python(&url, "bulk", count)
-    };
-    let py_parallel = if skip_python {
-        None
-    } else {
-        python(&url, "parallel_bulk", count)
-    };
-    let raw_seq = raw(&base, count, 1).await;
-    let raw_par = raw(&base, count, 4).await;
-    let sample = PER_DOC_SAMPLE.min(count);
-    let one = per_doc(&base, sample).await;
-    let again = ours(&base, count).await;
-    eprintln!("ours again: {again:?}");
-    let ours_rate = rate(count, ours_time.min(again));
-    if let Some(t) = py_bulk {
-        line(
-            "bulk_vs_helpers_bulk",
-            ours_rate,
-            "helpers.bulk",
-            rate(count, t),
-        );
+    println!(
+        "bench opensearch bulk: {count} documents of about 500 bytes against {url}; {rounds} \
+         rounds after a warm-up run of each loader"
+    );
+    let mut loaders = vec![Loader::Ours];
+    if std::env::var_os("STORES_BENCH_SKIP_PYTHON").is_none() {
+        loaders.extend([Loader::HelpersBulk, Loader::ParallelBulk]);
     }
-    if let Some(t) = py_parallel {
-        line(
-            "bulk_vs_parallel_bulk_4",
-            ours_rate,
-            "helpers.parallel_bulk(4)",
-            rate(count, t),
-        );
+    loaders.extend([Loader::RawLoop, Loader::Raw4, Loader::PerDoc]);
+    let mut rates: Vec<Samples> = loaders.iter().map(|l| Samples::new(l.label())).collect();
+    for round in 0..=rounds {
+        for at in rotation(round, loaders.len()) {
+            let (docs, took) = loaders[at].run(&base, &url, count).await;
+            if round > 0 {
+                rates[at].push_rate(docs as f64, took);
+            }
+        }
     }
-    line(
-        "bulk_vs_raw_loop",
-        ours_rate,
-        "raw pre-serialized loop",
-        rate(count, raw_seq),
-    );
-    line(
-        "bulk_vs_raw_4_in_flight",
-        ours_rate,
-        "raw pre-serialized, 4 in flight",
-        rate(count, raw_par),
-    );
-    line(
-        "bulk_vs_one_request_per_doc",
-        ours_rate,
-        &format!("one request per doc (first {sample}, extrapolated)"),
-        rate(sample, one),
-    );
+    for baseline in &rates[1..] {
+        Measure::Rate("docs/s").report(&format!("bulk_{count}"), &rates[0], baseline);
+    }
 }
