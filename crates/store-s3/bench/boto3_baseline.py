@@ -3,7 +3,7 @@ download_file with the default TransferConfig, against the same server and bucke
 
 Usage: boto3_baseline.py ENDPOINT BUCKET SOURCE_FILE DOWNLOAD_FILE
 Credentials and region come from the environment (AWS_ACCESS_KEY_ID, ...).
-Prints one JSON line: {"upload_s": ..., "download_s": ..., "bytes": ...}.
+Leaves the downloaded file for the benchmark to compare. Prints one JSON line: {"upload_s": ..., "download_s": ..., "bytes": ...}.
 """
 
 import json
@@ -34,7 +34,6 @@ def main() -> None:
     download_s = time.perf_counter() - started
     size = os.path.getsize(target)
     client.delete_object(Bucket=bucket, Key=key)
-    os.remove(target)
     print(json.dumps({"upload_s": upload_s, "download_s": download_s, "bytes": size}))
 
 

@@ -148,7 +148,7 @@ pub(crate) async fn download_file(
         })
         .collect();
     let mut written = 0u64;
-    let mut results = futures::stream::iter(parts).buffer_unordered(transfer.concurrency);
+    let mut results = futures::stream::iter(parts).buffer_unordered(transfer.download_concurrency);
     while let Some(result) = results.next().await {
         written += result?;
     }
@@ -162,6 +162,9 @@ pub(crate) async fn download_file(
     temp.keep = true;
     Ok(written)
 }
+
+/// The bytes a part's download gathers before each write to its file.
+const WRITE_BUFFER: usize = 1024 * 1024;
 
 /// Bytes `start..end` of an object, pinned to its etag.
 struct Part {
@@ -205,6 +208,9 @@ async fn download_part(
         )
         .await?;
     let mut body = got.body;
+    // The body arrives in chunks of a few KiB; each write to a tokio file is a hop to the
+    // blocking pool, so they are gathered into writes of a MiB.
+    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut written = 0u64;
     while let Some(chunk) = body.next().await {
         let chunk = chunk?;

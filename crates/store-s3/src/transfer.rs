@@ -27,8 +27,13 @@ pub struct TransferConfig {
     pub multipart_threshold: u64,
     /// The size of each part (default 8 MiB, at least 5 MiB).
     pub part_size: u64,
-    /// Parts in flight at once per transfer (default 4).
+    /// Parts in flight at once per upload or copy (default 4). An upload holds each part in
+    /// memory until it is acknowledged, so this bounds its memory to about
+    /// `concurrency × part_size`.
     pub concurrency: usize,
+    /// Ranged GETs in flight at once per `download_file` (default 8). A download holds only a
+    /// write buffer of 1 MiB per part, so it affords more requests in flight than an upload.
+    pub download_concurrency: usize,
     /// Retries of one part on retryable errors (the SDK's own retry is off for parts, so the
     /// two never stack).
     pub part_retry: RetryPolicy,
@@ -45,6 +50,7 @@ impl Default for TransferConfig {
             multipart_threshold: 8 * MIB,
             part_size: 8 * MIB,
             concurrency: 4,
+            download_concurrency: 8,
             part_retry: RetryPolicy::default()
                 .max_attempts(6)
                 .base_delay(Duration::from_millis(200))
@@ -69,9 +75,9 @@ impl TransferConfig {
                 "the multipart threshold must be at least 5 MiB",
             ));
         }
-        if self.concurrency == 0 {
+        if self.concurrency == 0 || self.download_concurrency == 0 {
             return Err(StoreError::invalid_input(
-                "the transfer concurrency must be at least 1",
+                "the transfer and download concurrency must be at least 1",
             ));
         }
         if !(MIN_PART_SIZE..=MAX_SINGLE_COPY).contains(&self.multipart_copy_threshold) {

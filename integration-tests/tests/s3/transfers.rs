@@ -15,12 +15,13 @@ use store_s3::{MAX_OBJECT_SIZE, S3Store, TransferConfig};
 
 use crate::support::{MIB, builder_at, fresh_bucket_with, key};
 
-/// Parts of 5 MiB, multipart from 5 MiB, two parts in flight.
+/// Parts of 5 MiB, multipart from 5 MiB, two parts in flight each way.
 pub(crate) fn small_parts() -> TransferConfig {
     TransferConfig {
         multipart_threshold: 5 * MIB,
         part_size: 5 * MIB,
         concurrency: 2,
+        download_concurrency: 2,
         multipart_copy_threshold: 5 * MIB,
         ..TransferConfig::default()
     }
