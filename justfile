@@ -40,6 +40,15 @@ services-up *services:
 services-down *services:
     ./integration-tests/services/down.sh {{services}}
 
+# Every benchmark program at reduced sizes, in a few minutes, against the running services
+# (`just services-up postgres moto s3s opensearch` first); `just bench rds s3-s3s` runs only those.
+bench *names:
+    ./scripts/bench.sh {{names}}
+
+# Every benchmark program at the issues' sizes; a run of all of them writes docs/BENCHMARKS.md.
+bench-full *names:
+    ./scripts/bench.sh --full {{names}}
+
 # The PostgreSQL benchmark (COPY vs INSERT vs psycopg2 vs psql \copy; pool vs raw client).
 bench-rds *args:
     ./crates/store-rds/bench/run.sh {{args}}
@@ -52,7 +61,8 @@ bench-search *args:
 bench-dynamo *args:
     ./crates/store-dynamo/bench/run.sh {{args}}
 
-# The S3 benchmark (1 GiB transfer vs boto3; small operations vs the raw SDK; peak memory).
+# The S3 benchmark (1 GiB transfer vs boto3, the Rust transfer manager and the server's ceiling;
+# small operations vs the raw SDK; peak memory); `--server s3s` for the fast local S3.
 bench-s3 *args:
     ./crates/store-s3/bench/run.sh {{args}}
 

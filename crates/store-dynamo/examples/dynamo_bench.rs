@@ -143,7 +143,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let endpoint = env_or("STORES_DYNAMODB_ENDPOINT", "http://127.0.0.1:5000");
     let items: usize = env_or("BENCH_ITEMS", "10000").parse()?;
     let gets: usize = env_or("BENCH_GETS", "2000").parse()?;
-    let rounds: usize = env_or("BENCH_ROUNDS", "3").parse()?;
+    let rounds: usize = env_or("BENCH_ROUNDS", "3").parse::<usize>()?.max(1);
     let config = store_dynamo::sdk::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(&endpoint)

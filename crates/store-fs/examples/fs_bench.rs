@@ -15,9 +15,10 @@
 //! Our writes are durable (file and folder synced before a put returns) and hash the content
 //! (SHA-256 etags); `LocalFileSystem` syncs nothing by default, so each result is printed
 //! against it (`lfs`) and against `LocalFileSystem::with_fsync(true)` (`lfs+fsync`, the
-//! like-for-like comparison). After a warm-up, the contenders take turns on each operation
-//! (the order rotates every run), the disk is synced between turns so no one pays for another's
-//! write-back, and each line gives the median of the runs; a ratio above 1 means ours is slower.
+//! like-for-like comparison). After a full-size warm-up round, the contenders take turns on
+//! each operation (the order rotates every run), the disk is synced between turns so no one
+//! pays for another's write-back, and each line gives the median of the runs with their
+//! min–max; a ratio above 1 means ours is slower.
 
 #[path = "fs_bench/contenders.rs"]
 mod contenders;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use contenders::{BoxError, Store, Who};
+use store_core::testkit::bench::{Measure, Samples};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -79,10 +81,12 @@ impl Results {
             .push(took);
     }
 
-    fn median(&self, op: &str, who: Who) -> Option<(Duration, Duration, Duration)> {
-        let mut v = self.times.get(&(op.to_owned(), who))?.clone();
-        v.sort();
-        Some((v[v.len() / 2], v[0], v[v.len() - 1]))
+    /// The samples of `op` by `who`, in seconds.
+    fn samples(&self, op: &str, who: Who) -> Option<Samples> {
+        let runs = self.times.get(&(op.to_owned(), who))?;
+        let mut samples = Samples::new(who.name());
+        runs.iter().for_each(|took| samples.push_time(*took));
+        Some(samples)
     }
 }
 
@@ -154,46 +158,26 @@ async fn round(
     Ok(())
 }
 
-fn secs(d: Duration) -> String {
-    format!("{:.3}s", d.as_secs_f64())
-}
-
 fn report(results: &Results, size: u64) {
-    let ops: Vec<String> = results
-        .times
-        .keys()
-        .map(|(op, _)| op.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    for op in &ops {
-        let Some((ours, lo, hi)) = results.median(op, Who::Ours) else {
+    let ops: std::collections::BTreeSet<&String> = results.times.keys().map(|(op, _)| op).collect();
+    for op in ops {
+        let Some(ours) = results.samples(op, Who::Ours) else {
             continue;
         };
         // `upload_file` is compared with the baselines' streamed large put.
         let base_op = op.replace("upload_file", "large_put");
         for who in [Who::Lfs, Who::LfsFsync] {
-            if let Some((theirs, _, _)) = results.median(&base_op, who) {
-                let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
-                println!(
-                    "bench {op}: ours {} vs {} {} = {ratio:.2}x",
-                    secs(ours),
-                    who.name(),
-                    secs(theirs)
-                );
-            }
-        }
-        let mut spread = format!("  {op} spread: ours {}..{}", secs(lo), secs(hi));
-        for who in [Who::Lfs, Who::LfsFsync] {
-            if let Some((_, lo, hi)) = results.median(op, who) {
-                spread.push_str(&format!(", {} {}..{}", who.name(), secs(lo), secs(hi)));
+            if let Some(theirs) = results.samples(&base_op, who) {
+                Measure::Time.report(op, &ours, &theirs);
             }
         }
         if op.starts_with("large") || op.starts_with("upload") {
-            let mbps = size as f64 / MIB as f64 / ours.as_secs_f64();
-            spread.push_str(&format!(" (ours {mbps:.0} MiB/s)"));
+            let median = ours.summary().map_or(0.0, |s| s.median);
+            println!(
+                "  {op}: ours {:.0} MiB/s",
+                size as f64 / MIB as f64 / median
+            );
         }
-        println!("{spread}");
     }
     for ((op, who), kib) in &results.rss {
         println!(
@@ -210,9 +194,7 @@ async fn main() -> Result<(), BoxError> {
     std::fs::create_dir_all(&args.dir)?;
     let size = args.size_mib * MIB;
     let source = args.dir.join("source.bin");
-    let warm_source = args.dir.join("warm.bin");
     sys::ensure_source(&source, size)?;
-    sys::ensure_source(&warm_source, 16 * MIB)?;
     sys::sync_disk();
     println!(
         "fs_bench: {} small objects, {} MiB large, {} runs, {} in flight, in {}",
@@ -224,12 +206,13 @@ async fn main() -> Result<(), BoxError> {
     );
     let mut warm = Results::default();
     let warm_dir = args.dir.join("warm");
+    // A full-size round of every contender warms the disk and the code, and is not counted.
     round(
         &args,
         &warm_dir,
-        &warm_source,
-        16 * MIB,
-        args.small.min(1000),
+        &source,
+        size,
+        args.small,
         &Who::ALL,
         &mut warm,
     )

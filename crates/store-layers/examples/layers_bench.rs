@@ -1,14 +1,17 @@
 //! The cost of the layers: a `get` on the in-memory document store through every layer at
-//! once (faults off) against the bare store, interleaved, median of several rounds.
+//! once (faults off) against the bare store: a warm-up round, then rounds in rotated order;
+//! the line gives the median time of one get with the rounds' min–max.
 //!
 //! `cargo run -p store-layers --release --example layers_bench [-- --ops N --rounds R]`
-//! prints `bench layers_overhead: ours <ns/op> vs bare <ns/op> = <ratio>x`; `--sizes` also
-//! prints the size of one `get` future, bare and layered; `--each` times each layer alone.
+//! prints `bench layers_overhead …: ours <median> [min–max] vs bare <median> [min–max] =
+//! <ratio>x`; `--sizes` also prints the size of one `get` future, bare and layered; `--each`
+//! times each layer alone.
 
 use std::time::{Duration, Instant};
 
 use store_core::document::{GetItemOptions, PutItemOptions};
 use store_core::memory::MemoryDocumentStore;
+use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType, RetryPolicy};
 use store_layers::{FaultLayer, LayerExt, Layers};
 
@@ -41,15 +44,10 @@ async fn gets(store: &dyn DocumentStore, ops: u64) -> Duration {
     started.elapsed()
 }
 
-fn median(mut xs: Vec<f64>) -> (f64, f64, f64) {
-    xs.sort_by(f64::total_cmp);
-    (xs[xs.len() / 2], xs[0], xs[xs.len() - 1])
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), store_core::StoreError> {
     let ops = arg("--ops", 200_000);
-    let rounds = arg("--rounds", 7) as usize;
+    let rounds = arg("--rounds", 7).max(1) as usize;
     let schema = KeySchema::partition("id", KeyType::String);
     let bare = MemoryDocumentStore::new("users", schema.clone())?;
     let layered = MemoryDocumentStore::new("users", schema)?.layer(every_layer());
@@ -74,13 +72,16 @@ async fn main() -> Result<(), store_core::StoreError> {
         println!("{which}: {:.0} ns/op", took.as_nanos() as f64 / ops as f64);
         return Ok(());
     }
-    // Warm both, then interleave the contenders round by round.
-    gets(&bare, ops / 10).await;
-    gets(&layered, ops / 10).await;
-    let (mut ours, mut base) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        base.push(gets(&bare, ops).await.as_nanos() as f64 / ops as f64);
-        ours.push(gets(&layered, ops).await.as_nanos() as f64 / ops as f64);
+    // Round 0 warms both and is not counted; then the order rotates each round.
+    let mut samples = [Samples::new("ours"), Samples::new("bare")];
+    for round in 0..=rounds {
+        for at in rotation(round, 2) {
+            let store: &dyn DocumentStore = if at == 0 { &layered } else { &bare };
+            let took = gets(store, ops).await.as_secs_f64() / ops as f64;
+            if round > 0 {
+                samples[at].push(took);
+            }
+        }
     }
     if std::env::args().any(|a| a == "--each") {
         for (name, layers) in [
@@ -97,19 +98,18 @@ async fn main() -> Result<(), store_core::StoreError> {
                     .layer(layers);
             store.put(item.clone(), PutItemOptions::new()).await?;
             gets(&store, ops / 10).await;
-            let mut xs = Vec::new();
+            let mut alone = Samples::new(name);
             for _ in 0..rounds {
-                xs.push(gets(&store, ops).await.as_nanos() as f64 / ops as f64);
+                alone.push(gets(&store, ops).await.as_secs_f64() / ops as f64);
             }
-            println!("  only {name}: {:.0} ns/op", median(xs).0);
+            let summary = alone.summary().expect("rounds >= 1");
+            println!("  only {name}: {}", Measure::Time.show(summary));
         }
     }
-    let (o, o_lo, o_hi) = median(ours);
-    let (b, b_lo, b_hi) = median(base);
-    println!(
-        "bench layers_overhead: ours {o:.0} ns/op (range {o_lo:.0}-{o_hi:.0}) vs bare {b:.0} ns/op \
-         (range {b_lo:.0}-{b_hi:.0}) = {:.2}x  [{ops} gets x {rounds} rounds, every layer on, faults off, no subscriber]",
-        o / b
+    let name = format!(
+        "layers_overhead (one get of {ops} x {rounds} rounds, every layer on, faults off, no \
+         subscriber; target <= 1.10x)"
     );
+    Measure::Time.report(&name, &samples[0], &samples[1]);
     Ok(())
 }

@@ -20,4 +20,4 @@ if [ -z "${STORES_POSTGRES_URL:-}" ]; then
 fi
 export STORES_POSTGRES_URL
 cd "$root"
-BENCH_PYTHON="$venv/bin/python" cargo run --release -p store-rds --example rds_bench -- "$@"
+BENCH_PYTHON="$venv/bin/python" cargo run --quiet --release -p store-rds --example rds_bench -- "$@"

@@ -6,14 +6,15 @@
 //! ```
 //!
 //! Every side builds the same items inside the timed region; the redb sides use a fresh file
-//! per run and immediate durability. The lines give the median of the runs and, in brackets,
-//! the fastest and slowest run.
+//! per run and immediate durability. One warm-up run of each, then the runs rotate the order;
+//! the lines give the median of the runs and, in brackets, the fastest and slowest run.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use store_core::document::{BatchWriteOptions, WriteOp};
 use store_core::memory::MemoryDocumentStore;
+use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{Document, DocumentStore, KeySchema, KeyType, Number, Value};
 use store_redb::RedbStore;
 use store_redb::codec::{encode_document, encode_key};
@@ -36,7 +37,7 @@ fn args() -> Args {
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--items" => out.items = value.parse().expect("--items N"),
-            "--runs" => out.runs = value.parse().expect("--runs N"),
+            "--runs" => out.runs = value.parse::<usize>().expect("--runs N").max(1),
             "--dir" => out.dir = value.into(),
             other => panic!("unknown flag {other}; use --items, --runs, --dir"),
         }
@@ -111,14 +112,6 @@ fn plain(args: &Args, run: usize) -> Duration {
     started.elapsed()
 }
 
-/// The median of the runs, with the spread (fastest–slowest) as text.
-fn median(mut runs: Vec<Duration>) -> (f64, String) {
-    runs.sort_unstable();
-    let secs = |d: &Duration| d.as_secs_f64();
-    let spread = format!("{:.3}–{:.3}", secs(&runs[0]), secs(&runs[runs.len() - 1]));
-    (secs(&runs[runs.len() / 2]), spread)
-}
-
 fn main() {
     let args = args();
     std::fs::create_dir_all(&args.dir).unwrap();
@@ -126,21 +119,30 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (mut o, mut m, mut p) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..args.runs {
-        o.push(runtime.block_on(ours(&args, run)));
-        m.push(runtime.block_on(memory(&args)));
-        p.push(plain(&args, run));
+    let mut samples = [
+        Samples::new("ours"),
+        Samples::new("memory"),
+        Samples::new("plain redb loop"),
+    ];
+    // Run 0 warms every contender and is not counted; then the order rotates each run.
+    for run in 0..=args.runs {
+        for at in rotation(run, samples.len()) {
+            let took = match at {
+                0 => runtime.block_on(ours(&args, run)),
+                1 => runtime.block_on(memory(&args)),
+                _ => plain(&args, run),
+            };
+            if run > 0 {
+                samples[at].push_time(took);
+            }
+        }
     }
-    let ((o, os), (m, ms), (p, ps)) = (median(o), median(m), median(p));
-    let n = args.items;
-    println!(
-        "bench batch_write {n} items: ours {o:.3} s [{os}] vs memory {m:.3} s [{ms}] = {:.2}x",
-        o / m
-    );
-    println!(
-        "bench batch_write {n} items: ours {o:.3} s [{os}] vs plain redb loop {p:.3} s [{ps}] = {:.2}x",
-        o / p
+    let name = format!("batch_write {} items", args.items);
+    Measure::Time.report(&name, &samples[0], &samples[1]);
+    Measure::Time.report(
+        &format!("{name} (target <= 1.5x)"),
+        &samples[0],
+        &samples[2],
     );
     let _ = std::fs::remove_dir_all(&args.dir);
 }

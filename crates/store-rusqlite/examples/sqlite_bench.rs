@@ -8,13 +8,15 @@
 //! Both sides use the same schema and the same pragmas (`journal_mode=WAL`,
 //! `synchronous=FULL`, `foreign_keys=ON`, `busy_timeout=5000`), a fresh database file per
 //! run, and generate the same rows inside the timed region (ours as `Value`s, the baseline
-//! as native Rust values). One warm-up run of each, then the runs interleave; the lines give
-//! the median and the spread (min–max).
+//! as native Rust values). One full-size warm-up run of each, then the runs interleave, the
+//! order alternating; the lines give the median rows a second (above 1, ours is faster) with
+//! the spread (min–max).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::{TryStreamExt, stream};
+use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{Number, SqlStore, Value};
 use store_rusqlite::SqliteStore;
 use store_rusqlite::rusqlite::{self, Connection, params};
@@ -153,33 +155,6 @@ async fn ours_read(path: &Path) -> (Duration, i64) {
     (started.elapsed(), n)
 }
 
-fn median(runs: &mut [Duration]) -> Duration {
-    runs.sort_unstable();
-    runs[runs.len() / 2]
-}
-
-fn report(name: &str, baseline: &str, mut ours: Vec<Duration>, mut base: Vec<Duration>, rows: i64) {
-    let (mo, mb) = (median(&mut ours), median(&mut base));
-    let secs = |d: Duration| d.as_secs_f64();
-    println!(
-        "bench {name}: ours {:.3} s vs {baseline} {:.3} s = {:.2}x",
-        secs(mo),
-        secs(mb),
-        secs(mo) / secs(mb)
-    );
-    println!(
-        "  spread: ours {:.3}–{:.3} s, {baseline} {:.3}–{:.3} s over {} runs each; \
-         median {:.0} vs {:.0} rows/s",
-        secs(ours[0]),
-        secs(ours[ours.len() - 1]),
-        secs(base[0]),
-        secs(base[base.len() - 1]),
-        ours.len(),
-        rows as f64 / secs(mo),
-        rows as f64 / secs(mb)
-    );
-}
-
 fn main() {
     let args = args();
     std::fs::create_dir_all(&args.dir).unwrap();
@@ -198,45 +173,34 @@ fn main() {
     println!(
         "  pragmas (both): journal_mode=WAL, synchronous=FULL, foreign_keys=ON, busy_timeout=5000"
     );
-    let warm = (args.rows / 10).max(1000);
-    baseline_insert(&fresh(&args.dir, "warm-base.db"), warm);
-    runtime.block_on(ours_insert(&fresh(&args.dir, "warm-ours.db"), warm));
-
-    let (mut ins_ours, mut ins_base, mut read_ours, mut read_base) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for run in 0..args.runs {
-        let base_path = fresh(&args.dir, &format!("base-{run}.db"));
-        let ours_path = fresh(&args.dir, &format!("ours-{run}.db"));
-        // Interleaved, alternating which side goes first.
-        if run % 2 == 0 {
-            ins_base.push(baseline_insert(&base_path, args.rows));
-            ins_ours.push(runtime.block_on(ours_insert(&ours_path, args.rows)));
-        } else {
-            ins_ours.push(runtime.block_on(ours_insert(&ours_path, args.rows)));
-            ins_base.push(baseline_insert(&base_path, args.rows));
+    // Run 0 warms both sides at full size and is not counted; then the order alternates.
+    let mut inserts = [Samples::new("ours"), Samples::new("rusqlite_prepared_loop")];
+    let mut reads = [Samples::new("ours"), Samples::new("rusqlite_read_loop")];
+    for run in 0..=args.runs.max(1) {
+        let paths = [
+            fresh(&args.dir, &format!("ours-{run}.db")),
+            fresh(&args.dir, &format!("base-{run}.db")),
+        ];
+        for at in rotation(run, 2) {
+            let inserted = match at {
+                0 => runtime.block_on(ours_insert(&paths[0], args.rows)),
+                _ => baseline_insert(&paths[1], args.rows),
+            };
+            let (read, n) = match at {
+                0 => runtime.block_on(ours_read(&paths[0])),
+                _ => baseline_read(&paths[1]),
+            };
+            assert_eq!(n, args.rows);
+            if run > 0 {
+                inserts[at].push_rate(args.rows as f64, inserted);
+                reads[at].push_rate(args.rows as f64, read);
+            }
         }
-        let (d, n) = baseline_read(&base_path);
-        assert_eq!(n, args.rows);
-        read_base.push(d);
-        let (d, n) = runtime.block_on(ours_read(&ours_path));
-        assert_eq!(n, args.rows);
-        read_ours.push(d);
-        let _ = fresh(&args.dir, &format!("base-{run}.db"));
-        let _ = fresh(&args.dir, &format!("ours-{run}.db"));
+        for name in [format!("ours-{run}.db"), format!("base-{run}.db")] {
+            fresh(&args.dir, &name);
+        }
     }
-    report(
-        "insert_rows",
-        "rusqlite_prepared_loop",
-        ins_ours,
-        ins_base,
-        args.rows,
-    );
-    report(
-        "query_stream",
-        "rusqlite_read_loop",
-        read_ours,
-        read_base,
-        args.rows,
-    );
+    Measure::Rate("rows/s").report("insert_rows", &inserts[0], &inserts[1]);
+    Measure::Rate("rows/s").report("query_stream", &reads[0], &reads[1]);
     let _ = std::fs::remove_dir_all(&args.dir);
 }

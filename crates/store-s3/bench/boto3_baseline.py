@@ -31,6 +31,9 @@ def main() -> None:
     upload_s = time.perf_counter() - started
     started = time.perf_counter()
     client.download_file(bucket, key, target, Config=config)
+    # Like store-s3's download_file, which syncs the file before it returns.
+    with open(target, "rb") as downloaded:
+        os.fsync(downloaded.fileno())
     download_s = time.perf_counter() - started
     size = os.path.getsize(target)
     client.delete_object(Bucket=bucket, Key=key)

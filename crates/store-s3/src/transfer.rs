@@ -27,8 +27,8 @@ pub struct TransferConfig {
     pub multipart_threshold: u64,
     /// The size of each part (default 8 MiB, at least 5 MiB).
     pub part_size: u64,
-    /// Parts in flight at once per upload or copy (default 4). An upload holds each part in
-    /// memory until it is acknowledged, so this bounds its memory to about
+    /// Requests in flight at once per upload, copy or `delete_many` (default 4). An upload
+    /// holds each part in memory until it is acknowledged, so this bounds its memory to about
     /// `concurrency × part_size`.
     pub concurrency: usize,
     /// Ranged GETs in flight at once per `download_file` (default 8). A download holds only a

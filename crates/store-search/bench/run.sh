@@ -16,4 +16,4 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import opensearchpy
   "$venv/bin/pip" install --quiet opensearch-py
 fi
 export STORES_BENCH_PYTHON="${STORES_BENCH_PYTHON:-$venv/bin/python}"
-exec cargo run --release -p store-search --example search_bench -- "${1:-100000}" "${2:-3}"
+exec cargo run --quiet --release -p store-search --example search_bench -- "${1:-100000}" "${2:-3}"

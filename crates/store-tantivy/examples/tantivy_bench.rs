@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use store_core::search::{BulkOp, FieldType, IndexSpec, SearchQuery, SearchRequest};
+use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{Document, SearchIndex};
 use store_tantivy::TantivyIndex;
 use tantivy::schema::{FAST, INDEXED, STORED, STRING, Schema, TEXT};
@@ -185,20 +186,9 @@ fn plain(dir: &Path, docs: &[Document]) -> (Duration, Index) {
     (started.elapsed(), index)
 }
 
-fn summary(samples: &mut [Duration]) -> (f64, f64, f64) {
-    samples.sort();
-    let s = |d: Duration| d.as_secs_f64();
-    (
-        s(samples[samples.len() / 2]),
-        s(samples[0]),
-        s(samples[samples.len() - 1]),
-    )
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> f64 {
-    samples.sort();
-    let at = ((samples.len() - 1) as f64 * p).round() as usize;
-    samples[at].as_secs_f64() * 1e3
+/// Seconds as milliseconds.
+fn ms(seconds: Option<f64>) -> f64 {
+    seconds.unwrap_or_default() * 1e3
 }
 
 #[tokio::main]
@@ -239,37 +229,32 @@ async fn main() {
         Some(other) => panic!("--only takes ours or plain, not {other}"),
         None => {}
     }
-    // Warm-up.
-    let _ = ours(&args.dir, &docs).await;
-    let _ = plain(&args.dir, &docs);
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..args.rounds {
-        if round % 2 == 0 {
-            a.push(ours(&args.dir, &docs).await.0);
-            b.push(plain(&args.dir, &docs).0);
-        } else {
-            b.push(plain(&args.dir, &docs).0);
-            a.push(ours(&args.dir, &docs).await.0);
+    // Round 0 warms both and is not counted; then the order alternates.
+    let mut bulk = [Samples::new("ours"), Samples::new("plain tantivy loop")];
+    for round in 0..=args.rounds.max(1) {
+        for at in rotation(round, 2) {
+            let took = match at {
+                0 => ours(&args.dir, &docs).await.0,
+                _ => plain(&args.dir, &docs).0,
+            };
+            if round > 0 {
+                bulk[at].push_time(took);
+            }
         }
     }
-    let (am, alo, ahi) = summary(&mut a);
-    let (bm, blo, bhi) = summary(&mut b);
-    println!(
-        "bench tantivy_bulk {} docs: ours {am:.3} s [{alo:.3}–{ahi:.3}] vs plain tantivy loop {bm:.3} s [{blo:.3}–{bhi:.3}] = {:.2}x",
-        docs.len(),
-        am / bm
-    );
+    let name = format!("tantivy_bulk {} docs (target <= 1.3x)", docs.len());
+    Measure::Time.report(&name, &bulk[0], &bulk[1]);
 
     // Query latency: match queries for one word on the body (top 10 with their sources and
     // the exact total), over the last index built.
     let (_, index) = ours(&args.dir, &docs).await;
-    let mut latencies = Vec::new();
+    let mut latencies = Samples::new("ours");
     for i in 0..500 {
         let word = WORDS[i % WORDS.len()];
         let request = SearchRequest::new(SearchQuery::matches("body", word)).size(10);
         let started = Instant::now();
         let found = index.search(&request).await.unwrap();
-        latencies.push(started.elapsed());
+        latencies.push_time(started.elapsed());
         assert!(!found.hits.is_empty());
     }
     let (_, plain_index) = plain(&args.dir, &docs);
@@ -277,7 +262,7 @@ async fn main() {
     let searcher = reader.searcher();
     let body = plain_index.schema().get_field("body").unwrap();
     let parser = tantivy::query::QueryParser::for_index(&plain_index, vec![body]);
-    let mut plain_latencies = Vec::new();
+    let mut plain_latencies = Samples::new("plain");
     for i in 0..500 {
         let word = WORDS[i % WORDS.len()];
         let started = Instant::now();
@@ -295,14 +280,14 @@ async fn main() {
         for (_, address) in &top {
             let _: TantivyDocument = searcher.doc(*address).unwrap();
         }
-        plain_latencies.push(started.elapsed());
+        plain_latencies.push_time(started.elapsed());
     }
     println!(
         "bench tantivy_match_query: ours p50 {:.3} ms p99 {:.3} ms vs plain tantivy p50 {:.3} ms p99 {:.3} ms",
-        percentile(&mut latencies, 0.5),
-        percentile(&mut latencies, 0.99),
-        percentile(&mut plain_latencies, 0.5),
-        percentile(&mut plain_latencies, 0.99),
+        ms(latencies.percentile(0.5)),
+        ms(latencies.percentile(0.99)),
+        ms(plain_latencies.percentile(0.5)),
+        ms(plain_latencies.percentile(0.99)),
     );
     let _ = std::fs::remove_dir_all(&args.dir);
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build --release -p stores-cli            # the `stores` binary this program runs
-//! cargo run --release -p stores-cli --example follow_bench -- [--full] [--rounds N]
+//! cargo run --release -p stores-cli --example follow_bench -- [--full] [--rounds N] [--seconds S]
 //! ```
 //!
 //! (`just bench-follow` does both.) Two contenders keep an OpenSearch index in step with a
@@ -15,7 +15,8 @@
 //!   OpenSearch as it arrives.
 //!
 //! The writer upserts 10 rows every 10 ms (1,000 changes a second, over 5,000 distinct rows, with
-//! PostgreSQL's default `synchronous_commit = on`) for 20 s (`--full`: 60 s);
+//! PostgreSQL's default `synchronous_commit = on`) for 20 s (`--full`: 60 s; `--seconds S`
+//! sets it);
 //! each row carries a sequence number and its write time. A probe asks OpenSearch every 20 ms
 //! for the highest sequence number visible (the index refreshes every 100 ms for both); a
 //! change's lag is the first probe that sees it minus its write time. Each round runs both
@@ -91,13 +92,21 @@ async fn main() -> Result<()> {
         .transpose()
         .context("--rounds takes a number")?
         .unwrap_or(3);
+    let seconds = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse())
+        .transpose()
+        .context("--seconds takes a number")?
+        .unwrap_or(if full { 60 } else { 20 });
     let settings = Settings {
         pg_url: std::env::var("STORES_POSTGRES_URL")
             .context("STORES_POSTGRES_URL is not set: start the services (just up)")?,
         search_url: std::env::var("STORES_OPENSEARCH_URL")
             .context("STORES_OPENSEARCH_URL is not set: start the services (just up)")?,
         stores: stores_binary()?,
-        seconds: if full { 60 } else { 20 },
+        seconds,
         rounds,
     };
 

@@ -32,7 +32,7 @@ use std::time::Duration;
 /// What the samples of a comparison measure, and so how they print and which way the ratio reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Measure {
-    /// Elapsed seconds (lower is better); printed in s, ms or µs.
+    /// Elapsed seconds (lower is better); printed in s, ms, µs or ns.
     Time,
     /// Amount per second in the given unit, such as `"docs/s"` or `"MiB/s"` (higher is better).
     Rate(&'static str),
@@ -72,7 +72,8 @@ impl Measure {
         let (unit, scale, decimals) = match self {
             Measure::Time if s.median >= 1.0 => ("s", 1.0, 3),
             Measure::Time if s.median >= 1e-3 => ("ms", 1e3, 1),
-            Measure::Time => ("µs", 1e6, 1),
+            Measure::Time if s.median >= 1e-6 => ("µs", 1e6, 1),
+            Measure::Time => ("ns", 1e9, 0),
             Measure::Rate(unit) if s.median >= 100.0 => (unit, 1.0, 0),
             Measure::Rate(unit) => (unit, 1.0, 2),
         };
@@ -168,7 +169,8 @@ impl Samples {
 }
 
 /// The order in which `contenders` run in round `round`: `0..contenders` rotated left by
-/// `round`, so each contender goes first in turn and none always follows the same one.
+/// `round`, so each contender goes first in turn (the cyclic order stays: with three or more,
+/// each has the same predecessor in every round but the one it starts).
 pub fn rotation(round: usize, contenders: usize) -> impl Iterator<Item = usize> {
     (0..contenders).map(move |i| (i + round) % contenders.max(1))
 }
@@ -205,6 +207,11 @@ mod tests {
         assert_eq!(
             Measure::Time.compare("t", &slow, &fast),
             "bench t: ours 2.250 s [1.500–3.000] vs boto3 750.0 µs [500.0–1000.0] = 3000.00x"
+        );
+        let get = samples("bare", &[2.5e-7, 3e-7, 3.5e-7]);
+        assert_eq!(
+            Measure::Time.compare("get", &get, &get),
+            "bench get: bare 300 ns [250–350] vs bare 300 ns [250–350] = 1.00x"
         );
         assert_eq!(
             Measure::Time.compare("t", &slow, &Samples::new("boto3")),

@@ -126,19 +126,34 @@ impl Run<'_> {
         let hour = Duration::from_secs(3600);
         let put = self.store.presign(PresignMethod::Put, &key, hour).await?;
         let get = self.store.presign(PresignMethod::Get, &key, hour).await?;
-        let curl = |args: &[&std::ffi::OsStr]| -> Result<Duration, BoxError> {
-            let started = Instant::now();
+        // Errors name the direction only: a presigned URL is a credential for an hour.
+        let curl = |direction: &str, args: &[&std::ffi::OsStr]| -> Result<(), BoxError> {
             let status = Command::new("curl")
                 .args(["--silent", "--show-error", "--fail", "-H", "Expect:"])
                 .args(args)
                 .status()?;
             if !status.success() {
-                return Err(format!("curl {args:?} failed: {status}").into());
+                return Err(format!("curl's {direction} failed: {status}").into());
             }
-            Ok(started.elapsed())
+            Ok(())
         };
-        let upload = curl(&["--upload-file".as_ref(), self.source.as_ref(), put.as_ref()])?;
-        let download = curl(&["--output".as_ref(), self.target.as_ref(), get.as_ref()])?;
+        let started = Instant::now();
+        curl(
+            "upload",
+            &["--upload-file".as_ref(), self.source.as_ref(), put.as_ref()],
+        )?;
+        let upload = started.elapsed();
+        let started = Instant::now();
+        curl(
+            "download",
+            &["--output".as_ref(), self.target.as_ref(), get.as_ref()],
+        )?;
+        // Like ours, every contender's download ends with the file on disk.
+        let synced = Command::new("sync").arg(&self.target).status()?;
+        if !synced.success() {
+            return Err(format!("sync of the download failed: {synced}").into());
+        }
+        let download = started.elapsed();
         self.store.delete(&key).await?;
         Ok(Moved { upload, download })
     }

@@ -147,6 +147,8 @@ async fn main() -> Result<(), BoxError> {
         small::operations(&store, small_ops, rounds).await
     }
     .await;
-    store.empty_and_delete_bucket().await?;
-    outcome
+    // The benchmark's own error first; a failed clean-up only when the benchmark passed.
+    let cleaned = store.empty_and_delete_bucket().await;
+    outcome?;
+    Ok(cleaned?)
 }

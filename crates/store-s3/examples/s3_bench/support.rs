@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::{BoxError, MIB};
 
+/// The workspace's root directory.
 pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -35,6 +36,9 @@ pub(crate) fn settings() -> HashMap<String, String> {
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_REGION",
+        "STORES_S3_VERIFYING_ENDPOINT",
+        "STORES_S3_VERIFYING_ACCESS_KEY",
+        "STORES_S3_VERIFYING_SECRET_KEY",
     ] {
         if let Ok(v) = std::env::var(name) {
             out.insert(name.to_owned(), v);
@@ -125,27 +129,41 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize>
     Ok(n)
 }
 
-/// The Python interpreter for the boto3 baseline, creating `.services/venv-bench` if needed.
+/// The Python interpreter for the boto3 baseline: `BENCH_PYTHON`, else `.services/venv-bench`,
+/// created if missing and given boto3 if it lacks it (other benchmarks share the virtualenv
+/// with their own packages).
 pub(crate) fn python() -> Result<PathBuf, BoxError> {
     if let Ok(p) = std::env::var("BENCH_PYTHON") {
         return Ok(PathBuf::from(p));
     }
     let venv = repo_root().join(".services/venv-bench");
     let python = venv.join("bin/python");
-    if !python.exists() {
-        eprintln!("creating {} with boto3 for the baseline...", venv.display());
-        let ok = Command::new("python3")
+    let has_boto3 = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import boto3"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if has_boto3(&python) {
+        return Ok(python);
+    }
+    eprintln!(
+        "installing boto3 into {} for the baseline...",
+        venv.display()
+    );
+    let created = python.exists()
+        || Command::new("python3")
             .args(["-m", "venv"])
             .arg(&venv)
             .status()?
-            .success()
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "boto3"])
-                .status()?
-                .success();
-        if !ok {
-            return Err("could not create the benchmark virtualenv with boto3".into());
-        }
+            .success();
+    let installed = created
+        && Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "boto3"])
+            .status()?
+            .success();
+    if !installed || !has_boto3(&python) {
+        return Err("could not install boto3 into the benchmark virtualenv".into());
     }
     Ok(python)
 }

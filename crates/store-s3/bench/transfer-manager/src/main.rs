@@ -57,6 +57,8 @@ async fn main() -> Result<(), BoxError> {
         .await?
         .join()
         .await?;
+    // Like store-s3's download_file, which syncs the file before it returns.
+    std::fs::File::open(target)?.sync_all()?;
     let download_s = started.elapsed().as_secs_f64();
 
     let bytes = std::fs::metadata(target)?.len();
