@@ -9,13 +9,17 @@ use bytes::BytesMut;
 use futures::StreamExt;
 use store_core::object::{ByteRange, ByteStream, GetOptions, PutOptions, PutResult};
 use store_core::{ObjectKey, Result, StoreError};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use crate::client::{BucketClient, meta_of_head};
 use crate::error::{io_error, local};
 use crate::multipart::WriteOptions;
 use crate::options::{ReadOptions, S3PutOptions};
 use crate::transfer::TransferConfig;
+
+mod part_writer;
+
+use part_writer::PartWriter;
 
 /// How much of a file is read at a time.
 const FILE_CHUNK: usize = 1024 * 1024;
@@ -163,9 +167,6 @@ pub(crate) async fn download_file(
     Ok(written)
 }
 
-/// The bytes a part's download gathers before each write to its file.
-const WRITE_BUFFER: usize = 1024 * 1024;
-
 /// Bytes `start..end` of an object, pinned to its etag.
 struct Part {
     start: u64,
@@ -190,14 +191,7 @@ async fn download_part(
     if let Some(etag) = etag {
         options = options.if_match(etag);
     }
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .open(temp)
-        .await
-        .map_err(|e| io_error("open", temp, e))?;
-    file.seek(std::io::SeekFrom::Start(start))
-        .await
-        .map_err(|e| io_error("seek in", temp, e))?;
+    let mut file = PartWriter::open(temp, start).await?;
     let got = client
         .get_object(
             key,
@@ -208,18 +202,13 @@ async fn download_part(
         )
         .await?;
     let mut body = got.body;
-    // The body arrives in chunks of a few KiB; each write to a tokio file is a hop to the
-    // blocking pool, so they are gathered into writes of a MiB.
-    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut written = 0u64;
     while let Some(chunk) = body.next().await {
         let chunk = chunk?;
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| io_error("write", temp, e))?;
+        file.write(&chunk).await?;
         written += chunk.len() as u64;
     }
-    file.flush().await.map_err(|e| io_error("write", temp, e))?;
+    file.flush().await?;
     if written != end - start {
         return Err(StoreError::unavailable(format!(
             "part {start}..{end} ended after {written} bytes"

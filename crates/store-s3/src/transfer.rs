@@ -31,8 +31,9 @@ pub struct TransferConfig {
     /// holds each part in memory until it is acknowledged, so this bounds its memory to about
     /// `concurrency × part_size`.
     pub concurrency: usize,
-    /// Ranged GETs in flight at once per `download_file` (default 8). A download holds only a
-    /// write buffer of 1 MiB per part, so it affords more requests in flight than an upload.
+    /// Ranged GETs in flight at once per `download_file` (default 6). A download holds only a
+    /// write buffer of 256 KiB (and its connection's buffers) per part, so it affords more
+    /// requests in flight than an upload.
     pub download_concurrency: usize,
     /// Retries of one part on retryable errors (the SDK's own retry is off for parts, so the
     /// two never stack).
@@ -50,7 +51,7 @@ impl Default for TransferConfig {
             multipart_threshold: 8 * MIB,
             part_size: 8 * MIB,
             concurrency: 4,
-            download_concurrency: 8,
+            download_concurrency: 6,
             part_retry: RetryPolicy::default()
                 .max_attempts(6)
                 .base_delay(Duration::from_millis(200))
