@@ -63,7 +63,7 @@ programs=(
     "dynamo|env BENCH_ITEMS=2000 BENCH_GETS=500 ./crates/store-dynamo/bench/run.sh|env BENCH_ITEMS=10000 BENCH_GETS=2000 ./crates/store-dynamo/bench/run.sh"
     "search|./crates/store-search/bench/run.sh 20000 3|./crates/store-search/bench/run.sh 100000 3"
     "s3-moto|./crates/store-s3/bench/run.sh --server moto --size-mib 64 --small-ops 200|./crates/store-s3/bench/run.sh --server moto --size-mib 256 --small-ops 1000"
-    "s3-s3s|./crates/store-s3/bench/run.sh --server s3s --size-mib 256 --small-ops 200|./crates/store-s3/bench/run.sh --server s3s --size-mib 1024 --small-ops 1000"
+    "s3-s3s|./crates/store-s3/bench/run.sh --server s3s --size-mib 256 --small-ops 200|./crates/store-s3/bench/run.sh --server s3s --size-mib 1024 --small-ops 200"
     "fs|$examples/fs_bench --size-mib 256 --small 2000|$examples/fs_bench --size-mib 1024 --small 10000"
     "sqlite|$examples/sqlite_bench --rows 100000 --runs 3|$examples/sqlite_bench --rows 1000000 --runs 3"
     "redb|$examples/redb_bench --items 20000 --runs 3|$examples/redb_bench --items 100000 --runs 3"
