@@ -80,26 +80,25 @@ struct Settings {
     rounds: usize,
 }
 
+/// The number after `flag` among `args`, if the flag is there.
+fn number_after<T: std::str::FromStr>(args: &[String], flag: &str) -> Result<Option<T>> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .map(|n| {
+            n.parse()
+                .ok()
+                .with_context(|| format!("{flag} takes a number"))
+        })
+        .transpose()
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--full");
-    let rounds = args
-        .iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse())
-        .transpose()
-        .context("--rounds takes a number")?
-        .unwrap_or(3);
-    let seconds = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse())
-        .transpose()
-        .context("--seconds takes a number")?
-        .unwrap_or(if full { 60 } else { 20 });
+    let rounds = number_after(&args, "--rounds")?.unwrap_or(3);
+    let seconds = number_after(&args, "--seconds")?.unwrap_or(if full { 60 } else { 20 });
     let settings = Settings {
         pg_url: std::env::var("STORES_POSTGRES_URL")
             .context("STORES_POSTGRES_URL is not set: start the services (just up)")?,
