@@ -24,6 +24,7 @@
 //!   the column.
 
 mod cancel;
+mod checkout;
 mod codec;
 mod config;
 mod copy;

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_postgres::{
-    ClientWrapper, Hook, HookError, Manager, ManagerConfig, Metrics, Object, Pool, PoolError,
-    RecyclingMethod, Runtime, Status,
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Status,
 };
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
@@ -16,6 +15,7 @@ use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
 
 use crate::cancel::{Guarded, GuardedRows, limited, timed_out, within};
+use crate::checkout::{self, Drivers};
 use crate::codec;
 use crate::config::PgConfig;
 use crate::error::{BACKEND, map_pg, map_pool};
@@ -119,7 +119,8 @@ impl PgStore {
             pg.options(&options);
         }
         // Checkouts never pay a round trip for a connection in steady use: `Fast` replaces
-        // only connections known closed; the hook verifies those unused for a while.
+        // only connections known closed; the hook verifies those unused for a while or
+        // driven by another runtime (see `checkout`).
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -130,10 +131,14 @@ impl PgStore {
         let manager = Manager::from_connect(pg, connect_with, manager_config);
         let mut pool = Pool::builder(manager);
         if config.verify_on_checkout {
-            pool = pool.pre_recycle(verify_idle(
-                config.verify_after_idle,
-                config.recycle_timeout,
-            ));
+            let drivers = Drivers::default();
+            pool = pool
+                .post_create(checkout::record_driver(drivers.clone()))
+                .pre_recycle(checkout::verify(
+                    drivers,
+                    config.verify_after_idle,
+                    config.recycle_timeout,
+                ));
         }
         let pool = pool
             .max_size(config.pool_size)
@@ -272,26 +277,6 @@ impl PgStore {
             .map(|r| codec::row_to_document(r).map_err(|e| e.in_context(BACKEND, "query")))
             .collect()
     }
-}
-
-/// The checkout hook that verifies, with an empty query's round trip bounded by `limit`, a
-/// connection unused for at least `idle`; one that fails or does not answer in time is
-/// replaced by another.
-fn verify_idle(idle: Duration, limit: Duration) -> Hook {
-    Hook::async_fn(move |client: &mut ClientWrapper, metrics: &Metrics| {
-        Box::pin(async move {
-            if !idle.is_zero() && metrics.last_used() < idle {
-                return Ok(());
-            }
-            match tokio::time::timeout(limit, client.simple_query("")).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(HookError::Backend(e)),
-                Err(_) => Err(HookError::message(
-                    "the connection did not answer its check in time",
-                )),
-            }
-        })
-    })
 }
 
 /// Prepares through the connection's statement cache.

@@ -9,6 +9,15 @@ use store_rds::PgConfig;
 
 use super::support::{config, proxied, within};
 
+/// Lets a reset the proxy was told of happen: its tasks send the resets and the pool's
+/// connection drivers read them. (A reset that arrives while a statement is in flight fails
+/// that statement with a retryable `Unavailable`; none is re-sent, as it may have run.)
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// Connections reset while idle are found closed at checkout and replaced, without a round
+/// trip for the ones in steady use.
 #[tokio::test]
 async fn reset_connections_are_replaced_and_the_next_query_succeeds_within_2s() {
     let (proxy, url) = proxied().await;
@@ -26,6 +35,7 @@ async fn reset_connections_are_replaced_and_the_next_query_succeeds_within_2s() 
     let before = proxy.stats().connections;
 
     proxy.reset_connections();
+    settle().await;
     let started = Instant::now();
     let row = within(
         Duration::from_secs(2),
@@ -43,6 +53,7 @@ async fn reset_connections_are_replaced_and_the_next_query_succeeds_within_2s() 
 
     // Many callers at once after another reset: none hangs, and the pool heals.
     proxy.reset_connections();
+    settle().await;
     let callers = (0..12).map(|i| {
         let store = store.clone();
         async move { store.query_one("SELECT $1::int AS i", &[i.into()]).await }
@@ -201,4 +212,47 @@ async fn only_connections_idle_past_the_window_are_checked_before_use() {
         .query_one("SELECT 1 AS one", &[])
         .await
         .expect("recovered");
+}
+
+/// A connection is driven by a task on the runtime that opened it. Handed to a caller on
+/// another runtime while that one is not running (here a current-thread runtime outside
+/// `block_on`; in the wild, one blocked in a `Drop` that waits for the caller), it could
+/// never answer: the checkout verifies it however recently it was used, finds it silent
+/// within the recycle timeout and opens a connection the caller's runtime drives.
+#[test]
+fn a_connection_driven_by_a_stalled_runtime_is_replaced_not_handed_out() {
+    let current_thread = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    let first = current_thread();
+    let store = first.block_on(async {
+        let store = config()
+            .await
+            .pool_size(1)
+            .recycle_timeout(Duration::from_millis(300))
+            .query_timeout(Duration::from_secs(5))
+            .build()
+            .expect("store");
+        store
+            .query_one("SELECT 1 AS one", &[])
+            .await
+            .expect("opened");
+        store
+    });
+    // `first` is now stalled: nothing polls the connection's driver.
+    let second = current_thread();
+    let started = Instant::now();
+    let row = second
+        .block_on(store.query_one("SELECT 2 AS two", &[]))
+        .expect("answered on a connection this runtime drives");
+    assert_eq!(row.get("two"), Some(&Value::from(2)));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the silent connection was handed out: {took:?}"
+    );
+    drop(first);
 }
