@@ -2,10 +2,9 @@
 
 use std::pin::pin;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::{SinkExt, TryStreamExt};
-use store_core::sql::{check_upsert, upsert_statement};
 use store_core::{Document, Result, StoreError, Value};
 use tokio_postgres::binary_copy::BinaryCopyOutStream;
 use tokio_postgres::types::{IsNull, Type};
@@ -68,62 +67,6 @@ impl PgStore {
         .await
     }
 
-    /// [`SqlStore::upsert_rows`](store_core::SqlStore::upsert_rows) in bulk: in one
-    /// transaction, binary `COPY` of the rows into a temporary staging table of the written
-    /// columns (same types as the table's), then one `INSERT … SELECT … ON CONFLICT (key) DO
-    /// UPDATE` from it. The staging table lives as long as the pooled connection and is
-    /// emptied at every commit (or rollback); its types are those of the table's columns
-    /// when the connection first staged rows for it.
-    pub(crate) async fn copy_upsert(
-        &self,
-        table: &str,
-        columns: &[String],
-        key: &[String],
-        rows: Vec<Vec<Value>>,
-    ) -> Result<u64> {
-        check_upsert(columns, key, &rows)?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        async move {
-            let fail = |e: StoreError| e.in_context(BACKEND, "upsert_rows").with_target(table);
-            let pg = |e| fail(map_pg(e, "upsert_rows"));
-            let mut conn = self.conn("upsert_rows").await.map_err(fail)?;
-            let tx = conn.transaction().await.map_err(pg)?;
-            let list = columns
-                .iter()
-                .map(|c| quote_ident(c))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let stage = stage_name(table, columns);
-            tx.batch_execute(&format!(
-                "CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS \
-                 SELECT {list} FROM {} WITH NO DATA",
-                quote_qualified(table)
-            ))
-            .await
-            .map_err(pg)?;
-            let probe = tx
-                .prepare_cached(&format!("SELECT {list} FROM {stage} LIMIT 0"))
-                .await
-                .map_err(pg)?;
-            let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
-            let rows = futures::stream::iter(rows.into_iter().map(Ok));
-            copy_rows(tx.client(), &stage, columns, &types, rows)
-                .await
-                .map_err(fail)?;
-            let from_stage = format!("SELECT {list} FROM {stage}");
-            let upsert = tx
-                .prepare_cached(&upsert_statement(table, columns, key, &from_stage))
-                .await
-                .map_err(pg)?;
-            let written = tx.execute(&upsert, &[]).await.map_err(pg)?;
-            tx.commit().await.map_err(pg)?;
-            Ok(written)
-        }
-        .await
-    }
-
     /// Streams the rows of `query` (a `SELECT` without parameters, or a table name given as
     /// `SELECT * FROM t`) with binary `COPY (...) TO STDOUT`, decoded to documents exactly as
     /// [`query`](store_core::SqlStore::query) decodes rows. Memory stays bounded.
@@ -176,13 +119,54 @@ impl PgStore {
     }
 }
 
-/// The staging table of [`PgStore::copy_upsert`] for `columns` of `table`: a temporary table
-/// of the session (so private to it), created at its first use and emptied at every commit.
-fn stage_name(table: &str, columns: &[String]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (table, columns).hash(&mut hasher);
-    format!("pg_temp.stores_stage_{:016x}", hasher.finish())
+/// `COPY target (names…) FROM STDIN (FORMAT binary)`, `target` already quoted.
+pub(crate) fn copy_statement(target: &str, names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|c| quote_ident(c)).collect();
+    format!(
+        "COPY {target} ({}) FROM STDIN (FORMAT binary)",
+        quoted.join(", ")
+    )
+}
+
+/// Rows encoded in PostgreSQL's binary `COPY` format, handed out in chunks of about
+/// [`CHUNK`] bytes: the header first, the trailer with the last chunk.
+pub(crate) struct CopyEncoder<'a> {
+    names: &'a [String],
+    types: &'a [Type],
+    buf: BytesMut,
+    rows: u64,
+}
+
+impl<'a> CopyEncoder<'a> {
+    /// An encoder of rows whose values fill the columns `names` of `types`, in order.
+    pub(crate) fn new(names: &'a [String], types: &'a [Type]) -> Self {
+        let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+        buf.put_slice(MAGIC);
+        buf.put_i32(0);
+        buf.put_i32(0);
+        Self {
+            names,
+            types,
+            buf,
+            rows: 0,
+        }
+    }
+
+    /// Encodes one row (an error names the row and the column); returns a chunk once enough
+    /// bytes have gathered.
+    pub(crate) fn push(&mut self, row: &[Value]) -> Result<Option<Bytes>> {
+        self.rows += 1;
+        encode_row(row, self.names, self.types, &mut self.buf).map_err(|e| {
+            StoreError::new(e.kind(), format!("row {}: {}", self.rows, e.message()))
+        })?;
+        Ok((self.buf.len() >= CHUNK).then(|| self.buf.split().freeze()))
+    }
+
+    /// The last chunk, with the trailer.
+    pub(crate) fn finish(mut self) -> Bytes {
+        self.buf.put_i16(-1);
+        self.buf.split().freeze()
+    }
 }
 
 /// Sends `rows` into `target` (quoted) with binary `COPY … FROM STDIN` on `client`: each row's
@@ -198,35 +182,36 @@ async fn copy_rows<S>(
 where
     S: Stream<Item = Result<Vec<Value>>> + Send,
 {
-    let quoted: Vec<String> = names.iter().map(|c| quote_ident(c)).collect();
-    let copy = format!(
-        "COPY {target} ({}) FROM STDIN (FORMAT binary)",
-        quoted.join(", ")
-    );
     let pg = |e| map_pg(e, "copy_in");
     let sink = client
-        .copy_in::<_, bytes::Bytes>(copy.as_str())
+        .copy_in::<_, Bytes>(copy_statement(target, names).as_str())
         .await
         .map_err(pg)?;
     let mut sink = pin!(sink);
-    let mut buf = BytesMut::with_capacity(CHUNK + 4096);
-    buf.put_slice(MAGIC);
-    buf.put_i32(0);
-    buf.put_i32(0);
+    let mut encoder = CopyEncoder::new(names, types);
     let mut rows = pin!(rows);
-    let mut count: u64 = 0;
     while let Some(row) = rows.next().await {
-        let row = row?;
-        count += 1;
-        encode_row(&row, names, types, &mut buf)
-            .map_err(|e| StoreError::new(e.kind(), format!("row {count}: {}", e.message())))?;
-        if buf.len() >= CHUNK {
-            sink.send(buf.split().freeze()).await.map_err(pg)?;
+        if let Some(chunk) = encoder.push(&row?)? {
+            sink.send(chunk).await.map_err(pg)?;
         }
     }
-    buf.put_i16(-1);
-    sink.send(buf.split().freeze()).await.map_err(pg)?;
+    sink.send(encoder.finish()).await.map_err(pg)?;
     sink.as_mut().finish().await.map_err(pg)
+}
+
+/// Sends chunks a [`CopyEncoder`] made with `copy` (a [`copy_statement`]) on `client`,
+/// returning how many rows the server took, or the driver's error as it is.
+pub(crate) async fn send_chunks(
+    client: &tokio_postgres::Client,
+    copy: &str,
+    chunks: Vec<Bytes>,
+) -> std::result::Result<u64, tokio_postgres::Error> {
+    let sink = client.copy_in::<_, Bytes>(copy).await?;
+    let mut sink = pin!(sink);
+    for chunk in chunks {
+        sink.send(chunk).await?;
+    }
+    sink.as_mut().finish().await
 }
 
 fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMut) -> Result<()> {

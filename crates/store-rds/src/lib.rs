@@ -41,6 +41,7 @@ pub mod replication;
 mod store;
 mod tls;
 mod transaction;
+mod upsert;
 
 pub use config::PgConfig;
 pub use copy::CopyOutStream;

@@ -22,6 +22,7 @@ use crate::error::{BACKEND, map_pg, map_pool};
 use crate::password::{Opener, SharedSource};
 use crate::tls::Connector;
 use crate::transaction::PgTransaction;
+use crate::upsert::CollidedTables;
 
 /// A PostgreSQL database behind a connection pool, as a [`SqlStore`].
 ///
@@ -53,6 +54,8 @@ pub struct PgStore {
     query_timeout: Option<Duration>,
     /// Where new connections' passwords come from, when they change over time.
     pub(crate) password_source: Option<SharedSource>,
+    /// The tables whose upserts met existing keys (see `upsert.rs`).
+    pub(crate) collided: CollidedTables,
 }
 
 impl fmt::Debug for PgStore {
@@ -99,6 +102,7 @@ impl PgStore {
             connector: Connector::Plain,
             query_timeout: None,
             password_source: None,
+            collided: CollidedTables::default(),
         }
     }
 
@@ -158,6 +162,7 @@ impl PgStore {
             config: Some(Arc::new(config)),
             connector,
             password_source,
+            collided: CollidedTables::default(),
         })
     }
 

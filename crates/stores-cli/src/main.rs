@@ -26,6 +26,11 @@
 //! key, size), `summary` (command, ok, elapsed_s and the command's counts; last on success) and
 //! `error` (command, kind, message; last on failure). `stores --help` lists every field.
 
+/// mimalloc, not the system's malloc: a copy allocates and frees millions of small values,
+/// many on another thread than the one that allocated them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod commands;
 mod location;
