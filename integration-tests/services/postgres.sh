@@ -165,7 +165,7 @@ max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-# logical decoding, for the change-feed tests (store-rds feature `replication`)
+# logical decoding, for the change-feed tests (store-rds feature replication)
 wal_level = logical
 max_replication_slots = 32
 # TLS with a certificate from a throwaway CA (clients choose with sslmode; prefer is the default)

@@ -37,9 +37,19 @@ fi
 if ! /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1; then
     apt_install python3-jsonschema
 fi
+# The harness's ports lie in Linux's ephemeral range (32768-60999), so a client socket of
+# another program can briefly hold one: a service that found its port taken is started
+# again, up to 3 times, a few seconds apart.
 for svc in "$@"; do
-    if ! "$SERVICES_DIR/$svc.sh" up; then
-        die "$svc failed to start; run integration-tests/services/down.sh to stop what did start"
-    fi
+    attempt=1
+    until "$SERVICES_DIR/$svc.sh" up; do
+        if (( attempt >= 3 )) || ! grep -qiE 'address already in use|could not bind' \
+                "$STATE_DIR/$svc"/*.log 2>/dev/null; then
+            die "$svc failed to start; run integration-tests/services/down.sh to stop what did start"
+        fi
+        attempt=$((attempt + 1))
+        log "$svc found its port taken; starting it again (attempt $attempt of 3)"
+        sleep 3
+    done
 done
 log "all up in $(elapsed_since "$start")s ($*); env: $ENV_FILE"
