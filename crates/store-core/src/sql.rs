@@ -97,8 +97,8 @@ pub trait SqlStore: Health + Debug + Send + Sync {
     /// many rows were written. Two rows of one call must not share a key.
     ///
     /// The default is multi-row `INSERT` statements in one transaction; a backend with a
-    /// faster bulk path overrides it (PostgreSQL: binary `COPY` into a staging table, then one
-    /// `INSERT … SELECT`). `InvalidInput` for an empty key, a key column not written, or a
+    /// faster bulk path overrides it (PostgreSQL: binary `COPY`, straight into the table while
+    /// its keys are new, else into a staging table and one `INSERT … SELECT`). `InvalidInput` for an empty key, a key column not written, or a
     /// row of the wrong width.
     async fn upsert_rows(
         &self,

@@ -58,9 +58,15 @@ impl Drivers {
         })
     }
 
-    /// Records that `client` answered its check.
-    fn verified(&self, client: &ClientWrapper) {
-        let closed = self.closed.load(Ordering::Acquire);
+    /// The pool's count of connections found closed, read before a check begins.
+    fn closed_so_far(&self) -> u64 {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Records that `client` answered the check begun when `closed` connections had been
+    /// found closed (a connection found closed during the check leaves it to be checked
+    /// again).
+    fn verified(&self, client: &ClientWrapper, closed: u64) {
         let cache = Arc::as_ptr(&client.statement_cache);
         let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = connections.iter_mut().find(|c| c.cache.as_ptr() == cache) {
@@ -98,9 +104,10 @@ pub(crate) fn verify(drivers: Drivers, idle: Duration, limit: Duration) -> Hook 
                 drivers.found_closed();
                 return Err(HookError::message("the connection was closed"));
             }
+            let closed_before = drivers.closed_so_far();
             match tokio::time::timeout(limit, client.simple_query("")).await {
                 Ok(Ok(_)) => {
-                    drivers.verified(client);
+                    drivers.verified(client, closed_before);
                     Ok(())
                 }
                 Ok(Err(e)) => {

@@ -283,10 +283,11 @@ impl PgConfig {
         self
     }
 
-    /// Verifies only connections unused for at least `idle` (default 1 s; `Duration::ZERO`
-    /// verifies at every checkout). Connections in steady use are handed out without the
-    /// extra round trip, so a busy pool runs at the raw client's speed; one that sat idle
-    /// longer, which a network device may have cut silently, is checked first.
+    /// Verifies only connections last checked out at least `idle` ago (default 1 s;
+    /// `Duration::ZERO` verifies at every checkout). Connections in steady use are handed out
+    /// without the extra round trip, so a busy pool runs at the raw client's speed; one that
+    /// sat unused longer, which a network device may have cut silently, is checked first, as
+    /// is every connection after the pool found one closed.
     ///
     /// A connection is also verified whatever its idleness when the caller runs on another
     /// tokio runtime than the one driving it (each connection's driver is a task on the

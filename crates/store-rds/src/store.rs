@@ -22,7 +22,7 @@ use crate::error::{BACKEND, map_pg, map_pool};
 use crate::password::{Opener, SharedSource};
 use crate::tls::Connector;
 use crate::transaction::PgTransaction;
-use crate::upsert::CollidedTables;
+use crate::upsert::UpsertRoutes;
 
 /// A PostgreSQL database behind a connection pool, as a [`SqlStore`].
 ///
@@ -54,8 +54,8 @@ pub struct PgStore {
     query_timeout: Option<Duration>,
     /// Where new connections' passwords come from, when they change over time.
     pub(crate) password_source: Option<SharedSource>,
-    /// The tables whose upserts met existing keys (see `upsert.rs`).
-    pub(crate) collided: CollidedTables,
+    /// How each table's upserts go (see `upsert.rs`).
+    pub(crate) routes: UpsertRoutes,
 }
 
 impl fmt::Debug for PgStore {
@@ -102,7 +102,7 @@ impl PgStore {
             connector: Connector::Plain,
             query_timeout: None,
             password_source: None,
-            collided: CollidedTables::default(),
+            routes: UpsertRoutes::default(),
         }
     }
 
@@ -162,7 +162,7 @@ impl PgStore {
             config: Some(Arc::new(config)),
             connector,
             password_source,
-            collided: CollidedTables::default(),
+            routes: UpsertRoutes::default(),
         })
     }
 
@@ -429,8 +429,9 @@ impl SqlStore for PgStore {
         stream::once(start).try_flatten().boxed()
     }
 
-    /// Binary `COPY` into a staging table, then one `INSERT … SELECT … ON CONFLICT`, in one
-    /// transaction (see [`PgStore::copy_in`] for how values are encoded).
+    /// Binary `COPY` straight into the table while its keys are new, else into a staging
+    /// table and one `INSERT … SELECT … ON CONFLICT`, in one transaction (see `upsert.rs`, and
+    /// [`PgStore::copy_in`] for how values are encoded).
     async fn upsert_rows(
         &self,
         table: &str,

@@ -2,7 +2,7 @@
 //! straight into the table while its keys are new, through a staging table once they meet
 //! existing ones.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -17,40 +17,73 @@ use crate::error::{BACKEND, map_pg};
 use crate::store::PgStore;
 use crate::{quote_ident, quote_qualified};
 
-/// The tables whose upserts through one store (and its clones) have met an existing key, so
-/// go through staging from then on.
+/// How each table's upserts go, decided at the first upsert into it through one store (and
+/// its clones).
 #[derive(Clone, Default)]
-pub(crate) struct CollidedTables(Arc<Mutex<HashSet<String>>>);
+pub(crate) struct UpsertRoutes(Arc<Mutex<HashMap<String, Route>>>);
 
-impl CollidedTables {
-    fn contains(&self, table: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(table)
+/// How upserts into one table go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Route {
+    /// Binary `COPY` straight into the table, which a unique index (named here) on exactly
+    /// the key guards, until a batch meets a key already there.
+    Direct { key_index: String },
+    /// Through the staging table and `INSERT … ON CONFLICT`.
+    Staged,
+}
+
+impl UpsertRoutes {
+    fn get(&self, table: &str) -> Option<Route> {
+        self.lock().get(table).cloned()
     }
 
-    fn insert(&self, table: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(table.to_owned());
+    fn set(&self, table: &str, route: Route) {
+        self.lock().insert(table.to_owned(), route);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Route>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// The name of a unique, immediate, non-partial index on exactly the `$2` columns of the
+/// table `$1` (a quoted name), when a plain `COPY` into the table writes what `INSERT` would:
+/// an ordinary or partitioned table without row-level security, none of the written columns
+/// `$3` an identity column `GENERATED ALWAYS`. No row otherwise.
+const DIRECT_ROUTE: &str = "\
+SELECT ix.relname::text
+FROM pg_class t
+JOIN pg_index i ON i.indrelid = t.oid
+JOIN pg_class ix ON ix.oid = i.indexrelid
+WHERE t.oid = $1::text::regclass
+  AND t.relkind IN ('r', 'p') AND NOT t.relrowsecurity
+  AND i.indisunique AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL
+  AND i.indnkeyatts = cardinality($2::text[])
+  AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+       FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+       WHERE k.n <= i.indnkeyatts)
+      = (SELECT array_agg(c ORDER BY c) FROM unnest($2::text[]) AS c)
+  AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                  WHERE a.attrelid = t.oid AND a.attidentity = 'a'
+                    AND a.attname::text = ANY($3::text[]))
+LIMIT 1";
 
 impl PgStore {
     /// [`SqlStore::upsert_rows`](store_core::SqlStore::upsert_rows) in bulk, in one
     /// transaction.
     ///
-    /// Until a table's upserts through this store meet a key already there, the rows are
-    /// copied straight into it with binary `COPY`: a restore, or a first copy into an empty
-    /// table, costs what a plain `COPY` does. The first batch that meets one fails on the
-    /// unique key, is rolled back, and is written again the general way, as every later batch
-    /// into that table is: binary `COPY` into a temporary staging table of the written columns
+    /// Where a plain `COPY` writes what `INSERT` would (an ordinary table without row-level
+    /// security, a unique index on exactly the key, no `GENERATED ALWAYS` identity column
+    /// written), and until a batch meets a key already there, the rows are copied straight
+    /// into the table with binary `COPY`: a restore, or a first copy into an empty table,
+    /// costs what a plain `COPY` does. A batch that meets an existing key fails on that
+    /// index, is rolled back, and is written again the general way, as every later batch into
+    /// that table is: binary `COPY` into a temporary staging table of the written columns
     /// (same types as the table's), then one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`.
-    /// The staging table lives as long as the pooled connection and is emptied at every commit
-    /// (or rollback); its types are those of the table's columns when the connection first
-    /// staged rows for it.
+    /// The staging table lives as long as the pooled connection and is emptied at every
+    /// commit (or rollback); its types are those of the table's columns when the connection
+    /// first staged rows for it.
     pub(crate) async fn copy_upsert(
         &self,
         table: &str,
@@ -71,14 +104,31 @@ impl PgStore {
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", ");
-        if !self.collided.contains(table) {
-            let tx = conn.transaction().await.map_err(pg)?;
+        let route = match self.routes.get(table) {
+            Some(route) => route,
+            None => {
+                let found = conn
+                    .query_opt(DIRECT_ROUTE, &[&target, &key, &columns])
+                    .await
+                    .map_err(pg)?;
+                let route = match found {
+                    Some(row) => Route::Direct {
+                        key_index: row.get(0),
+                    },
+                    None => Route::Staged,
+                };
+                self.routes.set(table, route.clone());
+                route
+            }
+        };
+        if let Route::Direct { key_index } = route {
             // Not cached: the table may have been altered since the last batch.
-            let probe = tx
+            let probe = conn
                 .prepare(&format!("SELECT {list} FROM {target} LIMIT 0"))
                 .await
                 .map_err(pg)?;
             let chunks = encode(&rows, columns, &column_types(&probe)).map_err(fail)?;
+            let tx = conn.transaction().await.map_err(pg)?;
             let copy = copy_statement(&target, columns);
             match send_chunks(tx.client(), &copy, chunks).await {
                 Ok(written) => {
@@ -87,7 +137,15 @@ impl PgStore {
                 }
                 Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                     tx.rollback().await.map_err(pg)?;
-                    self.collided.insert(table);
+                    // Another unique constraint fails the staged write the same way; only
+                    // the key's index sends the table's later batches through staging.
+                    let on_key = e
+                        .as_db_error()
+                        .and_then(|db| db.constraint())
+                        .is_some_and(|name| name == key_index);
+                    if on_key {
+                        self.routes.set(table, Route::Staged);
+                    }
                 }
                 Err(e) => return Err(pg(e)),
             }

@@ -14,3 +14,4 @@ mod replication;
 mod smoke;
 mod support;
 mod tls;
+mod upsert;

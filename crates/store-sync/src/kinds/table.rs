@@ -4,8 +4,9 @@
 //! LIMIT n`), inside one REPEATABLE READ transaction where the database has isolation levels, so
 //! every page comes from the same snapshot. Partition I of N is the key range between the rows
 //! at offsets I·count/N and (I+1)·count/N of that snapshot. Writing is
-//! [`SqlStore::upsert_rows`]: binary `COPY` into a staging table on PostgreSQL, multi-row
-//! `INSERT … ON CONFLICT (key) DO UPDATE` elsewhere.
+//! [`SqlStore::upsert_rows`]: binary `COPY` (straight into the table while its keys are new,
+//! else through a staging table) on PostgreSQL, multi-row `INSERT … ON CONFLICT (key) DO
+//! UPDATE` elsewhere.
 
 use std::collections::HashMap;
 use std::sync::Arc;

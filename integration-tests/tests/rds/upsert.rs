@@ -1,0 +1,143 @@
+//! `upsert_rows` on PostgreSQL: binary `COPY` straight into the table while its keys are new
+//! writes exactly what the staged `INSERT … ON CONFLICT` would, and refuses what it refuses.
+
+use integration_tests::names::unique_ident;
+use store_core::sql::{SqlStore, SqlStoreExt};
+use store_core::{StoreError, Value};
+use store_rds::PgStore;
+
+use super::support::store;
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A fresh table of `columns`, dropped by the caller.
+async fn table(store: &PgStore, columns: &str) -> String {
+    let table = unique_ident("upsert_route");
+    store
+        .batch_execute(&format!("CREATE TABLE {table} ({columns})"))
+        .await
+        .expect("create the table");
+    table
+}
+
+async fn count(store: &PgStore, sql: &str) -> i64 {
+    let row = store.query_one(sql, &[]).await.expect("count");
+    row.get("n").and_then(Value::as_i64).expect("a count")
+}
+
+async fn upsert(
+    store: &PgStore,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<u64, StoreError> {
+    store
+        .upsert_rows(table, &names(columns), &names(&["id"]), rows)
+        .await
+}
+
+/// Rows in `t`.
+async fn rows_in(store: &PgStore, t: &str) -> i64 {
+    count(store, &format!("SELECT count(*) AS n FROM {t}")).await
+}
+
+/// Asserts `outcome` is an error and `t` holds no row, then drops `t`.
+async fn refused_and_empty(store: &PgStore, t: &str, outcome: Result<u64, StoreError>, why: &str) {
+    assert!(outcome.is_err(), "{why}: {outcome:?}");
+    assert_eq!(rows_in(store, t).await, 0, "{why}: nothing is written");
+    drop_table(store, t).await;
+}
+
+async fn drop_table(store: &PgStore, t: &str) {
+    store
+        .batch_execute(&format!("DROP TABLE {t}"))
+        .await
+        .unwrap();
+}
+
+fn rows(ids: std::ops::Range<i64>, v: &str) -> Vec<Vec<Value>> {
+    ids.map(|i| vec![i.into(), v.into()]).collect()
+}
+
+#[tokio::test]
+async fn batches_meeting_stored_keys_replace_them_and_nothing_is_duplicated() {
+    let store = store().await;
+    let t = table(&store, "id bigint PRIMARY KEY, v text NOT NULL").await;
+    // New keys (copied straight in), then half old keys (the batch is redone through
+    // staging), then new keys again (staging from then on).
+    for (ids, v) in [(0..1_000, "a"), (500..1_500, "b"), (1_500..1_600, "c")] {
+        let written = upsert(&store, &t, &["id", "v"], rows(ids.clone(), v))
+            .await
+            .expect("upsert");
+        assert_eq!(written, (ids.end - ids.start) as u64);
+    }
+    let total = format!("SELECT count(*) AS n FROM {t}");
+    let distinct = format!("SELECT count(DISTINCT id) AS n FROM {t}");
+    assert_eq!(count(&store, &total).await, 1_600);
+    assert_eq!(count(&store, &distinct).await, 1_600);
+    for (v, expected) in [("a", 500), ("b", 1_000), ("c", 100)] {
+        let sql = format!("SELECT count(*) AS n FROM {t} WHERE v = '{v}'");
+        assert_eq!(count(&store, &sql).await, expected, "rows holding {v}");
+    }
+    drop_table(&store, &t).await;
+}
+
+#[tokio::test]
+async fn a_key_without_a_unique_index_is_refused_and_nothing_is_written() {
+    let store = store().await;
+    let t = table(&store, "id bigint NOT NULL, v text").await;
+    let first = upsert(&store, &t, &["id", "v"], rows(0..10, "a")).await;
+    assert!(first.is_err(), "an upsert with no unique key: {first:?}");
+    let again = upsert(&store, &t, &["id", "v"], rows(0..10, "a")).await;
+    refused_and_empty(&store, &t, again, "the same upsert again").await;
+}
+
+#[tokio::test]
+async fn a_generated_always_identity_column_is_refused_as_insert_refuses_it() {
+    let store = store().await;
+    let columns = "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text";
+    let t = table(&store, columns).await;
+    let outcome = upsert(&store, &t, &["id", "v"], rows(1..5, "a")).await;
+    refused_and_empty(
+        &store,
+        &t,
+        outcome,
+        "COPY would take the ids, INSERT does not",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn another_unique_constraint_fails_the_batch_and_keeps_nothing_of_it() {
+    let store = store().await;
+    let t = table(&store, "id bigint PRIMARY KEY, v text UNIQUE").await;
+    let refused = upsert(
+        &store,
+        &t,
+        &["id", "v"],
+        vec![vec![1.into(), "same".into()], vec![2.into(), "same".into()]],
+    )
+    .await;
+    assert!(refused.is_err(), "two rows share v: {refused:?}");
+    assert_eq!(rows_in(&store, &t).await, 0, "nothing of the batch is kept");
+    // The table's keys are still new: the next batches are written, then replaced.
+    let distinct = (0..100).map(|i: i64| vec![i.into(), format!("x{i}").into()]);
+    upsert(&store, &t, &["id", "v"], distinct.collect())
+        .await
+        .expect("distinct values");
+    upsert(&store, &t, &["id", "v"], vec![vec![5.into(), "y".into()]])
+        .await
+        .expect("a stored key replaced");
+    assert_eq!(rows_in(&store, &t).await, 100);
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT count(*) AS n FROM {t} WHERE v = 'y'")
+        )
+        .await,
+        1
+    );
+    drop_table(&store, &t).await;
+}
