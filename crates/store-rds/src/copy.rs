@@ -48,11 +48,7 @@ impl PgStore {
             let column_list = if columns.is_empty() {
                 "*".to_owned()
             } else {
-                columns
-                    .iter()
-                    .map(|c| quote_ident(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                column_list(columns)
             };
             let probe = conn
                 .prepare(&format!("SELECT {column_list} FROM {target} LIMIT 0"))
@@ -119,13 +115,19 @@ impl PgStore {
     }
 }
 
-/// `COPY target (names…) FROM STDIN (FORMAT binary)`, `target` already quoted.
-pub(crate) fn copy_statement(target: &str, names: &[String]) -> String {
-    let quoted: Vec<String> = names.iter().map(|c| quote_ident(c)).collect();
-    format!(
-        "COPY {target} ({}) FROM STDIN (FORMAT binary)",
-        quoted.join(", ")
-    )
+/// The quoted column names, comma-separated: `"id", "name"`.
+pub(crate) fn column_list<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|c| quote_ident(c.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `COPY target (list) FROM STDIN (FORMAT binary)`, `target` quoted and `list` a
+/// [`column_list`].
+pub(crate) fn copy_statement(target: &str, list: &str) -> String {
+    format!("COPY {target} ({list}) FROM STDIN (FORMAT binary)")
 }
 
 /// Rows encoded in PostgreSQL's binary `COPY` format, handed out in chunks of about
@@ -184,7 +186,7 @@ where
 {
     let pg = |e| map_pg(e, "copy_in");
     let sink = client
-        .copy_in::<_, Bytes>(copy_statement(target, names).as_str())
+        .copy_in::<_, Bytes>(copy_statement(target, &column_list(names)).as_str())
         .await
         .map_err(pg)?;
     let mut sink = pin!(sink);
@@ -241,7 +243,7 @@ fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMu
 }
 
 /// The names and types of a prepared statement's result columns.
-fn result_columns(statement: &tokio_postgres::Statement) -> (Vec<String>, Vec<Type>) {
+pub(crate) fn result_columns(statement: &tokio_postgres::Statement) -> (Vec<String>, Vec<Type>) {
     statement
         .columns()
         .iter()

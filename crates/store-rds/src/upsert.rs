@@ -12,10 +12,10 @@ use store_core::{Result, StoreError, Value};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
-use crate::copy::{CopyEncoder, copy_statement, send_chunks};
+use crate::copy::{CopyEncoder, column_list, copy_statement, result_columns, send_chunks};
 use crate::error::{BACKEND, map_pg};
+use crate::quote_qualified;
 use crate::store::PgStore;
-use crate::{quote_ident, quote_qualified};
 
 /// How each table's upserts go, decided at the first upsert into it through one store (and
 /// its clones).
@@ -99,11 +99,7 @@ impl PgStore {
         let pg = |e| fail(map_pg(e, "upsert_rows"));
         let mut conn = self.conn("upsert_rows").await.map_err(fail)?;
         let target = quote_qualified(table);
-        let list = columns
-            .iter()
-            .map(|c| quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = column_list(columns);
         let route = match self.routes.get(table) {
             Some(route) => route,
             None => {
@@ -127,9 +123,9 @@ impl PgStore {
                 .prepare(&format!("SELECT {list} FROM {target} LIMIT 0"))
                 .await
                 .map_err(pg)?;
-            let chunks = encode(&rows, columns, &column_types(&probe)).map_err(fail)?;
+            let chunks = encode(&rows, columns, &result_columns(&probe).1).map_err(fail)?;
             let tx = conn.transaction().await.map_err(pg)?;
-            let copy = copy_statement(&target, columns);
+            let copy = copy_statement(&target, &list);
             match send_chunks(tx.client(), &copy, chunks).await {
                 Ok(written) => {
                     tx.commit().await.map_err(pg)?;
@@ -181,8 +177,8 @@ async fn staged(
         .prepare_cached(&format!("SELECT {list} FROM {stage} LIMIT 0"))
         .await
         .map_err(pg)?;
-    let chunks = encode(rows, columns, &column_types(&probe))?;
-    send_chunks(tx.client(), &copy_statement(&stage, columns), chunks)
+    let chunks = encode(rows, columns, &result_columns(&probe).1)?;
+    send_chunks(tx.client(), &copy_statement(&stage, list), chunks)
         .await
         .map_err(pg)?;
     let from_stage = format!("SELECT {list} FROM {stage}");
@@ -202,15 +198,6 @@ fn encode(rows: &[Vec<Value>], columns: &[String], types: &[Type]) -> Result<Vec
     }
     chunks.push(encoder.finish());
     Ok(chunks)
-}
-
-/// The types of a prepared statement's result columns.
-fn column_types(statement: &tokio_postgres::Statement) -> Vec<Type> {
-    statement
-        .columns()
-        .iter()
-        .map(|c| c.type_().clone())
-        .collect()
 }
 
 /// The staging table of [`PgStore::copy_upsert`] for `columns` of `table`: a temporary table
