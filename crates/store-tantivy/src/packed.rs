@@ -12,7 +12,9 @@
 
 use std::ops::Range;
 
-use store_core::search::engine::{POSITION_GAP, push_lowercase, word_spans};
+use store_core::search::engine::{
+    AsciiWords, POSITION_GAP, ascii_words, push_lowercase, word_spans,
+};
 use tantivy::Index;
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 
@@ -45,12 +47,81 @@ fn push_decimal(out: &mut String, mut n: usize) {
     out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
-/// Registers the tokenizer on `index`; every index writer needs it.
+/// Registers the tokenizers on `index`; every index writer needs them.
 pub(crate) fn register(index: &Index) {
     index.tokenizers().register(
         PACKED_TOKENIZER,
         TextAnalyzer::from(PackedTokenizer::default()),
     );
+    index.tokenizers().register(
+        TERMS_TOKENIZER,
+        TextAnalyzer::from(TermsTokenizer::default()),
+    );
+}
+
+/// The name of the tokenizer of packed whole terms ([`push_term`]).
+pub(crate) const TERMS_TOKENIZER: &str = "stores_terms";
+
+/// Appends one whole term (`path\0value`, already written to `term`) to the packed terms of
+/// a field: `<byte length>:<term>`. The `_keyword`, `_value` and `_fields` fields take all
+/// their terms of a document as one such value, not one value per term.
+pub(crate) fn push_term(packed: &mut String, term: &str) {
+    push_decimal(packed, term.len());
+    packed.push(':');
+    packed.push_str(term);
+}
+
+/// Splits what [`push_term`] packed into its terms, unchanged.
+#[derive(Clone, Default)]
+pub(crate) struct TermsTokenizer {
+    token: Token,
+}
+
+/// The terms of one packed string.
+pub(crate) struct TermsTokens<'a> {
+    rest: &'a str,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for TermsTokenizer {
+    type TokenStream<'a> = TermsTokens<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> TermsTokens<'a> {
+        self.token.reset();
+        self.token.position = usize::MAX;
+        TermsTokens {
+            rest: text,
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for TermsTokens<'_> {
+    fn advance(&mut self) -> bool {
+        let Some((len, rest)) = self.rest.split_once(':') else {
+            return false;
+        };
+        let Some(term) = len.parse().ok().and_then(|len: usize| rest.get(..len)) else {
+            debug_assert!(false, "malformed packed terms");
+            self.rest = "";
+            return false;
+        };
+        self.rest = &rest[term.len()..];
+        let token = &mut *self.token;
+        token.text.clear();
+        token.text.push_str(term);
+        token.position = token.position.wrapping_add(1);
+        token.position_length = 1;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
 }
 
 /// Analyzes what [`push_value`] packed.
@@ -58,17 +129,21 @@ pub(crate) fn register(index: &Index) {
 pub(crate) struct PackedTokenizer {
     token: Token,
     spans: Vec<Range<usize>>,
+    prefix: String,
 }
 
 /// The tokens of one packed string.
 pub(crate) struct PackedTokens<'a> {
     /// What is left after the current value.
     rest: &'a str,
-    /// The current value: its path, its text and its token spans, of which `next_span` is next.
-    path: &'a str,
+    /// The current value's text and its tokens: found one at a time in ASCII text, all at
+    /// once (`spans`, of which `next_span` is next) in other text.
     text: &'a str,
+    words: Option<AsciiWords<'a>>,
     spans: &'a mut Vec<Range<usize>>,
     next_span: usize,
+    /// `path\0` of the current value: the start of each of its terms.
+    prefix: &'a mut String,
     /// The position of the next token, and whether a value was seen yet.
     position: usize,
     started: bool,
@@ -83,10 +158,11 @@ impl Tokenizer for PackedTokenizer {
         self.spans.clear();
         PackedTokens {
             rest: text,
-            path: "",
             text: "",
+            words: None,
             spans: &mut self.spans,
             next_span: 0,
+            prefix: &mut self.prefix,
             position: 0,
             started: false,
             token: &mut self.token,
@@ -110,30 +186,48 @@ impl PackedTokens<'_> {
             return false;
         };
         self.rest = &rest[len..];
-        (self.path, self.text) = value.split_once(SEP).unwrap_or((value, ""));
+        let (path, text) = value.split_once(SEP).unwrap_or((value, ""));
+        self.prefix.clear();
+        self.prefix.push_str(path);
+        self.prefix.push(SEP);
+        self.text = text;
+        self.words = ascii_words(text);
+        self.spans.clear();
+        if self.words.is_none() {
+            word_spans(text, self.spans);
+        }
+        self.next_span = 0;
         if self.started {
             self.position += POSITION_GAP as usize;
         }
         self.started = true;
-        word_spans(self.text, self.spans);
-        self.next_span = 0;
         true
+    }
+
+    /// The span of the current value's next token, if it has one more.
+    fn next_span(&mut self) -> Option<Range<usize>> {
+        if let Some(words) = &mut self.words {
+            return words.next();
+        }
+        let span = self.spans.get(self.next_span).cloned();
+        self.next_span += 1;
+        span
     }
 }
 
 impl TokenStream for PackedTokens<'_> {
     fn advance(&mut self) -> bool {
-        while self.next_span == self.spans.len() {
+        let span = loop {
+            if let Some(span) = self.next_span() {
+                break span;
+            }
             if !self.next_value() {
                 return false;
             }
-        }
-        let span = self.spans[self.next_span].clone();
-        self.next_span += 1;
+        };
         let token = &mut *self.token;
         token.text.clear();
-        token.text.push_str(self.path);
-        token.text.push(SEP);
+        token.text.push_str(self.prefix);
         push_lowercase(&mut token.text, &self.text[span]);
         token.position = self.position;
         token.position_length = 1;
@@ -187,5 +281,32 @@ mod tests {
             ]
         );
         assert!(unpack("").is_empty());
+    }
+
+    #[test]
+    fn packed_terms_come_back_whole_whatever_they_hold() {
+        let terms = [
+            "title\0rust",
+            "a.b\0with:colons 12:3:",
+            "k\0",
+            "ünï\0line\nbreak",
+        ];
+        let mut packed = String::new();
+        for term in terms {
+            push_term(&mut packed, term);
+        }
+        let mut tokenizer = TermsTokenizer::default();
+        let mut stream = tokenizer.token_stream(&packed);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push((stream.token().position, stream.token().text.clone()));
+        }
+        let expected: Vec<(usize, String)> = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i, (*t).to_owned()))
+            .collect();
+        assert_eq!(out, expected);
+        assert!(!TermsTokenizer::default().token_stream("").advance());
     }
 }

@@ -9,13 +9,18 @@
 //! | tantivy field | holds | options |
 //! |---|---|---|
 //! | `_id` | the document id | raw term, stored, fast (sorting on `_id`, tie-breaks) |
-//! | `_source` | the document as written ([`crate::source`]) | stored bytes |
+//! | `_source` | the document as written ([`crate::source`]) | stored text (bytes in indexes from before) |
 //! | `_seq_no`, `_primary_term` | the document's version | stored |
 //! | `_text` | tokens of text fields, with positions (phrases), packed ([`crate::packed`]) | frequencies, positions, norms |
 //! | `_keyword` | values of keyword fields | frequencies (BM25 without norms) |
 //! | `_value` | numbers, dates and booleans as order-preserving keys | terms only |
 //! | `_fields` | every path that indexed a value, and its parent objects (`exists`) | terms only |
 //! | `_sort` | per sortable path its smallest and largest value ([`crate::sort`]) | fast bytes |
+//!
+//! A document gives `_keyword`, `_value` and `_fields` one value each, its terms packed for the
+//! `stores_terms` tokenizer ([`crate::packed::push_term`]): tantivy's cost per value (a boxed
+//! token stream, a read of the value) then comes once per field, not once per term. Indexes
+//! written before packing (raw tokenizer) keep one value per term; [`Fields`] tells which.
 
 use store_core::search::DocVersion;
 use store_core::search::FieldType;
@@ -27,7 +32,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{MAX_TOKEN_LEN, PreTokenizedString, Token};
 
-use crate::packed::{PACKED_TOKENIZER, push_value};
+use crate::packed::{PACKED_TOKENIZER, TERMS_TOKENIZER, push_term, push_value};
 
 /// The separator between a field's path and the value in a term.
 pub(crate) const SEP: char = '\0';
@@ -47,6 +52,13 @@ pub(crate) struct Fields {
     /// Whether `_text` takes packed tokens ([`crate::packed`]); indexes written before
     /// packing take tantivy's pre-tokenized strings.
     pub(crate) packed_text: bool,
+    /// Whether `_source` is a text field. tantivy's document store writes a stored text in
+    /// one copy but a stored bytes value byte by byte, so new indexes store the source (JSON
+    /// text) as text; indexes written before keep their bytes field.
+    pub(crate) source_text: bool,
+    /// Whether `_keyword`, `_value` and `_fields` take a document's terms packed into one
+    /// value ([`push_term`]); indexes written before take one value per term.
+    pub(crate) packed_terms: bool,
 }
 
 /// The name of the fast field holding sort values.
@@ -58,7 +70,7 @@ pub(crate) const ID_FIELD: &str = "_id";
 pub(crate) fn build_schema() -> Schema {
     let mut b = Schema::builder();
     b.add_text_field(ID_FIELD, STRING | STORED | FAST);
-    b.add_bytes_field("_source", STORED);
+    b.add_text_field("_source", STORED);
     b.add_u64_field("_seq_no", STORED);
     b.add_u64_field("_primary_term", STORED);
     let terms_of = |tokenizer: &str, record: IndexRecordOption, norms: bool| {
@@ -69,7 +81,7 @@ pub(crate) fn build_schema() -> Schema {
                 .set_fieldnorms(norms),
         )
     };
-    let terms = |record, norms| terms_of("raw", record, norms);
+    let terms = |record, norms| terms_of(TERMS_TOKENIZER, record, norms);
     b.add_text_field(
         "_text",
         terms_of(
@@ -96,24 +108,37 @@ impl Fields {
                 ))
             })
         };
+        let tokenized_by =
+            |field: Field, tokenizer: &str| match schema.get_field_entry(field).field_type() {
+                tantivy::schema::FieldType::Str(options) => options
+                    .get_indexing_options()
+                    .is_some_and(|o| o.tokenizer() == tokenizer),
+                _ => false,
+            };
         let text = get("_text")?;
-        let packed_text = match schema.get_field_entry(text).field_type() {
-            tantivy::schema::FieldType::Str(options) => options
-                .get_indexing_options()
-                .is_some_and(|o| o.tokenizer() == PACKED_TOKENIZER),
-            _ => false,
-        };
+        let packed_text = tokenized_by(text, PACKED_TOKENIZER);
+        let (keyword, value, exists) = (get("_keyword")?, get("_value")?, get("_fields")?);
+        let packed_terms = [keyword, value, exists]
+            .into_iter()
+            .all(|field| tokenized_by(field, TERMS_TOKENIZER));
+        let source = get("_source")?;
+        let source_text = matches!(
+            schema.get_field_entry(source).field_type(),
+            tantivy::schema::FieldType::Str(_)
+        );
         Ok(Self {
             id: get(ID_FIELD)?,
-            source: get("_source")?,
+            source,
             seq_no: get("_seq_no")?,
             primary_term: get("_primary_term")?,
             text,
-            keyword: get("_keyword")?,
-            value: get("_value")?,
-            exists: get("_fields")?,
+            keyword,
+            value,
+            exists,
             sort: get(SORT_FIELD)?,
             packed_text,
+            source_text,
+            packed_terms,
         })
     }
 }
@@ -127,11 +152,12 @@ pub(crate) fn term_text(path: &str, value: &str) -> String {
     s
 }
 
-/// The order-preserving key of a number, date or boolean in the `_value` field: 16 hex digits
-/// of the value as an `f64` whose bits sort as the numbers do. Numbers beyond `f64`'s precision
-/// (longs over 2^53, decimals of more than ~16 digits) share a key with their neighbours: range
-/// and term queries on them are approximate, as on OpenSearch's `double` fields.
-pub(crate) fn value_key(exact: &Exact) -> String {
+/// Appends the order-preserving key of a number, date or boolean in the `_value` field: 16
+/// hex digits of the value as an `f64` whose bits sort as the numbers do. Numbers beyond
+/// `f64`'s precision (longs over 2^53, decimals of more than ~16 digits) share a key with their
+/// neighbours: range and term queries on them are approximate, as on OpenSearch's `double`
+/// fields.
+fn push_value_key(out: &mut String, exact: &Exact) {
     let f = match exact {
         Exact::Bool(b) => f64::from(u8::from(*b)),
         Exact::Num(n) => n.to_f64(),
@@ -144,10 +170,9 @@ pub(crate) fn value_key(exact: &Exact) -> String {
     } else {
         bits | (1 << 63)
     };
-    (0..16)
-        .rev()
-        .map(|nibble| char::from_digit(((ordered >> (nibble * 4)) & 0xf) as u32, 16).unwrap_or('0'))
-        .collect()
+    out.extend((0..16).rev().map(|nibble| {
+        char::from_digit(((ordered >> (nibble * 4)) & 0xf) as u32, 16).unwrap_or('0')
+    }));
 }
 
 /// The tantivy field and term text of an exact value of a field of type `ty`.
@@ -157,10 +182,105 @@ pub(crate) fn exact_term(
     path: &str,
     exact: &Exact,
 ) -> (Field, String) {
+    let mut term = String::with_capacity(path.len() + 1 + exact.as_str().map_or(16, str::len));
+    let field = push_exact_term(&mut term, fields, ty, path, exact);
+    (field, term)
+}
+
+/// Appends the term text of [`exact_term`] to `out` and returns its field.
+fn push_exact_term(
+    out: &mut String,
+    fields: &Fields,
+    ty: FieldType,
+    path: &str,
+    exact: &Exact,
+) -> Field {
+    out.push_str(path);
+    out.push(SEP);
     match (ty, exact) {
-        (FieldType::Text, Exact::Str(s)) => (fields.text, term_text(path, s)),
-        (FieldType::Keyword, Exact::Str(s)) => (fields.keyword, term_text(path, s)),
-        _ => (fields.value, term_text(path, &value_key(exact))),
+        (FieldType::Text, Exact::Str(s)) => {
+            out.push_str(s);
+            fields.text
+        }
+        (FieldType::Keyword, Exact::Str(s)) => {
+            out.push_str(s);
+            fields.keyword
+        }
+        _ => {
+            push_value_key(out, exact);
+            fields.value
+        }
+    }
+}
+
+/// The terms of one document for `_keyword`, `_value` and `_fields`: packed into one value
+/// per field ([`push_term`]) or, in indexes from before packing, one value per term.
+struct Terms {
+    packed: bool,
+    keyword: String,
+    value: String,
+    exists: String,
+    term: String,
+}
+
+impl Terms {
+    fn new(fields: &Fields) -> Self {
+        Self {
+            packed: fields.packed_terms,
+            keyword: String::new(),
+            value: String::new(),
+            exists: String::new(),
+            term: String::new(),
+        }
+    }
+
+    /// The term of the value `exact` of `path`.
+    fn add_exact(
+        &mut self,
+        doc: &mut TantivyDocument,
+        f: &Fields,
+        ty: FieldType,
+        path: &str,
+        exact: &Exact,
+    ) {
+        self.term.clear();
+        let field = push_exact_term(&mut self.term, f, ty, path, exact);
+        self.add(doc, f, field);
+    }
+
+    /// The `_fields` term of `path`.
+    fn add_exists(&mut self, doc: &mut TantivyDocument, f: &Fields, path: &str) {
+        self.term.clear();
+        self.term.push_str(path);
+        self.add(doc, f, f.exists);
+    }
+
+    fn add(&mut self, doc: &mut TantivyDocument, f: &Fields, field: Field) {
+        if !self.packed {
+            doc.add_text(field, &self.term);
+            return;
+        }
+        let packed = if field == f.keyword {
+            &mut self.keyword
+        } else if field == f.value {
+            &mut self.value
+        } else {
+            &mut self.exists
+        };
+        push_term(packed, &self.term);
+    }
+
+    /// Adds the packed values to `doc`.
+    fn finish(self, doc: &mut TantivyDocument, f: &Fields) {
+        for (field, packed) in [
+            (f.keyword, self.keyword),
+            (f.value, self.value),
+            (f.exists, self.exists),
+        ] {
+            if !packed.is_empty() {
+                doc.add_text(field, packed);
+            }
+        }
     }
 }
 
@@ -195,6 +315,19 @@ pub(crate) fn check_terms(indexed: &std::collections::BTreeMap<String, FieldData
     Ok(())
 }
 
+/// An upper bound of the packed length of the text values of `indexed` ([`push_value`]).
+fn packed_len(indexed: &std::collections::BTreeMap<String, FieldData>) -> usize {
+    indexed
+        .iter()
+        .filter(|(_, data)| data.ty == FieldType::Text)
+        .flat_map(|(path, data)| {
+            data.values
+                .iter()
+                .map(move |v| v.as_str().map_or(0, |text| 24 + path.len() + text.len()))
+        })
+        .sum()
+}
+
 /// The tantivy document of one search document.
 pub(crate) fn build_doc(
     fields: &Fields,
@@ -205,18 +338,23 @@ pub(crate) fn build_doc(
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_text(fields.id, id);
-    doc.add_bytes(fields.source, &crate::source::encode(source));
+    let encoded = crate::source::encode(source);
+    match std::str::from_utf8(&encoded) {
+        Ok(text) if fields.source_text => doc.add_text(fields.source, text),
+        _ => doc.add_bytes(fields.source, &encoded),
+    }
     doc.add_u64(fields.seq_no, version.seq_no);
     doc.add_u64(fields.primary_term, version.primary_term);
     // Text values (whole, see `TextForm::Whole`) go to `_text`: packed for the tokenizer,
     // or analyzed here into pre-tokenized strings in indexes from before packing.
-    let mut packed = String::new();
+    let mut packed = String::with_capacity(packed_len(indexed));
     let mut tokens = Vec::new();
     let (mut next_position, mut started) = (0usize, false);
-    let mut present = std::collections::BTreeSet::new();
-    let mut sortable = Vec::new();
+    let mut terms = Terms::new(fields);
+    let mut present = Vec::with_capacity(indexed.len());
+    let mut sortable = Vec::with_capacity(indexed.len());
     for (path, data) in indexed {
-        present.insert(path.as_str());
+        present.push(path.as_str());
         present.extend(parents(path));
         match data.ty {
             FieldType::Text => {
@@ -249,8 +387,7 @@ pub(crate) fn build_doc(
             }
             ty => {
                 for value in &data.values {
-                    let (field, term) = exact_term(fields, ty, path, value);
-                    doc.add_text(field, term);
+                    terms.add_exact(&mut doc, fields, ty, path, value);
                 }
                 if let (Some(min), Some(max)) = (data.values.iter().min(), data.values.iter().max())
                 {
@@ -266,9 +403,12 @@ pub(crate) fn build_doc(
         let text = String::new();
         doc.add_pre_tokenized_text(fields.text, PreTokenizedString { text, tokens });
     }
+    present.sort_unstable();
+    present.dedup();
     for path in present {
-        doc.add_text(fields.exists, path);
+        terms.add_exists(&mut doc, fields, path);
     }
+    terms.finish(&mut doc, fields);
     doc.add_bytes(fields.sort, &crate::sort::encode_sort_values(&sortable));
     doc
 }
@@ -276,10 +416,108 @@ pub(crate) fn build_doc(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use store_core::search::IndexSpec;
+    use store_core::search::engine::{Mapping, TextForm};
+    use tantivy::collector::Count;
+    use tantivy::query::TermQuery;
+    use tantivy::schema::Schema;
+    use tantivy::{DocAddress, Index, Term};
+
+    /// The schema store-tantivy gave an index before it stored `_source` as text and packed
+    /// the terms of `_keyword`, `_value` and `_fields`.
+    fn schema_before_packed_terms() -> Schema {
+        let mut b = Schema::builder();
+        b.add_text_field(ID_FIELD, STRING | STORED | FAST);
+        b.add_bytes_field("_source", STORED);
+        b.add_u64_field("_seq_no", STORED);
+        b.add_u64_field("_primary_term", STORED);
+        let terms = |tokenizer: &str, record, norms| {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(tokenizer)
+                    .set_index_option(record)
+                    .set_fieldnorms(norms),
+            )
+        };
+        let with_positions = IndexRecordOption::WithFreqsAndPositions;
+        b.add_text_field("_text", terms(PACKED_TOKENIZER, with_positions, true));
+        b.add_text_field(
+            "_keyword",
+            terms("raw", IndexRecordOption::WithFreqs, false),
+        );
+        b.add_text_field("_value", terms("raw", IndexRecordOption::Basic, false));
+        b.add_text_field("_fields", terms("raw", IndexRecordOption::Basic, false));
+        b.add_bytes_field(SORT_FIELD, FAST);
+        b.build()
+    }
+
+    #[test]
+    fn old_and_new_schemas_index_the_same_terms_and_keep_the_source() {
+        let spec = IndexSpec::new()
+            .field("tag", FieldType::Keyword)
+            .field("n", FieldType::Long)
+            .field("title", FieldType::Text);
+        let mapping = Mapping::from_spec(&spec, "test").expect("mapping");
+        let source = Document::new()
+            .with("tag", vec!["blue", "sky\nline"])
+            .with("n", 7)
+            .with("title", "Rust search");
+        let indexed = mapping
+            .index_document_as(&source, TextForm::Whole)
+            .expect("indexed");
+        let version = DocVersion {
+            seq_no: 1,
+            primary_term: 1,
+        };
+        for (schema, packed) in [
+            (build_schema(), true),
+            (schema_before_packed_terms(), false),
+        ] {
+            let index = Index::create_in_ram(schema);
+            crate::packed::register(&index);
+            let f = Fields::of(&index.schema()).expect("fields");
+            assert_eq!(
+                (f.packed_terms, f.source_text, f.packed_text),
+                (packed, packed, true)
+            );
+            let mut writer = index
+                .writer_with_num_threads(1, 15_000_000)
+                .expect("writer");
+            let doc = build_doc(&f, "1", &source, version, &indexed.fields);
+            writer.add_document(doc).expect("add");
+            writer.commit().expect("commit");
+            let searcher = index.reader().expect("reader").searcher();
+            let seven = Exact::Num(7.into());
+            let terms = [
+                (f.keyword, "tag\0blue".to_owned()),
+                (f.keyword, "tag\0sky\nline".to_owned()),
+                exact_term(&f, FieldType::Long, "n", &seven),
+                (f.exists, "tag".to_owned()),
+                (f.exists, "n".to_owned()),
+                (f.exists, "title".to_owned()),
+                (f.text, "title\0rust".to_owned()),
+            ];
+            for (field, text) in terms {
+                let query = TermQuery::new(
+                    Term::from_field_text(field, &text),
+                    IndexRecordOption::Basic,
+                );
+                let found = searcher.search(&query, &Count).expect("search");
+                assert_eq!(found, 1, "{text:?} (packed terms: {packed})");
+            }
+            let stored: TantivyDocument = searcher.doc(DocAddress::new(0, 0)).expect("stored");
+            let (id, entry) = crate::writer::entry_of(&stored, &f).expect("entry");
+            assert_eq!((id.as_str(), entry.source), ("1", source.clone()));
+        }
+    }
 
     #[test]
     fn value_keys_are_16_hex_digits_that_sort_as_the_numbers_do() {
-        let key = |n: &str| value_key(&Exact::Num(n.parse().expect("number")));
+        let key = |n: &str| {
+            let mut key = String::new();
+            push_value_key(&mut key, &Exact::Num(n.parse().expect("number")));
+            key
+        };
         let ordered = [
             "-1e300", "-2.5", "-0.0001", "0", "1e-130", "3", "3.5", "1e300",
         ];

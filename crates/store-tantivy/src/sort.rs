@@ -5,6 +5,8 @@
 //! ascending or descending sort uses for a list). Sorting reads that column, never the stored
 //! documents, and compares values exactly (numbers as decimals, not as `f64`).
 
+use std::io::Write as _;
+
 use store_core::Value;
 use store_core::search::SortOrder;
 use store_core::search::engine::{Exact, SortKey, sort_values};
@@ -27,24 +29,29 @@ pub(crate) fn hit_sort_values(
 /// byte (`0` false, `1` true, `2` number as exact decimal text, `3` string) and, for numbers
 /// and strings, a length-prefixed string. Lengths are little-endian `u32`.
 pub(crate) fn encode_sort_values(values: &[(&str, &Exact, &Exact)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let put = |out: &mut Vec<u8>, s: &str| {
+    let mut out = Vec::with_capacity(values.len() * 48);
+    let put = |out: &mut Vec<u8>, s: &[u8]| {
         out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
     };
     let put_exact = |out: &mut Vec<u8>, e: &Exact| match e {
         Exact::Bool(b) => out.push(u8::from(*b)),
         Exact::Num(n) => {
             out.push(2);
-            put(out, &n.to_string());
+            // The length goes before the digits: written once they are.
+            let at = out.len();
+            out.extend_from_slice(&[0; 4]);
+            let _ = write!(out, "{n}");
+            let len = (out.len() - at - 4) as u32;
+            out[at..at + 4].copy_from_slice(&len.to_le_bytes());
         }
         Exact::Str(s) => {
             out.push(3);
-            put(out, s);
+            put(out, s.as_bytes());
         }
     };
     for (path, min, max) in values {
-        put(&mut out, path);
+        put(&mut out, path.as_bytes());
         put_exact(&mut out, min);
         put_exact(&mut out, max);
     }

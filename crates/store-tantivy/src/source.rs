@@ -16,6 +16,8 @@
 //! {"m":[["title",{"n":"1.50"}],["tags",["a","b"]]]}
 //! ```
 
+use std::io::Write as _;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value as Json;
@@ -24,7 +26,8 @@ use store_core::{Document, Result, StoreError, Value};
 /// The typed JSON text of a document, written straight into a buffer (no JSON tree in
 /// between: this runs for every document indexed).
 pub(crate) fn encode(doc: &Document) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    // The JSON is a little longer than the values: room for the tags, in one allocation.
+    let mut out = Vec::with_capacity(doc.approximate_size() + 16 * doc.len() + 16);
     write_map(&mut out, doc);
     out
 }
@@ -90,7 +93,12 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::String(s) => write_str(out, s),
-        Value::Number(n) => write_tagged(out, "n", &n.to_string()),
+        Value::Number(n) => {
+            // A number's text (digits, `-`, `.`, `E`) needs no escaping.
+            out.extend_from_slice(b"{\"n\":\"");
+            let _ = write!(out, "{n}");
+            out.extend_from_slice(b"\"}");
+        }
         Value::Bytes(b) => write_tagged(out, "b", &STANDARD.encode(b)),
         Value::List(items) => {
             out.push(b'[');

@@ -373,9 +373,10 @@ pub(crate) fn entry_of(doc: &TantivyDocument, f: &Fields) -> Result<(String, Ent
         .get_first(f.id)
         .and_then(|v| v.as_str().map(str::to_owned))
         .ok_or_else(|| damaged("_id"))?;
+    // Text in new indexes, bytes in indexes from before (see `Fields::source_text`).
     let source = doc
         .get_first(f.source)
-        .and_then(|v| v.as_bytes().map(<[u8]>::to_vec))
+        .and_then(|v| v.as_str().map(str::as_bytes).or_else(|| v.as_bytes()))
         .ok_or_else(|| damaged("_source"))?;
     let seq_no = doc
         .get_first(f.seq_no)
@@ -388,7 +389,7 @@ pub(crate) fn entry_of(doc: &TantivyDocument, f: &Fields) -> Result<(String, Ent
     Ok((
         id,
         Entry {
-            source: crate::source::decode(&source)?,
+            source: crate::source::decode(source)?,
             version: DocVersion {
                 seq_no,
                 primary_term,

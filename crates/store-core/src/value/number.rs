@@ -188,6 +188,24 @@ impl Number {
 
     /// The nearest `f64` (correctly rounded; may lose digits, may be infinite for huge values).
     pub fn to_f64(&self) -> f64 {
+        // Up to 15 digits are an integer below 2^53 and 10^22 is the largest exact power of
+        // ten: one multiplication or division of two exact values rounds correctly.
+        const POWERS: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ];
+        let fast = (self.digits.len() <= 15)
+            .then(|| self.digits.parse::<u64>().ok())
+            .flatten()
+            .zip(POWERS.get(self.exponent.unsigned_abs() as usize));
+        if let Some((digits, &power)) = fast {
+            let magnitude = if self.exponent >= 0 {
+                digits as f64 * power
+            } else {
+                digits as f64 / power
+            };
+            return if self.negative { -magnitude } else { magnitude };
+        }
         let sign = if self.negative { "-" } else { "" };
         format!("{sign}{}e{}", self.digits, self.exponent)
             .parse()
@@ -197,25 +215,32 @@ impl Number {
     /// Prints the number without an exponent, however many zeros that takes.
     pub fn to_plain_string(&self) -> String {
         let mut out = String::with_capacity(self.digits.len() + 4);
+        let _ = self.write_plain(&mut out);
+        out
+    }
+
+    /// Writes [`Self::to_plain_string`] to `out`.
+    fn write_plain(&self, out: &mut impl fmt::Write) -> fmt::Result {
         if self.negative {
-            out.push('-');
+            out.write_char('-')?;
         }
+        let zeros =
+            |out: &mut dyn fmt::Write, n: usize| (0..n).try_for_each(|_| out.write_char('0'));
         let len = self.digits.len() as i64;
         let exponent = i64::from(self.exponent);
         if exponent >= 0 {
-            out.push_str(&self.digits);
-            out.extend(std::iter::repeat_n('0', exponent as usize));
+            out.write_str(&self.digits)?;
+            zeros(out, exponent as usize)
         } else if len > -exponent {
             let (int, frac) = self.digits.split_at((len + exponent) as usize);
-            out.push_str(int);
-            out.push('.');
-            out.push_str(frac);
+            out.write_str(int)?;
+            out.write_char('.')?;
+            out.write_str(frac)
         } else {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-exponent - len) as usize));
-            out.push_str(&self.digits);
+            out.write_str("0.")?;
+            zeros(out, (-exponent - len) as usize)?;
+            out.write_str(&self.digits)
         }
-        out
     }
 
     fn to_scientific_string(&self) -> String {
@@ -246,7 +271,7 @@ impl fmt::Display for Number {
             (-exponent - len).max(0)
         };
         if padding <= 40 {
-            f.write_str(&self.to_plain_string())
+            self.write_plain(f)
         } else {
             f.write_str(&self.to_scientific_string())
         }

@@ -42,37 +42,77 @@ pub fn word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
     }
 }
 
-/// [`word_spans`] of ASCII text, byte by byte: runs of word bytes, joined across one `.`,
-/// `'` or `:` between letters, or one `.`, `,`, `;` or `'` between digits.
+/// [`word_spans`] of ASCII text.
 fn ascii_word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
-    let bytes = text.as_bytes();
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let joins = |prev: u8, mid: u8, next: u8| {
-        (prev.is_ascii_alphabetic()
-            && next.is_ascii_alphabetic()
-            && matches!(mid, b'.' | b'\'' | b':'))
-            || (prev.is_ascii_digit()
-                && next.is_ascii_digit()
-                && matches!(mid, b'.' | b',' | b';' | b'\''))
-    };
-    let mut at = 0;
-    while at < bytes.len() {
-        if !word(bytes[at]) {
-            at += 1;
-            continue;
-        }
-        let start = at;
-        loop {
-            while at < bytes.len() && word(bytes[at]) {
+    spans.extend(AsciiWords {
+        bytes: text.as_bytes(),
+        at: 0,
+        run_end: 0,
+    });
+}
+
+/// The token spans of ASCII text one at a time, as [`word_spans`] gives them, for a tokenizer
+/// that finds each token when it is asked for it; `None` if `text` is not ASCII.
+pub fn ascii_words(text: &str) -> Option<AsciiWords<'_>> {
+    text.is_ascii().then_some(AsciiWords {
+        bytes: text.as_bytes(),
+        at: 0,
+        run_end: 0,
+    })
+}
+
+/// The iterator of [`ascii_words`]: runs of word bytes, joined across one `.`, `'` or `:`
+/// between letters, or one `.`, `,`, `;` or `'` between digits, and split every
+/// [`MAX_TOKEN_CHARS`] bytes.
+#[derive(Debug, Clone)]
+pub struct AsciiWords<'a> {
+    bytes: &'a [u8],
+    /// Where the next token, or the search for it, starts.
+    at: usize,
+    /// The end of the current run: past `at` while a long run is being split.
+    run_end: usize,
+}
+
+impl Iterator for AsciiWords<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let bytes = self.bytes;
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let joins = |prev: u8, mid: u8, next: u8| {
+            (prev.is_ascii_alphabetic()
+                && next.is_ascii_alphabetic()
+                && matches!(mid, b'.' | b'\'' | b':'))
+                || (prev.is_ascii_digit()
+                    && next.is_ascii_digit()
+                    && matches!(mid, b'.' | b',' | b';' | b'\''))
+        };
+        let mut at = self.at;
+        if at >= self.run_end {
+            while at < bytes.len() && !word(bytes[at]) {
                 at += 1;
             }
-            if at + 1 < bytes.len() && joins(bytes[at - 1], bytes[at], bytes[at + 1]) {
-                at += 1;
-                continue;
+            if at == bytes.len() {
+                self.at = at;
+                return None;
             }
-            break;
+            let start = at;
+            loop {
+                while at < bytes.len() && word(bytes[at]) {
+                    at += 1;
+                }
+                if at + 1 < bytes.len() && joins(bytes[at - 1], bytes[at], bytes[at + 1]) {
+                    at += 1;
+                    continue;
+                }
+                break;
+            }
+            self.run_end = at;
+            at = start;
         }
-        push_word(text, start..at, spans);
+        let end = (at + MAX_TOKEN_CHARS).min(self.run_end);
+        self.at = end;
+        Some(at..end)
     }
 }
 
@@ -123,7 +163,9 @@ fn char_at(text: &str, at: usize) -> (char, usize) {
 /// ASCII words.
 pub fn push_lowercase(out: &mut String, word: &str) {
     if word.is_ascii() {
-        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let start = out.len();
+        out.push_str(word);
+        out[start..].make_ascii_lowercase();
     } else {
         out.push_str(&word.to_lowercase());
     }
@@ -184,6 +226,15 @@ mod tests {
             texts.extend(longer);
         }
         let mut state = 0x2545_f491_4f6c_dd1du64;
+        // Runs longer than a token, split where a joiner or a word byte falls on the limit.
+        for joiner_at in [250, 254, 255, 256, 300, 509, 510, 511] {
+            let mut long = "a".repeat(600);
+            long.replace_range(joiner_at..joiner_at + 1, ".");
+            texts.push(long.clone());
+            long.replace_range(joiner_at..joiner_at + 1, "-");
+            texts.push(long);
+        }
+        texts.push("7".repeat(256) + ",5");
         for _ in 0..20_000 {
             let len = (state % 40) as usize;
             let text: String = (0..len)

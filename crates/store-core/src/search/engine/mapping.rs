@@ -6,7 +6,7 @@
 mod flatten;
 mod raw;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -227,12 +227,16 @@ impl Mapping {
     pub fn index_document_as(&self, doc: &Document, text: TextForm) -> Result<Indexed> {
         let mut flat = Flat::default();
         flatten("", doc, &mut flat)?;
-        let leaf_paths: Vec<String> = flat.leaves.keys().cloned().collect();
-        for path in leaf_paths.iter().chain(flat.objects.clone().iter()) {
-            for parent in parents(path) {
-                flat.objects.insert(parent.to_owned());
-            }
-        }
+        // A name holding dots (`{"a.b": 1}`) has parents flattening did not see as objects.
+        let dotted: BTreeSet<String> = flat
+            .leaves
+            .keys()
+            .chain(&flat.objects)
+            .flat_map(|path| parents(path))
+            .filter(|parent| !flat.objects.contains(*parent))
+            .map(str::to_owned)
+            .collect();
+        flat.objects.extend(dotted);
         if let Some(both) = flat.objects.iter().find(|p| flat.leaves.contains_key(*p)) {
             return Err(StoreError::invalid_input(format!(
                 "field `{both}` holds both an object and a value"
@@ -258,8 +262,8 @@ impl Mapping {
             }
         }
         let mut fields = BTreeMap::new();
-        for (path, scalars) in &flat.leaves {
-            let def = match self.paths.get(path).or_else(|| added.get(path)) {
+        for (path, scalars) in flat.leaves {
+            let def = match self.paths.get(&path).or_else(|| added.get(&path)) {
                 Some(Mapped::Leaf(def)) => def.clone(),
                 Some(Mapped::Object) => {
                     return Err(StoreError::invalid_input(format!(
@@ -269,7 +273,7 @@ impl Mapping {
                 }
                 None => match self.dynamic {
                     Dynamic::Off => continue,
-                    Dynamic::Strict => return Err(strict(path)),
+                    Dynamic::Strict => return Err(strict(&path)),
                     Dynamic::On => {
                         let def = dynamic_def(scalars[0]);
                         added.insert(path.clone(), Mapped::Leaf(def.clone()));
@@ -277,15 +281,16 @@ impl Mapping {
                     }
                 },
             };
-            if let Some(data) = field_data(def.ty, def.ignore_above, scalars, path, text)? {
-                fields.insert(path.clone(), data);
-            }
+            let data = field_data(def.ty, def.ignore_above, &scalars, &path, text)?;
             for sub in &def.subs {
-                let sub_path = join(path, &sub.name);
-                if let Some(data) = field_data(sub.ty, sub.ignore_above, scalars, &sub_path, text)?
+                let sub_path = join(&path, &sub.name);
+                if let Some(data) = field_data(sub.ty, sub.ignore_above, &scalars, &sub_path, text)?
                 {
                     fields.insert(sub_path, data);
                 }
+            }
+            if let Some(data) = data {
+                fields.insert(path, data);
             }
         }
         let extra: usize = added

@@ -115,17 +115,22 @@ pub fn run_bulk(
 ) -> BulkReport {
     let mut report = BulkReport::default();
     for (position, op) in ops.into_iter().enumerate() {
-        let id = op.id().to_owned();
-        let result = match op {
-            BulkOp::Index { id, doc } => writer.index(&id, doc, IndexOptions::new()).map(drop),
-            BulkOp::Create { id, doc } => writer
-                .index(&id, doc, IndexOptions::new().create_only())
-                .map(drop),
-            BulkOp::Update { id, partial } => {
-                writer.update(&id, partial, IndexOptions::new()).map(drop)
+        let (result, id) = match op {
+            BulkOp::Index { id, doc } => {
+                (writer.index(&id, doc, IndexOptions::new()).map(drop), id)
             }
+            BulkOp::Create { id, doc } => (
+                writer
+                    .index(&id, doc, IndexOptions::new().create_only())
+                    .map(drop),
+                id,
+            ),
+            BulkOp::Update { id, partial } => (
+                writer.update(&id, partial, IndexOptions::new()).map(drop),
+                id,
+            ),
             // As in OpenSearch, deleting a missing id is a `not_found` result, not an error.
-            BulkOp::Delete { id } => writer.delete(&id, IndexOptions::new()).map(drop),
+            BulkOp::Delete { id } => (writer.delete(&id, IndexOptions::new()).map(drop), id),
         };
         match result {
             Ok(()) => report.succeeded += 1,

@@ -84,3 +84,39 @@ fn addition_is_exact() {
     );
     assert!(n("-3").checked_add(&n("3")).unwrap().is_zero());
 }
+
+#[test]
+fn to_f64_rounds_as_parsing_the_decimal_text_does() {
+    // Both sides of the fast path's limits (15 digits, 10^±22) and far beyond them.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    for _ in 0..50_000 {
+        let len = 1 + next(20) as usize;
+        let digits: String = (0..len)
+            .map(|i| char::from(b'0' + (next(9) as u8) + u8::from(i == 0)))
+            .collect();
+        let exponent = next(70) as i64 - 35;
+        let sign = if next(2) == 0 { "" } else { "-" };
+        let text = format!("{sign}{digits}e{exponent}");
+        let expected: f64 = text.parse().unwrap();
+        assert_eq!(n(&text).to_f64().to_bits(), expected.to_bits(), "{text}");
+    }
+    assert_eq!(n("0").to_f64(), 0.0);
+    assert_eq!(n("123456789012345e22").to_f64(), 123456789012345e22);
+    assert_eq!(n("-1E-22").to_f64(), -1e-22);
+}
+
+#[test]
+fn display_writes_plain_text_without_a_buffer_as_to_plain_string_does() {
+    for text in ["0", "-1.50", "1e3", "0.000123", "-98765.4321", "1e-40"] {
+        let number = n(text);
+        assert_eq!(number.to_string(), number.to_plain_string(), "{text}");
+    }
+    assert_eq!(n("1e3").to_string(), "1000");
+    assert_eq!(n("-0.0050").to_string(), "-0.0050");
+}

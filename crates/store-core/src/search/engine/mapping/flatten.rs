@@ -37,36 +37,41 @@ pub(super) fn flatten<'a>(prefix: &str, doc: &'a Document, flat: &mut Flat<'a>) 
                 "field `{path}` is a metadata field and cannot be added inside a document"
             )));
         }
-        walk(&path, value, flat)?;
+        walk(path, value, flat)?;
     }
     Ok(())
 }
 
-fn walk<'a>(path: &str, value: &'a Value, flat: &mut Flat<'a>) -> Result<()> {
-    let leaves = |flat: &mut Flat<'a>, scalars: &mut dyn Iterator<Item = Scalar<'a>>| {
-        flat.leaves
-            .entry(path.to_owned())
-            .or_default()
-            .extend(scalars);
-    };
+/// Adds the scalars of `value` (a list's items in order) to the leaf or object at `path`.
+fn walk<'a>(path: String, value: &'a Value, flat: &mut Flat<'a>) -> Result<()> {
     match value {
         Value::Null => {}
-        Value::Bool(b) => leaves(flat, &mut std::iter::once(Scalar::Bool(*b))),
-        Value::Number(n) => leaves(flat, &mut std::iter::once(Scalar::Num(n))),
-        Value::String(s) => leaves(flat, &mut std::iter::once(Scalar::Str(s))),
-        Value::Bytes(b) => leaves(flat, &mut std::iter::once(Scalar::Bytes(b))),
-        Value::StringSet(set) => leaves(flat, &mut set.iter().map(|s| Scalar::Str(s))),
-        Value::NumberSet(set) => leaves(flat, &mut set.iter().map(Scalar::Num)),
-        Value::BytesSet(set) => leaves(flat, &mut set.iter().map(Scalar::Bytes)),
+        Value::Bool(b) => leaves(flat, path, std::iter::once(Scalar::Bool(*b))),
+        Value::Number(n) => leaves(flat, path, std::iter::once(Scalar::Num(n))),
+        Value::String(s) => leaves(flat, path, std::iter::once(Scalar::Str(s))),
+        Value::Bytes(b) => leaves(flat, path, std::iter::once(Scalar::Bytes(b))),
+        Value::StringSet(set) => leaves(flat, path, set.iter().map(|s| Scalar::Str(s))),
+        Value::NumberSet(set) => leaves(flat, path, set.iter().map(Scalar::Num)),
+        Value::BytesSet(set) => leaves(flat, path, set.iter().map(Scalar::Bytes)),
         Value::List(items) => {
             for item in items {
-                walk(path, item, flat)?;
+                walk(path.clone(), item, flat)?;
             }
         }
         Value::Map(inner) => {
-            flat.objects.insert(path.to_owned());
-            flatten(path, inner, flat)?;
+            flatten(&path, inner, flat)?;
+            flat.objects.insert(path);
         }
     }
     Ok(())
+}
+
+/// Appends `scalars` to the leaf at `path`, taking `path` as its key if it is new.
+fn leaves<'a>(flat: &mut Flat<'a>, path: String, scalars: impl Iterator<Item = Scalar<'a>>) {
+    match flat.leaves.get_mut(&path) {
+        Some(existing) => existing.extend(scalars),
+        None => {
+            flat.leaves.insert(path, scalars.collect());
+        }
+    }
 }
