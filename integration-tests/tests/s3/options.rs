@@ -324,9 +324,9 @@ async fn versions_are_listed_read_and_deleted_by_id() {
         "v1 is the latest again"
     );
 
-    // Listing pages through many versions in order.
+    // Listing pages through many versions in order (pages of 7 end inside one key's versions).
     for i in 0..3 {
-        for n in 0..400 {
+        for n in 0..120 {
             let k = key(&format!("many/{n:04}"));
             if i == 0 || n % 2 == 0 {
                 bucket
@@ -341,7 +341,7 @@ async fn versions_are_listed_read_and_deleted_by_id() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(all.len(), 400 + 2 * 200, "every version exactly once");
+    assert_eq!(all.len(), 120 + 2 * 60, "every version exactly once");
     let mut seen = std::collections::HashSet::new();
     assert!(all.iter().all(|v| seen.insert(v.version_id.clone())));
     assert!(all.windows(2).all(|w| w[0].key <= w[1].key));
@@ -365,11 +365,11 @@ async fn versions_are_listed_read_and_deleted_by_id() {
         "pages of 7 resume exactly where the last one ended"
     );
     let listed: Vec<_> = bucket
-        .list(ListOptions::new().prefix("many/").start_after("many/0199"))
+        .list(ListOptions::new().prefix("many/").start_after("many/0079"))
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(listed.len(), 200);
+    assert_eq!(listed.len(), 40);
 }
 
 /// A request line (method and URI) and its headers, names in lowercase.
