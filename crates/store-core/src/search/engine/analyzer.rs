@@ -63,7 +63,7 @@ pub fn ascii_words(text: &str) -> Option<AsciiWords<'_>> {
 
 /// The iterator of [`ascii_words`]: runs of word bytes, joined across one `.`, `'` or `:`
 /// between letters, or one `.`, `,`, `;` or `'` between digits, and split every
-/// [`MAX_TOKEN_CHARS`] bytes.
+/// 255 bytes (the longest token).
 #[derive(Debug, Clone)]
 pub struct AsciiWords<'a> {
     bytes: &'a [u8],
