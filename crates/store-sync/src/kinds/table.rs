@@ -393,7 +393,15 @@ impl RecordSink for SqlTable {
         // The written columns, in order of first appearance, each with its place in a row.
         let mut columns: Vec<String> = Vec::new();
         let mut place: HashMap<String, usize> = HashMap::new();
+        // Records read from one table (or an archive of one) hold the columns in one order:
+        // those are checked by comparing names in place, with no lookup.
+        let in_order = |doc: &Document, columns: &[String]| {
+            doc.len() == columns.len() && doc.keys().zip(columns).all(|(name, c)| name == c)
+        };
         for record in &records {
+            if in_order(&record.doc, &columns) {
+                continue;
+            }
             for name in record.doc.keys() {
                 if !place.contains_key(name) {
                     if !info.columns.iter().any(|c| c.name == name) {
@@ -412,6 +420,9 @@ impl RecordSink for SqlTable {
         let rows: Vec<Vec<Value>> = records
             .into_iter()
             .map(|record| {
+                if in_order(&record.doc, &columns) {
+                    return record.doc.into_iter().map(|(_, value)| value).collect();
+                }
                 let mut row = vec![Value::Null; columns.len()];
                 for (name, value) in record.doc {
                     row[place[name.as_str()]] = value;
