@@ -283,3 +283,60 @@ async fn sources_estimate_their_size_for_progress() {
     // A document store cannot tell through the trait.
     assert_eq!(source.estimated_count().await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_batch_of_records_in_any_attribute_order_lands_column_by_column() {
+    use store_core::{Document, SqlStoreExt, Value};
+    use store_sync::{Record, RecordSink};
+    let db = Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
+    let table = sqlite_table(db.clone(), "items", true).await;
+    let record = |doc: Document| Record::from_document(doc, &["id".to_owned()]).unwrap();
+    // In order, reordered, sparse, wider (a new column), and in order but narrower than the
+    // batch's columns by then: each attribute must land in its own column.
+    let records = vec![
+        record(Document::new().with("id", "a").with("i", 1).with("s", "x")),
+        record(Document::new().with("s", "y").with("id", "b").with("i", 2)),
+        record(Document::new().with("id", "c")),
+        record(
+            Document::new()
+                .with("id", "d")
+                .with("i", 4)
+                .with("s", "w")
+                .with("b", Value::Bytes(vec![0, 255].into())),
+        ),
+        record(Document::new().with("id", "e").with("i", 5).with("s", "v")),
+        record(Document::new().with("id", "f").with("i", 6).with("s", "u")),
+    ];
+    table.upsert(records).await.unwrap();
+    let rows = db
+        .query_all("SELECT id, i, s, b FROM items ORDER BY id", &[])
+        .await
+        .unwrap();
+    let got: Vec<(String, Value, Value, Value)> = rows
+        .iter()
+        .map(|row| {
+            let get = |name: &str| row.get(name).cloned().unwrap_or(Value::Null);
+            (
+                get("id").as_str().unwrap().to_owned(),
+                get("i"),
+                get("s"),
+                get("b"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("a", Value::from(1), Value::from("x"), Value::Null),
+        ("b", Value::from(2), Value::from("y"), Value::Null),
+        ("c", Value::Null, Value::Null, Value::Null),
+        (
+            "d",
+            Value::from(4),
+            Value::from("w"),
+            Value::Bytes(vec![0, 255].into()),
+        ),
+        ("e", Value::from(5), Value::from("v"), Value::Null),
+        ("f", Value::from(6), Value::from("u"), Value::Null),
+    ]
+    .map(|(id, i, s, b)| (id.to_owned(), i, s, b));
+    assert_eq!(got, expected);
+}

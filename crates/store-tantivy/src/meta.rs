@@ -9,15 +9,21 @@ use serde::{Deserialize, Serialize};
 use store_core::search::engine::Mapping;
 use store_core::{Result, StoreError};
 
-/// The on-disk format of a store-tantivy index (the schema of the module `schema`, the term
-/// layout, the `_source` and `_sort` encodings and this payload). An index of another format
-/// is refused with `Unsupported` rather than misread.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format of a store-tantivy index this build creates (the schema of the module
+/// `schema`, the term layout, the `_source` and `_sort` encodings and this payload). Format 2
+/// stores `_source` as text and packs the terms of `_keyword`, `_value` and `_fields`; this
+/// build also reads and writes format 1 indexes in their own layout, and keeps their format
+/// number, so a build that knows only format 1 still opens them. An index of a format this
+/// build does not know is refused with `Unsupported` rather than misread.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format this build reads and writes.
+pub(crate) const OLDEST_FORMAT: u32 = 1;
 
 /// The payload of a commit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Meta {
-    /// [`FORMAT_VERSION`] of the writer.
+    /// The index's format ([`FORMAT_VERSION`] when this build created it).
     pub(crate) format: u32,
     /// The index name it was created under.
     pub(crate) name: String,
@@ -42,10 +48,11 @@ impl Meta {
             format: u32,
         }
         let format: Format = serde_json::from_str(payload).map_err(|_| not_ours(dir))?;
-        if format.format != FORMAT_VERSION {
+        if !(OLDEST_FORMAT..=FORMAT_VERSION).contains(&format.format) {
             return Err(StoreError::unsupported(format!(
-                "the search index in {} has store-tantivy format {}, this build reads format \
-                 {FORMAT_VERSION} only; open it with a store-tantivy that knows format {}",
+                "the search index in {} has store-tantivy format {}, this build reads formats \
+                 {OLDEST_FORMAT} to {FORMAT_VERSION}; open it with a store-tantivy that knows \
+                 format {}",
                 dir.display(),
                 format.format,
                 format.format

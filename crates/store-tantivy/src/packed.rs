@@ -62,8 +62,8 @@ pub(crate) fn register(index: &Index) {
 /// The name of the tokenizer of packed whole terms ([`push_term`]).
 pub(crate) const TERMS_TOKENIZER: &str = "stores_terms";
 
-/// Appends one whole term (`path\0value`, already written to `term`) to the packed terms of
-/// a field: `<byte length>:<term>`. The `_keyword`, `_value` and `_fields` fields take all
+/// Appends one whole term (`path\0value`, or a bare path for `_fields`) to the packed terms
+/// of a field: `<byte length>:<term>`. The `_keyword`, `_value` and `_fields` fields take all
 /// their terms of a document as one such value, not one value per term.
 pub(crate) fn push_term(packed: &mut String, term: &str) {
     push_decimal(packed, term.len());

@@ -264,8 +264,13 @@ impl Terms {
             &mut self.keyword
         } else if field == f.value {
             &mut self.value
-        } else {
+        } else if field == f.exists {
             &mut self.exists
+        } else {
+            // Text terms are packed for their own tokenizer by `build_doc`, never here.
+            debug_assert!(false, "a term of another field than the packed three");
+            doc.add_text(field, &self.term);
+            return;
         };
         push_term(packed, &self.term);
     }
@@ -347,7 +352,11 @@ pub(crate) fn build_doc(
     doc.add_u64(fields.primary_term, version.primary_term);
     // Text values (whole, see `TextForm::Whole`) go to `_text`: packed for the tokenizer,
     // or analyzed here into pre-tokenized strings in indexes from before packing.
-    let mut packed = String::with_capacity(packed_len(indexed));
+    let mut packed = String::with_capacity(if fields.packed_text {
+        packed_len(indexed)
+    } else {
+        0
+    });
     let mut tokens = Vec::new();
     let (mut next_position, mut started) = (0usize, false);
     let mut terms = Terms::new(fields);

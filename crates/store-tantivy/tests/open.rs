@@ -302,20 +302,45 @@ async fn an_index_from_before_packed_text_still_indexes_and_matches_text() {
     tantivy::Index::create_in_dir(&path, schema_before_packing()).unwrap();
     let index = TantivyIndex::open(dir.path(), "old").await.unwrap();
     let texts = [
-        ("a", "Quick brown fox", "jumps over"),
-        ("b", "lazy dog", "quick thinking"),
+        ("a", "Quick brown fox", "jumps over", 3),
+        ("b", "lazy dog", "quick thinking", 7),
     ];
-    for (id, title, body) in texts {
+    for (id, title, body, n) in texts {
         index
             .index(
                 id,
-                doc(json!({"title": title, "body": body})),
+                doc(json!({"title": title, "body": body, "n": n})),
                 IndexOptions::new(),
             )
             .await
             .unwrap();
     }
     index.refresh().await.unwrap();
+    // Its keyword, number and presence terms (one value per term in this layout), and its
+    // source (stored bytes) read back.
+    assert_eq!(
+        index
+            .count(&Q::term("title.keyword", "lazy dog"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(index.count(&Q::range("n").gte(5)).await.unwrap(), 1);
+    assert_eq!(index.count(&Q::exists("body")).await.unwrap(), 2);
+    let stored = index.get("b").await.unwrap().expect("b");
+    assert_eq!(
+        stored.source,
+        doc(json!({"title": "lazy dog", "body": "quick thinking", "n": 7}))
+    );
+    // It keeps format 1, so a build that knows only format 1 still opens it.
+    index.close().await.unwrap();
+    drop(index);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path.join("meta.json")).unwrap()).unwrap();
+    let payload: serde_json::Value =
+        serde_json::from_str(meta["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["format"], json!(1));
+    let index = TantivyIndex::open(dir.path(), "old").await.unwrap();
     let ids = |response: store_core::search::SearchResponse| {
         let mut ids: Vec<String> = response.hits.into_iter().map(|h| h.id).collect();
         ids.sort();

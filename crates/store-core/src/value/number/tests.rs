@@ -98,7 +98,10 @@ fn to_f64_rounds_as_parsing_the_decimal_text_does() {
     for _ in 0..50_000 {
         let len = 1 + next(20) as usize;
         let digits: String = (0..len)
-            .map(|i| char::from(b'0' + (next(9) as u8) + u8::from(i == 0)))
+            .map(|i| match i {
+                0 => char::from(b'1' + next(9) as u8),
+                _ => char::from(b'0' + next(10) as u8),
+            })
             .collect();
         let exponent = next(70) as i64 - 35;
         let sign = if next(2) == 0 { "" } else { "-" };
@@ -106,7 +109,14 @@ fn to_f64_rounds_as_parsing_the_decimal_text_does() {
         let expected: f64 = text.parse().unwrap();
         assert_eq!(n(&text).to_f64().to_bits(), expected.to_bits(), "{text}");
     }
-    assert_eq!(n("0").to_f64(), 0.0);
+    assert_eq!(n("0").to_f64().to_bits(), 0.0f64.to_bits());
+    assert_eq!(
+        n("-0.00").to_f64().to_bits(),
+        0.0f64.to_bits(),
+        "zero has no sign"
+    );
+    assert_eq!(n("999999999999999e-22").to_f64(), 999999999999999e-22);
+    assert_eq!(n("999999999999999e22").to_f64(), 999999999999999e22);
     assert_eq!(n("123456789012345e22").to_f64(), 123456789012345e22);
     assert_eq!(n("-1E-22").to_f64(), -1e-22);
 }
