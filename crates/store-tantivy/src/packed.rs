@@ -47,6 +47,19 @@ fn push_decimal(out: &mut String, mut n: usize) {
     out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
+/// Takes the next `<byte length>:<item>` off `rest` ([`push_value`], [`push_term`]); `None`
+/// at the end (or, never expected, on malformed input, which ends it).
+fn take_packed<'a>(rest: &mut &'a str) -> Option<&'a str> {
+    let (len, after) = rest.split_once(':')?;
+    let Some(item) = len.parse().ok().and_then(|len: usize| after.get(..len)) else {
+        debug_assert!(false, "malformed packed text");
+        *rest = "";
+        return None;
+    };
+    *rest = &after[item.len()..];
+    Some(item)
+}
+
 /// Registers the tokenizers on `index`; every index writer needs them.
 pub(crate) fn register(index: &Index) {
     index.tokenizers().register(
@@ -98,15 +111,9 @@ impl Tokenizer for TermsTokenizer {
 
 impl TokenStream for TermsTokens<'_> {
     fn advance(&mut self) -> bool {
-        let Some((len, rest)) = self.rest.split_once(':') else {
+        let Some(term) = take_packed(&mut self.rest) else {
             return false;
         };
-        let Some(term) = len.parse().ok().and_then(|len: usize| rest.get(..len)) else {
-            debug_assert!(false, "malformed packed terms");
-            self.rest = "";
-            return false;
-        };
-        self.rest = &rest[term.len()..];
         let token = &mut *self.token;
         token.text.clear();
         token.text.push_str(term);
@@ -173,19 +180,9 @@ impl Tokenizer for PackedTokenizer {
 impl PackedTokens<'_> {
     /// Moves to the next value; false at the end (or, never expected, on malformed input).
     fn next_value(&mut self) -> bool {
-        let Some((len, rest)) = self.rest.split_once(':') else {
+        let Some(value) = take_packed(&mut self.rest) else {
             return false;
         };
-        let value = len
-            .parse()
-            .ok()
-            .and_then(|len| rest.get(..len).map(|v| (v, len)));
-        let Some((value, len)) = value else {
-            debug_assert!(false, "malformed packed text");
-            self.rest = "";
-            return false;
-        };
-        self.rest = &rest[len..];
         let (path, text) = value.split_once(SEP).unwrap_or((value, ""));
         self.prefix.clear();
         self.prefix.push_str(path);

@@ -32,6 +32,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{MAX_TOKEN_LEN, PreTokenizedString, Token};
 
+use crate::meta::{FORMAT_VERSION, OLDEST_FORMAT};
 use crate::packed::{PACKED_TOKENIZER, TERMS_TOKENIZER, push_term, push_value};
 
 /// The separator between a field's path and the value in a term.
@@ -140,6 +141,16 @@ impl Fields {
             source_text,
             packed_terms,
         })
+    }
+
+    /// The format of this layout, recorded at every commit: an index in the layout of format
+    /// 1 keeps that number, so builds that know only format 1 still open it.
+    pub(crate) fn format(&self) -> u32 {
+        if self.source_text && self.packed_terms {
+            FORMAT_VERSION
+        } else {
+            OLDEST_FORMAT
+        }
     }
 }
 

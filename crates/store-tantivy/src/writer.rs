@@ -32,7 +32,7 @@ use tantivy::{
 
 use crate::config::TantivyConfig;
 use crate::error::{BACKEND, OrStore, io_error, writer_error};
-use crate::meta::{FORMAT_VERSION, Meta, OLDEST_FORMAT, not_ours};
+use crate::meta::{FORMAT_VERSION, Meta, not_ours};
 use crate::schema::{Fields, build_doc, build_schema, check_terms};
 
 /// A document as the writer knows it.
@@ -56,8 +56,6 @@ pub(crate) struct Writer {
     writer: IndexWriter<TantivyDocument>,
     reader: IndexReader,
     fields: Fields,
-    /// The format of the index's layout, recorded at every commit (see [`FORMAT_VERSION`]).
-    format: u32,
     mapping: Arc<Mapping>,
     seq_no: u64,
     primary_term: u64,
@@ -144,20 +142,12 @@ impl Writer {
             mapping: mapping.clone(),
             fields,
         })));
-        // An index in the layout of format 1 keeps that format number, so builds that know
-        // only format 1 still open it.
-        let format = if fields.source_text && fields.packed_terms {
-            FORMAT_VERSION
-        } else {
-            OLDEST_FORMAT
-        };
         let mut this = Self {
             dir: dir.to_owned(),
             name: meta.name,
             writer,
             reader,
             fields,
-            format,
             mapping,
             seq_no: meta.seq_no,
             primary_term: meta.primary_term,
@@ -197,7 +187,7 @@ impl Writer {
             return Ok(());
         }
         let meta = Meta {
-            format: self.format,
+            format: self.fields.format(),
             name: self.name.clone(),
             seq_no: self.seq_no,
             primary_term: self.primary_term,

@@ -44,21 +44,13 @@ pub fn word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
 
 /// [`word_spans`] of ASCII text.
 fn ascii_word_spans(text: &str, spans: &mut Vec<Range<usize>>) {
-    spans.extend(AsciiWords {
-        bytes: text.as_bytes(),
-        at: 0,
-        run_end: 0,
-    });
+    spans.extend(AsciiWords::new(text));
 }
 
 /// The token spans of ASCII text one at a time, as [`word_spans`] gives them, for a tokenizer
 /// that finds each token when it is asked for it; `None` if `text` is not ASCII.
 pub fn ascii_words(text: &str) -> Option<AsciiWords<'_>> {
-    text.is_ascii().then_some(AsciiWords {
-        bytes: text.as_bytes(),
-        at: 0,
-        run_end: 0,
-    })
+    text.is_ascii().then(|| AsciiWords::new(text))
 }
 
 /// The iterator of [`ascii_words`]: runs of word bytes, joined across one `.`, `'` or `:`
@@ -71,6 +63,17 @@ pub struct AsciiWords<'a> {
     at: usize,
     /// The end of the current run: past `at` while a long run is being split.
     run_end: usize,
+}
+
+impl<'a> AsciiWords<'a> {
+    /// The words of `text`, which is ASCII.
+    fn new(text: &'a str) -> Self {
+        Self {
+            bytes: text.as_bytes(),
+            at: 0,
+            run_end: 0,
+        }
+    }
 }
 
 impl Iterator for AsciiWords<'_> {
