@@ -136,7 +136,6 @@ impl TokenStream for TermsTokens<'_> {
 pub(crate) struct PackedTokenizer {
     token: Token,
     spans: Vec<Range<usize>>,
-    prefix: String,
 }
 
 /// The tokens of one packed string.
@@ -149,8 +148,9 @@ pub(crate) struct PackedTokens<'a> {
     words: Option<AsciiWords<'a>>,
     spans: &'a mut Vec<Range<usize>>,
     next_span: usize,
-    /// `path\0` of the current value: the start of each of its terms.
-    prefix: &'a mut String,
+    /// The length of `path\0` of the current value, which starts the token's text: each
+    /// token of the value keeps it and replaces only what follows.
+    prefix_len: usize,
     /// The position of the next token, and whether a value was seen yet.
     position: usize,
     started: bool,
@@ -169,7 +169,7 @@ impl Tokenizer for PackedTokenizer {
             words: None,
             spans: &mut self.spans,
             next_span: 0,
-            prefix: &mut self.prefix,
+            prefix_len: 0,
             position: 0,
             started: false,
             token: &mut self.token,
@@ -184,9 +184,11 @@ impl PackedTokens<'_> {
             return false;
         };
         let (path, text) = value.split_once(SEP).unwrap_or((value, ""));
-        self.prefix.clear();
-        self.prefix.push_str(path);
-        self.prefix.push(SEP);
+        let token_text = &mut self.token.text;
+        token_text.clear();
+        token_text.push_str(path);
+        token_text.push(SEP);
+        self.prefix_len = token_text.len();
         self.text = text;
         self.words = ascii_words(text);
         self.spans.clear();
@@ -223,9 +225,15 @@ impl TokenStream for PackedTokens<'_> {
             }
         };
         let token = &mut *self.token;
-        token.text.clear();
-        token.text.push_str(self.prefix);
-        push_lowercase(&mut token.text, &self.text[span]);
+        token.text.truncate(self.prefix_len);
+        let word = &self.text[span];
+        if self.words.is_some() {
+            // ASCII text: the word is ASCII.
+            token.text.push_str(word);
+            token.text[self.prefix_len..].make_ascii_lowercase();
+        } else {
+            push_lowercase(&mut token.text, word);
+        }
         token.position = self.position;
         token.position_length = 1;
         token.offset_from = 0;
@@ -278,6 +286,45 @@ mod tests {
             ]
         );
         assert!(unpack("").is_empty());
+    }
+
+    #[test]
+    fn every_value_gives_the_analyzers_tokens_after_its_own_path() {
+        use store_core::search::engine::analyze;
+        // Generated values: ASCII and not, mixed case, joiners, runs past the longest token,
+        // empty ones; paths of different lengths, so each value's prefix differs.
+        let pieces = [
+            "Rust", "SEARCH", "don't", "3.14", "a:b", " ", ", ", "Cödé", "ÉCOLE", "x_y", "--",
+            "1,000", "\u{2019}", "e.g.", "",
+        ];
+        let mut state = 7u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..200 {
+            let mut packed = String::new();
+            let mut expected = Vec::new();
+            let mut position = 0;
+            for value in 0..1 + next(4) {
+                let path = ["t", "title", "a.b.c", "ünï"][next(4)];
+                let mut text: String = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
+                if next(10) == 0 {
+                    text.push_str(&"Ab".repeat(200));
+                }
+                push_value(&mut packed, path, &text);
+                if value > 0 {
+                    position += POSITION_GAP as usize;
+                }
+                for token in analyze(&text) {
+                    expected.push((position, format!("{path}\0{token}")));
+                    position += 1;
+                }
+            }
+            assert_eq!(unpack(&packed), expected, "round {round}: {packed:?}");
+        }
     }
 
     #[test]

@@ -76,12 +76,24 @@ impl<'a> AsciiWords<'a> {
     }
 }
 
+/// Which bytes are word bytes of ASCII text: letters, digits and `_`.
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || byte == b'_';
+        b += 1;
+    }
+    table
+};
+
 impl Iterator for AsciiWords<'_> {
     type Item = Range<usize>;
 
     fn next(&mut self) -> Option<Range<usize>> {
         let bytes = self.bytes;
-        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let word = |b: u8| WORD_BYTES[usize::from(b)];
         let joins = |prev: u8, mid: u8, next: u8| {
             (prev.is_ascii_alphabetic()
                 && next.is_ascii_alphabetic()
