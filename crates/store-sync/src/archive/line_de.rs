@@ -30,11 +30,11 @@ impl<'de> Deserialize<'de> for Line {
                     key: None,
                     doc: None,
                 };
-                while let Some(name) = map.next_key::<String>()? {
-                    match name.as_str() {
-                        "k" => line.key = Some(map.next_value::<Doc>()?.0.into_iter().collect()),
-                        "v" => line.doc = Some(map.next_value::<Doc>()?.0),
-                        _ => {
+                while let Some(field) = map.next_key::<LineField>()? {
+                    match field {
+                        LineField::Key => line.key = Some(map.next_value::<Key>()?.0),
+                        LineField::Doc => line.doc = Some(map.next_value::<Doc>()?.0),
+                        LineField::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
@@ -46,8 +46,60 @@ impl<'de> Deserialize<'de> for Line {
     }
 }
 
+/// A member of a line, read without making a `String` of its name.
+enum LineField {
+    Key,
+    Doc,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for LineField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(text_visitor("a member of an archive line", |name| {
+            Ok(match name {
+                "k" => LineField::Key,
+                "v" => LineField::Doc,
+                _ => LineField::Other,
+            })
+        }))
+    }
+}
+
+/// The key object: attribute names and typed values in the order written, as a list (a key
+/// has one or two attributes: no map is worth building for them).
+struct Key(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key: a JSON object of typed values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key, A::Error> {
+                let mut key: Vec<(String, Value)> = Vec::with_capacity(2);
+                while let Some(name) = map.next_key::<String>()? {
+                    let value = map.next_value::<Typed>()?.0;
+                    // As a map would: a repeated attribute keeps its last value.
+                    match key.iter_mut().find(|(n, _)| *n == name) {
+                        Some(slot) => slot.1 = value,
+                        None => key.push((name, value)),
+                    }
+                }
+                Ok(Key(key))
+            }
+        }
+        d.deserialize_map(KeyVisitor)
+    }
+}
+
 /// A document: attribute names to typed values, in the order written.
 struct Doc(Document);
+
+/// The room a document is made with when the JSON does not tell its size (serde_json never
+/// does): growing a map rehashes it, and most records have a handful of attributes.
+const DOC_CAPACITY: usize = 8;
 
 impl<'de> Deserialize<'de> for Doc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -58,7 +110,7 @@ impl<'de> Deserialize<'de> for Doc {
                 f.write_str("a document: a JSON object of typed values")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
-                let mut doc = Document::with_capacity(map.size_hint().unwrap_or(0));
+                let mut doc = Document::with_capacity(map.size_hint().unwrap_or(DOC_CAPACITY));
                 while let Some(name) = map.next_key::<String>()? {
                     let value = map.next_value::<Typed>()?;
                     doc.insert(name, value.0);

@@ -137,4 +137,13 @@ mod tests {
             assert!(err.message().contains(needle), "{line}: {}", err.message());
         }
     }
+
+    #[test]
+    fn unknown_members_are_skipped_and_a_repeated_key_attribute_keeps_its_last_value() {
+        let names = vec!["id".to_owned()];
+        let line = r#"{"x": [1, {"k": 2}], "k": {"id": {"N": "1"}, "id": {"N": "2"}}, "v": {"id": {"N": "2"}}, "kk": null}"#;
+        let record = decode_line(line, &names).unwrap();
+        assert_eq!(record.key.id(), "2");
+        assert_eq!(record.doc, Document::new().with("id", 2));
+    }
 }

@@ -155,7 +155,7 @@ impl ArchiveSource {
 }
 
 /// Calls `each` with the number and text of every non-empty line of a compressed part;
-/// its error is reported with the part and line.
+/// its error is reported with the part and line. One buffer holds each line in turn.
 fn for_each_line(
     bytes: &[u8],
     path: &str,
@@ -163,23 +163,32 @@ fn for_each_line(
 ) -> Result<()> {
     let decoder = zstd::Decoder::new(bytes)
         .map_err(|e| StoreError::invalid_input(format!("archive part {path}: {e}")))?;
-    for (n, line) in BufReader::new(decoder).lines().enumerate() {
-        let line = line.map_err(|e| {
+    let mut reader = BufReader::with_capacity(LINE_READ_BUFFER, decoder);
+    let mut buffer = Vec::new();
+    for n in 0.. {
+        buffer.clear();
+        let read = reader.read_until(b'\n', &mut buffer).map_err(|e| {
             StoreError::invalid_input(format!("archive part {path} does not decompress: {e}"))
         })?;
+        if read == 0 {
+            break;
+        }
+        let line = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             continue;
         }
-        each(n, &line).map_err(|e| {
-            StoreError::invalid_input(format!(
-                "archive part {path}, line {}: {}",
-                n + 1,
-                e.message()
-            ))
-        })?;
+        let at_line = |message: &str| {
+            StoreError::invalid_input(format!("archive part {path}, line {}: {message}", n + 1))
+        };
+        let text = std::str::from_utf8(line).map_err(|e| at_line(&e.to_string()))?;
+        each(n, text).map_err(|e| at_line(e.message()))?;
     }
     Ok(())
 }
+
+/// The decompressed bytes read at a time from a part.
+const LINE_READ_BUFFER: usize = 64 * 1024;
 
 /// `InvalidInput` unless a part held the `expected` number of records.
 fn count_matches(found: u64, expected: u64, path: &str) -> Result<()> {
@@ -312,5 +321,60 @@ impl RecordSource for ArchiveSource {
                 }
             })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compressed(text: &[u8]) -> Vec<u8> {
+        zstd::encode_all(text, 3).unwrap()
+    }
+
+    fn lines_of(text: &[u8]) -> Result<Vec<(usize, String)>> {
+        let mut seen = Vec::new();
+        for_each_line(&compressed(text), "p.zst", |n, line| {
+            seen.push((n, line.to_owned()));
+            Ok(())
+        })?;
+        Ok(seen)
+    }
+
+    #[test]
+    fn lines_come_one_by_one_with_their_numbers_whatever_their_ends() {
+        let long = "x".repeat(3 * LINE_READ_BUFFER);
+        let text = format!("a\n\nb\r\n{long}\nü\nlast");
+        let seen = lines_of(text.as_bytes()).unwrap();
+        let expected = [
+            (0, "a"),
+            (2, "b"),
+            (3, long.as_str()),
+            (4, "ü"),
+            (5, "last"),
+        ];
+        let expected: Vec<(usize, String)> = expected
+            .iter()
+            .map(|(n, l)| (*n, (*l).to_owned()))
+            .collect();
+        assert_eq!(seen, expected);
+        assert!(lines_of(b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_or_a_failing_line_is_named_by_part_and_number() {
+        let err = lines_of(b"a\nb\n\xff\xfe\n").unwrap_err();
+        assert!(err.message().contains("p.zst, line 3"), "{}", err.message());
+        let err = for_each_line(&compressed(b"a\nb\n"), "p.zst", |n, _| {
+            if n == 1 {
+                Err(StoreError::invalid_input("refused"))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+        assert_eq!(err.message(), "archive part p.zst, line 2: refused");
+        let err = for_each_line(b"not zstd", "p.zst", |_, _| Ok(())).unwrap_err();
+        assert!(err.message().contains("p.zst"), "{}", err.message());
     }
 }
