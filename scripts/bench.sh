@@ -7,7 +7,8 @@
 #                                     sqlite redb tantivy layers sync follow)
 # Each program warms up (the server programs with a full-size run of every contender), then
 # interleaves rounds of the contenders and prints `bench <name>: ours <median> [min–max] vs
-# <baseline> <median> [min–max] = <ratio>x`. The whole output also goes to
+# <baseline> <median> [min–max] = <ratio>x`, most of them followed by `(per round: <median>x
+# [min–max])`, the rounds' own ratios. The whole output also goes to
 # target/bench/<time>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -195,7 +195,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     for baseline in &samples[1..] {
         let name = format!("batch_write_{items} (targets: 10x naive, 1.5x boto3)");
-        Measure::Rate("items/s").report(&name, &samples[0], baseline);
+        Measure::Rate("items/s").report_rounds(&name, &samples[0], baseline);
     }
 
     gets_against_the_raw_sdk(&bench, gets, rounds).await
@@ -245,7 +245,7 @@ async fn gets_against_the_raw_sdk(
                 }
             }
         }
-        Measure::Time.report(
+        Measure::Time.report_rounds(
             &format!("get_item (one of {gets}, target <= 1.05x)"),
             &samples[0],
             &samples[1],

@@ -133,9 +133,9 @@ async fn main() -> Result<(), store_core::StoreError> {
         "layers_overhead (one get of {ops} x {rounds} rounds, every layer on, faults off, no \
          subscriber; target <= 1.10x)"
     );
-    Measure::Time.report(&name, &samples[0], &samples[1]);
+    Measure::Time.report_rounds(&name, &samples[0], &samples[1]);
     // The floor of any wrapper: one more boxed future around the bare get.
-    Measure::Time.report(
+    Measure::Time.report_rounds(
         "layers_floor (the bare get in one more boxed future, as any dyn wrapper pays)",
         &samples[2],
         &samples[1],

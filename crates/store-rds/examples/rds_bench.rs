@@ -454,7 +454,7 @@ async fn main() {
     }
     let _ = std::fs::remove_file(&load.csv);
     for baseline in &loaded[1..] {
-        Measure::Rate("rows/s").report(&format!("load_{n}_rows"), &loaded[0], baseline);
+        Measure::Rate("rows/s").report_rounds(&format!("load_{n}_rows"), &loaded[0], baseline);
     }
 
     // Point selects on the COPY-loaded table from the same tasks: the pools in their three
@@ -491,7 +491,7 @@ async fn main() {
     for ours in &rates[..pools.len()] {
         for (raw, target) in rates[pools.len()..].iter().zip([" (target >= 0.95x)", ""]) {
             let name = format!("point_selects_{}{target}", ours.label());
-            Measure::Rate("q/s").report(&name, ours, raw);
+            Measure::Rate("q/s").report_rounds(&name, ours, raw);
         }
     }
     let status = store.pool_status();

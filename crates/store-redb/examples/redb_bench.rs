@@ -138,8 +138,8 @@ fn main() {
         }
     }
     let name = format!("batch_write {} items", args.items);
-    Measure::Time.report(&name, &samples[0], &samples[1]);
-    Measure::Time.report(
+    Measure::Time.report_rounds(&name, &samples[0], &samples[1]);
+    Measure::Time.report_rounds(
         &format!("{name} (target <= 1.5x)"),
         &samples[0],
         &samples[2],

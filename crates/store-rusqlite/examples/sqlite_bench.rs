@@ -200,7 +200,7 @@ fn main() {
             fresh(&args.dir, &name);
         }
     }
-    Measure::Rate("rows/s").report("insert_rows", &inserts[0], &inserts[1]);
-    Measure::Rate("rows/s").report("query_stream", &reads[0], &reads[1]);
+    Measure::Rate("rows/s").report_rounds("insert_rows", &inserts[0], &inserts[1]);
+    Measure::Rate("rows/s").report_rounds("query_stream", &reads[0], &reads[1]);
     let _ = std::fs::remove_dir_all(&args.dir);
 }

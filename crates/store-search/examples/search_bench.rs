@@ -265,6 +265,6 @@ async fn main() {
         }
     }
     for baseline in &rates[1..] {
-        Measure::Rate("docs/s").report(&format!("bulk_{count}"), &rates[0], baseline);
+        Measure::Rate("docs/s").report_rounds(&format!("bulk_{count}"), &rates[0], baseline);
     }
 }

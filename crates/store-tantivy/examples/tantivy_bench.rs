@@ -243,7 +243,7 @@ async fn main() {
         }
     }
     let name = format!("tantivy_bulk {} docs (target <= 1.3x)", docs.len());
-    Measure::Time.report(&name, &bulk[0], &bulk[1]);
+    Measure::Time.report_rounds(&name, &bulk[0], &bulk[1]);
 
     // Query latency: match queries for one word on the body (top 10 with their sources and
     // the exact total), over the last index built.

@@ -8,7 +8,9 @@
 //!
 //! The ratio is always ours over the baseline in the measured unit: for times below 1 means
 //! faster, for rates above 1 does. Programs warm the server with a full-size run first, then
-//! run the contenders in [`rotation`] so that none always goes first.
+//! run the contenders in [`rotation`] so that none always goes first. Programs that take one
+//! sample per contender per round also print the rounds' own ratios
+//! ([`Measure::compare_rounds`]), which a machine whose speed drifts between rounds moves less.
 //!
 //! ```
 //! use std::time::Duration;
@@ -67,6 +69,45 @@ impl Measure {
         println!("{}", self.compare(name, ours, baseline));
     }
 
+    /// [`Measure::compare`] for samples taken one per contender per round, followed by the
+    /// median and min–max of the rounds' own ratios: ` (per round: <median>x [<min>–<max>])`.
+    /// Both contenders of a round ran on the machine as it was then, so the per-round ratio
+    /// does not move with what slows the whole machine between rounds, as the ratio of
+    /// medians can. Without as many samples on each side (two or more), the line is
+    /// [`Measure::compare`]'s.
+    ///
+    /// ```
+    /// use store_core::testkit::bench::{Measure, Samples};
+    ///
+    /// let (mut ours, mut plain) = (Samples::new("ours"), Samples::new("plain"));
+    /// // The machine was twice as slow in the second round, for both.
+    /// for (o, p) in [(1.2, 1.0), (2.6, 2.0), (1.1, 1.0)] {
+    ///     ours.push(o);
+    ///     plain.push(p);
+    /// }
+    /// let line = Measure::Time.compare_rounds("bulk", &ours, &plain);
+    /// assert_eq!(
+    ///     line,
+    ///     "bench bulk: ours 1.200 s [1.100–2.600] vs plain 1.000 s [1.000–2.000] = 1.20x \
+    ///      (per round: 1.20x [1.10–1.30])"
+    /// );
+    /// ```
+    pub fn compare_rounds(self, name: &str, ours: &Samples, baseline: &Samples) -> String {
+        let line = self.compare(name, ours, baseline);
+        match round_ratios(ours, baseline).summary() {
+            Some(r) if ours.values.len() >= 2 => format!(
+                "{line} (per round: {:.2}x [{:.2}–{:.2}])",
+                r.median, r.min, r.max
+            ),
+            _ => line,
+        }
+    }
+
+    /// Prints [`Measure::compare_rounds`]'s line on standard output.
+    pub fn report_rounds(self, name: &str, ours: &Samples, baseline: &Samples) {
+        println!("{}", self.compare_rounds(name, ours, baseline));
+    }
+
     /// `<median> [<min>–<max>]` in this measure's unit.
     pub fn show(self, s: Summary) -> String {
         let (unit, scale, decimals) = match self {
@@ -80,6 +121,18 @@ impl Measure {
         let f = |x: f64| format!("{:.*}", decimals, x * scale);
         format!("{} {unit} [{}–{}]", f(s.median), f(s.min), f(s.max))
     }
+}
+
+/// Each round's ratio, ours over the baseline, when both have one sample per round (as many
+/// samples); no samples otherwise.
+fn round_ratios(ours: &Samples, baseline: &Samples) -> Samples {
+    let mut ratios = Samples::new("ratio");
+    if ours.values.len() == baseline.values.len() {
+        for (o, b) in ours.values.iter().zip(&baseline.values) {
+            ratios.push(o / b);
+        }
+    }
+    ratios
 }
 
 /// The median of some samples with their smallest and largest.
@@ -216,6 +269,37 @@ mod tests {
         assert_eq!(
             Measure::Time.compare("t", &slow, &Samples::new("boto3")),
             "bench t: no samples for boto3"
+        );
+    }
+
+    #[test]
+    fn per_round_ratios_need_one_sample_per_round_on_each_side() {
+        let ours = samples("ours", &[2.0, 9.0]);
+        let plain = samples("plain", &[1.0, 3.0]);
+        assert_eq!(
+            Measure::Time.compare_rounds("t", &ours, &plain),
+            "bench t: ours 5.500 s [2.000–9.000] vs plain 2.000 s [1.000–3.000] = 2.75x \
+             (per round: 2.50x [2.00–3.00])"
+        );
+        // Rates read the same way: ours over the baseline.
+        let fast = samples("ours", &[300.0, 150.0]);
+        let slow = samples("raw", &[100.0, 100.0]);
+        assert!(
+            Measure::Rate("q/s")
+                .compare_rounds("q", &fast, &slow)
+                .ends_with("= 2.25x (per round: 2.25x [1.50–3.00])")
+        );
+        // Unequal counts or a single round: the plain comparison.
+        let uneven = samples("plain", &[1.0, 3.0, 2.0]);
+        assert_eq!(
+            Measure::Time.compare_rounds("t", &ours, &uneven),
+            Measure::Time.compare("t", &ours, &uneven)
+        );
+        let one = samples("ours", &[2.0]);
+        let other = samples("plain", &[1.0]);
+        assert_eq!(
+            Measure::Time.compare_rounds("t", &one, &other),
+            Measure::Time.compare("t", &one, &other)
         );
     }
 

@@ -211,7 +211,7 @@ async fn measure(run: &Run<'_>, size: u64, rounds: usize) -> Result<(), BoxError
     for (direction, samples) in [("upload", &up), ("download", &down)] {
         for (baseline, target) in samples[1..].iter().zip(targets(&movers[1..])) {
             let name = format!("{direction}_{mib}MiB{target}");
-            Measure::Rate("MiB/s").report(&name, &samples[0], baseline);
+            Measure::Rate("MiB/s").report_rounds(&name, &samples[0], baseline);
         }
     }
     let above = peak.saturating_sub(baseline_rss) as f64 / MIB as f64;
