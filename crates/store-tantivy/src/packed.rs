@@ -13,7 +13,7 @@
 use std::ops::Range;
 
 use store_core::search::engine::{
-    AsciiWords, POSITION_GAP, ascii_words, push_lowercase, word_spans,
+    AsciiWords, POSITION_GAP, ascii_words, push_ascii_lowercase, push_lowercase, word_spans,
 };
 use tantivy::Index;
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
@@ -229,8 +229,7 @@ impl TokenStream for PackedTokens<'_> {
         let word = &self.text[span];
         if self.words.is_some() {
             // ASCII text: the word is ASCII.
-            token.text.push_str(word);
-            token.text[self.prefix_len..].make_ascii_lowercase();
+            push_ascii_lowercase(&mut token.text, word);
         } else {
             push_lowercase(&mut token.text, word);
         }

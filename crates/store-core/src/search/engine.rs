@@ -23,7 +23,10 @@ mod mapping;
 mod sort;
 mod write;
 
-pub use analyzer::{AsciiWords, POSITION_GAP, analyze, ascii_words, push_lowercase, word_spans};
+pub use analyzer::{
+    AsciiWords, POSITION_GAP, analyze, ascii_words, push_ascii_lowercase, push_lowercase,
+    word_spans,
+};
 pub use fields::{Exact, FieldData, TextForm, coerce_for_query};
 pub use mapping::{Additions, Indexed, Mapping, Resolved, parents};
 pub use sort::{SortKey, coerce_after, compare, compile_sort, sort_values};

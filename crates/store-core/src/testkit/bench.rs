@@ -95,7 +95,7 @@ impl Measure {
     pub fn compare_rounds(self, name: &str, ours: &Samples, baseline: &Samples) -> String {
         let line = self.compare(name, ours, baseline);
         match round_ratios(ours, baseline).summary() {
-            Some(r) if ours.values.len() >= 2 => format!(
+            Some(r) => format!(
                 "{line} (per round: {:.2}x [{:.2}–{:.2}])",
                 r.median, r.min, r.max
             ),
@@ -123,11 +123,11 @@ impl Measure {
     }
 }
 
-/// Each round's ratio, ours over the baseline, when both have one sample per round (as many
-/// samples); no samples otherwise.
+/// Each round's ratio, ours over the baseline, when both have one sample per round of two or
+/// more rounds (as many samples); no samples otherwise.
 fn round_ratios(ours: &Samples, baseline: &Samples) -> Samples {
     let mut ratios = Samples::new("ratio");
-    if ours.values.len() == baseline.values.len() {
+    if ours.values.len() == baseline.values.len() && ours.values.len() >= 2 {
         for (o, b) in ours.values.iter().zip(&baseline.values) {
             ratios.push(o / b);
         }

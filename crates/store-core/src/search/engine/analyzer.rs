@@ -178,12 +178,18 @@ fn char_at(text: &str, at: usize) -> (char, usize) {
 /// ASCII words.
 pub fn push_lowercase(out: &mut String, word: &str) {
     if word.is_ascii() {
-        let start = out.len();
-        out.push_str(word);
-        out[start..].make_ascii_lowercase();
+        push_ascii_lowercase(out, word);
     } else {
         out.push_str(&word.to_lowercase());
     }
+}
+
+/// [`push_lowercase`] of a word known to be ASCII (one from [`ascii_words`]), which it does
+/// not check again; a non-ASCII word keeps its non-ASCII letters as they are.
+pub fn push_ascii_lowercase(out: &mut String, word: &str) {
+    let start = out.len();
+    out.push_str(word);
+    out[start..].make_ascii_lowercase();
 }
 
 fn is_word_char(c: char) -> bool {
