@@ -44,7 +44,8 @@ fn push_decimal(out: &mut String, mut n: usize) {
             break;
         }
     }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// Takes the next `<byte length>:<item>` off `rest` ([`push_value`], [`push_term`]); `None`

@@ -231,63 +231,88 @@ struct Terms {
     keyword: String,
     value: String,
     exists: String,
+    /// The terms of an index from before packing, one value each.
+    loose: Vec<(Field, String)>,
     term: String,
 }
 
 impl Terms {
-    fn new(fields: &Fields) -> Self {
+    /// Room for the terms of `indexed`, so the packed values grow once at most.
+    fn new(fields: &Fields, indexed: &std::collections::BTreeMap<String, FieldData>) -> Self {
+        let (mut keyword, mut value, mut exists) = (0, 0, 0);
+        for (path, data) in indexed {
+            // A length prefix, the path and its separator, then the value or its key.
+            let each = 8 + path.len();
+            exists += 2 * each;
+            match data.ty {
+                FieldType::Text => {}
+                FieldType::Keyword => {
+                    keyword += data
+                        .values
+                        .iter()
+                        .map(|v| each + v.as_str().map_or(0, str::len))
+                        .sum::<usize>();
+                }
+                _ => value += data.values.len() * (each + 16),
+            }
+        }
+        let packed = fields.packed_terms;
+        let room = |n: usize| String::with_capacity(if packed { n } else { 0 });
         Self {
-            packed: fields.packed_terms,
-            keyword: String::new(),
-            value: String::new(),
-            exists: String::new(),
+            packed,
+            keyword: room(keyword),
+            value: room(value),
+            exists: room(exists),
+            loose: Vec::new(),
             term: String::new(),
         }
     }
 
     /// The term of the value `exact` of `path`.
-    fn add_exact(
-        &mut self,
-        doc: &mut TantivyDocument,
-        f: &Fields,
-        ty: FieldType,
-        path: &str,
-        exact: &Exact,
-    ) {
+    fn add_exact(&mut self, f: &Fields, ty: FieldType, path: &str, exact: &Exact) {
         self.term.clear();
         let field = push_exact_term(&mut self.term, f, ty, path, exact);
-        self.add(doc, f, field);
+        self.add(f, field);
     }
 
     /// The `_fields` term of `path`.
-    fn add_exists(&mut self, doc: &mut TantivyDocument, f: &Fields, path: &str) {
+    fn add_exists(&mut self, f: &Fields, path: &str) {
         self.term.clear();
         self.term.push_str(path);
-        self.add(doc, f, f.exists);
+        self.add(f, f.exists);
     }
 
-    fn add(&mut self, doc: &mut TantivyDocument, f: &Fields, field: Field) {
-        if !self.packed {
-            doc.add_text(field, &self.term);
-            return;
-        }
-        let packed = if field == f.keyword {
-            &mut self.keyword
+    fn add(&mut self, f: &Fields, field: Field) {
+        let packed = if !self.packed {
+            None
+        } else if field == f.keyword {
+            Some(&mut self.keyword)
         } else if field == f.value {
-            &mut self.value
+            Some(&mut self.value)
         } else if field == f.exists {
-            &mut self.exists
+            Some(&mut self.exists)
         } else {
             // Text terms are packed for their own tokenizer by `build_doc`, never here.
             debug_assert!(false, "a term of another field than the packed three");
-            doc.add_text(field, &self.term);
-            return;
+            None
         };
-        push_term(packed, &self.term);
+        match packed {
+            Some(packed) => push_term(packed, &self.term),
+            None => self.loose.push((field, self.term.clone())),
+        }
     }
 
-    /// Adds the packed values to `doc`.
+    /// The bytes the terms take in a document.
+    fn len(&self) -> usize {
+        let loose: usize = self.loose.iter().map(|(_, term)| term.len() + 5).sum();
+        self.keyword.len() + self.value.len() + self.exists.len() + 15 + loose
+    }
+
+    /// Adds the terms to `doc`.
     fn finish(self, doc: &mut TantivyDocument, f: &Fields) {
+        for (field, term) in self.loose {
+            doc.add_text(field, term);
+        }
         for (field, packed) in [
             (f.keyword, self.keyword),
             (f.value, self.value),
@@ -352,15 +377,7 @@ pub(crate) fn build_doc(
     version: DocVersion,
     indexed: &std::collections::BTreeMap<String, FieldData>,
 ) -> TantivyDocument {
-    let mut doc = TantivyDocument::new();
-    doc.add_text(fields.id, id);
     let encoded = crate::source::encode(source);
-    match std::str::from_utf8(&encoded) {
-        Ok(text) if fields.source_text => doc.add_text(fields.source, text),
-        _ => doc.add_bytes(fields.source, &encoded),
-    }
-    doc.add_u64(fields.seq_no, version.seq_no);
-    doc.add_u64(fields.primary_term, version.primary_term);
     // Text values (whole, see `TextForm::Whole`) go to `_text`: packed for the tokenizer,
     // or analyzed here into pre-tokenized strings in indexes from before packing.
     let mut packed = String::with_capacity(if fields.packed_text {
@@ -370,7 +387,7 @@ pub(crate) fn build_doc(
     });
     let mut tokens = Vec::new();
     let (mut next_position, mut started) = (0usize, false);
-    let mut terms = Terms::new(fields);
+    let mut terms = Terms::new(fields, indexed);
     let mut present = Vec::with_capacity(indexed.len());
     let mut sortable = Vec::with_capacity(indexed.len());
     for (path, data) in indexed {
@@ -407,7 +424,7 @@ pub(crate) fn build_doc(
             }
             ty => {
                 for value in &data.values {
-                    terms.add_exact(&mut doc, fields, ty, path, value);
+                    terms.add_exact(fields, ty, path, value);
                 }
                 if let (Some(min), Some(max)) = (data.values.iter().min(), data.values.iter().max())
                 {
@@ -416,6 +433,23 @@ pub(crate) fn build_doc(
             }
         }
     }
+    present.sort_unstable();
+    present.dedup();
+    for path in present {
+        terms.add_exists(fields, path);
+    }
+    let sort = crate::sort::encode_sort_values(&sortable);
+    // Every value is ready: the document's bytes (each value and its length prefix, the two
+    // counters) take one allocation rather than growing as values are added.
+    let bytes = id.len() + encoded.len() + packed.len() + terms.len() + sort.len() + 48;
+    let mut doc = TantivyDocument::with_capacity(bytes);
+    doc.add_text(fields.id, id);
+    match std::str::from_utf8(&encoded) {
+        Ok(text) if fields.source_text => doc.add_text(fields.source, text),
+        _ => doc.add_bytes(fields.source, &encoded),
+    }
+    doc.add_u64(fields.seq_no, version.seq_no);
+    doc.add_u64(fields.primary_term, version.primary_term);
     if !packed.is_empty() {
         doc.add_text(fields.text, packed);
     }
@@ -423,13 +457,8 @@ pub(crate) fn build_doc(
         let text = String::new();
         doc.add_pre_tokenized_text(fields.text, PreTokenizedString { text, tokens });
     }
-    present.sort_unstable();
-    present.dedup();
-    for path in present {
-        terms.add_exists(&mut doc, fields, path);
-    }
     terms.finish(&mut doc, fields);
-    doc.add_bytes(fields.sort, &crate::sort::encode_sort_values(&sortable));
+    doc.add_bytes(fields.sort, &sort);
     doc
 }
 
