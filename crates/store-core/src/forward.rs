@@ -215,7 +215,7 @@ macro_rules! forward_all {
                 table: &str,
                 columns: &[String],
                 key: &[String],
-                rows: Vec<Vec<Value>>,
+                rows: &[Vec<Value>],
             ) -> Result<u64> {
                 (**self).upsert_rows(table, columns, key, rows).await
             }

@@ -94,7 +94,8 @@ pub trait SqlStore: Health + Debug + Send + Sync {
     /// Writes `rows` into `table` (optionally `schema.table`), all or nothing: each row's
     /// values fill `columns` in order, and a row whose `key` columns match a stored row
     /// replaces that row's other columns (`INSERT … ON CONFLICT (key) DO UPDATE`). Returns how
-    /// many rows were written. Two rows of one call must not share a key.
+    /// many rows were written. Two rows of one call must not share a key. The rows are
+    /// borrowed, so a layer that retries the call sends them again without copying them.
     ///
     /// The default is multi-row `INSERT` statements in one transaction; a backend with a
     /// faster bulk path overrides it (PostgreSQL: binary `COPY`, straight into the table while
@@ -105,7 +106,7 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         table: &str,
         columns: &[String],
         key: &[String],
-        rows: Vec<Vec<Value>>,
+        rows: &[Vec<Value>],
     ) -> Result<u64> {
         upsert::upsert_by_insert(self, table, columns, key, rows).await
     }

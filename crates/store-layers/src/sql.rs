@@ -68,17 +68,15 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
         table: &str,
         columns: &[String],
         key: &[String],
-        rows: Vec<Vec<Value>>,
+        rows: &[Vec<Value>],
     ) -> Result<u64> {
-        // All or nothing and keyed: running it again converges, so it is idempotent. A retry
-        // needs the rows again, so each attempt sends a copy.
+        // All or nothing and keyed: running it again converges, so it is idempotent; each
+        // attempt sends the same borrowed rows.
         let meta = meta(&self.inner, "upsert_rows", Access::Write)
             .collection(table)
             .idempotent(true);
         through(&self.layer, &meta, || {
-            self.inner
-                .upsert_rows(table, columns, key, rows.clone())
-                .boxed()
+            self.inner.upsert_rows(table, columns, key, rows).boxed()
         })
         .await
     }

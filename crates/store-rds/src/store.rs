@@ -437,7 +437,7 @@ impl SqlStore for PgStore {
         table: &str,
         columns: &[String],
         key: &[String],
-        rows: Vec<Vec<Value>>,
+        rows: &[Vec<Value>],
     ) -> Result<u64> {
         self.copy_upsert(table, columns, key, rows).await
     }

@@ -89,9 +89,9 @@ impl PgStore {
         table: &str,
         columns: &[String],
         key: &[String],
-        rows: Vec<Vec<Value>>,
+        rows: &[Vec<Value>],
     ) -> Result<u64> {
-        check_upsert(columns, key, &rows)?;
+        check_upsert(columns, key, rows)?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -123,7 +123,7 @@ impl PgStore {
                 .prepare(&format!("SELECT {list} FROM {target} LIMIT 0"))
                 .await
                 .map_err(pg)?;
-            let chunks = encode(&rows, columns, &result_columns(&probe).1).map_err(fail)?;
+            let chunks = encode(rows, columns, &result_columns(&probe).1).map_err(fail)?;
             let tx = conn.transaction().await.map_err(pg)?;
             let copy = copy_statement(&target, &list);
             match send_chunks(tx.client(), &copy, chunks).await {
@@ -147,7 +147,7 @@ impl PgStore {
             }
         }
         let tx = conn.transaction().await.map_err(pg)?;
-        let written = staged(&tx, table, &target, &list, columns, key, &rows)
+        let written = staged(&tx, table, &target, &list, columns, key, rows)
             .await
             .map_err(fail)?;
         tx.commit().await.map_err(pg)?;

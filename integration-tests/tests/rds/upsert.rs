@@ -34,7 +34,7 @@ async fn upsert(
     rows: Vec<Vec<Value>>,
 ) -> Result<u64, StoreError> {
     store
-        .upsert_rows(table, &names(columns), &names(&["id"]), rows)
+        .upsert_rows(table, &names(columns), &names(&["id"]), &rows)
         .await
 }
 

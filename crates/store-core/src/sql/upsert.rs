@@ -72,9 +72,9 @@ pub(super) async fn upsert_by_insert<S: SqlStore + ?Sized>(
     table: &str,
     columns: &[String],
     key: &[String],
-    rows: Vec<Vec<Value>>,
+    rows: &[Vec<Value>],
 ) -> Result<u64> {
-    check_upsert(columns, key, &rows)?;
+    check_upsert(columns, key, rows)?;
     if rows.is_empty() {
         return Ok(0);
     }

@@ -432,7 +432,7 @@ impl RecordSink for SqlTable {
             .collect();
         // One call, all or nothing: the store's bulk path (binary COPY on PostgreSQL).
         self.store
-            .upsert_rows(&self.table, &columns, &info.primary_key, rows)
+            .upsert_rows(&self.table, &columns, &info.primary_key, &rows)
             .await?;
         Ok(Receipt::Null)
     }

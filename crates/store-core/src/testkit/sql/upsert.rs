@@ -23,7 +23,7 @@ pub async fn upsert_rows_inserts_and_replaces_by_key(factory: &SqlStoreFactory) 
                 &table,
                 &names(&["id", "name", "extra"]),
                 &names(&["id"]),
-                first,
+                &first,
             )
             .await
             .expect("the first upsert should succeed");
@@ -33,7 +33,7 @@ pub async fn upsert_rows_inserts_and_replaces_by_key(factory: &SqlStoreFactory) 
             vec![3.into(), "three ✓".into()],
         ];
         let written = store
-            .upsert_rows(&table, &names(&["id", "name"]), &names(&["id"]), second)
+            .upsert_rows(&table, &names(&["id", "name"]), &names(&["id"]), &second)
             .await
             .expect("the second upsert should succeed");
         assert_eq!(written, 2);
@@ -79,7 +79,7 @@ pub async fn upsert_rows_is_all_or_nothing(factory: &SqlStoreFactory) {
             batch.push(vec![50.into(), Value::Null]);
             expect_kind(
                 store
-                    .upsert_rows(&table, &names(&["id", "name"]), &names(&["id"]), batch)
+                    .upsert_rows(&table, &names(&["id", "name"]), &names(&["id"]), &batch)
                     .await,
                 ErrorKind::InvalidInput,
                 "a NULL in a NOT NULL column",
@@ -107,7 +107,7 @@ pub async fn upsert_rows_writes_many_rows(factory: &SqlStoreFactory) {
                 &table,
                 &names(&["id", "name", "score"]),
                 &names(&["id"]),
-                batch,
+                &batch,
             )
             .await
             .expect("a large upsert should succeed");
@@ -161,13 +161,13 @@ pub async fn upsert_rows_checks_its_input(factory: &SqlStoreFactory) {
             ];
             for (what, columns, key, batch) in cases {
                 expect_kind(
-                    store.upsert_rows(&table, &columns, &key, batch).await,
+                    store.upsert_rows(&table, &columns, &key, &batch).await,
                     ErrorKind::InvalidInput,
                     what,
                 );
             }
             let none = store
-                .upsert_rows(&table, &both, &names(&["id"]), Vec::new())
+                .upsert_rows(&table, &both, &names(&["id"]), &[])
                 .await
                 .expect("no rows is nothing to do");
             assert_eq!(none, 0);
