@@ -350,6 +350,11 @@ impl Drop for Invalidate<'_> {
 }
 
 impl Layer for CacheLayer {
+    /// Runs each call at most once.
+    fn may_repeat(&self, _meta: &OpMeta<'_>) -> bool {
+        false
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         _meta: &'a OpMeta<'a>,

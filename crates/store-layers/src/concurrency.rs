@@ -54,6 +54,11 @@ impl ConcurrencyLayer {
 }
 
 impl Layer for ConcurrencyLayer {
+    /// Runs each call at most once.
+    fn may_repeat(&self, _meta: &OpMeta<'_>) -> bool {
+        false
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         _meta: &'a OpMeta<'a>,

@@ -12,6 +12,7 @@ use store_core::document::{
 use store_core::{Cursor, DocKey, Document, KeySchema, Page, Result, Value, paginate};
 
 use crate::cache::{CacheKey, Scope, collection, entity};
+use crate::consumed::Consumed;
 use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
@@ -60,12 +61,18 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
     async fn put(&self, item: Document, options: PutItemOptions) -> Result<Option<Document>> {
         // A whole item replaced (or conditionally written) converges when repeated.
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
-        let scope = || match self.inner.key_schema().key_of(&item) {
-            Ok(key) => Scope::Entities(vec![entity(&meta, key)]),
-            Err(_) => Scope::Collection(collection(&meta)),
-        };
+        // What leaves the cache, named while the item is at hand (only a cache asks).
+        let entities = self
+            .layer
+            .cache()
+            .map(|_| match self.inner.key_schema().key_of(&item) {
+                Ok(key) => Scope::Entities(vec![entity(&meta, key)]),
+                Err(_) => Scope::Collection(collection(&meta)),
+            });
+        let scope = || entities.unwrap_or_else(|| Scope::Collection(collection(&meta)));
+        let item = Consumed::new(item, self.layer.may_repeat(&meta));
         write(&self.layer, &meta, scope, || {
-            self.inner.put(item.clone(), options.clone())
+            self.inner.put(item.take(), options.clone())
         })
         .await
     }
@@ -174,8 +181,9 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         // Whole-item puts and deletes by key: repeating the batch converges.
         let meta = meta(&self.inner, "batch_write", Access::Write).idempotent(true);
         let scope = || Scope::Collection(collection(&meta));
+        let ops = Consumed::new(ops, self.layer.may_repeat(&meta));
         write(&self.layer, &meta, scope, || {
-            self.inner.batch_write(ops.clone(), options.clone())
+            self.inner.batch_write(ops.take(), options.clone())
         })
         .await
     }
@@ -184,8 +192,9 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         let meta = meta(&self.inner, "transact_write", Access::Write)
             .idempotent(transaction_is_idempotent(&actions));
         let scope = || Scope::Collection(collection(&meta));
+        let actions = Consumed::new(actions, self.layer.may_repeat(&meta));
         write(&self.layer, &meta, scope, || {
-            self.inner.transact_write(actions.clone())
+            self.inner.transact_write(actions.take())
         })
         .await
     }

@@ -254,6 +254,11 @@ impl FallbackLayer {
 }
 
 impl Layer for FallbackLayer {
+    /// Runs each call at most once.
+    fn may_repeat(&self, _meta: &OpMeta<'_>) -> bool {
+        false
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         _meta: &'a OpMeta<'a>,

@@ -268,6 +268,11 @@ impl FaultLayer {
 }
 
 impl Layer for FaultLayer {
+    /// Runs each call at most once.
+    fn may_repeat(&self, _meta: &OpMeta<'_>) -> bool {
+        false
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,

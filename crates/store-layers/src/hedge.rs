@@ -89,7 +89,7 @@ impl HedgeLayer {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let hedgeable = meta.idempotent && matches!(meta.access, Access::Read | Access::List);
+        let hedgeable = hedgeable(meta);
         if !hedgeable {
             return attempt().await;
         }
@@ -118,13 +118,22 @@ impl HedgeLayer {
     }
 }
 
+/// Whether a call of `meta` may be hedged: idempotent reads and listings only.
+pub(crate) fn hedgeable(meta: &OpMeta<'_>) -> bool {
+    meta.idempotent && matches!(meta.access, Access::Read | Access::List)
+}
+
 impl Layer for HedgeLayer {
+    fn may_repeat(&self, meta: &OpMeta<'_>) -> bool {
+        hedgeable(meta)
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
-        let hedgeable = meta.idempotent && matches!(meta.access, Access::Read | Access::List);
+        let hedgeable = hedgeable(meta);
         if !hedgeable {
             return call();
         }

@@ -62,6 +62,15 @@ pub trait Layer: Send + Sync + fmt::Debug {
         self.around_or(meta, call, secondary)
     }
 
+    /// Whether this layer may run a call described by `meta` more than once (a retry, a
+    /// hedge). When it may not, what the call consumes (a document, a batch) is moved into
+    /// its one run instead of copied for each. `true` unless the layer knows better, so a
+    /// layer that does not say is given copies.
+    fn may_repeat(&self, meta: &OpMeta<'_>) -> bool {
+        let _ = meta;
+        true
+    }
+
     /// Wraps a stream of results the store returned (an object body, query rows, scan
     /// items): the [`TimeoutLayer`](crate::TimeoutLayer) bounds the wait between items. By
     /// default the stream is returned unchanged.
@@ -126,6 +135,10 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
         stream: BoxStream<'s, Result<T>>,
     ) -> BoxStream<'s, Result<T>> {
         (**self).stream(meta, stream)
+    }
+
+    fn may_repeat(&self, meta: &OpMeta<'_>) -> bool {
+        (**self).may_repeat(meta)
     }
 
     fn fallback(&self) -> Option<&FallbackLayer> {

@@ -29,6 +29,7 @@
 mod breaker;
 mod cache;
 mod concurrency;
+mod consumed;
 mod document;
 mod fallback;
 mod faults;

@@ -122,6 +122,11 @@ impl RateLimitLayer {
 }
 
 impl Layer for RateLimitLayer {
+    /// Runs each call at most once.
+    fn may_repeat(&self, _meta: &OpMeta<'_>) -> bool {
+        false
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,

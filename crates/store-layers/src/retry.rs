@@ -170,6 +170,10 @@ where
 }
 
 impl Layer for RetryLayer {
+    fn may_repeat(&self, meta: &OpMeta<'_>) -> bool {
+        self.repeatable(meta)
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,

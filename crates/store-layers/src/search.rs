@@ -9,6 +9,7 @@ use store_core::search::{
 use store_core::{Document, IndexName, Result};
 
 use crate::cache::{CacheKey, Scope, collection, entity};
+use crate::consumed::Consumed;
 use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
@@ -55,8 +56,9 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         // are conditional.
         let meta = meta(&self.inner, "index", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, id)]);
+        let doc = Consumed::new(doc, self.layer.may_repeat(&meta));
         write(&self.layer, &meta, scope, || {
-            self.inner.index(id, doc.clone(), options)
+            self.inner.index(id, doc.take(), options)
         })
         .await
     }
@@ -90,8 +92,9 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         // Merging the same fields again gives the same document.
         let meta = meta(&self.inner, "update", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, id)]);
+        let partial = Consumed::new(partial, self.layer.may_repeat(&meta));
         write(&self.layer, &meta, scope, || {
-            self.inner.update(id, partial.clone(), options)
+            self.inner.update(id, partial.take(), options)
         })
         .await
     }
@@ -106,7 +109,8 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         // Every operation is keyed by id: the batch converges when repeated.
         let meta = meta(&self.inner, "bulk", Access::Write).idempotent(true);
         let scope = || Scope::Collection(collection(&meta));
-        write(&self.layer, &meta, scope, || self.inner.bulk(ops.clone())).await
+        let ops = Consumed::new(ops, self.layer.may_repeat(&meta));
+        write(&self.layer, &meta, scope, || self.inner.bulk(ops.take())).await
     }
 
     async fn refresh(&self) -> Result<()> {

@@ -287,6 +287,14 @@ impl Layers {
 }
 
 impl Layer for Layers {
+    /// Only the retry and the hedge run a call again, each as it says.
+    fn may_repeat(&self, meta: &OpMeta<'_>) -> bool {
+        self.retry
+            .as_ref()
+            .is_some_and(|retry| retry.may_repeat(meta))
+            || (self.hedge.is_some() && crate::hedge::hedgeable(meta))
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,

@@ -95,6 +95,11 @@ pub(crate) fn expired(meta: &OpMeta<'_>, limit: Duration) -> StoreError {
 }
 
 impl Layer for TimeoutLayer {
+    /// Runs each call at most once.
+    fn may_repeat(&self, _meta: &OpMeta<'_>) -> bool {
+        false
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,

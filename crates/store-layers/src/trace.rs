@@ -169,6 +169,11 @@ impl TraceLayer {
 }
 
 impl Layer for TraceLayer {
+    /// Runs each call at most once.
+    fn may_repeat(&self, _meta: &OpMeta<'_>) -> bool {
+        false
+    }
+
     fn around<'a, T: Send + 'a>(
         &'a self,
         meta: &'a OpMeta<'a>,
