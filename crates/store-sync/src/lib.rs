@@ -48,7 +48,7 @@ pub use digest::{CollectionDigest, Comparison, RecordDigest};
 pub use follow::{FollowOptions, FollowReport, follow};
 pub use kinds::documents::DocumentCollection;
 pub use kinds::query::SqlQuery;
-pub use kinds::search::{Scanner, SearchCollection, default_spec};
+pub use kinds::search::{ReadOrder, Scanner, SearchCollection, default_spec};
 pub use kinds::table::SqlTable;
 pub use progress::{Event, Progress, Silent};
 pub use record::{Record, RecordKey, canonical_number};

@@ -18,8 +18,8 @@ use store_s3::S3Store;
 use store_search::OpenSearchIndex;
 use store_sync::objects::ObjectLocation;
 use store_sync::{
-    ArchiveSink, ArchiveSource, CollectionSchema, DocumentCollection, Partition, RecordSink,
-    RecordSource, SearchCollection, SqlQuery, SqlTable,
+    ArchiveSink, ArchiveSource, CollectionSchema, DocumentCollection, Partition, ReadOrder,
+    RecordSink, RecordSource, SearchCollection, SqlQuery, SqlTable,
 };
 
 mod feed;
@@ -184,6 +184,7 @@ impl Opener {
                 Collection::Search(
                     SearchCollection::new(Arc::new(self.paced(opened)), label)
                         .key_fields(self.key_fields.clone())
+                        .read_order(ReadOrder::SeqNo)
                         .scanner(Arc::new(move |request| {
                             scanning.search_pit(request, PIT_KEEP_ALIVE)
                         })),

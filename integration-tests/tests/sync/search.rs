@@ -1,21 +1,100 @@
 //! Search index → archive (a local directory) → a new index, on OpenSearch (read from a point in
-//! time) and on Elasticsearch 7.10.2 (read through a scroll: its point in time is x-pack).
+//! time) and on Elasticsearch 7.10.2 (read through a scroll: its point in time is x-pack), both
+//! read by `_seq_no` then `_id` as the `stores` command reads them; and a read resumed from a
+//! cursor of that order.
 
 use std::sync::Arc;
 
+use futures::TryStreamExt;
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint};
+use store_core::Document;
 use store_core::SearchIndex;
+use store_core::search::IndexOptions;
 use store_search::OpenSearchIndex;
-use store_sync::{ArchiveSink, ArchiveSource, Partition, SearchCollection, Silent, check, copy};
+use store_sync::{
+    ArchiveSink, ArchiveSource, Partition, ReadOrder, RecordSource, SearchCollection, Silent,
+    check, copy,
+};
 
 use crate::data::{dataset, memory_source, options};
 
 fn collection(index: Arc<OpenSearchIndex>, label: &str) -> SearchCollection {
     let pit = index.clone();
-    SearchCollection::new(index, label).scanner(Arc::new(move |request| {
-        pit.search_pit(request, std::time::Duration::from_secs(60))
-    }))
+    SearchCollection::new(index, label)
+        .read_order(ReadOrder::SeqNo)
+        .scanner(Arc::new(move |request| {
+            pit.search_pit(request, std::time::Duration::from_secs(60))
+        }))
+}
+
+#[tokio::test]
+async fn an_opensearch_read_resumes_after_its_cursor_and_meets_documents_changed_since() {
+    resumes_after_its_cursor(Service::OpenSearch).await;
+}
+
+#[tokio::test]
+async fn an_elasticsearch_read_resumes_after_its_cursor_and_meets_documents_changed_since() {
+    resumes_after_its_cursor(Service::Elasticsearch).await;
+}
+
+/// Two batches of a read by `_seq_no`, then a document of the first batch changed, then the
+/// read resumed from the second batch's cursor (as a killed `stores backup` resumes): every
+/// other document comes exactly once, and the changed one again, as changed.
+async fn resumes_after_its_cursor(server: Service) {
+    const N: usize = 1_000;
+    const BATCH: usize = 100;
+    let url = endpoint(server).await;
+    let name = unique_name("sync-resume");
+    let index = Arc::new(OpenSearchIndex::builder(&name).url(&url).build().unwrap());
+    let source = collection(index.clone(), &name);
+    let (_, seed) = memory_source(dataset(N)).await;
+    copy(&seed, &source, &options(), &Silent).await.unwrap();
+
+    let mut first = source.read(Partition::whole(), None, BATCH);
+    let one = first.try_next().await.unwrap().expect("a first batch");
+    let two = first.try_next().await.unwrap().expect("a second batch");
+    drop(first);
+    let cursor = two.resume.clone().expect("a cursor");
+    assert!(cursor.starts_with("seq:"), "{cursor}");
+    let changed = one.records[3].key.to_string();
+    index
+        .index(
+            &changed,
+            Document::new().with("changed", true),
+            IndexOptions::default(),
+        )
+        .await
+        .unwrap();
+
+    let rest: Vec<_> = source
+        .read(Partition::whole(), Some(cursor), BATCH)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut seen: Vec<String> = one
+        .records
+        .iter()
+        .chain(&two.records)
+        .chain(rest.iter().flat_map(|b| &b.records))
+        .map(|r| r.key.to_string())
+        .collect();
+    let again: Vec<_> = rest
+        .iter()
+        .flat_map(|b| &b.records)
+        .filter(|r| r.key.to_string() == changed)
+        .collect();
+    assert_eq!(again.len(), 1, "the changed document is read again");
+    assert_eq!(again[0].doc, Document::new().with("changed", true));
+    assert_eq!(seen.len(), N + 1);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        N,
+        "every document, none twice but the changed one"
+    );
+    index.drop_index().await.unwrap();
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! A search index ([`SearchIndex`]) as a source and a sink.
 //!
-//! Reading goes through every document sorted by `_id` with `search_after`. A backend with a
-//! consistent view (OpenSearch's point in time) plugs in a [`Scanner`] for fresh reads; a resumed
-//! read continues by `_id` from where the checkpoint stands. Writing is bulk indexing with the
+//! Reading goes through every document sorted by `_id` (or, on OpenSearch and Elasticsearch,
+//! by `_seq_no` then `_id`: [`ReadOrder`]) with `search_after`. A backend with a consistent view
+//! (OpenSearch's point in time) plugs in a [`Scanner`] for fresh reads; a resumed read continues
+//! in its checkpoint's order from where the checkpoint stands. Writing is bulk indexing with the
 //! record key's canonical text as `_id`, so a record written twice is one document.
 
 use std::sync::Arc;
@@ -10,10 +11,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use store_core::search::{
-    BulkOp, Hit, IndexSpec, SearchIndex, SearchQuery, SearchRequest, SortField,
-};
-use store_core::{Result, StoreError, Value};
+use store_core::search::{BulkOp, Hit, IndexSpec, SearchIndex, SearchQuery, SearchRequest};
+use store_core::{Result, StoreError};
 
 use crate::digest::Comparison;
 use crate::record::{Record, RecordKey};
@@ -21,7 +20,11 @@ use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Batch, Partition, RecordSource};
 
-/// Reads every hit of a request (sorted by `_id`) from one consistent view of the index.
+mod order;
+
+pub use order::ReadOrder;
+
+/// Reads every hit of a request (in its sort) from one consistent view of the index.
 pub type Scanner = Arc<dyn Fn(SearchRequest) -> BoxStream<'static, Result<Hit>> + Send + Sync>;
 
 /// A search index as a collection of records.
@@ -31,6 +34,7 @@ pub struct SearchCollection {
     label: String,
     key_fields: Vec<String>,
     scanner: Option<Scanner>,
+    order: ReadOrder,
     spec: Option<IndexSpec>,
 }
 
@@ -40,6 +44,7 @@ impl std::fmt::Debug for SearchCollection {
             .field("label", &self.label)
             .field("key_fields", &self.key_fields)
             .field("scanner", &self.scanner.is_some())
+            .field("order", &self.order)
             .finish()
     }
 }
@@ -52,6 +57,7 @@ impl SearchCollection {
             label: label.into(),
             key_fields: Vec::new(),
             scanner: None,
+            order: ReadOrder::Id,
             spec: None,
         }
     }
@@ -73,6 +79,13 @@ impl SearchCollection {
     /// Reads fresh (not resumed) scans through `scanner`, e.g. a point in time.
     pub fn scanner(mut self, scanner: Scanner) -> Self {
         self.scanner = Some(scanner);
+        self
+    }
+
+    /// Reads fresh scans in `order` ([`ReadOrder::Id`] unless set); only an index that sorts
+    /// by `_seq_no` (OpenSearch, Elasticsearch) takes [`ReadOrder::SeqNo`].
+    pub fn read_order(mut self, order: ReadOrder) -> Self {
+        self.order = order;
         self
     }
 
@@ -123,13 +136,19 @@ impl RecordSource for SearchCollection {
         resume: Option<String>,
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
-        let mut request = SearchRequest::new(SearchQuery::MatchAll)
-            .sort(SortField::asc("_id"))
-            .size(batch_size.clamp(1, 10_000));
-        let hits: BoxStream<'_, Result<Hit>> = match (&self.scanner, resume) {
+        // A resumed read keeps the order its cursor was taken in.
+        let (order, after) = match resume.as_deref().map(ReadOrder::resume).transpose() {
+            Ok(Some((order, after))) => (order, Some(after)),
+            Ok(None) => (self.order, None),
+            Err(e) => return futures::stream::iter([Err(e)]).boxed(),
+        };
+        let mut request =
+            SearchRequest::new(SearchQuery::MatchAll).size(batch_size.clamp(1, 10_000));
+        request.sort = order.sort();
+        let hits: BoxStream<'_, Result<Hit>> = match (&self.scanner, after) {
             (Some(scanner), None) => scanner(request),
-            (_, resume) => {
-                request.search_after = resume.map(|id| vec![Value::String(id)]);
+            (_, after) => {
+                request.search_after = after;
                 let index = self.index.clone();
                 // Refresh first, so what was written before the read is seen.
                 futures::stream::once(async move { index.refresh().await.map(|()| index) })
@@ -146,7 +165,7 @@ impl RecordSource for SearchCollection {
                 let mut last = None;
                 for hit in chunk {
                     let hit = hit?;
-                    last = Some(hit.id.clone());
+                    last = Some(order.cursor(&hit)?);
                     if partition.holds_id(&hit.id) {
                         records.push(self.record(hit)?);
                     }
