@@ -89,8 +89,7 @@ impl HedgeLayer {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let hedgeable = hedgeable(meta);
-        if !hedgeable {
+        if !hedgeable(meta) {
             return attempt().await;
         }
         self.deposit();
@@ -119,7 +118,7 @@ impl HedgeLayer {
 }
 
 /// Whether a call of `meta` may be hedged: idempotent reads and listings only.
-pub(crate) fn hedgeable(meta: &OpMeta<'_>) -> bool {
+fn hedgeable(meta: &OpMeta<'_>) -> bool {
     meta.idempotent && matches!(meta.access, Access::Read | Access::List)
 }
 
@@ -133,8 +132,7 @@ impl Layer for HedgeLayer {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, Result<T>> {
-        let hedgeable = hedgeable(meta);
-        if !hedgeable {
+        if !hedgeable(meta) {
             return call();
         }
         self.run(meta, call).boxed()

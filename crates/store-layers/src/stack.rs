@@ -292,7 +292,10 @@ impl Layer for Layers {
         self.retry
             .as_ref()
             .is_some_and(|retry| retry.may_repeat(meta))
-            || (self.hedge.is_some() && crate::hedge::hedgeable(meta))
+            || self
+                .hedge
+                .as_ref()
+                .is_some_and(|hedge| hedge.may_repeat(meta))
     }
 
     fn around<'a, T: Send + 'a>(

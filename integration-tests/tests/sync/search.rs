@@ -13,8 +13,8 @@ use store_core::SearchIndex;
 use store_core::search::IndexOptions;
 use store_search::OpenSearchIndex;
 use store_sync::{
-    ArchiveSink, ArchiveSource, Partition, ReadOrder, RecordSource, SearchCollection, Silent,
-    check, copy,
+    ArchiveSink, ArchiveSource, DocumentCollection, Partition, ReadOrder, RecordSource,
+    SearchCollection, Silent, check, copy,
 };
 
 use crate::data::{dataset, memory_source, options};
@@ -26,6 +26,32 @@ fn collection(index: Arc<OpenSearchIndex>, label: &str) -> SearchCollection {
         .scanner(Arc::new(move |request| {
             pit.search_pit(request, std::time::Duration::from_secs(60))
         }))
+}
+
+/// A new index on a server, filled with a dataset copied from an in-memory store.
+struct Seeded {
+    url: String,
+    index: Arc<OpenSearchIndex>,
+    /// The index, read as the `stores` command reads it.
+    source: SearchCollection,
+    /// The in-memory store it was copied from.
+    seed: DocumentCollection,
+}
+
+/// A new index named after `prefix` on `server`, holding `dataset(n)`.
+async fn seeded(server: Service, prefix: &str, n: usize) -> Seeded {
+    let url = endpoint(server).await;
+    let name = unique_name(prefix);
+    let index = Arc::new(OpenSearchIndex::builder(&name).url(&url).build().unwrap());
+    let source = collection(index.clone(), &name);
+    let (_, seed) = memory_source(dataset(n)).await;
+    copy(&seed, &source, &options(), &Silent).await.unwrap();
+    Seeded {
+        url,
+        index,
+        source,
+        seed,
+    }
 }
 
 #[tokio::test]
@@ -44,12 +70,7 @@ async fn an_elasticsearch_read_resumes_after_its_cursor_and_meets_documents_chan
 async fn resumes_after_its_cursor(server: Service) {
     const N: usize = 1_000;
     const BATCH: usize = 100;
-    let url = endpoint(server).await;
-    let name = unique_name("sync-resume");
-    let index = Arc::new(OpenSearchIndex::builder(&name).url(&url).build().unwrap());
-    let source = collection(index.clone(), &name);
-    let (_, seed) = memory_source(dataset(N)).await;
-    copy(&seed, &source, &options(), &Silent).await.unwrap();
+    let Seeded { index, source, .. } = seeded(server, "sync-resume", N).await;
 
     let mut first = source.read(Partition::whole(), None, BATCH);
     let one = first.try_next().await.unwrap().expect("a first batch");
@@ -109,12 +130,12 @@ async fn an_elasticsearch_index_backs_up_and_restores_into_a_new_index() {
 
 async fn backs_up_and_restores(server: Service) {
     const N: usize = 3_000;
-    let url = endpoint(server).await;
-    let name = unique_name("sync-src");
-    let index = Arc::new(OpenSearchIndex::builder(&name).url(&url).build().unwrap());
-    let source = collection(index.clone(), &name);
-    let (_, seed) = memory_source(dataset(N)).await;
-    copy(&seed, &source, &options(), &Silent).await.unwrap();
+    let Seeded {
+        url,
+        index,
+        source,
+        seed,
+    } = seeded(server, "sync-src", N).await;
     assert!(check(&seed, &source, 500).await.unwrap().is_equal());
 
     let dir = tempfile::tempdir().unwrap();
