@@ -6,14 +6,15 @@
 //! checkpoint re-sends at most the one batch that was in flight, and since sinks write by key,
 //! the result is the same as one uninterrupted copy.
 
+use std::future::Future;
 use std::path::PathBuf;
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use store_core::{Result, StoreError};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::progress::{Event, Progress};
-use crate::sink::RecordSink;
+use crate::sink::{Receipt, RecordSink};
 use crate::source::{Partition, RecordSource};
 
 /// How a copy runs.
@@ -118,34 +119,42 @@ pub async fn copy(
         },
     });
 
-    let mut batches = source.read(options.partition, state.resume.clone(), options.batch_size);
-    let mut next = batches.next().await;
-    while let Some(batch) = next {
-        let batch = batch?;
-        let count = batch.records.len() as u64;
-        // Read the following batch while this one is written.
-        let (written, following) = if batch.records.is_empty() {
-            (Ok(serde_json::Value::Null), batches.next().await)
-        } else {
-            futures::join!(sink.upsert(batch.records), batches.next())
-        };
-        let receipt = written?;
-        state.records += count;
-        state.batches += 1;
-        if !receipt.is_null() {
-            state.receipts.push(receipt);
+    // A sink that writes rows is handed rows by a source that makes them more cheaply than
+    // records (an archive restored into a table).
+    let resume = state.resume.clone();
+    let rows = if sink.takes_rows() {
+        source.read_rows(options.partition, resume.clone(), options.batch_size)
+    } else {
+        None
+    };
+    let to_write = Checkpointing {
+        state: &mut state,
+        file: file.as_ref(),
+        progress,
+    };
+    match rows {
+        Some(batches) => {
+            let steps = batches.map(|b| {
+                b.map(|b| Step {
+                    count: b.rows.len() as u64,
+                    resume: b.resume.clone(),
+                    payload: b,
+                })
+            });
+            to_write.run(steps, |b| sink.upsert_rows(b)).await?;
         }
-        state.resume = batch.resume;
-        if let Some(file) = &file {
-            file.save(&state).await?;
+        None => {
+            let batches = source.read(options.partition, resume, options.batch_size);
+            let steps = batches.map(|b| {
+                b.map(|b| Step {
+                    count: b.records.len() as u64,
+                    payload: b.records,
+                    resume: b.resume,
+                })
+            });
+            to_write.run(steps, |records| sink.upsert(records)).await?;
         }
-        progress.event(&Event::Progress {
-            records: state.records,
-            batch: count,
-        });
-        next = following;
     }
-    drop(batches);
     sink.finish(state.receipts.clone()).await?;
     state.done = true;
     if let Some(file) = &file {
@@ -156,4 +165,60 @@ pub async fn copy(
         resumed_records,
         already_done: false,
     })
+}
+
+/// One batch read: what the sink is given, how many records it holds, and where reading
+/// continues after it.
+struct Step<P> {
+    payload: P,
+    count: u64,
+    resume: Option<String>,
+}
+
+/// A copy's state as its batches are written, saved after each.
+struct Checkpointing<'a> {
+    state: &'a mut Checkpoint,
+    file: Option<&'a CheckpointFile>,
+    progress: &'a dyn Progress,
+}
+
+impl Checkpointing<'_> {
+    /// Writes every batch of `steps` with `write`, reading the following batch while one is
+    /// written; the checkpoint moves past a batch once `write` confirmed it.
+    async fn run<P, F>(
+        self,
+        steps: impl Stream<Item = Result<Step<P>>>,
+        write: impl Fn(P) -> F,
+    ) -> Result<()>
+    where
+        F: Future<Output = Result<Receipt>>,
+    {
+        let mut steps = std::pin::pin!(steps);
+        let mut next = steps.next().await;
+        while let Some(step) = next {
+            let step = step?;
+            // Read the following batch while this one is written.
+            let (written, following) = if step.count == 0 {
+                (Ok(serde_json::Value::Null), steps.next().await)
+            } else {
+                futures::join!(write(step.payload), steps.next())
+            };
+            let receipt = written?;
+            self.state.records += step.count;
+            self.state.batches += 1;
+            if !receipt.is_null() {
+                self.state.receipts.push(receipt);
+            }
+            self.state.resume = step.resume;
+            if let Some(file) = self.file {
+                file.save(self.state).await?;
+            }
+            self.progress.event(&Event::Progress {
+                records: self.state.records,
+                batch: step.count,
+            });
+            next = following;
+        }
+        Ok(())
+    }
 }

@@ -54,5 +54,5 @@ pub use progress::{Event, Progress, Silent};
 pub use record::{Record, RecordKey, canonical_number};
 pub use schema::{CollectionSchema, Column, KeyField};
 pub use sink::{Receipt, RecordSink};
-pub use source::{Batch, Partition, RecordSource};
+pub use source::{Batch, Partition, RecordSource, RowBatch};
 pub use sync::{SyncOptions, SyncReport, sync};

@@ -1,11 +1,12 @@
 //! [`RecordSink`]: anything records can be written to, idempotently by key.
 
 use async_trait::async_trait;
-use store_core::Result;
+use store_core::{Result, StoreError};
 
 use crate::digest::Comparison;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
+use crate::source::RowBatch;
 
 /// What a sink hands back for a batch it has durably written; the copy keeps them in its
 /// checkpoint and gives them all to [`RecordSink::finish`] (an archive lists its parts from them).
@@ -30,6 +31,22 @@ pub trait RecordSink: Send + Sync {
 
     /// Writes records (insert or replace by key). Returns once they are durable in the sink.
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt>;
+
+    /// Whether this sink writes rows ([`upsert_rows`](Self::upsert_rows)) as well as
+    /// records: a table does.
+    fn takes_rows(&self) -> bool {
+        false
+    }
+
+    /// Writes records given as rows, as [`upsert`](Self::upsert) writes the records they
+    /// were read as. Only called on a sink that [`takes_rows`](Self::takes_rows).
+    async fn upsert_rows(&self, batch: RowBatch) -> Result<Receipt> {
+        let _ = batch;
+        Err(StoreError::unsupported(format!(
+            "{} does not write rows",
+            self.describe()
+        )))
+    }
 
     /// Deletes records by key; a key that is not there is not an error.
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()>;

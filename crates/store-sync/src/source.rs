@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use store_core::{Result, StoreError};
+use store_core::{Result, StoreError, Value};
 
 use crate::digest::Comparison;
 use crate::record::Record;
@@ -99,6 +99,19 @@ pub struct Batch {
     pub resume: Option<String>,
 }
 
+/// Records read together as rows: each record's attributes as values in the order of
+/// `columns`, `NULL` where a record lacks one (what a table writes), and where reading
+/// continues after them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowBatch {
+    /// The attributes, in order of first appearance among the records.
+    pub columns: Vec<String>,
+    /// One row per record, each as wide as `columns`.
+    pub rows: Vec<Vec<Value>>,
+    /// As [`Batch::resume`].
+    pub resume: Option<String>,
+}
+
 /// Something records can be read from: a document table, a SQL table or query, a search
 /// index, an archive.
 #[async_trait]
@@ -129,4 +142,18 @@ pub trait RecordSource: Send + Sync {
         resume: Option<String>,
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>>;
+
+    /// Reads as [`read`](Self::read) does (the same batches, positions and checks), each
+    /// batch as rows, when this source makes rows more cheaply than records (an archive
+    /// decodes its lines straight into rows); `None` when it has no such path. A copy asks
+    /// for rows when its sink writes them ([`RecordSink::takes_rows`](crate::RecordSink::takes_rows)).
+    fn read_rows(
+        &self,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> Option<BoxStream<'_, Result<RowBatch>>> {
+        let _ = (partition, resume, batch_size);
+        None
+    }
 }

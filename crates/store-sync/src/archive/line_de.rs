@@ -47,7 +47,7 @@ impl<'de> Deserialize<'de> for Line {
 }
 
 /// A member of a line, read without making a `String` of its name.
-enum LineField {
+pub(super) enum LineField {
     Key,
     Doc,
     Other,
@@ -67,7 +67,7 @@ impl<'de> Deserialize<'de> for LineField {
 
 /// The key object: attribute names and typed values in the order written, as a list (a key
 /// has one or two attributes: no map is worth building for them).
-struct Key(Vec<(String, Value)>);
+pub(super) struct Key(pub(super) Vec<(String, Value)>);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -123,7 +123,7 @@ impl<'de> Deserialize<'de> for Doc {
 }
 
 /// A typed value: an object with exactly one type tag.
-struct Typed(Value);
+pub(super) struct Typed(pub(super) Value);
 
 const ONE_TAG: &str = "a typed value is an object with exactly one type tag";
 
@@ -239,7 +239,7 @@ impl<'de> Deserialize<'de> for Base64 {
 }
 
 /// A visitor of a JSON string, borrowed or not, turned into `T` by `parse`.
-fn text_visitor<T>(
+pub(super) fn text_visitor<T>(
     expecting: &'static str,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> impl for<'de> Visitor<'de, Value = T> {

@@ -16,16 +16,31 @@ pub fn encode_line(record: &Record) -> String {
 
 /// Decodes one line; `key_names` gives the key attributes' order.
 pub fn decode_line(line: &str, key_names: &[String]) -> Result<Record> {
-    let decoded: Line = serde_json::from_str(line).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            StoreError::invalid_input(format!("an archive line is not JSON: {e}"))
-        } else {
-            StoreError::invalid_input(format!("an archive line is malformed: {e}"))
-        }
-    })?;
-    let mut key = decoded
-        .key
-        .ok_or_else(|| StoreError::invalid_input("an archive line has no key object `k`"))?;
+    let decoded: Line = serde_json::from_str(line).map_err(line_error)?;
+    let key = record_key(decoded.key, key_names)?;
+    let doc = decoded
+        .doc
+        .ok_or_else(|| StoreError::invalid_input("an archive line has no document `v`"))?;
+    Ok(Record { key, doc })
+}
+
+/// What a line that does not parse is told: not JSON at all, or JSON of the wrong shape.
+pub(super) fn line_error(e: serde_json::Error) -> StoreError {
+    if e.is_syntax() || e.is_eof() {
+        StoreError::invalid_input(format!("an archive line is not JSON: {e}"))
+    } else {
+        StoreError::invalid_input(format!("an archive line is malformed: {e}"))
+    }
+}
+
+/// The record key of a line's key object `k` (`None` when the line has none), its
+/// attributes taken in the order of `key_names`.
+pub(super) fn record_key(
+    key: Option<Vec<(String, store_core::Value)>>,
+    key_names: &[String],
+) -> Result<RecordKey> {
+    let mut key =
+        key.ok_or_else(|| StoreError::invalid_input("an archive line has no key object `k`"))?;
     let parts = key_names
         .iter()
         .map(|name| {
@@ -35,18 +50,13 @@ pub fn decode_line(line: &str, key_names: &[String]) -> Result<Record> {
             Ok(key.swap_remove(at))
         })
         .collect::<Result<Vec<_>>>()?;
-    let doc = decoded
-        .doc
-        .ok_or_else(|| StoreError::invalid_input("an archive line has no document `v`"))?;
-    let key = if key_names == ["_id"] {
-        match &parts[0].1 {
-            store_core::Value::String(id) => RecordKey::id_only(id.clone()),
-            _ => return Err(StoreError::invalid_input("an archived `_id` must be text")),
-        }
-    } else {
-        RecordKey::new(parts)?
-    };
-    Ok(Record { key, doc })
+    if key_names == ["_id"] {
+        return match &parts[0].1 {
+            store_core::Value::String(id) => Ok(RecordKey::id_only(id.clone())),
+            _ => Err(StoreError::invalid_input("an archived `_id` must be text")),
+        };
+    }
+    RecordKey::new(parts)
 }
 
 #[cfg(test)]

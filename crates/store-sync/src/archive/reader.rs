@@ -11,13 +11,14 @@ use sha2::{Digest as _, Sha256};
 use store_core::{ObjectStore, Result, StoreError};
 use tokio::sync::OnceCell;
 
+use super::line_rows::Rows;
 use super::lines::decode_line;
 use super::manifest::{CollectionEntry, Manifest, PartEntry};
 use super::storage::Storage;
 use crate::digest::hex;
 use crate::record::Record;
 use crate::schema::CollectionSchema;
-use crate::source::{Batch, Partition, RecordSource};
+use crate::source::{Batch, Partition, RecordSource, RowBatch};
 
 /// Reads an archive from an object store, checking each part's SHA-256 before using a byte of
 /// it. An archive whose manifest is missing but whose partitions all finished is read from the
@@ -99,26 +100,60 @@ impl ArchiveSource {
     /// many records the parts hold. A part that fails is named in the `InvalidInput` error.
     pub async fn verify(&self, partition: Partition) -> Result<u64> {
         let entry = self.collection().await?;
+        let parts = parts_from(entry, partition, 0);
+        let mut counted = self.decoded(parts, |bytes, part| {
+            let mut lines = 0;
+            for_each_line(&bytes, &part.path, |_, line| {
+                serde_json::from_str::<serde::de::IgnoredAny>(line)
+                    .map(|_| lines += 1)
+                    .map_err(|e| StoreError::invalid_input(e.to_string()))
+            })?;
+            count_matches(lines, part.records, &part.path).map(|()| lines)
+        });
         let mut records = 0;
-        for (i, part) in entry.parts.iter().enumerate() {
-            if i as u64 % u64::from(partition.total()) != u64::from(partition.index()) {
-                continue;
-            }
-            let bytes = self.fetch_part(part).await?;
-            let (path, expected) = (part.path.clone(), part.records);
-            records += tokio::task::spawn_blocking(move || {
-                let mut lines = 0;
-                for_each_line(&bytes, &path, |_, line| {
-                    serde_json::from_str::<serde::de::IgnoredAny>(line)
-                        .map(|_| lines += 1)
-                        .map_err(|e| StoreError::invalid_input(e.to_string()))
-                })?;
-                count_matches(lines, expected, &path).map(|()| lines)
-            })
-            .await
-            .map_err(|e| StoreError::internal(format!("archive verification failed: {e}")))??;
+        while let Some((_, lines)) = counted.next().await {
+            records += lines?;
         }
         Ok(records)
+    }
+
+    /// `decode` run on each of `parts` once it is downloaded and its size and SHA-256
+    /// checked, each part on its own task and [`PARTS_AHEAD`] at a time, the results in
+    /// the parts' order: a restore decodes the next parts while it writes, and a check
+    /// of every part uses every core. Dropping the stream cancels what is still running.
+    fn decoded<T, F>(
+        &self,
+        parts: Vec<(usize, PartEntry)>,
+        decode: F,
+    ) -> BoxStream<'static, (usize, Result<T>)>
+    where
+        T: Send + 'static,
+        F: Fn(bytes::Bytes, &PartEntry) -> Result<T> + Clone + Send + Sync + 'static,
+    {
+        let source = self.clone();
+        futures::stream::iter(parts)
+            .map(move |(i, part)| {
+                let (source, decode) = (source.clone(), decode.clone());
+                let task = AbortOnDrop(tokio::spawn(async move {
+                    let bytes = source.fetch_part(&part).await?;
+                    tokio::task::spawn_blocking(move || decode(bytes, &part))
+                        .await
+                        .map_err(|e| {
+                            StoreError::internal(format!("archive decoding failed: {e}"))
+                        })?
+                }));
+                async move {
+                    let decoded = match task.await {
+                        Ok(decoded) => decoded,
+                        Err(e) => Err(StoreError::internal(format!(
+                            "archive decoding failed: {e}"
+                        ))),
+                    };
+                    (i, decoded)
+                }
+            })
+            .buffered(PARTS_AHEAD)
+            .boxed()
     }
 
     /// Downloads one part and checks its size and SHA-256.
@@ -143,14 +178,18 @@ impl ArchiveSource {
         Ok(bytes)
     }
 
-    /// Downloads one part, checks its size and SHA-256, and decodes its records.
-    async fn read_part(&self, part: &PartEntry, key_names: Vec<String>) -> Result<Vec<Record>> {
-        let bytes = self.fetch_part(part).await?;
-        let path = part.path.clone();
-        let expected = part.records;
-        tokio::task::spawn_blocking(move || decode_part(&bytes, &key_names, &path, expected))
-            .await
-            .map_err(|e| StoreError::internal(format!("archive decoding failed: {e}")))?
+    /// Where a read starts: the collection, its key names, and the part and line to start at.
+    async fn start(
+        &self,
+        resume: Option<&str>,
+    ) -> Result<(&CollectionEntry, Vec<String>, usize, usize)> {
+        let (first_part, first_line) = match resume {
+            Some(token) => decode_position(token)?,
+            None => (0, 0),
+        };
+        let entry = self.collection().await?;
+        let key_names = self.schema().await?.key_names();
+        Ok((entry, key_names, first_part, first_line))
     }
 }
 
@@ -215,6 +254,39 @@ fn decode_part(
     Ok(records)
 }
 
+/// A part's records as rows ([`Rows`]), as many as the manifest says it holds.
+fn decode_part_rows(bytes: &[u8], key_names: &[String], path: &str, expected: u64) -> Result<Rows> {
+    let mut rows = Rows::default();
+    rows.rows.reserve(expected as usize);
+    for_each_line(bytes, path, |_, line| rows.push_line(line, key_names))?;
+    count_matches(rows.len() as u64, expected, path)?;
+    rows.finish();
+    Ok(rows)
+}
+
+/// How many parts are downloaded, checked and decoded at once, ahead of their reader.
+const PARTS_AHEAD: usize = 2;
+
+/// A spawned task that is cancelled when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = std::result::Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A position in an archive: the part and the line within it to continue from.
 fn encode_position(part: usize, line: usize) -> String {
     format!("{part}:{line}")
@@ -262,65 +334,153 @@ impl RecordSource for ArchiveSource {
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
         let batch_size = batch_size.max(1);
-        let start = async move {
-            let (first_part, first_line) = match &resume {
-                Some(token) => decode_position(token)?,
-                None => (0, 0),
-            };
-            let entry = self.collection().await?;
-            let key_names = self.schema().await?.key_names();
-            Ok::<_, StoreError>((entry, key_names, first_part, first_line))
-        };
+        let start = async move { self.start(resume.as_deref()).await };
         futures::stream::once(start)
             .flat_map(move |started| match started {
                 Err(e) => futures::stream::iter([Err(e)]).boxed(),
                 Ok((entry, key_names, first_part, first_line)) => {
-                    let parts: Vec<(usize, PartEntry)> = entry
-                        .parts
-                        .iter()
-                        .cloned()
-                        .enumerate()
-                        .filter(|(i, _)| {
-                            *i as u64 % u64::from(partition.total()) == u64::from(partition.index())
-                        })
-                        .filter(|(i, _)| *i >= first_part)
-                        .collect();
+                    let parts = parts_from(entry, partition, first_part);
                     // Records of consecutive parts fill one batch: a batch's size is the
                     // caller's, whatever size the backup gave its parts.
-                    futures::stream::iter(parts)
-                        .then(move |(i, part)| {
-                            let key_names = key_names.clone();
-                            async move { (i, self.read_part(&part, key_names).await) }
-                        })
-                        .flat_map(move |(i, records)| {
-                            let skip = if i == first_part { first_line } else { 0 };
-                            match records {
-                                Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
-                                Ok(records) => futures::stream::iter(
-                                    records
-                                        .into_iter()
-                                        .enumerate()
-                                        .skip(skip)
-                                        .map(move |(line, record)| Ok((i, line + 1, record))),
-                                )
-                                .boxed(),
-                            }
-                        })
-                        .chunks(batch_size)
-                        .map(|chunk| {
-                            let mut records = Vec::with_capacity(chunk.len());
-                            let mut resume = None;
-                            for item in chunk {
-                                let (part, after, record) = item?;
-                                records.push(record);
-                                resume = Some(encode_position(part, after));
-                            }
-                            Ok(Batch { records, resume })
-                        })
-                        .boxed()
+                    self.decoded(parts, move |bytes, part| {
+                        decode_part(&bytes, &key_names, &part.path, part.records)
+                    })
+                    .flat_map(move |(i, records)| {
+                        let skip = if i == first_part { first_line } else { 0 };
+                        match records {
+                            Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
+                            Ok(records) => futures::stream::iter(
+                                records
+                                    .into_iter()
+                                    .enumerate()
+                                    .skip(skip)
+                                    .map(move |(line, record)| Ok((i, line + 1, record))),
+                            )
+                            .boxed(),
+                        }
+                    })
+                    .chunks(batch_size)
+                    .map(|chunk| {
+                        let mut records = Vec::with_capacity(chunk.len());
+                        let mut resume = None;
+                        for item in chunk {
+                            let (part, after, record) = item?;
+                            records.push(record);
+                            resume = Some(encode_position(part, after));
+                        }
+                        Ok(Batch { records, resume })
+                    })
+                    .boxed()
                 }
             })
             .boxed()
+    }
+
+    fn read_rows(
+        &self,
+        partition: Partition,
+        resume: Option<String>,
+        batch_size: usize,
+    ) -> Option<BoxStream<'_, Result<RowBatch>>> {
+        let batch_size = batch_size.max(1);
+        let start = async move { self.start(resume.as_deref()).await };
+        let batches = futures::stream::once(start).flat_map(move |started| match started {
+            Err(e) => futures::stream::iter([Err(e)]).boxed(),
+            Ok((entry, key_names, first_part, first_line)) => {
+                let parts = parts_from(entry, partition, first_part);
+                let reader = RowReader {
+                    parts: self.decoded(parts, move |bytes, part| {
+                        decode_part_rows(&bytes, &key_names, &part.path, part.records)
+                    }),
+                    current: None,
+                    skip: (first_part, first_line),
+                    batch_size,
+                    failed: false,
+                };
+                futures::stream::unfold(reader, RowReader::next_batch).boxed()
+            }
+        });
+        Some(batches.boxed())
+    }
+}
+
+/// The parts of `entry` that `partition` reads, by number, from `first_part` on.
+fn parts_from(
+    entry: &CollectionEntry,
+    partition: Partition,
+    first_part: usize,
+) -> Vec<(usize, PartEntry)> {
+    entry
+        .parts
+        .iter()
+        .cloned()
+        .enumerate()
+        .filter(|(i, _)| *i as u64 % u64::from(partition.total()) == u64::from(partition.index()))
+        .filter(|(i, _)| *i >= first_part)
+        .collect()
+}
+
+/// Reads parts one after the other into batches of rows: a batch takes rows of consecutive
+/// parts, so its size is the caller's whatever size the backup gave its parts.
+struct RowReader {
+    /// The parts' rows, by number, decoded ahead.
+    parts: BoxStream<'static, (usize, Result<Rows>)>,
+    /// The part being read: its number, its rows not yet taken, and the line they start at.
+    current: Option<(usize, Rows, usize)>,
+    /// The part and line a resumed read starts at.
+    skip: (usize, usize),
+    batch_size: usize,
+    /// Set once an error was given: the stream ends after it.
+    failed: bool,
+}
+
+impl RowReader {
+    async fn next_batch(mut self) -> Option<(Result<RowBatch>, Self)> {
+        if self.failed {
+            return None;
+        }
+        let mut batch = Rows::default();
+        let mut resume = None;
+        loop {
+            if let Some((part, rows, line)) = &mut self.current
+                && rows.len() > 0
+            {
+                let n = (self.batch_size - batch.len()).min(rows.len());
+                batch.take_from(rows, n);
+                *line += n;
+                resume = Some(encode_position(*part, *line));
+                if batch.len() == self.batch_size {
+                    break;
+                }
+                continue;
+            }
+            let Some((i, decoded)) = self.parts.next().await else {
+                break;
+            };
+            match decoded {
+                Ok(mut rows) => {
+                    let skip = if i == self.skip.0 { self.skip.1 } else { 0 };
+                    rows.rows.drain(..skip.min(rows.len()));
+                    self.current = Some((i, rows, skip));
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some((Err(e), self));
+                }
+            }
+        }
+        if batch.len() == 0 {
+            return None;
+        }
+        let Rows { columns, rows } = batch;
+        Some((
+            Ok(RowBatch {
+                columns,
+                rows,
+                resume,
+            }),
+            self,
+        ))
     }
 }
 

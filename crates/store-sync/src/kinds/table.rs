@@ -23,7 +23,7 @@ use crate::kinds::catalog::{self, TableInfo};
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
-use crate::source::{Batch, Partition, RecordSource};
+use crate::source::{Batch, Partition, RecordSource, RowBatch};
 
 /// The most bind parameters one statement uses (PostgreSQL allows 65,535, SQLite 32,766).
 const MAX_PARAMS: usize = 30_000;
@@ -433,6 +433,31 @@ impl RecordSink for SqlTable {
         // One call, all or nothing: the store's bulk path (binary COPY on PostgreSQL).
         self.store
             .upsert_rows(&self.table, &columns, &info.primary_key, &rows)
+            .await?;
+        Ok(Receipt::Null)
+    }
+
+    fn takes_rows(&self) -> bool {
+        true
+    }
+
+    async fn upsert_rows(&self, batch: RowBatch) -> Result<Receipt> {
+        let info = self.info().await?;
+        if let Some(name) = batch
+            .columns
+            .iter()
+            .find(|name| !info.columns.iter().any(|c| &c.name == *name))
+        {
+            return Err(StoreError::invalid_input(format!(
+                "records have an attribute `{name}` that table `{}` has no column for",
+                self.table
+            )));
+        }
+        if batch.rows.is_empty() {
+            return Ok(Receipt::Null);
+        }
+        self.store
+            .upsert_rows(&self.table, &batch.columns, &info.primary_key, &batch.rows)
             .await?;
         Ok(Receipt::Null)
     }

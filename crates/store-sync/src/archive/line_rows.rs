@@ -1,0 +1,346 @@
+//! Decoding archive lines straight into rows of values in one column order, for a restore
+//! into a table: a [`Document`](store_core::Document) per line (its own copy of every
+//! attribute name, a hash index, then taken apart again by the table) cost more than the
+//! values themselves. The rows are what [`decode_line`](super::decode_line) then the table's
+//! upsert would make of the same lines: the columns in order of first appearance, a `NULL`
+//! where a record lacks one, a repeated attribute keeping its last value; the same lines
+//! are refused with the same messages.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use store_core::{Result, StoreError, Value};
+
+use super::line_de::{Key, LineField, Typed, text_visitor};
+use super::lines::{line_error, record_key};
+
+/// The rows of one run of lines, in the order of `columns`.
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    /// Every attribute met so far, in order of first appearance.
+    pub(crate) columns: Vec<String>,
+    /// One row per line; a row made before a later column was met is shorter until
+    /// [`finish`](Self::finish).
+    pub(crate) rows: Vec<Vec<Value>>,
+}
+
+impl Rows {
+    /// Decodes one line into a new row, checking its key object as
+    /// [`decode_line`](super::decode_line) does (`key_names` in key order).
+    pub(crate) fn push_line(&mut self, line: &str, key_names: &[String]) -> Result<()> {
+        let before = self.rows.len();
+        let mut de = serde_json::Deserializer::from_str(line);
+        let checked = RowLine { rows: self }
+            .deserialize(&mut de)
+            .and_then(|read| de.end().map(|()| read))
+            .map_err(line_error)
+            .and_then(|(had_doc, key)| {
+                record_key(key, key_names)?;
+                if !had_doc {
+                    return Err(StoreError::invalid_input(
+                        "an archive line has no document `v`",
+                    ));
+                }
+                Ok(())
+            });
+        // A line refused adds no row.
+        if checked.is_err() {
+            self.rows.truncate(before);
+        }
+        checked
+    }
+
+    /// Pads every row to the full width with `NULL`s: a row made before a column was first
+    /// met does not have it.
+    pub(crate) fn finish(&mut self) {
+        let width = self.columns.len();
+        for row in &mut self.rows {
+            row.resize_with(width, || Value::Null);
+        }
+    }
+
+    /// Moves the first `n` rows of `from` (which must be [`finish`](Self::finish)ed) to the
+    /// end of these, mapping its columns onto these (columns new here are added, and the
+    /// rows already here get `NULL` for them).
+    pub(crate) fn take_from(&mut self, from: &mut Rows, n: usize) {
+        let moved = from.rows.drain(..n.min(from.rows.len()));
+        if self.rows.is_empty() && self.columns != from.columns {
+            self.columns.clone_from(&from.columns);
+        }
+        if self.columns == from.columns {
+            self.rows.extend(moved);
+            return;
+        }
+        let places: Vec<usize> = from
+            .columns
+            .iter()
+            .map(|name| match self.columns.iter().position(|c| c == name) {
+                Some(at) => at,
+                None => {
+                    self.columns.push(name.clone());
+                    self.columns.len() - 1
+                }
+            })
+            .collect();
+        let width = self.columns.len();
+        for row in &mut self.rows {
+            row.resize_with(width, || Value::Null);
+        }
+        for row in moved {
+            let mut placed = vec![Value::Null; width];
+            for (value, &at) in row.into_iter().zip(&places) {
+                placed[at] = value;
+            }
+            self.rows.push(placed);
+        }
+    }
+
+    /// How many rows there are.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// One line: its key object `k` read as [`decode_line`](super::decode_line) reads it, its
+/// document `v` pushed as a row. Yields whether a document was met, and the key.
+struct RowLine<'r> {
+    rows: &'r mut Rows,
+}
+
+type LineKey = (bool, Option<Vec<(String, Value)>>);
+
+impl<'de> DeserializeSeed<'de> for RowLine<'_> {
+    type Value = LineKey;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<LineKey, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowLine<'_> {
+    type Value = LineKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an archive line: an object with `k` and `v`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<LineKey, A::Error> {
+        let (mut had_doc, mut key) = (false, None);
+        while let Some(field) = map.next_key::<LineField>()? {
+            match field {
+                LineField::Key => key = Some(map.next_value::<Key>()?.0),
+                LineField::Doc => {
+                    let row = map.next_value_seed(RowDoc {
+                        columns: &mut self.rows.columns,
+                    })?;
+                    // As a record would: a repeated `v` keeps the last.
+                    if had_doc {
+                        self.rows.rows.pop();
+                    }
+                    self.rows.rows.push(row);
+                    had_doc = true;
+                }
+                LineField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((had_doc, key))
+    }
+}
+
+/// A document as a row: each attribute's value at its column's place, columns new to the
+/// run added at the end.
+struct RowDoc<'c> {
+    columns: &'c mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowDoc<'_> {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Vec<Value>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowDoc<'_> {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a document: a JSON object of typed values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Vec<Value>, A::Error> {
+        let mut row: Vec<Value> = Vec::with_capacity(self.columns.len());
+        // Where the next attribute is expected: lines of one table name their columns in one
+        // order, so the name is compared in place and found without a search.
+        let mut expected = 0;
+        while let Some(at) = map.next_key_seed(Column {
+            columns: self.columns,
+            expected,
+        })? {
+            let value = map.next_value::<Typed>()?.0;
+            if at >= row.len() {
+                row.resize_with(at, || Value::Null);
+                row.push(value);
+            } else {
+                row[at] = value;
+            }
+            expected = at + 1;
+        }
+        Ok(row)
+    }
+}
+
+/// An attribute name read as its column's place, the column added when it is new.
+struct Column<'c> {
+    columns: &'c mut Vec<String>,
+    expected: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Column<'_> {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<usize, D::Error> {
+        let Column { columns, expected } = self;
+        d.deserialize_str(text_visitor("an attribute name", move |name| {
+            if columns.get(expected).is_some_and(|c| c == name) {
+                return Ok(expected);
+            }
+            Ok(match columns.iter().position(|c| c == name) {
+                Some(at) => at,
+                None => {
+                    columns.push(name.to_owned());
+                    columns.len() - 1
+                }
+            })
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use store_core::Document;
+
+    use super::*;
+    use crate::archive::{decode_line, encode_line};
+    use crate::record::Record;
+
+    /// What the records path makes of `lines`: each document's values in the order of the
+    /// columns met first to last, `NULL` where one lacks a column.
+    fn as_records(lines: &[String], names: &[String]) -> (Vec<String>, Vec<Vec<Value>>) {
+        let docs: Vec<Document> = lines
+            .iter()
+            .map(|l| decode_line(l, names).unwrap().doc)
+            .collect();
+        let mut columns: Vec<String> = Vec::new();
+        for doc in &docs {
+            for name in doc.keys() {
+                if !columns.iter().any(|c| c == name) {
+                    columns.push(name.to_owned());
+                }
+            }
+        }
+        let rows = docs
+            .iter()
+            .map(|doc| {
+                columns
+                    .iter()
+                    .map(|c| doc.get(c).cloned().unwrap_or(Value::Null))
+                    .collect()
+            })
+            .collect();
+        (columns, rows)
+    }
+
+    fn rows_of(lines: &[String], names: &[String]) -> Rows {
+        let mut rows = Rows::default();
+        for line in lines {
+            rows.push_line(line, names).unwrap();
+        }
+        rows.finish();
+        rows
+    }
+
+    #[test]
+    fn rows_hold_what_the_records_hold_in_the_order_columns_were_met() {
+        let names = vec!["id".to_owned()];
+        let docs = [
+            crate::codec::tests::every_kind().with("id", 1),
+            Document::new().with("id", 2).with("late", "only here"),
+            Document::new().with("late", true).with("id", 3),
+            Document::new().with("id", 4),
+        ];
+        let lines: Vec<String> = docs
+            .iter()
+            .map(|d| encode_line(&Record::from_document(d.clone(), &names).unwrap()))
+            .collect();
+        let rows = rows_of(&lines, &names);
+        let (columns, expected) = as_records(&lines, &names);
+        assert_eq!(rows.columns, columns);
+        assert_eq!(rows.rows, expected);
+        assert!(rows.columns.iter().any(|c| c == "late"));
+    }
+
+    #[test]
+    fn a_repeated_attribute_keeps_its_last_value_in_its_first_place() {
+        let names = vec!["id".to_owned()];
+        let line = r#"{"k": {"id": {"N": "1"}}, "v": {"id": {"N": "1"}, "a": {"S": "x"}, "id": {"N": "2"}}}"#;
+        let rows = rows_of(&[line.to_owned()], &names);
+        assert_eq!(rows.columns, ["id", "a"]);
+        assert_eq!(rows.rows, [vec![Value::from(2), Value::from("x")]]);
+    }
+
+    #[test]
+    fn broken_lines_are_refused_as_the_records_path_refuses_them_and_add_no_row() {
+        let names = vec!["id".to_owned()];
+        for line in [
+            "not json",
+            "{\"v\": {}}",
+            "{\"k\": {}, \"v\": {}}",
+            "{\"k\": {\"id\": {\"N\": \"1\"}}}",
+            r#"{"k": {"id": {"N": "1"}}, "v": {"x": {"X": 1}}}"#,
+            r#"{"k": {"id": {"N": "1"}}, "v": {}} trailing"#,
+        ] {
+            let mut rows = Rows::default();
+            let err = rows.push_line(line, &names).unwrap_err();
+            let theirs = decode_line(line, &names).unwrap_err();
+            assert_eq!(err.message(), theirs.message(), "{line}");
+            assert!(rows.rows.is_empty(), "{line}");
+        }
+    }
+
+    #[test]
+    fn rows_taken_from_a_run_of_other_columns_are_mapped_onto_these() {
+        let names = vec!["id".to_owned()];
+        let line = |doc: Document| encode_line(&Record::from_document(doc, &names).unwrap());
+        let mut first = rows_of(&[line(Document::new().with("id", 1).with("a", 1))], &names);
+        let mut second = rows_of(
+            &[
+                line(Document::new().with("b", 2).with("id", 2)),
+                line(Document::new().with("id", 3).with("a", 3)),
+            ],
+            &names,
+        );
+        first.take_from(&mut second, 5);
+        assert_eq!(first.len(), 3);
+        let cell = |row: usize, name: &str| {
+            let at = first.columns.iter().position(|c| c == name).unwrap();
+            first.rows[row][at].clone()
+        };
+        let mut names_met = first.columns.clone();
+        names_met.sort();
+        assert_eq!(names_met, ["a", "b", "id"]);
+        let expected = [
+            (1, Value::from(1), Value::Null),
+            (2, Value::Null, Value::from(2)),
+            (3, Value::from(3), Value::Null),
+        ];
+        for (row, (id, a, b)) in expected.into_iter().enumerate() {
+            assert_eq!(cell(row, "id"), Value::from(id));
+            assert_eq!(cell(row, "a"), a);
+            assert_eq!(cell(row, "b"), b);
+        }
+        assert_eq!(second.len(), 0);
+    }
+}
