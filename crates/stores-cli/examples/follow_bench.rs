@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build --release -p stores-cli            # the `stores` binary this program runs
-//! cargo run --release -p stores-cli --example follow_bench -- [--full] [--rounds N] [--seconds S]
+//! cargo run --release -p stores-cli --example follow_bench -- [--full] [--rounds N] [--seconds S] [--stage-seconds S]
 //! ```
 //!
 //! (`just bench-follow` does both.) Two contenders keep an OpenSearch index in step with a
@@ -26,9 +26,10 @@
 //! `bench follow_lag: ours p50 <ms> [min–max] p99 <ms> [min–max] vs naive p50 … p99 …`
 //!
 //! Then the sustained rate: both contenders at rising rates (1,000, 2,000, 4,000, … 64,000
-//! changes a second, 8 s each, in 100 writes a second); a rate is sustained when the lag over
+//! changes a second, 8 s each (`--stage-seconds S` sets it), in 100 writes a second); a rate is sustained when the lag over
 //! its last quarter stays under 2 s, and the rate reported is what the writer achieved (the
-//! ramp also stops where the writer falls below 90% of its target).
+//! ramp also stops where the writer falls below 90% of its target; a contender's ramp ends at
+//! the first rate it did not sustain).
 //! `bench follow_rate: ours <max>/s vs naive <max>/s = <ratio>x` (above 1: ours sustains more;
 //! "no ratio" when the naive loop kept up with none of the rates tried).
 //! Everything created (tables, triggers, indexes, slots) is removed.
@@ -79,6 +80,8 @@ struct Settings {
     stores: PathBuf,
     seconds: u64,
     rounds: usize,
+    /// How long each rate of the sustained-rate ramp runs.
+    stage_seconds: u64,
 }
 
 /// The number after `flag` among `args`, if the flag is there.
@@ -100,6 +103,7 @@ async fn main() -> Result<()> {
     let full = args.iter().any(|a| a == "--full");
     let rounds = number_after(&args, "--rounds")?.unwrap_or(3);
     let seconds = number_after(&args, "--seconds")?.unwrap_or(if full { 60 } else { 20 });
+    let stage_seconds = number_after(&args, "--stage-seconds")?.unwrap_or(8).max(1);
     let settings = Settings {
         pg_url: std::env::var("STORES_POSTGRES_URL")
             .context("STORES_POSTGRES_URL is not set: start the services (just up)")?,
@@ -108,6 +112,7 @@ async fn main() -> Result<()> {
         stores: stores_binary()?,
         seconds,
         rounds,
+        stage_seconds,
     };
 
     let mut lags: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
@@ -146,7 +151,7 @@ async fn main() -> Result<()> {
 
     let stages: Vec<(u64, u64)> = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000]
         .iter()
-        .map(|&rate| (rate, 8))
+        .map(|&rate| (rate, settings.stage_seconds))
         .collect();
     let mut sustained = BTreeMap::new();
     for contender in [Contender::Naive, Contender::Ours] {
@@ -154,21 +159,23 @@ async fn main() -> Result<()> {
         let mut best = 0.0;
         let mut limit = "the ramp's top (it never fell behind)";
         for ((rate, _), stage) in stages.iter().zip(&per_stage) {
-            let tail = &stage.lags[stage.lags.len() * 3 / 4..];
-            let worst = tail.iter().copied().fold(0.0, f64::max);
             println!(
-                "{} at {rate}/s (the writer made {:.0}/s): last quarter's worst lag {worst:.0} ms",
+                "{} at {rate}/s (the writer made {:.0}/s): last quarter's worst lag {:.0} ms",
                 contender.name(),
-                stage.achieved
+                stage.achieved,
+                stage.worst_tail_lag()
             );
-            if stage.lags.is_empty() || worst > 2_000.0 {
-                limit = "its lag grew past 2 s";
-                break;
-            }
-            best = stage.achieved;
-            if stage.achieved < *rate as f64 * 0.9 {
-                limit = "the writer could go no faster";
-                break;
+            match stage.verdict(*rate) {
+                Verdict::Behind => {
+                    limit = "its lag grew past 2 s";
+                    break;
+                }
+                Verdict::WriterLimited => {
+                    best = stage.achieved;
+                    limit = "the writer could go no faster";
+                    break;
+                }
+                Verdict::Sustained => best = stage.achieved,
             }
         }
         println!("{}: sustained {best:.0}/s, until {limit}", contender.name());
@@ -183,7 +190,8 @@ async fn main() -> Result<()> {
     };
     println!(
         "bench follow_rate: ours {ours:.0}/s vs naive {naive:.0}/s = {ratio} (sustained: last \
-         quarter's lag under 2 s)"
+         quarter's lag under 2 s; {} s a rate)",
+        settings.stage_seconds
     );
     Ok(())
 }
@@ -211,6 +219,35 @@ struct Stage {
     lags: Vec<f64>,
     /// The changes a second the writer actually made.
     achieved: f64,
+}
+
+/// How a stage of the ramp ended.
+enum Verdict {
+    /// The follower kept up (last quarter's lag under 2 s) with the writer at its rate.
+    Sustained,
+    /// The follower kept up, but the writer made under 90% of the rate: the ramp ends here.
+    WriterLimited,
+    /// The follower fell behind (or nothing was seen).
+    Behind,
+}
+
+impl Stage {
+    /// The worst lag over the stage's last quarter, in milliseconds.
+    fn worst_tail_lag(&self) -> f64 {
+        let tail = &self.lags[self.lags.len() * 3 / 4..];
+        tail.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// How the stage at `rate` changes a second ended.
+    fn verdict(&self, rate: u64) -> Verdict {
+        if self.lags.is_empty() || self.worst_tail_lag() > 2_000.0 {
+            Verdict::Behind
+        } else if self.achieved < rate as f64 * 0.9 {
+            Verdict::WriterLimited
+        } else {
+            Verdict::Sustained
+        }
+    }
 }
 
 /// One contender through `stages` of (changes a second, seconds).
@@ -284,6 +321,13 @@ async fn run(
             achieved,
         });
         written.lock().expect("lock").clear();
+        // A ramp stops at the first rate the follower did not sustain: the higher ones would
+        // only pile up a backlog to wait for.
+        let ended =
+            stages.len() > 1 && !matches!(lags[lags.len() - 1].verdict(rate), Verdict::Sustained);
+        if ended {
+            break;
+        }
     }
 
     match follower {

@@ -7,11 +7,11 @@
 //!
 //! (`just bench-sync` does both.) In the same run, on the same data:
 //!
-//! - DynamoDB (moto), 2,000 items (`--full`: 10,000): `stores backup dynamodb://T file:///…` vs
+//! - DynamoDB (moto), 1,000 items (`--full`: 10,000): `stores backup dynamodb://T file:///…` vs
 //!   `dynamodump -m backup`, and `stores restore` vs `dynamodump -m restore` into a new table;
-//! - OpenSearch, 20,000 documents of about 500 bytes (`--full`: 100,000): `stores backup
+//! - OpenSearch, 10,000 documents of about 500 bytes (`--full`: 100,000): `stores backup
 //!   opensearch://…/idx file:///…` vs `elasticdump --type=data`, and the restores into a new index;
-//! - PostgreSQL, 200,000 rows (`--full`: 1,000,000) of one table: `stores backup
+//! - PostgreSQL, 100,000 rows (`--full`: 1,000,000) of one table: `stores backup
 //!   postgres://…?table=t file:///…` vs `pg_dump -Fc -t t`, and `stores restore` vs `pg_restore`
 //!   into a new database.
 //!
@@ -359,9 +359,9 @@ fn run() -> Result<bool> {
     let mut ok = true;
     for service in &options.only {
         let result = match service.as_str() {
-            "dynamodb" => dynamodb(&ctx, size(0, 2_000, 10_000)),
-            "opensearch" => opensearch(&ctx, size(1, 20_000, 100_000)),
-            "postgres" => postgres(&ctx, size(2, 200_000, 1_000_000)),
+            "dynamodb" => dynamodb(&ctx, size(0, 1_000, 10_000)),
+            "opensearch" => opensearch(&ctx, size(1, 10_000, 100_000)),
+            "postgres" => postgres(&ctx, size(2, 100_000, 1_000_000)),
             other => Err(anyhow::anyhow!(
                 "unknown service `{other}` (dynamodb, opensearch, postgres)"
             )),
