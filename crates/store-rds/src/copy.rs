@@ -201,19 +201,38 @@ where
     sink.as_mut().finish().await.map_err(pg)
 }
 
-/// Sends chunks a [`CopyEncoder`] made with `copy` (a [`copy_statement`]) on `client`,
-/// returning how many rows the server took, or the driver's error as it is.
-pub(crate) async fn send_chunks(
+/// Why [`send_rows`] failed: a row that does not encode, or the server's refusal.
+pub(crate) enum SendError {
+    /// A value did not fit its column (the error names the row and the column).
+    Encode(StoreError),
+    /// The driver's error as it is.
+    Pg(tokio_postgres::Error),
+}
+
+/// Sends `rows` with `copy` (a [`copy_statement`]) on `client`, each encoded as it is sent
+/// (the values fill the columns `names` of `types`, in order): the server takes one chunk
+/// while the next is encoded. Returns how many rows the server took; an error drops the
+/// sink unfinished, which aborts the `COPY`.
+pub(crate) async fn send_rows(
     client: &tokio_postgres::Client,
     copy: &str,
-    chunks: Vec<Bytes>,
-) -> std::result::Result<u64, tokio_postgres::Error> {
-    let sink = client.copy_in::<_, Bytes>(copy).await?;
+    rows: &[Vec<Value>],
+    names: &[String],
+    types: &[Type],
+) -> std::result::Result<u64, SendError> {
+    let sink = client
+        .copy_in::<_, Bytes>(copy)
+        .await
+        .map_err(SendError::Pg)?;
     let mut sink = pin!(sink);
-    for chunk in chunks {
-        sink.send(chunk).await?;
+    let mut encoder = CopyEncoder::new(names, types);
+    for row in rows {
+        if let Some(chunk) = encoder.push(row).map_err(SendError::Encode)? {
+            sink.send(chunk).await.map_err(SendError::Pg)?;
+        }
     }
-    sink.as_mut().finish().await
+    sink.send(encoder.finish()).await.map_err(SendError::Pg)?;
+    sink.as_mut().finish().await.map_err(SendError::Pg)
 }
 
 fn encode_row(row: &[Value], names: &[String], types: &[Type], buf: &mut BytesMut) -> Result<()> {

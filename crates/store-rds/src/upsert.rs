@@ -5,14 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use deadpool_postgres::Transaction;
 use store_core::sql::{check_upsert, upsert_statement};
 use store_core::{Result, StoreError, Value};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Type;
 
-use crate::copy::{CopyEncoder, column_list, copy_statement, result_columns, send_chunks};
+use crate::copy::{SendError, column_list, copy_statement, result_columns, send_rows};
 use crate::error::{BACKEND, map_pg};
 use crate::quote_qualified;
 use crate::store::PgStore;
@@ -123,15 +121,19 @@ impl PgStore {
                 .prepare(&format!("SELECT {list} FROM {target} LIMIT 0"))
                 .await
                 .map_err(pg)?;
-            let chunks = encode(rows, columns, &result_columns(&probe).1).map_err(fail)?;
+            let types = result_columns(&probe).1;
             let tx = conn.transaction().await.map_err(pg)?;
             let copy = copy_statement(&target, &list);
-            match send_chunks(tx.client(), &copy, chunks).await {
+            match send_rows(tx.client(), &copy, rows, columns, &types).await {
                 Ok(written) => {
                     tx.commit().await.map_err(pg)?;
                     return Ok(written);
                 }
-                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                Err(SendError::Encode(e)) => {
+                    tx.rollback().await.map_err(pg)?;
+                    return Err(fail(e));
+                }
+                Err(SendError::Pg(e)) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                     tx.rollback().await.map_err(pg)?;
                     // Another unique constraint fails the staged write the same way; only
                     // the key's index sends the table's later batches through staging.
@@ -143,7 +145,7 @@ impl PgStore {
                         self.routes.set(table, Route::Staged);
                     }
                 }
-                Err(e) => return Err(pg(e)),
+                Err(SendError::Pg(e)) => return Err(pg(e)),
             }
         }
         let tx = conn.transaction().await.map_err(pg)?;
@@ -177,27 +179,18 @@ async fn staged(
         .prepare_cached(&format!("SELECT {list} FROM {stage} LIMIT 0"))
         .await
         .map_err(pg)?;
-    let chunks = encode(rows, columns, &result_columns(&probe).1)?;
-    send_chunks(tx.client(), &copy_statement(&stage, list), chunks)
-        .await
-        .map_err(pg)?;
+    let copy = copy_statement(&stage, list);
+    match send_rows(tx.client(), &copy, rows, columns, &result_columns(&probe).1).await {
+        Ok(_) => {}
+        Err(SendError::Encode(e)) => return Err(e),
+        Err(SendError::Pg(e)) => return Err(pg(e)),
+    }
     let from_stage = format!("SELECT {list} FROM {stage}");
     let upsert = tx
         .prepare_cached(&upsert_statement(table, columns, key, &from_stage))
         .await
         .map_err(pg)?;
     tx.execute(&upsert, &[]).await.map_err(pg)
-}
-
-/// `rows` in binary `COPY` chunks for `columns` of `types`.
-fn encode(rows: &[Vec<Value>], columns: &[String], types: &[Type]) -> Result<Vec<Bytes>> {
-    let mut encoder = CopyEncoder::new(columns, types);
-    let mut chunks = Vec::new();
-    for row in rows {
-        chunks.extend(encoder.push(row)?);
-    }
-    chunks.push(encoder.finish());
-    Ok(chunks)
 }
 
 /// The staging table of [`PgStore::copy_upsert`] for `columns` of `table`: a temporary table

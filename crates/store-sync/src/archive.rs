@@ -17,6 +17,7 @@
 //! full description and the manifest's JSON Schema.
 
 mod line_de;
+mod line_fast;
 mod line_rows;
 mod line_ser;
 mod lines;

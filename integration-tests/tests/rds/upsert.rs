@@ -141,3 +141,39 @@ async fn another_unique_constraint_fails_the_batch_and_keeps_nothing_of_it() {
     );
     drop_table(&store, &t).await;
 }
+
+#[tokio::test]
+async fn a_row_that_does_not_encode_after_chunks_were_sent_fails_whole_on_both_routes() {
+    let store = store().await;
+    let t = table(&store, "id bigint PRIMARY KEY, v text NOT NULL").await;
+    // About 1.5 MB of rows (the COPY is sent in chunks of 256 KiB as it is encoded), the last
+    // one's id not a number: the chunks already sent are rolled back with the rest.
+    let long = "x".repeat(1_000);
+    let mut batch = rows(0..1_500, &long);
+    batch.push(vec!["not a number".into(), "v".into()]);
+    let refused = upsert(&store, &t, &["id", "v"], batch.clone()).await;
+    let err = refused.expect_err("a text id in a bigint column");
+    assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput, "{err}");
+    assert!(err.message().contains("row 1501"), "{}", err.message());
+    assert!(err.message().contains("`id`"), "{}", err.message());
+    assert_eq!(rows_in(&store, &t).await, 0, "nothing of the batch is kept");
+    // Through staging (the table's keys met once), the same batch fails the same way.
+    upsert(&store, &t, &["id", "v"], rows(0..10, "a"))
+        .await
+        .unwrap();
+    upsert(&store, &t, &["id", "v"], rows(0..10, "b"))
+        .await
+        .unwrap();
+    let refused = upsert(&store, &t, &["id", "v"], batch).await;
+    let err = refused.expect_err("a text id in a bigint column, staged");
+    assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput, "{err}");
+    assert!(err.message().contains("row 1501"), "{}", err.message());
+    let stored = format!("SELECT count(*) AS n FROM {t} WHERE v = 'b'");
+    assert_eq!(
+        count(&store, &stored).await,
+        10,
+        "the earlier rows are intact"
+    );
+    assert_eq!(rows_in(&store, &t).await, 10);
+    drop_table(&store, &t).await;
+}

@@ -12,6 +12,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use store_core::{Result, StoreError, Value};
 
 use super::line_de::{Key, LineField, Typed, text_visitor};
+use super::line_fast::push_canonical;
 use super::lines::{line_error, record_key};
 
 /// The rows of one run of lines, in the order of `columns`.
@@ -28,6 +29,16 @@ impl Rows {
     /// Decodes one line into a new row, checking its key object as
     /// [`decode_line`](super::decode_line) does (`key_names` in key order).
     pub(crate) fn push_line(&mut self, line: &str, key_names: &[String]) -> Result<()> {
+        // Lines as the archive writes them are read without a JSON library; the rest (and
+        // every refusal) the general way.
+        if push_canonical(self, line, key_names) {
+            return Ok(());
+        }
+        self.push_general(line, key_names)
+    }
+
+    /// [`push_line`](Self::push_line) through `serde_json`, for every form of line.
+    pub(super) fn push_general(&mut self, line: &str, key_names: &[String]) -> Result<()> {
         let before = self.rows.len();
         let mut de = serde_json::Deserializer::from_str(line);
         let checked = RowLine { rows: self }
@@ -179,13 +190,7 @@ impl<'de> Visitor<'de> for RowDoc<'_> {
             columns: self.columns,
             expected,
         })? {
-            let value = map.next_value::<Typed>()?.0;
-            if at >= row.len() {
-                row.resize_with(at, || Value::Null);
-                row.push(value);
-            } else {
-                row[at] = value;
-            }
+            put(&mut row, at, map.next_value::<Typed>()?.0);
             expected = at + 1;
         }
         Ok(row)
@@ -204,17 +209,34 @@ impl<'de> DeserializeSeed<'de> for Column<'_> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<usize, D::Error> {
         let Column { columns, expected } = self;
         d.deserialize_str(text_visitor("an attribute name", move |name| {
-            if columns.get(expected).is_some_and(|c| c == name) {
-                return Ok(expected);
-            }
-            Ok(match columns.iter().position(|c| c == name) {
-                Some(at) => at,
-                None => {
-                    columns.push(name.to_owned());
-                    columns.len() - 1
-                }
-            })
+            Ok(column_place(columns, expected, name))
         }))
+    }
+}
+
+/// Puts `value` at `place` of `row`, with `NULL`s before it when the row is shorter (a
+/// repeated attribute's last value replaces the first's).
+pub(super) fn put(row: &mut Vec<Value>, place: usize, value: Value) {
+    if place >= row.len() {
+        row.resize_with(place, || Value::Null);
+        row.push(value);
+    } else {
+        row[place] = value;
+    }
+}
+
+/// The place of the column `name` among `columns`, looked for at `expected` first (lines of
+/// one table name their columns in one order) and added at the end when it is new.
+pub(super) fn column_place(columns: &mut Vec<String>, expected: usize, name: &str) -> usize {
+    if columns.get(expected).is_some_and(|c| c == name) {
+        return expected;
+    }
+    match columns.iter().position(|c| c == name) {
+        Some(at) => at,
+        None => {
+            columns.push(name.to_owned());
+            columns.len() - 1
+        }
     }
 }
 
