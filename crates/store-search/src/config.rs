@@ -10,6 +10,7 @@ use opensearch::OpenSearch;
 use opensearch::auth::Credentials;
 use opensearch::cert::{Certificate, CertificateValidation};
 use opensearch::http::Url;
+use opensearch::http::headers::{ACCEPT_ENCODING, HeaderValue};
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use store_core::{IndexName, Result, StoreError};
 
@@ -46,6 +47,7 @@ impl OpenSearchIndex {
             ca_file: None,
             timeout: Some(Duration::from_secs(60)),
             bulk_options: BulkOptions::default(),
+            compressed_responses: false,
         }
     }
 
@@ -85,6 +87,7 @@ pub struct OpenSearchIndexBuilder {
     ca_file: Option<PathBuf>,
     timeout: Option<Duration>,
     bulk_options: BulkOptions,
+    compressed_responses: bool,
 }
 
 impl OpenSearchIndexBuilder {
@@ -130,6 +133,16 @@ impl OpenSearchIndexBuilder {
         self
     }
 
+    /// Whether the server is asked to gzip its responses (`Accept-Encoding: gzip`); off by
+    /// default (`identity`). Near the cluster, compressing every page of a search on the server
+    /// and inflating it here costs both sides more time than the bytes save: a full read of
+    /// 100,000 documents of about 500 bytes took twice as long compressed on one machine.
+    /// Turn it on for a slow link.
+    pub fn compressed_responses(mut self, compressed: bool) -> Self {
+        self.compressed_responses = compressed;
+        self
+    }
+
     /// The options [`SearchIndex::bulk`](store_core::SearchIndex::bulk) uses (the defaults of
     /// [`BulkOptions`] otherwise).
     pub fn bulk_options(mut self, options: BulkOptions) -> Self {
@@ -165,6 +178,10 @@ impl OpenSearchIndexBuilder {
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
         }
+        if !self.compressed_responses {
+            // The HTTP client asks for gzip unless a request names an encoding itself.
+            builder = builder.header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
         if let Some(user) = username {
             builder = builder.auth(Credentials::Basic(user, password.unwrap_or_default()));
         }
@@ -190,6 +207,7 @@ impl fmt::Debug for OpenSearchIndexBuilder {
             .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
             .field("bulk_options", &self.bulk_options)
+            .field("compressed_responses", &self.compressed_responses)
             .finish()
     }
 }
