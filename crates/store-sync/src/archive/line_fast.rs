@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use store_core::{Number, Value};
 
-use super::line_rows::{Rows, column_place, put};
+use super::line_rows::{RowBuilder, Rows, column_place};
 use super::lines::record_key;
 
 /// Pushes `line` as a row when it is in the canonical form and its key passes the checks;
@@ -47,14 +47,14 @@ fn read_line(rows: &mut Rows, line: &str, key_names: &[String]) -> Option<()> {
         }
     }
     at.literal("},\"v\":{")?;
-    let mut row: Vec<Value> = Vec::with_capacity(rows.columns.len());
+    let mut row = RowBuilder::with_capacity(rows.columns.len());
     if !at.next_is(b'}') {
         let mut expected = 0;
         loop {
             let name = at.name()?;
             let value = at.typed()?;
             let place = column_place(&mut rows.columns, expected, name);
-            put(&mut row, place, value);
+            row.put(place, value);
             expected = place + 1;
             if !at.comma() {
                 break;
@@ -66,7 +66,7 @@ fn read_line(rows: &mut Rows, line: &str, key_names: &[String]) -> Option<()> {
         return None;
     }
     record_key(Some(key), key_names).ok()?;
-    rows.rows.push(row);
+    rows.push(row);
     Some(())
 }
 

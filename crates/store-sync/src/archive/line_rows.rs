@@ -23,6 +23,55 @@ pub(crate) struct Rows {
     /// One row per line; a row made before a later column was met is shorter until
     /// [`finish`](Self::finish).
     pub(crate) rows: Vec<Vec<Value>>,
+    /// Which columns each row's record has (its `NULL`s may be absences), beside `rows`.
+    shapes: Vec<Shape>,
+}
+
+/// The attributes a decoded record had: the columns before `width` but for the `holes`
+/// (columns met by earlier records that this one lacks), none from `width` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shape {
+    width: usize,
+    holes: Option<Box<[usize]>>,
+}
+
+impl Shape {
+    fn has(&self, column: usize) -> bool {
+        column < self.width && self.holes.as_ref().is_none_or(|h| !h.contains(&column))
+    }
+}
+
+/// A row being decoded: its values by column place, and the places padded with `NULL`
+/// that no attribute filled (yet).
+#[derive(Default)]
+pub(super) struct RowBuilder {
+    row: Vec<Value>,
+    holes: Vec<usize>,
+}
+
+impl RowBuilder {
+    /// A row with room for `width` values.
+    pub(super) fn with_capacity(width: usize) -> Self {
+        Self {
+            row: Vec::with_capacity(width),
+            holes: Vec::new(),
+        }
+    }
+
+    /// Puts `value` at `place`, with `NULL`s before it when the row is shorter (a repeated
+    /// attribute's last value replaces the first's).
+    pub(super) fn put(&mut self, place: usize, value: Value) {
+        if place >= self.row.len() {
+            self.holes.extend(self.row.len()..place);
+            self.row.resize_with(place, || Value::Null);
+            self.row.push(value);
+        } else {
+            if !self.holes.is_empty() {
+                self.holes.retain(|&h| h != place);
+            }
+            self.row[place] = value;
+        }
+    }
 }
 
 impl Rows {
@@ -39,7 +88,7 @@ impl Rows {
 
     /// [`push_line`](Self::push_line) through `serde_json`, for every form of line.
     pub(super) fn push_general(&mut self, line: &str, key_names: &[String]) -> Result<()> {
-        let before = self.rows.len();
+        let before = self.len();
         let mut de = serde_json::Deserializer::from_str(line);
         let checked = RowLine { rows: self }
             .deserialize(&mut de)
@@ -57,8 +106,32 @@ impl Rows {
         // A line refused adds no row.
         if checked.is_err() {
             self.rows.truncate(before);
+            self.shapes.truncate(before);
         }
         checked
+    }
+
+    /// Adds a decoded row.
+    pub(super) fn push(&mut self, built: RowBuilder) {
+        let shape = Shape {
+            width: built.row.len(),
+            holes: (!built.holes.is_empty()).then(|| built.holes.into_boxed_slice()),
+        };
+        self.rows.push(built.row);
+        self.shapes.push(shape);
+    }
+
+    /// Removes the last row.
+    fn pop(&mut self) {
+        self.rows.pop();
+        self.shapes.pop();
+    }
+
+    /// Drops the first `n` rows (those a resumed read has already written).
+    pub(crate) fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.rows.drain(..n);
+        self.shapes.drain(..n);
     }
 
     /// Pads every row to the full width with `NULL`s: a row made before a column was first
@@ -71,26 +144,36 @@ impl Rows {
     }
 
     /// Moves the first `n` rows of `from` (which must be [`finish`](Self::finish)ed) to the
-    /// end of these, mapping its columns onto these (columns new here are added, and the
-    /// rows already here get `NULL` for them).
+    /// end of these, mapping its columns onto these: only the columns those rows' records
+    /// have come along (as a batch of records names only its records' attributes), those new
+    /// here are added, and the rows already here get `NULL` for them.
     pub(crate) fn take_from(&mut self, from: &mut Rows, n: usize) {
-        let moved = from.rows.drain(..n.min(from.rows.len()));
-        if self.rows.is_empty() && self.columns != from.columns {
+        let n = n.min(from.len());
+        let shapes: Vec<Shape> = from.shapes.drain(..n).collect();
+        let moved = from.rows.drain(..n);
+        let used: Vec<bool> = (0..from.columns.len())
+            .map(|c| shapes.iter().any(|shape| shape.has(c)))
+            .collect();
+        let all_used = used.iter().all(|&u| u);
+        if all_used && self.rows.is_empty() && self.columns != from.columns {
             self.columns.clone_from(&from.columns);
         }
-        if self.columns == from.columns {
+        if all_used && self.columns == from.columns {
             self.rows.extend(moved);
             return;
         }
-        let places: Vec<usize> = from
+        let places: Vec<Option<usize>> = from
             .columns
             .iter()
-            .map(|name| match self.columns.iter().position(|c| c == name) {
-                Some(at) => at,
-                None => {
-                    self.columns.push(name.clone());
-                    self.columns.len() - 1
-                }
+            .zip(&used)
+            .map(|(name, &used)| {
+                used.then(|| match self.columns.iter().position(|c| c == name) {
+                    Some(at) => at,
+                    None => {
+                        self.columns.push(name.clone());
+                        self.columns.len() - 1
+                    }
+                })
             })
             .collect();
         let width = self.columns.len();
@@ -99,8 +182,10 @@ impl Rows {
         }
         for row in moved {
             let mut placed = vec![Value::Null; width];
-            for (value, &at) in row.into_iter().zip(&places) {
-                placed[at] = value;
+            for (value, at) in row.into_iter().zip(&places) {
+                if let Some(at) = at {
+                    placed[*at] = value;
+                }
             }
             self.rows.push(placed);
         }
@@ -146,9 +231,9 @@ impl<'de> Visitor<'de> for RowLine<'_> {
                     })?;
                     // As a record would: a repeated `v` keeps the last.
                     if had_doc {
-                        self.rows.rows.pop();
+                        self.rows.pop();
                     }
-                    self.rows.rows.push(row);
+                    self.rows.push(row);
                     had_doc = true;
                 }
                 LineField::Other => {
@@ -167,22 +252,22 @@ struct RowDoc<'c> {
 }
 
 impl<'de> DeserializeSeed<'de> for RowDoc<'_> {
-    type Value = Vec<Value>;
+    type Value = RowBuilder;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Vec<Value>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<RowBuilder, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for RowDoc<'_> {
-    type Value = Vec<Value>;
+    type Value = RowBuilder;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a document: a JSON object of typed values")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Vec<Value>, A::Error> {
-        let mut row: Vec<Value> = Vec::with_capacity(self.columns.len());
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RowBuilder, A::Error> {
+        let mut row = RowBuilder::with_capacity(self.columns.len());
         // Where the next attribute is expected: lines of one table name their columns in one
         // order, so the name is compared in place and found without a search.
         let mut expected = 0;
@@ -190,7 +275,7 @@ impl<'de> Visitor<'de> for RowDoc<'_> {
             columns: self.columns,
             expected,
         })? {
-            put(&mut row, at, map.next_value::<Typed>()?.0);
+            row.put(at, map.next_value::<Typed>()?.0);
             expected = at + 1;
         }
         Ok(row)
@@ -211,17 +296,6 @@ impl<'de> DeserializeSeed<'de> for Column<'_> {
         d.deserialize_str(text_visitor("an attribute name", move |name| {
             Ok(column_place(columns, expected, name))
         }))
-    }
-}
-
-/// Puts `value` at `place` of `row`, with `NULL`s before it when the row is shorter (a
-/// repeated attribute's last value replaces the first's).
-pub(super) fn put(row: &mut Vec<Value>, place: usize, value: Value) {
-    if place >= row.len() {
-        row.resize_with(place, || Value::Null);
-        row.push(value);
-    } else {
-        row[place] = value;
     }
 }
 
@@ -302,6 +376,34 @@ mod tests {
         assert_eq!(rows.columns, columns);
         assert_eq!(rows.rows, expected);
         assert!(rows.columns.iter().any(|c| c == "late"));
+    }
+
+    #[test]
+    fn a_batch_names_only_the_attributes_its_own_records_have() {
+        let names = vec!["id".to_owned()];
+        let lines = [
+            r#"{"k": {"id": {"N": "1"}}, "v": {"id": {"N": "1"}, "a": {"S": "x"}, "gone": {"S": "y"}}}"#,
+            // Attributes in another order: the hole before `a`'s place is filled.
+            r#"{"k": {"id": {"N": "2"}}, "v": {"a": {"S": "z"}, "id": {"N": "2"}}}"#,
+            r#"{"k": {"id": {"N": "3"}}, "v": {"a": {"NULL": true}, "id": {"N": "3"}}}"#,
+        ];
+        let lines: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        let mut part = rows_of(&lines, &names);
+        assert_eq!(part.columns, ["id", "a", "gone"]);
+        let mut first = Rows::default();
+        first.take_from(&mut part, 1);
+        assert_eq!(first.columns, ["id", "a", "gone"]);
+        // The rest lack `gone` (and an explicit NULL is an attribute the record has).
+        let mut rest = Rows::default();
+        rest.take_from(&mut part, 2);
+        assert_eq!(rest.columns, ["id", "a"]);
+        assert_eq!(
+            rest.rows,
+            [
+                vec![Value::from(2), Value::from("z")],
+                vec![Value::from(3), Value::Null]
+            ]
+        );
     }
 
     #[test]

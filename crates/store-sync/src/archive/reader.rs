@@ -120,7 +120,8 @@ impl ArchiveSource {
     /// `decode` run on each of `parts` once it is downloaded and its size and SHA-256
     /// checked, each part on its own task and [`PARTS_AHEAD`] at a time, the results in
     /// the parts' order: a restore decodes the next parts while it writes, and a check
-    /// of every part uses every core. Dropping the stream cancels what is still running.
+    /// of every part uses every core. Dropping the stream cancels the downloads; a decode
+    /// already running finishes and its result is dropped.
     fn decoded<T, F>(
         &self,
         parts: Vec<(usize, PartEntry)>,
@@ -460,7 +461,7 @@ impl RowReader {
             match decoded {
                 Ok(mut rows) => {
                     let skip = if i == self.skip.0 { self.skip.1 } else { 0 };
-                    rows.rows.drain(..skip.min(rows.len()));
+                    rows.drop_front(skip);
                     self.current = Some((i, rows, skip));
                 }
                 Err(e) => {
@@ -472,7 +473,7 @@ impl RowReader {
         if batch.len() == 0 {
             return None;
         }
-        let Rows { columns, rows } = batch;
+        let Rows { columns, rows, .. } = batch;
         Some((
             Ok(RowBatch {
                 columns,
