@@ -209,6 +209,16 @@ pub(crate) enum SendError {
     Pg(tokio_postgres::Error),
 }
 
+impl SendError {
+    /// The error as the store reports it, the driver's mapped for `operation`.
+    pub(crate) fn into_store(self, operation: &'static str) -> StoreError {
+        match self {
+            Self::Encode(e) => e,
+            Self::Pg(e) => map_pg(e, operation),
+        }
+    }
+}
+
 /// Sends `rows` with `copy` (a [`copy_statement`]) on `client`, each encoded as it is sent
 /// (the values fill the columns `names` of `types`, in order): the server takes one chunk
 /// while the next is encoded. Returns how many rows the server took; an error drops the

@@ -180,11 +180,9 @@ async fn staged(
         .await
         .map_err(pg)?;
     let copy = copy_statement(&stage, list);
-    match send_rows(tx.client(), &copy, rows, columns, &result_columns(&probe).1).await {
-        Ok(_) => {}
-        Err(SendError::Encode(e)) => return Err(e),
-        Err(SendError::Pg(e)) => return Err(pg(e)),
-    }
+    send_rows(tx.client(), &copy, rows, columns, &result_columns(&probe).1)
+        .await
+        .map_err(|e| e.into_store("upsert_rows"))?;
     let from_stage = format!("SELECT {list} FROM {stage}");
     let upsert = tx
         .prepare_cached(&upsert_statement(table, columns, key, &from_stage))

@@ -9,11 +9,11 @@
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use store_core::{Result, StoreError, Value};
+use store_core::{Result, Value};
 
 use super::line_de::{Key, LineField, Typed, text_visitor};
 use super::line_fast::push_canonical;
-use super::lines::{line_error, record_key};
+use super::lines::{line_error, no_document, record_key};
 
 /// The rows of one run of lines, in the order of `columns`.
 #[derive(Debug, Default)]
@@ -96,12 +96,7 @@ impl Rows {
             .map_err(line_error)
             .and_then(|(had_doc, key)| {
                 record_key(key, key_names)?;
-                if !had_doc {
-                    return Err(StoreError::invalid_input(
-                        "an archive line has no document `v`",
-                    ));
-                }
-                Ok(())
+                had_doc.then_some(()).ok_or_else(no_document)
             });
         // A line refused adds no row.
         if checked.is_err() {

@@ -18,10 +18,13 @@ pub fn encode_line(record: &Record) -> String {
 pub fn decode_line(line: &str, key_names: &[String]) -> Result<Record> {
     let decoded: Line = serde_json::from_str(line).map_err(line_error)?;
     let key = record_key(decoded.key, key_names)?;
-    let doc = decoded
-        .doc
-        .ok_or_else(|| StoreError::invalid_input("an archive line has no document `v`"))?;
+    let doc = decoded.doc.ok_or_else(no_document)?;
     Ok(Record { key, doc })
+}
+
+/// What a line without its document `v` is told.
+pub(super) fn no_document() -> StoreError {
+    StoreError::invalid_input("an archive line has no document `v`")
 }
 
 /// What a line that does not parse is told: not JSON at all, or JSON of the wrong shape.
