@@ -85,6 +85,21 @@ pub(crate) async fn send(
     operation: &'static str,
     target: &str,
 ) -> Result<Reply> {
+    send_raw(client, method, path, query, body, operation, target)
+        .await?
+        .parse(method, operation, target)
+}
+
+/// Sends a request and reads its response's bytes, unparsed.
+pub(crate) async fn send_raw(
+    client: &OpenSearch,
+    method: Method,
+    path: &str,
+    query: &[(&str, String)],
+    body: Option<Body>,
+    operation: &'static str,
+    target: &str,
+) -> Result<RawReply> {
     let started = Instant::now();
     let mut headers = HeaderMap::new();
     let bytes = match body {
@@ -115,26 +130,6 @@ pub(crate) async fn send(
         .bytes()
         .await
         .map_err(|e| transport_error(e, operation, target))?;
-    let body = if raw.is_empty() || method == Method::Head {
-        Value::Null
-    } else {
-        match crate::json::parse(&raw) {
-            Ok(v) => v,
-            // A proxy or load balancer may answer with text; keep it as the reason.
-            Err(_) if !(200..300).contains(&status) => {
-                let text: String = String::from_utf8_lossy(&raw).chars().take(500).collect();
-                let mut doc = store_core::Document::new();
-                doc.insert("error", text);
-                Value::Map(doc)
-            }
-            Err(e) => {
-                return Err(e
-                    .with_backend(BACKEND)
-                    .with_operation(operation)
-                    .with_target(target.to_owned()));
-            }
-        }
-    };
     tracing::debug!(
         backend = BACKEND,
         operation,
@@ -145,11 +140,58 @@ pub(crate) async fn send(
         latency_ms = started.elapsed().as_millis() as u64,
         "opensearch request"
     );
-    Ok(Reply {
+    Ok(RawReply {
         status,
         retry_after,
-        body,
+        raw,
     })
+}
+
+/// A response whose body is still its bytes: what [`send_raw`] returns, for callers that look
+/// into the text before parsing it.
+pub(crate) struct RawReply {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) raw: Bytes,
+}
+
+impl RawReply {
+    /// The reply with its body parsed exactly (a failed response's text kept as its reason).
+    pub(crate) fn parse(
+        self,
+        method: Method,
+        operation: &'static str,
+        target: &str,
+    ) -> Result<Reply> {
+        let body = if self.raw.is_empty() || method == Method::Head {
+            Value::Null
+        } else {
+            match crate::json::parse(&self.raw) {
+                Ok(v) => v,
+                // A proxy or load balancer may answer with text; keep it as the reason.
+                Err(_) if !(200..300).contains(&self.status) => {
+                    let text: String = String::from_utf8_lossy(&self.raw)
+                        .chars()
+                        .take(500)
+                        .collect();
+                    let mut doc = store_core::Document::new();
+                    doc.insert("error", text);
+                    Value::Map(doc)
+                }
+                Err(e) => {
+                    return Err(e
+                        .with_backend(BACKEND)
+                        .with_operation(operation)
+                        .with_target(target.to_owned()));
+                }
+            }
+        };
+        Ok(Reply {
+            status: self.status,
+            retry_after: self.retry_after,
+            body,
+        })
+    }
 }
 
 /// Percent-encodes one path segment (an id or an index name).

@@ -177,7 +177,7 @@ impl OpenSearchIndex {
                 )
                 .await?;
             let value = reply.check(ConflictMeaning::Auto, "search", &target)?;
-            parse_search(&value).map_err(|e| e.in_context(BACKEND, "search"))
+            parse_search(value).map_err(|e| e.in_context(BACKEND, "search"))
         }
         .await
     }

@@ -112,6 +112,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StoreError> {
     Ok(value)
 }
 
+/// Reads the one JSON value that starts at `pos` of `bytes` (whatever follows it).
+pub(crate) fn parse_at(bytes: &[u8], pos: usize) -> Result<Value, StoreError> {
+    let mut reader = Reader { bytes, pos };
+    reader.skip_ws();
+    reader.value(0)
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -291,18 +298,19 @@ pub(crate) fn version_of(value: &Value) -> Result<DocVersion> {
     }
 }
 
-/// Reads a `_search` response.
-pub(crate) fn parse_search(value: &Value) -> Result<SearchResponse> {
-    let total = lookup_u64(value, &["hits", "total", "value"])
-        .or_else(|| lookup_u64(value, &["hits", "total"]))
+/// Reads a `_search` response, taking the hits' documents out of it (nothing is copied).
+pub(crate) fn parse_search(mut value: Value) -> Result<SearchResponse> {
+    let total = lookup_u64(&value, &["hits", "total", "value"])
+        .or_else(|| lookup_u64(&value, &["hits", "total"]))
         .unwrap_or(0);
-    let hits = lookup(value, &["hits", "hits"])
-        .and_then(Value::as_list)
-        .unwrap_or(&[])
-        .iter()
-        .map(parse_hit)
-        .collect::<Result<Vec<_>>>()?;
-    let aggregations = lookup(value, &["aggregations"]).map(to_serde);
+    let aggregations = lookup(&value, &["aggregations"]).map(to_serde);
+    let hits = match take(&mut value, &["hits", "hits"]) {
+        Some(Value::List(hits)) => hits
+            .into_iter()
+            .map(parse_hit)
+            .collect::<Result<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
     Ok(SearchResponse {
         total,
         hits,
@@ -310,22 +318,42 @@ pub(crate) fn parse_search(value: &Value) -> Result<SearchResponse> {
     })
 }
 
-fn parse_hit(hit: &Value) -> Result<Hit> {
-    let id = lookup(hit, &["_id"])
-        .and_then(Value::as_str)
-        .ok_or_else(|| StoreError::internal("a hit has no _id"))?
-        .to_owned();
-    let score = lookup(hit, &["_score"])
+/// Takes a member of a parsed JSON value out by path.
+fn take(value: &mut Value, path: &[&str]) -> Option<Value> {
+    let (last, parents) = path.split_last()?;
+    let mut current = value;
+    for key in parents {
+        current = match current {
+            Value::Map(doc) => doc.get_mut(key)?,
+            _ => return None,
+        };
+    }
+    match current {
+        Value::Map(doc) => doc.remove(last),
+        _ => None,
+    }
+}
+
+fn parse_hit(hit: Value) -> Result<Hit> {
+    let Value::Map(mut hit) = hit else {
+        return Err(StoreError::internal("a hit is not an object"));
+    };
+    let id = match hit.remove("_id") {
+        Some(Value::String(id)) => id,
+        _ => return Err(StoreError::internal("a hit has no _id")),
+    };
+    let score = hit
+        .get("_score")
         .and_then(Value::as_number)
         .map(Number::to_f64);
-    let source = match lookup(hit, &["_source"]) {
-        Some(Value::Map(doc)) => doc.clone(),
+    let source = match hit.remove("_source") {
+        Some(Value::Map(doc)) => doc,
         _ => Document::new(),
     };
-    let sort = lookup(hit, &["sort"])
-        .and_then(Value::as_list)
-        .map(<[Value]>::to_vec)
-        .unwrap_or_default();
+    let sort = match hit.remove("sort") {
+        Some(Value::List(values)) => values,
+        _ => Vec::new(),
+    };
     Ok(Hit {
         id,
         score,

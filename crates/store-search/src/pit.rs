@@ -11,12 +11,15 @@ use store_core::{Result, StoreError, Value};
 
 use crate::cluster::PointInTimeApi;
 use crate::error::{BACKEND, ConflictMeaning};
-use crate::http::{Body, send};
+use crate::http::{Body, RawReply, send, send_raw};
 use crate::index::OpenSearchIndex;
 use crate::json::{lookup, parse_search};
-use crate::query::{query_dsl, sort_dsl};
+use crate::query::{field_sort, query_dsl, sort_dsl};
 
+mod ahead;
 mod sliced;
+
+use ahead::Ahead;
 
 /// An open consistent view — a point in time, or a scroll where the server has none — closed by
 /// [`close`](Self::close) or, failing that, on drop (in the background, when a Tokio runtime is
@@ -132,6 +135,8 @@ struct State {
     /// This stream's slice, `(id, max)`, when the search is sliced.
     slice: Option<(usize, usize)>,
     after: Option<Vec<Value>>,
+    /// The page after `after`, requested while the last one was parsed.
+    ahead: Option<Ahead>,
     buffer: VecDeque<Hit>,
     finished: bool,
 }
@@ -146,6 +151,7 @@ impl State {
             shared_pit: None,
             slice: None,
             after: None,
+            ahead: None,
             buffer: VecDeque::new(),
             finished: false,
         }
@@ -253,7 +259,7 @@ async fn next_page(state: &mut State) -> Result<()> {
             pit_page(state, api, tiebreak).await?
         }
     };
-    let response = parse_search(&value)?;
+    let response = parse_search(value)?;
     // With search_after a short page is the last; a scroll ends on an empty page.
     let last_page = match api {
         PointInTimeApi::Scroll => response.hits.is_empty(),
@@ -261,6 +267,8 @@ async fn next_page(state: &mut State) -> Result<()> {
     };
     if last_page {
         state.finished = true;
+        // Whatever was read ahead of the last page is empty: stop it.
+        state.ahead = None;
     }
     if let Some(last) = response.hits.last() {
         state.after = Some(last.sort.clone());
@@ -275,7 +283,8 @@ async fn next_page(state: &mut State) -> Result<()> {
     Ok(())
 }
 
-/// The next page under a point in time, after the last hit's sort values.
+/// The next page under a point in time, after the last hit's sort values; the page after it
+/// is requested at once, read ahead while this one is parsed (see [`ahead`]).
 async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Result<Value> {
     if state.view.is_none() && state.shared_pit.is_none() {
         state.view = Some(View::open_pit(&state.index, api, &state.keep_alive).await?);
@@ -286,37 +295,27 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
         .and_then(|v| v.id.clone())
         .or_else(|| state.shared_pit.clone())
         .unwrap_or_default();
-    let mut sort = state.request.sort.clone();
-    if sort.is_empty() {
-        sort.push(SortField::Score(SortOrder::Desc));
-    }
-    let mut sort_json = sort_dsl(&sort);
-    if let Some(list) = sort_json.as_array_mut() {
-        list.push(json!({ tiebreak: {"order": "asc"} }));
-    }
-    let mut body = json!({
-        "query": query_dsl(&state.request.query),
-        "size": state.request.size,
-        "sort": sort_json,
-        "pit": {"id": pit_id, "keep_alive": state.keep_alive},
-        "track_total_hits": false,
-    });
-    if let Some(after) = &state.after {
-        body["search_after"] = json!(after.iter().map(crate::json::to_serde).collect::<Vec<_>>());
-    }
-    state.slice_body(&mut body);
     let target = state.index.target("");
-    let value = send(
-        state.index.client(),
-        Method::Post,
-        "/_search",
-        &[],
-        Some(Body::json(&body)),
+    let reply = match state.ahead.take() {
+        Some(ahead) if ahead.follows(state.after.as_ref(), &pit_id) => ahead.reply().await?,
+        _ => {
+            let body = pit_body(state, tiebreak, &pit_id, state.after.as_deref());
+            search_page(state.index.clone(), body, target.clone()).await?
+        }
+    };
+    if (200..300).contains(&reply.status)
+        && let Some((next_id, last)) = ahead::peek(&reply.raw)
+    {
+        let next_id = next_id.unwrap_or_else(|| pit_id.clone());
+        let body = pit_body(state, tiebreak, &next_id, Some(&last));
+        let task = tokio::spawn(search_page(state.index.clone(), body, target.clone()));
+        state.ahead = Some(Ahead::new(last, next_id, task));
+    }
+    let value = reply.parse(Method::Post, "search_pit", &target)?.check(
+        ConflictMeaning::Auto,
         "search_pit",
         &target,
-    )
-    .await?
-    .check(ConflictMeaning::Auto, "search_pit", &target)?;
+    )?;
     // The server may hand out a new id with each page; the newest is the one to use and close.
     if let Some(Value::String(new_id)) = lookup(&value, &["pit_id"]) {
         match (state.view.as_mut(), state.shared_pit.as_mut()) {
@@ -326,6 +325,53 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
         }
     }
     Ok(value)
+}
+
+/// Sends one page's search under a point in time, its response left unparsed.
+async fn search_page(
+    index: OpenSearchIndex,
+    body: serde_json::Value,
+    target: String,
+) -> Result<RawReply> {
+    send_raw(
+        index.client(),
+        Method::Post,
+        "/_search",
+        &[],
+        Some(Body::json(&body)),
+        "search_pit",
+        &target,
+    )
+    .await
+}
+
+/// The body of a page's search under the point in time `pit_id`, after `after`.
+fn pit_body(
+    state: &State,
+    tiebreak: &str,
+    pit_id: &str,
+    after: Option<&[Value]>,
+) -> serde_json::Value {
+    let mut sort = state.request.sort.clone();
+    if sort.is_empty() {
+        sort.push(SortField::Score(SortOrder::Desc));
+    }
+    let mut sort_json = sort_dsl(&sort);
+    if let Some(list) = sort_json.as_array_mut() {
+        list.push(field_sort(tiebreak, SortOrder::Asc));
+    }
+    let mut body = json!({
+        "query": query_dsl(&state.request.query),
+        "size": state.request.size,
+        "sort": sort_json,
+        "pit": {"id": pit_id, "keep_alive": state.keep_alive},
+        "track_total_hits": false,
+    });
+    if let Some(after) = after {
+        body["search_after"] = json!(after.iter().map(crate::json::to_serde).collect::<Vec<_>>());
+    }
+    state.slice_body(&mut body);
+    body
 }
 
 /// The next page of a scroll: the search itself first, then `_search/scroll` with its id.

@@ -99,10 +99,25 @@ pub(crate) fn sort_dsl(sort: &[SortField]) -> Json {
         sort.iter()
             .map(|s| match s {
                 SortField::Score(o) => json!({"_score": {"order": order(*o)}}),
-                SortField::Field(f, o) => json!({f: {"order": order(*o)}}),
+                SortField::Field(f, o) => field_sort(f, *o),
             })
             .collect(),
     )
+}
+
+/// One field's sort clause. The metadata fields a read sorts by (`_seq_no`, `_id`) name the
+/// type they have when the index has no mapping yet: a new, empty index otherwise refuses the
+/// sort ("No mapping found for [_seq_no]") instead of returning no hits.
+pub(crate) fn field_sort(field: &str, sort_order: SortOrder) -> Json {
+    let unmapped = match field {
+        "_seq_no" | "_primary_term" | "_version" => Some("long"),
+        "_id" => Some("keyword"),
+        _ => None,
+    };
+    match unmapped {
+        Some(kind) => json!({field: {"order": order(sort_order), "unmapped_type": kind}}),
+        None => json!({field: {"order": order(sort_order)}}),
+    }
 }
 
 /// The full search body of a request.

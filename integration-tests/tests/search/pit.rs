@@ -7,12 +7,12 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 use store_core::search::{
-    BulkOp, FieldType, IndexSpec, SearchQuery as Q, SearchRequest, SortField,
+    BulkOp, FieldType, IndexOptions, IndexSpec, SearchQuery as Q, SearchRequest, SortField,
 };
 use store_core::{Document, SearchIndex};
 use store_search::{BulkOptions, OpenSearchIndex, PointInTimeApi};
 
-use super::support::fresh;
+use super::support::{client, fresh};
 
 /// 25,000 matches (of 30,000 documents, on 2 shards, with duplicate sort values) come back
 /// each exactly once, in order, through the API the server implies (its point in time) and
@@ -51,6 +51,81 @@ async fn pit_iterates_25000_matches_once() {
     iterates_every_match_once(&index, detected).await;
     let scrolling = index.clone().with_point_in_time_api(PointInTimeApi::Scroll);
     iterates_every_match_once(&scrolling, PointInTimeApi::Scroll).await;
+    index.drop_index().await.unwrap();
+}
+
+/// Pages are requested ahead of their reader, after the sort values read from the previous
+/// page's text. Documents that hold `sort` fields of their own, and strings that look like a
+/// hit's sort values, must not mislead it: 203 documents in pages of 10, sorted by `_seq_no`
+/// as a backup reads them, come back once each, in order, equal to what was written.
+#[tokio::test]
+async fn pit_pages_read_ahead_come_back_exact_and_in_order() {
+    let index = fresh("pit-ahead").await;
+    index
+        .create(&IndexSpec::new().shards(1).replicas(0))
+        .await
+        .unwrap();
+    let doc = |n: usize| {
+        Document::new()
+            .with("n", n as i64)
+            .with("sort", vec![store_core::Value::from(1_000 - n as i64)])
+            .with("text", format!("\"sort\":[{n},\"d{n}\"]"))
+            .with(
+                "nested",
+                Document::new().with("sort", vec![store_core::Value::from("zzz")]),
+            )
+    };
+    for n in 0..203usize {
+        // One at a time, so that `_seq_no` follows `n`.
+        index
+            .index(&format!("d{n}"), doc(n), IndexOptions::default())
+            .await
+            .unwrap();
+    }
+    index.refresh().await.unwrap();
+    let request = SearchRequest::new(Q::MatchAll)
+        .sort(SortField::asc("_seq_no"))
+        .size(10);
+    let hits: Vec<_> = index
+        .search_pit(request, Duration::from_secs(60))
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<_> = hits.iter().map(|h| h.id.clone()).collect();
+    let expected: Vec<_> = (0..203).map(|n| format!("d{n}")).collect();
+    assert_eq!(ids, expected, "every page once, in `_seq_no` order");
+    for (n, hit) in hits.iter().enumerate() {
+        assert_eq!(hit.source, doc(n), "{}", hit.id);
+    }
+    index.drop_index().await.unwrap();
+}
+
+/// A new index with no mapping yet (nothing was ever written) reads as empty, not as an error:
+/// the metadata fields a read sorts by are declared for the sort.
+#[tokio::test]
+async fn pit_reads_an_index_with_no_mapping_as_empty() {
+    let index = fresh("pit-unmapped").await;
+    let created = client()
+        .await
+        .indices()
+        .create(store_search::sdk::indices::IndicesCreateParts::Index(
+            index.name().as_str(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status_code().is_success());
+    for request in [
+        SearchRequest::new(Q::MatchAll).sort(SortField::asc("_seq_no")),
+        SearchRequest::new(Q::MatchAll),
+    ] {
+        let hits: Vec<_> = index
+            .search_pit(request.size(100), Duration::from_secs(60))
+            .try_collect()
+            .await
+            .unwrap();
+        assert!(hits.is_empty());
+    }
     index.drop_index().await.unwrap();
 }
 

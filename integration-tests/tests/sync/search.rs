@@ -168,3 +168,43 @@ async fn backs_up_and_restores(server: Service) {
     index.drop_index().await.unwrap();
     restored.drop_index().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_opensearch_index_with_no_mapping_yet_backs_up_as_empty() {
+    backs_up_an_unmapped_index(Service::OpenSearch).await;
+}
+
+#[tokio::test]
+async fn an_elasticsearch_index_with_no_mapping_yet_backs_up_as_empty() {
+    backs_up_an_unmapped_index(Service::Elasticsearch).await;
+}
+
+/// An index created without a mapping, into which nothing was ever written (the server then
+/// refuses a sort on `_seq_no` unless told its type), backs up as an empty archive.
+async fn backs_up_an_unmapped_index(server: Service) {
+    let url = endpoint(server).await;
+    let name = unique_name("sync-unmapped");
+    let index = Arc::new(OpenSearchIndex::builder(&name).url(&url).build().unwrap());
+    let created = index
+        .client()
+        .indices()
+        .create(store_search::sdk::indices::IndicesCreateParts::Index(&name))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status_code().is_success());
+    let dir = tempfile::tempdir().unwrap();
+    let sink = ArchiveSink::in_dir(
+        dir.path(),
+        "file://archive",
+        "stores-test",
+        Partition::whole(),
+    );
+    let source = collection(index.clone(), &name);
+    let report = copy(&source, &sink, &options(), &Silent).await.unwrap();
+    assert_eq!(report.records, 0);
+    let archive = ArchiveSource::in_dir(dir.path(), "file://archive");
+    let verdict = check(&source, &archive, 500).await.unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+    index.drop_index().await.unwrap();
+}
