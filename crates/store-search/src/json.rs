@@ -298,7 +298,7 @@ pub(crate) fn version_of(value: &Value) -> Result<DocVersion> {
     }
 }
 
-/// Reads a `_search` response, taking the hits' documents out of it (nothing is copied).
+/// Reads a `_search` response, moving the hits' documents out of it rather than copying them.
 pub(crate) fn parse_search(mut value: Value) -> Result<SearchResponse> {
     let total = lookup_u64(&value, &["hits", "total", "value"])
         .or_else(|| lookup_u64(&value, &["hits", "total"]))

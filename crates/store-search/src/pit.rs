@@ -196,6 +196,7 @@ fn pages(state: State) -> BoxStream<'static, Result<Hit>> {
             if let Err(e) = next_page(&mut state).await {
                 state.finished = true;
                 state.buffer.clear();
+                state.ahead = None;
                 return Some((Err(e), state));
             }
         }
@@ -296,9 +297,14 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
         .or_else(|| state.shared_pit.clone())
         .unwrap_or_default();
     let target = state.index.target("");
-    let reply = match state.ahead.take() {
-        Some(ahead) if ahead.follows(state.after.as_ref(), &pit_id) => ahead.reply().await?,
-        _ => {
+    // A page read ahead that does not follow is dropped (aborted) before the page is asked for.
+    let ahead = state
+        .ahead
+        .take()
+        .filter(|a| a.follows(state.after.as_ref(), &pit_id));
+    let reply = match ahead {
+        Some(ahead) => ahead.reply().await?,
+        None => {
             let body = pit_body(state, tiebreak, &pit_id, state.after.as_deref());
             search_page(state.index.clone(), body, target.clone()).await?
         }

@@ -105,12 +105,13 @@ pub(crate) fn sort_dsl(sort: &[SortField]) -> Json {
     )
 }
 
-/// One field's sort clause. The metadata fields a read sorts by (`_seq_no`, `_id`) name the
-/// type they have when the index has no mapping yet: a new, empty index otherwise refuses the
-/// sort ("No mapping found for [_seq_no]") instead of returning no hits.
+/// One field's sort clause. `_seq_no` and `_id`, which a read of every document sorts by, name
+/// the type they have: on an index that has no mapping yet (created, never written to) the
+/// server otherwise refuses the sort ("No mapping found for [_seq_no]") instead of returning
+/// no hits. Every other field is sorted as it is mapped.
 pub(crate) fn field_sort(field: &str, sort_order: SortOrder) -> Json {
     let unmapped = match field {
-        "_seq_no" | "_primary_term" | "_version" => Some("long"),
+        "_seq_no" => Some("long"),
         "_id" => Some("keyword"),
         _ => None,
     };

@@ -1,14 +1,16 @@
 //! The next page of a point-in-time read, requested while the current one is parsed.
 //!
 //! A page's `search_after` is its last hit's sort values, so the next request normally waits
-//! until the whole page is parsed. Those values (and the view id) can be read from the page's
-//! text alone: the last hit's `sort` array is the last `"sort":[` in the response, since a hit
-//! lists its `sort` after its `_source` and no JSON string holds an unescaped quote. The next
-//! request is sent with them at once, so the server works on it while the client parses.
+//! until the whole page is parsed. Those values (and the view id) can usually be read from the
+//! page's text alone: the last hit's `sort` array is the last `"sort":[` of a response to the
+//! searches this crate sends (a hit lists `sort` after `_source`, and they ask for nothing that
+//! comes after it, such as `inner_hits`), and the view id leads the response. The next request
+//! is sent with them at once, so the server works on it while the client parses.
 //!
 //! The guess is checked, never trusted: the page read ahead is used only when the parsed page
 //! ends on exactly the sort values and view id it was asked with; otherwise it is dropped (its
-//! task aborted) and the page is requested again.
+//! task aborted) before the right page is requested. The cost is one search more than needed
+//! per read: the one sent after the last page, which is aborted once that page is parsed.
 
 use store_core::{Result, Value};
 use tokio::task::JoinHandle;
