@@ -1,6 +1,8 @@
 //! Multipart uploads and copies: bounded memory and concurrency, per-part retries, and an
 //! abort on every failure path so no upload is left behind.
 
+use std::collections::VecDeque;
+
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
@@ -209,40 +211,48 @@ pub(crate) async fn upload(
             FuturesUnordered::new();
         let mut parts: Vec<CompletedPart> = Vec::new();
         let mut number: u64 = 1;
-        let mut buffer = first;
-        buffer.extend_from_slice(&pending);
-        drop(pending);
-        let mut finished = false;
+        // What was read and not yet put in a part, oldest first.
+        let mut unread: VecDeque<Bytes> = VecDeque::from([first.freeze(), pending]);
         loop {
-            // Cut every full part out of the buffer; at the end, the rest is the last part.
-            loop {
-                let want = part_size(number) as usize;
-                let part = if buffer.len() >= want {
-                    buffer.split_to(want).freeze()
-                } else if finished && !buffer.is_empty() {
-                    buffer.split().freeze()
-                } else {
-                    break;
+            // Each part is a buffer allocated once at its size: no byte is copied again by a
+            // growing buffer's reallocations, and a part in flight holds its own bytes only.
+            let want = part_size(number) as usize;
+            let mut part = BytesMut::with_capacity(want);
+            let mut finished = false;
+            while part.len() < want {
+                let mut chunk = match unread.pop_front() {
+                    Some(chunk) => chunk,
+                    None => match body.next().await {
+                        Some(chunk) => chunk?,
+                        None => {
+                            finished = true;
+                            break;
+                        }
+                    },
                 };
-                if number > MAX_PARTS {
-                    return Err(StoreError::invalid_input(
-                        "the stream needs more than 10,000 parts",
-                    ));
+                let take = (want - part.len()).min(chunk.len());
+                part.extend_from_slice(&chunk.split_to(take));
+                if !chunk.is_empty() {
+                    unread.push_front(chunk);
                 }
-                while in_flight.len() >= transfer.concurrency {
-                    parts.push(join(in_flight.next().await)?);
-                }
-                let task = tokio::spawn(upload.clone().part(number as i32, part));
-                guard.tasks.push(task.abort_handle());
-                in_flight.push(task);
-                number += 1;
             }
-            if finished {
+            if part.is_empty() {
                 break;
             }
-            match body.next().await {
-                Some(chunk) => buffer.extend_from_slice(&chunk?),
-                None => finished = true,
+            if number > MAX_PARTS {
+                return Err(StoreError::invalid_input(
+                    "the stream needs more than 10,000 parts",
+                ));
+            }
+            while in_flight.len() >= transfer.concurrency {
+                parts.push(join(in_flight.next().await)?);
+            }
+            let task = tokio::spawn(upload.clone().part(number as i32, part.freeze()));
+            guard.tasks.push(task.abort_handle());
+            in_flight.push(task);
+            number += 1;
+            if finished {
+                break;
             }
         }
         while let Some(done) = in_flight.next().await {

@@ -80,6 +80,25 @@ async fn multipart_of_three_parts_and_an_odd_tail_round_trips() {
     );
 }
 
+/// A body of exactly two parts is two parts (no empty third), cut from uneven chunks.
+#[tokio::test]
+async fn multipart_of_whole_parts_sends_no_empty_last_part() {
+    let store = fresh_bucket_with("mpu-whole", small_parts()).await;
+    let k = key("big/two-whole-parts.bin");
+    let body = Bytes::from(pattern(10 * MIB as usize, 5));
+    let etag = store
+        .put_stream(&k, uneven_stream(body.clone()), PutOptions::new())
+        .await
+        .expect("multipart put_stream")
+        .etag
+        .expect("an etag");
+    assert!(
+        etag.trim_matches('"').ends_with("-2"),
+        "a 2-part multipart etag: {etag}"
+    );
+    assert_eq!(store.get_bytes(&k).await.expect("get"), body, "content");
+}
+
 #[tokio::test]
 async fn failing_stream_aborts_the_upload() {
     let store = fresh_bucket_with("abort", small_parts()).await;
