@@ -35,7 +35,7 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
+        success(self.status)
     }
 
     /// The body when the status is a success, else the mapped error.
@@ -156,6 +156,11 @@ pub(crate) struct RawReply {
 }
 
 impl RawReply {
+    /// Whether the status is a success (2xx).
+    pub(crate) fn is_success(&self) -> bool {
+        success(self.status)
+    }
+
     /// The reply with its body parsed exactly (a failed response's text kept as its reason).
     pub(crate) fn parse(
         self,
@@ -169,7 +174,7 @@ impl RawReply {
             match crate::json::parse(&self.raw) {
                 Ok(v) => v,
                 // A proxy or load balancer may answer with text; keep it as the reason.
-                Err(_) if !(200..300).contains(&self.status) => {
+                Err(_) if !self.is_success() => {
                     let text: String = String::from_utf8_lossy(&self.raw)
                         .chars()
                         .take(500)
@@ -192,6 +197,11 @@ impl RawReply {
             body,
         })
     }
+}
+
+/// Whether an HTTP status is a success (2xx).
+fn success(status: u16) -> bool {
+    (200..300).contains(&status)
 }
 
 /// Percent-encodes one path segment (an id or an index name).

@@ -301,7 +301,7 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
     let ahead = state
         .ahead
         .take()
-        .filter(|a| a.follows(state.after.as_ref(), &pit_id));
+        .filter(|a| a.follows(state.after.as_deref(), &pit_id));
     let reply = match ahead {
         Some(ahead) => ahead.reply().await?,
         None => {
@@ -309,7 +309,7 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
             search_page(state.index.clone(), body, target.clone()).await?
         }
     };
-    if (200..300).contains(&reply.status)
+    if reply.is_success()
         && let Some((next_id, last)) = ahead::peek(&reply.raw)
     {
         let next_id = next_id.unwrap_or_else(|| pit_id.clone());

@@ -25,9 +25,9 @@ const ID_WINDOW: usize = 4096;
 /// A page requested ahead of its reader, with what it was requested after.
 pub(super) struct Ahead {
     /// The `search_after` values of the request.
-    pub(super) after: Vec<Value>,
+    after: Vec<Value>,
     /// The view id of the request.
-    pub(super) pit_id: String,
+    pit_id: String,
     task: JoinHandle<Result<RawReply>>,
 }
 
@@ -46,8 +46,8 @@ impl Ahead {
     }
 
     /// Whether this page is the one that follows `after` in the view `pit_id`.
-    pub(super) fn follows(&self, after: Option<&Vec<Value>>, pit_id: &str) -> bool {
-        after == Some(&self.after) && self.pit_id == pit_id
+    pub(super) fn follows(&self, after: Option<&[Value]>, pit_id: &str) -> bool {
+        after == Some(self.after.as_slice()) && self.pit_id == pit_id
     }
 
     /// The page's response.
