@@ -219,6 +219,14 @@ macro_rules! forward_all {
             ) -> Result<u64> {
                 (**self).upsert_rows(table, columns, key, rows).await
             }
+            async fn insert_rows(
+                &self,
+                table: &str,
+                columns: &[String],
+                rows: &[Vec<Value>],
+            ) -> Result<u64> {
+                (**self).insert_rows(table, columns, rows).await
+            }
         }
     )*};
 }

@@ -25,7 +25,7 @@ use crate::value::{Document, Value, from_document};
 pub use capabilities::SqlCapabilities;
 pub use handle::Tx;
 pub use names::{quote_ident, quote_ident_within, quote_qualified};
-pub use upsert::{check_upsert, upsert_statement};
+pub use upsert::{check_rows, check_upsert, upsert_statement};
 
 /// Row `number` (from 1) of a result as a `T`; a mismatch names the row before the column.
 fn typed_row<T: DeserializeOwned>(row: Document, number: usize) -> Result<T> {
@@ -109,6 +109,23 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         rows: &[Vec<Value>],
     ) -> Result<u64> {
         upsert::upsert_by_insert(self, table, columns, key, rows).await
+    }
+
+    /// Appends `rows` to `table` (optionally `schema.table`), all or nothing: each row's
+    /// values fill `columns` in order, and nothing stored is replaced. A row that breaks a
+    /// unique constraint fails the call with `AlreadyExists` and none of the rows is stored;
+    /// on a table without one, rows sent twice are stored twice. Returns how many rows were
+    /// written. Not idempotent: a layer does not retry it.
+    ///
+    /// The default is multi-row `INSERT` statements in one transaction; PostgreSQL uses
+    /// binary `COPY`. `InvalidInput` for no columns or a row of the wrong width.
+    async fn insert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<u64> {
+        upsert::insert_by_values(self, table, columns, rows).await
     }
 }
 

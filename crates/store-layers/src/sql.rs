@@ -1,5 +1,6 @@
 //! [`SqlStore`] through a layer. `execute` is not idempotent unless the layer is told so for
-//! that operation; `upsert_rows` is (keyed, all or nothing); `batch_execute` and `begin` are admin calls. A query's rows stream from
+//! that operation; `upsert_rows` is (keyed, all or nothing), `insert_rows` is not (sent again,
+//! it fails on a unique key or stores rows twice); `batch_execute` and `begin` are admin calls. A query's rows stream from
 //! the store underneath (the stream is not a single call a layer could repeat): a
 //! [`FallbackLayer`](crate::FallbackLayer) switches it to its secondary when the first row is an error, and the
 //! layer's [`stream`](Layer::stream) bounds the wait between rows.
@@ -77,6 +78,21 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
             .idempotent(true);
         through(&self.layer, &meta, || {
             self.inner.upsert_rows(table, columns, key, rows).boxed()
+        })
+        .await
+    }
+
+    async fn insert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<u64> {
+        // Sent again after a commit whose answer was lost, it fails on a unique key or stores
+        // the rows twice: not idempotent.
+        let meta = meta(&self.inner, "insert_rows", Access::Write).collection(table);
+        through(&self.layer, &meta, || {
+            self.inner.insert_rows(table, columns, rows).boxed()
         })
         .await
     }

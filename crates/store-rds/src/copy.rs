@@ -5,6 +5,7 @@ use std::pin::pin;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::{SinkExt, TryStreamExt};
+use store_core::sql::check_rows;
 use store_core::{Document, Result, StoreError, Value};
 use tokio_postgres::binary_copy::BinaryCopyOutStream;
 use tokio_postgres::types::{IsNull, Type};
@@ -61,6 +62,40 @@ impl PgStore {
             Ok(written)
         }
         .await
+    }
+
+    /// [`SqlStore::insert_rows`](store_core::SqlStore::insert_rows): one binary `COPY` of
+    /// `rows` into `columns` of `table`, all or nothing (a `COPY` is one statement). A row
+    /// whose key is taken fails it with `AlreadyExists`.
+    pub(crate) async fn copy_insert(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<u64> {
+        check_rows(columns, rows)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let fail = |e: StoreError| e.in_context(BACKEND, "insert_rows").with_target(table);
+        let pg = |e| fail(map_pg(e, "insert_rows"));
+        let conn = self.conn("insert_rows").await.map_err(fail)?;
+        let target = quote_qualified(table);
+        let list = column_list(columns);
+        let probe = conn
+            .prepare(&format!("SELECT {list} FROM {target} LIMIT 0"))
+            .await
+            .map_err(pg)?;
+        let types = result_columns(&probe).1;
+        send_rows(
+            &conn,
+            &copy_statement(&target, &list),
+            rows,
+            columns,
+            &types,
+        )
+        .await
+        .map_err(|e| fail(e.into_store("insert_rows")))
     }
 
     /// Streams the rows of `query` (a `SELECT` without parameters, or a table name given as

@@ -442,6 +442,16 @@ impl SqlStore for PgStore {
         self.copy_upsert(table, columns, key, rows).await
     }
 
+    /// One binary `COPY` (see [`PgStore::copy_in`] for how values are encoded).
+    async fn insert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<u64> {
+        self.copy_insert(table, columns, rows).await
+    }
+
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
         async {
             let conn = self.conn("begin").await?;

@@ -106,7 +106,7 @@ pub async fn copy(
         });
     }
     let schema = source.schema().await?;
-    sink.prepare(&schema, options.create).await?;
+    sink.prepare_load(&schema, options.create).await?;
     progress.event(&Event::Started {
         source: source.describe(),
         sink: sink.describe(),

@@ -5,3 +5,4 @@ pub(crate) mod documents;
 pub(crate) mod query;
 pub(crate) mod search;
 pub(crate) mod table;
+pub(crate) mod table_load;

@@ -29,6 +29,14 @@ pub trait RecordSink: Send + Sync {
     /// anything is read.
     async fn prepare(&self, schema: &CollectionSchema, create: bool) -> Result<()>;
 
+    /// [`prepare`](Self::prepare) for a load that ends with [`finish`](Self::finish) (a copy
+    /// or a restore): a collection the sink creates may be left without what only slows the
+    /// writes down, built in `finish` (a PostgreSQL table gets its primary key after its
+    /// rows, as `pg_restore` does). The default is `prepare`.
+    async fn prepare_load(&self, schema: &CollectionSchema, create: bool) -> Result<()> {
+        self.prepare(schema, create).await
+    }
+
     /// Writes records (insert or replace by key). Returns once they are durable in the sink.
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt>;
 

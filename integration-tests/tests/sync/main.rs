@@ -6,3 +6,4 @@ mod documents;
 mod objects;
 mod search;
 mod table;
+mod table_load;

@@ -1,6 +1,7 @@
-//! The portable bulk upsert behind [`SqlStore::upsert_rows`](super::SqlStore::upsert_rows):
-//! multi-row `INSERT … ON CONFLICT (key) DO UPDATE` statements in one transaction, which
-//! PostgreSQL and SQLite both speak.
+//! The portable bulk writes behind [`SqlStore::upsert_rows`](super::SqlStore::upsert_rows)
+//! and [`SqlStore::insert_rows`](super::SqlStore::insert_rows): multi-row `INSERT` statements
+//! (with `ON CONFLICT (key) DO UPDATE` for an upsert) in one transaction, which PostgreSQL and
+//! SQLite both speak.
 
 use super::{IsolationLevel, SqlStore, quote_ident, quote_qualified};
 use crate::error::{Result, StoreError};
@@ -21,6 +22,17 @@ pub fn check_upsert(columns: &[String], key: &[String], rows: &[Vec<Value>]) -> 
         return Err(StoreError::invalid_input(format!(
             "the key column `{missing}` is not among the columns written"
         )));
+    }
+    check_rows(columns, rows)
+}
+
+/// Checks the shape of rows written into `columns`: at least one column, every row as wide
+/// as the columns.
+pub fn check_rows(columns: &[String], rows: &[Vec<Value>]) -> Result<()> {
+    if columns.is_empty() {
+        return Err(StoreError::invalid_input(
+            "rows are written into at least one column",
+        ));
     }
     if let Some((i, row)) = rows
         .iter()
@@ -75,6 +87,41 @@ pub(super) async fn upsert_by_insert<S: SqlStore + ?Sized>(
     rows: &[Vec<Value>],
 ) -> Result<u64> {
     check_upsert(columns, key, rows)?;
+    write_by_values(store, columns, rows, |values| {
+        upsert_statement(table, columns, key, values)
+    })
+    .await
+}
+
+/// The default [`SqlStore::insert_rows`]: plain `INSERT` statements of as many rows as fit in
+/// the parameter limit, all in one transaction.
+pub(super) async fn insert_by_values<S: SqlStore + ?Sized>(
+    store: &S,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<Value>],
+) -> Result<u64> {
+    check_rows(columns, rows)?;
+    let list = columns
+        .iter()
+        .map(|n| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let target = quote_qualified(table);
+    write_by_values(store, columns, rows, |values| {
+        format!("INSERT INTO {target} ({list}) {values}")
+    })
+    .await
+}
+
+/// Runs `statement(VALUES …)` over `rows` in chunks that fit the parameter limit, in one
+/// transaction; returns the rows written.
+async fn write_by_values<S: SqlStore + ?Sized>(
+    store: &S,
+    columns: &[String],
+    rows: &[Vec<Value>],
+    statement: impl Fn(&str) -> String,
+) -> Result<u64> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -90,8 +137,7 @@ pub(super) async fn upsert_by_insert<S: SqlStore + ?Sized>(
             let marks: Vec<String> = (first..=params.len()).map(|i| format!("${i}")).collect();
             tuples.push(format!("({})", marks.join(", ")));
         }
-        let values = format!("VALUES {}", tuples.join(", "));
-        let sql = upsert_statement(table, columns, key, &values);
+        let sql = statement(&format!("VALUES {}", tuples.join(", ")));
         written += tx.execute(&sql, &params).await?;
     }
     tx.commit().await?;

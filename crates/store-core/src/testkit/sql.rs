@@ -32,6 +32,7 @@
 //! and deadlocks are `Conflict`.
 
 mod errors;
+mod insert;
 mod postgres;
 mod queries;
 mod transactions;
@@ -52,6 +53,7 @@ use crate::sql::{SqlCapabilities, SqlStore, SqlStoreExt};
 use crate::value::{Document, Value};
 
 pub use errors::*;
+pub use insert::*;
 pub use postgres::*;
 pub use queries::*;
 pub use transactions::*;
@@ -155,6 +157,30 @@ async fn exec(store: &dyn SqlStore, sql: &str, params: &[Value]) -> u64 {
 }
 
 /// All rows of a query that must succeed.
+/// The `id`, `name` and `extra` columns of every row of `table`, by `id`.
+async fn id_name_extra(store: &dyn SqlStore, table: &str) -> Vec<(Value, Value, Value)> {
+    rows(
+        store,
+        &format!("SELECT id, name, extra FROM {table} ORDER BY id"),
+        &[],
+    )
+    .await
+    .iter()
+    .map(|r| {
+        (
+            col(r, "id").clone(),
+            col(r, "name").clone(),
+            col(r, "extra").clone(),
+        )
+    })
+    .collect()
+}
+
+/// Owned column names.
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
 async fn rows(store: &dyn SqlStore, sql: &str, params: &[Value]) -> Vec<Document> {
     store
         .query_all(sql, params)
@@ -262,6 +288,8 @@ macro_rules! sql_conformance_tests {
             upsert_rows_is_all_or_nothing,
             upsert_rows_writes_many_rows,
             upsert_rows_checks_its_input,
+            insert_rows_appends_and_refuses_a_taken_key,
+            insert_rows_checks_its_input,
         );
     };
 }

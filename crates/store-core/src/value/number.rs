@@ -178,6 +178,15 @@ impl Number {
 
     /// The value as an `i64` if it is an integer in range.
     pub fn to_i64(&self) -> Option<i64> {
+        // Up to 18 digits (with the zeros of the exponent) fit whatever they are.
+        if self.exponent >= 0 && self.digits.len() + self.exponent as usize <= 18 {
+            let magnitude = self
+                .digits
+                .bytes()
+                .fold(0_i64, |value, digit| value * 10 + i64::from(digit - b'0'))
+                * 10_i64.pow(self.exponent as u32);
+            return Some(if self.negative { -magnitude } else { magnitude });
+        }
         self.to_i128().and_then(|v| i64::try_from(v).ok())
     }
 

@@ -1,6 +1,6 @@
 //! [`ArchiveSource`]: a restore's reading end.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -117,6 +117,23 @@ impl ArchiveSource {
         Ok(records)
     }
 
+    /// Checks, before a restore writes anything, every part `partition` will read: present,
+    /// of the size and SHA-256 the manifest gives. Any change to a part after its backup
+    /// fails here, with the part named; the lines themselves are checked as they are read.
+    /// Returns how many records the manifest says the parts hold.
+    pub async fn verify_digests(&self, partition: Partition) -> Result<u64> {
+        let entry = self.collection().await?;
+        let parts = parts_from(entry, partition, 0);
+        let records = parts.iter().map(|(_, part)| part.records).sum();
+        let mut checked = futures::stream::iter(parts)
+            .map(|(_, part)| async move { self.fetch_part(&part).await.map(drop) })
+            .buffer_unordered(PARTS_AHEAD);
+        while let Some(done) = checked.next().await {
+            done?;
+        }
+        Ok(records)
+    }
+
     /// `decode` run on each of `parts` once it is downloaded and its size and SHA-256
     /// checked, each part on its own task and [`PARTS_AHEAD`] at a time, the results in
     /// the parts' order: a restore decodes the next parts while it writes, and a check
@@ -195,40 +212,78 @@ impl ArchiveSource {
 }
 
 /// Calls `each` with the number and text of every non-empty line of a compressed part;
-/// its error is reported with the part and line. One buffer holds each line in turn.
+/// its error is reported with the part and line. The part is decompressed a buffer at a
+/// time and its lines are read where they lie in it, each buffer's text checked as UTF-8 at
+/// once; the buffer grows only for a line longer than it.
 fn for_each_line(
     bytes: &[u8],
     path: &str,
     mut each: impl FnMut(usize, &str) -> Result<()>,
 ) -> Result<()> {
-    let decoder = zstd::Decoder::new(bytes)
+    let mut decoder = zstd::Decoder::new(bytes)
         .map_err(|e| StoreError::invalid_input(format!("archive part {path}: {e}")))?;
-    let mut reader = BufReader::with_capacity(LINE_READ_BUFFER, decoder);
-    let mut buffer = Vec::new();
-    for n in 0.. {
-        buffer.clear();
-        let read = reader.read_until(b'\n', &mut buffer).map_err(|e| {
+    let mut buffer = vec![0; LINE_READ_BUFFER];
+    let mut filled = 0;
+    let mut number = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let read = decoder.read(&mut buffer[filled..]).map_err(|e| {
             StoreError::invalid_input(format!("archive part {path} does not decompress: {e}"))
         })?;
-        if read == 0 {
-            break;
-        }
-        let line = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            continue;
-        }
-        let at_line = |message: &str| {
-            StoreError::invalid_input(format!("archive part {path}, line {}: {message}", n + 1))
+        filled += read;
+        let at_end = read == 0;
+        // The whole lines read so far: up to the last newline, or all at the end.
+        let whole = if at_end {
+            filled
+        } else {
+            match buffer[..filled].iter().rposition(|&b| b == b'\n') {
+                Some(last) => last + 1,
+                None => continue,
+            }
         };
-        let text = std::str::from_utf8(line).map_err(|e| at_line(&e.to_string()))?;
-        each(n, text).map_err(|e| at_line(e.message()))?;
+        let text = std::str::from_utf8(&buffer[..whole])
+            .map_err(|e| not_utf8(&buffer[..e.valid_up_to()], number, path))?;
+        if !text.is_empty() {
+            for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                if !line.is_empty() {
+                    each(number, line).map_err(|e| {
+                        StoreError::invalid_input(format!(
+                            "archive part {path}, line {}: {}",
+                            number + 1,
+                            e.message()
+                        ))
+                    })?;
+                }
+                number += 1;
+            }
+        }
+        if at_end {
+            return Ok(());
+        }
+        buffer.copy_within(whole..filled, 0);
+        filled -= whole;
     }
-    Ok(())
 }
 
-/// The decompressed bytes read at a time from a part.
-const LINE_READ_BUFFER: usize = 64 * 1024;
+/// The error for text that stops being UTF-8 after `valid`, which starts at line `number`.
+fn not_utf8(valid: &[u8], number: usize, path: &str) -> StoreError {
+    let newlines = valid.iter().filter(|&&b| b == b'\n').count();
+    let line_start = valid
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |at| at + 1);
+    StoreError::invalid_input(format!(
+        "archive part {path}, line {}: not UTF-8 from byte {} of the line",
+        number + newlines + 1,
+        valid.len() - line_start
+    ))
+}
+
+/// The decompressed bytes read at a time from a part (more for a longer line).
+const LINE_READ_BUFFER: usize = 256 * 1024;
 
 /// `InvalidInput` unless a part held the `expected` number of records.
 fn count_matches(found: u64, expected: u64, path: &str) -> Result<()> {

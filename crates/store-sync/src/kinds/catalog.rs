@@ -88,6 +88,19 @@ pub(crate) async fn create_table(
     table: &str,
     schema: &CollectionSchema,
 ) -> Result<()> {
+    store
+        .batch_execute(&create_statement(store, table, schema, true)?)
+        .await
+}
+
+/// `CREATE TABLE` for `table` from an archived table schema of the store's dialect, with its
+/// primary key or (`with_key` false) without it.
+pub(crate) fn create_statement(
+    store: &dyn SqlStore,
+    table: &str,
+    schema: &CollectionSchema,
+    with_key: bool,
+) -> Result<String> {
     let CollectionSchema::Table {
         dialect,
         columns,
@@ -116,20 +129,23 @@ pub(crate) async fn create_table(
             format!("{} {}{null}", quote_ident(&c.name), c.sql_type)
         })
         .collect();
-    parts.push(format!(
-        "PRIMARY KEY ({})",
-        primary_key
-            .iter()
-            .map(|k| quote_ident(k))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    let sql = format!(
+    if with_key {
+        parts.push(format!("PRIMARY KEY ({})", key_list(primary_key)));
+    }
+    Ok(format!(
         "CREATE TABLE {} ({})",
         quote_qualified(table),
         parts.join(", ")
-    );
-    store.batch_execute(&sql).await
+    ))
+}
+
+/// The quoted column names, comma-separated: `"id", "region"`.
+pub(crate) fn key_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|k| quote_ident(k))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn column(row: &Document) -> Result<Column> {

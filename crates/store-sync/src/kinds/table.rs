@@ -9,17 +9,18 @@
 //! UPDATE` elsewhere.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction, quote_ident, quote_qualified};
-use store_core::{Document, Result, SqlStoreExt, StoreError, Value};
+use store_core::{Document, ErrorKind, Result, SqlStoreExt, StoreError, Value};
 use tokio::sync::OnceCell;
 
 use crate::codec::{decode_value, encode_value};
 use crate::kinds::catalog::{self, TableInfo};
+use crate::kinds::table_load;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
@@ -35,6 +36,8 @@ pub struct SqlTable {
     table: String,
     label: String,
     info: Arc<OnceCell<TableInfo>>,
+    /// The key a table loading without it gets when the load finishes (see `table_load`).
+    loading: Arc<OnceLock<Vec<String>>>,
 }
 
 impl SqlTable {
@@ -49,6 +52,7 @@ impl SqlTable {
             table: table.into(),
             label: label.into(),
             info: Arc::new(OnceCell::new()),
+            loading: Arc::new(OnceLock::new()),
         }
     }
 
@@ -64,6 +68,103 @@ impl SqlTable {
                 }
             })
             .await
+    }
+
+    /// Checks that records of `schema` can be written here, creating the table when it is
+    /// missing and `create` is set: without its key for a `load` that can defer it.
+    async fn open_for(&self, schema: &CollectionSchema, create: bool, load: bool) -> Result<()> {
+        let store = self.store.as_ref();
+        let info = match catalog::describe(store, &self.table).await? {
+            Some(info) => info,
+            None if create => {
+                let created = if load && table_load::defers_key(store) {
+                    table_load::create_unkeyed(store, &self.table, schema).await
+                } else {
+                    catalog::create_table(store, &self.table, schema).await
+                };
+                match created {
+                    // Another process of a partitioned load created it first.
+                    Err(e) if e.kind() != ErrorKind::AlreadyExists => return Err(e),
+                    _ => catalog::describe(store, &self.table)
+                        .await?
+                        .ok_or_else(|| {
+                            StoreError::internal(format!("table `{}` vanished", self.table))
+                        })?,
+                }
+            }
+            None => {
+                return Err(StoreError::not_found(format!(
+                    "table `{}` does not exist in {}; create it first (keys: {})",
+                    self.table,
+                    self.label,
+                    schema.key_names().join(", ")
+                )));
+            }
+        };
+        let theirs = schema.key_names();
+        if info.primary_key.is_empty() {
+            if !table_load::is_loading(store, &self.table).await? {
+                return Err(StoreError::invalid_input(format!(
+                    "table `{}` has no primary key: records cannot be written idempotently",
+                    self.table
+                )));
+            }
+            if !load {
+                return Err(StoreError::precondition_failed(format!(
+                    "table `{}` is being loaded by a copy or restore that has not finished (it \
+                     gets its primary key at the end): run that again to finish it first",
+                    self.table
+                )));
+            }
+            // Read as the table it becomes: keyed (its rows are in key order all the same).
+            let _ = self.info.set(TableInfo {
+                primary_key: theirs.clone(),
+                ..info
+            });
+            let _ = self.loading.set(theirs);
+            return Ok(());
+        }
+        if info.primary_key != theirs {
+            return Err(StoreError::invalid_input(format!(
+                "table `{}` is keyed by ({}) but the source {} `{}` is keyed by ({}): records \
+                 cannot be matched",
+                self.table,
+                info.primary_key.join(", "),
+                schema.kind_name(),
+                schema.name(),
+                theirs.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes `rows` of `columns`: appended while the table loads without its key, else
+    /// upserted by `key`.
+    async fn write_rows(
+        &self,
+        columns: &[String],
+        key: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<()> {
+        if let Some(loading) = self.loading.get() {
+            match self.store.insert_rows(&self.table, columns, rows).await {
+                // Another process of a partitioned load has finished and keyed the table,
+                // and this batch is one sent again: it is upserted.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    self.store
+                        .upsert_rows(&self.table, columns, loading, rows)
+                        .await?;
+                }
+                written => {
+                    written?;
+                }
+            }
+            return Ok(());
+        }
+        self.store
+            .upsert_rows(&self.table, columns, key, rows)
+            .await?;
+        Ok(())
     }
 
     fn quoted(&self) -> String {
@@ -352,40 +453,13 @@ impl RecordSink for SqlTable {
     }
 
     async fn prepare(&self, schema: &CollectionSchema, create: bool) -> Result<()> {
-        let info = match catalog::describe(self.store.as_ref(), &self.table).await? {
-            Some(info) => info,
-            None if create => {
-                catalog::create_table(self.store.as_ref(), &self.table, schema).await?;
-                self.info().await?.clone()
-            }
-            None => {
-                return Err(StoreError::not_found(format!(
-                    "table `{}` does not exist in {}; create it first (keys: {})",
-                    self.table,
-                    self.label,
-                    schema.key_names().join(", ")
-                )));
-            }
-        };
-        if info.primary_key.is_empty() {
-            return Err(StoreError::invalid_input(format!(
-                "table `{}` has no primary key: records cannot be written idempotently",
-                self.table
-            )));
-        }
-        let theirs = schema.key_names();
-        if info.primary_key != theirs {
-            return Err(StoreError::invalid_input(format!(
-                "table `{}` is keyed by ({}) but the source {} `{}` is keyed by ({}): records \
-                 cannot be matched",
-                self.table,
-                info.primary_key.join(", "),
-                schema.kind_name(),
-                schema.name(),
-                theirs.join(", ")
-            )));
-        }
-        Ok(())
+        self.open_for(schema, create, false).await
+    }
+
+    /// A table the load creates on PostgreSQL gets its primary key in
+    /// [`finish`](RecordSink::finish), after its rows (see `table_load`).
+    async fn prepare_load(&self, schema: &CollectionSchema, create: bool) -> Result<()> {
+        self.open_for(schema, create, true).await
     }
 
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
@@ -431,9 +505,7 @@ impl RecordSink for SqlTable {
             })
             .collect();
         // One call, all or nothing: the store's bulk path (binary COPY on PostgreSQL).
-        self.store
-            .upsert_rows(&self.table, &columns, &info.primary_key, &rows)
-            .await?;
+        self.write_rows(&columns, &info.primary_key, &rows).await?;
         Ok(Receipt::Null)
     }
 
@@ -456,10 +528,16 @@ impl RecordSink for SqlTable {
         if batch.rows.is_empty() {
             return Ok(Receipt::Null);
         }
-        self.store
-            .upsert_rows(&self.table, &batch.columns, &info.primary_key, &batch.rows)
+        self.write_rows(&batch.columns, &info.primary_key, &batch.rows)
             .await?;
         Ok(Receipt::Null)
+    }
+
+    async fn finish(&self, _receipts: Vec<Receipt>) -> Result<()> {
+        match self.loading.get() {
+            Some(key) => table_load::add_key(self.store.as_ref(), &self.table, key).await,
+            None => Ok(()),
+        }
     }
 
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {

@@ -47,8 +47,8 @@ pub(crate) async fn restore(
         .schema()
         .await
         .with_context(|| format!("cannot read the archive {archive}"))?;
-    // Every part is read and checked before anything is written: a damaged archive restores
-    // nothing.
+    // Every part is read and its digest checked before anything is written: a damaged
+    // archive restores nothing.
     verify(ctx, &source).await?;
     ctx.reporter
         .start(&archive.describe(), Some(&dst.describe()));
@@ -136,10 +136,10 @@ pub(crate) async fn restore(
     Ok(Outcome::Done)
 }
 
-/// Checks every part this run will restore (SHA-256, size, well-formed lines) before
-/// anything is written.
+/// Checks every part this run will restore (SHA-256, size) before anything is written; the
+/// lines are checked as they are read.
 async fn verify(ctx: &Context, source: &ArchiveSource) -> Result<()> {
-    source.verify(ctx.partition()).await?;
+    source.verify_digests(ctx.partition()).await?;
     Ok(())
 }
 

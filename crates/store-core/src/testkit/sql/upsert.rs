@@ -1,12 +1,8 @@
 //! `upsert_rows`: inserts and replaces by key, all or nothing, many rows, checked input.
 
-use super::{SqlStoreFactory, col, count, expect_kind, rows, scoped};
+use super::{SqlStoreFactory, col, count, expect_kind, id_name_extra, names, rows, scoped};
 use crate::error::ErrorKind;
 use crate::value::Value;
-
-fn names(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
-}
 
 /// New keys are inserted; a row whose key is stored replaces the columns written and leaves
 /// the others as they were.
@@ -37,22 +33,7 @@ pub async fn upsert_rows_inserts_and_replaces_by_key(factory: &SqlStoreFactory) 
             .await
             .expect("the second upsert should succeed");
         assert_eq!(written, 2);
-        let found = rows(
-            store,
-            &format!("SELECT id, name, extra FROM {table} ORDER BY id"),
-            &[],
-        )
-        .await;
-        let seen: Vec<(Value, Value, Value)> = found
-            .iter()
-            .map(|r| {
-                (
-                    col(r, "id").clone(),
-                    col(r, "name").clone(),
-                    col(r, "extra").clone(),
-                )
-            })
-            .collect();
+        let seen = id_name_extra(store, &table).await;
         assert_eq!(
             seen,
             [

@@ -53,6 +53,9 @@ impl FromStr for Number {
         exponent = exponent
             .checked_sub(frac_part.len() as i64)
             .ok_or_else(invalid)?;
+        if frac_part.is_empty() {
+            return Number::from_parts(negative, int_part, exponent);
+        }
         let mut digits = String::with_capacity(int_part.len() + frac_part.len());
         digits.push_str(int_part);
         digits.push_str(frac_part);

@@ -130,3 +130,29 @@ fn display_writes_plain_text_without_a_buffer_as_to_plain_string_does() {
     assert_eq!(n("1e3").to_string(), "1000");
     assert_eq!(n("-0.0050").to_string(), "-0.0050");
 }
+
+#[test]
+fn to_i64_agrees_with_the_wide_conversion_at_every_length() {
+    let wide = |x: &Number| x.to_i128().and_then(|v| i64::try_from(v).ok());
+    let mut texts: Vec<String> = [
+        "0", "-0", "7", "-7", "1E17", "12E16", "-12E16", "1E18", "1E19", "9.9E17", "1.0E+2",
+        "100.00", "-100.0", "0.5E1", "1.5",
+    ]
+    .iter()
+    .map(|t| (*t).to_owned())
+    .collect();
+    for digits in 1..=20 {
+        let nines = "9".repeat(digits);
+        texts.push(nines.clone());
+        texts.push(format!("-{nines}"));
+        texts.push(format!("1{}", "0".repeat(digits)));
+    }
+    texts.extend([i64::MAX.to_string(), i64::MIN.to_string()]);
+    texts.push(format!("{}", i128::from(i64::MAX) + 1));
+    texts.push(format!("{}", i128::from(i64::MIN) - 1));
+    for text in &texts {
+        let number = n(text);
+        assert_eq!(number.to_i64(), wide(&number), "{text}");
+    }
+    assert_eq!(n(&i64::MIN.to_string()).to_i64(), Some(i64::MIN));
+}
