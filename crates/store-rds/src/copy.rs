@@ -21,8 +21,11 @@ use crate::{quote_ident, quote_qualified};
 pub type CopyOutStream = BoxStream<'static, Result<Document>>;
 
 const MAGIC: &[u8] = b"PGCOPY\n\xff\r\n\0";
-/// Bytes buffered before a chunk is sent to the server.
-const CHUNK: usize = 256 * 1024;
+/// Bytes buffered before a chunk is sent to the server: small enough that the server starts
+/// on a batch soon after its `COPY` begins and finishes soon after its last row is encoded
+/// (a restore of 1,000,000 rows took 4.1–4.6 s with 256 KiB chunks, 3.2–4.0 s with these,
+/// interleaved runs).
+const CHUNK: usize = 64 * 1024;
 
 impl PgStore {
     /// Loads rows into `table` with binary `COPY ... FROM STDIN`, returning how many were
@@ -31,7 +34,7 @@ impl PgStore {
     /// `columns` names the columns each row's values fill, in order (empty: all of the
     /// table's columns). Their types are read from the table, and each value is encoded for
     /// its column's type as a parameter would be (exact `numeric`, `jsonb`, arrays, dates...).
-    /// Rows are pulled from the stream as the server takes them, in chunks of 256 KiB, so
+    /// Rows are pulled from the stream as the server takes them, in chunks of 64 KiB, so
     /// memory stays bounded however many there are. The load is all or nothing: a row that
     /// does not fit (wrong length, a value its column cannot hold, or an error item from the
     /// stream) aborts the `COPY` and nothing is written.
