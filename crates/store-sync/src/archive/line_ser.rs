@@ -2,7 +2,7 @@
 //! same bytes `crate::codec` gives (attributes in name order, so a batch written twice is the
 //! same part), at a fraction of the allocations.
 
-use std::collections::BTreeMap;
+use std::fmt::Display;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -16,15 +16,14 @@ pub(super) struct LineRef<'a>(pub(super) &'a Record);
 
 impl Serialize for LineRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let key: BTreeMap<&str, Typed<'_>> = self
+        let key = self
             .0
             .key
             .parts()
             .iter()
-            .map(|(name, value)| (name.as_str(), Typed(value)))
-            .collect();
+            .map(|(name, value)| (name.as_str(), value));
         let mut line = s.serialize_map(Some(2))?;
-        line.serialize_entry("k", &key)?;
+        line.serialize_entry("k", &ByName::new(key))?;
         line.serialize_entry("v", &Doc(&self.0.doc))?;
         line.end()
     }
@@ -35,13 +34,37 @@ struct Doc<'a>(&'a Document);
 
 impl Serialize for Doc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut attributes: Vec<(&str, &Value)> = self.0.iter().collect();
-        attributes.sort_unstable_by_key(|(name, _)| *name);
-        let mut map = s.serialize_map(Some(attributes.len()))?;
-        for (name, value) in attributes {
+        ByName::new(self.0.iter()).serialize(s)
+    }
+}
+
+/// Typed values by name, in name order (names are distinct: a key's, a document's).
+struct ByName<'a>(Vec<(&'a str, &'a Value)>);
+
+impl<'a> ByName<'a> {
+    fn new(pairs: impl Iterator<Item = (&'a str, &'a Value)>) -> Self {
+        let mut pairs: Vec<(&str, &Value)> = pairs.collect();
+        pairs.sort_unstable_by_key(|(name, _)| *name);
+        Self(pairs)
+    }
+}
+
+impl Serialize for ByName<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
             map.serialize_entry(name, &Typed(value))?;
         }
         map.end()
+    }
+}
+
+/// A JSON string of what `Display` writes, written straight into the output.
+struct AsText<'a, T>(&'a T);
+
+impl<T: Display> Serialize for AsText<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
     }
 }
 
@@ -54,7 +77,7 @@ impl Serialize for Typed<'_> {
         match self.0 {
             Value::Null => map.serialize_entry("NULL", &true)?,
             Value::Bool(b) => map.serialize_entry("BOOL", b)?,
-            Value::Number(n) => map.serialize_entry("N", &n.to_string())?,
+            Value::Number(n) => map.serialize_entry("N", &AsText(n))?,
             Value::String(text) => map.serialize_entry("S", text)?,
             Value::Bytes(bytes) => map.serialize_entry("B", &STANDARD.encode(bytes))?,
             Value::List(items) => map.serialize_entry("L", &Seq(items.iter().map(Typed)))?,

@@ -8,10 +8,17 @@ use crate::record::{Record, RecordKey};
 
 /// Encodes a record as one line of JSON text (without the newline).
 pub fn encode_line(record: &Record) -> String {
-    serde_json::to_string(&LineRef(record)).unwrap_or_else(|e| {
-        // Serializing values to a String has no failure mode (no I/O, only string keys).
+    let mut line = Vec::new();
+    write_line(&mut line, record);
+    String::from_utf8(line).expect("JSON is UTF-8")
+}
+
+/// Appends the line of `record` (without its newline) to `out`.
+pub(crate) fn write_line(out: &mut Vec<u8>, record: &Record) {
+    serde_json::to_writer(out, &LineRef(record)).unwrap_or_else(|e| {
+        // Serializing values to memory has no failure mode (no I/O, only string keys).
         unreachable!("an archive line did not serialize: {e}")
-    })
+    });
 }
 
 /// Decodes one line; `key_names` gives the key attributes' order.

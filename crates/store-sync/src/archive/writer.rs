@@ -1,6 +1,5 @@
 //! [`ArchiveSink`]: a backup's writing end.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -8,7 +7,7 @@ use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
 use store_core::{ObjectStore, Result, StoreError};
 
-use super::lines::encode_line;
+use super::lines::write_line;
 use super::manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
 use super::path_segment;
 use super::storage::Storage;
@@ -253,16 +252,12 @@ impl RecordSink for ArchiveSink {
     }
 }
 
+/// The part of `records`: their lines written into one buffer, compressed in one call.
 fn compress(records: &[Record]) -> Result<Vec<u8>> {
-    let mut encoder = zstd::Encoder::new(Vec::new(), ZSTD_LEVEL)
-        .map_err(|e| StoreError::internal(format!("zstd: {e}")))?;
+    let mut text = Vec::with_capacity(records.len() * 256);
     for record in records {
-        encoder
-            .write_all(encode_line(record).as_bytes())
-            .and_then(|()| encoder.write_all(b"\n"))
-            .map_err(|e| StoreError::internal(format!("zstd: {e}")))?;
+        write_line(&mut text, record);
+        text.push(b'\n');
     }
-    encoder
-        .finish()
-        .map_err(|e| StoreError::internal(format!("zstd: {e}")))
+    zstd::bulk::compress(&text, ZSTD_LEVEL).map_err(|e| StoreError::internal(format!("zstd: {e}")))
 }
