@@ -80,3 +80,29 @@ pub(crate) async fn memory_source(
         store_sync::DocumentCollection::new(store, "mem://seed"),
     )
 }
+
+/// A new PostgreSQL table (named from `hint`) holding the first `n` records of [`dataset`],
+/// written through the same upsert path a restore uses and checked equal to them, as a
+/// source whose schema can create a copy of it. Returns its name and the table.
+pub(crate) async fn postgres_table(
+    pg: &std::sync::Arc<store_rds::PgStore>,
+    hint: &str,
+    n: usize,
+) -> (String, store_sync::SqlTable) {
+    use store_core::SqlStore;
+    let table = integration_tests::names::unique_ident(hint);
+    pg.batch_execute(&format!(
+        "CREATE TABLE {table} (id text PRIMARY KEY, n numeric, i bigint, b bytea, s text)"
+    ))
+    .await
+    .unwrap();
+    let source = store_sync::SqlTable::new(pg.clone(), &table, format!("postgres://…/{table}"));
+    let (_, seed) = memory_source(dataset(n)).await;
+    let silent = store_sync::Silent;
+    store_sync::copy(&seed, &source, &options(), &silent)
+        .await
+        .unwrap();
+    let verdict = store_sync::check(&seed, &source, 500).await.unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+    (table, source)
+}

@@ -4,14 +4,13 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use integration_tests::names::unique_ident;
 use integration_tests::services::{Service, endpoint};
 use store_core::{SearchIndex, SqlStore};
 use store_rds::PgStore;
 use store_search::OpenSearchIndex;
-use store_sync::{SearchCollection, Silent, SqlTable, check, copy};
+use store_sync::{SearchCollection, Silent, check, copy};
 
-use crate::data::{dataset, memory_source, options};
+use crate::data::{options, postgres_table};
 
 #[tokio::test]
 async fn a_postgres_table_copies_into_an_opensearch_index_exactly() {
@@ -26,18 +25,7 @@ async fn a_postgres_table_copies_into_an_elasticsearch_index_exactly() {
 async fn copies_into_a_search_index(server: Service) {
     const N: usize = 2_000;
     let pg = Arc::new(PgStore::from_url(&endpoint(Service::Postgres).await).unwrap());
-    let table = unique_ident("sync_src");
-    pg.batch_execute(&format!(
-        "CREATE TABLE {table} (id text PRIMARY KEY, n numeric, i bigint, b bytea, s text)"
-    ))
-    .await
-    .unwrap();
-    let source = SqlTable::new(pg.clone(), &table, format!("postgres://…/{table}"));
-    // Fill the table through the same upsert path a restore uses.
-    let (_, seed) = memory_source(dataset(N)).await;
-    copy(&seed, &source, &options(), &Silent).await.unwrap();
-    let verdict = check(&seed, &source, 500).await.unwrap();
-    assert!(verdict.is_equal(), "{verdict:?}");
+    let (table, source) = postgres_table(&pg, "sync_src", N).await;
 
     let url = endpoint(server).await;
     let index = Arc::new(OpenSearchIndex::builder(&table).url(&url).build().unwrap());

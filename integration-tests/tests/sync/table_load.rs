@@ -13,23 +13,9 @@ use store_sync::{
     CopyOptions, Partition, Record, RecordSink, RecordSource, Silent, SqlTable, check, copy,
 };
 
-use crate::data::{dataset, memory_source, options};
+use crate::data::{options, postgres_table};
 
 const N: usize = 1_200;
-
-/// A PostgreSQL table of [`dataset`] rows, as a source whose schema can create its copy.
-async fn source_table(pg: &Arc<PgStore>) -> (String, SqlTable) {
-    let table = unique_ident("load_src");
-    pg.batch_execute(&format!(
-        "CREATE TABLE {table} (id text PRIMARY KEY, n numeric, i bigint, b bytea, s text)"
-    ))
-    .await
-    .unwrap();
-    let source = SqlTable::new(pg.clone(), &table, format!("postgres://…/{table}"));
-    let (_, seed) = memory_source(dataset(N)).await;
-    copy(&seed, &source, &options(), &Silent).await.unwrap();
-    (table, source)
-}
 
 /// The table's primary key columns and its comment.
 async fn key_and_comment(pg: &PgStore, table: &str) -> (Vec<String>, Value) {
@@ -102,7 +88,7 @@ async fn count(pg: &PgStore, table: &str) -> i64 {
 async fn a_created_table_gets_its_key_after_its_rows_and_keeps_the_newest_row_of_a_key_sent_again()
 {
     let pg = Arc::new(PgStore::from_url(&endpoint(Service::Postgres).await).unwrap());
-    let (src_table, source) = source_table(&pg).await;
+    let (src_table, source) = postgres_table(&pg, "load_src", N).await;
     let schema = source.schema().await.unwrap();
     let batches = batches(&source, 250).await;
     let table = unique_ident("load_dst");
@@ -161,7 +147,7 @@ async fn a_created_table_gets_its_key_after_its_rows_and_keeps_the_newest_row_of
 #[tokio::test]
 async fn one_process_of_a_partitioned_load_keys_the_table_while_another_still_writes() {
     let pg = Arc::new(PgStore::from_url(&endpoint(Service::Postgres).await).unwrap());
-    let (src_table, source) = source_table(&pg).await;
+    let (src_table, source) = postgres_table(&pg, "load_src", N).await;
     let schema = source.schema().await.unwrap();
     let batches = batches(&source, 300).await;
     assert_eq!(batches.len(), 4);
@@ -198,7 +184,7 @@ async fn one_process_of_a_partitioned_load_keys_the_table_while_another_still_wr
 #[tokio::test]
 async fn a_table_that_exists_is_written_by_upserts_and_keeps_its_key() {
     let pg = Arc::new(PgStore::from_url(&endpoint(Service::Postgres).await).unwrap());
-    let (src_table, source) = source_table(&pg).await;
+    let (src_table, source) = postgres_table(&pg, "load_src", N).await;
     let table = unique_ident("load_existing");
     pg.batch_execute(&format!(
         "CREATE TABLE {table} (id text PRIMARY KEY, n numeric, i bigint, b bytea, s text)"

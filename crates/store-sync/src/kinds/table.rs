@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction, quote_ident, quote_qualified};
+use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction, quote_qualified};
 use store_core::{Document, ErrorKind, Result, SqlStoreExt, StoreError, Value};
 use tokio::sync::OnceCell;
 
@@ -331,11 +331,7 @@ impl<'a> Reader<'a> {
     }
 
     fn key_list(&self) -> String {
-        self.keys
-            .iter()
-            .map(|k| quote_ident(k))
-            .collect::<Vec<_>>()
-            .join(", ")
+        catalog::key_list(&self.keys)
     }
 
     fn key_values(&self, row: &Document) -> Vec<Value> {
@@ -543,12 +539,7 @@ impl RecordSink for SqlTable {
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
         let info = self.info().await?;
         let width = info.primary_key.len();
-        let key_list = info
-            .primary_key
-            .iter()
-            .map(|k| quote_ident(k))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let key_list = catalog::key_list(&info.primary_key);
         for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
             let mut params = Vec::with_capacity(chunk.len() * width);
             let mut tuples = Vec::with_capacity(chunk.len());
