@@ -11,7 +11,10 @@ pub mod bench;
 pub mod document;
 pub mod object;
 pub mod search;
+mod seeded;
 pub mod sql;
+
+pub use seeded::Seeded;
 
 /// Prints `opt-out: <behaviour>: <backend> lacks <capability>` to standard error, past the
 /// test harness's capture, so a behaviour a backend is excused from shows in every run.

@@ -7,6 +7,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::{SinkExt, TryStreamExt};
 use store_core::sql::check_rows;
 use store_core::{Document, Result, StoreError, Value};
+use tokio_postgres::CopyInSink;
 use tokio_postgres::binary_copy::BinaryCopyOutStream;
 use tokio_postgres::types::{IsNull, Type};
 
@@ -85,20 +86,19 @@ impl PgStore {
         let conn = self.conn("insert_rows").await.map_err(fail)?;
         let target = quote_qualified(table);
         let list = column_list(columns);
-        let probe = conn
-            .prepare(&format!("SELECT {list} FROM {target} LIMIT 0"))
+        // A prepared `COPY` looks its table up afresh at every run, so it is cached; the
+        // column types are read anew for every batch (the table may have been altered), in
+        // the same round trip as the `COPY` starts.
+        let copy = conn
+            .prepare_cached(&copy_statement(&target, &list))
             .await
             .map_err(pg)?;
-        let types = result_columns(&probe).1;
-        send_rows(
-            &conn,
-            &copy_statement(&target, &list),
-            rows,
-            columns,
-            &types,
-        )
-        .await
-        .map_err(|e| fail(e.into_store("insert_rows")))
+        let probe_sql = format!("SELECT {list} FROM {target} LIMIT 0");
+        let (probe, sink) =
+            futures::try_join!(conn.prepare(&probe_sql), conn.copy_in(&copy)).map_err(pg)?;
+        fill_copy(sink, rows, columns, &result_columns(&probe).1)
+            .await
+            .map_err(|e| fail(e.into_store("insert_rows")))
     }
 
     /// Streams the rows of `query` (a `SELECT` without parameters, or a table name given as
@@ -268,10 +268,17 @@ pub(crate) async fn send_rows(
     names: &[String],
     types: &[Type],
 ) -> std::result::Result<u64, SendError> {
-    let sink = client
-        .copy_in::<_, Bytes>(copy)
-        .await
-        .map_err(SendError::Pg)?;
+    let sink = client.copy_in(copy).await.map_err(SendError::Pg)?;
+    fill_copy(sink, rows, names, types).await
+}
+
+/// Sends `rows` into a started `COPY … FROM STDIN (FORMAT binary)`, as [`send_rows`] does.
+pub(crate) async fn fill_copy(
+    sink: CopyInSink<Bytes>,
+    rows: &[Vec<Value>],
+    names: &[String],
+    types: &[Type],
+) -> std::result::Result<u64, SendError> {
     let mut sink = pin!(sink);
     let mut encoder = CopyEncoder::new(names, types);
     for row in rows {

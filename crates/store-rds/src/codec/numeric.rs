@@ -23,72 +23,66 @@ const SIGN_NINF: u16 = 0xF000;
 const DSCALE_MASK: u16 = 0x3FFF;
 
 /// Writes `n` as a binary `numeric`, keeping every digit and its scale (`1.50` has scale 2).
+///
+/// The digits are gathered into base-10000 groups as they are read, straight into `out`: the
+/// digit `10^p` (`p` its power, negative after the point) belongs to the group of weight
+/// `p / 4` (rounded down) and counts `10^(p mod 4)` in it. Zero groups at either end are left
+/// out, as PostgreSQL leaves them.
 pub(crate) fn encode(n: &Number, out: &mut BytesMut) -> Result<(), StoreError> {
-    let digits = n.digits();
+    const POWERS: [i16; 4] = [1, 10, 100, 1000];
+    let digits = n.digits().as_bytes();
     let exponent = i64::from(n.exponent());
     let scale = (-exponent).max(0);
     let integer_len = digits.len() as i64 + exponent;
     if scale > MAX_SCALE || integer_len > MAX_INTEGER_DIGITS {
         return Err(out_of_range(n));
     }
-    // The decimal digits before and after the point, without sign.
-    let (int_part, frac_part): (String, String) = if exponent >= 0 {
-        let mut int = digits.to_owned();
-        int.extend(std::iter::repeat_n('0', exponent as usize));
-        (int, String::new())
-    } else {
-        let k = (-exponent) as usize;
-        if digits.len() > k {
-            let (i, f) = digits.split_at(digits.len() - k);
-            (i.to_owned(), f.to_owned())
-        } else {
-            let mut f: String = std::iter::repeat_n('0', k - digits.len()).collect();
-            f.push_str(digits);
-            (String::new(), f)
+    let header = out.len();
+    out.reserve(8 + digits.len().div_ceil(4) * 2 + 2);
+    out.put_bytes(0, 8);
+    // The weight of the first group written (the first that is not zero), and where the
+    // groups end without their trailing zeros.
+    let mut first_weight = None;
+    let mut end = out.len();
+    let mut weight = (integer_len - 1).div_euclid(4);
+    let mut group = 0i16;
+    let mut put = |group: i16, weight: i64, out: &mut BytesMut| {
+        if group == 0 && first_weight.is_none() {
+            return;
+        }
+        first_weight.get_or_insert(weight);
+        out.put_i16(group);
+        if group != 0 {
+            end = out.len();
         }
     };
-    let int_pad = (4 - int_part.len() % 4) % 4;
-    let frac_pad = (4 - frac_part.len() % 4) % 4;
-    let mut all = String::with_capacity(int_pad + int_part.len() + frac_part.len() + frac_pad);
-    all.extend(std::iter::repeat_n('0', int_pad));
-    all.push_str(&int_part);
-    all.push_str(&frac_part);
-    all.extend(std::iter::repeat_n('0', frac_pad));
-    let groups: Vec<i16> = all
-        .as_bytes()
-        .chunks(4)
-        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d - b'0')))
-        .collect();
-    let int_groups = (int_pad + int_part.len()) / 4;
-    let mut weight = int_groups as i64 - 1;
-    let mut start = 0;
-    while start < groups.len() && groups[start] == 0 {
-        start += 1;
-        weight -= 1;
+    for (i, &d) in digits.iter().enumerate() {
+        let power = integer_len - 1 - i as i64;
+        if power.div_euclid(4) != weight {
+            put(group, weight, out);
+            group = 0;
+            weight = power.div_euclid(4);
+        }
+        group += i16::from(d - b'0') * POWERS[power.rem_euclid(4) as usize];
     }
-    let mut end = groups.len();
-    while end > start && groups[end - 1] == 0 {
-        end -= 1;
-    }
-    let used = &groups[start..end];
-    if used.is_empty() {
-        weight = 0;
-    }
-    out.reserve(8 + 2 * used.len());
+    put(group, weight, out);
+    out.truncate(end);
     // Within numeric's range both fit: at most 36,864 groups, and a weight in -4,096..=32,767.
-    let ndigits = u16::try_from(used.len()).map_err(|_| out_of_range(n))?;
-    let weight = i16::try_from(weight).map_err(|_| out_of_range(n))?;
-    out.put_u16(ndigits);
-    out.put_i16(weight);
-    out.put_u16(if n.is_negative() && !used.is_empty() {
+    let ndigits = u16::try_from((end - header - 8) / 2).map_err(|_| out_of_range(n))?;
+    let weight = match first_weight {
+        Some(w) if ndigits > 0 => i16::try_from(w).map_err(|_| out_of_range(n))?,
+        _ => 0,
+    };
+    let sign = if n.is_negative() && ndigits > 0 {
         SIGN_NEGATIVE
     } else {
         SIGN_POSITIVE
-    });
-    out.put_u16(scale as u16);
-    for g in used {
-        out.put_i16(*g);
-    }
+    };
+    let head = &mut out[header..header + 8];
+    head[0..2].copy_from_slice(&ndigits.to_be_bytes());
+    head[2..4].copy_from_slice(&weight.to_be_bytes());
+    head[4..6].copy_from_slice(&sign.to_be_bytes());
+    head[6..8].copy_from_slice(&(scale as u16).to_be_bytes());
     Ok(())
 }
 
@@ -220,6 +214,35 @@ mod tests {
             ("0.00", "0.00"),
         ] {
             assert_eq!(round_trip(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn seeded_numbers_of_every_shape_round_trip() {
+        // Up to 12 digits with the point anywhere in or around them, and exponents on both
+        // sides, so groups split at every offset and zero groups fall at either end or inside.
+        let mut seeded = store_core::testkit::Seeded::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |bound| seeded.below(bound);
+        for _ in 0..20_000 {
+            let len = 1 + next(12) as usize;
+            let digits: String = (0..len)
+                .map(|_| char::from(b'0' + [0, 0, 0, 1, 5, 9][next(6) as usize]))
+                .collect();
+            let sign = if next(2) == 0 { "-" } else { "" };
+            let text = match next(3) {
+                0 => format!("{sign}{digits}"),
+                1 => {
+                    let at = next(len as u64 + 1) as usize;
+                    let int = if at == 0 { "0" } else { &digits[..at] };
+                    format!("{sign}{int}.{}", &digits[at..])
+                }
+                _ => format!("{sign}{digits}E{}", next(21) as i64 - 10),
+            };
+            let n: Number = text.parse().unwrap();
+            let mut buf = BytesMut::new();
+            encode(&n, &mut buf).unwrap();
+            let back = decode(&buf).unwrap();
+            assert_eq!(back.to_plain_string(), n.to_plain_string(), "{text}");
         }
     }
 
