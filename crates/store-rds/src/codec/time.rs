@@ -12,30 +12,51 @@ use store_core::civil::{civil_from_days, days_from_civil};
 const PG_EPOCH_DAYS: i64 = 10_957;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-fn date_text(days_since_pg_epoch: i64) -> (String, bool) {
-    let (y, m, d) = civil_from_days(days_since_pg_epoch + PG_EPOCH_DAYS);
-    if y <= 0 {
-        (format!("{:04}-{m:02}-{d:02}", 1 - y), true)
-    } else {
-        (format!("{y:04}-{m:02}-{d:02}"), false)
+/// Appends `n` (not negative) in decimal, zero-padded to `width` digits.
+fn push_padded(out: &mut String, n: i64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    while rest > 0 {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
+    let start = (digits.len() - width).min(at);
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
-fn time_text(micros: i64) -> String {
+/// Appends `YYYY-MM-DD` of a day counted from PostgreSQL's epoch; whether it is BC (the year
+/// written is then `1 - y`, PostgreSQL's numbering).
+fn push_date(out: &mut String, days_since_pg_epoch: i64) -> bool {
+    let (y, m, d) = civil_from_days(days_since_pg_epoch + PG_EPOCH_DAYS);
+    push_padded(out, if y <= 0 { 1 - y } else { y }, 4);
+    out.push('-');
+    push_padded(out, m, 2);
+    out.push('-');
+    push_padded(out, d, 2);
+    y <= 0
+}
+
+/// Appends `HH:MM:SS`, then `.` and the fraction without trailing zeros if there is one.
+fn push_time(out: &mut String, micros: i64) {
     let secs = micros / 1_000_000;
     let frac = micros % 1_000_000;
-    let mut s = format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    );
+    push_padded(out, secs / 3600, 2);
+    out.push(':');
+    push_padded(out, (secs / 60) % 60, 2);
+    out.push(':');
+    push_padded(out, secs % 60, 2);
     if frac != 0 {
-        let f = format!("{frac:06}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
+        let mut digits = 6;
+        let mut frac = frac;
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        out.push('.');
+        push_padded(out, frac, digits);
     }
-    s
 }
 
 /// A binary `date` (days since 2000-01-01) as text.
@@ -44,15 +65,20 @@ pub(crate) fn date_to_text(days: i32) -> String {
         i32::MAX => "infinity".into(),
         i32::MIN => "-infinity".into(),
         d => {
-            let (text, bc) = date_text(i64::from(d));
-            if bc { format!("{text} BC") } else { text }
+            let mut text = String::with_capacity(13);
+            if push_date(&mut text, i64::from(d)) {
+                text.push_str(" BC");
+            }
+            text
         }
     }
 }
 
 /// A binary `time` (microseconds since midnight) as text.
 pub(crate) fn time_to_text(micros: i64) -> String {
-    time_text(micros)
+    let mut text = String::with_capacity(15);
+    push_time(&mut text, micros);
+    text
 }
 
 /// A binary `timestamp` / `timestamptz` (microseconds since 2000-01-01) as text; with
@@ -62,16 +88,17 @@ pub(crate) fn timestamp_to_text(micros: i64, utc: bool) -> String {
         i64::MAX => "infinity".into(),
         i64::MIN => "-infinity".into(),
         us => {
-            let days = us.div_euclid(MICROS_PER_DAY);
-            let (date, bc) = date_text(days);
-            let mut s = format!("{date}T{}", time_text(us.rem_euclid(MICROS_PER_DAY)));
+            let mut text = String::with_capacity(32);
+            let bc = push_date(&mut text, us.div_euclid(MICROS_PER_DAY));
+            text.push('T');
+            push_time(&mut text, us.rem_euclid(MICROS_PER_DAY));
             if utc {
-                s.push('Z');
+                text.push('Z');
             }
             if bc {
-                s.push_str(" BC");
+                text.push_str(" BC");
             }
-            s
+            text
         }
     }
 }
@@ -365,6 +392,28 @@ mod tests {
             fast > 10_000,
             "the canonical reading took only {fast} texts"
         );
+    }
+
+    #[test]
+    fn seeded_timestamps_dates_and_times_read_back_as_written() {
+        let mut seeded = store_core::testkit::Seeded::new(0x005e_ed0f_7157);
+        // From 0001-01-01 to 9999-12-31, as microseconds from PostgreSQL's epoch.
+        let (first, last) = (-63_082_281_600_000_000_i64, 252_455_615_999_999_999_i64);
+        for i in 0..20_000 {
+            let mut us = first + seeded.below((last - first) as u64) as i64;
+            // Whole seconds and round fractions now and then, so trailing zeros are trimmed.
+            us -= us.rem_euclid([1, 10, 1_000, 100_000, 1_000_000][i % 5]);
+            for utc in [true, false] {
+                let text = timestamp_to_text(us, utc);
+                assert_eq!(parse_timestamp(&text, utc).unwrap(), us, "{text}");
+            }
+            let days = us.div_euclid(MICROS_PER_DAY) as i32;
+            assert_eq!(parse_date(&date_to_text(days)).unwrap(), days);
+            let time = us.rem_euclid(MICROS_PER_DAY);
+            assert_eq!(parse_time(&time_to_text(time)).unwrap(), time);
+        }
+        assert_eq!(timestamp_to_text(0, true), "2000-01-01T00:00:00Z");
+        assert_eq!(time_to_text(1_000_120), "00:00:01.00012");
     }
 
     #[test]

@@ -164,7 +164,7 @@ impl<'a> Cursor<'a> {
 /// Where the first quote, backslash or control character of `bytes` is, eight bytes at a
 /// time: in each word, the lowest byte a test flags is a true match (a borrow only carries
 /// upwards, past a byte that matched).
-fn string_end(bytes: &[u8]) -> Option<usize> {
+pub(super) fn string_end(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     // The high bit of each byte of `word` below `n` (for n <= 0x80).

@@ -3,7 +3,7 @@
 use store_core::{Result, StoreError};
 
 use super::line_de::Line;
-use super::line_ser::LineRef;
+use super::line_ser::write_record;
 use crate::record::{Record, RecordKey};
 
 /// Encodes a record as one line of JSON text (without the newline).
@@ -15,10 +15,7 @@ pub fn encode_line(record: &Record) -> String {
 
 /// Appends the line of `record` (without its newline) to `out`.
 pub(crate) fn write_line(out: &mut Vec<u8>, record: &Record) {
-    serde_json::to_writer(out, &LineRef(record)).unwrap_or_else(|e| {
-        // Serializing values to memory has no failure mode (no I/O, only string keys).
-        unreachable!("an archive line did not serialize: {e}")
-    });
+    write_record(out, record);
 }
 
 /// Decodes one line; `key_names` gives the key attributes' order.
