@@ -3,6 +3,7 @@
 use std::pin::pin;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use deadpool_postgres::GenericClient;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::{SinkExt, TryStreamExt};
 use store_core::sql::check_rows;
@@ -86,17 +87,8 @@ impl PgStore {
         let conn = self.conn("insert_rows").await.map_err(fail)?;
         let target = quote_qualified(table);
         let list = column_list(columns);
-        // A prepared `COPY` looks its table up afresh at every run, so it is cached; the
-        // column types are read anew for every batch (the table may have been altered), in
-        // the same round trip as the `COPY` starts.
-        let copy = conn
-            .prepare_cached(&copy_statement(&target, &list))
-            .await
-            .map_err(pg)?;
-        let probe_sql = format!("SELECT {list} FROM {target} LIMIT 0");
-        let (probe, sink) =
-            futures::try_join!(conn.prepare(&probe_sql), conn.copy_in(&copy)).map_err(pg)?;
-        fill_copy(sink, rows, columns, &result_columns(&probe).1)
+        let (types, sink) = start_copy(&conn, &conn, &target, &list).await.map_err(pg)?;
+        fill_copy(sink, rows, columns, &types)
             .await
             .map_err(|e| fail(e.into_store("insert_rows")))
     }
@@ -270,6 +262,23 @@ pub(crate) async fn send_rows(
 ) -> std::result::Result<u64, SendError> {
     let sink = client.copy_in(copy).await.map_err(SendError::Pg)?;
     fill_copy(sink, rows, names, types).await
+}
+
+/// Starts a [`copy_statement`] into `list` of `target` (both quoted) on `client`, returning
+/// the columns' types and the sink to [`fill_copy`]. The prepared `COPY` is cached through
+/// `cache` (the same connection, or the transaction on it): PostgreSQL looks a `COPY`'s table
+/// up afresh at every run. The types are not: they are read for every call, since the table
+/// may have been altered since the last, in the same round trip as the `COPY` starts.
+pub(crate) async fn start_copy(
+    cache: &impl GenericClient,
+    client: &tokio_postgres::Client,
+    target: &str,
+    list: &str,
+) -> std::result::Result<(Vec<Type>, CopyInSink<Bytes>), tokio_postgres::Error> {
+    let copy = cache.prepare_cached(&copy_statement(target, list)).await?;
+    let probe = format!("SELECT {list} FROM {target} LIMIT 0");
+    let (probe, sink) = futures::try_join!(client.prepare(&probe), client.copy_in(&copy))?;
+    Ok((result_columns(&probe).1, sink))
 }
 
 /// Sends `rows` into a started `COPY … FROM STDIN (FORMAT binary)`, as [`send_rows`] does.

@@ -10,7 +10,9 @@ use store_core::sql::{check_upsert, upsert_statement};
 use store_core::{Result, StoreError, Value};
 use tokio_postgres::error::SqlState;
 
-use crate::copy::{SendError, column_list, copy_statement, fill_copy, result_columns, send_rows};
+use crate::copy::{
+    SendError, column_list, copy_statement, fill_copy, result_columns, send_rows, start_copy,
+};
 use crate::error::{BACKEND, map_pg};
 use crate::quote_qualified;
 use crate::store::PgStore;
@@ -117,17 +119,10 @@ impl PgStore {
         };
         if let Route::Direct { key_index } = route {
             let tx = conn.transaction().await.map_err(pg)?;
-            // The prepared `COPY` is cached (it looks its table up afresh at every run); the
-            // column types are not (the table may have been altered since the last batch),
-            // and are read in the same round trip as the `COPY` starts.
-            let copy = tx
-                .prepare_cached(&copy_statement(&target, &list))
+            let (types, sink) = start_copy(&tx, tx.client(), &target, &list)
                 .await
                 .map_err(pg)?;
-            let probe_sql = format!("SELECT {list} FROM {target} LIMIT 0");
-            let (probe, sink) =
-                futures::try_join!(tx.prepare(&probe_sql), tx.copy_in(&copy)).map_err(pg)?;
-            match fill_copy(sink, rows, columns, &result_columns(&probe).1).await {
+            match fill_copy(sink, rows, columns, &types).await {
                 Ok(written) => {
                     tx.commit().await.map_err(pg)?;
                     return Ok(written);

@@ -141,11 +141,20 @@ fn parse_days(text: &str, whole: &str, what: &str) -> Result<i64, StoreError> {
         number(m, what, whole)?,
         number(d, what, whole)?,
     );
+    epoch_days(y, m, d).ok_or_else(|| bad(what, whole))
+}
+
+/// Days since 2000-01-01 of a calendar date, if it is one.
+fn epoch_days(y: i64, m: i64, d: i64) -> Option<i64> {
     let days = days_from_civil(y, m, d);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || civil_from_days(days) != (y, m, d) {
-        return Err(bad(what, whole));
-    }
-    Ok(days - PG_EPOCH_DAYS)
+    let real = (1..=12).contains(&m) && (1..=31).contains(&d) && civil_from_days(days) == (y, m, d);
+    real.then_some(days - PG_EPOCH_DAYS)
+}
+
+/// Microseconds since midnight of a time of day, if it is one (hour 24 and second 60 are
+/// taken, as PostgreSQL takes them).
+fn day_micros(h: i64, m: i64, s: i64, micros: i64) -> Option<i64> {
+    (h <= 24 && m <= 59 && s <= 60).then_some(((h * 60 + m) * 60 + s) * 1_000_000 + micros)
 }
 
 /// Microseconds since midnight of `HH:MM[:SS[.fraction]]`.
@@ -158,7 +167,7 @@ fn parse_time_of_day(text: &str, whole: &str, what: &str) -> Result<i64, StoreEr
         Some(s) => number(s, what, whole)?,
         None => 0,
     };
-    if parts.next().is_some() || h > 24 || m > 59 || s > 60 {
+    if parts.next().is_some() {
         return Err(bad(what, whole));
     }
     let mut micros = 0i64;
@@ -173,7 +182,7 @@ fn parse_time_of_day(text: &str, whole: &str, what: &str) -> Result<i64, StoreEr
         let seven: i64 = digits.parse().map_err(|_| bad(what, whole))?;
         micros = (seven + 5) / 10;
     }
-    Ok(((h * 60 + m) * 60 + s) * 1_000_000 + micros)
+    day_micros(h, m, s, micros).ok_or_else(|| bad(what, whole))
 }
 
 /// A binary `date` from `YYYY-MM-DD` (or `infinity`).
@@ -261,7 +270,7 @@ fn canonical_timestamp(text: &[u8], with_zone: bool) -> Option<i64> {
     };
     let (whole, frac) = match body.get(19) {
         None => (body, &b""[..]),
-        Some(b'.') => (&body[..19], &body[20..]),
+        Some(b'.') if (21..=26).contains(&body.len()) => (&body[..19], &body[20..]),
         Some(_) => return None,
     };
     let [
@@ -295,20 +304,13 @@ fn canonical_timestamp(text: &[u8], with_zone: bool) -> Option<i64> {
         two(m0, m1)?,
         two(d0, d1)?,
     );
-    let (h, min, sec) = (two(h0, h1)?, two(i0, i1)?, two(s0, s1)?);
-    if !(1..=12).contains(&m) || d == 0 || h > 24 || min > 59 || sec > 60 || frac.len() > 6 {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    if civil_from_days(days) != (y, m, d) || (frac.is_empty() && body.len() > 19) {
-        return None;
-    }
+    let days = epoch_days(y, m, d)?;
     let mut micros = 0;
     for (i, &c) in frac.iter().enumerate() {
         micros += digit(c)? * 10_i64.pow(5 - i as u32);
     }
-    let time = ((h * 60 + min) * 60 + sec) * 1_000_000 + micros;
-    Some((days - PG_EPOCH_DAYS) * MICROS_PER_DAY + time)
+    let time = day_micros(two(h0, h1)?, two(i0, i1)?, two(s0, s1)?, micros)?;
+    Some(days * MICROS_PER_DAY + time)
 }
 
 /// 16 bytes of a UUID from its text (hyphens and braces optional).
