@@ -79,7 +79,7 @@ programs=(
     "sqlite|$examples/sqlite_bench --rows 100000 --runs 3|$examples/sqlite_bench --rows 1000000 --runs 3"
     "redb|$examples/redb_bench --items 20000 --runs 3|$examples/redb_bench --items 100000 --runs 3"
     "tantivy|$examples/tantivy_bench --docs 20000 --rounds 3|$examples/tantivy_bench --docs 100000 --rounds 5"
-    "layers|$examples/layers_bench --ops 100000 --rounds 5|$examples/layers_bench --ops 200000 --rounds 7"
+    "layers|$examples/layers_bench --ops 2000 --rounds 401|$examples/layers_bench --ops 2000 --rounds 2001"
     "sync|$examples/sync_bench --rounds 3|$examples/sync_bench --full --rounds 3"
     "follow|$examples/follow_bench --rounds 3 --seconds 5 --stage-seconds 4|$examples/follow_bench --full --rounds 3"
 )

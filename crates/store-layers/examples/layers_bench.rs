@@ -1,12 +1,14 @@
 //! The cost of the layers: a `get` on the in-memory document store through every layer at
 //! once (faults off) against the bare store: a warm-up round, then rounds in rotated order;
-//! the line gives the median time of one get with the rounds' min–max.
+//! the line gives the median time of one get with the rounds' min–max. Rounds are short (2,000
+//! gets, under a millisecond) and many (801), so a pause of the host spoils a few rounds, not
+//! the median.
 //!
 //! `cargo run -p store-layers --release --example layers_bench [-- --ops N --rounds R]`
 //! prints `bench layers_overhead …: ours <median> [min–max] vs bare <median> [min–max] =
 //! <ratio>x`, and a `layers_floor` line: the bare get wrapped in one more boxed future, the
 //! least any wrapper of a `dyn` store pays; `--sizes` also prints the size of one `get`
-//! future, bare and layered; `--each` times each layer alone.
+//! future, bare and layered; `--each` times each layer alone (interleaved with the bare store).
 
 use std::time::{Duration, Instant};
 
@@ -60,10 +62,57 @@ async fn gets(store: &dyn DocumentStore, ops: u64) -> Duration {
     started.elapsed()
 }
 
+/// Each layer alone, and none, against the bare store: all of them in every round, the order
+/// rotated, so that they share the machine's moods alike.
+async fn each_layer(
+    bare: &MemoryDocumentStore,
+    item: &Document,
+    ops: u64,
+    rounds: usize,
+) -> Result<(), store_core::StoreError> {
+    let stacks = [
+        ("none", Layers::new()),
+        ("trace", Layers::new().trace()),
+        ("retry", Layers::new().retry(RetryPolicy::default())),
+        ("timeout", Layers::new().timeout(Duration::from_secs(5))),
+        ("concurrency", Layers::new().concurrency(1024)),
+        ("faults", Layers::new().faults(FaultLayer::seeded(1))),
+        ("all", every_layer()),
+    ];
+    let mut stores = Vec::new();
+    for (_, layers) in stacks.iter().cloned() {
+        let store = MemoryDocumentStore::new("users", KeySchema::partition("id", KeyType::String))?
+            .layer(layers);
+        store.put(item.clone(), PutItemOptions::new()).await?;
+        stores.push(store);
+    }
+    let mut samples: Vec<Samples> = stacks.iter().map(|(name, _)| Samples::new(*name)).collect();
+    let mut bare_samples = Samples::new("bare");
+    for round in 0..=rounds {
+        for at in rotation(round, stores.len() + 1) {
+            let took = match stores.get(at) {
+                Some(store) => gets(store, ops).await,
+                None => gets(bare, ops).await,
+            };
+            if round > 0 {
+                let per_get = took.as_secs_f64() / ops as f64;
+                match samples.get_mut(at) {
+                    Some(alone) => alone.push(per_get),
+                    None => bare_samples.push(per_get),
+                }
+            }
+        }
+    }
+    for alone in &samples {
+        Measure::Time.report_rounds("layer_alone", alone, &bare_samples);
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), store_core::StoreError> {
-    let ops = arg("--ops", 200_000);
-    let rounds = arg("--rounds", 7).max(1) as usize;
+    let ops = arg("--ops", 2_000);
+    let rounds = arg("--rounds", 801).max(1) as usize;
     let schema = KeySchema::partition("id", KeyType::String);
     let bare = MemoryDocumentStore::new("users", schema.clone())?;
     let layered = MemoryDocumentStore::new("users", schema)?.layer(every_layer());
@@ -81,10 +130,21 @@ async fn main() -> Result<(), store_core::StoreError> {
             std::mem::size_of_val(&*ours_future)
         );
     }
-    // `--profile bare|ours`: one contender alone, for a profiler.
+    // `--profile bare|floor|none|ours`: one contender alone (`none`: a stack with no layer), for a profiler.
     if let Some(which) = std::env::args().skip_while(|a| a != "--profile").nth(1) {
-        let store: &dyn DocumentStore = if which == "bare" { &bare } else { &layered };
-        let took = gets(store, ops).await;
+        let empty = MemoryDocumentStore::new("users", KeySchema::partition("id", KeyType::String))?
+            .layer(Layers::new());
+        empty.put(item.clone(), PutItemOptions::new()).await?;
+        let store: &dyn DocumentStore = match which.as_str() {
+            "bare" => &bare,
+            "none" => &empty,
+            _ => &layered,
+        };
+        let took = if which == "floor" {
+            boxed_gets(&bare, ops).await
+        } else {
+            gets(store, ops).await
+        };
         println!("{which}: {:.0} ns/op", took.as_nanos() as f64 / ops as f64);
         return Ok(());
     }
@@ -107,27 +167,7 @@ async fn main() -> Result<(), store_core::StoreError> {
         }
     }
     if std::env::args().any(|a| a == "--each") {
-        for (name, layers) in [
-            ("none", Layers::new()),
-            ("trace", Layers::new().trace()),
-            ("retry", Layers::new().retry(RetryPolicy::default())),
-            ("timeout", Layers::new().timeout(Duration::from_secs(5))),
-            ("concurrency", Layers::new().concurrency(1024)),
-            ("faults", Layers::new().faults(FaultLayer::seeded(1))),
-            ("all", every_layer()),
-        ] {
-            let store =
-                MemoryDocumentStore::new("users", KeySchema::partition("id", KeyType::String))?
-                    .layer(layers);
-            store.put(item.clone(), PutItemOptions::new()).await?;
-            gets(&store, ops / 10).await;
-            let mut alone = Samples::new(name);
-            for _ in 0..rounds {
-                alone.push(gets(&store, ops).await.as_secs_f64() / ops as f64);
-            }
-            let summary = alone.summary().expect("rounds >= 1");
-            println!("  only {name}: {}", Measure::Time.show(summary));
-        }
+        each_layer(&bare, &item, ops, rounds).await?;
     }
     let name = format!(
         "layers_overhead (one get of {ops} x {rounds} rounds, every layer on, faults off, no \

@@ -3,6 +3,7 @@
 //! [`scan_page`](DocumentStore::scan_page), so each page is one layered call.
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use store_core::document::{
     BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentCapabilities, DocumentStore,
@@ -77,28 +78,24 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         .await
     }
 
-    async fn get(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
-        let meta = meta(&self.inner, "get", Access::Read);
-        // A consistent read must see writes made by anyone: it is never answered from cache.
-        let cache_key = || {
-            (!options.consistent)
-                .then(|| CacheKey::new(&meta, key, format!("get {:?}", options.projection)))
-        };
-        let secondary = self
-            .layer
-            .fallback()
-            .and_then(FallbackLayer::document_secondary);
-        let options = &options;
-        let reading = || {
-            read(
-                &self.layer,
-                &meta,
-                move || self.inner.get(key, options.clone()),
-                secondary.map(|s| move || s.get(key, options.clone())),
-            )
-        };
-        let weight = |item: &Option<Document>| item.as_ref().map_or(16, Document::approximate_size);
-        cached(self.layer.cache(), cache_key, weight, reading).await
+    fn get<'s, 'k, 'f>(
+        &'s self,
+        key: &'k DocKey,
+        options: GetItemOptions,
+    ) -> BoxFuture<'f, Result<Option<Document>>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        // Without a cache or a fallback, the layers' own future is the whole call.
+        if self.layer.cache().is_none() && self.layer.fallback().is_none() {
+            let meta = meta(&self.inner, "get", Access::Read);
+            return self
+                .layer
+                .run_owned(meta, move || self.inner.get(key, options.clone()));
+        }
+        Box::pin(self.read_item(key, options))
     }
 
     async fn update(
@@ -220,5 +217,32 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             async move { self.scan_page(&scan, cursor).await }
         });
         self.layer.stream(&meta, pages)
+    }
+}
+
+impl<S: DocumentStore, L: Layer + 'static> Layered<S, L> {
+    /// A get through the cache and the fallback, when the layers have either.
+    async fn read_item(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
+        let meta = meta(&self.inner, "get", Access::Read);
+        // A consistent read must see writes made by anyone: it is never answered from cache.
+        let cache_key = || {
+            (!options.consistent)
+                .then(|| CacheKey::new(&meta, key, format!("get {:?}", options.projection)))
+        };
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::document_secondary);
+        let options = &options;
+        let reading = || {
+            read(
+                &self.layer,
+                &meta,
+                move || self.inner.get(key, options.clone()),
+                secondary.map(|s| move || s.get(key, options.clone())),
+            )
+        };
+        let weight = |item: &Option<Document>| item.as_ref().map_or(16, Document::approximate_size);
+        cached(self.layer.cache(), cache_key, weight, reading).await
     }
 }

@@ -2,8 +2,8 @@
 //! good answer wins and the other try is cancelled.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use store_core::Result;
 
 use crate::layer::{Call, Layer};
 use crate::meta::{Access, OpMeta};
+use crate::reserve::Reserve;
 
 /// Hedged reads: when an idempotent read or listing has not answered after `delay`, the same
 /// call is sent once more; the first success wins and the other try is dropped, which cancels
@@ -33,9 +34,7 @@ use crate::meta::{Access, OpMeta};
 #[derive(Debug, Clone)]
 pub struct HedgeLayer {
     delay: Duration,
-    ratio: f64,
-    burst: f64,
-    tokens: Arc<Mutex<f64>>,
+    reserve: Reserve,
     fired: Arc<AtomicU64>,
 }
 
@@ -44,9 +43,7 @@ impl HedgeLayer {
     pub fn new(delay: Duration) -> Self {
         Self {
             delay,
-            ratio: 0.1,
-            burst: 10.0,
-            tokens: Arc::new(Mutex::new(10.0)),
+            reserve: Reserve::new(0.1, 10),
             fired: Arc::default(),
         }
     }
@@ -54,9 +51,7 @@ impl HedgeLayer {
     /// At most `ratio` (0.0–1.0) of calls hedged over time, with a reserve of `burst` hedges
     /// (full at start).
     pub fn max_ratio(mut self, ratio: f64, burst: u32) -> Self {
-        self.ratio = ratio.clamp(0.0, 1.0);
-        self.burst = f64::from(burst);
-        self.tokens = Arc::new(Mutex::new(self.burst));
+        self.reserve = Reserve::new(ratio, burst);
         self
     }
 
@@ -66,18 +61,11 @@ impl HedgeLayer {
     }
 
     fn deposit(&self) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        *tokens = (*tokens + self.ratio).min(self.burst);
+        self.reserve.earn();
     }
 
     fn withdraw(&self) -> bool {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.reserve.spend()
     }
 }
 

@@ -62,6 +62,21 @@ pub trait Layer: Send + Sync + fmt::Debug {
         self.around_or(meta, call, secondary)
     }
 
+    /// Runs `call` as [`run_or`](Self::run_or) does (with no secondary), as one boxed future
+    /// that owns the description and the call: a [`Layered`] store's method can return it as
+    /// its own future, with nothing around it. [`Layers`](crate::Layers) makes it its fast
+    /// path's future.
+    fn run_owned<'a, T, F>(&'a self, meta: OpMeta<'a>, call: F) -> BoxFuture<'a, Result<T>>
+    where
+        T: Send + 'a,
+        F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+    {
+        Box::pin(async move {
+            let call = || call();
+            self.run_or(&meta, as_call(&call), None).await
+        })
+    }
+
     /// Whether this layer may run a call described by `meta` more than once (a retry, a
     /// hedge). When it may not, what the call consumes (a document, a batch) is moved into
     /// its one run instead of copied for each. `true` unless the layer knows better, so a
@@ -127,6 +142,14 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
         secondary: Option<Call<'a, T>>,
     ) -> impl Future<Output = Result<T>> + Send + 'a {
         (**self).run_or(meta, call, secondary)
+    }
+
+    fn run_owned<'a, T, F>(&'a self, meta: OpMeta<'a>, call: F) -> BoxFuture<'a, Result<T>>
+    where
+        T: Send + 'a,
+        F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+    {
+        (**self).run_owned(meta, call)
     }
 
     fn stream<'s, T: Send + 's>(

@@ -44,6 +44,7 @@ mod object;
 mod permits;
 mod rate;
 mod read;
+mod reserve;
 mod retry;
 mod search;
 mod served;

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -12,6 +12,7 @@ use store_core::{RetryPolicy, StoreError};
 
 use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
+use crate::reserve::Reserve;
 
 /// Retries a call that failed with a retryable error ([`StoreError::is_retryable`]), as the
 /// policy allows, honouring the server's `Retry-After`; a call that is not idempotent runs
@@ -189,39 +190,27 @@ impl Layer for RetryLayer {
 /// retry storm.
 #[derive(Debug, Clone)]
 pub struct RetryBudget {
-    ratio: f64,
-    reserve: f64,
-    tokens: Arc<Mutex<f64>>,
+    reserve: Reserve,
 }
 
 impl RetryBudget {
     /// A budget earning `ratio` retries per call, holding at most `reserve` (full at start).
     pub fn new(ratio: f64, reserve: u32) -> Self {
-        let reserve = f64::from(reserve.max(1));
         Self {
-            ratio: ratio.clamp(0.0, 1.0),
-            reserve,
-            tokens: Arc::new(Mutex::new(reserve)),
+            reserve: Reserve::new(ratio, reserve.max(1)),
         }
     }
 
     /// Retries available now.
     pub fn available(&self) -> u32 {
-        *self.tokens.lock().unwrap_or_else(|e| e.into_inner()) as u32
+        self.reserve.available()
     }
 
     fn deposit(&self) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        *tokens = (*tokens + self.ratio).min(self.reserve);
+        self.reserve.earn();
     }
 
     fn withdraw(&self) -> bool {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.reserve.spend()
     }
 }

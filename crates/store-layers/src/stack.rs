@@ -303,7 +303,7 @@ impl Layer for Layers {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        Box::pin(quick::Quick::new(self, meta, call, None))
+        Box::pin(quick::Quick::new(self, *meta, call, None))
     }
 
     fn around_or<'a, T: Send + 'a>(
@@ -312,7 +312,7 @@ impl Layer for Layers {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        Box::pin(quick::Quick::new(self, meta, call, secondary))
+        Box::pin(quick::Quick::new(self, *meta, call, secondary))
     }
 
     fn run_or<'a, T: Send + 'a>(
@@ -321,7 +321,22 @@ impl Layer for Layers {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> impl Future<Output = store_core::Result<T>> + Send + 'a {
-        quick::Quick::new(self, meta, call, secondary)
+        quick::Quick::new(self, *meta, call, secondary)
+    }
+
+    fn run_owned<'a, T, F>(
+        &'a self,
+        meta: OpMeta<'a>,
+        call: F,
+    ) -> BoxFuture<'a, store_core::Result<T>>
+    where
+        T: Send + 'a,
+        F: Fn() -> BoxFuture<'a, store_core::Result<T>> + Send + Sync + 'a,
+    {
+        // Allocated first and written in place, rather than built on the stack and copied.
+        let quick: Box<quick::Quick<'a, T, F>> =
+            Box::write(Box::new_uninit(), quick::Quick::new(self, meta, call, None));
+        Box::into_pin(quick)
     }
 
     fn stream<'s, T: Send + 's>(

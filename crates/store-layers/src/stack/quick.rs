@@ -14,32 +14,29 @@ use store_core::{Result, StoreError};
 use tokio::time::{Instant, Sleep};
 
 use super::Layers;
-use crate::layer::Call;
+use crate::layer::{Call, as_call};
 use crate::meta::OpMeta;
 use crate::permits::Permit;
 use crate::timeout::expired;
 
-/// One call through a [`Layers`] stack.
-pub(super) struct Quick<'a, T> {
+/// One call through a [`Layers`] stack. It owns its description and its call (`C`: a
+/// [`Call`], or the closure of a store's method when the future is the method's own), so a
+/// layered method can return it as its whole future; the engine's path takes them over.
+///
+/// Its fields are written in place as the call moves on (no state is moved in and out of an
+/// enum), so a call that answers on its first poll costs a few stores and loads.
+pub(super) struct Quick<'a, T, C> {
     layers: &'a Layers,
-    meta: &'a OpMeta<'a>,
-    call: Call<'a, T>,
-    state: State<'a, T>,
-}
-
-enum State<'a, T> {
-    /// Not polled yet, holding the read on the fallback's store, if any.
-    Start(Option<Call<'a, T>>),
-    /// The first attempt, on the fast path.
-    Running(Running<'a, T>),
-    /// The engine's path.
-    Engine(BoxFuture<'a, Result<T>>),
-    Done,
-}
-
-struct Running<'a, T> {
-    call: BoxFuture<'a, Result<T>>,
-    _permit: Option<Permit<'a>>,
+    meta: OpMeta<'a>,
+    /// `None` once the engine's path has taken it.
+    call: Option<C>,
+    /// The read on the fallback's store, if any, until the call starts.
+    secondary: Option<Call<'a, T>>,
+    phase: Phase,
+    /// The fast path's attempt ([`Phase::Running`]) or the engine's future
+    /// ([`Phase::Engine`]).
+    running: Option<BoxFuture<'a, Result<T>>>,
+    permit: Option<Permit<'a>>,
     /// Whether the retry layer may repeat the call.
     repeatable: bool,
     /// When the attempt first waited: the timeout and the retry's elapsed budget count from
@@ -48,79 +45,141 @@ struct Running<'a, T> {
     timer: Option<Pin<Box<Sleep>>>,
 }
 
-impl<'a, T: Send + 'a> Quick<'a, T> {
+/// Where a [`Quick`] call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Not polled yet.
+    Start,
+    /// The first attempt, on the fast path.
+    Running,
+    /// The engine's path.
+    Engine,
+    /// Answered.
+    Done,
+}
+
+impl<'a, T, C> Quick<'a, T, C>
+where
+    T: Send + 'a,
+    C: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+{
     pub(super) fn new(
         layers: &'a Layers,
-        meta: &'a OpMeta<'a>,
-        call: Call<'a, T>,
+        meta: OpMeta<'a>,
+        call: C,
         secondary: Option<Call<'a, T>>,
     ) -> Self {
         Self {
             layers,
             meta,
-            call,
-            state: State::Start(secondary),
+            call: Some(call),
+            secondary,
+            phase: Phase::Start,
+            running: None,
+            permit: None,
+            repeatable: false,
+            started: None,
+            timer: None,
         }
     }
 
-    /// The fast path's first attempt, or the engine's path when the call needs more.
-    fn start(&self, secondary: Option<Call<'a, T>>) -> State<'a, T> {
-        let (layers, meta) = (self.layers, self.meta);
-        if !layers.plain(secondary.is_some()) {
-            return State::Engine(Box::pin(layers.served(meta, self.call, secondary)));
+    /// Starts the fast path's first attempt, or the engine's path when the call needs more.
+    fn start(&mut self) {
+        let layers = self.layers;
+        if !layers.plain(self.secondary.is_some()) {
+            return self.engine_served();
         }
-        let permit = match &layers.concurrency {
-            Some(limit) => match limit.try_permit() {
-                Some(permit) => Some(permit),
+        if let Some(limit) = &layers.concurrency {
+            match limit.try_permit() {
+                Some(permit) => self.permit = Some(permit),
                 None => return self.engine_tries(),
-            },
-            None => None,
-        };
+            }
+        }
         if layers.faults.as_ref().is_some_and(|faults| faults.armed()) {
-            drop(permit);
+            self.permit = None;
             return self.engine_tries();
         }
-        State::Running(Running {
-            repeatable: layers.retry.as_ref().is_some_and(|retry| retry.begin(meta)),
-            call: (self.call)(),
-            _permit: permit,
-            started: None,
-            timer: None,
-        })
+        self.repeatable = layers
+            .retry
+            .as_ref()
+            .is_some_and(|retry| retry.begin(&self.meta));
+        let call = self
+            .call
+            .as_ref()
+            .expect("the call is taken only by the engine");
+        self.running = Some(call());
+        self.phase = Phase::Running;
+    }
+
+    /// The attempt is over: its future, timer and permit go.
+    fn finish(&mut self) {
+        self.phase = Phase::Done;
+        self.running = None;
+        self.timer = None;
+        self.permit = None;
+    }
+
+    fn take_call(&mut self) -> C {
+        self.call
+            .take()
+            .expect("the engine takes the call once, when the fast path ends")
+    }
+
+    /// The whole call as the engine runs it: the outer layers, the fallback, the attempts.
+    #[cold]
+    #[inline(never)]
+    fn engine_served(&mut self) {
+        let (layers, meta, call) = (self.layers, self.meta, self.take_call());
+        let secondary = self.secondary.take();
+        self.engine(Box::pin(async move {
+            let call = || call();
+            let secondary = secondary.map(|s| move || s());
+            layers
+                .served(&meta, as_call(&call), secondary.as_ref().map(as_call))
+                .await
+        }));
     }
 
     /// The attempts as the engine makes them, from the start.
-    fn engine_tries(&self) -> State<'a, T> {
-        let (layers, meta, call) = (self.layers, self.meta, self.call);
-        State::Engine(Box::pin(async move { layers.tries(meta, &call).await }))
+    #[cold]
+    #[inline(never)]
+    fn engine_tries(&mut self) {
+        let (layers, meta, call) = (self.layers, self.meta, self.take_call());
+        self.engine(Box::pin(async move {
+            let call = || call();
+            layers.tries(&meta, &as_call(&call)).await
+        }));
     }
 
     /// The retries after the fast path's attempt failed with `error`.
-    fn engine_retries(&self, error: StoreError, started: Option<Instant>) -> State<'a, T> {
-        let (layers, meta, call) = (self.layers, self.meta, self.call);
+    #[cold]
+    #[inline(never)]
+    fn engine_retries(&mut self, error: StoreError, started: Option<Instant>) {
+        let (layers, meta, call) = (self.layers, self.meta, self.take_call());
         let started = started.unwrap_or_else(Instant::now);
-        State::Engine(Box::pin(async move {
+        self.engine(Box::pin(async move {
             let retry = layers.retry.as_ref().expect("only a retry layer repeats");
-            let attempt = || layers.attempt(meta, &call);
-            retry.retry(meta, &attempt, started, error).await
-        }))
+            let call = || call();
+            let call = as_call(&call);
+            let attempt = || layers.attempt(&meta, &call);
+            retry.retry(&meta, &attempt, started, error).await
+        }));
     }
-}
 
-impl<T> Running<'_, T> {
+    fn engine(&mut self, future: BoxFuture<'a, Result<T>>) {
+        self.running = Some(future);
+        self.phase = Phase::Engine;
+    }
+
     /// The attempt waits: its clock starts (when something counts time) and its timer runs.
     /// Returns the timeout's error once the limit has passed.
-    fn waiting(
-        &mut self,
-        layers: &Layers,
-        meta: &OpMeta<'_>,
-        cx: &mut Context<'_>,
-    ) -> Option<StoreError> {
+    fn waiting(&mut self, cx: &mut Context<'_>) -> Option<StoreError> {
+        let layers = self.layers;
         if self.started.is_none() && (self.repeatable || layers.timeout.is_some()) {
             self.started = Some(Instant::now());
         }
         let timeout = layers.timeout.as_ref()?;
-        let limit = timeout.limit_of(meta.operation);
+        let limit = timeout.limit_of(self.meta.operation);
         let started = self.started?;
         let timer = self
             .timer
@@ -129,47 +188,50 @@ impl<T> Running<'_, T> {
             .as_mut()
             .poll(cx)
             .is_ready()
-            .then(|| expired(meta, limit))
+            .then(|| expired(&self.meta, limit))
     }
 }
 
-impl<'a, T: Send + 'a> Future for Quick<'a, T> {
+// No field is pinned structurally: the store's future and the timer are boxed, and the call
+// is only ever called through a shared reference.
+impl<T, C> Unpin for Quick<'_, T, C> {}
+
+impl<'a, T, C> Future for Quick<'a, T, C>
+where
+    T: Send + 'a,
+    C: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+{
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.get_mut();
         loop {
-            match &mut this.state {
-                State::Start(secondary) => {
-                    let secondary = secondary.take();
-                    this.state = this.start(secondary);
+            let running = match this.phase {
+                Phase::Start => {
+                    this.start();
+                    continue;
                 }
-                State::Running(running) => {
-                    let error = match running.call.as_mut().poll(cx) {
-                        Poll::Ready(Ok(value)) => {
-                            this.state = State::Done;
-                            return Poll::Ready(Ok(value));
-                        }
-                        Poll::Ready(Err(error)) => error,
-                        Poll::Pending => match running.waiting(this.layers, this.meta, cx) {
-                            Some(expired) => expired,
-                            None => return Poll::Pending,
-                        },
-                    };
-                    let (repeatable, started) = (running.repeatable, running.started);
-                    // The attempt is over: its future, timer and permit go.
-                    this.state = State::Done;
-                    if !repeatable {
-                        return Poll::Ready(Err(error));
-                    }
-                    this.state = this.engine_retries(error, started);
+                Phase::Done => panic!("a layered call was polled after it finished"),
+                Phase::Running | Phase::Engine => this
+                    .running
+                    .as_mut()
+                    .expect("a running call has its future"),
+            };
+            let outcome = match running.as_mut().poll(cx) {
+                Poll::Ready(outcome) => outcome,
+                Poll::Pending if this.phase == Phase::Engine => return Poll::Pending,
+                Poll::Pending => match this.waiting(cx) {
+                    Some(expired) => Err(expired),
+                    None => return Poll::Pending,
+                },
+            };
+            let (phase, repeatable, started) = (this.phase, this.repeatable, this.started);
+            this.finish();
+            match outcome {
+                Err(error) if phase == Phase::Running && repeatable => {
+                    this.engine_retries(error, started)
                 }
-                State::Engine(engine) => {
-                    let outcome = std::task::ready!(engine.as_mut().poll(cx));
-                    this.state = State::Done;
-                    return Poll::Ready(outcome);
-                }
-                State::Done => panic!("a layered call was polled after it finished"),
+                outcome => return Poll::Ready(outcome),
             }
         }
     }
