@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_postgres::{
-    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Status,
+    Manager, ManagerConfig, Object, Pool, PoolError, QueueMode, RecyclingMethod, Runtime, Status,
 };
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
@@ -144,7 +144,10 @@ impl PgStore {
                     config.recycle_timeout,
                 ));
         }
+        // Last in, first out: a task gets back the connection it just returned, warm on its
+        // worker thread, and connections beyond the load age into the idle check.
         let pool = pool
+            .queue_mode(QueueMode::Lifo)
             .max_size(config.pool_size)
             .wait_timeout(Some(config.wait_timeout))
             .create_timeout(Some(config.create_timeout))

@@ -362,21 +362,53 @@ impl Ord for Number {
     }
 }
 
+/// The decimal digits of `magnitude`, written from the end of a buffer and allocated once
+/// (integers become numbers on every decoded row, so this skips the formatter and the
+/// intermediate `String`).
+fn integer_digits(mut magnitude: u128) -> Box<str> {
+    // u128::MAX has 39 digits.
+    let mut buffer = [0u8; 39];
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buffer[at..])
+        .expect("ASCII digits")
+        .into()
+}
+
 macro_rules! number_from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for Number {
             fn from(value: $t) -> Self {
-                let negative = value < 0 as $t;
-                let text = value.to_string();
-                let digits = text.trim_start_matches('-');
-                Number { negative, digits: digits.into(), exponent: 0 }
+                let negative = value < 0;
+                Number {
+                    negative,
+                    digits: integer_digits(value.unsigned_abs() as u128),
+                    exponent: 0,
+                }
             }
         }
     )*};
 }
-number_from_int!(
-    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
-);
+number_from_int!(i8, i16, i32, i64, i128, isize);
+
+macro_rules! number_from_unsigned {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Number {
+            fn from(value: $t) -> Self {
+                Number { negative: false, digits: integer_digits(value as u128), exponent: 0 }
+            }
+        }
+    )*};
+}
+number_from_unsigned!(u8, u16, u32, u64, u128, usize);
 
 impl TryFrom<f64> for Number {
     type Error = StoreError;

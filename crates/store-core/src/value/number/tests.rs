@@ -156,3 +156,33 @@ fn to_i64_agrees_with_the_wide_conversion_at_every_length() {
     }
     assert_eq!(n(&i64::MIN.to_string()).to_i64(), Some(i64::MIN));
 }
+
+#[test]
+fn integers_become_numbers_with_every_digit_and_their_sign() {
+    let texts_of = |number: Number| (number.to_string(), number.is_negative());
+    assert_eq!(texts_of(Number::from(0i64)), ("0".into(), false));
+    assert_eq!(texts_of(Number::from(-1i8)), ("-1".into(), true));
+    assert_eq!(texts_of(Number::from(i8::MIN)).0, i8::MIN.to_string());
+    assert_eq!(texts_of(Number::from(i64::MIN)).0, i64::MIN.to_string());
+    assert_eq!(texts_of(Number::from(i128::MIN)).0, i128::MIN.to_string());
+    assert_eq!(texts_of(Number::from(u128::MAX)).0, u128::MAX.to_string());
+    assert_eq!(texts_of(Number::from(usize::MAX)).0, usize::MAX.to_string());
+    assert_eq!(Number::from(1_000_000u32), n("1E6"));
+    // Every length and sign of i64, and the neighbours of each power of ten.
+    let mut power: i64 = 1;
+    for _ in 0..19 {
+        for value in [
+            power - 1,
+            power,
+            power + 1,
+            -power + 1,
+            -power,
+            -power - 1,
+            power * 7,
+        ] {
+            assert_eq!(Number::from(value).to_string(), value.to_string());
+            assert_eq!(Number::from(value), n(&value.to_string()), "{value}");
+        }
+        power = power.saturating_mul(10);
+    }
+}
