@@ -41,7 +41,9 @@ struct Upload {
 }
 
 impl Upload {
-    async fn part(self, number: i32, body: Bytes) -> Result<CompletedPart> {
+    /// Uploads part `number`; gives its bytes back with the completed part, so the upload can
+    /// read its next part into the same buffer.
+    async fn part(self, number: i32, body: Bytes) -> Result<(CompletedPart, Bytes)> {
         let out = retry(&self.policy, || {
             let body = body.clone();
             let this = &self;
@@ -69,7 +71,7 @@ impl Upload {
         })
         .await?;
         // Each part's checksum goes back in CompleteMultipartUpload, which S3 checks.
-        Ok(CompletedPart::builder()
+        let completed = CompletedPart::builder()
             .part_number(number)
             .set_e_tag(out.e_tag().map(str::to_owned))
             .set_checksum_crc32(out.checksum_crc32().map(str::to_owned))
@@ -77,7 +79,8 @@ impl Upload {
             .set_checksum_crc64_nvme(out.checksum_crc64_nvme().map(str::to_owned))
             .set_checksum_sha1(out.checksum_sha1().map(str::to_owned))
             .set_checksum_sha256(out.checksum_sha256().map(str::to_owned))
-            .build())
+            .build();
+        Ok((completed, body))
     }
 
     async fn abort(&self) {
@@ -207,17 +210,18 @@ pub(crate) async fn upload(
         tasks: Vec::new(),
     };
     let outcome = async {
-        let mut in_flight: FuturesUnordered<JoinHandle<Result<CompletedPart>>> =
+        let mut in_flight: FuturesUnordered<JoinHandle<Result<(CompletedPart, Bytes)>>> =
             FuturesUnordered::new();
-        let mut parts: Vec<CompletedPart> = Vec::new();
+        let mut parts = Parts::default();
         let mut number: u64 = 1;
         // What was read and not yet put in a part, oldest first.
         let mut unread: VecDeque<Bytes> = VecDeque::from([first.freeze(), pending]);
         loop {
-            // Each part is a buffer allocated once at its size: no byte is copied again by a
-            // growing buffer's reallocations, and a part in flight holds its own bytes only.
+            // Each part is a buffer of its size from the start (a finished part's, or a new
+            // one): no byte is copied again by a growing buffer's reallocations, and a part
+            // in flight holds its own bytes only.
             let want = part_size(number) as usize;
-            let mut part = BytesMut::with_capacity(want);
+            let mut part = parts.buffer(want);
             let mut finished = false;
             while part.len() < want {
                 let mut chunk = match unread.pop_front() {
@@ -245,7 +249,7 @@ pub(crate) async fn upload(
                 ));
             }
             while in_flight.len() >= transfer.concurrency {
-                parts.push(join(in_flight.next().await)?);
+                parts.done(join(in_flight.next().await)?);
             }
             let task = tokio::spawn(upload.clone().part(number as i32, part.freeze()));
             guard.tasks.push(task.abort_handle());
@@ -256,9 +260,9 @@ pub(crate) async fn upload(
             }
         }
         while let Some(done) = in_flight.next().await {
-            parts.push(join(Some(done))?);
+            parts.done(join(Some(done))?);
         }
-        parts.sort_by_key(|p| p.part_number());
+        let parts = parts.completed();
         let _lock = client.condition_lock(key, &options.mode).await;
         // Servers that ignore conditions on CompleteMultipartUpload are covered by this check.
         client.check_put_mode(key, &options.mode, operation).await?;
@@ -317,9 +321,44 @@ fn checksum_type(checksum: Checksum) -> ChecksumType {
     }
 }
 
+/// The parts of an upload as they complete, and the buffers they give back.
+#[derive(Default)]
+struct Parts {
+    completed: Vec<CompletedPart>,
+    /// Buffers of finished parts, emptied, for the parts still to read: an upload allocates
+    /// `concurrency + 1` of them however many parts it has, so the allocator is not asked for
+    /// (and does not keep) a fresh part-sized block per part.
+    spare: Vec<BytesMut>,
+}
+
+impl Parts {
+    fn done(&mut self, (part, body): (CompletedPart, Bytes)) {
+        self.completed.push(part);
+        // The part's bytes are ours alone once its request is over.
+        if let Ok(mut buffer) = body.try_into_mut() {
+            buffer.clear();
+            self.spare.push(buffer);
+        }
+    }
+
+    /// An empty buffer holding `size` bytes: a spare one when one is large enough.
+    fn buffer(&mut self, size: usize) -> BytesMut {
+        match self.spare.iter().position(|b| b.capacity() >= size) {
+            Some(at) => self.spare.swap_remove(at),
+            None => BytesMut::with_capacity(size),
+        }
+    }
+
+    /// The completed parts in order, as `CompleteMultipartUpload` lists them.
+    fn completed(mut self) -> Vec<CompletedPart> {
+        self.completed.sort_by_key(|p| p.part_number());
+        self.completed
+    }
+}
+
 fn join(
-    done: Option<std::result::Result<Result<CompletedPart>, tokio::task::JoinError>>,
-) -> Result<CompletedPart> {
+    done: Option<std::result::Result<Result<(CompletedPart, Bytes)>, tokio::task::JoinError>>,
+) -> Result<(CompletedPart, Bytes)> {
     match done {
         Some(Ok(part)) => part,
         Some(Err(e)) => Err(StoreError::internal(format!(
