@@ -1,5 +1,6 @@
 //! The cost of the layers: a `get` on the in-memory document store through every layer at
-//! once (faults off) against the bare store: a warm-up round, then rounds in rotated order;
+//! once (faults off) against the bare store: a warm-up round, then rounds in an order rotated
+//! each round and reversed every other round;
 //! the line gives the median time of one get with the rounds' min–max. Rounds are short (2,000
 //! gets, under a millisecond) and many (801), so a pause of the host spoils a few rounds, not
 //! the median.
@@ -52,6 +53,16 @@ async fn boxed_gets(store: &dyn DocumentStore, ops: u64) -> Duration {
     started.elapsed()
 }
 
+/// The contenders' order in `round`: rotated each round and reversed every other one, so
+/// that no contender always runs after the same other one.
+fn order(round: usize, contenders: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = rotation(round, contenders).collect();
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
 async fn gets(store: &dyn DocumentStore, ops: u64) -> Duration {
     let key = DocKey::partition("user-1");
     let started = Instant::now();
@@ -89,7 +100,7 @@ async fn each_layer(
     let mut samples: Vec<Samples> = stacks.iter().map(|(name, _)| Samples::new(*name)).collect();
     let mut bare_samples = Samples::new("bare");
     for round in 0..=rounds {
-        for at in rotation(round, stores.len() + 1) {
+        for at in order(round, stores.len() + 1) {
             let took = match stores.get(at) {
                 Some(store) => gets(store, ops).await,
                 None => gets(bare, ops).await,
@@ -132,6 +143,8 @@ async fn main() -> Result<(), store_core::StoreError> {
     }
     // `--profile bare|floor|none|ours`: one contender alone (`none`: a stack with no layer), for a profiler.
     if let Some(which) = std::env::args().skip_while(|a| a != "--profile").nth(1) {
+        // One long run for a sampling profiler, not the rounds' short ones.
+        let ops = arg("--ops", 2_000_000);
         let empty = MemoryDocumentStore::new("users", KeySchema::partition("id", KeyType::String))?
             .layer(Layers::new());
         empty.put(item.clone(), PutItemOptions::new()).await?;
@@ -155,7 +168,7 @@ async fn main() -> Result<(), store_core::StoreError> {
         Samples::new("bare in one more box"),
     ];
     for round in 0..=rounds {
-        for at in rotation(round, 3) {
+        for at in order(round, 3) {
             let took = match at {
                 0 => gets(&layered, ops).await,
                 1 => gets(&bare, ops).await,

@@ -31,8 +31,7 @@ impl Reserve {
         let cap = u64::from(cap) * UNIT;
         Self {
             held: Arc::new(AtomicU64::new(cap)),
-            // At most UNIT, so the count stays far from overflowing.
-            earn: (ratio.clamp(0.0, 1.0) * UNIT as f64).round() as u64,
+            earn: earning(ratio),
             cap,
         }
     }
@@ -58,6 +57,16 @@ impl Reserve {
     pub(crate) fn available(&self) -> u32 {
         u32::try_from(self.held.load(Ordering::Relaxed).min(self.cap) / UNIT).unwrap_or(u32::MAX)
     }
+}
+
+/// `ratio` in millionths: at most one whole token (so the count stays far from overflowing),
+/// at least one millionth for any ratio above zero (so a tiny ratio still earns), nothing for
+/// zero, a negative ratio or NaN.
+fn earning(ratio: f64) -> u64 {
+    if ratio.is_nan() || ratio <= 0.0 {
+        return 0;
+    }
+    ((ratio.min(1.0) * UNIT as f64).round() as u64).max(1)
 }
 
 #[cfg(test)]
@@ -99,6 +108,16 @@ mod tests {
         let none = Reserve::new(1.0, 0);
         none.earn();
         assert!(!none.spend());
+    }
+
+    #[test]
+    fn ratios_become_millionths_and_a_tiny_one_still_earns() {
+        assert_eq!(earning(0.2), 200_000);
+        assert_eq!(earning(7.0), UNIT);
+        assert_eq!(earning(1e-9), 1);
+        assert_eq!(earning(0.0), 0);
+        assert_eq!(earning(-1.0), 0);
+        assert_eq!(earning(f64::NAN), 0);
     }
 
     #[test]

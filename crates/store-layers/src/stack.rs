@@ -333,7 +333,8 @@ impl Layer for Layers {
         T: Send + 'a,
         F: Fn() -> BoxFuture<'a, store_core::Result<T>> + Send + Sync + 'a,
     {
-        // Allocated first and written in place, rather than built on the stack and copied.
+        // Allocated before the value is built, so the optimiser may build it in the box
+        // (it does here: the future's copy from the stack left the profile).
         let quick: Box<quick::Quick<'a, T, F>> =
             Box::write(Box::new_uninit(), quick::Quick::new(self, meta, call, None));
         Box::into_pin(quick)

@@ -30,7 +30,7 @@ pub(super) struct Quick<'a, T, C> {
     meta: OpMeta<'a>,
     /// `None` once the engine's path has taken it.
     call: Option<C>,
-    /// The read on the fallback's store, if any, until the call starts.
+    /// The read on the fallback's store, if any: only the engine's path uses it.
     secondary: Option<Call<'a, T>>,
     phase: Phase,
     /// The fast path's attempt ([`Phase::Running`]) or the engine's future
@@ -122,7 +122,7 @@ where
     fn take_call(&mut self) -> C {
         self.call
             .take()
-            .expect("the engine takes the call once, when the fast path ends")
+            .expect("the call is taken once, by the engine")
     }
 
     /// The whole call as the engine runs it: the outer layers, the fallback, the attempts.
