@@ -59,14 +59,6 @@ impl HedgeLayer {
     pub fn fired(&self) -> u64 {
         self.fired.load(Ordering::Relaxed)
     }
-
-    fn deposit(&self) {
-        self.reserve.earn();
-    }
-
-    fn withdraw(&self) -> bool {
-        self.reserve.spend()
-    }
 }
 
 impl HedgeLayer {
@@ -80,7 +72,7 @@ impl HedgeLayer {
         if !hedgeable(meta) {
             return attempt().await;
         }
-        self.deposit();
+        self.reserve.earn();
         let mut first = std::pin::pin!(attempt());
         // A read that is ready at once needs no timer.
         if let Poll::Ready(outcome) = futures::poll!(first.as_mut()) {
@@ -91,7 +83,7 @@ impl HedgeLayer {
             Either::Left((outcome, _)) => return outcome,
             Either::Right(((), _)) => {}
         }
-        if !self.withdraw() {
+        if !self.reserve.spend() {
             return first.await;
         }
         self.fired.fetch_add(1, Ordering::Relaxed);

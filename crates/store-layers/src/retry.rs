@@ -106,7 +106,7 @@ impl RetryLayer {
     pub(crate) fn begin(&self, meta: &OpMeta<'_>) -> bool {
         let repeatable = self.repeatable(meta);
         if repeatable && let Some(budget) = &self.budget {
-            budget.deposit();
+            budget.reserve.earn();
         }
         repeatable
     }
@@ -130,7 +130,7 @@ impl RetryLayer {
                 return Err(error);
             };
             if let Some(budget) = &self.budget
-                && !budget.withdraw()
+                && !budget.reserve.spend()
             {
                 tracing::debug!(operation = meta.operation, "retry budget spent");
                 return Err(error);
@@ -204,13 +204,5 @@ impl RetryBudget {
     /// Retries available now.
     pub fn available(&self) -> u32 {
         self.reserve.available()
-    }
-
-    fn deposit(&self) {
-        self.reserve.earn();
-    }
-
-    fn withdraw(&self) -> bool {
-        self.reserve.spend()
     }
 }
