@@ -24,6 +24,9 @@ struct Options {
     selects: usize,
     tasks: usize,
     rounds: usize,
+    /// `--profile ours|raw`: load once, then run only that contender's point selects (for
+    /// `perf stat`/`perf record`), no comparison.
+    profile: Option<String>,
 }
 
 fn options() -> Options {
@@ -41,6 +44,11 @@ fn options() -> Options {
         selects: get("--selects").unwrap_or(20_000) as usize,
         tasks: get("--tasks").unwrap_or(8).max(1) as usize,
         rounds: get("--rounds").unwrap_or(3).max(1) as usize,
+        profile: args
+            .iter()
+            .position(|a| a == "--profile")
+            .and_then(|i| args.get(i + 1))
+            .cloned(),
     }
 }
 
@@ -410,6 +418,40 @@ async fn selects(
     started.elapsed()
 }
 
+/// Loads the table, then runs only `contender`'s point selects (`ours`: the default pool;
+/// `raw`: as many raw clients as tasks) and prints their rate: a run to profile.
+async fn profile(load: &Load<'_>, contender: &str) {
+    load.run(Loader::Copy).await;
+    let _ = std::fs::remove_file(&load.csv);
+    let select = format!(
+        "SELECT id, name, email, age, score FROM {} WHERE id = $1",
+        load.table
+    );
+    let opts = load.opts;
+    let per_task = opts.selects / opts.tasks;
+    let (pool, raw) = match contender {
+        "ours" => (Some(load.store), Vec::new()),
+        "raw" => (None, raw_clients(load.url, &select, opts.tasks).await),
+        other => panic!("--profile takes `ours` or `raw`, not `{other}`"),
+    };
+    let raw = if raw.is_empty() {
+        raw_clients(load.url, &select, 1).await
+    } else {
+        raw
+    };
+    let took = selects(pool, &raw, &select, opts.rows, opts.tasks, per_task).await;
+    let total = (per_task * opts.tasks) as f64;
+    println!(
+        "profile {contender}: {:.0} q/s over {:.2} s",
+        total / took.as_secs_f64(),
+        took.as_secs_f64()
+    );
+    load.store
+        .batch_execute(&format!("DROP TABLE IF EXISTS {}", load.table))
+        .await
+        .expect("drop");
+}
+
 #[tokio::main]
 async fn main() {
     let opts = options();
@@ -436,6 +478,9 @@ async fn main() {
         csv: std::env::temp_dir().join(format!("store-rds-bench-{}.csv", std::process::id())),
     };
     write_csv(&load.csv, n);
+    if let Some(contender) = &opts.profile {
+        return profile(&load, contender).await;
+    }
     let mut loaders = vec![Loader::Copy, Loader::PerRowInsert, Loader::MultiRowInsert];
     if load.python.is_some() {
         loaders.push(Loader::Psycopg2);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, QueueMode, RecyclingMethod, Runtime, Status,
+    TimeoutType, Timeouts,
 };
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
@@ -151,7 +152,9 @@ impl PgStore {
             .max_size(config.pool_size)
             .wait_timeout(Some(config.wait_timeout))
             .create_timeout(Some(config.create_timeout))
-            .recycle_timeout(Some(config.recycle_timeout))
+            // `Fast` recycling never waits, and the checkout hook bounds its own check by
+            // the recycle timeout: no timer wraps the recycling itself.
+            .recycle_timeout(None)
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| {
@@ -197,7 +200,17 @@ impl PgStore {
     }
 
     pub(crate) async fn conn(&self, operation: &'static str) -> Result<Object> {
-        self.pool.get().await.map_err(|e| {
+        // A free connection is taken without arming the wait timer (a timer per checkout is
+        // a measurable share of a point select); only a caller that must queue waits with it.
+        let free = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.pool.timeouts()
+        };
+        let got = match self.pool.timeout_get(&free).await {
+            Err(PoolError::Timeout(TimeoutType::Wait)) => self.pool.get().await,
+            other => other,
+        };
+        got.map_err(|e| {
             // A connection that failed for want of a password fails for the source's reason.
             let source_failure = match &e {
                 PoolError::Backend(_) => {

@@ -5,8 +5,10 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use crate::error::StoreError;
+use digits::Digits;
 
 mod arith;
+mod digits;
 mod parse;
 mod serial;
 
@@ -40,7 +42,7 @@ pub(crate) const NUMBER_TOKEN: &str = "$store_core::Number";
 pub struct Number {
     negative: bool,
     /// ASCII digits without leading zeros; `"0"` for zero.
-    digits: Box<str>,
+    digits: Digits,
     exponent: i32,
 }
 
@@ -49,9 +51,29 @@ impl Number {
     pub fn zero() -> Self {
         Self {
             negative: false,
-            digits: "0".into(),
+            digits: Digits::new("0"),
             exponent: 0,
         }
+    }
+
+    /// `digits × 10^exponent` with a sign, from ASCII decimal digits (leading zeros are
+    /// dropped, every other digit kept): the constructor for decoders that already hold a
+    /// number's digits, with no text to parse. `InvalidInput` for a character that is not a
+    /// digit, or more than [`MAX_DIGITS`] digits or an exponent beyond [`MAX_EXPONENT`].
+    ///
+    /// ```
+    /// use store_core::Number;
+    /// let n = Number::from_digits(true, "01250", -2).unwrap();
+    /// assert_eq!(n.to_string(), "-12.50");
+    /// assert!(Number::from_digits(false, "12a", 0).is_err());
+    /// ```
+    pub fn from_digits(negative: bool, digits: &str, exponent: i64) -> Result<Self, StoreError> {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::invalid_input(format!(
+                "{digits:?} is not a sequence of decimal digits"
+            )));
+        }
+        Self::from_parts(negative, digits, exponent)
     }
 
     fn from_parts(negative: bool, digits: &str, exponent: i64) -> Result<Self, StoreError> {
@@ -60,7 +82,7 @@ impl Number {
             let exponent = i32::try_from(exponent.clamp(-(MAX_DIGITS as i64), 0)).unwrap_or(0);
             return Ok(Self {
                 negative: false,
-                digits: "0".into(),
+                digits: Digits::new("0"),
                 exponent,
             });
         }
@@ -80,7 +102,7 @@ impl Number {
         })?;
         Ok(Self {
             negative,
-            digits: trimmed.into(),
+            digits: Digits::new(trimmed),
             exponent,
         })
     }
@@ -216,7 +238,7 @@ impl Number {
             return if self.negative { -magnitude } else { magnitude };
         }
         let sign = if self.negative { "-" } else { "" };
-        format!("{sign}{}e{}", self.digits, self.exponent)
+        format!("{sign}{}e{}", &*self.digits, self.exponent)
             .parse()
             .unwrap_or(f64::NAN)
     }
@@ -362,27 +384,6 @@ impl Ord for Number {
     }
 }
 
-/// The decimal digits of `magnitude`, written from the end of a buffer and allocated once
-/// (integers become numbers on every decoded row, so this skips the formatter and the
-/// intermediate `String`).
-fn integer_digits(mut magnitude: u128) -> Box<str> {
-    // u128::MAX has 39 digits.
-    let mut buffer = [0u8; 39];
-    let mut at = buffer.len();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&buffer[at..])
-        .expect("ASCII digits")
-        .into()
-}
-
 macro_rules! number_from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for Number {
@@ -390,7 +391,7 @@ macro_rules! number_from_int {
                 let negative = value < 0;
                 Number {
                     negative,
-                    digits: integer_digits(value.unsigned_abs() as u128),
+                    digits: Digits::of_integer(value.unsigned_abs() as u128),
                     exponent: 0,
                 }
             }
@@ -403,7 +404,7 @@ macro_rules! number_from_unsigned {
     ($($t:ty),*) => {$(
         impl From<$t> for Number {
             fn from(value: $t) -> Self {
-                Number { negative: false, digits: integer_digits(value as u128), exponent: 0 }
+                Number { negative: false, digits: Digits::of_integer(value as u128), exponent: 0 }
             }
         }
     )*};

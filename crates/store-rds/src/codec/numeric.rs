@@ -133,53 +133,58 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Number, StoreError> {
     if dscale & DSCALE_MASK != dscale || raw.len() != 8 + 2 * ndigits {
         return Err(bad());
     }
-    let dscale = i64::from(dscale);
-    let mut groups = Vec::with_capacity(ndigits);
-    for i in 0..ndigits {
-        let g = u16_at(8 + 2 * i)?;
-        if g > 9999 {
-            return Err(bad());
-        }
-        groups.push(g);
+    let dscale = usize::from(dscale);
+    let group_at = |i: usize| u16::from_be_bytes([raw[8 + 2 * i], raw[9 + 2 * i]]);
+    if (0..ndigits).any(|i| group_at(i) > 9999) {
+        return Err(bad());
     }
+    // Group `i` stands for 10000^(weight - i): the integer part is groups 0..=weight, the
+    // fraction the groups after, read as far as the display scale asks. Missing groups are 0.
     let group = |i: i64| -> u16 {
         usize::try_from(i)
             .ok()
-            .and_then(|i| groups.get(i).copied())
-            .unwrap_or(0)
+            .filter(|&i| i < ndigits)
+            .map_or(0, group_at)
     };
-    // Group `i` stands for 10000^(weight - i): the integer part is groups 0..=weight, the
-    // fraction the groups after, read as far as the display scale asks.
-    let mut text = String::with_capacity(((weight.max(0) + 2) * 4 + dscale) as usize);
-    if sign == SIGN_NEGATIVE {
-        text.push('-');
-    }
-    if weight < 0 {
-        text.push('0');
+    // The digits are written straight into a buffer (on the stack when they fit, as nearly
+    // all do) and become the number with no text to format or parse.
+    let integer_groups = usize::try_from(weight + 1).unwrap_or(0);
+    let len = (integer_groups * 4).max(1) + dscale;
+    let mut stack = [0u8; 64];
+    let mut heap = Vec::new();
+    let digits: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
     } else {
-        use std::fmt::Write;
-        for i in 0..=weight {
-            let g = group(i);
-            let _ = if i == 0 {
-                write!(text, "{g}")
-            } else {
-                write!(text, "{g:04}")
-            };
-        }
+        heap.resize(len, 0);
+        &mut heap
+    };
+    let mut at = 0;
+    if integer_groups == 0 {
+        put_group(digits, &mut at, 0, 1);
     }
-    if dscale > 0 {
-        use std::fmt::Write;
-        text.push('.');
-        let mut frac = String::with_capacity(dscale as usize + 4);
-        let mut k = 1;
-        while (frac.len() as i64) < dscale {
-            let _ = write!(frac, "{:04}", group(weight + k));
-            k += 1;
-        }
-        frac.truncate(dscale as usize);
-        text.push_str(&frac);
+    for i in 0..integer_groups {
+        put_group(digits, &mut at, group(i as i64), 4);
     }
-    text.parse()
+    let mut k = 1;
+    while at < len {
+        let count = (len - at).min(4);
+        put_group(digits, &mut at, group(weight + k), count);
+        k += 1;
+    }
+    let digits = std::str::from_utf8(digits).map_err(|_| bad())?;
+    Number::from_digits(sign == SIGN_NEGATIVE, digits, -(dscale as i64))
+}
+
+/// Writes the first `count` of the four decimal digits of `group` (zero-padded) at `*at`.
+fn put_group(out: &mut [u8], at: &mut usize, group: u16, count: usize) {
+    let mut four = [0u8; 4];
+    let mut rest = group;
+    for d in four.iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out[*at..*at + count].copy_from_slice(&four[..count]);
+    *at += count;
 }
 
 #[cfg(test)]
