@@ -8,6 +8,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Build output goes to the user's cache, shared by every clone as moto's virtualenv and the
+# launchers are: a fresh clone compiles only the workspace's own crates, not its ~400
+# dependencies (cargo's fingerprints decide what is stale). A target directory of the caller's
+# own (CARGO_TARGET_DIR) wins; the shared one is emptied when it outgrows
+# STORES_TARGET_CACHE_GIB (default 40), since every clone's path adds its own workspace builds.
+cache_dir="${STORES_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stores}"
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+    CARGO_TARGET_DIR="$cache_dir/target"
+    export CARGO_TARGET_DIR
+    mkdir -p "$CARGO_TARGET_DIR"
+    used_gib=$(( $(du -sk "$CARGO_TARGET_DIR" | cut -f1) / 1048576 ))
+    if [ "$used_gib" -ge "${STORES_TARGET_CACHE_GIB:-40}" ]; then
+        echo "the shared build cache holds ${used_gib} GiB: emptying $CARGO_TARGET_DIR"
+        rm -rf "$CARGO_TARGET_DIR" && mkdir -p "$CARGO_TARGET_DIR"
+    fi
+fi
+echo "build output in $CARGO_TARGET_DIR"
+
 # Formatting and each crate's rust-version are checked first: cheap, and they fail fast.
 cargo fmt --all -- --check
 python3 scripts/msrv.py
