@@ -10,7 +10,7 @@ cd "$root"
 if [[ -f .services/services.env ]]; then
     set -a; . .services/services.env; set +a
 fi
-tm_target="$root/target/bench-transfer-manager"
+tm_target="${CARGO_TARGET_DIR:-$root/target}/bench-transfer-manager"
 CARGO_TARGET_DIR="$tm_target" cargo build --quiet --release \
     --manifest-path crates/store-s3/bench/transfer-manager/Cargo.toml
 export BENCH_TRANSFER_MANAGER="$tm_target/release/s3-transfer-manager-baseline"

@@ -5,11 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use bytes::BytesMut;
 use futures::StreamExt;
-use store_core::object::{ByteRange, ByteStream, GetOptions, PutOptions, PutResult};
+use store_core::object::{ByteRange, GetOptions, PutOptions, PutResult};
 use store_core::{ObjectKey, Result, StoreError};
-use tokio::io::AsyncReadExt;
 
 use crate::client::{BucketClient, meta_of_head};
 use crate::error::{io_error, local};
@@ -20,9 +18,6 @@ use crate::transfer::TransferConfig;
 mod part_writer;
 
 use part_writer::PartWriter;
-
-/// How much of a file is read at a time.
-const FILE_CHUNK: usize = 1024 * 1024;
 
 /// Uploads a file from disk, streamed, as a multipart upload above the threshold with a part
 /// size chosen from the file's size (so no file needs more than 10,000 parts, and a file over
@@ -43,36 +38,17 @@ pub(crate) async fn upload_file(
         .await
         .map_err(|e| io_error("read the size of", path, e))?
         .len();
-    let body = file_stream(file, path.to_owned());
+    let source = crate::multipart::Source::file(file.into_std().await, path.to_owned());
     crate::multipart::upload(
         client,
         transfer,
         key,
-        body,
+        source,
         WriteOptions { options, s3 },
         Some(size),
         "upload_file",
     )
     .await
-}
-
-/// Streams a file in 1 MiB chunks.
-fn file_stream(file: tokio::fs::File, path: PathBuf) -> ByteStream {
-    futures::stream::unfold(Some((file, path)), |state| async move {
-        let (mut file, path) = state?;
-        let mut buf = BytesMut::with_capacity(FILE_CHUNK);
-        loop {
-            match file.read_buf(&mut buf).await {
-                Ok(0) if buf.is_empty() => return None,
-                Ok(0) => break,
-                Ok(_) if buf.len() < FILE_CHUNK => {}
-                Ok(_) => break,
-                Err(e) => return Some((Err(io_error("read", &path, e)), None)),
-            }
-        }
-        Some((Ok(buf.freeze()), Some((file, path))))
-    })
-    .boxed()
 }
 
 /// Removes the temporary file unless the download finished.

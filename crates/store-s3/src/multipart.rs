@@ -1,8 +1,6 @@
 //! Multipart uploads and copies: bounded memory and concurrency, per-part retries, and an
 //! abort on every failure path so no upload is left behind.
 
-use std::collections::VecDeque;
-
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
@@ -10,7 +8,7 @@ use aws_sdk_s3::types::{ChecksumType, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use store_core::object::{ByteStream, ObjectMeta, PutMode, PutOptions, PutResult};
+use store_core::object::{ObjectMeta, PutMode, PutOptions, PutResult};
 use store_core::{ObjectKey, Result, RetryPolicy, StoreError, retry};
 use tokio::task::JoinHandle;
 
@@ -22,6 +20,10 @@ use crate::options::{
     with_put_options,
 };
 use crate::transfer::{MAX_OBJECT_SIZE, MAX_PARTS, MIB, TransferConfig};
+
+mod source;
+
+pub(crate) use source::Source;
 
 /// The smallest part a multipart copy uses when its threshold is the default.
 const COPY_PART: u64 = 512 * MIB;
@@ -38,6 +40,8 @@ struct Upload {
     checksum: Option<Checksum>,
     /// The SSE-C key every part is encrypted with.
     customer_key: Option<CustomerKey>,
+    /// Whether the parts' bytes are signed (see [`TransferConfig::sign_part_payloads`]).
+    sign_payload: bool,
 }
 
 impl Upload {
@@ -58,12 +62,17 @@ impl Upload {
                     .content_length(body.len() as i64)
                     .body(SdkByteStream::from(body))
                     .set_checksum_algorithm(this.checksum.map(Checksum::sdk));
-                with_customer_key!(request, this.customer_key.as_ref())
+                let mut request = with_customer_key!(request, this.customer_key.as_ref())
                     .customize()
                     .config_override(
                         aws_sdk_s3::config::Builder::default()
                             .retry_config(RetryConfig::disabled()),
-                    )
+                    );
+                if !this.sign_payload {
+                    // The part's checksum, checked by S3, covers its bytes.
+                    request = request.disable_payload_signing();
+                }
+                request
                     .send()
                     .await
                     .map_err(|e| map_sdk_error(e, "upload_part", &this.bucket, this.key.as_str()))
@@ -139,7 +148,7 @@ pub(crate) async fn upload(
     client: &BucketClient,
     transfer: &TransferConfig,
     key: &ObjectKey,
-    mut body: ByteStream,
+    mut source: Source,
     write: WriteOptions<'_>,
     size: Option<u64>,
     operation: &'static str,
@@ -162,23 +171,25 @@ pub(crate) async fn upload(
         None => transfer.part_size_at(number),
     };
 
-    // Read up to the threshold: a small body is one PutObject.
-    let mut first = BytesMut::new();
-    let mut pending: Option<Bytes> = None;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(ctx)?;
-        if (first.len() + chunk.len()) as u64 > threshold {
-            pending = Some(chunk);
-            break;
-        }
-        first.extend_from_slice(&chunk);
-    }
-    let Some(pending) = pending else {
-        let _guard = client.condition_lock(key, &options.mode).await;
-        return client
-            .put_object(key, first.freeze(), &options, s3, operation)
-            .await;
+    // Read up to the threshold: a small body is one PutObject. A file known to be larger goes
+    // straight to its parts; a file that turns out larger than its size said is sent in parts.
+    let threshold_read = threshold.saturating_add(1);
+    let peek = match size {
+        Some(size) if source.is_file() && size > threshold => None,
+        Some(size) if source.is_file() => Some(size.saturating_add(1).min(threshold_read)),
+        _ => Some(threshold_read),
     };
+    if let Some(want) = peek {
+        let want = usize::try_from(want).unwrap_or(usize::MAX);
+        let (first, ended) = source.fill(BytesMut::new(), want).await.map_err(ctx)?;
+        if ended && first.len() as u64 <= threshold {
+            let _guard = client.condition_lock(key, &options.mode).await;
+            return client
+                .put_object(key, first.freeze(), &options, s3, operation)
+                .await;
+        }
+        source.unread(first.freeze());
+    }
 
     // Fail fast on a condition that already does not hold, before sending gigabytes.
     client.check_put_mode(key, &options.mode, operation).await?;
@@ -204,6 +215,7 @@ pub(crate) async fn upload(
         policy: transfer.part_retry.clone(),
         checksum: s3.checksum,
         customer_key: s3.customer_key().cloned(),
+        sign_payload: transfer.sign_part_payloads,
     };
     let mut guard = AbortGuard {
         upload: Some(upload.clone()),
@@ -214,32 +226,12 @@ pub(crate) async fn upload(
             FuturesUnordered::new();
         let mut parts = Parts::default();
         let mut number: u64 = 1;
-        // What was read and not yet put in a part, oldest first.
-        let mut unread: VecDeque<Bytes> = VecDeque::from([first.freeze(), pending]);
         loop {
             // Each part is a buffer of its size from the start (a finished part's, or a new
             // one): no byte is copied again by a growing buffer's reallocations, and a part
             // in flight holds its own bytes only.
             let want = part_size(number) as usize;
-            let mut part = parts.buffer(want);
-            let mut finished = false;
-            while part.len() < want {
-                let mut chunk = match unread.pop_front() {
-                    Some(chunk) => chunk,
-                    None => match body.next().await {
-                        Some(chunk) => chunk?,
-                        None => {
-                            finished = true;
-                            break;
-                        }
-                    },
-                };
-                let take = (want - part.len()).min(chunk.len());
-                part.extend_from_slice(&chunk.split_to(take));
-                if !chunk.is_empty() {
-                    unread.push_front(chunk);
-                }
-            }
+            let (part, finished) = source.fill(parts.buffer(want), want).await?;
             if part.is_empty() {
                 break;
             }
@@ -334,18 +326,19 @@ struct Parts {
 impl Parts {
     fn done(&mut self, (part, body): (CompletedPart, Bytes)) {
         self.completed.push(part);
-        // The part's bytes are ours alone once its request is over.
-        if let Ok(mut buffer) = body.try_into_mut() {
-            buffer.clear();
+        // The part's bytes are ours alone once its request is over; the buffer keeps its
+        // length, so a file read into it again needs no zeroing first.
+        if let Ok(buffer) = body.try_into_mut() {
             self.spare.push(buffer);
         }
     }
 
-    /// An empty buffer holding `size` bytes: a spare one when one is large enough.
+    /// A buffer holding `size` bytes, its contents stale: a spare one when one is large
+    /// enough, else a zeroed one (fresh pages from the allocator, written only when read into).
     fn buffer(&mut self, size: usize) -> BytesMut {
         match self.spare.iter().position(|b| b.capacity() >= size) {
             Some(at) => self.spare.swap_remove(at),
-            None => BytesMut::with_capacity(size),
+            None => BytesMut::zeroed(size),
         }
     }
 
@@ -400,6 +393,7 @@ pub(crate) async fn copy(
         policy: transfer.part_retry.clone(),
         checksum: None,
         customer_key,
+        sign_payload: transfer.sign_part_payloads,
     };
     let mut guard = AbortGuard {
         upload: Some(upload.clone()),

@@ -115,7 +115,7 @@ impl S3Store {
             self.bucket_client(),
             self.transfer(),
             key,
-            body,
+            crate::multipart::Source::stream(body),
             WriteOptions { options, s3: &s3 },
             None,
             "put_stream",

@@ -171,7 +171,7 @@ impl ObjectStore for S3Store {
             &self.client,
             &self.transfer,
             key,
-            body,
+            crate::multipart::Source::stream(body),
             WriteOptions {
                 options,
                 s3: self.client.defaults(),

@@ -43,6 +43,13 @@ pub struct TransferConfig {
     /// How many times a download whose connection broke resumes from where it stopped
     /// (default 3).
     pub download_resumes: u32,
+    /// Whether each part's bytes are hashed into its SigV4 signature (default `false`). A
+    /// part's integrity is checked by S3 against the checksum it carries (CRC32 unless
+    /// [`S3PutOptions`](crate::S3PutOptions) names another), so the signature covers its
+    /// headers only, as AWS's transfer manager sends parts and boto3 does over HTTPS; turn this
+    /// on to also sign every byte (a SHA-256 pass over the whole upload) when parts travel
+    /// over plain HTTP through a network you do not trust.
+    pub sign_part_payloads: bool,
 }
 
 impl Default for TransferConfig {
@@ -58,6 +65,7 @@ impl Default for TransferConfig {
                 .max_delay(Duration::from_secs(5)),
             multipart_copy_threshold: MAX_SINGLE_COPY,
             download_resumes: 3,
+            sign_part_payloads: false,
         }
     }
 }

@@ -105,3 +105,68 @@ async fn urls_and_requests_signed_with_another_secret_are_refused() {
     assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
     assert!(!bucket.exists(&key("b.txt")).await.expect("exists"));
 }
+
+/// A file sent in parts reads back exactly from the signature-checking server whether the
+/// parts' bytes are signed or left to their checksum (the default); every request, a part's
+/// too, still carries a signature of its headers, so another secret is refused.
+#[tokio::test]
+async fn parts_upload_signed_or_covered_by_their_checksum() {
+    use store_core::testkit::object::pattern;
+    use store_s3::TransferConfig;
+
+    let bucket = fresh_verifying_bucket("parts-signing").await;
+    let (url, (access_key, secret)) = verifying_server();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("eleven-mib.bin");
+    let body = Bytes::from(pattern(11 * 1024 * 1024 + 7, 9));
+    std::fs::write(&path, &body).expect("write the file");
+    let parts = |sign_part_payloads| TransferConfig {
+        multipart_threshold: 5 * 1024 * 1024,
+        part_size: 5 * 1024 * 1024,
+        sign_part_payloads,
+        ..TransferConfig::default()
+    };
+    for sign in [false, true] {
+        let store = builder_with(
+            &url,
+            bucket.store.bucket(),
+            &(access_key.clone(), secret.clone()),
+        )
+        .transfer(parts(sign))
+        .build()
+        .await
+        .expect("a store");
+        let k = key(&format!("signed-{sign}.bin"));
+        let etag = store
+            .upload_file(&path, &k, PutOptions::new())
+            .await
+            .expect("upload in parts")
+            .etag
+            .expect("an etag");
+        assert!(
+            etag.trim_matches('"').ends_with("-3"),
+            "three parts: {etag}"
+        );
+        assert_eq!(
+            store.get_bytes(&k).await.expect("get"),
+            body,
+            "signed: {sign}"
+        );
+    }
+    let impostor = builder_with(
+        &url,
+        bucket.store.bucket(),
+        &(access_key, "not-the-secret-at-all".to_owned()),
+    )
+    .transfer(parts(false))
+    .build()
+    .await
+    .expect("a store with a wrong secret builds");
+    let k = key("impostor.bin");
+    let err = impostor
+        .upload_file(&path, &k, PutOptions::new())
+        .await
+        .expect_err("a wrong secret");
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(!bucket.exists(&k).await.expect("exists"));
+}
