@@ -18,11 +18,18 @@ if [ -z "${CARGO_TARGET_DIR:-}" ]; then
     CARGO_TARGET_DIR="$cache_dir/target"
     export CARGO_TARGET_DIR
     mkdir -p "$CARGO_TARGET_DIR"
-    used_gib=$(( $(du -sk "$CARGO_TARGET_DIR" | cut -f1) / 1048576 ))
-    if [ "$used_gib" -ge "${STORES_TARGET_CACHE_GIB:-40}" ]; then
-        echo "the shared build cache holds ${used_gib} GiB: emptying $CARGO_TARGET_DIR"
-        rm -rf "$CARGO_TARGET_DIR" && mkdir -p "$CARGO_TARGET_DIR"
+    # Every run holds a shared lock on the cache while it lasts; only a run that finds no
+    # other may empty it (a file vanishing under `du` while another clone builds is no error).
+    exec 7>"$cache_dir/target.lock"
+    if flock -xn 7; then
+        used_kib=$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1 || true)
+        used_gib=$(( ${used_kib:-0} / 1048576 ))
+        if [ "$used_gib" -ge "${STORES_TARGET_CACHE_GIB:-40}" ]; then
+            echo "the shared build cache holds ${used_gib} GiB: emptying $CARGO_TARGET_DIR"
+            rm -rf "$CARGO_TARGET_DIR" && mkdir -p "$CARGO_TARGET_DIR"
+        fi
     fi
+    flock -s 7
 fi
 echo "build output in $CARGO_TARGET_DIR"
 

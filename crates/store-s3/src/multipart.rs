@@ -2,6 +2,7 @@
 //! abort on every failure path so no upload is left behind.
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::RequestChecksumCalculation;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
 use aws_sdk_s3::types::{ChecksumType, CompletedMultipartUpload, CompletedPart};
@@ -215,7 +216,8 @@ pub(crate) async fn upload(
         policy: transfer.part_retry.clone(),
         checksum: s3.checksum,
         customer_key: s3.customer_key().cloned(),
-        sign_payload: transfer.sign_part_payloads,
+        sign_payload: transfer.sign_part_payloads
+            || !parts_carry_checksum(client.sdk(), s3.checksum),
     };
     let mut guard = AbortGuard {
         upload: Some(upload.clone()),
@@ -233,6 +235,14 @@ pub(crate) async fn upload(
             let want = part_size(number) as usize;
             let (part, finished) = source.fill(parts.buffer(want), want).await?;
             if part.is_empty() {
+                if number == 1 {
+                    // Only a file skips the peek, and only when it was larger than the
+                    // threshold: it was emptied since, and an upload of no parts is refused.
+                    return Err(StoreError::invalid_input(
+                        "the file was empty when read, though larger than the multipart \
+                         threshold when opened: it changed during the upload",
+                    ));
+                }
                 break;
             }
             if number > MAX_PARTS {
@@ -302,6 +312,17 @@ pub(crate) async fn upload(
             Err(local(e, operation, key.as_str()))
         }
     }
+}
+
+/// Whether every part goes with a checksum S3 checks: one the options name, or the SDK's
+/// CRC32 while its request checksums are on (its default). Without one, a part's bytes are
+/// signed whatever [`TransferConfig::sign_part_payloads`] says.
+fn parts_carry_checksum(client: &Client, checksum: Option<Checksum>) -> bool {
+    checksum.is_some()
+        || !matches!(
+            client.config().request_checksum_calculation(),
+            Some(RequestChecksumCalculation::WhenRequired)
+        )
 }
 
 /// How S3 combines the parts' checksums: CRC-64/NVME only whole-object, the others

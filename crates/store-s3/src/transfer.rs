@@ -48,7 +48,9 @@ pub struct TransferConfig {
     /// [`S3PutOptions`](crate::S3PutOptions) names another), so the signature covers its
     /// headers only, as AWS's transfer manager sends parts and boto3 does over HTTPS; turn this
     /// on to also sign every byte (a SHA-256 pass over the whole upload) when parts travel
-    /// over plain HTTP through a network you do not trust.
+    /// over plain HTTP through a network you do not trust. Parts that would carry no checksum
+    /// (a client of your own set to `RequestChecksumCalculation::WhenRequired`, no checksum
+    /// in the options) are always signed.
     pub sign_part_payloads: bool,
 }
 
