@@ -418,27 +418,27 @@ async fn selects(
     started.elapsed()
 }
 
+/// The point select every contender runs, by id.
+fn point_select(table: &str) -> String {
+    format!("SELECT id, name, email, age, score FROM {table} WHERE id = $1")
+}
+
 /// Loads the table, then runs only `contender`'s point selects (`ours`: the default pool;
 /// `raw`: as many raw clients as tasks) and prints their rate: a run to profile.
 async fn profile(load: &Load<'_>, contender: &str) {
     load.run(Loader::Copy).await;
     let _ = std::fs::remove_file(&load.csv);
-    let select = format!(
-        "SELECT id, name, email, age, score FROM {} WHERE id = $1",
-        load.table
-    );
+    let select = point_select(load.table);
     let opts = load.opts;
     let per_task = opts.selects / opts.tasks;
-    let (pool, raw) = match contender {
-        "ours" => (Some(load.store), Vec::new()),
-        "raw" => (None, raw_clients(load.url, &select, opts.tasks).await),
+    // `selects` hands every task a raw client even when the pool runs its queries: one idle
+    // connection for `ours`, one per task for `raw`.
+    let (pool, connections) = match contender {
+        "ours" => (Some(load.store), 1),
+        "raw" => (None, opts.tasks),
         other => panic!("--profile takes `ours` or `raw`, not `{other}`"),
     };
-    let raw = if raw.is_empty() {
-        raw_clients(load.url, &select, 1).await
-    } else {
-        raw
-    };
+    let raw = raw_clients(load.url, &select, connections).await;
     let took = selects(pool, &raw, &select, opts.rows, opts.tasks, per_task).await;
     let total = (per_task * opts.tasks) as f64;
     println!(
@@ -506,7 +506,7 @@ async fn main() {
     // modes against raw tokio-postgres clients with a prepared statement, as many connections
     // as the pool (the target's baseline) and one connection pipelining every task's queries.
     load.run(Loader::Copy).await;
-    let select = format!("SELECT id, name, email, age, score FROM {table} WHERE id = $1");
+    let select = point_select(&table);
     let raw = [
         raw_clients(&url, &select, opts.tasks).await,
         raw_clients(&url, &select, 1).await,

@@ -41,32 +41,35 @@ impl Digits {
         // u128::MAX has 39 digits.
         let mut buffer = [0u8; 39];
         let mut at = buffer.len();
-        let mut write = |mut rest: u64, at: &mut usize, stop_at_zero: bool, width: usize| {
-            for _ in 0..width {
-                *at -= 1;
-                buffer[*at] = b'0' + (rest % 10) as u8;
-                rest /= 10;
-                if stop_at_zero && rest == 0 {
-                    break;
-                }
-            }
-        };
         match u64::try_from(magnitude) {
             // The common case: one division by a constant per digit, no 128-bit arithmetic.
-            Ok(small) => write(small, &mut at, true, 20),
+            Ok(small) => put_u64(&mut buffer, &mut at, small, 1),
             Err(_) => {
-                // Nineteen digits at a time: the low ones in full, the rest as they come.
+                // Nineteen digits at a time: the low chunks zero-padded in full.
                 const CHUNK: u128 = 10_000_000_000_000_000_000;
                 let mut rest = magnitude;
-                while rest >= u128::from(u64::MAX) {
-                    write((rest % CHUNK) as u64, &mut at, false, 19);
+                while rest > u128::from(u64::MAX) {
+                    put_u64(&mut buffer, &mut at, (rest % CHUNK) as u64, 19);
                     rest /= CHUNK;
                 }
-                write(rest as u64, &mut at, true, 20);
+                put_u64(&mut buffer, &mut at, rest as u64, 1);
             }
         }
         // Only ASCII digits were written.
         Self::new(std::str::from_utf8(&buffer[at..]).expect("ASCII digits"))
+    }
+}
+
+/// Writes `n` in decimal just before `*at` in `buffer`, zero-padded to at least `min_digits`.
+fn put_u64(buffer: &mut [u8], at: &mut usize, mut n: u64, min_digits: usize) {
+    let padded_to = *at - min_digits;
+    loop {
+        *at -= 1;
+        buffer[*at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 && *at <= padded_to {
+            break;
+        }
     }
 }
 
