@@ -207,6 +207,14 @@ macro_rules! forward_all {
             fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
                 (**self).query(sql, params)
             }
+            async fn query_collect(
+                &self,
+                sql: &str,
+                params: &[Value],
+                limit: Option<usize>,
+            ) -> Result<Vec<Document>> {
+                (**self).query_collect(sql, params, limit).await
+            }
             async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {
                 (**self).begin(isolation).await
             }

@@ -33,6 +33,16 @@ fn typed_row<T: DeserializeOwned>(row: Document, number: usize) -> Result<T> {
         .map_err(|e| StoreError::new(e.kind(), format!("row {number}: {}", e.message())))
 }
 
+/// The one row of `rows`, if any; several is `InvalidInput`.
+fn at_most_one(mut rows: Vec<Document>) -> Result<Option<Document>> {
+    if rows.len() > 1 {
+        return Err(StoreError::invalid_input(
+            "the query returned more than one row where one was expected",
+        ));
+    }
+    Ok(rows.pop())
+}
+
 /// Transaction isolation levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IsolationLevel {
@@ -87,6 +97,35 @@ pub trait SqlStore: Health + Debug + Send + Sync {
 
     /// Runs a query and streams its rows, with bounded memory however many there are.
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>>;
+
+    /// Runs a query and collects its rows, at most `limit` of them (`None`: all): a query with
+    /// more rows than `limit` is given up after them. One call, where [`query`](Self::query)
+    /// is a stream: a backend overrides it with a path that skips the stream's machinery,
+    /// and a layer sees it as one call it may time, retry (a plain `SELECT`) or send to a
+    /// fallback. [`SqlStoreExt::query_all`], [`query_one`](SqlStoreExt::query_one) and
+    /// [`query_opt`](SqlStoreExt::query_opt) go through it.
+    ///
+    /// ```no_run
+    /// # async fn demo(store: &dyn store_core::SqlStore) -> store_core::Result<()> {
+    /// let newest = store
+    ///     .query_collect("SELECT id, total FROM orders ORDER BY placed DESC", &[], Some(10))
+    ///     .await?;
+    /// assert!(newest.len() <= 10);
+    /// # Ok(()) }
+    /// ```
+    async fn query_collect(
+        &self,
+        sql: &str,
+        params: &[Value],
+        limit: Option<usize>,
+    ) -> Result<Vec<Document>> {
+        use futures::TryStreamExt;
+        let rows = self.query(sql, params);
+        match limit {
+            Some(limit) => rows.take(limit).try_collect().await,
+            None => rows.try_collect().await,
+        }
+    }
 
     /// Starts a transaction; it rolls back when dropped without [`SqlTransaction::commit`].
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>>;
@@ -148,35 +187,22 @@ pub trait SqlTransaction: Send {
 /// Conveniences over [`SqlStore`], available on every store including `dyn SqlStore`.
 #[async_trait]
 pub trait SqlStoreExt: SqlStore {
-    /// All rows of a query, collected.
+    /// All rows of a query, collected ([`SqlStore::query_collect`] without a limit).
     async fn query_all(&self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
-        use futures::TryStreamExt;
-        self.query(sql, params).try_collect().await
+        self.query_collect(sql, params, None).await
     }
 
-    /// Exactly one row; none or several is an error (`NotFound` / `InvalidInput`).
+    /// Exactly one row; none or several is an error (`NotFound` / `InvalidInput`). At most
+    /// two rows are read, whatever the query would return.
     async fn query_one(&self, sql: &str, params: &[Value]) -> Result<Document> {
-        let mut rows = self.query(sql, params);
-        let first = rows
-            .next()
-            .await
-            .transpose()?
-            .ok_or_else(|| StoreError::not_found("the query returned no row"))?;
-        if rows.next().await.transpose()?.is_some() {
-            return Err(StoreError::invalid_input(
-                "the query returned more than one row where one was expected",
-            ));
-        }
-        Ok(first)
+        at_most_one(self.query_collect(sql, params, Some(2)).await?)?
+            .ok_or_else(|| StoreError::not_found("the query returned no row"))
     }
 
-    /// At most one row.
+    /// At most one row; several is an error (`InvalidInput`). The store's own errors come
+    /// back as they are: a missing table is its error, never `None`.
     async fn query_opt(&self, sql: &str, params: &[Value]) -> Result<Option<Document>> {
-        match self.query_one(sql, params).await {
-            Ok(row) => Ok(Some(row)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        at_most_one(self.query_collect(sql, params, Some(2)).await?)
     }
 
     /// Rows deserialized into `T` (serde, numbers exact). A row that does not fit is

@@ -3,7 +3,8 @@
 //! it fails on a unique key or stores rows twice); `batch_execute` and `begin` are admin calls. A query's rows stream from
 //! the store underneath (the stream is not a single call a layer could repeat): a
 //! [`FallbackLayer`](crate::FallbackLayer) switches it to its secondary when the first row is an error, and the
-//! layer's [`stream`](Layer::stream) bounds the wait between rows.
+//! layer's [`stream`](Layer::stream) bounds the wait between rows. Collected rows
+//! (`query_collect`, under `query_all`/`query_one`/`query_opt`) are one call like any other.
 
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -11,8 +12,32 @@ use futures::stream::BoxStream;
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::{Document, Result, Value};
 
+use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
+use crate::read::read;
+
+/// Whether `sql` only reads: its first keyword (after blanks, comments and opening
+/// parentheses) is `SELECT`, `VALUES`, `TABLE` or `SHOW`. `WITH` is not, as its parts may write.
+fn reads_only(sql: &str) -> bool {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    let keyword: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    matches!(keyword.as_str(), "SELECT" | "VALUES" | "TABLE" | "SHOW")
+}
 
 fn meta<'s, S: SqlStore>(store: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Sql, store.backend(), operation, access)
@@ -57,6 +82,29 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
             None => rows,
         };
         self.layer.stream(&meta, rows)
+    }
+
+    /// One call: a plain read (`SELECT`, `VALUES`, `TABLE`, `SHOW`) is idempotent, so the
+    /// retry layer may repeat it; any other statement (`INSERT … RETURNING`, a `WITH` that may
+    /// write) only when the layer is told so for `query`. A fallback answers when the primary
+    /// cannot.
+    async fn query_collect(
+        &self,
+        sql: &str,
+        params: &[Value],
+        limit: Option<usize>,
+    ) -> Result<Vec<Document>> {
+        let meta = meta(&self.inner, "query", Access::Read)
+            .query_text(sql)
+            .idempotent(reads_only(sql));
+        let secondary = self.layer.fallback().and_then(FallbackLayer::sql_secondary);
+        read(
+            &self.layer,
+            &meta,
+            move || self.inner.query_collect(sql, params, limit),
+            secondary.map(|s| move || s.query_collect(sql, params, limit)),
+        )
+        .await
     }
 
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {

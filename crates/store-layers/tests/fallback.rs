@@ -332,8 +332,18 @@ async fn sql_queries_fall_back_before_the_first_row_only() {
         ..FakeSql::default()
     }
     .layer(Layers::new().fallback(fallback.clone()));
-    let (got, served) = observe_served(breaking.query_all("SELECT n FROM t", &[])).await;
+    let streamed = breaking
+        .query("SELECT n FROM t", &[])
+        .try_collect::<Vec<_>>();
+    let (got, served) = observe_served(streamed).await;
     assert_eq!(got.unwrap_err().kind(), ErrorKind::Unavailable);
     assert_eq!(served.map(|s| s.from), Some(Source::Primary));
     assert_eq!(secondary.queries.load(Ordering::SeqCst), 1);
+
+    // Collected rows are one answer: a primary that broke halfway gives none of its rows,
+    // and the secondary answers the whole query.
+    let (got, served) = observe_served(breaking.query_all("SELECT n FROM t", &[])).await;
+    assert_eq!(got.expect("the secondary's rows"), rows("secondary"));
+    assert_eq!(served, Some(SECONDARY));
+    assert_eq!(secondary.queries.load(Ordering::SeqCst), 2);
 }

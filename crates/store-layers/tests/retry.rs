@@ -129,3 +129,86 @@ async fn a_budget_stops_a_retry_storm() {
     );
     assert_eq!(budget.available(), 0);
 }
+
+/// A SQL store whose every query answers one row, counting the queries.
+#[derive(Debug, Default)]
+struct OneRow {
+    queries: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl store_core::Health for OneRow {
+    async fn health(&self) -> store_core::Result<store_core::HealthReport> {
+        Ok(store_core::HealthReport {
+            backend: "one-row",
+            latency: Duration::ZERO,
+            detail: None,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl store_core::SqlStore for OneRow {
+    fn backend(&self) -> &'static str {
+        "one-row"
+    }
+    async fn execute(&self, _sql: &str, _params: &[store_core::Value]) -> store_core::Result<u64> {
+        Ok(1)
+    }
+    async fn batch_execute(&self, _sql: &str) -> store_core::Result<()> {
+        Ok(())
+    }
+    fn query<'a>(
+        &'a self,
+        _sql: &'a str,
+        _params: &'a [store_core::Value],
+    ) -> futures::stream::BoxStream<'a, store_core::Result<Document>> {
+        use futures::StreamExt;
+        self.queries
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        futures::stream::iter([Ok(Document::new().with("id", 1))]).boxed()
+    }
+    async fn begin(
+        &self,
+        _isolation: store_core::sql::IsolationLevel,
+    ) -> store_core::Result<Box<dyn store_core::sql::SqlTransaction>> {
+        Err(store_core::StoreError::unsupported("no transactions"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn collected_queries_are_retried_only_when_they_only_read() {
+    use store_core::sql::SqlStoreExt;
+    let faults = FaultLayer::seeded(1);
+    let store = OneRow::default().layer(Layers::new().retry(policy()).faults(faults.clone()));
+    for select in [
+        "SELECT id FROM t WHERE id = $1",
+        "  -- the newest\n (select id FROM t)",
+        "/* a note */ VALUES (1)",
+    ] {
+        faults.fail_next(2, ErrorKind::Unavailable);
+        let row = store
+            .query_one(select, &[1.into()])
+            .await
+            .unwrap_or_else(|e| panic!("`{select}` is retried: {e}"));
+        assert_eq!(row.get("id"), Some(&1.into()));
+    }
+    assert_eq!(faults.injected(), 6);
+    for write in [
+        "INSERT INTO t (id) VALUES ($1) RETURNING id",
+        "WITH gone AS (DELETE FROM t RETURNING id) SELECT id FROM gone",
+    ] {
+        faults.fail_next(1, ErrorKind::Unavailable);
+        let err = store.query_one(write, &[1.into()]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "`{write}` runs once");
+    }
+    assert_eq!(faults.injected(), 8);
+    assert_eq!(
+        store
+            .inner()
+            .queries
+            .load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "three reads answered, the failed writes never reached the store"
+    );
+}

@@ -12,8 +12,8 @@ use deadpool_postgres::{
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
-use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{RowStream, Statement};
 
 use crate::cancel::{Guarded, GuardedRows, limited, timed_out, within};
 use crate::checkout::{self, Drivers};
@@ -311,6 +311,20 @@ pub(crate) async fn prepare(
         .map_err(|e| map_pg(e, operation))
 }
 
+/// Starts `sql` on `conn`, preparing it again once if its cached plan went stale.
+async fn start_query(conn: &Object, sql: &str, params: &[Value]) -> Result<RowStream> {
+    let stmt = prepare(conn, sql, "query").await?;
+    match conn.query_raw(&stmt, codec::params(params)).await {
+        Err(e) if stale_plan(&e) => {
+            conn.statement_cache.remove(sql, &[]);
+            let stmt = prepare(conn, sql, "query").await?;
+            conn.query_raw(&stmt, codec::params(params)).await
+        }
+        other => other,
+    }
+    .map_err(|e| map_pg(e, "query"))
+}
+
 /// Whether `e` is PostgreSQL refusing a cached plan whose result type changed under it (the
 /// table was altered since the statement was prepared and cached).
 fn stale_plan(e: &tokio_postgres::Error) -> bool {
@@ -414,19 +428,7 @@ impl SqlStore for PgStore {
             // The limit bounds the wait for the server's first answer; rows arrive through a
             // bounded channel, so memory stays bounded however many there are. The connection
             // is held until the rows end; a stream dropped before cancels the query.
-            let rows = limited(self.query_timeout, async {
-                let stmt = prepare(&conn, sql, "query").await?;
-                match conn.query_raw(&stmt, codec::params(params)).await {
-                    Err(e) if stale_plan(&e) => {
-                        conn.statement_cache.remove(sql, &[]);
-                        let stmt = prepare(&conn, sql, "query").await?;
-                        conn.query_raw(&stmt, codec::params(params)).await
-                    }
-                    other => other,
-                }
-                .map_err(|e| map_pg(e, "query"))
-            })
-            .await;
+            let rows = limited(self.query_timeout, start_query(&conn, sql, params)).await;
             let rows = match rows {
                 Ok(Ok(rows)) => rows,
                 Ok(Err(e)) => {
@@ -443,6 +445,60 @@ impl SqlStore for PgStore {
             }))
         };
         stream::once(start).try_flatten().boxed()
+    }
+
+    /// The rows collected straight from the connection, without the stream: the store's time
+    /// limit bounds the whole call (as in [`PgStore::query_params`]); a query given up (the
+    /// limit, `limit` rows read with more to come, a row that does not decode) is cancelled on
+    /// the server.
+    async fn query_collect(
+        &self,
+        sql: &str,
+        params: &[Value],
+        limit: Option<usize>,
+    ) -> Result<Vec<Document>> {
+        let conn = self.guarded("query").await?;
+        within(self.query_timeout, "query", async move {
+            let rows = match start_query(&conn, sql, params).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    conn.release();
+                    return Err(e);
+                }
+            };
+            let mut rows = std::pin::pin!(rows);
+            // A point query's row costs no regrowth; a long answer grows as it comes.
+            let mut collected = Vec::with_capacity(limit.map_or(0, |limit| limit.min(16)));
+            loop {
+                let next = rows.next().await;
+                let Some(row) = next else {
+                    conn.release();
+                    return Ok(collected);
+                };
+                let row = match row {
+                    Ok(row) => row,
+                    Err(e) if limit.is_some_and(|limit| collected.len() >= limit) => {
+                        // The server's error came after the rows asked for: they stand.
+                        drop(e);
+                        conn.release();
+                        return Ok(collected);
+                    }
+                    Err(e) => {
+                        conn.release();
+                        return Err(map_pg(e, "query"));
+                    }
+                };
+                if limit.is_some_and(|limit| collected.len() >= limit) {
+                    // A row beyond the limit: the rest of the query is cancelled (`conn`
+                    // dropped unreleased).
+                    return Ok(collected);
+                }
+                collected.push(
+                    codec::row_to_document(&row).map_err(|e| e.in_context(BACKEND, "query"))?,
+                );
+            }
+        })
+        .await
     }
 
     /// Binary `COPY` straight into the table while its keys are new, else into a staging

@@ -260,6 +260,7 @@ macro_rules! sql_conformance_tests {
             execute_reports_affected_rows,
             rows_are_documents_with_column_names,
             query_streams_many_rows_in_order,
+            query_collect_stops_at_its_limit,
             query_one_and_query_opt,
             query_as_typed_rows,
             batch_execute_runs_statements,

@@ -86,6 +86,14 @@ pub async fn missing_table_is_not_found(factory: &SqlStoreFactory) {
         ErrorKind::NotFound,
         "a query of a missing table",
     );
+    // `query_opt` answers `None` for no row, never for a table that is not there.
+    expect_kind(
+        store
+            .query_opt(&format!("SELECT * FROM {missing}"), &[])
+            .await,
+        ErrorKind::NotFound,
+        "query_opt of a missing table",
+    );
     expect_kind(
         store
             .execute(&format!("INSERT INTO {missing} VALUES ($1)"), &[1.into()])

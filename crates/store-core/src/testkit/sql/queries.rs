@@ -148,6 +148,56 @@ pub async fn query_streams_many_rows_in_order(factory: &SqlStoreFactory) {
     .await;
 }
 
+/// `query_collect` returns at most its limit of rows, in the query's order (all of them
+/// without one); a query given up after its limit leaves the store usable, many times over
+/// (a pool must not leak the connections of the queries it gave up).
+pub async fn query_collect_stops_at_its_limit(factory: &SqlStoreFactory) {
+    scoped(
+        factory,
+        "collect",
+        "n integer PRIMARY KEY",
+        |store, table| async move {
+            let store = &*store;
+            let fill = format!(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 2000) \
+                 INSERT INTO {table} (n) SELECT n FROM g"
+            );
+            assert_eq!(exec(store, &fill, &[]).await, 2000);
+            let sql = format!("SELECT n FROM {table} ORDER BY n");
+            let numbers = |rows: &[crate::value::Document]| -> Vec<i64> {
+                rows.iter()
+                    .map(|r| col(r, "n").as_i64().expect("an integer"))
+                    .collect()
+            };
+            for _ in 0..40 {
+                let first = store
+                    .query_collect(&sql, &[], Some(3))
+                    .await
+                    .expect("the first rows");
+                assert_eq!(numbers(&first), [1, 2, 3]);
+            }
+            let all = store
+                .query_collect(&sql, &[], None)
+                .await
+                .expect("every row");
+            assert_eq!(numbers(&all), (1..=2000).collect::<Vec<_>>());
+            let exact = format!("SELECT n FROM {table} WHERE n <= 2 ORDER BY n");
+            let both = store
+                .query_collect(&exact, &[], Some(2))
+                .await
+                .expect("as many rows as the limit");
+            assert_eq!(numbers(&both), [1, 2]);
+            let none = store
+                .query_collect(&sql, &[], Some(0))
+                .await
+                .expect("a limit of none");
+            assert!(none.is_empty());
+            assert_eq!(count(store, &table).await, 2000, "the store works after");
+        },
+    )
+    .await;
+}
+
 /// `query_one` wants exactly one row (none is `NotFound`, two `InvalidInput`); `query_opt`
 /// at most one.
 pub async fn query_one_and_query_opt(factory: &SqlStoreFactory) {
