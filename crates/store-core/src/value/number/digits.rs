@@ -38,23 +38,29 @@ impl Digits {
     /// The decimal digits of `magnitude`, without the formatter (no `i64` or `u64` needs
     /// the heap).
     pub(crate) fn of_integer(magnitude: u128) -> Self {
-        // u128::MAX has 39 digits.
+        if let Ok(small) = u64::try_from(magnitude) {
+            // The common case: written in place, one division by a constant per digit, no
+            // 128-bit arithmetic (a u64 has at most 20 digits).
+            let len = small.checked_ilog10().map_or(1, |log| log as usize + 1);
+            let mut bytes = [0u8; INLINE];
+            let mut at = len;
+            put_u64(&mut bytes, &mut at, small, 1);
+            return Self::Inline {
+                len: len as u8,
+                bytes,
+            };
+        }
+        // u128::MAX has 39 digits; nineteen are written at a time, the low chunks zero-padded
+        // in full.
+        const CHUNK: u128 = 10_000_000_000_000_000_000;
         let mut buffer = [0u8; 39];
         let mut at = buffer.len();
-        match u64::try_from(magnitude) {
-            // The common case: one division by a constant per digit, no 128-bit arithmetic.
-            Ok(small) => put_u64(&mut buffer, &mut at, small, 1),
-            Err(_) => {
-                // Nineteen digits at a time: the low chunks zero-padded in full.
-                const CHUNK: u128 = 10_000_000_000_000_000_000;
-                let mut rest = magnitude;
-                while rest > u128::from(u64::MAX) {
-                    put_u64(&mut buffer, &mut at, (rest % CHUNK) as u64, 19);
-                    rest /= CHUNK;
-                }
-                put_u64(&mut buffer, &mut at, rest as u64, 1);
-            }
+        let mut rest = magnitude;
+        while rest > u128::from(u64::MAX) {
+            put_u64(&mut buffer, &mut at, (rest % CHUNK) as u64, 19);
+            rest /= CHUNK;
         }
+        put_u64(&mut buffer, &mut at, rest as u64, 1);
         // Only ASCII digits were written.
         Self::new(std::str::from_utf8(&buffer[at..]).expect("ASCII digits"))
     }
