@@ -99,7 +99,9 @@ pub trait SqlStore: Health + Debug + Send + Sync {
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>>;
 
     /// Runs a query and collects its rows, at most `limit` of them (`None`: all): a query with
-    /// more rows than `limit` is given up after them. One call, where [`query`](Self::query)
+    /// more rows than `limit` is given up after them (meant for reads: a statement that writes
+    /// and is given up may be rolled back), and `Some(0)` returns no row without running the
+    /// query. One call, where [`query`](Self::query)
     /// is a stream: a backend overrides it with a path that skips the stream's machinery,
     /// and a layer sees it as one call it may time, retry (a plain `SELECT`) or send to a
     /// fallback. [`SqlStoreExt::query_all`], [`query_one`](SqlStoreExt::query_one) and
@@ -120,10 +122,10 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         limit: Option<usize>,
     ) -> Result<Vec<Document>> {
         use futures::TryStreamExt;
-        let rows = self.query(sql, params);
         match limit {
-            Some(limit) => rows.take(limit).try_collect().await,
-            None => rows.try_collect().await,
+            Some(0) => Ok(Vec::new()),
+            Some(limit) => self.query(sql, params).take(limit).try_collect().await,
+            None => self.query(sql, params).try_collect().await,
         }
     }
 
@@ -192,8 +194,8 @@ pub trait SqlStoreExt: SqlStore {
         self.query_collect(sql, params, None).await
     }
 
-    /// Exactly one row; none or several is an error (`NotFound` / `InvalidInput`). At most
-    /// two rows are read, whatever the query would return.
+    /// Exactly one row; none or several is an error (`NotFound` / `InvalidInput`). The query
+    /// is given up at its second row, however many it would return.
     async fn query_one(&self, sql: &str, params: &[Value]) -> Result<Document> {
         at_most_one(self.query_collect(sql, params, Some(2)).await?)?
             .ok_or_else(|| StoreError::not_found("the query returned no row"))

@@ -17,26 +17,68 @@ use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
 use crate::read::read;
 
-/// Whether `sql` only reads: its first keyword (after blanks, comments and opening
-/// parentheses) is `SELECT`, `VALUES`, `TABLE` or `SHOW`. `WITH` is not, as its parts may write.
+/// Whether `sql` only reads, so that running it again is harmless and a secondary store may
+/// answer it: its first keyword (after blanks, comments and opening parentheses) is `SELECT`
+/// (without an `INTO`, which creates a table), `VALUES`, `TABLE` or `SHOW`. `WITH` is not, as
+/// its parts may write. A `SELECT` calling a function that writes is beyond what the text
+/// shows: tell the retry layer `query` is not idempotent for such a store.
 fn reads_only(sql: &str) -> bool {
-    let mut rest = sql;
-    loop {
-        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
-        if let Some(comment) = rest.strip_prefix("--") {
-            rest = comment.split_once('\n').map_or("", |(_, after)| after);
-        } else if let Some(comment) = rest.strip_prefix("/*") {
-            rest = comment.split_once("*/").map_or("", |(_, after)| after);
-        } else {
-            break;
-        }
-    }
+    let rest = skip_blanks_and_comments(sql);
     let keyword: String = rest
         .chars()
         .take_while(char::is_ascii_alphabetic)
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    matches!(keyword.as_str(), "SELECT" | "VALUES" | "TABLE" | "SHOW")
+    match keyword.as_str() {
+        "VALUES" | "TABLE" | "SHOW" => true,
+        // Any word `INTO` counts, even inside a string: a read taken for a write is only
+        // not retried.
+        "SELECT" => !rest
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .any(|word| word.eq_ignore_ascii_case("into")),
+        _ => false,
+    }
+}
+
+/// `sql` from its first token: blanks, opening parentheses, `--` comments and (nested) block
+/// comments skipped.
+fn skip_blanks_and_comments(sql: &str) -> &str {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if rest.starts_with("/*") {
+            rest = after_block_comment(rest);
+        } else {
+            return rest;
+        }
+    }
+}
+
+/// What follows the block comment `text` opens with, comments nesting as in PostgreSQL; an
+/// unclosed comment leaves nothing.
+fn after_block_comment(text: &str) -> &str {
+    let mut depth = 0usize;
+    let mut at = 0;
+    let bytes = text.as_bytes();
+    while at + 1 < bytes.len() {
+        match &bytes[at..at + 2] {
+            b"/*" => {
+                depth += 1;
+                at += 2;
+            }
+            b"*/" => {
+                depth -= 1;
+                at += 2;
+                if depth == 0 {
+                    return &text[at..];
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    ""
 }
 
 fn meta<'s, S: SqlStore>(store: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
@@ -74,7 +116,8 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
         let meta = meta(&self.inner, "query", Access::Read).query_text(sql);
         let rows = self.inner.query(sql, params);
-        let rows = match self.layer.fallback() {
+        // A statement that may write never goes to the secondary.
+        let rows = match self.layer.fallback().filter(|_| reads_only(sql)) {
             Some(fallback) => match fallback.sql_secondary() {
                 Some(secondary) => fallback.stream_or(rows, move || secondary.query(sql, params)),
                 None => rows,
@@ -84,20 +127,26 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
         self.layer.stream(&meta, rows)
     }
 
-    /// One call: a plain read (`SELECT`, `VALUES`, `TABLE`, `SHOW`) is idempotent, so the
-    /// retry layer may repeat it; any other statement (`INSERT … RETURNING`, a `WITH` that may
-    /// write) only when the layer is told so for `query`. A fallback answers when the primary
-    /// cannot.
+    /// One call: a plain read (`SELECT` without `INTO`, `VALUES`, `TABLE`, `SHOW`) is
+    /// idempotent, so the retry layer may repeat it and a fallback may answer it when the
+    /// primary cannot; any other statement (`INSERT … RETURNING`, a `WITH` that may write) is
+    /// repeated only when the layer is told so for `query`, and never sent to the fallback.
     async fn query_collect(
         &self,
         sql: &str,
         params: &[Value],
         limit: Option<usize>,
     ) -> Result<Vec<Document>> {
+        let reads = reads_only(sql);
         let meta = meta(&self.inner, "query", Access::Read)
             .query_text(sql)
-            .idempotent(reads_only(sql));
-        let secondary = self.layer.fallback().and_then(FallbackLayer::sql_secondary);
+            .idempotent(reads);
+        // A statement that may write never goes to the secondary.
+        let secondary = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::sql_secondary)
+            .filter(|_| reads);
         read(
             &self.layer,
             &meta,
@@ -143,5 +192,41 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
             self.inner.insert_rows(table, columns, rows).boxed()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_only;
+
+    #[test]
+    fn only_plain_reads_count_as_reads() {
+        for read in [
+            "SELECT 1",
+            "select id from t",
+            "  ((SELECT id FROM t))",
+            "-- newest\nSELECT id FROM t",
+            "/* a /* nested */ note */ SELECT id FROM t",
+            "VALUES (1), (2)",
+            "TABLE t",
+            "show search_path",
+            "SELECT intonation FROM t",
+        ] {
+            assert!(reads_only(read), "{read:?} reads");
+        }
+        for write in [
+            "INSERT INTO t VALUES (1) RETURNING id",
+            "WITH gone AS (DELETE FROM t RETURNING id) SELECT id FROM gone",
+            "SELECT * INTO t2 FROM t",
+            "select id into\ntemp t2 from t",
+            "/* /* */ SELECT */ INSERT INTO t VALUES (1) RETURNING id",
+            "/* never closed SELECT 1",
+            "-- only a comment",
+            "",
+            "EXPLAIN ANALYZE DELETE FROM t",
+            "UPDATE t SET n = n + 1 RETURNING n",
+        ] {
+            assert!(!reads_only(write), "{write:?} may write");
+        }
     }
 }

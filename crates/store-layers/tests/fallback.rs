@@ -346,4 +346,16 @@ async fn sql_queries_fall_back_before_the_first_row_only() {
     assert_eq!(got.expect("the secondary's rows"), rows("secondary"));
     assert_eq!(served, Some(SECONDARY));
     assert_eq!(secondary.queries.load(Ordering::SeqCst), 2);
+
+    // A statement that may write stays on the primary, collected or streamed.
+    let insert = "INSERT INTO t (n) VALUES (1) RETURNING n";
+    let err = primary.query_one(insert, &[]).await.unwrap_err();
+    assert_eq!(err.message(), "primary down");
+    let streamed = primary.query(insert, &[]).try_collect::<Vec<_>>().await;
+    assert_eq!(streamed.unwrap_err().message(), "primary down");
+    assert_eq!(
+        secondary.queries.load(Ordering::SeqCst),
+        2,
+        "the secondary never saw the insert"
+    );
 }

@@ -138,8 +138,8 @@ pub(crate) fn timed_out(operation: &'static str, limit: Duration) -> StoreError 
 }
 
 /// A row stream holding its [`Guarded`] connection: the connection is released when the
-/// rows end (or the server reports an error), and the query cancelled if the stream is
-/// dropped before.
+/// rows end (or the server reports an error, which ends its query), and the query cancelled
+/// and the connection closed if the stream is dropped before or the client fails to read it.
 pub(crate) struct GuardedRows<S> {
     rows: Pin<Box<S>>,
     conn: Option<Guarded>,
@@ -162,10 +162,23 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let next = self.rows.as_mut().poll_next(cx);
-        if let Poll::Ready(None | Some(Err(_))) = next
+        // Whether the query is over with its connection fine: at the rows' end, or at the
+        // server's error; any other error (a broken connection, a message the client could
+        // not read) leaves the connection's state unknown.
+        let over = match &next {
+            Poll::Ready(None) => Some(true),
+            Poll::Ready(Some(Err(e))) => Some(e.as_db_error().is_some()),
+            _ => None,
+        };
+        if let Some(fine) = over
             && let Some(conn) = self.conn.take()
         {
-            conn.release();
+            if fine {
+                conn.release();
+            } else {
+                // Dropped unreleased: cancelled and closed.
+                drop(conn);
+            }
         }
         next
     }

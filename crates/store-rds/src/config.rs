@@ -266,7 +266,8 @@ impl PgConfig {
     /// [`statement_timeout`](Self::statement_timeout) it also ends a wait on a connection the
     /// network silently dropped: once it passes, the caller gets `Unavailable`, the statement
     /// is cancelled on the server (PostgreSQL's cancel request) and its connection is
-    /// closed, not pooled. For a query's row stream it bounds the wait for the first answer.
+    /// closed, not pooled. For a query's row stream it bounds the wait for the first answer;
+    /// rows collected whole (`query_all`, `query_one`, `query_collect`) are bounded whole.
     pub fn query_timeout(mut self, timeout: Duration) -> Self {
         self.query_timeout = Some(timeout);
         self

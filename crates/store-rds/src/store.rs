@@ -448,15 +448,21 @@ impl SqlStore for PgStore {
     }
 
     /// The rows collected straight from the connection, without the stream: the store's time
-    /// limit bounds the whole call (as in [`PgStore::query_params`]); a query given up (the
-    /// limit, `limit` rows read with more to come, a row that does not decode) is cancelled on
-    /// the server.
+    /// limit bounds the whole call (as in [`PgStore::query_params`]). A query given up (the
+    /// time limit, a row beyond `limit`, a row that does not decode, a broken connection) is
+    /// cancelled on the server and its connection closed; one that ended, or that the server
+    /// ended with an error, leaves its connection to the pool. Stopping a long answer early
+    /// costs a cancel request and a new connection: put a `LIMIT` in the SQL to want few rows
+    /// of many.
     async fn query_collect(
         &self,
         sql: &str,
         params: &[Value],
         limit: Option<usize>,
     ) -> Result<Vec<Document>> {
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
         let conn = self.guarded("query").await?;
         within(self.query_timeout, "query", async move {
             let rows = match start_query(&conn, sql, params).await {
@@ -470,21 +476,19 @@ impl SqlStore for PgStore {
             // A point query's row costs no regrowth; a long answer grows as it comes.
             let mut collected = Vec::with_capacity(limit.map_or(0, |limit| limit.min(16)));
             loop {
-                let next = rows.next().await;
-                let Some(row) = next else {
-                    conn.release();
-                    return Ok(collected);
-                };
-                let row = match row {
-                    Ok(row) => row,
-                    Err(e) if limit.is_some_and(|limit| collected.len() >= limit) => {
-                        // The server's error came after the rows asked for: they stand.
-                        drop(e);
+                let row = match rows.next().await {
+                    None => {
                         conn.release();
                         return Ok(collected);
                     }
-                    Err(e) => {
-                        conn.release();
+                    Some(Ok(row)) => row,
+                    Some(Err(e)) => {
+                        // The server's error ends its query; any other (a broken
+                        // connection, a message the client could not read) leaves the
+                        // connection's state unknown: dropped unreleased, it is closed.
+                        if e.as_db_error().is_some() {
+                            conn.release();
+                        }
                         return Err(map_pg(e, "query"));
                     }
                 };
