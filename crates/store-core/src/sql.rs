@@ -14,6 +14,8 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use async_trait::async_trait;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 
@@ -190,21 +192,36 @@ pub trait SqlTransaction: Send {
 #[async_trait]
 pub trait SqlStoreExt: SqlStore {
     /// All rows of a query, collected ([`SqlStore::query_collect`] without a limit).
-    async fn query_all(&self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
-        self.query_collect(sql, params, None).await
+    fn query_all<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Vec<Document>>> {
+        // The store's own future, with nothing around it.
+        self.query_collect(sql, params, None)
     }
 
     /// Exactly one row; none or several is an error (`NotFound` / `InvalidInput`). The query
     /// is given up at its second row, however many it would return.
-    async fn query_one(&self, sql: &str, params: &[Value]) -> Result<Document> {
-        at_most_one(self.query_collect(sql, params, Some(2)).await?)?
-            .ok_or_else(|| StoreError::not_found("the query returned no row"))
+    fn query_one<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> impl Future<Output = Result<Document>> + Send + 'a {
+        self.query_opt(sql, params)
+            .map(|row| row?.ok_or_else(|| StoreError::not_found("the query returned no row")))
     }
 
     /// At most one row; several is an error (`InvalidInput`). The store's own errors come
     /// back as they are: a missing table is its error, never `None`.
-    async fn query_opt(&self, sql: &str, params: &[Value]) -> Result<Option<Document>> {
-        at_most_one(self.query_collect(sql, params, Some(2)).await?)
+    fn query_opt<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> impl Future<Output = Result<Option<Document>>> + Send + 'a {
+        // The store's future and a check, no box of their own.
+        self.query_collect(sql, params, Some(2))
+            .map(|rows| at_most_one(rows?))
     }
 
     /// Rows deserialized into `T` (serde, numbers exact). A row that does not fit is
