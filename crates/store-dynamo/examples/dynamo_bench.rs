@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use store_core::document::{BatchWriteOptions, GetItemOptions, WriteOp};
-use store_core::testkit::bench::{Measure, Samples, rotation};
+use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation};
 use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType};
 use store_dynamo::convert::{key_item, to_item};
 use store_dynamo::sdk::config::{BehaviorVersion, Credentials, Region};
@@ -62,12 +62,19 @@ struct Bench {
     docs: Vec<Document>,
     boto3: Option<(String, String)>,
     run: u32,
+    /// The harness's moto, whose CPU time each write reports (when it runs here).
+    moto: Option<ServerProcess>,
 }
 
 impl Bench {
     /// Writes every item with `writer` into a new table, which is dropped afterwards; returns
-    /// the time the writes took (the table's creation is not timed).
-    async fn write(&self, writer: Writer, round: usize) -> Result<Duration, Box<dyn Error>> {
+    /// the time the writes took (the table's creation is not timed) and the CPU seconds moto
+    /// spent on them, when its process is known.
+    async fn write(
+        &self,
+        writer: Writer,
+        round: usize,
+    ) -> Result<(Duration, Option<f64>), Box<dyn Error>> {
         let name = format!("bench-{}-{round}-{}", writer.label(), self.run);
         let store = self
             .admin
@@ -76,9 +83,11 @@ impl Bench {
                 Duration::from_secs(60),
             )
             .await?;
+        let before = self.moto.and_then(ServerProcess::cpu_secs);
         let took = self.write_into(writer, &store).await;
+        let after = self.moto.and_then(ServerProcess::cpu_secs);
         self.admin.delete(&name).await?;
-        took
+        Ok((took?, before.zip(after).map(|(b, a)| a - b)))
     }
 
     async fn write_into(
@@ -175,6 +184,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         docs: (0..items).map(|i| item(i, &payload)).collect(),
         boto3,
         run: std::process::id(),
+        moto: ServerProcess::from_pid_file(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.services/moto/moto.pid"),
+        ),
     };
     let mut writers = vec![Writer::Ours, Writer::Naive];
     if bench.boto3.is_some() {
@@ -185,11 +197,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
 
     let mut samples: Vec<Samples> = writers.iter().map(|w| Samples::new(w.label())).collect();
+    let mut moto_cpu: Vec<Vec<(f64, f64)>> = vec![Vec::new(); writers.len()];
     for round in 0..=rounds {
         for at in rotation(round, writers.len()) {
-            let took = bench.write(writers[at], round).await?;
+            let (took, cpu) = bench.write(writers[at], round).await?;
             if round > 0 {
                 samples[at].push_rate(items as f64, took);
+                if let Some(cpu) = cpu {
+                    moto_cpu[at].push((cpu, took.as_secs_f64()));
+                }
             }
         }
     }
@@ -197,8 +213,35 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let name = format!("batch_write_{items} (targets: 10x naive, 1.5x boto3)");
         Measure::Rate("items/s").report_rounds(&name, &samples[0], baseline);
     }
+    report_moto_cpu(&format!("batch_write_{items}"), &writers, &moto_cpu);
 
     gets_against_the_raw_sdk(&bench, gets, rounds).await
+}
+
+/// Prints, for each writer, the median CPU seconds moto spent on one run and their share of
+/// the run's time: a share near 100% means moto (which works on one core) was the limit.
+fn report_moto_cpu(name: &str, writers: &[Writer], runs: &[Vec<(f64, f64)>]) {
+    let parts: Vec<String> = writers
+        .iter()
+        .zip(runs)
+        .filter(|(_, runs)| !runs.is_empty())
+        .map(|(writer, runs)| {
+            let mut runs = runs.clone();
+            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (cpu, secs) = runs[runs.len() / 2];
+            format!(
+                "{} {cpu:.2}s ({:.0}% of its time)",
+                writer.label(),
+                100.0 * cpu / secs
+            )
+        })
+        .collect();
+    if !parts.is_empty() {
+        println!(
+            "bench {name}: moto CPU per run (median): {}",
+            parts.join(", ")
+        );
+    }
 }
 
 /// `gets` point reads through store-dynamo and through the raw SDK on the same table, in

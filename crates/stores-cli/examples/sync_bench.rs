@@ -35,7 +35,7 @@
 #[path = "sync_bench/harness.rs"]
 mod harness;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,6 +47,7 @@ use futures::StreamExt;
 use harness::{Cmd, Contender, Target, Verdict, compare, run_rounds};
 use store_core::document::{BatchWriteOptions, WriteOp};
 use store_core::search::{BulkOp, IndexSpec, SearchQuery};
+use store_core::testkit::bench::ServerProcess;
 use store_core::{Document, DocumentStore, KeySchema, KeyType, Number, SearchIndex, Value};
 use store_dynamo::sdk::config::{BehaviorVersion, Credentials, Region};
 use store_dynamo::{TableAdmin, TableDefinition};
@@ -143,9 +144,24 @@ struct Ctx {
     pg_bin: PathBuf,
     rounds: usize,
     rt: tokio::runtime::Runtime,
+    /// The harness's state directory (`.services`), where the servers' pid files are.
+    services: PathBuf,
+    /// The server of the service being measured, whose CPU time each run reports.
+    server: Cell<Option<ServerProcess>>,
 }
 
 impl Ctx {
+    /// Makes the server whose pid file is `pid_file` (under `.services`) the one each run
+    /// reports the CPU time of, and says which it is.
+    fn server_is(&self, pid_file: &str) {
+        let server = ServerProcess::from_pid_file(&self.services.join(pid_file));
+        match server {
+            Some(_) => println!("bench note: server CPU is read from the process of {pid_file}"),
+            None => println!("bench note: no running process in {pid_file}: no server CPU figures"),
+        }
+        self.server.set(server);
+    }
+
     fn var(&self, name: &str) -> Result<&str> {
         self.vars.get(name).map(String::as_str).with_context(|| {
             format!(
@@ -328,6 +344,8 @@ fn run() -> Result<bool> {
             .worker_threads(2)
             .enable_all()
             .build()?,
+        services: root.join(".services"),
+        server: Cell::new(None),
     };
     if !Path::new(harness::GNU_TIME).exists() {
         bail!(
@@ -457,6 +475,7 @@ fn dynamo_item(i: usize) -> Document {
 }
 
 fn dynamodb(ctx: &Ctx, n: usize) -> Result<Vec<Verdict>> {
+    ctx.server_is("moto/moto.pid");
     println!("bench dynamodb: {n} items of about 500 bytes on moto");
     let admin = dynamo_admin(ctx)?;
     let src = format!("sync-bench-src-{}", ctx.pid);
@@ -555,6 +574,7 @@ fn dynamodb_rounds(
             let sample = ctx
                 .stores()
                 .args(["backup", &src_url, &file_url(&dir)])
+                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &file_url(&dir))?;
             let _ = std::fs::remove_dir_all(&dir);
@@ -568,6 +588,7 @@ fn dynamodb_rounds(
                     .args(["-s", src, "--dumpPath"])
                     .arg(&dir)
                     .cwd(&dir)
+                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 let items = dump_items(&dir.join(src).join("data"))?;
                 if items != n {
@@ -584,6 +605,7 @@ fn dynamodb_rounds(
             let sample = ctx
                 .stores()
                 .args(["restore", &file_url(&archive), &dst])
+                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &dst)?;
             drop_table(&table);
@@ -601,6 +623,7 @@ fn dynamodb_rounds(
                     .args(["-s", src, "-d", &table, "--noConfirm", "--dumpPath"])
                     .arg(&dump)
                     .cwd(&dump)
+                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 if run < WARM_UP_RUNS {
                     report_check(
@@ -727,6 +750,7 @@ fn search_doc(n: usize) -> Document {
 }
 
 fn opensearch(ctx: &Ctx, n: usize) -> Result<Vec<Verdict>> {
+    ctx.server_is("opensearch/node.pid");
     println!("bench opensearch: {n} documents of about 500 bytes");
     let url = ctx
         .var("STORES_OPENSEARCH_URL")?
@@ -807,6 +831,7 @@ fn opensearch_rounds(
             let sample = ctx
                 .stores()
                 .args(["backup", &src_url, &file_url(&dir)])
+                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &file_url(&dir))?;
             let _ = std::fs::remove_dir_all(&dir);
@@ -818,6 +843,7 @@ fn opensearch_rounds(
                 let dir = ctx.scratch(&format!("os-ed-{run}"))?;
                 let file = dir.join("data.ndjson");
                 let sample = elasticdump(&format!("{url}/{src}"), &file.display().to_string())?
+                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 let lines = std::fs::read_to_string(&file)?.lines().count();
                 if lines != n {
@@ -834,6 +860,7 @@ fn opensearch_rounds(
             let sample = ctx
                 .stores()
                 .args(["restore", &file_url(&archive), &dst])
+                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &dst)?;
             drop_index(&index);
@@ -848,6 +875,7 @@ fn opensearch_rounds(
                 let index = index_name("ed", run);
                 indexes.borrow_mut().push(index.clone());
                 let sample = elasticdump(&dump.display().to_string(), &format!("{url}/{index}"))?
+                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 // elasticdump does not refresh; count what landed (untimed).
                 let landed = ctx.rt.block_on(async {
@@ -902,6 +930,7 @@ fn with_database(url: &str, db: &str) -> Result<String> {
 }
 
 fn postgres(ctx: &Ctx, n: usize) -> Result<Vec<Verdict>> {
+    ctx.server_is("postgres/cluster/data/postmaster.pid");
     println!("bench postgres: {n} rows of one table (7 columns, about 120 bytes a row)");
     let server = ctx.var("STORES_POSTGRES_URL")?.to_owned();
     let admin_url = with_database(&server, "postgres")?;
@@ -997,6 +1026,7 @@ fn postgres_rounds(
             let sample = ctx
                 .stores()
                 .args(["backup", &src_url, &file_url(&dir)])
+                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &file_url(&dir))?;
             let _ = std::fs::remove_dir_all(&dir);
@@ -1005,7 +1035,7 @@ fn postgres_rounds(
         Contender::baseline("pg_dump -Fc", |run| {
             let dir = ctx.scratch(&format!("pg-dump-{run}"))?;
             let file = dir.join("table.dump");
-            let sample = pg_dump(&file).timed(&ctx.work)?;
+            let sample = pg_dump(&file).server(ctx.server.get()).timed(&ctx.work)?;
             if std::fs::metadata(&file)?.len() == 0 {
                 bail!("pg_dump wrote an empty file");
             }
@@ -1018,6 +1048,7 @@ fn postgres_rounds(
             let sample = ctx
                 .stores()
                 .args(["restore", &file_url(&archive), &dst])
+                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &dst)?;
             drop_db(&db);
@@ -1029,6 +1060,7 @@ fn postgres_rounds(
                 .pg("pg_restore")
                 .args(["-d", &conn])
                 .arg(&dump)
+                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             if run < WARM_UP_RUNS {
                 report_check(

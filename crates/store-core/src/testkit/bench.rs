@@ -31,6 +31,10 @@
 
 use std::time::Duration;
 
+mod server_cpu;
+
+pub use server_cpu::ServerProcess;
+
 /// What the samples of a comparison measure, and so how they print and which way the ratio reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Measure {

@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 
+use store_core::testkit::bench::ServerProcess;
+
 /// GNU time: it waits for its child with wait4 and prints the child's `ru_maxrss` (`%M`, KiB).
 pub(crate) const GNU_TIME: &str = "/usr/bin/time";
 
@@ -23,6 +25,8 @@ pub(crate) struct Cmd {
     args: Vec<OsString>,
     envs: Vec<(String, String)>,
     cwd: Option<PathBuf>,
+    /// The server whose CPU time a timed run reports.
+    server: Option<ServerProcess>,
 }
 
 impl Cmd {
@@ -33,6 +37,7 @@ impl Cmd {
             args: Vec::new(),
             envs: Vec::new(),
             cwd: None,
+            server: None,
         }
     }
 
@@ -121,16 +126,28 @@ impl Cmd {
         Ok(output)
     }
 
-    /// Runs it under GNU time: wall-clock seconds from spawn to exit, and peak RSS.
+    /// Reports the CPU time `server` spends during a timed run (nothing when `None`).
+    pub(crate) fn server(mut self, server: Option<ServerProcess>) -> Self {
+        self.server = server;
+        self
+    }
+
+    /// Runs it under GNU time: wall-clock seconds from spawn to exit, peak RSS, and the
+    /// server's CPU time meanwhile.
     pub(crate) fn timed(&self, scratch: &Path) -> Result<Sample> {
         let rss_file = scratch.join("rss.txt");
         let _ = std::fs::remove_file(&rss_file);
         let mut command = self.command(Some(&rss_file));
+        let server_before = self.server.and_then(ServerProcess::cpu_secs);
         let started = Instant::now();
         let output = command
             .output()
             .with_context(|| format!("cannot start `{}` under {GNU_TIME}", self.show()))?;
         let secs = started.elapsed().as_secs_f64();
+        let server_cpu = match (server_before, self.server.and_then(ServerProcess::cpu_secs)) {
+            (Some(before), Some(after)) => Some(after - before),
+            _ => None,
+        };
         if !output.status.success() {
             bail!(
                 "`{}` failed ({}): {}",
@@ -146,7 +163,11 @@ impl Cmd {
             .rev()
             .find_map(|l| l.trim().parse::<u64>().ok())
             .with_context(|| format!("no %M figure in {GNU_TIME}'s output: {text:?}"))?;
-        Ok(Sample { secs, rss_kib })
+        Ok(Sample {
+            secs,
+            rss_kib,
+            server_cpu,
+        })
     }
 }
 
@@ -168,6 +189,8 @@ pub(crate) struct Sample {
     pub(crate) secs: f64,
     /// Peak resident set, KiB (GNU time `%M`).
     pub(crate) rss_kib: u64,
+    /// CPU seconds the server spent meanwhile, where its process is known.
+    pub(crate) server_cpu: Option<f64>,
 }
 
 /// One side of a comparison: a name and a closure doing one full run (untimed setup, the timed
@@ -225,10 +248,14 @@ impl<'a> Contender<'a> {
         match (self.run)(run) {
             Ok(sample) => {
                 eprintln!(
-                    "  {:<28} run {run}: {:.3}s, peak RSS {:.1} MiB{}",
+                    "  {:<28} run {run}: {:.3}s, peak RSS {:.1} MiB{}{}",
                     self.name,
                     sample.secs,
                     mib(sample.rss_kib),
+                    sample
+                        .server_cpu
+                        .map(|cpu| format!(", server CPU {cpu:.2}s"))
+                        .unwrap_or_default(),
                     if keep { "" } else { " (warm-up, not counted)" }
                 );
                 if keep {
@@ -319,6 +346,21 @@ pub(crate) fn stats(samples: &[Sample]) -> (f64, f64, f64) {
     (median, secs[0], secs[n - 1])
 }
 
+/// The median of the runs' server CPU seconds, when every run has one.
+fn median_server_cpu(samples: &[Sample]) -> Option<f64> {
+    let mut cpu: Vec<f64> = samples
+        .iter()
+        .map(|s| s.server_cpu)
+        .collect::<Option<_>>()?;
+    cpu.sort_by(f64::total_cmp);
+    let n = cpu.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(cpu[n / 2]),
+        _ => Some((cpu[n / 2 - 1] + cpu[n / 2]) / 2.0),
+    }
+}
+
 fn peak(samples: &[Sample]) -> u64 {
     samples.iter().map(|s| s.rss_kib).max().unwrap_or(0)
 }
@@ -372,6 +414,18 @@ pub(crate) fn compare(
             ratio >= 1.0 / x,
         ),
     };
+    if let (Some(ours_cpu), Some(base_cpu)) = (
+        median_server_cpu(&ours.samples),
+        median_server_cpu(&baseline.samples),
+    ) {
+        println!(
+            "bench {name}: server CPU per run (median): ours {ours_cpu:.2}s ({:.0}% of its wall \
+             time) vs {} {base_cpu:.2}s ({:.0}%)",
+            100.0 * ours_cpu / om,
+            baseline.name,
+            100.0 * base_cpu / bm,
+        );
+    }
     let ours_rss = mib(peak(&ours.samples));
     let rss_met = ours_rss <= RSS_TARGET_MIB;
     println!(

@@ -1,0 +1,98 @@
+//! The CPU time a local server process spends while a contender runs. Beside the wall time it
+//! shows what bounds a run: a server that works on one core (moto, under Python's lock) and
+//! spends nearly the run's wall time in CPU is the limit, not the client. Linux only (it reads
+//! `/proc`); elsewhere no process is found and nothing is reported.
+
+use std::path::Path;
+
+/// Clock ticks per second of `/proc/<pid>/stat` times (Linux's `USER_HZ`, 100 on every
+/// architecture it ships for).
+const TICKS_PER_SEC: f64 = 100.0;
+
+/// A running server process, by pid.
+///
+/// ```no_run
+/// use store_core::testkit::bench::ServerProcess;
+/// let moto = ServerProcess::from_pid_file(".services/moto/moto.pid".as_ref());
+/// let before = moto.and_then(ServerProcess::cpu_secs);
+/// // ... run a contender ...
+/// if let (Some(server), Some(before)) = (moto, before) {
+///     println!("server CPU {:.2}s", server.cpu_secs().unwrap_or(before) - before);
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ServerProcess {
+    pid: u32,
+}
+
+impl ServerProcess {
+    /// The process whose pid is the first line of `pid_file` (a PostgreSQL `postmaster.pid`,
+    /// or a harness's pid file), when it runs; `None` otherwise.
+    pub fn from_pid_file(pid_file: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(pid_file).ok()?;
+        let pid = text.lines().next()?.trim().parse().ok()?;
+        let server = Self { pid };
+        server.cpu_secs().map(|_| server)
+    }
+
+    /// CPU seconds spent so far: user and system time of the process (all its threads) and
+    /// of the children it has reaped (PostgreSQL's per-connection backends once they exit).
+    pub fn cpu_secs(self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        cpu_ticks(&stat).map(|ticks| ticks as f64 / TICKS_PER_SEC)
+    }
+}
+
+/// utime + stime + cutime + cstime (fields 14–17) of a `/proc/<pid>/stat` line. The command
+/// name (field 2) is in parentheses and may hold spaces, so fields are counted after its `)`.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // `fields[0]` is field 3 (the state), so field N is `fields[N - 3]`.
+    fields
+        .get(11..15)?
+        .iter()
+        .map(|f| f.parse::<u64>().ok())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_read_after_a_name_with_spaces() {
+        let stat = "4242 (python (moto) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 \
+                    250 50 7 3 20 0 9 0 12345 1000000 5000 18446744073709551615";
+        assert_eq!(cpu_ticks(stat), Some(250 + 50 + 7 + 3));
+        assert_eq!(cpu_ticks("1 (x) S 1"), None);
+    }
+
+    #[test]
+    fn a_running_process_is_found_by_its_pid_file_and_a_gone_one_is_not() {
+        let dir = std::env::temp_dir().join(format!("server-cpu-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("server.pid");
+        std::fs::write(
+            &pid_file,
+            format!("{}\n/some/data/dir\n", std::process::id()),
+        )
+        .unwrap();
+        let me = ServerProcess::from_pid_file(&pid_file).expect("this process runs");
+        let before = me.cpu_secs().unwrap();
+        let mut spin = 0u64;
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            spin = spin.wrapping_add(1);
+        }
+        assert!(spin > 0);
+        assert!(me.cpu_secs().unwrap() >= before, "CPU time only grows");
+        std::fs::write(&pid_file, "0\n").unwrap();
+        assert!(
+            ServerProcess::from_pid_file(&pid_file).is_none(),
+            "no process 0 in /proc"
+        );
+        assert!(ServerProcess::from_pid_file(&dir.join("missing.pid")).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
