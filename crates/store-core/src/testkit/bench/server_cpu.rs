@@ -35,12 +35,36 @@ impl ServerProcess {
         server.cpu_secs().map(|_| server)
     }
 
-    /// CPU seconds spent so far: user and system time of the process (all its threads) and
-    /// of the children it has reaped (PostgreSQL's per-connection backends once they exit).
+    /// CPU seconds spent so far: user and system time of the process (all its threads), of
+    /// the children it has reaped, and of those still running (PostgreSQL's per-connection
+    /// backends: one that exits just after a run is counted by that run, running, and by the
+    /// next one's start, reaped, so no time is counted twice or lost between runs).
     pub fn cpu_secs(self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        cpu_ticks(&stat).map(|ticks| ticks as f64 / TICKS_PER_SEC)
+        let own = ticks_of(self.pid)?;
+        let children: u64 = children_of(self.pid).into_iter().filter_map(ticks_of).sum();
+        Some((own + children) as f64 / TICKS_PER_SEC)
     }
+}
+
+/// The CPU ticks of `pid` (see [`cpu_ticks`]), `None` when it does not run.
+fn ticks_of(pid: u32) -> Option<u64> {
+    cpu_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The running children of `pid`, from each of its threads' `children` list.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
 }
 
 /// utime + stime + cutime + cstime (fields 14–17) of a `/proc/<pid>/stat` line. The command
@@ -87,6 +111,22 @@ mod tests {
         }
         assert!(spin > 0);
         assert!(me.cpu_secs().unwrap() >= before, "CPU time only grows");
+        // A running child's time counts with its parent's.
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5",
+            ])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(children_of(std::process::id()).contains(&child.id()));
+        let with_child = me.cpu_secs().unwrap();
+        let child_ticks = ticks_of(child.id()).unwrap();
+        assert!(child_ticks > 0, "the child spun");
+        assert!(with_child >= before + child_ticks as f64 / TICKS_PER_SEC);
+        child.kill().unwrap();
+        child.wait().unwrap();
         std::fs::write(&pid_file, "0\n").unwrap();
         assert!(
             ServerProcess::from_pid_file(&pid_file).is_none(),
