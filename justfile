@@ -41,7 +41,8 @@ services-down *services:
     ./integration-tests/services/down.sh {{services}}
 
 # Every benchmark program at reduced sizes, in a few minutes, against the running services
-# (`just services-up postgres moto s3s opensearch` first); `just bench rds s3-s3s` runs only those.
+# (`just services-up postgres moto s3s opensearch dynalite` first); `just bench rds s3-s3s` runs
+# only those.
 bench *names:
     ./scripts/bench.sh {{names}}
 
@@ -57,7 +58,8 @@ bench-rds *args:
 bench-search *args:
     ./crates/store-search/bench/run.sh {{args}}
 
-# The DynamoDB benchmark (batch_write vs a naive loop and boto3's batch_writer; gets vs the raw SDK).
+# The DynamoDB benchmark (batch_write vs a naive loop and boto3's batch_writer; gets vs the raw SDK);
+# `just bench-dynamo --server dynalite` against dynalite instead of moto.
 bench-dynamo *args:
     ./crates/store-dynamo/bench/run.sh {{args}}
 

@@ -85,7 +85,8 @@ def main() -> None:
         f"- {run('rustc', '--version')}, Python {platform.python_version()}",
         f"- PostgreSQL {postgres}, {opensearch_version()}, "
         f"{pinned('moto.sh', 'MOTO_VERSION', 'moto')} (S3 and DynamoDB), "
-        f"{pinned('s3s.sh', 'S3S_VERSION', 's3s-fs')}",
+        f"{pinned('s3s.sh', 'S3S_VERSION', 's3s-fs')}, "
+        f"{pinned('dynalite.sh', 'DYNALITE_VERSION', 'dynalite')} (DynamoDB, for the benchmarks)",
         f"- commit {run('git', 'rev-parse', '--short', 'HEAD')}, log `{log_path}`",
         "",
     ]

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Every benchmark program of the workspace, one after the other, against the services
-# `just services-up` started (postgres moto s3s opensearch):
+# `just services-up` started (postgres moto s3s opensearch dynalite):
 #   scripts/bench.sh            reduced sizes, a few minutes (`just bench`)
 #   scripts/bench.sh --full     the issues' sizes; writes docs/BENCHMARKS.md (`just bench-full`)
-#   scripts/bench.sh [--full] NAME…   only those programs (rds dynamo search s3-moto s3-s3s fs
-#                                     sqlite redb tantivy layers sync follow)
+#   scripts/bench.sh [--full] NAME…   only those programs (rds dynamo dynamo-dynalite search
+#                                     s3-moto s3-s3s fs sqlite redb tantivy layers sync follow)
 # Each program warms up (the server programs with a full-size run of every contender), then
 # interleaves rounds of the contenders and prints `bench <name>: ours <median> [min–max] vs
 # <baseline> <median> [min–max] = <ratio>x`, most of them followed by `(per round: <median>x
@@ -22,7 +22,7 @@ for arg in "$@"; do
         *) only+=("$arg") ;;
     esac
 done
-known=" rds dynamo search s3-moto s3-s3s fs sqlite redb tantivy layers sync follow "
+known=" rds dynamo dynamo-dynalite search s3-moto s3-s3s fs sqlite redb tantivy layers sync follow "
 local_only=" fs sqlite redb tantivy layers "
 needs_services=0
 for name in "${only[@]}"; do
@@ -35,7 +35,7 @@ done
 if [[ ${#only[@]} -eq 0 ]]; then needs_services=1; fi
 if [[ $needs_services = 1 && ! -f .services/services.env ]]; then
     echo "bench.sh: no .services/services.env: start the services first:" \
-        "just services-up postgres moto s3s opensearch" >&2
+        "just services-up postgres moto s3s opensearch dynalite" >&2
     exit 1
 fi
 if [[ -f .services/services.env ]]; then
@@ -72,6 +72,7 @@ examples=target/release/examples
 programs=(
     "rds|./crates/store-rds/bench/run.sh --rows 50000 --insert-rows 5000 --selects 10000|./crates/store-rds/bench/run.sh --rows 1000000 --insert-rows 100000 --selects 100000"
     "dynamo|env BENCH_ITEMS=1000 BENCH_GETS=300 ./crates/store-dynamo/bench/run.sh|env BENCH_ITEMS=10000 BENCH_GETS=2000 ./crates/store-dynamo/bench/run.sh"
+    "dynamo-dynalite|env BENCH_ITEMS=1000 BENCH_GETS=300 ./crates/store-dynamo/bench/run.sh --server dynalite|env BENCH_ITEMS=10000 BENCH_GETS=2000 ./crates/store-dynamo/bench/run.sh --server dynalite"
     "search|./crates/store-search/bench/run.sh 10000 3|./crates/store-search/bench/run.sh 100000 3"
     "s3-moto|./crates/store-s3/bench/run.sh --server moto --size-mib 32 --small-ops 100|./crates/store-s3/bench/run.sh --server moto --size-mib 256 --small-ops 1000"
     "s3-s3s|./crates/store-s3/bench/run.sh --server s3s --size-mib 64 --small-ops 100|./crates/store-s3/bench/run.sh --server s3s --size-mib 1024 --small-ops 200"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# down.sh [postgres] [moto] [opensearch] [elasticsearch] — stop the integration-test services
+# down.sh [postgres] [moto] [s3s] [opensearch] [elasticsearch] [dynalite] — stop the integration-test services
 # (all when no name is given) that up.sh started, by their pid files only.
 #
 # Idempotent and safe after a failed or partial up. Tries every named service
@@ -9,13 +9,13 @@ SERVICE_NAME=down
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL=(elasticsearch opensearch s3s moto postgres)
+ALL=(dynalite elasticsearch opensearch s3s moto postgres)
 if (( $# == 0 )); then
     set -- "${ALL[@]}"
 fi
 for svc in "$@"; do
     case "$svc" in
-        postgres | moto | s3s | opensearch | elasticsearch) ;;
+        postgres | moto | s3s | opensearch | elasticsearch | dynalite) ;;
         *) die "unknown service '$svc' (known: ${ALL[*]})" ;;
     esac
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# up.sh [postgres] [moto] [opensearch] [elasticsearch] — start the integration-test services
-# (all four when no name is given), each waiting until it really answers.
+# up.sh [postgres] [moto] [s3s] [opensearch] [elasticsearch] [dynalite] — start the
+# integration-test services (all but dynalite, a benchmarks-only DynamoDB server, when no
+# name is given), each waiting until it really answers.
 #
 # Idempotent: services already running are left alone. On the first failure
 # the failing service's log tail is printed and this exits non-zero (services
@@ -17,8 +18,8 @@ if (( $# == 0 )); then
 fi
 for svc in "$@"; do
     case "$svc" in
-        postgres | moto | s3s | opensearch | elasticsearch) ;;
-        *) die "unknown service '$svc' (known: ${ALL[*]})" ;;
+        postgres | moto | s3s | opensearch | elasticsearch | dynalite) ;;
+        *) die "unknown service '$svc' (known: ${ALL[*]} dynalite)" ;;
     esac
 done
 

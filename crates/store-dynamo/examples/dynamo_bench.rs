@@ -1,5 +1,7 @@
-//! The store-dynamo benchmark (a program, not a timed test), against a local DynamoDB
-//! (moto): run it with `crates/store-dynamo/bench/run.sh`.
+//! The store-dynamo benchmark (a program, not a timed test), against a local DynamoDB (moto,
+//! or dynalite with `--server dynalite`): run it with `crates/store-dynamo/bench/run.sh`. It
+//! prints the server's CPU time per writer beside the rates (`STORES_BENCH_SERVER` names the
+//! server, `STORES_BENCH_SERVER_PID_FILE` its pid file; run.sh sets both).
 //!
 //! - 10,000 items of about 1 KB: `batch_write` vs a naive sequential `put_item` loop on the
 //!   raw SDK, and vs boto3's `Table.batch_writer()` (a Python script, run when
@@ -62,8 +64,8 @@ struct Bench {
     docs: Vec<Document>,
     boto3: Option<(String, String)>,
     run: u32,
-    /// The harness's moto, whose CPU time each write reports (when it runs here).
-    moto: Option<ServerProcess>,
+    /// The server, whose CPU time each write reports (when it runs here).
+    server: Option<ServerProcess>,
 }
 
 impl Bench {
@@ -83,9 +85,9 @@ impl Bench {
                 Duration::from_secs(60),
             )
             .await?;
-        let before = self.moto.and_then(ServerProcess::cpu_secs);
+        let before = self.server.and_then(ServerProcess::cpu_secs);
         let took = self.write_into(writer, &store).await;
-        let after = self.moto.and_then(ServerProcess::cpu_secs);
+        let after = self.server.and_then(ServerProcess::cpu_secs);
         self.admin.delete(&name).await?;
         Ok((took?, before.zip(after).map(|(b, a)| a - b)))
     }
@@ -184,27 +186,29 @@ async fn main() -> Result<(), Box<dyn Error>> {
         docs: (0..items).map(|i| item(i, &payload)).collect(),
         boto3,
         run: std::process::id(),
-        moto: ServerProcess::from_pid_file(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.services/moto/moto.pid"),
-        ),
+        server: std::env::var_os("STORES_BENCH_SERVER_PID_FILE")
+            .and_then(|file| ServerProcess::from_pid_file(file.as_ref())),
     };
     let mut writers = vec![Writer::Ours, Writer::Naive];
     if bench.boto3.is_some() {
         writers.push(Writer::Boto3);
     }
+    let server = env_or("STORES_BENCH_SERVER", "moto");
     println!(
-        "bench dynamodb: {items} items of about 1 KB, {rounds} rounds after a warm-up run of each writer"
+        "bench dynamodb: {items} items of about 1 KB on {server} ({}), {rounds} rounds after a \
+         warm-up run of each writer",
+        bench.endpoint
     );
 
     let mut samples: Vec<Samples> = writers.iter().map(|w| Samples::new(w.label())).collect();
-    let mut moto_cpu: Vec<Vec<(f64, f64)>> = vec![Vec::new(); writers.len()];
+    let mut server_cpu: Vec<Vec<(f64, f64)>> = vec![Vec::new(); writers.len()];
     for round in 0..=rounds {
         for at in rotation(round, writers.len()) {
             let (took, cpu) = bench.write(writers[at], round).await?;
             if round > 0 {
                 samples[at].push_rate(items as f64, took);
                 if let Some(cpu) = cpu {
-                    moto_cpu[at].push((cpu, took.as_secs_f64()));
+                    server_cpu[at].push((cpu, took.as_secs_f64()));
                 }
             }
         }
@@ -213,14 +217,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let name = format!("batch_write_{items} (targets: 10x naive, 1.5x boto3)");
         Measure::Rate("items/s").report_rounds(&name, &samples[0], baseline);
     }
-    report_moto_cpu(&format!("batch_write_{items}"), &writers, &moto_cpu);
+    report_server_cpu(
+        &format!("batch_write_{items}"),
+        &server,
+        &writers,
+        &server_cpu,
+    );
 
     gets_against_the_raw_sdk(&bench, gets, rounds).await
 }
 
-/// Prints, for each writer, the median CPU seconds moto spent on one run and their share of
-/// the run's time: a share near 100% means moto (which works on one core) was the limit.
-fn report_moto_cpu(name: &str, writers: &[Writer], runs: &[Vec<(f64, f64)>]) {
+/// Prints, for each writer, the median CPU seconds the server spent on one run and their share
+/// of the run's time: a share near 100% means the server (moto and dynalite work on one core)
+/// was the limit.
+fn report_server_cpu(name: &str, server: &str, writers: &[Writer], runs: &[Vec<(f64, f64)>]) {
     let parts: Vec<String> = writers
         .iter()
         .zip(runs)
@@ -238,7 +248,7 @@ fn report_moto_cpu(name: &str, writers: &[Writer], runs: &[Vec<(f64, f64)>]) {
         .collect();
     if !parts.is_empty() {
         println!(
-            "bench {name}: moto CPU per run (median): {}",
+            "bench {name}: {server} CPU per run (median): {}",
             parts.join(", ")
         );
     }

@@ -9,6 +9,9 @@
 //!
 //! - DynamoDB (moto), 1,000 items (`--full`: 10,000): `stores backup dynamodb://T file:///…` vs
 //!   `dynamodump -m backup`, and `stores restore` vs `dynamodump -m restore` into a new table;
+//! - the same on dynalite (`dynamodb-dynalite`, when `integration-tests/services/up.sh dynalite`
+//!   started it; skipped with a note otherwise): a DynamoDB server that costs far less CPU a
+//!   request than moto, so the clients' own costs show;
 //! - OpenSearch, 10,000 documents of about 500 bytes (`--full`: 100,000): `stores backup
 //!   opensearch://…/idx file:///…` vs `elasticdump --type=data`, and the restores into a new index;
 //! - PostgreSQL, 100,000 rows (`--full`: 1,000,000) of one table: `stores backup
@@ -73,6 +76,9 @@ struct Options {
     full: bool,
     rounds: usize,
     only: Vec<String>,
+    /// Whether `--only` named the services (a named one that is not up is an error; an unnamed
+    /// dynalite that is not up is skipped with a note).
+    only_given: bool,
     /// Sizes given with `--sizes D,O,P` (for trying the program out quickly).
     sizes: Option<[usize; 3]>,
 }
@@ -81,7 +87,13 @@ fn options() -> Result<Options> {
     let mut options = Options {
         full: false,
         rounds: 3,
-        only: vec!["dynamodb".into(), "opensearch".into(), "postgres".into()],
+        only: vec![
+            "dynamodb".into(),
+            "dynamodb-dynalite".into(),
+            "opensearch".into(),
+            "postgres".into(),
+        ],
+        only_given: false,
         sizes: None,
     };
     let mut args = std::env::args().skip(1);
@@ -96,9 +108,10 @@ fn options() -> Result<Options> {
                     .context("--rounds takes a number >= 1")?;
             }
             "--only" => {
+                options.only_given = true;
                 options.only = args
                     .next()
-                    .context("--only takes a list: dynamodb,opensearch,postgres")?
+                    .context("--only takes a list: dynamodb,dynamodb-dynalite,opensearch,postgres")?
                     .split(',')
                     .map(|s| s.trim().to_owned())
                     .collect();
@@ -118,8 +131,8 @@ fn options() -> Result<Options> {
             }
             "-h" | "--help" => {
                 println!(
-                    "sync_bench [--full] [--rounds N] [--only dynamodb,opensearch,postgres] \
-                     [--sizes D,O,P]\n\
+                    "sync_bench [--full] [--rounds N] \
+                     [--only dynamodb,dynamodb-dynalite,opensearch,postgres] [--sizes D,O,P]\n\
                      Runs the release `stores` binary (next to this example in target/release, or \
                      STORES_BIN) against dynamodump, elasticdump and pg_dump/pg_restore."
                 );
@@ -148,6 +161,9 @@ struct Ctx {
     services: PathBuf,
     /// The server of the service being measured, whose CPU time each run reports.
     server: Cell<Option<ServerProcess>>,
+    /// Environment set on every `stores` child after `env`: the endpoint of the DynamoDB
+    /// server being measured.
+    overrides: RefCell<Vec<(String, String)>>,
 }
 
 impl Ctx {
@@ -172,7 +188,9 @@ impl Ctx {
     }
 
     fn stores(&self) -> Cmd {
-        Cmd::new(&self.stores).envs(&self.env)
+        Cmd::new(&self.stores)
+            .envs(&self.env)
+            .envs(&self.overrides.borrow())
     }
 
     /// `stores check A B` must exit 0 (equal). When it does not, it is run once more, so the
@@ -346,6 +364,7 @@ fn run() -> Result<bool> {
             .build()?,
         services: root.join(".services"),
         server: Cell::new(None),
+        overrides: RefCell::new(Vec::new()),
     };
     if !Path::new(harness::GNU_TIME).exists() {
         bail!(
@@ -377,11 +396,24 @@ fn run() -> Result<bool> {
     let mut ok = true;
     for service in &options.only {
         let result = match service.as_str() {
-            "dynamodb" => dynamodb(&ctx, size(0, 1_000, 10_000)),
+            "dynamodb" => dynamodb(&ctx, &DynamoServer::moto(&ctx)?, size(0, 1_000, 10_000)),
+            "dynamodb-dynalite" => match DynamoServer::dynalite(&ctx) {
+                Some(server) => dynamodb(&ctx, &server, size(0, 1_000, 10_000)),
+                None if !options.only_given => {
+                    println!(
+                        "bench dynamodb-dynalite: skipped: dynalite is not up \
+                         (integration-tests/services/up.sh dynalite)"
+                    );
+                    continue;
+                }
+                None => Err(anyhow::anyhow!(
+                    "STORES_DYNALITE_ENDPOINT is not set: integration-tests/services/up.sh dynalite"
+                )),
+            },
             "opensearch" => opensearch(&ctx, size(1, 10_000, 100_000)),
             "postgres" => postgres(&ctx, size(2, 100_000, 1_000_000)),
             other => Err(anyhow::anyhow!(
-                "unknown service `{other}` (dynamodb, opensearch, postgres)"
+                "unknown service `{other}` (dynamodb, dynamodb-dynalite, opensearch, postgres)"
             )),
         };
         match result {
@@ -422,10 +454,46 @@ fn machine() -> String {
 // DynamoDB (moto): stores vs dynamodump
 // ---------------------------------------------------------------------------------------------
 
-fn dynamo_admin(ctx: &Ctx) -> Result<TableAdmin> {
+/// A DynamoDB server of the harness: moto (what the tests use), or dynalite (a second one for
+/// the benchmarks, which costs far less CPU a request).
+struct DynamoServer {
+    name: &'static str,
+    endpoint: String,
+    /// Under `.services`.
+    pid_file: &'static str,
+}
+
+impl DynamoServer {
+    fn moto(ctx: &Ctx) -> Result<Self> {
+        Ok(Self {
+            name: "moto",
+            endpoint: ctx.var("STORES_DYNAMODB_ENDPOINT")?.to_owned(),
+            pid_file: "moto/moto.pid",
+        })
+    }
+
+    fn dynalite(ctx: &Ctx) -> Option<Self> {
+        Some(Self {
+            name: "dynalite",
+            endpoint: ctx.vars.get("STORES_DYNALITE_ENDPOINT")?.clone(),
+            pid_file: "dynalite/dynalite.pid",
+        })
+    }
+
+    /// The comparison names' prefix: `dynamodb` on moto (as before there was a choice),
+    /// `dynamodb_dynalite` on dynalite.
+    fn bench_prefix(&self) -> String {
+        match self.name {
+            "moto" => "dynamodb".to_owned(),
+            other => format!("dynamodb_{other}"),
+        }
+    }
+}
+
+fn dynamo_admin(ctx: &Ctx, endpoint: &str) -> Result<TableAdmin> {
     let config = store_dynamo::sdk::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(ctx.var("STORES_DYNAMODB_ENDPOINT")?)
+        .endpoint_url(endpoint)
         .region(Region::new(
             ctx.vars
                 .get("AWS_REGION")
@@ -474,13 +542,22 @@ fn dynamo_item(i: usize) -> Document {
         .with("text", text.join(" "))
 }
 
-fn dynamodb(ctx: &Ctx, n: usize) -> Result<Vec<Verdict>> {
-    ctx.server_is("moto/moto.pid");
-    println!("bench dynamodb: {n} items of about 500 bytes on moto");
-    let admin = dynamo_admin(ctx)?;
+fn dynamodb(ctx: &Ctx, server: &DynamoServer, n: usize) -> Result<Vec<Verdict>> {
+    ctx.server_is(server.pid_file);
+    println!(
+        "bench {}: {n} items of about 500 bytes on {} ({})",
+        server.bench_prefix(),
+        server.name,
+        server.endpoint
+    );
+    let admin = dynamo_admin(ctx, &server.endpoint)?;
     let src = format!("sync-bench-src-{}", ctx.pid);
     let tables = RefCell::new(vec![src.clone()]);
-    let result = dynamodb_rounds(ctx, &admin, &src, n, &tables);
+    *ctx.overrides.borrow_mut() = ["STORES_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL"]
+        .map(|k| (k.to_owned(), server.endpoint.clone()))
+        .to_vec();
+    let result = dynamodb_rounds(ctx, server, &admin, &src, n, &tables);
+    ctx.overrides.borrow_mut().clear();
     for table in tables.borrow().iter() {
         let _ = ctx.rt.block_on(admin.delete(table));
     }
@@ -489,6 +566,7 @@ fn dynamodb(ctx: &Ctx, n: usize) -> Result<Vec<Verdict>> {
 
 fn dynamodb_rounds(
     ctx: &Ctx,
+    server: &DynamoServer,
     admin: &TableAdmin,
     src: &str,
     n: usize,
@@ -519,7 +597,7 @@ fn dynamodb_rounds(
         Ok(())
     })?;
     let src_url = format!("dynamodb://{src}");
-    let endpoint = ctx.var("STORES_DYNAMODB_ENDPOINT")?;
+    let endpoint = server.endpoint.as_str();
     let hostport = endpoint
         .split_once("://")
         .map_or(endpoint, |(_, rest)| rest)
@@ -639,8 +717,9 @@ fn dynamodb_rounds(
         ),
     ];
     run_rounds(&mut contenders, ctx.rounds)?;
+    let prefix = server.bench_prefix();
     let backup = compare(
-        &format!("dynamodb_backup_{n}"),
+        &format!("{prefix}_backup_{n}"),
         &contenders[0],
         &contenders[1],
         Target::AtLeast(2.0),
@@ -653,7 +732,7 @@ fn dynamodb_rounds(
         let (theirs, _, _) = harness::stats(&contenders[1].samples);
         let work = theirs - DYNAMODUMP_START_SLEEP;
         println!(
-            "bench dynamodb_backup_{n}: note: {DYNAMODUMP_START_SLEEP:.0} s of dynamodump's time \
+            "bench {prefix}_backup_{n}: note: {DYNAMODUMP_START_SLEEP:.0} s of dynamodump's time \
              is its fixed thread-start sleep; without it its median would be {work:.3}s = \
              {:.2}x ours (derived, not measured)",
             work / ours
@@ -662,7 +741,7 @@ fn dynamodb_rounds(
     Ok(vec![
         backup,
         compare(
-            &format!("dynamodb_restore_{n}"),
+            &format!("{prefix}_restore_{n}"),
             &contenders[2],
             &contenders[3],
             Target::AtLeast(2.0),
