@@ -38,6 +38,17 @@ if [[ $needs_services = 1 && ! -f .services/services.env ]]; then
         "just services-up postgres moto s3s opensearch dynalite" >&2
     exit 1
 fi
+# dynalite is a benchmarks-only server: started here when a DynamoDB program will run and it
+# is not up (`just services-down` stops it with the rest).
+wants_dynalite=0
+if [[ ${#only[@]} -eq 0 || " ${only[*]} " =~ " dynamo-dynalite " || " ${only[*]} " =~ " sync " ]]; then
+    wants_dynalite=1
+fi
+if [[ $needs_services = 1 && $wants_dynalite = 1 ]] \
+        && ! grep -q '^export STORES_DYNALITE_ENDPOINT=' .services/services.env; then
+    echo "== starting dynalite (a second DynamoDB server for the benchmarks)"
+    ./integration-tests/services/up.sh dynalite
+fi
 if [[ -f .services/services.env ]]; then
     set -a
     # shellcheck disable=SC1091
@@ -66,7 +77,8 @@ mkdir -p target/bench
 suffix=""
 if [[ $full = 1 ]]; then suffix="-full"; fi
 log="target/bench/$(date -u +%Y%m%dT%H%M%SZ)$suffix.log"
-examples=target/release/examples
+# The programs built above, wherever cargo put them.
+examples="${CARGO_TARGET_DIR:-target}/release/examples"
 
 # name | reduced arguments | full arguments (each run as `env ARGS… program`)
 programs=(
