@@ -41,8 +41,8 @@ services-down *services:
     ./integration-tests/services/down.sh {{services}}
 
 # Every benchmark program at reduced sizes, in a few minutes, against the running services
-# (`just services-up postgres moto s3s opensearch dynalite` first); `just bench rds s3-s3s` runs
-# only those.
+# (`just services-up postgres moto s3s opensearch` first; it starts dynalite itself);
+# `just bench rds s3-s3s` runs only those.
 bench *names:
     ./scripts/bench.sh {{names}}
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark program of the workspace, one after the other, against the services
-# `just services-up` started (postgres moto s3s opensearch dynalite):
+# `just services-up` started (postgres moto s3s opensearch; this script starts dynalite, a
+# benchmarks-only DynamoDB server, itself):
 #   scripts/bench.sh            reduced sizes, a few minutes (`just bench`)
 #   scripts/bench.sh --full     the issues' sizes; writes docs/BENCHMARKS.md (`just bench-full`)
 #   scripts/bench.sh [--full] NAME…   only those programs (rds dynamo dynamo-dynalite search
@@ -35,19 +36,18 @@ done
 if [[ ${#only[@]} -eq 0 ]]; then needs_services=1; fi
 if [[ $needs_services = 1 && ! -f .services/services.env ]]; then
     echo "bench.sh: no .services/services.env: start the services first:" \
-        "just services-up postgres moto s3s opensearch dynalite" >&2
+        "just services-up postgres moto s3s opensearch" >&2
     exit 1
 fi
-# dynalite is a benchmarks-only server: started here when a DynamoDB program will run and it
-# is not up (`just services-down` stops it with the rest).
-wants_dynalite=0
-if [[ ${#only[@]} -eq 0 || " ${only[*]} " =~ " dynamo-dynalite " || " ${only[*]} " =~ " sync " ]]; then
-    wants_dynalite=1
-fi
-if [[ $needs_services = 1 && $wants_dynalite = 1 ]] \
-        && ! grep -q '^export STORES_DYNALITE_ENDPOINT=' .services/services.env; then
-    echo "== starting dynalite (a second DynamoDB server for the benchmarks)"
-    ./integration-tests/services/up.sh dynalite
+# dynalite is a benchmarks-only server: started here (or found running: up.sh is idempotent)
+# when a DynamoDB program will run; `just services-down` stops it with the rest. If it cannot
+# start, its parts fail (dynamo-dynalite) or are skipped with a note (sync), the rest runs.
+if [[ $needs_services = 1 ]] && [[ ${#only[@]} -eq 0 || " ${only[*]} " =~ " dynamo-dynalite " \
+        || " ${only[*]} " =~ " sync " ]]; then
+    if ! ./integration-tests/services/up.sh dynalite; then
+        echo "== dynalite did not start: the DynamoDB parts on it will fail or be skipped"
+        sed -i '/^export STORES_DYNALITE_ENDPOINT=/d' .services/services.env
+    fi
 fi
 if [[ -f .services/services.env ]]; then
     set -a

@@ -70,8 +70,8 @@ struct Bench {
 
 impl Bench {
     /// Writes every item with `writer` into a new table, which is dropped afterwards; returns
-    /// the time the writes took (the table's creation is not timed) and the CPU seconds moto
-    /// spent on them, when its process is known.
+    /// the time the writes took (the table's creation is not timed) and the CPU seconds the
+    /// server spent on them, when its process is known.
     async fn write(
         &self,
         writer: Writer,

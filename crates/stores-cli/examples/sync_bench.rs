@@ -277,6 +277,7 @@ fn service_vars(root: &Path) -> BTreeMap<String, String> {
     for key in [
         "STORES_POSTGRES_URL",
         "STORES_DYNAMODB_ENDPOINT",
+        "STORES_DYNALITE_ENDPOINT",
         "STORES_OPENSEARCH_URL",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -396,7 +397,8 @@ fn run() -> Result<bool> {
     let mut ok = true;
     for service in &options.only {
         let result = match service.as_str() {
-            "dynamodb" => dynamodb(&ctx, &DynamoServer::moto(&ctx)?, size(0, 1_000, 10_000)),
+            "dynamodb" => DynamoServer::moto(&ctx)
+                .and_then(|server| dynamodb(&ctx, &server, size(0, 1_000, 10_000))),
             "dynamodb-dynalite" => match DynamoServer::dynalite(&ctx) {
                 Some(server) => dynamodb(&ctx, &server, size(0, 1_000, 10_000)),
                 None if !options.only_given => {
@@ -1009,7 +1011,7 @@ fn with_database(url: &str, db: &str) -> Result<String> {
 }
 
 fn postgres(ctx: &Ctx, n: usize) -> Result<Vec<Verdict>> {
-    ctx.server_is("postgres/cluster/data/postmaster.pid");
+    ctx.server_is("postgres/postgres.pid");
     println!("bench postgres: {n} rows of one table (7 columns, about 120 bytes a row)");
     let server = ctx.var("STORES_POSTGRES_URL")?.to_owned();
     let admin_url = with_database(&server, "postgres")?;

@@ -37,12 +37,23 @@ impl ServerProcess {
 
     /// CPU seconds spent so far: user and system time of the process (all its threads), of
     /// the children it has reaped, and of those still running (PostgreSQL's per-connection
-    /// backends: one that exits just after a run is counted by that run, running, and by the
-    /// next one's start, reaped, so no time is counted twice or lost between runs).
+    /// backends, which exit as a run ends). A child reaped while it is read would be counted
+    /// twice or not at all, so the reading is taken again until the children stay the same
+    /// across it (a few tries; the last is kept). Running children are seen where the kernel
+    /// lists them (`/proc/<pid>/task/<tid>/children`, as most distributions' kernels do).
     pub fn cpu_secs(self) -> Option<f64> {
-        let own = ticks_of(self.pid)?;
-        let children: u64 = children_of(self.pid).into_iter().filter_map(ticks_of).sum();
-        Some((own + children) as f64 / TICKS_PER_SEC)
+        let mut reading = None;
+        for _ in 0..5 {
+            let before = children_of(self.pid);
+            let children: Option<u64> = before.iter().map(|&child| ticks_of(child)).sum();
+            let own = ticks_of(self.pid)?;
+            let after = children_of(self.pid);
+            reading = Some(own + children.unwrap_or(0));
+            if children.is_some() && before == after {
+                break;
+            }
+        }
+        reading.map(|ticks| ticks as f64 / TICKS_PER_SEC)
     }
 }
 
@@ -115,14 +126,14 @@ mod tests {
         let mut child = std::process::Command::new("sh")
             .args([
                 "-c",
-                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 5",
             ])
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1500));
         assert!(children_of(std::process::id()).contains(&child.id()));
-        let with_child = me.cpu_secs().unwrap();
         let child_ticks = ticks_of(child.id()).unwrap();
+        let with_child = me.cpu_secs().unwrap();
         assert!(child_ticks > 0, "the child spun");
         assert!(with_child >= before + child_ticks as f64 / TICKS_PER_SEC);
         child.kill().unwrap();
