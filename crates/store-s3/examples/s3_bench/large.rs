@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use store_core::object::{PresignMethod, PutOptions};
-use store_core::testkit::bench::{Measure, Samples, rotation};
+use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation};
 use store_core::{ObjectKey, ObjectStore};
 use store_s3::S3Store;
 
@@ -192,6 +192,8 @@ async fn measure(run: &Run<'_>, size: u64, rounds: usize) -> Result<(), BoxError
     movers.push(Mover::Ceiling);
     let mut up: Vec<Samples> = movers.iter().map(|m| Samples::new(m.label())).collect();
     let mut down = up.clone();
+    // Per mover and round: the server's CPU seconds over the upload and download, and their time.
+    let mut server_cpu: Vec<Vec<(f64, f64)>> = vec![Vec::new(); movers.len()];
     tokio::time::sleep(Duration::from_millis(200)).await;
     let baseline_rss = rss_bytes();
     let mut peak = baseline_rss;
@@ -199,11 +201,17 @@ async fn measure(run: &Run<'_>, size: u64, rounds: usize) -> Result<(), BoxError
     for round in 0..=rounds {
         for at in rotation(round, movers.len()) {
             let sampler = (movers[at] == Mover::Ours).then(RssSampler::start);
+            let before = run.server.process.and_then(ServerProcess::cpu_secs);
             let moved = run.once(movers[at], round).await?;
+            let after = run.server.process.and_then(ServerProcess::cpu_secs);
             peak = peak.max(sampler.map_or(0, RssSampler::finish));
             if round > 0 {
                 up[at].push_rate(mib, moved.upload);
                 down[at].push_rate(mib, moved.download);
+                if let (Some(before), Some(after)) = (before, after) {
+                    let secs = (moved.upload + moved.download).as_secs_f64();
+                    server_cpu[at].push((after - before, secs));
+                }
             }
         }
     }
@@ -214,6 +222,12 @@ async fn measure(run: &Run<'_>, size: u64, rounds: usize) -> Result<(), BoxError
             Measure::Rate("MiB/s").report_rounds(&name, &samples[0], baseline);
         }
     }
+    report_server_cpu(
+        &format!("transfer_{mib}MiB"),
+        run.server,
+        &movers,
+        &server_cpu,
+    );
     let above = peak.saturating_sub(baseline_rss) as f64 / MIB as f64;
     println!(
         "bench peak_rss_{mib}MiB_transfer: ours +{above:.1} MiB above the baseline of {:.1} MiB \
@@ -222,6 +236,30 @@ async fn measure(run: &Run<'_>, size: u64, rounds: usize) -> Result<(), BoxError
         if above <= 64.0 { "met" } else { "NOT met" }
     );
     Ok(())
+}
+
+/// Prints each mover's median server CPU seconds for one upload and download, and their share
+/// of the two transfers' time (a child's start-up is not part of it; the server does nothing
+/// then). A share near 100% per server core means the server was the limit.
+fn report_server_cpu(name: &str, server: &Server, movers: &[Mover], runs: &[Vec<(f64, f64)>]) {
+    let parts: Vec<String> = movers
+        .iter()
+        .zip(runs)
+        .filter(|(_, runs)| !runs.is_empty())
+        .map(|(mover, runs)| {
+            let mut runs = runs.clone();
+            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (cpu, secs) = runs[runs.len() / 2];
+            format!("{} {cpu:.2}s ({:.0}%)", mover.label(), 100.0 * cpu / secs)
+        })
+        .collect();
+    if !parts.is_empty() {
+        println!(
+            "bench {name}: {} CPU per upload and download (median, share of their time): {}",
+            server.name,
+            parts.join(", ")
+        );
+    }
 }
 
 /// The target each baseline's comparison states.

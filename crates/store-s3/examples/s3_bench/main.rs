@@ -58,7 +58,9 @@ fn number(name: &str, default: u64) -> Result<u64, BoxError> {
 
 /// The server to measure against: its endpoint and credentials.
 pub(crate) struct Server {
-    name: String,
+    pub(crate) name: String,
+    /// The server's process, when it runs here: its CPU time per transfer is reported.
+    pub(crate) process: Option<store_core::testkit::bench::ServerProcess>,
     endpoint: String,
     access: String,
     secret: String,
@@ -85,7 +87,11 @@ impl Server {
         let endpoint = endpoint.ok_or_else(|| {
             format!("no {name} endpoint: start it with `just services-up {name}`")
         })?;
+        let pid_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../.services")
+            .join(format!("{name}/{name}.pid"));
         Ok(Server {
+            process: store_core::testkit::bench::ServerProcess::from_pid_file(&pid_file),
             name: name.to_owned(),
             endpoint,
             access,
