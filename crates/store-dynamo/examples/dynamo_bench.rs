@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use store_core::document::{BatchWriteOptions, GetItemOptions, WriteOp};
-use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation};
+use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation, server_cpu_medians};
 use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType};
 use store_dynamo::convert::{key_item, to_item};
 use store_dynamo::sdk::config::{BehaviorVersion, Credentials, Region};
@@ -231,26 +231,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
 /// of the run's time: a share near 100% means the server (moto and dynalite work on one core)
 /// was the limit.
 fn report_server_cpu(name: &str, server: &str, writers: &[Writer], runs: &[Vec<(f64, f64)>]) {
-    let parts: Vec<String> = writers
+    let contenders = writers
         .iter()
-        .zip(runs)
-        .filter(|(_, runs)| !runs.is_empty())
-        .map(|(writer, runs)| {
-            let mut runs = runs.clone();
-            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let (cpu, secs) = runs[runs.len() / 2];
-            format!(
-                "{} {cpu:.2}s ({:.0}% of its time)",
-                writer.label(),
-                100.0 * cpu / secs
-            )
-        })
-        .collect();
-    if !parts.is_empty() {
-        println!(
-            "bench {name}: {server} CPU per run (median): {}",
-            parts.join(", ")
-        );
+        .map(|w| w.label())
+        .zip(runs.iter().map(Vec::as_slice));
+    if let Some(line) = server_cpu_medians(contenders) {
+        println!("bench {name}: {server} CPU per run (median): {line}");
     }
 }
 

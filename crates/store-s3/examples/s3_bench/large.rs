@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use store_core::object::{PresignMethod, PutOptions};
-use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation};
+use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation, server_cpu_medians};
 use store_core::{ObjectKey, ObjectStore};
 use store_s3::S3Store;
 
@@ -242,22 +242,14 @@ async fn measure(run: &Run<'_>, size: u64, rounds: usize) -> Result<(), BoxError
 /// of the two transfers' time (a child's start-up is not part of it; the server does nothing
 /// then). A share near 100% per server core means the server was the limit.
 fn report_server_cpu(name: &str, server: &Server, movers: &[Mover], runs: &[Vec<(f64, f64)>]) {
-    let parts: Vec<String> = movers
+    let contenders = movers
         .iter()
-        .zip(runs)
-        .filter(|(_, runs)| !runs.is_empty())
-        .map(|(mover, runs)| {
-            let mut runs = runs.clone();
-            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let (cpu, secs) = runs[runs.len() / 2];
-            format!("{} {cpu:.2}s ({:.0}%)", mover.label(), 100.0 * cpu / secs)
-        })
-        .collect();
-    if !parts.is_empty() {
+        .map(|m| m.label())
+        .zip(runs.iter().map(Vec::as_slice));
+    if let Some(line) = server_cpu_medians(contenders) {
         println!(
-            "bench {name}: {} CPU per upload and download (median, share of their time): {}",
-            server.name,
-            parts.join(", ")
+            "bench {name}: {} CPU per upload and download (median): {line}",
+            server.name
         );
     }
 }

@@ -57,6 +57,34 @@ impl ServerProcess {
     }
 }
 
+/// `<label> <median CPU>s (<share>% of its time)` for each contender that has runs, joined
+/// by commas; `None` when none has any. A run is `(server CPU seconds, the run's seconds)`;
+/// the median is the run of median CPU, and the share that run's CPU over its own time.
+///
+/// ```
+/// use store_core::testkit::bench::server_cpu_medians;
+/// let ours = [(2.0, 2.1), (2.2, 2.3), (2.5, 2.4)];
+/// let line = server_cpu_medians([("ours", &ours[..]), ("other", &[][..])]);
+/// assert_eq!(line.as_deref(), Some("ours 2.20s (96% of its time)"));
+/// ```
+pub fn server_cpu_medians<'a>(
+    contenders: impl IntoIterator<Item = (&'a str, &'a [(f64, f64)])>,
+) -> Option<String> {
+    let parts: Vec<String> = contenders
+        .into_iter()
+        .filter_map(|(label, runs)| {
+            let mut runs = runs.to_vec();
+            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let &(cpu, secs) = runs.get(runs.len() / 2)?;
+            Some(format!(
+                "{label} {cpu:.2}s ({:.0}% of its time)",
+                100.0 * cpu / secs
+            ))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// The CPU ticks of `pid` (see [`cpu_ticks`]), `None` when it does not run.
 fn ticks_of(pid: u32) -> Option<u64> {
     cpu_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
