@@ -19,7 +19,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use store_core::document::{BatchWriteOptions, GetItemOptions, WriteOp};
-use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation, server_cpu_medians};
+use store_core::testkit::bench::{
+    CpuMark, Measure, Samples, ServerProcess, rotation, server_cpu_medians,
+};
 use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType};
 use store_dynamo::convert::{key_item, to_item};
 use store_dynamo::sdk::config::{BehaviorVersion, Credentials, Region};
@@ -85,11 +87,11 @@ impl Bench {
                 Duration::from_secs(60),
             )
             .await?;
-        let before = self.server.and_then(ServerProcess::cpu_secs);
+        let mark = self.server.and_then(ServerProcess::mark);
         let took = self.write_into(writer, &store).await;
-        let after = self.server.and_then(ServerProcess::cpu_secs);
+        let spent = mark.and_then(CpuMark::spent);
         self.admin.delete(&name).await?;
-        Ok((took?, before.zip(after).map(|(b, a)| a - b)))
+        Ok((took?, spent))
     }
 
     async fn write_into(

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 mod server_cpu;
 
-pub use server_cpu::{ServerProcess, server_cpu_medians};
+pub use server_cpu::{CpuMark, ServerProcess, server_cpu_medians};
 
 /// What the samples of a comparison measure, and so how they print and which way the ratio reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

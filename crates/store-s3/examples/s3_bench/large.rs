@@ -5,7 +5,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use store_core::object::{PresignMethod, PutOptions};
-use store_core::testkit::bench::{Measure, Samples, ServerProcess, rotation, server_cpu_medians};
+use store_core::testkit::bench::{
+    CpuMark, Measure, Samples, ServerProcess, rotation, server_cpu_medians,
+};
 use store_core::{ObjectKey, ObjectStore};
 use store_s3::S3Store;
 
@@ -201,16 +203,16 @@ async fn measure(run: &Run<'_>, size: u64, rounds: usize) -> Result<(), BoxError
     for round in 0..=rounds {
         for at in rotation(round, movers.len()) {
             let sampler = (movers[at] == Mover::Ours).then(RssSampler::start);
-            let before = run.server.process.and_then(ServerProcess::cpu_secs);
+            let mark = run.server.process.and_then(ServerProcess::mark);
             let moved = run.once(movers[at], round).await?;
-            let after = run.server.process.and_then(ServerProcess::cpu_secs);
+            let spent = mark.and_then(CpuMark::spent);
             peak = peak.max(sampler.map_or(0, RssSampler::finish));
             if round > 0 {
                 up[at].push_rate(mib, moved.upload);
                 down[at].push_rate(mib, moved.download);
-                if let (Some(before), Some(after)) = (before, after) {
+                if let Some(spent) = spent {
                     let secs = (moved.upload + moved.download).as_secs_f64();
-                    server_cpu[at].push((after - before, secs));
+                    server_cpu[at].push((spent, secs));
                 }
             }
         }

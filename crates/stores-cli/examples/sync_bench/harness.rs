@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 
-use store_core::testkit::bench::ServerProcess;
+use store_core::testkit::bench::{CpuMark, ServerProcess};
 
 /// GNU time: it waits for its child with wait4 and prints the child's `ru_maxrss` (`%M`, KiB).
 pub(crate) const GNU_TIME: &str = "/usr/bin/time";
@@ -138,16 +138,13 @@ impl Cmd {
         let rss_file = scratch.join("rss.txt");
         let _ = std::fs::remove_file(&rss_file);
         let mut command = self.command(Some(&rss_file));
-        let server_before = self.server.and_then(ServerProcess::cpu_secs);
+        let mark = self.server.and_then(ServerProcess::mark);
         let started = Instant::now();
         let output = command
             .output()
             .with_context(|| format!("cannot start `{}` under {GNU_TIME}", self.show()))?;
         let secs = started.elapsed().as_secs_f64();
-        let server_cpu = match (server_before, self.server.and_then(ServerProcess::cpu_secs)) {
-            (Some(before), Some(after)) => Some(after - before),
-            _ => None,
-        };
+        let server_cpu = mark.and_then(CpuMark::spent);
         if !output.status.success() {
             bail!(
                 "`{}` failed ({}): {}",
@@ -337,13 +334,17 @@ fn mib(kib: u64) -> f64 {
 pub(crate) fn stats(samples: &[Sample]) -> (f64, f64, f64) {
     let mut secs: Vec<f64> = samples.iter().map(|s| s.secs).collect();
     secs.sort_by(f64::total_cmp);
-    let n = secs.len();
-    let median = if n % 2 == 1 {
-        secs[n / 2]
+    (median_of_sorted(&secs), secs[0], secs[secs.len() - 1])
+}
+
+/// The median of sorted values (the mean of the middle two for an even count).
+fn median_of_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
     } else {
-        (secs[n / 2 - 1] + secs[n / 2]) / 2.0
-    };
-    (median, secs[0], secs[n - 1])
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
 }
 
 /// The median of the runs' server CPU seconds, when every run has one.
@@ -353,12 +354,7 @@ fn median_server_cpu(samples: &[Sample]) -> Option<f64> {
         .map(|s| s.server_cpu)
         .collect::<Option<_>>()?;
     cpu.sort_by(f64::total_cmp);
-    let n = cpu.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(cpu[n / 2]),
-        _ => Some((cpu[n / 2 - 1] + cpu[n / 2]) / 2.0),
-    }
+    (!cpu.is_empty()).then(|| median_of_sorted(&cpu))
 }
 
 fn peak(samples: &[Sample]) -> u64 {

@@ -57,6 +57,30 @@ impl ServerProcess {
     }
 }
 
+/// A server's CPU time at one moment, to read what it spent since (around one run).
+#[derive(Debug, Clone, Copy)]
+pub struct CpuMark {
+    server: ServerProcess,
+    at: f64,
+}
+
+impl ServerProcess {
+    /// Its CPU time now, to read [`CpuMark::spent`] from after a run; `None` once it is gone.
+    pub fn mark(self) -> Option<CpuMark> {
+        Some(CpuMark {
+            server: self,
+            at: self.cpu_secs()?,
+        })
+    }
+}
+
+impl CpuMark {
+    /// CPU seconds the server spent since the mark; `None` if it is gone.
+    pub fn spent(self) -> Option<f64> {
+        Some(self.server.cpu_secs()? - self.at)
+    }
+}
+
 /// `<label> <median CPU>s (<share>% of its time)` for each contender that has runs, joined
 /// by commas; `None` when none has any. A run is `(server CPU seconds, the run's seconds)`;
 /// the median is the run of median CPU, and the share that run's CPU over its own time.
@@ -142,6 +166,7 @@ mod tests {
         )
         .unwrap();
         let me = ServerProcess::from_pid_file(&pid_file).expect("this process runs");
+        let mark = me.mark().unwrap();
         let before = me.cpu_secs().unwrap();
         let mut spin = 0u64;
         let started = std::time::Instant::now();
@@ -150,6 +175,10 @@ mod tests {
         }
         assert!(spin > 0);
         assert!(me.cpu_secs().unwrap() >= before, "CPU time only grows");
+        assert!(
+            mark.spent().unwrap() > 0.0,
+            "the spin is counted since the mark"
+        );
         // A running child's time counts with its parent's.
         let mut child = std::process::Command::new("sh")
             .args([
