@@ -187,10 +187,14 @@ impl Ctx {
         })
     }
 
+    /// `program` with the services' environment, reporting the measured server's CPU time
+    /// when it is timed.
+    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        Cmd::new(program).envs(&self.env).server(self.server.get())
+    }
+
     fn stores(&self) -> Cmd {
-        Cmd::new(&self.stores)
-            .envs(&self.env)
-            .envs(&self.overrides.borrow())
+        self.cmd(&self.stores).envs(&self.overrides.borrow())
     }
 
     /// `stores check A B` must exit 0 (equal). When it does not, it is run once more, so the
@@ -246,7 +250,7 @@ impl Ctx {
     }
 
     fn pg(&self, tool: &str) -> Cmd {
-        Cmd::new(self.pg_bin.join(tool)).envs(&self.env)
+        self.cmd(self.pg_bin.join(tool))
     }
 }
 
@@ -610,7 +614,7 @@ fn dynamodb_rounds(
     let tool = harness::ensure_dynamodump();
     let dynamodump = |mode: &str| -> Result<Cmd> {
         let bin = tool.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        Ok(Cmd::new(bin).envs(&ctx.env).args([
+        Ok(ctx.cmd(bin).args([
             "-m",
             mode,
             "-r",
@@ -654,7 +658,6 @@ fn dynamodb_rounds(
             let sample = ctx
                 .stores()
                 .args(["backup", &src_url, &file_url(&dir)])
-                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &file_url(&dir))?;
             let _ = std::fs::remove_dir_all(&dir);
@@ -668,7 +671,6 @@ fn dynamodb_rounds(
                     .args(["-s", src, "--dumpPath"])
                     .arg(&dir)
                     .cwd(&dir)
-                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 let items = dump_items(&dir.join(src).join("data"))?;
                 if items != n {
@@ -685,7 +687,6 @@ fn dynamodb_rounds(
             let sample = ctx
                 .stores()
                 .args(["restore", &file_url(&archive), &dst])
-                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &dst)?;
             drop_table(&table);
@@ -703,7 +704,6 @@ fn dynamodb_rounds(
                     .args(["-s", src, "-d", &table, "--noConfirm", "--dumpPath"])
                     .arg(&dump)
                     .cwd(&dump)
-                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 if run < WARM_UP_RUNS {
                     report_check(
@@ -882,7 +882,7 @@ fn opensearch_rounds(
     let elasticdump = |input: &str, output: &str| -> Result<Cmd> {
         let bin = tool.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
         // The same batch size as ours (1,000; elasticdump's default is 100).
-        Ok(Cmd::new(bin).envs(&ctx.env).args([
+        Ok(ctx.cmd(bin).args([
             format!("--input={input}"),
             format!("--output={output}"),
             "--type=data".to_owned(),
@@ -912,7 +912,6 @@ fn opensearch_rounds(
             let sample = ctx
                 .stores()
                 .args(["backup", &src_url, &file_url(&dir)])
-                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &file_url(&dir))?;
             let _ = std::fs::remove_dir_all(&dir);
@@ -924,7 +923,6 @@ fn opensearch_rounds(
                 let dir = ctx.scratch(&format!("os-ed-{run}"))?;
                 let file = dir.join("data.ndjson");
                 let sample = elasticdump(&format!("{url}/{src}"), &file.display().to_string())?
-                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 let lines = std::fs::read_to_string(&file)?.lines().count();
                 if lines != n {
@@ -941,7 +939,6 @@ fn opensearch_rounds(
             let sample = ctx
                 .stores()
                 .args(["restore", &file_url(&archive), &dst])
-                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &dst)?;
             drop_index(&index);
@@ -956,7 +953,6 @@ fn opensearch_rounds(
                 let index = index_name("ed", run);
                 indexes.borrow_mut().push(index.clone());
                 let sample = elasticdump(&dump.display().to_string(), &format!("{url}/{index}"))?
-                    .server(ctx.server.get())
                     .timed(&ctx.work)?;
                 // elasticdump does not refresh; count what landed (untimed).
                 let landed = ctx.rt.block_on(async {
@@ -1107,7 +1103,6 @@ fn postgres_rounds(
             let sample = ctx
                 .stores()
                 .args(["backup", &src_url, &file_url(&dir)])
-                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &file_url(&dir))?;
             let _ = std::fs::remove_dir_all(&dir);
@@ -1116,7 +1111,7 @@ fn postgres_rounds(
         Contender::baseline("pg_dump -Fc", |run| {
             let dir = ctx.scratch(&format!("pg-dump-{run}"))?;
             let file = dir.join("table.dump");
-            let sample = pg_dump(&file).server(ctx.server.get()).timed(&ctx.work)?;
+            let sample = pg_dump(&file).timed(&ctx.work)?;
             if std::fs::metadata(&file)?.len() == 0 {
                 bail!("pg_dump wrote an empty file");
             }
@@ -1129,7 +1124,6 @@ fn postgres_rounds(
             let sample = ctx
                 .stores()
                 .args(["restore", &file_url(&archive), &dst])
-                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             ctx.check(&src_url, &dst)?;
             drop_db(&db);
@@ -1141,7 +1135,6 @@ fn postgres_rounds(
                 .pg("pg_restore")
                 .args(["-d", &conn])
                 .arg(&dump)
-                .server(ctx.server.get())
                 .timed(&ctx.work)?;
             if run < WARM_UP_RUNS {
                 report_check(
