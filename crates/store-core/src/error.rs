@@ -79,6 +79,7 @@ struct Inner {
     source: Option<Source>,
     reasons: Vec<CancellationReason>,
     item: Option<Document>,
+    missing_collection: bool,
 }
 
 /// The error every `stores` operation returns.
@@ -117,6 +118,7 @@ impl StoreError {
             source: None,
             reasons: Vec::new(),
             item: None,
+            missing_collection: false,
         }))
     }
 
@@ -217,6 +219,27 @@ impl StoreError {
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
         self.0.source = Some(source.into());
         self
+    }
+
+    /// Marks a [`ErrorKind::NotFound`] as being about the collection itself (the bucket,
+    /// table or index) rather than an entry in it, so that a caller asking whether an entry
+    /// exists gets this error instead of "no" ([`ObjectStoreExt::exists`](crate::ObjectStoreExt::exists)).
+    ///
+    /// ```
+    /// use store_core::StoreError;
+    /// let err = StoreError::not_found("bucket `logs` does not exist").with_missing_collection();
+    /// assert!(err.is_missing_collection());
+    /// assert!(!StoreError::not_found("no object at this key").is_missing_collection());
+    /// ```
+    pub fn with_missing_collection(mut self) -> Self {
+        self.0.missing_collection = true;
+        self
+    }
+
+    /// Whether the error says the collection itself (bucket, table, index) does not exist
+    /// ([`with_missing_collection`](Self::with_missing_collection)).
+    pub fn is_missing_collection(&self) -> bool {
+        self.0.missing_collection
     }
 
     /// Attaches the per-action reasons of a cancelled transaction.

@@ -115,6 +115,11 @@ where
     if kind == ErrorKind::Throttled {
         out = out.with_retryable(true);
     }
+    if kind == ErrorKind::NotFound {
+        // DynamoDB's "not found" is always about the table or an index of it: a missing item
+        // is an empty answer, not an error.
+        out = out.with_missing_collection();
+    }
     if let Some(status) = status {
         out = out.with_status_code(status.to_string());
     }

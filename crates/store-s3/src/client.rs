@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
@@ -28,11 +28,14 @@ use crate::encode::{
     cursor_from_token, decode_url, encode_copy_source, object_meta, parse_content_range,
     quote_etag, range_header, sdk_metadata, token_from_cursor,
 };
-use crate::error::{HttpLike, already_exists, conditional_error, local, map_sdk_error};
+use crate::error::{
+    HttpLike, already_exists, conditional_error, is_absent_answer, local, map_sdk_error,
+};
 use crate::options::{
     Checksum, ReadOptions, S3PutOptions, with_copy_source_key, with_customer_key, with_encryption,
     with_put_options,
 };
+use crate::seen::BucketSeen;
 
 /// The largest listing page S3 returns.
 const MAX_LIST_PAGE: usize = 1_000;
@@ -47,6 +50,8 @@ pub(crate) struct BucketClient {
     /// The S3 options of writes through the trait, and the SSE-C key of its reads.
     defaults: S3PutOptions,
     locks: Vec<Mutex<()>>,
+    /// When the bucket last answered: tells a missing key from a missing bucket on a `HEAD`.
+    seen: BucketSeen,
 }
 
 impl BucketClient {
@@ -57,6 +62,7 @@ impl BucketClient {
             bucket,
             defaults,
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            seen: BucketSeen::new(),
         }
     }
 
@@ -205,10 +211,64 @@ impl BucketClient {
             .key(key.as_str())
             .set_version_id(read.version_id.clone())
             .set_checksum_mode(read.verify_checksum.then_some(ChecksumMode::Enabled));
-        with_customer_key!(request, read.customer_key.as_ref())
+        match with_customer_key!(request, read.customer_key.as_ref())
             .send()
             .await
-            .map_err(|e| self.sdk_error(e, operation, key.as_str()))
+        {
+            Ok(out) => {
+                self.seen.mark();
+                Ok(out)
+            }
+            Err(e) if is_absent_answer(&e) => Err(self.absent(e, operation, key).await),
+            Err(e) => Err(self.sdk_error(e, operation, key.as_str())),
+        }
+    }
+
+    /// The error of a read answered "nothing here" (`e`): about the key, unless the bucket
+    /// has not been seen lately and turns out to be missing. A `HEAD` has no body to say
+    /// which, and not every S3-compatible server says `NoSuchBucket` to a `GET`.
+    async fn absent<E, R>(
+        &self,
+        e: SdkError<E, R>,
+        operation: &'static str,
+        key: &ObjectKey,
+    ) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: HttpLike + std::fmt::Debug + Send + Sync + 'static,
+    {
+        let missing_key = self.sdk_error(e, operation, key.as_str());
+        if self.seen.recently() {
+            return missing_key;
+        }
+        self.missing_bucket(operation).await.unwrap_or(missing_key)
+    }
+
+    /// After a `HEAD` answered 404, which cannot say what is missing: the error naming the
+    /// bucket when `HeadBucket` finds it missing too; `None` when the bucket answers (then
+    /// only the key is missing) or the question cannot be settled (the caller may lack the
+    /// right to ask about the bucket).
+    async fn missing_bucket(&self, operation: &'static str) -> Option<StoreError> {
+        match self.sdk.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => {
+                self.seen.mark();
+                None
+            }
+            Err(e) if is_absent_answer(&e) || e.code() == Some("NoSuchBucket") => Some(
+                StoreError::not_found(format!(
+                    "bucket `{}` does not exist (HEAD of the key and of the bucket answered \
+                     HTTP 404)",
+                    self.bucket
+                ))
+                .with_backend(BACKEND)
+                .with_operation(operation)
+                .with_target(self.bucket.clone())
+                .with_status_code("404")
+                .with_missing_collection()
+                .with_source(e),
+            ),
+            Err(_) => None,
+        }
     }
 
     /// `GetObject` as a body that resumes up to `resumes` times after a broken connection,
@@ -247,7 +307,11 @@ impl BucketClient {
             .send()
             .await;
         let out = match response {
-            Ok(out) => out,
+            Ok(out) => {
+                self.seen.mark();
+                out
+            }
+            Err(e) if is_absent_answer(&e) => return Err(self.absent(e, operation, key).await),
             Err(e) => {
                 let status = e.raw_response().map(|r| r.status().as_u16());
                 let err = self.sdk_error(e, operation, key.as_str());

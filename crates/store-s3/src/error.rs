@@ -33,6 +33,7 @@ where
     R: HttpLike + std::fmt::Debug + Send + Sync + 'static,
 {
     let (kind, message, retry_after, target) = classify(&err, operation, bucket, target);
+    let missing_bucket = kind == ErrorKind::NotFound && names_missing_bucket(&err, operation);
     let permanent = matches!(err.code(), Some("BucketNotEmpty" | "OperationAborted"));
     let status = match &err {
         SdkError::ServiceError(service) => Some(service.raw().status_code()),
@@ -48,6 +49,9 @@ where
     }
     if permanent {
         out = out.with_retryable(false);
+    }
+    if missing_bucket {
+        out = out.with_missing_collection();
     }
     if let Some(status) = status {
         out = out.with_status_code(status.to_string());
@@ -91,6 +95,36 @@ impl Subject {
             | "list_uploads" | "delete_many" => Subject::Bucket,
             _ => Subject::Request,
         }
+    }
+}
+
+/// Whether a "not found" answer says the bucket is missing: S3's `NoSuchBucket`, or a 404
+/// without a more precise code to an operation on the bucket itself.
+fn names_missing_bucket<E, R>(err: &SdkError<E, R>, operation: &str) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match err.code() {
+        Some("NoSuchBucket") => true,
+        None | Some("" | "NotFound") => Subject::of(operation) == Subject::Bucket,
+        _ => false,
+    }
+}
+
+/// Whether `err` is a 404 saying no more than "nothing here": no code (a `HEAD` has no body),
+/// `NotFound` or `NoSuchKey`, which some S3-compatible servers answer for a missing bucket
+/// too.
+pub(crate) fn is_absent_answer<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+    R: HttpLike,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            service.raw().status_code() == 404
+                && matches!(err.code(), None | Some("" | "NotFound" | "NoSuchKey"))
+        }
+        _ => false,
     }
 }
 

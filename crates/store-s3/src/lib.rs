@@ -28,6 +28,10 @@
 //! - Errors are [`StoreError`](store_core::StoreError)s with a kind (`NotFound`,
 //!   `PreconditionFailed`, `Throttled`, `Unauthorized`...), the backend, operation and key,
 //!   and the SDK error chained. No credential ever appears in Debug, Display, logs or errors.
+//!   A read in a missing bucket is `NotFound` naming the bucket and
+//!   [marked so](store_core::StoreError::is_missing_collection), so `exists` answers it with
+//!   that error, not `false`: a `HEAD` answered 404 cannot say which is missing, so a store
+//!   that has not seen its bucket in the last minute asks it once (`HeadBucket`).
 //! - Each operation runs in a `tracing` span named `s3` with the operation, bucket, key,
 //!   bytes and latency.
 
@@ -41,6 +45,7 @@ mod files;
 mod multipart;
 mod options;
 mod s3_ops;
+mod seen;
 mod store;
 mod transfer;
 mod versions;

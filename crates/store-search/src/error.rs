@@ -160,6 +160,9 @@ pub(crate) fn response_error(
     if let Some(delay) = retry_after {
         error = error.with_retry_after(delay);
     }
+    if server.ty == "index_not_found_exception" {
+        error = error.with_missing_collection();
+    }
     error
 }
 
@@ -271,11 +274,16 @@ mod tests {
         let e = response_error(404, Some(&nf), None, ConflictMeaning::Auto, "search", "x");
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.to_string().contains("no such index `x`"), "{e}");
+        assert!(
+            e.is_missing_collection(),
+            "a missing index is the collection missing"
+        );
         let vc = body(
             r#"{"error":{"type":"version_conflict_engine_exception","reason":"[a]: version conflict, required seqNo [0]"},"status":409}"#,
         );
         let e = response_error(409, Some(&vc), None, ConflictMeaning::Auto, "index", "x/a");
         assert_eq!(e.kind(), ErrorKind::PreconditionFailed);
+        assert!(!e.is_missing_collection());
         let e = response_error(
             429,
             None,

@@ -705,6 +705,7 @@ async fn server_errors_map_to_typed_kinds_with_context() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.is_missing_collection(), "the table is missing: {err}");
     assert!(err.to_string().contains(&missing), "names the table: {err}");
     assert_eq!(
         err.status_code(),

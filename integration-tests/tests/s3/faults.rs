@@ -177,6 +177,9 @@ async fn server_errors_map_to_kinds() {
         .build()
         .await
         .expect("store through the proxy");
+    // The store has seen its bucket, so a 404 to a read is taken at its word about the key
+    // (a store that never saw its bucket asks the bucket, and the fault would answer 404).
+    store.head(&k).await.expect("head before the faults");
     let cases = [
         (403, "SignatureDoesNotMatch", ErrorKind::Unauthorized, false),
         (403, "InvalidAccessKeyId", ErrorKind::Unauthorized, false),
@@ -232,6 +235,10 @@ async fn a_put_answered_404_says_the_put_was_refused() {
         .build()
         .await
         .expect("store through the proxy");
+    store
+        .head(&k)
+        .await
+        .expect("head before the faults: the bucket is seen");
     // An empty 404 body, as some servers and proxies answer.
     proxy.set_http_fault(Some(HttpFault::new(404, 1.0).body("application/xml", "")));
     let err = store
@@ -252,4 +259,27 @@ async fn a_put_answered_404_says_the_put_was_refused() {
     assert_eq!(err.message(), "no object exists at this key", "{err}");
     proxy.clear();
     assert_eq!(bucket.get_bytes(&k).await.expect("get"), &b"x"[..]);
+}
+
+/// A miss costs one request once the bucket is known: only a store that has not seen its
+/// bucket lately asks the bucket (one `HeadBucket`) to tell a missing key from a missing
+/// bucket, and asks it once for a run of misses.
+#[tokio::test]
+async fn misses_ask_the_bucket_once_not_per_key() {
+    let bucket = fresh_bucket("misses").await;
+    let proxy = FaultProxy::http(&bucket.endpoint).await.expect("proxy");
+    let store = builder_at(&proxy.url(), bucket.bucket())
+        .build()
+        .await
+        .expect("store through the proxy");
+    let before = proxy.stats().requests;
+    for i in 0..5 {
+        let missing = key(&format!("misses/{i}"));
+        assert!(!store.exists(&missing).await.expect("a miss is no error"));
+    }
+    assert_eq!(
+        proxy.stats().requests - before,
+        6,
+        "five HEADs and one HeadBucket, the first time only"
+    );
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint};
-use store_core::object::{ListEntry, ListOptions, PresignMethod, PutMode, PutOptions};
+use store_core::object::{GetOptions, ListEntry, ListOptions, PresignMethod, PutMode, PutOptions};
 use store_core::{Cursor, ErrorKind, Health, ObjectKey, ObjectStore, ObjectStoreExt};
 
 use crate::support::{builder_at, fresh_bucket, http, key};
@@ -284,6 +284,53 @@ async fn writes_into_a_missing_bucket_name_the_bucket_and_no_such_bucket() {
         assert!(err.message().contains("NoSuchBucket"), "{err}");
         assert!(!err.message().contains("no object exists"), "{err}");
     }
+}
+
+/// A `HEAD` answered 404 cannot say what is missing: reads of a key in a missing bucket
+/// name the bucket, and `exists` answers with that error, not "no object here"; in a bucket
+/// that exists, a missing key is `false` and a `NotFound` about the key.
+#[tokio::test]
+async fn reads_in_a_missing_bucket_name_the_bucket_not_the_key() {
+    let url = endpoint(Service::S3).await;
+    let bucket = unique_name("nobucket");
+    missing_bucket_reads(builder_at(&url, &bucket), &bucket).await;
+}
+
+/// The checks of [`reads_in_a_missing_bucket_name_the_bucket_not_the_key`] on the store
+/// `builder` makes for the missing `bucket` (also run on the signature-checking server).
+pub(crate) async fn missing_bucket_reads(builder: store_s3::S3StoreBuilder, bucket: &str) {
+    let store = builder.build().await.expect("build");
+    let k = key("k");
+    let err = store
+        .exists(&k)
+        .await
+        .expect_err("exists in a missing bucket");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.is_missing_collection(), "{err}");
+    assert_eq!(err.target(), Some(bucket), "{err}");
+    assert_eq!(err.operation(), Some("head"), "{err}");
+    assert!(err.message().contains(bucket), "{err}");
+    let head = store.head(&k).await.expect_err("head in a missing bucket");
+    assert!(head.is_missing_collection(), "{head}");
+    let Err(get) = store.get(&k, GetOptions::new()).await else {
+        panic!("get in a missing bucket answered");
+    };
+    assert!(get.is_missing_collection(), "{get}");
+    assert_eq!(get.target(), Some(bucket), "{get}");
+
+    store.create_bucket().await.expect("create the bucket");
+    assert!(!store.exists(&k).await.expect("a missing key is no error"));
+    let head = store.head(&k).await.expect_err("head of a missing key");
+    assert_eq!(head.kind(), ErrorKind::NotFound, "{head}");
+    assert!(!head.is_missing_collection(), "{head}");
+    assert_eq!(head.target(), Some(k.as_str()), "{head}");
+    store
+        .put(&k, Bytes::from_static(b"x"), PutOptions::new())
+        .await
+        .expect("put");
+    assert!(store.exists(&k).await.expect("exists"));
+    store.delete(&k).await.expect("delete");
+    store.delete_bucket().await.expect("delete the bucket");
 }
 
 #[tokio::test]

@@ -48,6 +48,14 @@ async fn a_presigned_get_works_until_it_expires_and_not_after() {
 }
 
 #[tokio::test]
+async fn reads_in_a_missing_bucket_name_the_bucket_here_too() {
+    let (url, credentials) = verifying_server();
+    let bucket = integration_tests::names::unique_name("nobucket");
+    let builder = builder_with(&url, &bucket, &credentials);
+    crate::specific::missing_bucket_reads(builder, &bucket).await;
+}
+
+#[tokio::test]
 async fn a_tampered_presigned_url_is_refused() {
     let bucket = fresh_verifying_bucket("tamper").await;
     let k = key("secret.txt");

@@ -65,6 +65,7 @@ async fn errors_name_the_index_and_the_reason() {
     let index = fresh("errors").await;
     let e = index.count(&Q::MatchAll).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(e.is_missing_collection(), "the index is missing: {e}");
     assert_eq!(e.status_code(), Some("404"), "{e:?}");
     assert!(e.to_string().contains(index.name().as_str()), "{e}");
     assert_eq!(e.backend(), Some("opensearch"));

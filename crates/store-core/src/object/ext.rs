@@ -81,11 +81,13 @@ pub trait ObjectStoreExt: ObjectStore {
         })
     }
 
-    /// Whether an object exists at `key`.
+    /// Whether an object exists at `key`: `false` when nothing is there, the error when the
+    /// bucket (or other container) itself is missing
+    /// ([`StoreError::is_missing_collection`](crate::StoreError::is_missing_collection)).
     async fn exists(&self, key: &ObjectKey) -> Result<bool> {
         match self.head(key).await {
             Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) if e.kind() == ErrorKind::NotFound && !e.is_missing_collection() => Ok(false),
             Err(e) => Err(e),
         }
     }
