@@ -28,26 +28,17 @@ INSTALL_LOG="$DYNALITE_STATE/install.log"
 ENDPOINT="http://127.0.0.1:$PORT"
 PATTERN="dynalite --port"
 
-ensure_installed() {
-    [[ -x "$BIN" ]] && return 0
+dynalite_installed() { [[ -x "$BIN" ]]; }
+
+install_dynalite() {
     need_cmd npm
     mkdir -p "$INSTALL_ROOT"
-    exec 8>"$INSTALL_ROOT.lock"
-    flock 8
-    if [[ -x "$BIN" ]]; then
-        flock -u 8
-        return 0
-    fi
-    local start
-    start="$(now_ms)"
     log "npm install dynalite@$DYNALITE_VERSION into $INSTALL_ROOT (log: $INSTALL_LOG; once)"
     if ! npm install --prefix "$INSTALL_ROOT" --no-audit --no-fund \
             "dynalite@$DYNALITE_VERSION" >"$INSTALL_LOG" 2>&1; then
         tail_log "$INSTALL_LOG"
         die "npm install dynalite@$DYNALITE_VERSION failed"
     fi
-    flock -u 8
-    log "installed in $(elapsed_since "$start")s"
 }
 
 # An unsigned request gets DynamoDB's own refusal (HTTP 400): the server is up.
@@ -76,7 +67,7 @@ cmd_up() {
     rm -f "$PID_FILE"
     require_port_free "$PORT" STORES_DYNALITE_PORT
 
-    ensure_installed
+    install_once "$INSTALL_ROOT.lock" dynalite_installed install_dynalite
     : >"$LOG_FILE"
     log "starting on 127.0.0.1:$PORT"
     spawn "$LOG_FILE" node "$BIN" --port "$PORT" --host 127.0.0.1 \

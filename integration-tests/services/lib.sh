@@ -269,6 +269,23 @@ apt_install() {
         || die "apt-get install $* failed"
 }
 
+# install_once LOCK DONE INSTALL — run the function INSTALL unless the function DONE says the
+# work is there. Clones sharing one cache directory take turns on the lock file LOCK, and one
+# that waited finds the work done and skips it. A `die` in INSTALL exits, which frees the lock.
+install_once() {
+    local lock="$1" done_fn="$2" install_fn="$3" start
+    "$done_fn" && return 0
+    mkdir -p "$(dirname "$lock")"
+    exec 8>"$lock"
+    flock 8
+    if ! "$done_fn"; then
+        start="$(now_ms)"
+        "$install_fn"
+        log "installed in $(elapsed_since "$start")s"
+    fi
+    flock -u 8
+}
+
 # need_cmd CMD [PACKAGE] — make sure CMD exists, installing PACKAGE via apt if not.
 need_cmd() {
     command -v "$1" >/dev/null 2>&1 && return 0

@@ -36,19 +36,11 @@ ENDPOINT="http://127.0.0.1:$PORT"
 PATTERN="moto_server"
 ENV_KEYS=(STORES_S3_ENDPOINT STORES_DYNAMODB_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION)
 
-ensure_venv() {
-    if [[ -x "$VENV/bin/moto_server" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_REQUIREMENT" ]]; then
-        return 0
-    fi
-    # Another clone may be installing into the same cache: one at a time.
-    exec 8>"$VENV.lock"
-    flock 8
-    if [[ -x "$VENV/bin/moto_server" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_REQUIREMENT" ]]; then
-        flock -u 8
-        return 0
-    fi
-    local start
-    start="$(now_ms)"
+moto_installed() {
+    [[ -x "$VENV/bin/moto_server" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_REQUIREMENT" ]]
+}
+
+install_moto() {
     log "installing $MOTO_REQUIREMENT into $VENV (log: $INSTALL_LOG)"
     rm -rf "$VENV"
     : >"$INSTALL_LOG"
@@ -65,8 +57,6 @@ ensure_venv() {
         die "pip install $MOTO_REQUIREMENT failed"
     fi
     printf '%s' "$MOTO_REQUIREMENT" >"$STAMP"
-    flock -u 8
-    log "installed in $(elapsed_since "$start")s"
 }
 
 # moto checks no signature, but the secret it is given is made at random once per state
@@ -104,7 +94,7 @@ cmd_up() {
     rm -f "$PID_FILE"
     require_port_free "$PORT" STORES_MOTO_PORT
 
-    ensure_venv
+    install_once "$VENV.lock" moto_installed install_moto
     : >"$LOG_FILE"
     log "starting on 127.0.0.1:$PORT"
     # moto_server_serialized.py is moto_server with DynamoDB's model calls under one lock

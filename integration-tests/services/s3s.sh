@@ -32,25 +32,16 @@ ENDPOINT="http://127.0.0.1:$PORT"
 PATTERN="s3s-fs --host"
 ENV_KEYS=(STORES_S3_VERIFYING_ENDPOINT STORES_S3_VERIFYING_ACCESS_KEY STORES_S3_VERIFYING_SECRET_KEY)
 
-ensure_binary() {
-    [[ -x "$BIN" ]] && return 0
+s3s_installed() { [[ -x "$BIN" ]]; }
+
+install_s3s() {
     need_cmd cargo
-    exec 8>"$INSTALL_ROOT.lock"
-    flock 8
-    if [[ -x "$BIN" ]]; then
-        flock -u 8
-        return 0
-    fi
-    local start
-    start="$(now_ms)"
     log "cargo install s3s-fs $S3S_VERSION into $INSTALL_ROOT (log: $INSTALL_LOG; a few minutes, once)"
     if ! cargo install s3s-fs --version "$S3S_VERSION" --features binary --locked \
             --root "$INSTALL_ROOT" >"$INSTALL_LOG" 2>&1; then
         tail_log "$INSTALL_LOG"
         die "cargo install s3s-fs $S3S_VERSION failed"
     fi
-    flock -u 8
-    log "installed in $(elapsed_since "$start")s"
 }
 
 # An unsigned request is refused with 403: the server is up and checking signatures.
@@ -84,7 +75,7 @@ cmd_up() {
     rm -f "$PID_FILE"
     require_port_free "$PORT" STORES_S3S_PORT
 
-    ensure_binary
+    install_once "$INSTALL_ROOT.lock" s3s_installed install_s3s
     rm -rf "$DATA_DIR"
     mkdir -p "$DATA_DIR"
     access="stores$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
