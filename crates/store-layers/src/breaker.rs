@@ -162,6 +162,16 @@ impl BreakerLayer {
         }
     }
 
+    /// A probe ended without an answer from the backend: its slot is free again.
+    fn release_probe(&self) {
+        let mut state = self.lock();
+        if let Phase::HalfOpen { in_flight } = state.phase {
+            state.phase = Phase::HalfOpen {
+                in_flight: in_flight.saturating_sub(1),
+            };
+        }
+    }
+
     fn record(&self, probe: bool, failed: bool) {
         let mut state = self.lock();
         if probe {
@@ -200,7 +210,8 @@ impl BreakerLayer {
     }
 }
 
-/// Reopens the breaker if a probe is cancelled before its outcome is known.
+/// Gives a probe's slot back if the probe is cancelled before its outcome is known: a
+/// caller's own deadline says nothing of the backend, so the next call probes instead.
 struct ProbeGuard<'a> {
     breaker: &'a BreakerLayer,
     armed: bool,
@@ -209,7 +220,7 @@ struct ProbeGuard<'a> {
 impl Drop for ProbeGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
-            self.breaker.record(true, true);
+            self.breaker.release_probe();
         }
     }
 }
@@ -249,7 +260,16 @@ impl BreakerLayer {
         };
         let outcome = call().await;
         guard.armed = false;
-        self.record(probe, outcome.as_ref().err().is_some_and(transient));
+        match outcome.as_ref().err() {
+            // Our own rate limit refused it: the backend was not asked, so nothing is
+            // counted, and a probe's slot goes to the next call.
+            Some(error) if crate::rate::refused_locally(error) => {
+                if probe {
+                    self.release_probe();
+                }
+            }
+            error => self.record(probe, error.is_some_and(transient)),
+        }
         outcome
     }
 }

@@ -7,8 +7,8 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use store_core::document::{
     BatchWriteOptions, BatchWriteReport, DeleteItemOptions, DocumentCapabilities, DocumentStore,
-    GetItemOptions, PutItemOptions, Query, Scan, TransactAction, Update, UpdateAction,
-    UpdateOptions, WriteOp,
+    GetItemOptions, Path, PathSegment, PutItemOptions, Query, Scan, TransactAction, Update,
+    UpdateAction, UpdateOptions, WriteOp,
 };
 use store_core::{Cursor, DocKey, Document, KeySchema, Page, Result, Value, paginate};
 
@@ -25,13 +25,30 @@ fn meta<'s, S: DocumentStore>(store: &'s S, operation: &'static str, access: Acc
 }
 
 /// Whether applying `update` twice leaves the item as applying it once: `set`, `remove`,
-/// `delete_from_set` and `add` of set elements do; `add` to a number and `append` do not.
+/// `delete_from_set` and `add` of set elements do; `add` to a number and `append` do not,
+/// nor do a `remove` of a list element (the elements after it move up, so a second run
+/// removes the next one) and a `set` of one (past the end it appends, as in DynamoDB).
+///
+/// ```
+/// use store_core::document::{Path, Update};
+/// use store_layers::update_is_idempotent;
+///
+/// assert!(update_is_idempotent(&Update::new().set("status", "shipped").remove("draft")));
+/// assert!(!update_is_idempotent(&Update::new().add("count", 1)));
+/// assert!(!update_is_idempotent(&Update::new().remove(Path::attr("queue").index(0))));
+/// ```
 pub fn update_is_idempotent(update: &Update) -> bool {
     update.actions().iter().all(|action| match action {
         UpdateAction::Add(_, value) => !matches!(value, Value::Number(_)),
         UpdateAction::Append(..) => false,
-        UpdateAction::Set(..) | UpdateAction::Remove(_) | UpdateAction::DeleteFromSet(..) => true,
+        UpdateAction::Set(path, _) | UpdateAction::Remove(path) => !names_list_element(path),
+        UpdateAction::DeleteFromSet(..) => true,
     })
+}
+
+/// Whether `path` ends at a list element (`queue[0]`), whose position moves as the list does.
+fn names_list_element(path: &Path) -> bool {
+    matches!(path.segments().last(), Some(PathSegment::Index(_)))
 }
 
 fn transaction_is_idempotent(actions: &[TransactAction]) -> bool {

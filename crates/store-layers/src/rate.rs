@@ -18,6 +18,24 @@ use tokio::time::Instant;
 use crate::layer::{Call, Layer};
 use crate::meta::OpMeta;
 
+/// The source of a fail-fast refusal: the limit is this process's own, not the backend's,
+/// so a circuit breaker does not count it as the backend failing.
+#[derive(Debug)]
+struct LocalLimit;
+
+impl std::fmt::Display for LocalLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused by this process's own rate limit, not by the backend")
+    }
+}
+
+impl std::error::Error for LocalLimit {}
+
+/// Whether `error` is a [`RateLimitLayer`]'s own refusal rather than the backend's answer.
+pub(crate) fn refused_locally(error: &StoreError) -> bool {
+    std::error::Error::source(error).is_some_and(|source| source.is::<LocalLimit>())
+}
+
 /// Tokio's clock for `governor`, so a paused test clock drives the limiter: time since the
 /// limiter was made.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +127,7 @@ impl RateLimitLayer {
                     "`{meta}` is over its rate limit; a slot frees up in {wait:?}"
                 ))
                 .with_retry_after(wait)
+                .with_source(LocalLimit)
                 .with_backend(meta.backend));
             }
             if !waited {

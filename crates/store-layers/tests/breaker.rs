@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use store_core::memory::MemoryObjectStore;
 use store_core::{ErrorKind, ObjectKey, ObjectStoreExt, RetryPolicy};
-use store_layers::{BreakerConfig, BreakerLayer, BreakerState, FaultLayer, LayerExt, Layers};
+use store_layers::{
+    BreakerConfig, BreakerLayer, BreakerState, FaultLayer, LayerExt, Layered, Layers,
+    RateLimitLayer,
+};
 
 fn config() -> BreakerConfig {
     BreakerConfig {
@@ -17,6 +20,15 @@ fn config() -> BreakerConfig {
     }
 }
 
+/// A memory store behind `breaker`, failing as `faults` says.
+fn guarded(breaker: &BreakerLayer, faults: &FaultLayer) -> Layered<MemoryObjectStore, Layers> {
+    MemoryObjectStore::new().layer(
+        Layers::new()
+            .breaker(breaker.clone())
+            .faults(faults.clone()),
+    )
+}
+
 fn key() -> ObjectKey {
     ObjectKey::new("k").expect("key")
 }
@@ -25,11 +37,7 @@ fn key() -> ObjectKey {
 async fn opens_fails_fast_probes_and_closes() {
     let breaker = BreakerLayer::new(config());
     let faults = FaultLayer::seeded(1);
-    let store = MemoryObjectStore::new().layer(
-        Layers::new()
-            .breaker(breaker.clone())
-            .faults(faults.clone()),
-    );
+    let store = guarded(&breaker, &faults);
 
     // Two successes, then transient failures until half of at least four calls failed.
     store.exists(&key()).await.expect("ok");
@@ -126,4 +134,68 @@ async fn a_breaker_is_shared_by_the_stores_of_one_endpoint() {
         "b sees a's open breaker"
     );
     assert!(err.retry_after().is_some());
+}
+
+/// Our own rate limit refusing calls (fail fast) says nothing of the backend: however many
+/// are refused, the breaker stays closed, and other stores of the endpoint are served.
+#[tokio::test(start_paused = true)]
+async fn refusals_of_our_own_rate_limit_do_not_open_it() {
+    let breaker = BreakerLayer::new(config());
+    let limited = MemoryObjectStore::new().layer(
+        Layers::new()
+            .breaker(breaker.clone())
+            .rate_limit(RateLimitLayer::new(1, Duration::from_secs(60)).fail_fast()),
+    );
+    limited
+        .exists(&key())
+        .await
+        .expect("the first call has a slot");
+    for _ in 0..10 {
+        let err = limited.exists(&key()).await.unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Throttled,
+            "refused by the rate limit"
+        );
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    assert_eq!(breaker.times_opened(), 0);
+    let other = MemoryObjectStore::new().layer(Layers::new().breaker(breaker.clone()));
+    other
+        .exists(&key())
+        .await
+        .expect("the endpoint is not cut off");
+}
+
+/// A probe its caller gives up on (dropped before the backend answered) frees its slot: the
+/// next call probes, and its success closes the breaker.
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_probe_lets_the_next_call_probe() {
+    let breaker = BreakerLayer::new(config());
+    let faults = FaultLayer::seeded(1);
+    let store = guarded(&breaker, &faults);
+    faults.fail_next(4, ErrorKind::Unavailable);
+    for _ in 0..4 {
+        let _ = store.exists(&key()).await;
+    }
+    assert!(matches!(breaker.state(), BreakerState::Open { .. }));
+    tokio::time::advance(config().open_for).await;
+
+    // The probe is slow; its caller stops waiting after a second.
+    let slow = MemoryObjectStore::new().layer(
+        Layers::new()
+            .breaker(breaker.clone())
+            .faults(FaultLayer::seeded(2).latency(Duration::from_secs(30))),
+    );
+    let gave_up = tokio::time::timeout(Duration::from_secs(1), slow.exists(&key())).await;
+    assert!(gave_up.is_err(), "the caller gave up on the probe");
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    assert_eq!(
+        breaker.times_opened(),
+        1,
+        "a cancelled probe does not reopen it"
+    );
+
+    store.exists(&key()).await.expect("the next call probes");
+    assert_eq!(breaker.state(), BreakerState::Closed);
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use store_core::document::{GetItemOptions, PutItemOptions, Update, UpdateOptions};
+use store_core::document::{GetItemOptions, Path, PutItemOptions, Update, UpdateOptions};
 use store_core::memory::MemoryDocumentStore;
 use store_core::{DocKey, Document, DocumentStore, ErrorKind, KeySchema, KeyType, RetryPolicy};
-use store_layers::{FaultLayer, LayerExt, Layers, RetryBudget, RetryLayer};
+use store_layers::{Fault, FaultLayer, LayerExt, Layers, RetryBudget, RetryLayer};
 
 fn table() -> MemoryDocumentStore {
     MemoryDocumentStore::new("items", KeySchema::partition("id", KeyType::String)).expect("table")
@@ -103,6 +103,42 @@ async fn non_idempotent_updates_run_once_unless_told_otherwise() {
         .update(&DocKey::partition("b"), &add, UpdateOptions::new())
         .await
         .expect("retried by override");
+}
+
+/// A list element's removal written but answered with an error is not run again: a second
+/// run would remove the element that moved into its place.
+#[tokio::test(start_paused = true)]
+async fn removing_a_list_element_is_not_repeated_after_it_was_written() {
+    let faults = FaultLayer::seeded(1).with(
+        Fault::error(ErrorKind::Unavailable, 1.0)
+            .after_success()
+            .operations(&["update"]),
+    );
+    let store = table().layer(Layers::new().retry(policy()).faults(faults.clone()));
+    let queue = vec!["a".into(), "b".into(), "c".into()];
+    store
+        .put(
+            Document::new()
+                .with("id", "q")
+                .with("queue", store_core::Value::List(queue)),
+            PutItemOptions::new(),
+        )
+        .await
+        .expect("put");
+    let pop = Update::new().remove(Path::attr("queue").index(0));
+    let err = store
+        .update(&DocKey::partition("q"), &pop, UpdateOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(faults.injected_after_success(), 1, "run once, not retried");
+    let item = store
+        .get(&DocKey::partition("q"), GetItemOptions::new())
+        .await
+        .expect("get")
+        .expect("the item");
+    let left = vec!["b".into(), "c".into()];
+    assert_eq!(item.get("queue"), Some(&store_core::Value::List(left)));
 }
 
 #[tokio::test(start_paused = true)]
