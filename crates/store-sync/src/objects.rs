@@ -65,13 +65,19 @@ impl ObjectLocation {
     }
 
     pub(crate) async fn content_sha256(&self, key: &ObjectKey) -> Result<[u8; 32]> {
+        Ok(self.read_content(key).await?.1)
+    }
+
+    /// The object's metadata as a read of it gives them (a listing, S3's for one, may leave
+    /// out the content type and user metadata) and the SHA-256 of its content.
+    pub(crate) async fn read_content(&self, key: &ObjectKey) -> Result<(ObjectMeta, [u8; 32])> {
         let got = self.store.get(key, GetOptions::new()).await?;
         let mut hasher = Sha256::new();
         let mut body = got.body;
         while let Some(chunk) = body.try_next().await? {
             hasher.update(&chunk);
         }
-        Ok(hasher.finalize().into())
+        Ok((got.meta, hasher.finalize().into()))
     }
 }
 

@@ -230,6 +230,19 @@ async fn objects_back_up_as_blobs_and_restore_checked_by_content() {
         "{}",
         err.message()
     );
+
+    // Restored over the folder that holds the objects, the damaged blob replaces nothing:
+    // every object there is still byte for byte the source's.
+    let err = copy(
+        &archive,
+        &ObjectRestoreSink::new(&archive, to.clone()),
+        &options,
+        &Silent,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.message().contains(&name), "{}", err.message());
+    assert!(check_objects(&from, &to, 4).await.unwrap().is_equal());
 }
 
 #[tokio::test]

@@ -1,4 +1,6 @@
-//! S3 prefix → a local store-fs folder → another S3 prefix, checked equal by content.
+//! S3 prefix → a local store-fs folder → another S3 prefix, checked equal by content; and
+//! S3 prefix → an archive → another S3 prefix, with every object's content type and
+//! metadata kept (S3's listing does not carry them: they come from each object's read).
 
 use std::sync::Arc;
 
@@ -8,8 +10,11 @@ use integration_tests::services::{Service, endpoint, setting};
 use store_core::object::PutOptions;
 use store_core::{ObjectKey, ObjectStore};
 use store_s3::S3Store;
-use store_sync::Silent;
 use store_sync::objects::{ObjectLocation, ObjectTransferOptions, check_objects, transfer_objects};
+use store_sync::{
+    ArchiveSink, ArchiveSource, CopyOptions, ObjectArchiveSink, ObjectListing, ObjectRestoreSink,
+    Partition, Silent, check, copy,
+};
 
 #[tokio::test]
 async fn an_s3_prefix_goes_to_a_folder_and_back_unchanged() {
@@ -46,7 +51,7 @@ async fn an_s3_prefix_goes_to_a_folder_and_back_unchanged() {
     let fs: Arc<dyn ObjectStore> = Arc::new(store_fs::FsStore::open(dir.path()).await.unwrap());
     let origin = ObjectLocation::new(s3.clone(), "photos/", format!("s3://{bucket}/photos/"));
     let local = ObjectLocation::new(fs, "", "file://photos");
-    let back = ObjectLocation::new(s3, "restored/", format!("s3://{bucket}/restored/"));
+    let back = ObjectLocation::new(s3.clone(), "restored/", format!("s3://{bucket}/restored/"));
     let options = ObjectTransferOptions::default();
     assert_eq!(
         transfer_objects(&origin, &local, &options, &Silent)
@@ -70,4 +75,48 @@ async fn an_s3_prefix_goes_to_a_folder_and_back_unchanged() {
         .await
         .unwrap();
     assert_eq!((again.copied, again.unchanged), (0, 60));
+    assert_metadata_kept(s3.as_ref(), "restored/").await;
+
+    // Through an archive and back: the archive agrees with the prefix, and the restored
+    // objects have their content types and metadata.
+    let archive_dir = dir.path().join("archive");
+    let sink = ObjectArchiveSink::new(
+        ArchiveSink::in_dir(
+            &archive_dir,
+            "file://archive",
+            "stores-test",
+            Partition::whole(),
+        ),
+        origin.clone(),
+    );
+    let copied = CopyOptions::default();
+    copy(&ObjectListing::new(origin.clone()), &sink, &copied, &Silent)
+        .await
+        .unwrap();
+    let archive = ArchiveSource::in_dir(&archive_dir, "file://archive");
+    let verdict = check(&archive, &ObjectListing::new(origin.clone()).hashing(), 8)
+        .await
+        .unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+    let unpacked = ObjectLocation::new(s3.clone(), "unpacked/", format!("s3://{bucket}/unpacked/"));
+    let restore = ObjectRestoreSink::new(&archive, unpacked.clone());
+    copy(&archive, &restore, &copied, &Silent).await.unwrap();
+    assert!(
+        check_objects(&origin, &unpacked, 8)
+            .await
+            .unwrap()
+            .is_equal()
+    );
+    assert_metadata_kept(s3.as_ref(), "unpacked/").await;
+}
+
+/// Every object under `prefix` has the content type and metadata it was first stored with.
+async fn assert_metadata_kept(s3: &dyn ObjectStore, prefix: &str) {
+    for i in 0..60 {
+        let key = ObjectKey::new(format!("{prefix}{}/img-{i:03} ü.bin", i % 4)).unwrap();
+        let meta = s3.head(&key).await.unwrap();
+        assert_eq!(meta.content_type.as_deref(), Some("image/x-test"), "{key}");
+        let index = i.to_string();
+        assert_eq!(meta.metadata.get("index"), Some(&index), "{key}");
+    }
 }

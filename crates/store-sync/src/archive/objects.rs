@@ -55,11 +55,14 @@ impl ObjectListing {
     }
 
     async fn record(&self, relative: String, meta: ObjectMeta) -> Result<Record> {
-        let mut doc = describe(&relative, &meta);
-        if self.hash {
-            let sha = self.location.content_sha256(&meta.key).await?;
+        let doc = if self.hash {
+            let (read, sha) = self.location.read_content(&meta.key).await?;
+            let mut doc = describe(&relative, &read);
             doc.insert("sha256", hex(&sha));
-        }
+            doc
+        } else {
+            describe(&relative, &meta)
+        };
         Ok(Record {
             key: RecordKey::new(vec![("key".to_owned(), Value::String(relative))])?,
             doc,
@@ -149,17 +152,22 @@ impl ObjectArchiveSink {
         Self { archive, from }
     }
 
-    async fn store_body(&self, mut record: Record) -> Result<Record> {
+    async fn store_body(&self, record: Record) -> Result<Record> {
         let relative = match record.doc.get("key") {
             Some(Value::String(key)) => key.clone(),
             _ => return Err(StoreError::invalid_input("an object record has no `key`")),
         };
         let key = self.from.key_for(&relative)?;
-        let body = self.from.store.get(&key, GetOptions::new()).await?.body;
-        let (sha, size) = self.archive.storage().write_blob(body).await?;
-        record.doc.insert("size", Number::from(size));
-        record.doc.insert("sha256", sha);
-        Ok(record)
+        let got = self.from.store.get(&key, GetOptions::new()).await?;
+        // The read's content type and metadata, which a listing (S3's) may leave out.
+        let mut doc = describe(&relative, &got.meta);
+        let (sha, size) = self.archive.storage().write_blob(got.body).await?;
+        doc.insert("size", Number::from(size));
+        doc.insert("sha256", sha);
+        Ok(Record {
+            key: record.key,
+            doc,
+        })
     }
 }
 
@@ -192,8 +200,8 @@ impl RecordSink for ObjectArchiveSink {
 }
 
 /// Restores objects from an archive into a location, checking each body's SHA-256 as it
-/// streams; an object whose body does not match is removed again and the restore fails
-/// naming its blob.
+/// streams; a body that does not match fails before its end, so nothing is stored under its
+/// key (what was there stays), and the restore fails naming its blob.
 #[derive(Debug, Clone)]
 pub struct ObjectRestoreSink {
     storage: Storage,
@@ -220,14 +228,12 @@ impl ObjectRestoreSink {
         let relative = text("key")?;
         let sha = text("sha256")?;
         let blob = format!("blobs/{sha}");
-        let hasher = Arc::new(Mutex::new(Sha256::new()));
-        let feeding = hasher.clone();
-        let body: ByteStream = self
-            .storage
-            .read_stream(&blob)
-            .await?
-            .inspect_ok(move |chunk| feeding.lock().expect("hasher lock").update(chunk))
-            .boxed();
+        let damaged = Arc::new(Mutex::new(None));
+        let body = verified(
+            self.storage.read_stream(&blob).await?,
+            &sha,
+            damaged.clone(),
+        );
         let mut options = PutOptions::new();
         if let Ok(content_type) = text("content_type") {
             options = options.content_type(content_type);
@@ -240,16 +246,41 @@ impl ObjectRestoreSink {
             }
         }
         let key = self.to.key_for(&relative)?;
-        self.to.store.put_stream(&key, body, options).await?;
-        let actual = hex(&hasher.lock().expect("hasher lock").clone().finalize());
-        if actual != sha {
-            let _ = self.to.store.delete(&key).await;
+        let stored = self.to.store.put_stream(&key, body, options).await;
+        // However the store words a body that failed, a damaged blob is named as such.
+        if let Some(actual) = damaged.lock().expect("damage lock").take() {
             return Err(StoreError::invalid_input(format!(
-                "archive blob {blob} is damaged (its SHA-256 is {actual}); {relative} was not restored"
+                "archive blob {blob} is damaged (its SHA-256 is {actual}); {relative} was not \
+                 restored, and what the destination held under it is unchanged"
             )));
         }
-        Ok(())
+        stored.map(|_| ())
     }
+}
+
+/// `body` (a blob's bytes), ending in an error instead of its end when the bytes' SHA-256 is
+/// not `expected` (the actual digest is then left in `damaged`). A store writes a body
+/// whole or not at all ([`put_stream`](store_core::ObjectStore::put_stream) stores nothing
+/// when its stream fails), so a damaged blob never replaces what the destination holds.
+fn verified(body: ByteStream, expected: &str, damaged: Arc<Mutex<Option<String>>>) -> ByteStream {
+    let hasher = Arc::new(Mutex::new(Sha256::new()));
+    let feeding = hasher.clone();
+    let expected = expected.to_owned();
+    let verdict = futures::stream::once(async move {
+        let actual = hex(&hasher.lock().expect("hasher lock").clone().finalize());
+        if actual == expected {
+            return None;
+        }
+        let error = StoreError::invalid_input(format!(
+            "the archive blob's SHA-256 is {actual}, not {expected}"
+        ));
+        *damaged.lock().expect("damage lock") = Some(actual);
+        Some(Err(error))
+    })
+    .filter_map(futures::future::ready);
+    body.inspect_ok(move |chunk| feeding.lock().expect("hasher lock").update(chunk))
+        .chain(verdict)
+        .boxed()
 }
 
 #[async_trait]
