@@ -17,6 +17,7 @@ use crate::consumed::Consumed;
 use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
+use crate::pages::page;
 use crate::read::{cached, read, write};
 
 fn meta<'s, S: DocumentStore>(store: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
@@ -145,12 +146,12 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             .layer
             .fallback()
             .and_then(FallbackLayer::document_secondary);
-        let cursor = &cursor;
-        read(
+        page(
             &self.layer,
             &meta,
-            move || self.inner.query_page(query, cursor.clone()),
-            secondary.map(|s| move || s.query_page(query, cursor.clone())),
+            cursor,
+            move |at| self.inner.query_page(query, at),
+            secondary.map(|s| move |at| s.query_page(query, at)),
         )
         .await
     }
@@ -161,12 +162,12 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             .layer
             .fallback()
             .and_then(FallbackLayer::document_secondary);
-        let cursor = &cursor;
-        read(
+        page(
             &self.layer,
             &meta,
-            move || self.inner.scan_page(scan, cursor.clone()),
-            secondary.map(|s| move || s.scan_page(scan, cursor.clone())),
+            cursor,
+            move |at| self.inner.scan_page(scan, at),
+            secondary.map(|s| move |at| s.scan_page(scan, at)),
         )
         .await
     }

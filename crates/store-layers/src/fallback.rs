@@ -174,6 +174,19 @@ impl FallbackLayer {
         self.kinds.contains(&error.kind())
     }
 
+    /// A page after one the secondary served, read from the secondary again (counted and
+    /// observed as served by it).
+    pub(crate) async fn resumed<T>(
+        &self,
+        read: impl Future<Output = store_core::Result<T>>,
+    ) -> store_core::Result<T> {
+        let outcome = read.await;
+        if outcome.is_ok() {
+            self.served(Source::Secondary);
+        }
+        outcome
+    }
+
     fn served(&self, from: Source) {
         let (count, stale) = match from {
             Source::Primary => (&self.counts.primary, false),

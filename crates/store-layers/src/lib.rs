@@ -41,6 +41,7 @@ mod meta;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod object;
+mod pages;
 mod permits;
 mod rate;
 mod read;

@@ -18,6 +18,7 @@ use crate::cache::{CacheKey, CacheLayer, Scope, entity};
 use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
+use crate::pages::page;
 use crate::read::{cached, read, write};
 use crate::served::{Source, observe_served};
 
@@ -228,12 +229,12 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
             .layer
             .fallback()
             .and_then(FallbackLayer::object_secondary);
-        let cursor = &cursor;
-        read(
+        page(
             &self.layer,
             &meta,
-            move || self.inner.list_page(options, cursor.clone()),
-            secondary.map(|s| move || s.list_page(options, cursor.clone())),
+            cursor,
+            move |at| self.inner.list_page(options, at),
+            secondary.map(|s| move |at| s.list_page(options, at)),
         )
         .await
     }

@@ -359,3 +359,65 @@ async fn sql_queries_fall_back_before_the_first_row_only() {
         "the secondary never saw the insert"
     );
 }
+
+/// Six users in `store`, each saying where it lives.
+async fn six_users(store: &dyn DocumentStore, from: &str) {
+    for i in 0..6 {
+        let user = Document::new()
+            .with("id", format!("u{i}"))
+            .with("from", from);
+        store
+            .put(user, PutItemOptions::new())
+            .await
+            .expect("seed a user");
+    }
+}
+
+/// A listing's pages come from the store that served its first page: a primary failing
+/// midway fails the listing (its cursor means nothing to the secondary), and a listing the
+/// secondary began goes on there even once the primary is back.
+#[tokio::test(start_paused = true)]
+async fn the_pages_of_one_listing_come_from_one_store() {
+    let replica = Arc::new(table());
+    six_users(replica.as_ref(), "replica").await;
+    let primary = table();
+    six_users(&primary, "primary").await;
+    let faults = FaultLayer::seeded(1);
+    let fallback = FallbackLayer::documents(replica.clone());
+    let store = primary.layer(
+        Layers::new()
+            .fallback(fallback.clone())
+            .faults(faults.clone()),
+    );
+    let scan = Scan::new().page_size(2);
+
+    let first = store.scan_page(&scan, None).await.expect("page 1");
+    faults.fail_next(1, ErrorKind::Unavailable);
+    let err = store.scan_page(&scan, first.next).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Unavailable,
+        "the primary's own error"
+    );
+    assert_eq!(fallback.served_by_secondary(), 0);
+
+    faults.fail_next(1, ErrorKind::Unavailable);
+    let (pages, served) = observe_served(async {
+        let mut froms = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store.scan_page(&scan, cursor).await?;
+            for user in &page.items {
+                froms.push(user.get("from").and_then(Value::as_str).map(str::to_owned));
+            }
+            cursor = page.next;
+            if cursor.is_none() {
+                return Ok::<_, StoreError>(froms);
+            }
+        }
+    })
+    .await;
+    let froms = pages.expect("every page from the replica");
+    assert_eq!(froms, vec![Some("replica".to_owned()); 6]);
+    assert_eq!(served, Some(SECONDARY));
+}
