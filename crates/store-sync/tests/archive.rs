@@ -269,3 +269,29 @@ async fn four_partitions_back_up_concurrently_and_restore_whole() {
     }
     assert!(check(&source, &shared, 100).await.unwrap().is_equal());
 }
+
+/// A manifest claiming a part holds far more records than it does is refused by the count,
+/// naming the part, without reserving room for what it claims.
+#[tokio::test]
+async fn a_manifest_claiming_billions_of_records_is_refused_by_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_into(dir.path()).await;
+    let manifest_path = dir.path().join("backup").join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let part = &mut manifest["collections"][0]["parts"][1];
+    let path = part["path"].as_str().unwrap().to_owned();
+    let held = part["records"].as_u64().unwrap();
+    let claimed: u64 = 1_000_000_000_000_000;
+    part["records"] = claimed.into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+
+    let (_, target) = documents("restored", &[]).await;
+    let err = copy(&archive(dir.path()), &target, &options(), &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+    let said =
+        format!("archive part {path} holds {held} records where the manifest says {claimed}");
+    assert!(err.message().contains(&said), "{}", err.message());
+}

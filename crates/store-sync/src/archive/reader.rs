@@ -295,13 +295,23 @@ fn count_matches(found: u64, expected: u64, path: &str) -> Result<()> {
     )))
 }
 
+/// Room reserved for the `expected` records of a part, no more than [`RESERVED_AT_MOST`]: the
+/// count comes from the manifest, and one claiming billions is refused by the count check
+/// after decoding, not by an allocation failure before it (past the bound, the list grows).
+fn room_for(expected: u64) -> usize {
+    expected.min(RESERVED_AT_MOST) as usize
+}
+
+/// The most records of one part reserved for at once.
+const RESERVED_AT_MOST: u64 = 1 << 16;
+
 fn decode_part(
     bytes: &[u8],
     key_names: &[String],
     path: &str,
     expected: u64,
 ) -> Result<Vec<Record>> {
-    let mut records = Vec::with_capacity(expected as usize);
+    let mut records = Vec::with_capacity(room_for(expected));
     for_each_line(bytes, path, |_, line| {
         records.push(decode_line(line, key_names)?);
         Ok(())
@@ -313,7 +323,7 @@ fn decode_part(
 /// A part's records as rows ([`Rows`]), as many as the manifest says it holds.
 fn decode_part_rows(bytes: &[u8], key_names: &[String], path: &str, expected: u64) -> Result<Rows> {
     let mut rows = Rows::default();
-    rows.rows.reserve(expected as usize);
+    rows.rows.reserve(room_for(expected));
     for_each_line(bytes, path, |_, line| rows.push_line(line, key_names))?;
     count_matches(rows.len() as u64, expected, path)?;
     rows.finish();
