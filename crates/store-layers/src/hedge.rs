@@ -97,9 +97,16 @@ impl HedgeLayer {
     }
 }
 
-/// Whether a call of `meta` may be hedged: idempotent reads and listings only.
+/// Reads that move a whole object in one call: a second one would move every byte again
+/// and throw the first one's progress away, so they are not hedged.
+const WHOLE_TRANSFERS: [&str; 1] = ["download_file"];
+
+/// Whether a call of `meta` may be hedged: idempotent reads and listings only, not whole
+/// transfers.
 fn hedgeable(meta: &OpMeta<'_>) -> bool {
-    meta.idempotent && matches!(meta.access, Access::Read | Access::List)
+    meta.idempotent
+        && matches!(meta.access, Access::Read | Access::List)
+        && !WHOLE_TRANSFERS.contains(&meta.operation)
 }
 
 impl Layer for HedgeLayer {

@@ -18,6 +18,10 @@ use crate::meta::OpMeta;
 /// naming the operation and the limit; the run is cancelled (dropped). Inside a
 /// [`RetryLayer`](crate::RetryLayer), each attempt has its own limit.
 ///
+/// `download_file`, `upload_file` and `put_stream` move a whole object within one call, so
+/// the limit covers the whole transfer: give them a limit of their own with
+/// [`operation`](Self::operation) when the common one is meant for point calls.
+///
 /// With [`idle`](Self::idle), streams (object bodies, document query and scan items, SQL
 /// rows) fail the same way when no item arrives within the idle limit of being asked for,
 /// and the stalled stream is dropped; time the consumer spends between items does not count.
@@ -27,6 +31,7 @@ use crate::meta::OpMeta;
 /// use store_layers::TimeoutLayer;
 /// let timeout = TimeoutLayer::new(Duration::from_secs(2))
 ///     .operation("scan", Duration::from_secs(30))
+///     .operation("download_file", Duration::from_secs(600))
 ///     .idle(Duration::from_secs(10));
 /// # let _ = timeout;
 /// ```

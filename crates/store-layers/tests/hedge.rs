@@ -8,8 +8,11 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use store_core::document::{GetItemOptions, PutItemOptions};
-use store_core::memory::MemoryDocumentStore;
-use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType, Result};
+use store_core::memory::{MemoryDocumentStore, MemoryObjectStore};
+use store_core::{
+    DocKey, Document, DocumentStore, KeySchema, KeyType, ObjectKey, ObjectStore, ObjectStoreExt,
+    Result,
+};
 use store_layers::{Call, HedgeLayer, Layer, LayerExt, Layers, OpMeta};
 
 /// A backend whose first try of every call is stuck for a minute and whose later tries take
@@ -119,6 +122,29 @@ async fn writes_are_never_hedged() {
     assert_eq!(started.elapsed(), Duration::from_secs(60), "waited it out");
     assert_eq!(hedge.fired(), 0);
     assert_eq!(backend.started.load(Ordering::SeqCst), 1);
+}
+
+/// A file download moves the whole object in one call: a slow one is waited out, not started
+/// again beside itself.
+#[tokio::test(start_paused = true)]
+async fn whole_file_downloads_are_never_hedged() {
+    let objects = MemoryObjectStore::new();
+    let key = ObjectKey::new("big.bin").expect("key");
+    objects.put_str(&key, "every byte once").await.expect("put");
+    let backend = Sluggish::default();
+    let hedge = HedgeLayer::new(DELAY);
+    let store = objects
+        .layer(backend.clone())
+        .layer(Layers::new().hedge(hedge.clone()));
+    let dir = std::env::temp_dir().join(format!("stores-hedge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("big.bin");
+    let bytes = store.download_file(&key, &path).await.expect("download");
+    assert_eq!(bytes, 15);
+    assert_eq!(std::fs::read(&path).expect("file"), b"every byte once");
+    assert_eq!(hedge.fired(), 0);
+    assert_eq!(backend.started.load(Ordering::SeqCst), 1);
+    std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
 #[tokio::test(start_paused = true)]
