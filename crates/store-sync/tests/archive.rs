@@ -295,3 +295,45 @@ async fn a_manifest_claiming_billions_of_records_is_refused_by_the_count() {
         format!("archive part {path} holds {held} records where the manifest says {claimed}");
     assert!(err.message().contains(&said), "{}", err.message());
 }
+
+/// A location half-filled by a partitioned backup of one source lends nothing to a backup of
+/// another: the second is refused naming the first's partition, and no manifest is written.
+#[tokio::test]
+async fn a_partition_of_another_backup_is_refused_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let into = |index: u32, source: &str| {
+        ArchiveSink::in_dir(
+            dir.path().join("backup"),
+            "file://backup",
+            "stores-test",
+            Partition::new(index, 2).unwrap(),
+        )
+        .with_source(source)
+    };
+    let share = |index: u32| CopyOptions {
+        partition: Partition::new(index, 2).unwrap(),
+        ..options()
+    };
+    let (_, first) = documents("users", &dataset(20)).await;
+    copy(&first, &into(1, "mem://first"), &share(1), &Silent)
+        .await
+        .unwrap();
+    let (_, second) = documents("users", &dataset(30)).await;
+    let err = copy(&second, &into(0, "mem://second"), &share(0), &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), store_core::ErrorKind::AlreadyExists);
+    assert!(
+        err.message().contains("partitions/1-of-2.json") && err.message().contains("mem://first"),
+        "{}",
+        err.message()
+    );
+    assert!(!dir.path().join("backup/manifest.json").exists());
+
+    // The first backup's other partition completes it.
+    copy(&first, &into(0, "mem://first"), &share(0), &Silent)
+        .await
+        .unwrap();
+    let verdict = check(&archive(dir.path()), &first, 16).await.unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+}

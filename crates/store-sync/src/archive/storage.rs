@@ -92,8 +92,10 @@ impl Storage {
             Storage::Dir(root) => {
                 use tokio::io::AsyncWriteExt as _;
                 let temp = root.join(temp_name());
-                tokio::fs::create_dir_all(root.join("blobs"))
+                let blobs = root.join("blobs");
+                tokio::task::spawn_blocking(move || crate::files::create_dirs_durably(&blobs))
                     .await
+                    .map_err(|e| StoreError::internal(format!("mkdir failed: {e}")))?
                     .map_err(|e| io_error(&temp, e))?;
                 let mut file = tokio::fs::File::create(&temp)
                     .await

@@ -106,16 +106,39 @@ impl ArchiveSink {
         )
     }
 
-    /// Writes `manifest.json` and `SHA256SUMS` when every partition's manifest is present.
-    async fn merge_if_complete(&self, source: &str) -> Result<()> {
+    /// The manifests of the partitions already finished in this location, each with its path;
+    /// one of a backup of another source is refused (a location left half-done by another
+    /// backup must not lend its partitions to this one).
+    async fn finished_partitions(&self, source: &str) -> Result<Vec<(String, Manifest)>> {
         let total = self.partition.total();
-        let mut entries: Vec<CollectionEntry> = Vec::new();
+        let mut finished = Vec::new();
         for index in 0..total {
             let path = Self::partition_path(Partition::new(index, total)?);
             let Some(bytes) = self.storage.read(&path).await? else {
-                return Ok(());
+                continue;
             };
-            let part = Manifest::parse(&bytes, &path)?;
+            let manifest = Manifest::parse(&bytes, &path)?;
+            if !source.is_empty() && !manifest.source.is_empty() && manifest.source != source {
+                return Err(StoreError::already_exists(format!(
+                    "{}/{path} is a partition of a backup of {}, not of {source}; back up \
+                     into a new location",
+                    self.label, manifest.source
+                )));
+            }
+            finished.push((path, manifest));
+        }
+        Ok(finished)
+    }
+
+    /// Writes `manifest.json` and `SHA256SUMS` when every partition's manifest is present.
+    async fn merge_if_complete(&self, source: &str) -> Result<()> {
+        let total = self.partition.total();
+        let finished = self.finished_partitions(source).await?;
+        if finished.len() < total as usize {
+            return Ok(());
+        }
+        let mut entries: Vec<CollectionEntry> = Vec::new();
+        for (_, part) in finished {
             for entry in part.collections {
                 match entries.iter_mut().find(|e| e.name == entry.name) {
                     Some(merged) => {
@@ -179,6 +202,7 @@ impl RecordSink for ArchiveSink {
                 )));
             }
         }
+        self.finished_partitions(&self.source).await?;
         let name = path_segment(schema.name());
         let body = serde_json::to_vec_pretty(schema)
             .map_err(|e| StoreError::internal(format!("schema encoding failed: {e}")))?;
