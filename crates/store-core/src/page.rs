@@ -10,7 +10,9 @@ use crate::error::{Result, StoreError};
 /// An opaque, resumable position in a listing, query or scan.
 ///
 /// Hand it back to the same call with the same arguments to get the next page. It is plain
-/// text (URL-safe base64), so an API can pass it to its own clients and take it back later.
+/// text (a backend's is URL-safe base64; a layer may add a URL-safe mark of its own, as
+/// store-layers' fallback does), so an API can pass it to its own clients and take it back
+/// later.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Cursor(String);
 

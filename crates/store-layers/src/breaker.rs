@@ -97,7 +97,8 @@ struct State {
 /// What a call may do, decided before it runs.
 enum Admit {
     Call,
-    Probe,
+    /// A probe of the half-open period after the breaker's opening number `.0`.
+    Probe(u64),
     Refuse(Duration),
 }
 
@@ -150,21 +151,25 @@ impl BreakerLayer {
             Phase::Open { until } if now < until => Admit::Refuse(until - now),
             Phase::Open { .. } => {
                 state.phase = Phase::HalfOpen { in_flight: 1 };
-                Admit::Probe
+                Admit::Probe(state.opened)
             }
             Phase::HalfOpen { in_flight } if in_flight < self.config.probes.max(1) => {
                 state.phase = Phase::HalfOpen {
                     in_flight: in_flight + 1,
                 };
-                Admit::Probe
+                Admit::Probe(state.opened)
             }
             Phase::HalfOpen { .. } => Admit::Refuse(Duration::ZERO),
         }
     }
 
-    /// A probe ended without an answer from the backend: its slot is free again.
-    fn release_probe(&self) {
+    /// A probe of the half-open period after opening number `opened` ended without an
+    /// answer from the backend: its slot is free again (unless that period is over).
+    fn release_probe(&self, opened: u64) {
         let mut state = self.lock();
+        if state.opened != opened {
+            return;
+        }
         if let Phase::HalfOpen { in_flight } = state.phase {
             state.phase = Phase::HalfOpen {
                 in_flight: in_flight.saturating_sub(1),
@@ -214,13 +219,14 @@ impl BreakerLayer {
 /// caller's own deadline says nothing of the backend, so the next call probes instead.
 struct ProbeGuard<'a> {
     breaker: &'a BreakerLayer,
-    armed: bool,
+    /// The opening whose half-open period the probe belongs to, while it runs.
+    probe: Option<u64>,
 }
 
 impl Drop for ProbeGuard<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            self.breaker.release_probe();
+        if let Some(opened) = self.probe {
+            self.breaker.release_probe(opened);
         }
     }
 }
@@ -241,8 +247,8 @@ impl BreakerLayer {
         Fut: Future<Output = store_core::Result<T>>,
     {
         let probe = match self.admit() {
-            Admit::Call => false,
-            Admit::Probe => true,
+            Admit::Call => None,
+            Admit::Probe(opened) => Some(opened),
             Admit::Refuse(wait) => {
                 return Err(StoreError::unavailable(format!(
                     "the circuit breaker for `{}` is open after repeated failures; it \
@@ -256,19 +262,19 @@ impl BreakerLayer {
         // A probe dropped before it finished must not leave the breaker half-open forever.
         let mut guard = ProbeGuard {
             breaker: self,
-            armed: probe,
+            probe,
         };
         let outcome = call().await;
-        guard.armed = false;
+        guard.probe = None;
         match outcome.as_ref().err() {
             // Our own rate limit refused it: the backend was not asked, so nothing is
             // counted, and a probe's slot goes to the next call.
             Some(error) if crate::rate::refused_locally(error) => {
-                if probe {
-                    self.release_probe();
+                if let Some(opened) = probe {
+                    self.release_probe(opened);
                 }
             }
-            error => self.record(probe, error.is_some_and(transient)),
+            error => self.record(probe.is_some(), error.is_some_and(transient)),
         }
         outcome
     }

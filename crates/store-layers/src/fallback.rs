@@ -47,6 +47,13 @@ impl fmt::Debug for Secondary {
 /// calls never go to the secondary: they fail with the primary's error. When the secondary
 /// fails too, the primary's error comes back.
 ///
+/// The pages of one listing come from one store: only a first page falls back. A page the
+/// secondary served carries a cursor marked as this fallback's secondary's, and the pages
+/// after it are read there (their errors are the secondary's); a cursor of the primary's is
+/// read from the primary only, which fails the listing if the primary fails midway. The
+/// mark names the fallback by the order it was made in, so processes built alike read each
+/// other's cursors.
+///
 /// The caller sees who answered through [`observe_served`](crate::observe_served), which
 /// works through `Arc<dyn DocumentStore>` and any other handle, and the layer counts both
 /// ([`served_by_secondary`](Self::served_by_secondary)). A secondary is taken as possibly
@@ -77,6 +84,8 @@ impl fmt::Debug for Secondary {
 #[derive(Debug, Clone)]
 pub struct FallbackLayer {
     secondary: Secondary,
+    /// Which fallback this is, in the marks on its secondary's cursors (clones share it).
+    id: u64,
     stale: bool,
     kinds: Vec<ErrorKind>,
     counts: Arc<Counts>,
@@ -90,8 +99,10 @@ struct Counts {
 
 impl FallbackLayer {
     fn with(secondary: Secondary) -> Self {
+        static MADE: AtomicU64 = AtomicU64::new(0);
         Self {
             secondary,
+            id: MADE.fetch_add(1, Ordering::Relaxed),
             stale: true,
             kinds: vec![ErrorKind::Unavailable, ErrorKind::Throttled],
             counts: Arc::default(),
@@ -172,6 +183,11 @@ impl FallbackLayer {
 
     fn falls_back(&self, error: &StoreError) -> bool {
         self.kinds.contains(&error.kind())
+    }
+
+    /// The mark on the cursors of pages this fallback's secondary served.
+    pub(crate) fn cursor_mark(&self) -> String {
+        format!("fallback~{}~", self.id)
     }
 
     /// A page after one the secondary served, read from the secondary again (counted and

@@ -19,7 +19,8 @@ use crate::reserve::Reserve;
 /// call is sent once more; the first success wins and the other try is dropped, which cancels
 /// it (no call is left running when the layer returns). If the first try to finish failed,
 /// the other one is awaited and its outcome returned. Writes and admin calls are never
-/// hedged, whatever their idempotency.
+/// hedged, whatever their idempotency, nor is `download_file` (a second one would move every
+/// byte again).
 ///
 /// Extra load is capped: each call earns `ratio` of a hedge (up to a reserve of `burst`),
 /// each hedge spends one, so over time at most `ratio` of calls are hedged (10% by default,

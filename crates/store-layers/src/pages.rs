@@ -4,17 +4,17 @@
 //! a cursor of the primary's is asked of the primary only, since the secondary cannot read
 //! it (cursors name their backend and collection). A listing begun on one store thus ends on
 //! it, or fails with that store's error, instead of being handed to the other one midway.
+//! The mark names the fallback, so a store layered twice, each with a fallback, sends each
+//! cursor to the store that made it.
 
 use futures::future::BoxFuture;
 use store_core::object::ListPage;
-use store_core::{Cursor, Page, Result, StoreError};
+use store_core::{Cursor, Page, Result};
 
+use crate::fallback::FallbackLayer;
 use crate::layer::Layer;
 use crate::meta::OpMeta;
 use crate::read::read;
-
-/// The mark on the cursors of pages the secondary served.
-const SECONDARY: &str = "fallback~";
 
 /// A page with a cursor to the next one.
 pub(crate) trait Paged {
@@ -49,17 +49,30 @@ where
     P: Fn(Option<Cursor>) -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
     S: Fn(Option<Cursor>) -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
+    let fallback = layer.fallback().filter(|_| secondary.is_some());
+    let mark = fallback.map(FallbackLayer::cursor_mark);
     let Some(cursor) = cursor else {
-        let secondary = secondary.map(|s| {
+        let secondary = secondary.zip(mark).map(|(s, mark)| {
             move || -> BoxFuture<'a, Result<T>> {
                 let first = s(None);
-                Box::pin(async move { first.await.map(secondary_page) })
+                let mark = mark.clone();
+                Box::pin(async move { first.await.map(|page| marked(page, &mark)) })
             }
         });
         return read(layer, meta, move || primary(None), secondary).await;
     };
-    match cursor.as_token().strip_prefix(SECONDARY) {
-        None => {
+    // A cursor this fallback's secondary made goes back to it. Any other (the primary's,
+    // or one an inner layer's fallback marked) goes to the primary, untouched.
+    let theirs = mark
+        .as_deref()
+        .and_then(|mark| cursor.as_token().strip_prefix(mark));
+    match (theirs, fallback, secondary) {
+        (Some(theirs), Some(fallback), Some(secondary)) => {
+            let next = secondary(Some(Cursor::from_token(theirs)));
+            let mark = fallback.cursor_mark();
+            fallback.resumed(next).await.map(|page| marked(page, &mark))
+        }
+        _ => {
             let no_fallback: Option<fn() -> BoxFuture<'a, Result<T>>> = None;
             read(
                 layer,
@@ -69,26 +82,14 @@ where
             )
             .await
         }
-        Some(theirs) => {
-            let (Some(fallback), Some(secondary)) = (layer.fallback(), secondary) else {
-                return Err(StoreError::invalid_input(format!(
-                    "`{meta}` was given a cursor of a fallback store, and this store has none"
-                )));
-            };
-            let next = secondary(Some(Cursor::from_token(theirs)));
-            fallback.resumed(next).await.map(secondary_page)
-        }
     }
 }
 
-/// A page the secondary served, its cursor marked as the secondary's.
-fn secondary_page<T: Paged>(mut page: T) -> T {
+/// A page the secondary served, its next cursor marked with `mark`.
+fn marked<T: Paged>(mut page: T, mark: &str) -> T {
     let next = page.next_mut();
     if let Some(cursor) = next.take() {
-        *next = Some(Cursor::from_token(format!(
-            "{SECONDARY}{}",
-            cursor.as_token()
-        )));
+        *next = Some(Cursor::from_token(format!("{mark}{}", cursor.as_token())));
     }
     page
 }
@@ -99,9 +100,9 @@ mod tests {
 
     #[test]
     fn a_secondary_cursor_is_marked_and_the_last_page_stays_without_one() {
-        let page = secondary_page(Page::new(vec![1], Some(Cursor::from_token("abc"))));
-        assert_eq!(page.next, Some(Cursor::from_token("fallback~abc")));
-        let last = secondary_page(Page::<u8>::new(vec![], None));
+        let page = marked(Page::new(vec![1], Some(Cursor::from_token("abc"))), "m~");
+        assert_eq!(page.next, Some(Cursor::from_token("m~abc")));
+        let last = marked(Page::<u8>::new(vec![], None), "m~");
         assert_eq!(last.next, None);
     }
 }

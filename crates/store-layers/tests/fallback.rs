@@ -402,22 +402,50 @@ async fn the_pages_of_one_listing_come_from_one_store() {
     assert_eq!(fallback.served_by_secondary(), 0);
 
     faults.fail_next(1, ErrorKind::Unavailable);
-    let (pages, served) = observe_served(async {
-        let mut froms = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = store.scan_page(&scan, cursor).await?;
-            for user in &page.items {
-                froms.push(user.get("from").and_then(Value::as_str).map(str::to_owned));
-            }
-            cursor = page.next;
-            if cursor.is_none() {
-                return Ok::<_, StoreError>(froms);
-            }
-        }
-    })
-    .await;
-    let froms = pages.expect("every page from the replica");
+    let (froms, served) = observe_served(where_from(&store, &scan)).await;
+    let froms = froms.expect("every page from the replica");
     assert_eq!(froms, vec![Some("replica".to_owned()); 6]);
     assert_eq!(served, Some(SECONDARY));
+}
+
+/// Where each user of a scan, page by page, says it lives.
+async fn where_from(
+    store: &dyn DocumentStore,
+    scan: &Scan,
+) -> Result<Vec<Option<String>>, StoreError> {
+    let mut froms = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.scan_page(scan, cursor).await?;
+        for user in &page.items {
+            froms.push(user.get("from").and_then(Value::as_str).map(str::to_owned));
+        }
+        cursor = page.next;
+        if cursor.is_none() {
+            return Ok(froms);
+        }
+    }
+}
+
+/// A store layered twice, each layer with its own fallback: each cursor goes back to the
+/// store that made it, through the outer layer untouched.
+#[tokio::test(start_paused = true)]
+async fn each_fallback_reads_its_own_cursors_when_stores_are_layered_twice() {
+    let (replica, other) = (Arc::new(table()), Arc::new(table()));
+    six_users(replica.as_ref(), "replica").await;
+    six_users(other.as_ref(), "other").await;
+    let primary = table();
+    six_users(&primary, "primary").await;
+    let faults = FaultLayer::seeded(1);
+    let inner = Layers::new()
+        .fallback(FallbackLayer::documents(replica))
+        .faults(faults.clone());
+    let outer = Layers::new().fallback(FallbackLayer::documents(other));
+    let store = primary.layer(inner).layer(outer);
+
+    faults.fail_next(1, ErrorKind::Unavailable);
+    let froms = where_from(&store, &Scan::new().page_size(2))
+        .await
+        .expect("every page from the inner fallback's replica");
+    assert_eq!(froms, vec![Some("replica".to_owned()); 6]);
 }
