@@ -66,11 +66,10 @@ where
     let theirs = mark
         .as_deref()
         .and_then(|mark| cursor.as_token().strip_prefix(mark));
-    match (theirs, fallback, secondary) {
-        (Some(theirs), Some(fallback), Some(secondary)) => {
+    match (theirs, fallback.zip(mark.as_deref()), secondary) {
+        (Some(theirs), Some((fallback, mark)), Some(secondary)) => {
             let next = secondary(Some(Cursor::from_token(theirs)));
-            let mark = fallback.cursor_mark();
-            fallback.resumed(next).await.map(|page| marked(page, &mark))
+            fallback.resumed(next).await.map(|page| marked(page, mark))
         }
         _ => {
             let no_fallback: Option<fn() -> BoxFuture<'a, Result<T>>> = None;
