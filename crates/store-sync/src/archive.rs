@@ -24,7 +24,7 @@ mod lines;
 mod manifest;
 mod objects;
 mod reader;
-mod storage;
+pub(crate) mod storage;
 mod writer;
 
 pub use lines::{decode_line, encode_line};

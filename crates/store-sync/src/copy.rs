@@ -13,6 +13,7 @@ use futures::{Stream, StreamExt};
 use store_core::{Result, StoreError};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
+use crate::plan::{PlanHome, require_plan_home, share_plan};
 use crate::progress::{Event, Progress};
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Partition, RecordSource};
@@ -30,6 +31,10 @@ pub struct CopyOptions {
     pub restart: bool,
     /// Create the sink's collection from the source's schema when it does not exist.
     pub create: bool,
+    /// Where the processes of a partitioned job share their [`PartitionPlan`](crate::PartitionPlan),
+    /// for a source that needs one (a SQL table); `None` uses the sink's
+    /// ([`RecordSink::plan_home`]: an archive's).
+    pub plan: Option<PlanHome>,
 }
 
 impl Default for CopyOptions {
@@ -40,6 +45,7 @@ impl Default for CopyOptions {
             checkpoint: None,
             restart: false,
             create: true,
+            plan: None,
         }
     }
 }
@@ -106,7 +112,10 @@ pub async fn copy(
         });
     }
     let schema = source.schema().await?;
+    let home = options.plan.clone().or_else(|| sink.plan_home());
+    require_plan_home(source, options.partition, home.as_ref())?;
     sink.prepare_load(&schema, options.create).await?;
+    share_plan(source, options.partition, home.as_ref()).await?;
     progress.event(&Event::Started {
         source: source.describe(),
         sink: sink.describe(),

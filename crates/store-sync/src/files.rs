@@ -19,6 +19,17 @@ pub(crate) fn create_dirs_durably(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A temporary file name beside `path`, unique per call: two writes of one file in one
+/// process (a job dropped and started again while its last write still runs) never share one.
+fn temp_beside(path: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    name.push(format!(".{}.{n}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
 /// Writes `bytes` to `path` so that a crash leaves the old file or the new one, never a torn
 /// one: a temporary file beside it is written and fsynced, renamed over `path`, and the
 /// directory fsynced. Missing parent directories are created durably
@@ -30,14 +41,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
         _ => PathBuf::from("."),
     };
     create_dirs_durably(&dir)?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(path.file_name().unwrap_or_default());
-    // Unique per write: two writes of one file in one process (a job dropped and started
-    // again while its last write still runs) never share a temporary file.
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
+    let tmp = temp_beside(path);
     {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -45,6 +49,31 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     }
     std::fs::rename(&tmp, path)?;
     std::fs::File::open(&dir)?.sync_all()
+}
+
+/// Creates `path` holding `bytes` unless a file is there already, atomically: a temporary
+/// file beside it is written and fsynced, then hard-linked to `path` (which fails when `path`
+/// exists, so of two processes creating it at once exactly one succeeds), and the directory
+/// fsynced. `true` when this call created it.
+pub(crate) fn create_durably(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let tmp = temp_beside(path);
+    write_atomically(&tmp, bytes)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    std::fs::remove_file(&tmp)?;
+    match linked {
+        Ok(()) => {
+            let dir = tmp.parent().map(Path::to_path_buf).unwrap_or_default();
+            std::fs::File::open(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &dir
+            })?
+            .sync_all()?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -63,5 +92,19 @@ mod tests {
             std::fs::read(root.path().join("x/state.json")).unwrap(),
             b"{}"
         );
+    }
+
+    #[test]
+    fn a_file_is_created_once_and_never_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("plans").join("plan.json");
+        assert!(create_durably(&path, b"first").unwrap());
+        assert!(!create_durably(&path, b"second").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        let left: Vec<_> = std::fs::read_dir(root.path().join("plans"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["plan.json"], "no temporary file is left behind");
     }
 }

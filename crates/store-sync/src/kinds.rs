@@ -6,3 +6,4 @@ pub(crate) mod query;
 pub(crate) mod search;
 pub(crate) mod table;
 pub(crate) mod table_load;
+mod table_plan;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use store_core::{Result, StoreError};
 
 use crate::digest::Comparison;
+use crate::plan::PlanHome;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
 use crate::source::RowBatch;
@@ -58,6 +59,13 @@ pub trait RecordSink: Send + Sync {
 
     /// Deletes records by key; a key that is not there is not an error.
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()>;
+
+    /// Where the processes of a partitioned job writing here keep their shared
+    /// [`PartitionPlan`](crate::PartitionPlan) when none is given: an archive keeps it among its
+    /// files. `None` (the default) for sinks with no room for it.
+    fn plan_home(&self) -> Option<PlanHome> {
+        None
+    }
 
     /// Called once after the last batch, with every receipt of the job (across resumes).
     async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {

@@ -8,6 +8,7 @@ use futures::stream::BoxStream;
 use store_core::{Result, StoreError, Value};
 
 use crate::digest::Comparison;
+use crate::plan::PartitionPlan;
 use crate::record::Record;
 use crate::schema::CollectionSchema;
 
@@ -155,5 +156,29 @@ pub trait RecordSource: Send + Sync {
     ) -> Option<BoxStream<'_, Result<RowBatch>>> {
         let _ = (partition, resume, batch_size);
         None
+    }
+
+    /// Whether this source's partitions are cut from its data (a SQL table's key ranges), so
+    /// that every process of one partitioned job must read by one shared [`PartitionPlan`]
+    /// ([`share_plan`](crate::share_plan)); `false` (the default) for sources that split by
+    /// hash or by the service's own segments.
+    fn plans_partitions(&self) -> bool {
+        false
+    }
+
+    /// Cuts this source into `total` partitions from one consistent view of it.
+    async fn cut_plan(&self, total: u32) -> Result<PartitionPlan> {
+        let _ = total;
+        Err(StoreError::unsupported(format!(
+            "{} splits into partitions without a plan",
+            self.describe()
+        )))
+    }
+
+    /// Reads its partitions by `plan` from now on. A source that plans its partitions refuses
+    /// a partitioned read without one.
+    fn use_plan(&self, plan: &PartitionPlan) -> Result<()> {
+        let _ = plan;
+        Ok(())
     }
 }

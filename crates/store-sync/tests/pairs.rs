@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{dataset, documents, search, sqlite_table};
 use store_sync::{
-    ArchiveSink, ArchiveSource, Comparison, CopyOptions, Partition, Silent, check, copy,
+    ArchiveSink, ArchiveSource, Comparison, CopyOptions, Partition, PlanHome, Silent, check, copy,
 };
 
 const N: usize = 300;
@@ -188,6 +188,7 @@ async fn partitions_split_a_table_and_a_document_scan_without_overlap() {
     copy(&source, &table, &options(), &Silent).await.unwrap();
     for from in [&source as &dyn store_sync::RecordSource, &table] {
         let (_, target) = documents("parts", &[]).await;
+        let plans = tempfile::tempdir().unwrap();
         let mut total = 0;
         for i in 0..4 {
             let partition = Partition::new(i, 4).unwrap();
@@ -196,6 +197,7 @@ async fn partitions_split_a_table_and_a_document_scan_without_overlap() {
                 &target,
                 &CopyOptions {
                     partition,
+                    plan: Some(PlanHome::in_dir(plans.path())),
                     ..options()
                 },
                 &Silent,

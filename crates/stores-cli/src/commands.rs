@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value as Json};
-use store_sync::{CopyOptions, CopyReport, Partition, SyncReport};
+use store_sync::{CopyOptions, CopyReport, Partition, PlanHome, SyncReport};
 
 use crate::cli::{Cli, Command, Common};
 use crate::location::Location;
@@ -130,13 +130,22 @@ impl Context {
     }
 
     /// Copy options from the flags.
-    fn copy_options(&self, create: bool) -> CopyOptions {
-        CopyOptions {
+    async fn copy_options(&self, create: bool) -> Result<CopyOptions> {
+        Ok(CopyOptions {
             batch_size: self.batch_size(),
             partition: self.partition(),
             checkpoint: self.common.checkpoint.clone(),
             restart: self.common.restart,
             create,
+            plan: self.plan_home().await?,
+        })
+    }
+
+    /// Where `--plan` says the partitions keep their plan.
+    async fn plan_home(&self) -> Result<Option<PlanHome>> {
+        match &self.common.plan {
+            Some(url) => Ok(Some(self.opener.plan_home(&parse(url)?).await?)),
+            None => Ok(None),
         }
     }
 

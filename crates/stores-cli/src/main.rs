@@ -13,7 +13,9 @@
 //! Locations are URLs (`mem://`, `file://`, `sqlite://`, `postgres://`, `dynamodb://`,
 //! `s3://`, `opensearch://`; see [`location`]); endpoints and credentials come from the
 //! environment. Flags every command takes: `--json` (NDJSON events on stdout), `--dry-run`,
-//! `--batch-size N`, `--partition I/N`, `--checkpoint PATH` with `--resume` (the default) or
+//! `--batch-size N`, `--partition I/N` (with `--plan LOCATION` for a copy of a SQL table:
+//! where the N processes share the key ranges they split it by), `--checkpoint PATH` with
+//! `--resume` (the default) or
 //! `--restart`, `--key FIELD` for search indexes, and `--rate-limit N` (at most N calls a
 //! second to each store; SQL reads and OpenSearch point-in-time scans are not paced).
 //!

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use store_core::memory::{MemoryDocumentStore, MemoryObjectStore, MemorySearchIndex};
-use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectStore, SqlStore};
+use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectKey, ObjectStore, SqlStore};
 use store_dynamo::{TableAdmin, TableDefinition};
 use store_fs::FsStore;
 use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
@@ -18,8 +18,8 @@ use store_s3::S3Store;
 use store_search::OpenSearchIndex;
 use store_sync::objects::ObjectLocation;
 use store_sync::{
-    ArchiveSink, ArchiveSource, CollectionSchema, DocumentCollection, Partition, ReadOrder,
-    RecordSink, RecordSource, SearchCollection, SqlQuery, SqlTable,
+    ArchiveSink, ArchiveSource, CollectionSchema, DocumentCollection, Partition, PlanHome,
+    ReadOrder, RecordSink, RecordSource, SearchCollection, SqlQuery, SqlTable,
 };
 
 mod feed;
@@ -262,6 +262,27 @@ impl Opener {
             ArchiveSink::new(store, prefix, location.describe(), tool, partition)
                 .with_source(source),
         )
+    }
+
+    /// Where `--plan LOCATION` keeps a partitioned job's plan: `plan.json` in a folder, or
+    /// under an object prefix.
+    pub(crate) async fn plan_home(&self, location: &Location) -> Result<PlanHome> {
+        if let Location::File { path } = location {
+            return Ok(PlanHome::in_dir(path));
+        }
+        if location.kind().is_records() {
+            bail!(
+                "--plan {location} is a {}, not a place for a file: give file:///dir, \
+                 s3://bucket/prefix or mem://NAME?kind=objects",
+                location.kind()
+            );
+        }
+        let (store, prefix) = self.object_store(location, Access::Write).await?;
+        let key = match prefix.trim_end_matches('/') {
+            "" => "plan.json".to_owned(),
+            prefix => format!("{prefix}/plan.json"),
+        };
+        Ok(PlanHome::object(store, &ObjectKey::new(key)?))
     }
 
     async fn object_store(

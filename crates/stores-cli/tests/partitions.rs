@@ -45,3 +45,38 @@ fn four_concurrent_partition_processes_make_one_archive_that_restores_whole() {
     expect_code(&stores(&["restore", &archive, &restored]), 0);
     expect_code(&stores(&["check", &source, &restored]), 0);
 }
+
+#[test]
+fn four_partition_processes_copy_a_table_by_one_plan_and_none_go_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, 2_000);
+    let source = table_url(&db, "items");
+    let target = table_url(&dir.path().join("copy.db"), "items");
+
+    // Without a place to share the plan, a partition of a table is refused up front.
+    let out = stores(&["copy", &source, &target, "--partition", "0/4"]);
+    expect_code(&out, 1);
+    assert!(stderr(&out).contains("--plan"), "{}", stderr(&out));
+    assert_eq!(stores_count(&target), 0, "nothing was copied");
+
+    // One after another: a SQLite file takes one writing process at a time.
+    let plan = file_url(&dir.path().join("plan"));
+    for i in 0..4 {
+        let partition = format!("{i}/4");
+        let args = ["copy", &source, &target, "--batch-size", "100"];
+        let out = stores(&[&args[..], &["--partition", &partition, "--plan", &plan]].concat());
+        expect_code(&out, 0);
+    }
+    assert!(dir.path().join("plan/plan.json").is_file());
+    expect_code(&stores(&["check", &source, &target]), 0);
+}
+
+/// How many records `stores ls` lists at `url`.
+fn stores_count(url: &str) -> usize {
+    let out = stores(&["ls", "--json", url]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"item\""))
+        .count()
+}

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use sha2::{Digest as _, Sha256};
-use store_core::object::{ByteStream, GetOptions, PutOptions};
+use store_core::object::{ByteStream, GetOptions, PutMode, PutOptions};
 use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Result, StoreError};
 
 use super::join;
 use crate::digest::hex;
-use crate::files::write_atomically;
+use crate::files::{create_durably, write_atomically};
 
 /// An archive's home.
 #[derive(Debug, Clone)]
@@ -69,6 +69,49 @@ impl Storage {
                 .await
                 .map_err(|e| StoreError::internal(format!("archive writer failed: {e}")))?
             }
+        }
+    }
+}
+
+impl Storage {
+    /// Creates the file at `path` unless one is there already: `true` when this call made
+    /// it (durable when this returns), `false` when it was there before.
+    pub(crate) async fn create(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<bool> {
+        match self {
+            Storage::Objects { store, prefix } => {
+                let options = PutOptions::new()
+                    .content_type(content_type)
+                    .mode(PutMode::CreateOnly);
+                let key = ObjectKey::new(join(prefix, path))?;
+                match store.put(&key, Bytes::from(body), options).await {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            Storage::Dir(root) => {
+                let target = root.join(path);
+                tokio::task::spawn_blocking(move || {
+                    create_durably(&target, &body).map_err(|e| io_error(&target, e))
+                })
+                .await
+                .map_err(|e| StoreError::internal(format!("archive writer failed: {e}")))?
+            }
+        }
+    }
+
+    /// The file at `path` for messages: its path, or its store and key.
+    pub(crate) fn describe(&self, path: &str) -> String {
+        match self {
+            Storage::Objects { store, prefix } => {
+                format!("{} object {}", store.backend(), join(prefix, path))
+            }
+            Storage::Dir(root) => root.join(path).display().to_string(),
         }
     }
 }

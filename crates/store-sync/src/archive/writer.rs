@@ -12,6 +12,7 @@ use super::manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest
 use super::path_segment;
 use super::storage::Storage;
 use crate::digest::hex;
+use crate::plan::PlanHome;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
@@ -173,6 +174,11 @@ impl ArchiveSink {
 impl RecordSink for ArchiveSink {
     fn describe(&self) -> String {
         self.label.clone()
+    }
+
+    /// `partitions/plan.json`, beside the partitions' manifests.
+    fn plan_home(&self) -> Option<PlanHome> {
+        Some(PlanHome::new(self.storage.clone(), "partitions/plan.json"))
     }
 
     async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {

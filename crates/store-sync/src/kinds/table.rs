@@ -2,14 +2,15 @@
 //!
 //! Reading pages through the table in primary-key order (`WHERE (key) > (last) ORDER BY key
 //! LIMIT n`), inside one REPEATABLE READ transaction where the database has isolation levels, so
-//! every page comes from the same snapshot. Partition I of N is the key range between the rows
-//! at offsets I·count/N and (I+1)·count/N of that snapshot. Writing is
+//! every page comes from the same snapshot. Partition I of N is a key range of the job's shared
+//! [`PartitionPlan`]: between the rows at offsets I·count/N and (I+1)·count/N of the one
+//! snapshot the plan was cut from (see `table_plan`). Writing is
 //! [`SqlStore::upsert_rows`]: binary `COPY` (straight into the table while its keys are new,
 //! else through a staging table) on PostgreSQL, multi-row `INSERT … ON CONFLICT (key) DO
 //! UPDATE` elsewhere.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -18,9 +19,10 @@ use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction, quote_qualified}
 use store_core::{Document, ErrorKind, Result, SqlStoreExt, StoreError, Value};
 use tokio::sync::OnceCell;
 
-use crate::codec::{decode_value, encode_value};
 use crate::kinds::catalog::{self, TableInfo};
 use crate::kinds::table_load;
+use crate::kinds::table_plan::{self, decode_position, encode_position};
+use crate::plan::PartitionPlan;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
@@ -38,6 +40,8 @@ pub struct SqlTable {
     info: Arc<OnceCell<TableInfo>>,
     /// The key a table loading without it gets when the load finishes (see `table_load`).
     loading: Arc<OnceLock<Vec<String>>>,
+    /// The plan partitioned reads take their key ranges from.
+    plan: Arc<Mutex<Option<PartitionPlan>>>,
 }
 
 impl SqlTable {
@@ -53,6 +57,7 @@ impl SqlTable {
             label: label.into(),
             info: Arc::new(OnceCell::new()),
             loading: Arc::new(OnceLock::new()),
+            plan: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -199,6 +204,24 @@ impl RecordSource for SqlTable {
             .and_then(store_core::Number::to_u64))
     }
 
+    fn plans_partitions(&self) -> bool {
+        true
+    }
+
+    /// The last key of each partition but the last, at offsets I·count/N of one snapshot.
+    async fn cut_plan(&self, total: u32) -> Result<PartitionPlan> {
+        let mut reader = Reader::open(self, Partition::whole(), None, 1).await?;
+        let last_keys = reader.last_keys(total).await;
+        reader.conn.close().await?;
+        let splits = table_plan::splits(&reader.keys, &last_keys?);
+        Ok(PartitionPlan::new(self.label.clone(), total, splits))
+    }
+
+    fn use_plan(&self, plan: &PartitionPlan) -> Result<()> {
+        *self.plan.lock().expect("plan lock") = Some(plan.clone());
+        Ok(())
+    }
+
     fn read(
         &self,
         partition: Partition,
@@ -275,7 +298,16 @@ impl<'a> Reader<'a> {
             batch_size: batch_size.max(1),
         };
         if !partition.is_whole() {
-            reader.bound(partition).await?;
+            let plan = table.plan.lock().expect("plan lock").clone();
+            let plan = plan.ok_or_else(|| {
+                StoreError::invalid_input(format!(
+                    "partition {partition} of table `{}` is a key range of the job's partition \
+                     plan, and none was given (see `share_plan`)",
+                    table.table
+                ))
+            })?;
+            (reader.after, reader.before) =
+                table_plan::range(&plan, partition, &table.table, &reader.keys)?;
         }
         if let Some(token) = resume {
             reader.after = Some(decode_position(&token)?);
@@ -283,8 +315,9 @@ impl<'a> Reader<'a> {
         Ok(reader)
     }
 
-    /// Sets the key range of `partition` from row offsets in this snapshot.
-    async fn bound(&mut self, partition: Partition) -> Result<()> {
+    /// The last key of each of `total` partitions but the last, at offsets I·count/N of this
+    /// snapshot (`None` for a partition ending before the first row).
+    async fn last_keys(&mut self, total: u32) -> Result<Vec<Option<Vec<Value>>>> {
         let count_sql = format!("SELECT count(*) AS n FROM {}", self.table);
         let rows = self.conn.query(&count_sql, &[]).await?;
         let count = rows
@@ -293,22 +326,15 @@ impl<'a> Reader<'a> {
             .and_then(Value::as_number)
             .and_then(store_core::Number::to_u64)
             .unwrap_or(0);
-        let at = |share: u32| count * u64::from(share) / u64::from(partition.total());
-        let first = at(partition.index());
-        let end = at(partition.index() + 1);
-        if first >= end {
-            // An empty share: an impossible range.
-            self.before = Some(Vec::new());
-            return Ok(());
+        let mut last_keys = Vec::with_capacity(total as usize - 1);
+        for share in 1..u64::from(total) {
+            let end = count * share / u64::from(total);
+            last_keys.push(match end {
+                0 => None,
+                _ => Some(self.key_at(end - 1).await?),
+            });
         }
-        if partition.index() > 0 {
-            // Rows from offset `first` on: strictly after the row just before it.
-            self.after = Some(self.key_at(first - 1).await?);
-        }
-        if partition.index() + 1 < partition.total() {
-            self.before = Some(self.key_at(end - 1).await?);
-        }
-        Ok(())
+        Ok(last_keys)
     }
 
     async fn key_at(&mut self, offset: u64) -> Result<Vec<Value>> {
@@ -423,23 +449,6 @@ impl<'a> Reader<'a> {
             ))
         })
     }
-}
-
-fn encode_position(values: &[Value]) -> String {
-    serde_json::Value::Array(values.iter().map(encode_value).collect()).to_string()
-}
-
-fn decode_position(token: &str) -> Result<Vec<Value>> {
-    let json: serde_json::Value = serde_json::from_str(token).map_err(|_| {
-        StoreError::invalid_input("the resume position is not one this table issued")
-    })?;
-    json.as_array()
-        .ok_or_else(|| {
-            StoreError::invalid_input("the resume position is not one this table issued")
-        })?
-        .iter()
-        .map(decode_value)
-        .collect()
 }
 
 #[async_trait]

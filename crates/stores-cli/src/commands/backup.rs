@@ -20,6 +20,8 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
     if ctx.common.dry_run {
+        let home = ctx.plan_home().await?;
+        store_sync::preview_plan(source.source(), ctx.partition(), home.as_ref()).await?;
         let mut records = 0u64;
         let mut batches = source
             .source()
@@ -45,7 +47,7 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
     let report = store_sync::copy(
         source.source(),
         &sink,
-        &ctx.copy_options(true),
+        &ctx.copy_options(true).await?,
         &ctx.reporter,
     )
     .await?;
@@ -102,7 +104,13 @@ async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Re
             .await?,
         from,
     );
-    let report = store_sync::copy(&listing, &sink, &ctx.copy_options(true), &ctx.reporter).await?;
+    let report = store_sync::copy(
+        &listing,
+        &sink,
+        &ctx.copy_options(true).await?,
+        &ctx.reporter,
+    )
+    .await?;
     ctx.reporter.summary(
         &format!(
             "backed up {} objects from {src} to {archive} {}{}",

@@ -106,7 +106,7 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
     let report = store_sync::copy(
         source.source(),
         target.sink()?,
-        &ctx.copy_options(true),
+        &ctx.copy_options(true).await?,
         &ctx.reporter,
     )
     .await?;

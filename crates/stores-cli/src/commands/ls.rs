@@ -63,6 +63,7 @@ async fn keys(ctx: &Context, location: &Location) -> Result<Outcome> {
         .await
         .with_context(|| format!("cannot read {location}"))?;
     ctx.reporter.start(&location.describe(), None);
+    store_sync::preview_plan(source, ctx.partition(), ctx.plan_home().await?.as_ref()).await?;
     let mut batches = source.read(ctx.partition(), None, ctx.batch_size());
     let mut count = 0u64;
     while let Some(batch) = batches.try_next().await? {

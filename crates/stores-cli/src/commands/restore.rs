@@ -120,7 +120,7 @@ pub(crate) async fn restore(
     let report = store_sync::copy(
         &source,
         target.sink()?,
-        &ctx.copy_options(create),
+        &ctx.copy_options(create).await?,
         &ctx.reporter,
     )
     .await?;
@@ -206,7 +206,13 @@ async fn restore_objects(
     }
     let to = ctx.opener.objects(dst, Access::Write).await?;
     let sink = ObjectRestoreSink::new(&source, to);
-    let report = store_sync::copy(&source, &sink, &ctx.copy_options(false), &ctx.reporter).await?;
+    let report = store_sync::copy(
+        &source,
+        &sink,
+        &ctx.copy_options(false).await?,
+        &ctx.reporter,
+    )
+    .await?;
     ctx.reporter.summary(
         &format!(
             "restored {} objects from {archive} into {dst} {}{}",

@@ -1,0 +1,223 @@
+//! Partition plans: the processes of one partitioned copy of a SQL table read key ranges cut
+//! once, from one snapshot, however the table changes between their starts.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use common::{documents, sqlite_table};
+use futures::TryStreamExt as _;
+use store_core::memory::MemoryObjectStore;
+use store_core::{ErrorKind, ObjectKey, ObjectStoreExt as _, SqlStore as _, Value};
+use store_rusqlite::SqliteStore;
+use store_sync::{
+    CopyOptions, Partition, PlanHome, RecordSource, Silent, SqlTable, copy, share_plan,
+};
+
+/// A table `items` holding ids `first..first + n`, zero-padded so text order is number order.
+async fn table_of(n: usize) -> (Arc<SqliteStore>, SqlTable) {
+    let db = Arc::new(SqliteStore::memory().await.unwrap());
+    let table = sqlite_table(db.clone(), "items", true).await;
+    insert(&db, 1_000..1_000 + n).await;
+    (db, table)
+}
+
+async fn insert(db: &SqliteStore, ids: std::ops::Range<usize>) {
+    for id in ids {
+        db.execute(
+            "INSERT INTO items (id, i) VALUES ($1, $2)",
+            &[Value::from(format!("{id:06}")), Value::from(id as i64)],
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// The ids partition `partition` of `table` reads.
+async fn ids_of(table: &SqlTable, partition: Partition) -> BTreeSet<String> {
+    let batches: Vec<_> = table.read(partition, None, 64).try_collect().await.unwrap();
+    batches
+        .into_iter()
+        .flat_map(|b| b.records)
+        .map(|r| r.key.id().to_owned())
+        .collect()
+}
+
+fn ids(range: std::ops::Range<usize>) -> BTreeSet<String> {
+    range.map(|id| format!("{id:06}")).collect()
+}
+
+#[tokio::test]
+async fn partitions_started_while_rows_come_and_go_still_read_every_row_that_stayed() {
+    let home_dir = tempfile::tempdir().unwrap();
+    let home = PlanHome::in_dir(home_dir.path());
+    let (db, table) = table_of(1_000).await;
+    let first = Partition::new(0, 2).unwrap();
+    let second = Partition::new(1, 2).unwrap();
+
+    share_plan(&table, first, Some(&home)).await.unwrap();
+    let mut read = ids_of(&table, first).await;
+    // Before the second process starts, 200 rows are added after the last and the first 100
+    // deleted: counted again now, the middle of the table would move by 150 rows.
+    insert(&db, 5_000..5_200).await;
+    db.execute("DELETE FROM items WHERE id < '001100'", &[])
+        .await
+        .unwrap();
+    let later = SqlTable::new(db.clone(), "items", "sqlite://test?table=items");
+    share_plan(&later, second, Some(&home)).await.unwrap();
+    read.extend(ids_of(&later, second).await);
+
+    let stayed = ids(1_100..2_000);
+    let missed: Vec<_> = stayed.difference(&read).collect();
+    assert!(
+        missed.is_empty(),
+        "{} rows read by neither: {missed:?}",
+        missed.len()
+    );
+    assert!(
+        read.is_superset(&ids(5_000..5_200)),
+        "rows added after the plan are read"
+    );
+
+    // Cut separately at those two moments (two homes), the same partitions miss rows: the
+    // case the shared plan exists for.
+    let (db, table) = table_of(1_000).await;
+    let own = tempfile::tempdir().unwrap();
+    share_plan(&table, first, Some(&PlanHome::in_dir(own.path())))
+        .await
+        .unwrap();
+    let mut alone = ids_of(&table, first).await;
+    insert(&db, 5_000..5_200).await;
+    db.execute("DELETE FROM items WHERE id < '001100'", &[])
+        .await
+        .unwrap();
+    let other = tempfile::tempdir().unwrap();
+    share_plan(&table, second, Some(&PlanHome::in_dir(other.path())))
+        .await
+        .unwrap();
+    alone.extend(ids_of(&table, second).await);
+    assert!(!ids(1_100..2_000).is_subset(&alone));
+}
+
+#[tokio::test]
+async fn processes_arriving_at_once_all_read_by_the_first_plan_stored() {
+    let home_dir = tempfile::tempdir().unwrap();
+    let home = PlanHome::in_dir(home_dir.path());
+    let (_db, table) = table_of(500).await;
+    let tables: Vec<SqlTable> = (0..4).map(|_| table.clone()).collect();
+    let shares = tables.iter().enumerate().map(|(i, t)| {
+        let home = home.clone();
+        async move {
+            let partition = Partition::new(i as u32, 4).unwrap();
+            share_plan(t, partition, Some(&home)).await.unwrap();
+            ids_of(t, partition).await
+        }
+    });
+    let read = futures::future::join_all(shares).await;
+    let total: usize = read.iter().map(BTreeSet::len).sum();
+    let union: BTreeSet<_> = read.into_iter().flatten().collect();
+    assert_eq!(union, ids(1_000..1_500));
+    assert_eq!(total, 500, "no row is read by two partitions");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home_dir.path().join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["format"], "stores partition plan");
+    assert_eq!(plan["partitions"], 4);
+    assert_eq!(plan["splits"]["key"], serde_json::json!(["id"]));
+    assert_eq!(plan["splits"]["last_keys"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_plan_in_an_object_store_is_created_once_and_checked_against_its_job() {
+    let store = Arc::new(MemoryObjectStore::new());
+    let key = ObjectKey::new("jobs/copy-items/plan.json").unwrap();
+    let home = PlanHome::object(store.clone(), &key);
+    let (_db, table) = table_of(100).await;
+    share_plan(&table, Partition::new(0, 2).unwrap(), Some(&home))
+        .await
+        .unwrap();
+    let stored = store.get_bytes(&key).await.unwrap();
+
+    // Another count of partitions is refused, and so is another source; the plan stays.
+    let err = share_plan(&table, Partition::new(0, 3).unwrap(), Some(&home))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("into 2 partitions, not 3"), "{err}");
+    let (db, _) = table_of(10).await;
+    let stranger = SqlTable::new(db, "items", "sqlite://other?table=items");
+    let err = share_plan(&stranger, Partition::new(1, 2).unwrap(), Some(&home))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert!(err.message().contains("sqlite://other"), "{err}");
+    assert_eq!(store.get_bytes(&key).await.unwrap(), stored);
+
+    // A damaged plan is named, not used.
+    store
+        .put_bytes(&key, "{\"format\": 1}".into())
+        .await
+        .unwrap();
+    let err = share_plan(&table, Partition::new(1, 2).unwrap(), Some(&home))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("jobs/copy-items/plan.json"), "{err}");
+}
+
+#[tokio::test]
+async fn a_partitioned_copy_of_a_table_without_a_plan_home_writes_nothing() {
+    let (_db, table) = table_of(100).await;
+    let (target_store, target) = documents("target", &[]).await;
+    let options = CopyOptions {
+        partition: Partition::new(1, 2).unwrap(),
+        ..CopyOptions::default()
+    };
+    let err = copy(&table, &target, &options, &Silent).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("--plan"), "{err}");
+    assert_eq!(common::count(target_store.as_ref()).await, 0);
+
+    // Read directly, a partition with no plan given is refused too.
+    let err = table
+        .read(Partition::new(0, 2).unwrap(), None, 10)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+
+    // With one, the two partitions copy the table between them.
+    let home_dir = tempfile::tempdir().unwrap();
+    let mut copied = 0;
+    for i in 0..2 {
+        let options = CopyOptions {
+            partition: Partition::new(i, 2).unwrap(),
+            plan: Some(PlanHome::in_dir(home_dir.path())),
+            ..CopyOptions::default()
+        };
+        copied += copy(&table, &target, &options, &Silent)
+            .await
+            .unwrap()
+            .records;
+    }
+    assert_eq!(copied, 100);
+    assert_eq!(common::count(target_store.as_ref()).await, 100);
+}
+
+#[tokio::test]
+async fn more_partitions_than_rows_leave_some_empty_and_miss_nothing() {
+    let home_dir = tempfile::tempdir().unwrap();
+    let home = PlanHome::in_dir(home_dir.path());
+    let (_db, table) = table_of(3).await;
+    let mut read = BTreeSet::new();
+    let mut total = 0;
+    for i in 0..8 {
+        let partition = Partition::new(i, 8).unwrap();
+        share_plan(&table, partition, Some(&home)).await.unwrap();
+        let share = ids_of(&table, partition).await;
+        total += share.len();
+        read.extend(share);
+    }
+    assert_eq!(read, ids(1_000..1_003));
+    assert_eq!(total, 3);
+}
