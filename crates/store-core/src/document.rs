@@ -8,6 +8,7 @@ mod types;
 pub mod validate;
 
 use std::fmt::Debug;
+use std::future::Future;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -53,6 +54,21 @@ pub trait DocumentStore: Health + Debug + Send + Sync {
 
     /// Reads an item by key.
     async fn get(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>>;
+
+    /// [`get`](Self::get) as the store's own future instead of a boxed one, for a wrapper that
+    /// holds the store by its type (a layered store): the wrapper's future then holds the
+    /// read, and one allocation serves the whole call. The default is `get`'s boxed future; a
+    /// store whose read is cheap next to an allocation (the in-memory one) overrides it.
+    fn get_unboxed<'a>(
+        &'a self,
+        key: &'a DocKey,
+        options: GetItemOptions,
+    ) -> impl Future<Output = Result<Option<Document>>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        self.get(key, options)
+    }
 
     /// Applies an update (creating the item if it does not exist, as DynamoDB does), optionally
     /// under a condition; returns what [`UpdateOptions::returns`] asks for.

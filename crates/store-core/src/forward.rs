@@ -1,6 +1,7 @@
 //! The traits forwarded through `Arc<T>` and `Box<T>`, so `Arc<dyn ObjectStore>` can be handed
 //! to code generic over `S: ObjectStore` (wrappers, helpers) without an adapter type.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,6 +106,15 @@ macro_rules! forward_all {
             }
             async fn get(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
                 (**self).get(key, options).await
+            }
+            // The store's own (boxed) future, not one more box around it.
+            #[allow(clippy::manual_async_fn)]
+            fn get_unboxed<'a>(
+                &'a self,
+                key: &'a DocKey,
+                options: GetItemOptions,
+            ) -> impl Future<Output = Result<Option<Document>>> + Send + 'a {
+                (**self).get(key, options)
             }
             async fn update(&self, key: &DocKey, update: &Update, options: UpdateOptions) -> Result<Option<Document>> {
                 (**self).update(key, update, options).await

@@ -8,7 +8,8 @@
 //! `cargo run -p store-layers --release --example layers_bench [-- --ops N --rounds R]`
 //! prints `bench layers_overhead …: ours <median> [min–max] vs bare <median> [min–max] =
 //! <ratio>x`, and a `layers_floor` line: the bare get wrapped in one more boxed future, the
-//! least any wrapper of a `dyn` store pays; `--sizes` also prints the size of one `get`
+//! least a wrapper of a `dyn` store pays (the layered store here holds the store by its type
+//! and takes its unboxed future, so its one box replaces the store's); `--sizes` also prints the size of one `get`
 //! future, bare and layered; `--each` times each layer alone (interleaved with the bare store).
 
 use std::time::{Duration, Instant};

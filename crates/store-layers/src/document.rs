@@ -111,7 +111,7 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             let meta = meta(&self.inner, "get", Access::Read);
             return self
                 .layer
-                .run_owned(meta, move || self.inner.get(key, options.clone()));
+                .run_owned(meta, move || self.inner.get_unboxed(key, options.clone()));
         }
         Box::pin(self.read_item(key, options))
     }

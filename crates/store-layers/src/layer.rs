@@ -66,13 +66,17 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// that owns the description and the call: a [`Layered`] store's method can return it as
     /// its own future, with nothing around it. [`Layers`](crate::Layers) makes it its fast
     /// path's future.
-    fn run_owned<'a, T, F>(&'a self, meta: OpMeta<'a>, call: F) -> BoxFuture<'a, Result<T>>
+    ///
+    /// The call's future need not be boxed (a store's [`get_unboxed`](store_core::DocumentStore::get_unboxed)):
+    /// the stack's fast path holds it in its own future.
+    fn run_owned<'a, T, F, Fut>(&'a self, meta: OpMeta<'a>, call: F) -> BoxFuture<'a, Result<T>>
     where
         T: Send + 'a,
-        F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T>> + Send + 'a,
     {
         Box::pin(async move {
-            let call = || call();
+            let call = || -> BoxFuture<'_, Result<T>> { Box::pin(call()) };
             self.run_or(&meta, as_call(&call), None).await
         })
     }
@@ -144,10 +148,11 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
         (**self).run_or(meta, call, secondary)
     }
 
-    fn run_owned<'a, T, F>(&'a self, meta: OpMeta<'a>, call: F) -> BoxFuture<'a, Result<T>>
+    fn run_owned<'a, T, F, Fut>(&'a self, meta: OpMeta<'a>, call: F) -> BoxFuture<'a, Result<T>>
     where
         T: Send + 'a,
-        F: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T>> + Send + 'a,
     {
         (**self).run_owned(meta, call)
     }

@@ -303,7 +303,13 @@ impl Layer for Layers {
         meta: &'a OpMeta<'a>,
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        Box::pin(quick::Quick::new(self, *meta, call, None))
+        Box::pin(quick::Quick::new(
+            self,
+            *meta,
+            call,
+            quick::already_boxed,
+            None,
+        ))
     }
 
     fn around_or<'a, T: Send + 'a>(
@@ -312,7 +318,13 @@ impl Layer for Layers {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
-        Box::pin(quick::Quick::new(self, *meta, call, secondary))
+        Box::pin(quick::Quick::new(
+            self,
+            *meta,
+            call,
+            quick::already_boxed,
+            secondary,
+        ))
     }
 
     fn run_or<'a, T: Send + 'a>(
@@ -321,22 +333,26 @@ impl Layer for Layers {
         call: Call<'a, T>,
         secondary: Option<Call<'a, T>>,
     ) -> impl Future<Output = store_core::Result<T>> + Send + 'a {
-        quick::Quick::new(self, *meta, call, secondary)
+        quick::Quick::new(self, *meta, call, quick::already_boxed, secondary)
     }
 
-    fn run_owned<'a, T, F>(
+    fn run_owned<'a, T, F, Fut>(
         &'a self,
         meta: OpMeta<'a>,
         call: F,
     ) -> BoxFuture<'a, store_core::Result<T>>
     where
         T: Send + 'a,
-        F: Fn() -> BoxFuture<'a, store_core::Result<T>> + Send + Sync + 'a,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = store_core::Result<T>> + Send + 'a,
     {
+        let boxed = |future: Fut| -> BoxFuture<'a, store_core::Result<T>> { Box::pin(future) };
         // Allocated before the value is built, so the optimiser may build it in the box
         // (it does here: the future's copy from the stack left the profile).
-        let quick: Box<quick::Quick<'a, T, F>> =
-            Box::write(Box::new_uninit(), quick::Quick::new(self, meta, call, None));
+        let quick: Box<quick::Quick<'a, T, F, Fut>> = Box::write(
+            Box::new_uninit(),
+            quick::Quick::new(self, meta, call, boxed, None),
+        );
         Box::into_pin(quick)
     }
 

@@ -29,16 +29,7 @@ fn every_layer() -> Layers {
 }
 
 fn layered() -> impl DocumentFactory {
-    |spec: TableSpec| async move {
-        let mut store = MemoryDocumentStore::new(&spec.name, spec.schema)
-            .unwrap_or_else(|e| panic!("table `{}`: {e}", spec.name));
-        for (name, schema) in spec.indexes {
-            store = store
-                .with_index(&name, schema)
-                .unwrap_or_else(|e| panic!("index `{name}`: {e}"));
-        }
-        Arc::new(store.layer(every_layer())) as Arc<dyn DocumentStore>
-    }
+    |spec: TableSpec| async move { Arc::new(table(spec).layer(every_layer())) as Arc<dyn DocumentStore> }
 }
 
 store_core::document_conformance_tests!(layered());
@@ -46,4 +37,54 @@ store_core::document_conformance_tests!(layered());
 #[test]
 fn layered_memory_agrees_with_the_model() {
     model_check(&layered(), 128);
+}
+
+/// A stack with no cache and no fallback: a `get` takes the fast path, which holds the store's
+/// own unboxed future (`DocumentStore::get_unboxed`) in place.
+fn fast_path() -> Layers {
+    Layers::new()
+        .trace()
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .timeout(Duration::from_secs(30))
+        .concurrency(64)
+        .faults(FaultLayer::seeded(3))
+}
+
+/// A memory table of `spec`, its indexes made.
+fn table(spec: TableSpec) -> MemoryDocumentStore {
+    let mut store = MemoryDocumentStore::new(&spec.name, spec.schema)
+        .unwrap_or_else(|e| panic!("table `{}`: {e}", spec.name));
+    for (name, schema) in spec.indexes {
+        store = store
+            .with_index(&name, schema)
+            .unwrap_or_else(|e| panic!("index `{name}`: {e}"));
+    }
+    store
+}
+
+/// The fast path over the memory store held by its type.
+mod fast_path_typed {
+    use super::*;
+
+    fn layered() -> impl DocumentFactory {
+        |spec: TableSpec| async move {
+            Arc::new(table(spec).layer(fast_path())) as Arc<dyn DocumentStore>
+        }
+    }
+
+    store_core::document_conformance_tests!(layered());
+}
+
+/// The fast path over a `dyn` store (whose `get_unboxed` is its boxed `get`).
+mod fast_path_dyn {
+    use super::*;
+
+    fn layered() -> impl DocumentFactory {
+        |spec: TableSpec| async move {
+            let inner = Arc::new(table(spec)) as Arc<dyn DocumentStore>;
+            Arc::new(inner.layer(fast_path())) as Arc<dyn DocumentStore>
+        }
+    }
+
+    store_core::document_conformance_tests!(layered());
 }

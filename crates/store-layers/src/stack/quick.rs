@@ -1,7 +1,7 @@
 //! The fast path of [`Layers`]: a call that needs none of the outer layers (no metrics, no
 //! span anybody records, no fallback, breaker, hedge or rate limit) and finds a permit free
-//! and no fault armed runs as this one small future (the permit, the store's future, a timer
-//! armed only if the call waits, and the clock read only then). Everything else (a wait for
+//! and no fault armed runs as this one small future (the permit, the store's future held in
+//! place, a timer armed only if the call waits, and the clock read only then). Everything else (a wait for
 //! a permit, injected faults, a retry after a failure, the outer layers) is the engine's
 //! path, boxed, with the same semantics: this is an optimisation, not another behaviour.
 
@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
+use pin_project_lite::pin_project;
 use store_core::{Result, StoreError};
 use tokio::time::{Instant, Sleep};
 
@@ -19,23 +20,37 @@ use crate::meta::OpMeta;
 use crate::permits::Permit;
 use crate::timeout::expired;
 
-/// One call through a [`Layers`] stack. It owns its description and its call (`C`: a
-/// [`Call`], or the closure of a store's method when the future is the method's own), so a
-/// layered method can return it as its whole future; the engine's path takes them over.
-///
-/// Its fields are written in place as the call moves on (no state is moved in and out of an
-/// enum), so a call that answers on its first poll costs a few stores and loads.
-pub(super) struct Quick<'a, T, C> {
+pin_project! {
+    /// One call through a [`Layers`] stack. It owns its description and its call (`C`: a
+    /// [`Call`], or the closure of a store's method when the future is the method's own), so a
+    /// layered method can return it as its whole future; the engine's path takes them over.
+    ///
+    /// The fast path's attempt (`F`, the call's own future) is held in place, not boxed: a
+    /// store that hands out its unboxed future makes this future the call's only allocation.
+    pub(super) struct Quick<'a, T, C, F> {
+        state: State<'a, T, C, F>,
+        // The fast path's attempt, while it runs.
+        #[pin]
+        attempt: Option<F>,
+    }
+}
+
+/// Everything of a [`Quick`] call but its attempt. Its fields are written in place as the
+/// call moves on (no state is moved in and out of an enum), so a call that answers on its
+/// first poll costs a few stores and loads.
+struct State<'a, T, C, F> {
     layers: &'a Layers,
     meta: OpMeta<'a>,
     /// `None` once the engine's path has taken it.
     call: Option<C>,
+    /// Boxes one of the call's futures for the engine (which runs boxed calls): the identity
+    /// when they are boxed already.
+    boxed: fn(F) -> BoxFuture<'a, Result<T>>,
     /// The read on the fallback's store, if any: only the engine's path uses it.
     secondary: Option<Call<'a, T>>,
     phase: Phase,
-    /// The fast path's attempt ([`Phase::Running`]) or the engine's future
-    /// ([`Phase::Engine`]).
-    running: Option<BoxFuture<'a, Result<T>>>,
+    /// The engine's future ([`Phase::Engine`]).
+    engine: Option<BoxFuture<'a, Result<T>>>,
     permit: Option<Permit<'a>>,
     /// Whether the retry layer may repeat the call.
     repeatable: bool,
@@ -58,46 +73,71 @@ enum Phase {
     Done,
 }
 
-impl<'a, T, C> Quick<'a, T, C>
+/// The futures of a [`Call`], boxed already.
+pub(super) fn already_boxed<T>(future: BoxFuture<'_, Result<T>>) -> BoxFuture<'_, Result<T>> {
+    future
+}
+
+impl<'a, T, C, F> Quick<'a, T, C, F>
 where
     T: Send + 'a,
-    C: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+    C: Fn() -> F + Send + Sync + 'a,
+    F: Future<Output = Result<T>> + Send + 'a,
 {
+    /// The call `call` described by `meta`, whose futures `boxed` boxes for the engine.
     pub(super) fn new(
         layers: &'a Layers,
         meta: OpMeta<'a>,
         call: C,
+        boxed: fn(F) -> BoxFuture<'a, Result<T>>,
         secondary: Option<Call<'a, T>>,
     ) -> Self {
         Self {
-            layers,
-            meta,
-            call: Some(call),
-            secondary,
-            phase: Phase::Start,
-            running: None,
-            permit: None,
-            repeatable: false,
-            started: None,
-            timer: None,
+            state: State {
+                layers,
+                meta,
+                call: Some(call),
+                boxed,
+                secondary,
+                phase: Phase::Start,
+                engine: None,
+                permit: None,
+                repeatable: false,
+                started: None,
+                timer: None,
+            },
+            attempt: None,
         }
     }
+}
 
-    /// Starts the fast path's first attempt, or the engine's path when the call needs more.
-    fn start(&mut self) {
+impl<'a, T, C, F> State<'a, T, C, F>
+where
+    T: Send + 'a,
+    C: Fn() -> F + Send + Sync + 'a,
+    F: Future<Output = Result<T>> + Send + 'a,
+{
+    /// Starts the fast path's first attempt (returned, to be held in place), or the engine's
+    /// path when the call needs more.
+    fn start(&mut self) -> Option<F> {
         let layers = self.layers;
         if !layers.plain(self.secondary.is_some()) {
-            return self.engine_served();
+            self.engine_served();
+            return None;
         }
         if let Some(limit) = &layers.concurrency {
             match limit.try_permit() {
                 Some(permit) => self.permit = Some(permit),
-                None => return self.engine_tries(),
+                None => {
+                    self.engine_tries();
+                    return None;
+                }
             }
         }
         if layers.faults.as_ref().is_some_and(|faults| faults.armed()) {
             self.permit = None;
-            return self.engine_tries();
+            self.engine_tries();
+            return None;
         }
         self.repeatable = layers
             .retry
@@ -107,22 +147,26 @@ where
             .call
             .as_ref()
             .expect("the call is taken only by the engine");
-        self.running = Some(call());
         self.phase = Phase::Running;
+        Some(call())
     }
 
-    /// The attempt is over: its future, timer and permit go.
+    /// The attempt is over: its timer and permit go (its future goes with the caller).
     fn finish(&mut self) {
         self.phase = Phase::Done;
-        self.running = None;
+        self.engine = None;
         self.timer = None;
         self.permit = None;
     }
 
-    fn take_call(&mut self) -> C {
-        self.call
+    /// The call as the engine runs it: each run's future boxed.
+    fn take_call(&mut self) -> impl Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a {
+        let call = self
+            .call
             .take()
-            .expect("the call is taken once, by the engine")
+            .expect("the call is taken once, by the engine");
+        let boxed = self.boxed;
+        move || boxed(call())
     }
 
     /// The whole call as the engine runs it: the outer layers, the fallback, the attempts.
@@ -167,7 +211,7 @@ where
     }
 
     fn engine(&mut self, future: BoxFuture<'a, Result<T>>) {
-        self.running = Some(future);
+        self.engine = Some(future);
         self.phase = Phase::Engine;
     }
 
@@ -192,44 +236,53 @@ where
     }
 }
 
-// No field is pinned structurally: the store's future and the timer are boxed, and the call
-// is only ever called through a shared reference.
-impl<T, C> Unpin for Quick<'_, T, C> {}
-
-impl<'a, T, C> Future for Quick<'a, T, C>
+impl<'a, T, C, F> Future for Quick<'a, T, C, F>
 where
     T: Send + 'a,
-    C: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+    C: Fn() -> F + Send + Sync + 'a,
+    F: Future<Output = Result<T>> + Send + 'a,
 {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let this = self.get_mut();
+        let mut this = self.project();
         loop {
-            let running = match this.phase {
+            let state = &mut *this.state;
+            let polled = match state.phase {
                 Phase::Start => {
-                    this.start();
+                    if let Some(attempt) = state.start() {
+                        this.attempt.set(Some(attempt));
+                    }
                     continue;
                 }
                 Phase::Done => panic!("a layered call was polled after it finished"),
-                Phase::Running | Phase::Engine => this
-                    .running
+                Phase::Running => this
+                    .attempt
                     .as_mut()
-                    .expect("a running call has its future"),
+                    .as_pin_mut()
+                    .expect("a running call has its attempt")
+                    .poll(cx),
+                Phase::Engine => state
+                    .engine
+                    .as_mut()
+                    .expect("the engine's call has its future")
+                    .as_mut()
+                    .poll(cx),
             };
-            let outcome = match running.as_mut().poll(cx) {
+            let outcome = match polled {
                 Poll::Ready(outcome) => outcome,
-                Poll::Pending if this.phase == Phase::Engine => return Poll::Pending,
-                Poll::Pending => match this.waiting(cx) {
+                Poll::Pending if state.phase == Phase::Engine => return Poll::Pending,
+                Poll::Pending => match state.waiting(cx) {
                     Some(expired) => Err(expired),
                     None => return Poll::Pending,
                 },
             };
-            let (phase, repeatable, started) = (this.phase, this.repeatable, this.started);
-            this.finish();
+            let (phase, repeatable, started) = (state.phase, state.repeatable, state.started);
+            state.finish();
+            this.attempt.set(None);
             match outcome {
                 Err(error) if phase == Phase::Running && repeatable => {
-                    this.engine_retries(error, started)
+                    state.engine_retries(error, started)
                 }
                 outcome => return Poll::Ready(outcome),
             }
