@@ -5,5 +5,6 @@ pub(crate) mod documents;
 pub(crate) mod query;
 pub(crate) mod search;
 pub(crate) mod table;
+mod table_keys;
 pub(crate) mod table_load;
 mod table_plan;

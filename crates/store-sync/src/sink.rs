@@ -60,6 +60,16 @@ pub trait RecordSink: Send + Sync {
     /// Deletes records by key; a key that is not there is not an error.
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()>;
 
+    /// The keys of the records held here that equal any of `keys` by the sink's own
+    /// comparison, as the sink holds them. A sink that compares keys exactly (the default)
+    /// holds no record matching a key it does not hold exactly, and answers none; a SQL table
+    /// whose key column ignores case or trailing blanks answers the rows an upsert of `keys`
+    /// writes over, which a sync must not delete as missing from the source.
+    async fn keys_matching(&self, keys: &[RecordKey]) -> Result<Vec<RecordKey>> {
+        let _ = keys;
+        Ok(Vec::new())
+    }
+
     /// Where the processes of a partitioned job writing here keep their shared
     /// [`PartitionPlan`](crate::PartitionPlan) when none is given: an archive keeps it among its
     /// files. `None` (the default) for sinks with no room for it.

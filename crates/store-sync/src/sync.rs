@@ -101,6 +101,8 @@ pub async fn sync(
     });
 
     let mut report = SyncReport::default();
+    // Keys the sink lacks exactly, kept when deleting: the sink may match them more loosely.
+    let mut created: Vec<RecordKey> = Vec::new();
     let mut pending: Vec<Record> = Vec::with_capacity(batch_size);
     let mut done = 0u64;
     let mut batches = source.read(Partition::whole(), None, batch_size);
@@ -115,6 +117,9 @@ pub async fn sync(
                 }
                 None => {
                     report.created += 1;
+                    if options.delete && !existing.is_empty() {
+                        created.push(record.key.clone());
+                    }
                     pending.push(record);
                 }
             }
@@ -133,6 +138,16 @@ pub async fn sync(
         batch: 0,
     });
 
+    if options.delete && !existing.is_empty() && !created.is_empty() {
+        // A key column that ignores case holds "a" where the source has "A": the upsert of
+        // "A" wrote over "a", which is not extra.
+        for held in sink.keys_matching(&created).await? {
+            if existing.remove(held.id()).is_some() {
+                report.created -= 1;
+                report.updated += 1;
+            }
+        }
+    }
     let extra = existing.len() as u64;
     if !options.delete {
         report.extra_kept = extra;

@@ -120,3 +120,78 @@ async fn check_names_what_differs() {
     assert!(verdict.only_right.sample.contains(&"extra-0".to_owned()));
     assert_ne!(verdict.left, verdict.right);
 }
+
+/// A SQLite table keyed by `id` compared without regard to case, holding `rows`.
+async fn nocase_table(
+    db: &std::sync::Arc<store_rusqlite::SqliteStore>,
+    name: &str,
+    rows: &[(&str, &str)],
+) -> store_sync::SqlTable {
+    use store_core::SqlStore as _;
+    db.batch_execute(&format!(
+        "CREATE TABLE {name} (id TEXT PRIMARY KEY COLLATE NOCASE, s TEXT)"
+    ))
+    .await
+    .unwrap();
+    for (id, s) in rows {
+        db.execute(
+            &format!("INSERT INTO {name} (id, s) VALUES ($1, $2)"),
+            &[Value::from(*id), Value::from(*s)],
+        )
+        .await
+        .unwrap();
+    }
+    store_sync::SqlTable::new(db.clone(), name, format!("sqlite://test?table={name}"))
+}
+
+#[tokio::test]
+async fn a_row_a_case_blind_key_column_matched_is_updated_not_deleted() {
+    let db = std::sync::Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
+    // The source spells "Ada" where the sink's row says "ada"; "bob" is the same in both, and
+    // "old" only the sink has.
+    let source = nocase_table(&db, "src", &[("Ada", "new"), ("bob", "same")]).await;
+    let sink = nocase_table(&db, "dst", &[("ada", "old"), ("bob", "same"), ("old", "x")]).await;
+    let options = SyncOptions {
+        delete: true,
+        ..options()
+    };
+
+    let planned = sync(
+        &source,
+        &sink,
+        &sink,
+        &SyncOptions {
+            dry_run: true,
+            ..options.clone()
+        },
+        &Silent,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (planned.created, planned.updated, planned.deleted),
+        (0, 1, 1)
+    );
+
+    let report = sync(&source, &sink, &sink, &options, &Silent)
+        .await
+        .unwrap();
+    assert_eq!((report.created, report.updated, report.deleted), (0, 1, 1));
+    use store_core::SqlStoreExt as _;
+    let rows = db
+        .query_all("SELECT id, s FROM dst ORDER BY id", &[])
+        .await
+        .unwrap();
+    let held: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            let text = |c: &str| r.get(c).and_then(Value::as_str).unwrap().to_owned();
+            (text("id"), text("s"))
+        })
+        .collect();
+    // The row matched by "Ada" took the source's values and stays; only "old" went.
+    assert_eq!(
+        held,
+        [("ada".into(), "new".into()), ("bob".into(), "same".into())]
+    );
+}

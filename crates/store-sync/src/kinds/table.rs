@@ -20,8 +20,8 @@ use store_core::{Document, ErrorKind, Result, SqlStoreExt, StoreError, Value};
 use tokio::sync::OnceCell;
 
 use crate::kinds::catalog::{self, TableInfo};
-use crate::kinds::table_load;
 use crate::kinds::table_plan::{self, decode_position, encode_position};
+use crate::kinds::{table_keys, table_load};
 use crate::plan::PartitionPlan;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
@@ -551,35 +551,31 @@ impl RecordSink for SqlTable {
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
         let info = self.info().await?;
         let width = info.primary_key.len();
-        let key_list = catalog::key_list(&info.primary_key);
         for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
-            let mut params = Vec::with_capacity(chunk.len() * width);
-            let mut tuples = Vec::with_capacity(chunk.len());
-            for key in chunk {
-                let start = params.len();
-                for name in &info.primary_key {
-                    let value = key
-                        .parts()
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, v)| v.clone())
-                        .ok_or_else(|| {
-                            StoreError::invalid_input(format!("key {key} has no `{name}`"))
-                        })?;
-                    params.push(value);
-                }
-                let marks: Vec<String> = (start..params.len())
-                    .map(|i| format!("${}", i + 1))
-                    .collect();
-                tuples.push(format!("({})", marks.join(", ")));
-            }
-            let sql = format!(
-                "DELETE FROM {} WHERE ({key_list}) IN ({})",
-                self.quoted(),
-                tuples.join(", ")
-            );
+            let (condition, params) = table_keys::in_list(&info.primary_key, chunk)?;
+            let sql = format!("DELETE FROM {} WHERE {condition}", self.quoted());
             self.store.execute(&sql, &params).await?;
         }
         Ok(())
+    }
+
+    /// The rows whose keys equal any of `keys` by the table's own comparison (a column that
+    /// ignores case, a `char(n)` that ignores trailing blanks), as the keys they hold.
+    async fn keys_matching(&self, keys: &[RecordKey]) -> Result<Vec<RecordKey>> {
+        let info = self.info().await?;
+        let width = info.primary_key.len();
+        let mut held = Vec::new();
+        for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
+            let (condition, params) = table_keys::in_list(&info.primary_key, chunk)?;
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {condition}",
+                catalog::key_list(&info.primary_key),
+                self.quoted()
+            );
+            for row in self.store.query_all(&sql, &params).await? {
+                held.push(Record::from_document(row, &info.primary_key)?.key);
+            }
+        }
+        Ok(held)
     }
 }
