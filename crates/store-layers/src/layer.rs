@@ -51,6 +51,19 @@ pub trait Layer: Send + Sync + fmt::Debug {
         self.around(meta, call)
     }
 
+    /// Runs `call` inside this layer's observers only (the trace and the metrics), for a
+    /// call the rest of the stack must not see: a page the fallback's secondary serves by
+    /// its own cursor (the primary's breaker, retry and limits are not the secondary's).
+    /// By default `call` runs as it is.
+    fn observed<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, Result<T>> {
+        let _ = meta;
+        call()
+    }
+
     /// What a [`Layered`] store runs for each call: [`around_or`](Self::around_or) by
     /// default; [`Layers`](crate::Layers) runs its layers here without boxing the call.
     fn run_or<'a, T: Send + 'a>(
@@ -167,6 +180,14 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
 
     fn may_repeat(&self, meta: &OpMeta<'_>) -> bool {
         (**self).may_repeat(meta)
+    }
+
+    fn observed<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, Result<T>> {
+        (**self).observed(meta, call)
     }
 
     fn fallback(&self) -> Option<&FallbackLayer> {

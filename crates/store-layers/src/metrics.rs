@@ -246,6 +246,14 @@ impl Layer for MetricsLayer {
         self.run(meta, call).boxed()
     }
 
+    fn observed<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
+        self.around(meta, call)
+    }
+
     fn metrics(&self) -> Option<&MetricsLayer> {
         Some(self)
     }

@@ -12,7 +12,7 @@ use store_core::object::ListPage;
 use store_core::{Cursor, Page, Result};
 
 use crate::fallback::FallbackLayer;
-use crate::layer::Layer;
+use crate::layer::{Layer, as_call};
 use crate::meta::OpMeta;
 use crate::read::read;
 
@@ -68,8 +68,13 @@ where
         .and_then(|mark| cursor.as_token().strip_prefix(mark));
     match (theirs, fallback.zip(mark.as_deref()), secondary) {
         (Some(theirs), Some((fallback, mark)), Some(secondary)) => {
-            let next = secondary(Some(Cursor::from_token(theirs)));
-            fallback.resumed(next).await.map(|page| marked(page, mark))
+            // Traced and measured as any call, but none of the primary's breaker, retry
+            // and limits: the page is the secondary's.
+            let theirs = Cursor::from_token(theirs);
+            let next = move || fallback.resumed(secondary(Some(theirs.clone())));
+            let next = || -> BoxFuture<'_, Result<T>> { Box::pin(next()) };
+            let page = layer.observed(meta, as_call(&next)).await;
+            page.map(|page| marked(page, mark))
         }
         _ => {
             let no_fallback: Option<fn() -> BoxFuture<'a, Result<T>>> = None;

@@ -246,6 +246,25 @@ impl Layers {
             && (self.trace.is_none() || !tracing::level_enabled!(tracing::Level::INFO))
     }
 
+    /// `call` inside the metrics and the trace only ([`Layer::observed`]).
+    async fn observing<'a, T: Send + 'a>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: Call<'a, T>,
+    ) -> store_core::Result<T> {
+        let traced = || async {
+            match &self.trace {
+                Some(trace) => trace.run(meta, call).await,
+                None => call().await,
+            }
+        };
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            return metrics.run(meta, traced).await;
+        }
+        traced().await
+    }
+
     /// The whole call: metrics and trace around the primary, with its fallback.
     async fn served<'a, T: Send + 'a>(
         &self,
@@ -354,6 +373,14 @@ impl Layer for Layers {
             quick::Quick::new(self, meta, call, boxed, None),
         );
         Box::into_pin(quick)
+    }
+
+    fn observed<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
+        Box::pin(self.observing(meta, call))
     }
 
     fn stream<'s, T: Send + 's>(

@@ -181,6 +181,14 @@ impl Layer for TraceLayer {
     ) -> BoxFuture<'a, store_core::Result<T>> {
         self.run(meta, call).boxed()
     }
+
+    fn observed<'a, T: Send + 'a>(
+        &'a self,
+        meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, store_core::Result<T>> {
+        self.around(meta, call)
+    }
 }
 
 #[cfg(test)]

@@ -486,3 +486,43 @@ fn no_subscriber_no_span_and_the_call_still_runs() {
         );
     });
 }
+
+#[test]
+fn every_page_a_fallback_serves_is_one_span_of_its_own() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pages = Arc::new(AtomicUsize::new(0));
+    let counted = pages.clone();
+    let capture = captured(|_| async move {
+        let (primary, replica) = (users(), Arc::new(users()));
+        for i in 0..6 {
+            let user = Document::new().with("id", format!("u{i}"));
+            primary.put(user.clone(), Default::default()).await.unwrap();
+            replica.put(user, Default::default()).await.unwrap();
+        }
+        let faults = FaultLayer::seeded(1);
+        let layers = Layers::new()
+            .trace()
+            .fallback(store_layers::FallbackLayer::documents(replica))
+            .faults(faults.clone());
+        let store = primary.layer(layers);
+        // The first page falls back; every later one is read on the replica by its cursor.
+        faults.fail_next(1, ErrorKind::Unavailable);
+        let scan = store_core::document::Scan::new().page_size(2);
+        let mut cursor = None;
+        loop {
+            let page = store.scan_page(&scan, cursor).await.unwrap();
+            counted.fetch_add(1, Ordering::Relaxed);
+            cursor = page.next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+    });
+    let pages = pages.load(Ordering::Relaxed);
+    assert!(pages >= 3, "six users in pages of two");
+    let spans = capture.spans();
+    assert_eq!(spans.len(), pages, "one span a page: {spans:#?}");
+    for span in &spans {
+        assert_eq!(span.field("otel.name"), Some("scan users"));
+    }
+}

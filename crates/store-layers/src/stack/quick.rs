@@ -28,10 +28,11 @@ pin_project! {
     /// The fast path's attempt (`F`, the call's own future) is held in place, not boxed: a
     /// store that hands out its unboxed future makes this future the call's only allocation.
     pub(super) struct Quick<'a, T, C, F> {
-        state: State<'a, T, C, F>,
-        // The fast path's attempt, while it runs.
+        // The fast path's attempt, while it runs. First, so that a cancelled call drops it
+        // before the permit it holds.
         #[pin]
         attempt: Option<F>,
+        state: State<'a, T, C, F>,
     }
 }
 
@@ -93,6 +94,7 @@ where
         secondary: Option<Call<'a, T>>,
     ) -> Self {
         Self {
+            attempt: None,
             state: State {
                 layers,
                 meta,
@@ -106,7 +108,6 @@ where
                 started: None,
                 timer: None,
             },
-            attempt: None,
         }
     }
 }
@@ -151,7 +152,7 @@ where
         Some(call())
     }
 
-    /// The attempt is over: its timer and permit go (its future goes with the caller).
+    /// The attempt is over: its timer and permit go (its future, gone already, goes first).
     fn finish(&mut self) {
         self.phase = Phase::Done;
         self.engine = None;
@@ -278,8 +279,9 @@ where
                 },
             };
             let (phase, repeatable, started) = (state.phase, state.repeatable, state.started);
-            state.finish();
+            // The attempt goes before its permit.
             this.attempt.set(None);
+            state.finish();
             match outcome {
                 Err(error) if phase == Phase::Running && repeatable => {
                     state.engine_retries(error, started)
