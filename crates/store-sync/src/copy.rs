@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt};
 use store_core::{Result, StoreError};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
-use crate::plan::{PlanHome, require_plan_home, share_plan};
+use crate::plan::{PlanHome, check_stored_plan, share_plan};
 use crate::progress::{Event, Progress};
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Partition, RecordSource};
@@ -113,7 +113,7 @@ pub async fn copy(
     }
     let schema = source.schema().await?;
     let home = options.plan.clone().or_else(|| sink.plan_home());
-    require_plan_home(source, options.partition, home.as_ref())?;
+    check_stored_plan(source, options.partition, home.as_ref()).await?;
     sink.prepare_load(&schema, options.create).await?;
     share_plan(source, options.partition, home.as_ref()).await?;
     progress.event(&Event::Started {

@@ -20,13 +20,18 @@ pub(crate) fn create_dirs_durably(dir: &Path) -> std::io::Result<()> {
 }
 
 /// A temporary file name beside `path`, unique per call: two writes of one file in one
-/// process (a job dropped and started again while its last write still runs) never share one.
+/// process (a job dropped and started again while its last write still runs) never share
+/// one, nor do two processes sharing a volume whose process ids are alike (every container
+/// of a Kubernetes indexed Job may be process 1): a random part tells them apart.
 fn temp_beside(path: &Path) -> PathBuf {
+    use std::hash::{BuildHasher as _, RandomState};
     let mut name = std::ffi::OsString::from(".");
     name.push(path.file_name().unwrap_or_default());
     static WRITES: AtomicU64 = AtomicU64::new(0);
     let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    name.push(format!(".{}.{n}.tmp", std::process::id()));
+    // Keyed at random per process (and per call: each `RandomState` takes new keys).
+    let random = RandomState::new().hash_one(n);
+    name.push(format!(".{}.{n}.{random:016x}.tmp", std::process::id()));
     path.with_file_name(name)
 }
 
@@ -43,7 +48,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     create_dirs_durably(&dir)?;
     let tmp = temp_beside(path);
     {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = std::fs::File::create_new(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
     }
@@ -56,19 +61,28 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
 /// exists, so of two processes creating it at once exactly one succeeds), and the directory
 /// fsynced. `true` when this call created it.
 pub(crate) fn create_durably(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_dirs_durably(&dir)?;
     let tmp = temp_beside(path);
-    write_atomically(&tmp, bytes)?;
+    // `create_new`: a temporary name some other process also drew is an error here, never a
+    // file two writers share.
+    let written = std::fs::File::create_new(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     let linked = std::fs::hard_link(&tmp, path);
     std::fs::remove_file(&tmp)?;
     match linked {
         Ok(()) => {
-            let dir = tmp.parent().map(Path::to_path_buf).unwrap_or_default();
-            std::fs::File::open(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                &dir
-            })?
-            .sync_all()?;
+            std::fs::File::open(&dir)?.sync_all()?;
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),

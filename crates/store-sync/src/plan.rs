@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
-use store_core::{ObjectKey, ObjectStore, Result, StoreError};
+use store_core::{ErrorKind, ObjectKey, ObjectStore, Result, StoreError};
 
 use crate::archive::storage::Storage;
 use crate::source::{Partition, RecordSource};
@@ -139,6 +139,44 @@ impl PlanHome {
         }
     }
 
+    /// The plan stored here, or one cut from `source` now and created here. Of processes
+    /// creating it at once, one succeeds and the others read its plan; a create that neither
+    /// succeeded nor found one (S3 answers a conflict while another conditional put of the key
+    /// is under way) is tried again, a few times.
+    async fn load_or_create(&self, source: &dyn RecordSource, total: u32) -> Result<PartitionPlan> {
+        let mut ours: Option<PartitionPlan> = None;
+        let mut tries = 0u64;
+        loop {
+            if let Some(plan) = self.load().await? {
+                return Ok(plan);
+            }
+            let plan = match ours.take() {
+                Some(plan) => plan,
+                None => source.cut_plan(total).await?,
+            };
+            match self
+                .storage
+                .create(&self.path, plan.to_json(), "application/json")
+                .await
+            {
+                Ok(true) => return Ok(plan),
+                // Another process's plan is there (or being put): read it on the next turn.
+                Ok(false) => {}
+                Err(e) if e.kind() == ErrorKind::Conflict => {}
+                Err(e) => return Err(e),
+            }
+            tries += 1;
+            if tries == 5 {
+                return Err(StoreError::conflict(format!(
+                    "{} could not be created or read after {tries} tries",
+                    self.name()
+                )));
+            }
+            ours = Some(plan);
+            tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+        }
+    }
+
     /// Checks that `plan`, found here, cuts `source` into `total` partitions.
     fn fits(&self, plan: &PartitionPlan, source: &str, total: u32) -> Result<()> {
         if plan.source != source {
@@ -179,24 +217,7 @@ pub async fn share_plan(
     };
     let name = source.describe();
     let total = partition.total();
-    let plan = match home.load().await? {
-        Some(plan) => plan,
-        None => {
-            let ours = source.cut_plan(total).await?;
-            if home
-                .storage
-                .create(&home.path, ours.to_json(), "application/json")
-                .await?
-            {
-                ours
-            } else {
-                // Another process stored its plan first: every partition uses that one.
-                home.load().await?.ok_or_else(|| {
-                    StoreError::conflict(format!("{} vanished after it was made", home.name()))
-                })?
-            }
-        }
-    };
+    let plan = home.load_or_create(source, total).await?;
     home.fits(&plan, &name, total)?;
     source.use_plan(&plan)
 }
@@ -220,6 +241,21 @@ pub(crate) fn require_plan_home<'a>(
             partition.total()
         ))
     })
+}
+
+/// Checks, writing nothing, that a plan already in `home` fits `partition` of `source`: a copy
+/// refuses a plan of another job before it prepares its sink.
+pub(crate) async fn check_stored_plan(
+    source: &dyn RecordSource,
+    partition: Partition,
+    home: Option<&PlanHome>,
+) -> Result<()> {
+    if let Some(home) = require_plan_home(source, partition, home)?
+        && let Some(plan) = home.load().await?
+    {
+        home.fits(&plan, &source.describe(), partition.total())?;
+    }
+    Ok(())
 }
 
 /// As [`share_plan`], but writing nothing: the plan stored in `home` when there is one, else

@@ -117,7 +117,7 @@ pub async fn sync(
                 }
                 None => {
                     report.created += 1;
-                    if options.delete && !existing.is_empty() {
+                    if !existing.is_empty() {
                         created.push(record.key.clone());
                     }
                     pending.push(record);
@@ -138,7 +138,7 @@ pub async fn sync(
         batch: 0,
     });
 
-    if options.delete && !existing.is_empty() && !created.is_empty() {
+    if !existing.is_empty() && !created.is_empty() {
         // A key column that ignores case holds "a" where the source has "A": the upsert of
         // "A" wrote over "a", which is not extra.
         for held in sink.keys_matching(&created).await? {

@@ -221,3 +221,39 @@ async fn more_partitions_than_rows_leave_some_empty_and_miss_nothing() {
     assert_eq!(read, ids(1_000..1_003));
     assert_eq!(total, 3);
 }
+
+#[tokio::test]
+async fn a_conflict_while_another_put_of_the_plan_lands_reads_that_plan() {
+    use store_layers::{Fault, FaultLayer, LayerExt as _};
+    let (_db, table) = table_of(100).await;
+    let key = ObjectKey::new("plan.json").unwrap();
+    // S3 answers 409 to a conditional put racing another: here the put lands, and its caller
+    // is told of a conflict all the same.
+    let racing = FaultLayer::seeded(1).with(
+        Fault::error(ErrorKind::Conflict, 1.0)
+            .operations(&["put"])
+            .after_success(),
+    );
+    let store = Arc::new(MemoryObjectStore::new().layer(racing));
+    let home = PlanHome::object(store.clone(), &key);
+    share_plan(&table, Partition::new(0, 2).unwrap(), Some(&home))
+        .await
+        .unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_slice(&store.get_bytes(&key).await.unwrap()).unwrap();
+    assert_eq!(stored["partitions"], 2);
+
+    // A store that never lets the plan be made gives up, naming it, instead of looping.
+    let refusing =
+        FaultLayer::seeded(1).with(Fault::error(ErrorKind::Conflict, 1.0).operations(&["put"]));
+    let store = Arc::new(MemoryObjectStore::new().layer(refusing));
+    let err = share_plan(
+        &table,
+        Partition::new(0, 2).unwrap(),
+        Some(&PlanHome::object(store, &key)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.message().contains("plan.json"), "{err}");
+}

@@ -172,6 +172,20 @@ async fn a_row_a_case_blind_key_column_matched_is_updated_not_deleted() {
         (planned.created, planned.updated, planned.deleted),
         (0, 1, 1)
     );
+    // Without --delete the counts agree: "ada" is neither new nor extra.
+    let kept = sync(
+        &source,
+        &sink,
+        &sink,
+        &SyncOptions {
+            dry_run: true,
+            ..SyncOptions::default()
+        },
+        &Silent,
+    )
+    .await
+    .unwrap();
+    assert_eq!((kept.created, kept.updated, kept.extra_kept), (0, 1, 1));
 
     let report = sync(&source, &sink, &sink, &options, &Silent)
         .await
