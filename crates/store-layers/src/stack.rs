@@ -246,12 +246,16 @@ impl Layers {
             && (self.trace.is_none() || !tracing::level_enabled!(tracing::Level::INFO))
     }
 
-    /// `call` inside the metrics and the trace only ([`Layer::observed`]).
-    async fn observing<'a, T: Send + 'a>(
+    /// `call` inside the metrics and the trace: the whole of [`Layer::observed`], and the
+    /// outside of every call the engine serves.
+    async fn observing<T, Fut>(
         &self,
         meta: &OpMeta<'_>,
-        call: Call<'a, T>,
-    ) -> store_core::Result<T> {
+        call: impl FnOnce() -> Fut,
+    ) -> store_core::Result<T>
+    where
+        Fut: Future<Output = store_core::Result<T>>,
+    {
         let traced = || async {
             match &self.trace {
                 Some(trace) => trace.run(meta, call).await,
@@ -282,12 +286,6 @@ impl Layers {
                 _ => self.primary(meta, &call).await,
             }
         };
-        let traced = || async {
-            match &self.trace {
-                Some(trace) => trace.run(meta, answered).await,
-                None => answered().await,
-            }
-        };
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.metrics {
             metrics.observe(
@@ -299,9 +297,8 @@ impl Layers {
                     breaker: self.breaker.as_ref(),
                 },
             );
-            return metrics.run(meta, traced).await;
         }
-        traced().await
+        self.observing(meta, answered).await
     }
 }
 
