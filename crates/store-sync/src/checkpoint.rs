@@ -32,6 +32,10 @@ pub struct Checkpoint {
     pub receipts: Vec<Receipt>,
     /// Whether the job finished.
     pub done: bool,
+    /// The digest of the partition plan the job reads by ([`PartitionPlan::digest`](crate::PartitionPlan::digest)),
+    /// for a partition of a source that needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
 }
 
 impl Checkpoint {
@@ -45,6 +49,7 @@ impl Checkpoint {
             batches: 0,
             receipts: Vec::new(),
             done: false,
+            plan: None,
         }
     }
 }

@@ -115,7 +115,20 @@ pub async fn copy(
     let home = options.plan.clone().or_else(|| sink.plan_home());
     check_stored_plan(source, options.partition, home.as_ref()).await?;
     sink.prepare_load(&schema, options.create).await?;
-    share_plan(source, options.partition, home.as_ref()).await?;
+    if let Some(plan) = share_plan(source, options.partition, home.as_ref()).await? {
+        let digest = plan.digest();
+        match (&state.plan, &file) {
+            (Some(read_by), Some(file)) if *read_by != digest => {
+                return Err(StoreError::invalid_input(format!(
+                    "the checkpoint {} was read by another partition plan than the one there is \
+                     now (the plan location changed, or its plan was made again): resuming would \
+                     miss or repeat records; pass --restart",
+                    file.path().display()
+                )));
+            }
+            _ => state.plan = Some(digest),
+        }
+    }
     progress.event(&Event::Started {
         source: source.describe(),
         sink: sink.describe(),

@@ -58,6 +58,13 @@ impl PartitionPlan {
         &self.splits
     }
 
+    /// The SHA-256 of the plan (in hex): a checkpoint keeps it, so that a run is never
+    /// resumed by another plan than the one its position was read by.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest as _, Sha256};
+        crate::digest::hex(&Sha256::digest(self.to_json()))
+    }
+
     fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(&json!({
             "format": PLAN_FORMAT,
@@ -206,20 +213,21 @@ impl PlanHome {
 /// source that splits itself.
 ///
 /// A plan of another source or another partition count in `home` is refused, and so is a
-/// partitioned read of such a source without a home.
+/// partitioned read of such a source without a home. Returns the plan given to the source.
 pub async fn share_plan(
     source: &dyn RecordSource,
     partition: Partition,
     home: Option<&PlanHome>,
-) -> Result<()> {
+) -> Result<Option<PartitionPlan>> {
     let Some(home) = require_plan_home(source, partition, home)? else {
-        return Ok(());
+        return Ok(None);
     };
     let name = source.describe();
     let total = partition.total();
     let plan = home.load_or_create(source, total).await?;
     home.fits(&plan, &name, total)?;
-    source.use_plan(&plan)
+    source.use_plan(&plan)?;
+    Ok(Some(plan))
 }
 
 /// The home `partition` of `source` shares its plan in, when it needs one: `None` when it

@@ -257,3 +257,41 @@ async fn a_conflict_while_another_put_of_the_plan_lands_reads_that_plan() {
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert!(err.message().contains("plan.json"), "{err}");
 }
+
+#[tokio::test]
+async fn a_run_is_never_resumed_by_another_plan_than_its_checkpoint_was_read_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("copy.json");
+    let (db, table) = table_of(200).await;
+    let (_target_store, target) = documents("target", &[]).await;
+    let options = |plans: &str| CopyOptions {
+        batch_size: 10,
+        partition: Partition::new(0, 2).unwrap(),
+        checkpoint: Some(checkpoint.clone()),
+        plan: Some(PlanHome::in_dir(dir.path().join(plans))),
+        ..CopyOptions::default()
+    };
+    copy(&table, &target, &options("first"), &Silent)
+        .await
+        .unwrap();
+    // Made unfinished again, as if killed before its last step.
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    assert!(state["plan"].is_string(), "the checkpoint names its plan");
+    state["done"] = false.into();
+    std::fs::write(&checkpoint, serde_json::to_vec(&state).unwrap()).unwrap();
+
+    // Elsewhere, after the table grew, a plan is cut again: its ranges differ.
+    insert(&db, 5_000..5_300).await;
+    let err = copy(&table, &target, &options("second"), &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("--restart"), "{err}");
+
+    // By the plan it was read by, it resumes and finishes.
+    let report = copy(&table, &target, &options("first"), &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.resumed_records, 100);
+}
