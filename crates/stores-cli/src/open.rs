@@ -285,6 +285,20 @@ impl Opener {
         Ok(PlanHome::object(store, &ObjectKey::new(key)?))
     }
 
+    /// Where a partitioned backup into `archive` keeps its plan, opened to read only (what a
+    /// dry run counts by).
+    pub(crate) async fn archive_plan_home(&self, archive: &Location) -> Result<PlanHome> {
+        if let Location::File { path } = archive {
+            return Ok(PlanHome::in_dir(path.join("partitions")));
+        }
+        let (store, prefix) = self.object_store(archive, Access::DryRun).await?;
+        let key = match prefix.trim_end_matches('/') {
+            "" => "partitions/plan.json".to_owned(),
+            prefix => format!("{prefix}/partitions/plan.json"),
+        };
+        Ok(PlanHome::object(store, &ObjectKey::new(key)?))
+    }
+
     async fn object_store(
         &self,
         location: &Location,

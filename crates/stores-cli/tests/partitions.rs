@@ -72,6 +72,50 @@ fn four_partition_processes_copy_a_table_by_one_plan_and_none_go_without_it() {
     expect_code(&stores(&["check", &source, &target]), 0);
 }
 
+#[test]
+fn a_dry_run_of_a_partition_counts_by_the_plan_its_backup_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, 1_000);
+    let source = table_url(&db, "items");
+    let archive = file_url(&dir.path().join("archive"));
+    expect_code(
+        &stores(&["backup", &source, &archive, "--partition", "0/2"]),
+        0,
+    );
+    // The first 300 rows go: cut again now, the second half would start 150 rows later.
+    sql(&db, &format!("DELETE FROM items WHERE id < '{}'", key(300)));
+
+    let dry = stores(&[
+        "backup",
+        &source,
+        &archive,
+        "--partition",
+        "1/2",
+        "--dry-run",
+        "--json",
+    ]);
+    expect_code(&dry, 0);
+    let would: u64 = summary(&dry)["records"].as_u64().unwrap();
+    let real = stores(&["backup", &source, &archive, "--partition", "1/2", "--json"]);
+    expect_code(&real, 0);
+    assert_eq!(would, summary(&real)["records"].as_u64().unwrap());
+    assert_eq!(
+        would, 500,
+        "the second half of the plan cut from 1,000 rows"
+    );
+    expect_code(&stores(&["check", &source, &archive]), 2);
+}
+
+/// The summary event of a `--json` run.
+fn summary(out: &std::process::Output) -> serde_json::Value {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "summary")
+        .expect("a summary event")
+}
+
 /// How many records `stores ls` lists at `url`.
 fn stores_count(url: &str) -> usize {
     let out = stores(&["ls", "--json", url]);

@@ -20,7 +20,14 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
     if ctx.common.dry_run {
-        let home = ctx.plan_home().await?;
+        // The plan the partitions share: `--plan`'s, else the one in the archive, if any.
+        let home = match ctx.plan_home().await? {
+            Some(home) => Some(home),
+            None if !ctx.partition().is_whole() => {
+                Some(ctx.opener.archive_plan_home(archive).await?)
+            }
+            None => None,
+        };
         store_sync::preview_plan(source.source(), ctx.partition(), home.as_ref()).await?;
         let mut records = 0u64;
         let mut batches = source
