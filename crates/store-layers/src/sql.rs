@@ -138,7 +138,9 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
         limit: Option<usize>,
     ) -> Result<Vec<Document>> {
         let reads = reads_only(sql);
-        let meta = meta(&self.inner, "query", Access::Read)
+        // A statement that may write is a write to every layer (faults by access, spans).
+        let access = if reads { Access::Read } else { Access::Write };
+        let meta = meta(&self.inner, "query", access)
             .query_text(sql)
             .idempotent(reads);
         // A statement that may write never goes to the secondary.

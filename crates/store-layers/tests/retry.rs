@@ -248,3 +248,24 @@ async fn collected_queries_are_retried_only_when_they_only_read() {
         "three reads answered, the failed writes never reached the store"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_collected_query_that_may_write_is_a_write_to_the_layers() {
+    use store_core::sql::SqlStoreExt;
+    let writes = FaultLayer::seeded(1)
+        .with(Fault::error(ErrorKind::Unavailable, 1.0).access(store_layers::Access::Write));
+    let store = OneRow::default().layer(Layers::new().faults(writes));
+    store
+        .query_one("SELECT id FROM t", &[])
+        .await
+        .expect("a read is not a write");
+    let err = store
+        .query_one("INSERT INTO t (id) VALUES (1) RETURNING id", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Unavailable,
+        "faults on writes hit it"
+    );
+}
