@@ -40,6 +40,9 @@ macro_rules! forward_all {
 
         #[async_trait]
         impl<T: ObjectStore + ?Sized> ObjectStore for $wrapper<T> {
+            fn bucket_name(&self) -> Option<&str> {
+                (**self).bucket_name()
+            }
             fn backend(&self) -> &'static str {
                 (**self).backend()
             }

@@ -58,6 +58,13 @@ pub trait ObjectStore: Health + Debug + Send + Sync {
     /// What this backend can do beyond the basics.
     fn capabilities(&self) -> ObjectCapabilities;
 
+    /// The bucket the store's calls go to, for a store that has one (S3); `None` by default.
+    /// Layers name and key their calls by it (a span `get my-bucket`, a rate limit per
+    /// bucket).
+    fn bucket_name(&self) -> Option<&str> {
+        None
+    }
+
     /// Stores `body` under `key`.
     async fn put(
         &self,

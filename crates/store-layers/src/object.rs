@@ -23,7 +23,11 @@ use crate::read::{cached, read, write};
 use crate::served::{Source, observe_served};
 
 fn meta<'s>(store: &'s dyn ObjectStore, operation: &'static str, access: Access) -> OpMeta<'s> {
-    OpMeta::new(StoreKind::Object, store.backend(), operation, access)
+    let meta = OpMeta::new(StoreKind::Object, store.backend(), operation, access);
+    match store.bucket_name() {
+        Some(bucket) => meta.collection(bucket),
+        None => meta,
+    }
 }
 
 /// A whole small object, as the cache keeps it.
@@ -90,6 +94,10 @@ async fn cached_get<F: std::future::Future<Output = Result<GetResult>>>(
 impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
     fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    fn bucket_name(&self) -> Option<&str> {
+        self.inner.bucket_name()
     }
 
     fn capabilities(&self) -> ObjectCapabilities {

@@ -58,3 +58,23 @@ async fn fail_fast_answers_throttled_with_when_to_come_back_per_collection() {
         .await
         .expect("a slot came free");
 }
+
+#[tokio::test(start_paused = true)]
+async fn each_bucket_has_its_own_limit() {
+    use store_core::memory::MemoryObjectStore;
+    use store_core::{ObjectKey, ObjectStoreExt as _};
+    let limit = RateLimitLayer::new(1, PERIOD).fail_fast();
+    let bucket = |name: &str| {
+        MemoryObjectStore::new()
+            .with_bucket(name)
+            .layer(Layers::new().rate_limit(limit.clone()))
+    };
+    let (photos, logs) = (bucket("photos"), bucket("logs"));
+    let key = ObjectKey::new("a").unwrap();
+    photos.put_str(&key, "x").await.expect("photos' slot");
+    let err = photos.put_str(&key, "x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+    logs.put_str(&key, "x")
+        .await
+        .expect("another bucket has its own limit");
+}

@@ -526,3 +526,21 @@ fn every_page_a_fallback_serves_is_one_span_of_its_own() {
         assert_eq!(span.field("otel.name"), Some("scan users"));
     }
 }
+
+#[test]
+fn object_calls_are_named_by_their_bucket() {
+    let capture = captured(|_| async {
+        let photos = MemoryObjectStore::new()
+            .with_bucket("photos")
+            .layer(Layers::new().trace());
+        let key = ObjectKey::new("cat.jpg").unwrap();
+        photos.put_str(&key, "meow").await.unwrap();
+        assert_eq!(photos.get_bytes(&key).await.unwrap(), "meow");
+    });
+    let spans = capture.spans();
+    let names: Vec<_> = spans.iter().map(|s| s.field("otel.name")).collect();
+    assert_eq!(names, [Some("put photos"), Some("get photos")]);
+    for span in &spans {
+        assert_eq!(span.field("db.collection.name"), Some("photos"));
+    }
+}

@@ -144,6 +144,10 @@ impl ObjectStore for S3Store {
         BACKEND
     }
 
+    fn bucket_name(&self) -> Option<&str> {
+        Some(self.client.bucket())
+    }
+
     fn capabilities(&self) -> ObjectCapabilities {
         ObjectCapabilities::none()
             .presign(true)

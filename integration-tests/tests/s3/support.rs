@@ -177,6 +177,9 @@ impl ObjectStore for TempBucket {
     fn backend(&self) -> &'static str {
         self.store.backend()
     }
+    fn bucket_name(&self) -> Option<&str> {
+        self.store.bucket_name()
+    }
     fn capabilities(&self) -> ObjectCapabilities {
         self.capabilities
             .unwrap_or_else(|| self.store.capabilities())

@@ -56,12 +56,20 @@ type Objects = BTreeMap<ObjectKey, StoredObject>;
 #[derive(Debug, Clone, Default)]
 pub struct MemoryObjectStore {
     objects: Arc<RwLock<Objects>>,
+    bucket: Option<Arc<str>>,
 }
 
 impl MemoryObjectStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Names the bucket this store stands in for ([`ObjectStore::bucket_name`]): layers name and
+    /// key its calls by it, as they do an S3 bucket's.
+    pub fn with_bucket(mut self, bucket: impl Into<String>) -> Self {
+        self.bucket = Some(Arc::from(bucket.into()));
+        self
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Objects> {
@@ -179,6 +187,10 @@ fn chunked(body: Bytes) -> ByteStream {
 impl ObjectStore for MemoryObjectStore {
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    fn bucket_name(&self) -> Option<&str> {
+        self.bucket.as_deref()
     }
 
     fn capabilities(&self) -> ObjectCapabilities {
