@@ -27,8 +27,8 @@ use crate::meta::OpMeta;
 ///
 /// Entries are evicted least recently used first when there are more than
 /// `max_entries` of them or their sizes add up to more than [`max_bytes`](Self::max_bytes).
-/// Clones share the cache; give each store its own (a bucket's keys are not told apart from
-/// another bucket's).
+/// Clones share the cache; give each store its own (the keys of two object stores without a
+/// [`bucket_name`](store_core::ObjectStore::bucket_name), two folders say, are not told apart).
 ///
 /// ```
 /// use std::time::Duration;

@@ -114,10 +114,12 @@ impl<S: SqlStore, L: Layer + 'static> SqlStore for Layered<S, L> {
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Value]) -> BoxStream<'a, Result<Document>> {
-        let meta = meta(&self.inner, "query", Access::Read).query_text(sql);
+        let reads = reads_only(sql);
+        let access = if reads { Access::Read } else { Access::Write };
+        let meta = meta(&self.inner, "query", access).query_text(sql);
         let rows = self.inner.query(sql, params);
         // A statement that may write never goes to the secondary.
-        let rows = match self.layer.fallback().filter(|_| reads_only(sql)) {
+        let rows = match self.layer.fallback().filter(|_| reads) {
             Some(fallback) => match fallback.sql_secondary() {
                 Some(secondary) => fallback.stream_or(rows, move || secondary.query(sql, params)),
                 None => rows,

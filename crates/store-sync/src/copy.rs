@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt};
 use store_core::{Result, StoreError};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
-use crate::plan::{PlanHome, check_stored_plan, share_plan};
+use crate::plan::{PlanHome, check_stored_plan, resumed_by_another, share_plan};
 use crate::progress::{Event, Progress};
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Partition, RecordSource};
@@ -113,21 +113,17 @@ pub async fn copy(
     }
     let schema = source.schema().await?;
     let home = options.plan.clone().or_else(|| sink.plan_home());
-    check_stored_plan(source, options.partition, home.as_ref()).await?;
+    let read_by = state.plan.clone();
+    check_stored_plan(source, options.partition, home.as_ref(), read_by.as_deref()).await?;
     sink.prepare_load(&schema, options.create).await?;
     if let Some(plan) = share_plan(source, options.partition, home.as_ref()).await? {
         let digest = plan.digest();
-        match (&state.plan, &file) {
-            (Some(read_by), Some(file)) if *read_by != digest => {
-                return Err(StoreError::invalid_input(format!(
-                    "the checkpoint {} was read by another partition plan than the one there is \
-                     now (the plan location changed, or its plan was made again): resuming would \
-                     miss or repeat records; pass --restart",
-                    file.path().display()
-                )));
-            }
-            _ => state.plan = Some(digest),
+        // Checked before the sink was prepared; made again meanwhile, it is refused here.
+        if read_by.is_some_and(|read_by| read_by != digest) {
+            let home = home.as_ref().expect("a plan comes from a home");
+            return Err(resumed_by_another(home));
         }
+        state.plan = Some(digest);
     }
     progress.event(&Event::Started {
         source: source.describe(),

@@ -47,12 +47,16 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     };
     create_dirs_durably(&dir)?;
     let tmp = temp_beside(path);
-    {
-        let mut file = std::fs::File::create_new(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
+    let mut file = std::fs::File::create_new(&tmp)?;
+    // A temporary file that will never be renamed is removed (its name is never reused).
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, path)?;
     std::fs::File::open(&dir)?.sync_all()
 }
 
@@ -70,14 +74,12 @@ pub(crate) fn create_durably(path: &Path, bytes: &[u8]) -> std::io::Result<bool>
     let tmp = temp_beside(path);
     // `create_new`: a temporary name some other process also drew is an error here, never a
     // file two writers share.
-    let written = std::fs::File::create_new(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    if let Err(e) = written {
+    let mut file = std::fs::File::create_new(&tmp)?;
+    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
+    drop(file);
     let linked = std::fs::hard_link(&tmp, path);
     std::fs::remove_file(&tmp)?;
     match linked {

@@ -174,6 +174,9 @@ impl PlanHome {
             }
             tries += 1;
             if tries == 5 {
+                if let Some(plan) = self.load().await? {
+                    return Ok(plan);
+                }
                 return Err(StoreError::conflict(format!(
                     "{} could not be created or read after {tries} tries",
                     self.name()
@@ -251,19 +254,37 @@ pub(crate) fn require_plan_home<'a>(
     })
 }
 
-/// Checks, writing nothing, that a plan already in `home` fits `partition` of `source`: a copy
-/// refuses a plan of another job before it prepares its sink.
+/// Checks, writing nothing, that a plan already in `home` fits `partition` of `source`, and
+/// that it is the plan `read_by` (a digest a checkpoint kept) names: a copy refuses a plan of
+/// another job, or a run resumed by another plan, before it prepares its sink or stores a plan.
 pub(crate) async fn check_stored_plan(
     source: &dyn RecordSource,
     partition: Partition,
     home: Option<&PlanHome>,
+    read_by: Option<&str>,
 ) -> Result<()> {
-    if let Some(home) = require_plan_home(source, partition, home)?
-        && let Some(plan) = home.load().await?
-    {
-        home.fits(&plan, &source.describe(), partition.total())?;
+    let Some(home) = require_plan_home(source, partition, home)? else {
+        return Ok(());
+    };
+    let stored = home.load().await?;
+    if let Some(plan) = &stored {
+        home.fits(plan, &source.describe(), partition.total())?;
     }
-    Ok(())
+    match (read_by, stored.as_ref().map(PartitionPlan::digest)) {
+        (Some(read_by), Some(digest)) if read_by != digest => Err(resumed_by_another(home)),
+        (Some(_), None) => Err(resumed_by_another(home)),
+        _ => Ok(()),
+    }
+}
+
+/// A checkpoint read by another plan than the one `home` holds (or with none there now).
+pub(crate) fn resumed_by_another(home: &PlanHome) -> StoreError {
+    StoreError::invalid_input(format!(
+        "the checkpoint was read by another partition plan than {} holds (the plan location \
+         changed, or its plan was removed or made again): resuming would miss or repeat \
+         records; pass --restart",
+        home.name()
+    ))
 }
 
 /// As [`share_plan`], but writing nothing: the plan stored in `home` when there is one, else

@@ -101,7 +101,8 @@ pub async fn sync(
     });
 
     let mut report = SyncReport::default();
-    // Keys the sink lacks exactly, kept when deleting: the sink may match them more loosely.
+    // Keys the sink lacks exactly (kept only while it holds any): it may match them more
+    // loosely, and such a match is an update, not a new record and an extra one.
     let mut created: Vec<RecordKey> = Vec::new();
     let mut pending: Vec<Record> = Vec::with_capacity(batch_size);
     let mut done = 0u64;

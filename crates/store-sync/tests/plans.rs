@@ -288,6 +288,10 @@ async fn a_run_is_never_resumed_by_another_plan_than_its_checkpoint_was_read_by(
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.message().contains("--restart"), "{err}");
+    assert!(
+        !dir.path().join("second/plan.json").exists(),
+        "refused before a plan was made there"
+    );
 
     // By the plan it was read by, it resumes and finishes.
     let report = copy(&table, &target, &options("first"), &Silent)

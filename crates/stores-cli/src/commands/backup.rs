@@ -23,7 +23,7 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
         // The plan the partitions share: `--plan`'s, else the one in the archive, if any.
         let home = match ctx.plan_home().await? {
             Some(home) => Some(home),
-            None if !ctx.partition().is_whole() => {
+            None if !ctx.partition().is_whole() && source.source().plans_partitions() => {
                 Some(ctx.opener.archive_plan_home(archive).await?)
             }
             None => None,
