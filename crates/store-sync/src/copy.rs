@@ -32,8 +32,9 @@ pub struct CopyOptions {
     /// Create the sink's collection from the source's schema when it does not exist.
     pub create: bool,
     /// Where the processes of a partitioned job share their [`PartitionPlan`](crate::PartitionPlan),
-    /// for a source that needs one (a SQL table); `None` uses the sink's
-    /// ([`RecordSink::plan_home`]: an archive's).
+    /// for a source that needs one (a SQL table), when the sink keeps none. A sink that keeps
+    /// one ([`RecordSink::plan_home`]: an archive) is always used, so that every partition of
+    /// one backup reads by the same plan.
     pub plan: Option<PlanHome>,
 }
 
@@ -112,7 +113,7 @@ pub async fn copy(
         });
     }
     let schema = source.schema().await?;
-    let home = options.plan.clone().or_else(|| sink.plan_home());
+    let home = sink.plan_home().or_else(|| options.plan.clone());
     let read_by = state.plan.clone();
     check_stored_plan(source, options.partition, home.as_ref(), read_by.as_deref()).await?;
     sink.prepare_load(&schema, options.create).await?;

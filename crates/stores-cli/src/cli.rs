@@ -87,7 +87,7 @@ pub(crate) struct Common {
     /// Where the N processes of a partitioned copy of a SQL table keep the plan that cuts it
     /// into key ranges, so that all of them cut it alike: file:///dir (a volume every process
     /// mounts), s3://bucket/prefix or mem://NAME?kind=objects. The first process to arrive
-    /// writes it; a backup keeps it in its archive without this flag.
+    /// writes it. Not for a backup: its partitions share the plan kept in its archive.
     #[arg(long, global = true, value_name = "LOCATION")]
     pub(crate) plan: Option<String>,
     /// Keep the job's position in this file, to resume it after a crash (copy, backup,

@@ -107,6 +107,32 @@ fn a_dry_run_of_a_partition_counts_by_the_plan_its_backup_keeps() {
     expect_code(&stores(&["check", &source, &archive]), 2);
 }
 
+#[test]
+fn a_backup_keeps_its_plan_in_its_archive_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, 10);
+    let source = table_url(&db, "items");
+    let archive = file_url(&dir.path().join("archive"));
+    let plan = file_url(&dir.path().join("plan"));
+    let out = stores(&[
+        "backup",
+        &source,
+        &archive,
+        "--partition",
+        "0/2",
+        "--plan",
+        &plan,
+    ]);
+    expect_code(&out, 1);
+    assert!(
+        stderr(&out).contains("partitions/plan.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("archive").exists(), "nothing was written");
+}
+
 /// The summary event of a `--json` run.
 fn summary(out: &std::process::Output) -> serde_json::Value {
     String::from_utf8_lossy(&out.stdout)

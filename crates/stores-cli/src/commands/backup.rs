@@ -13,6 +13,14 @@ use store_sync::{ObjectArchiveSink, ObjectListing, RecordSource as _};
 /// `stores backup SRC ARCHIVE`.
 pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
     refuse_as_archive(archive)?;
+    if ctx.common.plan.is_some() {
+        // Every partition of one backup must read by one plan: the archive's, which all of
+        // them reach; a --plan given to some processes only would split the table twice.
+        bail!(
+            "backup does not take --plan: the partitions of a backup share the plan kept in \
+             its archive (partitions/plan.json); --plan is for copies"
+        );
+    }
     if !src.kind().is_records() {
         return backup_objects(ctx, src, archive).await;
     }
@@ -20,13 +28,11 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
     if ctx.common.dry_run {
-        // The plan the partitions share: `--plan`'s, else the one in the archive, if any.
-        let home = match ctx.plan_home().await? {
-            Some(home) => Some(home),
-            None if !ctx.partition().is_whole() && source.source().plans_partitions() => {
-                Some(ctx.opener.archive_plan_home(archive).await?)
-            }
-            None => None,
+        // The plan the partitions share: the one in the archive, if any.
+        let home = if !ctx.partition().is_whole() && source.source().plans_partitions() {
+            Some(ctx.opener.archive_plan_home(archive).await?)
+        } else {
+            None
         };
         store_sync::preview_plan(source.source(), ctx.partition(), home.as_ref()).await?;
         let mut records = 0u64;
