@@ -29,7 +29,9 @@ fn every_layer() -> Layers {
 }
 
 fn layered() -> impl DocumentFactory {
-    |spec: TableSpec| async move { Arc::new(table(spec).layer(every_layer())) as Arc<dyn DocumentStore> }
+    |spec: TableSpec| async move {
+        Arc::new(spec.in_memory().layer(every_layer())) as Arc<dyn DocumentStore>
+    }
 }
 
 store_core::document_conformance_tests!(layered());
@@ -50,25 +52,13 @@ fn fast_path() -> Layers {
         .faults(FaultLayer::seeded(3))
 }
 
-/// A memory table of `spec`, its indexes made.
-fn table(spec: TableSpec) -> MemoryDocumentStore {
-    let mut store = MemoryDocumentStore::new(&spec.name, spec.schema)
-        .unwrap_or_else(|e| panic!("table `{}`: {e}", spec.name));
-    for (name, schema) in spec.indexes {
-        store = store
-            .with_index(&name, schema)
-            .unwrap_or_else(|e| panic!("index `{name}`: {e}"));
-    }
-    store
-}
-
 /// The fast path over the memory store held by its type.
 mod fast_path_typed {
     use super::*;
 
     fn layered() -> impl DocumentFactory {
         |spec: TableSpec| async move {
-            Arc::new(table(spec).layer(fast_path())) as Arc<dyn DocumentStore>
+            Arc::new(spec.in_memory().layer(fast_path())) as Arc<dyn DocumentStore>
         }
     }
 
@@ -81,7 +71,7 @@ mod fast_path_dyn {
 
     fn layered() -> impl DocumentFactory {
         |spec: TableSpec| async move {
-            let inner = Arc::new(table(spec)) as Arc<dyn DocumentStore>;
+            let inner = Arc::new(spec.in_memory()) as Arc<dyn DocumentStore>;
             Arc::new(inner.layer(fast_path())) as Arc<dyn DocumentStore>
         }
     }

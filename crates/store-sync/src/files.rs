@@ -40,23 +40,7 @@ fn temp_beside(path: &Path) -> PathBuf {
 /// directory fsynced. Missing parent directories are created durably
 /// ([`create_dirs_durably`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    create_dirs_durably(&dir)?;
-    let tmp = temp_beside(path);
-    let mut file = std::fs::File::create_new(&tmp)?;
-    // A temporary file that will never be renamed is removed (its name is never reused).
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    let (dir, ()) = through_temp(path, bytes, |tmp| std::fs::rename(tmp, path))?;
     std::fs::File::open(&dir)?.sync_all()
 }
 
@@ -65,6 +49,26 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
 /// exists, so of two processes creating it at once exactly one succeeds), and the directory
 /// fsynced. `true` when this call created it.
 pub(crate) fn create_durably(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let (dir, created) = through_temp(path, bytes, |tmp| match std::fs::hard_link(tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    })?;
+    if created {
+        std::fs::File::open(&dir)?.sync_all()?;
+    }
+    Ok(created)
+}
+
+/// Writes `bytes` to a new temporary file beside `path` (its missing directories made
+/// durably), fsyncs it and hands it to `place`, which renames or links it to `path`. The
+/// temporary file does not outlive the call. Returns `path`'s directory, for the caller to
+/// fsync, and what `place` answered.
+fn through_temp<T>(
+    path: &Path,
+    bytes: &[u8],
+    place: impl FnOnce(&Path) -> std::io::Result<T>,
+) -> std::io::Result<(PathBuf, T)> {
     use std::io::Write as _;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -73,23 +77,19 @@ pub(crate) fn create_durably(path: &Path, bytes: &[u8]) -> std::io::Result<bool>
     create_dirs_durably(&dir)?;
     let tmp = temp_beside(path);
     // `create_new`: a temporary name some other process also drew is an error here, never a
-    // file two writers share.
+    // file two writers share (nor one this call removes).
     let mut file = std::fs::File::create_new(&tmp)?;
-    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    let placed = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| place(&tmp));
     drop(file);
-    let linked = std::fs::hard_link(&tmp, path);
-    std::fs::remove_file(&tmp)?;
-    match linked {
-        Ok(()) => {
-            std::fs::File::open(&dir)?.sync_all()?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e),
+    // Gone already when it was renamed into place.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound && placed.is_ok() => return Err(e),
+        _ => {}
     }
+    Ok((dir, placed?))
 }
 
 #[cfg(test)]

@@ -118,6 +118,21 @@ impl PlanHome {
         Self::new(Storage::Dir(dir.as_ref().to_path_buf()), "plan.json")
     }
 
+    /// The object `plan.json` under `prefix` of `store` (the whole store for an empty
+    /// prefix).
+    pub fn under(store: Arc<dyn ObjectStore>, prefix: impl Into<String>) -> Self {
+        let storage = Storage::Objects {
+            store,
+            prefix: prefix.into(),
+        };
+        Self::new(storage, "plan.json")
+    }
+
+    /// The plan of a partitioned backup into the archive whose files `storage` holds.
+    pub(crate) fn of_archive(storage: &Storage) -> Self {
+        Self::new(storage.clone(), "partitions/plan.json")
+    }
+
     /// The object `key` of `store`.
     pub fn object(store: Arc<dyn ObjectStore>, key: &ObjectKey) -> Self {
         let storage = Storage::Objects {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use store_core::memory::{MemoryDocumentStore, MemoryObjectStore, MemorySearchIndex};
-use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectKey, ObjectStore, SqlStore};
+use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, ObjectStore, SqlStore};
 use store_dynamo::{TableAdmin, TableDefinition};
 use store_fs::FsStore;
 use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
@@ -278,25 +278,7 @@ impl Opener {
             );
         }
         let (store, prefix) = self.object_store(location, Access::Write).await?;
-        let key = match prefix.trim_end_matches('/') {
-            "" => "plan.json".to_owned(),
-            prefix => format!("{prefix}/plan.json"),
-        };
-        Ok(PlanHome::object(store, &ObjectKey::new(key)?))
-    }
-
-    /// Where a partitioned backup into `archive` keeps its plan, opened to read only (what a
-    /// dry run counts by).
-    pub(crate) async fn archive_plan_home(&self, archive: &Location) -> Result<PlanHome> {
-        if let Location::File { path } = archive {
-            return Ok(PlanHome::in_dir(path.join("partitions")));
-        }
-        let (store, prefix) = self.object_store(archive, Access::DryRun).await?;
-        let key = match prefix.trim_end_matches('/') {
-            "" => "partitions/plan.json".to_owned(),
-            prefix => format!("{prefix}/partitions/plan.json"),
-        };
-        Ok(PlanHome::object(store, &ObjectKey::new(key)?))
+        Ok(PlanHome::under(store, prefix))
     }
 
     async fn object_store(

@@ -84,6 +84,18 @@ impl TableSpec {
         self.indexes.push((name.into(), schema));
         self
     }
+
+    /// The table as an in-memory store, its indexes made; panics when the spec is invalid.
+    pub fn in_memory(self) -> crate::memory::MemoryDocumentStore {
+        let mut store = crate::memory::MemoryDocumentStore::new(&self.name, self.schema)
+            .unwrap_or_else(|e| panic!("table `{}`: {e}", self.name));
+        for (name, schema) in self.indexes {
+            store = store
+                .with_index(&name, schema)
+                .unwrap_or_else(|e| panic!("index `{name}`: {e}"));
+        }
+        store
+    }
 }
 
 /// Makes a fresh, empty table for each behaviour. Closures

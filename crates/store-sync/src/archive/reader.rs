@@ -14,6 +14,7 @@ use super::line_rows::Rows;
 use super::manifest::{CollectionEntry, Manifest, PartEntry};
 use super::storage::Storage;
 use crate::digest::hex;
+use crate::plan::PlanHome;
 use crate::schema::CollectionSchema;
 use crate::source::{Batch, Partition, RecordSource, RowBatch};
 
@@ -53,6 +54,12 @@ impl ArchiveSource {
     /// The archive of plain files in the local directory `dir`.
     pub fn in_dir(dir: impl Into<PathBuf>, label: impl Into<String>) -> Self {
         Self::with_storage(Storage::Dir(dir.into()), label.into())
+    }
+
+    /// Where a partitioned backup into this archive keeps its partitions' plan (read by a dry
+    /// run of one, which writes nothing).
+    pub fn plan_home(&self) -> PlanHome {
+        PlanHome::of_archive(&self.storage)
     }
 
     fn with_storage(storage: Storage, label: String) -> Self {

@@ -178,7 +178,7 @@ impl RecordSink for ArchiveSink {
 
     /// `partitions/plan.json`, beside the partitions' manifests.
     fn plan_home(&self) -> Option<PlanHome> {
-        Some(PlanHome::new(self.storage.clone(), "partitions/plan.json"))
+        Some(PlanHome::of_archive(&self.storage))
     }
 
     async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {

@@ -30,7 +30,7 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
     if ctx.common.dry_run {
         // The plan the partitions share: the one in the archive, if any.
         let home = if !ctx.partition().is_whole() && source.source().plans_partitions() {
-            Some(ctx.opener.archive_plan_home(archive).await?)
+            Some(ctx.opener.archive_source(archive).await?.plan_home())
         } else {
             None
         };
