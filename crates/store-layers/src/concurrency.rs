@@ -39,6 +39,7 @@ impl ConcurrencyLayer {
 
 impl ConcurrencyLayer {
     /// A permit at once, if one is free and nobody is waiting for one.
+    #[inline]
     pub(crate) fn try_permit(&self) -> Option<Permit<'_>> {
         self.permits.try_acquire()
     }

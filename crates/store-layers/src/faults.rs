@@ -215,6 +215,7 @@ fn injected(kind: ErrorKind, meta: &OpMeta<'_>, after: bool) -> StoreError {
 impl FaultLayer {
     /// Whether a call may meet a fault now; when not, the call is counted (without a lock)
     /// and needs no wrapping.
+    #[inline]
     pub(crate) fn armed(&self) -> bool {
         if self.latency.is_some()
             || !self.faults.is_empty()

@@ -21,6 +21,7 @@ pub(crate) struct Permits {
 pub(crate) struct Permit<'a>(&'a Permits);
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.0.release();
     }
@@ -51,6 +52,7 @@ impl Permits {
     }
 
     /// A permit at once, if one is free and nobody is queued for one.
+    #[inline]
     pub(crate) fn try_acquire(&self) -> Option<Permit<'_>> {
         (self.waiting.load(Ordering::SeqCst) == 0 && self.take()).then(|| Permit(self))
     }
@@ -71,6 +73,7 @@ impl Permits {
         }
     }
 
+    #[inline]
     fn take(&self) -> bool {
         let mut free = self.available.load(Ordering::SeqCst);
         while free > 0 {
@@ -87,6 +90,7 @@ impl Permits {
         false
     }
 
+    #[inline]
     fn release(&self) {
         self.available.fetch_add(1, Ordering::SeqCst);
         // A waiter counted itself before looking for a permit: either it sees this one, or

@@ -66,6 +66,7 @@ impl RetryLayer {
         self.retries.load(Ordering::Relaxed)
     }
 
+    #[inline]
     fn repeatable(&self, meta: &OpMeta<'_>) -> bool {
         if self.overrides.is_empty() {
             return meta.idempotent;
@@ -103,6 +104,7 @@ impl RetryLayer {
 
     /// Whether `meta`'s call may be repeated; if so, its first attempt earns the budget its
     /// share.
+    #[inline]
     pub(crate) fn begin(&self, meta: &OpMeta<'_>) -> bool {
         let repeatable = self.repeatable(meta);
         if repeatable && let Some(budget) = &self.budget {

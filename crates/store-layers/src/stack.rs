@@ -234,6 +234,7 @@ impl Layers {
     /// Whether a call can take the fast path ([`quick`]): no layer outside retry has
     /// anything to do (no metrics, no span a subscriber could record, no breaker, no fallback
     /// for it), and no hedge or rate limit is set.
+    #[inline]
     fn plain(&self, has_secondary: bool) -> bool {
         #[cfg(feature = "metrics")]
         if self.metrics.is_some() {
