@@ -124,6 +124,7 @@ pub async fn copy(
             let home = home.as_ref().expect("a plan comes from a home");
             return Err(resumed_by_another(home));
         }
+        sink.read_by_plan(&digest);
         state.plan = Some(digest);
     }
     progress.event(&Event::Started {

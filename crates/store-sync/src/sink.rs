@@ -77,6 +77,14 @@ pub trait RecordSink: Send + Sync {
         None
     }
 
+    /// Told, before the first batch of every run (a resumed one too), the
+    /// [digest](crate::PartitionPlan::digest) of the partition plan its records are read by:
+    /// an archive keeps it in its partition's manifest and refuses to merge partitions read
+    /// by different plans. Not called when no plan cuts the source; ignored by default.
+    fn read_by_plan(&self, digest: &str) {
+        let _ = digest;
+    }
+
     /// Called once after the last batch, with every receipt of the job (across resumes).
     async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
         let _ = receipts;

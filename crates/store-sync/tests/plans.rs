@@ -12,7 +12,8 @@ use store_core::memory::MemoryObjectStore;
 use store_core::{ErrorKind, ObjectKey, ObjectStoreExt as _, SqlStore as _, Value};
 use store_rusqlite::SqliteStore;
 use store_sync::{
-    CopyOptions, Partition, PlanHome, RecordSource, Silent, SqlTable, copy, share_plan,
+    ArchiveSink, ArchiveSource, CopyOptions, Partition, PlanHome, RecordSource, Silent, SqlTable,
+    copy, share_plan,
 };
 
 /// A table `items` holding ids `first..first + n`, zero-padded so text order is number order.
@@ -298,4 +299,82 @@ async fn a_run_is_never_resumed_by_another_plan_than_its_checkpoint_was_read_by(
         .await
         .unwrap();
     assert_eq!(report.resumed_records, 100);
+}
+
+/// A partitioned backup into `dir`: partition `index` of 2 of `table`.
+async fn back_up_share(
+    table: &SqlTable,
+    dir: &std::path::Path,
+    index: u32,
+) -> store_core::Result<()> {
+    let partition = Partition::new(index, 2).unwrap();
+    let sink = ArchiveSink::in_dir(dir, "file://archive", "stores-test", partition)
+        .with_source(table.describe());
+    let options = CopyOptions {
+        partition,
+        batch_size: 100,
+        ..CopyOptions::default()
+    };
+    copy(table, &sink, &options, &Silent).await.map(|_| ())
+}
+
+#[tokio::test]
+async fn the_merged_manifest_names_the_plan_every_partition_read_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, table) = table_of(600).await;
+    back_up_share(&table, dir.path(), 0).await.unwrap();
+    back_up_share(&table, dir.path(), 1).await.unwrap();
+
+    let plan_file = std::fs::read(dir.path().join("partitions/plan.json")).unwrap();
+    let plan_sha = hex_sha256(&plan_file);
+    let archive = ArchiveSource::in_dir(dir.path(), "archive");
+    let manifest = archive.manifest().await.unwrap();
+    assert_eq!(
+        manifest.plan.as_deref(),
+        Some(plan_sha.as_str()),
+        "as `sha256sum plan.json` prints"
+    );
+    assert_eq!(manifest.collections[0].records, 600);
+}
+
+#[tokio::test]
+async fn partitions_read_by_different_plans_are_never_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, table) = table_of(600).await;
+    back_up_share(&table, dir.path(), 0).await.unwrap();
+    // The plan is deleted mid-backup and the table grows: the second partition cuts its
+    // range from a new plan, whose first range ends later than the one partition 0 read.
+    std::fs::remove_file(dir.path().join("partitions/plan.json")).unwrap();
+    insert(&db, 5_000..5_600).await;
+
+    let err = back_up_share(&table, dir.path(), 1).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    for said in [
+        "partitions/0-of-2.json was read by partition plan",
+        "but partitions/1-of-2.json by",
+        "no manifest was written",
+    ] {
+        assert!(
+            err.message().contains(said),
+            "{said:?} not in {}",
+            err.message()
+        );
+    }
+    assert!(
+        !dir.path().join("manifest.json").exists(),
+        "no manifest for mixed partitions"
+    );
+    let archive = ArchiveSource::in_dir(dir.path(), "archive");
+    assert!(
+        archive.manifest().await.is_err(),
+        "a restore refuses the unfinished archive"
+    );
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

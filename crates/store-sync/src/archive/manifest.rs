@@ -21,6 +21,10 @@ pub struct Manifest {
     pub source: String,
     /// How many partitions wrote it (1 for an unpartitioned backup).
     pub partitions: u32,
+    /// The SHA-256 of the partition plan (`partitions/plan.json`) the data was read by, when
+    /// the source was cut into key ranges by one; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
     /// The collections.
     pub collections: Vec<CollectionEntry>,
 }

@@ -31,6 +31,8 @@ pub struct ArchiveSink {
     partition: Partition,
     source: String,
     schema: Arc<Mutex<Option<CollectionSchema>>>,
+    /// The digest of the partition plan the records are read by, if any.
+    plan: Arc<Mutex<Option<String>>>,
 }
 
 impl ArchiveSink {
@@ -78,6 +80,7 @@ impl ArchiveSink {
             partition,
             source: String::new(),
             schema: Arc::new(Mutex::new(None)),
+            plan: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -138,6 +141,7 @@ impl ArchiveSink {
         if finished.len() < total as usize {
             return Ok(());
         }
+        let plan = same_plan(&self.label, &finished)?;
         let mut entries: Vec<CollectionEntry> = Vec::new();
         for (_, part) in finished {
             for entry in part.collections {
@@ -157,6 +161,7 @@ impl ArchiveSink {
             tool: self.tool.clone(),
             source: source.to_owned(),
             partitions: total,
+            plan,
             collections: entries,
         };
         self.put(
@@ -179,6 +184,12 @@ impl RecordSink for ArchiveSink {
     /// `partitions/plan.json`, beside the partitions' manifests.
     fn plan_home(&self) -> Option<PlanHome> {
         Some(PlanHome::of_archive(&self.storage))
+    }
+
+    /// Kept in this partition's manifest, and compared with the other partitions' when they
+    /// are merged.
+    fn read_by_plan(&self, digest: &str) {
+        *self.plan.lock().expect("plan lock") = Some(digest.to_owned());
     }
 
     async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {
@@ -270,6 +281,7 @@ impl RecordSink for ArchiveSink {
             tool: self.tool.clone(),
             source: self.source.clone(),
             partitions: self.partition.total(),
+            plan: self.plan.lock().expect("plan lock").clone(),
             collections: vec![entry],
         };
         self.put(
@@ -279,6 +291,27 @@ impl RecordSink for ArchiveSink {
         )
         .await?;
         self.merge_if_complete(&self.source).await
+    }
+}
+
+/// The plan every partition of `finished` read by (`None` when none read by one); partitions
+/// read by different plans are refused, naming two of them: the plan was replaced during the
+/// backup (its file deleted, then cut again from a changed table), so their key ranges need
+/// not meet, and rows between them may be missing or held twice.
+fn same_plan(label: &str, finished: &[(String, Manifest)]) -> Result<Option<String>> {
+    let Some((first_path, first)) = finished.first() else {
+        return Ok(None);
+    };
+    let named = |plan: &Option<String>| plan.as_deref().map_or("no plan", |p| p).to_owned();
+    match finished.iter().find(|(_, m)| m.plan != first.plan) {
+        None => Ok(first.plan.clone()),
+        Some((path, other)) => Err(StoreError::conflict(format!(
+            "{label}: {first_path} was read by partition plan {} but {path} by {}: the plan \
+             was replaced during the backup, so the partitions' key ranges need not meet; no \
+             manifest was written. Back up again into a new location",
+            named(&first.plan),
+            named(&other.plan)
+        ))),
     }
 }
 
