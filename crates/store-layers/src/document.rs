@@ -19,6 +19,7 @@ use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
 use crate::pages::page;
 use crate::read::{cached, read, write};
+use crate::settle::{self, Runs};
 
 fn meta<'s, S: DocumentStore>(store: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Document, store.backend(), operation, access)
@@ -78,7 +79,10 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
     }
 
     async fn put(&self, item: Document, options: PutItemOptions) -> Result<Option<Document>> {
-        // A whole item replaced (or conditionally written) converges when repeated.
+        // A whole item replaced (or conditionally written) converges when repeated; a retry
+        // whose condition its own earlier run broke is settled by a read (unless the replaced
+        // item was asked for: that answer was lost with the run that replaced it).
+        let reread = meta(&self.inner, "get", Access::Read);
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
         // What leaves the cache, named while the item is at hand (only a cache asks).
         let entities = self
@@ -90,10 +94,30 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             });
         let scope = || entities.unwrap_or_else(|| Scope::Collection(collection(&meta)));
         let item = Consumed::new(item, self.layer.may_repeat(&meta));
-        write(&self.layer, &meta, scope, || {
+        let runs = Runs::default();
+        let put = write(&self.layer, &meta, scope, || {
+            runs.count();
             self.inner.put(item.take(), options.clone())
         })
-        .await
+        .await;
+        match put {
+            Err(refused)
+                if options.condition.is_some()
+                    && !options.return_old
+                    && runs.may_have_refused_itself(&refused) =>
+            {
+                let item = item.take();
+                match self.inner.key_schema().key_of(&item) {
+                    Ok(key) => {
+                        let layer = &self.layer;
+                        settle::document_put(layer, &reread, &self.inner, &key, &item, refused)
+                            .await
+                    }
+                    Err(_) => Err(refused),
+                }
+            }
+            put => put,
+        }
     }
 
     fn get<'s, 'k, 'f>(

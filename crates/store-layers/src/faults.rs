@@ -98,7 +98,8 @@ struct Counters {
 #[derive(Debug)]
 struct State {
     rng: u64,
-    script: VecDeque<ErrorKind>,
+    /// Scripted faults in order: the kind, and whether the call runs first.
+    script: VecDeque<(ErrorKind, bool)>,
     injected: u64,
     injected_after: u64,
 }
@@ -134,8 +135,18 @@ impl FaultLayer {
 
     /// Fails the next `n` calls with `kind`, whatever they are, before the random faults.
     pub fn fail_next(&self, n: usize, kind: ErrorKind) {
+        self.script(n, kind, false);
+    }
+
+    /// Lets the next `n` calls reach the store and succeed, then reports `kind` for each
+    /// anyway ("the write happened, then the call failed"), before the random faults.
+    pub fn fail_next_after_success(&self, n: usize, kind: ErrorKind) {
+        self.script(n, kind, true);
+    }
+
+    fn script(&self, n: usize, kind: ErrorKind, after: bool) {
         let mut state = self.lock();
-        state.script.extend(std::iter::repeat_n(kind, n));
+        state.script.extend(std::iter::repeat_n((kind, after), n));
         self.counters.scripted.fetch_add(n, Ordering::SeqCst);
     }
 
@@ -179,10 +190,11 @@ impl FaultLayer {
     /// The fault this call gets, if any: `(kind, after_success)`.
     fn draw(&self, meta: &OpMeta<'_>) -> Option<(ErrorKind, bool)> {
         let mut state = self.lock();
-        if let Some(kind) = state.script.pop_front() {
+        if let Some((kind, after)) = state.script.pop_front() {
             self.counters.scripted.fetch_sub(1, Ordering::SeqCst);
             state.injected += 1;
-            return Some((kind, false));
+            state.injected_after += u64::from(after);
+            return Some((kind, after));
         }
         for fault in self.faults.iter().filter(|f| f.matches(meta)) {
             if state.next_unit() < fault.ratio {

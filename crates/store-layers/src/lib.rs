@@ -14,7 +14,7 @@
 //! | [`TraceLayer`] | one client span per call with the OpenTelemetry database attributes |
 //! | [`FallbackLayer`] | reads the primary cannot answer go to a secondary store, marked so ([`observe_served`]); writes never do |
 //! | [`BreakerLayer`] | a circuit breaker per endpoint: opens on a rate of transient failures, answers at once with when it will probe again |
-//! | [`RetryLayer`] | retries retryable errors of idempotent calls, with backoff, `Retry-After` and a [`RetryBudget`] |
+//! | [`RetryLayer`] | retries retryable errors of idempotent calls, with backoff, `Retry-After` and a [`RetryBudget`]; a conditional write refused because of what its own earlier run wrote is read back and reported done |
 //! | [`HedgeLayer`] | a second try of a slow idempotent read after a delay; the loser is cancelled; extra load capped |
 //! | [`TimeoutLayer`] | a time limit on each attempt, per operation if needed, and an idle limit between stream items |
 //! | [`RateLimitLayer`] | at most N calls per period per collection (GCRA), waiting or failing fast with `Throttled` |
@@ -49,6 +49,7 @@ mod reserve;
 mod retry;
 mod search;
 mod served;
+mod settle;
 mod sql;
 mod sql_search;
 mod stack;

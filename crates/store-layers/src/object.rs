@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{FutureExt, StreamExt};
 use store_core::object::{
     ByteStream, DeleteFailure, GetOptions, GetResult, ListOptions, ListPage, ObjectCapabilities,
-    ObjectMeta, PresignMethod, PutOptions, PutResult, byte_stream,
+    ObjectMeta, PresignMethod, PutMode, PutOptions, PutResult, byte_stream,
 };
 use store_core::{Cursor, ObjectKey, ObjectStore, Result, StoreError};
 
@@ -21,6 +21,7 @@ use crate::meta::{Access, OpMeta, StoreKind};
 use crate::pages::page;
 use crate::read::{cached, read, write};
 use crate::served::{Source, observe_served};
+use crate::settle::{self, Runs};
 
 fn meta<'s>(store: &'s dyn ObjectStore, operation: &'static str, access: Access) -> OpMeta<'s> {
     let meta = OpMeta::new(StoreKind::Object, store.backend(), operation, access);
@@ -106,13 +107,34 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
 
     async fn put(&self, key: &ObjectKey, body: Bytes, options: PutOptions) -> Result<PutResult> {
         // The whole body is sent each time, so a repeated put converges on the same object;
-        // create-only and if-match puts are conditional, hence safe to repeat as well.
+        // create-only and if-match puts are conditional, hence safe to repeat as well (a
+        // retry refused because of what the put's own earlier run wrote is settled by a read).
+        let reread = meta(&self.inner, "get", Access::Read);
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        let runs = Runs::default();
         let put = write(&self.layer, &meta, scope, || {
+            runs.count();
             self.inner.put(key, body.clone(), options.clone())
         })
-        .await?;
+        .await;
+        let put = match put {
+            Err(refused)
+                if options.mode != PutMode::Overwrite && runs.may_have_refused_itself(&refused) =>
+            {
+                settle::object_put(
+                    &self.layer,
+                    &reread,
+                    &self.inner,
+                    key,
+                    &body,
+                    &options,
+                    refused,
+                )
+                .await
+            }
+            put => put,
+        }?;
         #[cfg(feature = "metrics")]
         if let Some(metrics) = self.layer.metrics() {
             metrics.bytes(&meta, "sent")(body.len() as u64);

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use store_core::search::{
-    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, SearchCapabilities, SearchIndex,
-    SearchQuery, SearchRequest, SearchResponse, StoredDoc,
+    BulkOp, BulkReport, DocVersion, IndexOptions, IndexSpec, OpType, SearchCapabilities,
+    SearchIndex, SearchQuery, SearchRequest, SearchResponse, StoredDoc,
 };
 use store_core::{Document, IndexName, Result};
 
@@ -14,6 +14,7 @@ use crate::fallback::FallbackLayer;
 use crate::layer::{Layer, Layered, through};
 use crate::meta::{Access, OpMeta, StoreKind};
 use crate::read::{cached, read, write};
+use crate::settle::{self, Runs};
 
 fn meta<'s, S: SearchIndex>(index: &'s S, operation: &'static str, access: Access) -> OpMeta<'s> {
     OpMeta::new(StoreKind::Search, index.backend(), operation, access)
@@ -54,13 +55,25 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
     async fn index(&self, id: &str, doc: Document, options: IndexOptions) -> Result<DocVersion> {
         // A whole document by id converges when repeated; create-only and versioned writes
         // are conditional.
+        let reread = meta(&self.inner, "get", Access::Read);
         let meta = meta(&self.inner, "index", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, id)]);
         let doc = Consumed::new(doc, self.layer.may_repeat(&meta));
-        write(&self.layer, &meta, scope, || {
+        let runs = Runs::default();
+        let indexed = write(&self.layer, &meta, scope, || {
+            runs.count();
             self.inner.index(id, doc.take(), options)
         })
-        .await
+        .await;
+        // A retry refused because of what its own earlier run wrote is settled by a read.
+        let conditional = matches!(options.op_type, OpType::Create) || options.if_version.is_some();
+        match indexed {
+            Err(refused) if conditional && runs.may_have_refused_itself(&refused) => {
+                let doc = doc.take();
+                settle::search_index(&self.layer, &reread, &self.inner, id, &doc, refused).await
+            }
+            indexed => indexed,
+        }
     }
 
     async fn get(&self, id: &str) -> Result<Option<StoredDoc>> {

@@ -6,10 +6,12 @@ use futures::{StreamExt, TryStreamExt};
 use integration_tests::clients::{dynamo_client, dynamo_client_at};
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint, setting};
-use store_core::document::{BatchWriteOptions, DocumentStore, Scan, WriteOp};
-use store_core::{Document, KeySchema, KeyType};
+use store_core::document::{
+    BatchWriteOptions, DocumentStore, GetItemOptions, PutItemOptions, Scan, WriteOp, attr,
+};
+use store_core::{DocKey, Document, ErrorKind, KeySchema, KeyType};
 use store_dynamo::{DynamoStore, TableAdmin, TableDefinition};
-use store_layers::{LayerExt, RetryLayer};
+use store_layers::{FaultLayer, LayerExt, RetryLayer};
 
 use super::support::{assert_exact, canonical, faults, layers, policy, report};
 
@@ -53,28 +55,10 @@ impl Drop for DropTable {
     }
 }
 
-#[tokio::test]
-async fn batch_write_of_10k_items_under_faults_is_exact() {
-    let url = endpoint(Service::DynamoDb).await;
-    let table = unique_name("layers");
-    let schema = KeySchema::partition("pk", KeyType::String);
-    let admin = TableAdmin::from_client(dynamo_client().await);
-    // The direct handle: creates the table and reads it back, no layer in between.
-    let direct = admin
-        .create(
-            &TableDefinition::new(&table, schema.clone()),
-            Duration::from_secs(60),
-        )
-        .await
-        .expect("create the table");
-    let _cleanup = DropTable {
-        endpoint: url.clone(),
-        table: table.clone(),
-    };
-
-    // The writer: the SDK's own retry off, so only the layer retries.
-    let writer = DynamoStore::builder(&table, schema)
-        .endpoint(&url)
+/// The writer: the SDK's own retry off, so only the layer retries.
+async fn writer(url: &str, table: &str, schema: KeySchema) -> DynamoStore {
+    DynamoStore::builder(table, schema)
+        .endpoint(url)
         .region(setting("AWS_REGION").unwrap_or_else(|| "us-east-1".into()))
         .static_credentials(
             setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
@@ -83,7 +67,33 @@ async fn batch_write_of_10k_items_under_faults_is_exact() {
         .max_attempts(1)
         .build()
         .await
-        .expect("the writer");
+        .expect("the writer")
+}
+
+/// A new table keyed by `pk`, named from `prefix`: the direct handle that created it (reads
+/// it back with no layer in between), a writer, and the guard that deletes it.
+async fn table(prefix: &str) -> (DynamoStore, DynamoStore, DropTable) {
+    let url = endpoint(Service::DynamoDb).await;
+    let table = unique_name(prefix);
+    let schema = KeySchema::partition("pk", KeyType::String);
+    let admin = TableAdmin::from_client(dynamo_client().await);
+    let direct = admin
+        .create(
+            &TableDefinition::new(&table, schema.clone()),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("create the table");
+    let cleanup = DropTable {
+        endpoint: url.clone(),
+        table: table.clone(),
+    };
+    (direct, writer(&url, &table, schema).await, cleanup)
+}
+
+#[tokio::test]
+async fn batch_write_of_10k_items_under_faults_is_exact() {
+    let (direct, writer, _cleanup) = table("layers").await;
     let faults = faults(SEED);
     let store = writer.layer(layers(RetryLayer::new(policy()), &faults));
 
@@ -132,4 +142,29 @@ async fn batch_write_of_10k_items_under_faults_is_exact() {
         "layers dynamodb: wrote in {write_time:?}, read back in {:?}",
         started.elapsed()
     );
+}
+
+/// Conditional puts (`attribute_not_exists`) whose first run landed in DynamoDB but lost its
+/// answer are each reported done, not refused by the item that run wrote; a put refused by
+/// another writer's item stays refused.
+#[tokio::test]
+async fn conditional_puts_whose_answers_were_lost_are_done() {
+    let (direct, writer, _cleanup) = table("settle").await;
+    let faults = FaultLayer::seeded(SEED);
+    let store = writer.layer(layers(RetryLayer::new(policy()), &faults));
+    let if_absent = || PutItemOptions::new().condition(attr("pk").not_exists());
+    for n in 0..10 {
+        faults.fail_next_after_success(1, ErrorKind::Unavailable);
+        let put = store.put(item(n), if_absent()).await;
+        assert_eq!(put.expect("settled"), None);
+        let key = DocKey::partition(format!("item-{n:05}"));
+        let stored = direct.get(&key, GetItemOptions::new()).await.expect("get");
+        assert_eq!(stored, Some(item(n)));
+    }
+    assert_eq!(faults.injected_after_success(), 10);
+
+    faults.fail_next(1, ErrorKind::Unavailable);
+    let other = item(0).with("title", "another writer's");
+    let err = store.put(other, if_absent()).await.expect_err("taken");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
 }

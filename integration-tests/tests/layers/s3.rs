@@ -7,9 +7,9 @@ use futures::{StreamExt, TryStreamExt};
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint, setting};
 use sha2::{Digest, Sha256};
-use store_core::object::{ListEntry, ListOptions, PutOptions};
-use store_core::{ObjectKey, ObjectStore, ObjectStoreExt};
-use store_layers::{LayerExt, RetryLayer};
+use store_core::object::{ListEntry, ListOptions, PutMode, PutOptions};
+use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt};
+use store_layers::{FaultLayer, LayerExt, RetryLayer};
 use store_s3::{RetryMode, S3Store, S3StoreBuilder};
 
 use super::support::{assert_exact, faults, layers, policy, report};
@@ -74,22 +74,28 @@ impl Drop for DropBucket {
     }
 }
 
-#[tokio::test]
-async fn puts_of_200_objects_under_faults_are_exact() {
+/// A new bucket named from `prefix`: a direct handle, a writer whose SDK retry is off (so only
+/// the layer retries), and the guard that deletes the bucket.
+async fn bucket(prefix: &str) -> (S3Store, S3Store, DropBucket) {
     let url = endpoint(Service::S3).await;
-    let bucket = unique_name("layers");
+    let bucket = unique_name(prefix);
     let direct = builder(&url, &bucket).build().await.expect("the store");
     direct.create_bucket().await.expect("create the bucket");
-    let _cleanup = DropBucket {
+    let cleanup = DropBucket {
         endpoint: url.clone(),
         bucket: bucket.clone(),
     };
-    // The writer: the SDK's own retry off, so only the layer retries.
     let writer = builder(&url, &bucket)
         .retry(RetryMode::Standard, 1)
         .build()
         .await
         .expect("the writer");
+    (direct, writer, cleanup)
+}
+
+#[tokio::test]
+async fn puts_of_200_objects_under_faults_are_exact() {
+    let (direct, writer, _cleanup) = bucket("layers").await;
     let faults = faults(SEED);
     let store = writer.layer(layers(RetryLayer::new(policy()), &faults));
 
@@ -136,4 +142,48 @@ async fn puts_of_200_objects_under_faults_are_exact() {
         "layers s3: wrote in {write_time:?}, read back in {:?}",
         started.elapsed()
     );
+}
+
+/// Create-only puts whose first run landed on S3 but lost its answer are each reported done,
+/// not refused by the object that run created: the stack reads the object back and finds the
+/// put's bytes, content type and metadata. A put refused by another object stays refused.
+#[tokio::test]
+async fn create_only_puts_whose_answers_were_lost_are_done() {
+    let (direct, writer, _cleanup) = bucket("settle").await;
+    let faults = FaultLayer::seeded(SEED);
+    let store = writer.layer(layers(RetryLayer::new(policy()), &faults));
+    let create_only = || {
+        PutOptions::new()
+            .mode(PutMode::CreateOnly)
+            .content_type("application/octet-stream")
+            .metadata("written-by", "settle-test")
+    };
+    for n in 0..10 {
+        let key = ObjectKey::new(format!("settled/{n:02}.bin")).unwrap();
+        faults.fail_next_after_success(1, ErrorKind::Unavailable);
+        let put = store
+            .put(&key, body(n), create_only())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", key.as_str()));
+        let head = direct.head(&key).await.expect("head");
+        assert_eq!(put.etag, head.etag, "{}", key.as_str());
+        assert_eq!(direct.get_bytes(&key).await.expect("get"), body(n));
+    }
+    assert_eq!(faults.injected_after_success(), 10);
+
+    // The first run fails before S3 sees it; the retry finds another object there.
+    let taken = ObjectKey::new("settled/00.bin").unwrap();
+    faults.fail_next(1, ErrorKind::Unavailable);
+    let err = store
+        .put(&taken, body(99), create_only())
+        .await
+        .expect_err("another object is there");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed
+        ),
+        "{err}"
+    );
+    assert_eq!(direct.get_bytes(&taken).await.expect("get"), body(0));
 }

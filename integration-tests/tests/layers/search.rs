@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint};
-use store_core::search::{BulkOp, FieldType, IndexSpec, SearchQuery, SearchRequest};
-use store_core::{Document, SearchIndex};
-use store_layers::{LayerExt, RetryLayer};
+use store_core::search::{
+    BulkOp, FieldType, IndexOptions, IndexSpec, OpType, SearchQuery, SearchRequest,
+};
+use store_core::{Document, ErrorKind, SearchIndex};
+use store_layers::{FaultLayer, LayerExt, RetryLayer};
 use store_search::OpenSearchIndex;
 
 use super::support::{assert_exact, canonical, faults, layers, policy, report};
@@ -108,4 +110,52 @@ async fn bulk_of_100k_docs_under_faults_is_exact() {
         started.elapsed()
     );
     direct.drop_index().await.expect("drop the index");
+}
+
+/// Create-only index calls whose first run landed in OpenSearch but lost its answer are each
+/// reported done with the stored version, not refused by the document that run wrote; a
+/// create refused by another document stays refused.
+#[tokio::test]
+async fn create_only_index_calls_whose_answers_were_lost_are_done() {
+    let url = endpoint(Service::OpenSearch).await;
+    let name = unique_name("settle");
+    let direct = OpenSearchIndex::builder(&name)
+        .url(&url)
+        .build()
+        .expect("index handle");
+    direct
+        .create(&IndexSpec::new().shards(1).replicas(0))
+        .await
+        .expect("create the index");
+    let faults = FaultLayer::seeded(SEED);
+    let index = OpenSearchIndex::builder(&name)
+        .url(&url)
+        .build()
+        .expect("index handle")
+        .layer(layers(RetryLayer::new(policy()), &faults));
+    let create = IndexOptions {
+        op_type: OpType::Create,
+        ..IndexOptions::default()
+    };
+    for n in 0..10 {
+        faults.fail_next_after_success(1, ErrorKind::Unavailable);
+        let version = index
+            .index(&id(n), doc(n), create)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", id(n)));
+        let stored = direct.get(&id(n)).await.expect("get").expect("stored");
+        assert_eq!((stored.source, stored.version), (doc(n), version));
+    }
+    assert_eq!(faults.injected_after_success(), 10);
+
+    faults.fail_next(1, ErrorKind::Unavailable);
+    let err = index
+        .index(&id(0), doc(99), create)
+        .await
+        .expect_err("another document is there");
+    assert!(
+        matches!(err.kind(), ErrorKind::AlreadyExists | ErrorKind::Conflict),
+        "{err}"
+    );
+    let _ = direct.drop_index().await;
 }
