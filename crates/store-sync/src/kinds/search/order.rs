@@ -4,9 +4,13 @@
 use store_core::search::{Hit, SortField};
 use store_core::{Number, Result, StoreError, Value};
 
-/// The mark of a cursor taken in [`ReadOrder::SeqNo`]: `seq:<sequence number>:<id>`. A
-/// cursor without it is an `_id`, as [`ReadOrder::Id`] writes them.
+/// The mark of a cursor taken in [`ReadOrder::SeqNo`]: `seq:<sequence number>:<id>`.
 const SEQ_PREFIX: &str = "seq:";
+
+/// The mark of a cursor taken in [`ReadOrder::Id`]: `id:<id>`, so that an id that itself
+/// begins with `seq:` is never read as a sequence number. A cursor with neither mark is a bare
+/// `_id`, as checkpoints written before the mark hold them.
+const ID_PREFIX: &str = "id:";
 
 /// The order a search collection is read in. A resumed read continues in the order its
 /// checkpoint's cursor was taken in, whatever the collection is set to now, so a checkpoint
@@ -35,6 +39,9 @@ impl ReadOrder {
 
     /// The order `cursor` was taken in, and the `search_after` values it stands for.
     pub(crate) fn resume(cursor: &str) -> Result<(Self, Vec<Value>)> {
+        if let Some(id) = cursor.strip_prefix(ID_PREFIX) {
+            return Ok((Self::Id, vec![Value::String(id.to_owned())]));
+        }
         let Some(rest) = cursor.strip_prefix(SEQ_PREFIX) else {
             return Ok((Self::Id, vec![Value::String(cursor.to_owned())]));
         };
@@ -54,7 +61,7 @@ impl ReadOrder {
     /// The cursor after `hit`, read in this order.
     pub(crate) fn cursor(self, hit: &Hit) -> Result<String> {
         match self {
-            Self::Id => Ok(hit.id.clone()),
+            Self::Id => Ok(format!("{ID_PREFIX}{}", hit.id)),
             Self::SeqNo => match hit.sort.first() {
                 Some(Value::Number(seq_no)) => Ok(format!("{SEQ_PREFIX}{seq_no}:{}", hit.id)),
                 other => Err(StoreError::internal(format!(
@@ -90,6 +97,24 @@ mod tests {
         let by_id = ReadOrder::Id.cursor(&hit("doc-7", Vec::new())).unwrap();
         assert_eq!(
             ReadOrder::resume(&by_id).unwrap(),
+            (ReadOrder::Id, vec![Value::from("doc-7")])
+        );
+    }
+
+    /// Ids that look like cursors of the other order, or like marks, resume by `_id`.
+    #[test]
+    fn an_id_that_looks_like_a_cursor_resumes_by_id() {
+        for id in ["seq:12:x", "seq:", "id:7", "", "id:seq:1:a"] {
+            let cursor = ReadOrder::Id.cursor(&hit(id, Vec::new())).unwrap();
+            assert_eq!(
+                ReadOrder::resume(&cursor).unwrap(),
+                (ReadOrder::Id, vec![Value::from(id)]),
+                "{id:?} as {cursor:?}"
+            );
+        }
+        // A bare id, as older checkpoints hold them, still resumes by `_id`.
+        assert_eq!(
+            ReadOrder::resume("doc-7").unwrap(),
             (ReadOrder::Id, vec![Value::from("doc-7")])
         );
     }
