@@ -332,7 +332,7 @@ async fn the_merged_manifest_names_the_plan_every_partition_read_by() {
     assert_eq!(
         manifest.plan.as_deref(),
         Some(plan_sha.as_str()),
-        "as `sha256sum plan.json` prints"
+        "as `sha256sum plan.json` prints for a plan stores wrote"
     );
     assert_eq!(manifest.collections[0].records, 600);
 }
@@ -348,7 +348,7 @@ async fn partitions_read_by_different_plans_are_never_merged() {
     insert(&db, 5_000..5_600).await;
 
     let err = back_up_share(&table, dir.path(), 1).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     for said in [
         "partitions/0-of-2.json was read by partition plan",
         "but partitions/1-of-2.json by",
@@ -369,6 +369,27 @@ async fn partitions_read_by_different_plans_are_never_merged() {
         archive.manifest().await.is_err(),
         "a restore refuses the unfinished archive"
     );
+}
+
+/// A partition manifest written before manifests recorded plans (no `plan`) agrees with the
+/// plan the others recorded: an archive begun by an older stores is finished by a newer one.
+#[tokio::test]
+async fn a_partition_manifest_without_a_plan_merges_with_one_that_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, table) = table_of(600).await;
+    back_up_share(&table, dir.path(), 0).await.unwrap();
+    let older = dir.path().join("partitions/0-of-2.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&older).unwrap()).unwrap();
+    assert!(manifest.as_object_mut().unwrap().remove("plan").is_some());
+    std::fs::write(&older, manifest.to_string()).unwrap();
+
+    back_up_share(&table, dir.path(), 1).await.unwrap();
+    let plan_file = std::fs::read(dir.path().join("partitions/plan.json")).unwrap();
+    let archive = ArchiveSource::in_dir(dir.path(), "archive");
+    let merged = archive.manifest().await.unwrap();
+    assert_eq!(merged.plan, Some(hex_sha256(&plan_file)));
+    assert_eq!(merged.collections[0].records, 600);
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

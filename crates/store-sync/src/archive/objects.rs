@@ -194,6 +194,14 @@ impl RecordSink for ObjectArchiveSink {
         self.archive.delete(keys).await
     }
 
+    fn plan_home(&self) -> Option<crate::plan::PlanHome> {
+        self.archive.plan_home()
+    }
+
+    fn read_by_plan(&self, digest: &str) {
+        self.archive.read_by_plan(digest);
+    }
+
     async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
         self.archive.finish(receipts).await
     }

@@ -294,23 +294,25 @@ impl RecordSink for ArchiveSink {
     }
 }
 
-/// The plan every partition of `finished` read by (`None` when none read by one); partitions
-/// read by different plans are refused, naming two of them: the plan was replaced during the
-/// backup (its file deleted, then cut again from a changed table), so their key ranges need
-/// not meet, and rows between them may be missing or held twice.
+/// The plan the partitions of `finished` read by (`None` when none recorded one); partitions
+/// that recorded different plans are refused, naming two of them: the plan was replaced during
+/// the backup (its file deleted, then cut again from a changed table), so their key ranges need
+/// not meet, and rows between them may be missing or held twice. A partition manifest with no
+/// plan is one of an unplanned source, or one written before manifests recorded plans (an
+/// archive finished in place by a newer stores): it agrees with any plan.
 fn same_plan(label: &str, finished: &[(String, Manifest)]) -> Result<Option<String>> {
-    let Some((first_path, first)) = finished.first() else {
+    let mut recorded = finished
+        .iter()
+        .filter_map(|(path, m)| Some((path, m.plan.as_ref()?)));
+    let Some((first_path, first)) = recorded.next() else {
         return Ok(None);
     };
-    let named = |plan: &Option<String>| plan.as_deref().map_or("no plan", |p| p).to_owned();
-    match finished.iter().find(|(_, m)| m.plan != first.plan) {
-        None => Ok(first.plan.clone()),
-        Some((path, other)) => Err(StoreError::conflict(format!(
-            "{label}: {first_path} was read by partition plan {} but {path} by {}: the plan \
-             was replaced during the backup, so the partitions' key ranges need not meet; no \
-             manifest was written. Back up again into a new location",
-            named(&first.plan),
-            named(&other.plan)
+    match recorded.find(|(_, plan)| plan != &first) {
+        None => Ok(Some(first.clone())),
+        Some((path, other)) => Err(StoreError::invalid_input(format!(
+            "{label}: {first_path} was read by partition plan {first} but {path} by {other}: \
+             the plan was replaced during the backup, so the partitions' key ranges need not \
+             meet; no manifest was written. Back up again into a new location"
         ))),
     }
 }

@@ -9,7 +9,10 @@ const SEQ_PREFIX: &str = "seq:";
 
 /// The mark of a cursor taken in [`ReadOrder::Id`]: `id:<id>`, so that an id that itself
 /// begins with `seq:` is never read as a sequence number. A cursor with neither mark is a bare
-/// `_id`, as checkpoints written before the mark hold them.
+/// `_id`, as checkpoints written before the mark hold them; such a bare id that itself begins
+/// with `id:` or `seq:` is still read as marked (only a checkpoint version could tell), and a
+/// build older than the mark reads a marked cursor as a bare id: resume a checkpoint with the
+/// build that wrote it, or restart.
 const ID_PREFIX: &str = "id:";
 
 /// The order a search collection is read in. A resumed read continues in the order its
