@@ -94,18 +94,15 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
             });
         let scope = || entities.unwrap_or_else(|| Scope::Collection(collection(&meta)));
         let item = Consumed::new(item, self.layer.may_repeat(&meta));
+        let settles = options.condition.is_some() && !options.return_old;
         let runs = Runs::default();
         let put = write(&self.layer, &meta, scope, || {
-            runs.count();
-            self.inner.put(item.take(), options.clone())
+            let run = self.inner.put(item.take(), options.clone());
+            if settles { runs.track(run) } else { run }
         })
         .await;
         match put {
-            Err(refused)
-                if options.condition.is_some()
-                    && !options.return_old
-                    && runs.may_have_refused_itself(&refused) =>
-            {
+            Err(refused) if settles && runs.may_have_refused_itself(&refused) => {
                 let item = item.take();
                 match self.inner.key_schema().key_of(&item) {
                     Ok(key) => {

@@ -112,16 +112,15 @@ impl<S: ObjectStore, L: Layer + 'static> ObjectStore for Layered<S, L> {
         let reread = meta(&self.inner, "get", Access::Read);
         let meta = meta(&self.inner, "put", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, key)]);
+        let conditional = options.mode != PutMode::Overwrite;
         let runs = Runs::default();
         let put = write(&self.layer, &meta, scope, || {
-            runs.count();
-            self.inner.put(key, body.clone(), options.clone())
+            let run = self.inner.put(key, body.clone(), options.clone());
+            if conditional { runs.track(run) } else { run }
         })
         .await;
         let put = match put {
-            Err(refused)
-                if options.mode != PutMode::Overwrite && runs.may_have_refused_itself(&refused) =>
-            {
+            Err(refused) if conditional && runs.may_have_refused_itself(&refused) => {
                 settle::object_put(
                     &self.layer,
                     &reread,

@@ -59,18 +59,25 @@ impl<S: SearchIndex, L: Layer + 'static> SearchIndex for Layered<S, L> {
         let meta = meta(&self.inner, "index", Access::Write).idempotent(true);
         let scope = || Scope::Entities(vec![entity(&meta, id)]);
         let doc = Consumed::new(doc, self.layer.may_repeat(&meta));
-        let runs = Runs::default();
-        let indexed = write(&self.layer, &meta, scope, || {
-            runs.count();
-            self.inner.index(id, doc.take(), options)
-        })
-        .await;
         // A retry refused because of what its own earlier run wrote is settled by a read.
         let conditional = matches!(options.op_type, OpType::Create) || options.if_version.is_some();
+        let runs = Runs::default();
+        let indexed = write(&self.layer, &meta, scope, || {
+            let run = self.inner.index(id, doc.take(), options);
+            if conditional { runs.track(run) } else { run }
+        })
+        .await;
         match indexed {
             Err(refused) if conditional && runs.may_have_refused_itself(&refused) => {
                 let doc = doc.take();
-                settle::search_index(&self.layer, &reread, &self.inner, id, &doc, refused).await
+                let version =
+                    settle::search_index(&self.layer, &reread, &self.inner, id, &doc, refused)
+                        .await?;
+                // Visible to search before returning, as asked, whoever wrote it.
+                if options.refresh {
+                    self.inner.refresh().await?;
+                }
+                Ok(version)
             }
             indexed => indexed,
         }

@@ -6,13 +6,16 @@
 //! versioned index is refused with `PreconditionFailed`, because its first run moved the tag.
 //! Reported as is, the caller would be told a write failed that succeeded.
 //!
-//! So a refusal of a conditional write that ran more than once is checked: what is stored now is
-//! read (through the layers, never from a fallback or a cache), and when it is exactly what the
-//! write meant to leave, the write is reported done. It was this call's earlier run, or another
-//! writer storing the very same value; either way what the caller asked for holds. Anything
-//! else (a different value, a failed read) returns the refusal unchanged.
+//! So a refusal of a conditional write one of whose earlier runs may have landed (it finished
+//! well and a layer reported a failure anyway, it failed with `Unavailable`, or it was cancelled
+//! in flight) is checked: what is stored now is read (through the layers, never from a fallback
+//! or a cache), and when it is exactly what the write meant to leave, the write is reported
+//! done. Then it was this call's earlier run, or (indistinguishably) another writer storing the
+//! very same value at the same moment. A refusal after runs that surely left the store alone
+//! (throttled, refused before sending) stands, even when the value there is identical, as does
+//! any refusal when the value differs or the read fails.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -25,23 +28,59 @@ use crate::layer::Layer;
 use crate::meta::OpMeta;
 use crate::read::read;
 
-/// How many times a call's store method ran.
+/// What the runs of one conditional write may have done to the store.
 #[derive(Debug, Default)]
-pub(crate) struct Runs(AtomicU32);
+pub(crate) struct Runs {
+    /// Whether a run may have changed the store: it finished well (whatever the layers around
+    /// it then reported), failed leaving its fate unknown (`Unavailable`: a timeout, a dropped
+    /// connection, a 5xx), or was cancelled in flight.
+    may_have_landed: AtomicBool,
+}
+
+/// Marks its [`Runs`] when the run it watches may have landed; armed until the run ends
+/// otherwise, so a run cancelled in flight counts.
+struct Watch<'a> {
+    runs: &'a Runs,
+    landed: bool,
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        if self.landed {
+            self.runs.may_have_landed.store(true, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Runs {
-    /// Counts one run.
-    pub(crate) fn count(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+    /// `run`, watched: how it ends is kept for [`may_have_refused_itself`](Self::may_have_refused_itself).
+    pub(crate) fn track<'a, T: Send + 'a>(
+        &'a self,
+        run: BoxFuture<'a, Result<T>>,
+    ) -> BoxFuture<'a, Result<T>> {
+        Box::pin(async move {
+            let mut watch = Watch {
+                runs: self,
+                landed: true,
+            };
+            let outcome = run.await;
+            watch.landed = match &outcome {
+                Ok(_) => true,
+                Err(e) => e.kind() == ErrorKind::Unavailable,
+            };
+            outcome
+        })
     }
 
-    /// Whether `error` may be the refusal of a conditional write by its own earlier run: the
-    /// call ran more than once, and the store refused it because of what it found there.
+    /// Whether `error` may be the refusal of this write by its own earlier run: an earlier run
+    /// may have landed, and the store refused the write because of what it found there. A
+    /// run that surely left the store alone (throttled, refused) never makes a refusal doubtful:
+    /// another writer's value, even an identical one, then refused it.
     pub(crate) fn may_have_refused_itself(&self, error: &StoreError) -> bool {
-        self.0.load(Ordering::Relaxed) > 1
+        self.may_have_landed.load(Ordering::Relaxed)
             && matches!(
                 error.kind(),
-                ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed | ErrorKind::Conflict
+                ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed
             )
     }
 }
@@ -134,5 +173,46 @@ pub(crate) async fn search_index<L: Layer>(
     match found {
         Ok(Some(stored)) if stored.source == *doc => Ok(stored.version),
         _ => Err(refused),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal() -> StoreError {
+        StoreError::already_exists("an object already exists at this key")
+    }
+
+    async fn after(outcomes: Vec<Result<()>>) -> Runs {
+        let runs = Runs::default();
+        for outcome in outcomes {
+            let _ = runs.track(Box::pin(async move { outcome })).await;
+        }
+        runs
+    }
+
+    #[tokio::test]
+    async fn only_a_run_that_may_have_landed_makes_a_refusal_doubtful() {
+        let landed = after(vec![Ok(())]).await;
+        assert!(landed.may_have_refused_itself(&refusal()));
+        let unknown = after(vec![Err(StoreError::unavailable("timed out"))]).await;
+        assert!(unknown.may_have_refused_itself(&refusal()));
+        let throttled = after(vec![Err(StoreError::throttled("slow down"))]).await;
+        assert!(!throttled.may_have_refused_itself(&refusal()));
+        assert!(!Runs::default().may_have_refused_itself(&refusal()));
+        // Only refusals by what is stored are settled; a conflict is retried, not settled.
+        assert!(!landed.may_have_refused_itself(&StoreError::conflict("busy")));
+        assert!(landed.may_have_refused_itself(&StoreError::precondition_failed("etag moved")));
+    }
+
+    #[tokio::test]
+    async fn a_run_cancelled_in_flight_may_have_landed() {
+        let runs = Runs::default();
+        let mut run = runs.track(Box::pin(std::future::pending::<Result<()>>()));
+        assert!(futures::poll!(run.as_mut()).is_pending());
+        assert!(!runs.may_have_refused_itself(&refusal()), "still in flight");
+        drop(run);
+        assert!(runs.may_have_refused_itself(&refusal()));
     }
 }
