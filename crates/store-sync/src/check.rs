@@ -1,12 +1,11 @@
 //! [`check`]: do two collections, of any kinds, hold the same records?
 
-use std::collections::HashMap;
-
 use futures::TryStreamExt;
 use store_core::Result;
 
 use crate::digest::{CollectionDigest, Comparison, RecordDigest};
 use crate::source::{Partition, RecordSource};
+use crate::spill::{Joined, SpillJoin, SpillOptions};
 
 /// How many keys of each kind of difference a report lists (all are counted).
 pub const SAMPLE_LIMIT: usize = 20;
@@ -38,20 +37,26 @@ impl CheckReport {
     }
 }
 
-/// A count of differences and a sample of their keys (canonical key texts, sorted).
+/// A count of differences and a sample of their keys: the [`SAMPLE_LIMIT`] first canonical
+/// key texts in sorted order, whatever order the stores were read in.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Differences {
     /// How many.
     pub count: u64,
-    /// Up to [`SAMPLE_LIMIT`] keys.
+    /// Up to [`SAMPLE_LIMIT`] keys, sorted.
     pub sample: Vec<String>,
 }
 
 impl Differences {
     pub(crate) fn add(&mut self, key: &str) {
         self.count += 1;
-        if self.sample.len() < SAMPLE_LIMIT {
-            self.sample.push(key.to_owned());
+        let full = self.sample.len() >= SAMPLE_LIMIT;
+        if full && self.sample.last().is_some_and(|last| key >= last.as_str()) {
+            return;
+        }
+        if let Err(at) = self.sample.binary_search_by(|held| held.as_str().cmp(key)) {
+            self.sample.insert(at, key.to_owned());
+            self.sample.truncate(SAMPLE_LIMIT);
         }
     }
 }
@@ -66,57 +71,101 @@ pub fn comparison_for(left: Comparison, right: Comparison) -> Comparison {
 }
 
 /// Compares two collections by count, keys and content, and computes each one's
-/// order-independent digest.
-///
-/// The first collection's keys and record digests are held in memory (about 100 bytes a
-/// record); the second is streamed.
+/// order-independent digest, holding at most the default number of keys in memory
+/// ([`SpillOptions::default`]).
 pub async fn check(
     left: &dyn RecordSource,
     right: &dyn RecordSource,
     batch_size: usize,
 ) -> Result<CheckReport> {
+    check_with(left, right, batch_size, &SpillOptions::default()).await
+}
+
+/// [`check`], holding at most `spill.in_memory_keys` of the first collection's keys and
+/// record digests in memory: past that, both collections' keys and digests are partitioned
+/// into temporary files under `spill.dir` and compared a partition at a time. The second
+/// collection is streamed.
+pub async fn check_with(
+    left: &dyn RecordSource,
+    right: &dyn RecordSource,
+    batch_size: usize,
+    spill: &SpillOptions,
+) -> Result<CheckReport> {
     let comparison = comparison_for(left.comparison(), right.comparison());
     let mut left_digest = CollectionDigest::default();
-    let mut seen: HashMap<String, RecordDigest> = HashMap::new();
+    let mut join = SpillJoin::<RecordDigest, RecordDigest>::new(spill);
     let mut batches = left.read(Partition::whole(), None, batch_size.max(1));
     while let Some(batch) = batches.try_next().await? {
         for record in batch.records {
             let digest = RecordDigest::of(&record, comparison);
             left_digest.add(&digest);
-            seen.insert(record.key.id().to_owned(), digest);
+            join.insert(record.key.id().to_owned(), digest)?;
         }
     }
     drop(batches);
 
     let mut right_digest = CollectionDigest::default();
-    let mut only_right = Differences::default();
-    let mut differing = Differences::default();
+    let mut tally = Tally::default();
     let mut batches = right.read(Partition::whole(), None, batch_size.max(1));
     while let Some(batch) = batches.try_next().await? {
         for record in batch.records {
             let digest = RecordDigest::of(&record, comparison);
             right_digest.add(&digest);
-            match seen.remove(record.key.id()) {
-                None => only_right.add(record.key.id()),
-                Some(theirs) if theirs != digest => differing.add(record.key.id()),
-                Some(_) => {}
+            if let Some((id, joined)) = join.probe(record.key.id().to_owned(), digest)? {
+                tally.add(&id, joined);
             }
         }
     }
-    let mut only_left = Differences {
-        count: seen.len() as u64,
-        sample: seen.into_keys().collect(),
-    };
-    only_left.sample.sort_unstable();
-    only_left.sample.truncate(SAMPLE_LIMIT);
-    only_right.sample.sort_unstable();
-    differing.sample.sort_unstable();
+    let mut rest = join.finish()?;
+    while let Some((id, joined)) = rest.next()? {
+        tally.add(&id, joined);
+    }
     Ok(CheckReport {
         left: left_digest,
         right: right_digest,
         comparison,
-        only_left,
-        only_right,
-        differing,
+        only_left: tally.only_left,
+        only_right: tally.only_right,
+        differing: tally.differing,
     })
+}
+
+/// The differences found so far.
+#[derive(Default)]
+struct Tally {
+    only_left: Differences,
+    only_right: Differences,
+    differing: Differences,
+}
+
+impl Tally {
+    fn add(&mut self, id: &str, joined: Joined<RecordDigest, RecordDigest>) {
+        match joined {
+            Joined::Both(left, right) if left != right => self.differing.add(id),
+            Joined::Both(..) => {}
+            Joined::BuildOnly(_) => self.only_left.add(id),
+            Joined::ProbeOnly(_) => self.only_right.add(id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_is_the_smallest_keys_whatever_the_order() {
+        let mut forward = Differences::default();
+        let mut backward = Differences::default();
+        let keys: Vec<String> = (0..100).map(|i| format!("k{i:03}")).collect();
+        for key in &keys {
+            forward.add(key);
+        }
+        for key in keys.iter().rev() {
+            backward.add(key);
+        }
+        assert_eq!(forward, backward);
+        assert_eq!(forward.count, 100);
+        assert_eq!(forward.sample, keys[..SAMPLE_LIMIT]);
+    }
 }

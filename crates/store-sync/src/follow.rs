@@ -51,6 +51,8 @@ pub struct FollowOptions {
     pub delete: bool,
     /// Refuse a copy that would delete more than this many records.
     pub max_delete: Option<u64>,
+    /// How many of the sink's keys a copy holds in memory, and where the rest spill.
+    pub spill: crate::SpillOptions,
 }
 
 impl FollowOptions {
@@ -63,6 +65,7 @@ impl FollowOptions {
             create: true,
             delete: false,
             max_delete: None,
+            spill: crate::SpillOptions::default(),
         }
     }
 }
@@ -245,6 +248,7 @@ async fn copy_once(
             max_delete: options.max_delete,
             dry_run: false,
             create: options.create,
+            spill: options.spill.clone(),
         },
         progress,
     )

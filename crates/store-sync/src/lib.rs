@@ -37,12 +37,13 @@ mod record;
 mod schema;
 mod sink;
 mod source;
+mod spill;
 mod sync;
 
 pub use archive::{
     ArchiveSink, ArchiveSource, ObjectArchiveSink, ObjectListing, ObjectRestoreSink,
 };
-pub use check::{CheckReport, Differences, SAMPLE_LIMIT, check, comparison_for};
+pub use check::{CheckReport, Differences, SAMPLE_LIMIT, check, check_with, comparison_for};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
 pub use copy::{CopyOptions, CopyReport, copy};
 pub use digest::{CollectionDigest, Comparison, RecordDigest};
@@ -57,4 +58,5 @@ pub use record::{Record, RecordKey, canonical_number};
 pub use schema::{CollectionSchema, Column, KeyField};
 pub use sink::{Receipt, RecordSink};
 pub use source::{Batch, Partition, RecordSource, RowBatch};
+pub use spill::SpillOptions;
 pub use sync::{SyncOptions, SyncReport, sync};

@@ -185,14 +185,7 @@ pub async fn transfer_objects(
         report.extra_kept = extra;
         return Ok(report);
     }
-    if let Some(max) = options.max_delete
-        && extra > max
-    {
-        return Err(StoreError::precondition_failed(format!(
-            "sync would delete {extra} objects from {}, more than --max-delete {max}; nothing was deleted",
-            to.label
-        )));
-    }
+    crate::sync::within_max_delete(extra, options.max_delete, "objects", &to.label)?;
     report.deleted = extra;
     if !options.dry_run {
         let keys: Vec<ObjectKey> = existing.into_values().map(|m| m.key).collect();

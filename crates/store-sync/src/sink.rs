@@ -70,6 +70,12 @@ pub trait RecordSink: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// Whether [`RecordSink::keys_matching`] may answer keys other than those asked: `false`
+    /// (the default) lets a sync skip remembering the keys it created.
+    fn may_match_keys_loosely(&self) -> bool {
+        false
+    }
+
     /// Where the processes of a partitioned job writing here keep their shared
     /// [`PartitionPlan`](crate::PartitionPlan) when none is given: an archive keeps it among its
     /// files. `None` (the default) for sinks with no room for it.

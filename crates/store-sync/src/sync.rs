@@ -4,7 +4,7 @@
 //! source no longer has are deleted only when asked (`delete`), never after an error, and never
 //! more than `max_delete` of them.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use futures::TryStreamExt;
 use store_core::{Result, StoreError};
@@ -15,6 +15,9 @@ use crate::progress::{Event, Progress};
 use crate::record::{Record, RecordKey};
 use crate::sink::RecordSink;
 use crate::source::{Partition, RecordSource};
+use crate::spill::{
+    Joined, KeyAndDigest, PackedKey, RecordAndDigest, SpillJoin, SpillLog, SpillOptions,
+};
 
 /// How a sync runs.
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// Create the sink's collection from the source's schema when it does not exist.
     pub create: bool,
+    /// How many of the sink's keys are held in memory, and where the rest spill.
+    pub spill: SpillOptions,
 }
 
 impl Default for SyncOptions {
@@ -39,6 +44,7 @@ impl Default for SyncOptions {
             max_delete: None,
             dry_run: false,
             create: true,
+            spill: SpillOptions::default(),
         }
     }
 }
@@ -60,8 +66,10 @@ pub struct SyncReport {
 
 /// Makes `sink` hold what `source` holds. `sink_view` reads the same collection `sink` writes.
 ///
-/// The sink's keys and record digests are held in memory (about 100 bytes a record); the
-/// source is streamed.
+/// The sink's keys and record digests are held in memory up to
+/// `options.spill.in_memory_keys` (about 200 bytes each); past that they, and the source's
+/// records waiting to be compared, are partitioned into temporary files and compared a
+/// partition at a time, so memory stays bounded however large the collections are.
 pub async fn sync(
     source: &dyn RecordSource,
     sink_view: &dyn RecordSource,
@@ -75,7 +83,7 @@ pub async fn sync(
         sink.prepare(&schema, options.create).await?;
     }
     let comparison = comparison_for(source.comparison(), sink.comparison());
-    let mut existing: HashMap<String, (RecordKey, RecordDigest)> = HashMap::new();
+    let mut join = SpillJoin::<KeyAndDigest, RecordAndDigest>::new(&options.spill);
     {
         let mut batches = sink_view.read(Partition::whole(), None, batch_size);
         loop {
@@ -83,7 +91,14 @@ pub async fn sync(
                 Ok(Some(batch)) => {
                     for record in batch.records {
                         let digest = RecordDigest::of(&record, comparison);
-                        existing.insert(record.key.id().to_owned(), (record.key, digest));
+                        let id = record.key.id().to_owned();
+                        join.insert(
+                            id,
+                            KeyAndDigest {
+                                key: PackedKey::of(&record.key),
+                                digest,
+                            },
+                        )?;
                     }
                 }
                 Ok(None) => break,
@@ -100,83 +115,187 @@ pub async fn sync(
         estimated_total: source.estimated_count().await.ok().flatten(),
     });
 
-    let mut report = SyncReport::default();
-    // Keys the sink lacks exactly (kept only while it holds any): it may match them more
-    // loosely, and such a match is an update, not a new record and an extra one.
-    let mut created: Vec<RecordKey> = Vec::new();
-    let mut pending: Vec<Record> = Vec::with_capacity(batch_size);
-    let mut done = 0u64;
+    let mut tally = Tally::new(options, !join.is_empty() && sink.may_match_keys_loosely());
     let mut batches = source.read(Partition::whole(), None, batch_size);
     while let Some(batch) = batches.try_next().await? {
         for record in batch.records {
             let digest = RecordDigest::of(&record, comparison);
-            match existing.remove(record.key.id()) {
-                Some((_, theirs)) if theirs == digest => report.unchanged += 1,
-                Some(_) => {
-                    report.updated += 1;
-                    pending.push(record);
-                }
-                None => {
-                    report.created += 1;
-                    if !existing.is_empty() {
-                        created.push(record.key.clone());
-                    }
-                    pending.push(record);
-                }
+            let id = record.key.id().to_owned();
+            if let Some((id, joined)) = join.probe(id, RecordAndDigest { record, digest })? {
+                tally.take(id, joined)?;
             }
         }
-        if pending.len() >= batch_size {
-            done += flush(sink, &mut pending, options.dry_run).await?;
-            progress.event(&Event::Progress {
-                records: done,
-                batch: 0,
-            });
-        }
+        tally.flush_full(sink, progress, batch_size).await?;
     }
-    done += flush(sink, &mut pending, options.dry_run).await?;
-    progress.event(&Event::Progress {
-        records: done,
-        batch: 0,
-    });
-
-    if !existing.is_empty() && !created.is_empty() {
-        // A key column that ignores case holds "a" where the source has "A": the upsert of
-        // "A" wrote over "a", which is not extra.
-        for held in sink.keys_matching(&created).await? {
-            if existing.remove(held.id()).is_some() {
-                report.created -= 1;
-                report.updated += 1;
-            }
-        }
+    drop(batches);
+    let mut rest = join.finish()?;
+    while let Some((id, joined)) = rest.next()? {
+        tally.take(id, joined)?;
+        tally.flush_full(sink, progress, batch_size).await?;
     }
-    let extra = existing.len() as u64;
-    if !options.delete {
-        report.extra_kept = extra;
-        return Ok(report);
-    }
-    if let Some(max) = options.max_delete
-        && extra > max
-    {
-        return Err(StoreError::precondition_failed(format!(
-            "sync would delete {extra} records from {}, more than --max-delete {max}; nothing was deleted",
-            sink.describe()
-        )));
-    }
-    report.deleted = extra;
-    if !options.dry_run {
-        let keys: Vec<RecordKey> = existing.into_values().map(|(key, _)| key).collect();
-        for chunk in keys.chunks(batch_size) {
-            sink.delete(chunk.to_vec()).await?;
-        }
-    }
-    Ok(report)
+    drop(rest);
+    tally.flush(sink, progress).await?;
+    tally.settle_extras(sink, options).await
 }
 
-async fn flush(sink: &dyn RecordSink, pending: &mut Vec<Record>, dry_run: bool) -> Result<u64> {
-    let records = std::mem::take(pending);
-    let count = records.len() as u64;
-    if count > 0 && !dry_run {
-        sink.upsert(records).await?;
+/// What a sync found so far, the records waiting to be written, and the keys it must look
+/// at again once everything is written.
+struct Tally {
+    report: SyncReport,
+    dry_run: bool,
+    pending: Vec<Record>,
+    written: u64,
+    /// Keys the sink lacked exactly, kept only when it held anything and may match keys
+    /// loosely: such a match is an update, not a new record and an extra one.
+    created: Option<SpillLog<PackedKey>>,
+    /// Keys only the sink has, to be joined with the keys the created ones matched loosely.
+    unmatched: SpillJoin<PackedKey, ()>,
+    spill: SpillOptions,
+}
+
+impl Tally {
+    fn new(options: &SyncOptions, remember_created: bool) -> Self {
+        // The main join holds up to the limit; these three share a quarter of it each.
+        let spill = SpillOptions {
+            in_memory_keys: options.spill.in_memory_keys / 4,
+            dir: options.spill.dir.clone(),
+        };
+        Self {
+            report: SyncReport::default(),
+            dry_run: options.dry_run,
+            pending: Vec::with_capacity(options.batch_size.clamp(1, 4096)),
+            written: 0,
+            created: remember_created.then(|| SpillLog::new(&spill)),
+            unmatched: SpillJoin::new(&spill),
+            spill,
+        }
     }
-    Ok(count)
+
+    fn take(&mut self, id: String, joined: Joined<KeyAndDigest, RecordAndDigest>) -> Result<()> {
+        match joined {
+            Joined::Both(theirs, mine) if theirs.digest == mine.digest => {
+                self.report.unchanged += 1;
+            }
+            Joined::Both(_, mine) => {
+                self.report.updated += 1;
+                self.pending.push(mine.record);
+            }
+            Joined::ProbeOnly(mine) => {
+                self.report.created += 1;
+                if let Some(created) = &mut self.created {
+                    created.push(PackedKey::of(&mine.record.key))?;
+                }
+                self.pending.push(mine.record);
+            }
+            Joined::BuildOnly(theirs) => self.unmatched.insert(id, theirs.key)?,
+        }
+        Ok(())
+    }
+
+    async fn flush_full(
+        &mut self,
+        sink: &dyn RecordSink,
+        progress: &dyn Progress,
+        batch_size: usize,
+    ) -> Result<()> {
+        if self.pending.len() >= batch_size {
+            self.flush(sink, progress).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, sink: &dyn RecordSink, progress: &dyn Progress) -> Result<()> {
+        let records = std::mem::take(&mut self.pending);
+        let count = records.len() as u64;
+        if count > 0 && !self.dry_run {
+            sink.upsert(records).await?;
+        }
+        self.written += count;
+        progress.event(&Event::Progress {
+            records: self.written,
+            batch: 0,
+        });
+        Ok(())
+    }
+
+    /// Counts the sink's extra records (less those a written key matched loosely) and, when
+    /// asked and within the cap, deletes them.
+    async fn settle_extras(
+        mut self,
+        sink: &dyn RecordSink,
+        options: &SyncOptions,
+    ) -> Result<SyncReport> {
+        let mut unmatched = self.unmatched;
+        let mut extras = SpillLog::new(&self.spill);
+        let mut take = |joined: Joined<PackedKey, ()>, report: &mut SyncReport| match joined {
+            // A key column that ignores case holds "a" where the source has "A": the upsert
+            // of "A" wrote over "a", which is not extra.
+            Joined::Both(..) => {
+                report.created -= 1;
+                report.updated += 1;
+                Ok(())
+            }
+            Joined::BuildOnly(key) => extras.push(key),
+            Joined::ProbeOnly(()) => Ok(()),
+        };
+        if let Some(created) = &mut self.created
+            && !unmatched.is_empty()
+        {
+            let mut reader = created.read()?;
+            loop {
+                let chunk = PackedKey::unpack_all(&reader.chunk(options.batch_size.max(1))?)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let asked: HashSet<&str> = chunk.iter().map(RecordKey::id).collect();
+                for held in sink.keys_matching(&chunk).await? {
+                    if asked.contains(held.id()) {
+                        continue;
+                    }
+                    if let Some((_, joined)) = unmatched.probe(held.id().to_owned(), ())? {
+                        take(joined, &mut self.report)?;
+                    }
+                }
+            }
+        }
+        let mut rest = unmatched.finish()?;
+        while let Some((_, joined)) = rest.next()? {
+            take(joined, &mut self.report)?;
+        }
+        drop(rest);
+        let extra = extras.len();
+        let mut report = self.report;
+        if !options.delete {
+            report.extra_kept = extra;
+            return Ok(report);
+        }
+        within_max_delete(extra, options.max_delete, "records", &sink.describe())?;
+        report.deleted = extra;
+        if !options.dry_run {
+            let mut extras = extras.read()?;
+            loop {
+                let chunk = PackedKey::unpack_all(&extras.chunk(options.batch_size.max(1))?)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                sink.delete(chunk).await?;
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Refuses deleting `extra` things (named by `what`) from `sink` when that is more than `max`.
+pub(crate) fn within_max_delete(
+    extra: u64,
+    max: Option<u64>,
+    what: &str,
+    sink: &str,
+) -> Result<()> {
+    match max {
+        Some(max) if extra > max => Err(StoreError::precondition_failed(format!(
+            "sync would delete {extra} {what} from {sink}, more than --max-delete {max}; nothing was deleted"
+        ))),
+        _ => Ok(()),
+    }
 }

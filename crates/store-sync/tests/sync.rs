@@ -1,11 +1,35 @@
 //! `sync` writes only what differs, deletes only with consent and within the cap, and
-//! `--dry-run` writes nothing.
+//! `--dry-run` writes nothing, with everything held in memory and with the keys spilled to
+//! files (two in memory, so every partition is split again).
 
 mod common;
 
 use common::{dataset, documents};
 use store_core::{Document, Value};
-use store_sync::{Silent, SyncOptions, check, sync};
+use store_sync::{CheckReport, RecordSource, Silent, SpillOptions, SyncOptions, check_with, sync};
+
+/// Runs `$test(spill)` with the default spill options and with two keys in memory.
+macro_rules! both_ways {
+    ($test:ident) => {
+        mod $test {
+            use super::*;
+
+            #[tokio::test]
+            async fn in_memory() {
+                $test(SpillOptions::default()).await;
+            }
+
+            #[tokio::test]
+            async fn spilled() {
+                $test(SpillOptions::keys(2)).await;
+            }
+        }
+    };
+}
+
+async fn check(a: &dyn RecordSource, b: &dyn RecordSource, spill: &SpillOptions) -> CheckReport {
+    check_with(a, b, 50, spill).await.unwrap()
+}
 
 async fn diverged() -> (
     store_sync::DocumentCollection,
@@ -30,17 +54,18 @@ async fn diverged() -> (
     (source, store, sink)
 }
 
-fn options() -> SyncOptions {
+fn options(spill: &SpillOptions) -> SyncOptions {
     SyncOptions {
         batch_size: 16,
+        spill: spill.clone(),
         ..SyncOptions::default()
     }
 }
 
-#[tokio::test]
-async fn sync_writes_what_differs_and_keeps_extras_without_delete() {
+both_ways!(sync_writes_what_differs_and_keeps_extras_without_delete);
+async fn sync_writes_what_differs_and_keeps_extras_without_delete(spill: SpillOptions) {
     let (source, store, sink) = diverged().await;
-    let report = sync(&source, &sink, &sink, &options(), &Silent)
+    let report = sync(&source, &sink, &sink, &options(&spill), &Silent)
         .await
         .unwrap();
     assert_eq!(
@@ -50,37 +75,37 @@ async fn sync_writes_what_differs_and_keeps_extras_without_delete() {
     assert_eq!((report.deleted, report.extra_kept), (0, 10));
     let count = common::count(store.as_ref()).await as usize;
     assert_eq!(count, 110);
-    let again = sync(&source, &sink, &sink, &options(), &Silent)
+    let again = sync(&source, &sink, &sink, &options(&spill), &Silent)
         .await
         .unwrap();
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 100));
 }
 
-#[tokio::test]
-async fn dry_run_counts_and_writes_nothing() {
+both_ways!(dry_run_counts_and_writes_nothing);
+async fn dry_run_counts_and_writes_nothing(spill: SpillOptions) {
     let (source, _store, sink) = diverged().await;
-    let before = check(&sink, &sink, 50).await.unwrap().left;
+    let before = check(&sink, &sink, &spill).await.left;
     let dry = SyncOptions {
         dry_run: true,
         delete: true,
-        ..options()
+        ..options(&spill)
     };
     let report = sync(&source, &sink, &sink, &dry, &Silent).await.unwrap();
     assert_eq!(
         (report.created, report.updated, report.deleted),
         (10, 5, 10)
     );
-    let after = check(&sink, &sink, 50).await.unwrap().left;
+    let after = check(&sink, &sink, &spill).await.left;
     assert_eq!(before, after, "a dry run changed the sink");
 }
 
-#[tokio::test]
-async fn deletes_need_consent_and_stay_under_the_cap() {
+both_ways!(deletes_need_consent_and_stay_under_the_cap);
+async fn deletes_need_consent_and_stay_under_the_cap(spill: SpillOptions) {
     let (source, _store, sink) = diverged().await;
     let capped = SyncOptions {
         delete: true,
         max_delete: Some(9),
-        ..options()
+        ..options(&spill)
     };
     let err = sync(&source, &sink, &sink, &capped, &Silent)
         .await
@@ -91,7 +116,7 @@ async fn deletes_need_consent_and_stay_under_the_cap() {
         err.message()
     );
     assert_eq!(
-        check(&source, &sink, 50).await.unwrap().only_right.count,
+        check(&source, &sink, &spill).await.only_right.count,
         10,
         "something was deleted"
     );
@@ -99,20 +124,20 @@ async fn deletes_need_consent_and_stay_under_the_cap() {
     let allowed = SyncOptions {
         delete: true,
         max_delete: Some(10),
-        ..options()
+        ..options(&spill)
     };
     let report = sync(&source, &sink, &sink, &allowed, &Silent)
         .await
         .unwrap();
     assert_eq!(report.deleted, 10);
-    let verdict = check(&source, &sink, 50).await.unwrap();
+    let verdict = check(&source, &sink, &spill).await;
     assert!(verdict.is_equal(), "{verdict:?}");
 }
 
-#[tokio::test]
-async fn check_names_what_differs() {
+both_ways!(check_names_what_differs);
+async fn check_names_what_differs(spill: SpillOptions) {
     let (source, _store, sink) = diverged().await;
-    let verdict = check(&source, &sink, 50).await.unwrap();
+    let verdict = check(&source, &sink, &spill).await;
     assert!(!verdict.is_equal());
     assert_eq!(verdict.only_left.count, 10);
     assert_eq!(verdict.only_right.count, 10);
@@ -144,8 +169,8 @@ async fn nocase_table(
     store_sync::SqlTable::new(db.clone(), name, format!("sqlite://test?table={name}"))
 }
 
-#[tokio::test]
-async fn a_row_a_case_blind_key_column_matched_is_updated_not_deleted() {
+both_ways!(a_row_a_case_blind_key_column_matched_is_updated_not_deleted);
+async fn a_row_a_case_blind_key_column_matched_is_updated_not_deleted(spill: SpillOptions) {
     let db = std::sync::Arc::new(store_rusqlite::SqliteStore::memory().await.unwrap());
     // The source spells "Ada" where the sink's row says "ada"; "bob" is the same in both, and
     // "old" only the sink has.
@@ -153,7 +178,7 @@ async fn a_row_a_case_blind_key_column_matched_is_updated_not_deleted() {
     let sink = nocase_table(&db, "dst", &[("ada", "old"), ("bob", "same"), ("old", "x")]).await;
     let options = SyncOptions {
         delete: true,
-        ..options()
+        ..options(&spill)
     };
 
     let planned = sync(
@@ -179,6 +204,7 @@ async fn a_row_a_case_blind_key_column_matched_is_updated_not_deleted() {
         &sink,
         &SyncOptions {
             dry_run: true,
+            spill: spill.clone(),
             ..SyncOptions::default()
         },
         &Silent,

@@ -107,6 +107,17 @@ pub(crate) struct Common {
     #[arg(long, global = true, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate_limit: Option<u32>,
+    /// Keys (with their digests) sync and check of records hold in memory before they spill
+    /// the rest to temporary files and compare them a partition at a time (100 to 200 bytes
+    /// a key; a spilling sync also writes the source's records there).
+    #[arg(long, global = true, value_name = "N",
+          default_value_t = store_sync::SpillOptions::DEFAULT_IN_MEMORY_KEYS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) in_memory_keys: u64,
+    /// An existing directory where sync and check spill past --in-memory-keys (into a fresh
+    /// directory in it, removed at the end); the system's temporary directory by default.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) spill_dir: Option<PathBuf>,
     /// A field that keys a search index's documents (repeat for a composite key); without it a
     /// search document is keyed by its `_id`.
     #[arg(long = "key", global = true, value_name = "FIELD")]

@@ -124,6 +124,27 @@ impl Context {
         usize::try_from(self.common.batch_size).unwrap_or(usize::MAX)
     }
 
+    /// Runs `work` until it ends or the process is interrupted (Ctrl-C, SIGTERM); then `work`
+    /// is dropped, which removes the temporary files it spilled, and the command fails
+    /// saying so. What was written before stays.
+    async fn until_interrupted<T>(
+        &self,
+        work: impl std::future::Future<Output = store_core::Result<T>>,
+    ) -> Result<T> {
+        tokio::select! {
+            done = work => Ok(done?),
+            () = follow::interrupted() => bail!("interrupted; what was written before stays"),
+        }
+    }
+
+    /// How many keys sync and check hold in memory, and where the rest spill.
+    fn spill(&self) -> store_sync::SpillOptions {
+        store_sync::SpillOptions {
+            in_memory_keys: usize::try_from(self.common.in_memory_keys).unwrap_or(usize::MAX),
+            dir: self.common.spill_dir.clone(),
+        }
+    }
+
     /// The partition (the whole collection by default).
     fn partition(&self) -> Partition {
         self.common.partition.unwrap_or_default()

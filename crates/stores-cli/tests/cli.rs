@@ -709,3 +709,60 @@ fn a_rate_limit_paces_the_calls_to_each_store() {
     expect_code(&out, 1);
     assert!(stderr(&out).contains("--rate-limit"), "{}", stderr(&out));
 }
+
+/// Past --in-memory-keys, sync and check spill keys to files under --spill-dir: the answers
+/// are the ones an in-memory run gives, and nothing is left there.
+#[test]
+fn sync_and_check_spill_past_the_memory_limit_and_leave_nothing_behind() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let spill_dir = spill.to_str().unwrap();
+    let spilling = ["--in-memory-keys", "7", "--spill-dir", spill_dir];
+    let small_db = dir.path().join("small.db");
+    make_table(&small_db, 10);
+    sql(
+        &small_db,
+        &format!("UPDATE items SET note = 'old' WHERE id = '{}'", key(3)),
+    );
+    let small = table_url(&small_db, "items");
+
+    let out = stores(&[&["check", &source, &small][..], &spilling].concat());
+    expect_code(&out, 2);
+    let said = stdout(&out);
+    assert!(
+        said.contains("290 only in A, 0 only in B, 1 differing"),
+        "{said}"
+    );
+    assert!(said.contains(&format!("differing: {}", key(3))), "{said}");
+    // The sample is the smallest keys, as an in-memory check gives.
+    let in_memory = stdout(&stores(&["check", &source, &small]));
+    assert_eq!(said, in_memory);
+
+    let out = stores(&[&["sync", &source, &small][..], &spilling].concat());
+    expect_code(&out, 0);
+    let said = stderr(&out);
+    assert!(
+        said.contains("290 new, 1 changed, 9 already equal, 0 deleted, 0 extra kept"),
+        "{said}"
+    );
+    assert_eq!(rows(&small_db, "items"), rows(&db, "items"));
+
+    // Back to ten rows, the 290 others deleted.
+    let ten_db = dir.path().join("ten.db");
+    make_table(&ten_db, 10);
+    let ten = table_url(&ten_db, "items");
+    let out = stores(&[&["sync", "--delete", &ten, &small][..], &spilling].concat());
+    expect_code(&out, 0);
+    let said = stderr(&out);
+    assert!(
+        said.contains("0 new, 0 changed, 10 already equal, 290 deleted"),
+        "{said}"
+    );
+    expect_code(
+        &stores(&[&["check", &ten, &small][..], &spilling].concat()),
+        0,
+    );
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
+}

@@ -26,6 +26,18 @@ pub fn decode_line(line: &str, key_names: &[String]) -> Result<Record> {
     Ok(Record { key, doc })
 }
 
+/// Decodes a line [`write_line`] wrote back into the same record, given its key's
+/// attribute names in key order. Unlike [`decode_line`], an `_id` key may be any key value.
+pub(crate) fn decode_written(line: &[u8], key_names: &[String]) -> Result<Record> {
+    let decoded: Line = serde_json::from_slice(line).map_err(line_error)?;
+    let parts = key_in_order(decoded.key, key_names)?;
+    let doc = decoded.doc.ok_or_else(no_document)?;
+    Ok(Record {
+        key: RecordKey::new(parts)?,
+        doc,
+    })
+}
+
 /// What a line without its document `v` is told.
 pub(super) fn no_document() -> StoreError {
     StoreError::invalid_input("an archive line has no document `v`")
@@ -46,17 +58,7 @@ pub(super) fn record_key(
     key: Option<Vec<(String, store_core::Value)>>,
     key_names: &[String],
 ) -> Result<RecordKey> {
-    let mut key =
-        key.ok_or_else(|| StoreError::invalid_input("an archive line has no key object `k`"))?;
-    let parts = key_names
-        .iter()
-        .map(|name| {
-            let at = key.iter().position(|(n, _)| n == name).ok_or_else(|| {
-                StoreError::invalid_input(format!("an archive line's key has no `{name}`"))
-            })?;
-            Ok(key.swap_remove(at))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let parts = key_in_order(key, key_names)?;
     if key_names == ["_id"] {
         return match &parts[0].1 {
             store_core::Value::String(id) => Ok(RecordKey::id_only(id.clone())),
@@ -64,6 +66,24 @@ pub(super) fn record_key(
         };
     }
     RecordKey::new(parts)
+}
+
+/// A line's key attributes in the order of `key_names`.
+fn key_in_order(
+    key: Option<Vec<(String, store_core::Value)>>,
+    key_names: &[String],
+) -> Result<Vec<(String, store_core::Value)>> {
+    let mut key =
+        key.ok_or_else(|| StoreError::invalid_input("an archive line has no key object `k`"))?;
+    key_names
+        .iter()
+        .map(|name| {
+            let at = key.iter().position(|(n, _)| n == name).ok_or_else(|| {
+                StoreError::invalid_input(format!("an archive line's key has no `{name}`"))
+            })?;
+            Ok(key.swap_remove(at))
+        })
+        .collect()
 }
 
 #[cfg(test)]

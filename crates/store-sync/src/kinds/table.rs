@@ -559,6 +559,10 @@ impl RecordSink for SqlTable {
         Ok(())
     }
 
+    fn may_match_keys_loosely(&self) -> bool {
+        true
+    }
+
     /// The rows whose keys equal any of `keys` by the table's own comparison (a column that
     /// ignores case, a `char(n)` that ignores trailing blanks), as the keys they hold.
     async fn keys_matching(&self, keys: &[RecordKey]) -> Result<Vec<RecordKey>> {

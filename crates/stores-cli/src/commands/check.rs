@@ -79,9 +79,14 @@ pub(crate) async fn check(ctx: &Context, a: &Location, b: &Location) -> Result<O
             let left = archive_or_listing(ctx, a).await?;
             let right = archive_or_listing(ctx, b).await?;
             ctx.reporter.start(&a.describe(), Some(&b.describe()));
-            store_sync::check(left.as_ref(), right.as_ref(), ctx.batch_size())
-                .await?
-                .into()
+            ctx.until_interrupted(store_sync::check_with(
+                left.as_ref(),
+                right.as_ref(),
+                ctx.batch_size(),
+                &ctx.spill(),
+            ))
+            .await?
+            .into()
         }
         (false, false) => {
             let left = ctx.opener.objects(a, Access::Read).await?;
@@ -95,9 +100,14 @@ pub(crate) async fn check(ctx: &Context, a: &Location, b: &Location) -> Result<O
             let left = open_side(ctx, a).await?;
             let right = open_side(ctx, b).await?;
             ctx.reporter.start(&a.describe(), Some(&b.describe()));
-            store_sync::check(left.source(), right.source(), ctx.batch_size())
-                .await?
-                .into()
+            ctx.until_interrupted(store_sync::check_with(
+                left.source(),
+                right.source(),
+                ctx.batch_size(),
+                &ctx.spill(),
+            ))
+            .await?
+            .into()
         }
     };
     report(ctx, a, b, &verdict);

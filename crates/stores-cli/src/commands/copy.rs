@@ -152,15 +152,17 @@ pub(crate) async fn sync(
         max_delete: flags.max_delete,
         dry_run,
         create: true,
+        spill: ctx.spill(),
     };
-    let report = sync_records(
-        source.source(),
-        target.source(),
-        target.sink()?,
-        &options,
-        &ctx.reporter,
-    )
-    .await?;
+    let report = ctx
+        .until_interrupted(sync_records(
+            source.source(),
+            target.source(),
+            target.sink()?,
+            &options,
+            &ctx.reporter,
+        ))
+        .await?;
     let text = if dry_run {
         format!(
             "sync would change {dst} to match {src}: {}; nothing was written",

@@ -90,6 +90,7 @@ pub(crate) async fn follow(
         create: true,
         delete: flags.delete,
         max_delete: flags.max_delete,
+        spill: ctx.spill(),
     };
     let report = store_sync::follow(
         source.source(),

@@ -63,16 +63,18 @@ pub(crate) async fn restore(
             delete: flags.mode == RestoreMode::Replace,
             dry_run: true,
             create,
+            spill: ctx.spill(),
             ..SyncOptions::default()
         };
-        let report = sync(
-            &source,
-            target.source(),
-            target.sink()?,
-            &options,
-            &ctx.reporter,
-        )
-        .await?;
+        let report = ctx
+            .until_interrupted(sync(
+                &source,
+                target.source(),
+                target.sink()?,
+                &options,
+                &ctx.reporter,
+            ))
+            .await?;
         let total = report.created + report.updated + report.unchanged;
         let mut fields = sync_fields(&report, true);
         fields.insert("records".into(), total.into());
@@ -97,16 +99,18 @@ pub(crate) async fn restore(
             batch_size: ctx.batch_size(),
             delete: true,
             create,
+            spill: ctx.spill(),
             ..SyncOptions::default()
         };
-        let report = sync(
-            &source,
-            target.source(),
-            target.sink()?,
-            &options,
-            &ctx.reporter,
-        )
-        .await?;
+        let report = ctx
+            .until_interrupted(sync(
+                &source,
+                target.source(),
+                target.sink()?,
+                &options,
+                &ctx.reporter,
+            ))
+            .await?;
         ctx.reporter.summary(
             &format!(
                 "restored {archive} into {dst}, replacing its records: {} {}",

@@ -47,6 +47,7 @@ pub(crate) async fn follow_by_polling(
             max_delete: flags.max_delete,
             dry_run: false,
             create: true,
+            spill: ctx.spill(),
         };
         loop {
             let round = sync_records(

@@ -1,0 +1,191 @@
+//! How the entries `sync` and `check` spill are written: a digest as its 32 bytes; a key or a
+//! record, after the digest, as its key's attribute names (a JSON array and a newline) and
+//! its archive line, which is exact for every value.
+
+use store_core::{Document, Result, StoreError};
+
+use super::frames::Spill;
+use crate::archive::{decode_written, write_line};
+use crate::digest::RecordDigest;
+use crate::record::{Record, RecordKey};
+
+impl Spill for RecordDigest {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self> {
+        let digest = bytes
+            .get(..32)
+            .ok_or_else(|| damaged("a digest is short"))?;
+        Ok(Self(digest.try_into().expect("32 bytes")))
+    }
+}
+
+/// Nothing: an id alone.
+impl Spill for () {
+    fn write(&self, _out: &mut Vec<u8>) {}
+
+    fn read(_bytes: &[u8]) -> Result<Self> {
+        Ok(())
+    }
+}
+
+impl Spill for RecordKey {
+    fn write(&self, out: &mut Vec<u8>) {
+        write_record(
+            out,
+            &Record {
+                key: self.clone(),
+                doc: Document::new(),
+            },
+        );
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self> {
+        Ok(read_record(bytes)?.key)
+    }
+}
+
+/// Writes the record's key names (in key order) and its archive line.
+fn write_record(out: &mut Vec<u8>, record: &Record) {
+    let names: Vec<&str> = record.key.parts().iter().map(|(n, _)| n.as_str()).collect();
+    serde_json::to_writer(&mut *out, &names).expect("names encode");
+    // JSON text holds no raw newline, so the first one ends the names.
+    out.push(b'\n');
+    write_line(out, record);
+}
+
+/// The record [`write_record`] wrote.
+fn read_record(bytes: &[u8]) -> Result<Record> {
+    let split = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| damaged("a record has no key names"))?;
+    let names: Vec<String> = serde_json::from_slice(&bytes[..split])
+        .map_err(|e| damaged(&format!("a record's key names: {e}")))?;
+    decode_written(&bytes[split + 1..], &names).map_err(|e| damaged(e.message()))
+}
+
+/// What an entry that does not decode is told: the spill file was changed or cut.
+fn damaged(what: &str) -> StoreError {
+    StoreError::internal(format!("a spill file is damaged: {what}"))
+}
+
+/// A key packed into the bytes it spills as: a third of the memory a [`RecordKey`] takes
+/// (one allocation, no copies of the id), unpacked only when it is used.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PackedKey(Box<[u8]>);
+
+impl PackedKey {
+    /// Packs `key`.
+    pub(crate) fn of(key: &RecordKey) -> Self {
+        let mut bytes = Vec::new();
+        key.write(&mut bytes);
+        Self(bytes.into_boxed_slice())
+    }
+
+    /// The key packed.
+    pub(crate) fn unpack(&self) -> Result<RecordKey> {
+        RecordKey::read(&self.0)
+    }
+
+    /// Unpacks every key of `packed`.
+    pub(crate) fn unpack_all(packed: &[Self]) -> Result<Vec<RecordKey>> {
+        packed.iter().map(Self::unpack).collect()
+    }
+}
+
+impl Spill for PackedKey {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self> {
+        Ok(Self(bytes.into()))
+    }
+}
+
+/// A sink's record as `sync` remembers it: its key (to delete it by) and its digest.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KeyAndDigest {
+    pub(crate) key: PackedKey,
+    pub(crate) digest: RecordDigest,
+}
+
+impl Spill for KeyAndDigest {
+    fn write(&self, out: &mut Vec<u8>) {
+        self.digest.write(out);
+        self.key.write(out);
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self> {
+        Ok(Self {
+            digest: RecordDigest::read(bytes)?,
+            key: PackedKey::read(&bytes[32..])?,
+        })
+    }
+}
+
+/// A source's record waiting to be compared: the record (to write it) and its digest.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordAndDigest {
+    pub(crate) record: Record,
+    pub(crate) digest: RecordDigest,
+}
+
+impl Spill for RecordAndDigest {
+    fn write(&self, out: &mut Vec<u8>) {
+        self.digest.write(out);
+        write_record(out, &self.record);
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self> {
+        Ok(Self {
+            digest: RecordDigest::read(bytes)?,
+            record: read_record(&bytes[32..])?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use store_core::Value;
+
+    use super::*;
+    use crate::digest::Comparison;
+
+    fn round_trip<T: Spill>(entry: &T) -> T {
+        let mut bytes = Vec::new();
+        entry.write(&mut bytes);
+        T::read(&bytes).unwrap()
+    }
+
+    #[test]
+    fn keys_and_records_come_back_exactly() {
+        let doc = crate::codec::tests::every_kind()
+            .with("id", 7)
+            .with("part", "ü#\\");
+        let names = vec!["part".to_owned(), "id".to_owned()];
+        let record = Record::from_document(doc, &names).unwrap();
+        let digest = RecordDigest::of(&record, Comparison::Typed);
+        let entry = RecordAndDigest {
+            record: record.clone(),
+            digest,
+        };
+        assert_eq!(round_trip(&entry), entry);
+        let key = KeyAndDigest {
+            key: PackedKey::of(&record.key),
+            digest,
+        };
+        assert_eq!(round_trip(&key), key);
+        assert_eq!(round_trip(&key).key.unpack().unwrap(), record.key);
+        let id_only = RecordKey::id_only("doc-1");
+        assert_eq!(round_trip(&id_only), id_only);
+        let numeric_id = RecordKey::new(vec![("_id".to_owned(), Value::from(5))]).unwrap();
+        assert_eq!(round_trip(&numeric_id), numeric_id);
+        let bytes_key =
+            RecordKey::new(vec![("b".to_owned(), Value::Bytes(vec![0, 255].into()))]).unwrap();
+        assert_eq!(round_trip(&bytes_key), bytes_key);
+    }
+}
