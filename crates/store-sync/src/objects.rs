@@ -5,17 +5,21 @@
 //! match and their contents have the same SHA-256 (entity tags are compared instead only when
 //! both stores are the same backend, where equal tags mean equal bytes).
 
-use std::collections::HashMap;
+mod merge;
+
 use std::sync::Arc;
 
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest as _, Sha256};
 use store_core::object::{GetOptions, ListOptions, ObjectMeta, PutOptions};
 use store_core::{ObjectKey, ObjectStore, Result, StoreError};
 
+use self::merge::{Found, merge};
 use crate::check::Differences;
 use crate::digest::{CollectionDigest, RecordDigest};
 use crate::progress::{Event, Progress};
+use crate::spill::{SpillLog, SpillOptions};
 
 /// Everything under a prefix of an object store.
 #[derive(Debug, Clone)]
@@ -52,6 +56,12 @@ impl ObjectLocation {
 
     /// Every object's metadata, by key relative to the prefix.
     pub(crate) async fn listing(&self) -> Result<Vec<(String, ObjectMeta)>> {
+        self.listing_stream().try_collect().await
+    }
+
+    /// Every object's metadata, by key relative to the prefix, as the store lists them (in
+    /// key order).
+    pub(crate) fn listing_stream(&self) -> BoxStream<'_, Result<(String, ObjectMeta)>> {
         let mut options = ListOptions::new();
         if !self.prefix.is_empty() {
             options = options.prefix(self.prefix.clone());
@@ -60,8 +70,9 @@ impl ObjectLocation {
             .list(options)
             .try_filter_map(|entry| async move { Ok(entry.as_object().cloned()) })
             .map_ok(|meta| (self.relative(meta.key.as_str()).to_owned(), meta))
-            .try_collect()
-            .await
+            // Ended listings may be asked again (a merge reads ahead): fused, they answer None.
+            .fuse()
+            .boxed()
     }
 
     pub(crate) async fn content_sha256(&self, key: &ObjectKey) -> Result<[u8; 32]> {
@@ -95,6 +106,9 @@ pub struct ObjectTransferOptions {
     pub dry_run: bool,
     /// Objects in flight at once.
     pub concurrency: usize,
+    /// How many keys of destination objects to delete are held in memory, and where the
+    /// rest spill.
+    pub spill: SpillOptions,
 }
 
 impl Default for ObjectTransferOptions {
@@ -105,6 +119,7 @@ impl Default for ObjectTransferOptions {
             max_delete: None,
             dry_run: false,
             concurrency: 8,
+            spill: SpillOptions::default(),
         }
     }
 }
@@ -125,37 +140,38 @@ pub struct ObjectTransferReport {
 }
 
 /// Copies (or syncs) every object under `from` to the same relative key under `to`.
+///
+/// Both listings are walked together in key order, so memory is bounded by the concurrency
+/// (and the keys to delete, which spill past `options.spill`), not the number of objects.
 pub async fn transfer_objects(
     from: &ObjectLocation,
     to: &ObjectLocation,
     options: &ObjectTransferOptions,
     progress: &dyn Progress,
 ) -> Result<ObjectTransferReport> {
-    let sources = from.listing().await?;
-    let mut existing: HashMap<String, ObjectMeta> = to.listing().await?.into_iter().collect();
     progress.event(&Event::Started {
         source: from.label.clone(),
         sink: to.label.clone(),
         resumed_records: 0,
-        estimated_total: Some(sources.len() as u64),
+        estimated_total: None,
     });
     let same_backend = from.store.backend() == to.store.backend();
     let mut report = ObjectTransferReport::default();
-    let mut work = Vec::new();
-    for (relative, meta) in sources {
-        let theirs = existing.remove(&relative);
-        work.push((relative, meta, theirs));
-    }
-    let outcomes = futures::stream::iter(work)
-        .map(|(relative, meta, theirs)| async move {
-            if options.skip_unchanged
-                && let Some(theirs) = theirs
-                && equal(from, &meta, to, &theirs, same_backend).await?
-            {
-                return Ok::<_, StoreError>(None);
-            }
+    let mut extras = SpillLog::<ObjectKey>::new(&options.spill);
+    let outcomes = merge(from, to)
+        .map_ok(|(relative, found)| async move {
+            let mine = match found {
+                Found::Right(theirs) => return Ok(Moved::Extra(theirs.key)),
+                Found::Both(mine, theirs)
+                    if options.skip_unchanged
+                        && equal(from, &mine, to, &theirs, same_backend).await? =>
+                {
+                    return Ok(Moved::Unchanged);
+                }
+                Found::Both(mine, _) | Found::Left(mine) => mine,
+            };
             if !options.dry_run {
-                let got = from.store.get(&meta.key, GetOptions::new()).await?;
+                let got = from.store.get(&mine.key, GetOptions::new()).await?;
                 let mut put = PutOptions::new();
                 put.content_type = got.meta.content_type.clone();
                 put.metadata = got.meta.metadata.clone();
@@ -163,14 +179,15 @@ pub async fn transfer_objects(
                     .put_stream(&to.key_for(&relative)?, got.body, put)
                     .await?;
             }
-            Ok(Some(meta.size))
+            Ok(Moved::Copied(mine.size))
         })
-        .buffer_unordered(options.concurrency.max(1));
+        .try_buffer_unordered(options.concurrency.max(1));
     futures::pin_mut!(outcomes);
-    while let Some(outcome) = outcomes.next().await {
-        match outcome? {
-            None => report.unchanged += 1,
-            Some(size) => {
+    while let Some(outcome) = outcomes.try_next().await? {
+        match outcome {
+            Moved::Extra(key) => extras.push(key)?,
+            Moved::Unchanged => report.unchanged += 1,
+            Moved::Copied(size) => {
                 report.copied += 1;
                 report.bytes += size;
                 progress.event(&Event::Progress {
@@ -180,7 +197,7 @@ pub async fn transfer_objects(
             }
         }
     }
-    let extra = existing.len() as u64;
+    let extra = extras.len();
     if !options.delete {
         report.extra_kept = extra;
         return Ok(report);
@@ -188,14 +205,28 @@ pub async fn transfer_objects(
     crate::sync::within_max_delete(extra, options.max_delete, "objects", &to.label)?;
     report.deleted = extra;
     if !options.dry_run {
-        let keys: Vec<ObjectKey> = existing.into_values().map(|m| m.key).collect();
-        for chunk in keys.chunks(1_000) {
-            if let Some(failure) = to.store.delete_many(chunk).await?.into_iter().next() {
+        let mut extras = extras.read()?;
+        loop {
+            let chunk = extras.chunk(1_000)?;
+            if chunk.is_empty() {
+                break;
+            }
+            if let Some(failure) = to.store.delete_many(&chunk).await?.into_iter().next() {
                 return Err(failure.error);
             }
         }
     }
     Ok(report)
+}
+
+/// What became of one relative key.
+enum Moved {
+    /// Only the destination has it.
+    Extra(ObjectKey),
+    /// Both have it, alike.
+    Unchanged,
+    /// Copied (or, in a dry run, would be), this many bytes.
+    Copied(u64),
 }
 
 async fn equal(
@@ -240,13 +271,13 @@ impl ObjectCheckReport {
     }
 }
 
-/// Compares every object under two locations by relative key and content.
+/// Compares every object under two locations by relative key and content, walking both
+/// listings together in key order (memory bounded by the concurrency).
 pub async fn check_objects(
     left: &ObjectLocation,
     right: &ObjectLocation,
     concurrency: usize,
 ) -> Result<ObjectCheckReport> {
-    let (a, b) = futures::try_join!(hashes(left, concurrency), hashes(right, concurrency))?;
     let mut report = ObjectCheckReport {
         left: CollectionDigest::default(),
         right: CollectionDigest::default(),
@@ -254,38 +285,50 @@ pub async fn check_objects(
         only_right: Differences::default(),
         differing: Differences::default(),
     };
-    for (key, digest) in &a {
-        report.left.add(digest);
-        match b.get(key) {
-            None => report.only_left.add(key),
-            Some(other) if other != digest => report.differing.add(key),
-            Some(_) => {}
+    let hashed = merge(left, right)
+        .map_ok(|(relative, found)| async move {
+            let (a, b) = match &found {
+                Found::Both(a, b) => {
+                    let (a, b) = futures::try_join!(
+                        digest(left, &relative, a),
+                        digest(right, &relative, b)
+                    )?;
+                    (Some(a), Some(b))
+                }
+                Found::Left(a) => (Some(digest(left, &relative, a).await?), None),
+                Found::Right(b) => (None, Some(digest(right, &relative, b).await?)),
+            };
+            Ok::<_, StoreError>((relative, a, b))
+        })
+        .try_buffer_unordered(concurrency.max(1));
+    futures::pin_mut!(hashed);
+    while let Some((relative, a, b)) = hashed.try_next().await? {
+        if let Some(a) = &a {
+            report.left.add(a);
         }
-    }
-    for (key, digest) in &b {
-        report.right.add(digest);
-        if !a.contains_key(key) {
-            report.only_right.add(key);
+        if let Some(b) = &b {
+            report.right.add(b);
+        }
+        match (a, b) {
+            (Some(a), Some(b)) if a != b => report.differing.add(&relative),
+            (Some(_), None) => report.only_left.add(&relative),
+            (None, Some(_)) => report.only_right.add(&relative),
+            _ => {}
         }
     }
     Ok(report)
 }
 
-async fn hashes(
+/// An object's digest: its relative key and the SHA-256 of its content.
+async fn digest(
     location: &ObjectLocation,
-    concurrency: usize,
-) -> Result<std::collections::BTreeMap<String, RecordDigest>> {
-    let listing = location.listing().await?;
-    futures::stream::iter(listing)
-        .map(|(relative, meta)| async move {
-            let content = location.content_sha256(&meta.key).await?;
-            let mut hasher = Sha256::new();
-            hasher.update(relative.as_bytes());
-            hasher.update([0]);
-            hasher.update(content);
-            Ok::<_, StoreError>((relative, RecordDigest(hasher.finalize().into())))
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await
+    relative: &str,
+    meta: &ObjectMeta,
+) -> Result<RecordDigest> {
+    let content = location.content_sha256(&meta.key).await?;
+    let mut hasher = Sha256::new();
+    hasher.update(relative.as_bytes());
+    hasher.update([0]);
+    hasher.update(content);
+    Ok(RecordDigest(hasher.finalize().into()))
 }

@@ -114,8 +114,10 @@ async fn object_sync_deletes_only_with_consent_within_the_cap() {
         check_objects(&from, &to, 2).await.unwrap().only_right.count,
         3
     );
+    // One key to delete in memory, the others spilled to a file.
     let consent = ObjectTransferOptions {
         delete: true,
+        spill: store_sync::SpillOptions::keys(1),
         ..Default::default()
     };
     assert_eq!(

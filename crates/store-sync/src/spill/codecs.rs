@@ -2,7 +2,7 @@
 //! record, after the digest, as its key's attribute names (a JSON array and a newline) and
 //! its archive line, which is exact for every value.
 
-use store_core::{Document, Result, StoreError};
+use store_core::{Document, ObjectKey, Result, StoreError};
 
 use super::frames::Spill;
 use crate::archive::{decode_written, write_line};
@@ -19,6 +19,17 @@ impl Spill for RecordDigest {
             .get(..32)
             .ok_or_else(|| damaged("a digest is short"))?;
         Ok(Self(digest.try_into().expect("32 bytes")))
+    }
+}
+
+impl Spill for ObjectKey {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_str().as_bytes());
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self> {
+        let text = std::str::from_utf8(bytes).map_err(|_| damaged("a key is not UTF-8"))?;
+        ObjectKey::new(text).map_err(|e| damaged(e.message()))
     }
 }
 

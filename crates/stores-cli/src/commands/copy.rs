@@ -200,6 +200,7 @@ async fn objects(
         delete: sync.is_some_and(|s| s.delete),
         max_delete: sync.and_then(|s| s.max_delete),
         dry_run,
+        spill: ctx.spill(),
         ..ObjectTransferOptions::default()
     };
     let report = transfer_objects(&from, &to, &options, &ctx.reporter).await?;

@@ -76,6 +76,7 @@ pub(crate) async fn follow_by_polling(
             skip_unchanged: true,
             delete: flags.delete,
             max_delete: flags.max_delete,
+            spill: ctx.spill(),
             ..ObjectTransferOptions::default()
         };
         loop {
