@@ -16,7 +16,10 @@
 //!   opensearch://…/idx file:///…` vs `elasticdump --type=data`, and the restores into a new index;
 //! - PostgreSQL, 100,000 rows (`--full`: 1,000,000) of one table: `stores backup
 //!   postgres://…?table=t file:///…` vs `pg_dump -Fc -t t`, and `stores restore` vs `pg_restore`
-//!   into a new database.
+//!   into a new database;
+//! - `sync-memory`, no server: `stores sync --delete` of a SQLite table of 100,000 rows
+//!   (`--full`: 1,000,000) into one that differs, spilling past `--in-memory-keys` (the
+//!   default) vs every key in memory; the target is ours' peak RSS (and within 2x the time).
 //!
 //! Every contender is a separate process timed from spawn to exit (what a user waits for) and run
 //! under GNU time (`/usr/bin/time -f %M`), which waits for it with wait4 and reports its peak
@@ -37,6 +40,8 @@
 
 #[path = "sync_bench/harness.rs"]
 mod harness;
+#[path = "sync_bench/memory.rs"]
+mod memory;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -92,6 +97,7 @@ fn options() -> Result<Options> {
             "dynamodb-dynalite".into(),
             "opensearch".into(),
             "postgres".into(),
+            "sync-memory".into(),
         ],
         only_given: false,
         sizes: None,
@@ -111,7 +117,7 @@ fn options() -> Result<Options> {
                 options.only_given = true;
                 options.only = args
                     .next()
-                    .context("--only takes a list: dynamodb,dynamodb-dynalite,opensearch,postgres")?
+                    .context("--only takes a list: dynamodb,dynamodb-dynalite,opensearch,postgres,sync-memory")?
                     .split(',')
                     .map(|s| s.trim().to_owned())
                     .collect();
@@ -132,7 +138,7 @@ fn options() -> Result<Options> {
             "-h" | "--help" => {
                 println!(
                     "sync_bench [--full] [--rounds N] \
-                     [--only dynamodb,dynamodb-dynalite,opensearch,postgres] [--sizes D,O,P]\n\
+                     [--only dynamodb,dynamodb-dynalite,opensearch,postgres,sync-memory] [--sizes D,O,P]\n\
                      Runs the release `stores` binary (next to this example in target/release, or \
                      STORES_BIN) against dynamodump, elasticdump and pg_dump/pg_restore."
                 );
@@ -418,8 +424,10 @@ fn run() -> Result<bool> {
             },
             "opensearch" => opensearch(&ctx, size(1, 10_000, 100_000)),
             "postgres" => postgres(&ctx, size(2, 100_000, 1_000_000)),
+            "sync-memory" => memory::sync_memory(&ctx, size(2, 100_000, 1_000_000)),
             other => Err(anyhow::anyhow!(
-                "unknown service `{other}` (dynamodb, dynamodb-dynalite, opensearch, postgres)"
+                "unknown service `{other}` (dynamodb, dynamodb-dynalite, opensearch, postgres, \
+                 sync-memory)"
             )),
         };
         match result {
