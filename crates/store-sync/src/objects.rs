@@ -149,6 +149,7 @@ pub async fn transfer_objects(
     options: &ObjectTransferOptions,
     progress: &dyn Progress,
 ) -> Result<ObjectTransferReport> {
+    refuse_overlap(from, to)?;
     progress.event(&Event::Started {
         source: from.label.clone(),
         sink: to.label.clone(),
@@ -157,7 +158,10 @@ pub async fn transfer_objects(
     });
     let same_backend = from.store.backend() == to.store.backend();
     let mut report = ObjectTransferReport::default();
+    // The keys to delete are kept only when they will be; otherwise only counted.
+    let keep_extras = options.delete && !options.dry_run;
     let mut extras = SpillLog::<ObjectKey>::new(&options.spill);
+    let mut extra = 0u64;
     let outcomes = merge(from, to)
         .map_ok(|(relative, found)| async move {
             let mine = match found {
@@ -185,7 +189,12 @@ pub async fn transfer_objects(
     futures::pin_mut!(outcomes);
     while let Some(outcome) = outcomes.try_next().await? {
         match outcome {
-            Moved::Extra(key) => extras.push(key)?,
+            Moved::Extra(key) => {
+                extra += 1;
+                if keep_extras {
+                    extras.push(key)?;
+                }
+            }
             Moved::Unchanged => report.unchanged += 1,
             Moved::Copied(size) => {
                 report.copied += 1;
@@ -197,7 +206,6 @@ pub async fn transfer_objects(
             }
         }
     }
-    let extra = extras.len();
     if !options.delete {
         report.extra_kept = extra;
         return Ok(report);
@@ -217,6 +225,23 @@ pub async fn transfer_objects(
         }
     }
     Ok(report)
+}
+
+/// Refuses two locations of one store where one holds the other: a copy would list what it
+/// writes (copying `b/` into `b/backup/` copies `backup/a` again, without end), and a sync
+/// with `--delete` would delete its own source.
+fn refuse_overlap(from: &ObjectLocation, to: &ObjectLocation) -> Result<()> {
+    let same_store = Arc::ptr_eq(&from.store, &to.store)
+        || (from.store.backend() == to.store.backend()
+            && from.store.bucket_name().is_some()
+            && from.store.bucket_name() == to.store.bucket_name());
+    if same_store && (from.prefix.starts_with(&to.prefix) || to.prefix.starts_with(&from.prefix)) {
+        return Err(StoreError::invalid_input(format!(
+            "{} and {} overlap (one holds the other): copy or sync to a prefix outside the source",
+            from.label, to.label
+        )));
+    }
+    Ok(())
 }
 
 /// What became of one relative key.

@@ -309,3 +309,42 @@ async fn an_object_archive_can_live_in_an_object_store() {
     .unwrap();
     assert!(check_objects(&from, &to, 4).await.unwrap().is_equal());
 }
+
+#[tokio::test]
+async fn locations_of_one_store_where_one_holds_the_other_are_refused() {
+    let store = Arc::new(MemoryObjectStore::new());
+    filled(store.as_ref(), "", 3).await;
+    let whole = ObjectLocation::new(store.clone(), "", "mem://b");
+    let backup = ObjectLocation::new(store.clone(), "backup/", "mem://b/backup/");
+    let elsewhere = ObjectLocation::new(store.clone(), "zz-copy/", "mem://b/zz-copy/");
+    for (from, to) in [(&whole, &backup), (&backup, &whole), (&whole, &whole)] {
+        let err = transfer_objects(from, to, &ObjectTransferOptions::default(), &Silent)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+        assert!(err.message().contains("overlap"), "{}", err.message());
+    }
+    let under_backup = check_objects(&backup, &elsewhere, 2).await.unwrap();
+    assert_eq!(
+        under_backup.left.count(),
+        0,
+        "something was written under backup/"
+    );
+    // Sibling prefixes are fine: `zz-copy/` sorts after the source, yet nothing is copied twice.
+    let from = ObjectLocation::new(store.clone(), "dir", "mem://b/dir");
+    let report = transfer_objects(
+        &from,
+        &elsewhere,
+        &ObjectTransferOptions::default(),
+        &Silent,
+    )
+    .await
+    .unwrap();
+    assert!(report.copied > 0);
+    assert!(
+        check_objects(&from, &elsewhere, 2)
+            .await
+            .unwrap()
+            .is_equal()
+    );
+}

@@ -84,7 +84,8 @@ struct Options {
     /// Whether `--only` named the services (a named one that is not up is an error; an unnamed
     /// dynalite that is not up is skipped with a note).
     only_given: bool,
-    /// Sizes given with `--sizes D,O,P` (for trying the program out quickly).
+    /// Sizes given with `--sizes D,O,P` (for trying the program out quickly; P also sizes
+    /// sync-memory).
     sizes: Option<[usize; 3]>,
 }
 

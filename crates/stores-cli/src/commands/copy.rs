@@ -203,7 +203,9 @@ async fn objects(
         spill: ctx.spill(),
         ..ObjectTransferOptions::default()
     };
-    let report = transfer_objects(&from, &to, &options, &ctx.reporter).await?;
+    let report = ctx
+        .until_interrupted(transfer_objects(&from, &to, &options, &ctx.reporter))
+        .await?;
     let verb = if sync.is_some() { "synced" } else { "copied" };
     let text = if dry_run {
         format!(
