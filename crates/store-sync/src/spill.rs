@@ -42,6 +42,14 @@ impl SpillOptions {
     /// The default number of keys held in memory.
     pub const DEFAULT_IN_MEMORY_KEYS: usize = 200_000;
 
+    /// A `1/parts` share of the limit (at least 1), spilling to the same directory.
+    pub(crate) fn share(&self, parts: usize) -> Self {
+        Self {
+            in_memory_keys: (self.in_memory_keys / parts.max(1)).max(1),
+            dir: self.dir.clone(),
+        }
+    }
+
     /// Holds at most `in_memory_keys` keys in memory, spilling to the system's temporary
     /// directory.
     pub fn keys(in_memory_keys: usize) -> Self {

@@ -67,7 +67,7 @@ pub struct SyncReport {
 /// Makes `sink` hold what `source` holds. `sink_view` reads the same collection `sink` writes.
 ///
 /// The sink's keys and record digests are held in memory up to
-/// `options.spill.in_memory_keys` (about 200 bytes each); past that they, and the source's
+/// `options.spill.in_memory_keys` (100 to 200 bytes each); past that they, and the source's
 /// records waiting to be compared, are partitioned into temporary files and compared a
 /// partition at a time, so memory stays bounded however large the collections are.
 pub async fn sync(
@@ -156,10 +156,7 @@ struct Tally {
 impl Tally {
     fn new(options: &SyncOptions, remember_created: bool) -> Self {
         // The main join holds up to the limit; these three share a quarter of it each.
-        let spill = SpillOptions {
-            in_memory_keys: options.spill.in_memory_keys / 4,
-            dir: options.spill.dir.clone(),
-        };
+        let spill = options.spill.share(4);
         Self {
             report: SyncReport::default(),
             dry_run: options.dry_run,

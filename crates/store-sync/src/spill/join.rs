@@ -54,10 +54,7 @@ impl<B: Spill, P: Spill> SpillJoin<B, P> {
     /// An empty join holding at most `options.in_memory_keys` entries in memory.
     pub(crate) fn new(options: &SpillOptions) -> Self {
         Self {
-            options: SpillOptions {
-                in_memory_keys: options.in_memory_keys.max(1),
-                dir: options.dir.clone(),
-            },
+            options: options.share(1),
             memory: HashMap::new(),
             spilled: None,
             inserted: 0,
@@ -99,10 +96,7 @@ impl<B: Spill, P: Spill> SpillJoin<B, P> {
                 Ok(None)
             }
             None => {
-                let joined = match self.memory.remove(&id) {
-                    Some(built) => Joined::Both(built, entry),
-                    None => Joined::ProbeOnly(entry),
-                };
+                let joined = matched(&mut self.memory, &id, entry);
                 Ok(Some((id, joined)))
             }
         }
@@ -189,10 +183,7 @@ impl<B: Spill, P: Spill> Rest<B, P> {
                 if let Some(reader) = &mut current.probe {
                     match reader.next::<P>()? {
                         Some((id, entry)) => {
-                            let joined = match current.table.remove(&id) {
-                                Some(built) => Joined::Both(built, entry),
-                                None => Joined::ProbeOnly(entry),
-                            };
+                            let joined = matched(&mut current.table, &id, entry);
                             return Ok(Some((id, joined)));
                         }
                         None => current.probe = None,
@@ -244,6 +235,14 @@ impl<B: Spill, P: Spill> Rest<B, P> {
         self.work
             .extend(builds.into_iter().zip(probes).map(|(b, p)| (b, p, depth)));
         Ok(())
+    }
+}
+
+/// A probe entry joined with the build entry of its id, which leaves `table`.
+fn matched<B, P>(table: &mut HashMap<String, B>, id: &str, entry: P) -> Joined<B, P> {
+    match table.remove(id) {
+        Some(built) => Joined::Both(built, entry),
+        None => Joined::ProbeOnly(entry),
     }
 }
 

@@ -20,10 +20,7 @@ impl<T: Spill> SpillLog<T> {
     /// An empty list.
     pub(crate) fn new(options: &SpillOptions) -> Self {
         Self {
-            options: SpillOptions {
-                in_memory_keys: options.in_memory_keys.max(1),
-                dir: options.dir.clone(),
-            },
+            options: options.share(1),
             memory: Vec::new(),
             writer: None,
             file: None,

@@ -79,14 +79,7 @@ pub(crate) async fn check(ctx: &Context, a: &Location, b: &Location) -> Result<O
             let left = archive_or_listing(ctx, a).await?;
             let right = archive_or_listing(ctx, b).await?;
             ctx.reporter.start(&a.describe(), Some(&b.describe()));
-            ctx.until_interrupted(store_sync::check_with(
-                left.as_ref(),
-                right.as_ref(),
-                ctx.batch_size(),
-                &ctx.spill(),
-            ))
-            .await?
-            .into()
+            check_records(ctx, left.as_ref(), right.as_ref()).await?
         }
         (false, false) => {
             let left = ctx.opener.objects(a, Access::Read).await?;
@@ -100,14 +93,7 @@ pub(crate) async fn check(ctx: &Context, a: &Location, b: &Location) -> Result<O
             let left = open_side(ctx, a).await?;
             let right = open_side(ctx, b).await?;
             ctx.reporter.start(&a.describe(), Some(&b.describe()));
-            ctx.until_interrupted(store_sync::check_with(
-                left.source(),
-                right.source(),
-                ctx.batch_size(),
-                &ctx.spill(),
-            ))
-            .await?
-            .into()
+            check_records(ctx, left.source(), right.source()).await?
         }
     };
     report(ctx, a, b, &verdict);
@@ -116,6 +102,17 @@ pub(crate) async fn check(ctx: &Context, a: &Location, b: &Location) -> Result<O
     } else {
         Outcome::Differences
     })
+}
+
+/// Compares two record sources, until done or interrupted.
+async fn check_records(
+    ctx: &Context,
+    left: &dyn RecordSource,
+    right: &dyn RecordSource,
+) -> Result<Verdict> {
+    let spill = ctx.spill();
+    let check = store_sync::check_with(left, right, ctx.batch_size(), &spill);
+    Ok(ctx.until_interrupted(check).await?.into())
 }
 
 /// A record location as a collection; an object location (beside a collection) as an archive.

@@ -4,14 +4,15 @@ use anyhow::{Context as _, Result, bail};
 use futures::TryStreamExt;
 use store_core::ErrorKind;
 use store_sync::{
-    ArchiveSource, CollectionSchema, ObjectRestoreSink, Partition, RecordSource, SyncOptions, sync,
+    ArchiveSource, CollectionSchema, ObjectRestoreSink, Partition, RecordSource, SyncOptions,
+    SyncReport, sync,
 };
 
 use super::backup::refuse_as_archive;
 use super::{Context, Outcome, copy_fields, copy_notes, sync_counts, sync_fields};
 use crate::cli::RestoreMode;
 use crate::location::Location;
-use crate::open::Access;
+use crate::open::{Access, Collection};
 
 /// `restore`'s own flags.
 #[derive(Debug, Clone, Copy)]
@@ -58,23 +59,8 @@ pub(crate) async fn restore(
             .opener
             .collection(dst, Access::DryRun, Some(&schema), create)
             .await?;
-        let options = SyncOptions {
-            batch_size: ctx.batch_size(),
-            delete: flags.mode == RestoreMode::Replace,
-            dry_run: true,
-            create,
-            spill: ctx.spill(),
-            ..SyncOptions::default()
-        };
-        let report = ctx
-            .until_interrupted(sync(
-                &source,
-                target.source(),
-                target.sink()?,
-                &options,
-                &ctx.reporter,
-            ))
-            .await?;
+        let replace = flags.mode == RestoreMode::Replace;
+        let report = sync_into(ctx, &source, &target, create, replace, true).await?;
         let total = report.created + report.updated + report.unchanged;
         let mut fields = sync_fields(&report, true);
         fields.insert("records".into(), total.into());
@@ -95,22 +81,7 @@ pub(crate) async fn restore(
         ensure_empty(target.source(), dst).await?;
     }
     if flags.mode == RestoreMode::Replace {
-        let options = SyncOptions {
-            batch_size: ctx.batch_size(),
-            delete: true,
-            create,
-            spill: ctx.spill(),
-            ..SyncOptions::default()
-        };
-        let report = ctx
-            .until_interrupted(sync(
-                &source,
-                target.source(),
-                target.sink()?,
-                &options,
-                &ctx.reporter,
-            ))
-            .await?;
+        let report = sync_into(ctx, &source, &target, create, true, false).await?;
         ctx.reporter.summary(
             &format!(
                 "restored {archive} into {dst}, replacing its records: {} {}",
@@ -227,4 +198,32 @@ async fn restore_objects(
         copy_fields(&report, ctx.partition()),
     );
     Ok(Outcome::Done)
+}
+
+/// Makes `target` match the archive `source` (deleting what the archive lacks only when
+/// `delete`; writing nothing when `dry_run`), until done or interrupted.
+async fn sync_into(
+    ctx: &Context,
+    source: &dyn RecordSource,
+    target: &Collection,
+    create: bool,
+    delete: bool,
+    dry_run: bool,
+) -> Result<SyncReport> {
+    let options = SyncOptions {
+        batch_size: ctx.batch_size(),
+        delete,
+        dry_run,
+        create,
+        spill: ctx.spill(),
+        ..SyncOptions::default()
+    };
+    let sync = sync(
+        source,
+        target.source(),
+        target.sink()?,
+        &options,
+        &ctx.reporter,
+    );
+    ctx.until_interrupted(sync).await
 }
