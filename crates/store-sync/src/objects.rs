@@ -6,6 +6,7 @@
 //! both stores are the same backend, where equal tags mean equal bytes).
 
 mod merge;
+mod ordered;
 
 use std::sync::Arc;
 
@@ -54,22 +55,31 @@ impl ObjectLocation {
         ObjectKey::new(format!("{}{relative}", self.prefix))
     }
 
-    /// Every object's metadata, by key relative to the prefix.
-    pub(crate) async fn listing(&self) -> Result<Vec<(String, ObjectMeta)>> {
-        self.listing_stream().try_collect().await
+    /// Every object's metadata, by key relative to the prefix, in key order (a listing that
+    /// goes backwards ends with an error naming this location).
+    pub(crate) fn listing_stream(&self) -> BoxStream<'_, Result<(String, ObjectMeta)>> {
+        self.listing_after(None)
     }
 
-    /// Every object's metadata, by key relative to the prefix, as the store lists them (in
-    /// key order).
-    pub(crate) fn listing_stream(&self) -> BoxStream<'_, Result<(String, ObjectMeta)>> {
+    /// [`listing_stream`](Self::listing_stream) from the first key after `after` (a key
+    /// relative to the prefix).
+    pub(crate) fn listing_after(
+        &self,
+        after: Option<&str>,
+    ) -> BoxStream<'_, Result<(String, ObjectMeta)>> {
         let mut options = ListOptions::new();
         if !self.prefix.is_empty() {
             options = options.prefix(self.prefix.clone());
         }
-        self.store
+        if let Some(after) = after {
+            options = options.start_after(format!("{}{after}", self.prefix));
+        }
+        let entries = self
+            .store
             .list(options)
             .try_filter_map(|entry| async move { Ok(entry.as_object().cloned()) })
-            .map_ok(|meta| (self.relative(meta.key.as_str()).to_owned(), meta))
+            .map_ok(|meta| (self.relative(meta.key.as_str()).to_owned(), meta));
+        ordered::in_key_order(&self.label, entries)
             // Ended listings may be asked again (a merge reads ahead): fused, they answer None.
             .fuse()
             .boxed()

@@ -348,3 +348,47 @@ async fn locations_of_one_store_where_one_holds_the_other_are_refused() {
             .is_equal()
     );
 }
+
+#[tokio::test]
+async fn an_object_listing_is_read_a_batch_at_a_time_and_resumes_after_a_key() {
+    use futures::TryStreamExt;
+    use store_sync::{ObjectListing, Partition, RecordSource};
+    let mem = Arc::new(MemoryObjectStore::new());
+    let key = |i: usize| ObjectKey::new(format!("logs/k{i:04}")).unwrap();
+    for i in 0..2_500 {
+        mem.put_str(&key(i), "x").await.unwrap();
+    }
+    let listing = ObjectListing::new(ObjectLocation::new(mem.clone(), "logs/", "mem://logs/"));
+    let names = |batch: &store_sync::Batch| -> Vec<String> {
+        batch.records.iter().map(|r| r.key.to_string()).collect()
+    };
+
+    // The listing is walked as the batches are taken (the store lists 1,000 keys a page): an
+    // object deleted after the first batch, past the first page, is not read.
+    let mut batches = listing.read(Partition::whole(), None, 100);
+    let first = batches.try_next().await.unwrap().unwrap();
+    assert_eq!(first.records.len(), 100);
+    assert_eq!(first.resume.as_deref(), Some("k0099"));
+    mem.delete(&key(2_499)).await.unwrap();
+    let rest: Vec<_> = batches.try_collect().await.unwrap();
+    let read: usize = rest.iter().map(|b| b.records.len()).sum();
+    assert_eq!(
+        read, 2_399,
+        "the rest of the listing was read before it was walked"
+    );
+
+    // Resumed after a key, the walk starts at the next one.
+    let resumed: Vec<_> = listing
+        .read(Partition::whole(), Some("k1999".to_owned()), 300)
+        .try_collect()
+        .await
+        .unwrap();
+    let sizes: Vec<usize> = resumed.iter().map(|b| b.records.len()).collect();
+    assert_eq!(sizes, [300, 199]);
+    assert!(
+        names(&resumed[0])[0].contains("k2000"),
+        "{:?}",
+        names(&resumed[0])[0]
+    );
+    assert_eq!(resumed[1].resume.as_deref(), Some("k2498"));
+}

@@ -105,36 +105,24 @@ impl RecordSource for ObjectListing {
         resume: Option<String>,
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
-        let listed = async move {
-            let mut listing = self.location.listing().await?;
-            listing.sort_by(|a, b| a.0.cmp(&b.0));
-            if let Some(after) = &resume {
-                listing.retain(|(relative, _)| relative > after);
-            }
-            Ok::<_, StoreError>(listing)
-        };
-        futures::stream::once(listed)
-            .map_ok(move |listing| {
-                let chunks: Vec<Vec<(String, ObjectMeta)>> = listing
-                    .chunks(batch_size.max(1))
-                    .map(<[_]>::to_vec)
-                    .collect();
-                futures::stream::iter(chunks)
-                    .then(move |chunk| async move {
-                        let resume = chunk.last().map(|(relative, _)| relative.clone());
-                        let mine = chunk
-                            .into_iter()
-                            .filter(|(relative, _)| partition.holds_id(relative));
-                        let records = futures::stream::iter(mine)
-                            .map(|(relative, meta)| self.record(relative, meta))
-                            .buffered(CONCURRENCY)
-                            .try_collect::<Vec<_>>()
-                            .await?;
-                        Ok(Batch { records, resume })
-                    })
-                    .boxed()
+        // The listing is walked a batch at a time from where the last run stopped: memory is
+        // one batch of entries, however many objects there are.
+        self.location
+            .listing_after(resume.as_deref())
+            .chunks(batch_size.max(1))
+            .then(move |chunk| async move {
+                let chunk = chunk.into_iter().collect::<Result<Vec<_>>>()?;
+                let resume = chunk.last().map(|(relative, _)| relative.clone());
+                let mine = chunk
+                    .into_iter()
+                    .filter(|(relative, _)| partition.holds_id(relative));
+                let records = futures::stream::iter(mine)
+                    .map(|(relative, meta)| self.record(relative, meta))
+                    .buffered(CONCURRENCY)
+                    .try_collect::<Vec<_>>()
+                    .await?;
+                Ok(Batch { records, resume })
             })
-            .try_flatten()
             .boxed()
     }
 }

@@ -1,13 +1,13 @@
-//! Two object listings walked together by key: each store lists in byte order of its keys
-//! (the object conformance suite checks it), so one pass over both, holding one entry of
-//! each, pairs every key with its counterpart.
+//! Two object listings walked together by key: each listing comes in byte order of its keys
+//! (held to it by [`in_key_order`](super::ordered::in_key_order)), so one pass over both,
+//! holding one entry of each, pairs every key with its counterpart.
 
 use std::cmp::Ordering;
 
 use futures::stream::BoxStream;
 use futures::{Stream, TryStreamExt};
+use store_core::Result;
 use store_core::object::ObjectMeta;
-use store_core::{Result, StoreError};
 
 use super::ObjectLocation;
 
@@ -29,8 +29,8 @@ pub(crate) fn merge<'a>(
     right: &'a ObjectLocation,
 ) -> impl Stream<Item = Result<(String, Found)>> + 'a {
     walk(
-        Listing::new(&left.label, left.listing_stream()),
-        Listing::new(&right.label, right.listing_stream()),
+        Listing::new(left.listing_stream()),
+        Listing::new(right.listing_stream()),
     )
 }
 
@@ -74,19 +74,15 @@ impl Walk<'_> {
 
 /// One location's listing and the entry read ahead of the walk.
 struct Listing<'a> {
-    label: &'a str,
     entries: BoxStream<'a, Result<(String, ObjectMeta)>>,
     head: Option<(String, ObjectMeta)>,
-    last: Option<String>,
 }
 
 impl<'a> Listing<'a> {
-    fn new(label: &'a str, entries: BoxStream<'a, Result<(String, ObjectMeta)>>) -> Self {
+    fn new(entries: BoxStream<'a, Result<(String, ObjectMeta)>>) -> Self {
         Self {
-            label,
             entries,
             head: None,
-            last: None,
         }
     }
 
@@ -95,20 +91,7 @@ impl<'a> Listing<'a> {
         if self.head.is_some() {
             return Ok(());
         }
-        let Some((key, meta)) = self.entries.try_next().await? else {
-            return Ok(());
-        };
-        if let Some(last) = &self.last
-            && key.as_str() <= last.as_str()
-        {
-            return Err(StoreError::unsupported(format!(
-                "the listing of {} is not in key order (`{key}` came after `{last}`), which \
-                 sync and check need",
-                self.label
-            )));
-        }
-        self.last = Some(key.clone());
-        self.head = Some((key, meta));
+        self.head = self.entries.try_next().await?;
         Ok(())
     }
 }
@@ -116,26 +99,13 @@ impl<'a> Listing<'a> {
 #[cfg(test)]
 mod tests {
     use futures::StreamExt;
-    use store_core::ObjectKey;
 
     use super::*;
 
     fn listing<'a>(label: &'a str, keys: &[&str]) -> Listing<'a> {
-        let entries: Vec<Result<(String, ObjectMeta)>> = keys
-            .iter()
-            .map(|key| {
-                let meta = ObjectMeta {
-                    key: ObjectKey::new(*key).unwrap(),
-                    size: key.len() as u64,
-                    etag: None,
-                    last_modified: None,
-                    content_type: None,
-                    metadata: Default::default(),
-                };
-                Ok(((*key).to_owned(), meta))
-            })
-            .collect();
-        Listing::new(label, futures::stream::iter(entries).fuse().boxed())
+        let entries = futures::stream::iter(crate::objects::ordered::tests::entries(keys));
+        let entries = crate::objects::ordered::in_key_order(label, entries);
+        Listing::new(entries.fuse().boxed())
     }
 
     async fn walked(left: &[&str], right: &[&str]) -> Result<Vec<(String, char)>> {
