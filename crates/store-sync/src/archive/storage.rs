@@ -5,13 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{StreamExt as _, TryStreamExt as _};
-use sha2::{Digest as _, Sha256};
+use futures::StreamExt as _;
 use store_core::object::{ByteStream, GetOptions, PutMode, PutOptions};
 use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Result, StoreError};
 
 use super::join;
-use crate::digest::hex;
 use crate::files::{create_durably, write_atomically};
 
 /// An archive's home.
@@ -116,93 +114,10 @@ impl Storage {
     }
 }
 
-/// How much of a blob is read or written at a time.
-const CHUNK: usize = 1 << 20;
-
-/// Distinguishes temporary blob names within one process.
-static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-fn temp_name() -> String {
-    let n = TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("blobs/.tmp-{}-{n}", std::process::id())
-}
+/// How much of a file is read at a time.
+pub(super) const CHUNK: usize = 1 << 20;
 
 impl Storage {
-    /// Stores a body as the blob `blobs/<sha256>`, streaming it (memory stays bounded by one
-    /// chunk), and returns its SHA-256 in hex and its size. A blob already there is kept.
-    pub(crate) async fn write_blob(&self, mut body: ByteStream) -> Result<(String, u64)> {
-        match self {
-            Storage::Dir(root) => {
-                use tokio::io::AsyncWriteExt as _;
-                let temp = root.join(temp_name());
-                let blobs = root.join("blobs");
-                tokio::task::spawn_blocking(move || crate::files::create_dirs_durably(&blobs))
-                    .await
-                    .map_err(|e| StoreError::internal(format!("mkdir failed: {e}")))?
-                    .map_err(|e| io_error(&temp, e))?;
-                let mut file = tokio::fs::File::create(&temp)
-                    .await
-                    .map_err(|e| io_error(&temp, e))?;
-                let mut hasher = Sha256::new();
-                let mut size = 0u64;
-                let written = async {
-                    while let Some(chunk) = body.try_next().await? {
-                        hasher.update(&chunk);
-                        size += chunk.len() as u64;
-                        file.write_all(&chunk)
-                            .await
-                            .map_err(|e| io_error(&temp, e))?;
-                    }
-                    file.sync_all().await.map_err(|e| io_error(&temp, e))
-                }
-                .await;
-                if let Err(e) = written {
-                    let _ = tokio::fs::remove_file(&temp).await;
-                    return Err(e);
-                }
-                let sha = hex(&hasher.finalize());
-                let target = root.join(format!("blobs/{sha}"));
-                tokio::fs::rename(&temp, &target)
-                    .await
-                    .map_err(|e| io_error(&target, e))?;
-                let dir = root.join("blobs");
-                tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
-                    .await
-                    .map_err(|e| StoreError::internal(format!("fsync failed: {e}")))?
-                    .map_err(|e| io_error(&target, e))?;
-                Ok((sha, size))
-            }
-            Storage::Objects { store, prefix } => {
-                let hasher = Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
-                let counting = hasher.clone();
-                let body: ByteStream = body
-                    .inspect_ok(move |chunk| {
-                        let mut state = counting.lock().expect("hasher lock");
-                        state.0.update(chunk);
-                        state.1 += chunk.len() as u64;
-                    })
-                    .boxed();
-                let temp = ObjectKey::new(join(prefix, &temp_name()))?;
-                store.put_stream(&temp, body, PutOptions::new()).await?;
-                let (digest, size) = {
-                    let state = hasher.lock().expect("hasher lock");
-                    (state.0.clone().finalize(), state.1)
-                };
-                let sha = hex(&digest);
-                let target = ObjectKey::new(join(prefix, &format!("blobs/{sha}")))?;
-                let copied = match store.head(&target).await {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.kind() == ErrorKind::NotFound => store.copy(&temp, &target).await,
-                    Err(e) => Err(e),
-                };
-                let removed = store.delete(&temp).await;
-                copied?;
-                removed?;
-                Ok((sha, size))
-            }
-        }
-    }
-
     /// The body of the file at `path`, streamed in chunks; a missing file is `NotFound`.
     pub(crate) async fn read_stream(&self, path: &str) -> Result<ByteStream> {
         match self {
@@ -223,15 +138,20 @@ impl Storage {
                     }
                     Err(e) => return Err(io_error(&full, e)),
                 };
+                let len = file.metadata().await.map_err(|e| io_error(&full, e))?.len();
+                // Each read's buffer is sized to what is left (a small blob's is small), not
+                // a whole chunk that a truncated `Bytes` would keep alive.
+                let state = (file, full, len);
                 Ok(
-                    futures::stream::try_unfold((file, full), |(mut file, full)| async move {
-                        let mut buf = vec![0u8; CHUNK];
+                    futures::stream::try_unfold(state, |(mut file, full, left)| async move {
+                        let mut buf = vec![0u8; left.clamp(1, CHUNK as u64) as usize];
                         let n = file.read(&mut buf).await.map_err(|e| io_error(&full, e))?;
                         if n == 0 {
                             return Ok(None);
                         }
                         buf.truncate(n);
-                        Ok(Some((Bytes::from(buf), (file, full))))
+                        let left = left.saturating_sub(n as u64);
+                        Ok(Some((Bytes::from(buf), (file, full, left))))
                     })
                     .boxed(),
                 )
@@ -240,6 +160,6 @@ impl Storage {
     }
 }
 
-fn io_error(path: &std::path::Path, e: std::io::Error) -> StoreError {
+pub(super) fn io_error(path: &std::path::Path, e: std::io::Error) -> StoreError {
     StoreError::unavailable(format!("{}: {e}", path.display()))
 }
