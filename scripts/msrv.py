@@ -22,6 +22,7 @@ LANGUAGE_FLOOR = "1.88"
 # finds these from each crate's rust-version).
 CODE_FLOORS = {
     "store-fs": ("1.89", "std::fs::File::try_lock"),
+    "store-sync": ("1.89", "std::fs::File::try_lock"),
 }
 
 

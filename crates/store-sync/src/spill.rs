@@ -6,7 +6,8 @@
 //! bytes in memory (measured: a `sync` of 1,000,000 SQLite rows peaks at 74 MiB with the
 //! default limit, 335 MiB with everything in memory). Past the limit `sync` writes every
 //! source record to disk as typed JSON, so the spill directory needs room for about the
-//! source's size. The files are removed when the run ends or is dropped.
+//! source's size. The files are removed when the run ends or is dropped; those of a killed
+//! run are removed by the next run that spills into the same directory.
 //!
 //! Records that went through a spill file reach the sink with their attributes in name
 //! order, as records restored from an archive do; no store's equality, and no digest, depends

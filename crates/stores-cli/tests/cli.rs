@@ -720,6 +720,11 @@ fn sync_and_check_spill_past_the_memory_limit_and_leave_nothing_behind() {
     std::fs::create_dir(&spill).unwrap();
     let spill_dir = spill.to_str().unwrap();
     let spilling = ["--in-memory-keys", "7", "--spill-dir", spill_dir];
+    // What a SIGKILLed run leaves: its directory, with a lock file nobody holds now.
+    let killed = spill.join("stores-spill-4242-0-00000000deadbeef");
+    std::fs::create_dir(&killed).unwrap();
+    std::fs::write(killed.join(".lock"), b"").unwrap();
+    std::fs::write(killed.join("0.spill"), b"frames of a killed run").unwrap();
     let small_db = dir.path().join("small.db");
     make_table(&small_db, 10);
     sql(
@@ -764,5 +769,6 @@ fn sync_and_check_spill_past_the_memory_limit_and_leave_nothing_behind() {
         &stores(&[&["check", &ten, &small][..], &spilling].concat()),
         0,
     );
+    // Nothing of these runs is left, nor of the killed one.
     assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
 }

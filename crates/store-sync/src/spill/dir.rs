@@ -1,9 +1,13 @@
 //! The temporary directory a run spills into: made on first use, removed with everything in
-//! it when dropped.
+//! it when dropped. Each holds a lock file locked for its life, so a directory left by a run
+//! that was killed (SIGKILL, a crash) is found unlocked and removed by the next run that
+//! spills into the same base.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use store_core::{Result, StoreError};
 
@@ -15,14 +19,29 @@ pub(crate) struct SpillDir {
     files: Arc<AtomicU64>,
 }
 
+/// What every spill directory's name starts with.
+const PREFIX: &str = "stores-spill-";
+
+/// The lock file in each spill directory, locked by its run while the directory is in use.
+const LOCK: &str = ".lock";
+
+/// How old a spill directory with no lock file must be to be taken for abandoned: its run may
+/// be between making it and locking it; one left by a run killed in that instant goes later.
+const UNLOCKED_GRACE: Duration = Duration::from_secs(3600);
+
 #[derive(Debug)]
-struct Removed(PathBuf);
+struct Removed {
+    path: PathBuf,
+    /// Holds the directory's lock; closed before the directory is removed.
+    lock: Option<File>,
+}
 
 impl Drop for Removed {
     fn drop(&mut self) {
+        self.lock = None;
         // Nothing to tell anyone if it fails: the files are scratch, and the system's
         // temporary directory is cleaned in time.
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
@@ -45,9 +64,16 @@ impl SpillDir {
                 base.display()
             )));
         }
+        remove_abandoned(&base);
         std::fs::create_dir(&path).map_err(|e| spill_error(&path, &e))?;
+        let mut removed = Removed { path, lock: None };
+        let lock_path = removed.path.join(LOCK);
+        let lock = File::create(&lock_path).map_err(|e| spill_error(&lock_path, &e))?;
+        lock.try_lock()
+            .map_err(|e| spill_error(&lock_path, &std::io::Error::other(e)))?;
+        removed.lock = Some(lock);
         Ok(Self {
-            path: Arc::new(Removed(path)),
+            path: Arc::new(removed),
             files: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -55,7 +81,45 @@ impl SpillDir {
     /// A new file name in the directory, unused so far.
     pub(crate) fn file(&self) -> PathBuf {
         let n = self.files.fetch_add(1, Ordering::Relaxed);
-        self.path.0.join(format!("{n}.spill"))
+        self.path.path.join(format!("{n}.spill"))
+    }
+}
+
+/// Removes the spill directories under `base` that no run holds: their lock file can be
+/// locked (its run died, and the system released its lock), or they have none and are older
+/// than [`UNLOCKED_GRACE`]. Best effort: what cannot be read or removed is left.
+fn remove_abandoned(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(PREFIX)
+            || !entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            continue;
+        }
+        let dir = entry.path();
+        let abandoned = match File::open(dir.join(LOCK)) {
+            // Locked here only when no live run holds it; held until the directory is gone.
+            Ok(lock) => match lock.try_lock() {
+                Ok(()) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    continue;
+                }
+                Err(_) => false,
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|at| at.elapsed().ok())
+                .is_some_and(|age| age > UNLOCKED_GRACE),
+            Err(_) => false,
+        };
+        if abandoned {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
 
@@ -105,5 +169,31 @@ mod tests {
         drop(clone);
         assert!(!file.exists());
         assert!(!file.parent().unwrap().exists());
+    }
+
+    #[test]
+    fn a_directory_left_by_a_dead_run_goes_and_a_held_one_stays() {
+        let base = tempfile::tempdir().unwrap();
+        let live = SpillDir::create(Some(base.path())).unwrap();
+        // A killed run's directory: its lock file, locked by nobody now.
+        let dead = base.path().join(format!("{PREFIX}1-0-dead"));
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::write(dead.join(LOCK), b"").unwrap();
+        std::fs::write(dead.join("0.spill"), b"old frames").unwrap();
+        // A run's directory not locked yet, and a directory that is not a spill directory.
+        let fresh = base.path().join(format!("{PREFIX}2-0-fresh"));
+        std::fs::create_dir(&fresh).unwrap();
+        let other = base.path().join("not-a-spill-directory");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join(LOCK), b"").unwrap();
+
+        let _next = SpillDir::create(Some(base.path())).unwrap();
+        assert!(!dead.exists(), "the dead run's directory was left");
+        assert!(
+            live.path.path.exists(),
+            "a live run's directory was removed"
+        );
+        assert!(fresh.exists(), "a directory not locked yet was removed");
+        assert!(other.exists());
     }
 }
