@@ -29,7 +29,7 @@ pub(crate) mod storage;
 mod writer;
 
 pub use lines::{decode_line, encode_line};
-pub(crate) use lines::{decode_written, write_line};
+pub(crate) use lines::{decode_written, write_line_as_given};
 pub use manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
 pub use objects::{ObjectArchiveSink, ObjectListing, ObjectRestoreSink};
 pub use reader::ArchiveSource;

@@ -9,9 +9,9 @@
 //! source's size. The files are removed when the run ends or is dropped; those of a killed
 //! run are removed by the next run that spills into the same directory.
 //!
-//! Records that went through a spill file reach the sink with their attributes in name
-//! order, as records restored from an archive do; no store's equality, and no digest, depends
-//! on attribute order.
+//! A record that went through a spill file reaches the sink as it was read, its attributes
+//! (and those of its nested maps) in their order: spill files keep the documents' order,
+//! where archive parts write names in order.
 
 mod codecs;
 mod dir;

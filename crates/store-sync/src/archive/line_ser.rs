@@ -13,25 +13,40 @@ use store_core::{Document, Value};
 use super::line_fast::string_end;
 use crate::record::Record;
 
+/// The order a line's attributes are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    /// By name: an archive's lines, so a batch written twice is the same part.
+    ByName,
+    /// As the documents hold them: a spill file's, so a record read back is the one written.
+    AsGiven,
+}
+
 /// Appends `{"k":{…},"v":{…}}`, the line of `record` without its newline.
-pub(super) fn write_record(out: &mut Vec<u8>, record: &Record) {
+pub(super) fn write_record(out: &mut Vec<u8>, record: &Record, order: Order) {
     out.extend_from_slice(b"{\"k\":");
     let key = record.key.parts().iter();
-    write_by_name(out, key.map(|(name, value)| (name.as_str(), value)));
+    write_by_name(out, key.map(|(name, value)| (name.as_str(), value)), order);
     out.extend_from_slice(b",\"v\":");
-    write_document(out, &record.doc);
+    write_document(out, &record.doc, order);
     out.push(b'}');
 }
 
-/// A document: typed values by attribute name, in name order.
-fn write_document(out: &mut Vec<u8>, doc: &Document) {
-    write_by_name(out, doc.iter());
+/// A document: typed values by attribute name.
+fn write_document(out: &mut Vec<u8>, doc: &Document, order: Order) {
+    write_by_name(out, doc.iter(), order);
 }
 
-/// Typed values by name, in name order (names are distinct: a key's, a document's).
-fn write_by_name<'a>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (&'a str, &'a Value)>) {
+/// Typed values by name, in `order` (names are distinct: a key's, a document's).
+fn write_by_name<'a>(
+    out: &mut Vec<u8>,
+    pairs: impl Iterator<Item = (&'a str, &'a Value)>,
+    order: Order,
+) {
     let mut pairs: Vec<(&str, &Value)> = pairs.collect();
-    pairs.sort_unstable_by_key(|(name, _)| *name);
+    if order == Order::ByName {
+        pairs.sort_unstable_by_key(|(name, _)| *name);
+    }
     out.push(b'{');
     for (i, (name, value)) in pairs.into_iter().enumerate() {
         if i > 0 {
@@ -39,13 +54,13 @@ fn write_by_name<'a>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (&'a str, &'
         }
         write_string(out, name);
         out.push(b':');
-        write_typed(out, value);
+        write_typed(out, value, order);
     }
     out.push(b'}');
 }
 
 /// A typed value: `{"TAG":inner}`.
-fn write_typed(out: &mut Vec<u8>, value: &Value) {
+fn write_typed(out: &mut Vec<u8>, value: &Value, order: Order) {
     match value {
         Value::Null => out.extend_from_slice(b"{\"NULL\":true}"),
         Value::Bool(true) => out.extend_from_slice(b"{\"BOOL\":true}"),
@@ -68,12 +83,12 @@ fn write_typed(out: &mut Vec<u8>, value: &Value) {
         }
         Value::List(items) => {
             out.extend_from_slice(b"{\"L\":");
-            write_array(out, items, write_typed);
+            write_array(out, items, |out, item| write_typed(out, item, order));
             out.push(b'}');
         }
         Value::Map(doc) => {
             out.extend_from_slice(b"{\"M\":");
-            write_document(out, doc);
+            write_document(out, doc, order);
             out.push(b'}');
         }
         Value::StringSet(set) => {

@@ -3,7 +3,7 @@
 use store_core::{Result, StoreError};
 
 use super::line_de::Line;
-use super::line_ser::write_record;
+use super::line_ser::{Order, write_record};
 use crate::record::{Record, RecordKey};
 
 /// Encodes a record as one line of JSON text (without the newline).
@@ -13,9 +13,15 @@ pub fn encode_line(record: &Record) -> String {
     String::from_utf8(line).expect("JSON is UTF-8")
 }
 
-/// Appends the line of `record` (without its newline) to `out`.
+/// Appends the line of `record` (without its newline) to `out`, attributes in name order.
 pub(crate) fn write_line(out: &mut Vec<u8>, record: &Record) {
-    write_record(out, record);
+    write_record(out, record, Order::ByName);
+}
+
+/// [`write_line`] with every document's attributes in the order it holds them, which
+/// [`decode_written`] keeps: a record read back is the record written, order included.
+pub(crate) fn write_line_as_given(out: &mut Vec<u8>, record: &Record) {
+    write_record(out, record, Order::AsGiven);
 }
 
 /// Decodes one line; `key_names` gives the key attributes' order.

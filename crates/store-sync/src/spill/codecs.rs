@@ -5,7 +5,7 @@
 use store_core::{Document, ObjectKey, Result, StoreError};
 
 use super::frames::Spill;
-use crate::archive::{decode_written, write_line};
+use crate::archive::{decode_written, write_line_as_given};
 use crate::digest::RecordDigest;
 use crate::record::{Record, RecordKey};
 
@@ -64,7 +64,7 @@ fn write_record(out: &mut Vec<u8>, record: &Record) {
     serde_json::to_writer(&mut *out, &names).expect("names encode");
     // JSON text holds no raw newline, so the first one ends the names.
     out.push(b'\n');
-    write_line(out, record);
+    write_line_as_given(out, record);
 }
 
 /// The record [`write_record`] wrote.
@@ -198,5 +198,35 @@ mod tests {
         let bytes_key =
             RecordKey::new(vec![("b".to_owned(), Value::Bytes(vec![0, 255].into()))]).unwrap();
         assert_eq!(round_trip(&bytes_key), bytes_key);
+    }
+
+    #[test]
+    fn a_record_comes_back_with_its_attributes_in_their_order() {
+        let nested = Document::new().with("z", 1).with("a", 2).with("m", 3);
+        let doc = Document::new()
+            .with("zeta", "last by name")
+            .with("id", "k-1")
+            .with("alpha", Value::List(vec![Value::Map(nested.clone())]))
+            .with("mid", Value::Map(nested));
+        let record = Record::from_document(doc, &["id".to_owned()]).unwrap();
+        let entry = RecordAndDigest {
+            digest: RecordDigest::of(&record, crate::digest::Comparison::Typed),
+            record,
+        };
+        let back = round_trip(&entry).record.doc;
+        let names =
+            |doc: &Document| -> Vec<String> { doc.iter().map(|(n, _)| n.to_owned()).collect() };
+        assert_eq!(names(&back), ["zeta", "id", "alpha", "mid"]);
+        let Some(Value::Map(mid)) = back.get("mid") else {
+            panic!("mid is a map")
+        };
+        assert_eq!(names(mid), ["z", "a", "m"]);
+        let Some(Value::List(items)) = back.get("alpha") else {
+            panic!("alpha is a list")
+        };
+        let Value::Map(inner) = &items[0] else {
+            panic!("a map in the list")
+        };
+        assert_eq!(names(inner), ["z", "a", "m"]);
     }
 }
