@@ -127,6 +127,56 @@ pub(super) struct Typed(pub(super) Value);
 
 const ONE_TAG: &str = "a typed value is an object with exactly one type tag";
 
+/// The deepest nesting of lists and maps a line may hold: eight times DynamoDB's 32, past
+/// OpenSearch's default mapping depth of 20; a deeper value (a SQL JSON value may nest 512)
+/// is refused by name when an archive is written. Lines are read with `serde_json`'s own
+/// limit (128 JSON levels, so 64 of typed values) off and this one in its place, within
+/// what a 2 MiB thread stack holds in a debug build; a line nested without end is an error,
+/// not an overflowed stack.
+pub(super) const MAX_NESTING: usize = 256;
+
+thread_local! {
+    /// How many lists and maps enclose the value being read on this thread.
+    static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of nesting, for as long as it is held.
+struct Nested;
+
+impl Nested {
+    fn enter<E: de::Error>() -> Result<Self, E> {
+        let depth = NESTING.with(|n| n.get()) + 1;
+        if depth > MAX_NESTING {
+            return Err(E::custom(format!(
+                "a value is nested more than {MAX_NESTING} lists and maps deep"
+            )));
+        }
+        NESTING.with(|n| n.set(depth));
+        Ok(Nested)
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get() - 1));
+    }
+}
+
+/// Reads one line from `de` (with `serde_json`'s recursion limit off: [`MAX_NESTING`] bounds
+/// it instead) and checks nothing follows it.
+pub(super) fn read_whole<'de, T, R>(
+    mut de: serde_json::Deserializer<R>,
+    read: impl FnOnce(&mut serde_json::Deserializer<R>) -> serde_json::Result<T>,
+) -> serde_json::Result<T>
+where
+    R: serde_json::de::Read<'de>,
+{
+    de.disable_recursion_limit();
+    let value = read(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 impl<'de> Deserialize<'de> for Typed {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct TypedVisitor;
@@ -146,13 +196,19 @@ impl<'de> Deserialize<'de> for Typed {
                     Tag::N => Value::Number(map.next_value::<Num>()?.0),
                     Tag::S => Value::String(map.next_value()?),
                     Tag::B => Value::Bytes(map.next_value::<Base64>()?.0),
-                    Tag::L => Value::List(
-                        map.next_value::<Vec<Typed>>()?
-                            .into_iter()
-                            .map(|t| t.0)
-                            .collect(),
-                    ),
-                    Tag::M => Value::Map(map.next_value::<Doc>()?.0),
+                    Tag::L => {
+                        let _nested = Nested::enter()?;
+                        Value::List(
+                            map.next_value::<Vec<Typed>>()?
+                                .into_iter()
+                                .map(|t| t.0)
+                                .collect(),
+                        )
+                    }
+                    Tag::M => {
+                        let _nested = Nested::enter()?;
+                        Value::Map(map.next_value::<Doc>()?.0)
+                    }
                     Tag::SS => Value::StringSet(map.next_value::<BTreeSet<String>>()?),
                     Tag::NS => Value::NumberSet(
                         map.next_value::<Vec<Num>>()?

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use store_core::{Result, Value};
 
-use super::line_de::{Key, LineField, Typed, text_visitor};
+use super::line_de::{Key, LineField, Typed, read_whole, text_visitor};
 use super::line_fast::push_canonical;
 use super::lines::{line_error, no_document, record_key};
 
@@ -89,10 +89,8 @@ impl Rows {
     /// [`push_line`](Self::push_line) through `serde_json`, for every form of line.
     pub(super) fn push_general(&mut self, line: &str, key_names: &[String]) -> Result<()> {
         let before = self.len();
-        let mut de = serde_json::Deserializer::from_str(line);
-        let checked = RowLine { rows: self }
-            .deserialize(&mut de)
-            .and_then(|read| de.end().map(|()| read))
+        let de = serde_json::Deserializer::from_str(line);
+        let checked = read_whole(de, |de| RowLine { rows: self }.deserialize(de))
             .map_err(line_error)
             .and_then(|(had_doc, key)| {
                 record_key(key, key_names)?;

@@ -2,7 +2,9 @@
 
 use store_core::{Result, StoreError};
 
-use super::line_de::Line;
+use serde::Deserialize as _;
+
+use super::line_de::{Line, MAX_NESTING, read_whole};
 use super::line_ser::{Order, write_record};
 use crate::record::{Record, RecordKey};
 
@@ -24,9 +26,39 @@ pub(crate) fn write_line_as_given(out: &mut Vec<u8>, record: &Record) {
     write_record(out, record, Order::AsGiven);
 }
 
+/// Refuses a record an archive could not give back: one holding a value nested deeper than
+/// the lines are read ([`MAX_NESTING`] lists and maps).
+pub(crate) fn check_nesting(record: &Record) -> Result<()> {
+    let deepest = record
+        .doc
+        .iter()
+        .map(|(_, v)| nesting(v))
+        .max()
+        .unwrap_or(0);
+    if deepest <= MAX_NESTING {
+        return Ok(());
+    }
+    Err(StoreError::invalid_input(format!(
+        "the record `{}` holds a value nested {deepest} lists and maps deep; an archive holds \
+         values nested at most {MAX_NESTING} deep",
+        record.key
+    )))
+}
+
+/// How many lists and maps `value` nests (0 for a scalar or a set).
+fn nesting(value: &store_core::Value) -> usize {
+    use store_core::Value;
+    match value {
+        Value::List(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Value::Map(doc) => 1 + doc.iter().map(|(_, v)| nesting(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Decodes one line; `key_names` gives the key attributes' order.
 pub fn decode_line(line: &str, key_names: &[String]) -> Result<Record> {
-    let decoded: Line = serde_json::from_str(line).map_err(line_error)?;
+    let de = serde_json::Deserializer::from_str(line);
+    let decoded: Line = read_whole(de, |de| Line::deserialize(de)).map_err(line_error)?;
     let key = record_key(decoded.key, key_names)?;
     let doc = decoded.doc.ok_or_else(no_document)?;
     Ok(Record { key, doc })
@@ -35,7 +67,8 @@ pub fn decode_line(line: &str, key_names: &[String]) -> Result<Record> {
 /// Decodes a line [`write_line`] wrote back into the same record, given its key's
 /// attribute names in key order. Unlike [`decode_line`], an `_id` key may be any key value.
 pub(crate) fn decode_written(line: &[u8], key_names: &[String]) -> Result<Record> {
-    let decoded: Line = serde_json::from_slice(line).map_err(line_error)?;
+    let de = serde_json::Deserializer::from_slice(line);
+    let decoded: Line = read_whole(de, |de| Line::deserialize(de)).map_err(line_error)?;
     let parts = key_in_order(decoded.key, key_names)?;
     let doc = decoded.doc.ok_or_else(no_document)?;
     Ok(Record {
@@ -96,7 +129,86 @@ fn key_in_order(
 mod tests {
     use store_core::{Document, Value};
 
+    use super::super::line_de;
     use super::*;
+
+    /// A value `depth` lists and maps deep (maps and lists in turn), a string at the bottom.
+    fn nested(depth: usize) -> Value {
+        (0..depth).fold(Value::from("bottom"), |inner, level| {
+            if level % 2 == 0 {
+                Value::Map(Document::new().with("in", inner))
+            } else {
+                Value::List(vec![inner])
+            }
+        })
+    }
+
+    /// Runs `work` on a thread with the stack of a tokio worker (2 MiB), where lines are read.
+    fn on_worker_stack(work: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(work)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_value_nested_as_deep_as_a_store_gives_reads_back_and_deeper_is_refused() {
+        on_worker_stack(|| {
+            let names = vec!["id".to_owned()];
+            let record = |depth| {
+                let doc = Document::new().with("id", 1).with("deep", nested(depth));
+                Record::from_document(doc, &names).unwrap()
+            };
+            let deepest = record(line_de::MAX_NESTING);
+            check_nesting(&deepest).unwrap();
+            let line = encode_line(&deepest);
+            assert_eq!(decode_line(&line, &names).unwrap(), deepest);
+            assert_eq!(decode_written(line.as_bytes(), &names).unwrap(), deepest);
+            let mut rows = super::super::line_rows::Rows::default();
+            rows.push_line(&line, &names).unwrap();
+            assert_eq!(rows.len(), 1);
+
+            // One level more is refused by name before it is written, and when read.
+            let deeper = record(line_de::MAX_NESTING + 1);
+            let err = check_nesting(&deeper).unwrap_err();
+            assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+            assert!(
+                err.message().contains("`1` holds a value nested 257"),
+                "{}",
+                err.message()
+            );
+            let line = encode_line(&deeper);
+            let err = decode_line(&line, &names).unwrap_err();
+            assert!(
+                err.message().contains("nested more than 256"),
+                "{}",
+                err.message()
+            );
+            let err = rows.push_line(&line, &names).unwrap_err();
+            assert!(
+                err.message().contains("nested more than 256"),
+                "{}",
+                err.message()
+            );
+            // A line nested without end is refused, the stack intact; the next line reads.
+            let endless = format!(
+                r#"{{"k":{{"id":{{"N":"1"}}}},"v":{{"a":{}"#,
+                r#"{"L":["#.repeat(100_000)
+            );
+            let err = decode_written(endless.as_bytes(), &names).unwrap_err();
+            assert!(
+                err.message().contains("nested more than 256"),
+                "{}",
+                err.message()
+            );
+            assert_eq!(
+                decode_line(&encode_line(&deepest), &names).unwrap(),
+                deepest
+            );
+        });
+    }
 
     #[test]
     fn lines_round_trip_with_composite_keys_in_key_order() {
