@@ -28,10 +28,6 @@
 //! key, size), `summary` (command, ok, elapsed_s and the command's counts; last on success) and
 //! `error` (command, kind, message; last on failure). `stores --help` lists every field.
 
-/// mimalloc, not the system's malloc: a copy allocates and frees millions of small values,
-/// many on another thread than the one that allocated them. Built with `no_thp`: with
-/// transparent huge pages its arenas fault in 2 MiB at a time, which doubled the peak RSS of
-/// a backup or restore (about 120 MiB against 55-90 MiB) for no measurable speed.
 /// Threads for file and SQLite work (`spawn_blocking`), instead of tokio's 512: a backup of
 /// many small objects makes several short blocking calls per object, and the pool grew to
 /// 130 threads, each with its own allocator heap (peak RSS 166 MiB for 100,000 objects). The
@@ -39,6 +35,10 @@
 /// leave most of these free.
 const MAX_BLOCKING_THREADS: usize = 32;
 
+/// mimalloc, not the system's malloc: a copy allocates and frees millions of small values,
+/// many on another thread than the one that allocated them. Built with `no_thp`: with
+/// transparent huge pages its arenas fault in 2 MiB at a time, which doubled the peak RSS of
+/// a backup or restore (about 120 MiB against 55-90 MiB) for no measurable speed.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

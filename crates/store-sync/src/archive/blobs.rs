@@ -1,7 +1,11 @@
 //! Object bodies in an archive: each stored once, as `blobs/<sha256>`, whatever the number of
 //! objects that hold it. A body that fits in one chunk (most objects) is hashed first and not
 //! written at all when its blob is there already; a larger one streams through a temporary
-//! file or object that becomes its blob, so memory stays bounded by a chunk either way.
+//! file or object that becomes its blob, so memory stays bounded by about a chunk per body
+//! either way. A blob is whole or absent: written to a temporary name, synced, then renamed
+//! or copied into place; the `blobs/` folder is synced again before a part names its blobs
+//! ([`Storage::sync_blobs`]). Blobs are content-addressed, so two writers of one (partitions
+//! of one backup) write the same bytes, and replacing one changes nothing.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,20 +13,25 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use sha2::{Digest as _, Sha256};
-use store_core::object::{ByteStream, PutMode, PutOptions};
+use store_core::object::{ByteStream, PutOptions};
 use store_core::{ErrorKind, ObjectKey, ObjectStore, Result, StoreError};
 
 use super::join;
 use super::storage::{CHUNK, Storage, io_error};
 use crate::digest::hex;
-use crate::files::create_durably;
+use crate::files::write_atomically;
 
 /// Distinguishes temporary blob names within one process.
 static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A temporary blob name no other write uses: the processes of a partitioned backup share
+/// the archive and may share a process id (every container of a Kubernetes indexed Job may
+/// be process 1), so a random part tells them apart.
 fn temp_name() -> String {
+    use std::hash::{BuildHasher as _, RandomState};
     let n = TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("blobs/.tmp-{}-{n}", std::process::id())
+    let random = RandomState::new().hash_one(n);
+    format!("blobs/.tmp-{}-{n}-{random:016x}", std::process::id())
 }
 
 fn blob_name(sha: &str) -> String {
@@ -76,7 +85,10 @@ impl Storage {
             size += chunk.len() as u64;
         }
         let sha = hex(&hasher.finalize());
-        let body: Vec<u8> = chunks.concat();
+        let body: Bytes = match <[Bytes; 1]>::try_from(chunks) {
+            Ok([one]) => one,
+            Err(chunks) => chunks.concat().into(),
+        };
         match self {
             Storage::Dir(root) => {
                 let target = root.join(blob_name(&sha));
@@ -84,28 +96,41 @@ impl Storage {
                     if target.exists() {
                         return Ok(());
                     }
-                    // Written to a temporary file, fsynced, then linked (create-only), its
-                    // folder fsynced: a blob is whole or absent, even after a crash.
-                    create_durably(&target, &body)
-                        .map(|_| ())
-                        .map_err(|e| io_error(&target, e))
+                    // A temporary file beside it, fsynced, renamed into place, the folder
+                    // fsynced: whole or absent, even after a crash.
+                    write_atomically(&target, &body).map_err(|e| io_error(&target, e))
                 })
                 .await
                 .map_err(|e| StoreError::internal(format!("archive writer failed: {e}")))??;
             }
             Storage::Objects { store, prefix } => {
                 let target = ObjectKey::new(join(prefix, &blob_name(&sha)))?;
+                // A plain put, not a create-only one: a body written twice is the same body,
+                // and not every S3-compatible server takes conditional writes.
                 if !exists(store.as_ref(), &target).await? {
-                    let options = PutOptions::new().mode(PutMode::CreateOnly);
-                    match store.put(&target, Bytes::from(body), options).await {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                        Err(e) => return Err(e),
-                    }
+                    store.put(&target, body, PutOptions::new()).await?;
                 }
             }
         }
         Ok((sha, size))
+    }
+
+    /// Makes the blobs written so far durable where they are named, before a part that names
+    /// them is written: the `blobs/` folder of a local archive is fsynced (a blob found there
+    /// already may have been placed by another process that has not synced it yet); an
+    /// object store's puts are durable when they answer.
+    pub(crate) async fn sync_blobs(&self) -> Result<()> {
+        let Storage::Dir(root) = self else {
+            return Ok(());
+        };
+        let dir = root.join("blobs");
+        tokio::task::spawn_blocking(move || match std::fs::File::open(&dir) {
+            Ok(folder) => folder.sync_all().map_err(|e| io_error(&dir, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(&dir, e)),
+        })
+        .await
+        .map_err(|e| StoreError::internal(format!("fsync failed: {e}")))?
     }
 
     /// A body larger than a chunk: streamed into a temporary file or object, hashed on the
@@ -134,7 +159,10 @@ async fn stream_into_dir(root: &Path, mut body: ByteStream) -> Result<(String, u
         .await
         .map_err(|e| StoreError::internal(format!("mkdir failed: {e}")))?
         .map_err(|e| io_error(&temp, e))?;
-    let mut file = tokio::fs::File::create(&temp)
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
         .await
         .map_err(|e| io_error(&temp, e))?;
     let mut hasher = Sha256::new();
@@ -202,8 +230,6 @@ async fn stream_into_store(
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::MetadataExt as _;
-
     use store_core::memory::MemoryObjectStore;
     use store_core::object::ListOptions;
 
@@ -256,11 +282,13 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn a_small_body_whose_blob_exists_is_not_written_again() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::Dir(dir.path().to_path_buf());
         let (name, _) = storage.write_blob(stream(b"same", 4)).await.unwrap();
+        use std::os::unix::fs::MetadataExt as _;
         let path = dir.path().join(blob_name(&name));
         let before = std::fs::metadata(&path).unwrap();
         storage.write_blob(stream(b"same", 2)).await.unwrap();

@@ -106,12 +106,19 @@ impl RecordSource for ObjectListing {
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
         // The listing is walked a batch at a time from where the last run stopped: memory is
-        // one batch of entries, however many objects there are.
+        // a batch or two of entries, however many objects there are. A store that listed keys
+        // up to the resume point anyway (one that ignores `start_after`) has them skipped.
         self.location
             .listing_after(resume.as_deref())
-            .chunks(batch_size.max(1))
-            .then(move |chunk| async move {
-                let chunk = chunk.into_iter().collect::<Result<Vec<_>>>()?;
+            .try_skip_while(move |(relative, _)| {
+                let done = resume
+                    .as_deref()
+                    .is_some_and(|after| relative.as_str() <= after);
+                futures::future::ready(Ok(done))
+            })
+            .try_chunks(batch_size.max(1))
+            .map_err(|e| e.1)
+            .and_then(move |chunk| async move {
                 let resume = chunk.last().map(|(relative, _)| relative.clone());
                 let mine = chunk
                     .into_iter()
@@ -175,6 +182,7 @@ impl RecordSink for ObjectArchiveSink {
             .buffered(CONCURRENCY)
             .try_collect::<Vec<_>>()
             .await?;
+        self.archive.storage().sync_blobs().await?;
         self.archive.upsert(stored).await
     }
 

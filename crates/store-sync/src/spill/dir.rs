@@ -25,9 +25,9 @@ const PREFIX: &str = "stores-spill-";
 /// The lock file in each spill directory, locked by its run while the directory is in use.
 const LOCK: &str = ".lock";
 
-/// How old a spill directory with no lock file must be to be taken for abandoned: its run may
-/// be between making it and locking it; one left by a run killed in that instant goes later.
-const UNLOCKED_GRACE: Duration = Duration::from_secs(3600);
+/// How old a spill directory with no lock file (made on a file system without locks, or by
+/// an older `stores`) or one still being made must be to be taken for abandoned.
+const UNLOCKED_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug)]
 struct Removed {
@@ -54,24 +54,30 @@ impl SpillDir {
         let base = base.map_or_else(std::env::temp_dir, Path::to_path_buf);
         let n = DIRS.fetch_add(1, Ordering::Relaxed);
         let random = RandomState::new().hash_one(n);
-        let path = base.join(format!(
-            "stores-spill-{}-{n}-{random:016x}",
-            std::process::id()
-        ));
+        let name = format!("{PREFIX}{}-{n}-{random:016x}", std::process::id());
         if !base.is_dir() {
             return Err(StoreError::invalid_input(format!(
                 "the spill directory {} does not exist",
                 base.display()
             )));
         }
-        remove_abandoned(&base);
-        std::fs::create_dir(&path).map_err(|e| spill_error(&path, &e))?;
-        let mut removed = Removed { path, lock: None };
+        blocking(|| remove_abandoned(&base));
+        // Made and locked under a name the sweeps of other runs do not lock, then renamed:
+        // no sweep ever finds it unlocked while this run holds it.
+        let staging = base.join(format!(".{name}"));
+        std::fs::create_dir(&staging).map_err(|e| spill_error(&staging, &e))?;
+        let mut removed = Removed {
+            path: staging,
+            lock: None,
+        };
         let lock_path = removed.path.join(LOCK);
         let lock = File::create(&lock_path).map_err(|e| spill_error(&lock_path, &e))?;
-        lock.try_lock()
-            .map_err(|e| spill_error(&lock_path, &std::io::Error::other(e)))?;
-        removed.lock = Some(lock);
+        // A file system without locks (some network or FUSE mounts) spills all the same; a
+        // directory it leaves goes by the age rule.
+        removed.lock = lock.try_lock().ok().map(|()| lock);
+        let path = base.join(&name);
+        std::fs::rename(&removed.path, &path).map_err(|e| spill_error(&path, &e))?;
+        removed.path = path;
         Ok(Self {
             path: Arc::new(removed),
             files: Arc::new(AtomicU64::new(0)),
@@ -86,35 +92,35 @@ impl SpillDir {
 }
 
 /// Removes the spill directories under `base` that no run holds: their lock file can be
-/// locked (its run died, and the system released its lock), or they have none and are older
-/// than [`UNLOCKED_GRACE`]. Best effort: what cannot be read or removed is left.
+/// locked (its run died, and the system released its lock), or they have none, or are still
+/// being made (`.stores-spill-…`, never locked here), and are older than
+/// [`UNLOCKED_GRACE`]. Best effort: what cannot be read or removed is left.
 fn remove_abandoned(base: &Path) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if !name.to_string_lossy().starts_with(PREFIX)
-            || !entry.file_type().is_ok_and(|t| t.is_dir())
-        {
+        let name = name.to_string_lossy();
+        let staging = name.starts_with('.') && name[1..].starts_with(PREFIX);
+        if !(staging || name.starts_with(PREFIX)) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let dir = entry.path();
-        let abandoned = match File::open(dir.join(LOCK)) {
-            // Locked here only when no live run holds it; held until the directory is gone.
-            Ok(lock) => match lock.try_lock() {
-                Ok(()) => {
-                    let _ = std::fs::remove_dir_all(&dir);
-                    continue;
-                }
-                Err(_) => false,
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => entry
+        let old = || {
+            entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|at| at.elapsed().ok())
-                .is_some_and(|age| age > UNLOCKED_GRACE),
+                .is_some_and(|age| age > UNLOCKED_GRACE)
+        };
+        let abandoned = match File::open(dir.join(LOCK)) {
+            _ if staging => old(),
+            // Locked here only when no live run holds it. Closed before the removal (which
+            // some file systems refuse while a file in it is open): a dead run stays dead.
+            Ok(lock) => lock.try_lock().is_ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => old(),
             Err(_) => false,
         };
         if abandoned {
@@ -183,6 +189,10 @@ mod tests {
         // A run's directory not locked yet, and a directory that is not a spill directory.
         let fresh = base.path().join(format!("{PREFIX}2-0-fresh"));
         std::fs::create_dir(&fresh).unwrap();
+        // One another run is making: its lock file is there, not locked yet.
+        let making = base.path().join(format!(".{PREFIX}3-0-making"));
+        std::fs::create_dir(&making).unwrap();
+        std::fs::write(making.join(LOCK), b"").unwrap();
         let other = base.path().join("not-a-spill-directory");
         std::fs::create_dir(&other).unwrap();
         std::fs::write(other.join(LOCK), b"").unwrap();
@@ -193,7 +203,8 @@ mod tests {
             live.path.path.exists(),
             "a live run's directory was removed"
         );
-        assert!(fresh.exists(), "a directory not locked yet was removed");
+        assert!(fresh.exists(), "a directory with no lock file was removed");
+        assert!(making.exists(), "a directory being made was removed");
         assert!(other.exists());
     }
 }
