@@ -28,8 +28,8 @@ mod reader;
 pub(crate) mod storage;
 mod writer;
 
+pub(crate) use lines::{check_nesting, decode_written, write_line_as_given};
 pub use lines::{decode_line, encode_line};
-pub(crate) use lines::{decode_written, write_line_as_given};
 pub use manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
 pub use objects::{ObjectArchiveSink, ObjectListing, ObjectRestoreSink};
 pub use reader::ArchiveSource;

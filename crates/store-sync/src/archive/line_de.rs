@@ -129,7 +129,7 @@ const ONE_TAG: &str = "a typed value is an object with exactly one type tag";
 
 /// The deepest nesting of lists and maps a line may hold: eight times DynamoDB's 32, past
 /// OpenSearch's default mapping depth of 20; a deeper value (a SQL JSON value may nest 512)
-/// is refused by name when an archive is written. Lines are read with `serde_json`'s own
+/// is refused by its record's key when an archive part or a spill file would hold it. Lines are read with `serde_json`'s own
 /// limit (128 JSON levels, so 64 of typed values) off and this one in its place, within
 /// what a 2 MiB thread stack holds in a debug build; a line nested without end is an error,
 /// not an overflowed stack.

@@ -8,7 +8,9 @@ use super::line_de::{Line, MAX_NESTING, read_whole};
 use super::line_ser::{Order, write_record};
 use crate::record::{Record, RecordKey};
 
-/// Encodes a record as one line of JSON text (without the newline).
+/// Encodes a record as one line of JSON text (without the newline). A record holding a
+/// value nested more than 256 lists and maps deep (which a backup refuses) encodes to a
+/// line [`decode_line`] refuses.
 pub fn encode_line(record: &Record) -> String {
     let mut line = Vec::new();
     write_line(&mut line, record);
@@ -39,8 +41,8 @@ pub(crate) fn check_nesting(record: &Record) -> Result<()> {
         return Ok(());
     }
     Err(StoreError::invalid_input(format!(
-        "the record `{}` holds a value nested {deepest} lists and maps deep; an archive holds \
-         values nested at most {MAX_NESTING} deep",
+        "the record `{}` holds a value nested {deepest} lists and maps deep, past the \
+         {MAX_NESTING} an archive line holds",
         record.key
     )))
 }

@@ -5,7 +5,7 @@
 use store_core::{Document, ObjectKey, Result, StoreError};
 
 use super::frames::Spill;
-use crate::archive::{decode_written, write_line_as_given};
+use crate::archive::{check_nesting, decode_written, write_line_as_given};
 use crate::digest::RecordDigest;
 use crate::record::{Record, RecordKey};
 
@@ -151,6 +151,18 @@ impl Spill for RecordAndDigest {
         write_record(out, &self.record);
     }
 
+    /// A record nested deeper than a line is read is refused by its key (with what to do),
+    /// before anything is written.
+    fn check(&self) -> Result<()> {
+        check_nesting(&self.record).map_err(|e| {
+            StoreError::invalid_input(format!(
+                "{}; a sync spilling past --in-memory-keys writes records as such lines, so \
+                 raise --in-memory-keys past the source's size to sync this one in memory",
+                e.message()
+            ))
+        })
+    }
+
     fn read(bytes: &[u8]) -> Result<Self> {
         Ok(Self {
             digest: RecordDigest::read(bytes)?,
@@ -198,6 +210,25 @@ mod tests {
         let bytes_key =
             RecordKey::new(vec![("b".to_owned(), Value::Bytes(vec![0, 255].into()))]).unwrap();
         assert_eq!(round_trip(&bytes_key), bytes_key);
+    }
+
+    #[test]
+    fn a_record_nested_deeper_than_a_line_is_read_is_refused_before_it_is_written() {
+        let deep = (0..300).fold(Value::from("bottom"), |inner, _| Value::List(vec![inner]));
+        let doc = Document::new().with("id", "k-1").with("deep", deep);
+        let record = Record::from_document(doc, &["id".to_owned()]).unwrap();
+        let entry = RecordAndDigest {
+            digest: RecordDigest::of(&record, crate::digest::Comparison::Typed),
+            record,
+        };
+        let base = tempfile::tempdir().unwrap();
+        let dir = super::super::dir::SpillDir::create(Some(base.path())).unwrap();
+        let mut file = super::super::frames::FrameWriter::create(&dir).unwrap();
+        let err = file.push("k-1", &entry).unwrap_err();
+        assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+        for part in ["`k-1` holds a value nested 300", "raise --in-memory-keys"] {
+            assert!(err.message().contains(part), "{}", err.message());
+        }
     }
 
     #[test]

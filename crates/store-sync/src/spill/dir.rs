@@ -119,7 +119,12 @@ fn remove_abandoned(base: &Path) {
             _ if staging => old(),
             // Locked here only when no live run holds it. Closed before the removal (which
             // some file systems refuse while a file in it is open): a dead run stays dead.
-            Ok(lock) => lock.try_lock().is_ok(),
+            Ok(lock) => match lock.try_lock() {
+                Ok(()) => true,
+                Err(std::fs::TryLockError::WouldBlock) => false,
+                // A file system without locks: the age rule, as for no lock file.
+                Err(std::fs::TryLockError::Error(_)) => old(),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => old(),
             Err(_) => false,
         };

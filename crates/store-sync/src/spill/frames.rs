@@ -16,6 +16,11 @@ const BUFFER: usize = 32 * 1024;
 pub(crate) trait Spill: Sized {
     /// Appends the entry's bytes to `out`.
     fn write(&self, out: &mut Vec<u8>);
+    /// Refuses an entry that [`read`](Self::read) could not give back; checked before it is
+    /// written. Every entry can be, unless its type says otherwise.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
     /// The entry `write` wrote.
     fn read(bytes: &[u8]) -> Result<Self>;
 }
@@ -44,6 +49,7 @@ impl FrameWriter {
 
     /// Appends one frame.
     pub(crate) fn push<T: Spill>(&mut self, id: &str, entry: &T) -> Result<()> {
+        entry.check()?;
         self.scratch.clear();
         entry.write(&mut self.scratch);
         let mut put = |bytes: &[u8]| -> std::io::Result<()> {
