@@ -19,19 +19,26 @@ pub(crate) fn create_dirs_durably(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A temporary file name beside `path`, unique per call: two writes of one file in one
-/// process (a job dropped and started again while its last write still runs) never share
-/// one, nor do two processes sharing a volume whose process ids are alike (every container
-/// of a Kubernetes indexed Job may be process 1): a random part tells them apart.
-fn temp_beside(path: &Path) -> PathBuf {
+/// `<pid>-<n>-<random>`, unique per call, for the names of temporary files and folders: two
+/// in one process never share it (a counter), nor do two processes sharing a volume whose
+/// process ids are alike (every container of a Kubernetes indexed Job may be process 1): a
+/// random part tells them apart.
+pub(crate) fn unique_tag() -> String {
     use std::hash::{BuildHasher as _, RandomState};
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    static TAGS: AtomicU64 = AtomicU64::new(0);
+    let n = TAGS.fetch_add(1, Ordering::Relaxed);
     // Keyed at random per process (and per call: each `RandomState` takes new keys).
     let random = RandomState::new().hash_one(n);
-    name.push(format!(".{}.{n}.{random:016x}.tmp", std::process::id()));
+    format!("{}-{n}-{random:016x}", std::process::id())
+}
+
+/// A temporary file name beside `path`, unique per call ([`unique_tag`]): two writes of one
+/// file (a job dropped and started again while its last write still runs, two processes of
+/// one job) never share one.
+fn temp_beside(path: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".{}.tmp", unique_tag()));
     path.with_file_name(name)
 }
 

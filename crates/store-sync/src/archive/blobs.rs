@@ -14,24 +14,17 @@ use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use sha2::{Digest as _, Sha256};
 use store_core::object::{ByteStream, PutOptions};
-use store_core::{ErrorKind, ObjectKey, ObjectStore, Result, StoreError};
+use store_core::{ObjectKey, ObjectStore, ObjectStoreExt as _, Result, StoreError};
 
 use super::join;
 use super::storage::{CHUNK, Storage, io_error};
 use crate::digest::hex;
-use crate::files::write_atomically;
+use crate::files::{unique_tag, write_atomically};
 
-/// Distinguishes temporary blob names within one process.
-static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// A temporary blob name no other write uses: the processes of a partitioned backup share
-/// the archive and may share a process id (every container of a Kubernetes indexed Job may
-/// be process 1), so a random part tells them apart.
+/// A temporary blob name no other write uses, though the processes of a partitioned backup
+/// share the archive ([`unique_tag`]).
 fn temp_name() -> String {
-    use std::hash::{BuildHasher as _, RandomState};
-    let n = TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let random = RandomState::new().hash_one(n);
-    format!("blobs/.tmp-{}-{n}-{random:016x}", std::process::id())
+    format!("blobs/.tmp-{}", unique_tag())
 }
 
 fn blob_name(sha: &str) -> String {
@@ -107,7 +100,7 @@ impl Storage {
                 let target = ObjectKey::new(join(prefix, &blob_name(&sha)))?;
                 // A plain put, not a create-only one: a body written twice is the same body,
                 // and not every S3-compatible server takes conditional writes.
-                if !exists(store.as_ref(), &target).await? {
+                if !store.exists(&target).await? {
                     store.put(&target, body, PutOptions::new()).await?;
                 }
             }
@@ -140,14 +133,6 @@ impl Storage {
             Storage::Dir(root) => stream_into_dir(root, body).await,
             Storage::Objects { store, prefix } => stream_into_store(store, prefix, body).await,
         }
-    }
-}
-
-async fn exists(store: &dyn ObjectStore, key: &ObjectKey) -> Result<bool> {
-    match store.head(key).await {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
     }
 }
 
@@ -217,7 +202,7 @@ async fn stream_into_store(
     };
     let sha = hex(&digest);
     let target = ObjectKey::new(join(prefix, &blob_name(&sha)))?;
-    let copied = match exists(store.as_ref(), &target).await {
+    let copied = match store.exists(&target).await {
         Ok(true) => Ok(()),
         Ok(false) => store.copy(&temp, &target).await.map(|_| ()),
         Err(e) => Err(e),
@@ -232,6 +217,8 @@ async fn stream_into_store(
 mod tests {
     use store_core::memory::MemoryObjectStore;
     use store_core::object::ListOptions;
+
+    use store_core::ErrorKind;
 
     use super::*;
 

@@ -49,12 +49,8 @@ impl SpillDir {
     /// Makes a new directory under `base` (the system's temporary directory when `None`),
     /// which must exist.
     pub(crate) fn create(base: Option<&Path>) -> Result<Self> {
-        use std::hash::{BuildHasher as _, RandomState};
-        static DIRS: AtomicU64 = AtomicU64::new(0);
         let base = base.map_or_else(std::env::temp_dir, Path::to_path_buf);
-        let n = DIRS.fetch_add(1, Ordering::Relaxed);
-        let random = RandomState::new().hash_one(n);
-        let name = format!("{PREFIX}{}-{n}-{random:016x}", std::process::id());
+        let name = format!("{PREFIX}{}", crate::files::unique_tag());
         if !base.is_dir() {
             return Err(StoreError::invalid_input(format!(
                 "the spill directory {} does not exist",
