@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,8 +78,25 @@ pub enum BreakerState {
 #[derive(Debug, Clone)]
 pub struct BreakerLayer {
     config: BreakerConfig,
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
 }
+
+/// A breaker's state, shared by its clones.
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// What a call may learn without the lock: [`NOT_CLOSED`], [`CLOSED`] or [`STEADY`].
+    /// Written under the lock whenever the state it sums up changes.
+    quick: AtomicU8,
+}
+
+/// Open or half-open: a call takes the lock to learn what it may do.
+const NOT_CLOSED: u8 = 0;
+/// Closed: calls go through without the lock; their outcomes are counted under it.
+const CLOSED: u8 = 1;
+/// Closed, with a full window of successes: a success changes nothing (one more success in,
+/// one out), so a successful call takes no lock at all.
+const STEADY: u8 = 2;
 
 #[derive(Debug)]
 enum Phase {
@@ -106,11 +124,14 @@ impl BreakerLayer {
     /// A closed breaker with `config`.
     pub fn new(config: BreakerConfig) -> Self {
         Self {
-            state: Arc::new(Mutex::new(State {
-                phase: Phase::Closed,
-                outcomes: VecDeque::with_capacity(config.window),
-                opened: 0,
-            })),
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    phase: Phase::Closed,
+                    outcomes: VecDeque::with_capacity(config.window),
+                    opened: 0,
+                }),
+                quick: AtomicU8::new(CLOSED),
+            }),
             config,
         }
     }
@@ -140,10 +161,32 @@ impl BreakerLayer {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the breaker is closed, read without its lock: a call may then go through at
+    /// once, and its outcome is counted by [`count`](Self::count).
+    #[inline]
+    pub(crate) fn closed(&self) -> bool {
+        self.shared.quick.load(Ordering::Acquire) != NOT_CLOSED
+    }
+
+    /// Counts the outcome of a call let through while closed (not a probe): a success
+    /// with a steady window takes no lock.
+    #[inline]
+    pub(crate) fn count<T>(&self, outcome: &store_core::Result<T>) {
+        match outcome {
+            Ok(_) if self.shared.quick.load(Ordering::Acquire) == STEADY => {}
+            // Our own rate limit refused it: the backend was not asked.
+            Err(error) if crate::rate::refused_locally(error) => {}
+            outcome => self.record(false, outcome.as_ref().err().is_some_and(transient)),
+        }
     }
 
     fn admit(&self) -> Admit {
+        if self.closed() {
+            return Admit::Call;
+        }
         let mut state = self.lock();
         let now = Instant::now();
         match state.phase {
@@ -177,8 +220,24 @@ impl BreakerLayer {
         }
     }
 
+    #[cold]
     fn record(&self, probe: bool, failed: bool) {
         let mut state = self.lock();
+        self.record_locked(&mut state, probe, failed);
+        let quick = match state.phase {
+            Phase::Closed
+                if state.outcomes.len() == self.config.window.max(1)
+                    && !state.outcomes.iter().any(|failed| *failed) =>
+            {
+                STEADY
+            }
+            Phase::Closed => CLOSED,
+            _ => NOT_CLOSED,
+        };
+        self.shared.quick.store(quick, Ordering::Release);
+    }
+
+    fn record_locked(&self, state: &mut State, probe: bool, failed: bool) {
         if probe {
             if failed {
                 tracing::info!("circuit breaker: probe failed, open again");
@@ -266,15 +325,15 @@ impl BreakerLayer {
         };
         let outcome = call().await;
         guard.probe = None;
+        let Some(opened) = probe else {
+            self.count(&outcome);
+            return outcome;
+        };
         match outcome.as_ref().err() {
             // Our own rate limit refused it: the backend was not asked, so nothing is
-            // counted, and a probe's slot goes to the next call.
-            Some(error) if crate::rate::refused_locally(error) => {
-                if let Some(opened) = probe {
-                    self.release_probe(opened);
-                }
-            }
-            error => self.record(probe.is_some(), error.is_some_and(transient)),
+            // counted, and the probe's slot goes to the next call.
+            Some(error) if crate::rate::refused_locally(error) => self.release_probe(opened),
+            error => self.record(true, error.is_some_and(transient)),
         }
         outcome
     }

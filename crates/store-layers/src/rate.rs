@@ -1,22 +1,23 @@
 //! [`RateLimitLayer`]: at most N calls per period for each collection (GCRA, by `governor`),
 //! waiting for a slot or failing fast with `Throttled`.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::HashMapStateStore;
-use governor::{Quota, RateLimiter};
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{NotUntil, Quota, RateLimiter};
 use store_core::{Result, StoreError};
 use tokio::time::Instant;
 
 use crate::layer::{Call, Layer};
-use crate::meta::OpMeta;
+use crate::meta::{OpMeta, StoreKind};
 
 /// The source of a fail-fast refusal: the limit is this process's own, not the backend's,
 /// so a circuit breaker does not count it as the backend failing.
@@ -51,7 +52,11 @@ impl Clock for TokioClock {
     }
 }
 
-type Limiter = RateLimiter<String, HashMapStateStore<String>, TokioClock, NoOpMiddleware<Duration>>;
+/// The limit of one collection.
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
+
+/// The limiters of the collections a limit has met, by kind of store, then name.
+type Limiters = Mutex<HashMap<StoreKind, HashMap<String, Arc<Limiter>>>>;
 
 /// A rate limit per collection (bucket, table, index): at most `calls` per `period`,
 /// spread evenly by the GCRA algorithm with bursts of up to `calls`. A call over the limit
@@ -67,7 +72,11 @@ type Limiter = RateLimiter<String, HashMapStateStore<String>, TokioClock, NoOpMi
 /// ```
 #[derive(Debug, Clone)]
 pub struct RateLimitLayer {
-    limiter: Arc<Limiter>,
+    quota: Quota,
+    limiters: Arc<Limiters>,
+    /// The limiter of the first collection this clone was asked about (a layered store
+    /// calls one), so that its calls find it without the shared map's lock.
+    first: OnceLock<(StoreKind, Box<str>, Arc<Limiter>)>,
     clock: TokioClock,
     fail_fast: bool,
     waits: Arc<AtomicU64>,
@@ -85,7 +94,9 @@ impl RateLimitLayer {
             start: Instant::now(),
         };
         Self {
-            limiter: Arc::new(RateLimiter::new(quota, HashMapStateStore::default(), clock)),
+            quota,
+            limiters: Arc::default(),
+            first: OnceLock::new(),
             clock,
             fail_fast: false,
             waits: Arc::default(),
@@ -105,22 +116,58 @@ impl RateLimitLayer {
 }
 
 impl RateLimitLayer {
+    /// Takes a slot of `meta`'s collection if one is free now.
+    #[inline]
+    pub(crate) fn admits_now(&self, meta: &OpMeta<'_>) -> bool {
+        self.check(meta).is_ok()
+    }
+
     /// Waits for a slot of `meta`'s collection (or, failing fast, refuses with `Throttled`).
     pub(crate) async fn admit(&self, meta: &OpMeta<'_>) -> Result<()> {
-        let key = format!("{}/{}", meta.kind.as_str(), meta.collection.unwrap_or(""));
-        if self.limiter.check_key(&key).is_ok() {
+        if self.admits_now(meta) {
             return Ok(());
         }
         // Waiting is the slow path: its timer is boxed so that every call's future stays
         // small.
-        Box::pin(self.wait(meta, &key)).await
+        Box::pin(self.wait(meta)).await
     }
 
-    /// Waits until `key` has a slot (or refuses, failing fast).
-    #[allow(clippy::ptr_arg)] // governor keys the limiter by `&String`.
-    async fn wait(&self, meta: &OpMeta<'_>, key: &String) -> Result<()> {
+    /// Takes a slot of `meta`'s collection, or says when one frees up.
+    #[inline]
+    fn check(&self, meta: &OpMeta<'_>) -> std::result::Result<(), NotUntil<Duration>> {
+        let collection = meta.collection.unwrap_or("");
+        match self.first.get() {
+            Some((kind, name, limiter)) if *kind == meta.kind && **name == *collection => {
+                limiter.check()
+            }
+            _ => self.limiter(meta.kind, collection).check(),
+        }
+    }
+
+    /// The limiter of `collection`, made on first use; the first one this clone meets is
+    /// kept at hand.
+    #[cold]
+    fn limiter(&self, kind: StoreKind, collection: &str) -> Arc<Limiter> {
+        let limiter = {
+            let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+            let of_kind = limiters.entry(kind).or_default();
+            match of_kind.get(collection) {
+                Some(limiter) => limiter.clone(),
+                None => {
+                    let limiter = Arc::new(RateLimiter::direct_with_clock(self.quota, self.clock));
+                    of_kind.insert(collection.to_owned(), limiter.clone());
+                    limiter
+                }
+            }
+        };
+        let _ = self.first.set((kind, collection.into(), limiter.clone()));
+        limiter
+    }
+
+    /// Waits until `meta`'s collection has a slot (or refuses, failing fast).
+    async fn wait(&self, meta: &OpMeta<'_>) -> Result<()> {
         let mut waited = false;
-        while let Err(not_until) = self.limiter.check_key(key) {
+        while let Err(not_until) = self.check(meta) {
             let wait = not_until.wait_time_from(self.clock.now());
             if self.fail_fast {
                 return Err(StoreError::throttled(format!(

@@ -62,6 +62,9 @@ pub struct Layers {
     rate: Option<RateLimitLayer>,
     concurrency: Option<ConcurrencyLayer>,
     faults: Option<FaultLayer>,
+    /// Whether a layer that works on every call and has no fast path is set (metrics, a
+    /// hedge): kept by the setters, so the fast path tests one flag.
+    busy: bool,
 }
 
 impl Layers {
@@ -86,6 +89,7 @@ impl Layers {
     #[cfg(feature = "metrics")]
     pub fn metrics(mut self, layer: crate::MetricsLayer) -> Self {
         self.metrics = Some(layer);
+        self.busy = true;
         self
     }
 
@@ -125,6 +129,7 @@ impl Layers {
     /// attempt may be hedged, and outside timeout, so each try has its own limit.
     pub fn hedge(mut self, layer: HedgeLayer) -> Self {
         self.hedge = Some(layer);
+        self.busy = true;
         self
     }
 
@@ -231,20 +236,15 @@ impl Layers {
         }
     }
 
-    /// Whether a call can take the fast path ([`quick`]): no layer outside retry has
-    /// anything to do (no metrics, no span a subscriber could record, no breaker, no fallback
-    /// for it), and no hedge or rate limit is set.
+    /// Whether a call can take the fast path ([`quick`]): no layer outside the breaker has
+    /// anything to do (no metrics, no span a subscriber could record, no fallback for it),
+    /// and no hedge is set. The fast path asks a breaker and a rate limit itself.
     #[inline]
     fn plain(&self, has_secondary: bool) -> bool {
-        #[cfg(feature = "metrics")]
-        if self.metrics.is_some() {
-            return false;
-        }
-        self.breaker.is_none()
-            && self.hedge.is_none()
-            && self.rate.is_none()
-            && !(has_secondary && self.fallback.is_some())
-            && (self.trace.is_none() || !tracing::level_enabled!(tracing::Level::INFO))
+        let outer = self.busy
+            || (has_secondary && self.fallback.is_some())
+            || (self.trace.is_some() && tracing::level_enabled!(tracing::Level::INFO));
+        !outer
     }
 
     /// `call` inside the metrics and the trace: the whole of [`Layer::observed`], and the

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use store_core::memory::MemoryObjectStore;
-use store_core::{ErrorKind, ObjectKey, ObjectStoreExt, RetryPolicy};
+use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, RetryPolicy};
 use store_layers::{
     BreakerConfig, BreakerLayer, BreakerState, FaultLayer, LayerExt, Layered, Layers,
     RateLimitLayer,
@@ -198,4 +198,47 @@ async fn a_cancelled_probe_lets_the_next_call_probe() {
 
     store.exists(&key()).await.expect("the next call probes");
     assert_eq!(breaker.state(), BreakerState::Closed);
+}
+
+/// A breaker whose window is full of successes skips counting the next success (one in,
+/// one out), and still opens on exactly the failure that brings the window's rate to the
+/// limit: with the faults under the stack (the stack's fast path lets the call through
+/// without the breaker's lock) and inside it (the engine runs the attempt).
+#[tokio::test(start_paused = true)]
+async fn a_steady_window_opens_on_the_exact_failure() {
+    let config = BreakerConfig {
+        window: 4,
+        min_calls: 4,
+        ..config()
+    };
+    for faults_under_the_stack in [true, false] {
+        let breaker = BreakerLayer::new(config.clone());
+        let faults = FaultLayer::seeded(1);
+        let store: Box<dyn ObjectStore> = if faults_under_the_stack {
+            Box::new(
+                MemoryObjectStore::new()
+                    .layer(faults.clone())
+                    .layer(Layers::new().breaker(breaker.clone())),
+            )
+        } else {
+            Box::new(guarded(&breaker, &faults))
+        };
+        for _ in 0..10 {
+            store.exists(&key()).await.expect("ok");
+        }
+        // The window: success, success, success, failure: a quarter failed.
+        faults.fail_next(1, ErrorKind::Unavailable);
+        store.exists(&key()).await.unwrap_err();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        // Success, success, failure, failure: half failed, so it opens.
+        faults.fail_next(1, ErrorKind::Unavailable);
+        store.exists(&key()).await.unwrap_err();
+        assert!(
+            matches!(breaker.state(), BreakerState::Open { .. }),
+            "under the stack: {faults_under_the_stack}"
+        );
+        let err = store.exists(&key()).await.unwrap_err();
+        assert!(err.message().contains("circuit breaker"), "{err}");
+        assert_eq!(faults.injected(), 2, "the store was not called while open");
+    }
 }

@@ -111,3 +111,19 @@ async fn a_call_finding_no_permit_waits_its_turn() {
     assert_eq!(started.elapsed(), Duration::from_millis(300));
     assert_eq!(limit.available(), 1);
 }
+
+#[tokio::test]
+#[should_panic(expected = "polled after it finished")]
+async fn a_call_answered_on_its_first_poll_is_over() {
+    use std::task::{Context, Poll};
+
+    let faults = FaultLayer::seeded(1);
+    let limit = ConcurrencyLayer::new(1);
+    let store = stacked(&faults, &limit);
+    let key = DocKey::partition("a");
+    let mut call = store.get(&key, GetItemOptions::new());
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    assert!(matches!(call.as_mut().poll(&mut cx), Poll::Ready(Ok(None))));
+    assert_eq!(limit.available(), 1, "the permit came back with the answer");
+    let _ = call.as_mut().poll(&mut cx);
+}

@@ -78,3 +78,36 @@ async fn each_bucket_has_its_own_limit() {
         .await
         .expect("another bucket has its own limit");
 }
+
+/// One stack shared by the stores of two tables (an `Arc<Layers>`): each table keeps its
+/// own slots, whichever table the stack met first, and a second store of a table shares
+/// that table's slots.
+#[tokio::test(start_paused = true)]
+async fn a_shared_stack_keeps_each_table_s_own_slots() {
+    let stack =
+        std::sync::Arc::new(Layers::new().rate_limit(RateLimitLayer::new(2, PERIOD).fail_fast()));
+    let users = table("users").layer(stack.clone());
+    let orders = table("orders").layer(stack.clone());
+    let users_again = table("users").layer(stack.clone());
+    let key = DocKey::partition("a");
+    users
+        .get(&key, GetItemOptions::new())
+        .await
+        .expect("users 1");
+    for n in 1..=2 {
+        orders
+            .get(&key, GetItemOptions::new())
+            .await
+            .unwrap_or_else(|e| panic!("orders {n}: {e}"));
+    }
+    let err = orders.get(&key, GetItemOptions::new()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+    users_again
+        .get(&key, GetItemOptions::new())
+        .await
+        .expect("users 2, through the other store");
+    for store in [&users, &users_again] {
+        let err = store.get(&key, GetItemOptions::new()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Throttled, "users has spent its 2");
+    }
+}

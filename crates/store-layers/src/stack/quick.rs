@@ -1,9 +1,14 @@
 //! The fast path of [`Layers`]: a call that needs none of the outer layers (no metrics, no
-//! span anybody records, no fallback, breaker, hedge or rate limit) and finds a permit free
-//! and no fault armed runs as this one small future (the permit, the store's future held in
-//! place, a timer armed only if the call waits, and the clock read only then). Everything else (a wait for
-//! a permit, injected faults, a retry after a failure, the outer layers) is the engine's
-//! path, boxed, with the same semantics: this is an optimisation, not another behaviour.
+//! span anybody records, no fallback or hedge), finds the breaker closed, a rate-limit
+//! slot and a permit free and no fault armed runs as this one small future (the permit, the store's future held in
+//! place, a timer armed only if the call waits, and the clock read only then). Everything
+//! else (a wait for a permit, injected faults, a retry after a failure, the outer layers) is
+//! the engine's path, boxed, with the same semantics: this is an optimisation, not another
+//! behaviour.
+//!
+//! A call answered on its first poll (the in-memory stores' reads) goes straight through
+//! [`Quick::poll`]: one test of the phase, the attempt polled, its answer handed back as
+//! polled. Waiting, a retry and the engine are cold functions of their own.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,15 +55,29 @@ struct State<'a, T, C, F> {
     /// The read on the fallback's store, if any: only the engine's path uses it.
     secondary: Option<Call<'a, T>>,
     phase: Phase,
-    /// The engine's future ([`Phase::Engine`]).
-    engine: Option<BoxFuture<'a, Result<T>>>,
+    /// The fast path's timer or the engine's future, if either.
+    held: Held<'a, T>,
     permit: Option<Permit<'a>>,
     /// Whether the retry layer may repeat the call.
     repeatable: bool,
+    /// Whether the breaker let the call through at once (closed): the call counts its
+    /// outcome with the breaker when it ends, however many attempts it took.
+    counted: bool,
     /// When the attempt first waited: the timeout and the retry's elapsed budget count from
     /// there (an attempt that finishes on its first poll took no time).
     started: Option<Instant>,
-    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// What a [`Quick`] call holds besides its attempt: never both a timer and the engine's
+/// future (the engine's path starts after the fast path's attempt ended), so one field, and
+/// the drop of a call that had neither tests one tag.
+enum Held<'a, T> {
+    /// Neither.
+    Nothing,
+    /// The fast path's timeout, armed once its attempt waited.
+    Timer(Pin<Box<Sleep>>),
+    /// The engine's future ([`Phase::Engine`]).
+    Engine(BoxFuture<'a, Result<T>>),
 }
 
 /// Where a [`Quick`] call stands.
@@ -102,11 +121,11 @@ where
                 boxed,
                 secondary,
                 phase: Phase::Start,
-                engine: None,
+                held: Held::Nothing,
                 permit: None,
                 repeatable: false,
+                counted: false,
                 started: None,
-                timer: None,
             },
         }
     }
@@ -124,6 +143,21 @@ where
         let layers = self.layers;
         if !layers.plain(self.secondary.is_some()) {
             self.engine_served();
+            return None;
+        }
+        if let Some(breaker) = &layers.breaker {
+            // Open or half-open: the engine's breaker refuses the call or sends a probe.
+            if !breaker.closed() {
+                self.engine_served();
+                return None;
+            }
+            self.counted = true;
+        }
+        // No slot free now: the engine waits for one (or fails fast) within the timeout.
+        if let Some(rate) = &layers.rate
+            && !rate.admits_now(&self.meta)
+        {
+            self.engine_tries();
             return None;
         }
         if let Some(limit) = &layers.concurrency {
@@ -153,14 +187,12 @@ where
     }
 
     /// The attempt is over: its timer and permit go (its future, gone already, goes first).
+    #[inline]
     fn finish(&mut self) {
         self.phase = Phase::Done;
-        // Tested first: most calls never had either, and their drops are not inlined.
-        if self.engine.is_some() {
-            self.engine = None;
-        }
-        if self.timer.is_some() {
-            self.timer = None;
+        // Tested first: most calls never had either, and its drop is not inlined.
+        if !matches!(self.held, Held::Nothing) {
+            self.held = Held::Nothing;
         }
         self.permit = None;
     }
@@ -217,7 +249,7 @@ where
     }
 
     fn engine(&mut self, future: BoxFuture<'a, Result<T>>) {
-        self.engine = Some(future);
+        self.held = Held::Engine(future);
         self.phase = Phase::Engine;
     }
 
@@ -231,9 +263,12 @@ where
         let timeout = layers.timeout.as_ref()?;
         let limit = timeout.limit_of(self.meta.operation);
         let started = self.started?;
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(started + limit)));
+        if !matches!(self.held, Held::Timer(_)) {
+            self.held = Held::Timer(Box::pin(tokio::time::sleep_until(started + limit)));
+        }
+        let Held::Timer(timer) = &mut self.held else {
+            unreachable!("the timer was armed above")
+        };
         timer
             .as_mut()
             .poll(cx)
@@ -252,47 +287,98 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let mut this = self.project();
-        loop {
-            let state = &mut *this.state;
-            let polled = match state.phase {
-                Phase::Start => {
-                    if let Some(attempt) = state.start() {
-                        this.attempt.set(Some(attempt));
-                    }
-                    continue;
-                }
-                Phase::Done => panic!("a layered call was polled after it finished"),
-                Phase::Running => this
-                    .attempt
-                    .as_mut()
-                    .as_pin_mut()
-                    .expect("a running call has its attempt")
-                    .poll(cx),
-                Phase::Engine => state
-                    .engine
-                    .as_mut()
-                    .expect("the engine's call has its future")
-                    .as_mut()
-                    .poll(cx),
-            };
-            let outcome = match polled {
-                Poll::Ready(outcome) => outcome,
-                Poll::Pending if state.phase == Phase::Engine => return Poll::Pending,
-                Poll::Pending => match state.waiting(cx) {
-                    Some(expired) => Err(expired),
-                    None => return Poll::Pending,
-                },
-            };
-            let (phase, repeatable, started) = (state.phase, state.repeatable, state.started);
+        let state = &mut *this.state;
+        if state.phase == Phase::Start
+            && let Some(attempt) = state.start()
+        {
+            this.attempt.set(Some(attempt));
+        }
+        if state.phase != Phase::Running {
+            return state.poll_engine(cx);
+        }
+        let polled = this
+            .attempt
+            .as_mut()
+            .as_pin_mut()
+            .expect("a running call has its attempt")
+            .poll(cx);
+        // The common end, answered as polled: a success, or a failure no retry repeats.
+        let answered = match &polled {
+            Poll::Ready(Ok(_)) => true,
+            Poll::Ready(Err(_)) => !state.repeatable,
+            Poll::Pending => false,
+        };
+        if answered {
             // The attempt goes before its permit.
             this.attempt.set(None);
             state.finish();
-            match outcome {
-                Err(error) if phase == Phase::Running && repeatable => {
-                    state.engine_retries(error, started)
-                }
-                outcome => return Poll::Ready(outcome),
+            if state.counted {
+                state.count(&polled);
+            }
+            return polled;
+        }
+        state.attempt_went_on(this.attempt, cx, polled)
+    }
+}
+
+impl<'a, T, C, F> State<'a, T, C, F>
+where
+    T: Send + 'a,
+    C: Fn() -> F + Send + Sync + 'a,
+    F: Future<Output = Result<T>> + Send + 'a,
+{
+    /// The fast path's attempt is still waiting (its timer runs, and may expire it) or failed
+    /// in a way the retry repeats (the engine takes over).
+    #[cold]
+    #[inline(never)]
+    fn attempt_went_on(
+        &mut self,
+        mut attempt: Pin<&mut Option<F>>,
+        cx: &mut Context<'_>,
+        polled: Poll<Result<T>>,
+    ) -> Poll<Result<T>> {
+        let outcome = match polled {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => match self.waiting(cx) {
+                Some(expired) => Err(expired),
+                None => return Poll::Pending,
+            },
+        };
+        let (repeatable, started) = (self.repeatable, self.started);
+        attempt.set(None);
+        self.finish();
+        match outcome {
+            Err(error) if repeatable => {
+                self.engine_retries(error, started);
+                self.poll_engine(cx)
+            }
+            outcome => {
+                let answer = Poll::Ready(outcome);
+                self.count(&answer);
+                answer
             }
         }
+    }
+
+    /// Counts the call's outcome with the breaker, if it let the call through.
+    fn count(&self, answer: &Poll<Result<T>>) {
+        if let (true, Some(breaker), Poll::Ready(outcome)) =
+            (self.counted, &self.layers.breaker, answer)
+        {
+            breaker.count(outcome);
+        }
+    }
+
+    /// Polls the engine's future ([`Phase::Engine`]).
+    fn poll_engine(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let Held::Engine(engine) = &mut self.held else {
+            panic!("a layered call was polled after it finished")
+        };
+        let polled = engine.as_mut().poll(cx);
+        if polled.is_ready() {
+            self.finish();
+            self.count(&polled);
+        }
+        polled
     }
 }
