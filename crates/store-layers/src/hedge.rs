@@ -73,7 +73,7 @@ impl HedgeLayer {
         if !hedgeable(meta) {
             return attempt().await;
         }
-        self.reserve.earn();
+        self.earn();
         let mut first = std::pin::pin!(attempt());
         // A read that is ready at once needs no timer.
         if let Poll::Ready(outcome) = futures::poll!(first.as_mut()) {
@@ -84,11 +84,9 @@ impl HedgeLayer {
             Either::Left((outcome, _)) => return outcome,
             Either::Right(((), _)) => {}
         }
-        if !self.reserve.spend() {
+        if !self.fire(meta) {
             return first.await;
         }
-        self.fired.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(operation = %meta, delay = ?self.delay, "hedging a slow read");
         let second = std::pin::pin!(attempt());
         match futures::future::select(first, second).await {
             Either::Left((Ok(value), _)) | Either::Right((Ok(value), _)) => Ok(value),
@@ -98,13 +96,37 @@ impl HedgeLayer {
     }
 }
 
+impl HedgeLayer {
+    /// The wait before a second try.
+    pub(crate) fn delay(&self) -> Duration {
+        self.delay
+    }
+
+    /// One hedgeable call's share of the reserve.
+    #[inline]
+    pub(crate) fn earn(&self) {
+        self.reserve.earn();
+    }
+
+    /// Whether a second try of `meta`'s slow call may go now: it spends one from the
+    /// reserve and is counted.
+    pub(crate) fn fire(&self, meta: &OpMeta<'_>) -> bool {
+        if !self.reserve.spend() {
+            return false;
+        }
+        self.fired.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(operation = %meta, delay = ?self.delay, "hedging a slow read");
+        true
+    }
+}
+
 /// Reads that move a whole object in one call: a second one would move every byte again
 /// and throw the first one's progress away, so they are not hedged.
 const WHOLE_TRANSFERS: [&str; 1] = ["download_file"];
 
 /// Whether a call of `meta` may be hedged: idempotent reads and listings only, not whole
 /// transfers.
-fn hedgeable(meta: &OpMeta<'_>) -> bool {
+pub(crate) fn hedgeable(meta: &OpMeta<'_>) -> bool {
     meta.idempotent
         && matches!(meta.access, Access::Read | Access::List)
         && !WHOLE_TRANSFERS.contains(&meta.operation)

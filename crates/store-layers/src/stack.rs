@@ -62,8 +62,8 @@ pub struct Layers {
     rate: Option<RateLimitLayer>,
     concurrency: Option<ConcurrencyLayer>,
     faults: Option<FaultLayer>,
-    /// Whether a layer that works on every call and has no fast path is set (metrics, a
-    /// hedge): kept by the setters, so the fast path tests one flag.
+    /// Whether a layer that works on every call and has no fast path is set (metrics):
+    /// kept by the setters, so the fast path tests one flag.
     busy: bool,
 }
 
@@ -129,7 +129,6 @@ impl Layers {
     /// attempt may be hedged, and outside timeout, so each try has its own limit.
     pub fn hedge(mut self, layer: HedgeLayer) -> Self {
         self.hedge = Some(layer);
-        self.busy = true;
         self
     }
 
@@ -205,19 +204,26 @@ impl Layers {
         }
     }
 
+    /// One attempt, hedged when a hedge layer is set.
+    async fn hedged<'a, T: Send + 'a>(
+        &self,
+        meta: &OpMeta<'_>,
+        call: &Call<'a, T>,
+    ) -> store_core::Result<T> {
+        match &self.hedge {
+            // Hedging holds two runs and a timer: boxed, so unhedged calls stay small.
+            Some(hedge) => Box::pin(hedge.run(meta, || self.attempt(meta, call))).await,
+            None => self.attempt(meta, call).await,
+        }
+    }
+
     /// The attempts of one call: retried, each one hedged.
     async fn tries<'a, T: Send + 'a>(
         &self,
         meta: &OpMeta<'_>,
         call: &Call<'a, T>,
     ) -> store_core::Result<T> {
-        let hedged = || async {
-            match &self.hedge {
-                // Hedging holds two runs and a timer: boxed, so unhedged calls stay small.
-                Some(hedge) => Box::pin(hedge.run(meta, || self.attempt(meta, call))).await,
-                None => self.attempt(meta, call).await,
-            }
-        };
+        let hedged = || self.hedged(meta, call);
         match &self.retry {
             Some(retry) => retry.run(meta, hedged).await,
             None => hedged().await,
@@ -237,8 +243,8 @@ impl Layers {
     }
 
     /// Whether a call can take the fast path ([`quick`]): no layer outside the breaker has
-    /// anything to do (no metrics, no span a subscriber could record, no fallback for it),
-    /// and no hedge is set. The fast path asks a breaker and a rate limit itself.
+    /// anything to do (no metrics, no span a subscriber could record, no fallback for it).
+    /// The fast path asks a breaker, a rate limit and a hedge itself.
     #[inline]
     fn plain(&self, has_secondary: bool) -> bool {
         let outer = self.busy

@@ -1,8 +1,12 @@
 //! Hedged reads on a paused clock: the second try fires after its delay, the loser is
-//! cancelled, writes are never hedged, and the extra load is capped.
+//! cancelled, writes are never hedged, and the extra load is capped. Tries that fail or run
+//! out of time are checked twice, with exact times and counts: on the stack's fast path (the
+//! call's first try held in place) and on its engine (an armed fault layer inside the stack
+//! sends every call there), which must agree.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -10,10 +14,10 @@ use futures::future::BoxFuture;
 use store_core::document::{GetItemOptions, PutItemOptions};
 use store_core::memory::{MemoryDocumentStore, MemoryObjectStore};
 use store_core::{
-    DocKey, Document, DocumentStore, KeySchema, KeyType, ObjectKey, ObjectStore, ObjectStoreExt,
-    Result,
+    DocKey, Document, DocumentStore, ErrorKind, KeySchema, KeyType, ObjectKey, ObjectStore,
+    ObjectStoreExt, Result, RetryPolicy, StoreError,
 };
-use store_layers::{Call, HedgeLayer, Layer, LayerExt, Layers, OpMeta};
+use store_layers::{Call, FaultLayer, HedgeLayer, Layer, LayerExt, Layers, OpMeta};
 
 /// A backend whose first try of every call is stuck for a minute and whose later tries take
 /// 10 ms; it counts tries started and tries still running (a dropped try stops running).
@@ -162,4 +166,167 @@ async fn hedges_are_capped_to_a_share_of_calls() {
     assert_eq!(hedge.fired(), 2);
     // 2 hedged calls of 2 tries, then 2 unhedged calls of 1 try.
     assert_eq!(backend.started.load(Ordering::SeqCst), 6);
+}
+
+/// A backend whose tries take the times and give the outcomes of a script, in the order the
+/// tries start (then 10 ms and success); it counts tries started and still running.
+#[derive(Debug, Clone, Default)]
+struct Scripted {
+    tries: Arc<Mutex<VecDeque<(Duration, bool)>>>,
+    started: Arc<AtomicUsize>,
+    running: Arc<AtomicUsize>,
+}
+
+impl Scripted {
+    /// Tries of `(milliseconds, succeeds)`.
+    fn new(tries: &[(u64, bool)]) -> Self {
+        let tries = tries
+            .iter()
+            .map(|(ms, ok)| (Duration::from_millis(*ms), *ok))
+            .collect();
+        Self {
+            tries: Arc::new(Mutex::new(tries)),
+            ..Self::default()
+        }
+    }
+}
+
+impl Layer for Scripted {
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        _meta: &'a OpMeta<'a>,
+        call: Call<'a, T>,
+    ) -> BoxFuture<'a, Result<T>> {
+        async move {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            self.running.fetch_add(1, Ordering::SeqCst);
+            let _running = Running(self.running.clone());
+            let next = self.tries.lock().expect("script").pop_front();
+            let (delay, ok) = next.unwrap_or((Duration::from_millis(10), true));
+            tokio::time::sleep(delay).await;
+            if !ok {
+                return Err(StoreError::unavailable("a scripted failure"));
+            }
+            call().await
+        }
+        .boxed()
+    }
+}
+
+/// What a hedged get must do: fail with `error` (or succeed), after `took_ms`, with
+/// `fired` hedges and `started` tries.
+struct Expect {
+    error: Option<ErrorKind>,
+    took_ms: u64,
+    fired: u64,
+    started: usize,
+}
+
+/// One get through `layers` plus a hedge of [`DELAY`], over a backend following `script`, on
+/// the fast path and on the engine's: both must do as `expect` says and leave no try running.
+async fn check_both_paths(script: &[(u64, bool)], layers: impl Fn() -> Layers, expect: Expect) {
+    for engine in [false, true] {
+        let backend = Scripted::new(script);
+        let hedge = HedgeLayer::new(DELAY);
+        let mut layers = layers().hedge(hedge.clone());
+        if engine {
+            layers = layers.faults(FaultLayer::seeded(1).latency(Duration::ZERO));
+        }
+        let store = table().layer(backend.clone()).layer(layers);
+        let started = tokio::time::Instant::now();
+        let outcome = store
+            .get(&DocKey::partition("a"), GetItemOptions::new())
+            .await;
+        let seen = (
+            outcome.as_ref().err().map(|e| e.kind()),
+            started.elapsed(),
+            hedge.fired(),
+            backend.started.load(Ordering::SeqCst),
+        );
+        let wanted = (
+            expect.error,
+            Duration::from_millis(expect.took_ms),
+            expect.fired,
+            expect.started,
+        );
+        assert_eq!(seen, wanted, "engine: {engine}, outcome: {outcome:?}");
+        let running = backend.running.load(Ordering::SeqCst);
+        assert_eq!(running, 0, "no try left running (engine: {engine})");
+    }
+}
+
+/// The first try fails at 200 ms; the hedge went at 100 ms and answers at 400 ms.
+#[tokio::test(start_paused = true)]
+async fn a_try_failing_while_the_hedge_runs_leaves_the_answer_to_it() {
+    let expect = Expect {
+        error: None,
+        took_ms: 400,
+        fired: 1,
+        started: 2,
+    };
+    check_both_paths(&[(200, false), (300, true)], Layers::new, expect).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_success_wins_and_the_hedge_is_dropped() {
+    let expect = Expect {
+        error: None,
+        took_ms: 150,
+        fired: 1,
+        started: 2,
+    };
+    check_both_paths(&[(150, true), (60_000, true)], Layers::new, expect).await;
+}
+
+/// A timeout of 50 ms, before the hedge's delay: the call fails unhedged.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_before_the_delay_ends_the_attempt_unhedged() {
+    let layers = || Layers::new().timeout(Duration::from_millis(50));
+    let expect = Expect {
+        error: Some(ErrorKind::Unavailable),
+        took_ms: 50,
+        fired: 0,
+        started: 1,
+    };
+    check_both_paths(&[(60_000, true)], layers, expect).await;
+}
+
+/// Each try may take 250 ms: the first runs out at 250 ms, the hedge (from 100 ms) answers
+/// at 300 ms.
+#[tokio::test(start_paused = true)]
+async fn a_first_try_out_of_time_leaves_the_answer_to_the_hedge() {
+    let layers = || Layers::new().timeout(Duration::from_millis(250));
+    let expect = Expect {
+        error: None,
+        took_ms: 300,
+        fired: 1,
+        started: 2,
+    };
+    check_both_paths(&[(60_000, true), (200, true)], layers, expect).await;
+}
+
+/// Attempt 1: the first try fails at 200 ms, its hedge (from 100 ms) at 250 ms. Attempt 2
+/// after a 10 ms backoff: its first try is stuck, its hedge (from 360 ms) answers at 370 ms.
+#[tokio::test(start_paused = true)]
+async fn both_tries_failing_are_retried_and_hedged_again() {
+    let layers = || {
+        Layers::new().retry(
+            RetryPolicy::default()
+                .base_delay(Duration::from_millis(10))
+                .max_attempts(2)
+                .without_jitter(),
+        )
+    };
+    let expect = Expect {
+        error: None,
+        took_ms: 370,
+        fired: 2,
+        started: 4,
+    };
+    check_both_paths(
+        &[(200, false), (150, false), (60_000, true)],
+        layers,
+        expect,
+    )
+    .await;
 }

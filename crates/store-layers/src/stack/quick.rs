@@ -1,29 +1,33 @@
 //! The fast path of [`Layers`]: a call that needs none of the outer layers (no metrics, no
-//! span anybody records, no fallback or hedge), finds the breaker closed, a rate-limit
-//! slot and a permit free and no fault armed runs as this one small future (the permit, the store's future held in
-//! place, a timer armed only if the call waits, and the clock read only then). Everything
-//! else (a wait for a permit, injected faults, a retry after a failure, the outer layers) is
-//! the engine's path, boxed, with the same semantics: this is an optimisation, not another
-//! behaviour.
+//! span anybody records, no fallback), finds the breaker closed, a rate-limit slot and a
+//! permit free and no fault armed runs as this one small future: the permit, the store's
+//! future held in place, and what waits (the timeout, the hedge's delay and its second try)
+//! made only if the call waits, the clock read only then. Everything else (a wait for a slot
+//! or a permit, injected faults, a retry after a failure, the outer layers) is the engine's
+//! path, boxed, with the same semantics: this is an optimisation, not another behaviour.
 //!
 //! A call answered on its first poll (the in-memory stores' reads) goes straight through
 //! [`Quick::poll`]: one test of the phase, the attempt polled, its answer handed back as
-//! polled. Waiting, a retry and the engine are cold functions of their own.
+//! polled. Waiting (`waits`) and the engine's paths (`engine`) are cold code of their own.
+
+mod engine;
+mod waits;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 use pin_project_lite::pin_project;
-use store_core::{Result, StoreError};
-use tokio::time::{Instant, Sleep};
+use store_core::Result;
+use tokio::time::Instant;
 
 use super::Layers;
-use crate::layer::{Call, as_call};
+use crate::hedge::hedgeable;
+use crate::layer::Call;
 use crate::meta::OpMeta;
 use crate::permits::Permit;
-use crate::timeout::expired;
 
 pin_project! {
     /// One call through a [`Layers`] stack. It owns its description and its call (`C`: a
@@ -55,7 +59,7 @@ struct State<'a, T, C, F> {
     /// The read on the fallback's store, if any: only the engine's path uses it.
     secondary: Option<Call<'a, T>>,
     phase: Phase,
-    /// The fast path's timer or the engine's future, if either.
+    /// What waits for the fast path's attempt, or the engine's future, if either.
     held: Held<'a, T>,
     permit: Option<Permit<'a>>,
     /// Whether the retry layer may repeat the call.
@@ -63,19 +67,25 @@ struct State<'a, T, C, F> {
     /// Whether the breaker let the call through at once (closed): the call counts its
     /// outcome with the breaker when it ends, however many attempts it took.
     counted: bool,
+    /// Whether the hedge layer may send a second try of the call once it is slow.
+    hedging: bool,
     /// When the attempt first waited: the timeout and the retry's elapsed budget count from
     /// there (an attempt that finishes on its first poll took no time).
     started: Option<Instant>,
 }
 
-/// What a [`Quick`] call holds besides its attempt: never both a timer and the engine's
-/// future (the engine's path starts after the fast path's attempt ended), so one field, and
-/// the drop of a call that had neither tests one tag.
+/// The call as the engine's paths and a hedge's second try share it: each run's future
+/// boxed.
+type Shared<'a, T> = Arc<dyn Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a>;
+
+/// What a [`Quick`] call holds besides its attempt: never both what waits for the attempt
+/// and the engine's future (the engine's path starts after the fast path's attempt ended),
+/// so one field, and the drop of a call that had neither tests one tag.
 enum Held<'a, T> {
     /// Neither.
     Nothing,
-    /// The fast path's timeout, armed once its attempt waited.
-    Timer(Pin<Box<Sleep>>),
+    /// The fast path's attempt waits: its timeout, the hedge's delay and second try.
+    Waiting(Pin<Box<waits::Waits<'a, T>>>),
     /// The engine's future ([`Phase::Engine`]).
     Engine(BoxFuture<'a, Result<T>>),
 }
@@ -125,6 +135,7 @@ where
                 permit: None,
                 repeatable: false,
                 counted: false,
+                hedging: false,
                 started: None,
             },
         }
@@ -178,6 +189,12 @@ where
             .retry
             .as_ref()
             .is_some_and(|retry| retry.begin(&self.meta));
+        if let Some(hedge) = &layers.hedge
+            && hedgeable(&self.meta)
+        {
+            hedge.earn();
+            self.hedging = true;
+        }
         let call = self
             .call
             .as_ref()
@@ -195,85 +212,6 @@ where
             self.held = Held::Nothing;
         }
         self.permit = None;
-    }
-
-    /// The call as the engine runs it: each run's future boxed.
-    fn take_call(&mut self) -> impl Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a {
-        let call = self
-            .call
-            .take()
-            .expect("the call is taken once, by the engine");
-        let boxed = self.boxed;
-        move || boxed(call())
-    }
-
-    /// The whole call as the engine runs it: the outer layers, the fallback, the attempts.
-    #[cold]
-    #[inline(never)]
-    fn engine_served(&mut self) {
-        let (layers, meta, call) = (self.layers, self.meta, self.take_call());
-        let secondary = self.secondary.take();
-        self.engine(Box::pin(async move {
-            let call = || call();
-            let secondary = secondary.map(|s| move || s());
-            layers
-                .served(&meta, as_call(&call), secondary.as_ref().map(as_call))
-                .await
-        }));
-    }
-
-    /// The attempts as the engine makes them, from the start.
-    #[cold]
-    #[inline(never)]
-    fn engine_tries(&mut self) {
-        let (layers, meta, call) = (self.layers, self.meta, self.take_call());
-        self.engine(Box::pin(async move {
-            let call = || call();
-            layers.tries(&meta, &as_call(&call)).await
-        }));
-    }
-
-    /// The retries after the fast path's attempt failed with `error`.
-    #[cold]
-    #[inline(never)]
-    fn engine_retries(&mut self, error: StoreError, started: Option<Instant>) {
-        let (layers, meta, call) = (self.layers, self.meta, self.take_call());
-        let started = started.unwrap_or_else(Instant::now);
-        self.engine(Box::pin(async move {
-            let retry = layers.retry.as_ref().expect("only a retry layer repeats");
-            let call = || call();
-            let call = as_call(&call);
-            let attempt = || layers.attempt(&meta, &call);
-            retry.retry(&meta, &attempt, started, error).await
-        }));
-    }
-
-    fn engine(&mut self, future: BoxFuture<'a, Result<T>>) {
-        self.held = Held::Engine(future);
-        self.phase = Phase::Engine;
-    }
-
-    /// The attempt waits: its clock starts (when something counts time) and its timer runs.
-    /// Returns the timeout's error once the limit has passed.
-    fn waiting(&mut self, cx: &mut Context<'_>) -> Option<StoreError> {
-        let layers = self.layers;
-        if self.started.is_none() && (self.repeatable || layers.timeout.is_some()) {
-            self.started = Some(Instant::now());
-        }
-        let timeout = layers.timeout.as_ref()?;
-        let limit = timeout.limit_of(self.meta.operation);
-        let started = self.started?;
-        if !matches!(self.held, Held::Timer(_)) {
-            self.held = Held::Timer(Box::pin(tokio::time::sleep_until(started + limit)));
-        }
-        let Held::Timer(timer) = &mut self.held else {
-            unreachable!("the timer was armed above")
-        };
-        timer
-            .as_mut()
-            .poll(cx)
-            .is_ready()
-            .then(|| expired(&self.meta, limit))
     }
 }
 
@@ -302,10 +240,11 @@ where
             .as_pin_mut()
             .expect("a running call has its attempt")
             .poll(cx);
-        // The common end, answered as polled: a success, or a failure no retry repeats.
+        // The common end, answered as polled: a success, or a failure no retry repeats
+        // and no hedge's second try may still mend.
         let answered = match &polled {
             Poll::Ready(Ok(_)) => true,
-            Poll::Ready(Err(_)) => !state.repeatable,
+            Poll::Ready(Err(_)) => !state.repeatable && !state.hedge_running(),
             Poll::Pending => false,
         };
         if answered {
@@ -318,67 +257,5 @@ where
             return polled;
         }
         state.attempt_went_on(this.attempt, cx, polled)
-    }
-}
-
-impl<'a, T, C, F> State<'a, T, C, F>
-where
-    T: Send + 'a,
-    C: Fn() -> F + Send + Sync + 'a,
-    F: Future<Output = Result<T>> + Send + 'a,
-{
-    /// The fast path's attempt is still waiting (its timer runs, and may expire it) or failed
-    /// in a way the retry repeats (the engine takes over).
-    #[cold]
-    #[inline(never)]
-    fn attempt_went_on(
-        &mut self,
-        mut attempt: Pin<&mut Option<F>>,
-        cx: &mut Context<'_>,
-        polled: Poll<Result<T>>,
-    ) -> Poll<Result<T>> {
-        let outcome = match polled {
-            Poll::Ready(outcome) => outcome,
-            Poll::Pending => match self.waiting(cx) {
-                Some(expired) => Err(expired),
-                None => return Poll::Pending,
-            },
-        };
-        let (repeatable, started) = (self.repeatable, self.started);
-        attempt.set(None);
-        self.finish();
-        match outcome {
-            Err(error) if repeatable => {
-                self.engine_retries(error, started);
-                self.poll_engine(cx)
-            }
-            outcome => {
-                let answer = Poll::Ready(outcome);
-                self.count(&answer);
-                answer
-            }
-        }
-    }
-
-    /// Counts the call's outcome with the breaker, if it let the call through.
-    fn count(&self, answer: &Poll<Result<T>>) {
-        if let (true, Some(breaker), Poll::Ready(outcome)) =
-            (self.counted, &self.layers.breaker, answer)
-        {
-            breaker.count(outcome);
-        }
-    }
-
-    /// Polls the engine's future ([`Phase::Engine`]).
-    fn poll_engine(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let Held::Engine(engine) = &mut self.held else {
-            panic!("a layered call was polled after it finished")
-        };
-        let polled = engine.as_mut().poll(cx);
-        if polled.is_ready() {
-            self.finish();
-            self.count(&polled);
-        }
-        polled
     }
 }
