@@ -76,7 +76,7 @@ bench-fs *args:
 bench-sqlite *args:
     cargo run -p store-rusqlite --release --example sqlite_bench -- {{args}}
 
-# The cost of the layers on an in-memory get (every layer on, faults off).
+# The cost of the layers on an in-memory get (the full stack, faults off).
 bench-layers *args:
     cargo run -p store-layers --release --example layers_bench -- {{args}}
 

@@ -1,24 +1,35 @@
-//! The cost of the layers: a `get` on the in-memory document store through every layer at
-//! once (faults off) against the bare store: a warm-up round, then rounds in an order rotated
-//! each round and reversed every other round;
-//! the line gives the median time of one get with the rounds' min–max. Rounds are short (2,000
-//! gets, under a millisecond) and many (801), so a pause of the host spoils a few rounds, not
-//! the median.
+//! The cost of the layers: a `get` on the in-memory document store through the full stack
+//! (faults off) against the bare store: a warm-up round, then rounds in an order rotated each
+//! round and reversed every other round; the line gives the median time of one get with the
+//! rounds' min–max. Rounds are short (2,000 gets, under a millisecond) and many (801), so a
+//! pause of the host spoils a few rounds, not the median.
+//!
+//! The full stack is every layer of this build but the cache (a hit answers without the
+//! store, so it would time the cache, not the layers around a call) and metrics (a feature,
+//! off here): trace (no subscriber), fallback (to a second in-memory table), breaker, retry,
+//! hedge, timeout, rate limit (far above the rate reached), concurrency limit and faults.
 //!
 //! `cargo run -p store-layers --release --example layers_bench [-- --ops N --rounds R]`
 //! prints `bench layers_overhead …: ours <median> [min–max] vs bare <median> [min–max] =
-//! <ratio>x`, and a `layers_floor` line: the bare get wrapped in one more boxed future, the
-//! least a wrapper of a `dyn` store pays (the layered store here holds the store by its type
-//! and takes its unboxed future, so its one box replaces the store's); `--sizes` also prints the size of one `get`
-//! future, bare and layered; `--each` times each layer alone (interleaved with the bare store).
+//! <ratio>x`; a `layers_without_rate_limit` line, the full stack but the rate limit (the one
+//! layer that reads the clock on every call); and a `layers_floor` line: the bare get wrapped
+//! in one more boxed future, the least a wrapper of a `dyn` store pays (the layered store
+//! here holds the store by its type and takes its unboxed future, so its one box replaces
+//! the store's). `--sizes` also prints the size of one `get` future, bare and layered;
+//! `--each` times each layer alone (interleaved with the bare store).
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
 use store_core::document::{GetItemOptions, PutItemOptions};
 use store_core::memory::MemoryDocumentStore;
 use store_core::testkit::bench::{Measure, Samples, rotation};
 use store_core::{DocKey, Document, DocumentStore, KeySchema, KeyType, RetryPolicy};
-use store_layers::{FaultLayer, LayerExt, Layers};
+
+use store_layers::{
+    BreakerConfig, BreakerLayer, FallbackLayer, FaultLayer, HedgeLayer, LayerExt, Layers,
+    RateLimitLayer,
+};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -29,14 +40,39 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// The stack measured: every layer that has work to do on a call, faults off.
-fn every_layer() -> Layers {
+/// The full stack, faults off (see the module's doc for what it leaves out and why).
+fn full_stack() -> Layers {
+    without_rate_limit().rate_limit(rate_limit())
+}
+
+/// The full stack but the rate limit.
+fn without_rate_limit() -> Layers {
     Layers::new()
         .trace()
+        .fallback(fallback())
+        .breaker(BreakerLayer::new(BreakerConfig::default()))
         .retry(RetryPolicy::default())
+        .hedge(hedge())
         .timeout(Duration::from_secs(5))
         .concurrency(1024)
         .faults(FaultLayer::seeded(1))
+}
+
+/// Reads the primary cannot answer go to a second in-memory table.
+fn fallback() -> FallbackLayer {
+    let secondary = MemoryDocumentStore::new("users", KeySchema::partition("id", KeyType::String))
+        .expect("a table");
+    FallbackLayer::documents(Arc::new(secondary))
+}
+
+/// A second try of a read slower than 50 ms (none here is).
+fn hedge() -> HedgeLayer {
+    HedgeLayer::new(Duration::from_millis(50))
+}
+
+/// A billion calls a second: never reached, so every call is admitted at once.
+fn rate_limit() -> RateLimitLayer {
+    RateLimitLayer::new(1_000_000_000, Duration::from_secs(1))
 }
 
 /// The gets of `gets`, each wrapped in one more boxed future that does nothing but await the
@@ -89,7 +125,14 @@ async fn each_layer(
         ("timeout", Layers::new().timeout(Duration::from_secs(5))),
         ("concurrency", Layers::new().concurrency(1024)),
         ("faults", Layers::new().faults(FaultLayer::seeded(1))),
-        ("all", every_layer()),
+        ("fallback", Layers::new().fallback(fallback())),
+        (
+            "breaker",
+            Layers::new().breaker(BreakerLayer::new(BreakerConfig::default())),
+        ),
+        ("hedge", Layers::new().hedge(hedge())),
+        ("rate limit", Layers::new().rate_limit(rate_limit())),
+        ("all", full_stack()),
     ];
     let mut stores = Vec::new();
     for (_, layers) in stacks.iter().cloned() {
@@ -127,10 +170,12 @@ async fn main() -> Result<(), store_core::StoreError> {
     let rounds = arg("--rounds", 801).max(1) as usize;
     let schema = KeySchema::partition("id", KeyType::String);
     let bare = MemoryDocumentStore::new("users", schema.clone())?;
-    let layered = MemoryDocumentStore::new("users", schema)?.layer(every_layer());
+    let layered = MemoryDocumentStore::new("users", schema.clone())?.layer(full_stack());
+    let no_rate = MemoryDocumentStore::new("users", schema)?.layer(without_rate_limit());
     let item = Document::new().with("id", "user-1").with("name", "Ada");
     bare.put(item.clone(), PutItemOptions::new()).await?;
     layered.put(item.clone(), PutItemOptions::new()).await?;
+    no_rate.put(item.clone(), PutItemOptions::new()).await?;
 
     if std::env::args().any(|a| a == "--sizes") {
         let key = DocKey::partition("user-1");
@@ -142,7 +187,8 @@ async fn main() -> Result<(), store_core::StoreError> {
             std::mem::size_of_val(&*ours_future)
         );
     }
-    // `--profile bare|floor|none|ours`: one contender alone (`none`: a stack with no layer), for a profiler.
+    // `--profile bare|floor|none|no-rate|ours`: one contender alone (`none`: a stack with no
+    // layer), for a profiler.
     if let Some(which) = std::env::args().skip_while(|a| a != "--profile").nth(1) {
         // One long run for a sampling profiler, not the rounds' short ones.
         let ops = arg("--ops", 2_000_000);
@@ -152,6 +198,7 @@ async fn main() -> Result<(), store_core::StoreError> {
         let store: &dyn DocumentStore = match which.as_str() {
             "bare" => &bare,
             "none" => &empty,
+            "no-rate" => &no_rate,
             _ => &layered,
         };
         let took = if which == "floor" {
@@ -162,18 +209,20 @@ async fn main() -> Result<(), store_core::StoreError> {
         println!("{which}: {:.0} ns/op", took.as_nanos() as f64 / ops as f64);
         return Ok(());
     }
-    // Round 0 warms all three and is not counted; then the order rotates each round.
+    // Round 0 warms all four and is not counted; then the order rotates each round.
     let mut samples = [
         Samples::new("ours"),
         Samples::new("bare"),
         Samples::new("bare in one more box"),
+        Samples::new("ours without the rate limit"),
     ];
     for round in 0..=rounds {
-        for at in order(round, 3) {
+        for at in order(round, samples.len()) {
             let took = match at {
                 0 => gets(&layered, ops).await,
                 1 => gets(&bare, ops).await,
-                _ => boxed_gets(&bare, ops).await,
+                2 => boxed_gets(&bare, ops).await,
+                _ => gets(&no_rate, ops).await,
             };
             if round > 0 {
                 samples[at].push(took.as_secs_f64() / ops as f64);
@@ -184,10 +233,16 @@ async fn main() -> Result<(), store_core::StoreError> {
         each_layer(&bare, &item, ops, rounds).await?;
     }
     let name = format!(
-        "layers_overhead (one get of {ops} x {rounds} rounds, every layer on, faults off, no \
+        "layers_overhead (one get of {ops} x {rounds} rounds, the full stack, faults off, no \
          subscriber; target <= 1.10x)"
     );
     Measure::Time.report_rounds(&name, &samples[0], &samples[1]);
+    Measure::Time.report_rounds(
+        "layers_without_rate_limit (the full stack but the rate limit, which reads the clock \
+         on every call)",
+        &samples[3],
+        &samples[1],
+    );
     // The floor of any wrapper: one more boxed future around the bare get.
     Measure::Time.report_rounds(
         "layers_floor (the bare get in one more boxed future, as any dyn wrapper pays)",

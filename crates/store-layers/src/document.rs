@@ -2,6 +2,8 @@
 //! layer. Queries and scans page through [`query_page`](DocumentStore::query_page) and
 //! [`scan_page`](DocumentStore::scan_page), so each page is one layered call.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -127,14 +129,20 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
         'k: 'f,
         Self: 'f,
     {
-        // Without a cache or a fallback, the layers' own future is the whole call.
-        if self.layer.cache().is_none() && self.layer.fallback().is_none() {
-            let meta = meta(&self.inner, "get", Access::Read);
-            return self
-                .layer
-                .run_owned(meta, move || self.inner.get_unboxed(key, options.clone()));
+        // Without a cache, the layers' own future is the whole call.
+        if self.layer.cache().is_some() {
+            return Box::pin(self.read_item(key, options));
         }
-        Box::pin(self.read_item(key, options))
+        if let Some(secondary) = self
+            .layer
+            .fallback()
+            .and_then(FallbackLayer::document_secondary)
+        {
+            return self.get_or(key, options, secondary);
+        }
+        let meta = meta(&self.inner, "get", Access::Read);
+        self.layer
+            .run_owned(meta, move || self.inner.get_unboxed(key, options.clone()))
     }
 
     async fn update(
@@ -261,6 +269,23 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
 
 impl<S: DocumentStore, L: Layer + 'static> Layered<S, L> {
     /// A get through the cache and the fallback, when the layers have either.
+    /// A get with the same read on the fallback's `secondary`, as one future (no cache).
+    #[inline(never)]
+    fn get_or<'f>(
+        &'f self,
+        key: &'f DocKey,
+        options: GetItemOptions,
+        secondary: &'f Arc<dyn DocumentStore>,
+    ) -> BoxFuture<'f, Result<Option<Document>>> {
+        let meta = meta(&self.inner, "get", Access::Read);
+        let read_secondary = options.clone();
+        self.layer.run_owned_or(
+            meta,
+            move || self.inner.get_unboxed(key, options.clone()),
+            Some(move || secondary.get(key, read_secondary.clone())),
+        )
+    }
+
     async fn read_item(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
         let meta = meta(&self.inner, "get", Access::Read);
         // A consistent read must see writes made by anyone: it is never answered from cache.

@@ -181,7 +181,8 @@ impl FallbackLayer {
         }
     }
 
-    fn falls_back(&self, error: &StoreError) -> bool {
+    /// Whether a read that failed with `error` goes to the secondary.
+    pub(crate) fn falls_back(&self, error: &StoreError) -> bool {
         self.kinds.contains(&error.kind())
     }
 
@@ -203,7 +204,8 @@ impl FallbackLayer {
         outcome
     }
 
-    fn served(&self, from: Source) {
+    /// Counts and notes (for [`observe_served`](crate::observe_served)) who answered a read.
+    pub(crate) fn served(&self, from: Source) {
         let (count, stale) = match from {
             Source::Primary => (&self.counts.primary, false),
             Source::Secondary => (&self.counts.secondary, self.stale),
@@ -235,6 +237,21 @@ impl FallbackLayer {
             Err(error) if self.falls_back(&error) => error,
             Err(error) => return Err(error),
         };
+        self.after_primary_failed(meta, error, secondary).await
+    }
+
+    /// The read on the secondary after the primary failed with `error` (one that
+    /// [`falls_back`](Self::falls_back)): its answer, or the primary's error if the secondary
+    /// fails too.
+    pub(crate) async fn after_primary_failed<T, S>(
+        &self,
+        meta: &OpMeta<'_>,
+        error: StoreError,
+        secondary: impl FnOnce() -> S,
+    ) -> store_core::Result<T>
+    where
+        S: Future<Output = store_core::Result<T>>,
+    {
         tracing::warn!(operation = %meta, error = %error, "primary failed: reading from the fallback");
         match secondary().await {
             Err(second) if self.falls_back(&second) => {

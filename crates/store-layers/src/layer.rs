@@ -94,6 +94,29 @@ pub trait Layer: Send + Sync + fmt::Debug {
         })
     }
 
+    /// [`run_owned`](Self::run_owned) with the same read on a fallback's secondary store,
+    /// owned too: a [`Layered`] read returns it as its whole future when the stack has a
+    /// fallback. By default it runs [`run_or`](Self::run_or) in a box.
+    fn run_owned_or<'a, T, F, Fut, S>(
+        &'a self,
+        meta: OpMeta<'a>,
+        call: F,
+        secondary: Option<S>,
+    ) -> BoxFuture<'a, Result<T>>
+    where
+        T: Send + 'a,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T>> + Send + 'a,
+        S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+    {
+        Box::pin(async move {
+            let call = || -> BoxFuture<'_, Result<T>> { Box::pin(call()) };
+            let secondary = secondary.map(|s| move || s());
+            self.run_or(&meta, as_call(&call), secondary.as_ref().map(as_call))
+                .await
+        })
+    }
+
     /// Whether this layer may run a call described by `meta` more than once (a retry, a
     /// hedge). When it may not, what the call consumes (a document, a batch) is moved into
     /// its one run instead of copied for each. `true` unless the layer knows better, so a
@@ -168,6 +191,21 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
         Fut: Future<Output = Result<T>> + Send + 'a,
     {
         (**self).run_owned(meta, call)
+    }
+
+    fn run_owned_or<'a, T, F, Fut, S>(
+        &'a self,
+        meta: OpMeta<'a>,
+        call: F,
+        secondary: Option<S>,
+    ) -> BoxFuture<'a, Result<T>>
+    where
+        T: Send + 'a,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T>> + Send + 'a,
+        S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
+    {
+        (**self).run_owned_or(meta, call, secondary)
     }
 
     fn stream<'s, T: Send + 's>(

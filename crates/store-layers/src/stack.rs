@@ -242,15 +242,12 @@ impl Layers {
         }
     }
 
-    /// Whether a call can take the fast path ([`quick`]): no layer outside the breaker has
-    /// anything to do (no metrics, no span a subscriber could record, no fallback for it).
-    /// The fast path asks a breaker, a rate limit and a hedge itself.
+    /// Whether a call can take the fast path ([`quick`]): no layer outside the fallback has
+    /// anything to do (no metrics, no span a subscriber could record). The fast path asks
+    /// the fallback, the breaker, the rate limit and the hedge itself.
     #[inline]
-    fn plain(&self, has_secondary: bool) -> bool {
-        let outer = self.busy
-            || (has_secondary && self.fallback.is_some())
-            || (self.trace.is_some() && tracing::level_enabled!(tracing::Level::INFO));
-        !outer
+    fn plain(&self) -> bool {
+        !(self.busy || (self.trace.is_some() && tracing::level_enabled!(tracing::Level::INFO)))
     }
 
     /// `call` inside the metrics and the trace: the whole of [`Layer::observed`], and the
@@ -331,7 +328,7 @@ impl Layer for Layers {
             *meta,
             call,
             quick::already_boxed,
-            None,
+            None::<Call<'a, T>>,
         ))
     }
 
@@ -369,12 +366,27 @@ impl Layer for Layers {
         F: Fn() -> Fut + Send + Sync + 'a,
         Fut: Future<Output = store_core::Result<T>> + Send + 'a,
     {
+        self.run_owned_or(meta, call, None::<Call<'a, T>>)
+    }
+
+    fn run_owned_or<'a, T, F, Fut, S>(
+        &'a self,
+        meta: OpMeta<'a>,
+        call: F,
+        secondary: Option<S>,
+    ) -> BoxFuture<'a, store_core::Result<T>>
+    where
+        T: Send + 'a,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = store_core::Result<T>> + Send + 'a,
+        S: Fn() -> BoxFuture<'a, store_core::Result<T>> + Send + Sync + 'a,
+    {
         let boxed = |future: Fut| -> BoxFuture<'a, store_core::Result<T>> { Box::pin(future) };
         // Allocated before the value is built, so the optimiser may build it in the box
         // (it does here: the future's copy from the stack left the profile).
-        let quick: Box<quick::Quick<'a, T, F, Fut>> = Box::write(
+        let quick: Box<quick::Quick<'a, T, F, Fut, S>> = Box::write(
             Box::new_uninit(),
-            quick::Quick::new(self, meta, call, boxed, None),
+            quick::Quick::new(self, meta, call, boxed, secondary),
         );
         Box::into_pin(quick)
     }

@@ -1,5 +1,5 @@
 //! The fast path of [`Layers`]: a call that needs none of the outer layers (no metrics, no
-//! span anybody records, no fallback), finds the breaker closed, a rate-limit slot and a
+//! span anybody records), finds the breaker closed, a rate-limit slot and a
 //! permit free and no fault armed runs as this one small future: the permit, the store's
 //! future held in place, and what waits (the timeout, the hedge's delay and its second try)
 //! made only if the call waits, the clock read only then. Everything else (a wait for a slot
@@ -25,30 +25,29 @@ use tokio::time::Instant;
 
 use super::Layers;
 use crate::hedge::hedgeable;
-use crate::layer::Call;
-use crate::meta::OpMeta;
+use crate::meta::{Access, OpMeta};
 use crate::permits::Permit;
 
 pin_project! {
     /// One call through a [`Layers`] stack. It owns its description and its call (`C`: a
-    /// [`Call`], or the closure of a store's method when the future is the method's own), so a
+    /// [`Call`](crate::layer::Call), or the closure of a store's method when the future is the method's own), so a
     /// layered method can return it as its whole future; the engine's path takes them over.
     ///
     /// The fast path's attempt (`F`, the call's own future) is held in place, not boxed: a
     /// store that hands out its unboxed future makes this future the call's only allocation.
-    pub(super) struct Quick<'a, T, C, F> {
+    pub(super) struct Quick<'a, T, C, F, S> {
         // The fast path's attempt, while it runs. First, so that a cancelled call drops it
         // before the permit it holds.
         #[pin]
         attempt: Option<F>,
-        state: State<'a, T, C, F>,
+        state: State<'a, T, C, F, S>,
     }
 }
 
 /// Everything of a [`Quick`] call but its attempt. Its fields are written in place as the
 /// call moves on (no state is moved in and out of an enum), so a call that answers on its
 /// first poll costs a few stores and loads.
-struct State<'a, T, C, F> {
+struct State<'a, T, C, F, S> {
     layers: &'a Layers,
     meta: OpMeta<'a>,
     /// `None` once the engine's path has taken it.
@@ -56,8 +55,8 @@ struct State<'a, T, C, F> {
     /// Boxes one of the call's futures for the engine (which runs boxed calls): the identity
     /// when they are boxed already.
     boxed: fn(F) -> BoxFuture<'a, Result<T>>,
-    /// The read on the fallback's store, if any: only the engine's path uses it.
-    secondary: Option<Call<'a, T>>,
+    /// The same read on the fallback's store, if any.
+    secondary: Option<S>,
     phase: Phase,
     /// What waits for the fast path's attempt, or the engine's future, if either.
     held: Held<'a, T>,
@@ -69,6 +68,9 @@ struct State<'a, T, C, F> {
     counted: bool,
     /// Whether the hedge layer may send a second try of the call once it is slow.
     hedging: bool,
+    /// Whether the call is a read the fallback's secondary may answer: the primary's outcome
+    /// is settled by the fallback when it ends.
+    falls_back: bool,
     /// When the attempt first waited: the timeout and the retry's elapsed budget count from
     /// there (an attempt that finishes on its first poll took no time).
     started: Option<Instant>,
@@ -103,16 +105,17 @@ enum Phase {
     Done,
 }
 
-/// The futures of a [`Call`], boxed already.
+/// The futures of a [`Call`](crate::layer::Call), boxed already.
 pub(super) fn already_boxed<T>(future: BoxFuture<'_, Result<T>>) -> BoxFuture<'_, Result<T>> {
     future
 }
 
-impl<'a, T, C, F> Quick<'a, T, C, F>
+impl<'a, T, C, F, S> Quick<'a, T, C, F, S>
 where
     T: Send + 'a,
     C: Fn() -> F + Send + Sync + 'a,
     F: Future<Output = Result<T>> + Send + 'a,
+    S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
     /// The call `call` described by `meta`, whose futures `boxed` boxes for the engine.
     pub(super) fn new(
@@ -120,7 +123,7 @@ where
         meta: OpMeta<'a>,
         call: C,
         boxed: fn(F) -> BoxFuture<'a, Result<T>>,
-        secondary: Option<Call<'a, T>>,
+        secondary: Option<S>,
     ) -> Self {
         Self {
             attempt: None,
@@ -136,34 +139,40 @@ where
                 repeatable: false,
                 counted: false,
                 hedging: false,
+                falls_back: false,
                 started: None,
             },
         }
     }
 }
 
-impl<'a, T, C, F> State<'a, T, C, F>
+impl<'a, T, C, F, S> State<'a, T, C, F, S>
 where
     T: Send + 'a,
     C: Fn() -> F + Send + Sync + 'a,
     F: Future<Output = Result<T>> + Send + 'a,
+    S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
     /// Starts the fast path's first attempt (returned, to be held in place), or the engine's
     /// path when the call needs more.
     fn start(&mut self) -> Option<F> {
         let layers = self.layers;
-        if !layers.plain(self.secondary.is_some()) {
+        if !layers.plain() {
             self.engine_served();
             return None;
         }
         if let Some(breaker) = &layers.breaker {
-            // Open or half-open: the engine's breaker refuses the call or sends a probe.
+            // Open or half-open: the engine's breaker refuses the call or sends a probe (and
+            // the engine's fallback reads the secondary instead).
             if !breaker.closed() {
                 self.engine_served();
                 return None;
             }
             self.counted = true;
         }
+        self.falls_back = layers.fallback.is_some()
+            && self.secondary.is_some()
+            && matches!(self.meta.access, Access::Read | Access::List);
         // No slot free now: the engine waits for one (or fails fast) within the timeout.
         if let Some(rate) = &layers.rate
             && !rate.admits_now(&self.meta)
@@ -215,11 +224,12 @@ where
     }
 }
 
-impl<'a, T, C, F> Future for Quick<'a, T, C, F>
+impl<'a, T, C, F, S> Future for Quick<'a, T, C, F, S>
 where
     T: Send + 'a,
     C: Fn() -> F + Send + Sync + 'a,
     F: Future<Output = Result<T>> + Send + 'a,
+    S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
     type Output = Result<T>;
 
@@ -251,8 +261,11 @@ where
             // The attempt goes before its permit.
             this.attempt.set(None);
             state.finish();
-            if state.counted {
-                state.count(&polled);
+            if state.counted || state.falls_back {
+                let Poll::Ready(outcome) = polled else {
+                    unreachable!("an answered call is ready")
+                };
+                return state.settle(outcome, cx);
             }
             return polled;
         }

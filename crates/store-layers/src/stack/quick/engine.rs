@@ -12,13 +12,15 @@ use tokio::time::Instant;
 
 use super::{Held, Phase, Shared, State};
 use crate::layer::as_call;
+use crate::served::Source;
 use crate::stack::Layers;
 
-impl<'a, T, C, F> State<'a, T, C, F>
+impl<'a, T, C, F, S> State<'a, T, C, F, S>
 where
     T: Send + 'a,
     C: Fn() -> F + Send + Sync + 'a,
     F: Future<Output = Result<T>> + Send + 'a,
+    S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
     /// The fast path's attempt is still waiting (its timeout and hedge run, and may end it)
     /// or failed in a way a retry or a hedge's second try may mend.
@@ -54,21 +56,40 @@ where
                 self.engine_retries(error, call, started);
                 self.poll_engine(cx)
             }
-            (outcome, _) => {
-                let answer = Poll::Ready(outcome);
-                self.count(&answer);
-                answer
-            }
+            (outcome, _) => self.settle(outcome, cx),
         }
     }
 
-    /// Counts the call's outcome with the breaker, if it let the call through.
-    pub(super) fn count(&self, answer: &Poll<Result<T>>) {
-        if let (true, Some(breaker), Poll::Ready(outcome)) =
-            (self.counted, &self.layers.breaker, answer)
-        {
-            breaker.count(outcome);
+    /// The primary's final outcome, after its retries: counted with the breaker if it let
+    /// the call through, and settled by the fallback for a read it may answer (a failure
+    /// it takes goes to the secondary).
+    pub(super) fn settle(&mut self, outcome: Result<T>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        if self.counted {
+            self.counted = false;
+            if let Some(breaker) = &self.layers.breaker {
+                breaker.count(&outcome);
+            }
         }
+        if self.falls_back {
+            self.falls_back = false;
+            let fallback = self
+                .layers
+                .fallback
+                .as_ref()
+                .expect("only a fallback falls back");
+            match outcome {
+                Ok(value) => {
+                    fallback.served(Source::Primary);
+                    return Poll::Ready(Ok(value));
+                }
+                Err(error) if fallback.falls_back(&error) => {
+                    self.engine_fallback(error);
+                    return self.poll_engine(cx);
+                }
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+        Poll::Ready(outcome)
     }
 
     /// Polls the engine's future ([`Phase::Engine`]).
@@ -76,12 +97,11 @@ where
         let Held::Engine(engine) = &mut self.held else {
             panic!("a layered call was polled after it finished")
         };
-        let polled = engine.as_mut().poll(cx);
-        if polled.is_ready() {
-            self.finish();
-            self.count(&polled);
-        }
-        polled
+        let Poll::Ready(outcome) = engine.as_mut().poll(cx) else {
+            return Poll::Pending;
+        };
+        self.finish();
+        self.settle(outcome, cx)
     }
 
     /// The call as the engine runs it: each run's future boxed.
@@ -151,6 +171,24 @@ where
                 Err(error) if repeatable => retried(layers, meta, call, started, error).await,
                 outcome => outcome,
             }
+        }));
+    }
+
+    /// The fallback's read on the secondary after the primary failed with `error`.
+    #[cold]
+    #[inline(never)]
+    fn engine_fallback(&mut self, error: StoreError) {
+        let (layers, meta) = (self.layers, self.meta);
+        let secondary = self
+            .secondary
+            .take()
+            .expect("a call that falls back has a secondary");
+        self.engine(Box::pin(async move {
+            let fallback = layers
+                .fallback
+                .as_ref()
+                .expect("only a fallback falls back");
+            fallback.after_primary_failed(&meta, error, secondary).await
         }));
     }
 

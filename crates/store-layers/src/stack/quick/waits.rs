@@ -94,11 +94,12 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-impl<'a, T, C, F> State<'a, T, C, F>
+impl<'a, T, C, F, S> State<'a, T, C, F, S>
 where
     T: Send + 'a,
     C: Fn() -> F + Send + Sync + 'a,
     F: Future<Output = Result<T>> + Send + 'a,
+    S: Fn() -> BoxFuture<'a, Result<T>> + Send + Sync + 'a,
 {
     /// The attempt waits: its clock starts (when something counts time), its timeout and
     /// hedge are armed, and the hedge's try runs once it went. Ready with the hedge's
