@@ -136,7 +136,12 @@ mod tests {
 
     /// A value `depth` lists and maps deep (maps and lists in turn), a string at the bottom.
     fn nested(depth: usize) -> Value {
-        (0..depth).fold(Value::from("bottom"), |inner, level| {
+        nested_over(depth, Value::from("bottom"))
+    }
+
+    /// `bottom` inside `depth` lists and maps (maps and lists in turn).
+    fn nested_over(depth: usize, bottom: Value) -> Value {
+        (0..depth).fold(bottom, |inner, level| {
             if level % 2 == 0 {
                 Value::Map(Document::new().with("in", inner))
             } else {
@@ -172,8 +177,20 @@ mod tests {
             rows.push_line(&line, &names).unwrap();
             assert_eq!(rows.len(), 1);
 
+            // An archive's check of its lines (no value built) lets the deepest through, a
+            // set at the bottom too.
+            assert!(line_de::within_line_depth(&line));
+            let set = Value::StringSet(["a".to_owned()].into_iter().collect());
+            let doc = Document::new()
+                .with("id", 1)
+                .with("deep", nested_over(line_de::MAX_NESTING, set));
+            let with_set = Record::from_document(doc, &names).unwrap();
+            check_nesting(&with_set).unwrap();
+            assert!(line_de::within_line_depth(&encode_line(&with_set)));
+
             // One level more is refused by name before it is written, and when read.
             let deeper = record(line_de::MAX_NESTING + 1);
+            assert!(!line_de::within_line_depth(&encode_line(&deeper)));
             let err = check_nesting(&deeper).unwrap_err();
             assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
             assert!(
