@@ -47,8 +47,15 @@ fn temp_beside(path: &Path) -> PathBuf {
 /// directory fsynced. Missing parent directories are created durably
 /// ([`create_dirs_durably`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let (dir, ()) = through_temp(path, bytes, |tmp| std::fs::rename(tmp, path))?;
+    let dir = place_atomically(path, bytes)?;
     std::fs::File::open(&dir)?.sync_all()
+}
+
+/// [`write_atomically`] but the directory's fsync, left to the caller (who syncs it once for
+/// many files): until then a crash may leave the old file or none. Returns the directory.
+pub(crate) fn place_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let (dir, ()) = through_temp(path, bytes, |tmp| std::fs::rename(tmp, path))?;
+    Ok(dir)
 }
 
 /// Creates `path` holding `bytes` unless a file is there already, atomically: a temporary

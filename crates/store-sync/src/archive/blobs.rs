@@ -3,8 +3,8 @@
 //! written at all when its blob is there already; a larger one streams through a temporary
 //! file or object that becomes its blob, so memory stays bounded by about a chunk per body
 //! either way. A blob is whole or absent: written to a temporary name, synced, then renamed
-//! or copied into place; the `blobs/` folder is synced again before a part names its blobs
-//! ([`Storage::sync_blobs`]). Blobs are content-addressed, so two writers of one (partitions
+//! or copied into place; the `blobs/` folder is synced once for a batch, before the part
+//! that names its blobs is written ([`Storage::sync_blobs`]), not once a blob. Blobs are content-addressed, so two writers of one (partitions
 //! of one backup) write the same bytes, and replacing one changes nothing.
 
 use std::path::Path;
@@ -19,7 +19,7 @@ use store_core::{ObjectKey, ObjectStore, ObjectStoreExt as _, Result, StoreError
 use super::join;
 use super::storage::{CHUNK, Storage, io_error};
 use crate::digest::hex;
-use crate::files::{unique_tag, write_atomically};
+use crate::files::{place_atomically, unique_tag};
 
 /// A temporary blob name no other write uses, though the processes of a partitioned backup
 /// share the archive ([`unique_tag`]).
@@ -89,9 +89,12 @@ impl Storage {
                     if target.exists() {
                         return Ok(());
                     }
-                    // A temporary file beside it, fsynced, renamed into place, the folder
-                    // fsynced: whole or absent, even after a crash.
-                    write_atomically(&target, &body).map_err(|e| io_error(&target, e))
+                    // A temporary file beside it, fsynced, renamed into place: whole or
+                    // absent, even after a crash (the folder is synced before a part names
+                    // it).
+                    place_atomically(&target, &body)
+                        .map(drop)
+                        .map_err(|e| io_error(&target, e))
                 })
                 .await
                 .map_err(|e| StoreError::internal(format!("archive writer failed: {e}")))??;
@@ -169,13 +172,9 @@ async fn stream_into_dir(root: &Path, mut body: ByteStream) -> Result<(String, u
     }
     let sha = hex(&hasher.finalize());
     let target = root.join(blob_name(&sha));
+    // The folder is synced before a part names the blob (`sync_blobs`).
     tokio::fs::rename(&temp, &target)
         .await
-        .map_err(|e| io_error(&target, e))?;
-    let dir = root.join("blobs");
-    tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
-        .await
-        .map_err(|e| StoreError::internal(format!("fsync failed: {e}")))?
         .map_err(|e| io_error(&target, e))?;
     Ok((sha, size))
 }
