@@ -268,7 +268,6 @@ impl<S: DocumentStore, L: Layer + 'static> DocumentStore for Layered<S, L> {
 }
 
 impl<S: DocumentStore, L: Layer + 'static> Layered<S, L> {
-    /// A get through the cache and the fallback, when the layers have either.
     /// A get with the same read on the fallback's `secondary`, as one future (no cache).
     #[inline(never)]
     fn get_or<'f>(
@@ -286,6 +285,7 @@ impl<S: DocumentStore, L: Layer + 'static> Layered<S, L> {
         )
     }
 
+    /// A get through the cache (and the fallback, if any), when the layers have a cache.
     async fn read_item(&self, key: &DocKey, options: GetItemOptions) -> Result<Option<Document>> {
         let meta = meta(&self.inner, "get", Access::Read);
         // A consistent read must see writes made by anyone: it is never answered from cache.

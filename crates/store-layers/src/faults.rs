@@ -225,18 +225,19 @@ fn injected(kind: ErrorKind, meta: &OpMeta<'_>, after: bool) -> StoreError {
 }
 
 impl FaultLayer {
-    /// Whether a call may meet a fault now; when not, the call is counted (without a lock)
-    /// and needs no wrapping.
+    /// Whether a call may meet a fault now. A call that will not (and so needs no wrapping)
+    /// is counted by [`count_call`](Self::count_call) once it goes ahead.
     #[inline]
     pub(crate) fn armed(&self) -> bool {
-        if self.latency.is_some()
+        self.latency.is_some()
             || !self.faults.is_empty()
             || self.counters.scripted.load(Ordering::SeqCst) > 0
-        {
-            return true;
-        }
+    }
+
+    /// Counts a call that went ahead without faults (without a lock).
+    #[inline]
+    pub(crate) fn count_call(&self) {
         self.counters.calls.fetch_add(1, Ordering::SeqCst);
-        false
     }
 
     /// Runs `call` with the faults this layer draws for it.
@@ -249,6 +250,7 @@ impl FaultLayer {
         Fut: Future<Output = store_core::Result<T>>,
     {
         if !self.armed() {
+            self.count_call();
             return call().await;
         }
         self.inject(meta, call).await
@@ -292,9 +294,10 @@ impl Layer for FaultLayer {
         call: Call<'a, T>,
     ) -> BoxFuture<'a, store_core::Result<T>> {
         if !self.armed() {
+            self.count_call();
             return call();
         }
-        // `armed` counted nothing: `inject` counts the call.
+        // Not counted yet: `inject` counts the call.
         async move { self.inject(meta, call).await }.boxed()
     }
 }

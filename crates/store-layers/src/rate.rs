@@ -148,8 +148,8 @@ impl RateLimitLayer {
     }
 
     /// The limiter of `collection`, made on first use; the first one this clone meets is
-    /// kept at hand.
-    #[cold]
+    /// kept at hand (a stack shared by the stores of several collections finds the others
+    /// here, under the map's lock).
     fn limiter(&self, kind: StoreKind, collection: &str) -> Arc<Limiter> {
         let limiter = {
             let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use store_core::memory::MemoryObjectStore;
-use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, RetryPolicy};
+use store_core::{ErrorKind, ObjectKey, ObjectStoreExt, RetryPolicy};
 use store_layers::{
     BreakerConfig, BreakerLayer, BreakerState, FaultLayer, LayerExt, Layered, Layers,
     RateLimitLayer,
@@ -201,9 +201,10 @@ async fn a_cancelled_probe_lets_the_next_call_probe() {
 }
 
 /// A breaker whose window is full of successes skips counting the next success (one in,
-/// one out), and still opens on exactly the failure that brings the window's rate to the
-/// limit: with the faults under the stack (the stack's fast path lets the call through
-/// without the breaker's lock) and inside it (the engine runs the attempt).
+/// one out), yet counts every outcome that changes the window: it opens on exactly the
+/// failure that brings the window's rate to the limit, and not before. Run on the stack's
+/// fast path and on the engine's own breaker (a subscriber recording spans sends every call
+/// there), which must agree.
 #[tokio::test(start_paused = true)]
 async fn a_steady_window_opens_on_the_exact_failure() {
     let config = BreakerConfig {
@@ -211,34 +212,40 @@ async fn a_steady_window_opens_on_the_exact_failure() {
         min_calls: 4,
         ..config()
     };
-    for faults_under_the_stack in [true, false] {
+    for engine in [false, true] {
+        let _recording =
+            engine.then(|| tracing::subscriber::set_default(tracing_subscriber::registry()));
         let breaker = BreakerLayer::new(config.clone());
         let faults = FaultLayer::seeded(1);
-        let store: Box<dyn ObjectStore> = if faults_under_the_stack {
-            Box::new(
-                MemoryObjectStore::new()
-                    .layer(faults.clone())
-                    .layer(Layers::new().breaker(breaker.clone())),
-            )
-        } else {
-            Box::new(guarded(&breaker, &faults))
+        let store = MemoryObjectStore::new()
+            .layer(faults.clone())
+            .layer(Layers::new().breaker(breaker.clone()));
+        let store = &store;
+        let fail_once = || async {
+            faults.fail_next(1, ErrorKind::Unavailable);
+            store.exists(&key()).await.unwrap_err();
         };
-        for _ in 0..10 {
-            store.exists(&key()).await.expect("ok");
-        }
-        // The window: success, success, success, failure: a quarter failed.
-        faults.fail_next(1, ErrorKind::Unavailable);
-        store.exists(&key()).await.unwrap_err();
-        assert_eq!(breaker.state(), BreakerState::Closed);
+        let succeed = |n| async move {
+            for _ in 0..n {
+                store.exists(&key()).await.expect("ok");
+            }
+        };
+        succeed(4).await;
+        // Success, success, success, failure: a quarter failed.
+        fail_once().await;
+        assert_eq!(breaker.state(), BreakerState::Closed, "engine: {engine}");
+        // Four successes push the failure out; one failure brings a quarter again.
+        succeed(4).await;
+        fail_once().await;
+        assert_eq!(breaker.state(), BreakerState::Closed, "engine: {engine}");
         // Success, success, failure, failure: half failed, so it opens.
-        faults.fail_next(1, ErrorKind::Unavailable);
-        store.exists(&key()).await.unwrap_err();
+        fail_once().await;
         assert!(
             matches!(breaker.state(), BreakerState::Open { .. }),
-            "under the stack: {faults_under_the_stack}"
+            "engine: {engine}"
         );
         let err = store.exists(&key()).await.unwrap_err();
         assert!(err.message().contains("circuit breaker"), "{err}");
-        assert_eq!(faults.injected(), 2, "the store was not called while open");
+        assert_eq!(faults.injected(), 3, "the store was not called while open");
     }
 }

@@ -111,3 +111,55 @@ async fn a_shared_stack_keeps_each_table_s_own_slots() {
         assert_eq!(err.kind(), ErrorKind::Throttled, "users has spent its 2");
     }
 }
+
+/// A call waiting for a permit spends one slot, not two: the fast path takes its permit
+/// before its slot, and a call that finds no permit leaves its slot to the engine's attempt.
+#[tokio::test(start_paused = true)]
+async fn a_call_waiting_for_a_permit_spends_one_slot() {
+    use store_layers::FaultLayer;
+    let slow = FaultLayer::seeded(1).latency(Duration::from_millis(100));
+    let store = table("items").layer(slow).layer(
+        Layers::new()
+            .rate_limit(RateLimitLayer::new(2, PERIOD).fail_fast())
+            .concurrency(1),
+    );
+    let key = DocKey::partition("a");
+    let (a, b) = tokio::join!(
+        store.get(&key, GetItemOptions::new()),
+        store.get(&key, GetItemOptions::new())
+    );
+    a.expect("the first call");
+    b.expect("the second call, after the first's permit, within the 2 slots");
+}
+
+/// Clones of one limit share each collection's slots, and a bucket and a table of one name
+/// are two collections.
+#[tokio::test(start_paused = true)]
+async fn clones_share_a_collection_s_slots_and_kinds_keep_theirs() {
+    use store_core::memory::MemoryObjectStore;
+    use store_core::{ObjectKey, ObjectStoreExt as _};
+    let limit = RateLimitLayer::new(1, PERIOD).fail_fast();
+    let users = table("users").layer(Layers::new().rate_limit(limit.clone()));
+    let users_again = table("users").layer(Layers::new().rate_limit(limit.clone()));
+    let bucket = MemoryObjectStore::new()
+        .with_bucket("users")
+        .layer(Layers::new().rate_limit(limit.clone()));
+    let key = DocKey::partition("a");
+    users
+        .get(&key, GetItemOptions::new())
+        .await
+        .expect("the slot");
+    let err = users_again
+        .get(&key, GetItemOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Throttled,
+        "the clone shares the slot"
+    );
+    bucket
+        .put_str(&ObjectKey::new("a").unwrap(), "x")
+        .await
+        .expect("the bucket `users` has its own slot");
+}

@@ -1,10 +1,12 @@
-//! The fast path of [`Layers`]: a call that needs none of the outer layers (no metrics, no
-//! span anybody records), finds the breaker closed, a rate-limit slot and a
-//! permit free and no fault armed runs as this one small future: the permit, the store's
-//! future held in place, and what waits (the timeout, the hedge's delay and its second try)
-//! made only if the call waits, the clock read only then. Everything else (a wait for a slot
-//! or a permit, injected faults, a retry after a failure, the outer layers) is the engine's
-//! path, boxed, with the same semantics: this is an optimisation, not another behaviour.
+//! The fast path of [`Layers`]: a call that needs none of the outer observers (no metrics,
+//! no span anybody records), finds the breaker closed, a permit and a rate-limit slot free and
+//! no fault armed runs as this one small future: the permit, the store's future held in
+//! place, and what waits (the timeout, the hedge's delay and its second try) made only if the
+//! call waits. Past the rate limit (which reads it on every call) the clock is read only then.
+//! Everything else is the engine's path, boxed, with the same semantics: an open breaker, a
+//! wait for a permit or a slot, injected faults, a retry after a failure, a hedge's try that
+//! outlives the first, the fallback's read on the secondary, the outer observers. This is an
+//! optimisation, not another behaviour.
 //!
 //! A call answered on its first poll (the in-memory stores' reads) goes straight through
 //! [`Quick::poll`]: one test of the phase, the attempt polled, its answer handed back as
@@ -173,13 +175,8 @@ where
         self.falls_back = layers.fallback.is_some()
             && self.secondary.is_some()
             && matches!(self.meta.access, Access::Read | Access::List);
-        // No slot free now: the engine waits for one (or fails fast) within the timeout.
-        if let Some(rate) = &layers.rate
-            && !rate.admits_now(&self.meta)
-        {
-            self.engine_tries();
-            return None;
-        }
+        // A permit first: a call the rate limit admits has spent its slot, so nothing after
+        // the admission may send it to the engine (whose attempt takes a slot again).
         if let Some(limit) = &layers.concurrency {
             match limit.try_permit() {
                 Some(permit) => self.permit = Some(permit),
@@ -189,10 +186,23 @@ where
                 }
             }
         }
-        if layers.faults.as_ref().is_some_and(|faults| faults.armed()) {
+        let faults = layers.faults.as_ref();
+        let armed = faults.is_some_and(|faults| faults.armed());
+        // No slot free now: the engine waits for one (or fails fast) within the timeout, and
+        // holds no permit meanwhile.
+        let no_slot = || {
+            layers
+                .rate
+                .as_ref()
+                .is_some_and(|rate| !rate.admits_now(&self.meta))
+        };
+        if armed || no_slot() {
             self.permit = None;
             self.engine_tries();
             return None;
+        }
+        if let Some(faults) = faults {
+            faults.count_call();
         }
         self.repeatable = layers
             .retry
@@ -208,8 +218,9 @@ where
             .call
             .as_ref()
             .expect("the call is taken only by the engine");
+        let attempt = call();
         self.phase = Phase::Running;
-        Some(call())
+        Some(attempt)
     }
 
     /// The attempt is over: its timer and permit go (its future, gone already, goes first).

@@ -50,9 +50,26 @@ enum Waited<T> {
 }
 
 impl<'a, T> Waits<'a, T> {
-    /// Polls the hedge's try, then the timer, armed for the next deadline.
+    /// Polls the timer, armed for the next deadline, then the hedge's try: at a tie the
+    /// attempt's own timeout comes first, as in the engine, where the timed attempt is
+    /// polled before the other try.
     fn poll_due(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Waited<T> {
         let mut this = self.project();
+        if let Some(next) = earliest(*this.expires, *this.hedge_at) {
+            if this.timer.deadline() != next {
+                this.timer.as_mut().reset(next);
+            }
+            if this.timer.as_mut().poll(cx).is_ready() {
+                // The timeout wins a tie with the hedge's delay: in the engine the attempt's
+                // own timeout answers before the delay is looked at.
+                if this.expires.is_some_and(|at| at <= next) {
+                    *this.expires = None;
+                    return Waited::Expired;
+                }
+                *this.hedge_at = None;
+                return Waited::Hedge;
+            }
+        }
         let second = match this.second.as_mut() {
             Some(second) => second.as_mut().poll(cx),
             None => Poll::Pending,
@@ -60,29 +77,15 @@ impl<'a, T> Waits<'a, T> {
         match second {
             Poll::Ready(Ok(value)) => {
                 *this.second = None;
-                return Waited::Answered(Ok(value));
+                Waited::Answered(Ok(value))
             }
             // The attempt's own outcome will be the call's.
-            Poll::Ready(Err(_)) => *this.second = None,
-            Poll::Pending => {}
+            Poll::Ready(Err(_)) => {
+                *this.second = None;
+                Waited::Pending
+            }
+            Poll::Pending => Waited::Pending,
         }
-        let Some(next) = earliest(*this.expires, *this.hedge_at) else {
-            return Waited::Pending;
-        };
-        if this.timer.deadline() != next {
-            this.timer.as_mut().reset(next);
-        }
-        if this.timer.as_mut().poll(cx).is_pending() {
-            return Waited::Pending;
-        }
-        // At a tie the timeout wins: in the engine the attempt's own timeout answers before
-        // the hedge's delay is looked at.
-        if this.expires.is_some_and(|at| at <= next) {
-            *this.expires = None;
-            return Waited::Expired;
-        }
-        *this.hedge_at = None;
-        Waited::Hedge
     }
 }
 
