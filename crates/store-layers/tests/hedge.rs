@@ -225,9 +225,19 @@ struct Expect {
 /// One get through `layers` plus a hedge of [`DELAY`], over a backend following `script`, on
 /// the fast path and on the engine's: both must do as `expect` says and leave no try running.
 async fn check_both_paths(script: &[(u64, bool)], layers: impl Fn() -> Layers, expect: Expect) {
+    check_hedged(script, || HedgeLayer::new(DELAY), layers, expect).await;
+}
+
+/// [`check_both_paths`] with the hedge `hedge` makes.
+async fn check_hedged(
+    script: &[(u64, bool)],
+    hedge: impl Fn() -> HedgeLayer,
+    layers: impl Fn() -> Layers,
+    expect: Expect,
+) {
     for engine in [false, true] {
         let backend = Scripted::new(script);
-        let hedge = HedgeLayer::new(DELAY);
+        let hedge = hedge();
         let mut layers = layers().hedge(hedge.clone());
         if engine {
             layers = layers.faults(FaultLayer::seeded(1).latency(Duration::ZERO));
@@ -329,4 +339,82 @@ async fn both_tries_failing_are_retried_and_hedged_again() {
         expect,
     )
     .await;
+}
+
+/// A timeout equal to the hedge's delay: the timeout wins the tie and the call fails unhedged.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_at_the_delay_wins_the_tie() {
+    let layers = || Layers::new().timeout(DELAY);
+    let expect = Expect {
+        error: Some(ErrorKind::Unavailable),
+        took_ms: 100,
+        fired: 0,
+        started: 1,
+    };
+    check_both_paths(&[(60_000, true)], layers, expect).await;
+}
+
+/// An empty reserve: the delay passes without a second try, and the first runs out of time.
+#[tokio::test(start_paused = true)]
+async fn an_empty_reserve_sends_no_second_try() {
+    let hedge = || HedgeLayer::new(DELAY).max_ratio(0.0, 0);
+    let layers = || Layers::new().timeout(Duration::from_millis(250));
+    let expect = Expect {
+        error: Some(ErrorKind::Unavailable),
+        took_ms: 250,
+        fired: 0,
+        started: 1,
+    };
+    check_hedged(&[(60_000, true)], hedge, layers, expect).await;
+}
+
+/// Both tries stuck, 150 ms each: the first runs out at 150 ms, the second (from 100 ms) at
+/// 250 ms, and its error is the call's.
+#[tokio::test(start_paused = true)]
+async fn a_second_try_out_of_time_ends_the_call() {
+    let layers = || Layers::new().timeout(Duration::from_millis(150));
+    let expect = Expect {
+        error: Some(ErrorKind::Unavailable),
+        took_ms: 250,
+        fired: 1,
+        started: 2,
+    };
+    check_both_paths(&[(60_000, true), (60_000, true)], layers, expect).await;
+}
+
+/// A call dropped while its hedge runs leaves no try running and every permit returned.
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_while_hedged_leaves_nothing_behind() {
+    use store_layers::ConcurrencyLayer;
+    for engine in [false, true] {
+        let backend = Scripted::new(&[(60_000, true), (60_000, true)]);
+        let hedge = HedgeLayer::new(DELAY);
+        let limit = ConcurrencyLayer::new(2);
+        let mut layers = Layers::new()
+            .hedge(hedge.clone())
+            .concurrency_layer(limit.clone());
+        if engine {
+            layers = layers.faults(FaultLayer::seeded(1).latency(Duration::ZERO));
+        }
+        let store = table().layer(backend.clone()).layer(layers);
+        let key = DocKey::partition("a");
+        let call = store.get(&key, GetItemOptions::new());
+        let cut = tokio::time::timeout(Duration::from_millis(120), call).await;
+        assert!(
+            cut.is_err(),
+            "the call was still running (engine: {engine})"
+        );
+        assert_eq!(hedge.fired(), 1, "engine: {engine}");
+        assert_eq!(backend.started.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            backend.running.load(Ordering::SeqCst),
+            0,
+            "engine: {engine}"
+        );
+        assert_eq!(
+            limit.available(),
+            2,
+            "both permits came back (engine: {engine})"
+        );
+    }
 }
