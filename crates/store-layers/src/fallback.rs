@@ -182,7 +182,7 @@ impl FallbackLayer {
     }
 
     /// Whether a read that failed with `error` goes to the secondary.
-    pub(crate) fn falls_back(&self, error: &StoreError) -> bool {
+    fn falls_back(&self, error: &StoreError) -> bool {
         self.kinds.contains(&error.kind())
     }
 
@@ -205,7 +205,7 @@ impl FallbackLayer {
     }
 
     /// Counts and notes (for [`observe_served`](crate::observe_served)) who answered a read.
-    pub(crate) fn served(&self, from: Source) {
+    fn served(&self, from: Source) {
         let (count, stale) = match from {
             Source::Primary => (&self.counts.primary, false),
             Source::Secondary => (&self.counts.secondary, self.stale),
@@ -229,15 +229,28 @@ impl FallbackLayer {
         let Some(secondary) = secondary else {
             return primary().await;
         };
-        let error = match primary().await {
+        match self.primary_answered(primary().await) {
+            Ok(answer) => answer,
+            Err(error) => self.after_primary_failed(meta, error, secondary).await,
+        }
+    }
+
+    /// The primary's outcome as this fallback takes it: `Ok` with the call's answer (a
+    /// success, counted as the primary's, or an error that does not fall back), or `Err`
+    /// with the error after which the secondary is read.
+    #[inline]
+    pub(crate) fn primary_answered<T>(
+        &self,
+        outcome: store_core::Result<T>,
+    ) -> Result<store_core::Result<T>, StoreError> {
+        match outcome {
             Ok(value) => {
                 self.served(Source::Primary);
-                return Ok(value);
+                Ok(Ok(value))
             }
-            Err(error) if self.falls_back(&error) => error,
-            Err(error) => return Err(error),
-        };
-        self.after_primary_failed(meta, error, secondary).await
+            Err(error) if self.falls_back(&error) => Err(error),
+            Err(error) => Ok(Err(error)),
+        }
     }
 
     /// The read on the secondary after the primary failed with `error` (one that

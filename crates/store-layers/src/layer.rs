@@ -77,8 +77,8 @@ pub trait Layer: Send + Sync + fmt::Debug {
 
     /// Runs `call` as [`run_or`](Self::run_or) does (with no secondary), as one boxed future
     /// that owns the description and the call: a [`Layered`] store's method can return it as
-    /// its own future, with nothing around it. [`Layers`](crate::Layers) makes it its fast
-    /// path's future.
+    /// its own future, with nothing around it. It is [`run_owned_or`](Self::run_owned_or)
+    /// with no secondary.
     ///
     /// The call's future need not be boxed (a store's [`get_unboxed`](store_core::DocumentStore::get_unboxed)):
     /// the stack's fast path holds it in its own future.
@@ -88,15 +88,13 @@ pub trait Layer: Send + Sync + fmt::Debug {
         F: Fn() -> Fut + Send + Sync + 'a,
         Fut: Future<Output = Result<T>> + Send + 'a,
     {
-        Box::pin(async move {
-            let call = || -> BoxFuture<'_, Result<T>> { Box::pin(call()) };
-            self.run_or(&meta, as_call(&call), None).await
-        })
+        self.run_owned_or(meta, call, None::<Call<'a, T>>)
     }
 
     /// [`run_owned`](Self::run_owned) with the same read on a fallback's secondary store,
     /// owned too: a [`Layered`] read returns it as its whole future when the stack has a
-    /// fallback. By default it runs [`run_or`](Self::run_or) in a box.
+    /// fallback. By default it runs [`run_or`](Self::run_or) in a box;
+    /// [`Layers`](crate::Layers) makes it its fast path's future.
     fn run_owned_or<'a, T, F, Fut, S>(
         &'a self,
         meta: OpMeta<'a>,

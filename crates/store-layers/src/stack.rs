@@ -356,19 +356,6 @@ impl Layer for Layers {
         quick::Quick::new(self, *meta, call, quick::already_boxed, secondary)
     }
 
-    fn run_owned<'a, T, F, Fut>(
-        &'a self,
-        meta: OpMeta<'a>,
-        call: F,
-    ) -> BoxFuture<'a, store_core::Result<T>>
-    where
-        T: Send + 'a,
-        F: Fn() -> Fut + Send + Sync + 'a,
-        Fut: Future<Output = store_core::Result<T>> + Send + 'a,
-    {
-        self.run_owned_or(meta, call, None::<Call<'a, T>>)
-    }
-
     fn run_owned_or<'a, T, F, Fut, S>(
         &'a self,
         meta: OpMeta<'a>,

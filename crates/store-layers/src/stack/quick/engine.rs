@@ -12,7 +12,6 @@ use tokio::time::Instant;
 
 use super::{Held, Phase, Shared, State};
 use crate::layer::as_call;
-use crate::served::Source;
 use crate::stack::Layers;
 
 impl<'a, T, C, F, S> State<'a, T, C, F, S>
@@ -77,17 +76,13 @@ where
                 .fallback
                 .as_ref()
                 .expect("only a fallback falls back");
-            match outcome {
-                Ok(value) => {
-                    fallback.served(Source::Primary);
-                    return Poll::Ready(Ok(value));
-                }
-                Err(error) if fallback.falls_back(&error) => {
+            return match fallback.primary_answered(outcome) {
+                Ok(answer) => Poll::Ready(answer),
+                Err(error) => {
                     self.engine_fallback(error);
-                    return self.poll_engine(cx);
+                    self.poll_engine(cx)
                 }
-                Err(error) => return Poll::Ready(Err(error)),
-            }
+            };
         }
         Poll::Ready(outcome)
     }
