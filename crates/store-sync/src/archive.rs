@@ -21,6 +21,7 @@ mod line_de;
 mod line_fast;
 mod line_rows;
 mod line_ser;
+mod line_skim;
 mod lines;
 mod manifest;
 mod objects;

@@ -106,29 +106,24 @@ async fn a_damaged_part_is_refused_by_name() {
     );
 }
 
-#[tokio::test]
-async fn a_broken_line_in_a_part_its_manifest_vouches_for_is_refused_by_part_and_line() {
+/// Rewrites the lines of `part` with `edit`, compresses the part again and gives the manifest
+/// its new digest and size: only the lines themselves can tell.
+fn rewrite_part(dir: &std::path::Path, part: &str, edit: impl FnOnce(&mut Vec<Vec<u8>>)) {
     use sha2::Digest as _;
-    let dir = tempfile::tempdir().unwrap();
-    backup_into(dir.path()).await;
-    let part = archive(dir.path()).manifest().await.unwrap().collections[0].parts[1].clone();
-    // Line 3 of the second part is cut short, the part compressed again, and the manifest
-    // given its new digest and size: only the lines themselves can tell.
-    let path = dir.path().join("backup").join(&part.path);
+    let path = dir.join("backup").join(part);
     let text = zstd::decode_all(std::fs::read(&path).unwrap().as_slice()).unwrap();
     let mut lines: Vec<Vec<u8>> = text.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
-    let half = lines[2].len() / 2;
-    lines[2].truncate(half);
+    edit(&mut lines);
     let bytes = zstd::encode_all(lines.join(&b'\n').as_slice(), 3).unwrap();
     std::fs::write(&path, &bytes).unwrap();
-    let manifest_path = dir.path().join("backup").join("manifest.json");
+    let manifest_path = dir.join("backup").join("manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
     let entry = manifest["collections"][0]["parts"]
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .find(|p| p["path"] == part.path.as_str())
+        .find(|p| p["path"] == part)
         .unwrap();
     let digest = sha2::Sha256::digest(&bytes);
     entry["sha256"] = digest
@@ -138,6 +133,18 @@ async fn a_broken_line_in_a_part_its_manifest_vouches_for_is_refused_by_part_and
         .into();
     entry["bytes"] = bytes.len().into();
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn a_broken_line_in_a_part_its_manifest_vouches_for_is_refused_by_part_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_into(dir.path()).await;
+    let part = archive(dir.path()).manifest().await.unwrap().collections[0].parts[1].clone();
+    // Line 3 of the second part is cut short.
+    rewrite_part(dir.path(), &part.path, |lines| {
+        let half = lines[2].len() / 2;
+        lines[2].truncate(half);
+    });
 
     let err = archive(dir.path())
         .verify(Partition::whole())
@@ -158,6 +165,41 @@ async fn a_broken_line_in_a_part_its_manifest_vouches_for_is_refused_by_part_and
     assert!(parts.len() >= 3 && even > 0, "{parts:?}");
     let half = Partition::new(0, 2).unwrap();
     assert_eq!(source.verify(half).await.unwrap(), even);
+}
+
+#[tokio::test]
+async fn a_line_of_json_a_restore_could_not_read_is_refused_by_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    backup_into(dir.path()).await;
+    let part = archive(dir.path()).manifest().await.unwrap().collections[0].parts[0].clone();
+    // Well-formed JSON whose brackets stay within a line's depth (an empty list at the
+    // bottom has a set's two), but whose lists nest one deeper than a restore reads; then
+    // a type tag the format does not have.
+    let too_deep = format!(
+        r#"{{"k":{{"id":{{"N":"1"}}}},"v":{{"id":{{"N":"1"}},"d":{}{{"L":[]}}{}}}}}"#,
+        r#"{"L":["#.repeat(256),
+        "]}".repeat(256)
+    );
+    let unknown_tag = r#"{"k":{"id":{"N":"2"}},"v":{"id":{"N":"2"},"d":{"DATE":"2026"}}}"#;
+    for (bad, expected) in [
+        (too_deep.as_str(), "nested more than 256"),
+        (unknown_tag, "`DATE`"),
+    ] {
+        rewrite_part(dir.path(), &part.path, |lines| {
+            lines[1] = bad.as_bytes().to_vec()
+        });
+        let err = archive(dir.path())
+            .verify(Partition::whole())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+        let message = err.message();
+        assert!(
+            message.contains(&format!("archive part {}, line 2:", part.path))
+                && message.contains(expected),
+            "{message}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -125,7 +125,7 @@ impl<'de> Deserialize<'de> for Doc {
 /// A typed value: an object with exactly one type tag.
 pub(super) struct Typed(pub(super) Value);
 
-const ONE_TAG: &str = "a typed value is an object with exactly one type tag";
+pub(super) const ONE_TAG: &str = "a typed value is an object with exactly one type tag";
 
 /// The deepest nesting of lists and maps a line may hold: eight times DynamoDB's 32, past
 /// OpenSearch's default mapping depth of 20; a deeper value (a SQL JSON value may nest 512)
@@ -176,10 +176,11 @@ thread_local! {
 }
 
 /// One level of nesting, for as long as it is held.
-struct Nested;
+pub(super) struct Nested;
 
 impl Nested {
-    fn enter<E: de::Error>() -> Result<Self, E> {
+    /// Enters one more list or map, refusing one past [`MAX_NESTING`].
+    pub(super) fn enter<E: de::Error>() -> Result<Self, E> {
         let depth = NESTING.with(|n| n.get()) + 1;
         if depth > MAX_NESTING {
             return Err(E::custom(format!(
@@ -269,7 +270,7 @@ impl<'de> Deserialize<'de> for Typed {
 }
 
 /// The type tags of typed JSON.
-enum Tag {
+pub(super) enum Tag {
     Null,
     Bool,
     N,

@@ -10,8 +10,8 @@ use sha2::{Digest as _, Sha256};
 use store_core::{ObjectStore, Result, StoreError};
 use tokio::sync::OnceCell;
 
-use super::line_de::{MAX_NESTING, within_line_depth};
 use super::line_rows::Rows;
+use super::line_skim::check_line_shape;
 use super::manifest::{CollectionEntry, Manifest, PartEntry};
 use super::storage::Storage;
 use crate::digest::hex;
@@ -104,9 +104,10 @@ impl ArchiveSource {
     }
 
     /// Checks, before a restore writes anything, every part `partition` will read: present,
-    /// of the size and SHA-256 the manifest gives, decompressing to as many lines of
-    /// well-formed JSON as it says, none nested deeper than a line holds. Lighter than
-    /// reading (no record is built); returns how many records the parts hold. A part that
+    /// of the size and SHA-256 the manifest gives, decompressing to as many lines as it says,
+    /// each of an archive line's shape (typed values with known tags, none nested deeper than
+    /// a line holds). Lighter than reading (no value is built); returns how many records the
+    /// parts hold. A part that
     /// fails is named in the `InvalidInput` error.
     pub async fn verify(&self, partition: Partition) -> Result<u64> {
         let entry = self.collection().await?;
@@ -114,14 +115,7 @@ impl ArchiveSource {
         let mut counted = self.decoded(parts, |bytes, part| {
             let mut lines = 0;
             for_each_line(&bytes, &part.path, |_, line| {
-                if !within_line_depth(line) {
-                    return Err(StoreError::invalid_input(format!(
-                        "a value is nested more than {MAX_NESTING} lists and maps deep"
-                    )));
-                }
-                serde_json::from_str::<serde::de::IgnoredAny>(line)
-                    .map(|_| lines += 1)
-                    .map_err(|e| StoreError::invalid_input(e.to_string()))
+                check_line_shape(line).map(|()| lines += 1)
             })?;
             count_matches(lines, part.records, &part.path).map(|()| lines)
         });
