@@ -236,6 +236,7 @@ impl Checkpointing<'_> {
             self.progress.event(&Event::Progress {
                 records: self.state.records,
                 batch: step.count,
+                bytes: None,
             });
             next = following;
         }

@@ -7,6 +7,7 @@
 
 mod merge;
 mod ordered;
+mod sizing;
 
 use std::sync::Arc;
 
@@ -166,12 +167,52 @@ pub async fn transfer_objects(
         resumed_records: 0,
         estimated_total: None,
     });
+    // The source's size, counted beside the copy for an estimate of what is left (polled
+    // first, so a listing that answers at once is reported before any progress); the copy
+    // does not wait for it, and a copy done first drops it.
+    let sizing = std::pin::pin!(sizing::report_size(from, progress));
+    let copying = std::pin::pin!(copy_each(from, to, options, progress));
+    let (mut report, mut extras, extra) = match futures::future::select(sizing, copying).await {
+        futures::future::Either::Left(((), copying)) => copying.await?,
+        futures::future::Either::Right((copied, _)) => copied?,
+    };
+    if !options.delete {
+        report.extra_kept = extra;
+        return Ok(report);
+    }
+    crate::sync::within_max_delete(extra, options.max_delete, "objects", &to.label)?;
+    report.deleted = extra;
+    if !options.dry_run {
+        let mut extras = extras.read()?;
+        loop {
+            let chunk = extras.chunk(1_000)?;
+            if chunk.is_empty() {
+                break;
+            }
+            if let Some(failure) = to.store.delete_many(&chunk).await?.into_iter().next() {
+                return Err(failure.error);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Copies what [`transfer_objects`] copies, reporting objects and bytes done; returns the
+/// report so far, the destination's extra keys (kept only when they will be deleted) and
+/// how many there are.
+async fn copy_each(
+    from: &ObjectLocation,
+    to: &ObjectLocation,
+    options: &ObjectTransferOptions,
+    progress: &dyn Progress,
+) -> Result<(ObjectTransferReport, SpillLog<ObjectKey>, u64)> {
     let same_backend = from.store.backend() == to.store.backend();
     let mut report = ObjectTransferReport::default();
     // The keys to delete are kept only when they will be; otherwise only counted.
     let keep_extras = options.delete && !options.dry_run;
     let mut extras = SpillLog::<ObjectKey>::new(&options.spill);
     let mut extra = 0u64;
+    let mut done = sizing::Done::new(progress);
     let outcomes = merge(from, to)
         .map_ok(|(relative, found)| async move {
             let mine = match found {
@@ -180,7 +221,7 @@ pub async fn transfer_objects(
                     if options.skip_unchanged
                         && equal(from, &mine, to, &theirs, same_backend).await? =>
                 {
-                    return Ok(Moved::Unchanged);
+                    return Ok(Moved::Unchanged(mine.size));
                 }
                 Found::Both(mine, _) | Found::Left(mine) => mine,
             };
@@ -205,36 +246,19 @@ pub async fn transfer_objects(
                     extras.push(key)?;
                 }
             }
-            Moved::Unchanged => report.unchanged += 1,
+            Moved::Unchanged(size) => {
+                report.unchanged += 1;
+                done.add(size);
+            }
             Moved::Copied(size) => {
                 report.copied += 1;
                 report.bytes += size;
-                progress.event(&Event::Progress {
-                    records: report.copied,
-                    batch: 1,
-                });
+                done.add(size);
             }
         }
     }
-    if !options.delete {
-        report.extra_kept = extra;
-        return Ok(report);
-    }
-    crate::sync::within_max_delete(extra, options.max_delete, "objects", &to.label)?;
-    report.deleted = extra;
-    if !options.dry_run {
-        let mut extras = extras.read()?;
-        loop {
-            let chunk = extras.chunk(1_000)?;
-            if chunk.is_empty() {
-                break;
-            }
-            if let Some(failure) = to.store.delete_many(&chunk).await?.into_iter().next() {
-                return Err(failure.error);
-            }
-        }
-    }
-    Ok(report)
+    done.report();
+    Ok((report, extras, extra))
 }
 
 /// Refuses two locations of one store where one holds the other: a copy would list what it
@@ -258,8 +282,8 @@ fn refuse_overlap(from: &ObjectLocation, to: &ObjectLocation) -> Result<()> {
 enum Moved {
     /// Only the destination has it.
     Extra(ObjectKey),
-    /// Both have it, alike.
-    Unchanged,
+    /// Both have it, alike, this many bytes.
+    Unchanged(u64),
     /// Copied (or, in a dry run, would be), this many bytes.
     Copied(u64),
 }

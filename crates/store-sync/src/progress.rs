@@ -17,10 +17,22 @@ pub enum Event {
     },
     /// A batch was confirmed by the sink.
     Progress {
-        /// Records confirmed so far (earlier runs included).
+        /// Records confirmed so far (earlier runs included); for objects, objects copied or
+        /// found equal.
         records: u64,
-        /// Records in this batch.
+        /// Records in this batch (objects since the last event).
         batch: u64,
+        /// For objects, the bytes of the objects counted in `records`; `None` for records.
+        bytes: Option<u64>,
+    },
+    /// The size of the whole source, learnt while the job runs: an object transfer lists its
+    /// source a second time beside the copy, only counting, when its [`Progress`] asks for it
+    /// ([`Progress::wants_source_size`]).
+    Sized {
+        /// Objects (or records) the source holds.
+        records: u64,
+        /// Their bytes.
+        bytes: u64,
     },
     /// Following a change feed: a batch of changes was applied and its position saved.
     Applied {
@@ -47,6 +59,13 @@ pub trait Progress: Send + Sync {
     /// Called for each event, in order.
     fn event(&self, event: &Event) {
         let _ = event;
+    }
+
+    /// Whether a job whose source's size is not known up front (objects under a prefix)
+    /// should count it with a second listing, for an [`Event::Sized`]; `false` by default,
+    /// so a job nobody watches lists once.
+    fn wants_source_size(&self) -> bool {
+        false
     }
 }
 

@@ -210,7 +210,8 @@ impl Tally {
         self.written += count;
         progress.event(&Event::Progress {
             records: self.written,
-            batch: 0,
+            batch: count,
+            bytes: None,
         });
         Ok(())
     }

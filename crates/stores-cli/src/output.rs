@@ -19,21 +19,33 @@ pub(crate) struct Reporter {
     json: bool,
     command: &'static str,
     started: Instant,
-    /// The progress line on stderr: only in plain mode on a terminal.
+    /// Where the progress line goes: stderr in plain mode on a terminal, else nowhere.
+    draw_to: Mutex<Option<ProgressDrawTarget>>,
+    /// The progress line, made on first use when there is somewhere to draw it.
     bar: OnceLock<ProgressBar>,
     /// When the last caught-up `applied` event was printed.
     last_heartbeat: Mutex<Option<Instant>>,
+    /// How many objects an object transfer's source holds, once counted.
+    objects_total: OnceLock<u64>,
 }
 
 impl Reporter {
     /// A reporter for `command`, in JSON or plain.
     pub(crate) fn new(command: &'static str, json: bool) -> Self {
+        let on_terminal = !json && std::io::stderr().is_terminal();
+        Self::drawing_to(command, json, on_terminal.then(ProgressDrawTarget::stderr))
+    }
+
+    /// A reporter drawing its progress line to `target` (none: no line).
+    fn drawing_to(command: &'static str, json: bool, target: Option<ProgressDrawTarget>) -> Self {
         Self {
             json,
             command,
             started: Instant::now(),
+            draw_to: Mutex::new(target),
             bar: OnceLock::new(),
             last_heartbeat: Mutex::new(None),
+            objects_total: OnceLock::new(),
         }
     }
 
@@ -50,13 +62,18 @@ impl Reporter {
         due
     }
 
-    /// The progress line, started on first use when stderr is a terminal and output is plain.
+    /// The progress line, started on first use when there is somewhere to draw it.
     fn bar(&self) -> Option<&ProgressBar> {
-        if self.json || !std::io::stderr().is_terminal() {
-            return None;
+        if let Some(bar) = self.bar.get() {
+            return Some(bar);
         }
+        let target = self
+            .draw_to
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
         Some(self.bar.get_or_init(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let bar = ProgressBar::with_draw_target(None, target);
             bar.set_style(style(
                 "{spinner} {prefix} {human_pos} records  {rate}  {elapsed}",
             ));
@@ -186,7 +203,28 @@ fn line(text: &str) {
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
+impl Reporter {
+    /// An object transfer's line: bytes done (against the source's, once counted) and
+    /// objects done.
+    fn draw_objects(&self, bar: &ProgressBar, objects: u64, bytes: u64) {
+        if bar.length().is_none() {
+            bar.set_style(style(
+                "{spinner} {prefix} {bytes} {msg}  {binary_bytes_per_sec}  {elapsed}",
+            ));
+        }
+        bar.set_position(bytes);
+        bar.set_message(match self.objects_total.get() {
+            Some(total) => format!("{objects}/{total} objects"),
+            None => format!("{objects} objects"),
+        });
+    }
+}
+
 impl Progress for Reporter {
+    fn wants_source_size(&self) -> bool {
+        self.json || self.bar().is_some()
+    }
+
     fn event(&self, event: &Event) {
         if !self.json {
             if let Some(bar) = self.bar() {
@@ -205,7 +243,24 @@ impl Progress for Reporter {
                         }
                         bar.set_position(*resumed_records);
                     }
-                    Event::Progress { records, .. } => bar.set_position(*records),
+                    Event::Progress {
+                        records,
+                        bytes: None,
+                        ..
+                    } => bar.set_position(*records),
+                    Event::Progress {
+                        records,
+                        bytes: Some(bytes),
+                        ..
+                    } => self.draw_objects(bar, *records, *bytes),
+                    Event::Sized { records, bytes } => {
+                        let _ = self.objects_total.set(*records);
+                        bar.set_length(*bytes);
+                        bar.set_style(style(
+                            "{spinner} {prefix} [{bar:20}] {bytes}/{total_bytes} {msg} \
+                             {binary_bytes_per_sec} eta {eta}",
+                        ));
+                    }
                     Event::Applied {
                         total,
                         lag_seconds,
@@ -237,10 +292,25 @@ impl Progress for Reporter {
                 "resumed": true,
             })),
             Event::Started { .. } => {}
-            Event::Progress { records, batch } => emit(&json!({
-                "event": "progress",
+            Event::Progress {
+                records,
+                batch,
+                bytes,
+            } => {
+                let mut event = json!({
+                    "event": "progress",
+                    "records": records,
+                    "batch": batch,
+                });
+                if let Some(bytes) = bytes {
+                    event["bytes"] = Json::from(*bytes);
+                }
+                emit(&event);
+            }
+            Event::Sized { records, bytes } => emit(&json!({
+                "event": "sized",
                 "records": records,
-                "batch": batch,
+                "bytes": bytes,
             })),
             Event::Applied {
                 changes,
@@ -262,5 +332,67 @@ impl Progress for Reporter {
             }
             Event::Resync { reason } => emit(&json!({"event": "resync", "reason": reason})),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_transfer_draws_bytes_against_the_source_size_and_objects_done() {
+        let reporter = Reporter::drawing_to("copy", false, Some(ProgressDrawTarget::hidden()));
+        assert!(reporter.wants_source_size());
+        reporter.event(&Event::Started {
+            source: "s3://a/".into(),
+            sink: "file:///b".into(),
+            resumed_records: 0,
+            estimated_total: None,
+        });
+        reporter.event(&Event::Progress {
+            records: 3,
+            batch: 3,
+            bytes: Some(3_000),
+        });
+        let bar = reporter.bar().unwrap();
+        assert_eq!((bar.position(), bar.length()), (3_000, None));
+        assert_eq!(bar.message(), "3 objects");
+        reporter.event(&Event::Sized {
+            records: 10,
+            bytes: 10_000,
+        });
+        reporter.event(&Event::Progress {
+            records: 7,
+            batch: 4,
+            bytes: Some(7_000),
+        });
+        assert_eq!((bar.position(), bar.length()), (7_000, Some(10_000)));
+        assert_eq!(bar.message(), "7/10 objects");
+    }
+
+    #[test]
+    fn records_count_on_the_line_and_json_or_no_terminal_draws_nothing() {
+        let reporter = Reporter::drawing_to("copy", false, Some(ProgressDrawTarget::hidden()));
+        reporter.event(&Event::Started {
+            source: "a".into(),
+            sink: "b".into(),
+            resumed_records: 5,
+            estimated_total: Some(100),
+        });
+        reporter.event(&Event::Progress {
+            records: 50,
+            batch: 45,
+            bytes: None,
+        });
+        let bar = reporter.bar().unwrap();
+        assert_eq!((bar.position(), bar.length()), (50, Some(100)));
+
+        let quiet = Reporter::drawing_to("copy", false, None);
+        assert!(!quiet.wants_source_size());
+        quiet.event(&Event::Sized {
+            records: 1,
+            bytes: 1,
+        });
+        assert!(quiet.bar().is_none());
     }
 }

@@ -3,7 +3,7 @@
 
 pub mod follow;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use store_core::sql::SqlStoreExt;
@@ -11,6 +11,14 @@ use store_core::{Document, SqlStore, Value};
 use store_rusqlite::SqliteStore;
 
 pub const ROWS: usize = 300;
+
+/// A temp dir with a source table `items` of [`ROWS`] rows in `src.db`.
+pub fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, ROWS);
+    (dir, db)
+}
 
 /// Runs `stores` with `args`, without any service's environment.
 pub fn stores(args: &[&str]) -> Output {

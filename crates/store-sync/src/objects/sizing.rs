@@ -1,0 +1,80 @@
+//! What an object transfer tells its [`Progress`]: the source's size, counted by a second
+//! listing beside the copy when the progress asks for it, and the objects and bytes done,
+//! a few times a second rather than once an object.
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use store_core::Result;
+
+use super::ObjectLocation;
+use crate::progress::{Event, Progress};
+
+/// How often progress is reported at most (and once more at the end).
+const REPORT_EVERY: Duration = Duration::from_millis(200);
+
+/// Counts the objects under `location` and their bytes, by listing it.
+pub(super) async fn count(location: &ObjectLocation) -> Result<(u64, u64)> {
+    location
+        .listing_stream()
+        .try_fold((0u64, 0u64), |(objects, bytes), (_, meta)| async move {
+            Ok((objects + 1, bytes + meta.size))
+        })
+        .await
+}
+
+/// Reports the source's size to `progress` when it asks for it and the listing succeeds (a
+/// failed count only costs the estimate: the copy reports its own errors).
+pub(super) async fn report_size(from: &ObjectLocation, progress: &dyn Progress) {
+    if !progress.wants_source_size() {
+        return;
+    }
+    if let Ok((records, bytes)) = count(from).await {
+        progress.event(&Event::Sized { records, bytes });
+    }
+}
+
+/// The objects and bytes done so far, reported at most every [`REPORT_EVERY`].
+pub(super) struct Done<'a> {
+    progress: &'a dyn Progress,
+    objects: u64,
+    bytes: u64,
+    reported: u64,
+    last: Instant,
+}
+
+impl<'a> Done<'a> {
+    /// Nothing done yet.
+    pub(super) fn new(progress: &'a dyn Progress) -> Self {
+        Self {
+            progress,
+            objects: 0,
+            bytes: 0,
+            reported: 0,
+            last: Instant::now(),
+        }
+    }
+
+    /// One more object of `size` bytes copied or found equal.
+    pub(super) fn add(&mut self, size: u64) {
+        self.objects += 1;
+        self.bytes += size;
+        if self.last.elapsed() >= REPORT_EVERY {
+            self.report();
+        }
+    }
+
+    /// Reports what is done since the last report, if anything.
+    pub(super) fn report(&mut self) {
+        if self.objects == self.reported {
+            return;
+        }
+        self.progress.event(&Event::Progress {
+            records: self.objects,
+            batch: self.objects - self.reported,
+            bytes: Some(self.bytes),
+        });
+        self.reported = self.objects;
+        self.last = Instant::now();
+    }
+}

@@ -1,0 +1,131 @@
+//! What an object transfer tells its progress: the source's size when asked for, and the
+//! objects and bytes done, copied or found equal.
+
+use std::sync::{Arc, Mutex};
+
+use store_core::memory::MemoryObjectStore;
+use store_core::{ObjectKey, ObjectStore, ObjectStoreExt};
+use store_sync::objects::{ObjectLocation, ObjectTransferOptions, transfer_objects};
+use store_sync::{Event, Progress};
+
+/// Keeps a job's events; asks for the source's size when `wants_size`.
+struct Recorder {
+    wants_size: bool,
+    events: Mutex<Vec<Event>>,
+}
+
+impl Recorder {
+    fn new(wants_size: bool) -> Self {
+        Self {
+            wants_size,
+            events: Mutex::default(),
+        }
+    }
+
+    fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut self.events.lock().unwrap())
+    }
+}
+
+impl Progress for Recorder {
+    fn event(&self, event: &Event) {
+        self.events.lock().unwrap().push(event.clone());
+    }
+
+    fn wants_source_size(&self) -> bool {
+        self.wants_size
+    }
+}
+
+/// `n` objects of different sizes under `prefix`; returns their bytes.
+async fn filled(store: &dyn ObjectStore, prefix: &str, n: usize) -> u64 {
+    let mut bytes = 0;
+    for i in 0..n {
+        let body = vec![b'x'; i * 131 % 3000];
+        bytes += body.len() as u64;
+        let key = ObjectKey::new(format!("{prefix}obj-{i:03}")).unwrap();
+        store
+            .put(&key, body.into(), Default::default())
+            .await
+            .unwrap();
+    }
+    bytes
+}
+
+/// The sized events and the progress events (objects, batch, bytes) of `events`.
+#[allow(clippy::type_complexity)]
+fn split(events: &[Event]) -> (Vec<(u64, u64)>, Vec<(u64, u64, Option<u64>)>) {
+    let sized = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Sized { records, bytes } => Some((*records, *bytes)),
+            _ => None,
+        })
+        .collect();
+    let progress = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress {
+                records,
+                batch,
+                bytes,
+            } => Some((*records, *batch, *bytes)),
+            _ => None,
+        })
+        .collect();
+    (sized, progress)
+}
+
+#[tokio::test]
+async fn a_transfer_reports_the_source_size_and_the_objects_and_bytes_done() {
+    let source = Arc::new(MemoryObjectStore::new());
+    let total = filled(source.as_ref(), "src/", 60).await;
+    // Outside the prefix: neither copied nor counted.
+    source
+        .put_str(&ObjectKey::new("zz-elsewhere").unwrap(), "not counted")
+        .await
+        .unwrap();
+    let from = ObjectLocation::new(source.clone(), "src/", "mem://src/");
+    let to = ObjectLocation::new(Arc::new(MemoryObjectStore::new()), "copy/", "mem://copy/");
+
+    let watching = Recorder::new(true);
+    let report = transfer_objects(&from, &to, &ObjectTransferOptions::default(), &watching)
+        .await
+        .unwrap();
+    assert_eq!((report.copied, report.bytes), (60, total));
+    let events = watching.take();
+    assert!(matches!(events[0], Event::Started { .. }), "{events:?}");
+    let (sized, progress) = split(&events);
+    assert_eq!(sized, vec![(60, total)]);
+    let last = *progress.last().expect("progress was reported");
+    assert_eq!((last.0, last.2), (60, Some(total)));
+    assert_eq!(progress.iter().map(|p| p.1).sum::<u64>(), 60);
+    assert!(
+        progress
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].2 <= w[1].2)
+    );
+
+    // A sync that finds every object equal has done them all, bytes too.
+    let again = transfer_objects(&from, &to, &ObjectTransferOptions::default(), &watching)
+        .await
+        .unwrap();
+    assert_eq!((again.copied, again.unchanged), (0, 60));
+    let (sized, progress) = split(&watching.take());
+    assert_eq!(sized, vec![(60, total)]);
+    assert_eq!(*progress.last().unwrap(), (60, 60, Some(total)));
+
+    // Nobody asking, nothing is counted beside the copy; progress is still reported.
+    let unwatched = Recorder::new(false);
+    let dry = ObjectTransferOptions {
+        dry_run: true,
+        skip_unchanged: false,
+        ..ObjectTransferOptions::default()
+    };
+    transfer_objects(&from, &to, &dry, &unwatched)
+        .await
+        .unwrap();
+    let (sized, progress) = split(&unwatched.take());
+    assert!(sized.is_empty(), "{sized:?}");
+    assert_eq!(progress.last().unwrap().0, 60);
+}

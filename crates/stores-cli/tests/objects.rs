@@ -1,0 +1,186 @@
+//! The `stores` binary with objects, as a user runs it on store-fs folders: list, copy, sync
+//! and check; backup, restore and check against the archive; the JSON progress of a copy.
+
+mod common;
+
+use common::*;
+use store_core::{ObjectKey, ObjectStoreExt};
+use store_fs::FsStore;
+
+#[test]
+fn objects_copy_list_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("src");
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        store
+            .put_str(&ObjectKey::new("a.txt").unwrap(), "hello")
+            .await
+            .unwrap();
+        store
+            .put_str(&ObjectKey::new("sub/b.bin").unwrap(), "0123456789")
+            .await
+            .unwrap();
+    });
+    let src = file_url(&src_dir);
+    let dst_dir = dir.path().join("dst");
+    let dst = file_url(&dst_dir);
+
+    let out = stores(&["ls", &src]);
+    expect_code(&out, 0);
+    let listing = stdout(&out);
+    assert!(
+        listing.contains("a.txt") && listing.contains("sub/b.bin"),
+        "{listing}"
+    );
+    assert!(listing.contains("10  sub/b.bin"), "{listing}");
+    assert!(
+        stderr(&out).contains("2 objects, 15 bytes"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A dry run creates no folder.
+    expect_code(&stores(&["copy", "--dry-run", &src, &dst]), 0);
+    assert!(!dst_dir.exists());
+
+    let out = stores(&["copy", &src, &dst]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("copied 2 objects (15 bytes)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = stores(&["check", &src, &dst]);
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("equal"), "{}", stdout(&out));
+
+    // A changed object is a difference; sync repairs it.
+    block_on(async {
+        let store = FsStore::open(&dst_dir).await.unwrap();
+        store
+            .put_str(&ObjectKey::new("a.txt").unwrap(), "HELLO")
+            .await
+            .unwrap();
+        store
+            .put_str(&ObjectKey::new("extra").unwrap(), "x")
+            .await
+            .unwrap();
+    });
+    let out = stores(&["check", &src, &dst]);
+    expect_code(&out, 2);
+    assert!(
+        stdout(&out).contains("differing: a.txt"),
+        "{}",
+        stdout(&out)
+    );
+    let out = stores(&["sync", "--delete", &src, &dst]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("synced 1 objects"),
+        "{}",
+        stderr(&out)
+    );
+    expect_code(&stores(&["check", &src, &dst]), 0);
+
+    let out = stores(&["ls", "--json", &dst]);
+    expect_code(&out, 0);
+    let items = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "item")
+        .count();
+    assert_eq!(items, 2);
+}
+
+#[test]
+fn objects_back_up_restore_and_check_against_their_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("photos");
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        for i in 0..25 {
+            let key = ObjectKey::new(format!("2024/img-{i:02}.bin")).unwrap();
+            let body = vec![i as u8; 1000 + i * 37];
+            store_core::ObjectStore::put(&store, &key, body.into(), Default::default())
+                .await
+                .unwrap();
+        }
+    });
+    let src = file_url(&src_dir);
+    let archive_dir = dir.path().join("archive");
+    let archive = file_url(&archive_dir);
+
+    let out = stores(&["backup", &src, &archive, "--batch-size", "10"]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("backed up 25 objects"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(archive_dir.join("blobs").is_dir());
+    expect_code(&stores(&["check", &src, &archive]), 0);
+
+    let restored = file_url(&dir.path().join("restored"));
+    expect_code(&stores(&["restore", &archive, &restored]), 0);
+    expect_code(&stores(&["check", &src, &restored]), 0);
+    expect_code(&stores(&["check", &archive, &restored]), 0);
+
+    // A changed object no longer matches the archive.
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        store
+            .put_str(&ObjectKey::new("2024/img-03.bin").unwrap(), "changed")
+            .await
+            .unwrap();
+    });
+    let out = stores(&["check", &src, &archive]);
+    expect_code(&out, 2);
+    assert!(stdout(&out).contains("2024/img-03.bin"), "{}", stdout(&out));
+}
+
+#[test]
+fn an_object_copy_reports_the_source_size_and_the_bytes_done_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("src");
+    let total: u64 = block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        let mut total = 0;
+        for i in 0..400 {
+            let body = vec![b'x'; 100 + i * 7];
+            total += body.len() as u64;
+            let key = ObjectKey::new(format!("d{}/o-{i:03}", i % 4)).unwrap();
+            store_core::ObjectStore::put(&store, &key, body.into(), Default::default())
+                .await
+                .unwrap();
+        }
+        total
+    });
+    let src = file_url(&src_dir);
+    let dst = file_url(&dir.path().join("dst"));
+    let out = stores(&["copy", "--json", &src, &dst]);
+    expect_code(&out, 0);
+    conforms_to_event_schema(&stdout(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The listing that counts the source (a folder lists in milliseconds) ends before the
+    // 400 copies, each written and synced to disk.
+    let sized: Vec<_> = events.iter().filter(|e| e["event"] == "sized").collect();
+    assert_eq!(sized.len(), 1, "{events:?}");
+    assert_eq!(
+        (&sized[0]["records"], &sized[0]["bytes"]),
+        (&400.into(), &total.into())
+    );
+    let last = events.iter().rfind(|e| e["event"] == "progress").unwrap();
+    assert_eq!(
+        (&last["records"], &last["bytes"]),
+        (&400.into(), &total.into())
+    );
+    let summary = events.last().unwrap();
+    assert_eq!(
+        (&summary["objects"], &summary["bytes"]),
+        (&400.into(), &total.into())
+    );
+}
