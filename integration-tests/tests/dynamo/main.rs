@@ -4,10 +4,12 @@
 //! cancellation reasons, exact numbers, reserved words, throttling retries through the fault
 //! proxy, table administration and error mapping).
 
+mod admin;
 mod conformance;
 mod midbatch;
 mod partiql;
 mod smoke;
 mod specific;
 mod support;
+mod throttling;
 mod unprocessed;

@@ -8,65 +8,21 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use integration_tests::clients::dynamo_client;
-use integration_tests::fault_proxy::{FaultProxy, HttpFault};
 use integration_tests::names::unique_name;
-use integration_tests::services::{Service, endpoint, setting};
 use store_core::document::{
     BatchWriteOptions, DeleteItemOptions, PutItemOptions, Query, ReturnValues, Scan, SortCondition,
     TransactAction, Update, UpdateOptions, WriteOp, attr,
 };
 use store_core::{
     DocKey, Document, DocumentStore, DocumentStoreExt, ErrorKind, Health, KeySchema, KeyType,
-    Number, RetryPolicy, Value,
+    Number, Value,
 };
-use store_dynamo::{Billing, DynamoStore, TableAdmin, TableDefinition};
+use store_dynamo::{DynamoStore, TableAdmin, TableDefinition};
 
-use crate::support::TempTable;
-
-fn pk_sk() -> KeySchema {
-    KeySchema::partition("pk", KeyType::String).with_sort("sk", KeyType::Number)
-}
+use crate::support::{TempTable, item, many, pk_sk, put_all, scan_count};
 
 fn num(text: &str) -> Number {
     text.parse().expect("number")
-}
-
-fn item(pk: &str, sk: i64) -> Document {
-    Document::new().with("pk", pk).with("sk", sk)
-}
-
-/// `n` items of about `bytes` bytes each, in partition `p<i % 10>`.
-fn many(n: i64, bytes: usize) -> Vec<Document> {
-    (0..n)
-        .map(|i| {
-            item(&format!("p{}", i % 10), i)
-                .with("payload", "x".repeat(bytes))
-                .with("i", i)
-        })
-        .collect()
-}
-
-async fn put_all(store: &DynamoStore, docs: Vec<Document>) {
-    let report = store
-        .batch_write(
-            docs.into_iter().map(WriteOp::Put).collect(),
-            BatchWriteOptions::default(),
-        )
-        .await
-        .expect("batch write");
-    assert!(report.is_complete(), "unwritten: {:?}", report.failed);
-}
-
-async fn scan_count(store: &DynamoStore) -> usize {
-    let all: Vec<Document> = store
-        .scan(Scan {
-            consistent: true,
-            ..Scan::new()
-        })
-        .try_collect()
-        .await
-        .expect("scan");
-    all.len()
 }
 
 #[tokio::test]
@@ -476,226 +432,6 @@ async fn reserved_words_and_odd_names_work_in_every_expression() {
     assert_eq!(old.get("count"), Some(&Value::from(13)));
 }
 
-/// The DynamoDB throttling error the proxy answers with.
-const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
-
-/// A store on `table` through `proxy`, with the SDK's own retry off so that only the
-/// adapter's batch retry is at work.
-async fn store_through(proxy: &FaultProxy, table: &TempTable) -> DynamoStore {
-    table
-        .builder_through(proxy)
-        .max_attempts(1)
-        .batch_retry(
-            RetryPolicy::default()
-                .base_delay(Duration::from_millis(5))
-                .max_delay(Duration::from_millis(50)),
-        )
-        .build()
-        .await
-        .expect("store through the proxy")
-}
-
-#[tokio::test]
-async fn throttled_batch_writes_are_retried_until_every_item_lands_exactly_once() {
-    let table = TempTable::new("throttle", pk_sk()).await;
-    let proxy = FaultProxy::http(&endpoint(Service::DynamoDb).await)
-        .await
-        .expect("proxy");
-    let store = store_through(&proxy, &table).await;
-    proxy.set_http_fault(Some(
-        HttpFault::new(400, 0.5).body("application/x-amz-json-1.0", THROTTLED),
-    ));
-    let docs = many(300, 100);
-    let report = store
-        .batch_write(
-            docs.iter().cloned().map(WriteOp::Put).collect(),
-            BatchWriteOptions {
-                concurrency: 3,
-                ..BatchWriteOptions::default()
-            },
-        )
-        .await
-        .expect("batch write");
-    assert!(report.is_complete(), "unwritten: {:?}", report.failed);
-    assert_eq!(report.written, 300);
-    let stats = proxy.stats();
-    assert!(stats.injected >= 6, "throttling was injected: {stats:?}");
-    // 12 calls of 25 went through exactly once each; every throttled call was retried.
-    assert_eq!(stats.requests, 12 + stats.injected, "{stats:?}");
-    // Every item landed, exactly once and intact (read behind the proxy's back).
-    let all: Vec<Document> = table
-        .store
-        .scan(Scan {
-            consistent: true,
-            ..Scan::new()
-        })
-        .try_collect()
-        .await
-        .expect("scan");
-    assert_eq!(all.len(), 300);
-    let mut all = all;
-    all.sort_by_key(|d| d.get("i").and_then(Value::as_i64));
-    assert_eq!(all, docs);
-}
-
-#[tokio::test]
-async fn batch_writes_run_one_retry_loop_even_with_the_sdk_retry_on() {
-    let table = TempTable::new("oneloop", pk_sk()).await;
-    let proxy = FaultProxy::http(&endpoint(Service::DynamoDb).await)
-        .await
-        .expect("proxy");
-    // The SDK's standard retry (3 attempts) stays on for other calls; batch calls turn it
-    // off, so each attempt the report counts is one request at the proxy.
-    let store = table
-        .builder_through(&proxy)
-        .batch_retry(
-            RetryPolicy::default()
-                .base_delay(Duration::from_millis(20))
-                .max_delay(Duration::from_millis(50)),
-        )
-        .build()
-        .await
-        .expect("store through the proxy");
-    proxy.set_http_fault(Some(
-        HttpFault::new(400, 1.0).body("application/x-amz-json-1.0", THROTTLED),
-    ));
-    let report = store
-        .batch_write(
-            many(10, 10).into_iter().map(WriteOp::Put).collect(),
-            BatchWriteOptions {
-                deadline: Duration::from_millis(300),
-                concurrency: 1,
-            },
-        )
-        .await
-        .expect("batch write");
-    assert_eq!(report.failed.len(), 10);
-    let message = report.failed[0].1.message().to_owned();
-    let attempts: u64 = message
-        .split_once(" attempts)")
-        .and_then(|(before, _)| before.rsplit('(').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("the attempt count in `{message}`"));
-    assert!(attempts >= 2, "{message}");
-    assert_eq!(
-        proxy.stats().requests,
-        attempts,
-        "one request per attempt: {message}"
-    );
-}
-
-#[tokio::test]
-async fn writes_still_throttled_at_the_deadline_are_reported_not_dropped() {
-    let table = TempTable::new("deadline", pk_sk()).await;
-    let proxy = FaultProxy::http(&endpoint(Service::DynamoDb).await)
-        .await
-        .expect("proxy");
-    let store = store_through(&proxy, &table).await;
-    proxy.set_http_fault(Some(
-        HttpFault::new(400, 1.0).body("application/x-amz-json-1.0", THROTTLED),
-    ));
-    let docs = many(40, 10);
-    let report = store
-        .batch_write(
-            docs.iter().cloned().map(WriteOp::Put).collect(),
-            BatchWriteOptions {
-                deadline: Duration::from_millis(400),
-                concurrency: 2,
-            },
-        )
-        .await
-        .expect("batch write");
-    assert_eq!(report.written, 0);
-    assert_eq!(report.failed.len(), 40);
-    for (op, err) in &report.failed {
-        assert!(matches!(op, WriteOp::Put(_)));
-        assert_eq!(err.kind(), ErrorKind::Throttled, "{err}");
-        assert!(err.is_retryable());
-    }
-    let unwritten: HashSet<i64> = report
-        .failed
-        .iter()
-        .filter_map(|(op, _)| match op {
-            WriteOp::Put(d) => d.get("i").and_then(Value::as_i64),
-            WriteOp::Delete(_) => None,
-        })
-        .collect();
-    assert_eq!(unwritten.len(), 40);
-    assert_eq!(scan_count(&table.store).await, 0);
-}
-
-#[tokio::test]
-async fn batch_write_sends_at_most_25_writes_a_call_and_reports_duplicates() {
-    let table = TempTable::new("batch25", pk_sk()).await;
-    let proxy = FaultProxy::http(&endpoint(Service::DynamoDb).await)
-        .await
-        .expect("proxy");
-    let store = store_through(&proxy, &table).await;
-    let mut ops: Vec<WriteOp> = many(26, 10).into_iter().map(WriteOp::Put).collect();
-    // The same key twice: the first write lands, the later ones are reported, never sent.
-    ops.push(WriteOp::Put(item("p0", 0).with("v", "second")));
-    ops.push(WriteOp::Delete(DocKey::partition("p1").with_sort(1)));
-    let report = store
-        .batch_write(ops, BatchWriteOptions::default())
-        .await
-        .expect("batch write");
-    assert_eq!(report.written, 26);
-    assert_eq!(report.failed.len(), 2, "{:?}", report.failed);
-    for (op, err) in &report.failed {
-        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{op:?}: {err}");
-    }
-    assert_eq!(proxy.stats().requests, 2, "26 distinct keys take two calls");
-    assert_eq!(scan_count(&table.store).await, 26);
-    let got = table
-        .store
-        .get(
-            &DocKey::partition("p0").with_sort(0),
-            store_core::document::GetItemOptions::new().consistent(),
-        )
-        .await
-        .expect("get")
-        .expect("item");
-    assert_ne!(got.get("v"), Some(&Value::from("second")));
-}
-
-#[tokio::test]
-async fn table_admin_creates_describes_enables_ttl_and_deletes() {
-    let admin = TableAdmin::from_client(dynamo_client().await);
-    let name = unique_name("admin");
-    let def = TableDefinition::new(&name, pk_sk())
-        .index("by-owner", KeySchema::partition("owner", KeyType::String))
-        .billing(Billing::Provisioned { read: 5, write: 5 });
-    let store = admin
-        .create(&def, Duration::from_secs(60))
-        .await
-        .expect("create");
-    let result = async {
-        let err = admin
-            .create(&def, Duration::from_secs(5))
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
-        let info = admin.describe(&name).await.expect("describe");
-        assert_eq!(info.status, "ACTIVE");
-        assert_eq!(info.schema, pk_sk());
-        assert!(info.indexes.contains_key("by-owner"));
-        admin.enable_ttl(&name, "expires_at").await.expect("ttl");
-        assert_eq!(
-            admin.ttl_attribute(&name).await.expect("ttl status"),
-            Some("expires_at".to_owned())
-        );
-        let health = store.health().await.expect("health");
-        assert_eq!(health.backend, "dynamodb");
-        assert!(health.detail.unwrap_or_default().contains(&name));
-    }
-    .await;
-    admin.delete(&name).await.expect("delete");
-    let err = admin.describe(&name).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert!(err.to_string().contains(&name), "{err}");
-    result
-}
-
 #[tokio::test]
 async fn server_errors_map_to_typed_kinds_with_context() {
     let missing = unique_name("missing");
@@ -754,42 +490,6 @@ async fn server_errors_map_to_typed_kinds_with_context() {
 }
 
 #[tokio::test]
-async fn typed_table_knows_its_keys() {
-    use serde_json::{Value as Json, json};
-    let table = TempTable::new("typed", pk_sk()).await;
-    let users: store_dynamo::Table<Json> = store_dynamo::Table::new(table.store.clone());
-    let ada = json!({"pk": "u", "sk": 1, "name": "Ada", "tags": ["math"]});
-    users.create(&ada).await.expect("create");
-    let err = users.create(&ada).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
-    let key = users.key_of(&ada).expect("key");
-    assert_eq!(key, DocKey::partition("u").with_sort(1));
-    assert_eq!(users.get(&key).await.expect("get"), Some(ada.clone()));
-    let new = users
-        .update(
-            &key,
-            &Update::new().set("name", "Ada L."),
-            UpdateOptions::new(),
-        )
-        .await
-        .expect("update");
-    assert_eq!(new["name"], "Ada L.");
-    let more: Vec<Json> = (2..30).map(|i| json!({"pk": "u", "sk": i})).collect();
-    let report = users.put_all(&more).await.expect("put_all");
-    assert!(report.is_complete());
-    let all: Vec<Json> = users
-        .query(Query::partition("u").consistent())
-        .try_collect()
-        .await
-        .expect("query");
-    assert_eq!(all.len(), 29);
-    assert_eq!(all[0]["name"], "Ada L.");
-    let old = users.delete(&key).await.expect("delete");
-    assert_eq!(old.map(|o| o["name"].clone()), Some(Json::from("Ada L.")));
-    assert_eq!(users.get(&key).await.expect("get"), None);
-}
-
-#[tokio::test]
 async fn local_index_query_allows_consistent_reads() {
     let admin = TableAdmin::from_client(dynamo_client().await);
     let name = unique_name("lsi");
@@ -828,36 +528,6 @@ async fn local_index_query_allows_consistent_reads() {
     .await;
     admin.delete(&name).await.expect("delete");
     result
-}
-
-/// Table administration is built like a store (endpoint, region, credentials), with no store
-/// on a stand-in table first; the table it creates is usable at once and deleted after.
-#[tokio::test]
-async fn table_admin_is_built_without_a_store() {
-    let admin = TableAdmin::builder()
-        .endpoint(endpoint(Service::DynamoDb).await)
-        .region(setting("AWS_REGION").unwrap_or_else(|| "us-east-1".into()))
-        .static_credentials(
-            setting("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
-            setting("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
-        )
-        .build()
-        .await;
-    let name = unique_name("admin-built");
-    let store = admin
-        .create(
-            &TableDefinition::new(&name, pk_sk()),
-            Duration::from_secs(60),
-        )
-        .await
-        .expect("the table is created");
-    store
-        .put(item("a", 1), PutItemOptions::new())
-        .await
-        .expect("the new table takes writes");
-    let opened = admin.open(&name).await.expect("open from DescribeTable");
-    assert_eq!(opened.key_schema(), &pk_sk());
-    admin.delete(&name).await.expect("delete");
 }
 
 #[tokio::test]

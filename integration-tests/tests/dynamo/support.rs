@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use integration_tests::clients::{dynamo_client, dynamo_client_at};
 use integration_tests::fault_proxy::FaultProxy;
 use integration_tests::services::{Service, endpoint, setting};
@@ -13,7 +14,9 @@ use store_core::document::{
     GetItemOptions, PutItemOptions, Query, Scan, TransactAction, Update, UpdateOptions, WriteOp,
 };
 use store_core::testkit::document::{DocumentFactory, TableSpec};
-use store_core::{Cursor, DocKey, Document, Health, HealthReport, KeySchema, Page, Result};
+use store_core::{
+    Cursor, DocKey, Document, Health, HealthReport, KeySchema, KeyType, Page, Result,
+};
 use store_dynamo::{DynamoStore, DynamoStoreBuilder, TableAdmin, TableDefinition};
 
 /// A table that lives as long as this value: dropped, it deletes its table.
@@ -143,4 +146,50 @@ impl DocumentStore for TempTable {
     async fn transact_get(&self, keys: &[DocKey]) -> Result<Vec<Option<Document>>> {
         self.store.transact_get(keys).await
     }
+}
+
+/// The key schema most tests use: text `pk`, numeric `sk`.
+pub(crate) fn pk_sk() -> KeySchema {
+    KeySchema::partition("pk", KeyType::String).with_sort("sk", KeyType::Number)
+}
+
+/// An item of nothing but its key.
+pub(crate) fn item(pk: &str, sk: i64) -> Document {
+    Document::new().with("pk", pk).with("sk", sk)
+}
+
+/// `n` items of about `bytes` bytes each, in partition `p<i % 10>`.
+pub(crate) fn many(n: i64, bytes: usize) -> Vec<Document> {
+    (0..n)
+        .map(|i| {
+            item(&format!("p{}", i % 10), i)
+                .with("payload", "x".repeat(bytes))
+                .with("i", i)
+        })
+        .collect()
+}
+
+/// Writes `docs` in one batch write, asserting every one landed.
+pub(crate) async fn put_all(store: &DynamoStore, docs: Vec<Document>) {
+    let report = store
+        .batch_write(
+            docs.into_iter().map(WriteOp::Put).collect(),
+            BatchWriteOptions::default(),
+        )
+        .await
+        .expect("batch write");
+    assert!(report.is_complete(), "unwritten: {:?}", report.failed);
+}
+
+/// How many items a consistent scan of `store` returns.
+pub(crate) async fn scan_count(store: &DynamoStore) -> usize {
+    let all: Vec<Document> = store
+        .scan(Scan {
+            consistent: true,
+            ..Scan::new()
+        })
+        .try_collect()
+        .await
+        .expect("scan");
+    all.len()
 }
