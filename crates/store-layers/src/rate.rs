@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -59,7 +59,7 @@ impl Clock for TokioClock {
 type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>;
 
 /// The limiters of the collections a limit has met, by kind of store, then name.
-type Limiters = Mutex<HashMap<StoreKind, HashMap<String, Arc<Limiter>>>>;
+type Limiters = RwLock<HashMap<StoreKind, HashMap<String, Arc<Limiter>>>>;
 
 /// A rate limit per collection (bucket, table, index): at most `calls` per `period`,
 /// spread evenly by the GCRA algorithm with bursts of up to `calls`. A call over the limit
@@ -148,22 +148,32 @@ impl RateLimitLayer {
     }
 
     /// The limiter of `collection`, made on first use; the first one this clone meets is
-    /// kept at hand (a stack shared by the stores of several collections finds the others
-    /// here, under the map's lock).
+    /// kept at hand (a stack shared by the stores of several collections, or an SQL store's
+    /// tables, find the others here, under the map's read lock: they do not wait for each
+    /// other).
     fn limiter(&self, kind: StoreKind, collection: &str) -> Arc<Limiter> {
-        let limiter = {
-            let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
-            let of_kind = limiters.entry(kind).or_default();
-            match of_kind.get(collection) {
-                Some(limiter) => limiter.clone(),
-                None => {
-                    let limiter = Arc::new(RateLimiter::direct_with_clock(self.quota, self.clock));
-                    of_kind.insert(collection.to_owned(), limiter.clone());
-                    limiter
-                }
-            }
-        };
-        let _ = self.first.set((kind, collection.into(), limiter.clone()));
+        let known = self
+            .limiters
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&kind)
+            .and_then(|of_kind| of_kind.get(collection))
+            .cloned();
+        let limiter = known.unwrap_or_else(|| {
+            self.limiters
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(kind)
+                .or_default()
+                .entry(collection.to_owned())
+                .or_insert_with(|| Arc::new(RateLimiter::direct_with_clock(self.quota, self.clock)))
+                .clone()
+        });
+        if self.first.get().is_none() {
+            // Only the first: building the entry for a set that fails would allocate on every
+            // call to another collection.
+            let _ = self.first.set((kind, collection.into(), limiter.clone()));
+        }
         limiter
     }
 
