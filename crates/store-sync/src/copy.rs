@@ -151,6 +151,7 @@ pub async fn copy(
         state: &mut state,
         file: file.as_ref(),
         progress,
+        sink,
     };
     match rows {
         Some(batches) => {
@@ -200,6 +201,8 @@ struct Checkpointing<'a> {
     state: &'a mut Checkpoint,
     file: Option<&'a CheckpointFile>,
     progress: &'a dyn Progress,
+    /// Asked after each batch for the bytes it has written, for the progress.
+    sink: &'a dyn RecordSink,
 }
 
 impl Checkpointing<'_> {
@@ -236,7 +239,7 @@ impl Checkpointing<'_> {
             self.progress.event(&Event::Progress {
                 records: self.state.records,
                 batch: step.count,
-                bytes: None,
+                bytes: self.sink.bytes_written(),
             });
             next = following;
         }

@@ -1,7 +1,8 @@
 //! [`Progress`]: what a running job reports, for progress bars and JSON event streams.
 
-/// One thing a job reports.
+/// One thing a job reports. More kinds of event may come: match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// The job started (or resumed, with the records already confirmed before).
     Started {
@@ -22,7 +23,9 @@ pub enum Event {
         records: u64,
         /// Records in this batch (objects since the last event).
         batch: u64,
-        /// For objects, the bytes of the objects counted in `records`; `None` for records.
+        /// Bytes done, when the job counts them: an object transfer counts the objects in
+        /// `records`, a backup what it has written into the archive this run (compressed
+        /// parts, and the bodies of objects); `None` otherwise.
         bytes: Option<u64>,
     },
     /// The size of the whole source, learnt while the job runs: an object transfer lists its

@@ -41,6 +41,13 @@ pub trait RecordSink: Send + Sync {
     /// Writes records (insert or replace by key). Returns once they are durable in the sink.
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt>;
 
+    /// The bytes this sink has written so far (this run), for progress, when it counts
+    /// them: an archive counts its compressed parts and, for objects, their bodies. `None`
+    /// (the default) for a store, whose bytes on disk only it knows.
+    fn bytes_written(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether this sink writes rows ([`upsert_rows`](Self::upsert_rows)) as well as
     /// records: a table does.
     fn takes_rows(&self) -> bool {

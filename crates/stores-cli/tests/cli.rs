@@ -159,6 +159,22 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     assert_eq!(events[0]["source"], source.as_str());
     let progress: Vec<_> = events.iter().filter(|e| e["event"] == "progress").collect();
     assert_eq!(progress.len(), 3, "{events:?}");
+    // Each counts the archive's bytes so far: in the end, its parts' bytes.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("archive/manifest.json")).unwrap())
+            .unwrap();
+    let part_bytes: u64 = manifest["collections"][0]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["bytes"].as_u64().unwrap())
+        .sum();
+    let bytes: Vec<u64> = progress
+        .iter()
+        .map(|p| p["bytes"].as_u64().unwrap())
+        .collect();
+    assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{bytes:?}");
+    assert_eq!(bytes.last(), Some(&part_bytes));
     let last = events.last().unwrap();
     assert_eq!(last["event"], "summary");
     assert_eq!(last["command"], "backup");

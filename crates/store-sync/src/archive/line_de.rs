@@ -135,41 +135,6 @@ pub(super) const ONE_TAG: &str = "a typed value is an object with exactly one ty
 /// nested without end is an error, not an overflowed stack.
 pub(super) const MAX_NESTING: usize = 256;
 
-/// The deepest JSON nesting (objects and arrays) a line whose values nest at most
-/// [`MAX_NESTING`] lists and maps deep reaches: the line and its `v` map, then two levels a
-/// list or map (`{"L":[…]}`), and at the bottom a set (`{"SS":[…]}`), two more.
-const MAX_LINE_DEPTH: usize = 2 + 2 * MAX_NESTING + 2;
-
-/// Whether `line` stays within the JSON nesting a line of at most [`MAX_NESTING`] lists and
-/// maps reaches, by a scan of its brackets outside strings: no value is built. A line past it
-/// holds a value nested deeper (or is not a line); one within it may still fail to decode.
-pub(super) fn within_line_depth(line: &str) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for byte in line.bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_LINE_DEPTH {
-                    return false;
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    true
-}
-
 thread_local! {
     /// How many lists and maps enclose the value being read on this thread.
     static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -270,6 +235,7 @@ impl<'de> Deserialize<'de> for Typed {
 }
 
 /// The type tags of typed JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tag {
     Null,
     Bool,

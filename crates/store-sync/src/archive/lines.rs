@@ -131,7 +131,7 @@ fn key_in_order(
 mod tests {
     use store_core::{Document, Value};
 
-    use super::super::line_de;
+    use super::super::{line_de, line_skim};
     use super::*;
 
     /// A value `depth` lists and maps deep (maps and lists in turn), a string at the bottom.
@@ -179,18 +179,18 @@ mod tests {
 
             // An archive's check of its lines (no value built) lets the deepest through, a
             // set at the bottom too.
-            assert!(line_de::within_line_depth(&line));
+            line_skim::check_line_shape(&line, &names).unwrap();
             let set = Value::StringSet(["a".to_owned()].into_iter().collect());
             let doc = Document::new()
                 .with("id", 1)
                 .with("deep", nested_over(line_de::MAX_NESTING, set));
             let with_set = Record::from_document(doc, &names).unwrap();
             check_nesting(&with_set).unwrap();
-            assert!(line_de::within_line_depth(&encode_line(&with_set)));
+            line_skim::check_line_shape(&encode_line(&with_set), &names).unwrap();
 
             // One level more is refused by name before it is written, and when read.
             let deeper = record(line_de::MAX_NESTING + 1);
-            assert!(!line_de::within_line_depth(&encode_line(&deeper)));
+            assert!(line_skim::check_line_shape(&encode_line(&deeper), &names).is_err());
             let err = check_nesting(&deeper).unwrap_err();
             assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
             assert!(

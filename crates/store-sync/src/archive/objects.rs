@@ -9,6 +9,7 @@
 //! [`ObjectListing`] that hashes contents. Checkpoints, partitions and resume work as for any
 //! other collection.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -139,12 +140,18 @@ impl RecordSource for ObjectListing {
 pub struct ObjectArchiveSink {
     archive: ArchiveSink,
     from: ObjectLocation,
+    /// The bytes of the bodies stored so far.
+    bodies: Arc<AtomicU64>,
 }
 
 impl ObjectArchiveSink {
     /// Archives the bodies of objects listed from `from` into `archive`.
     pub fn new(archive: ArchiveSink, from: ObjectLocation) -> Self {
-        Self { archive, from }
+        Self {
+            archive,
+            from,
+            bodies: Arc::default(),
+        }
     }
 
     async fn store_body(&self, record: Record) -> Result<Record> {
@@ -157,6 +164,7 @@ impl ObjectArchiveSink {
         // The read's content type and metadata, which a listing (S3's) may leave out.
         let mut doc = describe(&relative, &got.meta);
         let (sha, size) = self.archive.storage().write_blob(got.body).await?;
+        self.bodies.fetch_add(size, Ordering::Relaxed);
         doc.insert("size", Number::from(size));
         doc.insert("sha256", sha);
         Ok(Record {
@@ -184,6 +192,11 @@ impl RecordSink for ObjectArchiveSink {
             .await?;
         self.archive.storage().sync_blobs().await?;
         self.archive.upsert(stored).await
+    }
+
+    fn bytes_written(&self) -> Option<u64> {
+        let parts = self.archive.bytes_written().unwrap_or(0);
+        Some(parts + self.bodies.load(Ordering::Relaxed))
     }
 
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {

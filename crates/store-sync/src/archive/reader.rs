@@ -105,17 +105,19 @@ impl ArchiveSource {
 
     /// Checks, before a restore writes anything, every part `partition` will read: present,
     /// of the size and SHA-256 the manifest gives, decompressing to as many lines as it says,
-    /// each of an archive line's shape (typed values with known tags, none nested deeper than
-    /// a line holds). Lighter than reading (no value is built); returns how many records the
-    /// parts hold. A part that
+    /// each of an archive line's shape: typed values with known tags and the JSON types they
+    /// take, none nested deeper than a line holds, and every key attribute (only the text of
+    /// numbers and bytes is not decoded). Lighter than reading (no value is built); returns
+    /// how many records the parts hold. A part that
     /// fails is named in the `InvalidInput` error.
     pub async fn verify(&self, partition: Partition) -> Result<u64> {
         let entry = self.collection().await?;
+        let key_names = self.schema().await?.key_names();
         let parts = parts_from(entry, partition, 0);
-        let mut counted = self.decoded(parts, |bytes, part| {
+        let mut counted = self.decoded(parts, move |bytes, part| {
             let mut lines = 0;
             for_each_line(&bytes, &part.path, |_, line| {
-                check_line_shape(line).map(|()| lines += 1)
+                check_line_shape(line, &key_names).map(|()| lines += 1)
             })?;
             count_matches(lines, part.records, &part.path).map(|()| lines)
         });

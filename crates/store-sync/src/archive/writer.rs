@@ -1,6 +1,7 @@
 //! [`ArchiveSink`]: a backup's writing end.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -33,6 +34,8 @@ pub struct ArchiveSink {
     schema: Arc<Mutex<Option<CollectionSchema>>>,
     /// The digest of the partition plan the records are read by, if any.
     plan: Arc<Mutex<Option<String>>>,
+    /// The bytes of the parts written so far.
+    written: Arc<AtomicU64>,
 }
 
 impl ArchiveSink {
@@ -81,6 +84,7 @@ impl ArchiveSink {
             source: String::new(),
             schema: Arc::new(Mutex::new(None)),
             plan: Arc::new(Mutex::new(None)),
+            written: Arc::default(),
         }
     }
 
@@ -239,6 +243,7 @@ impl RecordSink for ArchiveSink {
         let path = format!("data/{name}/{sha256}.ndjson.zst");
         let bytes = compressed.len() as u64;
         self.put(&path, compressed, "application/zstd").await?;
+        self.written.fetch_add(bytes, Ordering::Relaxed);
         let entry = PartEntry {
             path,
             records: count,
@@ -247,6 +252,10 @@ impl RecordSink for ArchiveSink {
         };
         serde_json::to_value(entry)
             .map_err(|e| StoreError::internal(format!("receipt encoding failed: {e}")))
+    }
+
+    fn bytes_written(&self) -> Option<u64> {
+        Some(self.written.load(Ordering::Relaxed))
     }
 
     async fn delete(&self, _keys: Vec<RecordKey>) -> Result<()> {

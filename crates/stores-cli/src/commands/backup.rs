@@ -92,6 +92,7 @@ pub(crate) fn refuse_as_archive(archive: &Location) -> Result<()> {
 async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
     let from = ctx.opener.objects(src, Access::Read).await?;
     let listing = ObjectListing::new(from.clone());
+    ctx.reporter.counts_objects();
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
     if ctx.common.dry_run {

@@ -194,6 +194,7 @@ async fn objects(
         Access::Write
     };
     let to = ctx.opener.objects(dst, access).await?;
+    ctx.reporter.counts_objects();
     ctx.reporter.start(&src.describe(), Some(&dst.describe()));
     let options = ObjectTransferOptions {
         skip_unchanged: sync.is_some(),

@@ -51,6 +51,7 @@ pub(crate) async fn restore(
     // Every part is read and its digest checked before anything is written: a damaged
     // archive restores nothing.
     verify(ctx, &source).await?;
+    ctx.reporter.counts_objects();
     ctx.reporter
         .start(&archive.describe(), Some(&dst.describe()));
     let create = !flags.data_only;
