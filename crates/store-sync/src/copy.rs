@@ -151,6 +151,7 @@ pub async fn copy(
         state: &mut state,
         file: file.as_ref(),
         progress,
+        source,
         sink,
     };
     match rows {
@@ -201,6 +202,9 @@ struct Checkpointing<'a> {
     state: &'a mut Checkpoint,
     file: Option<&'a CheckpointFile>,
     progress: &'a dyn Progress,
+    /// Asked after each batch for the bytes it has read, for the progress, when the sink
+    /// does not count what it writes.
+    source: &'a dyn RecordSource,
     /// Asked after each batch for the bytes it has written, for the progress.
     sink: &'a dyn RecordSink,
 }
@@ -239,7 +243,10 @@ impl Checkpointing<'_> {
             self.progress.event(&Event::Progress {
                 records: self.state.records,
                 batch: step.count,
-                bytes: self.sink.bytes_written(),
+                bytes: self
+                    .sink
+                    .bytes_written()
+                    .or_else(|| self.source.bytes_read()),
             });
             next = following;
         }

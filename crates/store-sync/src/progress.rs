@@ -25,7 +25,8 @@ pub enum Event {
         batch: u64,
         /// Bytes done, when the job counts them: an object transfer counts the objects in
         /// `records`, a backup what it has written into the archive this run (compressed
-        /// parts, and the bodies of objects); `None` otherwise.
+        /// parts, and the bodies of objects), a restore the archive's parts it has read;
+        /// `None` otherwise.
         bytes: Option<u64>,
     },
     /// The size of the whole source, learnt while the job runs: an object transfer lists its

@@ -135,6 +135,13 @@ pub trait RecordSource: Send + Sync {
         Ok(None)
     }
 
+    /// The bytes this source has read so far, for progress, when it counts them: an archive
+    /// counts its compressed parts as they are decoded (a part or two ahead of the records
+    /// written). `None` (the default) for a store.
+    fn bytes_read(&self) -> Option<u64> {
+        None
+    }
+
     /// Reads `partition` in batches of about `batch_size` records, from the start or from a
     /// position a previous batch returned, from one consistent view where the service has one.
     fn read(

@@ -36,8 +36,8 @@ EXIT CODES:
 JSON EVENTS (--json): stdout carries one JSON object per line, each with an \"event\" field:
   {\"event\":\"start\",\"command\":\"copy\",\"source\":\"<location>\",\"sink\":\"<location>\"}
   {\"event\":\"progress\",\"records\":<confirmed so far>,\"batch\":<records in this batch>[,\"resumed\":true]}
-                                [\"bytes\": bytes done: a backup's archive written so far; objects copied or
-                                found equal, a few events a second]
+                                [\"bytes\": bytes done: the archive a backup wrote or a restore read so far;
+                                objects copied or found equal, a few events a second]
   {\"event\":\"sized\",\"records\":<objects>,\"bytes\":<bytes>}   (objects: the source's size, counted beside the copy)
   {\"event\":\"applied\",\"changes\":<in this batch>,\"total\":<this run>,\"lag_seconds\":<s or null>,\"pending\":<n or null>}   (sync --follow)
   {\"event\":\"resync\",\"reason\":\"<what the feed lost>\"}   (sync --follow: the whole source is copied again)

@@ -175,6 +175,17 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
         .collect();
     assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{bytes:?}");
     assert_eq!(bytes.last(), Some(&part_bytes));
+
+    // A restore counts the archive's bytes it read: in the end, all of them.
+    let copy = table_url(&dir.path().join("copy.db"), "items");
+    let out = stores(&["restore", "--json", "--batch-size", "100", &archive, &copy]);
+    expect_code(&out, 0);
+    let last_read = stdout(&out)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .rfind(|e| e["event"] == "progress")
+        .map(|e| e["bytes"].as_u64().unwrap());
+    assert_eq!(last_read, Some(part_bytes));
     let last = events.last().unwrap();
     assert_eq!(last["event"], "summary");
     assert_eq!(last["command"], "backup");

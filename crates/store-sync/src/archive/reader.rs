@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -31,6 +32,8 @@ pub struct ArchiveSource {
     storage: Storage,
     label: String,
     manifest: Arc<OnceCell<Manifest>>,
+    /// The bytes of the parts a read has decoded so far.
+    read: Arc<AtomicU64>,
 }
 
 impl ArchiveSource {
@@ -68,6 +71,7 @@ impl ArchiveSource {
             storage,
             label,
             manifest: Arc::new(OnceCell::new()),
+            read: Arc::default(),
         }
     }
 
@@ -285,6 +289,10 @@ impl RecordSource for ArchiveSource {
         Ok(Some(self.collection().await?.records))
     }
 
+    fn bytes_read(&self) -> Option<u64> {
+        Some(self.read.load(Ordering::Relaxed))
+    }
+
     fn read(
         &self,
         partition: Partition,
@@ -300,8 +308,11 @@ impl RecordSource for ArchiveSource {
                     let parts = parts_from(entry, partition, first_part);
                     // Records of consecutive parts fill one batch: a batch's size is the
                     // caller's, whatever size the backup gave its parts.
+                    let read = self.read.clone();
                     self.decoded(parts, move |bytes, part| {
-                        decode_part(&bytes, &key_names, &part.path, part.records)
+                        let records = decode_part(&bytes, &key_names, &part.path, part.records);
+                        read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        records
                     })
                     .flat_map(move |(i, records)| {
                         let skip = if i == first_part { first_line } else { 0 };
@@ -346,9 +357,12 @@ impl RecordSource for ArchiveSource {
             Err(e) => futures::stream::iter([Err(e)]).boxed(),
             Ok((entry, key_names, first_part, first_line)) => {
                 let parts = parts_from(entry, partition, first_part);
+                let read = self.read.clone();
                 let reader = RowReader {
                     parts: self.decoded(parts, move |bytes, part| {
-                        decode_part_rows(&bytes, &key_names, &part.path, part.records)
+                        let rows = decode_part_rows(&bytes, &key_names, &part.path, part.records);
+                        read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        rows
                     }),
                     current: None,
                     skip: (first_part, first_line),
