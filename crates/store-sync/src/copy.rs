@@ -127,18 +127,64 @@ pub async fn copy(
         sink.read_by_plan(&digest);
         state.plan = Some(digest);
     }
+    // Only a whole-source copy can compare its progress with the source's size.
+    let whole = options.partition.is_whole();
+    let estimated_total = if whole {
+        source.estimated_count().await.ok().flatten()
+    } else {
+        None
+    };
     progress.event(&Event::Started {
         source: source.describe(),
         sink: sink.describe(),
         resumed_records,
-        // Only a whole-source copy can compare its progress with the source's size.
-        estimated_total: if options.partition.is_whole() {
-            source.estimated_count().await.ok().flatten()
-        } else {
-            None
-        },
+        estimated_total,
     });
+    // A source that cannot estimate its size may count it beside the copy (polled first, so
+    // a count that answers at once comes before any progress); the copy does not wait for
+    // it, and drops it when done first.
+    let counting = whole && estimated_total.is_none() && progress.wants_source_size();
+    {
+        let sizing = std::pin::pin!(async {
+            if counting && let Ok(Some((records, bytes))) = source.count_by_reading().await {
+                progress.event(&Event::Sized { records, bytes });
+            }
+        });
+        let writing = std::pin::pin!(write_all(
+            source,
+            sink,
+            options,
+            &mut state,
+            file.as_ref(),
+            progress
+        ));
+        match futures::future::select(sizing, writing).await {
+            futures::future::Either::Left(((), writing)) => writing.await?,
+            futures::future::Either::Right((written, _)) => written?,
+        }
+    }
+    sink.finish(state.receipts.clone()).await?;
+    state.done = true;
+    if let Some(file) = &file {
+        file.save(&state).await?;
+    }
+    Ok(CopyReport {
+        records: state.records,
+        resumed_records,
+        already_done: false,
+    })
+}
 
+/// Writes every batch of `source` into `sink` from where `state` stands, saving `state` (in
+/// `file`, when there is one) after each.
+async fn write_all(
+    source: &dyn RecordSource,
+    sink: &dyn RecordSink,
+    options: &CopyOptions,
+    state: &mut Checkpoint,
+    file: Option<&CheckpointFile>,
+    progress: &dyn Progress,
+) -> Result<()> {
     // A sink that writes rows is handed rows by a source that makes them more cheaply than
     // records (an archive restored into a table).
     let resume = state.resume.clone();
@@ -148,8 +194,8 @@ pub async fn copy(
         None
     };
     let to_write = Checkpointing {
-        state: &mut state,
-        file: file.as_ref(),
+        state,
+        file,
         progress,
         source,
         sink,
@@ -163,7 +209,7 @@ pub async fn copy(
                     payload: b,
                 })
             });
-            to_write.run(steps, |b| sink.upsert_rows(b)).await?;
+            to_write.run(steps, |b| sink.upsert_rows(b)).await
         }
         None => {
             let batches = source.read(options.partition, resume, options.batch_size);
@@ -174,19 +220,9 @@ pub async fn copy(
                     resume: b.resume,
                 })
             });
-            to_write.run(steps, |records| sink.upsert(records)).await?;
+            to_write.run(steps, |records| sink.upsert(records)).await
         }
     }
-    sink.finish(state.receipts.clone()).await?;
-    state.done = true;
-    if let Some(file) = &file {
-        file.save(&state).await?;
-    }
-    Ok(CopyReport {
-        records: state.records,
-        resumed_records,
-        already_done: false,
-    })
 }
 
 /// One batch read: what the sink is given, how many records it holds, and where reading

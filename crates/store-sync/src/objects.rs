@@ -9,6 +9,8 @@ mod merge;
 mod ordered;
 mod sizing;
 
+pub(crate) use sizing::count;
+
 use std::sync::Arc;
 
 use futures::stream::BoxStream;

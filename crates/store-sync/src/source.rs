@@ -135,6 +135,16 @@ pub trait RecordSource: Send + Sync {
         Ok(None)
     }
 
+    /// The records and bytes the whole source holds, counted by reading it a second time
+    /// and keeping nothing, for a source that cannot estimate its size cheaply (an object
+    /// listing; [`estimated_count`](Self::estimated_count) is `None`). A copy runs it beside
+    /// itself, without waiting for it, only when its progress asks
+    /// ([`Progress::wants_source_size`](crate::Progress::wants_source_size)). `None` by
+    /// default.
+    async fn count_by_reading(&self) -> Result<Option<(u64, u64)>> {
+        Ok(None)
+    }
+
     /// The bytes this source has read so far, for progress, when it counts them: an archive
     /// counts its compressed parts as they are decoded (a part or two ahead of the records
     /// written). `None` (the default) for a store.

@@ -131,3 +131,59 @@ async fn a_transfer_reports_the_source_size_and_the_objects_and_bytes_done() {
     assert!(sized.is_empty(), "{sized:?}");
     assert_eq!(progress.last().unwrap().0, 60);
 }
+
+#[tokio::test]
+async fn an_object_backup_reports_the_listing_size_and_the_archive_bytes_written() {
+    use store_sync::{ArchiveSink, CopyOptions, ObjectArchiveSink, ObjectListing, Partition, copy};
+    let source = Arc::new(MemoryObjectStore::new());
+    let total = filled(source.as_ref(), "photos/", 40).await;
+    let from = ObjectLocation::new(source.clone(), "photos/", "mem://photos/");
+    let dir = tempfile::tempdir().unwrap();
+    let backup = |name: &str| {
+        ObjectArchiveSink::new(
+            ArchiveSink::in_dir(
+                dir.path().join(name),
+                "file://a",
+                "test",
+                Partition::whole(),
+            ),
+            from.clone(),
+        )
+    };
+    let options = CopyOptions {
+        batch_size: 10,
+        ..CopyOptions::default()
+    };
+
+    let watching = Recorder::new(true);
+    copy(
+        &ObjectListing::new(from.clone()),
+        &backup("a"),
+        &options,
+        &watching,
+    )
+    .await
+    .unwrap();
+    let (sized, progress) = split(&watching.take());
+    assert_eq!(sized, vec![(40, total)]);
+    // Four batches of ten, each with the archive's bytes so far: the bodies and more (the
+    // parts listing them).
+    assert_eq!(progress.iter().map(|p| p.1).collect::<Vec<_>>(), [10; 4]);
+    let bytes: Vec<u64> = progress.iter().map(|p| p.2.unwrap()).collect();
+    assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{bytes:?}");
+    assert!(bytes[3] > total, "{bytes:?} against {total}");
+
+    // Nobody asking, the listing is not read twice.
+    let unwatched = Recorder::new(false);
+    copy(
+        &ObjectListing::new(from.clone()),
+        &backup("b"),
+        &options,
+        &unwatched,
+    )
+    .await
+    .unwrap();
+    let (sized, progress) = split(&unwatched.take());
+    assert!(sized.is_empty(), "{sized:?}");
+    assert_eq!(progress.len(), 4);
+}

@@ -100,6 +100,10 @@ impl RecordSource for ObjectListing {
         })
     }
 
+    async fn count_by_reading(&self) -> Result<Option<(u64, u64)>> {
+        crate::objects::count(&self.location).await.map(Some)
+    }
+
     fn read(
         &self,
         partition: Partition,

@@ -14,7 +14,7 @@ use crate::progress::{Event, Progress};
 const REPORT_EVERY: Duration = Duration::from_millis(200);
 
 /// Counts the objects under `location` and their bytes, by listing it.
-pub(super) async fn count(location: &ObjectLocation) -> Result<(u64, u64)> {
+pub(crate) async fn count(location: &ObjectLocation) -> Result<(u64, u64)> {
     location
         .listing_stream()
         .try_fold((0u64, 0u64), |(objects, bytes), (_, meta)| async move {
