@@ -171,9 +171,14 @@ pub async fn transfer_objects(
     });
     // The source's size, counted beside the copy for an estimate of what is left (polled
     // first, so a listing that answers at once is reported before any progress); the copy
-    // does not wait for it, and a copy done first drops it here, before any deletes.
+    // does not wait for it, and a copy done first drops it here, before any deletes. A dry
+    // run, which reads no body, is over too soon to need it.
     let (mut report, mut extras, extra) = {
-        let sizing = std::pin::pin!(sizing::report_size(from, progress));
+        let sizing = std::pin::pin!(async {
+            if !options.dry_run {
+                sizing::report_size(from, progress).await;
+            }
+        });
         let copying = std::pin::pin!(copy_each(from, to, options, progress));
         match futures::future::select(sizing, copying).await {
             futures::future::Either::Left(((), copying)) => copying.await?,

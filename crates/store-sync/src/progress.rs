@@ -31,7 +31,7 @@ pub enum Event {
     },
     /// The size of the whole source, learnt while the job runs: an object transfer lists its
     /// source a second time beside the copy, only counting, when its [`Progress`] asks for it
-    /// ([`Progress::wants_source_size`]).
+    /// ([`Progress::wants_source_size`]) and it is not a dry run.
     Sized {
         /// Objects (or records) the source holds.
         records: u64,

@@ -119,15 +119,24 @@ async fn a_transfer_reports_the_source_size_and_the_objects_and_bytes_done() {
 
     // Nobody asking, nothing is counted beside the copy; progress is still reported.
     let unwatched = Recorder::new(false);
-    let dry = ObjectTransferOptions {
-        dry_run: true,
+    let copy_all = ObjectTransferOptions {
         skip_unchanged: false,
         ..ObjectTransferOptions::default()
     };
-    transfer_objects(&from, &to, &dry, &unwatched)
+    transfer_objects(&from, &to, &copy_all, &unwatched)
         .await
         .unwrap();
     let (sized, progress) = split(&unwatched.take());
+    assert!(sized.is_empty(), "{sized:?}");
+    assert_eq!(progress.last().unwrap().0, 60);
+
+    // Nor in a dry run, however watched.
+    let dry = ObjectTransferOptions {
+        dry_run: true,
+        ..copy_all
+    };
+    transfer_objects(&from, &to, &dry, &watching).await.unwrap();
+    let (sized, progress) = split(&watching.take());
     assert!(sized.is_empty(), "{sized:?}");
     assert_eq!(progress.last().unwrap().0, 60);
 }
