@@ -29,7 +29,9 @@ pub enum Event {
         /// `None` otherwise.
         bytes: Option<u64>,
     },
-    /// The size of the whole source, learnt while the job runs: an object transfer lists its
+    /// The size of the whole source, learnt while the job runs: an object transfer (or a
+    /// backup of objects, through
+    /// [`RecordSource::count_by_reading`](crate::RecordSource::count_by_reading)) lists its
     /// source a second time beside the copy, only counting, when its [`Progress`] asks for it
     /// ([`Progress::wants_source_size`]) and it is not a dry run.
     Sized {
