@@ -140,13 +140,13 @@ pub async fn copy(
         resumed_records,
         estimated_total,
     });
-    // A source that cannot estimate its size may count it beside the copy (polled first, so
-    // a count that answers at once comes before any progress); the copy does not wait for
-    // it, and drops it when done first.
-    let counting = whole && estimated_total.is_none() && progress.wants_source_size();
+    // The source's records and bytes, beside the copy (polled first, so an answer that comes
+    // at once comes before any progress); the copy does not wait for them, and drops the
+    // count when done first.
+    let counting = whole && progress.wants_source_size();
     {
         let sizing = std::pin::pin!(async {
-            if counting && let Ok(Some((records, bytes))) = source.count_by_reading().await {
+            if counting && let Ok(Some((records, bytes))) = source.size_for_progress().await {
                 progress.event(&Event::Sized { records, bytes });
             }
         });

@@ -29,11 +29,11 @@ pub enum Event {
         /// `None` otherwise.
         bytes: Option<u64>,
     },
-    /// The size of the whole source, learnt while the job runs: an object transfer (or a
-    /// backup of objects, through
-    /// [`RecordSource::count_by_reading`](crate::RecordSource::count_by_reading)) lists its
-    /// source a second time beside the copy, only counting, when its [`Progress`] asks for it
-    /// ([`Progress::wants_source_size`]) and it is not a dry run.
+    /// The size of the whole source, learnt while the job runs, when its [`Progress`] asks
+    /// for it ([`Progress::wants_source_size`]): an object transfer (or a backup of objects)
+    /// lists its source a second time beside the copy, only counting (not in a dry run); an
+    /// archive tells it from its manifest (see
+    /// [`RecordSource::size_for_progress`](crate::RecordSource::size_for_progress)).
     Sized {
         /// Objects (or records) the source holds.
         records: u64,

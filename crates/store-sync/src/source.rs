@@ -135,13 +135,13 @@ pub trait RecordSource: Send + Sync {
         Ok(None)
     }
 
-    /// The records and bytes the whole source holds, counted by reading it a second time
-    /// and keeping nothing, for a source that cannot estimate its size cheaply (an object
-    /// listing; [`estimated_count`](Self::estimated_count) is `None`). A copy runs it beside
-    /// itself, without waiting for it, only when its progress asks
+    /// The records and bytes the whole source holds, for a progress bar that shows both:
+    /// an archive tells them from its manifest, an object listing (which cannot estimate its
+    /// size up front) counts them by listing a second time and keeping nothing. A copy asks
+    /// beside itself, without waiting for the answer, only when its progress asks
     /// ([`Progress::wants_source_size`](crate::Progress::wants_source_size)). `None` by
     /// default.
-    async fn count_by_reading(&self) -> Result<Option<(u64, u64)>> {
+    async fn size_for_progress(&self) -> Result<Option<(u64, u64)>> {
         Ok(None)
     }
 

@@ -38,7 +38,7 @@ JSON EVENTS (--json): stdout carries one JSON object per line, each with an \"ev
   {\"event\":\"progress\",\"records\":<confirmed so far>,\"batch\":<records in this batch>[,\"resumed\":true]}
                                 [\"bytes\": bytes done: the archive a backup wrote or a restore read so far;
                                 objects copied or found equal, a few events a second]
-  {\"event\":\"sized\",\"records\":<objects>,\"bytes\":<bytes>}   (objects: the source's size, counted beside the copy)
+  {\"event\":\"sized\",\"records\":<n>,\"bytes\":<bytes>}   (the source's size: objects counted beside the copy, an archive's manifest)
   {\"event\":\"applied\",\"changes\":<in this batch>,\"total\":<this run>,\"lag_seconds\":<s or null>,\"pending\":<n or null>}   (sync --follow)
   {\"event\":\"resync\",\"reason\":\"<what the feed lost>\"}   (sync --follow: the whole source is copied again)
   {\"event\":\"item\",\"key\":\"<key>\"[,\"size\":<bytes>]}                      (ls)

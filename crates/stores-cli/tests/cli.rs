@@ -180,12 +180,22 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     let copy = table_url(&dir.path().join("copy.db"), "items");
     let out = stores(&["restore", "--json", "--batch-size", "100", &archive, &copy]);
     expect_code(&out, 0);
-    let last_read = stdout(&out)
+    let restore_events: Vec<serde_json::Value> = stdout(&out)
         .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let last_read = restore_events
+        .iter()
         .rfind(|e| e["event"] == "progress")
         .map(|e| e["bytes"].as_u64().unwrap());
     assert_eq!(last_read, Some(part_bytes));
+    // Against the size its manifest gives.
+    let sized: Vec<_> = restore_events
+        .iter()
+        .filter(|e| e["event"] == "sized")
+        .map(|e| (e["records"].as_u64().unwrap(), e["bytes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sized, [(ROWS as u64, part_bytes)]);
     let last = events.last().unwrap();
     assert_eq!(last["event"], "summary");
     assert_eq!(last["command"], "backup");

@@ -100,7 +100,7 @@ impl RecordSource for ObjectListing {
         })
     }
 
-    async fn count_by_reading(&self) -> Result<Option<(u64, u64)>> {
+    async fn size_for_progress(&self) -> Result<Option<(u64, u64)>> {
         crate::objects::count(&self.location).await.map(Some)
     }
 

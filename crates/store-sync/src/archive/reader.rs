@@ -289,6 +289,11 @@ impl RecordSource for ArchiveSource {
         Ok(Some(self.collection().await?.records))
     }
 
+    async fn size_for_progress(&self) -> Result<Option<(u64, u64)>> {
+        let entry = self.collection().await?;
+        Ok(Some((entry.records, entry.bytes)))
+    }
+
     fn bytes_read(&self) -> Option<u64> {
         Some(self.read.load(Ordering::Relaxed))
     }
