@@ -14,7 +14,7 @@ use store_core::{Result, StoreError};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::plan::{PlanHome, check_stored_plan, resumed_by_another, share_plan};
-use crate::progress::{Event, Progress};
+use crate::progress::{Event, Progress, with_size_beside};
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Partition, RecordSource};
 
@@ -140,29 +140,17 @@ pub async fn copy(
         resumed_records,
         estimated_total,
     });
-    // The source's records and bytes, beside the copy (polled first, so an answer that comes
-    // at once comes before any progress); the copy does not wait for them, and drops the
-    // count when done first.
+    // The source's records and bytes, beside the copy.
     let counting = whole && progress.wants_source_size();
-    {
-        let sizing = std::pin::pin!(async {
-            if counting && let Ok(Some((records, bytes))) = source.size_for_progress().await {
-                progress.event(&Event::Sized { records, bytes });
-            }
-        });
-        let writing = std::pin::pin!(write_all(
-            source,
-            sink,
-            options,
-            &mut state,
-            file.as_ref(),
-            progress
-        ));
-        match futures::future::select(sizing, writing).await {
-            futures::future::Either::Left(((), writing)) => writing.await?,
-            futures::future::Either::Right((written, _)) => written?,
+    let size = async {
+        if counting {
+            source.size_for_progress().await
+        } else {
+            Ok(None)
         }
-    }
+    };
+    let writing = write_all(source, sink, options, &mut state, file.as_ref(), progress);
+    with_size_beside(progress, size, writing).await?;
     sink.finish(state.receipts.clone()).await?;
     state.done = true;
     if let Some(file) = &file {

@@ -22,7 +22,7 @@ use store_core::{ObjectKey, ObjectStore, Result, StoreError};
 use self::merge::{Found, merge};
 use crate::check::Differences;
 use crate::digest::{CollectionDigest, RecordDigest};
-use crate::progress::{Event, Progress};
+use crate::progress::{Event, Progress, with_size_beside};
 use crate::spill::{SpillLog, SpillOptions};
 
 /// Everything under a prefix of an object store.
@@ -169,22 +169,19 @@ pub async fn transfer_objects(
         resumed_records: 0,
         estimated_total: None,
     });
-    // The source's size, counted beside the copy for an estimate of what is left (polled
-    // first, so a listing that answers at once is reported before any progress); the copy
-    // does not wait for it, and a copy done first drops it here, before any deletes. A dry
-    // run, which reads no body, is over too soon to need it.
-    let (mut report, mut extras, extra) = {
-        let sizing = std::pin::pin!(async {
-            if !options.dry_run {
-                sizing::report_size(from, progress).await;
-            }
-        });
-        let copying = std::pin::pin!(copy_each(from, to, options, progress));
-        match futures::future::select(sizing, copying).await {
-            futures::future::Either::Left(((), copying)) => copying.await?,
-            futures::future::Either::Right((copied, _)) => copied?,
+    // The source's size, counted beside the copy for an estimate of what is left; a copy
+    // done first drops the count, before any deletes. A dry run, which reads no body, is
+    // over too soon to need it.
+    let counting = !options.dry_run && progress.wants_source_size();
+    let size = async move {
+        if counting {
+            sizing::count(from).await.map(Some)
+        } else {
+            Ok(None)
         }
     };
+    let copying = copy_each(from, to, options, progress);
+    let (mut report, mut extras, extra) = with_size_beside(progress, size, copying).await?;
     if !options.delete {
         report.extra_kept = extra;
         return Ok(report);

@@ -1,5 +1,7 @@
 //! [`Progress`]: what a running job reports, for progress bars and JSON event streams.
 
+use store_core::Result;
+
 /// One thing a job reports. More kinds of event may come: match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -80,3 +82,24 @@ pub trait Progress: Send + Sync {
 pub struct Silent;
 
 impl Progress for Silent {}
+
+/// Runs `job` with the source's size counted beside it by `size`, whose answer is reported
+/// as an [`Event::Sized`] (a failed count only costs the estimate: the job reports its own
+/// errors). `size` is polled first, so an answer ready at once comes before any progress;
+/// the job does not wait for it, and a job done first drops it.
+pub(crate) async fn with_size_beside<T>(
+    progress: &dyn Progress,
+    size: impl Future<Output = Result<Option<(u64, u64)>>>,
+    job: impl Future<Output = T>,
+) -> T {
+    let sizing = std::pin::pin!(async {
+        if let Ok(Some((records, bytes))) = size.await {
+            progress.event(&Event::Sized { records, bytes });
+        }
+    });
+    let job = std::pin::pin!(job);
+    match futures::future::select(sizing, job).await {
+        futures::future::Either::Left(((), job)) => job.await,
+        futures::future::Either::Right((done, _)) => done,
+    }
+}

@@ -27,7 +27,7 @@ pub(crate) struct Reporter {
     last_heartbeat: Mutex<Option<Instant>>,
     /// What the progress line counts: records, unless the command says objects.
     unit: OnceLock<&'static str>,
-    /// The bytes an object transfer's source holds, once counted.
+    /// The bytes the source holds, once told (an object count beside the copy, a manifest).
     total_bytes: OnceLock<u64>,
 }
 

@@ -1,6 +1,6 @@
 //! What an object transfer tells its [`Progress`]: the source's size, counted by a second
-//! listing beside the copy when the progress asks for it, and the objects and bytes done,
-//! a few times a second rather than once an object.
+//! listing, and the objects and bytes done, a few times a second rather than once an
+//! object.
 
 use std::time::{Duration, Instant};
 
@@ -21,17 +21,6 @@ pub(crate) async fn count(location: &ObjectLocation) -> Result<(u64, u64)> {
             Ok((objects + 1, bytes + meta.size))
         })
         .await
-}
-
-/// Reports the source's size to `progress` when it asks for it and the listing succeeds (a
-/// failed count only costs the estimate: the copy reports its own errors).
-pub(super) async fn report_size(from: &ObjectLocation, progress: &dyn Progress) {
-    if !progress.wants_source_size() {
-        return;
-    }
-    if let Ok((records, bytes)) = count(from).await {
-        progress.event(&Event::Sized { records, bytes });
-    }
 }
 
 /// The objects and bytes done so far, reported at most every [`REPORT_EVERY`].
