@@ -32,7 +32,7 @@ impl<'de> Deserialize<'de> for Line {
                 };
                 while let Some(field) = map.next_key::<LineField>()? {
                     match field {
-                        LineField::Key => line.key = Some(map.next_value::<Key>()?.0),
+                        LineField::Key => line.key = Some(map.next_value::<Key<Typed>>()?.values()),
                         LineField::Doc => line.doc = Some(map.next_value::<Doc>()?.0),
                         LineField::Other => {
                             map.next_value::<IgnoredAny>()?;
@@ -65,22 +65,23 @@ impl<'de> Deserialize<'de> for LineField {
     }
 }
 
-/// The key object: attribute names and typed values in the order written, as a list (a key
-/// has one or two attributes: no map is worth building for them).
-pub(super) struct Key(pub(super) Vec<(String, Value)>);
+/// The key object: attribute names and what `T` reads of their typed values, in the order
+/// written, as a list (a key has one or two attributes: no map is worth building for them).
+/// A restore reads the values ([`Typed`]); a check of the line's shape only their tags.
+pub(super) struct Key<T>(pub(super) Vec<(String, T)>);
 
-impl<'de> Deserialize<'de> for Key {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Key<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key;
+        struct KeyVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for KeyVisitor<T> {
+            type Value = Key<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a key: a JSON object of typed values")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key, A::Error> {
-                let mut key: Vec<(String, Value)> = Vec::with_capacity(2);
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key<T>, A::Error> {
+                let mut key: Vec<(String, T)> = Vec::with_capacity(2);
                 while let Some(name) = map.next_key::<String>()? {
-                    let value = map.next_value::<Typed>()?.0;
+                    let value = map.next_value::<T>()?;
                     // As a map would: a repeated attribute keeps its last value.
                     match key.iter_mut().find(|(n, _)| *n == name) {
                         Some(slot) => slot.1 = value,
@@ -90,7 +91,17 @@ impl<'de> Deserialize<'de> for Key {
                 Ok(Key(key))
             }
         }
-        d.deserialize_map(KeyVisitor)
+        d.deserialize_map(KeyVisitor(std::marker::PhantomData))
+    }
+}
+
+impl Key<Typed> {
+    /// The key's attributes with their values.
+    pub(super) fn values(self) -> Vec<(String, Value)> {
+        self.0
+            .into_iter()
+            .map(|(name, typed)| (name, typed.0))
+            .collect()
     }
 }
 

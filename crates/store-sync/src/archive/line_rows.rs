@@ -217,7 +217,7 @@ impl<'de> Visitor<'de> for RowLine<'_> {
         let (mut had_doc, mut key) = (false, None);
         while let Some(field) = map.next_key::<LineField>()? {
             match field {
-                LineField::Key => key = Some(map.next_value::<Key>()?.0),
+                LineField::Key => key = Some(map.next_value::<Key<Typed>>()?.values()),
                 LineField::Doc => {
                     let row = map.next_value_seed(RowDoc {
                         columns: &mut self.rows.columns,

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use store_core::{Result, StoreError};
 
-use super::line_de::{LineField, Nested, ONE_TAG, Tag, read_whole};
+use super::line_de::{Key, LineField, Nested, ONE_TAG, Tag, read_whole};
 use super::lines::line_error;
 
 /// Checks that `line` is an archive line a restore reads as far as its shape goes, for a
@@ -69,7 +69,10 @@ impl<'de> Deserialize<'de> for LineShape {
                 let (mut key, mut doc) = (None, false);
                 while let Some(field) = map.next_key::<LineField>()? {
                     match field {
-                        LineField::Key => key = Some(map.next_value::<KeyShape>()?.0),
+                        LineField::Key => {
+                            let key_shape = map.next_value::<Key<TypedShape>>()?;
+                            key = Some(key_shape.0.into_iter().map(|(n, t)| (n, t.0)).collect());
+                        }
                         LineField::Doc => {
                             map.next_value::<AttributesShape>()?;
                             doc = true;
@@ -87,33 +90,6 @@ impl<'de> Deserialize<'de> for LineShape {
             }
         }
         d.deserialize_map(LineVisitor)
-    }
-}
-
-/// The shape of a key: attribute names to typed values, each name kept with its tag.
-struct KeyShape(Vec<(String, Tag)>);
-
-impl<'de> Deserialize<'de> for KeyShape {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = KeyShape;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key: a JSON object of typed values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeyShape, A::Error> {
-                let mut key: Vec<(String, Tag)> = Vec::with_capacity(2);
-                while let Some(name) = map.next_key::<String>()? {
-                    let tag = map.next_value::<TypedShape>()?.0;
-                    match key.iter_mut().find(|(n, _)| *n == name) {
-                        Some(slot) => slot.1 = tag,
-                        None => key.push((name, tag)),
-                    }
-                }
-                Ok(KeyShape(key))
-            }
-        }
-        d.deserialize_map(KeyVisitor)
     }
 }
 
