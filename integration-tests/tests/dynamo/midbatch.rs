@@ -6,13 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use integration_tests::fault_proxy::FaultProxy;
 use integration_tests::services::{Service, endpoint};
-use store_core::document::{BatchWriteOptions, Scan, WriteOp};
+use store_core::document::{BatchWriteOptions, WriteOp};
 use store_core::{Document, DocumentStore, KeySchema, KeyType, RetryPolicy, Value};
 
-use crate::support::TempTable;
+use crate::support::{TempTable, scan_all};
 
 const ITEMS: i64 = 3_000;
 
@@ -98,15 +97,7 @@ async fn a_batch_cut_by_a_black_hole_and_resets_lands_every_item_exactly_once() 
     assert!(pending.is_empty(), "{} items never landed", pending.len());
 
     // Behind the proxy's back: every item once, byte for byte.
-    let mut all: Vec<Document> = table
-        .store
-        .scan(Scan {
-            consistent: true,
-            ..Scan::new()
-        })
-        .try_collect()
-        .await
-        .expect("scan");
+    let mut all: Vec<Document> = scan_all(&table.store).await;
     assert_eq!(all.len(), ITEMS as usize, "no item lost or doubled");
     all.sort_by_key(|d| d.get("sk").and_then(Value::as_i64));
     assert_eq!(all, docs);

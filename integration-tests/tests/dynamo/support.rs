@@ -181,15 +181,19 @@ pub(crate) async fn put_all(store: &DynamoStore, docs: Vec<Document>) {
     assert!(report.is_complete(), "unwritten: {:?}", report.failed);
 }
 
-/// How many items a consistent scan of `store` returns.
-pub(crate) async fn scan_count(store: &DynamoStore) -> usize {
-    let all: Vec<Document> = store
+/// Every item of `store`, by a consistent scan.
+pub(crate) async fn scan_all(store: &DynamoStore) -> Vec<Document> {
+    store
         .scan(Scan {
             consistent: true,
             ..Scan::new()
         })
         .try_collect()
         .await
-        .expect("scan");
-    all.len()
+        .expect("scan")
+}
+
+/// How many items a consistent scan of `store` returns.
+pub(crate) async fn scan_count(store: &DynamoStore) -> usize {
+    scan_all(store).await.len()
 }

@@ -5,14 +5,13 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use integration_tests::fault_proxy::{FaultProxy, HttpFault};
 use integration_tests::services::{Service, endpoint};
-use store_core::document::{BatchWriteOptions, Scan, WriteOp};
+use store_core::document::{BatchWriteOptions, WriteOp};
 use store_core::{DocKey, Document, DocumentStore, ErrorKind, RetryPolicy, Value};
 use store_dynamo::DynamoStore;
 
-use crate::support::{TempTable, item, many, pk_sk, scan_count};
+use crate::support::{TempTable, item, many, pk_sk, scan_all, scan_count};
 
 /// The DynamoDB throttling error the proxy answers with.
 const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
@@ -61,15 +60,7 @@ async fn throttled_batch_writes_are_retried_until_every_item_lands_exactly_once(
     // 12 calls of 25 went through exactly once each; every throttled call was retried.
     assert_eq!(stats.requests, 12 + stats.injected, "{stats:?}");
     // Every item landed, exactly once and intact (read behind the proxy's back).
-    let all: Vec<Document> = table
-        .store
-        .scan(Scan {
-            consistent: true,
-            ..Scan::new()
-        })
-        .try_collect()
-        .await
-        .expect("scan");
+    let all: Vec<Document> = scan_all(&table.store).await;
     assert_eq!(all.len(), 300);
     let mut all = all;
     all.sort_by_key(|d| d.get("i").and_then(Value::as_i64));

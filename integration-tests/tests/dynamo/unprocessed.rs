@@ -7,10 +7,9 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures::TryStreamExt;
 use integration_tests::services::{Service, endpoint, setting};
 use serde_json::{Value as Json, json};
-use store_core::document::{BatchWriteOptions, Scan, WriteOp};
+use store_core::document::{BatchWriteOptions, WriteOp};
 use store_core::{Document, DocumentStore, KeySchema, KeyType, RetryPolicy, Value};
 use store_dynamo::DynamoStore;
 use store_dynamo::sdk::config::interceptors::{
@@ -20,7 +19,7 @@ use store_dynamo::sdk::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
 
-use crate::support::TempTable;
+use crate::support::{TempTable, scan_all};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -148,15 +147,7 @@ async fn unprocessed_items_are_retried_until_every_item_lands_exactly_once() {
     assert!(withheld >= 100, "writes were withheld: {withheld}");
     // 8 chunks of 25, each withheld half retried (and halved again) until done.
     assert!(interceptor.calls.load(Ordering::SeqCst) > 8);
-    let mut all: Vec<Document> = table
-        .store
-        .scan(Scan {
-            consistent: true,
-            ..Scan::new()
-        })
-        .try_collect()
-        .await
-        .expect("scan");
+    let mut all: Vec<Document> = scan_all(&table.store).await;
     all.sort_by_key(|d| d.get("i").and_then(Value::as_i64));
     assert_eq!(all, docs, "every item landed exactly once");
 }
