@@ -56,7 +56,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use dynamodb::DynamoServer;
-use harness::Cmd;
+use harness::{Cmd, Sample};
 use store_core::testkit::bench::ServerProcess;
 
 const WORDS: [&str; 26] = [
@@ -238,6 +238,29 @@ impl Ctx {
                 harness::tail(&output)
             ),
         }
+    }
+
+    /// One timed `stores backup SRC` into the fresh scratch folder `scratch`, checked equal
+    /// to the source, then removed.
+    fn timed_backup(&self, src_url: &str, scratch: &str) -> Result<Sample> {
+        let dir = self.scratch(scratch)?;
+        let sample = self
+            .stores()
+            .args(["backup", src_url, &file_url(&dir)])
+            .timed(&self.work)?;
+        self.check(src_url, &file_url(&dir))?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(sample)
+    }
+
+    /// One timed `stores restore ARCHIVE DST`, checked equal to the source.
+    fn timed_restore(&self, archive: &Path, dst: &str, src_url: &str) -> Result<Sample> {
+        let sample = self
+            .stores()
+            .args(["restore", &file_url(archive), dst])
+            .timed(&self.work)?;
+        self.check(src_url, dst)?;
+        Ok(sample)
     }
 
     /// A fresh scratch directory for one run.

@@ -211,14 +211,7 @@ fn dynamodb_rounds(
     };
     let mut contenders = vec![
         Contender::ours("stores backup", |run| {
-            let dir = ctx.scratch(&format!("ddb-ours-{run}"))?;
-            let sample = ctx
-                .stores()
-                .args(["backup", &src_url, &file_url(&dir)])
-                .timed(&ctx.work)?;
-            ctx.check(&src_url, &file_url(&dir))?;
-            let _ = std::fs::remove_dir_all(&dir);
-            Ok(sample)
+            ctx.timed_backup(&src_url, &format!("ddb-ours-{run}"))
         }),
         Contender::baseline(
             format!("dynamodump {}", harness::DYNAMODUMP_VERSION),
@@ -241,11 +234,7 @@ fn dynamodb_rounds(
             let table = table_name("ours", run);
             tables.borrow_mut().push(table.clone());
             let dst = format!("dynamodb://{table}");
-            let sample = ctx
-                .stores()
-                .args(["restore", &file_url(&archive), &dst])
-                .timed(&ctx.work)?;
-            ctx.check(&src_url, &dst)?;
+            let sample = ctx.timed_restore(&archive, &dst, &src_url)?;
             drop_table(&table);
             Ok(sample)
         }),

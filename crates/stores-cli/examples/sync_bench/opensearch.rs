@@ -115,14 +115,7 @@ fn opensearch_rounds(
     };
     let mut contenders = vec![
         Contender::ours("stores backup", |run| {
-            let dir = ctx.scratch(&format!("os-ours-{run}"))?;
-            let sample = ctx
-                .stores()
-                .args(["backup", &src_url, &file_url(&dir)])
-                .timed(&ctx.work)?;
-            ctx.check(&src_url, &file_url(&dir))?;
-            let _ = std::fs::remove_dir_all(&dir);
-            Ok(sample)
+            ctx.timed_backup(&src_url, &format!("os-ours-{run}"))
         }),
         Contender::baseline(
             format!("elasticdump {}", harness::ELASTICDUMP_VERSION),
@@ -143,11 +136,7 @@ fn opensearch_rounds(
             let index = index_name("ours", run);
             indexes.borrow_mut().push(index.clone());
             let dst = loc(&index);
-            let sample = ctx
-                .stores()
-                .args(["restore", &file_url(&archive), &dst])
-                .timed(&ctx.work)?;
-            ctx.check(&src_url, &dst)?;
+            let sample = ctx.timed_restore(&archive, &dst, &src_url)?;
             drop_index(&index);
             Ok(sample)
         }),

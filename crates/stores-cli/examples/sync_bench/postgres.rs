@@ -118,14 +118,7 @@ fn postgres_rounds(
     };
     let mut contenders = vec![
         Contender::ours("stores backup", |run| {
-            let dir = ctx.scratch(&format!("pg-ours-{run}"))?;
-            let sample = ctx
-                .stores()
-                .args(["backup", &src_url, &file_url(&dir)])
-                .timed(&ctx.work)?;
-            ctx.check(&src_url, &file_url(&dir))?;
-            let _ = std::fs::remove_dir_all(&dir);
-            Ok(sample)
+            ctx.timed_backup(&src_url, &format!("pg-ours-{run}"))
         }),
         Contender::baseline("pg_dump -Fc", |run| {
             let dir = ctx.scratch(&format!("pg-dump-{run}"))?;
@@ -140,11 +133,7 @@ fn postgres_rounds(
         Contender::ours("stores restore", |run| {
             let (db, conn) = new_db("ours", run)?;
             let dst = format!("{conn}?table={PG_TABLE}");
-            let sample = ctx
-                .stores()
-                .args(["restore", &file_url(&archive), &dst])
-                .timed(&ctx.work)?;
-            ctx.check(&src_url, &dst)?;
+            let sample = ctx.timed_restore(&archive, &dst, &src_url)?;
             drop_db(&db);
             Ok(sample)
         }),
