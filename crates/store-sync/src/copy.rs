@@ -186,6 +186,7 @@ async fn write_all(
         file,
         progress,
         source,
+        partition: options.partition,
         sink,
     };
     match rows {
@@ -226,9 +227,11 @@ struct Checkpointing<'a> {
     state: &'a mut Checkpoint,
     file: Option<&'a CheckpointFile>,
     progress: &'a dyn Progress,
-    /// Asked after each batch for the bytes it has read, for the progress, when the sink
-    /// does not count what it writes.
+    /// Asked after each batch for the bytes that held the records confirmed so far, for the
+    /// progress, when the sink does not count what it writes.
     source: &'a dyn RecordSource,
+    /// The share of the source this copy reads.
+    partition: Partition,
     /// Asked after each batch for the bytes it has written, for the progress.
     sink: &'a dyn RecordSink,
 }
@@ -264,13 +267,14 @@ impl Checkpointing<'_> {
             if let Some(file) = self.file {
                 file.save(self.state).await?;
             }
+            let bytes = self.sink.bytes_written().or_else(|| {
+                let position = self.state.resume.as_deref()?;
+                self.source.bytes_before(self.partition, position)
+            });
             self.progress.event(&Event::Progress {
                 records: self.state.records,
                 batch: step.count,
-                bytes: self
-                    .sink
-                    .bytes_written()
-                    .or_else(|| self.source.bytes_read()),
+                bytes,
             });
             next = following;
         }

@@ -145,10 +145,13 @@ pub trait RecordSource: Send + Sync {
         Ok(None)
     }
 
-    /// The bytes this source has read so far, for progress, when it counts them: an archive
-    /// counts its compressed parts as they are decoded (a part or two ahead of the records
-    /// written). `None` (the default) for a store.
-    fn bytes_read(&self) -> Option<u64> {
+    /// For progress, the bytes of `partition` that hold its records before `position` (a
+    /// position a [`Batch`] of this source returned), when this source counts bytes: an
+    /// archive answers from its manifest, the compressed parts before `position` plus the
+    /// share of its part up to its line, so a resumed restore counts what earlier runs
+    /// read. `None` (the default) for a store.
+    fn bytes_before(&self, partition: Partition, position: &str) -> Option<u64> {
+        let _ = (partition, position);
         None
     }
 

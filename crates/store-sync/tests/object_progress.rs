@@ -1,41 +1,16 @@
 //! What an object transfer tells its progress: the source's size when asked for, and the
 //! objects and bytes done, copied or found equal.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
+
+use common::Recorder;
 
 use store_core::memory::MemoryObjectStore;
 use store_core::{ObjectKey, ObjectStore, ObjectStoreExt};
+use store_sync::Event;
 use store_sync::objects::{ObjectLocation, ObjectTransferOptions, transfer_objects};
-use store_sync::{Event, Progress};
-
-/// Keeps a job's events; asks for the source's size when `wants_size`.
-struct Recorder {
-    wants_size: bool,
-    events: Mutex<Vec<Event>>,
-}
-
-impl Recorder {
-    fn new(wants_size: bool) -> Self {
-        Self {
-            wants_size,
-            events: Mutex::default(),
-        }
-    }
-
-    fn take(&self) -> Vec<Event> {
-        std::mem::take(&mut self.events.lock().unwrap())
-    }
-}
-
-impl Progress for Recorder {
-    fn event(&self, event: &Event) {
-        self.events.lock().unwrap().push(event.clone());
-    }
-
-    fn wants_source_size(&self) -> bool {
-        self.wants_size
-    }
-}
 
 /// `n` objects of different sizes under `prefix`; returns their bytes.
 async fn filled(store: &dyn ObjectStore, prefix: &str, n: usize) -> u64 {

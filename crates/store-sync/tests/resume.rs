@@ -3,15 +3,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use common::{dataset, documents};
+use common::{Recorder, dataset, documents};
 use store_core::{Result, StoreError};
 use store_sync::{
-    Checkpoint, CheckpointFile, CollectionSchema, CopyOptions, DocumentCollection, Receipt, Record,
-    RecordKey, RecordSink, Silent, check, copy,
+    ArchiveSink, ArchiveSource, Checkpoint, CheckpointFile, CollectionSchema, CopyOptions,
+    DocumentCollection, Event, Partition, Receipt, Record, RecordKey, RecordSink, Silent, check,
+    copy,
 };
 
 /// A sink that counts what reaches it and fails on the `fail_at`-th batch, either before
@@ -22,6 +22,18 @@ struct Flaky {
     records: AtomicU64,
     fail_at: u64,
     write_then_fail: bool,
+}
+
+impl Flaky {
+    fn new(inner: DocumentCollection, fail_at: u64, write_then_fail: bool) -> Self {
+        Self {
+            inner,
+            calls: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            fail_at,
+            write_then_fail,
+        }
+    }
 }
 
 #[async_trait]
@@ -64,13 +76,7 @@ async fn killed_then_resumed(fail_at: u64, write_then_fail: bool) {
         checkpoint: Some(dir.path().join("job.json")),
         ..CopyOptions::default()
     };
-    let flaky = Flaky {
-        inner: sink.clone(),
-        calls: AtomicU64::new(0),
-        records: AtomicU64::new(0),
-        fail_at,
-        write_then_fail,
-    };
+    let flaky = Flaky::new(sink.clone(), fail_at, write_then_fail);
     let err = copy(&source, &flaky, &options, &Silent).await.unwrap_err();
     assert!(err.message().contains("sink"), "{}", err.message());
 
@@ -90,13 +96,7 @@ async fn killed_then_resumed(fail_at: u64, write_then_fail: bool) {
     );
 
     // Resumed with a healthy sink, the copy finishes; the source and sink are equal.
-    let counting = Flaky {
-        inner: sink.clone(),
-        calls: AtomicU64::new(0),
-        records: AtomicU64::new(0),
-        fail_at: u64::MAX,
-        write_then_fail: false,
-    };
+    let counting = Flaky::new(sink.clone(), u64::MAX, false);
     let report = copy(&source, &counting, &options, &Silent).await.unwrap();
     assert_eq!(report.resumed_records, saved.records);
     assert_eq!(report.records, N as u64);
@@ -153,5 +153,75 @@ async fn a_checkpoint_of_another_job_is_refused_and_restart_replaces_it() {
     let report = copy(&source, &two, &restarted, &Silent).await.unwrap();
     assert_eq!(report.records, 20);
     assert!(check(&source, &two, 10).await.unwrap().is_equal());
-    let _ = Arc::new(());
+}
+
+#[tokio::test]
+async fn a_resumed_restore_counts_the_archive_bytes_of_every_record_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().join("archive");
+    let (_, source) = documents("src", &dataset(300)).await;
+    let sink = ArchiveSink::in_dir(&at, "file://archive", "stores-test", Partition::whole());
+    let in_hundreds = CopyOptions {
+        batch_size: 100,
+        ..CopyOptions::default()
+    };
+    copy(&source, &sink, &in_hundreds, &Silent).await.unwrap();
+    let archive = ArchiveSource::in_dir(&at, "file://archive");
+    let parts: Vec<(u64, u64)> = archive.manifest().await.unwrap().collections[0]
+        .parts
+        .iter()
+        .map(|p| (p.records, p.bytes))
+        .collect();
+    assert!(
+        parts.len() > 1 && parts.iter().all(|p| p.0 % 40 != 0),
+        "{parts:?}"
+    );
+    // The bytes holding the first `records` records: whole parts, then a share by lines.
+    let holding = |mut records: u64| -> u64 {
+        let mut bytes = 0;
+        for &(in_part, part_bytes) in &parts {
+            let taken = records.min(in_part);
+            bytes += part_bytes * taken / in_part;
+            records -= taken;
+        }
+        bytes
+    };
+
+    // Batches of 40 end inside parts; the fourth fails, after three were confirmed.
+    let (target, sink) = documents("dst", &[]).await;
+    let options = CopyOptions {
+        batch_size: 40,
+        checkpoint: Some(dir.path().join("restore.json")),
+        ..CopyOptions::default()
+    };
+    copy(
+        &archive,
+        &Flaky::new(sink.clone(), 4, false),
+        &options,
+        &Silent,
+    )
+    .await
+    .unwrap_err();
+    // A new reader, as a new process would have, resumes.
+    let recorder = Recorder::new(false);
+    let again = ArchiveSource::in_dir(&at, "file://archive");
+    copy(&again, &sink, &options, &recorder).await.unwrap();
+    let read: Vec<(u64, Option<u64>)> = recorder
+        .take()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Progress { records, bytes, .. } => Some((records, bytes)),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<(u64, Option<u64>)> = [160, 200, 240, 280, 300]
+        .into_iter()
+        .map(|records| (records, Some(holding(records))))
+        .collect();
+    assert_eq!(read, expected);
+    assert_eq!(
+        read.last().unwrap().1,
+        Some(parts.iter().map(|p| p.1).sum())
+    );
+    assert_eq!(common::count(target.as_ref()).await, 300);
 }

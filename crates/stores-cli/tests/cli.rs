@@ -163,12 +163,13 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("archive/manifest.json")).unwrap())
             .unwrap();
-    let part_bytes: u64 = manifest["collections"][0]["parts"]
+    let parts: Vec<(u64, u64)> = manifest["collections"][0]["parts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["bytes"].as_u64().unwrap())
-        .sum();
+        .map(|p| (p["records"].as_u64().unwrap(), p["bytes"].as_u64().unwrap()))
+        .collect();
+    let part_bytes: u64 = parts.iter().map(|(_, bytes)| bytes).sum();
     let bytes: Vec<u64> = progress
         .iter()
         .map(|p| p["bytes"].as_u64().unwrap())
@@ -176,19 +177,25 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{bytes:?}");
     assert_eq!(bytes.last(), Some(&part_bytes));
 
-    // A restore counts the archive's bytes it read: in the end, all of them.
+    // A restore counts the archive's bytes that held the records written: whole parts, and
+    // a share by lines of the part a batch ends in (batches of 40 end inside parts of 100).
     let copy = table_url(&dir.path().join("copy.db"), "items");
-    let out = stores(&["restore", "--json", "--batch-size", "100", &archive, &copy]);
+    let out = stores(&["restore", "--json", "--batch-size", "40", &archive, &copy]);
     expect_code(&out, 0);
     let restore_events: Vec<serde_json::Value> = stdout(&out)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let last_read = restore_events
+    let read: Vec<(u64, u64)> = restore_events
         .iter()
-        .rfind(|e| e["event"] == "progress")
-        .map(|e| e["bytes"].as_u64().unwrap());
-    assert_eq!(last_read, Some(part_bytes));
+        .filter(|e| e["event"] == "progress")
+        .map(|e| (e["records"].as_u64().unwrap(), e["bytes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(read.len(), ROWS.div_ceil(40), "{read:?}");
+    for &(records, bytes) in &read {
+        assert_eq!(bytes, bytes_holding(&parts, records), "{read:?}");
+    }
+    assert_eq!(read.last().map(|r| r.1), Some(part_bytes));
     // Against the size its manifest gives.
     let sized: Vec<_> = restore_events
         .iter()
@@ -510,4 +517,19 @@ fn a_search_ca_file_that_is_missing_is_named() {
     assert!(line.contains("cannot read the CA file"), "{line}");
     assert!(line.contains("no-such-ca.pem"), "{line}");
     assert!(!target_db.exists());
+}
+
+/// The bytes of the archive parts `parts` (records, bytes) that hold their first `records`
+/// records: whole parts, then the next one's bytes in proportion to its records taken.
+fn bytes_holding(parts: &[(u64, u64)], mut records: u64) -> u64 {
+    let mut total = 0;
+    for &(in_part, bytes) in parts {
+        if records >= in_part {
+            total += bytes;
+            records -= in_part;
+        } else {
+            return total + bytes * records / in_part;
+        }
+    }
+    total
 }

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -32,8 +31,6 @@ pub struct ArchiveSource {
     storage: Storage,
     label: String,
     manifest: Arc<OnceCell<Manifest>>,
-    /// The bytes of the parts a read has decoded so far.
-    read: Arc<AtomicU64>,
 }
 
 impl ArchiveSource {
@@ -71,7 +68,6 @@ impl ArchiveSource {
             storage,
             label,
             manifest: Arc::new(OnceCell::new()),
-            read: Arc::default(),
         }
     }
 
@@ -294,8 +290,12 @@ impl RecordSource for ArchiveSource {
         Ok(Some((entry.records, entry.bytes)))
     }
 
-    fn bytes_read(&self) -> Option<u64> {
-        Some(self.read.load(Ordering::Relaxed))
+    fn bytes_before(&self, partition: Partition, position: &str) -> Option<u64> {
+        let [entry] = self.manifest.get()?.collections.as_slice() else {
+            return None;
+        };
+        let (part, line) = decode_position(position).ok()?;
+        Some(bytes_before(entry, partition, part, line))
     }
 
     fn read(
@@ -313,11 +313,8 @@ impl RecordSource for ArchiveSource {
                     let parts = parts_from(entry, partition, first_part);
                     // Records of consecutive parts fill one batch: a batch's size is the
                     // caller's, whatever size the backup gave its parts.
-                    let read = self.read.clone();
                     self.decoded(parts, move |bytes, part| {
-                        let records = decode_part(&bytes, &key_names, &part.path, part.records);
-                        read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        records
+                        decode_part(&bytes, &key_names, &part.path, part.records)
                     })
                     .flat_map(move |(i, records)| {
                         let skip = if i == first_part { first_line } else { 0 };
@@ -362,12 +359,9 @@ impl RecordSource for ArchiveSource {
             Err(e) => futures::stream::iter([Err(e)]).boxed(),
             Ok((entry, key_names, first_part, first_line)) => {
                 let parts = parts_from(entry, partition, first_part);
-                let read = self.read.clone();
                 let reader = RowReader {
                     parts: self.decoded(parts, move |bytes, part| {
-                        let rows = decode_part_rows(&bytes, &key_names, &part.path, part.records);
-                        read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        rows
+                        decode_part_rows(&bytes, &key_names, &part.path, part.records)
                     }),
                     current: None,
                     skip: (first_part, first_line),
@@ -395,6 +389,23 @@ fn parts_from(
         .filter(|(i, _)| *i as u64 % u64::from(partition.total()) == u64::from(partition.index()))
         .filter(|(i, _)| *i >= first_part)
         .collect()
+}
+
+/// The compressed bytes of the parts of `entry` that `partition` reads before line `line` of
+/// part `part`: the parts before it whole, and its own bytes in proportion to its lines.
+fn bytes_before(entry: &CollectionEntry, partition: Partition, part: usize, line: usize) -> u64 {
+    parts_from(entry, partition, 0)
+        .into_iter()
+        .take_while(|(i, _)| *i <= part)
+        .map(|(i, p)| match (i < part, p.records) {
+            (true, _) | (false, 0) => p.bytes,
+            (false, records) => {
+                let share = u128::from(p.bytes) * (line as u128).min(u128::from(records))
+                    / u128::from(records);
+                u64::try_from(share).unwrap_or(p.bytes)
+            }
+        })
+        .sum()
 }
 
 /// Reads parts one after the other into batches of rows: a batch takes rows of consecutive

@@ -1,12 +1,12 @@
 //! Test data and stores shared by the store-sync tests.
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use store_core::memory::{MemoryDocumentStore, MemorySearchIndex};
 use store_core::{Document, KeySchema, KeyType, Number, SqlStore, Value};
-use store_sync::{DocumentCollection, SearchCollection, SqlTable};
+use store_sync::{DocumentCollection, Event, Progress, SearchCollection, SqlTable};
 
 /// Values at the edges of what stores keep exactly.
 pub fn edge_numbers() -> Vec<Number> {
@@ -105,4 +105,33 @@ pub async fn count(store: &dyn store_core::DocumentStore) -> u64 {
     use futures::TryStreamExt;
     let items: Vec<Document> = store.scan(Default::default()).try_collect().await.unwrap();
     items.len() as u64
+}
+
+/// Keeps a job's events; asks for the source's size when `wants_size`.
+pub struct Recorder {
+    wants_size: bool,
+    events: Mutex<Vec<Event>>,
+}
+
+impl Recorder {
+    pub fn new(wants_size: bool) -> Self {
+        Self {
+            wants_size,
+            events: Mutex::default(),
+        }
+    }
+
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut self.events.lock().unwrap())
+    }
+}
+
+impl Progress for Recorder {
+    fn event(&self, event: &Event) {
+        self.events.lock().unwrap().push(event.clone());
+    }
+
+    fn wants_source_size(&self) -> bool {
+        self.wants_size
+    }
 }
