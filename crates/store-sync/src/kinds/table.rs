@@ -266,6 +266,11 @@ struct Reader<'a> {
     table: String,
     keys: Vec<String>,
     after: Option<Vec<Value>>,
+    /// Whether `after` is the key of the last row this reader read (not a resume position
+    /// or a partition's bound): the next page then starts at that row and checks that it
+    /// reads back, since a key that does not bind as it reads (SQLite: a REAL key in a
+    /// column with no declared type, TEXT that is not UTF-8) would skip rows unseen.
+    after_own_row: bool,
     before: Option<Vec<Value>>,
     batch_size: usize,
 }
@@ -294,6 +299,7 @@ impl<'a> Reader<'a> {
             table: table.quoted(),
             keys: info.primary_key.clone(),
             after: None,
+            after_own_row: false,
             before: None,
             batch_size: batch_size.max(1),
         };
@@ -380,7 +386,8 @@ impl<'a> Reader<'a> {
         };
         if let Some(after) = &self.after {
             let t = tuple(&mut params, after);
-            conditions.push(format!("({}) > {t}", self.key_list()));
+            let from = if self.after_own_row { ">=" } else { ">" };
+            conditions.push(format!("({}) {from} {t}", self.key_list()));
         }
         if let Some(before) = &self.before {
             let t = tuple(&mut params, before);
@@ -395,9 +402,25 @@ impl<'a> Reader<'a> {
             "SELECT * FROM {}{filter} ORDER BY {} LIMIT {}",
             self.table,
             self.key_list(),
-            self.batch_size
+            self.batch_size + usize::from(self.after_own_row)
         );
         (sql, params)
+    }
+
+    /// Takes off the first row of a page that starts at the last row read, which must be
+    /// that row: otherwise the key did not find its own row, and paging on would skip rows.
+    fn drop_own_row(&self, rows: &mut Vec<Document>) -> Result<()> {
+        let (true, Some(after)) = (self.after_own_row, &self.after) else {
+            return Ok(());
+        };
+        if rows.first().map(|row| self.key_values(row)).as_ref() == Some(after) {
+            rows.remove(0);
+            return Ok(());
+        }
+        Err(StoreError::unsupported(format!(
+            "reading {} by key stopped after the row with key {after:?}: asked for by that key,              the table no longer gives that row back. Either the row was deleted during the              read, or its key does not compare as it reads (in SQLite, a REAL or a non-UTF-8              TEXT key in a column with no declared type), and reading on would skip rows. Run              again; for such a key, copy a query that casts it (`?query=SELECT CAST(k AS TEXT)              AS k, …`)",
+            self.table
+        )))
     }
 
     fn batches(self) -> impl futures::Stream<Item = Result<Batch>> + 'a {
@@ -408,10 +431,13 @@ impl<'a> Reader<'a> {
                 return closed.err().map(|e| (Err(e), None));
             }
             let (sql, params) = reader.page_sql();
-            let rows = match reader.conn.query(&sql, &params).await {
+            let mut rows = match reader.conn.query(&sql, &params).await {
                 Ok(rows) => rows,
                 Err(e) => return Some((Err(e), None)),
             };
+            if let Err(e) = reader.drop_own_row(&mut rows) {
+                return Some((Err(e), None));
+            }
             let last = rows.len() < reader.batch_size;
             let resume = rows.last().map(|row| reader.key_values(row));
             let records = rows
@@ -428,6 +454,7 @@ impl<'a> Reader<'a> {
             }
             let token = resume.as_deref().map(encode_position);
             reader.after = resume;
+            reader.after_own_row = true;
             if last {
                 if let Err(e) = reader.conn.close().await {
                     return Some((Err(e), None));
