@@ -1,6 +1,7 @@
 //! Sources and sinks for each kind of keyed collection.
 
 pub(crate) mod catalog;
+mod column_type;
 pub(crate) mod documents;
 pub(crate) mod query;
 pub(crate) mod search;

@@ -334,6 +334,32 @@ fn a_password_never_appears_in_any_output() {
 }
 
 #[test]
+fn a_schema_file_with_sql_in_a_column_type_is_refused_before_anything_runs() {
+    let (dir, db) = setup();
+    let archive_dir = dir.path().join("archive");
+    let archive = file_url(&archive_dir);
+    expect_code(&stores(&["backup", &table_url(&db, "items"), &archive]), 0);
+    let schema_file = archive_dir.join("schema/items.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&schema_file).unwrap()).unwrap();
+    schema["columns"][1]["type"] = "TEXT); DROP TABLE victim; --".into();
+    std::fs::write(&schema_file, serde_json::to_vec(&schema).unwrap()).unwrap();
+
+    let target_db = dir.path().join("target.db");
+    sql(&target_db, "CREATE TABLE victim (id INTEGER PRIMARY KEY)");
+    let line = expect_error(&stores(&[
+        "restore",
+        &archive,
+        &table_url(&target_db, "items"),
+    ]));
+    assert!(line.contains("not a plain SQL type"), "{line}");
+    assert!(
+        rows(&target_db, "victim").is_empty(),
+        "the table is still there"
+    );
+}
+
+#[test]
 fn a_tampered_archive_part_is_refused_and_named() {
     let (dir, db) = setup();
     let archive_dir = dir.path().join("archive");

@@ -4,6 +4,7 @@
 use store_core::sql::{SqlStore, quote_ident, quote_qualified};
 use store_core::{Document, Number, Result, SqlStoreExt, StoreError, Value};
 
+use super::column_type::check_column_type;
 use crate::schema::{CollectionSchema, Column};
 
 /// A table's columns and primary key.
@@ -125,10 +126,11 @@ pub(crate) fn create_statement(
     let mut parts: Vec<String> = columns
         .iter()
         .map(|c| {
+            check_column_type(table, &c.name, &c.sql_type)?;
             let null = if c.nullable { "" } else { " NOT NULL" };
-            format!("{} {}{null}", quote_ident(&c.name), c.sql_type)
+            Ok(format!("{} {}{null}", quote_ident(&c.name), c.sql_type))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     if with_key {
         parts.push(format!("PRIMARY KEY ({})", key_list(primary_key)));
     }
