@@ -110,9 +110,12 @@ pub(crate) fn read(value: ValueRef<'_>, declared: Declared) -> Result<Value> {
             // Text another program wrote that is not UTF-8: the bytes, unchanged.
             Err(_) => Value::Bytes(bytes::Bytes::copy_from_slice(bytes)),
             Ok(text) => match declared {
+                // Only the text a number writes reads as that number: `01`, `+5`, `1e2` or
+                // `-0` (another program's) stay text, so two rows never read as one value and
+                // the text is written back as it was.
                 Declared::Decimal => match text.parse::<Number>() {
-                    Ok(n) => Value::Number(n),
-                    Err(_) => Value::String(text.to_owned()),
+                    Ok(n) if n.to_string() == text => Value::Number(n),
+                    _ => Value::String(text.to_owned()),
                 },
                 Declared::Json if text.trim_start().starts_with(['{', '[']) => {
                     json::parse(bytes).unwrap_or_else(|_| Value::String(text.to_owned()))

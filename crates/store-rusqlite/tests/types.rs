@@ -75,6 +75,37 @@ async fn decimal_text_columns_keep_every_digit() {
 }
 
 #[tokio::test]
+async fn decimal_text_another_program_wrote_otherwise_stays_text() {
+    let dir = TempDir::new("types");
+    let store = store(&dir).await;
+    store
+        .batch_execute(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, amount DECIMAL_TEXT); \
+             INSERT INTO t VALUES ('01', '01'), ('1', '1'), ('+5', '+5'), ('1e2', '1e2'), \
+             ('100', '100'), ('-0', '-0'), ('007', '007'), ('1.10', '1.10')",
+        )
+        .await
+        .unwrap();
+    let rows = store
+        .query_all("SELECT id, amount FROM t", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 8);
+    for row in rows {
+        let Some(Value::String(id)) = row.get("id") else {
+            panic!("{row:?}")
+        };
+        let expected = match id.as_str() {
+            // The text a number writes: that number.
+            "1" | "100" | "1.10" => Value::Number(num(id)),
+            // Any other spelling: the text, so `01` and `1` stay two values.
+            _ => Value::from(id.as_str()),
+        };
+        assert_eq!(row.get("amount"), Some(&expected), "{id}");
+    }
+}
+
+#[tokio::test]
 async fn numeric_affinity_columns_round_to_real_as_documented() {
     let dir = TempDir::new("types");
     let store = store(&dir).await;
