@@ -132,7 +132,22 @@ fn rewrite_part(dir: &std::path::Path, part: &str, edit: impl FnOnce(&mut Vec<Ve
         .collect::<String>()
         .into();
     entry["bytes"] = bytes.len().into();
+    refresh_totals(&mut manifest);
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+}
+
+/// Sets the collection's totals to the sums of its parts, as a consistent forger would.
+fn refresh_totals(manifest: &mut serde_json::Value) {
+    let collection = &mut manifest["collections"][0];
+    for total in ["records", "bytes"] {
+        let sum: u64 = collection["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[total].as_u64().unwrap())
+            .sum();
+        collection[total] = sum.into();
+    }
 }
 
 #[tokio::test]
@@ -208,13 +223,25 @@ async fn an_unknown_version_or_a_missing_manifest_is_refused() {
     backup_into(dir.path()).await;
     let manifest = dir.path().join("backup/manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("\"version\": 1", "\"version\": 2")).unwrap();
-    let err = archive(dir.path()).manifest().await.unwrap_err();
+    let refusal = |edited: String| async {
+        std::fs::write(&manifest, edited).unwrap();
+        archive(dir.path())
+            .manifest()
+            .await
+            .unwrap_err()
+            .message()
+            .to_owned()
+    };
+    let said = refusal(text.replace("\"version\": 1", "\"version\": 2")).await;
+    assert!(said.contains("format version 2"), "{said}");
+    let said = refusal(text.replace("\"version\": 1", "\"version\": \"1\"")).await;
     assert!(
-        err.message().contains("format version 2"),
-        "{}",
-        err.message()
+        said.contains("version \"1\" (not a whole number)"),
+        "{said}"
     );
+    // Totals that are not the sums of the parts.
+    let said = refusal(text.replacen(&format!("\"records\": {N}"), "\"records\": 100", 1)).await;
+    assert!(said.contains(&format!("parts hold {N} records")), "{said}");
     std::fs::remove_file(&manifest).unwrap();
     let err = archive(dir.path()).manifest().await.unwrap_err();
     assert!(
@@ -326,6 +353,7 @@ async fn a_manifest_claiming_billions_of_records_is_refused_by_the_count() {
     let held = part["records"].as_u64().unwrap();
     let claimed: u64 = 1_000_000_000_000_000;
     part["records"] = claimed.into();
+    refresh_totals(&mut manifest);
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
 
     let (_, target) = documents("restored", &[]).await;

@@ -163,7 +163,9 @@ pub(crate) enum Command {
         /// After making DST match, keep it in step with SRC's change feed until interrupted
         /// (Ctrl-C or SIGTERM saves the checkpoint and exits 0); needs --checkpoint. SRC is a
         /// DynamoDB table with a stream (NEW_IMAGE or NEW_AND_OLD_IMAGES) or a PostgreSQL
-        /// table (logical replication: wal_level=logical and the REPLICATION attribute).
+        /// table (logical replication: wal_level=logical and the REPLICATION attribute). A
+        /// source with no change feed (SQLite, a file or memory store) is synced again every
+        /// --poll-interval instead, with no checkpoint needed.
         #[arg(long)]
         follow: bool,
         /// With --follow: seconds to wait before asking a caught-up feed again.

@@ -543,15 +543,25 @@ fn refuse_params(
     }
 }
 
+/// The `?k=v&…` pairs of a location; a parameter given twice is refused (which one would
+/// count is a guess).
 fn parse_query(query: &str) -> Result<Vec<(String, String)>, LocationError> {
-    query
+    let pairs = query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             Ok((percent_decode(k)?, percent_decode(v)?))
         })
-        .collect()
+        .collect::<Result<Vec<_>, LocationError>>()?;
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(earlier, _)| earlier == k) {
+            return Err(bad(format!(
+                "a location gives the `{k}` parameter twice: keep one"
+            )));
+        }
+    }
+    Ok(pairs)
 }
 
 fn percent_decode(text: &str) -> Result<String, LocationError> {

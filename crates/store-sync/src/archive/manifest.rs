@@ -76,13 +76,31 @@ impl Manifest {
                 return Err(StoreError::unsupported(format!(
                     "{origin} is archive format version {}; this build reads version \
                      {ARCHIVE_VERSION} (a newer stores may read it)",
-                    other.map_or_else(|| "(missing)".to_owned(), |v| v.to_string())
+                    other.map_or_else(|| version_shown(json.get("version")), |v| v.to_string())
                 )));
             }
         }
-        serde_json::from_value(json).map_err(|e| {
+        let manifest: Self = serde_json::from_value(json).map_err(|e| {
             StoreError::invalid_input(format!("{origin} is a damaged archive manifest: {e}"))
-        })
+        })?;
+        manifest.check_totals(origin)?;
+        Ok(manifest)
+    }
+
+    /// Refuses a manifest whose collection totals are not the sums of its parts (what a
+    /// progress bar and a check would otherwise believe).
+    fn check_totals(&self, origin: &str) -> Result<()> {
+        for c in &self.collections {
+            let records: u64 = c.parts.iter().map(|p| p.records).sum();
+            let bytes: u64 = c.parts.iter().map(|p| p.bytes).sum();
+            if (records, bytes) != (c.records, c.bytes) {
+                return Err(StoreError::invalid_input(format!(
+                    "{origin} is a damaged archive manifest: collection `{}` says {} records                      in {} bytes, and its parts hold {records} records in {bytes} bytes",
+                    c.name, c.records, c.bytes
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The manifest's JSON text.
@@ -99,5 +117,13 @@ impl Manifest {
             .flat_map(|c| c.parts.iter())
             .map(|p| format!("{}  {}\n", p.sha256, p.path))
             .collect()
+    }
+}
+
+/// A `version` that is not a whole number, as a message shows it.
+fn version_shown(version: Option<&serde_json::Value>) -> String {
+    match version {
+        None => "(missing)".to_owned(),
+        Some(v) => format!("{v} (not a whole number)"),
     }
 }

@@ -197,7 +197,7 @@ impl ArchiveSource {
         if actual != part.sha256 || bytes.len() as u64 != part.bytes {
             return Err(StoreError::invalid_input(format!(
                 "archive part {} is damaged: its SHA-256 is {actual} ({} bytes) where the manifest \
-                 says {} ({} bytes); nothing from it was restored",
+                 says {} ({} bytes); nothing from it was used",
                 part.path,
                 bytes.len(),
                 part.sha256,

@@ -172,6 +172,8 @@ fn bad_locations_say_what_to_write() {
     assert!(error("opensearch://localhost:9200").contains("HOST:PORT/INDEX"));
     assert!(error("file://").contains("no path"));
     assert!(error("file:///x?table=t").contains("no `table` parameter"));
+    assert!(error("sqlite:///x.db?table=a&table=b").contains("`table` parameter twice"));
+    assert!(error("postgres://h/db?table=a&sslmode=require&sslmode=disable").contains("twice"));
     for text in ["ftp://x", "sqlite:///x.db", "s3://"] {
         assert!(!error(text).contains('\n'));
     }
