@@ -16,6 +16,7 @@
 //! same file or an unlisted orphan, never a second listed copy. docs/archive-format.md has the
 //! full description and the manifest's JSON Schema.
 
+mod blob_check;
 mod blobs;
 mod line_de;
 mod line_fast;

@@ -137,6 +137,21 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     let out = stores(&["check", &src, &archive]);
     expect_code(&out, 2);
     assert!(stdout(&out).contains("2024/img-03.bin"), "{}", stdout(&out));
+
+    // A check reads the archive's blobs too: one overwritten, then one deleted, is named.
+    let blobs: Vec<_> = std::fs::read_dir(archive_dir.join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    let victim = &blobs[blobs.len() / 2];
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::write(victim, b"not what was backed up").unwrap();
+    let line = expect_error(&stores(&["check", &restored, &archive]));
+    assert!(line.contains(&name) && line.contains("damaged"), "{line}");
+    std::fs::remove_file(victim).unwrap();
+    let line = expect_error(&stores(&["check", &restored, &archive]));
+    assert!(line.contains(&name) && line.contains("missing"), "{line}");
 }
 
 #[test]

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest as _, Sha256};
 use store_core::{ObjectStore, Result, StoreError};
 use tokio::sync::OnceCell;
 
+use super::blob_check::with_blobs_checked;
 use super::line_rows::Rows;
 use super::line_skim::check_line_shape;
 use super::manifest::{CollectionEntry, Manifest, PartEntry};
@@ -31,6 +32,8 @@ pub struct ArchiveSource {
     storage: Storage,
     label: String,
     manifest: Arc<OnceCell<Manifest>>,
+    /// Whether a read of an archive of objects first checks each listed blob.
+    check_blobs: bool,
 }
 
 impl ArchiveSource {
@@ -68,7 +71,17 @@ impl ArchiveSource {
             storage,
             label,
             manifest: Arc::new(OnceCell::new()),
+            check_blobs: false,
         }
+    }
+
+    /// For an archive of objects: each batch a read gives has every listed blob read first
+    /// and found present, of its listed size and SHA-256 (a damaged one fails the read,
+    /// named). What a `check` of an archive against its objects needs; a restore checks
+    /// each blob as it copies it anyway.
+    pub fn checking_blobs(mut self) -> Self {
+        self.check_blobs = true;
+        self
     }
 
     /// The archive's manifest (read once).
@@ -313,35 +326,43 @@ impl RecordSource for ArchiveSource {
                     let parts = parts_from(entry, partition, first_part);
                     // Records of consecutive parts fill one batch: a batch's size is the
                     // caller's, whatever size the backup gave its parts.
-                    self.decoded(parts, move |bytes, part| {
-                        decode_part(&bytes, &key_names, &part.path, part.records)
-                    })
-                    .flat_map(move |(i, records)| {
-                        let skip = if i == first_part { first_line } else { 0 };
-                        match records {
-                            Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
-                            Ok(records) => futures::stream::iter(
-                                records
-                                    .into_iter()
-                                    .enumerate()
-                                    .skip(skip)
-                                    .map(move |(line, record)| Ok((i, line + 1, record))),
-                            )
-                            .boxed(),
-                        }
-                    })
-                    .chunks(batch_size)
-                    .map(|chunk| {
-                        let mut records = Vec::with_capacity(chunk.len());
-                        let mut resume = None;
-                        for item in chunk {
-                            let (part, after, record) = item?;
-                            records.push(record);
-                            resume = Some(encode_position(part, after));
-                        }
-                        Ok(Batch { records, resume })
-                    })
-                    .boxed()
+                    let batches = self
+                        .decoded(parts, move |bytes, part| {
+                            decode_part(&bytes, &key_names, &part.path, part.records)
+                        })
+                        .flat_map(move |(i, records)| {
+                            let skip = if i == first_part { first_line } else { 0 };
+                            match records {
+                                Err(e) => futures::stream::iter(vec![Err(e)]).boxed(),
+                                Ok(records) => futures::stream::iter(
+                                    records
+                                        .into_iter()
+                                        .enumerate()
+                                        .skip(skip)
+                                        .map(move |(line, record)| Ok((i, line + 1, record))),
+                                )
+                                .boxed(),
+                            }
+                        })
+                        .chunks(batch_size)
+                        .map(|chunk| {
+                            let mut records = Vec::with_capacity(chunk.len());
+                            let mut resume = None;
+                            for item in chunk {
+                                let (part, after, record) = item?;
+                                records.push(record);
+                                resume = Some(encode_position(part, after));
+                            }
+                            Ok(Batch { records, resume })
+                        });
+                    if self.check_blobs && entry.kind == "objects" {
+                        let storage = &self.storage;
+                        batches
+                            .and_then(move |batch| with_blobs_checked(storage, batch))
+                            .boxed()
+                    } else {
+                        batches.boxed()
+                    }
                 }
             })
             .boxed()

@@ -146,7 +146,8 @@ async fn is_archive(ctx: &Context, location: &Location) -> bool {
 /// with their contents hashed.
 async fn archive_or_listing(ctx: &Context, location: &Location) -> Result<Box<dyn RecordSource>> {
     if is_archive(ctx, location).await {
-        return Ok(Box::new(ctx.opener.archive_source(location).await?));
+        let archive = ctx.opener.archive_source(location).await?;
+        return Ok(Box::new(archive.checking_blobs()));
     }
     let objects = ctx.opener.objects(location, Access::Read).await?;
     Ok(Box::new(ObjectListing::new(objects).hashing()))

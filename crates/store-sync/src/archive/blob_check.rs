@@ -1,0 +1,65 @@
+//! The blobs of an archive of objects checked against its listing: present, of the listed
+//! size and SHA-256. A `check` of an archive against a location reads the location's bodies;
+//! this reads the archive's, so a backup whose blobs were deleted or overwritten is not
+//! called equal to its source.
+
+use futures::TryStreamExt;
+use sha2::{Digest as _, Sha256};
+use store_core::{ErrorKind, Result, StoreError, Value};
+
+use super::storage::Storage;
+use crate::digest::hex;
+use crate::record::Record;
+use crate::source::Batch;
+
+/// Blobs read at once (a batch is checked this many at a time).
+const CONCURRENCY: usize = 8;
+
+/// `batch` of listing records, once the blob of each is found whole.
+pub(super) async fn with_blobs_checked(storage: &Storage, batch: Batch) -> Result<Batch> {
+    for records in batch.records.chunks(CONCURRENCY) {
+        let checks: Vec<_> = records.iter().map(|r| check_blob(storage, r)).collect();
+        futures::future::try_join_all(checks).await?;
+    }
+    Ok(batch)
+}
+
+/// Reads the blob of the object `record` lists and compares it with the listing.
+async fn check_blob(storage: &Storage, record: &Record) -> Result<()> {
+    let listed = |name: &str| record.doc.get(name);
+    let (Some(Value::String(sha)), Some(Value::Number(size))) = (listed("sha256"), listed("size"))
+    else {
+        return Err(StoreError::invalid_input(format!(
+            "object record {} has no `sha256` text or `size` number",
+            record.key
+        )));
+    };
+    let blob = format!("blobs/{sha}");
+    let mut body = match storage.read_stream(&blob).await {
+        Ok(body) => body,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(StoreError::invalid_input(format!(
+                "archive blob {} of {} is missing: the archive is damaged",
+                storage.describe(&blob),
+                record.key
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    while let Some(chunk) = body.try_next().await? {
+        hasher.update(&chunk);
+        bytes += chunk.len() as u64;
+    }
+    let actual = hex(&hasher.finalize());
+    if actual == *sha && size.to_u64() == Some(bytes) {
+        return Ok(());
+    }
+    Err(StoreError::invalid_input(format!(
+        "archive blob {} of {} is damaged: its SHA-256 is {actual} ({bytes} bytes) where the \
+         listing says {sha} ({size} bytes)",
+        storage.describe(&blob),
+        record.key
+    )))
+}
