@@ -4,16 +4,21 @@
 
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use store_core::SqlStore;
 use store_rusqlite::SqliteStore;
 use store_sync::{Partition, RecordSource, SqlTable, check};
 
 /// A table of `db` made by `ddl`, read by the copy's reader.
 async fn table(dir: &tempfile::TempDir, ddl: &str) -> SqlTable {
+    SqlTable::new(store(dir, ddl).await, "t", "sqlite://keys.db?table=t")
+}
+
+/// The database of `dir`, where `ddl` has run.
+async fn store(dir: &tempfile::TempDir, ddl: &str) -> Arc<SqliteStore> {
     let store = Arc::new(SqliteStore::open(dir.path().join("keys.db")).await.unwrap());
     store.batch_execute(ddl).await.unwrap();
-    SqlTable::new(store, "t", "sqlite://keys.db?table=t")
+    store
 }
 
 /// Every record the table gives in batches of 5, or the error that stopped the read.
@@ -63,7 +68,11 @@ async fn a_non_utf8_text_key_ending_a_page_stops_the_read() {
     )
     .await;
     let err = read_all(&table).await.unwrap_err();
-    assert!(err.message().contains("reading"), "{}", err.message());
+    assert!(
+        err.message().contains("does not compare as it reads"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]
@@ -79,4 +88,59 @@ async fn keys_of_a_declared_type_read_every_row() {
                  ('01', 'a'), ('1', 'b'), ('05', 'c'), ('07', 'd'), ('2', 'e'), ('é', 'f'), \
                  ('', 'g')";
     assert_eq!(read_all(&table(&dir, texts).await).await.unwrap(), 7);
+}
+
+#[tokio::test]
+async fn a_resumed_read_checks_the_key_it_resumes_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let ddl = format!(
+        "CREATE TABLE t (ts PRIMARY KEY, what TEXT); INSERT INTO t VALUES {}",
+        real_rows()
+    );
+    let table = table(&dir, &ddl).await;
+    let first = table
+        .read(Partition::whole(), None, 5)
+        .next()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.records.len(), 5);
+    let resumed: store_core::Result<Vec<_>> = table
+        .read(Partition::whole(), first.resume, 5)
+        .try_collect()
+        .await;
+    let err = resumed.unwrap_err();
+    assert!(
+        err.message().contains("does not compare as it reads"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn a_row_deleted_between_pages_of_a_live_sqlite_table_does_not_stop_the_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<String> = (0..12).map(|i| format!("({i}, 'r{i}')")).collect();
+    let ddl = format!(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES {}",
+        rows.join(", ")
+    );
+    let db = store(&dir, &ddl).await;
+    let table = SqlTable::new(db.clone(), "t", "sqlite://keys.db?table=t");
+    let mut batches = table.read(Partition::whole(), None, 5);
+    let first = batches.try_next().await.unwrap().unwrap();
+    assert_eq!(first.records.len(), 5);
+    // Another writer deletes the row the first page ended at.
+    db.batch_execute("DELETE FROM t WHERE id = 4")
+        .await
+        .unwrap();
+    let mut read = first.records.len();
+    while let Some(batch) = batches.try_next().await.unwrap() {
+        assert!(batch.records.len() <= 5);
+        read += batch.records.len();
+    }
+    assert_eq!(
+        read, 12,
+        "every row but none twice: the deleted one was read before"
+    );
 }

@@ -1,7 +1,7 @@
 //! A SQL table ([`SqlStore`]) as a source and a sink.
 //!
-//! Reading pages through the table in primary-key order (`WHERE (key) > (last) ORDER BY key
-//! LIMIT n`), inside one REPEATABLE READ transaction where the database has isolation levels, so
+//! Reading pages through the table in primary-key order (`WHERE (key) >= (last) ORDER BY key
+//! LIMIT n + 1`, the first row checked to be the last one read), inside one REPEATABLE READ transaction where the database has isolation levels, so
 //! every page comes from the same snapshot. Partition I of N is a key range of the job's shared
 //! [`PartitionPlan`]: between the rows at offsets I·count/N and (I+1)·count/N of the one
 //! snapshot the plan was cut from (see `table_plan`). Writing is
@@ -15,18 +15,22 @@ use std::sync::{Arc, Mutex, OnceLock};
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction, quote_qualified};
+use store_core::sql::{SqlStore, quote_qualified};
 use store_core::{Document, ErrorKind, Result, SqlStoreExt, StoreError, Value};
 use tokio::sync::OnceCell;
 
 use crate::kinds::catalog::{self, TableInfo};
-use crate::kinds::table_plan::{self, decode_position, encode_position};
+use crate::kinds::table_plan;
 use crate::kinds::{table_keys, table_load};
 use crate::plan::PartitionPlan;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Batch, Partition, RecordSource, RowBatch};
+
+mod pages;
+
+use pages::Reader;
 
 /// The most bind parameters one statement uses (PostgreSQL allows 65,535, SQLite 32,766).
 const MAX_PARAMS: usize = 30_000;
@@ -236,245 +240,6 @@ impl RecordSource for SqlTable {
             Err(e) => futures::stream::iter([Err(e)]).boxed(),
         })
         .boxed()
-    }
-}
-
-/// Where the table reads its pages: one snapshot transaction, or the store itself.
-enum Conn<'a> {
-    Snapshot(Box<dyn SqlTransaction>),
-    Direct(&'a dyn SqlStore),
-}
-
-impl Conn<'_> {
-    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Document>> {
-        match self {
-            Conn::Snapshot(tx) => tx.query(sql, params).await,
-            Conn::Direct(store) => store.query_all(sql, params).await,
-        }
-    }
-
-    async fn close(self) -> Result<()> {
-        match self {
-            Conn::Snapshot(tx) => tx.commit().await,
-            Conn::Direct(_) => Ok(()),
-        }
-    }
-}
-
-struct Reader<'a> {
-    conn: Conn<'a>,
-    table: String,
-    keys: Vec<String>,
-    after: Option<Vec<Value>>,
-    /// Whether `after` is the key of the last row this reader read (not a resume position
-    /// or a partition's bound): the next page then starts at that row and checks that it
-    /// reads back, since a key that does not bind as it reads (SQLite: a REAL key in a
-    /// column with no declared type, TEXT that is not UTF-8) would skip rows unseen.
-    after_own_row: bool,
-    before: Option<Vec<Value>>,
-    batch_size: usize,
-}
-
-impl<'a> Reader<'a> {
-    async fn open(
-        table: &'a SqlTable,
-        partition: Partition,
-        resume: Option<String>,
-        batch_size: usize,
-    ) -> Result<Self> {
-        let info = table.info().await?;
-        if info.primary_key.is_empty() {
-            return Err(StoreError::invalid_input(format!(
-                "table `{}` has no primary key: records need a key to be copied idempotently",
-                table.table
-            )));
-        }
-        let conn = if table.store.capabilities().isolation_levels {
-            Conn::Snapshot(table.store.begin(IsolationLevel::RepeatableRead).await?)
-        } else {
-            Conn::Direct(table.store.as_ref())
-        };
-        let mut reader = Self {
-            conn,
-            table: table.quoted(),
-            keys: info.primary_key.clone(),
-            after: None,
-            after_own_row: false,
-            before: None,
-            batch_size: batch_size.max(1),
-        };
-        if !partition.is_whole() {
-            let plan = table.plan.lock().expect("plan lock").clone();
-            let plan = plan.ok_or_else(|| {
-                StoreError::invalid_input(format!(
-                    "partition {partition} of table `{}` is a key range of the job's partition \
-                     plan, and none was given (see `share_plan`)",
-                    table.table
-                ))
-            })?;
-            (reader.after, reader.before) =
-                table_plan::range(&plan, partition, &table.table, &reader.keys)?;
-        }
-        if let Some(token) = resume {
-            reader.after = Some(decode_position(&token)?);
-        }
-        Ok(reader)
-    }
-
-    /// The last key of each of `total` partitions but the last, at offsets I·count/N of this
-    /// snapshot (`None` for a partition ending before the first row).
-    async fn last_keys(&mut self, total: u32) -> Result<Vec<Option<Vec<Value>>>> {
-        let count_sql = format!("SELECT count(*) AS n FROM {}", self.table);
-        let rows = self.conn.query(&count_sql, &[]).await?;
-        let count = rows
-            .first()
-            .and_then(|r| r.get("n"))
-            .and_then(Value::as_number)
-            .and_then(store_core::Number::to_u64)
-            .unwrap_or(0);
-        let mut last_keys = Vec::with_capacity(total as usize - 1);
-        for share in 1..u64::from(total) {
-            let end = count * share / u64::from(total);
-            last_keys.push(match end {
-                0 => None,
-                _ => Some(self.key_at(end - 1).await?),
-            });
-        }
-        Ok(last_keys)
-    }
-
-    async fn key_at(&mut self, offset: u64) -> Result<Vec<Value>> {
-        let sql = format!(
-            "SELECT {} FROM {} ORDER BY {} LIMIT 1 OFFSET {offset}",
-            self.key_list(),
-            self.table,
-            self.key_list()
-        );
-        let row = self
-            .conn
-            .query(&sql, &[])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                StoreError::conflict("the table changed while its partitions were computed")
-            })?;
-        Ok(self.key_values(&row))
-    }
-
-    fn key_list(&self) -> String {
-        catalog::key_list(&self.keys)
-    }
-
-    fn key_values(&self, row: &Document) -> Vec<Value> {
-        self.keys
-            .iter()
-            .map(|k| row.get(k).cloned().unwrap_or(Value::Null))
-            .collect()
-    }
-
-    fn page_sql(&self) -> (String, Vec<Value>) {
-        let mut params = Vec::new();
-        let mut conditions = Vec::new();
-        let tuple = |params: &mut Vec<Value>, values: &[Value]| {
-            let start = params.len();
-            params.extend(values.iter().cloned());
-            let marks: Vec<String> = (start..params.len())
-                .map(|i| format!("${}", i + 1))
-                .collect();
-            format!("({})", marks.join(", "))
-        };
-        if let Some(after) = &self.after {
-            let t = tuple(&mut params, after);
-            let from = if self.after_own_row { ">=" } else { ">" };
-            conditions.push(format!("({}) {from} {t}", self.key_list()));
-        }
-        if let Some(before) = &self.before {
-            let t = tuple(&mut params, before);
-            conditions.push(format!("({}) <= {t}", self.key_list()));
-        }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        let sql = format!(
-            "SELECT * FROM {}{filter} ORDER BY {} LIMIT {}",
-            self.table,
-            self.key_list(),
-            self.batch_size + usize::from(self.after_own_row)
-        );
-        (sql, params)
-    }
-
-    /// Takes off the first row of a page that starts at the last row read, which must be
-    /// that row: otherwise the key did not find its own row, and paging on would skip rows.
-    fn drop_own_row(&self, rows: &mut Vec<Document>) -> Result<()> {
-        let (true, Some(after)) = (self.after_own_row, &self.after) else {
-            return Ok(());
-        };
-        if rows.first().map(|row| self.key_values(row)).as_ref() == Some(after) {
-            rows.remove(0);
-            return Ok(());
-        }
-        Err(StoreError::unsupported(format!(
-            "reading {} by key stopped after the row with key {after:?}: asked for by that key,              the table no longer gives that row back. Either the row was deleted during the              read, or its key does not compare as it reads (in SQLite, a REAL or a non-UTF-8              TEXT key in a column with no declared type), and reading on would skip rows. Run              again; for such a key, copy a query that casts it (`?query=SELECT CAST(k AS TEXT)              AS k, …`)",
-            self.table
-        )))
-    }
-
-    fn batches(self) -> impl futures::Stream<Item = Result<Batch>> + 'a {
-        futures::stream::unfold(Some(self), |state| async move {
-            let mut reader = state?;
-            if matches!(&reader.before, Some(b) if b.is_empty()) {
-                let closed = reader.conn.close().await;
-                return closed.err().map(|e| (Err(e), None));
-            }
-            let (sql, params) = reader.page_sql();
-            let mut rows = match reader.conn.query(&sql, &params).await {
-                Ok(rows) => rows,
-                Err(e) => return Some((Err(e), None)),
-            };
-            if let Err(e) = reader.drop_own_row(&mut rows) {
-                return Some((Err(e), None));
-            }
-            let last = rows.len() < reader.batch_size;
-            let resume = rows.last().map(|row| reader.key_values(row));
-            let records = rows
-                .into_iter()
-                .map(|row| Record::from_document(row, &reader.keys))
-                .collect::<Result<Vec<_>>>();
-            let records = match records {
-                Ok(records) => records,
-                Err(e) => return Some((Err(e), None)),
-            };
-            if records.is_empty() {
-                let closed = reader.conn.close().await;
-                return closed.err().map(|e| (Err(e), None));
-            }
-            let token = resume.as_deref().map(encode_position);
-            reader.after = resume;
-            reader.after_own_row = true;
-            if last {
-                if let Err(e) = reader.conn.close().await {
-                    return Some((Err(e), None));
-                }
-                return Some((
-                    Ok(Batch {
-                        records,
-                        resume: token,
-                    }),
-                    None,
-                ));
-            }
-            Some((
-                Ok(Batch {
-                    records,
-                    resume: token,
-                }),
-                Some(reader),
-            ))
-        })
     }
 }
 
