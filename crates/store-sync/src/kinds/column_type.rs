@@ -4,10 +4,11 @@
 //!
 //! A type is what catalogs print for a column and nothing more: words (`double precision`,
 //! `timestamp with time zone`, `unsigned big int`), dotted or double-quoted names
-//! (`public.mood`, `"Mood"`), number lists in parentheses (`numeric(38, 0)`, `varchar(20)`,
-//! `timestamp(3)`) and array brackets (`text[]`, `int[3]`). Anything else (a `;`, a quote, a
-//! comment, an expression in parentheses, a constraint keyword such as `CHECK` or `DEFAULT`
-//! that would add behaviour to the column) is refused.
+//! (`public.mood`, `"Mood"`), lists of numbers and names in parentheses (`numeric(38, 0)`,
+//! `varchar(20)`, `timestamp(3)`, `geometry(Point, 4326)`) and array brackets (`text[]`,
+//! `int[3]`). Anything else (a `;`, a quote, a comment, a line break, a comma outside parentheses, an expression in parentheses, a
+//! constraint keyword such as `CHECK` or `DEFAULT` that would add behaviour to the column) is
+//! refused.
 
 use store_core::{Result, StoreError};
 
@@ -41,42 +42,60 @@ pub(crate) fn check_column_type(table: &str, column: &str, sql_type: &str) -> Re
 
 /// What is wrong with `sql_type` as a plain type, if anything.
 fn first_fault(sql_type: &str) -> Option<String> {
-    let mut rest = sql_type.trim_start();
+    if sql_type.contains("--") || sql_type.contains("/*") {
+        return Some("it holds a comment".into());
+    }
+    let mut rest = sql_type.trim_start_matches(' ');
     while let Some(c) = rest.chars().next() {
         let taken = match c {
-            '"' => match rest[1..].find('"') {
-                Some(end) => end + 2,
-                None => return Some("an unclosed quoted name".into()),
+            '"' => match rest[1..].find(['"', '\n', '\r']) {
+                Some(end) if rest.as_bytes()[end + 1] == b'"' => end + 2,
+                _ => return Some("an unclosed quoted name".into()),
             },
             '(' => match rest.find(')') {
-                Some(end) if rest[1..end].chars().all(is_number_list_char) => end + 1,
-                _ => return Some("parentheses may only hold numbers".into()),
+                Some(end) if is_modifier_list(&rest[1..end]) => end + 1,
+                _ => return Some("parentheses may only hold numbers and names".into()),
             },
             '[' => match rest.find(']') {
                 Some(end) if rest[1..end].chars().all(|c| c.is_ascii_digit()) => end + 1,
                 _ => return Some("brackets may only hold a number".into()),
             },
             c if c.is_ascii_alphabetic() || c == '_' => {
-                let end = rest
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
-                    .unwrap_or(rest.len());
+                let end = word_end(rest);
                 let word = &rest[..end];
                 if CLAUSE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
-                    return Some(format!("`{word}` starts a constraint, not a type"));
+                    return Some(format!("`{word}` starts a clause, not a type"));
                 }
                 end
             }
-            '.' | ',' => 1,
-            c if c.is_whitespace() => c.len_utf8(),
-            c => return Some(format!("`{c}` has no place in a type")),
+            '.' | ' ' => 1,
+            c => return Some(format!("`{}` has no place in a type", c.escape_default())),
         };
         rest = &rest[taken..];
     }
     None
 }
 
-fn is_number_list_char(c: char) -> bool {
-    c.is_ascii_digit() || matches!(c, ',' | ' ' | '-' | '+')
+/// The length of the name `text` starts with.
+fn word_end(text: &str) -> usize {
+    text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .unwrap_or(text.len())
+}
+
+/// A type's modifiers, as in `numeric(38, 0)` or `geometry(Point, 4326)`: names and numbers
+/// (signed, with a fraction), separated by commas.
+fn is_modifier_list(list: &str) -> bool {
+    list.split(',').all(|item| {
+        let item = item.trim_matches(' ');
+        let unsigned = item.strip_prefix(['+', '-']).unwrap_or(item);
+        let number = !unsigned.is_empty()
+            && unsigned.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && unsigned.chars().any(|c| c.is_ascii_digit());
+        let name = item.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && word_end(item) == item.len()
+            && !CLAUSE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(item));
+        number || name
+    })
 }
 
 #[cfg(test)]
@@ -102,6 +121,11 @@ mod tests {
             "\"my schema\".\"Mood\"[]",
             "interval day to second(3)",
             "bit varying(5)",
+            "geometry(Point,4326)",
+            "geography(PointZ, 4326)",
+            "NUMERIC(10.5)",
+            "timestamp without time zone",
+            "\"char\"",
         ] {
             assert_eq!(first_fault(plain), None, "{plain}");
         }
@@ -125,6 +149,15 @@ mod tests {
             "\"unclosed",
             "TEXT 'x'",
             "TEXT;",
+            "numeric(1--)\"\n)); DROP TABLE victim; --\"",
+            "numeric(1)\n); DROP TABLE victim",
+            "\"a\nb\"",
+            "TEXT, \"x\" TEXT",
+            "TEXT, LIKE other INCLUDING ALL",
+            "numeric(1, (2))",
+            "numeric(1 2)",
+            "numeric()",
+            "numeric(default)",
         ] {
             assert!(first_fault(crafted).is_some(), "{crafted}");
         }
