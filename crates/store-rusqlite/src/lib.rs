@@ -60,7 +60,7 @@
 //! | `Null` | NULL | `Null` |
 //! | `Bool` | INTEGER 0 / 1 | `Bool` in a column declared `BOOLEAN`/`BOOL`; `Number` elsewhere |
 //! | `Number`, an integer without fraction digits that fits `i64` | INTEGER | `Number` |
-//! | `Number`, any other (`1.10`, `1E+50`, 30 digits) | TEXT, its exact decimal form | `Number` with every digit in a column declared with `DECIMAL` or `NUMERIC` in its type (see below), when the text is as a number writes it (`01`, `+5` or `1e2` another program wrote stay `String`, so two spellings never read as one value); the text (`String`) elsewhere |
+//! | `Number`, any other (`1.10`, `1E+50`, 30 digits) | TEXT, its exact decimal form | `Number` with every digit in a column declared with `DECIMAL` or `NUMERIC` in its type (see below), when the text is as a number writes it (`01`, `+5` or `1e2` another program wrote stay `String`, so `01` and `1` do not read as one value; `1` and `1.0` are both numbers' own text, and equal); the text (`String`) elsewhere |
 //! | `String` (also dates, times, UUIDs as ISO 8601 / standard text) | TEXT | `String` |
 //! | `Bytes` | BLOB | `Bytes` |
 //! | `Map`, `List` | TEXT, JSON with exact numbers (bytes as base64) | `Map` / `List` in a column declared `JSON`/`JSONB` (text starting with `{` or `[`); the text elsewhere |

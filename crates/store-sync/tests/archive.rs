@@ -236,7 +236,7 @@ async fn an_unknown_version_or_a_missing_manifest_is_refused() {
     assert!(said.contains("format version 2"), "{said}");
     let said = refusal(text.replace("\"version\": 1", "\"version\": \"1\"")).await;
     assert!(
-        said.contains("version \"1\" (not a whole number)"),
+        said.contains("version \"1\" (not a version number)"),
         "{said}"
     );
     // Totals that are not the sums of the parts.

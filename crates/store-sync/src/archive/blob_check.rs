@@ -17,7 +17,17 @@ const CONCURRENCY: usize = 8;
 
 /// `batch` of listing records, once the blob of each is found whole.
 pub(super) async fn with_blobs_checked(storage: &Storage, batch: Batch) -> Result<Batch> {
-    for records in batch.records.chunks(CONCURRENCY) {
+    // A blob several objects share is read once a batch.
+    let mut seen = std::collections::HashSet::new();
+    let firsts: Vec<&Record> = batch
+        .records
+        .iter()
+        .filter(|r| match r.doc.get("sha256") {
+            Some(Value::String(sha)) => seen.insert(sha.as_str()),
+            _ => true,
+        })
+        .collect();
+    for records in firsts.chunks(CONCURRENCY) {
         let checks: Vec<_> = records.iter().map(|r| check_blob(storage, r)).collect();
         futures::future::try_join_all(checks).await?;
     }
@@ -34,6 +44,12 @@ async fn check_blob(storage: &Storage, record: &Record) -> Result<()> {
             record.key
         )));
     };
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(StoreError::invalid_input(format!(
+            "object record {} names the blob {sha:?}, which is no SHA-256",
+            record.key
+        )));
+    }
     let blob = format!("blobs/{sha}");
     let mut body = match storage.read_stream(&blob).await {
         Ok(body) => body,

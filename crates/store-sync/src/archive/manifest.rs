@@ -91,11 +91,13 @@ impl Manifest {
     /// progress bar and a check would otherwise believe).
     fn check_totals(&self, origin: &str) -> Result<()> {
         for c in &self.collections {
-            let records: u64 = c.parts.iter().map(|p| p.records).sum();
-            let bytes: u64 = c.parts.iter().map(|p| p.bytes).sum();
-            if (records, bytes) != (c.records, c.bytes) {
+            // Summed wide, so that forged sizes cannot wrap around to the totals.
+            let records: u128 = c.parts.iter().map(|p| u128::from(p.records)).sum();
+            let bytes: u128 = c.parts.iter().map(|p| u128::from(p.bytes)).sum();
+            if (records, bytes) != (u128::from(c.records), u128::from(c.bytes)) {
                 return Err(StoreError::invalid_input(format!(
-                    "{origin} is a damaged archive manifest: collection `{}` says {} records                      in {} bytes, and its parts hold {records} records in {bytes} bytes",
+                    "{origin} is a damaged archive manifest: collection `{}` says {} records \
+                     in {} bytes, and its parts hold {records} records in {bytes} bytes",
                     c.name, c.records, c.bytes
                 )));
             }
@@ -120,10 +122,10 @@ impl Manifest {
     }
 }
 
-/// A `version` that is not a whole number, as a message shows it.
+/// A `version` that is not a version number, as a message shows it.
 fn version_shown(version: Option<&serde_json::Value>) -> String {
     match version {
         None => "(missing)".to_owned(),
-        Some(v) => format!("{v} (not a whole number)"),
+        Some(v) => format!("{v} (not a version number)"),
     }
 }

@@ -415,9 +415,12 @@ fn parts_from(
 /// The compressed bytes of the parts of `entry` that `partition` reads before line `line` of
 /// part `part`: the parts before it whole, and its own bytes in proportion to its lines.
 fn bytes_before(entry: &CollectionEntry, partition: Partition, part: usize, line: usize) -> u64 {
-    parts_from(entry, partition, 0)
-        .into_iter()
-        .take_while(|(i, _)| *i <= part)
+    entry
+        .parts
+        .iter()
+        .enumerate()
+        .take(part.saturating_add(1))
+        .filter(|(i, _)| *i as u64 % u64::from(partition.total()) == u64::from(partition.index()))
         .map(|(i, p)| match (i < part, p.records) {
             (true, _) | (false, 0) => p.bytes,
             (false, records) => {
