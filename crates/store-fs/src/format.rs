@@ -27,6 +27,25 @@ struct FormatFile {
     format: u32,
 }
 
+/// The root of the store-fs store whose folder holds `path`: `path` itself or the nearest
+/// ancestor with a format file. `None` when no folder on the way up holds a store.
+///
+/// ```
+/// let root = std::env::temp_dir().join(format!("store-fs-root-of-doc-{}", std::process::id()));
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// store_fs::FsStore::open(&root).await?;
+/// assert_eq!(store_fs::store_root_of(&root.join("objects/a")), Some(root.clone()));
+/// assert_eq!(store_fs::store_root_of(&std::env::temp_dir()), None);
+/// # std::fs::remove_dir_all(&root).unwrap();
+/// # Ok::<_, store_core::StoreError>(())
+/// # }).unwrap();
+/// ```
+pub fn store_root_of(path: &Path) -> Option<std::path::PathBuf> {
+    path.ancestors()
+        .find(|folder| folder.join(FORMAT_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
 /// Reads the format file of `root`: `None` when there is none, an error when it is unreadable
 /// or names another format.
 pub(crate) fn read(root: &Path) -> Result<Option<u32>> {

@@ -69,7 +69,7 @@ mod write;
 mod writeback;
 
 pub use config::FsStoreBuilder;
-pub use format::FORMAT_VERSION;
+pub use format::{FORMAT_VERSION, store_root_of};
 pub use store::FsStore;
 
 /// The backend name every error and health report of this crate carries.

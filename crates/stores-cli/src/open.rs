@@ -252,6 +252,12 @@ impl Opener {
     ) -> Result<ArchiveSink> {
         let tool = format!("stores {}", env!("CARGO_PKG_VERSION"));
         if let Location::File { path } = location {
+            if let Some(root) = store_fs::store_root_of(path) {
+                bail!(
+                    "{location} is inside the object store in `{}`: an archive there would be                      mixed with its objects; back up into a folder of its own",
+                    root.display()
+                );
+            }
             return Ok(
                 ArchiveSink::in_dir(path, location.describe(), tool, partition).with_source(source),
             );

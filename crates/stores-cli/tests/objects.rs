@@ -120,6 +120,12 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     );
     assert!(archive_dir.join("blobs").is_dir());
     expect_code(&stores(&["check", &src, &archive]), 0);
+    // Not into an object store's folder, nor inside it: the archive would mix with objects.
+    for inside in [src_dir.clone(), src_dir.join("objects/2024")] {
+        let line = expect_error(&stores(&["backup", &src, &file_url(&inside)]));
+        assert!(line.contains("inside the object store"), "{line}");
+    }
+    assert!(!src_dir.join("manifest.json").exists());
 
     let restored = file_url(&dir.path().join("restored"));
     expect_code(&stores(&["restore", &archive, &restored]), 0);
