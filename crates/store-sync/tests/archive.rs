@@ -239,6 +239,9 @@ async fn an_unknown_version_or_a_missing_manifest_is_refused() {
         said.contains("version \"1\" (not a version number)"),
         "{said}"
     );
+    // A part path that steps out of the archive.
+    let said = refusal(text.replacen("\"path\": \"data/", "\"path\": \"data/../../", 1)).await;
+    assert!(said.contains("not under data/"), "{said}");
     // Totals that are not the sums of the parts.
     let said = refusal(text.replacen(&format!("\"records\": {N}"), "\"records\": 100", 1)).await;
     assert!(said.contains(&format!("parts hold {N} records")), "{said}");

@@ -7,6 +7,7 @@ use futures::TryStreamExt;
 use sha2::{Digest as _, Sha256};
 use store_core::{ErrorKind, Result, StoreError, Value};
 
+use super::blobs::listed_blob;
 use super::storage::Storage;
 use crate::digest::hex;
 use crate::record::Record;
@@ -17,13 +18,15 @@ const CONCURRENCY: usize = 8;
 
 /// `batch` of listing records, once the blob of each is found whole.
 pub(super) async fn with_blobs_checked(storage: &Storage, batch: Batch) -> Result<Batch> {
-    // A blob several objects share is read once a batch.
+    // A blob several objects share (same SHA-256 and size) is read once a batch.
     let mut seen = std::collections::HashSet::new();
     let firsts: Vec<&Record> = batch
         .records
         .iter()
-        .filter(|r| match r.doc.get("sha256") {
-            Some(Value::String(sha)) => seen.insert(sha.as_str()),
+        .filter(|r| match (r.doc.get("sha256"), r.doc.get("size")) {
+            (Some(Value::String(sha)), Some(Value::Number(size))) => {
+                seen.insert((sha.as_str(), size.to_string()))
+            }
             _ => true,
         })
         .collect();
@@ -44,13 +47,7 @@ async fn check_blob(storage: &Storage, record: &Record) -> Result<()> {
             record.key
         )));
     };
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(StoreError::invalid_input(format!(
-            "object record {} names the blob {sha:?}, which is no SHA-256",
-            record.key
-        )));
-    }
-    let blob = format!("blobs/{sha}");
+    let blob = listed_blob(sha)?;
     let mut body = match storage.read_stream(&blob).await {
         Ok(body) => body,
         Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -78,4 +75,25 @@ async fn check_blob(storage: &Storage, record: &Record) -> Result<()> {
         storage.describe(&blob),
         record.key
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed_blob;
+
+    #[test]
+    fn a_listed_blob_is_a_lowercase_sha256_and_nothing_else() {
+        let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(listed_blob(sha).unwrap(), format!("blobs/{sha}"));
+        for forged in [
+            "../../../../dev/zero",
+            &sha.to_uppercase(),
+            &sha[1..],
+            &format!("{sha}0"),
+            &format!("../{}", &sha[3..]),
+            "",
+        ] {
+            assert!(listed_blob(forged).is_err(), "{forged}");
+        }
+    }
 }

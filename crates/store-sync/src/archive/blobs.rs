@@ -31,6 +31,17 @@ fn blob_name(sha: &str) -> String {
     format!("blobs/{sha}")
 }
 
+/// The blob an archive's listing names by `sha`, which must be a SHA-256 in lowercase hex:
+/// the listing comes from the archive, and anything else would be a path of its choosing.
+pub(super) fn listed_blob(sha: &str) -> Result<String> {
+    if sha.len() == 64 && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Ok(blob_name(sha));
+    }
+    Err(StoreError::invalid_input(format!(
+        "an object record names the blob {sha:?}, which is no SHA-256 in lowercase hex"
+    )))
+}
+
 /// A body read up to a chunk: all of it, or its first chunks and the rest of the stream.
 enum Head {
     Whole(Vec<Bytes>),

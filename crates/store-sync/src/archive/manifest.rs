@@ -87,10 +87,17 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Refuses a manifest whose collection totals are not the sums of its parts (what a
-    /// progress bar and a check would otherwise believe).
+    /// Refuses a manifest whose part paths leave `data/`, or whose collection totals are not
+    /// the sums of its parts (what a progress bar and a check would otherwise believe).
     fn check_totals(&self, origin: &str) -> Result<()> {
         for c in &self.collections {
+            if let Some(part) = c.parts.iter().find(|p| !is_part_path(&p.path)) {
+                return Err(StoreError::invalid_input(format!(
+                    "{origin} is a damaged archive manifest: the part path {:?} of collection \
+                     `{}` is not under data/ (or steps out of the archive)",
+                    part.path, c.name
+                )));
+            }
             // Summed wide, so that forged sizes cannot wrap around to the totals.
             let records: u128 = c.parts.iter().map(|p| u128::from(p.records)).sum();
             let bytes: u128 = c.parts.iter().map(|p| u128::from(p.bytes)).sum();
@@ -128,4 +135,13 @@ fn version_shown(version: Option<&serde_json::Value>) -> String {
         None => "(missing)".to_owned(),
         Some(v) => format!("{v} (not a version number)"),
     }
+}
+
+/// Whether `path` is a part's place in an archive: under `data/`, with no empty, `.` or `..`
+/// step (the manifest comes from the archive, and a part is read by this path).
+fn is_part_path(path: &str) -> bool {
+    path.strip_prefix("data/").is_some_and(|rest| {
+        rest.split('/')
+            .all(|step| !matches!(step, "" | "." | "..") && !step.contains('\\'))
+    })
 }

@@ -19,6 +19,7 @@ use sha2::{Digest as _, Sha256};
 use store_core::object::{ByteStream, GetOptions, ObjectMeta, PutOptions};
 use store_core::{Document, Number, Result, StoreError, Value};
 
+use super::blobs::listed_blob;
 use super::reader::ArchiveSource;
 use super::storage::Storage;
 use super::writer::ArchiveSink;
@@ -248,7 +249,7 @@ impl ObjectRestoreSink {
         };
         let relative = text("key")?;
         let sha = text("sha256")?;
-        let blob = format!("blobs/{sha}");
+        let blob = listed_blob(&sha)?;
         let damaged = Arc::new(Mutex::new(None));
         let body = verified(
             self.storage.read_stream(&blob).await?,
