@@ -28,20 +28,28 @@ struct FormatFile {
 }
 
 /// The root of the store-fs store whose folder holds `path`: `path` itself or the nearest
-/// ancestor with a format file. `None` when no folder on the way up holds a store.
+/// ancestor with a format file, found after links and `..` are resolved (the root is given
+/// resolved too). `None` when no folder on the way up holds a store.
 ///
 /// ```
 /// let root = std::env::temp_dir().join(format!("store-fs-root-of-doc-{}", std::process::id()));
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// store_fs::FsStore::open(&root).await?;
-/// assert_eq!(store_fs::store_root_of(&root.join("objects/a")), Some(root.clone()));
+/// let resolved = root.canonicalize().unwrap();
+/// assert_eq!(store_fs::store_root_of(&root.join("objects/a")), Some(resolved.clone()));
+/// assert_eq!(store_fs::store_root_of(&root.join("../x")), None);
 /// assert_eq!(store_fs::store_root_of(&std::env::temp_dir()), None);
 /// # std::fs::remove_dir_all(&root).unwrap();
 /// # Ok::<_, store_core::StoreError>(())
 /// # }).unwrap();
 /// ```
 pub fn store_root_of(path: &Path) -> Option<std::path::PathBuf> {
-    path.ancestors()
+    // From the deepest folder of the path that exists, made absolute with its links and
+    // `..` resolved, so neither a relative path nor a link hides a store above it.
+    let absolute = std::path::absolute(path).ok()?;
+    let existing = absolute.ancestors().find_map(|p| p.canonicalize().ok())?;
+    existing
+        .ancestors()
         .find(|folder| folder.join(FORMAT_FILE).is_file())
         .map(Path::to_path_buf)
 }

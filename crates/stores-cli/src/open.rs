@@ -254,7 +254,8 @@ impl Opener {
         if let Location::File { path } = location {
             if let Some(root) = store_fs::store_root_of(path) {
                 bail!(
-                    "{location} is inside the object store in `{}`: an archive there would be                      mixed with its objects; back up into a folder of its own",
+                    "{location} is inside the object store in `{}`: an archive there would be \
+                     mixed with its objects; back up into a folder of its own",
                     root.display()
                 );
             }

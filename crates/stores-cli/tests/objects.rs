@@ -121,11 +121,22 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     assert!(archive_dir.join("blobs").is_dir());
     expect_code(&stores(&["check", &src, &archive]), 0);
     // Not into an object store's folder, nor inside it: the archive would mix with objects.
-    for inside in [src_dir.clone(), src_dir.join("objects/2024")] {
+    let link = dir.path().join("link-to-objects");
+    std::os::unix::fs::symlink(src_dir.join("objects"), &link).unwrap();
+    for inside in [
+        src_dir.clone(),
+        src_dir.join("objects/2024"),
+        link.join("new"),
+    ] {
         let line = expect_error(&stores(&["backup", &src, &file_url(&inside)]));
         assert!(line.contains("inside the object store"), "{line}");
     }
     assert!(!src_dir.join("manifest.json").exists());
+    assert!(!src_dir.join("objects/2024/manifest.json").exists());
+    assert!(!src_dir.join("objects/new").exists());
+    // Beside the store (through `..`) is fine.
+    let beside = src_dir.join("../beside");
+    expect_code(&stores(&["backup", &src, &file_url(&beside)]), 0);
 
     let restored = file_url(&dir.path().join("restored"));
     expect_code(&stores(&["restore", &archive, &restored]), 0);

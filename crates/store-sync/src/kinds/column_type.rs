@@ -17,6 +17,7 @@ const CLAUSE_WORDS: &[&str] = &[
     "AS",
     "CHECK",
     "COLLATE",
+    "COMPRESSION",
     "CONSTRAINT",
     "DEFAULT",
     "GENERATED",
@@ -25,6 +26,7 @@ const CLAUSE_WORDS: &[&str] = &[
     "ON",
     "PRIMARY",
     "REFERENCES",
+    "STORAGE",
     "UNIQUE",
 ];
 
@@ -142,6 +144,8 @@ mod tests {
             "TEXT CHECK (1)",
             "int REFERENCES victim",
             "TEXT COLLATE nocase",
+            "text COMPRESSION lz4",
+            "int4 STORAGE EXTERNAL",
             "int GENERATED ALWAYS AS (1) STORED",
             "TEXT NOT NULL",
             "numeric(randomblob(9))",

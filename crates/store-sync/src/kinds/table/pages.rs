@@ -89,22 +89,24 @@ impl<'a> Reader<'a> {
             })?;
             (reader.after, reader.before) =
                 table_plan::range(&plan, partition, &table.table, &reader.keys)?;
+            let risky = [&reader.after, &reader.before]
+                .into_iter()
+                .flatten()
+                .any(|bound| may_not_compare_as_read(bound));
+            if risky && matches!(reader.conn, Conn::Direct(_)) {
+                return Err(StoreError::unsupported(format!(
+                    "partition {partition} of table `{}` is bounded by a key that may not \
+                     compare as it reads (a fraction or bytes, in a database without \
+                     snapshots): it could skip rows. Copy the table whole",
+                    table.table
+                )));
+            }
         }
         if let Some(token) = resume {
             // The last row an earlier run confirmed: the read starts at it and checks it.
             reader.after = Some(decode_position(&token)?);
             reader.after_own_row = true;
             reader.after_resumed = true;
-        } else if matches!(reader.conn, Conn::Direct(_))
-            && [&reader.after, &reader.before]
-                .into_iter()
-                .flatten()
-                .any(|bound| may_not_compare_as_read(bound))
-        {
-            return Err(StoreError::unsupported(format!(
-                "partition {partition} of table `{}` is bounded by a key that may not compare                  as it reads (a fraction or bytes, in a database without snapshots): it could                  skip rows. Copy the table whole",
-                table.table
-            )));
         }
         Ok(reader)
     }
