@@ -23,6 +23,9 @@ use store_sync::{
 };
 
 mod feed;
+mod store_folder;
+
+pub(crate) use store_folder::refuse_store_folder;
 
 pub(crate) use feed::FeedSettings;
 
@@ -252,13 +255,7 @@ impl Opener {
     ) -> Result<ArchiveSink> {
         let tool = format!("stores {}", env!("CARGO_PKG_VERSION"));
         if let Location::File { path } = location {
-            if let Some(root) = store_fs::store_root_of(path) {
-                bail!(
-                    "{location} is inside the object store in `{}`: an archive there would be \
-                     mixed with its objects; back up into a folder of its own",
-                    root.display()
-                );
-            }
+            refuse_store_folder(location, "an archive")?;
             return Ok(
                 ArchiveSink::in_dir(path, location.describe(), tool, partition).with_source(source),
             );
@@ -275,6 +272,7 @@ impl Opener {
     /// under an object prefix.
     pub(crate) async fn plan_home(&self, location: &Location) -> Result<PlanHome> {
         if let Location::File { path } = location {
+            refuse_store_folder(location, "a plan")?;
             return Ok(PlanHome::in_dir(path));
         }
         if location.kind().is_records() {

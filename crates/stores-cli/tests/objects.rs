@@ -128,8 +128,14 @@ fn objects_back_up_restore_and_check_against_their_archive() {
         src_dir.join("objects/2024"),
         link.join("new"),
     ] {
-        let line = expect_error(&stores(&["backup", &src, &file_url(&inside)]));
-        assert!(line.contains("inside the object store"), "{line}");
+        let url = file_url(&inside);
+        for args in [
+            vec!["backup", &src, &url],
+            vec!["backup", "--dry-run", &src, &url],
+        ] {
+            let line = expect_error(&stores(&args));
+            assert!(line.contains("inside the object store"), "{line}");
+        }
     }
     assert!(!src_dir.join("manifest.json").exists());
     assert!(!src_dir.join("objects/2024/manifest.json").exists());

@@ -7,12 +7,14 @@ use serde_json::Map;
 use super::copy::open_source;
 use super::{Context, Outcome, copy_fields, copy_notes};
 use crate::location::Location;
-use crate::open::Access;
+use crate::open::{Access, refuse_store_folder};
 use store_sync::{ObjectArchiveSink, ObjectListing, RecordSource as _};
 
 /// `stores backup SRC ARCHIVE`.
 pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
     refuse_as_archive(archive)?;
+    // Before a dry run too, which would otherwise promise a backup the real run refuses.
+    refuse_store_folder(archive, "an archive")?;
     if ctx.common.plan.is_some() {
         // Every partition of one backup must read by one plan: the archive's, which all of
         // them reach; a --plan given to some processes only would split the table twice.
