@@ -32,19 +32,27 @@ impl Conn<'_> {
     }
 }
 
+/// What a reader's `after` key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// A partition's bound, or no key: the page starts past it.
+    Bound,
+    /// The key of the last row this reader read: the next page starts at that row and checks
+    /// that it reads back, since a key that does not bind as it reads (SQLite: a REAL key in
+    /// a column with no declared type, TEXT that is not UTF-8) would skip rows unseen.
+    LastRead,
+    /// Where an earlier run stopped: checked the same way, but its row may have been deleted
+    /// since, even under a snapshot.
+    Resumed,
+}
+
 pub(super) struct Reader<'a> {
     pub(super) conn: Conn<'a>,
     table: String,
     pub(super) keys: Vec<String>,
     after: Option<Vec<Value>>,
-    /// Whether `after` is the key of the last row this reader read (not a resume position
-    /// or a partition's bound): the next page then starts at that row and checks that it
-    /// reads back, since a key that does not bind as it reads (SQLite: a REAL key in a
-    /// column with no declared type, TEXT that is not UTF-8) would skip rows unseen.
-    after_own_row: bool,
-    /// Whether `after` is where an earlier run stopped: its row may have been deleted since,
-    /// even under a snapshot.
-    after_resumed: bool,
+    /// What `after` is, which says how the next page starts from it.
+    after_is: After,
     before: Option<Vec<Value>>,
     batch_size: usize,
 }
@@ -73,8 +81,7 @@ impl<'a> Reader<'a> {
             table: table.quoted(),
             keys: info.primary_key.clone(),
             after: None,
-            after_own_row: false,
-            after_resumed: false,
+            after_is: After::Bound,
             before: None,
             batch_size: batch_size.max(1),
         };
@@ -105,8 +112,7 @@ impl<'a> Reader<'a> {
         if let Some(token) = resume {
             // The last row an earlier run confirmed: the read starts at it and checks it.
             reader.after = Some(decode_position(&token)?);
-            reader.after_own_row = true;
-            reader.after_resumed = true;
+            reader.after_is = After::Resumed;
         }
         Ok(reader)
     }
@@ -176,7 +182,7 @@ impl<'a> Reader<'a> {
         };
         if let Some(after) = &self.after {
             let t = tuple(&mut params, after);
-            let from = if self.after_own_row { ">=" } else { ">" };
+            let from = if self.starts_at_own_row() { ">=" } else { ">" };
             conditions.push(format!("({}) {from} {t}", self.key_list()));
         }
         if let Some(before) = &self.before {
@@ -193,9 +199,15 @@ impl<'a> Reader<'a> {
             self.table,
             self.key_list(),
             self.batch_size
-                .saturating_add(usize::from(self.after_own_row))
+                .saturating_add(usize::from(self.starts_at_own_row()))
         );
         (sql, params)
+    }
+
+    /// Whether the next page starts at the row of `after` (a key this reader or an earlier
+    /// run read), and checks it.
+    fn starts_at_own_row(&self) -> bool {
+        self.after_is != After::Bound
     }
 
     /// Takes off the first row of a page that starts at the last row read, when it is that
@@ -203,7 +215,7 @@ impl<'a> Reader<'a> {
     /// it, cut to size), unless that cannot be (a snapshot's own row) or its key may not
     /// compare as it reads, where paging on could skip rows unseen: that stops the read.
     fn drop_own_row(&self, rows: &mut Vec<Document>) -> Result<()> {
-        let (true, Some(after)) = (self.after_own_row, &self.after) else {
+        let (true, Some(after)) = (self.starts_at_own_row(), &self.after) else {
             return Ok(());
         };
         if rows.first().map(|row| self.key_values(row)).as_ref() == Some(after) {
@@ -213,7 +225,7 @@ impl<'a> Reader<'a> {
         // Under a snapshot (a typed database), only a row gone since an earlier run; without
         // one, any row deleted meanwhile, if its key compares as it reads.
         let deleted = match self.conn {
-            Conn::Snapshot(_) => self.after_resumed,
+            Conn::Snapshot(_) => self.after_is == After::Resumed,
             Conn::Direct(_) => !may_not_compare_as_read(after),
         };
         if deleted {
@@ -262,8 +274,7 @@ impl<'a> Reader<'a> {
             }
             let token = resume.as_deref().map(encode_position);
             reader.after = resume;
-            reader.after_own_row = true;
-            reader.after_resumed = false;
+            reader.after_is = After::LastRead;
             if last {
                 if let Err(e) = reader.conn.close().await {
                     return Some((Err(e), None));
