@@ -30,21 +30,22 @@ async fn read_all(table: &SqlTable) -> store_core::Result<usize> {
     Ok(batches.iter().map(|b| b.records.len()).sum())
 }
 
-/// Twelve REAL keys: pages of 5 end on REAL keys.
-fn real_rows() -> String {
-    (0..12)
+/// A table `t` keyed by `ts` declared `key_type` (empty: no declared type), holding twelve
+/// REAL keys, so pages of 5 end on REAL keys.
+fn real_keys(key_type: &str) -> String {
+    let rows: Vec<String> = (0..12)
         .map(|i| format!("({}.25, 'e{i}')", 1_700_000_000 + i))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    format!(
+        "CREATE TABLE t (ts {key_type} PRIMARY KEY, what TEXT); INSERT INTO t VALUES {}",
+        rows.join(", ")
+    )
 }
 
 #[tokio::test]
 async fn real_keys_in_an_untyped_column_stop_the_read_instead_of_skipping_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let ddl = format!(
-        "CREATE TABLE t (ts PRIMARY KEY, what TEXT); INSERT INTO t VALUES {}",
-        real_rows()
-    );
+    let ddl = real_keys("");
     let table = table(&dir, &ddl).await;
     let err = read_all(&table).await.unwrap_err();
     assert!(
@@ -78,10 +79,7 @@ async fn a_non_utf8_text_key_ending_a_page_stops_the_read() {
 #[tokio::test]
 async fn keys_of_a_declared_type_read_every_row() {
     let dir = tempfile::tempdir().unwrap();
-    let ddl = format!(
-        "CREATE TABLE t (ts REAL PRIMARY KEY, what TEXT); INSERT INTO t VALUES {}",
-        real_rows()
-    );
+    let ddl = real_keys("REAL");
     assert_eq!(read_all(&table(&dir, &ddl).await).await.unwrap(), 12);
     let dir = tempfile::tempdir().unwrap();
     let texts = "CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT); INSERT INTO t VALUES \
@@ -93,10 +91,7 @@ async fn keys_of_a_declared_type_read_every_row() {
 #[tokio::test]
 async fn a_resumed_read_checks_the_key_it_resumes_at() {
     let dir = tempfile::tempdir().unwrap();
-    let ddl = format!(
-        "CREATE TABLE t (ts PRIMARY KEY, what TEXT); INSERT INTO t VALUES {}",
-        real_rows()
-    );
+    let ddl = real_keys("");
     let table = table(&dir, &ddl).await;
     let first = table
         .read(Partition::whole(), None, 5)
