@@ -396,6 +396,11 @@ impl RecordSource for ArchiveSource {
     }
 }
 
+/// Whether `partition` reads part number `i` (parts are dealt out in turn).
+fn reads_part(partition: Partition, i: usize) -> bool {
+    i as u64 % u64::from(partition.total()) == u64::from(partition.index())
+}
+
 /// The parts of `entry` that `partition` reads, by number, from `first_part` on.
 fn parts_from(
     entry: &CollectionEntry,
@@ -407,7 +412,7 @@ fn parts_from(
         .iter()
         .cloned()
         .enumerate()
-        .filter(|(i, _)| *i as u64 % u64::from(partition.total()) == u64::from(partition.index()))
+        .filter(|(i, _)| reads_part(partition, *i))
         .filter(|(i, _)| *i >= first_part)
         .collect()
 }
@@ -420,7 +425,7 @@ fn bytes_before(entry: &CollectionEntry, partition: Partition, part: usize, line
         .iter()
         .enumerate()
         .take(part.saturating_add(1))
-        .filter(|(i, _)| *i as u64 % u64::from(partition.total()) == u64::from(partition.index()))
+        .filter(|(i, _)| reads_part(partition, *i))
         .map(|(i, p)| match (i < part, p.records) {
             (true, _) | (false, 0) => p.bytes,
             (false, records) => {
