@@ -27,7 +27,10 @@ use crate::value::{Document, Value, from_document};
 pub use capabilities::SqlCapabilities;
 pub use handle::Tx;
 pub use names::{quote_ident, quote_ident_within, quote_qualified};
-pub use upsert::{check_rows, check_upsert, upsert_statement};
+pub use upsert::{
+    ParamMark, check_rows, check_upsert, insert_by_values, plain_mark, upsert_by_insert,
+    upsert_statement,
+};
 
 /// Row `number` (from 1) of a result as a `T`; a mismatch names the row before the column.
 fn typed_row<T: DeserializeOwned>(row: Document, number: usize) -> Result<T> {
@@ -151,7 +154,7 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         key: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        upsert::upsert_by_insert(self, table, columns, key, rows).await
+        upsert::upsert_by_insert(self, table, columns, key, rows, &plain_mark).await
     }
 
     /// Appends `rows` to `table` (optionally `schema.table`), all or nothing: each row's
@@ -168,7 +171,7 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         columns: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        upsert::insert_by_values(self, table, columns, rows).await
+        upsert::insert_by_values(self, table, columns, rows, &plain_mark).await
     }
 }
 

@@ -60,6 +60,7 @@
 //! | `Null` | NULL | `Null` |
 //! | `Bool` | INTEGER 0 / 1 | `Bool` in a column declared `BOOLEAN`/`BOOL`; `Number` elsewhere |
 //! | `Number`, an integer without fraction digits that fits `i64` | INTEGER | `Number` |
+//! | `Number`, the shortest decimal of an `f64` (`1.5`, `0.1`, `1E+300`), written by `SqlStore::upsert_rows`/`SqlStore::insert_rows` (not the streaming [`SqliteStore::insert_rows`]) into a column of no declared type, a type naming BLOB, or ANY in a STRICT table | REAL (such a column keeps the class it is given, so a REAL copied between databases stays REAL) | `Number`, as from REAL storage below |
 //! | `Number`, any other (`1.10`, `1E+50`, 30 digits) | TEXT, its exact decimal form | `Number` with every digit in a column declared with `DECIMAL` or `NUMERIC` in its type (see below), when the text is as a number writes it (`01`, `+5` or `1e2` another program wrote stay `String`, so `01` and `1` do not read as one value; `1` and `1.0` are both numbers' own text, and equal); the text (`String`) elsewhere |
 //! | `String` (also dates, times, UUIDs as ISO 8601 / standard text) | TEXT | `String` |
 //! | `Bytes` | BLOB | `Bytes` |
@@ -129,6 +130,7 @@ mod sqltext;
 mod store;
 mod stream;
 mod transaction;
+mod untyped;
 mod writer;
 mod writer_lock;
 

@@ -77,29 +77,44 @@ pub fn upsert_statement(table: &str, columns: &[String], key: &[String], source:
     )
 }
 
+/// How a multi-row `INSERT` spells the placeholder of one value, given the index of its
+/// column, the value and its parameter number: `$n` ([`plain_mark`]), or an expression around
+/// it, such as a cast a backend needs to store the value as it should.
+pub type ParamMark<'a> = &'a (dyn Fn(usize, &Value, usize) -> String + Sync);
+
+/// The placeholder `$n` of parameter `n`, whatever its column and value.
+pub fn plain_mark(_column: usize, _value: &Value, n: usize) -> String {
+    format!("${n}")
+}
+
 /// The default [`SqlStore::upsert_rows`]: statements of as many rows as fit in the parameter
-/// limit, all in one transaction.
-pub(super) async fn upsert_by_insert<S: SqlStore + ?Sized>(
+/// limit, all in one transaction, each value's placeholder spelled by `mark`.
+///
+/// A backend that overrides `upsert_rows` only to spell some placeholders otherwise calls
+/// this with its own `mark`.
+pub async fn upsert_by_insert<S: SqlStore + ?Sized>(
     store: &S,
     table: &str,
     columns: &[String],
     key: &[String],
     rows: &[Vec<Value>],
+    mark: ParamMark<'_>,
 ) -> Result<u64> {
     check_upsert(columns, key, rows)?;
-    write_by_values(store, columns, rows, |values| {
+    write_by_values(store, columns, rows, mark, |values| {
         upsert_statement(table, columns, key, values)
     })
     .await
 }
 
 /// The default [`SqlStore::insert_rows`]: plain `INSERT` statements of as many rows as fit in
-/// the parameter limit, all in one transaction.
-pub(super) async fn insert_by_values<S: SqlStore + ?Sized>(
+/// the parameter limit, all in one transaction, each value's placeholder spelled by `mark`.
+pub async fn insert_by_values<S: SqlStore + ?Sized>(
     store: &S,
     table: &str,
     columns: &[String],
     rows: &[Vec<Value>],
+    mark: ParamMark<'_>,
 ) -> Result<u64> {
     check_rows(columns, rows)?;
     let list = columns
@@ -108,7 +123,7 @@ pub(super) async fn insert_by_values<S: SqlStore + ?Sized>(
         .collect::<Vec<_>>()
         .join(", ");
     let target = quote_qualified(table);
-    write_by_values(store, columns, rows, |values| {
+    write_by_values(store, columns, rows, mark, |values| {
         format!("INSERT INTO {target} ({list}) {values}")
     })
     .await
@@ -120,6 +135,7 @@ async fn write_by_values<S: SqlStore + ?Sized>(
     store: &S,
     columns: &[String],
     rows: &[Vec<Value>],
+    mark: ParamMark<'_>,
     statement: impl Fn(&str) -> String,
 ) -> Result<u64> {
     if rows.is_empty() {
@@ -134,7 +150,11 @@ async fn write_by_values<S: SqlStore + ?Sized>(
         for row in chunk {
             let first = params.len() + 1;
             params.extend(row.iter().cloned());
-            let marks: Vec<String> = (first..=params.len()).map(|i| format!("${i}")).collect();
+            let marks: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(column, value)| mark(column, value, first + column))
+                .collect();
             tuples.push(format!("({})", marks.join(", ")));
         }
         let sql = statement(&format!("VALUES {}", tuples.join(", ")));
