@@ -4,6 +4,7 @@ use futures::TryStreamExt;
 use store_core::Result;
 
 use crate::digest::{CollectionDigest, Comparison, RecordDigest};
+use crate::record::shown_id;
 use crate::source::{Partition, RecordSource};
 use crate::spill::{Joined, SpillJoin, SpillOptions};
 
@@ -99,7 +100,7 @@ pub async fn check_with(
         for record in batch.records {
             let digest = RecordDigest::of(&record, comparison);
             left_digest.add(&digest);
-            join.insert(record.key.id().to_owned(), digest)?;
+            join.insert(record.key.match_id(comparison), digest)?;
         }
     }
     drop(batches);
@@ -111,14 +112,14 @@ pub async fn check_with(
         for record in batch.records {
             let digest = RecordDigest::of(&record, comparison);
             right_digest.add(&digest);
-            if let Some((id, joined)) = join.probe(record.key.id().to_owned(), digest)? {
-                tally.add(&id, joined);
+            if let Some((id, joined)) = join.probe(record.key.match_id(comparison), digest)? {
+                tally.add(shown_id(&id, comparison), joined);
             }
         }
     }
     let mut rest = join.finish()?;
     while let Some((id, joined)) = rest.next()? {
-        tally.add(&id, joined);
+        tally.add(shown_id(&id, comparison), joined);
     }
     Ok(CheckReport {
         left: left_digest,

@@ -6,6 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use store_core::{Document, Number, Result, StoreError, Value};
 
+use crate::digest::Comparison;
+
 /// One record of a keyed collection: a table row, a document, a search document.
 ///
 /// `doc` is the whole content, key attributes included (a search document read without key
@@ -92,6 +94,42 @@ impl RecordKey {
     /// joined by `#` (with `#` and `\` escaped by `\`). It is the `_id` of a search document.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// What records of two collections are matched by when their values are compared as
+    /// `comparison` says: with types, the id followed by each part's type, so that the number
+    /// 1 and the text `"1"` (one id, but two keys of a SQLite column of no declared type) are
+    /// two records; as JSON, the id alone (a search document's `_id` is text whatever the
+    /// key was). [`shown_id`] gives the id back.
+    pub(crate) fn match_id(&self, comparison: Comparison) -> String {
+        match comparison {
+            Comparison::Json => self.id.clone(),
+            Comparison::Typed => {
+                let mut id = String::with_capacity(self.id.len() + 1 + self.parts.len());
+                id.push_str(&self.id);
+                id.push(TYPES_AFTER);
+                id.extend(self.parts.iter().map(|(_, value)| match value {
+                    Value::Number(_) => 'N',
+                    Value::Bytes(_) => 'B',
+                    _ => 'S',
+                }));
+                id
+            }
+        }
+    }
+}
+
+/// What separates a typed [`RecordKey::match_id`]'s id from its parts' types (one letter
+/// each, so the last separator is the one).
+const TYPES_AFTER: char = '\u{1f}';
+
+/// The key id a [`RecordKey::match_id`] made under `comparison` holds, to show.
+pub(crate) fn shown_id(match_id: &str, comparison: Comparison) -> &str {
+    match comparison {
+        Comparison::Typed => match_id
+            .rsplit_once(TYPES_AFTER)
+            .map_or(match_id, |(id, _)| id),
+        Comparison::Json => match_id,
     }
 }
 

@@ -10,9 +10,9 @@ use futures::TryStreamExt;
 use store_core::{Result, StoreError};
 
 use crate::check::comparison_for;
-use crate::digest::RecordDigest;
+use crate::digest::{Comparison, RecordDigest};
 use crate::progress::{Event, Progress};
-use crate::record::{Record, RecordKey};
+use crate::record::Record;
 use crate::sink::RecordSink;
 use crate::source::{Partition, RecordSource};
 use crate::spill::{
@@ -91,7 +91,7 @@ pub async fn sync(
                 Ok(Some(batch)) => {
                     for record in batch.records {
                         let digest = RecordDigest::of(&record, comparison);
-                        let id = record.key.id().to_owned();
+                        let id = record.key.match_id(comparison);
                         join.insert(
                             id,
                             KeyAndDigest {
@@ -115,12 +115,16 @@ pub async fn sync(
         estimated_total: source.estimated_count().await.ok().flatten(),
     });
 
-    let mut tally = Tally::new(options, !join.is_empty() && sink.may_match_keys_loosely());
+    let mut tally = Tally::new(
+        options,
+        !join.is_empty() && sink.may_match_keys_loosely(),
+        comparison,
+    );
     let mut batches = source.read(Partition::whole(), None, batch_size);
     while let Some(batch) = batches.try_next().await? {
         for record in batch.records {
             let digest = RecordDigest::of(&record, comparison);
-            let id = record.key.id().to_owned();
+            let id = record.key.match_id(comparison);
             if let Some((id, joined)) = join.probe(id, RecordAndDigest { record, digest })? {
                 tally.take(id, joined)?;
             }
@@ -151,10 +155,12 @@ struct Tally {
     /// Keys only the sink has, to be joined with the keys the created ones matched loosely.
     unmatched: SpillJoin<PackedKey, ()>,
     spill: SpillOptions,
+    /// How records are compared, which says what keys are matched by.
+    comparison: Comparison,
 }
 
 impl Tally {
-    fn new(options: &SyncOptions, remember_created: bool) -> Self {
+    fn new(options: &SyncOptions, remember_created: bool, comparison: Comparison) -> Self {
         // The main join holds up to the limit; these three share a quarter of it each.
         let spill = options.spill.share(4);
         Self {
@@ -165,6 +171,7 @@ impl Tally {
             created: remember_created.then(|| SpillLog::new(&spill)),
             unmatched: SpillJoin::new(&spill),
             spill,
+            comparison,
         }
     }
 
@@ -245,12 +252,15 @@ impl Tally {
                 if chunk.is_empty() {
                     break;
                 }
-                let asked: HashSet<&str> = chunk.iter().map(RecordKey::id).collect();
+                let comparison = self.comparison;
+                let asked: HashSet<String> =
+                    chunk.iter().map(|key| key.match_id(comparison)).collect();
                 for held in sink.keys_matching(&chunk).await? {
-                    if asked.contains(held.id()) {
+                    let held = held.match_id(comparison);
+                    if asked.contains(&held) {
                         continue;
                     }
-                    if let Some((_, joined)) = unmatched.probe(held.id().to_owned(), ())? {
+                    if let Some((_, joined)) = unmatched.probe(held, ())? {
                         take(joined, &mut self.report)?;
                     }
                 }

@@ -3,6 +3,8 @@
 //! events, exit codes and the one-line errors.
 
 mod common;
+#[path = "cli/sqlite_classes.rs"]
+mod sqlite_classes;
 
 use std::path::{Path, PathBuf};
 

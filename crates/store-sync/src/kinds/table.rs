@@ -1,7 +1,9 @@
 //! A SQL table ([`SqlStore`]) as a source and a sink.
 //!
 //! Reading pages through the table in primary-key order (`WHERE (key) >= (last) ORDER BY key
-//! LIMIT n + 1`, the first row checked to be the last one read), inside one REPEATABLE READ transaction where the database has isolation levels, so
+//! LIMIT n + 1`, the first row checked to be the last one read; on SQLite the last key bound
+//! in the storage class it was read from, see `cursor`), inside one REPEATABLE READ
+//! transaction where the database has isolation levels, so
 //! every page comes from the same snapshot. Partition I of N is a key range of the job's shared
 //! [`PartitionPlan`]: between the rows at offsets I·count/N and (I+1)·count/N of the one
 //! snapshot the plan was cut from (see `table_plan`). Writing is
@@ -28,6 +30,7 @@ use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Batch, Partition, RecordSource, RowBatch};
 
+mod cursor;
 mod pages;
 
 use pages::Reader;

@@ -92,22 +92,3 @@ pub(super) fn range(
     };
     Ok((after, before))
 }
-
-/// A resume token: the typed JSON array of the last key read.
-pub(super) fn encode_position(values: &[Value]) -> String {
-    serde_json::Value::Array(values.iter().map(encode_value).collect()).to_string()
-}
-
-/// The key a resume token holds.
-pub(super) fn decode_position(token: &str) -> Result<Vec<Value>> {
-    let json: serde_json::Value = serde_json::from_str(token).map_err(|_| {
-        StoreError::invalid_input("the resume position is not one this table issued")
-    })?;
-    json.as_array()
-        .ok_or_else(|| {
-            StoreError::invalid_input("the resume position is not one this table issued")
-        })?
-        .iter()
-        .map(decode_value)
-        .collect()
-}

@@ -5,8 +5,9 @@ use store_core::sql::{IsolationLevel, SqlStore, SqlTransaction};
 use store_core::{Document, Result, SqlStoreExt, StoreError, Value};
 
 use super::SqlTable;
+use super::cursor::{self, KeyClass};
 use crate::kinds::catalog;
-use crate::kinds::table_plan::{self, decode_position, encode_position};
+use crate::kinds::table_plan;
 use crate::record::Record;
 use crate::source::{Batch, Partition};
 
@@ -53,6 +54,11 @@ pub(super) struct Reader<'a> {
     after: Option<Vec<Value>>,
     /// What `after` is, which says how the next page starts from it.
     after_is: After,
+    /// The SQLite storage class of each value of `after`, when known: the page binds each
+    /// in its class.
+    after_classes: Option<Vec<KeyClass>>,
+    /// Whether pages ask for their keys' storage classes (SQLite).
+    reads_classes: bool,
     before: Option<Vec<Value>>,
     batch_size: usize,
 }
@@ -82,6 +88,8 @@ impl<'a> Reader<'a> {
             keys: info.primary_key.clone(),
             after: None,
             after_is: After::Bound,
+            after_classes: None,
+            reads_classes: table.store.backend() == "sqlite" && cursor::classes_fit(&info.columns),
             before: None,
             batch_size: batch_size.max(1),
         };
@@ -111,7 +119,9 @@ impl<'a> Reader<'a> {
         }
         if let Some(token) = resume {
             // The last row an earlier run confirmed: the read starts at it and checks it.
-            reader.after = Some(decode_position(&token)?);
+            let (key, classes) = cursor::decode(&token)?;
+            reader.after = Some(key);
+            reader.after_classes = classes;
             reader.after_is = After::Resumed;
         }
         Ok(reader)
@@ -172,21 +182,24 @@ impl<'a> Reader<'a> {
     fn page_sql(&self) -> (String, Vec<Value>) {
         let mut params = Vec::new();
         let mut conditions = Vec::new();
-        let tuple = |params: &mut Vec<Value>, values: &[Value]| {
+        let tuple = |params: &mut Vec<Value>, values: &[Value], classes: Option<&[KeyClass]>| {
             let start = params.len();
             params.extend(values.iter().cloned());
             let marks: Vec<String> = (start..params.len())
-                .map(|i| format!("${}", i + 1))
+                .map(|i| {
+                    let class = classes.and_then(|c| c.get(i - start)).copied();
+                    cursor::bind_mark(&format!("${}", i + 1), class)
+                })
                 .collect();
             format!("({})", marks.join(", "))
         };
         if let Some(after) = &self.after {
-            let t = tuple(&mut params, after);
+            let t = tuple(&mut params, after, self.after_classes.as_deref());
             let from = if self.starts_at_own_row() { ">=" } else { ">" };
             conditions.push(format!("({}) {from} {t}", self.key_list()));
         }
         if let Some(before) = &self.before {
-            let t = tuple(&mut params, before);
+            let t = tuple(&mut params, before, None);
             conditions.push(format!("({}) <= {t}", self.key_list()));
         }
         let filter = if conditions.is_empty() {
@@ -194,8 +207,13 @@ impl<'a> Reader<'a> {
         } else {
             format!(" WHERE {}", conditions.join(" AND "))
         };
+        let columns = if self.reads_classes {
+            cursor::select_with_classes(&self.keys)
+        } else {
+            "*".to_owned()
+        };
         let sql = format!(
-            "SELECT * FROM {}{filter} ORDER BY {} LIMIT {}",
+            "SELECT {columns} FROM {}{filter} ORDER BY {} LIMIT {}",
             self.table,
             self.key_list(),
             self.batch_size
@@ -226,7 +244,7 @@ impl<'a> Reader<'a> {
         // one, any row deleted meanwhile, if its key compares as it reads.
         let deleted = match self.conn {
             Conn::Snapshot(_) => self.after_is == After::Resumed,
-            Conn::Direct(_) => !may_not_compare_as_read(after),
+            Conn::Direct(_) => self.after_classes.is_some() || !may_not_compare_as_read(after),
         };
         if deleted {
             rows.truncate(self.batch_size);
@@ -236,9 +254,9 @@ impl<'a> Reader<'a> {
             "reading {} by key stopped after the row with key {after:?}: asked for by that key, \
              the table does not give that row back, so its key does not compare as it reads \
              (in SQLite: a REAL key in a column with no declared type, or TEXT that is not \
-             UTF-8), or the row was deleted during the read; reading on could skip rows. Run \
-             again, or copy a query that reads every row in one statement (`?query=SELECT …` \
-             with --key)",
+             UTF-8, resumed from a position that does not give its storage class), or the row \
+             was deleted during the read; reading on could skip rows. Run again, or copy a \
+             query that reads every row in one statement (`?query=SELECT …` with --key)",
             self.table
         )))
     }
@@ -259,6 +277,12 @@ impl<'a> Reader<'a> {
                 return Some((Err(e), None));
             }
             let last = rows.len() < reader.batch_size;
+            let mut classes = None;
+            if reader.reads_classes {
+                for row in &mut rows {
+                    classes = cursor::take_classes(row, reader.keys.len());
+                }
+            }
             let resume = rows.last().map(|row| reader.key_values(row));
             let records = rows
                 .into_iter()
@@ -272,8 +296,11 @@ impl<'a> Reader<'a> {
                 let closed = reader.conn.close().await;
                 return closed.err().map(|e| (Err(e), None));
             }
-            let token = resume.as_deref().map(encode_position);
+            let token = resume
+                .as_deref()
+                .map(|key| cursor::encode(key, classes.as_deref()));
             reader.after = resume;
+            reader.after_classes = classes;
             reader.after_is = After::LastRead;
             if last {
                 if let Err(e) = reader.conn.close().await {

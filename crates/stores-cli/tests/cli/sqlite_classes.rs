@@ -1,0 +1,95 @@
+//! An untyped SQLite table, its keys and values of every storage class, copied and backed up
+//! then restored by `stores` in pages that end on each kind: every row arrives, each value in
+//! the class it had (a REAL stays REAL, not the TEXT of its digits), and `check` agrees.
+
+use std::path::Path;
+
+use store_core::{Document, SqlStoreExt};
+use store_rusqlite::SqliteStore;
+
+use super::common::*;
+
+/// Each row's position and the storage classes of its key and value.
+fn classes(db: &Path) -> Vec<Document> {
+    block_on(async {
+        let store = SqliteStore::open(db).await.unwrap();
+        store
+            .query_all(
+                "SELECT i, typeof(k) AS k, typeof(v) AS v FROM t ORDER BY i",
+                &[],
+            )
+            .await
+            .unwrap()
+    })
+}
+
+#[test]
+fn an_untyped_table_keeps_every_row_and_storage_class_through_copy_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("classes.db");
+    let values = [
+        "1",
+        "1.5",
+        "-7.125",
+        "1e300",
+        "0.1",
+        "'1'",
+        "'a'",
+        "X'00ff'",
+        "2",
+        "'2.5'",
+        "X''",
+        "1700000000.25",
+        "'é'",
+    ];
+    let rows: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("({v}, {v}, {i})"))
+        .collect();
+    sql(
+        &db,
+        &format!(
+            "CREATE TABLE t (k PRIMARY KEY, v, i INTEGER); INSERT INTO t VALUES {}",
+            rows.join(", ")
+        ),
+    );
+    let source = table_url(&db, "t");
+    let copied = dir.path().join("copied.db");
+    let restored = dir.path().join("restored.db");
+    let archive = file_url(&dir.path().join("archive"));
+    for size in ["2", "3"] {
+        let copy = stores(&[
+            "copy",
+            &source,
+            &table_url(&copied, "t"),
+            "--batch-size",
+            size,
+        ]);
+        expect_code(&copy, 0);
+    }
+    expect_code(
+        &stores(&["backup", &source, &archive, "--batch-size", "3"]),
+        0,
+    );
+    expect_code(
+        &stores(&["restore", &archive, &table_url(&restored, "t")]),
+        0,
+    );
+    let expected = classes(&db);
+    assert!(
+        expected
+            .iter()
+            .any(|row| row.get("k") == Some(&"real".into()))
+    );
+    for target in [&copied, &restored] {
+        assert_eq!(classes(target), expected, "{}", target.display());
+        let out = stores(&["check", &source, &table_url(target, "t")]);
+        expect_code(&out, 0);
+        let report = stdout(&out);
+        assert!(
+            report.contains(&format!("{} records", values.len())),
+            "{report}"
+        );
+    }
+}
