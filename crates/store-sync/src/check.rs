@@ -113,13 +113,13 @@ pub async fn check_with(
             let digest = RecordDigest::of(&record, comparison);
             right_digest.add(&digest);
             if let Some((id, joined)) = join.probe(record.key.match_id(comparison), digest)? {
-                tally.add(shown_id(&id, comparison), joined);
+                tally.add(&shown_id(&id, comparison), joined);
             }
         }
     }
     let mut rest = join.finish()?;
     while let Some((id, joined)) = rest.next()? {
-        tally.add(shown_id(&id, comparison), joined);
+        tally.add(&shown_id(&id, comparison), joined);
     }
     Ok(CheckReport {
         left: left_digest,

@@ -1,5 +1,6 @@
 //! Records: what every kind of keyed collection reads and writes, and their keys.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
@@ -123,14 +124,56 @@ impl RecordKey {
 /// each, so the last separator is the one).
 const TYPES_AFTER: char = '\u{1f}';
 
-/// The key id a [`RecordKey::match_id`] made under `comparison` holds, to show.
-pub(crate) fn shown_id(match_id: &str, comparison: Comparison) -> &str {
-    match comparison {
-        Comparison::Typed => match_id
-            .rsplit_once(TYPES_AFTER)
-            .map_or(match_id, |(id, _)| id),
-        Comparison::Json => match_id,
+/// The key a [`RecordKey::match_id`] made under `comparison` holds, to show: its id, with
+/// the parts the types say are numbers written plainly (`1700000000.25`, not the id's
+/// canonical `170000000025E-2`).
+pub(crate) fn shown_id(match_id: &str, comparison: Comparison) -> Cow<'_, str> {
+    let (Comparison::Typed, Some((id, types))) = (comparison, match_id.rsplit_once(TYPES_AFTER))
+    else {
+        return Cow::Borrowed(match_id);
+    };
+    if !types.contains('N') {
+        return Cow::Borrowed(id);
     }
+    // A single part is the id as it is; a composite key's parts are joined by `#`, with `#`
+    // and `\` escaped within a part.
+    let parts = if types.len() == 1 {
+        vec![id]
+    } else {
+        split_parts(id)
+    };
+    if parts.len() != types.len() {
+        return Cow::Borrowed(id);
+    }
+    let shown: Vec<Cow<'_, str>> = parts
+        .into_iter()
+        .zip(types.chars())
+        .map(|(part, kind)| match (kind, part.parse::<Number>()) {
+            ('N', Ok(number)) => Cow::Owned(number.to_string()),
+            _ => Cow::Borrowed(part),
+        })
+        .collect();
+    Cow::Owned(shown.join("#"))
+}
+
+/// The parts of a composite key's id, still escaped: split at each `#` no `\` escapes.
+fn split_parts(id: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (at, c) in id.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '#' => {
+                parts.push(&id[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&id[start..]);
+    parts
 }
 
 impl fmt::Display for RecordKey {
@@ -209,6 +252,41 @@ mod tests {
         assert_eq!(a.id(), "a\\#b#c");
         let n = RecordKey::new(vec![("id".into(), Value::from(7))]).unwrap();
         assert_eq!(n.id(), "7");
+    }
+
+    #[test]
+    fn match_ids_tell_types_apart_and_show_numbers_plainly() {
+        let key = |parts: Vec<(&str, Value)>| {
+            RecordKey::new(parts.into_iter().map(|(n, v)| (n.to_owned(), v)).collect()).unwrap()
+        };
+        let number = key(vec![("k", Value::Number(num("1700000000.25")))]);
+        let text = key(vec![("k", Value::from("170000000025E-2"))]);
+        assert_eq!(number.id(), text.id());
+        let typed = |k: &RecordKey| k.match_id(Comparison::Typed);
+        assert_ne!(typed(&number), typed(&text));
+        assert_eq!(
+            number.match_id(Comparison::Json),
+            text.match_id(Comparison::Json)
+        );
+        assert_eq!(
+            shown_id(&typed(&number), Comparison::Typed),
+            "1700000000.25"
+        );
+        assert_eq!(
+            shown_id(&typed(&text), Comparison::Typed),
+            "170000000025E-2"
+        );
+        let composite = key(vec![
+            ("a", Value::from("x#1\\")),
+            ("b", Value::Number(num("1.50"))),
+            ("c", Value::from("15E-1")),
+        ]);
+        assert_eq!(
+            shown_id(&typed(&composite), Comparison::Typed),
+            "x\\#1\\\\#1.5#15E-1"
+        );
+        let json = composite.match_id(Comparison::Json);
+        assert_eq!(shown_id(&json, Comparison::Json), composite.id());
     }
 
     #[test]
