@@ -13,6 +13,10 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressState, Prog
 use serde_json::{Map, Value as Json, json};
 use store_sync::{Event, Progress};
 
+mod shown_key;
+
+pub(crate) use shown_key::shown_key;
+
 /// Prints a command's events and results.
 #[derive(Debug)]
 pub(crate) struct Reporter {

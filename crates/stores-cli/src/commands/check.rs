@@ -11,6 +11,7 @@ use store_sync::{
 use super::{Context, Outcome};
 use crate::location::Location;
 use crate::open::{Access, Collection};
+use crate::output::shown_key;
 
 /// How many objects are hashed at once.
 const OBJECT_CONCURRENCY: usize = 8;
@@ -192,10 +193,9 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
                 } else {
                     String::new()
                 };
-                ctx.reporter.result(&format!(
-                    "  {what}: {}{tail}",
-                    differences.sample.join(", ")
-                ));
+                let sample: Vec<_> = differences.sample.iter().map(|k| shown_key(k)).collect();
+                ctx.reporter
+                    .result(&format!("  {what}: {}{tail}", sample.join(", ")));
             }
         }
     }

@@ -8,6 +8,7 @@ use store_core::object::ListOptions;
 use super::{Context, Outcome};
 use crate::location::Location;
 use crate::open::Access;
+use crate::output::shown_key;
 
 /// `stores ls URL`.
 pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
@@ -38,8 +39,10 @@ pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
         let mut fields = Map::new();
         fields.insert("key".into(), relative.into());
         fields.insert("size".into(), meta.size.into());
-        ctx.reporter
-            .item(fields, &format!("{:>12}  {relative}", meta.size));
+        ctx.reporter.item(
+            fields,
+            &format!("{:>12}  {}", meta.size, shown_key(relative)),
+        );
     }
     let mut fields = Map::new();
     fields.insert("count".into(), count.into());
@@ -71,7 +74,7 @@ async fn keys(ctx: &Context, location: &Location) -> Result<Outcome> {
             count += 1;
             let mut fields = Map::new();
             fields.insert("key".into(), record.key.id().into());
-            ctx.reporter.item(fields, record.key.id());
+            ctx.reporter.item(fields, &shown_key(record.key.id()));
         }
     }
     let mut fields = Map::new();

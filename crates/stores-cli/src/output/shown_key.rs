@@ -1,0 +1,60 @@
+//! A key as the text output shows it: one key, one line, and nothing a terminal would obey.
+
+use std::borrow::Cow;
+
+/// `key` as it is, or quoted with Rust's escapes (`"a\nb"`, `"\u{1b}[2J"`) when shown as it
+/// is it would mislead: it holds a line break, a terminal escape or another character that
+/// does not print, it is empty or starts or ends with a blank, it starts with a quote (so a
+/// quoted key is always an escaped one), or it holds `", "`, which separates keys in a list.
+/// JSON output carries keys exactly and needs none of this.
+pub(crate) fn shown_key(key: &str) -> Cow<'_, str> {
+    let misleads = key.is_empty()
+        || key.starts_with('"')
+        || key.starts_with(char::is_whitespace)
+        || key.ends_with(char::is_whitespace)
+        || key.contains(", ")
+        || key
+            .chars()
+            .any(|c| c.escape_debug().nth(1).is_some() && c != '\\' && c != '\'');
+    if misleads {
+        Cow::Owned(format!("{key:?}"))
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_keys_are_shown_as_they_are() {
+        for key in [
+            "k-00001-é",
+            "a/b c.txt",
+            "1700000000.25",
+            "it's",
+            "back\\slash",
+            "日本",
+        ] {
+            assert_eq!(shown_key(key), key);
+        }
+    }
+
+    #[test]
+    fn keys_that_would_mislead_are_quoted_and_escaped() {
+        for (key, shown) in [
+            ("a\nb", r#""a\nb""#),
+            ("\u{1b}[2J", r#""\u{1b}[2J""#),
+            ("tab\there", r#""tab\there""#),
+            ("", r#""""#),
+            (" lead", r#"" lead""#),
+            ("trail ", r#""trail ""#),
+            ("\"quoted\"", r#""\"quoted\"""#),
+            ("a, b", r#""a, b""#),
+            ("zero\u{200b}width", r#""zero\u{200b}width""#),
+        ] {
+            assert_eq!(shown_key(key), shown, "{key:?}");
+        }
+    }
+}
