@@ -126,7 +126,7 @@ pub(crate) fn create_statement(
     let mut parts: Vec<String> = columns
         .iter()
         .map(|c| {
-            check_column_type(table, &c.name, &c.sql_type)?;
+            check_column_type(dialect, table, &c.name, &c.sql_type)?;
             let null = if c.nullable { "" } else { " NOT NULL" };
             Ok(format!("{} {}{null}", quote_ident(&c.name), c.sql_type))
         })
