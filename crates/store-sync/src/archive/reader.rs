@@ -22,7 +22,7 @@ use crate::source::{Batch, Partition, RecordSource, RowBatch};
 
 mod decode;
 
-use decode::{count_matches, decode_part, decode_part_rows, for_each_line};
+use decode::{count_matches, decode_part, decode_part_rows, for_each_line, within_count};
 
 /// Reads an archive from an object store, checking each part's SHA-256 before using a byte of
 /// it. An archive whose manifest is missing but whose partitions all finished is read from the
@@ -130,6 +130,7 @@ impl ArchiveSource {
         let mut counted = self.decoded(parts, move |bytes, part| {
             let mut lines = 0;
             for_each_line(&bytes, &part.path, |_, line| {
+                within_count(lines, part.records)?;
                 check_line_shape(line, &key_names).map(|()| lines += 1)
             })?;
             count_matches(lines, part.records, &part.path).map(|()| lines)

@@ -93,6 +93,19 @@ pub(super) fn count_matches(found: u64, expected: u64, path: &str) -> Result<()>
     )))
 }
 
+/// `InvalidInput` once a part has given `decoded` records where the manifest says it holds
+/// `expected`, before the next one is decoded: a part holding more (a zstd frame that
+/// decompresses to far more than it claims) stops at once instead of filling memory.
+/// ([`for_each_line`] names the part and line.)
+pub(super) fn within_count(decoded: u64, expected: u64) -> Result<()> {
+    if decoded < expected {
+        return Ok(());
+    }
+    Err(StoreError::invalid_input(format!(
+        "a record more than the {expected} the manifest says the part holds"
+    )))
+}
+
 /// Room reserved for the `expected` records of a part, no more than [`RESERVED_AT_MOST`]: the
 /// count comes from the manifest, and one claiming billions is refused by the count check
 /// after decoding, not by an allocation failure before it (past the bound, the list grows).
@@ -111,6 +124,7 @@ pub(super) fn decode_part(
 ) -> Result<Vec<Record>> {
     let mut records = Vec::with_capacity(room_for(expected));
     for_each_line(bytes, path, |_, line| {
+        within_count(records.len() as u64, expected)?;
         records.push(decode_line(line, key_names)?);
         Ok(())
     })?;
@@ -127,7 +141,10 @@ pub(super) fn decode_part_rows(
 ) -> Result<Rows> {
     let mut rows = Rows::default();
     rows.rows.reserve(room_for(expected));
-    for_each_line(bytes, path, |_, line| rows.push_line(line, key_names))?;
+    for_each_line(bytes, path, |_, line| {
+        within_count(rows.len() as u64, expected)?;
+        rows.push_line(line, key_names)
+    })?;
     count_matches(rows.len() as u64, expected, path)?;
     rows.finish();
     Ok(rows)
@@ -185,5 +202,29 @@ mod tests {
         assert_eq!(err.message(), "archive part p.zst, line 2: refused");
         let err = for_each_line(b"not zstd", "p.zst", |_, _| Ok(())).unwrap_err();
         assert!(err.message().contains("p.zst"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_part_holding_more_lines_than_it_claims_stops_at_the_first_extra_one() {
+        // A small frame that decompresses to 200,000 lines, claimed to hold three.
+        let line = br#"{"k":{"id":{"S":"a"}},"v":{"id":{"S":"a"}}}"#;
+        let mut text = Vec::new();
+        for _ in 0..200_000 {
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+        let bomb = compressed(&text);
+        assert!(bomb.len() < text.len() / 100);
+        let keys = ["id".to_owned()];
+        let err = decode_part(&bomb, &keys, "p.zst", 3).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "archive part p.zst, line 4: a record more than the 3 the manifest says the part holds"
+        );
+        assert!(decode_part_rows(&bomb, &keys, "p.zst", 3).is_err());
+        assert_eq!(
+            decode_part(&bomb, &keys, "p.zst", 200_000).unwrap().len(),
+            200_000
+        );
     }
 }
