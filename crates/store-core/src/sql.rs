@@ -8,6 +8,7 @@ mod capabilities;
 mod handle;
 pub mod json;
 mod names;
+mod sqlite;
 mod upsert;
 
 use std::fmt::Debug;
@@ -27,9 +28,9 @@ use crate::value::{Document, Value, from_document};
 pub use capabilities::SqlCapabilities;
 pub use handle::Tx;
 pub use names::{quote_ident, quote_ident_within, quote_qualified};
+pub use sqlite::{SqliteAffinity, sqlite_affinity, sqlite_keeps_class, sqlite_real_like};
 pub use upsert::{
-    ParamMark, check_rows, check_upsert, insert_by_values, plain_mark, upsert_by_insert,
-    upsert_statement,
+    ParamMark, check_rows, check_upsert, insert_in, plain_mark, upsert_in, upsert_statement,
 };
 
 /// Row `number` (from 1) of a result as a `T`; a mismatch names the row before the column.
@@ -154,7 +155,7 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         key: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        upsert::upsert_by_insert(self, table, columns, key, rows, &plain_mark).await
+        upsert::upsert_by_insert(self, table, columns, key, rows).await
     }
 
     /// Appends `rows` to `table` (optionally `schema.table`), all or nothing: each row's
@@ -171,7 +172,7 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         columns: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        upsert::insert_by_values(self, table, columns, rows, &plain_mark).await
+        upsert::insert_by_values(self, table, columns, rows).await
     }
 }
 

@@ -8,10 +8,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use futures::stream::{self as futures_stream, BoxStream, StreamExt, TryStreamExt};
 use rusqlite::Connection;
-use store_core::sql::{
-    IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction, check_rows, check_upsert,
-    insert_by_values, upsert_by_insert,
-};
+use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
 
 use crate::config::SqliteConfig;
@@ -21,7 +18,7 @@ use crate::exec;
 use crate::readers::Readers;
 use crate::stream;
 use crate::transaction::SqliteTransaction;
-use crate::untyped;
+use crate::untyped::{self, Write};
 use crate::writer::{Writer, WriterGuard};
 
 /// A SQLite database as a [`SqlStore`].
@@ -164,21 +161,6 @@ impl SqliteStore {
     pub(crate) fn read_only(&self) -> bool {
         self.inner.config.read_only
     }
-
-    /// Which of `columns` keep the class of what is written, looked up only when `rows` hold
-    /// a number for which it matters.
-    async fn class_keeping(
-        &self,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<Value>],
-    ) -> Result<Vec<bool>> {
-        if untyped::has_real_like(rows) {
-            untyped::class_keeping(self, table, columns).await
-        } else {
-            Ok(Vec::new())
-        }
-    }
 }
 
 #[async_trait]
@@ -241,10 +223,7 @@ impl SqlStore for SqliteStore {
         key: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        check_upsert(columns, key, rows)?;
-        let keeping = self.class_keeping(table, columns, rows).await?;
-        let mark = untyped::real_where_kept(&keeping);
-        upsert_by_insert(self, table, columns, key, rows, &mark).await
+        untyped::write(self, table, columns, rows, Write::Upsert { key }).await
     }
 
     /// Multi-row `INSERT` statements in one transaction, numbers stored as by
@@ -255,10 +234,7 @@ impl SqlStore for SqliteStore {
         columns: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        check_rows(columns, rows)?;
-        let keeping = self.class_keeping(table, columns, rows).await?;
-        let mark = untyped::real_where_kept(&keeping);
-        insert_by_values(self, table, columns, rows, &mark).await
+        untyped::write(self, table, columns, rows, Write::Insert).await
     }
 
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {

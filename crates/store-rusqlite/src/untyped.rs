@@ -1,45 +1,114 @@
 //! Bulk writes into columns that keep whatever storage class a value is bound in (no
 //! declared type, a type naming BLOB, or ANY in a STRICT table): a number that is exactly
 //! what a REAL reads back as is stored as REAL there, so a REAL read from such a column and
-//! written back stays REAL instead of turning into TEXT.
+//! written back stays REAL instead of turning into TEXT (the rule is store-core's
+//! [`sqlite_real_like`], which lookups by key share).
 //!
 //! Elsewhere the column's affinity decides (REAL and NUMERIC columns convert the exact text
 //! to REAL themselves; TEXT columns keep it), and a number binds as the crate docs say.
 
-use store_core::sql::plain_mark;
-use store_core::{Number, Result, SqlStoreExt, StoreError, Value};
+use store_core::sql::{
+    IsolationLevel, SqlStore, SqlTransaction, check_rows, check_upsert, insert_in, plain_mark,
+    sqlite_keeps_class, sqlite_real_like, upsert_in,
+};
+use store_core::{Result, StoreError, Value};
 
 use crate::SqliteStore;
-use crate::convert::integer_of;
 
-/// For each of `columns` of `table` (optionally `schema.table`), whether it keeps the
-/// storage class of what is written into it.
-pub(crate) async fn class_keeping(
+/// Which bulk write.
+pub(crate) enum Write<'a> {
+    /// `INSERT … ON CONFLICT (key) DO UPDATE`.
+    Upsert { key: &'a [String] },
+    /// A plain `INSERT`.
+    Insert,
+}
+
+/// Writes `rows` into `columns` of `table` in one transaction on the writer, the columns'
+/// classes looked up in it when a number's storage depends on them.
+pub(crate) async fn write(
     store: &SqliteStore,
     table: &str,
     columns: &[String],
-) -> Result<Vec<bool>> {
-    let (filter, params): (&str, Vec<Value>) = match table.split_once('.') {
-        Some((schema, name)) => ("$1, $2", vec![name.into(), schema.into()]),
-        None => ("$1", vec![table.into()]),
+    rows: &[Vec<Value>],
+    write: Write<'_>,
+) -> Result<u64> {
+    match write {
+        Write::Upsert { key } => check_upsert(columns, key, rows)?,
+        Write::Insert => check_rows(columns, rows)?,
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin(IsolationLevel::ReadCommitted).await?;
+    let keeping = if has_real_like(rows) {
+        class_keeping(tx.as_mut(), table, columns).await?
+    } else {
+        Vec::new()
     };
-    let listed = store
-        .query_all(
-            &format!("SELECT strict FROM pragma_table_list({filter})"),
-            &params,
+    let mark = real_where_kept(&keeping);
+    let written = match write {
+        Write::Upsert { key } => upsert_in(tx.as_mut(), table, columns, key, rows, &mark).await?,
+        Write::Insert => insert_in(tx.as_mut(), table, columns, rows, &mark).await?,
+    };
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Whether any value of `rows` is a number a REAL reads back as: only then do the columns'
+/// types matter.
+fn has_real_like(rows: &[Vec<Value>]) -> bool {
+    rows.iter()
+        .flatten()
+        .any(|value| matches!(value, Value::Number(n) if sqlite_real_like(n)))
+}
+
+/// For each of `columns` of `table` (optionally `schema.table`), whether it keeps the
+/// storage class of what is written into it. Asked in `tx`, on the writer's connection, which
+/// sees TEMP tables and attached databases as the INSERT does, and an unqualified name is
+/// resolved as the INSERT resolves it: TEMP first, then main, then attached databases.
+async fn class_keeping(
+    tx: &mut dyn SqlTransaction,
+    table: &str,
+    columns: &[String],
+) -> Result<Vec<bool>> {
+    let (schema, name) = match table.split_once('.') {
+        Some((schema, name)) => (Some(schema), name),
+        None => (None, table),
+    };
+    // One row per database holding the name, in database order (main, temp, attached).
+    let listed = tx
+        .query(
+            "SELECT schema, strict FROM pragma_table_list($1)",
+            &[name.into()],
         )
         .await?;
-    let strict = match listed.first().and_then(|row| row.get("strict")) {
-        Some(Value::Number(n)) => n.to_i64() == Some(1),
-        Some(_) => false,
-        None => {
-            return Err(StoreError::not_found(format!("no such table: {table}")));
-        }
+    let schema_of = |row: &store_core::Document| {
+        row.get("schema")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
     };
-    let declared = store
-        .query_all(
-            &format!("SELECT name, type FROM pragma_table_xinfo({filter})"),
-            &params,
+    let found = match schema {
+        Some(schema) => listed
+            .iter()
+            .find(|row| schema_of(row).eq_ignore_ascii_case(schema)),
+        None => listed
+            .iter()
+            .find(|row| schema_of(row) == "temp")
+            .or_else(|| listed.first()),
+    };
+    let Some(found) = found else {
+        return Err(StoreError::not_found(format!("no such table: {table}")));
+    };
+    let strict = found
+        .get("strict")
+        .and_then(Value::as_number)
+        .and_then(|n| n.to_i64())
+        == Some(1);
+    let declared = tx
+        .query(
+            "SELECT name, type FROM pragma_table_xinfo($1, $2)",
+            &[name.into(), schema_of(found).into()],
         )
         .await?;
     Ok(columns
@@ -51,42 +120,18 @@ pub(crate) async fn class_keeping(
                     .and_then(Value::as_str)
                     .is_some_and(|name| name.eq_ignore_ascii_case(column));
                 let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
-                named && keeps_class(kind, strict)
+                named && sqlite_keeps_class(kind, strict)
             })
         })
         .collect())
 }
 
-/// Whether any value of `rows` is a number a REAL reads back as: only then do the columns'
-/// types matter.
-pub(crate) fn has_real_like(rows: &[Vec<Value>]) -> bool {
-    rows.iter()
-        .flatten()
-        .any(|value| matches!(value, Value::Number(n) if reads_back_from_real(n)))
-}
-
-/// Whether a column declared `declared` keeps the storage class of what is written into it:
-/// BLOB affinity (SQLite's rules: no INT, CHAR, CLOB or TEXT in the type, and BLOB or
-/// nothing), or ANY in a STRICT table.
-fn keeps_class(declared: &str, strict: bool) -> bool {
-    let declared = declared.to_ascii_uppercase();
-    if strict {
-        return declared == "ANY";
-    }
-    let has = |part: &str| declared.contains(part);
-    !has("INT")
-        && !has("CHAR")
-        && !has("CLOB")
-        && !has("TEXT")
-        && (has("BLOB") || declared.trim().is_empty())
-}
-
 /// The placeholders of a bulk write whose columns keep their values' class where `keeping`
 /// says so: a number there that reads back the same from a REAL is cast to REAL.
-pub(crate) fn real_where_kept(keeping: &[bool]) -> impl Fn(usize, &Value, usize) -> String + Sync {
+fn real_where_kept(keeping: &[bool]) -> impl Fn(usize, &Value, usize) -> String + Sync {
     move |column, value, n| match value {
         Value::Number(number)
-            if keeping.get(column).copied().unwrap_or(false) && reads_back_from_real(number) =>
+            if keeping.get(column).copied().unwrap_or(false) && sqlite_real_like(number) =>
         {
             format!("CAST(${n} AS REAL)")
         }
@@ -94,41 +139,12 @@ pub(crate) fn real_where_kept(keeping: &[bool]) -> impl Fn(usize, &Value, usize)
     }
 }
 
-/// Whether `number` is not an INTEGER's and is the text a REAL reads back as: the shortest
-/// decimal of the `f64` nearest it, digit for digit (`1.5`, `0.1`, `1E+300`; not `1.50`,
-/// whose trailing zero a REAL would lose, nor a 30-digit decimal).
-fn reads_back_from_real(number: &Number) -> bool {
-    if integer_of(number).is_some() {
-        return false;
-    }
-    let text = number.to_string();
-    text.parse::<f64>()
-        .ok()
-        .filter(|f| f.is_finite())
-        .and_then(|f| Number::try_from(f).ok())
-        .is_some_and(|nearest| nearest.to_string() == text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn only_columns_of_blob_affinity_or_strict_any_keep_the_class() {
-        for kept in ["", "BLOB", "blob", "MYBLOB"] {
-            assert!(keeps_class(kept, false), "{kept}");
-        }
-        for converted in [
-            "REAL", "NUMERIC", "TEXT", "INTEGER", "BLOBINT", "ANY", "DECIMAL",
-        ] {
-            assert!(!keeps_class(converted, false), "{converted}");
-        }
-        assert!(keeps_class("ANY", true));
-        assert!(!keeps_class("BLOB", true));
-    }
-
-    #[test]
-    fn numbers_a_real_reads_back_as_are_cast() {
+    fn numbers_a_real_reads_back_as_are_cast_where_kept() {
         let number = |text: &str| Value::Number(text.parse().unwrap());
         let mark = real_where_kept(&[true, false]);
         for real in ["1.5", "0.1", "1E+300", "-7.125", "0.30000000000000004"] {
@@ -139,5 +155,7 @@ mod tests {
             assert_eq!(mark(0, &number(other), 3), "$3", "{other}");
         }
         assert_eq!(mark(0, &Value::from("1.5"), 3), "$3");
+        assert!(has_real_like(&[vec![Value::from(1), number("2.5")]]));
+        assert!(!has_real_like(&[vec![Value::from(1), number("2.50")]]));
     }
 }

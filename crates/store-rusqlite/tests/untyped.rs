@@ -134,7 +134,13 @@ async fn reals_in_columns_that_keep_any_class_stay_real_bit_for_bit() {
 async fn other_numbers_keep_their_text_and_a_strict_any_column_keeps_reals() {
     let dir = TempDir::new("untyped-other");
     let store = store(&dir).await;
-    let texts = ["1.50", "123456789012345678901234567890.5", "1E-400", "42"];
+    let texts = [
+        "1.50",
+        "123456789012345678901234567890.5",
+        "1E-400",
+        "42",
+        "0.1",
+    ];
     let rows: Vec<Vec<Value>> = (1..)
         .zip(texts)
         .map(|(id, text)| {
@@ -142,22 +148,10 @@ async fn other_numbers_keep_their_text_and_a_strict_any_column_keeps_reals() {
             vec![Value::from(id), n.clone(), n]
         })
         .collect();
-    // The trait's method (the store's own `insert_rows` loads a stream).
+    // The trait's method (the store's own `insert_rows` loads a stream), on the qualified name.
     SqlStore::insert_rows(&store, "main.s", &columns(&["id", "a", "c"]), &rows)
         .await
         .unwrap();
-    SqlStore::insert_rows(
-        &store,
-        "s",
-        &columns(&["id", "a", "c"]),
-        &[vec![
-            Value::from(10),
-            Value::Number("0.1".parse().unwrap()),
-            Value::Number("0.1".parse().unwrap()),
-        ]],
-    )
-    .await
-    .unwrap();
     let read = store
         .query_all(
             "SELECT a, typeof(a) AS a_class, c, typeof(c) AS c_class FROM s ORDER BY id",
@@ -182,6 +176,52 @@ async fn other_numbers_keep_their_text_and_a_strict_any_column_keeps_reals() {
     );
     for (row, text) in read.iter().zip(texts) {
         assert_eq!(stored(row, "c").0, &Value::String(text.to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn temp_tables_and_attached_databases_are_written_by_their_own_columns() {
+    let dir = TempDir::new("untyped-schemas");
+    let store = store(&dir).await;
+    let aux = dir.file("aux.db");
+    store
+        .batch_execute(&format!(
+            "ATTACH DATABASE '{}' AS aux; CREATE TABLE aux.u (k PRIMARY KEY, v); \
+             CREATE TABLE w (k PRIMARY KEY, v); CREATE TEMP TABLE w (k PRIMARY KEY, v TEXT)",
+            aux.display()
+        ))
+        .await
+        .unwrap();
+    let long = Value::Number("0.30000000000000004".parse().unwrap());
+    let row = |k: i64| vec![vec![Value::from(k), long.clone()]];
+    let key = columns(&["k"]);
+    let kv = columns(&["k", "v"]);
+    store
+        .upsert_rows("aux.u", &kv, &key, &row(1))
+        .await
+        .unwrap();
+    // Unqualified, `w` is the TEMP table (TEXT), which shadows main's untyped one.
+    store.upsert_rows("w", &kv, &key, &row(2)).await.unwrap();
+    store
+        .upsert_rows("main.w", &kv, &key, &row(3))
+        .await
+        .unwrap();
+    for (table, class, value) in [
+        ("aux.u", "real", long.clone()),
+        ("temp.w", "text", Value::from("0.30000000000000004")),
+        ("main.w", "real", long.clone()),
+    ] {
+        let mut tx = store
+            .begin(store_core::sql::IsolationLevel::ReadCommitted)
+            .await
+            .unwrap();
+        let rows = tx
+            .query(&format!("SELECT v, typeof(v) AS v_class FROM {table}"), &[])
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(rows.len(), 1, "{table}");
+        assert_eq!(stored(&rows[0], "v"), (&value, class.to_owned()), "{table}");
     }
 }
 

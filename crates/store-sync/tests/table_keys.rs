@@ -212,12 +212,13 @@ async fn untyped(dir: &tempfile::TempDir, name: &str, values: &[&str]) -> SqlTab
         .collect();
     let store = Arc::new(SqliteStore::open(dir.path().join(name)).await.unwrap());
     store
-        .batch_execute(&format!(
-            "CREATE TABLE t (k PRIMARY KEY, v INTEGER); INSERT INTO t VALUES {}",
-            rows.join(", ")
-        ))
+        .batch_execute("CREATE TABLE t (k PRIMARY KEY, v INTEGER)")
         .await
         .unwrap();
+    if !rows.is_empty() {
+        let insert = format!("INSERT INTO t VALUES {}", rows.join(", "));
+        store.batch_execute(&insert).await.unwrap();
+    }
     SqlTable::new(store, "t", format!("sqlite://{name}?table=t"))
 }
 
@@ -281,4 +282,40 @@ async fn numbers_synced_into_a_text_key_column_are_kept_by_a_later_sync_with_del
             .unwrap();
         assert_eq!(rows.len(), 3, "{rows:?}");
     }
+}
+
+#[tokio::test]
+async fn sync_delete_removes_the_real_key_and_keeps_the_text_of_its_digits() {
+    // REAL 1.5 and TEXT '1.5' are two keys of an untyped column; the source loses the REAL.
+    let dir = tempfile::tempdir().unwrap();
+    let source = untyped(&dir, "a.db", &["1.5", "'1.5'", "2.25", "3"]).await;
+    let sink = untyped(&dir, "b.db", &[]).await;
+    let first = sync(&source, &sink, &sink, &delete_extras(), &Silent)
+        .await
+        .unwrap();
+    assert_eq!(first.created, 4, "{first:?}");
+    let source_store = SqliteStore::open(dir.path().join("a.db")).await.unwrap();
+    source_store
+        .batch_execute("DELETE FROM t WHERE k = 1.5")
+        .await
+        .unwrap();
+    let second = sync(&source, &sink, &sink, &delete_extras(), &Silent)
+        .await
+        .unwrap();
+    assert_eq!((second.deleted, second.unchanged), (1, 3), "{second:?}");
+    let sink_store = SqliteStore::open(dir.path().join("b.db")).await.unwrap();
+    let held = sink_store
+        .query_all("SELECT typeof(k) AS class, k FROM t ORDER BY k", &[])
+        .await
+        .unwrap();
+    let classes: Vec<&str> = held
+        .iter()
+        .filter_map(|row| row.get("class").and_then(|c| c.as_str()))
+        .collect();
+    assert_eq!(classes, ["real", "integer", "text"], "{held:?}");
+    assert!(check(&source, &sink, 2).await.unwrap().is_equal());
+    let third = sync(&source, &sink, &sink, &delete_extras(), &Silent)
+        .await
+        .unwrap();
+    assert_eq!((third.created, third.deleted, third.unchanged), (0, 0, 3));
 }

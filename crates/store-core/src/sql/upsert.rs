@@ -3,7 +3,7 @@
 //! (with `ON CONFLICT (key) DO UPDATE` for an upsert) in one transaction, which PostgreSQL and
 //! SQLite both speak.
 
-use super::{IsolationLevel, SqlStore, quote_ident, quote_qualified};
+use super::{IsolationLevel, SqlStore, SqlTransaction, quote_ident, quote_qualified};
 use crate::error::{Result, StoreError};
 use crate::value::Value;
 
@@ -88,12 +88,48 @@ pub fn plain_mark(_column: usize, _value: &Value, n: usize) -> String {
 }
 
 /// The default [`SqlStore::upsert_rows`]: statements of as many rows as fit in the parameter
-/// limit, all in one transaction, each value's placeholder spelled by `mark`.
-///
-/// A backend that overrides `upsert_rows` only to spell some placeholders otherwise calls
-/// this with its own `mark`.
-pub async fn upsert_by_insert<S: SqlStore + ?Sized>(
+/// limit, all in one transaction.
+pub(super) async fn upsert_by_insert<S: SqlStore + ?Sized>(
     store: &S,
+    table: &str,
+    columns: &[String],
+    key: &[String],
+    rows: &[Vec<Value>],
+) -> Result<u64> {
+    check_upsert(columns, key, rows)?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin(IsolationLevel::ReadCommitted).await?;
+    let written = upsert_in(tx.as_mut(), table, columns, key, rows, &plain_mark).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// The default [`SqlStore::insert_rows`]: plain `INSERT` statements of as many rows as fit in
+/// the parameter limit, all in one transaction.
+pub(super) async fn insert_by_values<S: SqlStore + ?Sized>(
+    store: &S,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<Value>],
+) -> Result<u64> {
+    check_rows(columns, rows)?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin(IsolationLevel::ReadCommitted).await?;
+    let written = insert_in(tx.as_mut(), table, columns, rows, &plain_mark).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// The statements of [`SqlStore::upsert_rows`]'s default, run in the open transaction `tx`
+/// (not committed here), each value's placeholder spelled by `mark`: for a backend that
+/// overrides `upsert_rows` to look at the table in the same transaction, or to spell some
+/// placeholders otherwise. Checks the shape of the rows first.
+pub async fn upsert_in(
+    tx: &mut dyn SqlTransaction,
     table: &str,
     columns: &[String],
     key: &[String],
@@ -101,16 +137,16 @@ pub async fn upsert_by_insert<S: SqlStore + ?Sized>(
     mark: ParamMark<'_>,
 ) -> Result<u64> {
     check_upsert(columns, key, rows)?;
-    write_by_values(store, columns, rows, mark, |values| {
+    write_by_values(tx, columns, rows, mark, |values| {
         upsert_statement(table, columns, key, values)
     })
     .await
 }
 
-/// The default [`SqlStore::insert_rows`]: plain `INSERT` statements of as many rows as fit in
-/// the parameter limit, all in one transaction, each value's placeholder spelled by `mark`.
-pub async fn insert_by_values<S: SqlStore + ?Sized>(
-    store: &S,
+/// The statements of [`SqlStore::insert_rows`]'s default, run in the open transaction `tx`
+/// (not committed here), each value's placeholder spelled by `mark` (see [`upsert_in`]).
+pub async fn insert_in(
+    tx: &mut dyn SqlTransaction,
     table: &str,
     columns: &[String],
     rows: &[Vec<Value>],
@@ -123,16 +159,16 @@ pub async fn insert_by_values<S: SqlStore + ?Sized>(
         .collect::<Vec<_>>()
         .join(", ");
     let target = quote_qualified(table);
-    write_by_values(store, columns, rows, mark, |values| {
+    write_by_values(tx, columns, rows, mark, |values| {
         format!("INSERT INTO {target} ({list}) {values}")
     })
     .await
 }
 
-/// Runs `statement(VALUES …)` over `rows` in chunks that fit the parameter limit, in one
-/// transaction; returns the rows written.
-async fn write_by_values<S: SqlStore + ?Sized>(
-    store: &S,
+/// Runs `statement(VALUES …)` over `rows` in chunks that fit the parameter limit, in `tx`;
+/// returns the rows written.
+async fn write_by_values(
+    tx: &mut dyn SqlTransaction,
     columns: &[String],
     rows: &[Vec<Value>],
     mark: ParamMark<'_>,
@@ -142,7 +178,6 @@ async fn write_by_values<S: SqlStore + ?Sized>(
         return Ok(0);
     }
     let per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
-    let mut tx = store.begin(IsolationLevel::ReadCommitted).await?;
     let mut written = 0;
     for chunk in rows.chunks(per_statement) {
         let mut params = Vec::with_capacity(chunk.len() * columns.len());
@@ -160,6 +195,5 @@ async fn write_by_values<S: SqlStore + ?Sized>(
         let sql = statement(&format!("VALUES {}", tuples.join(", ")));
         written += tx.execute(&sql, &params).await?;
     }
-    tx.commit().await?;
     Ok(written)
 }

@@ -179,6 +179,11 @@ impl SqlTable {
         Ok(())
     }
 
+    /// How the table's key values are bound to find its rows by key.
+    fn key_bindings(&self, info: &TableInfo) -> Vec<table_keys::KeyBinding> {
+        table_keys::key_bindings(self.store.backend(), &info.columns, &info.primary_key)
+    }
+
     fn quoted(&self) -> String {
         quote_qualified(&self.table)
     }
@@ -346,8 +351,9 @@ impl RecordSink for SqlTable {
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
         let info = self.info().await?;
         let width = info.primary_key.len();
+        let bindings = self.key_bindings(info);
         for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
-            let (condition, params) = table_keys::in_list(&info.primary_key, chunk)?;
+            let (condition, params) = table_keys::in_list(&info.primary_key, &bindings, chunk)?;
             let sql = format!("DELETE FROM {} WHERE {condition}", self.quoted());
             self.store.execute(&sql, &params).await?;
         }
@@ -363,9 +369,10 @@ impl RecordSink for SqlTable {
     async fn keys_matching(&self, keys: &[RecordKey]) -> Result<Vec<RecordKey>> {
         let info = self.info().await?;
         let width = info.primary_key.len();
+        let bindings = self.key_bindings(info);
         let mut held = Vec::new();
         for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
-            let (condition, params) = table_keys::in_list(&info.primary_key, chunk)?;
+            let (condition, params) = table_keys::in_list(&info.primary_key, &bindings, chunk)?;
             let sql = format!(
                 "SELECT {} FROM {} WHERE {condition}",
                 catalog::key_list(&info.primary_key),

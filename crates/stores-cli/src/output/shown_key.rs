@@ -3,24 +3,31 @@
 use std::borrow::Cow;
 
 /// `key` as it is, or quoted with Rust's escapes (`"a\nb"`, `"\u{1b}[2J"`) when shown as it
-/// is it would mislead: it holds a line break, a terminal escape or another character that
-/// does not print, it is empty or starts or ends with a blank, it starts with a quote (so a
-/// quoted key is always an escaped one), or it holds `", "`, which separates keys in a list.
-/// JSON output carries keys exactly and needs none of this.
+/// is it would mislead: it holds a control character (a line break, a terminal escape) or
+/// one that is invisible or reorders text (zero-width characters, bidirectional controls),
+/// it is empty or starts or ends with a blank, it starts with a quote (so a quoted key is
+/// always an escaped one), or it holds `", "`, which separates keys in a list. JSON output
+/// carries keys exactly and needs none of this.
 pub(crate) fn shown_key(key: &str) -> Cow<'_, str> {
     let misleads = key.is_empty()
         || key.starts_with('"')
         || key.starts_with(char::is_whitespace)
         || key.ends_with(char::is_whitespace)
         || key.contains(", ")
-        || key
-            .chars()
-            .any(|c| c.escape_debug().nth(1).is_some() && c != '\\' && c != '\'');
+        || key.chars().any(hides_or_steers);
     if misleads {
         Cow::Owned(format!("{key:?}"))
     } else {
         Cow::Borrowed(key)
     }
+}
+
+/// A character a terminal obeys or that hides or reorders the text around it.
+fn hides_or_steers(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 #[cfg(test)]
@@ -36,6 +43,9 @@ mod tests {
             "it's",
             "back\\slash",
             "日本",
+            "हिन्दी",
+            "❤️",
+            "say \"hi\"",
         ] {
             assert_eq!(shown_key(key), key);
         }
@@ -53,6 +63,7 @@ mod tests {
             ("\"quoted\"", r#""\"quoted\"""#),
             ("a, b", r#""a, b""#),
             ("zero\u{200b}width", r#""zero\u{200b}width""#),
+            ("\u{202e}txt.exe", r#""\u{202e}txt.exe""#),
         ] {
             assert_eq!(shown_key(key), shown, "{key:?}");
         }

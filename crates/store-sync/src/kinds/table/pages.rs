@@ -231,7 +231,10 @@ impl<'a> Reader<'a> {
     /// Takes off the first row of a page that starts at the last row read, when it is that
     /// row. When it is not, the row was deleted meanwhile (the page is then the rows after
     /// it, cut to size), unless that cannot be (a snapshot's own row) or its key may not
-    /// compare as it reads, where paging on could skip rows unseen: that stops the read.
+    /// compare as it reads, where paging on could skip rows unseen: that stops the read. A
+    /// key bound in its SQLite storage class compares as it reads (a REAL's text casts back
+    /// to the same REAL: store-rusqlite's tests check that bit for bit), so its row missing
+    /// means deleted.
     fn drop_own_row(&self, rows: &mut Vec<Document>) -> Result<()> {
         let (true, Some(after)) = (self.starts_at_own_row(), &self.after) else {
             return Ok(());
