@@ -319,3 +319,26 @@ async fn sync_delete_removes_the_real_key_and_keeps_the_text_of_its_digits() {
         .unwrap();
     assert_eq!((third.created, third.deleted, third.unchanged), (0, 0, 3));
 }
+
+#[tokio::test]
+async fn sync_delete_removes_keys_stored_in_any_class_a_read_maps_them_from() {
+    // A whole REAL beyond 2^53 reads as a number whose INTEGER is another value, and TEXT
+    // that is not UTF-8 reads as bytes: each must still be found to be deleted.
+    let dir = tempfile::tempdir().unwrap();
+    let source = untyped(&dir, "a.db", &["'keep'"]).await;
+    let extras = [
+        "'keep'",
+        "4611686018427387904.0",
+        "1700000000123456789.0",
+        "CAST(X'78ff' AS TEXT)",
+    ];
+    let sink = untyped(&dir, "b.db", &extras).await;
+    let report = sync(&source, &sink, &sink, &delete_extras(), &Silent)
+        .await
+        .unwrap();
+    assert_eq!((report.deleted, report.unchanged), (3, 1), "{report:?}");
+    let sink_store = SqliteStore::open(dir.path().join("b.db")).await.unwrap();
+    let left = sink_store.query_all("SELECT k FROM t", &[]).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(check(&source, &sink, 2).await.unwrap().is_equal());
+}

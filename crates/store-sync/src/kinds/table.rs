@@ -179,9 +179,11 @@ impl SqlTable {
         Ok(())
     }
 
-    /// How the table's key values are bound to find its rows by key.
-    fn key_bindings(&self, info: &TableInfo) -> Vec<table_keys::KeyBinding> {
-        table_keys::key_bindings(self.store.backend(), &info.columns, &info.primary_key)
+    /// On SQLite, the kind of each key column, by which a key is sought in every storage
+    /// class a read maps to it.
+    fn sqlite_keys(&self, info: &TableInfo) -> Option<Vec<table_keys::SqliteKey>> {
+        (self.store.backend() == "sqlite")
+            .then(|| table_keys::sqlite_keys(&info.columns, &info.primary_key))
     }
 
     fn quoted(&self) -> String {
@@ -351,9 +353,10 @@ impl RecordSink for SqlTable {
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
         let info = self.info().await?;
         let width = info.primary_key.len();
-        let bindings = self.key_bindings(info);
+        let sqlite_keys = self.sqlite_keys(info);
         for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
-            let (condition, params) = table_keys::in_list(&info.primary_key, &bindings, chunk)?;
+            let (condition, params) =
+                table_keys::in_list(&info.primary_key, sqlite_keys.as_deref(), chunk)?;
             let sql = format!("DELETE FROM {} WHERE {condition}", self.quoted());
             self.store.execute(&sql, &params).await?;
         }
@@ -369,10 +372,11 @@ impl RecordSink for SqlTable {
     async fn keys_matching(&self, keys: &[RecordKey]) -> Result<Vec<RecordKey>> {
         let info = self.info().await?;
         let width = info.primary_key.len();
-        let bindings = self.key_bindings(info);
+        let sqlite_keys = self.sqlite_keys(info);
         let mut held = Vec::new();
         for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
-            let (condition, params) = table_keys::in_list(&info.primary_key, &bindings, chunk)?;
+            let (condition, params) =
+                table_keys::in_list(&info.primary_key, sqlite_keys.as_deref(), chunk)?;
             let sql = format!(
                 "SELECT {} FROM {} WHERE {condition}",
                 catalog::key_list(&info.primary_key),
