@@ -93,3 +93,30 @@ fn an_untyped_table_keeps_every_row_and_storage_class_through_copy_and_restore()
         );
     }
 }
+
+#[test]
+fn two_rows_read_under_one_key_are_named_as_such_by_check() {
+    // TEXT that is not UTF-8 reads as the bytes a BLOB of the same bytes holds: one key to
+    // every store but the source, so a copy holds one row where the source has two.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("twins.db");
+    sql(
+        &db,
+        "CREATE TABLE t (k PRIMARY KEY, v INTEGER); \
+         INSERT INTO t VALUES (CAST(X'ff' AS TEXT), 1), (X'ff', 1), ('plain', 2)",
+    );
+    let copied = dir.path().join("copied.db");
+    let copy = stores(&["copy", &table_url(&db, "t"), &table_url(&copied, "t")]);
+    expect_code(&copy, 0);
+    let out = stores(&["check", &table_url(&db, "t"), &table_url(&copied, "t")]);
+    expect_code(&out, 2);
+    let report = stdout(&out);
+    assert!(
+        report.contains("0 only in A, 0 only in B, 0 differing"),
+        "{report}"
+    );
+    assert!(
+        report.contains("more than one record under one key"),
+        "{report}"
+    );
+}
