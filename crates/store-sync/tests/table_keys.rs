@@ -342,3 +342,14 @@ async fn sync_delete_removes_keys_stored_in_any_class_a_read_maps_them_from() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(check(&source, &sink, 2).await.unwrap().is_equal());
 }
+
+#[tokio::test]
+async fn a_schema_qualified_sqlite_table_is_read_as_its_unqualified_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let ddl = real_keys("");
+    let plain = table(&dir, &ddl).await;
+    let store = Arc::new(SqliteStore::open(dir.path().join("keys.db")).await.unwrap());
+    let qualified = SqlTable::new(store, "main.t", "sqlite://keys.db?table=main.t");
+    assert_eq!(read_all(&qualified).await.unwrap(), 12);
+    assert!(check(&plain, &qualified, 5).await.unwrap().is_equal());
+}

@@ -56,12 +56,16 @@ async fn describe_postgres(store: &dyn SqlStore, table: &str) -> Result<Option<T
 }
 
 async fn describe_sqlite(store: &dyn SqlStore, table: &str) -> Result<Option<TableInfo>> {
-    let rows = store
-        .query_all(
-            "SELECT name, type, \"notnull\" = 0 AS nullable, pk FROM pragma_table_info($1) ORDER BY cid",
-            &[Value::String(table.to_owned())],
-        )
-        .await?;
+    // `schema.table` names the schema apart: the pragma takes it as its second argument.
+    let (schema, params) = match table.split_once('.') {
+        Some((schema, name)) => (", $2", vec![name.into(), schema.into()]),
+        None => ("", vec![Value::String(table.to_owned())]),
+    };
+    let sql = format!(
+        "SELECT name, type, \"notnull\" = 0 AS nullable, pk FROM pragma_table_info($1{schema}) \
+         ORDER BY cid"
+    );
+    let rows = store.query_all(&sql, &params).await?;
     if rows.is_empty() {
         return Ok(None);
     }
