@@ -28,7 +28,10 @@ use crate::value::{Document, Value, from_document};
 pub use capabilities::SqlCapabilities;
 pub use handle::Tx;
 pub use names::{quote_ident, quote_ident_within, quote_qualified};
-pub use sqlite::{SqliteAffinity, sqlite_affinity, sqlite_keeps_class, sqlite_real_like};
+pub use sqlite::{
+    SqliteAffinity, sqlite_affinity, sqlite_keeps_class, sqlite_listed_table, sqlite_real_like,
+    sqlite_table_flag, sqlite_table_list,
+};
 pub use upsert::{
     ParamMark, check_rows, check_upsert, insert_in, plain_mark, upsert_in, upsert_statement,
 };

@@ -9,7 +9,8 @@
 
 use store_core::sql::{
     IsolationLevel, SqlStore, SqlTransaction, check_rows, check_upsert, insert_in, plain_mark,
-    sqlite_keeps_class, sqlite_real_like, upsert_in,
+    sqlite_keeps_class, sqlite_listed_table, sqlite_real_like, sqlite_table_flag,
+    sqlite_table_list, upsert_in,
 };
 use store_core::{Result, StoreError, Value};
 
@@ -71,44 +72,17 @@ async fn class_keeping(
     table: &str,
     columns: &[String],
 ) -> Result<Vec<bool>> {
-    let (schema, name) = match table.split_once('.') {
-        Some((schema, name)) => (Some(schema), name),
-        None => (None, table),
-    };
-    // One row per database holding the name, in database order (main, temp, attached).
-    let listed = tx
-        .query(
-            "SELECT schema, strict FROM pragma_table_list($1)",
-            &[name.into()],
-        )
-        .await?;
-    let schema_of = |row: &store_core::Document| {
-        row.get("schema")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    let found = match schema {
-        Some(schema) => listed
-            .iter()
-            .find(|row| schema_of(row).eq_ignore_ascii_case(schema)),
-        None => listed
-            .iter()
-            .find(|row| schema_of(row) == "temp")
-            .or_else(|| listed.first()),
-    };
-    let Some(found) = found else {
+    let (list, name) = sqlite_table_list(table);
+    let listed = tx.query(list, std::slice::from_ref(&name)).await?;
+    let Some(found) = sqlite_listed_table(&listed, table) else {
         return Err(StoreError::not_found(format!("no such table: {table}")));
     };
-    let strict = found
-        .get("strict")
-        .and_then(Value::as_number)
-        .and_then(|n| n.to_i64())
-        == Some(1);
+    let strict = sqlite_table_flag(found, "strict");
+    let schema = found.get("schema").cloned().unwrap_or(Value::Null);
     let declared = tx
         .query(
             "SELECT name, type FROM pragma_table_xinfo($1, $2)",
-            &[name.into(), schema_of(found).into()],
+            &[name, schema],
         )
         .await?;
     Ok(columns

@@ -55,7 +55,7 @@ pub use kinds::table::SqlTable;
 pub use plan::{PartitionPlan, PlanHome, preview_plan, share_plan};
 pub use progress::{Event, Progress, Silent};
 pub use record::{Record, RecordKey, canonical_number};
-pub use schema::{CollectionSchema, Column, KeyField};
+pub use schema::{CollectionSchema, Column, KeyField, TableOption};
 pub use sink::{Receipt, RecordSink};
 pub use source::{Batch, Partition, RecordSource, RowBatch};
 pub use spill::SpillOptions;

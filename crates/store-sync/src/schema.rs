@@ -28,6 +28,10 @@ pub enum CollectionSchema {
         columns: Vec<Column>,
         /// The primary key's columns, in key order.
         primary_key: Vec<String>,
+        /// How the table was created beyond its columns (SQLite's `STRICT`, `WITHOUT
+        /// ROWID`); absent when none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<TableOption>,
     },
     /// A search index.
     Search {
@@ -120,6 +124,26 @@ impl KeyField {
     }
 }
 
+/// A SQLite table option, kept so that a table created from the schema is created alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TableOption {
+    /// `STRICT`: every column's type is enforced.
+    Strict,
+    /// `WITHOUT ROWID`: the rows are stored in their primary key's order.
+    WithoutRowid,
+}
+
+impl TableOption {
+    /// The option as `CREATE TABLE … (…) <option>` writes it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            TableOption::Strict => "STRICT",
+            TableOption::WithoutRowid => "WITHOUT ROWID",
+        }
+    }
+}
+
 /// A SQL column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
@@ -130,4 +154,26 @@ pub struct Column {
     pub sql_type: String,
     /// Whether it accepts NULL.
     pub nullable: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_options_are_written_only_when_a_table_has_some() {
+        let plain =
+            r#"{"kind":"table","name":"t","dialect":"sqlite","columns":[],"primary_key":["id"]}"#;
+        let schema: CollectionSchema = serde_json::from_str(plain).unwrap();
+        assert_eq!(serde_json::to_string(&schema).unwrap(), plain);
+        let strict = r#"{"kind":"table","name":"t","dialect":"sqlite","columns":[],"primary_key":["id"],"options":["STRICT","WITHOUT_ROWID"]}"#;
+        let schema: CollectionSchema = serde_json::from_str(strict).unwrap();
+        let CollectionSchema::Table { options, .. } = &schema else {
+            panic!("a table");
+        };
+        assert_eq!(options, &[TableOption::Strict, TableOption::WithoutRowid]);
+        assert_eq!(serde_json::to_string(&schema).unwrap(), strict);
+        let unknown = strict.replace("STRICT", "TEMP; DROP TABLE x");
+        assert!(serde_json::from_str::<CollectionSchema>(&unknown).is_err());
+    }
 }

@@ -574,6 +574,7 @@ mod tests {
                 },
             ],
             primary_key: vec!["id".into()],
+            options: Vec::new(),
         };
         assert_eq!(
             key_schema_of(&table),

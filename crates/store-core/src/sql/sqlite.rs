@@ -4,7 +4,44 @@
 //! given (store-rusqlite writes them so; a lookup by such a key must bind a REAL to find the
 //! row).
 
-use crate::value::Number;
+use crate::value::{Document, Number, Value};
+
+/// The query that lists the databases holding a table named like `table` (optionally
+/// `schema.table`), a row each (`schema`, `type`, `ncol`, `wr` for WITHOUT ROWID, `strict`),
+/// with its parameter; [`sqlite_listed_table`] picks the row of the table SQLite means.
+pub fn sqlite_table_list(table: &str) -> (&'static str, Value) {
+    let name = table.split_once('.').map_or(table, |(_, name)| name);
+    (
+        "SELECT schema, wr, strict FROM pragma_table_list($1)",
+        Value::from(name),
+    )
+}
+
+/// The row of [`sqlite_table_list`]'s `listed` for `table` as SQLite resolves the name: the
+/// schema it names, or unqualified, TEMP first, then main, then attached databases in order
+/// (the order the pragma lists them but TEMP's). `None` when no database holds it.
+pub fn sqlite_listed_table<'a>(listed: &'a [Document], table: &str) -> Option<&'a Document> {
+    let in_schema = |row: &&Document, wanted: &str| {
+        row.get("schema")
+            .and_then(Value::as_str)
+            .is_some_and(|schema| schema.eq_ignore_ascii_case(wanted))
+    };
+    match table.split_once('.') {
+        Some((schema, _)) => listed.iter().find(|row| in_schema(row, schema)),
+        None => listed
+            .iter()
+            .find(|row| in_schema(row, "temp"))
+            .or_else(|| listed.first()),
+    }
+}
+
+/// Whether flag `name` (`strict`, `wr`) of a [`sqlite_listed_table`] row is set.
+pub fn sqlite_table_flag(row: &Document, name: &str) -> bool {
+    row.get(name)
+        .and_then(Value::as_number)
+        .and_then(Number::to_i64)
+        == Some(1)
+}
 
 /// The type affinity SQLite gives a column by its declared type (the rules of "Datatypes In
 /// SQLite", §3.1, in their order).

@@ -1,17 +1,22 @@
 //! What a SQL table looks like, read from the database's own catalog, and creating one from an
 //! archived schema. The catalog queries differ per dialect (`postgres`, `sqlite`).
 
-use store_core::sql::{SqlStore, quote_ident, quote_qualified};
+use store_core::sql::{
+    SqlStore, quote_ident, quote_qualified, sqlite_listed_table, sqlite_table_flag,
+    sqlite_table_list,
+};
 use store_core::{Document, Number, Result, SqlStoreExt, StoreError, Value};
 
 use super::column_type::check_column_type;
-use crate::schema::{CollectionSchema, Column};
+use crate::schema::{CollectionSchema, Column, TableOption};
 
 /// A table's columns and primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TableInfo {
     pub(crate) columns: Vec<Column>,
     pub(crate) primary_key: Vec<String>,
+    /// SQLite's `STRICT` and `WITHOUT ROWID`, when the table has them.
+    pub(crate) options: Vec<TableOption>,
 }
 
 /// Reads the table's columns and key, or `None` when it does not exist.
@@ -52,6 +57,7 @@ async fn describe_postgres(store: &dyn SqlStore, table: &str) -> Result<Option<T
             .iter()
             .map(|r| text(r, "name"))
             .collect::<Result<_>>()?,
+        options: Vec::new(),
     }))
 }
 
@@ -84,7 +90,26 @@ async fn describe_sqlite(store: &dyn SqlStore, table: &str) -> Result<Option<Tab
     Ok(Some(TableInfo {
         columns: rows.iter().map(column).collect::<Result<_>>()?,
         primary_key: keyed.into_iter().map(|(_, name)| name).collect(),
+        options: sqlite_options(store, table).await?,
     }))
+}
+
+/// The `STRICT` and `WITHOUT ROWID` of SQLite table `table` (optionally `schema.table`).
+async fn sqlite_options(store: &dyn SqlStore, table: &str) -> Result<Vec<TableOption>> {
+    let (list, name) = sqlite_table_list(table);
+    let listed = store.query_all(list, &[name]).await?;
+    let Some(row) = sqlite_listed_table(&listed, table) else {
+        return Ok(Vec::new());
+    };
+    let flags = [
+        ("strict", TableOption::Strict),
+        ("wr", TableOption::WithoutRowid),
+    ];
+    Ok(flags
+        .into_iter()
+        .filter(|(flag, _)| sqlite_table_flag(row, flag))
+        .map(|(_, option)| option)
+        .collect())
 }
 
 /// Creates `table` from an archived table schema of the same dialect.
@@ -110,6 +135,7 @@ pub(crate) fn create_statement(
         dialect,
         columns,
         primary_key,
+        options,
         ..
     } = schema
     else {
@@ -138,11 +164,33 @@ pub(crate) fn create_statement(
     if with_key {
         parts.push(format!("PRIMARY KEY ({})", key_list(primary_key)));
     }
+    let options = table_options(dialect, table, options, with_key)?;
     Ok(format!(
-        "CREATE TABLE {} ({})",
+        "CREATE TABLE {} ({}){options}",
         quote_qualified(table),
         parts.join(", ")
     ))
+}
+
+/// ` STRICT, WITHOUT ROWID` (as many as `options` holds) after a SQLite `CREATE TABLE`'s
+/// columns; nothing for no options. Only SQLite has them, and `WITHOUT ROWID` needs the key.
+fn table_options(
+    dialect: &str,
+    table: &str,
+    options: &[TableOption],
+    with_key: bool,
+) -> Result<String> {
+    if options.is_empty() {
+        return Ok(String::new());
+    }
+    if dialect != "sqlite" || !with_key {
+        return Err(StoreError::invalid_input(format!(
+            "the schema of table `{table}` gives it SQLite's table options in the {dialect} \
+             dialect; the schema file was edited or damaged"
+        )));
+    }
+    let sql: Vec<&str> = options.iter().map(|o| o.sql()).collect();
+    Ok(format!(" {}", sql.join(", ")))
 }
 
 /// The quoted column names, comma-separated: `"id", "region"`.

@@ -61,6 +61,7 @@ impl RecordSource for SqlQuery {
             dialect: self.store.backend().to_owned(),
             columns: Vec::new(),
             primary_key: self.key_columns.clone(),
+            options: Vec::new(),
         })
     }
 

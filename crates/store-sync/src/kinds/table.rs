@@ -204,6 +204,7 @@ impl RecordSource for SqlTable {
             dialect: self.store.backend().to_owned(),
             columns: info.columns.clone(),
             primary_key: info.primary_key.clone(),
+            options: info.options.clone(),
         })
     }
 

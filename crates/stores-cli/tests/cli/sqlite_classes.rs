@@ -1,6 +1,7 @@
-//! An untyped SQLite table, its keys and values of every storage class, copied and backed up
-//! then restored by `stores` in pages that end on each kind: every row arrives, each value in
-//! the class it had (a REAL stays REAL, not the TEXT of its digits), and `check` agrees.
+//! SQLite tables as they are: an untyped table, its keys and values of every storage class,
+//! copied and backed up then restored by `stores` in pages that end on each kind: every row
+//! arrives, each value in the class it had (a REAL stays REAL, not the TEXT of its digits),
+//! and `check` agrees; a STRICT table without rowid is created as one.
 
 use std::path::Path;
 
@@ -9,13 +10,14 @@ use store_rusqlite::SqliteStore;
 
 use super::common::*;
 
-/// Each row's position and the storage classes of its key and value.
+/// Each row's key and the storage classes of its key and value.
 fn classes(db: &Path) -> Vec<Document> {
     block_on(async {
         let store = SqliteStore::open(db).await.unwrap();
         store
             .query_all(
-                "SELECT i, typeof(k) AS k, typeof(v) AS v FROM t ORDER BY i",
+                "SELECT k AS key, typeof(k) AS key_class, typeof(v) AS value_class FROM t \
+                 ORDER BY 1",
                 &[],
             )
             .await
@@ -80,7 +82,7 @@ fn an_untyped_table_keeps_every_row_and_storage_class_through_copy_and_restore()
     assert!(
         expected
             .iter()
-            .any(|row| row.get("k") == Some(&"real".into()))
+            .any(|row| row.get("key_class") == Some(&"real".into()))
     );
     for target in [&copied, &restored] {
         assert_eq!(classes(target), expected, "{}", target.display());
@@ -119,4 +121,48 @@ fn two_rows_read_under_one_key_are_named_as_such_by_check() {
         report.contains("more than one record under one key"),
         "{report}"
     );
+}
+
+#[test]
+fn a_strict_table_without_rowid_is_restored_and_copied_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("strict.db");
+    sql(
+        &db,
+        "CREATE TABLE t (k TEXT PRIMARY KEY, v ANY, n INTEGER) STRICT, WITHOUT ROWID; \
+         INSERT INTO t VALUES ('a', 1.5, 1), ('b', 'x', 2), ('c', X'00', 3)",
+    );
+    let archive_dir = dir.path().join("archive");
+    let archive = file_url(&archive_dir);
+    expect_code(&stores(&["backup", &table_url(&db, "t"), &archive]), 0);
+    let restored = dir.path().join("restored.db");
+    expect_code(
+        &stores(&["restore", &archive, &table_url(&restored, "t")]),
+        0,
+    );
+    let copied = dir.path().join("copied.db");
+    expect_code(
+        &stores(&["copy", &table_url(&db, "t"), &table_url(&copied, "t")]),
+        0,
+    );
+    for target in [&restored, &copied] {
+        let listed = block_on(async {
+            let store = SqliteStore::open(target).await.unwrap();
+            store
+                .query_all("SELECT strict, wr FROM pragma_table_list('t')", &[])
+                .await
+                .unwrap()
+        });
+        let flags = |name: &str| listed[0].get(name).and_then(|v| v.as_number()?.to_i64());
+        assert_eq!(
+            (flags("strict"), flags("wr")),
+            (Some(1), Some(1)),
+            "{listed:?}"
+        );
+        assert_eq!(classes(target), classes(&db));
+        expect_code(
+            &stores(&["check", &table_url(&db, "t"), &table_url(target, "t")]),
+            0,
+        );
+    }
 }
