@@ -93,6 +93,24 @@ impl Declared {
     }
 }
 
+/// The number a REAL reads as: the shortest decimal that reads back as the same `f64`, but
+/// for a whole REAL beyond 2^53 within `i64`, its exact value: the shortest decimal of 2^62
+/// is `4611686018427388000`, an integer that would be written back as another value (96 more),
+/// and would be the same key as that INTEGER.
+fn real(f: f64) -> Result<Number> {
+    const EXACT_DOUBLES: f64 = 9_007_199_254_740_992.0; // 2^53
+    const PAST_I64: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if f.fract() == 0.0 && f.abs() > EXACT_DOUBLES && f.abs() < PAST_I64 {
+        // Whole and below 2^63 in magnitude: the cast is exact.
+        return Ok(Number::from(f as i64));
+    }
+    Number::try_from(f).map_err(|_| {
+        StoreError::unsupported(format!(
+            "the REAL value {f} has no exact number; filter it out or cast it to text"
+        ))
+    })
+}
+
 /// Reads one SQLite value for a column declared as `declared`.
 pub(crate) fn read(value: ValueRef<'_>, declared: Declared) -> Result<Value> {
     Ok(match value {
@@ -101,11 +119,7 @@ pub(crate) fn read(value: ValueRef<'_>, declared: Declared) -> Result<Value> {
             Value::Bool(i == 1)
         }
         ValueRef::Integer(i) => Value::Number(i.into()),
-        ValueRef::Real(f) => Value::Number(Number::try_from(f).map_err(|_| {
-            StoreError::unsupported(format!(
-                "the REAL value {f} has no exact number; filter it out or cast it to text"
-            ))
-        })?),
+        ValueRef::Real(f) => Value::Number(real(f)?),
         ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
             // Text another program wrote that is not UTF-8: the bytes, unchanged.
             Err(_) => Value::Bytes(bytes::Bytes::copy_from_slice(bytes)),
@@ -205,6 +219,20 @@ mod tests {
 
     fn num(text: &str) -> Value {
         Value::Number(text.parse().unwrap())
+    }
+
+    #[test]
+    fn a_whole_real_beyond_2_pow_53_reads_as_its_exact_integer() {
+        let exact = |f: f64| real(f).unwrap().to_string();
+        assert_eq!(exact(2f64.powi(62)), "4611686018427387904");
+        assert_eq!(exact(-(2f64.powi(62))), "-4611686018427387904");
+        assert_eq!(exact(1_700_000_000_123_456_789.0), "1700000000123456768");
+        // Within 2^53 every whole number is its shortest decimal; past i64, the shortest
+        // decimal is kept (it is written back as REAL).
+        assert_eq!(exact(2f64.powi(53)), "9007199254740992");
+        assert_eq!(exact(1.5), "1.5");
+        assert_eq!(exact(1e20), "100000000000000000000");
+        assert_eq!(exact(-(2f64.powi(63))), "-9223372036854776000");
     }
 
     #[test]

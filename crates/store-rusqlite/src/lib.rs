@@ -66,7 +66,7 @@
 //! | `Bytes` | BLOB | `Bytes` |
 //! | `Map`, `List` | TEXT, JSON with exact numbers (bytes as base64) | `Map` / `List` in a column declared `JSON`/`JSONB` (text starting with `{` or `[`); the text elsewhere |
 //! | `StringSet`, `NumberSet`, `BytesSet` | TEXT, a JSON array | `List` in a `JSON` column |
-//! | (REAL storage) | — | `Number`, the shortest decimal that reads back as the same `f64`; ±infinity is `Unsupported` |
+//! | (REAL storage) | — | `Number`, the shortest decimal that reads back as the same `f64`, but a whole REAL beyond 2^53 within `i64` as its exact integer (the shortest decimal of 2^62 is another integer); ±infinity is `Unsupported` |
 //! | (TEXT that is not UTF-8, written by another program) | — | `Bytes`, unchanged |
 //!
 //! **Exact decimals: declare them `DECIMAL_TEXT`.** SQLite gives a column declared `NUMERIC`

@@ -166,3 +166,48 @@ fn a_strict_table_without_rowid_is_restored_and_copied_as_one() {
         );
     }
 }
+
+#[test]
+fn a_whole_real_beyond_2_pow_53_keeps_its_value_and_stays_apart_from_its_shortest_decimal() {
+    // REAL 2^62 and INTEGER 4611686018427388000 (2^62's shortest decimal, 96 more): two keys.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("big.db");
+    sql(
+        &db,
+        "CREATE TABLE t (k PRIMARY KEY, v); \
+         INSERT INTO t VALUES (4611686018427387904.0, 4611686018427387904.0), \
+         (4611686018427388000, 'int')",
+    );
+    let copied = dir.path().join("copied.db");
+    expect_code(
+        &stores(&["copy", &table_url(&db, "t"), &table_url(&copied, "t")]),
+        0,
+    );
+    let exact = block_on(async {
+        let store = SqliteStore::open(&copied).await.unwrap();
+        store
+            .query_all(
+                "SELECT CAST(k AS TEXT) AS k, CAST(v AS TEXT) AS v FROM t ORDER BY k",
+                &[],
+            )
+            .await
+            .unwrap()
+    });
+    let texts: Vec<(String, String)> = exact
+        .iter()
+        .map(|row| {
+            let text = |name: &str| row.get(name).and_then(|v| v.as_str()).unwrap().to_owned();
+            (text("k"), text("v"))
+        })
+        .collect();
+    let expected = [
+        ("4611686018427387904", "4611686018427387904"),
+        ("4611686018427388000", "int"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    assert_eq!(texts, expected);
+    expect_code(
+        &stores(&["check", &table_url(&db, "t"), &table_url(&copied, "t")]),
+        0,
+    );
+}
