@@ -3,6 +3,8 @@
 //! events, exit codes and the one-line errors.
 
 mod common;
+#[path = "cli/create_refusals.rs"]
+mod create_refusals;
 #[path = "cli/shown_keys.rs"]
 mod shown_keys;
 #[path = "cli/sqlite_classes.rs"]

@@ -153,6 +153,21 @@ pub(crate) fn create_statement(
             store.backend()
         )));
     }
+    if columns.is_empty() {
+        // A query source names its key, not its columns' types.
+        return Err(StoreError::not_found(format!(
+            "table `{table}` does not exist, and a query source does not say what its columns \
+             are; create it first (keys: {})",
+            primary_key.join(", ")
+        )));
+    }
+    if with_key && primary_key.is_empty() {
+        return Err(StoreError::invalid_input(format!(
+            "table `{table}` does not exist, and the source table `{}` has no primary key to \
+             give it: records need a key to be copied idempotently",
+            schema.name()
+        )));
+    }
     let mut parts: Vec<String> = columns
         .iter()
         .map(|c| {
