@@ -332,7 +332,19 @@ impl Opener {
 
 async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteStore> {
     match access {
-        Access::Write => SqliteStore::open(path).await,
+        Access::Write => {
+            // SQLite's own error for this is "unable to open database file", five times over.
+            let missing = path
+                .parent()
+                .filter(|folder| !folder.as_os_str().is_empty() && !folder.exists());
+            if let Some(folder) = missing {
+                return Err(store_core::StoreError::not_found(format!(
+                    "the folder {} does not exist; create it first",
+                    folder.display()
+                )));
+            }
+            SqliteStore::open(path).await
+        }
         Access::DryRun if !path.exists() => SqliteStore::memory().await,
         Access::DryRun => {
             SqliteStore::builder(path)

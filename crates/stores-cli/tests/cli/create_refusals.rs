@@ -1,6 +1,6 @@
 //! Tables a copy cannot create are refused in one clear line, not with the SQL error of a
-//! `CREATE TABLE` that could not work: a source table without a primary key, and a query
-//! source, which names its key but not its columns' types.
+//! `CREATE TABLE` that could not work: a source table without a primary key, a query source,
+//! which names its key but not its columns' types, and a database in a missing folder.
 
 use super::common::*;
 
@@ -25,4 +25,12 @@ fn a_copy_that_would_create_a_table_it_cannot_describe_says_why() {
     let line = expect_error(&out);
     assert!(line.contains("does not say what its columns are"), "{line}");
     assert!(line.contains("create it first"), "{line}");
+    let nowhere = dir.path().join("missing").join("x.db");
+    let out = stores(&["copy", &table_url(&db, "u"), &table_url(&nowhere, "t")]);
+    let line = expect_error(&out);
+    assert!(
+        line.contains("missing does not exist; create it first"),
+        "{line}"
+    );
+    assert!(!line.contains("service"), "{line}");
 }
