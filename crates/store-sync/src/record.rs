@@ -126,13 +126,15 @@ const TYPES_AFTER: char = '\u{1f}';
 
 /// The key a [`RecordKey::match_id`] made under `comparison` holds, to show: its id, with
 /// the parts the types say are numbers written plainly (`1700000000.25`, not the id's
-/// canonical `170000000025E-2`).
+/// canonical `170000000025E-2`), bytes as SQL writes them (`X'31'`, not base64) and text that
+/// could be taken for either quoted as SQL quotes it (`'1'`), so that the number 1, the text
+/// "1" and the bytes "1" show apart.
 pub(crate) fn shown_id(match_id: &str, comparison: Comparison) -> Cow<'_, str> {
     let (Comparison::Typed, Some((id, types))) = (comparison, match_id.rsplit_once(TYPES_AFTER))
     else {
         return Cow::Borrowed(match_id);
     };
-    if !types.contains('N') {
+    if types.chars().all(|kind| kind == 'S') && !looks_like_a_literal(id) {
         return Cow::Borrowed(id);
     }
     // A single part is the id as it is; a composite key's parts are joined by `#`, with `#`
@@ -148,12 +150,27 @@ pub(crate) fn shown_id(match_id: &str, comparison: Comparison) -> Cow<'_, str> {
     let shown: Vec<Cow<'_, str>> = parts
         .into_iter()
         .zip(types.chars())
-        .map(|(part, kind)| match (kind, part.parse::<Number>()) {
-            ('N', Ok(number)) => Cow::Owned(number.to_string()),
+        .map(|(part, kind)| match kind {
+            'N' => part
+                .parse::<Number>()
+                .map_or(Cow::Borrowed(part), |number| Cow::Owned(number.to_string())),
+            'B' => STANDARD.decode(part).map_or(Cow::Borrowed(part), |bytes| {
+                let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+                Cow::Owned(format!("X'{hex}'"))
+            }),
+            _ if looks_like_a_literal(part) => {
+                Cow::Owned(format!("'{}'", part.replace('\'', "''")))
+            }
             _ => Cow::Borrowed(part),
         })
         .collect();
     Cow::Owned(shown.join("#"))
+}
+
+/// Whether text shown as it is could be taken for a number or a quoted literal: then it is
+/// shown quoted as SQL quotes text (`'1'`), beside numbers shown bare and bytes as `X'31'`.
+fn looks_like_a_literal(text: &str) -> bool {
+    text.parse::<Number>().is_ok() || text.starts_with('\'') || text.starts_with("X'")
 }
 
 /// The parts of a composite key's id, still escaped: split at each `#` no `\` escapes.
@@ -274,8 +291,14 @@ mod tests {
         );
         assert_eq!(
             shown_id(&typed(&text), Comparison::Typed),
-            "170000000025E-2"
+            "'170000000025E-2'"
         );
+        let bytes = key(vec![("k", Value::Bytes(b"1".to_vec().into()))]);
+        assert_eq!(shown_id(&typed(&bytes), Comparison::Typed), "X'31'");
+        let plain = key(vec![("k", Value::from("it's"))]);
+        assert_eq!(shown_id(&typed(&plain), Comparison::Typed), "it's");
+        let quote = key(vec![("k", Value::from("'1'"))]);
+        assert_eq!(shown_id(&typed(&quote), Comparison::Typed), "'''1'''");
         let composite = key(vec![
             ("a", Value::from("x#1\\")),
             ("b", Value::Number(num("1.50"))),
@@ -283,7 +306,7 @@ mod tests {
         ]);
         assert_eq!(
             shown_id(&typed(&composite), Comparison::Typed),
-            "x\\#1\\\\#1.5#15E-1"
+            "x\\#1\\\\#1.5#'15E-1'"
         );
         let json = composite.match_id(Comparison::Json);
         assert_eq!(shown_id(&json, Comparison::Json), composite.id());
