@@ -268,16 +268,20 @@ pub(crate) async fn send_rows(
 /// the columns' types and the sink to [`fill_copy`]. The prepared `COPY` is cached through
 /// `cache` (the same connection, or the transaction on it): PostgreSQL looks a `COPY`'s table
 /// up afresh at every run. The types are not: they are read for every call, since the table
-/// may have been altered since the last, in the same round trip as the `COPY` starts.
+/// may have been altered since the last, before the `COPY` starts: a column of a type the
+/// driver has not met on this connection (an enum, `citext`) makes it look the type up with
+/// a query of its own, which would wait forever behind a `COPY` started beside it, and the
+/// `COPY` for rows that wait for the types.
 pub(crate) async fn start_copy(
     cache: &impl GenericClient,
     client: &tokio_postgres::Client,
     target: &str,
     list: &str,
 ) -> std::result::Result<(Vec<Type>, CopyInSink<Bytes>), tokio_postgres::Error> {
-    let copy = cache.prepare_cached(&copy_statement(target, list)).await?;
     let probe = format!("SELECT {list} FROM {target} LIMIT 0");
-    let (probe, sink) = futures::try_join!(client.prepare(&probe), client.copy_in(&copy))?;
+    let copy = copy_statement(target, list);
+    let (copy, probe) = futures::try_join!(cache.prepare_cached(&copy), client.prepare(&probe))?;
+    let sink = client.copy_in(&copy).await?;
     Ok((result_columns(&probe).1, sink))
 }
 

@@ -177,3 +177,57 @@ async fn a_row_that_does_not_encode_after_chunks_were_sent_fails_whole_on_both_r
     assert_eq!(rows_in(&store, &t).await, 10);
     drop_table(&store, &t).await;
 }
+
+#[tokio::test]
+async fn enum_and_citext_columns_are_written_by_copy_without_waiting_forever() {
+    // The driver looks a type it has not met on a connection up with a query of its own: on
+    // a fresh store, that query must not queue behind a COPY waiting for rows.
+    let setup = store().await;
+    let mood = unique_ident("mood");
+    setup
+        .batch_execute(&format!(
+            "CREATE EXTENSION IF NOT EXISTS citext; CREATE TYPE {mood} AS ENUM ('sad', 'happy')"
+        ))
+        .await
+        .unwrap();
+    let t = table(
+        &setup,
+        &format!("id bigint PRIMARY KEY, m {mood}, c citext"),
+    )
+    .await;
+    let row = |id: i64, m: &str, c: &str| vec![Value::from(id), m.into(), c.into()];
+    let within = std::time::Duration::from_secs(30);
+    let fresh = store().await;
+    let written = tokio::time::timeout(
+        within,
+        fresh.upsert_rows(
+            &t,
+            &names(&["id", "m", "c"]),
+            &names(&["id"]),
+            &[row(1, "sad", "Aa")],
+        ),
+    )
+    .await
+    .expect("the upsert finishes");
+    assert_eq!(written.unwrap(), 1);
+    let fresh = store().await;
+    let inserted = tokio::time::timeout(
+        within,
+        fresh.insert_rows(&t, &names(&["id", "m", "c"]), &[row(2, "happy", "Bb")]),
+    )
+    .await
+    .expect("the insert finishes");
+    assert_eq!(inserted.unwrap(), 1);
+    let found = format!("SELECT count(*) AS n FROM {t} WHERE c = 'aa' AND m = 'sad'");
+    assert_eq!(
+        count(&setup, &found).await,
+        1,
+        "citext compares without case"
+    );
+    assert_eq!(rows_in(&setup, &t).await, 2);
+    drop_table(&setup, &t).await;
+    setup
+        .batch_execute(&format!("DROP TYPE {mood}"))
+        .await
+        .unwrap();
+}
