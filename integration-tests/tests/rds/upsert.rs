@@ -231,3 +231,45 @@ async fn enum_and_citext_columns_are_written_by_copy_without_waiting_forever() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn dates_and_timestamps_before_1_ad_are_written_as_read() {
+    // A read gives PostgreSQL's own ` BC` form; a write (a restore, a copy) takes it back.
+    let store = store().await;
+    let t = table(
+        &store,
+        "id bigint PRIMARY KEY, d date, ts timestamp, tz timestamptz",
+    )
+    .await;
+    store
+        .batch_execute(&format!(
+            "INSERT INTO {t} VALUES (1, '0044-03-15 BC', '0044-03-15 12:00:00.5 BC', \
+             '4713-01-01 00:00:00+00 BC')"
+        ))
+        .await
+        .unwrap();
+    let read = store
+        .query_one(&format!("SELECT d, ts, tz FROM {t}"), &[])
+        .await
+        .unwrap();
+    let values: Vec<Value> = ["d", "ts", "tz"]
+        .iter()
+        .map(|c| read.get(c).cloned().unwrap())
+        .collect();
+    assert_eq!(values[0], Value::from("0044-03-15 BC"));
+    let mut row = vec![Value::from(2)];
+    row.extend(values);
+    upsert(&store, &t, &["id", "d", "ts", "tz"], vec![row])
+        .await
+        .unwrap();
+    let same = format!(
+        "SELECT count(*) AS n FROM {t} a JOIN {t} b ON a.id = 1 AND b.id = 2 \
+         AND a.d = b.d AND a.ts = b.ts AND a.tz = b.tz"
+    );
+    assert_eq!(
+        count(&store, &same).await,
+        1,
+        "the BC row read back as written"
+    );
+    drop_table(&store, &t).await;
+}

@@ -130,8 +130,20 @@ fn number(text: &str, what: &str, whole: &str) -> Result<i64, StoreError> {
     text.parse().map_err(|_| bad(what, whole))
 }
 
-/// Days since 2000-01-01 of `YYYY-MM-DD`.
-fn parse_days(text: &str, whole: &str, what: &str) -> Result<i64, StoreError> {
+/// `text` without PostgreSQL's ` BC` suffix, and whether it had one.
+fn strip_bc(text: &str) -> (&str, bool) {
+    let trimmed = text.trim_end();
+    match trimmed.len().checked_sub(3) {
+        Some(at) if trimmed.is_char_boundary(at) && trimmed[at..].eq_ignore_ascii_case(" BC") => {
+            (&trimmed[..at], true)
+        }
+        _ => (text, false),
+    }
+}
+
+/// Days since 2000-01-01 of `YYYY-MM-DD`, a year before 1 AD when `bc` (PostgreSQL's
+/// numbering: 1 BC is year 0).
+fn parse_days(text: &str, whole: &str, what: &str, bc: bool) -> Result<i64, StoreError> {
     let mut parts = text.splitn(3, '-');
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad(what, whole));
@@ -141,6 +153,11 @@ fn parse_days(text: &str, whole: &str, what: &str) -> Result<i64, StoreError> {
         number(m, what, whole)?,
         number(d, what, whole)?,
     );
+    let y = match (bc, y) {
+        (false, y) => y,
+        (true, 0) => return Err(bad(what, whole)),
+        (true, y) => 1 - y,
+    };
     epoch_days(y, m, d).ok_or_else(|| bad(what, whole))
 }
 
@@ -192,7 +209,8 @@ pub(crate) fn parse_date(text: &str) -> Result<i32, StoreError> {
         "-infinity" => return Ok(i32::MIN),
         _ => {}
     }
-    let days = parse_days(text.trim(), text, "date (YYYY-MM-DD)")?;
+    let (date, bc) = strip_bc(text.trim());
+    let days = parse_days(date, text, "date (YYYY-MM-DD)", bc)?;
     i32::try_from(days).map_err(|_| bad("date", text))
 }
 
@@ -223,12 +241,12 @@ fn any_timestamp(text: &str, with_zone: bool) -> Result<i64, StoreError> {
     } else {
         "timestamp (YYYY-MM-DDTHH:MM:SS)"
     };
-    let t = text.trim();
+    let (t, bc) = strip_bc(text.trim());
     let (date, rest) = match t.find(['T', 't', ' ']) {
         Some(i) => (&t[..i], &t[i + 1..]),
         None => (t, ""),
     };
-    let days = parse_days(date, text, what)?;
+    let days = parse_days(date, text, what, bc)?;
     let (time, offset_secs) = if with_zone {
         if let Some(time) = rest.strip_suffix(['Z', 'z']) {
             (time, 0)
@@ -350,6 +368,36 @@ mod tests {
         assert!(parse_date("2023-02-29").is_err());
         assert!(parse_date("2023-13-01").is_err());
         assert_eq!(date_to_text(i32::MAX), "infinity");
+    }
+
+    #[test]
+    fn dates_and_timestamps_before_1_ad_read_back_as_written() {
+        for text in [
+            "0044-03-15 BC",
+            "0001-12-31 BC",
+            "4713-01-01 BC",
+            "0005-02-29 BC",
+            "0001-02-29 BC",
+        ] {
+            let days = parse_date(text).unwrap();
+            assert_eq!(date_to_text(days), text);
+        }
+        // 1 BC is the year before 1 AD: one day apart.
+        let eve = parse_date("0001-12-31 BC").unwrap();
+        assert_eq!(parse_date("0001-01-01").unwrap() - eve, 1);
+        assert!(parse_date("0000-01-01 BC").is_err());
+        assert!(
+            parse_date("0003-02-29 BC").is_err(),
+            "4 BC is the leap year, not 3 BC"
+        );
+        for (text, utc) in [
+            ("0044-03-15T12:00:00 BC", false),
+            ("4713-01-01T00:00:00 BC", false),
+            ("0044-03-15T12:00:00.5Z BC", true),
+        ] {
+            let micros = parse_timestamp(text, utc).unwrap();
+            assert_eq!(timestamp_to_text(micros, utc), text);
+        }
     }
 
     #[test]
