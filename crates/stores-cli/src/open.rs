@@ -2,7 +2,6 @@
 //! object location, or an archive. Endpoints and credentials come from the environment.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -13,7 +12,6 @@ use store_dynamo::{TableAdmin, TableDefinition};
 use store_fs::FsStore;
 use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
 use store_rds::{PgConfig, PgStore};
-use store_rusqlite::SqliteStore;
 use store_s3::S3Store;
 use store_search::OpenSearchIndex;
 use store_sync::objects::ObjectLocation;
@@ -23,11 +21,13 @@ use store_sync::{
 };
 
 mod feed;
+mod sqlite;
 mod store_folder;
 
 pub(crate) use store_folder::refuse_store_folder;
 
 pub(crate) use feed::FeedSettings;
+use sqlite::open_sqlite;
 
 use crate::location::{Location, MemoryKind, SqlTarget};
 
@@ -326,47 +326,6 @@ impl Opener {
                 "{label} is a {}, not an object location (file://, s3://, mem://NAME?kind=objects)",
                 other.kind()
             ),
-        }
-    }
-}
-
-async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteStore> {
-    match access {
-        Access::Write => {
-            // SQLite's own error for this is "unable to open database file", five times over.
-            let missing = path
-                .parent()
-                .filter(|folder| !folder.as_os_str().is_empty() && !folder.exists());
-            if let Some(folder) = missing {
-                return Err(store_core::StoreError::not_found(format!(
-                    "the folder {} does not exist; create it first",
-                    folder.display()
-                )));
-            }
-            SqliteStore::open(path).await
-        }
-        Access::DryRun if !path.exists() => SqliteStore::memory().await,
-        Access::DryRun => {
-            SqliteStore::builder(path)
-                .create_if_missing(false)
-                .read_only(true)
-                .build()
-                .await
-        }
-        Access::Read => {
-            if !path.exists() {
-                return Err(store_core::StoreError::not_found(format!(
-                    "{} does not exist; check the path",
-                    path.display()
-                )));
-            }
-            // Read-only: no writer lock, so readers (several partitions of one backup, or a
-            // check beside a running copy) never block each other or a writer.
-            SqliteStore::builder(path)
-                .create_if_missing(false)
-                .read_only(true)
-                .build()
-                .await
         }
     }
 }
