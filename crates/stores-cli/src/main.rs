@@ -141,7 +141,7 @@ fn explain(error: &anyhow::Error, secrets: &[String]) -> (Option<&'static str>, 
         }
         None => None,
     };
-    let mut message = format!("{error:#}");
+    let mut message = chain_text(error);
     if let Some(e) = store {
         let hint = match e.kind() {
             store_core::ErrorKind::Unavailable => {
@@ -156,6 +156,25 @@ fn explain(error: &anyhow::Error, secrets: &[String]) -> (Option<&'static str>, 
         message.push_str(hint);
     }
     (kind, redact(&message, secrets))
+}
+
+/// The error and its causes, `: `-separated as `{:#}` writes them, leaving out a cause whose
+/// text is already said (a library's message often holds its source's, which the chain then
+/// gives again: SQLite's "unable to open database file" came five times).
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        let part = part.trim();
+        if part.is_empty() || text.contains(part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(part);
+    }
+    text
 }
 
 /// `text` on one line, without SDK debug dumps, with every secret replaced by `***`.
@@ -239,6 +258,30 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("is the service running"), "{message}");
+    }
+
+    #[test]
+    fn a_cause_already_said_is_not_said_again() {
+        #[derive(Debug)]
+        struct Driver;
+        impl std::fmt::Display for Driver {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("unable to open database file")
+            }
+        }
+        impl std::error::Error for Driver {}
+        let error = anyhow::Error::new(
+            StoreError::unavailable("opening x.db: unable to open database file")
+                .with_source(Driver),
+        )
+        .context("cannot open x.db");
+        let (_, message) = explain(&error, &[]);
+        assert_eq!(
+            message.matches("unable to open database file").count(),
+            1,
+            "{message}"
+        );
+        assert!(message.starts_with("cannot open x.db: "), "{message}");
     }
 
     #[test]
