@@ -92,6 +92,7 @@ async fn run(cli: Cli) -> ExitCode {
     match commands::run(cli).await {
         Ok(code) => code,
         Err(e) => {
+            open::remove_created_if_empty().await;
             let (kind, message) = explain(&e, &secrets);
             output::error(json, command, kind, &message);
             ExitCode::FAILURE

@@ -28,6 +28,7 @@ pub(crate) use store_folder::refuse_store_folder;
 
 pub(crate) use feed::FeedSettings;
 use sqlite::open_sqlite;
+pub(crate) use sqlite::remove_created_if_empty;
 
 use crate::location::{Location, MemoryKind, SqlTarget};
 

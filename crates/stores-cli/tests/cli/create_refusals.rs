@@ -25,6 +25,13 @@ fn a_copy_that_would_create_a_table_it_cannot_describe_says_why() {
     let line = expect_error(&out);
     assert!(line.contains("does not say what its columns are"), "{line}");
     assert!(line.contains("create it first"), "{line}");
+    // Refused after the destination was opened: not even an empty database is left.
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("dst.db"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let nowhere = dir.path().join("missing").join("x.db");
     let out = stores(&["copy", &table_url(&db, "u"), &table_url(&nowhere, "t")]);
     let line = expect_error(&out);
