@@ -32,9 +32,7 @@ pub use sqlite::{
     SqliteAffinity, sqlite_affinity, sqlite_keeps_class, sqlite_listed_table, sqlite_real_like,
     sqlite_table_flag, sqlite_table_list,
 };
-pub use upsert::{
-    ParamMark, check_rows, check_upsert, insert_in, plain_mark, upsert_in, upsert_statement,
-};
+pub use upsert::{BulkWrite, ParamMark, check_rows, check_upsert, plain_mark, upsert_statement};
 
 /// Row `number` (from 1) of a result as a `T`; a mismatch names the row before the column.
 fn typed_row<T: DeserializeOwned>(row: Document, number: usize) -> Result<T> {
@@ -158,7 +156,8 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         key: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        upsert::upsert_by_insert(self, table, columns, key, rows).await
+        upsert::write_in_one_transaction(self, table, columns, rows, BulkWrite::Upsert { key })
+            .await
     }
 
     /// Appends `rows` to `table` (optionally `schema.table`), all or nothing: each row's
@@ -175,7 +174,7 @@ pub trait SqlStore: Health + Debug + Send + Sync {
         columns: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        upsert::insert_by_values(self, table, columns, rows).await
+        upsert::write_in_one_transaction(self, table, columns, rows, BulkWrite::Insert).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use futures::stream::{self as futures_stream, BoxStream, StreamExt, TryStreamExt};
 use rusqlite::Connection;
-use store_core::sql::{IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
+use store_core::sql::{BulkWrite, IsolationLevel, SqlCapabilities, SqlStore, SqlTransaction};
 use store_core::{Document, Health, HealthReport, Result, StoreError, Value};
 
 use crate::config::SqliteConfig;
@@ -18,7 +18,7 @@ use crate::exec;
 use crate::readers::Readers;
 use crate::stream;
 use crate::transaction::SqliteTransaction;
-use crate::untyped::{self, Write};
+use crate::untyped;
 use crate::writer::{Writer, WriterGuard};
 
 /// A SQLite database as a [`SqlStore`].
@@ -223,7 +223,7 @@ impl SqlStore for SqliteStore {
         key: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        untyped::write(self, table, columns, rows, Write::Upsert { key }).await
+        untyped::write(self, table, columns, rows, BulkWrite::Upsert { key }).await
     }
 
     /// Multi-row `INSERT` statements in one transaction, numbers stored as by
@@ -234,7 +234,7 @@ impl SqlStore for SqliteStore {
         columns: &[String],
         rows: &[Vec<Value>],
     ) -> Result<u64> {
-        untyped::write(self, table, columns, rows, Write::Insert).await
+        untyped::write(self, table, columns, rows, BulkWrite::Insert).await
     }
 
     async fn begin(&self, isolation: IsolationLevel) -> Result<Box<dyn SqlTransaction>> {

@@ -8,21 +8,12 @@
 //! to REAL themselves; TEXT columns keep it), and a number binds as the crate docs say.
 
 use store_core::sql::{
-    IsolationLevel, SqlStore, SqlTransaction, check_rows, check_upsert, insert_in, plain_mark,
-    sqlite_keeps_class, sqlite_listed_table, sqlite_real_like, sqlite_table_flag,
-    sqlite_table_list, upsert_in,
+    BulkWrite, IsolationLevel, SqlStore, SqlTransaction, plain_mark, sqlite_keeps_class,
+    sqlite_listed_table, sqlite_real_like, sqlite_table_flag, sqlite_table_list,
 };
 use store_core::{Result, StoreError, Value};
 
 use crate::SqliteStore;
-
-/// Which bulk write.
-pub(crate) enum Write<'a> {
-    /// `INSERT … ON CONFLICT (key) DO UPDATE`.
-    Upsert { key: &'a [String] },
-    /// A plain `INSERT`.
-    Insert,
-}
 
 /// Writes `rows` into `columns` of `table` in one transaction on the writer, the columns'
 /// classes looked up in it when a number's storage depends on them.
@@ -31,12 +22,9 @@ pub(crate) async fn write(
     table: &str,
     columns: &[String],
     rows: &[Vec<Value>],
-    write: Write<'_>,
+    write: BulkWrite<'_>,
 ) -> Result<u64> {
-    match write {
-        Write::Upsert { key } => check_upsert(columns, key, rows)?,
-        Write::Insert => check_rows(columns, rows)?,
-    }
+    write.check(columns, rows)?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -47,10 +35,9 @@ pub(crate) async fn write(
         Vec::new()
     };
     let mark = real_where_kept(&keeping);
-    let written = match write {
-        Write::Upsert { key } => upsert_in(tx.as_mut(), table, columns, key, rows, &mark).await?,
-        Write::Insert => insert_in(tx.as_mut(), table, columns, rows, &mark).await?,
-    };
+    let written = write
+        .run_in(tx.as_mut(), table, columns, rows, &mark)
+        .await?;
     tx.commit().await?;
     Ok(written)
 }

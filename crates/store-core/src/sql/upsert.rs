@@ -87,82 +87,84 @@ pub fn plain_mark(_column: usize, _value: &Value, n: usize) -> String {
     format!("${n}")
 }
 
-/// The default [`SqlStore::upsert_rows`]: statements of as many rows as fit in the parameter
-/// limit, all in one transaction.
-pub(super) async fn upsert_by_insert<S: SqlStore + ?Sized>(
+/// Which multi-row write: an upsert by key, or a plain insert.
+#[derive(Debug, Clone, Copy)]
+pub enum BulkWrite<'a> {
+    /// `INSERT … ON CONFLICT (key) DO UPDATE` ([`SqlStore::upsert_rows`]).
+    Upsert {
+        /// The key columns rows conflict on.
+        key: &'a [String],
+    },
+    /// A plain `INSERT` ([`SqlStore::insert_rows`]).
+    Insert,
+}
+
+impl BulkWrite<'_> {
+    /// Checks the shape of `rows` written into `columns` ([`check_upsert`], [`check_rows`]).
+    pub fn check(self, columns: &[String], rows: &[Vec<Value>]) -> Result<()> {
+        match self {
+            BulkWrite::Upsert { key } => check_upsert(columns, key, rows),
+            BulkWrite::Insert => check_rows(columns, rows),
+        }
+    }
+
+    /// The statements of the default [`SqlStore::upsert_rows`] / [`SqlStore::insert_rows`]
+    /// (as many rows each as fit the parameter limit), run in the open transaction `tx`,
+    /// which is not committed here, each value's placeholder spelled by `mark`: for a backend
+    /// that overrides the write to look at the table in the same transaction, or to spell
+    /// some placeholders otherwise. Returns the rows written. The rows are not checked here:
+    /// [`check`](Self::check) them first (a row of the wrong width would otherwise fail as the
+    /// database refuses the statement).
+    pub async fn run_in(
+        self,
+        tx: &mut dyn SqlTransaction,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+        mark: ParamMark<'_>,
+    ) -> Result<u64> {
+        match self {
+            BulkWrite::Upsert { key } => {
+                write_by_values(tx, columns, rows, mark, |values| {
+                    upsert_statement(table, columns, key, values)
+                })
+                .await
+            }
+            BulkWrite::Insert => {
+                let list = columns
+                    .iter()
+                    .map(|n| quote_ident(n))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let target = quote_qualified(table);
+                write_by_values(tx, columns, rows, mark, |values| {
+                    format!("INSERT INTO {target} ({list}) {values}")
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// The default [`SqlStore::upsert_rows`] and [`SqlStore::insert_rows`]: `write`'s statements
+/// in one transaction (none for no rows), placeholders plain.
+pub(super) async fn write_in_one_transaction<S: SqlStore + ?Sized>(
     store: &S,
     table: &str,
     columns: &[String],
-    key: &[String],
     rows: &[Vec<Value>],
+    write: BulkWrite<'_>,
 ) -> Result<u64> {
-    check_upsert(columns, key, rows)?;
+    write.check(columns, rows)?;
     if rows.is_empty() {
         return Ok(0);
     }
     let mut tx = store.begin(IsolationLevel::ReadCommitted).await?;
-    let written = upsert_in(tx.as_mut(), table, columns, key, rows, &plain_mark).await?;
+    let written = write
+        .run_in(tx.as_mut(), table, columns, rows, &plain_mark)
+        .await?;
     tx.commit().await?;
     Ok(written)
-}
-
-/// The default [`SqlStore::insert_rows`]: plain `INSERT` statements of as many rows as fit in
-/// the parameter limit, all in one transaction.
-pub(super) async fn insert_by_values<S: SqlStore + ?Sized>(
-    store: &S,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<Value>],
-) -> Result<u64> {
-    check_rows(columns, rows)?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = store.begin(IsolationLevel::ReadCommitted).await?;
-    let written = insert_in(tx.as_mut(), table, columns, rows, &plain_mark).await?;
-    tx.commit().await?;
-    Ok(written)
-}
-
-/// The statements of [`SqlStore::upsert_rows`]'s default, run in the open transaction `tx`
-/// (not committed here), each value's placeholder spelled by `mark`: for a backend that
-/// overrides `upsert_rows` to look at the table in the same transaction, or to spell some
-/// placeholders otherwise. Checks the shape of the rows first.
-pub async fn upsert_in(
-    tx: &mut dyn SqlTransaction,
-    table: &str,
-    columns: &[String],
-    key: &[String],
-    rows: &[Vec<Value>],
-    mark: ParamMark<'_>,
-) -> Result<u64> {
-    check_upsert(columns, key, rows)?;
-    write_by_values(tx, columns, rows, mark, |values| {
-        upsert_statement(table, columns, key, values)
-    })
-    .await
-}
-
-/// The statements of [`SqlStore::insert_rows`]'s default, run in the open transaction `tx`
-/// (not committed here), each value's placeholder spelled by `mark` (see [`upsert_in`]).
-pub async fn insert_in(
-    tx: &mut dyn SqlTransaction,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<Value>],
-    mark: ParamMark<'_>,
-) -> Result<u64> {
-    check_rows(columns, rows)?;
-    let list = columns
-        .iter()
-        .map(|n| quote_ident(n))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let target = quote_qualified(table);
-    write_by_values(tx, columns, rows, mark, |values| {
-        format!("INSERT INTO {target} ({list}) {values}")
-    })
-    .await
 }
 
 /// Runs `statement(VALUES …)` over `rows` in chunks that fit the parameter limit, in `tx`;
