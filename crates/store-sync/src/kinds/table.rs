@@ -30,7 +30,7 @@ use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink};
 use crate::source::{Batch, Partition, RecordSource, RowBatch};
 
-mod cursor;
+pub(super) mod cursor;
 mod pages;
 
 use pages::Reader;

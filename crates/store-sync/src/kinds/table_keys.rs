@@ -4,6 +4,7 @@
 use store_core::sql::{SqliteAffinity, sqlite_affinity, sqlite_real_like};
 use store_core::{Number, Result, StoreError, Value};
 
+use super::table::cursor::{KeyClass, bind_mark};
 use crate::record::RecordKey;
 use crate::schema::Column;
 
@@ -91,7 +92,8 @@ pub(super) fn in_list(
 
 /// The expressions that find `value` (bound as `mark`) where it may be stored in a column of
 /// kind `column` (`None`: not SQLite, the parameter as it binds). On SQLite each is an
-/// expression with no affinity, of a storage class a read of that column maps to `value`:
+/// expression with no affinity (the page cursor's [`bind_mark`]), of a storage class a read
+/// of that column maps to `value`:
 /// - a number a REAL reads back as (`1.5`): where a column keeps classes, only the REAL,
 ///   `(CAST(mark AS REAL) + 0)`, which store-rusqlite stores there (a TEXT `'1.5'` there
 ///   reads as text, another key, and is not sought); where it converts, the REAL and the text
@@ -101,7 +103,7 @@ pub(super) fn in_list(
 ///   nanoseconds stored as a double is not the INTEGER of its digits);
 /// - bytes that are not UTF-8: the BLOB, and the TEXT of those bytes (which reads as them).
 fn forms(value: &Value, mark: &str, column: Option<SqliteKey>) -> Vec<String> {
-    let real = format!("(CAST({mark} AS REAL) + 0)");
+    let real = bind_mark(mark, Some(KeyClass::Real));
     match (column, value) {
         (Some(SqliteKey::KeepsClass), Value::Number(n)) if sqlite_real_like(n) => vec![real],
         (Some(SqliteKey::Converts), Value::Number(n)) if sqlite_real_like(n) => {
@@ -109,7 +111,7 @@ fn forms(value: &Value, mark: &str, column: Option<SqliteKey>) -> Vec<String> {
         }
         (Some(_), Value::Number(n)) if beyond_exact_doubles(n) => vec![mark.to_owned(), real],
         (Some(_), Value::Bytes(bytes)) if std::str::from_utf8(bytes).is_err() => {
-            vec![mark.to_owned(), format!("(CAST({mark} AS TEXT) || '')")]
+            vec![mark.to_owned(), bind_mark(mark, Some(KeyClass::Text))]
         }
         _ => vec![mark.to_owned()],
     }

@@ -19,7 +19,7 @@ const CLASS_COLUMN: &str = "stores.key_class.";
 
 /// A SQLite storage class of a key value (what `typeof()` says; NULL is no key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum KeyClass {
+pub(in crate::kinds) enum KeyClass {
     Integer,
     Real,
     Text,
@@ -83,7 +83,7 @@ pub(super) fn take_classes(row: &mut Document, keys: usize) -> Option<Vec<KeyCla
 /// before comparing (TEXT `'1'` would compare as the number 1 and fall out of a page), so the
 /// cast is followed by an operator (`+ 0`, `|| ''`) whose result has none. A whole number
 /// binds as INTEGER and bytes as a BLOB already; a bound parameter has no affinity.
-pub(super) fn bind_mark(mark: &str, class: Option<KeyClass>) -> String {
+pub(in crate::kinds) fn bind_mark(mark: &str, class: Option<KeyClass>) -> String {
     match class {
         Some(KeyClass::Real) => format!("(CAST({mark} AS REAL) + 0)"),
         Some(KeyClass::Text) => format!("(CAST({mark} AS TEXT) || '')"),
