@@ -1,7 +1,7 @@
 //! Records of a SQL table named by key: the `(key) IN ((…), …)` lists that delete them and that
 //! find the rows the table's own key comparison matches them with.
 
-use store_core::sql::{SqliteAffinity, sqlite_affinity, sqlite_real_like};
+use store_core::sql::{SqliteAffinity, sqlite_affinity, sqlite_keeps_class, sqlite_real_like};
 use store_core::{Number, Result, StoreError, Value};
 
 use super::table::cursor::{KeyClass, bind_mark};
@@ -27,7 +27,8 @@ pub(super) fn sqlite_keys(columns: &[Column], key_names: &[String]) -> Vec<Sqlit
         .iter()
         .map(|name| {
             let declared = columns.iter().find(|c| &c.name == name);
-            let any = declared.is_some_and(|c| c.sql_type.trim().eq_ignore_ascii_case("ANY"));
+            // ANY keeps classes in a STRICT table (whether it is one is not known here).
+            let any = declared.is_some_and(|c| sqlite_keeps_class(&c.sql_type, true));
             match declared.map(|c| sqlite_affinity(&c.sql_type)) {
                 _ if any => SqliteKey::KeepsClass,
                 Some(SqliteAffinity::Text) => SqliteKey::Text,
