@@ -62,16 +62,20 @@ async fn describe_postgres(store: &dyn SqlStore, table: &str) -> Result<Option<T
 }
 
 async fn describe_sqlite(store: &dyn SqlStore, table: &str) -> Result<Option<TableInfo>> {
-    // `schema.table` names the schema apart: the pragma takes it as its second argument.
-    let (schema, params) = match table.split_once('.') {
-        Some((schema, name)) => (", $2", vec![name.into(), schema.into()]),
-        None => ("", vec![Value::String(table.to_owned())]),
+    // The database holding the table, as SQLite resolves its name, then its columns there.
+    let (list, name) = sqlite_table_list(table);
+    let listed = store.query_all(list, std::slice::from_ref(&name)).await?;
+    let Some(found) = sqlite_listed_table(&listed, table) else {
+        return Ok(None);
     };
-    let sql = format!(
-        "SELECT name, type, \"notnull\" = 0 AS nullable, pk FROM pragma_table_info($1{schema}) \
-         ORDER BY cid"
-    );
-    let rows = store.query_all(&sql, &params).await?;
+    let schema = found.get("schema").cloned().unwrap_or(Value::Null);
+    let rows = store
+        .query_all(
+            "SELECT name, type, \"notnull\" = 0 AS nullable, pk FROM pragma_table_info($1, $2) \
+             ORDER BY cid",
+            &[name, schema],
+        )
+        .await?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -87,29 +91,19 @@ async fn describe_sqlite(store: &dyn SqlStore, table: &str) -> Result<Option<Tab
         }
     }
     keyed.sort();
-    Ok(Some(TableInfo {
-        columns: rows.iter().map(column).collect::<Result<_>>()?,
-        primary_key: keyed.into_iter().map(|(_, name)| name).collect(),
-        options: sqlite_options(store, table).await?,
-    }))
-}
-
-/// The `STRICT` and `WITHOUT ROWID` of SQLite table `table` (optionally `schema.table`).
-async fn sqlite_options(store: &dyn SqlStore, table: &str) -> Result<Vec<TableOption>> {
-    let (list, name) = sqlite_table_list(table);
-    let listed = store.query_all(list, &[name]).await?;
-    let Some(row) = sqlite_listed_table(&listed, table) else {
-        return Ok(Vec::new());
-    };
     let flags = [
         ("strict", TableOption::Strict),
         ("wr", TableOption::WithoutRowid),
     ];
-    Ok(flags
-        .into_iter()
-        .filter(|(flag, _)| sqlite_table_flag(row, flag))
-        .map(|(_, option)| option)
-        .collect())
+    Ok(Some(TableInfo {
+        columns: rows.iter().map(column).collect::<Result<_>>()?,
+        primary_key: keyed.into_iter().map(|(_, name)| name).collect(),
+        options: flags
+            .into_iter()
+            .filter(|(flag, _)| sqlite_table_flag(found, flag))
+            .map(|(_, option)| option)
+            .collect(),
+    }))
 }
 
 /// Creates `table` from an archived table schema of the same dialect.
