@@ -14,7 +14,8 @@ use crate::error::{BACKEND, map_sqlite};
 use crate::exec;
 use crate::flat::{FlatReader, FlatRows};
 use crate::store::SqliteStore;
-use store_core::sql::{quote_ident, quote_qualified};
+use crate::untyped::class_keeping_on;
+use store_core::sql::{quote_ident, quote_qualified, sqlite_real_like};
 
 /// Rows handed to the writer thread at a time, at most.
 const CHUNK_ROWS: usize = 1024;
@@ -34,7 +35,9 @@ impl SqliteStore {
     ///
     /// `columns` names the columns each row's values fill, in order (empty: all of the
     /// table's columns, in their declared order). Values are bound as parameters are (see
-    /// the crate docs' type mapping). Rows are pulled from the stream as the writer takes
+    /// the crate docs' type mapping), except that a number a REAL reads back as exactly
+    /// (`1.5`, `0.1`; not `1.50`) is stored as that REAL in a column that keeps any class (no
+    /// declared type, BLOB, ANY in a STRICT table), as `upsert_rows` stores it. Rows are pulled from the stream as the writer takes
     /// them, encoded in chunks of up to 1,024 rows or about 1 MiB while the writer inserts the
     /// previous chunk, so memory stays bounded however many there are. The load is all or
     /// nothing: a row of the wrong length, a value a constraint refuses, an error item from
@@ -69,13 +72,24 @@ impl SqliteStore {
             let (tx, rx) = mpsc::channel::<Load>(2);
             let (spent_tx, mut spent) = mpsc::unbounded_channel();
             let (done, outcome) = oneshot::channel();
+            let (keeping_tx, keeping) = oneshot::channel();
+            let name = table.to_owned();
             guard
                 .spawn(move |conn| {
-                    let result = load(conn, &target, &columns, rx, &spent_tx, read_only);
+                    let target = Target {
+                        name: &name,
+                        quoted: &target,
+                        columns: &columns,
+                    };
+                    let result = load(conn, &target, keeping_tx, rx, &spent_tx, read_only);
                     let _ = done.send(result);
                 })
                 .map_err(fail)?;
-            let sent = send_all(rows, &tx, &mut spent).await;
+            let sent = match keeping.await {
+                Ok(keeping) => send_all(rows, &keeping, &tx, &mut spent).await,
+                // The load ended before its first row: its own error tells why.
+                Err(_) => Ok(()),
+            };
             if sent.is_ok() {
                 let _ = tx.send(Load::Commit).await;
             }
@@ -98,6 +112,7 @@ impl SqliteStore {
 /// `spent` to be filled again.
 async fn send_all<S>(
     rows: S,
+    keeping: &[bool],
     tx: &mpsc::Sender<Load>,
     spent: &mut mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> Result<()>
@@ -109,8 +124,9 @@ where
     while let Some(row) = rows.next().await {
         let row = row?;
         chunk.begin_row(row.len());
-        for value in &row {
-            encode(&mut chunk, value)?;
+        for (column, value) in row.iter().enumerate() {
+            let keeps = keeping.get(column).copied().unwrap_or(false);
+            encode(&mut chunk, value, keeps)?;
         }
         if chunk.rows() == CHUNK_ROWS || chunk.len() >= CHUNK_BYTES {
             let next = FlatRows::reuse(spent.try_recv().unwrap_or_default());
@@ -126,8 +142,17 @@ where
     Ok(())
 }
 
-/// Appends a value as it binds as a parameter (one mapping for both).
-fn encode(chunk: &mut FlatRows, value: &Value) -> Result<()> {
+/// Appends a value as it binds as a parameter (one mapping for both), except that a number a
+/// REAL reads back as goes into a column that `keeps` its values' class as that REAL (as
+/// store-core's [`sqlite_real_like`] says, as the other bulk writes do).
+fn encode(chunk: &mut FlatRows, value: &Value, keeps: bool) -> Result<()> {
+    if let Value::Number(number) = value
+        && keeps
+        && sqlite_real_like(number)
+    {
+        chunk.push(ValueRef::Real(number.to_f64()));
+        return Ok(());
+    }
     match Param(value)
         .to_sql()
         .map_err(|e| map_sqlite(e, "insert_rows"))?
@@ -143,17 +168,29 @@ fn encode(chunk: &mut FlatRows, value: &Value) -> Result<()> {
     Ok(())
 }
 
-/// The load, on the writer thread: begins, inserts every row received, commits on `Commit`
-/// and rolls back on anything else.
+/// The table a load fills.
+struct Target<'a> {
+    /// As the caller named it (`orders`, `main.orders`).
+    name: &'a str,
+    /// Quoted for SQL.
+    quoted: &'a str,
+    /// The columns each row fills (empty: all, in order).
+    columns: &'a [String],
+}
+
+/// The load, on the writer thread: begins, tells the sending side which columns keep their
+/// values' class, inserts every row received, commits on `Commit` and rolls back on anything
+/// else.
 fn load(
     conn: &mut Connection,
-    target: &str,
-    columns: &[String],
+    target: &Target<'_>,
+    keeping: oneshot::Sender<Vec<bool>>,
     mut rx: mpsc::Receiver<Load>,
     spent: &mpsc::UnboundedSender<Vec<u8>>,
     read_only: bool,
 ) -> Result<u64> {
     let op = "insert_rows";
+    let (name, target, columns) = (target.name, target.quoted, target.columns);
     let names = if columns.is_empty() {
         let probe_sql = format!("SELECT * FROM {target} LIMIT 0");
         exec::check_sql(&probe_sql, op)?;
@@ -174,6 +211,7 @@ fn load(
     conn.execute_batch(exec::begin_sql(read_only))
         .map_err(|e| map_sqlite(e, op))?;
     let inserted = (|| {
+        let _ = keeping.send(class_keeping_on(conn, name, &names)?);
         let mut stmt = conn.prepare(&sql).map_err(|e| map_sqlite(e, op))?;
         let mut count = 0u64;
         while let Some(message) = rx.blocking_recv() {

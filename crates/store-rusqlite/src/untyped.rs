@@ -11,9 +11,10 @@ use store_core::sql::{
     BulkWrite, IsolationLevel, SqlStore, SqlTransaction, plain_mark, sqlite_keeps_class,
     sqlite_listed_table, sqlite_real_like, sqlite_table_flag, sqlite_table_list,
 };
-use store_core::{Result, StoreError, Value};
+use store_core::{Document, Result, StoreError, Value};
 
 use crate::SqliteStore;
+use crate::exec::query_all;
 
 /// Writes `rows` into `columns` of `table` in one transaction on the writer, the columns'
 /// classes looked up in it when a number's storage depends on them.
@@ -50,6 +51,9 @@ fn has_real_like(rows: &[Vec<Value>]) -> bool {
         .any(|value| matches!(value, Value::Number(n) if sqlite_real_like(n)))
 }
 
+/// The columns of a table and how they are declared, with their table's STRICT flag.
+const DECLARED: &str = "SELECT name, type FROM pragma_table_xinfo($1, $2)";
+
 /// For each of `columns` of `table` (optionally `schema.table`), whether it keeps the
 /// storage class of what is written into it. Asked in `tx`, on the writer's connection, which
 /// sees TEMP tables and attached databases as the INSERT does, and an unqualified name is
@@ -61,18 +65,38 @@ async fn class_keeping(
 ) -> Result<Vec<bool>> {
     let (list, name) = sqlite_table_list(table);
     let listed = tx.query(list, std::slice::from_ref(&name)).await?;
-    let Some(found) = sqlite_listed_table(&listed, table) else {
+    let (schema, strict) = resolved(&listed, table)?;
+    let declared = tx.query(DECLARED, &[name, schema]).await?;
+    Ok(keeping_of(&declared, strict, columns))
+}
+
+/// [`class_keeping`] on the writer's own connection, for a load running there.
+pub(crate) fn class_keeping_on(
+    conn: &rusqlite::Connection,
+    table: &str,
+    columns: &[String],
+) -> Result<Vec<bool>> {
+    let operation = "insert_rows";
+    let (list, name) = sqlite_table_list(table);
+    let listed = query_all(conn, list, std::slice::from_ref(&name), operation)?;
+    let (schema, strict) = resolved(&listed, table)?;
+    let declared = query_all(conn, DECLARED, &[name, schema], operation)?;
+    Ok(keeping_of(&declared, strict, columns))
+}
+
+/// The schema holding `table` as SQLite resolves its name among the `listed` rows of
+/// [`sqlite_table_list`], and whether the table is STRICT.
+fn resolved(listed: &[Document], table: &str) -> Result<(Value, bool)> {
+    let Some(found) = sqlite_listed_table(listed, table) else {
         return Err(StoreError::not_found(format!("no such table: {table}")));
     };
-    let strict = sqlite_table_flag(found, "strict");
     let schema = found.get("schema").cloned().unwrap_or(Value::Null);
-    let declared = tx
-        .query(
-            "SELECT name, type FROM pragma_table_xinfo($1, $2)",
-            &[name, schema],
-        )
-        .await?;
-    Ok(columns
+    Ok((schema, sqlite_table_flag(found, "strict")))
+}
+
+/// For each of `columns`, whether its `declared` row (of [`DECLARED`]) keeps classes.
+fn keeping_of(declared: &[Document], strict: bool, columns: &[String]) -> Vec<bool> {
+    columns
         .iter()
         .map(|column| {
             declared.iter().any(|row| {
@@ -84,7 +108,7 @@ async fn class_keeping(
                 named && sqlite_keeps_class(kind, strict)
             })
         })
-        .collect())
+        .collect()
 }
 
 /// The placeholders of a bulk write whose columns keep their values' class where `keeping`

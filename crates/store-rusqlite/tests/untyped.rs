@@ -85,13 +85,12 @@ fn binds_as_integer(number: &Number) -> bool {
     number.exponent() >= 0 && number.to_i64().is_some()
 }
 
-#[tokio::test]
-async fn reals_in_columns_that_keep_any_class_stay_real_bit_for_bit() {
-    let dir = TempDir::new("untyped");
-    let store = store(&dir).await;
+/// Rows of `t` (every column but `id` holding the number) for each of [`doubles`], with the
+/// numbers they are.
+fn double_rows() -> (Vec<f64>, Vec<Number>, Vec<Vec<Value>>) {
     let doubles = doubles();
     let numbers: Vec<Number> = doubles.iter().map(|f| read_as(*f)).collect();
-    let rows: Vec<Vec<Value>> = numbers
+    let rows = numbers
         .iter()
         .enumerate()
         .map(|(id, n)| {
@@ -100,11 +99,12 @@ async fn reals_in_columns_that_keep_any_class_stay_real_bit_for_bit() {
             row
         })
         .collect();
-    let written = store
-        .upsert_rows("t", &columns(&COLUMNS), &columns(&["id"]), &rows)
-        .await
-        .unwrap();
-    assert_eq!(written, rows.len() as u64);
+    (doubles, numbers, rows)
+}
+
+/// Checks that `t` holds [`double_rows`]: REALs bit for bit where the column keeps classes,
+/// the exact text in the TEXT column.
+async fn assert_doubles_stored(store: &SqliteStore, doubles: &[f64], numbers: &[Number]) {
     let read = store
         .query_all(
             "SELECT a, typeof(a) AS a_class, b, typeof(b) AS b_class, c, typeof(c) AS c_class, \
@@ -114,7 +114,7 @@ async fn reals_in_columns_that_keep_any_class_stay_real_bit_for_bit() {
         .await
         .unwrap();
     assert_eq!(read.len(), numbers.len());
-    for ((row, number), double) in read.iter().zip(&numbers).zip(&doubles) {
+    for ((row, number), double) in read.iter().zip(numbers).zip(doubles) {
         let class = if binds_as_integer(number) {
             "integer"
         } else {
@@ -137,6 +137,50 @@ async fn reals_in_columns_that_keep_any_class_stay_real_bit_for_bit() {
         assert_eq!(value, &Value::String(number.to_string()), "c");
         assert_eq!(row.get("d_class").and_then(Value::as_str), Some("real"));
     }
+}
+
+#[tokio::test]
+async fn reals_in_columns_that_keep_any_class_stay_real_bit_for_bit() {
+    let dir = TempDir::new("untyped");
+    let store = store(&dir).await;
+    let (doubles, numbers, rows) = double_rows();
+    let written = store
+        .upsert_rows("t", &columns(&COLUMNS), &columns(&["id"]), &rows)
+        .await
+        .unwrap();
+    assert_eq!(written, rows.len() as u64);
+    assert_doubles_stored(&store, &doubles, &numbers).await;
+}
+
+#[tokio::test]
+async fn a_streamed_load_stores_reals_as_the_other_bulk_writes_do() {
+    let dir = TempDir::new("untyped-stream");
+    let store = store(&dir).await;
+    let (doubles, numbers, rows) = double_rows();
+    // No columns named: the table's own, in order.
+    let stream = futures::stream::iter(rows.into_iter().map(Ok));
+    let written = store.insert_rows("t", &[], stream).await.unwrap();
+    assert_eq!(written, numbers.len() as u64);
+    assert_doubles_stored(&store, &doubles, &numbers).await;
+
+    // Named columns, in another order, into a STRICT table's ANY column and a TEXT one.
+    let long = Value::Number("0.30000000000000004".parse().unwrap());
+    let row = vec![long.clone(), long.clone(), Value::from(1)];
+    let stream = futures::stream::iter([Ok(row)]);
+    store
+        .insert_rows("main.s", &["c", "a", "id"], stream)
+        .await
+        .unwrap();
+    let read = store
+        .query_all(
+            "SELECT a, typeof(a) AS a_class, c, typeof(c) AS c_class FROM s",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored(&read[0], "a"), (&long, "real".to_owned()));
+    let text = Value::from("0.30000000000000004");
+    assert_eq!(stored(&read[0], "c"), (&text, "text".to_owned()));
 }
 
 #[tokio::test]
