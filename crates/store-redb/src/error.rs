@@ -63,6 +63,12 @@ pub(crate) fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
             "the store file {shown} uses redb file format {version}, which this redb cannot \
              read; upgrade it with the redb version that wrote it"
         )),
+        redb::DatabaseError::RepairAborted => StoreError::unavailable(format!(
+            "the store file {shown} was not closed cleanly (its writer stopped without closing \
+             it), and a read-only open cannot repair it; open it for writing once (or read it \
+             with StoredTable::read_repairing), which rolls it back to its last commit"
+        ))
+        .with_retryable(false),
         redb::DatabaseError::Storage(redb::StorageError::Io(e))
             if e.kind() == std::io::ErrorKind::InvalidData =>
         {

@@ -146,6 +146,30 @@ impl From<&KeySchema> for SchemaRecord {
     }
 }
 
+impl SchemaRecord {
+    /// The key schema recorded; a key type other than `S`, `N` or `B` is a damaged record.
+    fn schema(&self, path: &Path) -> Result<KeySchema> {
+        let attr = |(name, letter): &(String, String)| -> Result<(String, KeyType)> {
+            let key_type = match letter.as_str() {
+                "S" => KeyType::String,
+                "N" => KeyType::Number,
+                "B" => KeyType::Bytes,
+                other => {
+                    return Err(unreadable(&format!("key type {other:?}"), path));
+                }
+            };
+            Ok((name.clone(), key_type))
+        };
+        let (name, key_type) = attr(&self.partition)?;
+        let mut schema = KeySchema::partition(name, key_type);
+        if let Some(sort) = &self.sort {
+            let (name, key_type) = attr(sort)?;
+            schema = schema.with_sort(name, key_type);
+        }
+        Ok(schema)
+    }
+}
+
 impl std::fmt::Display for SchemaRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.partition.0, self.partition.1)?;
@@ -215,16 +239,7 @@ pub(crate) fn check_existing(
     layout: &Layout,
     path: &Path,
 ) -> Result<()> {
-    let txn = db.begin_read().or_store()?;
-    let json = match txn.open_table(META) {
-        Ok(meta) => meta.get(META_KEY).or_store()?.map(|g| g.value().to_owned()),
-        Err(redb::TableError::TableDoesNotExist(_)) => None,
-        Err(e) => return Err(crate::error::from_redb(e)),
-    };
-    let json = json.ok_or_else(|| {
-        StoreError::invalid_input(format!("{} holds no store-redb table", path.display()))
-    })?;
-    let stored = check_record(&json, &layout.record(), path)?;
+    let stored = check_record(&stored_json(db, path)?, &layout.record(), path)?;
     for index in &layout.indexes {
         let key = SchemaRecord::from(&index.schema);
         if !stored
@@ -243,32 +258,46 @@ pub(crate) fn check_existing(
     Ok(())
 }
 
+/// A file's record as [`StoredTable`](crate::StoredTable) shows it.
+pub(crate) struct Recorded {
+    pub(crate) table: String,
+    pub(crate) key: KeySchema,
+    /// Name, key and whether local, per index.
+    pub(crate) indexes: Vec<(String, KeySchema, bool)>,
+}
+
+/// Reads and parses the record of a file opened read-only.
+pub(crate) fn read_record(db: &impl ReadableDatabase, path: &Path) -> Result<Recorded> {
+    let record = parse_record(&stored_json(db, path)?, path)?;
+    let mut indexes = Vec::with_capacity(record.indexes.len());
+    for index in record.indexes {
+        let key = index.key.schema(path)?;
+        indexes.push((index.name, key, index.local));
+    }
+    Ok(Recorded {
+        table: record.table,
+        key: record.key.schema(path)?,
+        indexes,
+    })
+}
+
+/// The JSON record of a file opened read-only; `InvalidInput` when it has none.
+fn stored_json(db: &impl ReadableDatabase, path: &Path) -> Result<String> {
+    let txn = db.begin_read().or_store()?;
+    let json = match txn.open_table(META) {
+        Ok(meta) => meta.get(META_KEY).or_store()?.map(|g| g.value().to_owned()),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(crate::error::from_redb(e)),
+    };
+    json.ok_or_else(|| {
+        StoreError::invalid_input(format!("{} holds no store-redb table", path.display()))
+    })
+}
+
 /// Parses a stored record and checks its format, table name and key schema.
 fn check_record(json: &str, wanted: &Record, path: &Path) -> Result<Record> {
     let shown = path.display();
-    let format = serde_json::from_str::<serde_json::Value>(json)
-        .ok()
-        .and_then(|v| v.get("format").and_then(serde_json::Value::as_u64));
-    match format {
-        Some(f) if f == u64::from(FORMAT_VERSION) => {}
-        Some(f) => {
-            return Err(StoreError::unsupported(format!(
-                "the store in {shown} uses on-disk format {f}, but this store-redb reads format \
-                 {FORMAT_VERSION} only; open it with a store-redb that knows format {f}"
-            ))
-            .with_backend(BACKEND));
-        }
-        None => {
-            return Err(StoreError::internal(format!(
-                "the store record of {shown} is unreadable: {json:?}"
-            ))
-            .with_backend(BACKEND));
-        }
-    }
-    let stored: Record = serde_json::from_str(json).map_err(|e| {
-        StoreError::internal(format!("the store record of {shown} is unreadable ({e})"))
-            .with_backend(BACKEND)
-    })?;
+    let stored = parse_record(json, path)?;
     if stored.table != wanted.table {
         return Err(StoreError::invalid_input(format!(
             "{shown} holds the table `{}`, not `{}`; a store file holds one table: open another \
@@ -283,6 +312,39 @@ fn check_record(json: &str, wanted: &Record, path: &Path) -> Result<Record> {
         )));
     }
     Ok(stored)
+}
+
+/// Parses a stored record of this format.
+fn parse_record(json: &str, path: &Path) -> Result<Record> {
+    let shown = path.display();
+    let format = serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| v.get("format").and_then(serde_json::Value::as_u64));
+    match format {
+        Some(f) if f == u64::from(FORMAT_VERSION) => {}
+        Some(f) => {
+            return Err(StoreError::unsupported(format!(
+                "the store in {shown} uses on-disk format {f}, but this store-redb reads format \
+                 {FORMAT_VERSION} only; open it with a store-redb that knows format {f}"
+            ))
+            .with_backend(BACKEND));
+        }
+        None => {
+            return Err(unreadable(json, path));
+        }
+    }
+    serde_json::from_str(json).map_err(|e| {
+        StoreError::internal(format!("the store record of {shown} is unreadable ({e})"))
+            .with_backend(BACKEND)
+    })
+}
+
+fn unreadable(json: &str, path: &Path) -> StoreError {
+    StoreError::internal(format!(
+        "the store record of {} is unreadable: {json:?}",
+        path.display()
+    ))
+    .with_backend(BACKEND)
 }
 
 /// (Re)builds an index from every item, in the open write transaction.

@@ -14,7 +14,8 @@
 //! redb database of another program) is `InvalidInput`. Several tables are several files, one
 //! store each; they do not share transactions. Indexes are reconciled at open: one the file
 //! lacks is built from the items, one whose key changed is rebuilt, one no longer configured
-//! is deleted.
+//! is deleted. [`StoredTable::read`] tells what a file holds without knowing its key, and
+//! [`StoredTable::config`] opens it as it is.
 //!
 //! ## How it runs
 //!
@@ -69,6 +70,7 @@ mod config;
 mod cursor;
 mod db;
 mod error;
+mod inspect;
 mod layout;
 mod ops;
 mod query;
@@ -79,6 +81,7 @@ pub mod ttl;
 pub use batch::MAX_BATCH_GET_KEYS;
 pub use config::{DEFAULT_CACHE_SIZE, RedbConfig};
 pub use error::{BACKEND, kind_of_error};
+pub use inspect::{StoredIndex, StoredTable};
 pub use layout::FORMAT_VERSION;
 pub use query::DEFAULT_PAGE_SIZE;
 pub use store::RedbStore;

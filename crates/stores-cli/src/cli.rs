@@ -13,6 +13,10 @@ LOCATIONS:
   file:///abs/dir, file://rel/dir
                                 objects in a folder (store-fs); as an ARCHIVE, an archive folder
   sqlite:///path/to.db?table=T  a table in an SQLite file
+  redb:///path/to.redb[?table=T][&key=pk:S][&sort=sk:N]
+                                a document table in a store-redb file (one table per file; an existing
+                                file says its table and key; a new one takes the source's key, or ?key=)
+  tantivy:///path/to/dir/INDEX  a search index in a store-tantivy directory (each batch committed)
   postgres://USER:PASS@HOST:PORT/DB?table=T (or postgresql://)
                                 a PostgreSQL table (PGPASSWORD fills a password the URL leaves out)
   dynamodb://TABLE              a DynamoDB table (AWS chain; endpoint from AWS_ENDPOINT_URL or

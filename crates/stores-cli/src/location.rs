@@ -5,6 +5,8 @@
 //! | `mem://name[?kind=documents\|objects\|search][&key=pk:S][&sort=sk:N]` | an in-process memory store (tests) |
 //! | `file:///abs/dir`, `file://rel/dir` | objects in a folder through store-fs (or an archive) |
 //! | `sqlite:///path/to.db?table=t`, `sqlite://rel.db?table=t` | a table in an SQLite file |
+//! | `redb:///path/to.redb[?table=t][&key=pk:S][&sort=sk:N]` | a document table in a store-redb file |
+//! | `tantivy:///path/to/dir/index` | a search index in a store-tantivy directory |
 //! | `postgres://user:pass@host:port/db?table=t` (or `postgresql://`) | a PostgreSQL table |
 //! | `dynamodb://table` | a DynamoDB table |
 //! | `s3://bucket/prefix` | objects under a prefix of a bucket (or an archive) |
@@ -19,13 +21,15 @@ use std::str::FromStr;
 
 use store_core::{KeySchema, KeyType};
 
+mod embedded;
 mod query_text;
 
+use embedded::{key_schema, parse_redb, parse_tantivy};
 use query_text::{parse_query, percent_decode, percent_encode};
 
 /// The schemes a location can have, for messages.
-const SCHEMES: &str = "mem, file, sqlite, postgres, dynamodb, s3, opensearch, opensearch+https, \
-                       elasticsearch, elasticsearch+https";
+const SCHEMES: &str = "mem, file, sqlite, redb, tantivy, postgres, dynamodb, s3, opensearch, \
+                       opensearch+https, elasticsearch, elasticsearch+https";
 
 /// What shape of data a location holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +113,24 @@ pub(crate) enum Location {
         /// The table or query.
         table: SqlTarget,
     },
+    /// A document table in a store-redb file (one table per file).
+    Redb {
+        /// The store file.
+        path: PathBuf,
+        /// The table's name, when given: checked against an existing file's, or the name of
+        /// a new one (the file's stem when not given).
+        table: Option<String>,
+        /// The key, when given: checked against an existing file's, or the key of a new one
+        /// (the source's when not given).
+        key: Option<KeySchema>,
+    },
+    /// A search index in a store-tantivy directory.
+    Tantivy {
+        /// The directory holding the index's own directory.
+        root: PathBuf,
+        /// The index (and its directory's) name.
+        index: String,
+    },
     /// A PostgreSQL table.
     Postgres {
         /// The connection URL without the `table` parameter; it may hold a password.
@@ -166,8 +188,8 @@ impl Location {
             },
             Self::File { .. } | Self::S3 { .. } => Kind::Objects,
             Self::Sqlite { .. } | Self::Postgres { .. } => Kind::Table,
-            Self::Dynamo { .. } => Kind::Documents,
-            Self::OpenSearch { .. } => Kind::Search,
+            Self::Dynamo { .. } | Self::Redb { .. } => Kind::Documents,
+            Self::OpenSearch { .. } | Self::Tantivy { .. } => Kind::Search,
         }
     }
 
@@ -200,21 +222,23 @@ impl fmt::Display for Location {
             Self::Memory { name, kind } => {
                 write!(f, "mem://{name}")?;
                 match kind {
-                    MemoryKind::Documents(schema) => {
-                        write!(
-                            f,
-                            "?key={}:{}",
-                            schema.partition.name,
-                            type_letter(schema.partition.key_type)
-                        )?;
-                        if let Some(sort) = &schema.sort {
-                            write!(f, "&sort={}:{}", sort.name, type_letter(sort.key_type))?;
-                        }
-                        Ok(())
-                    }
+                    MemoryKind::Documents(schema) => write_key(f, '?', schema),
                     MemoryKind::Objects => f.write_str("?kind=objects"),
                     MemoryKind::Search => f.write_str("?kind=search"),
                 }
+            }
+            Self::Redb { path, table, key } => {
+                write!(f, "redb://{}", path.display())?;
+                if let Some(table) = table {
+                    write!(f, "?table={}", percent_encode(table))?;
+                }
+                match key {
+                    Some(key) => write_key(f, if table.is_some() { '&' } else { '?' }, key),
+                    None => Ok(()),
+                }
+            }
+            Self::Tantivy { root, index } => {
+                write!(f, "tantivy://{}", root.join(index).display())
             }
             Self::File { path } => write!(f, "file://{}", path.display()),
             Self::Sqlite { path, table } => {
@@ -308,6 +332,8 @@ impl FromStr for Location {
                     table,
                 })
             }
+            "redb" => parse_redb(body, query),
+            "tantivy" => parse_tantivy(body, query),
             "postgres" | "postgresql" => parse_postgres(&scheme, body, query),
             "dynamodb" => {
                 refuse_params("dynamodb", &query, &[])?;
@@ -370,13 +396,7 @@ fn parse_memory(body: &str, query: Vec<(String, String)>) -> Result<Location, Lo
     };
     let kind = match param("kind").unwrap_or("documents") {
         "documents" => {
-            let (pk, pk_type) = key_spec(param("key").unwrap_or("id:S"))?;
-            let mut schema = KeySchema::partition(pk, pk_type);
-            if let Some(sort) = param("sort") {
-                let (sk, sk_type) = key_spec(sort)?;
-                schema = schema.with_sort(sk, sk_type);
-            }
-            MemoryKind::Documents(schema)
+            MemoryKind::Documents(key_schema(param("key").unwrap_or("id:S"), param("sort"))?)
         }
         "objects" | "search" if param("key").is_some() || param("sort").is_some() => {
             return Err(bad(
@@ -411,6 +431,21 @@ fn key_spec(spec: &str) -> Result<(String, KeyType), LocationError> {
         return Err(bad("a key needs a name: write e.g. key=pk:S"));
     }
     Ok((name.to_owned(), key_type))
+}
+
+/// `?key=NAME:T[&sort=NAME:T]`, the first parameter after `joiner`.
+fn write_key(f: &mut fmt::Formatter<'_>, joiner: char, schema: &KeySchema) -> fmt::Result {
+    let partition = &schema.partition;
+    write!(
+        f,
+        "{joiner}key={}:{}",
+        partition.name,
+        type_letter(partition.key_type)
+    )?;
+    if let Some(sort) = &schema.sort {
+        write!(f, "&sort={}:{}", sort.name, type_letter(sort.key_type))?;
+    }
+    Ok(())
 }
 
 fn type_letter(key_type: KeyType) -> &'static str {
@@ -499,7 +534,7 @@ fn parse_opensearch(elastic: bool, https: bool, body: &str) -> Result<Location, 
     })
 }
 
-/// The path of a `file://` or `sqlite://` location: `///abs` is absolute, `//rel` relative.
+/// The path of a `file://`, `sqlite://`, `redb://` or `tantivy://` location: `///abs` is absolute, `//rel` relative.
 fn path_of(scheme: &str, body: &str) -> Result<String, LocationError> {
     let path = percent_decode(body)?;
     if path.is_empty() || path == "/" {

@@ -10,8 +10,8 @@
 //! stores tour    --memory
 //! ```
 //!
-//! Locations are URLs (`mem://`, `file://`, `sqlite://`, `postgres://`, `dynamodb://`,
-//! `s3://`, `opensearch://`; see [`location`]); endpoints and credentials come from the
+//! Locations are URLs (`mem://`, `file://`, `sqlite://`, `redb://`, `tantivy://`,
+//! `postgres://`, `dynamodb://`, `s3://`, `opensearch://`; see [`location`]); endpoints and credentials come from the
 //! environment. Flags every command takes: `--json` (NDJSON events on stdout), `--dry-run`,
 //! `--batch-size N`, `--partition I/N` (with `--plan LOCATION` for a copy of a SQL table:
 //! where the N processes share the key ranges they split it by), `--checkpoint PATH` with

@@ -20,12 +20,14 @@ use store_sync::{
     ReadOrder, RecordSink, RecordSource, SearchCollection, SqlQuery, SqlTable,
 };
 
+mod embedded;
 mod feed;
 mod sqlite;
 mod store_folder;
 
 pub(crate) use store_folder::refuse_store_folder;
 
+use embedded::{RedbTarget, open_redb, open_tantivy};
 pub(crate) use feed::FeedSettings;
 use sqlite::open_sqlite;
 pub(crate) use sqlite::remove_created_if_empty;
@@ -155,6 +157,26 @@ impl Opener {
                     .await
                     .with_context(|| format!("cannot open {label}"))?;
                 Collection::Documents(DocumentCollection::new(Arc::new(self.paced(store)), label))
+            }
+            Location::Redb { path, table, key } => {
+                let target = RedbTarget {
+                    path,
+                    table: table.as_deref(),
+                    key: key.as_ref(),
+                };
+                let store = open_redb(&target, access, schema, create)
+                    .await
+                    .with_context(|| format!("cannot open {label}"))?;
+                Collection::Documents(DocumentCollection::new(Arc::new(self.paced(store)), label))
+            }
+            Location::Tantivy { root, index } => {
+                let opened = open_tantivy(root, index, access)
+                    .await
+                    .with_context(|| format!("cannot open {label}"))?;
+                Collection::Search(
+                    SearchCollection::new(Arc::new(self.paced(opened)), label)
+                        .key_fields(self.key_fields.clone()),
+                )
             }
             Location::OpenSearch {
                 https,

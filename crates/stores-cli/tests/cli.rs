@@ -1,10 +1,12 @@
-//! The `stores` binary as a user runs it, on embedded backends only (SQLite files and store-fs
-//! folders in temporary directories): backup, check, restore, copy, sync, ls, dry runs, JSON
+//! The `stores` binary as a user runs it, on embedded backends only (SQLite files, store-redb
+//! files, store-tantivy indexes and store-fs folders in temporary directories): backup, check, restore, copy, sync, ls, dry runs, JSON
 //! events, exit codes and the one-line errors.
 
 mod common;
 #[path = "cli/create_refusals.rs"]
 mod create_refusals;
+#[path = "cli/embedded.rs"]
+mod embedded;
 #[path = "cli/shown_keys.rs"]
 mod shown_keys;
 #[path = "cli/sqlite_classes.rs"]

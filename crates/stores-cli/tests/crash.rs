@@ -163,3 +163,39 @@ fn killed_copies_backups_and_restores_resume_to_an_equal_result() {
         "only {landed} kills landed mid-job; the test proves too little"
     );
 }
+
+#[test]
+fn killed_copies_into_the_embedded_stores_resume_to_an_equal_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, N);
+    let source = table_url(&db, "items");
+    let mut landed = 0;
+    for (round, seed) in [(0u64, 31u64), (1, 8_675_309)] {
+        for store in ["redb", "tantivy"] {
+            let target = |root: &Path| match store {
+                "redb" => format!("redb://{}", root.join("items.redb").display()),
+                _ => format!("tantivy://{}/items", root.display()),
+            };
+            let job = |root: &Path| -> (Vec<String>, std::path::PathBuf) {
+                std::fs::create_dir_all(root).unwrap();
+                let checkpoint = root.join("copy.checkpoint.json");
+                let mut a = args(&["copy", &source, &target(root), "--batch-size", "100"]);
+                a.extend(args(&["--checkpoint", &path(&checkpoint)]));
+                (a, checkpoint)
+            };
+            let (scratch_args, _) = job(&dir.path().join(format!("scratch-{store}-{round}")));
+            let span = timed(&scratch_args);
+            let startup = timed(&scratch_args);
+            let real = dir.path().join(format!("real-{store}-{round}"));
+            let (real_args, checkpoint) = job(&real);
+            landed += kill_and_resume(&real_args, &checkpoint, seed, startup, span);
+            expect_code(&stores(&["check", &source, &target(&real)]), 0);
+        }
+    }
+    eprintln!("{landed} kills landed mid-copy");
+    assert!(
+        landed >= 8,
+        "only {landed} kills landed mid-copy; the test proves too little"
+    );
+}

@@ -23,7 +23,15 @@ use store_core::{DocumentStore, KeySchema, KeyType, ObjectStore, SearchIndex};
 
 /// Prints one step of the tour.
 pub(crate) fn step(service: &str, what: &str, outcome: impl std::fmt::Display) {
-    println!("[{service:<8}] {what:<40} {outcome}");
+    say(format_args!("[{service:<8}] {what:<40} {outcome}"));
+}
+
+/// One line on stdout. A closed stdout (`stores tour --help | head -3`) ends nothing: the
+/// tour goes on, and a panic on a broken pipe would only hide what it did.
+fn say(text: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 /// Runs the tour with the command-line arguments that follow the program name, printing its
@@ -36,7 +44,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = String>, program: &st
     let args = match args::parse(args) {
         Ok(Some(args)) => args,
         Ok(None) => {
-            println!("{}", args::USAGE);
+            say(args::USAGE);
             return 0;
         }
         Err(message) => {
@@ -57,7 +65,7 @@ async fn run(args: &args::Args) -> anyhow::Result<()> {
     match &args.data_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
-            println!(
+            say(format_args!(
                 "stores tour: the seed scenario on the embedded backends, data in {}{}\n",
                 dir.display(),
                 if args.chosen {
@@ -65,15 +73,15 @@ async fn run(args: &args::Args) -> anyhow::Result<()> {
                 } else {
                     " (a fresh folder: pass --data-dir DIR to keep using one)"
                 }
-            );
+            ));
         }
-        None => println!("stores tour: the seed scenario on the in-memory backends\n"),
+        None => say("stores tour: the seed scenario on the in-memory backends\n"),
     }
 
     let objects = object_store(args.data_dir.as_deref()).await?;
     runs::count_in_objects(objects.as_ref()).await?;
     objects::run(objects.as_ref()).await?;
-    println!();
+    say("");
 
     let users = document_store(
         args.data_dir.as_deref(),
@@ -89,21 +97,21 @@ async fn run(args: &args::Args) -> anyhow::Result<()> {
     .await?;
     runs::count_in_documents(users.as_ref()).await?;
     documents::run(users.as_ref(), orders.as_ref()).await?;
-    println!();
+    say("");
 
     let index = search_index(args.data_dir.as_deref()).await?;
     search::run(index.as_ref(), args.data_dir.is_some()).await?;
-    println!();
+    say("");
 
     sql::run(args).await?;
 
-    println!("\ntour finished: every step succeeded");
+    say("\ntour finished: every step succeeded");
     if let Some(dir) = &args.data_dir {
-        println!(
+        say(format_args!(
             "the data stays in {}; run again with --data-dir {} to see it survive",
             dir.display(),
             dir.display()
-        );
+        ));
     }
     Ok(())
 }

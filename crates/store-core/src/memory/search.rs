@@ -287,7 +287,10 @@ impl SearchIndex for MemorySearchIndex {
     }
 
     fn capabilities(&self) -> SearchCapabilities {
-        SearchCapabilities::none().point_in_time(true)
+        // A refresh would make nothing more durable than memory is.
+        SearchCapabilities::none()
+            .point_in_time(true)
+            .durable_writes(true)
     }
 
     async fn create(&self, spec: &IndexSpec) -> Result<()> {

@@ -11,6 +11,10 @@ pub struct SearchCapabilities {
     pub point_in_time: bool,
     /// Aggregations are computed.
     pub aggregations: bool,
+    /// An acknowledged write survives a crash before any refresh (OpenSearch's translog).
+    /// Without it (an embedded index that commits on refresh) a mover refreshes after each
+    /// batch before it counts the batch as written.
+    pub durable_writes: bool,
 }
 
 impl SearchCapabilities {
@@ -25,6 +29,7 @@ impl SearchCapabilities {
         Self {
             point_in_time: false,
             aggregations: false,
+            durable_writes: false,
         }
     }
 
@@ -33,6 +38,7 @@ impl SearchCapabilities {
         Self {
             point_in_time: true,
             aggregations: true,
+            durable_writes: true,
         }
     }
 
@@ -45,6 +51,12 @@ impl SearchCapabilities {
     /// Sets whether aggregations are computed.
     pub const fn aggregations(mut self, on: bool) -> Self {
         self.aggregations = on;
+        self
+    }
+
+    /// Sets whether an acknowledged write survives a crash without a refresh.
+    pub const fn durable_writes(mut self, on: bool) -> Self {
+        self.durable_writes = on;
         self
     }
 }

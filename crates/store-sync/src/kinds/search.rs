@@ -4,7 +4,9 @@
 //! by `_seq_no` then `_id`: [`ReadOrder`]) with `search_after`. A backend with a consistent view
 //! (OpenSearch's point in time) plugs in a [`Scanner`] for fresh reads; a resumed read continues
 //! in its checkpoint's order from where the checkpoint stands. Writing is bulk indexing with the
-//! record key's canonical text as `_id`, so a record written twice is one document.
+//! record key's canonical text as `_id`, so a record written twice is one document; on an index
+//! whose acknowledged writes are not yet durable (`durable_writes` unset: store-tantivy commits on
+//! refresh) each batch is refreshed before it counts as written.
 
 use std::sync::Arc;
 
@@ -87,6 +89,15 @@ impl SearchCollection {
     pub fn read_order(mut self, order: ReadOrder) -> Self {
         self.order = order;
         self
+    }
+
+    /// Makes the writes so far durable where an acknowledged write is not yet (an index that
+    /// commits on refresh, as store-tantivy's does): a batch counts as written only then.
+    async fn made_durable(&self) -> Result<()> {
+        if self.index.capabilities().durable_writes {
+            return Ok(());
+        }
+        self.index.refresh().await
     }
 
     fn record(&self, hit: Hit) -> Result<Record> {
@@ -278,7 +289,7 @@ impl RecordSink for SearchCollection {
             .collect();
         let report = self.index.bulk(ops).await?;
         match report.failed.into_iter().next() {
-            None => Ok(Receipt::Null),
+            None => self.made_durable().await.map(|()| Receipt::Null),
             Some(failure) => Err(failure.error.with_target(failure.id)),
         }
     }
@@ -292,7 +303,7 @@ impl RecordSink for SearchCollection {
             .collect();
         let report = self.index.bulk(ops).await?;
         match report.failed.into_iter().find(|f| f.status != 404) {
-            None => Ok(()),
+            None => self.made_durable().await,
             Some(failure) => Err(failure.error.with_target(failure.id)),
         }
     }

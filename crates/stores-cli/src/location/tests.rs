@@ -195,3 +195,43 @@ fn display_round_trips() {
         assert_eq!(parse(&parse(text).to_string()), parse(text));
     }
 }
+
+#[test]
+fn embedded_locations_parse_display_and_refuse_what_they_cannot_mean() {
+    let keyed = parse("redb:///data/orders.redb?table=orders&key=user:S&sort=no:N");
+    assert_eq!(
+        keyed,
+        Location::Redb {
+            path: "/data/orders.redb".into(),
+            table: Some("orders".into()),
+            key: Some(
+                KeySchema::partition("user", KeyType::String).with_sort("no", KeyType::Number)
+            ),
+        }
+    );
+    assert_eq!(keyed.kind(), Kind::Documents);
+    for shown in [
+        "redb:///data/orders.redb?table=orders&key=user:S&sort=no:N",
+        "redb://rel.redb?key=id:B",
+        "redb:///data/orders.redb",
+        "tantivy:///data/search/articles",
+    ] {
+        assert_eq!(parse(shown).to_string(), shown);
+    }
+    assert_eq!(
+        parse("tantivy://articles/"),
+        Location::Tantivy {
+            root: ".".into(),
+            index: "articles".into()
+        }
+    );
+    assert_eq!(parse("tantivy:///idx/a").kind(), Kind::Search);
+
+    assert!(error("redb:///a.redb?sort=sk:N").contains("needs ?key="));
+    assert!(error("redb:///a.redb?key=id:X").contains("is not S"));
+    assert!(error("redb:///a.redb?index=x").contains("takes no `index`"));
+    assert!(error("redb://").contains("names no path"));
+    assert!(error("tantivy:///data/Upper").contains("index's name"));
+    assert!(error("tantivy:///data/a?x=1").contains("takes no `x`"));
+    assert!(error("nosuch://x").contains("redb, tantivy"));
+}

@@ -1,0 +1,78 @@
+//! The locations of the embedded stores: `redb://` (a document table in a store-redb file)
+//! and `tantivy://` (a search index in a store-tantivy directory).
+
+use std::path::{Path, PathBuf};
+
+use store_core::{IndexName, KeySchema};
+
+use super::{Location, LocationError, bad, key_spec, path_of, refuse_params};
+
+/// `redb:///path/to/file.redb[?table=NAME][&key=NAME:T[&sort=NAME:T]]`: the table and key
+/// are checked against an existing file's, and name those of a new one.
+pub(super) fn parse_redb(
+    body: &str,
+    query: Vec<(String, String)>,
+) -> Result<Location, LocationError> {
+    refuse_params("redb", &query, &["table", "key", "sort"])?;
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let table = param("table").map(str::to_owned);
+    if table.as_deref() == Some("") {
+        return Err(bad("?table= names no table: write e.g. ?table=orders"));
+    }
+    let key = match (param("key"), param("sort")) {
+        (Some(key), sort) => Some(key_schema(key, sort)?),
+        (None, Some(_)) => {
+            return Err(bad(
+                "?sort= needs ?key= beside it: write e.g. ?key=pk:S&sort=sk:N",
+            ));
+        }
+        (None, None) => None,
+    };
+    Ok(Location::Redb {
+        path: PathBuf::from(path_of("redb", body)?),
+        table,
+        key,
+    })
+}
+
+/// A key schema from `key=NAME:T` and an optional `sort=NAME:T`.
+pub(super) fn key_schema(key: &str, sort: Option<&str>) -> Result<KeySchema, LocationError> {
+    let (pk, pk_type) = key_spec(key)?;
+    let mut schema = KeySchema::partition(pk, pk_type);
+    if let Some(sort) = sort {
+        let (sk, sk_type) = key_spec(sort)?;
+        schema = schema.with_sort(sk, sk_type);
+    }
+    Ok(schema)
+}
+
+/// `tantivy:///path/to/dir/INDEX`: the index `INDEX` in the directory `/path/to/dir`.
+pub(super) fn parse_tantivy(
+    body: &str,
+    query: Vec<(String, String)>,
+) -> Result<Location, LocationError> {
+    refuse_params("tantivy", &query, &[])?;
+    let path = path_of("tantivy", body)?;
+    let path = Path::new(path.trim_end_matches('/'));
+    let index = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    if let Err(e) = IndexName::new(index.as_str()) {
+        return Err(bad(format!(
+            "a tantivy location ends with its index's name (tantivy:///dir/INDEX): {}",
+            e.message()
+        )));
+    }
+    let root = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(Location::Tantivy { root, index })
+}

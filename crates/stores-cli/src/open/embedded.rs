@@ -1,0 +1,154 @@
+//! Opening the embedded stores: a store-redb file's table (its key read from the file, or
+//! taken from the source for a new one) and a store-tantivy index.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow, bail};
+use store_core::memory::MemoryDocumentStore;
+use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, StoreError};
+use store_redb::{RedbStore, StoredTable};
+use store_sync::CollectionSchema;
+use store_tantivy::TantivyIndex;
+
+use super::{Access, key_schema_of};
+
+/// What a `redb://` location asks of its file: the table and key it names, if any.
+pub(super) struct RedbTarget<'a> {
+    pub(super) path: &'a Path,
+    pub(super) table: Option<&'a str>,
+    pub(super) key: Option<&'a KeySchema>,
+}
+
+/// The table of a store-redb file, opened as `access` needs it. An existing file is opened as
+/// it is (every index kept; read-only unless written to; repaired first when a crash left it
+/// unclean); a missing one is created for a
+/// write, keyed by the location's key or else the source's, or read as an empty store in
+/// memory by a dry run.
+pub(super) async fn open_redb(
+    target: &RedbTarget<'_>,
+    access: Access,
+    schema: Option<&CollectionSchema>,
+    create: bool,
+) -> Result<Arc<dyn DocumentStore>> {
+    let path = target.path;
+    // A file a crash left unclean (a killed copy into it) is repaired, to its last commit,
+    // unless this is a dry run, which writes nothing.
+    let stored = if access == Access::DryRun {
+        StoredTable::read(path).await
+    } else {
+        StoredTable::read_repairing(path).await
+    };
+    match stored {
+        Ok(stored) => return open_stored(target, &stored, access).await,
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let keys = target
+        .key
+        .cloned()
+        .or_else(|| schema.and_then(key_schema_of));
+    let name = || table_name(target);
+    match (access, keys) {
+        (Access::DryRun, Some(keys)) => Ok(Arc::new(MemoryDocumentStore::new(&name()?, keys)?)),
+        (Access::Write, Some(keys)) if create => {
+            folder_exists(path)?;
+            Ok(Arc::new(RedbStore::open(path, &name()?, keys).await?))
+        }
+        (Access::Write, None) if create => Err(anyhow!(
+            "{} does not exist and the source does not say its key types; name them with \
+             ?key=NAME:S (S text, N number, B bytes) and ?sort=NAME:N for a sort key",
+            path.display()
+        )),
+        _ => Err(anyhow!("{} does not exist; check the path", path.display())),
+    }
+}
+
+/// An existing file's table, after checking it is the one the location names.
+async fn open_stored(
+    target: &RedbTarget<'_>,
+    stored: &StoredTable,
+    access: Access,
+) -> Result<Arc<dyn DocumentStore>> {
+    let shown = target.path.display();
+    if let Some(table) = target.table.filter(|t| *t != stored.table) {
+        bail!(
+            "{shown} holds the table `{}`, not `{table}` (a store file holds one table); drop \
+             ?table= or name another file",
+            stored.table
+        );
+    }
+    if let Some(key) = target.key.filter(|k| **k != stored.key_schema) {
+        bail!(
+            "the table in {shown} is keyed {}, not {}; drop ?key= or name another file",
+            shown_key(&stored.key_schema),
+            shown_key(key)
+        );
+    }
+    let config = stored.config(target.path);
+    // Read-only for reading: no writer lock, so a check beside a running copy works.
+    let config = config.read_only(access != Access::Write);
+    Ok(Arc::new(config.build().await?))
+}
+
+/// `?key=pk:S&sort=sk:N`, as a location writes it.
+fn shown_key(key: &KeySchema) -> String {
+    let attr = |a: &store_core::KeyAttribute| {
+        let letter = match a.key_type {
+            KeyType::String => "S",
+            KeyType::Number => "N",
+            KeyType::Bytes => "B",
+        };
+        format!("{}:{letter}", a.name)
+    };
+    match &key.sort {
+        Some(sort) => format!("?key={}&sort={}", attr(&key.partition), attr(sort)),
+        None => format!("?key={}", attr(&key.partition)),
+    }
+}
+
+/// The name of a new file's table: the location's, or the file's stem.
+fn table_name(target: &RedbTarget<'_>) -> Result<String> {
+    if let Some(table) = target.table {
+        return Ok(table.to_owned());
+    }
+    let stem = target
+        .path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("");
+    match store_core::TableName::new(stem) {
+        Ok(_) => Ok(stem.to_owned()),
+        Err(e) => Err(anyhow!(
+            "the table of a new store file is named after the file, but `{stem}` cannot name \
+             one ({}); add ?table=NAME",
+            e.message()
+        )),
+    }
+}
+
+/// A store file is made in an existing folder only (as an SQLite database is).
+fn folder_exists(path: &Path) -> store_core::Result<()> {
+    match path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+    {
+        Some(folder) => Err(StoreError::not_found(format!(
+            "the folder {} does not exist; create it first",
+            folder.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The index `index` in the directory `root`. Writing needs the directory to exist (the
+/// index's own directory is made when the index is created); reading needs the index.
+pub(super) async fn open_tantivy(root: &Path, index: &str, access: Access) -> Result<TantivyIndex> {
+    if access == Access::Write && !root.is_dir() {
+        bail!(
+            "the folder {} does not exist; create it first",
+            root.display()
+        );
+    }
+    Ok(TantivyIndex::open(root, index).await?)
+}
