@@ -134,14 +134,27 @@ pub(crate) fn map_pool(e: PoolError, status: Status, operation: &'static str) ->
         ))
         .with_source(e),
         PoolError::Backend(pg) => {
+            // The driver's "error connecting to server" leaves why to its source (the
+            // refused connection, the unknown host): the message says it.
+            let why = std::error::Error::source(&pg)
+                .filter(|_| pg.as_db_error().is_none())
+                .map(|cause| cause.to_string());
             let mapped = map_pg(pg, operation);
             let kind = match mapped.kind() {
                 // Failing to connect at all is unavailability, whatever the driver says.
                 ErrorKind::Internal => ErrorKind::Unavailable,
                 k => k,
             };
-            StoreError::new(kind, format!("connecting: {} ({state})", mapped.message()))
-                .with_source(mapped)
+            let mut what = mapped.message().to_owned();
+            if let Some(why) = why.filter(|why| !what.contains(why.as_str())) {
+                what = format!("{what}: {why}");
+            }
+            let err = StoreError::new(kind, format!("connecting: {what} ({state})"));
+            let err = match mapped.status_code() {
+                Some(code) => err.with_status_code(code.to_owned()),
+                None => err,
+            };
+            err.with_source(mapped)
         }
         PoolError::Closed => StoreError::unavailable("the pool is closed"),
         other => StoreError::internal(format!("pool error: {other} ({state})")).with_source(other),

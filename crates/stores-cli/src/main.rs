@@ -161,13 +161,24 @@ fn explain(error: &anyhow::Error, secrets: &[String]) -> (Option<&'static str>, 
 
 /// The error and its causes, `: `-separated as `{:#}` writes them, leaving out a cause whose
 /// text is already said (a library's message often holds its source's, which the chain then
-/// gives again: SQLite's "unable to open database file" came five times).
+/// gives again: SQLite's "unable to open database file" came five times), also behind labels
+/// of its own (PostgreSQL's `ERROR: ` before the message its SQLSTATE came with), and a bare
+/// label whose causes are all said (the driver's `db error` above that message).
 fn chain_text(error: &anyhow::Error) -> String {
+    let parts: Vec<String> = error
+        .chain()
+        .map(|c| c.to_string().trim().to_owned())
+        .collect();
     let mut text = String::new();
-    for cause in error.chain() {
-        let part = cause.to_string();
-        let part = part.trim();
-        if part.is_empty() || text.contains(part) {
+    for (i, part) in parts.iter().enumerate() {
+        let label = part.len() < 24 && !part.contains(": ") && i + 1 < parts.len();
+        if part.is_empty()
+            || already_said(&text, part)
+            || (label
+                && parts[i + 1..]
+                    .iter()
+                    .all(|later| already_said(&text, later)))
+        {
             continue;
         }
         if !text.is_empty() {
@@ -176,6 +187,21 @@ fn chain_text(error: &anyhow::Error) -> String {
         text.push_str(part);
     }
     text
+}
+
+/// Whether `text` holds `part`, or what `part` says after one or more `label: ` prefixes (a
+/// tail of at least a few words, so that a bare `timeout` is not taken for one already said).
+fn already_said(text: &str, part: &str) -> bool {
+    let mut tail = part;
+    loop {
+        if text.contains(tail) {
+            return true;
+        }
+        match tail.split_once(": ") {
+            Some((_, rest)) if rest.len() >= 12 => tail = rest,
+            _ => return false,
+        }
+    }
 }
 
 /// `text` on one line, without SDK debug dumps, with every secret replaced by `***`.
@@ -283,6 +309,69 @@ mod tests {
             "{message}"
         );
         assert!(message.starts_with("cannot open x.db: "), "{message}");
+    }
+
+    /// An error with a fixed text and an optional cause.
+    #[derive(Debug)]
+    struct Said(&'static str, Option<Box<Said>>);
+
+    impl std::fmt::Display for Said {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Said {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|s| s as _)
+        }
+    }
+
+    #[test]
+    fn a_bare_label_over_causes_already_said_is_left_out() {
+        let driver = Said(
+            "db error",
+            Some(Box::new(Said("ERROR: division by zero", None))),
+        );
+        let error = anyhow::Error::new(
+            StoreError::invalid_input("division by zero (SQLSTATE 22012)").with_source(driver),
+        );
+        assert_eq!(
+            chain_text(&error),
+            "invalid input: division by zero (SQLSTATE 22012)"
+        );
+        // A label over something new stays, with it.
+        let driver = Said(
+            "io error",
+            Some(Box::new(Said("Connection refused (os error 111)", None))),
+        );
+        let error = anyhow::Error::new(StoreError::unavailable("connecting").with_source(driver));
+        assert_eq!(
+            chain_text(&error),
+            "unavailable: connecting: io error: Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn a_cause_said_behind_labels_is_not_said_again() {
+        let said =
+            "postgres query: invalid input: syntax error at or near \"SELEC\" (SQLSTATE 42601)";
+        assert!(already_said(
+            said,
+            "db error: ERROR: syntax error at or near \"SELEC\""
+        ));
+        assert!(!already_said(said, "db error: ERROR: division by zero"));
+        // A short tail is no proof: `timeout` alone may be a new cause.
+        assert!(!already_said(
+            "connecting: timeout waiting",
+            "io: os: timeout"
+        ));
+        let said = "connecting: error connecting to server (pool: 0 of at most 16 open)";
+        assert!(already_said(
+            said,
+            "postgres query: unavailable: error connecting to server"
+        ));
+        assert!(!already_said(said, "Connection refused (os error 111)"));
     }
 
     #[test]

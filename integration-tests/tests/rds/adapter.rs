@@ -260,6 +260,8 @@ async fn errors_name_the_constraint_and_never_the_password() {
     let down = config.build().expect("builds");
     let err = down.health().await.expect_err("nothing listens on port 1");
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    // The message itself says why, not only the driver's "error connecting to server".
+    assert!(err.message().contains("refused"), "{err}");
     for shown in [err.to_string(), format!("{err:?}"), format!("{down:?}")] {
         assert!(!shown.contains("Sup3rSecret"), "{shown}");
     }
