@@ -5,9 +5,17 @@
 use store_core::{Document, ObjectKey, Result, StoreError};
 
 use super::frames::Spill;
+use super::join::Pairs;
 use crate::archive::{check_nesting, decode_written, write_line_as_given};
 use crate::digest::RecordDigest;
 use crate::record::{Record, RecordKey};
+
+impl Pairs<RecordDigest> for RecordDigest {
+    /// The same record on the other side (of twins under one id, each meets its equal).
+    fn pairs_with(&self, probe: &RecordDigest) -> bool {
+        self == probe
+    }
+}
 
 impl Spill for RecordDigest {
     fn write(&self, out: &mut Vec<u8>) {
@@ -135,6 +143,20 @@ impl Spill for KeyAndDigest {
             digest: RecordDigest::read(bytes)?,
             key: PackedKey::read(&bytes[32..])?,
         })
+    }
+}
+
+impl Pairs<RecordAndDigest> for KeyAndDigest {
+    /// The sink's record under exactly the source record's key (of twins under one id, such
+    /// as `1` and `1.0` in a SQLite TEXT column, each meets its own).
+    fn pairs_with(&self, probe: &RecordAndDigest) -> bool {
+        self.key == PackedKey::of(&probe.record.key)
+    }
+}
+
+impl Pairs<()> for PackedKey {
+    fn pairs_with(&self, _probe: &()) -> bool {
+        true
     }
 }
 

@@ -2,6 +2,11 @@
 //! entries in memory. Under the limit it is a plain in-memory hash join that answers each
 //! probe at once; past it, both sides are hash-partitioned into spill files and joined one
 //! partition at a time, a partition still too large being split again.
+//!
+//! An id may come more than once on either side (a SQLite TEXT key column holding `1` and
+//! `1.0`, which read as one number): the join pairs them one to one, each probe with a build
+//! entry it [`Pairs`] with when its id has one, so two equal collections holding such twins
+//! still join as equal.
 
 use std::collections::HashMap;
 use std::collections::hash_map;
@@ -31,13 +36,60 @@ pub(crate) enum Joined<B, P> {
     BuildOnly(B),
 }
 
+/// Which of several build entries of one id a probe entry is paired with: the first it
+/// `pairs_with` (an equal digest), else the first.
+pub(crate) trait Pairs<P> {
+    /// Whether this build entry is the probe's counterpart.
+    fn pairs_with(&self, probe: &P) -> bool;
+}
+
+/// The build entries of one id: nearly always one.
+#[derive(Debug)]
+enum Entries<B> {
+    One(B),
+    Many(Vec<B>),
+}
+
+impl<B> Entries<B> {
+    fn push(&mut self, entry: B) {
+        let this = std::mem::replace(self, Entries::Many(Vec::new()));
+        *self = match this {
+            Entries::One(first) => Entries::Many(vec![first, entry]),
+            Entries::Many(mut all) => {
+                all.push(entry);
+                Entries::Many(all)
+            }
+        };
+    }
+
+    fn into_vec(self) -> Vec<B> {
+        match self {
+            Entries::One(entry) => vec![entry],
+            Entries::Many(all) => all,
+        }
+    }
+}
+
+/// Build entries by id.
+type Table<B> = HashMap<String, Entries<B>>;
+
+/// Adds a build entry to `table`.
+fn add<B>(table: &mut Table<B>, id: String, entry: B) {
+    match table.entry(id) {
+        hash_map::Entry::Occupied(mut held) => held.get_mut().push(entry),
+        hash_map::Entry::Vacant(free) => {
+            free.insert(Entries::One(entry));
+        }
+    }
+}
+
 /// A hash join: every build entry is inserted first, then every probe entry is probed, then
 /// [`SpillJoin::finish`] gives what the probes could not answer at once and the build
-/// entries no probe matched. A build id inserted twice keeps its last entry; a probe id
-/// probed twice matches at most once.
+/// entries no probe matched. Entries of one id pair one to one (see [`Pairs`]); the ones
+/// left over on either side come alone.
 pub(crate) struct SpillJoin<B, P> {
     options: SpillOptions,
-    memory: HashMap<String, B>,
+    memory: Table<B>,
     spilled: Option<Spilled>,
     inserted: u64,
     peak: usize,
@@ -50,7 +102,7 @@ struct Spilled {
     probe: Vec<FrameWriter>,
 }
 
-impl<B: Spill, P: Spill> SpillJoin<B, P> {
+impl<B: Spill + Pairs<P>, P: Spill> SpillJoin<B, P> {
     /// An empty join holding at most `options.in_memory_keys` entries in memory.
     pub(crate) fn new(options: &SpillOptions) -> Self {
         Self {
@@ -80,7 +132,7 @@ impl<B: Spill, P: Spill> SpillJoin<B, P> {
         match &mut self.spilled {
             Some(spilled) => spilled.build[bucket(&id, 0)].push(&id, &entry),
             None => {
-                self.memory.insert(id, entry);
+                add(&mut self.memory, id, entry);
                 self.peak = self.peak.max(self.memory.len());
                 Ok(())
             }
@@ -144,8 +196,10 @@ impl<B: Spill, P: Spill> SpillJoin<B, P> {
         let mut build = writers(&dir)?;
         let probe = writers(&dir)?;
         blocking(|| {
-            for (id, entry) in self.memory.drain() {
-                build[bucket(&id, 0)].push(&id, &entry)?;
+            for (id, entries) in self.memory.drain() {
+                for entry in entries.into_vec() {
+                    build[bucket(&id, 0)].push(&id, &entry)?;
+                }
             }
             Ok::<_, store_core::StoreError>(())
         })?;
@@ -168,13 +222,39 @@ pub(crate) struct Rest<B, P> {
 
 /// The partition being joined: its build entries in memory and its probe file being read.
 struct Current<B> {
-    table: HashMap<String, B>,
+    table: Table<B>,
     probe: Option<FrameReader>,
-    leftovers: Option<hash_map::IntoIter<String, B>>,
+    leftovers: Option<Leftovers<B>>,
     _files: Vec<FrameFile>,
 }
 
-impl<B: Spill, P: Spill> Rest<B, P> {
+/// The build entries no probe took, one at a time.
+struct Leftovers<B> {
+    ids: hash_map::IntoIter<String, Entries<B>>,
+    /// The rest of an id with several entries.
+    several: Option<(String, std::vec::IntoIter<B>)>,
+}
+
+impl<B> Iterator for Leftovers<B> {
+    type Item = (String, B);
+
+    fn next(&mut self) -> Option<(String, B)> {
+        loop {
+            if let Some((id, entries)) = &mut self.several {
+                if let Some(entry) = entries.next() {
+                    return Some((id.clone(), entry));
+                }
+                self.several = None;
+            }
+            match self.ids.next()? {
+                (id, Entries::One(entry)) => return Some((id, entry)),
+                (id, Entries::Many(all)) => self.several = Some((id, all.into_iter())),
+            }
+        }
+    }
+}
+
+impl<B: Spill + Pairs<P>, P: Spill> Rest<B, P> {
     /// The next joined id, `None` when the join is done.
     #[allow(clippy::should_implement_trait)]
     pub(crate) fn next(&mut self) -> Result<Option<(String, Joined<B, P>)>> {
@@ -189,9 +269,10 @@ impl<B: Spill, P: Spill> Rest<B, P> {
                         None => current.probe = None,
                     }
                 }
-                let leftovers = current
-                    .leftovers
-                    .get_or_insert_with(|| std::mem::take(&mut current.table).into_iter());
+                let leftovers = current.leftovers.get_or_insert_with(|| Leftovers {
+                    ids: std::mem::take(&mut current.table).into_iter(),
+                    several: None,
+                });
                 if let Some((id, built)) = leftovers.next() {
                     return Ok(Some((id, Joined::BuildOnly(built))));
                 }
@@ -208,7 +289,7 @@ impl<B: Spill, P: Spill> Rest<B, P> {
                 let mut table = HashMap::new();
                 let mut reader = build.read()?;
                 while let Some((id, entry)) = reader.next::<B>()? {
-                    table.insert(id, entry);
+                    add(&mut table, id, entry);
                 }
                 Ok::<_, store_core::StoreError>(table)
             })?;
@@ -238,9 +319,20 @@ impl<B: Spill, P: Spill> Rest<B, P> {
     }
 }
 
-/// A probe entry joined with the build entry of its id, which leaves `table`.
-fn matched<B, P>(table: &mut HashMap<String, B>, id: &str, entry: P) -> Joined<B, P> {
-    match table.remove(id) {
+/// A probe entry joined with a build entry of its id (one it pairs with, if several), which
+/// leaves `table`.
+fn matched<B: Pairs<P>, P>(table: &mut Table<B>, id: &str, entry: P) -> Joined<B, P> {
+    let Some(held) = table.get_mut(id) else {
+        return Joined::ProbeOnly(entry);
+    };
+    let built = match held {
+        Entries::Many(all) if all.len() > 1 => {
+            let at = all.iter().position(|b| b.pairs_with(&entry)).unwrap_or(0);
+            return Joined::Both(all.remove(at), entry);
+        }
+        _ => table.remove(id).and_then(|e| e.into_vec().pop()),
+    };
+    match built {
         Some(built) => Joined::Both(built, entry),
         None => Joined::ProbeOnly(entry),
     }
@@ -285,6 +377,13 @@ mod tests {
         }
         fn read(bytes: &[u8]) -> Result<Self> {
             Ok(u32::from_le_bytes(bytes.try_into().unwrap()))
+        }
+    }
+
+    /// Entries pair by their last digit.
+    impl Pairs<u32> for u32 {
+        fn pairs_with(&self, probe: &u32) -> bool {
+            self % 10 == probe % 10
         }
     }
 
@@ -351,26 +450,37 @@ mod tests {
     }
 
     #[test]
-    fn a_build_id_inserted_twice_keeps_its_last_entry_when_spilled() {
-        let mut join = SpillJoin::<u32, u32>::new(&SpillOptions::keys(2));
-        for (id, n) in [("a", 1), ("b", 2), ("c", 3), ("a", 4)] {
-            join.insert(id.to_owned(), n).unwrap();
+    fn entries_of_one_id_pair_one_to_one_in_memory_and_spilled() {
+        for limit in [usize::MAX, 2] {
+            let mut join = SpillJoin::<u32, u32>::new(&SpillOptions::keys(limit));
+            for (id, n) in [("a", 1), ("b", 2), ("c", 3), ("a", 4), ("a", 9)] {
+                join.insert(id.to_owned(), n).unwrap();
+            }
+            let mut found = Vec::new();
+            // 19 pairs with 9 and 21 with 1; 5 pairs with none (takes the first left, 4);
+            // for 7 none is left.
+            for n in [19, 21, 5, 7] {
+                found.extend(join.probe("a".to_owned(), n).unwrap());
+            }
+            let mut rest = join.finish().unwrap();
+            while let Some(pair) = rest.next().unwrap() {
+                found.push(pair);
+            }
+            found.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            let a = |joined| ("a".to_owned(), joined);
+            assert_eq!(
+                found,
+                [
+                    a(Joined::Both(1, 21)),
+                    a(Joined::Both(4, 5)),
+                    a(Joined::Both(9, 19)),
+                    a(Joined::ProbeOnly(7)),
+                    ("b".to_owned(), Joined::BuildOnly(2)),
+                    ("c".to_owned(), Joined::BuildOnly(3)),
+                ],
+                "held in memory: {limit}"
+            );
         }
-        assert!(join.probe("a".to_owned(), 9).unwrap().is_none());
-        let mut rest = join.finish().unwrap();
-        let mut found = Vec::new();
-        while let Some(pair) = rest.next().unwrap() {
-            found.push(pair);
-        }
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(
-            found,
-            [
-                ("a".to_owned(), Joined::Both(4, 9)),
-                ("b".to_owned(), Joined::BuildOnly(2)),
-                ("c".to_owned(), Joined::BuildOnly(3)),
-            ]
-        );
     }
 
     #[test]

@@ -181,16 +181,6 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
             "different{how}: {} only in A, {} only in B, {} differing",
             v.only_left.count, v.only_right.count, v.differing.count
         ));
-        if v.only_left.count + v.only_right.count + v.differing.count == 0 {
-            // Every key matched, yet the counts or digests differ: a side holds two records
-            // the key comparison takes for one.
-            ctx.reporter.result(
-                "  every key matched, but a collection holds more than one record under one \
-                 key as keys are compared (a composite of equal numbers such as 1.5 and 1.50, \
-                 or bytes and TEXT that is not UTF-8 in a SQLite column of no declared type); \
-                 compare the two with queries",
-            );
-        }
         for (what, differences) in [
             ("only in A", &v.only_left),
             ("only in B", &v.only_right),
