@@ -239,23 +239,18 @@ fn twins_under_one_number_are_checked_and_synced_one_to_one() {
         stdout(&out)
     );
     for spill in ["200000", "1"] {
-        let out = stores(&[
-            "sync",
-            &source,
-            &sink,
-            "--delete",
-            "--in-memory-keys",
-            spill,
-        ]);
-        expect_code(&out, 0);
-        let out = stores(&[
-            "sync",
-            &source,
-            &sink,
-            "--delete",
-            "--in-memory-keys",
-            spill,
-        ]);
+        let sync = || {
+            stores(&[
+                "sync",
+                &source,
+                &sink,
+                "--delete",
+                "--in-memory-keys",
+                spill,
+            ])
+        };
+        expect_code(&sync(), 0);
+        let out = sync();
         expect_code(&out, 0);
         assert!(
             stderr(&out).contains("0 new, 0 changed, 3 already equal, 0 deleted"),
