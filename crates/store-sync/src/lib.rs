@@ -22,6 +22,7 @@
 //!   order-independent digest ([`digest`]).
 
 pub mod archive;
+mod batch_bytes;
 mod check;
 mod checkpoint;
 pub mod codec;
@@ -43,6 +44,7 @@ mod sync;
 pub use archive::{
     ArchiveSink, ArchiveSource, ObjectArchiveSink, ObjectListing, ObjectRestoreSink,
 };
+pub use batch_bytes::BATCH_BYTES;
 pub use check::{CheckReport, Differences, SAMPLE_LIMIT, check, check_with, comparison_for};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
 pub use copy::{CopyOptions, CopyReport, copy};

@@ -82,8 +82,10 @@ pub(crate) struct Common {
     /// Print what would be written or deleted, and write nothing (copy, sync, backup, restore).
     #[arg(long, global = true)]
     pub(crate) dry_run: bool,
-    /// Records per batch (each batch is one checkpoint step: one durable commit on the sink,
-    /// and at most one batch re-sent after a crash).
+    /// Records per batch, at most (each batch is one checkpoint step: written durably to the
+    /// sink, and at most one batch re-sent after a crash). A batch also holds about 8 MiB of
+    /// records at most, and a read starts with batches of 16 until the records' size is known,
+    /// so large rows cost a few megabytes, not N of them.
     #[arg(long, global = true, value_name = "N", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) batch_size: u64,

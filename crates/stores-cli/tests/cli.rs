@@ -166,7 +166,6 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     assert_eq!(events[0]["event"], "start");
     assert_eq!(events[0]["source"], source.as_str());
     let progress: Vec<_> = events.iter().filter(|e| e["event"] == "progress").collect();
-    assert_eq!(progress.len(), 3, "{events:?}");
     // Each counts the archive's bytes so far: in the end, its parts' bytes.
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("archive/manifest.json")).unwrap())
@@ -177,6 +176,15 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
         .iter()
         .map(|p| (p["records"].as_u64().unwrap(), p["bytes"].as_u64().unwrap()))
         .collect();
+    // A batch (and its part) per progress event: at most 100 records, the first ones fewer
+    // while the records' size is not known yet.
+    assert_eq!(progress.len(), parts.len(), "{events:?}");
+    assert!(
+        parts.iter().all(|(records, _)| (1..=100).contains(records)),
+        "{parts:?}"
+    );
+    let records: u64 = parts.iter().map(|(records, _)| records).sum();
+    assert_eq!(records, ROWS as u64);
     let part_bytes: u64 = parts.iter().map(|(_, bytes)| bytes).sum();
     let bytes: Vec<u64> = progress
         .iter()
@@ -383,7 +391,7 @@ fn a_tampered_archive_part_is_refused_and_named() {
         0,
     );
     let parts = data_parts(&archive_dir);
-    assert_eq!(parts.len(), 3, "{parts:?}");
+    assert!(parts.len() >= 3, "{parts:?}");
     let victim = &parts[1];
     let mut bytes = std::fs::read(victim).unwrap();
     bytes[10] ^= 0x55;

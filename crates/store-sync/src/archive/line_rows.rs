@@ -188,6 +188,22 @@ impl Rows {
     pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }
+
+    /// How many of the first rows (at most `max`) a batch with `room` bytes left takes, as
+    /// [`Value::approximate_size`] counts them: rows until one reaches it (at least one), and
+    /// their bytes.
+    pub(crate) fn front_within(&self, max: usize, room: usize) -> (usize, usize) {
+        let mut bytes = 0;
+        let mut taken = 0;
+        for row in self.rows.iter().take(max) {
+            if taken > 0 && bytes >= room {
+                break;
+            }
+            bytes += row.iter().map(Value::approximate_size).sum::<usize>();
+            taken += 1;
+        }
+        (taken, bytes)
+    }
 }
 
 /// One line: its key object `k` read as [`decode_line`](super::decode_line) reads it, its

@@ -15,6 +15,7 @@ use super::line_rows::Rows;
 use super::line_skim::check_line_shape;
 use super::manifest::{CollectionEntry, Manifest, PartEntry};
 use super::storage::Storage;
+use crate::batch_bytes::{BATCH_BYTES, chunks_within};
 use crate::digest::hex;
 use crate::plan::PlanHome;
 use crate::schema::CollectionSchema;
@@ -326,8 +327,9 @@ impl RecordSource for ArchiveSource {
                 Ok((entry, key_names, first_part, first_line)) => {
                     let parts = parts_from(entry, partition, first_part);
                     // Records of consecutive parts fill one batch: a batch's size is the
-                    // caller's, whatever size the backup gave its parts.
-                    let batches = self
+                    // caller's (and about `BATCH_BYTES`), whatever size the backup gave its
+                    // parts.
+                    let lines = self
                         .decoded(parts, move |bytes, part| {
                             decode_part(&bytes, &key_names, &part.path, part.records)
                         })
@@ -345,17 +347,20 @@ impl RecordSource for ArchiveSource {
                                 .boxed(),
                             }
                         })
-                        .chunks(batch_size)
-                        .map(|chunk| {
-                            let mut records = Vec::with_capacity(chunk.len());
-                            let mut resume = None;
-                            for item in chunk {
-                                let (part, after, record) = item?;
-                                records.push(record);
-                                resume = Some(encode_position(part, after));
-                            }
-                            Ok(Batch { records, resume })
-                        });
+                        .boxed();
+                    let batches = chunks_within(lines, batch_size, |(_, _, record)| {
+                        record.doc.approximate_size()
+                    })
+                    .map(|chunk| {
+                        let mut records = Vec::with_capacity(chunk.len());
+                        let mut resume = None;
+                        for item in chunk {
+                            let (part, after, record) = item?;
+                            records.push(record);
+                            resume = Some(encode_position(part, after));
+                        }
+                        Ok(Batch { records, resume })
+                    });
                     if self.check_blobs && entry.kind == "objects" {
                         let storage = &self.storage;
                         batches
@@ -439,7 +444,8 @@ fn bytes_before(entry: &CollectionEntry, partition: Partition, part: usize, line
 }
 
 /// Reads parts one after the other into batches of rows: a batch takes rows of consecutive
-/// parts, so its size is the caller's whatever size the backup gave its parts.
+/// parts, so its size is the caller's (and about `BATCH_BYTES`) whatever size the backup gave
+/// its parts.
 struct RowReader {
     /// The parts' rows, by number, decoded ahead.
     parts: BoxStream<'static, (usize, Result<Rows>)>,
@@ -458,16 +464,19 @@ impl RowReader {
             return None;
         }
         let mut batch = Rows::default();
+        let mut bytes = 0;
         let mut resume = None;
         loop {
             if let Some((part, rows, line)) = &mut self.current
                 && rows.len() > 0
             {
-                let n = (self.batch_size - batch.len()).min(rows.len());
+                let room = BATCH_BYTES.saturating_sub(bytes);
+                let (n, size) = rows.front_within(self.batch_size - batch.len(), room);
                 batch.take_from(rows, n);
+                bytes += size;
                 *line += n;
                 resume = Some(encode_position(*part, *line));
-                if batch.len() == self.batch_size {
+                if batch.len() == self.batch_size || bytes >= BATCH_BYTES {
                     break;
                 }
                 continue;

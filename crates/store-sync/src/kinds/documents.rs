@@ -9,6 +9,7 @@ use store_core::Cursor;
 use store_core::document::{BatchWriteOptions, DocumentStore, Scan, WriteOp};
 use store_core::{Document, Result, StoreError};
 
+use crate::batch_bytes::PageSizer;
 use crate::record::{Record, RecordKey};
 use crate::schema::{CollectionSchema, KeyField};
 use crate::sink::{Receipt, RecordSink};
@@ -93,10 +94,8 @@ impl RecordSource for DocumentCollection {
                 Lane::At(token) => Some(Cursor::from_token(token.clone())),
                 Lane::Done => return None,
             };
-            let scan = Scan::new()
-                .page_size(batch_size)
-                .segment(partition.index() * LANES + j as u32, total);
-            Some(self.segment_pages(j, scan, start))
+            let scan = Scan::new().segment(partition.index() * LANES + j as u32, total);
+            Some(self.segment_pages(j, scan, start, PageSizer::new(batch_size)))
         });
         let mut state = lanes.clone();
         futures::stream::select_all(streams)
@@ -171,18 +170,21 @@ impl DocumentCollection {
         lane: usize,
         scan: Scan,
         start: Option<Cursor>,
+        sizer: PageSizer,
     ) -> BoxStream<'_, (usize, Result<store_core::Page<Document>>)> {
         // `Some(cursor)` is the next page to read (`Some(None)` the first); `None`, the end.
-        futures::stream::unfold(Some(start), move |position| {
-            let scan = scan.clone();
+        // Each page is sized by the items of the pages before it (see `PageSizer`).
+        futures::stream::unfold((Some(start), sizer), move |(position, mut sizer)| {
+            let scan = scan.clone().page_size(sizer.size());
             async move {
                 let cursor = position?;
                 match self.store.scan_page(&scan, cursor).await {
                     Ok(page) => {
+                        sizer.observe_page(&page.items);
                         let following = page.next.clone().map(Some);
-                        Some(((lane, Ok(page)), following))
+                        Some(((lane, Ok(page)), (following, sizer)))
                     }
-                    Err(e) => Some(((lane, Err(e)), None)),
+                    Err(e) => Some(((lane, Err(e)), (None, sizer))),
                 }
             }
         })

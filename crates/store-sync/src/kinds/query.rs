@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use store_core::sql::SqlStore;
-use store_core::{Result, StoreError};
+use store_core::{Document, Result, StoreError};
 
+use crate::batch_bytes::chunks_within;
 use crate::record::Record;
 use crate::schema::CollectionSchema;
 use crate::source::{Batch, Partition, RecordSource};
@@ -82,10 +83,8 @@ impl RecordSource for SqlQuery {
             }
         };
         let mut position = skip;
-        self.store
-            .query(&self.sql, &[])
-            .skip(skip as usize)
-            .chunks(batch_size.max(1))
+        let rows = self.store.query(&self.sql, &[]).skip(skip as usize);
+        chunks_within(rows, batch_size, Document::approximate_size)
             .map(move |rows| {
                 position += rows.len() as u64;
                 let mut records = Vec::with_capacity(rows.len());

@@ -16,6 +16,7 @@ use futures::stream::BoxStream;
 use store_core::search::{BulkOp, Hit, IndexSpec, SearchIndex, SearchQuery, SearchRequest};
 use store_core::{Result, StoreError};
 
+use crate::batch_bytes::chunks_within;
 use crate::digest::Comparison;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
@@ -170,7 +171,7 @@ impl RecordSource for SearchCollection {
                     .boxed()
             }
         };
-        hits.chunks(batch_size.max(1))
+        chunks_within(hits, batch_size, |hit: &Hit| hit.source.approximate_size())
             .map(move |chunk| {
                 let mut records = Vec::with_capacity(chunk.len());
                 let mut last = None;

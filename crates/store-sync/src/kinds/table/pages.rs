@@ -6,6 +6,7 @@ use store_core::{Document, Result, SqlStoreExt, StoreError, Value};
 
 use super::SqlTable;
 use super::cursor::{self, KeyClass};
+use crate::batch_bytes::PageSizer;
 use crate::kinds::catalog;
 use crate::kinds::table_plan;
 use crate::record::Record;
@@ -60,7 +61,8 @@ pub(super) struct Reader<'a> {
     /// Whether pages ask for their keys' storage classes (SQLite).
     reads_classes: bool,
     before: Option<Vec<Value>>,
-    batch_size: usize,
+    /// Rows per page: at most the batch size, and about `BATCH_BYTES`.
+    sizer: PageSizer,
 }
 
 impl<'a> Reader<'a> {
@@ -91,7 +93,7 @@ impl<'a> Reader<'a> {
             after_classes: None,
             reads_classes: table.store.backend() == "sqlite" && cursor::classes_fit(&info.columns),
             before: None,
-            batch_size: batch_size.max(1),
+            sizer: PageSizer::new(batch_size),
         };
         if !partition.is_whole() {
             let plan = table.plan.lock().expect("plan lock").clone();
@@ -216,7 +218,8 @@ impl<'a> Reader<'a> {
             "SELECT {columns} FROM {}{filter} ORDER BY {} LIMIT {}",
             self.table,
             self.key_list(),
-            self.batch_size
+            self.sizer
+                .size()
                 .saturating_add(usize::from(self.starts_at_own_row()))
         );
         (sql, params)
@@ -250,7 +253,7 @@ impl<'a> Reader<'a> {
             Conn::Direct(_) => self.after_classes.is_some() || !may_not_compare_as_read(after),
         };
         if deleted {
-            rows.truncate(self.batch_size);
+            rows.truncate(self.sizer.size());
             return Ok(());
         }
         Err(StoreError::unsupported(format!(
@@ -279,7 +282,8 @@ impl<'a> Reader<'a> {
             if let Err(e) = reader.drop_own_row(&mut rows) {
                 return Some((Err(e), None));
             }
-            let last = rows.len() < reader.batch_size;
+            let last = rows.len() < reader.sizer.size();
+            reader.sizer.observe_page(&rows);
             let mut classes = None;
             if reader.reads_classes {
                 for row in &mut rows {
