@@ -7,6 +7,8 @@ mod common;
 mod create_refusals;
 #[path = "cli/embedded.rs"]
 mod embedded;
+#[path = "cli/large_rows.rs"]
+mod large_rows;
 #[path = "cli/shown_keys.rs"]
 mod shown_keys;
 #[path = "cli/sqlite_classes.rs"]
