@@ -47,7 +47,7 @@ pub struct StoredIndex {
 
 impl StoredTable {
     /// Reads the table recorded in the store file at `path`, on a blocking thread; the file is
-    /// opened read-only and not changed. `NotFound` when there is no file, `InvalidInput` when
+    /// opened read-only and not changed. `NotFound` when there is no file (or an empty one), `InvalidInput` when
     /// it holds no store-redb table, `Unsupported` for a file of a newer format, and
     /// `Conflict` while another process has it open for writing.
     ///
@@ -92,6 +92,13 @@ fn read_now(path: &Path, repair: bool) -> Result<StoredTable> {
     if !path.try_exists().unwrap_or(false) {
         return Err(StoreError::not_found(format!(
             "no store file at {}",
+            path.display()
+        )));
+    }
+    // An empty file holds no store yet; opening it for writing makes one in it.
+    if path.metadata().is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(StoreError::not_found(format!(
+            "{} is empty: it holds no store yet",
             path.display()
         )));
     }

@@ -82,6 +82,12 @@ async fn a_missing_foreign_or_busy_file_is_a_clear_error() {
     assert_eq!(missing.kind(), ErrorKind::NotFound, "{missing}");
     assert!(!dir.file("none.redb").exists(), "a read created the file");
 
+    let empty = dir.file("zero.redb");
+    std::fs::write(&empty, b"").unwrap();
+    let err = StoredTable::read(&empty).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.message().contains("is empty"), "{err}");
+
     let text = dir.file("notes.txt");
     std::fs::write(&text, "just text\n".repeat(500)).unwrap();
     let foreign = StoredTable::read(&text).await.unwrap_err();

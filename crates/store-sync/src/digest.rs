@@ -39,7 +39,13 @@ impl RecordDigest {
         let mut hasher = Sha256::new();
         hasher.update(record.key.id().as_bytes());
         hasher.update([0]);
-        hasher.update(canonical_bytes(&record.doc, comparison));
+        // A record keyed by `_id` alone is a search document, or one copied from one: its id
+        // is the key either way, whether or not the document also holds it as an attribute
+        // (a document store keyed by `_id` does, a search index does not).
+        let skip = matches!(record.key.parts(), [(name, _)] if name == "_id").then_some("_id");
+        let mut out = Vec::with_capacity(64);
+        write_document(&mut out, &record.doc, comparison, Level::Top { skip });
+        hasher.update(out);
         Self(hasher.finalize().into())
     }
 }
@@ -106,14 +112,27 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// The canonical bytes of a document's content.
 pub fn canonical_bytes(doc: &Document, comparison: Comparison) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
-    write_document(&mut out, doc, comparison, true);
+    write_document(&mut out, doc, comparison, Level::Top { skip: None });
     out
 }
 
-fn write_document(out: &mut Vec<u8>, doc: &Document, comparison: Comparison, top: bool) {
+/// Where a document being written is.
+#[derive(Clone, Copy)]
+enum Level<'a> {
+    /// The record itself: its nulls are left out (an absent attribute and a null are one),
+    /// and the attribute `skip` names, if any.
+    Top { skip: Option<&'a str> },
+    /// A map inside it, written whole.
+    Nested,
+}
+
+fn write_document(out: &mut Vec<u8>, doc: &Document, comparison: Comparison, level: Level<'_>) {
     let mut names: Vec<(&str, &Value)> = doc
         .iter()
-        .filter(|(_, value)| !(top && value.is_null()))
+        .filter(|(name, value)| match level {
+            Level::Top { skip } => !value.is_null() && skip != Some(*name),
+            Level::Nested => true,
+        })
         .collect();
     names.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push(b'{');
@@ -151,7 +170,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, comparison: Comparison) {
         }),
         Value::Map(doc) => {
             out.push(b'M');
-            write_document(out, doc, comparison, false);
+            write_document(out, doc, comparison, Level::Nested);
         }
         Value::StringSet(set) => {
             let tag = if json { b'L' } else { b's' };

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use store_core::Cursor;
+use store_core::document::validate::check_new_item;
 use store_core::document::{BatchWriteOptions, DocumentStore, Scan, WriteOp};
 use store_core::{Document, Result, StoreError};
 
@@ -119,6 +120,18 @@ impl RecordSource for DocumentCollection {
     }
 }
 
+/// A record's document with its key attributes, which a record read from elsewhere may hold
+/// apart (a search document keyed by its `_id`).
+fn with_key(record: Record) -> Document {
+    let Record { key, mut doc } = record;
+    for (name, value) in key.parts() {
+        if doc.get(name).is_none() {
+            doc.insert(name.clone(), value.clone());
+        }
+    }
+    doc
+}
+
 /// Scan segments one read works through at once.
 const LANES: u32 = 4;
 
@@ -199,15 +212,10 @@ impl RecordSink for DocumentCollection {
     }
 
     async fn prepare(&self, schema: &CollectionSchema, _create: bool) -> Result<()> {
+        // The source's key, in order: keyed by other columns (even unique ones) records would
+        // not match by key, and by columns that repeat, two records would become one.
         let ours = self.key_names();
-        let fits = match schema {
-            // A table whose columns are known must have ours; a query's columns are not known.
-            CollectionSchema::Table { columns, .. } if !columns.is_empty() => {
-                ours.iter().all(|k| columns.iter().any(|c| &c.name == k))
-            }
-            other => other.key_names() == ours,
-        };
-        if fits {
+        if schema.key_names() == ours {
             Ok(())
         } else {
             Err(StoreError::invalid_input(format!(
@@ -223,7 +231,16 @@ impl RecordSink for DocumentCollection {
     }
 
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
-        let ops = records.into_iter().map(|r| WriteOp::Put(r.doc)).collect();
+        let schema = self.store.key_schema();
+        let mut ops = Vec::with_capacity(records.len());
+        for record in records {
+            let item = with_key(record);
+            // Every item is checked before any is written: a store that writes a batch in
+            // several calls (25 items each, as DynamoDB's) would otherwise keep the items
+            // before a bad one, and a batch counts as written whole or not at all.
+            check_new_item(&item, schema, [])?;
+            ops.push(WriteOp::Put(item));
+        }
         let report = self
             .store
             .batch_write(ops, BatchWriteOptions::default())

@@ -281,11 +281,20 @@ impl RecordSink for SearchCollection {
     }
 
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        let keyed_by_id = self.key_fields.is_empty();
         let ops = records
             .into_iter()
-            .map(|r| BulkOp::Index {
-                id: r.key.id().to_owned(),
-                doc: r.doc,
+            .map(|r| {
+                let mut doc = r.doc;
+                // A record keyed by `_id` (read back from a store it was copied into) holds
+                // it as an attribute; here it is the document's id, not a field of it.
+                if keyed_by_id && matches!(r.key.parts(), [(name, _)] if name == "_id") {
+                    doc.remove("_id");
+                }
+                BulkOp::Index {
+                    id: r.key.id().to_owned(),
+                    doc,
+                }
             })
             .collect();
         let report = self.index.bulk(ops).await?;

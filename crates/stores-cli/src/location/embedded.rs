@@ -46,6 +46,11 @@ pub(super) fn key_schema(key: &str, sort: Option<&str>) -> Result<KeySchema, Loc
     let mut schema = KeySchema::partition(pk, pk_type);
     if let Some(sort) = sort {
         let (sk, sk_type) = key_spec(sort)?;
+        if sk == schema.partition.name {
+            return Err(bad(format!(
+                "?key= and ?sort= name one attribute, `{sk}`: a sort key is another one"
+            )));
+        }
         schema = schema.with_sort(sk, sk_type);
     }
     Ok(schema)

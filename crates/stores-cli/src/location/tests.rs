@@ -228,6 +228,7 @@ fn embedded_locations_parse_display_and_refuse_what_they_cannot_mean() {
     assert_eq!(parse("tantivy:///idx/a").kind(), Kind::Search);
 
     assert!(error("redb:///a.redb?sort=sk:N").contains("needs ?key="));
+    assert!(error("redb:///a.redb?key=id:S&sort=id:N").contains("name one attribute"));
     assert!(error("redb:///a.redb?key=id:X").contains("is not S"));
     assert!(error("redb:///a.redb?index=x").contains("takes no `index`"));
     assert!(error("redb://").contains("names no path"));

@@ -39,29 +39,67 @@ pub(super) async fn open_redb(
     } else {
         StoredTable::read_repairing(path).await
     };
-    match stored {
+    let missing = match stored {
         Ok(stored) => return open_stored(target, &stored, access).await,
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => e,
         Err(e) => return Err(e.into()),
+    };
+    if access == Access::Read || !create {
+        return Err(anyhow!("{}", missing.message()));
     }
-    let keys = target
-        .key
-        .cloned()
-        .or_else(|| schema.and_then(key_schema_of));
-    let name = || table_name(target);
-    match (access, keys) {
-        (Access::DryRun, Some(keys)) => Ok(Arc::new(MemoryDocumentStore::new(&name()?, keys)?)),
-        (Access::Write, Some(keys)) if create => {
-            folder_exists(path)?;
-            Ok(Arc::new(RedbStore::open(path, &name()?, keys).await?))
+    let keys = new_key(target, schema)?;
+    let name = table_name(target)?;
+    if access == Access::DryRun {
+        return Ok(Arc::new(MemoryDocumentStore::new(&name, keys)?));
+    }
+    folder_exists(path)?;
+    Ok(Arc::new(RedbStore::open(path, &name, keys).await?))
+}
+
+/// The key of a new file: the source's, which the location may repeat but not change (keyed
+/// otherwise, records would not match by key, and two sharing a value would become one).
+fn new_key(target: &RedbTarget<'_>, schema: Option<&CollectionSchema>) -> Result<KeySchema> {
+    let shown = target.path.display();
+    let theirs = schema.and_then(key_schema_of);
+    let their_names = schema.map(CollectionSchema::key_names);
+    match (target.key, theirs) {
+        (Some(ours), Some(theirs)) if *ours != theirs => bail!(
+            "the source is keyed {}, so {shown} must be too (not {}): drop ?key= to take the \
+             source's key",
+            shown_key(&theirs),
+            shown_key(ours)
+        ),
+        (Some(ours), None)
+            if let Some(names) = their_names.as_ref().filter(|n| **n != names_of(ours)) =>
+        {
+            bail!(
+                "the source is keyed by ({}), so {shown} must be too (not {}): name those \
+                 with ?key=NAME:S (S text, N number, B bytes)",
+                names.join(", "),
+                shown_key(ours),
+            )
         }
-        (Access::Write, None) if create => Err(anyhow!(
-            "{} does not exist and the source does not say its key types; name them with \
-             ?key=NAME:S (S text, N number, B bytes) and ?sort=NAME:N for a sort key",
-            path.display()
-        )),
-        _ => Err(anyhow!("{} does not exist; check the path", path.display())),
+        (Some(ours), _) => Ok(ours.clone()),
+        (None, Some(theirs)) => Ok(theirs),
+        (None, None) => match their_names {
+            Some(names) if names.len() > 2 => bail!(
+                "the source is keyed by ({}), but a redb table's key has at most two parts \
+                 (a partition and a sort key): copy into a SQL table instead",
+                names.join(", ")
+            ),
+            _ => bail!(
+                "{shown} does not exist and the source does not say its key types; name them \
+                 with ?key=NAME:S (S text, N number, B bytes) and ?sort=NAME:N for a sort key"
+            ),
+        },
     }
+}
+
+/// The names of a key's parts, in order.
+fn names_of(key: &KeySchema) -> Vec<String> {
+    std::iter::once(key.partition.name.clone())
+        .chain(key.sort.iter().map(|s| s.name.clone()))
+        .collect()
 }
 
 /// An existing file's table, after checking it is the one the location names.

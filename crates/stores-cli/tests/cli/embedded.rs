@@ -120,7 +120,7 @@ fn an_existing_file_is_opened_as_it_is_and_a_wrong_name_key_or_path_is_one_line(
 
     let missing = dir.path().join("none.redb");
     let err = expect_error(&stores(&["ls", &redb_url(&missing)]));
-    assert!(err.contains("does not exist; check the path"), "{err}");
+    assert!(err.contains("no store file at"), "{err}");
     assert!(!missing.exists());
 
     // A new file needs a key the source does not give (a search index keyed by `_id`)...
@@ -131,6 +131,28 @@ fn an_existing_file_is_opened_as_it_is_and_a_wrong_name_key_or_path_is_one_line(
     let err = expect_error(&stores(&["copy", &tantivy, &redb_url(&keyless)]));
     assert!(err.contains("?key=NAME:S"), "{err}");
     assert!(!keyless.exists(), "a refused copy made the file");
+
+    // ...the source's key, not another (rows sharing an email would become one)...
+    let by_email = format!("{}?key=note:S", redb_url(&keyless));
+    let err = expect_error(&stores(&["copy", &source, &by_email]));
+    assert!(err.contains("keyed ?key=id:S, so"), "{err}");
+    let by_number = format!("{}?key=id:N", redb_url(&keyless));
+    let err = expect_error(&stores(&["copy", &source, &by_number]));
+    assert!(err.contains("not ?key=id:N"), "{err}");
+    sql(&db, "CREATE TABLE three (a, b, c, PRIMARY KEY (a, b, c))");
+    let err = expect_error(&stores(&[
+        "copy",
+        &table_url(&db, "three"),
+        &redb_url(&keyless),
+    ]));
+    assert!(err.contains("at most two parts"), "{err}");
+    assert!(!keyless.exists(), "a refused copy made the file");
+
+    // An empty file is a new one.
+    std::fs::write(&keyless, b"").unwrap();
+    expect_code(&stores(&["copy", &source, &redb_url(&keyless)]), 0);
+    let table = block_on(StoredTable::read(&keyless)).unwrap().table;
+    assert_eq!(table, "keyless");
 
     // ...and a folder that exists.
     let nowhere = dir.path().join("nowhere/items.redb");
@@ -187,4 +209,48 @@ fn a_store_redb_file_written_by_a_program_reads_back_through_stores() {
     expect_code(&stores(&["sync", &redb_url(&copy), &source]), 0);
     let after = block_on(StoredTable::read(&path)).unwrap();
     assert_eq!(after.indexes, original.indexes);
+}
+
+#[test]
+fn a_search_index_keyed_by_id_round_trips_through_redb_and_a_bad_batch_writes_nothing() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    std::fs::create_dir(dir.path().join("search")).unwrap();
+    let index = format!("tantivy://{}/search/items", dir.path().display());
+    expect_code(&stores(&["copy", &source, &index]), 0);
+
+    // Keyed by `_id`: the redb file holds it as an attribute, the index as the id again.
+    let by_id = dir.path().join("by-id.redb");
+    let redb = format!("{}?key=_id:S", redb_url(&by_id));
+    let archive = file_url(&dir.path().join("archive"));
+    expect_code(&stores(&["backup", &index, &archive]), 0);
+    expect_code(&stores(&["restore", &archive, &redb]), 0);
+    expect_code(&stores(&["check", &index, &redb_url(&by_id)]), 0);
+    let again = format!("tantivy://{}/search/again", dir.path().display());
+    expect_code(&stores(&["copy", &redb_url(&by_id), &again]), 0);
+    expect_code(&stores(&["check", &index, &again]), 0);
+
+    // A key too long for a document store (over 2,048 bytes) in the 101st row: the batch
+    // holding it is refused whole, the ones before it (16 rows, then 50) stay.
+    let bad = dir.path().join("bad.db");
+    sql(
+        &bad,
+        "CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT); \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) \
+         INSERT INTO t SELECT printf('k%03d', i), 'v' FROM n; \
+         UPDATE t SET id = 'k101' || printf('%.3000c', 'x') WHERE id = 'k101'",
+    );
+    let target = dir.path().join("bad-copy.redb");
+    let out = stores(&[
+        "copy",
+        &table_url(&bad, "t"),
+        &redb_url(&target),
+        "--batch-size",
+        "50",
+    ]);
+    let err = expect_error(&out);
+    assert!(err.contains("2048"), "{err}");
+    let out = stores(&["ls", &redb_url(&target)]);
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out).lines().count(), 66, "{}", stdout(&out));
 }
