@@ -49,12 +49,15 @@ async fn key_and_comment(pg: &PgStore, table: &str) -> (Vec<String>, Value) {
 
 /// Every record of `source`, in batches of `size`.
 async fn batches(source: &SqlTable, size: usize) -> Vec<Vec<Record>> {
-    source
+    // Read in the source's own batches (which start small), then cut into batches of `size`.
+    let records: Vec<Vec<Record>> = source
         .read(Partition::whole(), None, size)
         .map_ok(|batch| batch.records)
         .try_collect()
         .await
-        .unwrap()
+        .unwrap();
+    let records: Vec<Record> = records.into_iter().flatten().collect();
+    records.chunks(size).map(<[Record]>::to_vec).collect()
 }
 
 /// The records with `s` replaced: what an older write held.
