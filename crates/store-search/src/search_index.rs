@@ -72,7 +72,8 @@ impl SearchIndex for OpenSearchIndex {
     }
 
     fn capabilities(&self) -> SearchCapabilities {
-        SearchCapabilities::all()
+        // A source comes back as the JSON it was sent as (bytes as base64 text).
+        SearchCapabilities::all().typed_source(false)
     }
 
     async fn create(&self, spec: &IndexSpec) -> Result<()> {

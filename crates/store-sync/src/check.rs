@@ -62,10 +62,14 @@ impl Differences {
     }
 }
 
-/// The comparison two stores can agree on: JSON when either side stores JSON only.
+/// The comparison two stores can agree on: JSON when either side stores JSON only; else keys
+/// by their text when either keys by text ids; else with every type.
 pub fn comparison_for(left: Comparison, right: Comparison) -> Comparison {
-    if left == Comparison::Json || right == Comparison::Json {
+    let either = |c: Comparison| left == c || right == c;
+    if either(Comparison::Json) {
         Comparison::Json
+    } else if either(Comparison::TypedValues) {
+        Comparison::TypedValues
     } else {
         Comparison::Typed
     }

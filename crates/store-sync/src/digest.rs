@@ -27,6 +27,10 @@ pub enum Comparison {
     /// As JSON sees it: bytes compare as their base64 text, sets as lists. Use it when one side
     /// is a search index, which stores documents as JSON.
     Json,
+    /// Values with their types, as [`Typed`](Self::Typed), but keys by their text alone: one
+    /// side is a search index that keeps its sources as written but keys them by `_id`, which
+    /// is text whatever the key it was copied from.
+    TypedValues,
 }
 
 /// One record's digest.

@@ -100,11 +100,11 @@ impl RecordKey {
     /// What records of two collections are matched by when their values are compared as
     /// `comparison` says: with types, the id followed by each part's type, so that the number
     /// 1 and the text `"1"` (one id, but two keys of a SQLite column of no declared type) are
-    /// two records; as JSON, the id alone (a search document's `_id` is text whatever the
-    /// key was). [`shown_id`] gives the id back.
+    /// two records; as JSON or with a search index's text ids, the id alone (a search
+    /// document's `_id` is text whatever the key was). [`shown_id`] gives the id back.
     pub(crate) fn match_id(&self, comparison: Comparison) -> String {
         match comparison {
-            Comparison::Json => self.id.clone(),
+            Comparison::Json | Comparison::TypedValues => self.id.clone(),
             Comparison::Typed => {
                 let mut id = String::with_capacity(self.id.len() + 1 + self.parts.len());
                 id.push_str(&self.id);

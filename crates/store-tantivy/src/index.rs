@@ -219,7 +219,8 @@ impl SearchIndex for TantivyIndex {
     }
 
     fn capabilities(&self) -> SearchCapabilities {
-        SearchCapabilities::none()
+        // Writes are durable once refreshed (committed) only; sources are kept exactly.
+        SearchCapabilities::none().typed_source(true)
     }
 
     async fn create(&self, spec: &IndexSpec) -> Result<()> {

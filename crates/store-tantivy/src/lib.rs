@@ -84,6 +84,7 @@
 
 mod config;
 mod error;
+mod id_page;
 mod index;
 mod meta;
 mod packed;

@@ -75,3 +75,11 @@ pub(crate) fn not_ours(dir: &std::path::Path) -> StoreError {
         dir.display()
     ))
 }
+
+/// The error of a directory whose `meta.json` is not a tantivy index's (someone's own file).
+pub(crate) fn not_an_index(dir: &std::path::Path) -> StoreError {
+    StoreError::invalid_input(format!(
+        "{} holds a meta.json that is not a tantivy index's; name another directory",
+        dir.display()
+    ))
+}

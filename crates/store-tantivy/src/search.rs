@@ -4,17 +4,19 @@
 //! order, as on OpenSearch). With sort keys, every match is collected with its id (from the
 //! `_id` fast field) and sort values (from the `_sort` fast field), sorted exactly as the
 //! in-memory index sorts (ties broken by id), cut after `search_after`, then paged; only the
-//! hits of the page read their stored source.
+//! hits of the page read their stored source. Sorted by `_id` alone, ascending, a page comes
+//! from a bounded heap of `_id` ordinals per segment instead ([`id_page`]).
 
 use std::cmp::Ordering;
 
 use store_core::search::engine::{SortKey, coerce_after, compare, compile_sort};
-use store_core::search::{Hit, SearchQuery, SearchRequest, SearchResponse};
+use store_core::search::{Hit, SearchQuery, SearchRequest, SearchResponse, SortOrder};
 use store_core::{Result, StoreError, Value};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use crate::error::OrStore;
+use crate::id_page::id_page;
 use crate::query::compile;
 use crate::schema::{ID_FIELD, SORT_FIELD};
 use crate::sort::hit_sort_values;
@@ -52,6 +54,26 @@ pub(crate) fn search(view: &View, request: &SearchRequest) -> Result<SearchRespo
             .collect::<Result<_>>()?;
         return Ok(SearchResponse {
             total: total as u64,
+            hits,
+            aggregations: None,
+        });
+    }
+
+    if let [SortKey::Id(SortOrder::Asc)] = keys.as_slice() {
+        // How a copy pages through an index: a bounded heap per segment, not a sort of all.
+        let after = match after.as_deref() {
+            Some([Value::String(id)]) => Some(id.as_str()),
+            _ => None,
+        };
+        let keep = request.from.saturating_add(request.size);
+        let (page, total) = id_page(view, &*query, after, keep)?;
+        let hits = page
+            .into_iter()
+            .skip(request.from)
+            .map(|(id, address)| hit(view, address, None, hit_sort_values(&keys, &id, 0.0, &[])))
+            .collect::<Result<_>>()?;
+        return Ok(SearchResponse {
+            total,
             hits,
             aggregations: None,
         });

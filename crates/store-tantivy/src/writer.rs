@@ -32,7 +32,7 @@ use tantivy::{
 
 use crate::config::TantivyConfig;
 use crate::error::{BACKEND, OrStore, io_error, writer_error};
-use crate::meta::{FORMAT_VERSION, Meta, not_ours};
+use crate::meta::{FORMAT_VERSION, Meta, not_an_index, not_ours};
 use crate::schema::{Fields, build_doc, build_schema, check_terms};
 
 /// A document as the writer knows it.
@@ -69,6 +69,25 @@ pub(crate) fn exists_on_disk(dir: &Path) -> bool {
     dir.join("meta.json").try_exists().unwrap_or(false)
 }
 
+/// Whether `dir` is a directory with nothing in it.
+fn is_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none())
+}
+
+/// Removes what a failed creation left in `dir`, a directory that was empty before it.
+fn empty_dir(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
 impl Writer {
     /// Creates the index in `dir` with the mapping of `spec`: `InvalidInput` for a bad spec,
     /// `AlreadyExists` if `dir` holds an index.
@@ -82,6 +101,16 @@ impl Writer {
         if exists_on_disk(dir) {
             return Err(StoreError::already_exists(format!(
                 "index `{name}` already exists"
+            )));
+        }
+        // A directory that holds anything else is someone's: an index is not made among their
+        // files (and a failed creation below removes only a directory it made).
+        let made = !dir.exists();
+        if !made && !is_empty_dir(dir) {
+            return Err(StoreError::invalid_input(format!(
+                "{} holds files that are not a tantivy index; name a new or empty directory \
+                 for index `{name}`",
+                dir.display()
             )));
         }
         std::fs::create_dir_all(dir)
@@ -98,14 +127,22 @@ impl Writer {
             Self::start(dir, index, meta, config)
         })();
         if created.is_err() {
-            let _ = std::fs::remove_dir_all(dir);
+            if made {
+                let _ = std::fs::remove_dir_all(dir);
+            } else {
+                empty_dir(dir);
+            }
         }
         created
     }
 
     /// Opens the index in `dir` for writing: `Conflict` if another writer holds it.
     pub(crate) fn open(dir: &Path, name: &str, config: &TantivyConfig) -> Result<Self> {
-        let index = Index::open_in_dir(dir).or_store()?;
+        // A `meta.json` that is not tantivy's is someone else's file: said so, not quoted.
+        let index = Index::open_in_dir(dir).map_err(|e| match e {
+            tantivy::TantivyError::DataCorruption(_) => not_an_index(dir),
+            other => crate::error::from_tantivy(other),
+        })?;
         let metas = index.load_metas().or_store()?;
         let mut meta = match &metas.payload {
             Some(payload) => Meta::from_payload(payload, dir)?,

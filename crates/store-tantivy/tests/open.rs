@@ -265,6 +265,53 @@ async fn other_formats_and_foreign_indexes_are_refused() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_of_other_files_is_left_alone() {
+    let dir = TempDir::new("others");
+    // Someone's folder: the index is not made among its files, and nothing is removed.
+    let notes = dir.path().join("notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(notes.join("todo.txt"), "important").unwrap();
+    let index = TantivyIndex::open(dir.path(), "notes").await.unwrap();
+    let err = index.create(&IndexSpec::new()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.message().contains("not a tantivy index"), "{err}");
+    let doc = Document::new().with("a", 1);
+    let err = index
+        .index("x", doc, IndexOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let left: Vec<_> = std::fs::read_dir(&notes)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["todo.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(notes.join("todo.txt")).unwrap(),
+        "important"
+    );
+
+    // A meta.json of its own is named, not quoted.
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("meta.json"),
+        r#"{"name":"my project","secret":"s3cr3t"}"#,
+    )
+    .unwrap();
+    let err = TantivyIndex::open(dir.path(), "project").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(!format!("{err:?}").contains("s3cr3t"), "{err:?}");
+    assert!(project.join("meta.json").exists());
+
+    // An empty directory is a new index's.
+    std::fs::create_dir_all(dir.path().join("fresh")).unwrap();
+    let fresh = TantivyIndex::open(dir.path(), "fresh").await.unwrap();
+    fresh.create(&IndexSpec::new()).await.unwrap();
+}
+
 /// The schema of indexes written before text was packed: `_text` on the `raw` tokenizer,
 /// fed pre-tokenized strings. Otherwise the schema of today.
 fn schema_before_packing() -> tantivy::schema::Schema {

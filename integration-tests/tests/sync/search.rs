@@ -13,7 +13,7 @@ use store_core::SearchIndex;
 use store_core::search::IndexOptions;
 use store_search::OpenSearchIndex;
 use store_sync::{
-    ArchiveSink, ArchiveSource, DocumentCollection, Partition, ReadOrder, RecordSource,
+    ArchiveSink, ArchiveSource, Comparison, DocumentCollection, Partition, ReadOrder, RecordSource,
     SearchCollection, Silent, check, copy,
 };
 
@@ -165,6 +165,8 @@ async fn backs_up_and_restores(server: Service) {
     let verdict = check(&source, &target, 500).await.unwrap();
     assert!(verdict.is_equal(), "{verdict:?}");
     assert_eq!(verdict.right.count(), N as u64);
+    // OpenSearch gives sources back as JSON (bytes as base64 text): compared as such.
+    assert_eq!(verdict.comparison, Comparison::Json);
     index.drop_index().await.unwrap();
     restored.drop_index().await.unwrap();
 }

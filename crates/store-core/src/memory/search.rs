@@ -291,6 +291,7 @@ impl SearchIndex for MemorySearchIndex {
         SearchCapabilities::none()
             .point_in_time(true)
             .durable_writes(true)
+            .typed_source(true)
     }
 
     async fn create(&self, spec: &IndexSpec) -> Result<()> {

@@ -15,6 +15,10 @@ pub struct SearchCapabilities {
     /// Without it (an embedded index that commits on refresh) a mover refreshes after each
     /// batch before it counts the batch as written.
     pub durable_writes: bool,
+    /// A document's source comes back with the types it was written with (bytes as bytes,
+    /// exact numbers, sets), not as JSON would carry it (bytes as base64 text): a comparison of
+    /// its documents with a table's can then tell a BLOB from its base64 text.
+    pub typed_source: bool,
 }
 
 impl SearchCapabilities {
@@ -30,6 +34,7 @@ impl SearchCapabilities {
             point_in_time: false,
             aggregations: false,
             durable_writes: false,
+            typed_source: false,
         }
     }
 
@@ -39,6 +44,7 @@ impl SearchCapabilities {
             point_in_time: true,
             aggregations: true,
             durable_writes: true,
+            typed_source: true,
         }
     }
 
@@ -57,6 +63,12 @@ impl SearchCapabilities {
     /// Sets whether an acknowledged write survives a crash without a refresh.
     pub const fn durable_writes(mut self, on: bool) -> Self {
         self.durable_writes = on;
+        self
+    }
+
+    /// Sets whether a document's source comes back with the types it was written with.
+    pub const fn typed_source(mut self, on: bool) -> Self {
+        self.typed_source = on;
         self
     }
 }

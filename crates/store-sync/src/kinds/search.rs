@@ -92,6 +92,20 @@ impl SearchCollection {
         self
     }
 
+    /// How its values compare: with their types where the index gives the source back as
+    /// written (store-tantivy, the in-memory index), as JSON where it gives JSON back
+    /// (OpenSearch: bytes come back as base64 text). Keyed by `_id`, its keys are text.
+    fn values_compare(&self) -> Comparison {
+        match (
+            self.index.capabilities().typed_source,
+            self.key_fields.is_empty(),
+        ) {
+            (false, _) => Comparison::Json,
+            (true, true) => Comparison::TypedValues,
+            (true, false) => Comparison::Typed,
+        }
+    }
+
     /// Makes the writes so far durable where an acknowledged write is not yet (an index that
     /// commits on refresh, as store-tantivy's does): a batch counts as written only then.
     async fn made_durable(&self) -> Result<()> {
@@ -120,7 +134,7 @@ impl RecordSource for SearchCollection {
     }
 
     fn comparison(&self) -> Comparison {
-        Comparison::Json
+        self.values_compare()
     }
 
     async fn schema(&self) -> Result<CollectionSchema> {
@@ -258,7 +272,7 @@ impl RecordSink for SearchCollection {
     }
 
     fn comparison(&self) -> Comparison {
-        Comparison::Json
+        self.values_compare()
     }
 
     async fn prepare(&self, _schema: &CollectionSchema, create: bool) -> Result<()> {

@@ -171,6 +171,7 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
     }
     let how = match v.comparison {
         Some(Comparison::Typed) => " (values compared with their types)",
+        Some(Comparison::TypedValues) => " (values compared with their types, keys as text)",
         Some(Comparison::Json) => " (values compared as JSON)",
         None => " (objects compared by key and content)",
     };
@@ -207,6 +208,7 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
         "comparison".into(),
         match v.comparison {
             Some(Comparison::Typed) => "typed".into(),
+            Some(Comparison::TypedValues) => "typed-values".into(),
             Some(Comparison::Json) => "json".into(),
             None => "objects".into(),
         },

@@ -254,3 +254,32 @@ fn a_search_index_keyed_by_id_round_trips_through_redb_and_a_bad_batch_writes_no
     expect_code(&out, 0);
     assert_eq!(stdout(&out).lines().count(), 66, "{}", stdout(&out));
 }
+
+#[test]
+fn a_tantivy_index_tells_bytes_from_their_base64_text_and_a_sync_mends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    sql(
+        &db,
+        "CREATE TABLE bytes (id TEXT PRIMARY KEY, x); INSERT INTO bytes VALUES ('a', X'0001FF'); \
+         CREATE TABLE texts (id TEXT PRIMARY KEY, x); INSERT INTO texts VALUES ('a', 'AAH/')",
+    );
+    std::fs::create_dir(dir.path().join("search")).unwrap();
+    let index = format!("tantivy://{}/search/b", dir.path().display());
+    expect_code(&stores(&["copy", &table_url(&db, "texts"), &index]), 0);
+    let out = stores(&["check", &table_url(&db, "bytes"), &index]);
+    expect_code(&out, 2);
+    assert!(stdout(&out).contains("keys as text"), "{}", stdout(&out));
+    let out = stores(&["sync", &table_url(&db, "bytes"), &index]);
+    expect_code(&out, 0);
+    assert!(stderr(&out).contains("1 changed"), "{}", stderr(&out));
+    expect_code(&stores(&["check", &table_url(&db, "bytes"), &index]), 0);
+    // Keyed by a field, its keys keep their types too.
+    let keyed = stores(&["check", "--key", "id", &table_url(&db, "bytes"), &index]);
+    expect_code(&keyed, 0);
+    assert!(
+        stdout(&keyed).contains("(values compared with their types)"),
+        "{}",
+        stdout(&keyed)
+    );
+}

@@ -1,10 +1,12 @@
 //! Mappings: explicit and dynamic field types, and the indexing of one document against them.
 //!
 //! A mapping serializes (store-tantivy saves it with every commit): its serialized form is part
-//! of that crate's on-disk format, so change it only with that format's version.
+//! of that crate's on-disk format, so change it only with that format's version (or, as the
+//! dynamic templates were added, as a field absent when empty, which older files lack).
 
 mod flatten;
 mod raw;
+mod templates;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,6 +84,10 @@ pub enum Resolved {
 pub struct Mapping {
     paths: BTreeMap<String, Mapped>,
     dynamic: Dynamic,
+    /// Dynamic templates, first match wins (absent from the serialized form when there are
+    /// none, so a mapping without any serializes as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    templates: Vec<templates::Template>,
 }
 
 /// The mappings indexing a document adds to its index's [`Mapping`] (fields it maps
@@ -113,6 +119,7 @@ impl Mapping {
         Mapping {
             paths: BTreeMap::new(),
             dynamic: Dynamic::On,
+            templates: Vec::new(),
         }
     }
 
@@ -275,7 +282,9 @@ impl Mapping {
                     Dynamic::Off => continue,
                     Dynamic::Strict => return Err(strict(&path)),
                     Dynamic::On => {
-                        let def = dynamic_def(scalars[0]);
+                        let def = templates::pick(&self.templates, &scalars[0])
+                            .cloned()
+                            .unwrap_or_else(|| dynamic_def(scalars[0]));
                         added.insert(path.clone(), Mapped::Leaf(def.clone()));
                         def
                     }
@@ -441,7 +450,8 @@ mod tests {
     use crate::ErrorKind;
     use crate::value::Value;
 
-    fn doc(json: serde_json::Value) -> Document {
+    /// The document a JSON object is (also for the templates' tests).
+    pub(super) fn doc(json: serde_json::Value) -> Document {
         match crate::from_json(json).unwrap() {
             Value::Map(d) => d,
             _ => unreachable!(),

@@ -1,4 +1,5 @@
-//! Raw OpenSearch mappings: `dynamic`, `properties`, `type`, `fields` and `ignore_above`.
+//! Raw OpenSearch mappings: `dynamic`, `properties`, `type`, `fields`, `ignore_above` and
+//! `dynamic_templates` (see [`templates`](super::templates)).
 
 use super::{Dynamic, LeafDef, Mapped, Mapping, SubDef, join};
 use crate::error::{Result, StoreError};
@@ -27,6 +28,9 @@ impl Mapping {
         if let Some(props) = obj.get("properties") {
             self.add_raw_properties("", props, backend)?;
         }
+        if let Some(templates) = obj.get("dynamic_templates") {
+            self.templates = super::templates::parse(templates, backend)?;
+        }
         Ok(())
     }
 
@@ -49,30 +53,41 @@ impl Mapping {
                 }
                 continue;
             }
-            let ty = raw_type(&path, ty.unwrap_or_default(), backend)?;
-            check_analyzers(&path, prop, backend)?;
-            let mut subs = Vec::new();
-            if let Some(fields) = prop.get("fields").and_then(|f| f.as_object()) {
-                for (sub_name, sub) in fields {
-                    let sub_path = join(&path, sub_name);
-                    let sub_ty = sub.get("type").and_then(|t| t.as_str()).unwrap_or("object");
-                    check_analyzers(&sub_path, sub, backend)?;
-                    subs.push(SubDef {
-                        name: sub_name.clone(),
-                        ty: raw_type(&sub_path, sub_ty, backend)?,
-                        ignore_above: ignore_above(sub),
-                    });
-                }
-            }
-            let def = LeafDef {
-                ty,
-                ignore_above: ignore_above(prop),
-                subs,
-            };
+            let def = leaf_def(&path, ty.unwrap_or_default(), prop, backend)?;
             self.add_explicit(&path, Mapped::Leaf(def))?;
         }
         Ok(())
     }
+}
+
+/// The field `path` of type `ty` as its raw mapping `prop` describes it: its sub-fields
+/// (`fields`) and `ignore_above`.
+pub(super) fn leaf_def(
+    path: &str,
+    ty: &str,
+    prop: &serde_json::Value,
+    backend: &str,
+) -> Result<LeafDef> {
+    let ty = raw_type(path, ty, backend)?;
+    check_analyzers(path, prop, backend)?;
+    let mut subs = Vec::new();
+    if let Some(fields) = prop.get("fields").and_then(|f| f.as_object()) {
+        for (sub_name, sub) in fields {
+            let sub_path = join(path, sub_name);
+            let sub_ty = sub.get("type").and_then(|t| t.as_str()).unwrap_or("object");
+            check_analyzers(&sub_path, sub, backend)?;
+            subs.push(SubDef {
+                name: sub_name.clone(),
+                ty: raw_type(&sub_path, sub_ty, backend)?,
+                ignore_above: ignore_above(sub),
+            });
+        }
+    }
+    Ok(LeafDef {
+        ty,
+        ignore_above: ignore_above(prop),
+        subs,
+    })
 }
 
 /// The field type of an OpenSearch type name (`integer` is a `long`...), if it is one.
