@@ -20,6 +20,7 @@ use store_sync::{
     ReadOrder, RecordSink, RecordSource, SearchCollection, SqlQuery, SqlTable,
 };
 
+mod created;
 mod embedded;
 mod feed;
 mod sqlite;
@@ -27,10 +28,10 @@ mod store_folder;
 
 pub(crate) use store_folder::refuse_store_folder;
 
+pub(crate) use created::remove_created_if_empty;
 use embedded::{RedbTarget, open_redb, open_tantivy};
 pub(crate) use feed::FeedSettings;
 use sqlite::open_sqlite;
-pub(crate) use sqlite::remove_created_if_empty;
 
 use crate::location::{Location, MemoryKind, SqlTarget};
 

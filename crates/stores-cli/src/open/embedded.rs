@@ -11,6 +11,7 @@ use store_redb::{RedbStore, StoredTable};
 use store_sync::CollectionSchema;
 use store_tantivy::TantivyIndex;
 
+use super::created::{Created, remember};
 use super::{Access, key_schema_of};
 
 /// What a `redb://` location asks of its file: the table and key it names, if any.
@@ -53,7 +54,12 @@ pub(super) async fn open_redb(
         return Ok(Arc::new(MemoryDocumentStore::new(&name, keys)?));
     }
     folder_exists(path)?;
-    Ok(Arc::new(RedbStore::open(path, &name, keys).await?))
+    let existed = path.exists();
+    let store = RedbStore::open(path, &name, keys).await?;
+    if !existed {
+        remember(Created::Redb(path.to_owned()));
+    }
+    Ok(Arc::new(store))
 }
 
 /// The key of a new file: the source's, which the location may repeat but not change (keyed
@@ -188,5 +194,13 @@ pub(super) async fn open_tantivy(root: &Path, index: &str, access: Access) -> Re
             root.display()
         );
     }
-    Ok(TantivyIndex::open(root, index).await?)
+    let existed = root.join(index).exists();
+    let opened = TantivyIndex::open(root, index).await?;
+    if access == Access::Write && !existed {
+        remember(Created::Tantivy {
+            root: root.to_owned(),
+            index: index.to_owned(),
+        });
+    }
+    Ok(opened)
 }

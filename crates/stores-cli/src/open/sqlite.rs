@@ -2,20 +2,12 @@
 //! (read-only, or in memory when the file does not exist yet) or reading (read-only, the file
 //! must exist).
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
-use store_core::SqlStoreExt as _;
 use store_rusqlite::SqliteStore;
 
 use super::Access;
-
-/// The database files this run created, so that a command failing before it made a table in
-/// one leaves nothing behind.
-static CREATED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// The files SQLite and the store keep beside a database.
-const BESIDE: [&str; 5] = ["", "-wal", "-shm", "-journal", ".writer-lock"];
+use super::created::{Created, remember};
 
 /// The database at `path`, opened as `access` needs it.
 pub(super) async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteStore> {
@@ -34,8 +26,7 @@ pub(super) async fn open_sqlite(path: &Path, access: Access) -> store_core::Resu
             let existed = path.exists();
             let store = SqliteStore::open(path).await?;
             if !existed {
-                let mut created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
-                created.push(path.to_owned());
+                remember(Created::Sqlite(path.to_owned()));
             }
             Ok(store)
         }
@@ -63,39 +54,4 @@ pub(super) async fn open_sqlite(path: &Path, access: Access) -> store_core::Resu
                 .await
         }
     }
-}
-
-/// Removes each database this run created that holds no table, with the files beside it: a
-/// command refused after it opened its destination (a table it cannot create, a source that
-/// fails before the first write) writes nothing, not even an empty database.
-pub(crate) async fn remove_created_if_empty() {
-    let created = std::mem::take(&mut *CREATED.lock().unwrap_or_else(|e| e.into_inner()));
-    for path in created {
-        if holds_no_table(&path).await {
-            for suffix in BESIDE {
-                let mut file = path.as_os_str().to_owned();
-                file.push(suffix);
-                let _ = std::fs::remove_file(file);
-            }
-        }
-    }
-}
-
-/// Whether the database at `path` opens and has no table, view or index.
-async fn holds_no_table(path: &Path) -> bool {
-    let opened = SqliteStore::builder(path)
-        .create_if_missing(false)
-        .read_only(true)
-        .build()
-        .await;
-    let Ok(store) = opened else {
-        return false;
-    };
-    let counted = store
-        .query_all("SELECT count(*) AS n FROM sqlite_schema", &[])
-        .await;
-    counted
-        .ok()
-        .and_then(|rows| rows.first()?.get("n")?.as_number()?.to_u64())
-        == Some(0)
 }

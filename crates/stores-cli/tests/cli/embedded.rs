@@ -167,6 +167,38 @@ fn an_existing_file_is_opened_as_it_is_and_a_wrong_name_key_or_path_is_one_line(
     let err = expect_error(&stores(&["ls", &upper]));
     assert!(err.contains("index"), "{err}");
 
+    // A command refused after it made its destination leaves none: a checkpoint of another
+    // job is found once the new file and index are open.
+    let checkpoint = dir.path().join("job.json");
+    let elsewhere = redb_url(&dir.path().join("elsewhere.redb"));
+    expect_code(
+        &stores(&[
+            "copy",
+            &source,
+            &elsewhere,
+            "--checkpoint",
+            &checkpoint.display().to_string(),
+        ]),
+        0,
+    );
+    let refused = dir.path().join("refused.redb");
+    let fresh_index = format!("tantivy://{}/search/refused", dir.path().display());
+    for target in [redb_url(&refused), fresh_index] {
+        let err = expect_error(&stores(&[
+            "copy",
+            &source,
+            &target,
+            "--checkpoint",
+            &checkpoint.display().to_string(),
+        ]));
+        assert!(err.contains("checkpoint"), "{err}");
+    }
+    assert!(!refused.exists(), "a refused copy left its new file");
+    assert!(
+        !dir.path().join("search/refused").exists(),
+        "a refused copy left its new index"
+    );
+
     // A dry run into a new file writes nothing.
     let dry = dir.path().join("dry.redb");
     expect_code(&stores(&["copy", &source, &redb_url(&dry), "--dry-run"]), 0);

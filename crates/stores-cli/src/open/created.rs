@@ -1,0 +1,104 @@
+//! The embedded stores a run created (an SQLite database, a store-redb file, a tantivy index),
+//! so that a command refused after it opened its destination writes nothing, not even an
+//! empty store: on failure each one still empty is removed again. A store that received a
+//! record is kept (a resumed run continues there).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use store_core::search::SearchQuery;
+use store_core::{SearchIndex, SqlStoreExt as _};
+use store_redb::StoredTable;
+use store_rusqlite::SqliteStore;
+use store_tantivy::TantivyIndex;
+
+/// A store this run made.
+#[derive(Debug)]
+pub(super) enum Created {
+    /// An SQLite database file (and the files SQLite keeps beside it).
+    Sqlite(PathBuf),
+    /// A store-redb file.
+    Redb(PathBuf),
+    /// A tantivy index: its directory `root/index`.
+    Tantivy { root: PathBuf, index: String },
+}
+
+static CREATED: Mutex<Vec<Created>> = Mutex::new(Vec::new());
+
+/// The files SQLite and the store keep beside a database.
+const BESIDE: [&str; 5] = ["", "-wal", "-shm", "-journal", ".writer-lock"];
+
+/// Remembers a store this run made.
+pub(super) fn remember(created: Created) {
+    CREATED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(created);
+}
+
+/// Removes each store this run made that is still empty (called once the command failed and
+/// its stores are closed).
+pub(crate) async fn remove_created_if_empty() {
+    let created = std::mem::take(&mut *CREATED.lock().unwrap_or_else(|e| e.into_inner()));
+    for store in created {
+        match store {
+            Created::Sqlite(path) if sqlite_holds_no_table(&path).await => {
+                for suffix in BESIDE {
+                    let mut file = path.as_os_str().to_owned();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Created::Redb(path) if redb_holds_no_item(&path).await => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Created::Tantivy { root, index } if index_holds_no_document(&root, &index).await => {
+                let _ = std::fs::remove_dir_all(root.join(index));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether the database at `path` opens and has no table, view or index.
+async fn sqlite_holds_no_table(path: &Path) -> bool {
+    let opened = SqliteStore::builder(path)
+        .create_if_missing(false)
+        .read_only(true)
+        .build()
+        .await;
+    let Ok(store) = opened else {
+        return false;
+    };
+    let counted = store
+        .query_all("SELECT count(*) AS n FROM sqlite_schema", &[])
+        .await;
+    counted
+        .ok()
+        .and_then(|rows| rows.first()?.get("n")?.as_number()?.to_u64())
+        == Some(0)
+}
+
+/// Whether the store file at `path` opens and holds no item.
+async fn redb_holds_no_item(path: &Path) -> bool {
+    let Ok(stored) = StoredTable::read(path).await else {
+        return false;
+    };
+    match stored.config(path).read_only(true).build().await {
+        Ok(store) => store.is_empty().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Whether the index `root/index` opens and holds no document.
+async fn index_holds_no_document(root: &Path, index: &str) -> bool {
+    let Ok(opened) = TantivyIndex::open(root, index).await else {
+        return false;
+    };
+    let empty = opened
+        .count(&SearchQuery::MatchAll)
+        .await
+        .is_ok_and(|n| n == 0);
+    let closed = opened.close().await;
+    empty && closed.is_ok()
+}
