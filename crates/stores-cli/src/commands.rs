@@ -57,7 +57,10 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         common: cli.common,
     };
     let outcome = match &cli.command {
-        Command::Copy { src, dst } => copy::copy(&ctx, &parse(src)?, &parse(dst)?).await?,
+        Command::Copy { src, dst } => {
+            let (src, dst) = apart(src, dst)?;
+            copy::copy(&ctx, &src, &dst).await?
+        }
         Command::Sync {
             src,
             dst,
@@ -73,6 +76,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
                 delete: *delete,
                 max_delete: *max_delete,
             };
+            let (src, dst) = apart(src, dst)?;
             if *follow {
                 let flags = follow::FollowFlags {
                     feed: crate::open::FeedSettings {
@@ -82,9 +86,9 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
                     },
                     cleanup: *cleanup,
                 };
-                follow::follow(&ctx, &parse(src)?, &parse(dst)?, options, flags).await?
+                follow::follow(&ctx, &src, &dst, options, flags).await?
             } else {
-                copy::sync(&ctx, &parse(src)?, &parse(dst)?, options).await?
+                copy::sync(&ctx, &src, &dst, options).await?
             }
         }
         Command::Backup { src, archive } => {
@@ -116,6 +120,17 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
 
 fn parse(text: &str) -> Result<Location> {
     Ok(text.parse::<Location>()?)
+}
+
+/// The source and destination of a copy or sync, refused when they are one embedded store
+/// (one redb file, one tantivy index): it would write what it reads, and its one writer's
+/// lock would say only that the store is busy.
+fn apart(src: &str, dst: &str) -> Result<(Location, Location)> {
+    let (src, dst) = (parse(src)?, parse(dst)?);
+    if src.is_same_file_store(&dst) {
+        anyhow::bail!("{src} and {dst} are one store: a copy into itself writes what it reads");
+    }
+    Ok((src, dst))
 }
 
 impl Context {

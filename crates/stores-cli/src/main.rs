@@ -128,6 +128,9 @@ fn secrets(cli: &Cli) -> Vec<String> {
 
 /// An error as one line with its kind, secrets replaced by `***`, and a hint where the
 /// library's message has none.
+/// The backends of files on this machine, whose errors get no hint about services.
+const LOCAL_BACKENDS: [&str; 4] = ["fs", "sqlite", "redb", "tantivy"];
+
 fn explain(error: &anyhow::Error, secrets: &[String]) -> (Option<&'static str>, String) {
     let store = error
         .chain()
@@ -143,7 +146,12 @@ fn explain(error: &anyhow::Error, secrets: &[String]) -> (Option<&'static str>, 
         None => None,
     };
     let mut message = chain_text(error);
-    if let Some(e) = store {
+    // A local store's failure (a file it cannot read, a lock another process holds) is not
+    // a service's: no hint about endpoints.
+    let local = store
+        .and_then(StoreError::backend)
+        .is_some_and(|backend| LOCAL_BACKENDS.contains(&backend));
+    if let Some(e) = store.filter(|_| !local) {
         let hint = match e.kind() {
             store_core::ErrorKind::Unavailable => {
                 "; is the service running and its endpoint right? (URL, PG*, AWS_ENDPOINT_URL, \
@@ -285,6 +293,12 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("is the service running"), "{message}");
+        // A file's store is not a service.
+        let local = anyhow::Error::new(
+            StoreError::unavailable("the store file x.redb is already open").with_backend("redb"),
+        );
+        let (_, message) = explain(&local, &[]);
+        assert!(!message.contains("service"), "{message}");
     }
 
     #[test]

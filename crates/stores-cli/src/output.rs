@@ -15,7 +15,7 @@ use store_sync::{Event, Progress};
 
 mod shown_key;
 
-pub(crate) use shown_key::shown_key;
+pub(crate) use shown_key::{shown_in_list, shown_key};
 
 /// Prints a command's events and results.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use store_sync::{
 use super::{Context, Outcome};
 use crate::location::Location;
 use crate::open::{Access, Collection};
-use crate::output::shown_key;
+use crate::output::shown_in_list;
 
 /// How many objects are hashed at once.
 const OBJECT_CONCURRENCY: usize = 8;
@@ -194,7 +194,11 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
                 } else {
                     String::new()
                 };
-                let sample: Vec<_> = differences.sample.iter().map(|k| shown_key(k)).collect();
+                let sample: Vec<_> = differences
+                    .sample
+                    .iter()
+                    .map(|k| shown_in_list(k))
+                    .collect();
                 ctx.reporter
                     .result(&format!("  {what}: {}{tail}", sample.join(", ")));
             }

@@ -69,6 +69,11 @@ pub(super) fn parse_tantivy(
         .and_then(|name| name.to_str())
         .unwrap_or_default()
         .to_owned();
+    if index.is_empty() {
+        return Err(bad(
+            "a tantivy location ends with its index's name: write tantivy:///dir/INDEX",
+        ));
+    }
     if let Err(e) = IndexName::new(index.as_str()) {
         return Err(bad(format!(
             "a tantivy location ends with its index's name (tantivy:///dir/INDEX): {}",
@@ -80,4 +85,23 @@ pub(super) fn parse_tantivy(
         _ => PathBuf::from("."),
     };
     Ok(Location::Tantivy { root, index })
+}
+
+impl Location {
+    /// Whether this and `other` are one redb file or one tantivy index (however their paths
+    /// are written: `./a.redb`, a symbolic link).
+    pub(crate) fn is_same_file_store(&self, other: &Location) -> bool {
+        let same =
+            |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => a == b,
+            };
+        match (self, other) {
+            (Self::Redb { path: a, .. }, Self::Redb { path: b, .. }) => same(a, b),
+            (Self::Tantivy { root: a, index: x }, Self::Tantivy { root: b, index: y }) => {
+                same(&a.join(x), &b.join(y))
+            }
+            _ => false,
+        }
+    }
 }

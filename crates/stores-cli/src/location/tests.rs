@@ -233,6 +233,24 @@ fn embedded_locations_parse_display_and_refuse_what_they_cannot_mean() {
     assert!(error("redb:///a.redb?index=x").contains("takes no `index`"));
     assert!(error("redb://").contains("names no path"));
     assert!(error("tantivy:///data/Upper").contains("index's name"));
+    assert!(error("tantivy:///data/sub/..").contains("write tantivy:///dir/INDEX"));
     assert!(error("tantivy:///data/a?x=1").contains("takes no `x`"));
     assert!(error("nosuch://x").contains("redb, tantivy"));
+}
+
+#[test]
+fn one_file_store_written_two_ways_is_one() {
+    let dir = std::env::temp_dir();
+    let file = dir.join("stores-same-file-test.redb");
+    std::fs::write(&file, b"").unwrap();
+    let absolute = parse(&format!("redb://{}", file.display()));
+    let dotted = parse(&format!(
+        "redb://{}/./stores-same-file-test.redb",
+        dir.display()
+    ));
+    assert!(absolute.is_same_file_store(&dotted));
+    assert!(!absolute.is_same_file_store(&parse("redb:///elsewhere/x.redb")));
+    assert!(parse("tantivy:///a/b/idx").is_same_file_store(&parse("tantivy:///a/b/./idx")));
+    assert!(!parse("tantivy:///a/b/idx").is_same_file_store(&parse("tantivy:///a/b/other")));
+    std::fs::remove_file(file).unwrap();
 }

@@ -22,6 +22,22 @@ pub(crate) fn shown_key(key: &str) -> Cow<'_, str> {
     }
 }
 
+/// The most characters of a key [`shown_in_list`] shows.
+const SHOWN_CHARS: usize = 120;
+
+/// [`shown_key`], but a key of more than [`SHOWN_CHARS`] characters by its start and its size
+/// (`k-aaa… (5000 bytes)`), so that a line listing several (the keys `check` found
+/// different) stays readable; `ls` and JSON output show keys whole.
+pub(crate) fn shown_in_list(key: &str) -> Cow<'_, str> {
+    match key.char_indices().nth(SHOWN_CHARS) {
+        Some((cut, _)) => {
+            let start = key[..cut].trim_end();
+            Cow::Owned(format!("{}… ({} bytes)", shown_key(start), key.len()))
+        }
+        None => shown_key(key),
+    }
+}
+
 /// A character a terminal obeys or that hides or reorders the text around it.
 fn hides_or_steers(c: char) -> bool {
     c.is_control()
@@ -33,6 +49,25 @@ fn hides_or_steers(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_keys_are_shown_by_their_start_and_size() {
+        let long = format!("k-{}", "é".repeat(3000));
+        assert_eq!(shown_key(&long), long, "shown whole outside a list");
+        let shown = shown_in_list(&long);
+        assert!(shown.starts_with("k-éé"), "{shown}");
+        assert!(
+            shown.ends_with(&format!("… ({} bytes)", long.len())),
+            "{shown}"
+        );
+        assert!(shown.chars().count() < 150, "{shown}");
+        // Its start is shown by the same rules: quoted when it would mislead.
+        let escape = format!("{}{}", '\u{1b}', "x".repeat(300));
+        let shown = shown_in_list(&escape);
+        assert!(shown.starts_with("\"\\u{1b}x"), "{shown}");
+        let exactly = "y".repeat(SHOWN_CHARS);
+        assert_eq!(shown_in_list(&exactly), exactly);
+    }
 
     #[test]
     fn plain_keys_are_shown_as_they_are() {

@@ -199,6 +199,11 @@ fn an_existing_file_is_opened_as_it_is_and_a_wrong_name_key_or_path_is_one_line(
         "a refused copy left its new index"
     );
 
+    // One file as source and destination, however written, is refused as such.
+    let dotted = format!("redb://{}/./items.redb", dir.path().display());
+    let err = expect_error(&stores(&["copy", &redb_url(&items), &dotted]));
+    assert!(err.contains("are one store"), "{err}");
+
     // A dry run into a new file writes nothing.
     let dry = dir.path().join("dry.redb");
     expect_code(&stores(&["copy", &source, &redb_url(&dry), "--dry-run"]), 0);
