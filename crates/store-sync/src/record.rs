@@ -97,6 +97,13 @@ impl RecordKey {
         &self.id
     }
 
+    /// The key as `check` lists it: numbers written plainly (`1.5`, not the id's `15E-1`),
+    /// bytes as SQL writes them (`X'31'`), and text that could be taken for either quoted
+    /// (`'1'`), so that the number 1, the text "1" and the bytes "1" show apart.
+    pub fn shown(&self) -> String {
+        shown_id(&self.match_id(Comparison::Typed), Comparison::Typed).into_owned()
+    }
+
     /// What records of two collections are matched by when their values are compared as
     /// `comparison` says: with types, the id followed by each part's type, so that the number
     /// 1 and the text `"1"` (one id, but two keys of a SQLite column of no declared type) are

@@ -74,7 +74,7 @@ async fn keys(ctx: &Context, location: &Location) -> Result<Outcome> {
             count += 1;
             let mut fields = Map::new();
             fields.insert("key".into(), record.key.id().into());
-            ctx.reporter.item(fields, &shown_key(record.key.id()));
+            ctx.reporter.item(fields, &shown_key(&record.key.shown()));
         }
     }
     let mut fields = Map::new();

@@ -46,3 +46,20 @@ fn keys_with_line_breaks_and_escapes_are_shown_quoted_and_given_exactly_in_json(
         "{report}"
     );
 }
+
+#[test]
+fn ls_shows_keys_as_check_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kinds.db");
+    sql(
+        &db,
+        "CREATE TABLE t (k PRIMARY KEY, v); \
+         INSERT INTO t VALUES (1.5, 'a'), ('1', 'b'), (1, 'c'), (X'31', 'd'), ('word', 'e')",
+    );
+    let out = stores(&["ls", &table_url(&db, "t")]);
+    expect_code(&out, 0);
+    let mut lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    lines.sort();
+    // Numbers plainly (not 15E-1), bytes as SQL writes them, text that reads as a number quoted.
+    assert_eq!(lines, ["'1'", "1", "1.5", "X'31'", "word"]);
+}
