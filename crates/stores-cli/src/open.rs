@@ -28,7 +28,7 @@ mod store_folder;
 
 pub(crate) use store_folder::refuse_store_folder;
 
-pub(crate) use created::remove_created_if_empty;
+pub(crate) use created::{made_this_run, remove_created_if_empty};
 use embedded::{RedbTarget, open_redb, open_tantivy};
 pub(crate) use feed::FeedSettings;
 use sqlite::open_sqlite;

@@ -6,7 +6,9 @@ use serde_json::{Map, Value as Json};
 use store_sync::objects::{ObjectTransferOptions, ObjectTransferReport, transfer_objects};
 use store_sync::{SyncOptions, sync as sync_records};
 
-use super::{Context, Outcome, copy_fields, copy_notes, sync_counts, sync_fields};
+use super::{
+    Context, Outcome, copy_fields, copy_notes, refuse_done_into_new, sync_counts, sync_fields,
+};
 use crate::location::Location;
 use crate::open::{Access, Collection};
 
@@ -110,6 +112,7 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         &ctx.reporter,
     )
     .await?;
+    refuse_done_into_new(&report, dst)?;
     ctx.reporter.summary(
         &format!(
             "copied {} records from {src} to {dst} {}{}",

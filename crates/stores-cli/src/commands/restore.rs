@@ -9,7 +9,9 @@ use store_sync::{
 };
 
 use super::backup::refuse_as_archive;
-use super::{Context, Outcome, copy_fields, copy_notes, sync_counts, sync_fields};
+use super::{
+    Context, Outcome, copy_fields, copy_notes, refuse_done_into_new, sync_counts, sync_fields,
+};
 use crate::cli::RestoreMode;
 use crate::location::Location;
 use crate::open::{Access, Collection};
@@ -100,6 +102,7 @@ pub(crate) async fn restore(
         &ctx.reporter,
     )
     .await?;
+    refuse_done_into_new(&report, dst)?;
     ctx.reporter.summary(
         &format!(
             "restored {} records from {archive} into {dst} {}{}",

@@ -12,6 +12,8 @@ use store_redb::StoredTable;
 use store_rusqlite::SqliteStore;
 use store_tantivy::TantivyIndex;
 
+use crate::location::Location;
+
 /// A store this run made.
 #[derive(Debug)]
 pub(super) enum Created {
@@ -34,6 +36,19 @@ pub(super) fn remember(created: Created) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(created);
+}
+
+/// Whether this run made the store at `location` (it did not exist before).
+pub(crate) fn made_this_run(location: &Location) -> bool {
+    let created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
+    created.iter().any(|made| match (made, location) {
+        (Created::Sqlite(a), Location::Sqlite { path: b, .. })
+        | (Created::Redb(a), Location::Redb { path: b, .. }) => a == b,
+        (Created::Tantivy { root: a, index: x }, Location::Tantivy { root: b, index: y }) => {
+            a == b && x == y
+        }
+        _ => false,
+    })
 }
 
 /// Removes each store this run made that is still empty (called once the command failed and

@@ -199,6 +199,24 @@ fn an_existing_file_is_opened_as_it_is_and_a_wrong_name_key_or_path_is_one_line(
         "a refused copy left its new index"
     );
 
+    // A finished job whose destination was deleted since is not "done" again into a new one.
+    let gone = dir.path().join("elsewhere.redb");
+    std::fs::remove_file(&gone).unwrap();
+    let again = [
+        "copy",
+        source.as_str(),
+        elsewhere.as_str(),
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+    ];
+    let err = expect_error(&stores(&again));
+    assert!(err.contains("did not exist before this run"), "{err}");
+    assert!(!gone.exists(), "the refused run left its new file");
+    let mut restart = again.to_vec();
+    restart.push("--restart");
+    expect_code(&stores(&restart), 0);
+    expect_code(&stores(&["check", &source, &elsewhere]), 0);
+
     // One file as source and destination, however written, is refused as such.
     let dotted = format!("redb://{}/./items.redb", dir.path().display());
     let err = expect_error(&stores(&["copy", &redb_url(&items), &dotted]));
