@@ -456,6 +456,10 @@ fn type_letter(key_type: KeyType) -> &'static str {
     }
 }
 
+/// The parameters of a PostgreSQL URL that hold a secret (libpq's `password` and
+/// `sslpassword`), shown as `***`.
+const SECRET_PARAMS: [&str; 2] = ["password", "sslpassword"];
+
 fn parse_postgres(
     scheme: &str,
     body: &str,
@@ -474,15 +478,29 @@ fn parse_postgres(
         },
         None => (None, None),
     };
-    let rest = if query.is_empty() {
-        String::new()
-    } else {
+    // libpq takes a password as a parameter too: it is as secret there as before the host.
+    let secret_param = |name: &str| SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str());
+    let rest = |redact: bool| {
+        if query.is_empty() {
+            return String::new();
+        }
         let pairs: Vec<String> = query
             .iter()
-            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .map(|(k, v)| {
+                let v = if redact && secret_param(k) {
+                    "***".to_owned()
+                } else {
+                    percent_encode(v)
+                };
+                format!("{}={v}", percent_encode(k))
+            })
             .collect();
         format!("?{}", pairs.join("&"))
     };
+    let query_password = query
+        .iter()
+        .find(|(k, v)| secret_param(k) && !v.is_empty())
+        .map(|(_, v)| v.as_str());
     let path = if path.is_empty() {
         String::new()
     } else {
@@ -494,12 +512,17 @@ fn parse_postgres(
         (None, _) => String::new(),
     };
     Ok(Location::Postgres {
-        url: format!("{scheme}://{}{host}{path}{rest}", userinfo(password)),
-        redacted: format!(
-            "{scheme}://{}{host}{path}{rest}",
-            userinfo(password.map(|_| "***"))
+        url: format!(
+            "{scheme}://{}{host}{path}{}",
+            userinfo(password),
+            rest(false)
         ),
-        password: password.map(str::to_owned),
+        redacted: format!(
+            "{scheme}://{}{host}{path}{}",
+            userinfo(password.map(|_| "***")),
+            rest(true)
+        ),
+        password: password.or(query_password).map(str::to_owned),
         table,
     })
 }

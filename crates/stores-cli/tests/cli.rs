@@ -337,17 +337,21 @@ fn a_password_never_appears_in_any_output() {
     let target = table_url(&dir.path().join("t.db"), "items");
     // Nothing listens on port 1: the connection is refused at once.
     let source = format!("postgres://alice:{secret}@127.0.0.1:1/app?table=items");
-    for args in [
-        vec!["copy", source.as_str(), target.as_str()],
-        vec!["copy", "--json", source.as_str(), target.as_str()],
-    ] {
-        let out = stores(&args);
-        let line = expect_error(&out);
-        assert!(
-            !stdout(&out).contains(secret) && !line.contains(secret),
-            "{line}"
-        );
-        assert!(line.contains("alice:***@127.0.0.1:1"), "{line}");
+    // libpq's `password` parameter is as secret.
+    let param = format!("postgres://127.0.0.1:1/app?table=items&password={secret}&user=alice");
+    for (source, shown) in [(&source, "alice:***@127.0.0.1:1"), (&param, "password=***")] {
+        for args in [
+            vec!["copy", source.as_str(), target.as_str()],
+            vec!["copy", "--json", source.as_str(), target.as_str()],
+        ] {
+            let out = stores(&args);
+            let line = expect_error(&out);
+            assert!(
+                !stdout(&out).contains(secret) && !line.contains(secret),
+                "{line}"
+            );
+            assert!(line.contains(shown), "{line}");
+        }
     }
 }
 

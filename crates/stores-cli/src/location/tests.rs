@@ -254,3 +254,20 @@ fn one_file_store_written_two_ways_is_one() {
     assert!(!parse("tantivy:///a/b/idx").is_same_file_store(&parse("tantivy:///a/b/other")));
     std::fs::remove_file(file).unwrap();
 }
+
+#[test]
+fn a_password_given_as_a_parameter_is_as_secret_as_one_before_the_host() {
+    let location = parse("postgres://db:5432/app?table=t&password=s3cr3t%25PW&user=alice");
+    let shown = location.to_string();
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(shown.contains("password=***"), "{shown}");
+    let secrets = location.secrets();
+    assert!(secrets.iter().any(|s| s == "s3cr3t%PW"), "{secrets:?}");
+    let Location::Postgres { url, .. } = &location else {
+        panic!("{location:?}")
+    };
+    // The connection itself gets it.
+    assert!(url.contains("password=s3cr3t%25PW"), "{url}");
+    let ssl = parse("postgres://db/app?table=t&sslpassword=k3y");
+    assert!(!ssl.to_string().contains("k3y"));
+}
