@@ -113,7 +113,8 @@ pub struct ObjectTransferOptions {
     pub skip_unchanged: bool,
     /// Delete destination objects the source does not have.
     pub delete: bool,
-    /// Refuse to delete more than this many objects.
+    /// Refuse to delete more than this many objects. With `delete`, the transfer first counts
+    /// as a dry run does (listing both sides once more) and refuses before writing anything.
     pub max_delete: Option<u64>,
     /// Only count; write nothing.
     pub dry_run: bool,
@@ -163,6 +164,15 @@ pub async fn transfer_objects(
     progress: &dyn Progress,
 ) -> Result<ObjectTransferReport> {
     refuse_overlap(from, to)?;
+    if options.delete && options.max_delete.is_some() && !options.dry_run {
+        // Counted first, writing nothing: refused for what it would delete, a sync writes
+        // nothing at all.
+        let counting = ObjectTransferOptions {
+            dry_run: true,
+            ..options.clone()
+        };
+        Box::pin(transfer_objects(from, to, &counting, &crate::Silent)).await?;
+    }
     progress.event(&Event::Started {
         source: from.label.clone(),
         sink: to.label.clone(),

@@ -26,7 +26,9 @@ pub struct SyncOptions {
     pub batch_size: usize,
     /// Delete from the sink what the source does not have.
     pub delete: bool,
-    /// Refuse to delete more than this many records (the sync fails before deleting any).
+    /// Refuse to delete more than this many records. With `delete`, the sync then first
+    /// counts as a dry run does (reading both sides once more) and refuses before writing
+    /// anything; the deletes are counted again, and the cap enforced again, when they are made.
     pub max_delete: Option<u64>,
     /// Only count what would be written and deleted; write nothing.
     pub dry_run: bool,
@@ -77,6 +79,15 @@ pub async fn sync(
     options: &SyncOptions,
     progress: &dyn Progress,
 ) -> Result<SyncReport> {
+    if options.delete && options.max_delete.is_some() && !options.dry_run {
+        // Counted first, writing nothing: a sync refused for what it would delete writes
+        // nothing at all, not the new and changed records before it.
+        let counting = SyncOptions {
+            dry_run: true,
+            ..options.clone()
+        };
+        Box::pin(sync(source, sink_view, sink, &counting, &crate::Silent)).await?;
+    }
     let batch_size = options.batch_size.max(1);
     let schema = source.schema().await?;
     if !options.dry_run {

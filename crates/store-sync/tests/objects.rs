@@ -98,6 +98,17 @@ async fn object_sync_deletes_only_with_consent_within_the_cap() {
         "{}",
         err.message()
     );
+    // Refused, it wrote nothing: not even an object new at the source.
+    let fresh = ObjectKey::new("fresh").unwrap();
+    from.store.put_str(&fresh, "new").await.unwrap();
+    transfer_objects(&from, &to, &capped, &Silent)
+        .await
+        .unwrap_err();
+    assert!(
+        !b.exists(&fresh).await.unwrap(),
+        "a refused sync copied an object"
+    );
+    from.store.delete(&fresh).await.unwrap();
     let dry = ObjectTransferOptions {
         delete: true,
         dry_run: true,

@@ -102,6 +102,7 @@ async fn dry_run_counts_and_writes_nothing(spill: SpillOptions) {
 both_ways!(deletes_need_consent_and_stay_under_the_cap);
 async fn deletes_need_consent_and_stay_under_the_cap(spill: SpillOptions) {
     let (source, _store, sink) = diverged().await;
+    let before = check(&sink, &sink, &spill).await.left;
     let capped = SyncOptions {
         delete: true,
         max_delete: Some(9),
@@ -120,6 +121,9 @@ async fn deletes_need_consent_and_stay_under_the_cap(spill: SpillOptions) {
         10,
         "something was deleted"
     );
+    // Refused, it wrote nothing at all: not the new and changed records either.
+    let after = check(&sink, &sink, &spill).await.left;
+    assert_eq!(before, after, "a refused sync changed the sink");
 
     let allowed = SyncOptions {
         delete: true,

@@ -163,9 +163,8 @@ pub(crate) enum Command {
         /// Delete from DST what SRC does not have.
         #[arg(long)]
         delete: bool,
-        /// Refuse (deleting nothing) when more than N would be deleted. The deletes are
-        /// counted once the new and changed records are written, which they stay; to know
-        /// before anything is written, run with --dry-run first.
+        /// Refuse, writing nothing, when more than N would be deleted (the sync counts first,
+        /// as --dry-run does, which reads both sides once more).
         #[arg(long, value_name = "N")]
         max_delete: Option<u64>,
         /// After making DST match, keep it in step with SRC's change feed until interrupted
