@@ -92,7 +92,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Backup { src, archive } => {
-            backup::backup(&ctx, &parse(src)?, &parse(archive)?).await?
+            let (src, archive) = apart(src, archive)?;
+            backup::backup(&ctx, &src, &archive).await?
         }
         Command::Restore {
             archive,
@@ -106,7 +107,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
                 yes: *yes,
                 data_only: *data_only,
             };
-            restore::restore(&ctx, &parse(archive)?, &parse(dst)?, flags).await?
+            let (archive, dst) = apart(archive, dst)?;
+            restore::restore(&ctx, &archive, &dst, flags).await?
         }
         Command::Check { a, b } => check::check(&ctx, &parse(a)?, &parse(b)?).await?,
         Command::Ls { url } => ls::ls(&ctx, &parse(url)?).await?,
@@ -122,13 +124,20 @@ fn parse(text: &str) -> Result<Location> {
     Ok(text.parse::<Location>()?)
 }
 
-/// The source and destination of a copy or sync, refused when they are one embedded store
-/// (one redb file, one tantivy index): it would write what it reads, and its one writer's
-/// lock would say only that the store is busy.
+/// The source and destination of a copy, sync, backup or restore, refused when they are one
+/// embedded store (one redb file, one tantivy index: it would write what it reads, and its
+/// one writer's lock would say only that the store is busy), or two folders one inside the
+/// other (a copy into `src/objects/x` damages the store `src`).
 fn apart(src: &str, dst: &str) -> Result<(Location, Location)> {
     let (src, dst) = (parse(src)?, parse(dst)?);
     if src.is_same_file_store(&dst) {
         anyhow::bail!("{src} and {dst} are one store: a copy into itself writes what it reads");
+    }
+    if src.is_nested_folder(&dst) {
+        anyhow::bail!(
+            "{src} and {dst} are folders one inside the other: writing one would change the \
+             other's files; name folders apart"
+        );
     }
     Ok((src, dst))
 }

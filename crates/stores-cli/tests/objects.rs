@@ -134,12 +134,20 @@ fn objects_back_up_restore_and_check_against_their_archive() {
             vec!["backup", "--dry-run", &src, &url],
         ] {
             let line = expect_error(&stores(&args));
-            assert!(line.contains("inside the object store"), "{line}");
+            assert!(line.contains("one inside the other"), "{line}");
         }
     }
     assert!(!src_dir.join("manifest.json").exists());
     assert!(!src_dir.join("objects/2024/manifest.json").exists());
     assert!(!src_dir.join("objects/new").exists());
+    // Nor a copy or sync of objects into a folder inside the store: the source stays whole.
+    let inner = file_url(&src_dir.join("objects/inner"));
+    for verb in ["copy", "sync"] {
+        let line = expect_error(&stores(&[verb, &src, &inner]));
+        assert!(line.contains("one inside the other"), "{line}");
+    }
+    assert!(!src_dir.join("objects/inner").exists());
+    expect_code(&stores(&["check", &src, &archive]), 0);
     // Beside the store (through `..`) is fine.
     let beside = src_dir.join("../beside");
     expect_code(&stores(&["backup", &src, &file_url(&beside)]), 0);

@@ -105,3 +105,34 @@ impl Location {
         }
     }
 }
+
+impl Location {
+    /// Whether this and `other` are two `file://` folders, one inside the other (or the same).
+    pub(crate) fn is_nested_folder(&self, other: &Location) -> bool {
+        let (Self::File { path: a }, Self::File { path: b }) = (self, other) else {
+            return false;
+        };
+        let (a, b) = (resolved(a), resolved(b));
+        a.starts_with(&b) || b.starts_with(&a)
+    }
+}
+
+/// `path` absolute and with its links resolved as far as it exists (a destination may not
+/// exist yet: its existing ancestor is resolved and the rest kept).
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}

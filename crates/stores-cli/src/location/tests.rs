@@ -271,3 +271,16 @@ fn a_password_given_as_a_parameter_is_as_secret_as_one_before_the_host() {
     let ssl = parse("postgres://db/app?table=t&sslpassword=k3y");
     assert!(!ssl.to_string().contains("k3y"));
 }
+
+#[test]
+fn folders_one_inside_the_other_are_told_apart_from_siblings() {
+    let dir = std::env::temp_dir().join(format!("stores-nested-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src/objects")).unwrap();
+    let file = |p: &str| parse(&format!("file://{}/{p}", dir.display()));
+    assert!(file("src").is_nested_folder(&file("src/objects/inner")));
+    assert!(file("src/objects/inner").is_nested_folder(&file("src")));
+    assert!(file("src").is_nested_folder(&file("src/./")));
+    assert!(!file("src").is_nested_folder(&file("srcs")));
+    assert!(!file("src").is_nested_folder(&file("other/src")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
