@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use futures::TryStreamExt;
 use store_core::{Result, StoreError};
 
+use crate::batch_bytes::BATCH_BYTES;
 use crate::check::comparison_for;
 use crate::digest::{Comparison, RecordDigest};
 use crate::progress::{Event, Progress};
@@ -159,6 +160,9 @@ struct Tally {
     report: SyncReport,
     dry_run: bool,
     pending: Vec<Record>,
+    /// About how many bytes `pending` holds: it is written at a batch's count or at
+    /// `BATCH_BYTES`, whichever comes first.
+    pending_bytes: usize,
     written: u64,
     /// Keys the sink lacked exactly, kept only when it held anything and may match keys
     /// loosely: such a match is an update, not a new record and an extra one.
@@ -178,6 +182,7 @@ impl Tally {
             report: SyncReport::default(),
             dry_run: options.dry_run,
             pending: Vec::with_capacity(options.batch_size.clamp(1, 4096)),
+            pending_bytes: 0,
             written: 0,
             created: remember_created.then(|| SpillLog::new(&spill)),
             unmatched: SpillJoin::new(&spill),
@@ -193,18 +198,24 @@ impl Tally {
             }
             Joined::Both(_, mine) => {
                 self.report.updated += 1;
-                self.pending.push(mine.record);
+                self.hold(mine.record);
             }
             Joined::ProbeOnly(mine) => {
                 self.report.created += 1;
                 if let Some(created) = &mut self.created {
                     created.push(PackedKey::of(&mine.record.key))?;
                 }
-                self.pending.push(mine.record);
+                self.hold(mine.record);
             }
             Joined::BuildOnly(theirs) => self.unmatched.insert(id, theirs.key)?,
         }
         Ok(())
+    }
+
+    /// Keeps a record to write with the next batch.
+    fn hold(&mut self, record: Record) {
+        self.pending_bytes += record.doc.approximate_size();
+        self.pending.push(record);
     }
 
     async fn flush_full(
@@ -213,7 +224,7 @@ impl Tally {
         progress: &dyn Progress,
         batch_size: usize,
     ) -> Result<()> {
-        if self.pending.len() >= batch_size {
+        if self.pending.len() >= batch_size || self.pending_bytes >= BATCH_BYTES {
             self.flush(sink, progress).await?;
         }
         Ok(())
@@ -221,6 +232,7 @@ impl Tally {
 
     async fn flush(&mut self, sink: &dyn RecordSink, progress: &dyn Progress) -> Result<()> {
         let records = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
         let count = records.len() as u64;
         if count > 0 && !self.dry_run {
             sink.upsert(records).await?;

@@ -16,7 +16,7 @@ use futures::stream::BoxStream;
 use store_core::search::{BulkOp, Hit, IndexSpec, SearchIndex, SearchQuery, SearchRequest};
 use store_core::{Result, StoreError};
 
-use crate::batch_bytes::chunks_within;
+use crate::batch_bytes::{PageSizer, chunks_within};
 use crate::digest::Comparison;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
@@ -170,6 +170,9 @@ impl RecordSource for SearchCollection {
         };
         let mut request =
             SearchRequest::new(SearchQuery::MatchAll).size(batch_size.clamp(1, 10_000));
+        // Pages of `search_after` are sized by the documents read so far (a scanner pages as
+        // its backend does).
+        let sizer = PageSizer::new(batch_size.clamp(1, 10_000));
         request.sort = order.sort();
         let hits: BoxStream<'_, Result<Hit>> = match (&self.scanner, after) {
             (Some(scanner), None) => scanner(request),
@@ -179,7 +182,7 @@ impl RecordSource for SearchCollection {
                 // Refresh first, so what was written before the read is seen.
                 futures::stream::once(async move { index.refresh().await.map(|()| index) })
                     .flat_map(move |refreshed| match refreshed {
-                        Ok(index) => owned_search_all(index, request.clone()),
+                        Ok(index) => owned_search_all(index, request.clone(), sizer.clone()),
                         Err(e) => futures::stream::iter([Err(e)]).boxed(),
                     })
                     .boxed()
@@ -234,17 +237,22 @@ pub fn default_spec() -> IndexSpec {
     }
 }
 
-/// `search_all` over an owned index handle, so the stream does not borrow the caller.
+/// `search_all` over an owned index handle, so the stream does not borrow the caller, each
+/// page sized by `sizer` from the documents before it.
 fn owned_search_all(
     index: Arc<dyn SearchIndex>,
     request: SearchRequest,
+    sizer: PageSizer,
 ) -> BoxStream<'static, Result<Hit>> {
-    futures::stream::unfold((index, Some(request)), |(index, request)| async move {
+    let state = (index, Some(request), sizer);
+    futures::stream::unfold(state, |(index, request, mut sizer)| async move {
         let mut request = request?;
+        request.size = sizer.size();
         let page = match index.search(&request).await {
             Ok(page) => page,
-            Err(e) => return Some((vec![Err(e)], (index, None))),
+            Err(e) => return Some((vec![Err(e)], (index, None, sizer))),
         };
+        sizer.observe_page(page.hits.iter().map(|hit| &hit.source));
         let full = page.hits.len() >= request.size && request.size > 0;
         let next = match (full, page.hits.last()) {
             (true, Some(hit)) => {
@@ -258,7 +266,7 @@ fn owned_search_all(
         }
         Some((
             page.hits.into_iter().map(Ok).collect::<Vec<_>>(),
-            (index, next),
+            (index, next, sizer),
         ))
     })
     .flat_map(futures::stream::iter)
