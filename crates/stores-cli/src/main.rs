@@ -56,18 +56,23 @@ use clap::error::ErrorKind as ClapErrorKind;
 use store_core::StoreError;
 
 use crate::cli::Cli;
-use crate::location::{Location, LocationError};
+use crate::location::Location;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = match e.kind() {
-                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => 0,
-                _ => 1,
-            };
+        Err(e)
+            if matches!(
+                e.kind(),
+                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
+            ) =>
+        {
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            usage_error(&e);
+            return ExitCode::FAILURE;
         }
     };
     warnings::install();
@@ -83,6 +88,30 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(cli))
+}
+
+/// A command line that does not parse: one `error:` line naming the problem (clap's first
+/// line, not its usage block) and, with `--json` anywhere on it, an `error` event on stdout.
+fn usage_error(error: &clap::Error) {
+    let rendered = error.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("the command line does not parse");
+    let problem = first.trim().trim_start_matches("error:").trim();
+    let message = format!("{problem}; see `stores --help`");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|arg| arg == "--json");
+    let command = args
+        .iter()
+        .find(|arg| !arg.starts_with('-'))
+        .map_or("stores", String::as_str);
+    output::error(
+        json,
+        command,
+        Some(store_core::ErrorKind::InvalidInput.as_str()),
+        &message,
+    );
 }
 
 async fn run(cli: Cli) -> ExitCode {
@@ -137,13 +166,9 @@ fn explain(error: &anyhow::Error, secrets: &[String]) -> (Option<&'static str>, 
         .find_map(|cause| cause.downcast_ref::<StoreError>());
     let kind = match store {
         Some(e) => Some(e.kind().as_str()),
-        None if error
-            .chain()
-            .any(|cause| cause.downcast_ref::<LocationError>().is_some()) =>
-        {
-            Some(store_core::ErrorKind::InvalidInput.as_str())
-        }
-        None => None,
+        // The command's own refusals (a pair of stores it cannot map, a location it cannot
+        // take) are about its input.
+        None => Some(store_core::ErrorKind::InvalidInput.as_str()),
     };
     let mut message = chain_text(error);
     // A local store's failure (a file it cannot read, a lock another process holds) is not

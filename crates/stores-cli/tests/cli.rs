@@ -246,6 +246,19 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["event"], "error");
     assert_eq!(last["kind"], "invalid input");
+    // So does a command line that does not parse: one line, not clap's usage block.
+    for args in [
+        vec!["copy", "--json", "--batch-size", "0", "a", "b"],
+        vec!["--json", "nosuch"],
+    ] {
+        let out = stores(&args);
+        let line = expect_error(&out);
+        assert!(line.contains("see `stores --help`"), "{line}");
+        conforms_to_event_schema(&stdout(&out));
+        let event: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(event["event"], "error");
+        assert_eq!(event["kind"], "invalid input");
+    }
 
     // The other commands' events follow the schema too.
     let restored = table_url(&dir.path().join("restored.db"), "items");
