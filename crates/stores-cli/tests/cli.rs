@@ -9,6 +9,8 @@ mod create_refusals;
 mod embedded;
 #[path = "cli/large_rows.rs"]
 mod large_rows;
+#[path = "cli/queries.rs"]
+mod queries;
 #[path = "cli/shown_keys.rs"]
 mod shown_keys;
 #[path = "cli/sqlite_classes.rs"]
