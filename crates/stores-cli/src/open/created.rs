@@ -1,13 +1,14 @@
 //! The embedded stores a run created (an SQLite database, a store-redb file, a tantivy index),
 //! so that a command refused after it opened its destination writes nothing, not even an
-//! empty store: on failure each one still empty is removed again. A store that received a
-//! record is kept (a resumed run continues there).
+//! empty store or an empty table: on failure each one that holds no record is removed again.
+//! A store that received a record is kept (a resumed run continues there).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use store_core::search::SearchQuery;
-use store_core::{SearchIndex, SqlStoreExt as _};
+use store_core::sql::quote_ident;
+use store_core::{SearchIndex, SqlStoreExt as _, Value};
 use store_redb::StoredTable;
 use store_rusqlite::SqliteStore;
 use store_tantivy::TantivyIndex;
@@ -57,7 +58,7 @@ pub(crate) async fn remove_created_if_empty() {
     let created = std::mem::take(&mut *CREATED.lock().unwrap_or_else(|e| e.into_inner()));
     for store in created {
         match store {
-            Created::Sqlite(path) if sqlite_holds_no_table(&path).await => {
+            Created::Sqlite(path) if sqlite_holds_no_row(&path).await => {
                 for suffix in BESIDE {
                     let mut file = path.as_os_str().to_owned();
                     file.push(suffix);
@@ -75,8 +76,9 @@ pub(crate) async fn remove_created_if_empty() {
     }
 }
 
-/// Whether the database at `path` opens and has no table, view or index.
-async fn sqlite_holds_no_table(path: &Path) -> bool {
+/// Whether the database at `path` opens and none of its tables holds a row (a table a
+/// refused restore made before its archive proved damaged is empty).
+async fn sqlite_holds_no_row(path: &Path) -> bool {
     let opened = SqliteStore::builder(path)
         .create_if_missing(false)
         .read_only(true)
@@ -85,13 +87,26 @@ async fn sqlite_holds_no_table(path: &Path) -> bool {
     let Ok(store) = opened else {
         return false;
     };
-    let counted = store
-        .query_all("SELECT count(*) AS n FROM sqlite_schema", &[])
-        .await;
-    counted
-        .ok()
-        .and_then(|rows| rows.first()?.get("n")?.as_number()?.to_u64())
-        == Some(0)
+    let Ok(tables) = store
+        .query_all(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            &[],
+        )
+        .await
+    else {
+        return false;
+    };
+    for table in &tables {
+        let Some(name) = table.get("name").and_then(Value::as_str) else {
+            return false;
+        };
+        let probe = format!("SELECT 1 AS one FROM {} LIMIT 1", quote_ident(name));
+        match store.query_all(&probe, &[]).await {
+            Ok(rows) if rows.is_empty() => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Whether the store file at `path` opens and holds no item.

@@ -41,3 +41,36 @@ fn a_copy_that_would_create_a_table_it_cannot_describe_says_why() {
     );
     assert!(!line.contains("service"), "{line}");
 }
+
+#[test]
+fn a_restore_refused_after_it_made_its_table_leaves_no_database() {
+    let (dir, db) = setup();
+    let archive = dir.path().join("archive");
+    expect_code(
+        &stores(&["backup", &table_url(&db, "items"), &file_url(&archive)]),
+        0,
+    );
+    // The manifest counts one record more than its first part holds: found while reading,
+    // after the restore made its table.
+    let path = archive.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for records in ["/collections/0/records", "/collections/0/parts/0/records"] {
+        let records = manifest.pointer_mut(records).unwrap();
+        *records = (records.as_u64().unwrap() + 1).into();
+    }
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let target = dir.path().join("restored.db");
+    let line = expect_error(&stores(&[
+        "restore",
+        &file_url(&archive),
+        &table_url(&target, "items"),
+    ]));
+    assert!(line.contains("where the manifest says"), "{line}");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("restored.db"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
