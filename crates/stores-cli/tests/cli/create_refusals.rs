@@ -26,11 +26,7 @@ fn a_copy_that_would_create_a_table_it_cannot_describe_says_why() {
     assert!(line.contains("does not say what its columns are"), "{line}");
     assert!(line.contains("create it first"), "{line}");
     // Refused after the destination was opened: not even an empty database is left.
-    let left: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("dst.db"))
-        .collect();
+    let left = files_starting(dir.path(), "dst.db");
     assert!(left.is_empty(), "{left:?}");
     let nowhere = dir.path().join("missing").join("x.db");
     let out = stores(&["copy", &table_url(&db, "u"), &table_url(&nowhere, "t")]);
@@ -67,10 +63,15 @@ fn a_restore_refused_after_it_made_its_table_leaves_no_database() {
         &table_url(&target, "items"),
     ]));
     assert!(line.contains("where the manifest says"), "{line}");
-    let left: Vec<String> = std::fs::read_dir(dir.path())
+    let left = files_starting(dir.path(), "restored.db");
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// The names of the files in `dir` that start with `prefix` (a database and those beside it).
+fn files_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("restored.db"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+        .filter(|name| name.starts_with(prefix))
+        .collect()
 }
