@@ -59,8 +59,8 @@ impl PageSizer {
 }
 
 /// `items` in chunks of at most `batch_size` items and about [`BATCH_BYTES`] (as `size`
-/// counts them; a chunk ends after the item that reaches it); an error ends its chunk and
-/// comes alone.
+/// counts them; a chunk ends after the item that reaches it); an error ends its chunk (as its
+/// last item) and the stream.
 pub(crate) fn chunks_within<'s, T: Send + 's>(
     items: impl Stream<Item = Result<T>> + Send + 's,
     batch_size: usize,

@@ -59,12 +59,14 @@ pub(crate) fn search(view: &View, request: &SearchRequest) -> Result<SearchRespo
         });
     }
 
-    if let [SortKey::Id(SortOrder::Asc)] = keys.as_slice() {
+    let id_cursor = match after.as_deref() {
+        None => Some(None),
+        Some([Value::String(id)]) => Some(Some(id.as_str())),
+        // Any other cursor (a null) is for the general path, which compares it as such.
+        Some(_) => None,
+    };
+    if let ([SortKey::Id(SortOrder::Asc)], Some(after)) = (keys.as_slice(), id_cursor) {
         // How a copy pages through an index: a bounded heap per segment, not a sort of all.
-        let after = match after.as_deref() {
-            Some([Value::String(id)]) => Some(id.as_str()),
-            _ => None,
-        };
         let keep = request.from.saturating_add(request.size);
         let (page, total) = id_page(view, &*query, after, keep)?;
         let hits = page

@@ -4,9 +4,9 @@
 //! partition at a time, a partition still too large being split again.
 //!
 //! An id may come more than once on either side (a SQLite TEXT key column holding `1` and
-//! `1.0`, which read as one number): the join pairs them one to one, each probe with a build
-//! entry it [`Pairs`] with when its id has one, so two equal collections holding such twins
-//! still join as equal.
+//! `1.0`, which read as one number): the join pairs twins one to one, each probe with a build
+//! entry of its id it [`Pairs`] with, so two equal collections holding such twins still join
+//! as equal; twins that pair with nothing come alone.
 
 use std::collections::HashMap;
 use std::collections::hash_map;
@@ -37,7 +37,7 @@ pub(crate) enum Joined<B, P> {
 }
 
 /// Which of several build entries of one id a probe entry is paired with: the first it
-/// `pairs_with` (an equal digest), else the first.
+/// `pairs_with` (an equal digest, the same exact key); with none, it is not paired.
 pub(crate) trait Pairs<P> {
     /// Whether this build entry is the probe's counterpart.
     fn pairs_with(&self, probe: &P) -> bool;
@@ -122,18 +122,17 @@ impl<B: Spill + Pairs<P>, P: Spill> SpillJoin<B, P> {
 
     /// Adds a build entry.
     pub(crate) fn insert(&mut self, id: String, entry: B) -> Result<()> {
+        // Until it spills, every entry inserted is held (several may share an id).
+        let held = self.inserted;
         self.inserted += 1;
-        if self.spilled.is_none()
-            && self.memory.len() >= self.options.in_memory_keys
-            && !self.memory.contains_key(&id)
-        {
+        if self.spilled.is_none() && held >= self.options.in_memory_keys as u64 {
             self.spill()?;
         }
         match &mut self.spilled {
             Some(spilled) => spilled.build[bucket(&id, 0)].push(&id, &entry),
             None => {
                 add(&mut self.memory, id, entry);
-                self.peak = self.peak.max(self.memory.len());
+                self.peak = self.peak.max(held as usize + 1);
                 Ok(())
             }
         }
@@ -285,15 +284,17 @@ impl<B: Spill + Pairs<P>, P: Spill> Rest<B, P> {
                 blocking(|| self.split(&build, &probe, depth + 1))?;
                 continue;
             }
-            let table = blocking(|| {
+            let (table, held) = blocking(|| {
                 let mut table = HashMap::new();
+                let mut held = 0;
                 let mut reader = build.read()?;
                 while let Some((id, entry)) = reader.next::<B>()? {
                     add(&mut table, id, entry);
+                    held += 1;
                 }
-                Ok::<_, store_core::StoreError>(table)
+                Ok::<_, store_core::StoreError>((table, held))
             })?;
-            self.peak = self.peak.max(table.len());
+            self.peak = self.peak.max(held);
             self.current = Some(Current {
                 table,
                 probe: Some(probe.read()?),
@@ -319,22 +320,27 @@ impl<B: Spill + Pairs<P>, P: Spill> Rest<B, P> {
     }
 }
 
-/// A probe entry joined with a build entry of its id (one it pairs with, if several), which
-/// leaves `table`.
+/// A probe entry joined with the build entry of its id, which leaves `table`. Of an id with
+/// several (twins), only one the probe [`Pairs`] with: a probe that pairs with none stays
+/// alone, and so do the entries no probe pairs with (taking one anyway could take the
+/// counterpart of a later probe, and leave an entry that should stand alone paired).
 fn matched<B: Pairs<P>, P>(table: &mut Table<B>, id: &str, entry: P) -> Joined<B, P> {
-    let Some(held) = table.get_mut(id) else {
-        return Joined::ProbeOnly(entry);
-    };
-    let built = match held {
-        Entries::Many(all) if all.len() > 1 => {
-            let at = all.iter().position(|b| b.pairs_with(&entry)).unwrap_or(0);
-            return Joined::Both(all.remove(at), entry);
-        }
-        _ => table.remove(id).and_then(|e| e.into_vec().pop()),
-    };
-    match built {
-        Some(built) => Joined::Both(built, entry),
+    match table.get_mut(id) {
         None => Joined::ProbeOnly(entry),
+        Some(Entries::Many(all)) => match all.iter().position(|b| b.pairs_with(&entry)) {
+            Some(at) => {
+                let built = all.swap_remove(at);
+                if all.is_empty() {
+                    table.remove(id);
+                }
+                Joined::Both(built, entry)
+            }
+            None => Joined::ProbeOnly(entry),
+        },
+        Some(Entries::One(_)) => match table.remove(id) {
+            Some(Entries::One(built)) => Joined::Both(built, entry),
+            _ => Joined::ProbeOnly(entry),
+        },
     }
 }
 
@@ -457,8 +463,7 @@ mod tests {
                 join.insert(id.to_owned(), n).unwrap();
             }
             let mut found = Vec::new();
-            // 19 pairs with 9 and 21 with 1; 5 pairs with none (takes the first left, 4);
-            // for 7 none is left.
+            // 19 pairs with 9 and 21 with 1; 5 and 7 pair with none (4 is left alone).
             for n in [19, 21, 5, 7] {
                 found.extend(join.probe("a".to_owned(), n).unwrap());
             }
@@ -472,8 +477,9 @@ mod tests {
                 found,
                 [
                     a(Joined::Both(1, 21)),
-                    a(Joined::Both(4, 5)),
                     a(Joined::Both(9, 19)),
+                    a(Joined::BuildOnly(4)),
+                    a(Joined::ProbeOnly(5)),
                     a(Joined::ProbeOnly(7)),
                     ("b".to_owned(), Joined::BuildOnly(2)),
                     ("c".to_owned(), Joined::BuildOnly(3)),

@@ -54,7 +54,8 @@ pub(super) async fn open_redb(
         return Ok(Arc::new(MemoryDocumentStore::new(&name, keys)?));
     }
     folder_exists(path)?;
-    let existed = path.exists();
+    // An empty file held no store: made now, it is this run's (to remove if the run fails).
+    let existed = path.metadata().is_ok_and(|m| m.len() > 0);
     let store = RedbStore::open(path, &name, keys).await?;
     if !existed {
         remember(Created::Redb(path.to_owned()));
