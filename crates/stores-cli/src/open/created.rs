@@ -76,12 +76,12 @@ pub(crate) async fn remove_created_if_empty() {
     }
 }
 
-/// Whether the database at `path` opens and none of its tables holds a row (a table a
-/// refused restore made before its archive proved damaged is empty).
+/// Whether the database at `path` opens for writing (no other process writes it: this takes
+/// its writer lock) and none of its tables holds a row (a table a refused restore made before
+/// its archive proved damaged is empty).
 async fn sqlite_holds_no_row(path: &Path) -> bool {
     let opened = SqliteStore::builder(path)
         .create_if_missing(false)
-        .read_only(true)
         .build()
         .await;
     let Ok(store) = opened else {
