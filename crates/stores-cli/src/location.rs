@@ -23,9 +23,11 @@ use store_core::{KeySchema, KeyType};
 
 mod embedded;
 mod query_text;
+mod services;
 
 use embedded::{key_schema, parse_redb, parse_tantivy};
 use query_text::{parse_query, percent_decode, percent_encode};
+use services::{parse_opensearch, parse_postgres};
 
 /// The schemes a location can have, for messages.
 const SCHEMES: &str = "mem, file, sqlite, redb, tantivy, postgres, dynamodb, s3, opensearch, \
@@ -222,7 +224,7 @@ impl fmt::Display for Location {
             Self::Memory { name, kind } => {
                 write!(f, "mem://{name}")?;
                 match kind {
-                    MemoryKind::Documents(schema) => write_key(f, '?', schema),
+                    MemoryKind::Documents(schema) => write!(f, "?{}", key_params(schema)),
                     MemoryKind::Objects => f.write_str("?kind=objects"),
                     MemoryKind::Search => f.write_str("?kind=search"),
                 }
@@ -233,7 +235,10 @@ impl fmt::Display for Location {
                     write!(f, "?table={}", percent_encode(table))?;
                 }
                 match key {
-                    Some(key) => write_key(f, if table.is_some() { '&' } else { '?' }, key),
+                    Some(key) => {
+                        let joiner = if table.is_some() { '&' } else { '?' };
+                        write!(f, "{joiner}{}", key_params(key))
+                    }
                     None => Ok(()),
                 }
             }
@@ -433,19 +438,19 @@ fn key_spec(spec: &str) -> Result<(String, KeyType), LocationError> {
     Ok((name.to_owned(), key_type))
 }
 
-/// `?key=NAME:T[&sort=NAME:T]`, the first parameter after `joiner`.
-fn write_key(f: &mut fmt::Formatter<'_>, joiner: char, schema: &KeySchema) -> fmt::Result {
+/// `key=NAME:T[&sort=NAME:T]`: the key parameters a location writes, also in messages that
+/// name a key.
+pub(crate) fn key_params(schema: &KeySchema) -> String {
     let partition = &schema.partition;
-    write!(
-        f,
-        "{joiner}key={}:{}",
-        partition.name,
-        type_letter(partition.key_type)
-    )?;
+    let mut text = format!("key={}:{}", partition.name, type_letter(partition.key_type));
     if let Some(sort) = &schema.sort {
-        write!(f, "&sort={}:{}", sort.name, type_letter(sort.key_type))?;
+        text.push_str(&format!(
+            "&sort={}:{}",
+            sort.name,
+            type_letter(sort.key_type)
+        ));
     }
-    Ok(())
+    text
 }
 
 fn type_letter(key_type: KeyType) -> &'static str {
@@ -454,107 +459,6 @@ fn type_letter(key_type: KeyType) -> &'static str {
         KeyType::Number => "N",
         KeyType::Bytes => "B",
     }
-}
-
-/// The parameters of a PostgreSQL URL that hold a secret (libpq's `password` and
-/// `sslpassword`), shown as `***`.
-const SECRET_PARAMS: [&str; 2] = ["password", "sslpassword"];
-
-fn parse_postgres(
-    scheme: &str,
-    body: &str,
-    mut query: Vec<(String, String)>,
-) -> Result<Location, LocationError> {
-    let table = take_table(scheme, &mut query)?;
-    let (authority, path) = body.split_once('/').unwrap_or((body, ""));
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => (Some(userinfo), host),
-        None => (None, authority),
-    };
-    let (user, password) = match userinfo {
-        Some(info) => match info.split_once(':') {
-            Some((user, password)) => (Some(user), Some(password)),
-            None => (Some(info), None),
-        },
-        None => (None, None),
-    };
-    // libpq takes a password as a parameter too: it is as secret there as before the host.
-    let secret_param = |name: &str| SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str());
-    let rest = |redact: bool| {
-        if query.is_empty() {
-            return String::new();
-        }
-        let pairs: Vec<String> = query
-            .iter()
-            .map(|(k, v)| {
-                let v = if redact && secret_param(k) {
-                    "***".to_owned()
-                } else {
-                    percent_encode(v)
-                };
-                format!("{}={v}", percent_encode(k))
-            })
-            .collect();
-        format!("?{}", pairs.join("&"))
-    };
-    let query_password = query
-        .iter()
-        .find(|(k, v)| secret_param(k) && !v.is_empty())
-        .map(|(_, v)| v.as_str());
-    let path = if path.is_empty() {
-        String::new()
-    } else {
-        format!("/{path}")
-    };
-    let userinfo = |password: Option<&str>| match (user, password) {
-        (Some(user), Some(password)) => format!("{user}:{password}@"),
-        (Some(user), None) => format!("{user}@"),
-        (None, _) => String::new(),
-    };
-    Ok(Location::Postgres {
-        url: format!(
-            "{scheme}://{}{host}{path}{}",
-            userinfo(password),
-            rest(false)
-        ),
-        redacted: format!(
-            "{scheme}://{}{host}{path}{}",
-            userinfo(password.map(|_| "***")),
-            rest(true)
-        ),
-        password: password.or(query_password).map(str::to_owned),
-        table,
-    })
-}
-
-fn parse_opensearch(elastic: bool, https: bool, body: &str) -> Result<Location, LocationError> {
-    let (authority, index) = body.split_once('/').unwrap_or((body, ""));
-    let index = percent_decode(index.trim_end_matches('/'))?;
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => (Some(userinfo), host),
-        None => (None, authority),
-    };
-    if host.is_empty() || index.is_empty() || index.contains('/') {
-        return Err(bad(
-            "a search location is opensearch://HOST:PORT/INDEX or elasticsearch://HOST:PORT/INDEX \
-             (or +https), e.g. opensearch://localhost:9200/articles",
-        ));
-    }
-    let (user, password) = match userinfo {
-        Some(info) => match info.split_once(':') {
-            Some((user, password)) => (Some(percent_decode(user)?), Some(password.to_owned())),
-            None => (Some(percent_decode(info)?), None),
-        },
-        None => (None, None),
-    };
-    Ok(Location::OpenSearch {
-        elastic,
-        https,
-        host: host.to_owned(),
-        index,
-        user,
-        password,
-    })
 }
 
 /// The path of a `file://`, `sqlite://`, `redb://` or `tantivy://` location: `///abs` is absolute, `//rel` relative.
