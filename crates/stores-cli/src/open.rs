@@ -23,6 +23,7 @@ use store_sync::{
 mod created;
 mod embedded;
 mod feed;
+mod folders;
 mod sqlite;
 mod store_folder;
 

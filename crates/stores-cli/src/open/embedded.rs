@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
 use store_core::memory::MemoryDocumentStore;
-use store_core::{DocumentStore, ErrorKind, KeySchema, KeyType, StoreError};
+use store_core::{DocumentStore, ErrorKind, KeySchema};
 use store_redb::{RedbStore, StoredTable};
 use store_sync::CollectionSchema;
 use store_tantivy::TantivyIndex;
 
 use super::created::{Created, remember};
+use super::folders::{missing_folder, parent_folder_exists};
 use super::{Access, key_schema_of};
+use crate::location::key_params;
 
 /// What a `redb://` location asks of its file: the table and key it names, if any.
 pub(super) struct RedbTarget<'a> {
@@ -53,7 +55,7 @@ pub(super) async fn open_redb(
     if access == Access::DryRun {
         return Ok(Arc::new(MemoryDocumentStore::new(&name, keys)?));
     }
-    folder_exists(path)?;
+    parent_folder_exists(path)?;
     // An empty file held no store: made now, it is this run's (to remove if the run fails).
     let existed = path.metadata().is_ok_and(|m| m.len() > 0);
     let store = RedbStore::open(path, &name, keys).await?;
@@ -138,18 +140,7 @@ async fn open_stored(
 
 /// `?key=pk:S&sort=sk:N`, as a location writes it.
 fn shown_key(key: &KeySchema) -> String {
-    let attr = |a: &store_core::KeyAttribute| {
-        let letter = match a.key_type {
-            KeyType::String => "S",
-            KeyType::Number => "N",
-            KeyType::Bytes => "B",
-        };
-        format!("{}:{letter}", a.name)
-    };
-    match &key.sort {
-        Some(sort) => format!("?key={}&sort={}", attr(&key.partition), attr(sort)),
-        None => format!("?key={}", attr(&key.partition)),
-    }
+    format!("?{}", key_params(key))
 }
 
 /// The name of a new file's table: the location's, or the file's stem.
@@ -172,28 +163,11 @@ fn table_name(target: &RedbTarget<'_>) -> Result<String> {
     }
 }
 
-/// A store file is made in an existing folder only (as an SQLite database is).
-fn folder_exists(path: &Path) -> store_core::Result<()> {
-    match path
-        .parent()
-        .filter(|folder| !folder.as_os_str().is_empty() && !folder.exists())
-    {
-        Some(folder) => Err(StoreError::not_found(format!(
-            "the folder {} does not exist; create it first",
-            folder.display()
-        ))),
-        None => Ok(()),
-    }
-}
-
 /// The index `index` in the directory `root`. Writing needs the directory to exist (the
 /// index's own directory is made when the index is created); reading needs the index.
 pub(super) async fn open_tantivy(root: &Path, index: &str, access: Access) -> Result<TantivyIndex> {
     if access == Access::Write && !root.is_dir() {
-        bail!(
-            "the folder {} does not exist; create it first",
-            root.display()
-        );
+        return Err(missing_folder(root).into());
     }
     let existed = root.join(index).exists();
     let opened = TantivyIndex::open(root, index).await?;

@@ -8,21 +8,13 @@ use store_rusqlite::SqliteStore;
 
 use super::Access;
 use super::created::{Created, remember};
+use super::folders::parent_folder_exists;
 
 /// The database at `path`, opened as `access` needs it.
 pub(super) async fn open_sqlite(path: &Path, access: Access) -> store_core::Result<SqliteStore> {
     match access {
         Access::Write => {
-            // SQLite's own error for this is "unable to open database file", five times over.
-            let missing = path
-                .parent()
-                .filter(|folder| !folder.as_os_str().is_empty() && !folder.exists());
-            if let Some(folder) = missing {
-                return Err(store_core::StoreError::not_found(format!(
-                    "the folder {} does not exist; create it first",
-                    folder.display()
-                )));
-            }
+            parent_folder_exists(path)?;
             let existed = path.exists();
             let store = SqliteStore::open(path).await?;
             if !existed {
