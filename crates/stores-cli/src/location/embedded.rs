@@ -91,22 +91,15 @@ impl Location {
     /// Whether this and `other` are one redb file or one tantivy index (however their paths
     /// are written: `./a.redb`, a symbolic link).
     pub(crate) fn is_same_file_store(&self, other: &Location) -> bool {
-        let same =
-            |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize()) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => a == b,
-            };
         match (self, other) {
-            (Self::Redb { path: a, .. }, Self::Redb { path: b, .. }) => same(a, b),
+            (Self::Redb { path: a, .. }, Self::Redb { path: b, .. }) => resolved(a) == resolved(b),
             (Self::Tantivy { root: a, index: x }, Self::Tantivy { root: b, index: y }) => {
-                same(&a.join(x), &b.join(y))
+                resolved(&a.join(x)) == resolved(&b.join(y))
             }
             _ => false,
         }
     }
-}
 
-impl Location {
     /// Whether this and `other` are two `file://` folders, one inside the other (or the same).
     pub(crate) fn is_nested_folder(&self, other: &Location) -> bool {
         let (Self::File { path: a }, Self::File { path: b }) = (self, other) else {
