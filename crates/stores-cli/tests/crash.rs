@@ -88,6 +88,15 @@ fn timed(args: &[String]) -> Duration {
     start.elapsed()
 }
 
+/// Times the job `scratch` (a whole run, then a run its checkpoint says is done: the cost of
+/// starting alone), then runs the same job as `real` under seeded kills until it finishes;
+/// returns how many kills landed.
+fn timed_then_killed(scratch: &[String], real: &[String], checkpoint: &Path, seed: u64) -> u64 {
+    let span = timed(scratch);
+    let startup = timed(scratch);
+    kill_and_resume(real, checkpoint, seed, startup, span)
+}
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
@@ -137,16 +146,12 @@ fn killed_copies_backups_and_restores_resume_to_an_equal_result() {
         };
         for verb in ["copy", "backup", "restore"] {
             let (scratch_args, _, _) = job(&scratch, verb);
-            let span = timed(&scratch_args);
-            // Run again: the checkpoint says done, so this is the cost of starting alone.
-            let startup = timed(&scratch_args);
             let (real_args, target, checkpoint) = job(&real, verb);
-            landed += kill_and_resume(
+            landed += timed_then_killed(
+                &scratch_args,
                 &real_args,
                 &checkpoint,
                 seed ^ verb.len() as u64,
-                startup,
-                span,
             );
             let compare_to = if verb == "restore" {
                 file_url(&real.join("archive"))
@@ -185,11 +190,9 @@ fn killed_copies_into_the_embedded_stores_resume_to_an_equal_result() {
                 (a, checkpoint)
             };
             let (scratch_args, _) = job(&dir.path().join(format!("scratch-{store}-{round}")));
-            let span = timed(&scratch_args);
-            let startup = timed(&scratch_args);
             let real = dir.path().join(format!("real-{store}-{round}"));
             let (real_args, checkpoint) = job(&real);
-            landed += kill_and_resume(&real_args, &checkpoint, seed, startup, span);
+            landed += timed_then_killed(&scratch_args, &real_args, &checkpoint, seed);
             expect_code(&stores(&["check", &source, &target(&real)]), 0);
         }
     }
