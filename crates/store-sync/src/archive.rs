@@ -33,6 +33,7 @@ mod writer;
 pub(crate) use lines::{check_nesting, decode_written, write_line_as_given};
 pub use lines::{decode_line, encode_line};
 pub use manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
+pub(crate) use objects::{CONCURRENCY as OBJECT_CONCURRENCY, delete_listed, listed_text};
 pub use objects::{ObjectArchiveSink, ObjectListing, ObjectRestoreSink};
 pub use reader::ArchiveSource;
 pub use writer::ArchiveSink;

@@ -2,12 +2,17 @@
 //!
 //! Listing is in key order; bodies stream from one store into the other, so memory stays
 //! bounded by the concurrency, not the object sizes. Two objects are the same when their sizes
-//! match and their contents have the same SHA-256 (entity tags are compared instead only when
-//! both stores are the same backend, where equal tags mean equal bytes).
+//! match, their contents have the same SHA-256 (entity tags are compared instead only when
+//! both stores are the same backend, where equal tags mean equal bytes), and they carry the
+//! same content type and user metadata (see `described` for what stores may differ in).
 
+mod copy_sink;
+mod described;
 mod merge;
 mod ordered;
 mod sizing;
+
+pub use copy_sink::ObjectCopySink;
 
 pub(crate) use sizing::count;
 
@@ -19,6 +24,7 @@ use sha2::{Digest as _, Sha256};
 use store_core::object::{GetOptions, ListOptions, ObjectMeta, PutOptions};
 use store_core::{ObjectKey, ObjectStore, Result, StoreError};
 
+use self::described::{described_alike, holds_description_of};
 use self::merge::{Found, merge};
 use crate::check::Differences;
 use crate::digest::{CollectionDigest, RecordDigest};
@@ -86,10 +92,6 @@ impl ObjectLocation {
             // Ended listings may be asked again (a merge reads ahead): fused, they answer None.
             .fuse()
             .boxed()
-    }
-
-    pub(crate) async fn content_sha256(&self, key: &ObjectKey) -> Result<[u8; 32]> {
-        Ok(self.read_content(key).await?.1)
     }
 
     /// The object's metadata as a read of it gives them (a listing, S3's for one, may leave
@@ -242,13 +244,7 @@ async fn copy_each(
                 Found::Both(mine, _) | Found::Left(mine) => mine,
             };
             if !options.dry_run {
-                let got = from.store.get(&mine.key, GetOptions::new()).await?;
-                let mut put = PutOptions::new();
-                put.content_type = got.meta.content_type.clone();
-                put.metadata = got.meta.metadata.clone();
-                to.store
-                    .put_stream(&to.key_for(&relative)?, got.body, put)
-                    .await?;
+                copy_object(from, to, &relative).await?;
             }
             Ok(Moved::Copied(mine.size))
         })
@@ -277,10 +273,31 @@ async fn copy_each(
     Ok((report, extras, extra))
 }
 
+/// Copies the object at `relative` under `from` to the same relative key under `to`, with
+/// its content type and user metadata, streaming the body; returns the bytes written.
+pub(crate) async fn copy_object(
+    from: &ObjectLocation,
+    to: &ObjectLocation,
+    relative: &str,
+) -> Result<u64> {
+    let got = from
+        .store
+        .get(&from.key_for(relative)?, GetOptions::new())
+        .await?;
+    let mut put = PutOptions::new();
+    put.content_type = got.meta.content_type.clone();
+    put.metadata = got.meta.metadata.clone();
+    let size = got.meta.size;
+    to.store
+        .put_stream(&to.key_for(relative)?, got.body, put)
+        .await?;
+    Ok(size)
+}
+
 /// Refuses two locations of one store where one holds the other: a copy would list what it
 /// writes (copying `b/` into `b/backup/` copies `backup/a` again, without end), and a sync
 /// with `--delete` would delete its own source.
-fn refuse_overlap(from: &ObjectLocation, to: &ObjectLocation) -> Result<()> {
+pub(crate) fn refuse_overlap(from: &ObjectLocation, to: &ObjectLocation) -> Result<()> {
     let same_store = Arc::ptr_eq(&from.store, &to.store)
         || (from.store.backend() == to.store.backend()
             && from.store.bucket_name().is_some()
@@ -315,13 +332,18 @@ async fn equal(
         return Ok(false);
     }
     if same_backend && let (Some(a), Some(b)) = (&mine.etag, &theirs.etag) {
-        return Ok(a == b);
+        if a != b {
+            return Ok(false);
+        }
+        // Equal tags mean equal bytes, not an equal description (S3 keeps an object's tag
+        // when only its metadata is replaced); a listing may not carry it, a head does.
+        let (mine, theirs) =
+            futures::try_join!(from.store.head(&mine.key), to.store.head(&theirs.key))?;
+        return Ok(holds_description_of(&theirs, &mine));
     }
-    let (a, b) = futures::try_join!(
-        from.content_sha256(&mine.key),
-        to.content_sha256(&theirs.key)
-    )?;
-    Ok(a == b)
+    let ((mine, a), (theirs, b)) =
+        futures::try_join!(from.read_content(&mine.key), to.read_content(&theirs.key))?;
+    Ok(a == b && holds_description_of(&theirs, &mine))
 }
 
 /// What [`check_objects`] found.
@@ -335,12 +357,13 @@ pub struct ObjectCheckReport {
     pub only_left: Differences,
     /// Keys only the second has.
     pub only_right: Differences,
-    /// Keys whose contents differ.
+    /// Keys whose contents differ, or whose content types (where both have one) or user
+    /// metadata do.
     pub differing: Differences,
 }
 
 impl ObjectCheckReport {
-    /// Whether both hold the same objects with the same bytes.
+    /// Whether both hold the same objects with the same bytes and descriptions.
     pub fn is_equal(&self) -> bool {
         self.only_left.count == 0 && self.only_right.count == 0 && self.differing.count == 0
     }
@@ -378,14 +401,18 @@ pub async fn check_objects(
         .try_buffer_unordered(concurrency.max(1));
     futures::pin_mut!(hashed);
     while let Some((relative, a, b)) = hashed.try_next().await? {
-        if let Some(a) = &a {
+        if let Some((a, _)) = &a {
             report.left.add(a);
         }
-        if let Some(b) = &b {
+        if let Some((b, _)) = &b {
             report.right.add(b);
         }
         match (a, b) {
-            (Some(a), Some(b)) if a != b => report.differing.add(&relative),
+            (Some((a, said_a)), Some((b, said_b)))
+                if a != b || !described_alike(&said_a, &said_b) =>
+            {
+                report.differing.add(&relative)
+            }
             (Some(_), None) => report.only_left.add(&relative),
             (None, Some(_)) => report.only_right.add(&relative),
             _ => {}
@@ -394,16 +421,17 @@ pub async fn check_objects(
     Ok(report)
 }
 
-/// An object's digest: its relative key and the SHA-256 of its content.
+/// An object's digest (over its relative key and the SHA-256 of its content, which stores of
+/// any backend agree on) and its metadata as a read gives them.
 async fn digest(
     location: &ObjectLocation,
     relative: &str,
     meta: &ObjectMeta,
-) -> Result<RecordDigest> {
-    let content = location.content_sha256(&meta.key).await?;
+) -> Result<(RecordDigest, ObjectMeta)> {
+    let (read, content) = location.read_content(&meta.key).await?;
     let mut hasher = Sha256::new();
     hasher.update(relative.as_bytes());
     hasher.update([0]);
     hasher.update(content);
-    Ok(RecordDigest(hasher.finalize().into()))
+    Ok((RecordDigest(hasher.finalize().into()), read))
 }

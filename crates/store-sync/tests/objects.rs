@@ -69,6 +69,55 @@ async fn objects_copy_between_backends_and_check_equal_by_content() {
 }
 
 #[tokio::test]
+async fn a_new_content_type_or_metadata_is_a_difference_that_sync_repairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs: Arc<dyn ObjectStore> = Arc::new(store_fs::FsStore::open(dir.path()).await.unwrap());
+    // The same backend compares entity tags (then heads both); another one reads the bytes.
+    for (label, other) in [
+        (
+            "mem://b",
+            Arc::new(MemoryObjectStore::new()) as Arc<dyn ObjectStore>,
+        ),
+        ("file://b", fs),
+    ] {
+        let mem = Arc::new(MemoryObjectStore::new());
+        filled(mem.as_ref(), "", 10).await;
+        let from = ObjectLocation::new(mem.clone(), "", "mem://a");
+        let to = ObjectLocation::new(other, "", label);
+        let options = ObjectTransferOptions::default();
+        transfer_objects(&from, &to, &options, &Silent)
+            .await
+            .unwrap();
+        // The same bytes, described anew at the source.
+        let retyped = ObjectKey::new("dir1/obj-001-é").unwrap();
+        let body = mem.get_bytes(&retyped).await.unwrap();
+        let put = PutOptions::new()
+            .content_type("text/plain")
+            .metadata("n", "1");
+        mem.put(&retyped, body, put).await.unwrap();
+        let relabeled = ObjectKey::new("dir2/obj-002-é").unwrap();
+        let body = mem.get_bytes(&relabeled).await.unwrap();
+        let put = PutOptions::new()
+            .content_type("application/octet-stream")
+            .metadata("n", "two");
+        mem.put(&relabeled, body, put).await.unwrap();
+
+        let verdict = check_objects(&from, &to, 4).await.unwrap();
+        assert_eq!(verdict.differing.count, 2, "{label}: {verdict:?}");
+        assert_eq!(verdict.left, verdict.right, "the bytes are the same");
+        let synced = transfer_objects(&from, &to, &options, &Silent)
+            .await
+            .unwrap();
+        assert_eq!((synced.copied, synced.unchanged), (2, 8), "{label}");
+        assert!(check_objects(&from, &to, 4).await.unwrap().is_equal());
+        let again = transfer_objects(&from, &to, &options, &Silent)
+            .await
+            .unwrap();
+        assert_eq!((again.copied, again.unchanged), (0, 10), "{label}");
+    }
+}
+
+#[tokio::test]
 async fn object_sync_deletes_only_with_consent_within_the_cap() {
     let a = Arc::new(MemoryObjectStore::new());
     let b = Arc::new(MemoryObjectStore::new());

@@ -1,6 +1,6 @@
 //! `stores copy`, `backup` and `restore` killed with SIGKILL at seeded points, then run again
 //! with the same checkpoint until they finish: the sink ends equal to the source by key and
-//! digest (`stores check` exits 0) — nothing lost, nothing doubled.
+//! digest (`stores check` exits 0) — nothing lost, nothing doubled. Records and objects.
 
 mod common;
 
@@ -200,5 +200,57 @@ fn killed_copies_into_the_embedded_stores_resume_to_an_equal_result() {
     assert!(
         landed >= 8,
         "only {landed} kills landed mid-copy; the test proves too little"
+    );
+}
+
+#[test]
+fn killed_object_copies_backups_and_restores_resume_to_an_equal_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("src");
+    block_on(async {
+        let store = store_fs::FsStore::open(&src_dir).await.unwrap();
+        for i in 0..600usize {
+            let body: Vec<u8> = (0..2_000 + i * 13).map(|b| (b * 31 + i) as u8).collect();
+            let key = store_core::ObjectKey::new(format!("d{}/o-{i:04}", i % 7)).unwrap();
+            let options = store_core::object::PutOptions::new()
+                .content_type("application/x-test")
+                .metadata("n", i.to_string());
+            store_core::ObjectStore::put(&store, &key, body.into(), options)
+                .await
+                .unwrap();
+        }
+    });
+    let source = file_url(&src_dir);
+    let mut landed = 0;
+    for (round, seed) in [(0u64, 5u64), (1, 77_777)] {
+        let job = |root: &Path, verb: &str| -> (Vec<String>, String, std::path::PathBuf) {
+            std::fs::create_dir_all(root).unwrap();
+            let checkpoint = root.join(format!("{verb}.checkpoint.json"));
+            let (from, to) = match verb {
+                "copy" => (source.clone(), file_url(&root.join("copy"))),
+                "backup" => (source.clone(), file_url(&root.join("archive"))),
+                _ => (
+                    file_url(&root.join("archive")),
+                    file_url(&root.join("restored")),
+                ),
+            };
+            let mut a = args(&[verb, &from, &to, "--batch-size", "20"]);
+            a.extend(args(&["--checkpoint", &path(&checkpoint)]));
+            (a, to, checkpoint)
+        };
+        let scratch = dir.path().join(format!("scratch-{round}"));
+        let real = dir.path().join(format!("real-{round}"));
+        for verb in ["copy", "backup", "restore"] {
+            let (scratch_args, _, _) = job(&scratch, verb);
+            let (real_args, target, checkpoint) = job(&real, verb);
+            landed += timed_then_killed(&scratch_args, &real_args, &checkpoint, seed);
+            // Contents, content types and user metadata, against the source itself.
+            expect_code(&stores(&["check", &source, &target]), 0);
+        }
+    }
+    eprintln!("{landed} kills landed mid-job");
+    assert!(
+        landed >= 12,
+        "only {landed} kills landed mid-job; the test proves too little"
     );
 }

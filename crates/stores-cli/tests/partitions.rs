@@ -1,5 +1,5 @@
 //! Four `stores backup --partition I/4` processes started at once write one archive between
-//! them; it restores to a table equal to the source.
+//! them; it restores to a table equal to the source. Partitioned copies of tables and objects.
 
 mod common;
 
@@ -70,6 +70,46 @@ fn four_partition_processes_copy_a_table_by_one_plan_and_none_go_without_it() {
     }
     assert!(dir.path().join("plan/plan.json").is_file());
     expect_code(&stores(&["check", &source, &target]), 0);
+}
+
+#[test]
+fn four_partition_processes_copy_objects_between_them_each_a_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("src");
+    block_on(async {
+        let store = store_fs::FsStore::open(&src_dir).await.unwrap();
+        for i in 0..200 {
+            let key = store_core::ObjectKey::new(format!("p/{i:03}")).unwrap();
+            store_core::ObjectStoreExt::put_str(&store, &key, &format!("body {i}"))
+                .await
+                .unwrap();
+        }
+    });
+    let source = file_url(&src_dir);
+    let target = file_url(&dir.path().join("dst"));
+    let mut shares = Vec::new();
+    for i in 0..4 {
+        let partition = format!("{i}/4");
+        let dry = [&["--dry-run", "--json"][..], &["copy", &source, &target]].concat();
+        let would = summary(&stores(&[&dry[..], &["--partition", &partition]].concat()));
+        let out = stores(&[
+            "copy",
+            "--json",
+            &source,
+            &target,
+            "--partition",
+            &partition,
+        ]);
+        expect_code(&out, 0);
+        let copied = summary(&out)["objects"].as_u64().unwrap();
+        assert_eq!(would["objects"].as_u64(), Some(copied), "{would}");
+        shares.push(copied);
+        // Until the last share is copied, the copy differs from the source.
+        let code = if i == 3 { 0 } else { 2 };
+        expect_code(&stores(&["check", &source, &target]), code);
+    }
+    assert_eq!(shares.iter().sum::<u64>(), 200, "{shares:?}");
+    assert!(shares.iter().all(|&n| n > 20), "uneven shares: {shares:?}");
 }
 
 #[test]

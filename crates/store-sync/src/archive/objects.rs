@@ -31,7 +31,7 @@ use crate::sink::{Receipt, RecordSink};
 use crate::source::{Batch, Partition, RecordSource};
 
 /// Bodies moved at once by the object sinks and hashed at once by a hashing listing.
-const CONCURRENCY: usize = 8;
+pub(crate) const CONCURRENCY: usize = 8;
 
 /// The objects under a location as records, in key order: `key`, `size`, `content_type` (when
 /// known), `metadata`, and with [`hashing`](ObjectListing::hashing) the content's `sha256`.
@@ -160,10 +160,7 @@ impl ObjectArchiveSink {
     }
 
     async fn store_body(&self, record: Record) -> Result<Record> {
-        let relative = match record.doc.get("key") {
-            Some(Value::String(key)) => key.clone(),
-            _ => return Err(StoreError::invalid_input("an object record has no `key`")),
-        };
+        let relative = listed_text(&record, "key")?;
         let key = self.from.key_for(&relative)?;
         let got = self.from.store.get(&key, GetOptions::new()).await?;
         // The read's content type and metadata, which a listing (S3's) may leave out.
@@ -240,13 +237,7 @@ impl ObjectRestoreSink {
     }
 
     async fn restore(&self, record: Record) -> Result<()> {
-        let text = |name: &str| match record.doc.get(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            _ => Err(StoreError::invalid_input(format!(
-                "object record {} has no text `{name}`",
-                record.key
-            ))),
-        };
+        let text = |name: &str| listed_text(&record, name);
         let relative = text("key")?;
         let sha = text("sha256")?;
         let blob = listed_blob(&sha)?;
@@ -332,13 +323,30 @@ impl RecordSink for ObjectRestoreSink {
     }
 
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {
-        let keys = keys
-            .iter()
-            .map(|k| self.to.key_for(k.id()))
-            .collect::<Result<Vec<_>>>()?;
-        match self.to.store.delete_many(&keys).await?.into_iter().next() {
-            None => Ok(()),
-            Some(failure) => Err(failure.error),
-        }
+        delete_listed(&self.to, keys).await
+    }
+}
+
+/// The text field `name` of an object's listing record (its relative `key`, `sha256`,
+/// `content_type`).
+pub(crate) fn listed_text(record: &Record, name: &str) -> Result<String> {
+    match record.doc.get(name) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(StoreError::invalid_input(format!(
+            "object record {} has no text `{name}`",
+            record.key
+        ))),
+    }
+}
+
+/// Deletes the objects under `to` whose relative keys are the listing keys `keys`.
+pub(crate) async fn delete_listed(to: &ObjectLocation, keys: Vec<RecordKey>) -> Result<()> {
+    let keys = keys
+        .iter()
+        .map(|k| to.key_for(k.id()))
+        .collect::<Result<Vec<_>>>()?;
+    match to.store.delete_many(&keys).await?.into_iter().next() {
+        None => Ok(()),
+        Some(failure) => Err(failure.error),
     }
 }

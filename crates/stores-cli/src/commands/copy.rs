@@ -2,9 +2,15 @@
 //! locations.
 
 use anyhow::{Context as _, Result, bail};
+use futures::TryStreamExt;
 use serde_json::{Map, Value as Json};
-use store_sync::objects::{ObjectTransferOptions, ObjectTransferReport, transfer_objects};
-use store_sync::{SyncOptions, sync as sync_records};
+use store_core::Value;
+use store_sync::objects::{
+    ObjectCopySink, ObjectTransferOptions, ObjectTransferReport, transfer_objects,
+};
+use store_sync::{
+    ObjectListing, Partition, RecordSink as _, RecordSource as _, SyncOptions, sync as sync_records,
+};
 
 use super::{
     Context, Outcome, copy_fields, copy_notes, refuse_done_into_new, sync_counts, sync_fields,
@@ -64,8 +70,7 @@ pub(crate) async fn open_source(
 pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Result<Outcome> {
     check_pair("copy", src, dst)?;
     if !src.kind().is_records() {
-        ctx.refuse("copy of objects", true, true)?;
-        return objects(ctx, src, dst, None).await;
+        return copy_objects(ctx, src, dst).await;
     }
     let (source, schema) = open_source(ctx, src).await?;
     ctx.reporter.start(&src.describe(), Some(&dst.describe()));
@@ -135,7 +140,7 @@ pub(crate) async fn sync(
     check_pair("sync", src, dst)?;
     ctx.refuse("sync", true, true)?;
     if !src.kind().is_records() {
-        return objects(ctx, src, dst, Some(flags)).await;
+        return sync_objects(ctx, src, dst, flags).await;
     }
     let (source, schema) = open_source(ctx, src).await?;
     ctx.reporter.start(&src.describe(), Some(&dst.describe()));
@@ -182,12 +187,97 @@ pub(crate) async fn sync(
     Ok(Outcome::Done)
 }
 
-/// Objects from one object location to another: everything (copy), or what differs (sync).
-async fn objects(
+/// `stores copy` of objects: every object listed under SRC written to the same relative key
+/// under DST, through the checkpointed copy, so `--checkpoint` resumes it after a crash and
+/// `--partition` splits it between processes (by a hash of each key).
+async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<Outcome> {
+    let from = ctx.opener.objects(src, Access::Read).await?;
+    let listing = ObjectListing::new(from.clone());
+    ctx.reporter.counts_objects();
+    ctx.reporter.start(&src.describe(), Some(&dst.describe()));
+    let partition = ctx.partition();
+    if ctx.common.dry_run {
+        let to = ctx.opener.objects(dst, Access::DryRun).await?;
+        // What the real run would refuse before reading (a location inside the source).
+        ObjectCopySink::new(from, to)
+            .prepare(&listing.schema().await?, false)
+            .await?;
+        let (objects, bytes) = listed_size(&listing, partition, ctx.batch_size()).await?;
+        let mut fields = object_fields(&ObjectTransferReport::default(), true);
+        fields.insert("objects".into(), objects.into());
+        fields.insert("bytes".into(), bytes.into());
+        let share = if partition.is_whole() {
+            String::new()
+        } else {
+            format!(" (partition {partition})")
+        };
+        ctx.reporter.summary(
+            &format!(
+                "would copy {objects} objects ({bytes} bytes) from {src} to {dst}{share}; \
+                 nothing was written"
+            ),
+            fields,
+        );
+        return Ok(Outcome::Done);
+    }
+    let to = ctx.opener.objects(dst, Access::Write).await?;
+    let sink = ObjectCopySink::new(from, to);
+    let report = ctx
+        .until_interrupted(store_sync::copy(
+            &listing,
+            &sink,
+            &ctx.copy_options(true).await?,
+            &ctx.reporter,
+        ))
+        .await?;
+    let bytes = sink.bytes_written().unwrap_or(0);
+    let by_this_run = if report.resumed_records > 0 || report.already_done {
+        " by this run"
+    } else {
+        ""
+    };
+    let mut fields = copy_fields(&report, partition);
+    fields.insert("objects".into(), report.records.into());
+    fields.insert("bytes".into(), bytes.into());
+    ctx.reporter.summary(
+        &format!(
+            "copied {} objects ({bytes} bytes{by_this_run}) from {src} to {dst} {}{}",
+            report.records,
+            ctx.reporter.took(),
+            copy_notes(&report, partition)
+        ),
+        fields,
+    );
+    Ok(Outcome::Done)
+}
+
+/// The objects and bytes `partition` of `listing` holds.
+async fn listed_size(
+    listing: &ObjectListing,
+    partition: Partition,
+    batch_size: usize,
+) -> Result<(u64, u64)> {
+    let (mut objects, mut bytes) = (0u64, 0u64);
+    let mut batches = listing.read(partition, None, batch_size);
+    while let Some(batch) = batches.try_next().await? {
+        for record in &batch.records {
+            objects += 1;
+            bytes += match record.doc.get("size") {
+                Some(Value::Number(n)) => n.to_u64().unwrap_or(0),
+                _ => 0,
+            };
+        }
+    }
+    Ok((objects, bytes))
+}
+
+/// `stores sync` of objects: what differs written, and with `--delete` what SRC lacks deleted
+/// (both sides compared, so there is nothing to resume).
+async fn sync_objects(
     ctx: &Context,
     src: &Location,
     dst: &Location,
-    sync: Option<SyncFlags>,
+    flags: SyncFlags,
 ) -> Result<Outcome> {
     let dry_run = ctx.common.dry_run;
     let from = ctx.opener.objects(src, Access::Read).await?;
@@ -200,9 +290,9 @@ async fn objects(
     ctx.reporter.counts_objects();
     ctx.reporter.start(&src.describe(), Some(&dst.describe()));
     let options = ObjectTransferOptions {
-        skip_unchanged: sync.is_some(),
-        delete: sync.is_some_and(|s| s.delete),
-        max_delete: sync.and_then(|s| s.max_delete),
+        skip_unchanged: true,
+        delete: flags.delete,
+        max_delete: flags.max_delete,
         dry_run,
         spill: ctx.spill(),
         ..ObjectTransferOptions::default()
@@ -210,7 +300,6 @@ async fn objects(
     let report = ctx
         .until_interrupted(transfer_objects(&from, &to, &options, &ctx.reporter))
         .await?;
-    let verb = if sync.is_some() { "synced" } else { "copied" };
     let text = if dry_run {
         format!(
             "would write {} objects ({} bytes) from {src} to {dst}, {} unchanged, {} to delete, \
@@ -219,7 +308,7 @@ async fn objects(
         )
     } else {
         format!(
-            "{verb} {} objects ({} bytes) from {src} to {dst}, {} unchanged, {} deleted {}",
+            "synced {} objects ({} bytes) from {src} to {dst}, {} unchanged, {} deleted {}",
             report.copied,
             report.bytes,
             report.unchanged,
