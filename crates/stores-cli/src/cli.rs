@@ -234,7 +234,7 @@ pub(crate) enum Command {
         /// The other side.
         b: String,
     },
-    /// List the objects under a location, or the keys of a collection.
+    /// List the objects under a location, or the keys of a collection or of an archive.
     Ls {
         /// What to list.
         url: String,

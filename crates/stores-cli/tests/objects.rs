@@ -120,6 +120,16 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     );
     assert!(archive_dir.join("blobs").is_dir());
     expect_code(&stores(&["check", &src, &archive]), 0);
+    // An archive lists as what it holds: the objects' keys, and what it is a backup of.
+    let out = stores(&["ls", &archive]);
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out).lines().count(), 25, "{}", stdout(&out));
+    assert!(stdout(&out).contains("2024/img-07.bin"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains(&format!("25 records in {archive} (an archive of objects")),
+        "{}",
+        stderr(&out)
+    );
     // Not into an object store's folder, nor inside it: the archive would mix with objects.
     let link = dir.path().join("link-to-objects");
     std::os::unix::fs::symlink(src_dir.join("objects"), &link).unwrap();

@@ -1,9 +1,11 @@
-//! `stores ls URL`: the objects under a location, or the keys of a collection.
+//! `stores ls URL`: the objects under a location, or the keys of a collection or archive.
 
 use anyhow::{Context as _, Result};
 use futures::TryStreamExt;
 use serde_json::Map;
+use store_core::ErrorKind;
 use store_core::object::ListOptions;
+use store_sync::{ArchiveSource, RecordSource};
 
 use super::{Context, Outcome};
 use crate::location::Location;
@@ -15,6 +17,9 @@ pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
     ctx.refuse("ls", true, true)?;
     if location.kind().is_records() {
         return keys(ctx, location).await;
+    }
+    if let Some(archive) = archive_at(ctx, location).await? {
+        return archive_keys(ctx, location, archive).await;
     }
     let objects = ctx.opener.objects(location, Access::Read).await?;
     ctx.reporter.start(&location.describe(), None);
@@ -54,6 +59,41 @@ pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// The archive at an object location, when one is there: its root holds a stores archive's
+/// `manifest.json`. A folder's damaged manifest is an error; under an object prefix, a
+/// `manifest.json` that is not an archive's is one of the objects to list.
+async fn archive_at(ctx: &Context, location: &Location) -> Result<Option<ArchiveSource>> {
+    let archive = ctx.opener.archive_source(location).await?;
+    match archive.manifest().await {
+        Ok(_) => Ok(Some(archive)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(_) if !matches!(location, Location::File { .. }) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read the archive {location}")),
+    }
+}
+
+/// The keys of an archive's records (objects, rows, items or documents), in its order.
+async fn archive_keys(
+    ctx: &Context,
+    location: &Location,
+    archive: ArchiveSource,
+) -> Result<Outcome> {
+    let manifest = archive.manifest().await?;
+    let what = match manifest.collections.as_slice() {
+        [one] if one.name == manifest.source => one.kind.clone(),
+        [one] => format!("{} `{}`", one.kind, one.name),
+        _ => "nothing".to_owned(),
+    };
+    let about = format!("an archive of {what} from {}", manifest.source);
+    ctx.reporter.start(&location.describe(), None);
+    let count = list_keys(ctx, &archive).await?;
+    let mut fields = Map::new();
+    fields.insert("count".into(), count.into());
+    ctx.reporter
+        .summary(&format!("{count} records in {location} ({about})"), fields);
+    Ok(Outcome::Done)
+}
+
 /// The keys of a collection, in the order it reads them.
 async fn keys(ctx: &Context, location: &Location) -> Result<Outcome> {
     let collection = ctx
@@ -67,6 +107,16 @@ async fn keys(ctx: &Context, location: &Location) -> Result<Outcome> {
         .with_context(|| format!("cannot read {location}"))?;
     ctx.reporter.start(&location.describe(), None);
     store_sync::preview_plan(source, ctx.partition(), ctx.plan_home().await?.as_ref()).await?;
+    let count = list_keys(ctx, source).await?;
+    let mut fields = Map::new();
+    fields.insert("count".into(), count.into());
+    ctx.reporter
+        .summary(&format!("{count} records in {location}"), fields);
+    Ok(Outcome::Done)
+}
+
+/// Reports every key `source` reads as an item; returns how many.
+async fn list_keys(ctx: &Context, source: &dyn RecordSource) -> Result<u64> {
     let mut batches = source.read(ctx.partition(), None, ctx.batch_size());
     let mut count = 0u64;
     while let Some(batch) = batches.try_next().await? {
@@ -77,9 +127,5 @@ async fn keys(ctx: &Context, location: &Location) -> Result<Outcome> {
             ctx.reporter.item(fields, &shown_key(&record.key.shown()));
         }
     }
-    let mut fields = Map::new();
-    fields.insert("count".into(), count.into());
-    ctx.reporter
-        .summary(&format!("{count} records in {location}"), fields);
-    Ok(Outcome::Done)
+    Ok(count)
 }
