@@ -32,6 +32,7 @@ pub struct TantivyConfig {
     pub(crate) name: String,
     pub(crate) memory_budget: usize,
     pub(crate) threads: usize,
+    pub(crate) read_only: bool,
 }
 
 impl TantivyConfig {
@@ -43,6 +44,7 @@ impl TantivyConfig {
             name: name.to_owned(),
             memory_budget: DEFAULT_MEMORY_BUDGET,
             threads: 1,
+            read_only: false,
         }
     }
 
@@ -50,6 +52,16 @@ impl TantivyConfig {
     /// [`MIN_MEMORY_BUDGET_PER_THREAD`] each; less is raised to that).
     pub fn memory_budget(mut self, bytes: usize) -> Self {
         self.memory_budget = bytes;
+        self
+    }
+
+    /// Opens the index for reading only: no writer and no directory lock, so it opens beside
+    /// a process writing the index (where a second writer is `Conflict`). Reads see the last
+    /// commit as of opening, and [`refresh`](store_core::SearchIndex::refresh) moves them to
+    /// the newest; writes, `create` and `drop_index` are `Unsupported`. The index must exist
+    /// (`NotFound` otherwise).
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
         self
     }
 
@@ -68,6 +80,7 @@ impl TantivyConfig {
     /// Opens a handle on the index (on a blocking thread): when the directory holds an index,
     /// opens it for writing now, so a second writer fails here with `Conflict`; otherwise the
     /// index is created by [`create`](store_core::SearchIndex::create) or by the first write.
+    /// With [`read_only`](Self::read_only), opens it for reading.
     pub async fn build(mut self) -> Result<TantivyIndex> {
         self.memory_budget = self
             .memory_budget

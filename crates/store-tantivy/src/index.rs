@@ -16,7 +16,8 @@ use store_core::{Document, Health, HealthReport, IndexName, Result, StoreError};
 
 use crate::config::TantivyConfig;
 use crate::error::{BACKEND, io_error};
-use crate::writer::{Actor, Writer, exists_on_disk};
+use crate::read_only::ReadOnly;
+use crate::writer::{Actor, View, Writer, exists_on_disk};
 
 /// A [`SearchIndex`] in one tantivy index directory, with OpenSearch's semantics as the
 /// in-memory reference index has them. See the [crate documentation](crate) for the design.
@@ -34,6 +35,8 @@ struct Shared {
     config: TantivyConfig,
     /// The running writer, once the index is open; `None` while it does not exist.
     actor: tokio::sync::Mutex<Option<Arc<Actor>>>,
+    /// The reader of a handle opened for reading only (which never has a writer).
+    reading: Option<ReadOnly>,
 }
 
 impl TantivyIndex {
@@ -49,21 +52,72 @@ impl TantivyIndex {
         TantivyConfig::new(root, name)
     }
 
+    /// Opens a handle on the existing index `name` in `root/name` for reading only (see
+    /// [`TantivyConfig::read_only`]): it opens beside a process that writes the index.
+    pub async fn open_read_only(root: impl AsRef<Path>, name: &str) -> Result<Self> {
+        Self::builder(root, name).read_only().build().await
+    }
+
     pub(crate) async fn with_config(config: TantivyConfig) -> Result<Self> {
         let name =
             IndexName::new(config.name.as_str()).map_err(|e| e.in_context(BACKEND, "open"))?;
+        let dir = config.dir();
+        let reading = if config.read_only {
+            Some(Self::open_reading(&dir, &name).await?)
+        } else {
+            None
+        };
         let this = Self {
             inner: Arc::new(Shared {
-                dir: config.dir(),
+                dir,
                 name,
                 config,
                 actor: tokio::sync::Mutex::new(None),
+                reading,
             }),
         };
-        if exists_on_disk(&this.inner.dir) {
+        if this.inner.reading.is_none() && exists_on_disk(&this.inner.dir) {
             this.actor("open").await?;
         }
         Ok(this)
+    }
+
+    /// Opens the reader of a read-only handle on a blocking thread.
+    async fn open_reading(dir: &Path, name: &IndexName) -> Result<ReadOnly> {
+        let context = |e: StoreError| e.in_context(BACKEND, "open").with_target(name.as_str());
+        if !exists_on_disk(dir) {
+            return Err(context(StoreError::not_found(format!(
+                "no such index `{name}` (nothing in {} to read)",
+                dir.display()
+            ))));
+        }
+        let (dir, owned) = (dir.to_owned(), name.as_str().to_owned());
+        tokio::task::spawn_blocking(move || ReadOnly::open(&dir, &owned))
+            .await
+            .map_err(join_error)?
+            .map_err(context)
+    }
+
+    /// Runs `f` on the reader of a read-only handle, on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        target: &str,
+        f: impl FnOnce(&ReadOnly) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(inner.reading.as_ref().expect("a read-only handle")))
+            .await
+            .map_err(join_error)?
+            .map_err(|e| self.context(e, operation, target))
+    }
+
+    /// What searches read: the reader's commit, or the writer's last.
+    async fn view(&self, operation: &'static str) -> Result<Arc<View>> {
+        match &self.inner.reading {
+            Some(reading) => Ok(reading.view()),
+            None => Ok(self.actor(operation).await?.view()),
+        }
     }
 
     /// The index directory (`root/name`).
@@ -75,6 +129,9 @@ impl TantivyIndex {
     /// writer and releases the directory lock; the next call on this handle (or any clone)
     /// opens the index again. Nothing to do if the index is not open.
     pub async fn close(&self) -> Result<()> {
+        if self.inner.reading.is_some() {
+            return Ok(());
+        }
         let mut slot = self.inner.actor.lock().await;
         let Some(actor) = slot.take() else {
             return Ok(());
@@ -113,8 +170,12 @@ impl TantivyIndex {
         Ok(actor)
     }
 
-    /// Opens (`spec` = `None`) or creates the index on a blocking thread and starts its writer.
+    /// Opens (`spec` = `None`) or creates the index on a blocking thread and starts its
+    /// writer; `Unsupported` through a read-only handle, which every write comes here to.
     async fn start(&self, operation: &'static str, spec: Option<IndexSpec>) -> Result<Arc<Actor>> {
+        if let Some(reading) = &self.inner.reading {
+            return Err(self.context(reading.refuse(operation), operation, ""));
+        }
         let dir = self.inner.dir.clone();
         let name = self.inner.name.as_str().to_owned();
         let config = self.inner.config.clone();
@@ -186,6 +247,17 @@ impl fmt::Debug for TantivyIndex {
 impl Health for TantivyIndex {
     async fn health(&self) -> Result<HealthReport> {
         let started = Instant::now();
+        if self.inner.reading.is_some() {
+            let count = self.read("health", "", |r| r.count()).await?;
+            return Ok(HealthReport {
+                backend: BACKEND,
+                latency: started.elapsed(),
+                detail: Some(format!(
+                    "{count} documents committed in {} (open for reading)",
+                    self.inner.dir.display()
+                )),
+            });
+        }
         let actor = self.inner.actor.lock().await.clone();
         let detail = match actor {
             Some(actor) => {
@@ -271,6 +343,9 @@ impl SearchIndex for TantivyIndex {
     async fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
         self.check_id(id, "get")?;
         let owned = id.to_owned();
+        if self.inner.reading.is_some() {
+            return self.read("get", id, move |r| r.get(&owned)).await;
+        }
         self.write("get", id, false, move |w| w.get(&owned)).await
     }
 
@@ -309,6 +384,9 @@ impl SearchIndex for TantivyIndex {
     }
 
     async fn refresh(&self) -> Result<()> {
+        if self.inner.reading.is_some() {
+            return self.read("refresh", "", |r| r.reload()).await;
+        }
         self.write("refresh", "", false, |w| w.commit()).await
     }
 
@@ -316,7 +394,7 @@ impl SearchIndex for TantivyIndex {
         request
             .validate()
             .map_err(|e| self.context(e, "search", ""))?;
-        let view = self.actor("search").await?.view();
+        let view = self.view("search").await?;
         let request = request.clone();
         tokio::task::spawn_blocking(move || crate::search::search(&view, &request))
             .await
@@ -325,7 +403,7 @@ impl SearchIndex for TantivyIndex {
     }
 
     async fn count(&self, query: &SearchQuery) -> Result<u64> {
-        let view = self.actor("count").await?.view();
+        let view = self.view("count").await?;
         let query = query.clone();
         tokio::task::spawn_blocking(move || crate::search::count(&view, &query))
             .await

@@ -88,6 +88,34 @@ fn empty_dir(dir: &Path) {
     }
 }
 
+/// Opens the index in `dir` (taking no lock) and reads the metadata of its last commit.
+pub(crate) fn open_index(dir: &Path, name: &str) -> Result<(Index, Meta)> {
+    // A `meta.json` that is not tantivy's is someone else's file: said so, not quoted.
+    let index = Index::open_in_dir(dir).map_err(|e| match e {
+        tantivy::TantivyError::DataCorruption(_) => not_an_index(dir),
+        other => crate::error::from_tantivy(other),
+    })?;
+    let meta = last_commit_meta(&index, dir, name)?;
+    Ok((index, meta))
+}
+
+/// The metadata (mapping, counters) of the last commit of `index`.
+pub(crate) fn last_commit_meta(index: &Index, dir: &Path, name: &str) -> Result<Meta> {
+    let metas = index.load_metas().or_store()?;
+    match &metas.payload {
+        Some(payload) => Meta::from_payload(payload, dir),
+        // A creation interrupted before its first commit: an empty dynamic index.
+        None if metas.segments.is_empty() => Ok(Meta {
+            format: FORMAT_VERSION,
+            name: name.to_owned(),
+            seq_no: 0,
+            primary_term: 0,
+            mapping: Mapping::dynamic(),
+        }),
+        None => Err(not_ours(dir)),
+    }
+}
+
 impl Writer {
     /// Creates the index in `dir` with the mapping of `spec`: `InvalidInput` for a bad spec,
     /// `AlreadyExists` if `dir` holds an index.
@@ -138,24 +166,7 @@ impl Writer {
 
     /// Opens the index in `dir` for writing: `Conflict` if another writer holds it.
     pub(crate) fn open(dir: &Path, name: &str, config: &TantivyConfig) -> Result<Self> {
-        // A `meta.json` that is not tantivy's is someone else's file: said so, not quoted.
-        let index = Index::open_in_dir(dir).map_err(|e| match e {
-            tantivy::TantivyError::DataCorruption(_) => not_an_index(dir),
-            other => crate::error::from_tantivy(other),
-        })?;
-        let metas = index.load_metas().or_store()?;
-        let mut meta = match &metas.payload {
-            Some(payload) => Meta::from_payload(payload, dir)?,
-            // A creation interrupted before its first commit: an empty dynamic index.
-            None if metas.segments.is_empty() => Meta {
-                format: FORMAT_VERSION,
-                name: name.to_owned(),
-                seq_no: 0,
-                primary_term: 0,
-                mapping: Mapping::dynamic(),
-            },
-            None => return Err(not_ours(dir)),
-        };
+        let (index, mut meta) = open_index(dir, name)?;
         meta.primary_term += 1;
         Self::start(dir, index, meta, config)
     }
@@ -266,36 +277,12 @@ impl Writer {
         if let Some(entry) = self.pending.get(id) {
             return Ok(entry.clone());
         }
-        let searcher = self.reader.searcher();
-        let term = Term::from_field_text(self.fields.id, id);
-        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let inverted = segment.inverted_index(self.fields.id).or_store()?;
-            let Some(mut postings) = inverted
-                .read_postings(&term, IndexRecordOption::Basic)
-                .or_store()?
-            else {
-                continue;
-            };
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                if !segment.is_deleted(doc) {
-                    let stored: TantivyDocument =
-                        searcher.doc(DocAddress::new(ord as u32, doc)).or_store()?;
-                    return entry_of(&stored, &self.fields).map(|(_, e)| Some(Arc::new(e)));
-                }
-                doc = postings.advance();
-            }
-        }
-        Ok(None)
+        Ok(committed(&self.reader.searcher(), &self.fields, id)?.map(Arc::new))
     }
 
     /// The live document (real time).
     pub(crate) fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
-        Ok(self.current(id)?.map(|e| StoredDoc {
-            id: id.to_owned(),
-            source: e.source.clone(),
-            version: e.version,
-        }))
+        Ok(self.current(id)?.map(|e| stored(id, &e)))
     }
 
     /// Applies each operation in order, independently of the others.
@@ -404,6 +391,39 @@ impl BulkWriter for Writer {
 }
 
 /// The id and entry of a stored tantivy document.
+/// The document `id` in the commit `searcher` reads.
+pub(crate) fn committed(searcher: &Searcher, fields: &Fields, id: &str) -> Result<Option<Entry>> {
+    let term = Term::from_field_text(fields.id, id);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let inverted = segment.inverted_index(fields.id).or_store()?;
+        let Some(mut postings) = inverted
+            .read_postings(&term, IndexRecordOption::Basic)
+            .or_store()?
+        else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !segment.is_deleted(doc) {
+                let found: TantivyDocument =
+                    searcher.doc(DocAddress::new(ord as u32, doc)).or_store()?;
+                return entry_of(&found, fields).map(|(_, e)| Some(e));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(None)
+}
+
+/// `entry` as `get` returns it.
+pub(crate) fn stored(id: &str, entry: &Entry) -> StoredDoc {
+    StoredDoc {
+        id: id.to_owned(),
+        source: entry.source.clone(),
+        version: entry.version,
+    }
+}
+
 pub(crate) fn entry_of(doc: &TantivyDocument, f: &Fields) -> Result<(String, Entry)> {
     let damaged = |what: &str| StoreError::internal(format!("a stored document lacks its {what}"));
     let id = doc

@@ -164,12 +164,16 @@ fn table_name(target: &RedbTarget<'_>) -> Result<String> {
 }
 
 /// The index `index` in the directory `root`. Writing needs the directory to exist (the
-/// index's own directory is made when the index is created); reading needs the index.
+/// index's own directory is made when the index is created); reading needs the index, which
+/// is opened for reading only (no lock), so it reads beside a process writing it.
 pub(super) async fn open_tantivy(root: &Path, index: &str, access: Access) -> Result<TantivyIndex> {
     if access == Access::Write && !root.is_dir() {
         return Err(missing_folder(root).into());
     }
     let existed = root.join(index).exists();
+    if access != Access::Write && root.join(index).join("meta.json").exists() {
+        return Ok(TantivyIndex::open_read_only(root, index).await?);
+    }
     let opened = TantivyIndex::open(root, index).await?;
     if access == Access::Write && !existed {
         remember(Created::Tantivy {

@@ -338,3 +338,31 @@ fn a_tantivy_index_tells_bytes_from_their_base64_text_and_a_sync_mends_it() {
         stdout(&keyed)
     );
 }
+
+#[test]
+fn a_tantivy_index_is_read_beside_the_process_writing_it() {
+    let (dir, db) = setup();
+    let source = table_url(&db, "items");
+    std::fs::create_dir(dir.path().join("search")).unwrap();
+    let index = format!("tantivy://{}/search/items", dir.path().display());
+    expect_code(&stores(&["copy", &source, &index]), 0);
+    // This process holds the index's writer (its directory lock) from here on.
+    let writer = block_on(store_tantivy::TantivyIndex::open(
+        dir.path().join("search"),
+        "items",
+    ))
+    .unwrap();
+    expect_code(&stores(&["check", &source, &index]), 0);
+    let listed = stores(&["ls", &index]);
+    expect_code(&listed, 0);
+    assert_eq!(
+        stdout(&listed).lines().count(),
+        rows(&db, "items").len(),
+        "{}",
+        stdout(&listed)
+    );
+    // Writing still needs the lock: refused, and named as such.
+    let err = expect_error(&stores(&["sync", &source, &index]));
+    assert!(err.contains("already open for writing"), "{err}");
+    drop(writer);
+}
