@@ -41,6 +41,14 @@ pub trait RecordSink: Send + Sync {
     /// Writes records (insert or replace by key). Returns once they are durable in the sink.
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt>;
 
+    /// Checks, writing nothing, what [`upsert`](Self::upsert) checks of records before it
+    /// writes any (a key's type, an id's length): a dry run asks, so that it refuses what the
+    /// real run would. The default checks nothing.
+    fn check_writable(&self, records: &[Record]) -> Result<()> {
+        let _ = records;
+        Ok(())
+    }
+
     /// The bytes this sink has written so far (this run), for progress, when it counts
     /// them: an archive counts its compressed parts and, for objects, their bodies. `None`
     /// (the default) for a store, whose bytes on disk only it knows.

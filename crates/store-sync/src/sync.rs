@@ -234,7 +234,9 @@ impl Tally {
         let records = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
         let count = records.len() as u64;
-        if count > 0 && !self.dry_run {
+        if self.dry_run {
+            sink.check_writable(&records)?;
+        } else if count > 0 {
             sink.upsert(records).await?;
         }
         self.written += count;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use store_core::Cursor;
+use store_core::KeySchema;
 use store_core::document::validate::check_new_item;
 use store_core::document::{BatchWriteOptions, DocumentStore, Scan, WriteOp};
 use store_core::{Document, Result, StoreError};
@@ -122,14 +123,23 @@ impl RecordSource for DocumentCollection {
 
 /// A record's document with its key attributes, which a record read from elsewhere may hold
 /// apart (a search document keyed by its `_id`).
-fn with_key(record: Record) -> Document {
-    let Record { key, mut doc } = record;
+fn with_key(key: &RecordKey, mut doc: Document) -> Document {
     for (name, value) in key.parts() {
         if doc.get(name).is_none() {
             doc.insert(name.clone(), value.clone());
         }
     }
     doc
+}
+
+/// The item `doc` keyed by `key` makes, checked as a new item of a table keyed by `schema`;
+/// the error names the record.
+fn checked_item(key: &RecordKey, doc: Document, schema: &KeySchema) -> Result<Document> {
+    let item = with_key(key, doc);
+    check_new_item(&item, schema, []).map_err(|e| {
+        StoreError::new(e.kind(), format!("the record keyed {key}: {}", e.message()))
+    })?;
+    Ok(item)
 }
 
 /// Scan segments one read works through at once.
@@ -233,13 +243,11 @@ impl RecordSink for DocumentCollection {
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
         let schema = self.store.key_schema();
         let mut ops = Vec::with_capacity(records.len());
-        for record in records {
-            let item = with_key(record);
+        for Record { key, doc } in records {
             // Every item is checked before any is written: a store that writes a batch in
             // several calls (25 items each, as DynamoDB's) would otherwise keep the items
             // before a bad one, and a batch counts as written whole or not at all.
-            check_new_item(&item, schema, [])?;
-            ops.push(WriteOp::Put(item));
+            ops.push(WriteOp::Put(checked_item(&key, doc, schema)?));
         }
         let report = self
             .store
@@ -249,6 +257,14 @@ impl RecordSink for DocumentCollection {
             None => Ok(Receipt::Null),
             Some((_, error)) => Err(error),
         }
+    }
+
+    fn check_writable(&self, records: &[Record]) -> Result<()> {
+        let schema = self.store.key_schema();
+        for record in records {
+            checked_item(&record.key, record.doc.clone(), schema)?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, keys: Vec<RecordKey>) -> Result<()> {

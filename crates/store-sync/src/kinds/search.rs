@@ -13,7 +13,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use store_core::search::{BulkOp, Hit, IndexSpec, SearchIndex, SearchQuery, SearchRequest};
+use store_core::search::{
+    BulkOp, Hit, IndexSpec, SearchIndex, SearchQuery, SearchRequest, validate_id,
+};
 use store_core::{Result, StoreError};
 
 use crate::batch_bytes::{PageSizer, chunks_within};
@@ -302,7 +304,20 @@ impl RecordSink for SearchCollection {
         }
     }
 
+    fn check_writable(&self, records: &[Record]) -> Result<()> {
+        records.iter().try_for_each(|r| {
+            validate_id(r.key.id()).map_err(|e| {
+                StoreError::new(
+                    e.kind(),
+                    format!("the record keyed {}: {}", r.key, e.message()),
+                )
+            })
+        })
+    }
+
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
+        // Checked before any is written: a bulk writes the valid operations beside a bad one.
+        self.check_writable(&records)?;
         let keyed_by_id = self.key_fields.is_empty();
         let ops = records
             .into_iter()

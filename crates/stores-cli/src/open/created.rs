@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use store_core::search::SearchQuery;
 use store_core::sql::quote_ident;
-use store_core::{SearchIndex, SqlStoreExt as _, Value};
+use store_core::{ErrorKind, SearchIndex, SqlStoreExt as _, Value};
 use store_redb::StoredTable;
 use store_rusqlite::SqliteStore;
 use store_tantivy::TantivyIndex;
@@ -120,9 +120,21 @@ async fn redb_holds_no_item(path: &Path) -> bool {
     }
 }
 
-/// Whether the index `root/index` opens and holds no document.
+/// Whether the index `root/index` opens for writing and holds no document. The writer of the
+/// run's own handle releases the index's lock on its thread after the handle is dropped: a
+/// `Conflict` is tried again for a while, as that thread finishes.
 async fn index_holds_no_document(root: &Path, index: &str) -> bool {
-    let Ok(opened) = TantivyIndex::open(root, index).await else {
+    let mut tries = 0;
+    let opened = loop {
+        match TantivyIndex::open(root, index).await {
+            Err(e) if e.kind() == ErrorKind::Conflict && tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => break other,
+        }
+    };
+    let Ok(opened) = opened else {
         return false;
     };
     let empty = opened

@@ -75,3 +75,41 @@ fn files_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
         .filter(|name| name.starts_with(prefix))
         .collect()
 }
+
+#[test]
+fn a_dry_run_refuses_the_records_the_real_run_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    // A column of no declared type holds text and integer keys; another table has an id
+    // longer than a search index takes (512 bytes).
+    sql(
+        &db,
+        &format!(
+            "CREATE TABLE mixed (id PRIMARY KEY, v); INSERT INTO mixed VALUES ('a', 1), (2, 2); \
+             CREATE TABLE long (id TEXT PRIMARY KEY, v); INSERT INTO long VALUES ('{}', 1)",
+            "k".repeat(600)
+        ),
+    );
+    let redb = format!("redb://{}", dir.path().join("items.redb").display());
+    std::fs::create_dir(dir.path().join("search")).unwrap();
+    let index = format!("tantivy://{}/search/items", dir.path().display());
+    for (table, target, why) in [
+        ("mixed", &redb, "is a string, but a number was given"),
+        ("long", &index, "512"),
+    ] {
+        let source = table_url(&db, table);
+        for dry_run in [true, false] {
+            let mut args = vec!["copy", &source, target];
+            if dry_run {
+                args.insert(1, "--dry-run");
+            }
+            let line = expect_error(&stores(&args));
+            assert!(line.contains("the record keyed"), "{line}");
+            assert!(line.contains(why), "{line}");
+        }
+    }
+    assert!(!dir.path().join("items.redb").exists());
+    let left = std::fs::read_dir(dir.path().join("search/items"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect::<Vec<_>>());
+    assert!(!dir.path().join("search/items").exists(), "{left:?}");
+}
