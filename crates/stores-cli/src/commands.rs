@@ -58,7 +58,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     };
     let outcome = match &cli.command {
         Command::Copy { src, dst } => {
-            let (src, dst) = apart(src, dst)?;
+            let (src, dst) = apart(src, dst, &ctx)?;
             copy::copy(&ctx, &src, &dst).await?
         }
         Command::Sync {
@@ -76,7 +76,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
                 delete: *delete,
                 max_delete: *max_delete,
             };
-            let (src, dst) = apart(src, dst)?;
+            let (src, dst) = apart(src, dst, &ctx)?;
             if *follow {
                 let flags = follow::FollowFlags {
                     feed: crate::open::FeedSettings {
@@ -92,7 +92,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Backup { src, archive } => {
-            let (src, archive) = apart(src, archive)?;
+            let (src, archive) = apart(src, archive, &ctx)?;
             backup::backup(&ctx, &src, &archive).await?
         }
         Command::Restore {
@@ -107,7 +107,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
                 yes: *yes,
                 data_only: *data_only,
             };
-            let (archive, dst) = apart(archive, dst)?;
+            let (archive, dst) = apart(archive, dst, &ctx)?;
             restore::restore(&ctx, &archive, &dst, flags).await?
         }
         Command::Check { a, b } => check::check(&ctx, &parse(a)?, &parse(b)?).await?,
@@ -127,8 +127,9 @@ fn parse(text: &str) -> Result<Location> {
 /// The source and destination of a copy, sync, backup or restore, refused when they are one
 /// embedded store (one redb file, one tantivy index: it would write what it reads, and its
 /// one writer's lock would say only that the store is busy), or two folders one inside the
-/// other (a copy into `src/objects/x` damages the store `src`).
-fn apart(src: &str, dst: &str) -> Result<(Location, Location)> {
+/// other (a copy into `src/objects/x` damages the store `src`); and the job's checkpoint
+/// file, refused inside either.
+fn apart(src: &str, dst: &str, ctx: &Context) -> Result<(Location, Location)> {
     let (src, dst) = (parse(src)?, parse(dst)?);
     if src.is_same_file_store(&dst) {
         anyhow::bail!("{src} and {dst} are one store: a copy into itself writes what it reads");
@@ -139,7 +140,39 @@ fn apart(src: &str, dst: &str) -> Result<(Location, Location)> {
              other's files; name folders apart"
         );
     }
+    if let Some(checkpoint) = &ctx.common.checkpoint {
+        check_checkpoint_path(checkpoint, [&src, &dst])?;
+    }
     Ok((src, dst))
+}
+
+/// Refuses a checkpoint file that is a folder, in a missing folder, or inside one of the
+/// stores of its job (saving it would change the store's own files).
+fn check_checkpoint_path(checkpoint: &std::path::Path, stores: [&Location; 2]) -> Result<()> {
+    let shown = checkpoint.display();
+    if let Some(store) = stores
+        .into_iter()
+        .find(|store| store.holds_path(checkpoint))
+    {
+        bail!(
+            "--checkpoint {shown} is inside {store}: saving it would change the store's files; \
+             keep the checkpoint outside the stores of its job"
+        );
+    }
+    if checkpoint.is_dir() {
+        bail!("--checkpoint {shown} is a folder; name a file (made if missing) in a folder");
+    }
+    let parent = match checkpoint.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "--checkpoint {shown}: the folder {} does not exist; create it first",
+            parent.display()
+        );
+    }
+    Ok(())
 }
 
 impl Context {

@@ -25,6 +25,7 @@ mod embedded;
 mod query_text;
 mod services;
 
+pub(crate) use embedded::BESIDE_DATABASE;
 use embedded::{key_schema, parse_redb, parse_tantivy};
 use query_text::{parse_query, percent_decode, percent_encode};
 use services::{parse_opensearch, parse_postgres};

@@ -137,6 +137,8 @@ fn objects_back_up_restore_and_check_against_their_archive() {
         src_dir.clone(),
         src_dir.join("objects/2024"),
         link.join("new"),
+        // Through a folder that does not exist and `..`.
+        dir.path().join("nosuch/../photos/objects/arc"),
     ] {
         let url = file_url(&inside);
         for args in [
@@ -151,12 +153,36 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     assert!(!src_dir.join("objects/2024/manifest.json").exists());
     assert!(!src_dir.join("objects/new").exists());
     // Nor a copy or sync of objects into a folder inside the store: the source stays whole.
-    let inner = file_url(&src_dir.join("objects/inner"));
-    for verb in ["copy", "sync"] {
-        let line = expect_error(&stores(&[verb, &src, &inner]));
-        assert!(line.contains("one inside the other"), "{line}");
+    for inner in [
+        src_dir.join("objects/inner"),
+        dir.path().join("nosuch/../photos/objects/inner"),
+    ] {
+        for verb in ["copy", "sync"] {
+            let line = expect_error(&stores(&[verb, &src, &file_url(&inner)]));
+            assert!(line.contains("one inside the other"), "{line}");
+        }
     }
     assert!(!src_dir.join("objects/inner").exists());
+    assert!(!dir.path().join("nosuch").exists());
+    // A checkpoint is kept outside the stores of its job, in a folder that exists.
+    let elsewhere = file_url(&dir.path().join("elsewhere"));
+    for (checkpoint, why) in [
+        (src_dir.join("objects/ck~"), "is inside"),
+        (dir.path().join("elsewhere/ck.json"), "is inside"),
+        (dir.path().to_path_buf(), "is a folder"),
+        (dir.path().join("missing/ck.json"), "does not exist"),
+    ] {
+        let checkpoint = checkpoint.display().to_string();
+        let line = expect_error(&stores(&[
+            "copy",
+            &src,
+            &elsewhere,
+            "--checkpoint",
+            &checkpoint,
+        ]));
+        assert!(line.contains(why), "{line}");
+    }
+    assert!(!dir.path().join("elsewhere").exists());
     expect_code(&stores(&["check", &src, &archive]), 0);
     // Beside the store (through `..`) is fine.
     let beside = src_dir.join("../beside");

@@ -1,7 +1,7 @@
 //! The locations of the embedded stores: `redb://` (a document table in a store-redb file)
 //! and `tantivy://` (a search index in a store-tantivy directory).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use store_core::{IndexName, KeySchema};
 
@@ -87,6 +87,10 @@ pub(super) fn parse_tantivy(
     Ok(Location::Tantivy { root, index })
 }
 
+/// The suffixes of an SQLite or redb store's files: the database, and what SQLite and the
+/// store keep beside it.
+pub(crate) const BESIDE_DATABASE: [&str; 5] = ["", "-wal", "-shm", "-journal", ".writer-lock"];
+
 impl Location {
     /// Whether this and `other` are one redb file or one tantivy index (however their paths
     /// are written: `./a.redb`, a symbolic link).
@@ -108,24 +112,52 @@ impl Location {
         let (a, b) = (resolved(a), resolved(b));
         a.starts_with(&b) || b.starts_with(&a)
     }
-}
 
-/// `path` absolute and with its links resolved as far as it exists (a destination may not
-/// exist yet: its existing ancestor is resolved and the rest kept).
-fn resolved(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = existing.canonicalize() {
-            return rest.iter().rev().fold(real, |p, part| p.join(part));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
+    /// Whether the file at `path` would be inside this store: in a `file://` folder or a
+    /// tantivy index's directory, or one of an SQLite or redb store's files.
+    pub(crate) fn holds_path(&self, path: &Path) -> bool {
+        let path = resolved(path);
+        match self {
+            Self::File { path: folder } => path.starts_with(resolved(folder)),
+            Self::Tantivy { root, index } => path.starts_with(resolved(&root.join(index))),
+            Self::Sqlite { path: file, .. } | Self::Redb { path: file, .. } => {
+                let file = resolved(file);
+                let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+                    return false;
+                };
+                // The database and the files kept beside it.
+                path.parent() == Some(dir)
+                    && BESIDE_DATABASE.iter().any(|suffix| {
+                        let mut beside = name.to_owned();
+                        beside.push(suffix);
+                        path.file_name() == Some(beside.as_os_str())
+                    })
             }
-            _ => return absolute,
+            _ => false,
         }
     }
+}
+
+/// `path` absolute, its links resolved and `.` and `..` taken, as far as it exists (a
+/// destination may not exist yet): component by component, each that exists is resolved, and
+/// `..` goes up from what the path named so far (`a/missing/../b` is `a/b`).
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut real = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                real.pop();
+            }
+            Component::Normal(name) => {
+                real.push(name);
+                if let Ok(canonical) = real.canonicalize() {
+                    real = canonical;
+                }
+            }
+            root => real.push(root.as_os_str()),
+        }
+    }
+    real
 }

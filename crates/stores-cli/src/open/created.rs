@@ -13,7 +13,7 @@ use store_redb::StoredTable;
 use store_rusqlite::SqliteStore;
 use store_tantivy::TantivyIndex;
 
-use crate::location::Location;
+use crate::location::{BESIDE_DATABASE, Location};
 
 /// A store this run made.
 #[derive(Debug)]
@@ -27,9 +27,6 @@ pub(super) enum Created {
 }
 
 static CREATED: Mutex<Vec<Created>> = Mutex::new(Vec::new());
-
-/// The files SQLite and the store keep beside a database.
-const BESIDE: [&str; 5] = ["", "-wal", "-shm", "-journal", ".writer-lock"];
 
 /// Remembers a store this run made.
 pub(super) fn remember(created: Created) {
@@ -59,7 +56,7 @@ pub(crate) async fn remove_created_if_empty() {
     for store in created {
         match store {
             Created::Sqlite(path) if sqlite_holds_no_row(&path).await => {
-                for suffix in BESIDE {
+                for suffix in BESIDE_DATABASE {
                     let mut file = path.as_os_str().to_owned();
                     file.push(suffix);
                     let _ = std::fs::remove_file(file);
