@@ -83,27 +83,7 @@ pub async fn copy(
             "the batch size must be at least 1",
         ));
     }
-    let job = job_name(
-        "copy",
-        &source.describe(),
-        &sink.describe(),
-        options.partition,
-    );
-    let file = options.checkpoint.clone().map(CheckpointFile::new);
-    let mut state = match &file {
-        Some(file) if !options.restart => match file.load().await? {
-            Some(found) if found.job != job => {
-                return Err(StoreError::invalid_input(format!(
-                    "the checkpoint {} belongs to another job ({}); pass --restart to replace it",
-                    file.path().display(),
-                    found.job
-                )));
-            }
-            Some(found) => found,
-            None => Checkpoint::new(&job),
-        },
-        _ => Checkpoint::new(&job),
-    };
+    let (file, mut state) = load_state(source, sink, options).await?;
     let resumed_records = state.records;
     if state.done {
         return Ok(CopyReport {
@@ -160,6 +140,80 @@ pub async fn copy(
         records: state.records,
         resumed_records,
         already_done: false,
+    })
+}
+
+/// The checkpoint file of a copy with `options` (if it keeps one) and the state it starts
+/// from: the file's, unless `restart` is set or there is none; a checkpoint of another job is
+/// refused.
+async fn load_state(
+    source: &dyn RecordSource,
+    sink: &dyn RecordSink,
+    options: &CopyOptions,
+) -> Result<(Option<CheckpointFile>, Checkpoint)> {
+    let job = job_name(
+        "copy",
+        &source.describe(),
+        &sink.describe(),
+        options.partition,
+    );
+    let file = options.checkpoint.clone().map(CheckpointFile::new);
+    let state = match &file {
+        Some(file) if !options.restart => match file.load().await? {
+            Some(found) if found.job != job => {
+                return Err(StoreError::invalid_input(format!(
+                    "the checkpoint {} belongs to another job ({}); pass --restart to replace it",
+                    file.path().display(),
+                    found.job
+                )));
+            }
+            Some(found) => found,
+            None => Checkpoint::new(&job),
+        },
+        _ => Checkpoint::new(&job),
+    };
+    Ok((file, state))
+}
+
+/// Where a copy with `options` would start, as its checkpoint says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyPosition {
+    /// From the beginning (no checkpoint, a new one, or `restart`).
+    Start,
+    /// After `records` records an earlier run wrote, reading on after `resume`.
+    Resume {
+        /// Records the sink confirmed in earlier runs.
+        records: u64,
+        /// The source position to read on from (as [`RecordSource::read`] takes it).
+        resume: Option<String>,
+    },
+    /// Nowhere: an earlier run finished the job, having written `records` records.
+    Done {
+        /// Records the job wrote.
+        records: u64,
+    },
+}
+
+/// Where [`copy`] with these arguments would start, reading its checkpoint and writing
+/// nothing (a checkpoint of another job is refused, as the copy refuses it): for a dry run to
+/// count what the real run would copy.
+pub async fn copy_position(
+    source: &dyn RecordSource,
+    sink: &dyn RecordSink,
+    options: &CopyOptions,
+) -> Result<CopyPosition> {
+    let (_, state) = load_state(source, sink, options).await?;
+    Ok(if state.done {
+        CopyPosition::Done {
+            records: state.records,
+        }
+    } else if state.records > 0 || state.resume.is_some() {
+        CopyPosition::Resume {
+            records: state.records,
+            resume: state.resume,
+        }
+    } else {
+        CopyPosition::Start
     })
 }
 

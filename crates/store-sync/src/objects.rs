@@ -360,6 +360,9 @@ pub struct ObjectCheckReport {
     /// Keys whose contents differ, or whose content types (where both have one) or user
     /// metadata do.
     pub differing: Differences,
+    /// Those of `differing` whose contents are the same: only their content type or user
+    /// metadata differ (so the digests, over keys and contents, may be equal).
+    pub metadata_only: Differences,
 }
 
 impl ObjectCheckReport {
@@ -382,6 +385,7 @@ pub async fn check_objects(
         only_left: Differences::default(),
         only_right: Differences::default(),
         differing: Differences::default(),
+        metadata_only: Differences::default(),
     };
     let hashed = merge(left, right)
         .map_ok(|(relative, found)| async move {
@@ -408,10 +412,10 @@ pub async fn check_objects(
             report.right.add(b);
         }
         match (a, b) {
-            (Some((a, said_a)), Some((b, said_b)))
-                if a != b || !described_alike(&said_a, &said_b) =>
-            {
-                report.differing.add(&relative)
+            (Some((a, _)), Some((b, _))) if a != b => report.differing.add(&relative),
+            (Some((_, said_a)), Some((_, said_b))) if !described_alike(&said_a, &said_b) => {
+                report.differing.add(&relative);
+                report.metadata_only.add(&relative);
             }
             (Some(_), None) => report.only_left.add(&relative),
             (None, Some(_)) => report.only_right.add(&relative),

@@ -104,6 +104,7 @@ async fn a_new_content_type_or_metadata_is_a_difference_that_sync_repairs() {
 
         let verdict = check_objects(&from, &to, 4).await.unwrap();
         assert_eq!(verdict.differing.count, 2, "{label}: {verdict:?}");
+        assert_eq!(verdict.metadata_only, verdict.differing, "{label}");
         assert_eq!(verdict.left, verdict.right, "the bytes are the same");
         let synced = transfer_objects(&from, &to, &options, &Silent)
             .await

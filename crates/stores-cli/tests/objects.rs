@@ -83,6 +83,31 @@ fn objects_copy_list_and_check() {
     );
     expect_code(&stores(&["check", &src, &dst]), 0);
 
+    // The same bytes with another content type: different, though the digests agree.
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        let options = store_core::object::PutOptions::new().content_type("text/plain");
+        let body = bytes::Bytes::from_static(b"hello");
+        let key = ObjectKey::new("a.txt").unwrap();
+        store_core::ObjectStore::put(&store, &key, body, options)
+            .await
+            .unwrap();
+    });
+    let out = stores(&["check", &src, &dst]);
+    expect_code(&out, 2);
+    assert!(
+        stdout(&out).contains("of which in content type or metadata only: a.txt"),
+        "{}",
+        stdout(&out)
+    );
+    let out = stores(&["sync", &src, &dst]);
+    assert!(
+        stderr(&out).contains("synced 1 objects"),
+        "{}",
+        stderr(&out)
+    );
+    expect_code(&stores(&["check", &src, &dst]), 0);
+
     let out = stores(&["ls", "--json", &dst]);
     expect_code(&out, 0);
     let items = stdout(&out)
@@ -265,4 +290,71 @@ fn an_object_copy_reports_the_source_size_and_the_bytes_done_in_json() {
         (&summary["objects"], &summary["bytes"]),
         (&400.into(), &total.into())
     );
+}
+
+#[test]
+fn an_object_copy_dry_run_counts_from_where_its_checkpoint_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_dir = dir.path().join("src");
+    block_on(async {
+        let store = FsStore::open(&src_dir).await.unwrap();
+        for i in 0..50 {
+            let key = ObjectKey::new(format!("o-{i:02}")).unwrap();
+            store.put_str(&key, "0123456789").await.unwrap();
+        }
+    });
+    let (src, dst) = (file_url(&src_dir), file_url(&dir.path().join("dst")));
+    let checkpoint = dir.path().join("ck.json");
+    let ck = checkpoint.display().to_string();
+    let copy = [
+        "copy",
+        &src,
+        &dst,
+        "--checkpoint",
+        &ck,
+        "--batch-size",
+        "10",
+    ];
+    let dry = [&copy[..], &["--dry-run", "--json"]].concat();
+    let summary = |args: &[&str]| {
+        let out = stores(args);
+        expect_code(&out, 0);
+        let line = stdout(&out).lines().last().unwrap().to_owned();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    assert_eq!(summary(&dry)["objects"], 50);
+    expect_code(&stores(&copy), 0);
+    // Finished: nothing to copy, as the real run says.
+    let done = summary(&dry);
+    assert_eq!(
+        (&done["objects"], &done["already_done"]),
+        (&0.into(), &true.into())
+    );
+    // Stopped after 30 objects (the state a killed run leaves): 20 to go, 200 bytes.
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    state["done"] = false.into();
+    state["records"] = 30.into();
+    state["resume"] = "o-29".into();
+    std::fs::write(&checkpoint, serde_json::to_vec(&state).unwrap()).unwrap();
+    let resumed = summary(&dry);
+    assert_eq!(
+        (
+            &resumed["objects"],
+            &resumed["bytes"],
+            &resumed["resumed_records"]
+        ),
+        (&20.into(), &200.into(), &30.into())
+    );
+    // Another job's checkpoint is refused, as the real run refuses it.
+    let other = file_url(&dir.path().join("other"));
+    let line = expect_error(&stores(&[
+        "copy",
+        "--dry-run",
+        &src,
+        &other,
+        "--checkpoint",
+        &ck,
+    ]));
+    assert!(line.contains("belongs to another job"), "{line}");
 }

@@ -39,6 +39,9 @@ struct Verdict {
     only_left: Differences,
     only_right: Differences,
     differing: Differences,
+    /// Of `differing`, the objects whose contents are equal (only their content type or
+    /// metadata differ); `None` for records.
+    metadata_only: Option<Differences>,
     equal: bool,
 }
 
@@ -52,6 +55,7 @@ impl From<CheckReport> for Verdict {
             only_left: r.only_left,
             only_right: r.only_right,
             differing: r.differing,
+            metadata_only: None,
         }
     }
 }
@@ -66,6 +70,7 @@ impl From<ObjectCheckReport> for Verdict {
             only_left: r.only_left,
             only_right: r.only_right,
             differing: r.differing,
+            metadata_only: Some(r.metadata_only),
         }
     }
 }
@@ -173,7 +178,10 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
         Some(Comparison::Typed) => " (values compared with their types)",
         Some(Comparison::TypedValues) => " (values compared with their types, keys as text)",
         Some(Comparison::Json) => " (values compared as JSON)",
-        None => " (objects compared by key and content)",
+        None => {
+            " (objects compared by key, content, content type and user metadata; digests over \
+             keys and contents)"
+        }
     };
     if v.equal {
         ctx.reporter.result(&format!("equal{how}"));
@@ -182,10 +190,15 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
             "different{how}: {} only in A, {} only in B, {} differing",
             v.only_left.count, v.only_right.count, v.differing.count
         ));
+        let none = Differences::default();
         for (what, differences) in [
             ("only in A", &v.only_left),
             ("only in B", &v.only_right),
             ("differing", &v.differing),
+            (
+                "of which in content type or metadata only",
+                v.metadata_only.as_ref().unwrap_or(&none),
+            ),
         ] {
             if differences.count > 0 {
                 let more = differences.count - differences.sample.len() as u64;
@@ -222,6 +235,9 @@ fn report(ctx: &Context, a: &Location, b: &Location, v: &Verdict) {
     fields.insert("only_left".into(), differences(&v.only_left));
     fields.insert("only_right".into(), differences(&v.only_right));
     fields.insert("differing".into(), differences(&v.differing));
+    if let Some(metadata_only) = &v.metadata_only {
+        fields.insert("metadata_only".into(), differences(metadata_only));
+    }
     let text = if v.equal {
         format!("checked {a} against {b}: equal {}", ctx.reporter.took())
     } else {

@@ -9,7 +9,8 @@ use store_sync::objects::{
     ObjectCopySink, ObjectTransferOptions, ObjectTransferReport, transfer_objects,
 };
 use store_sync::{
-    ObjectListing, Partition, RecordSink as _, RecordSource as _, SyncOptions, sync as sync_records,
+    CopyPosition, CopyReport, ObjectListing, Partition, RecordSink as _, RecordSource as _,
+    SyncOptions, copy_position, sync as sync_records,
 };
 
 use super::{
@@ -79,6 +80,34 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
             .opener
             .collection(dst, Access::DryRun, Some(&schema), true)
             .await?;
+        // A checkpoint of another job is refused, and a finished one copies nothing, as in
+        // the real run; one it would resume from is named (the counts compare everything).
+        let position = copy_position(
+            source.source(),
+            target.sink()?,
+            &ctx.copy_options(true).await?,
+        )
+        .await?;
+        if let CopyPosition::Done { records } = position {
+            let mut fields = Map::new();
+            fields.insert("records".into(), 0.into());
+            fields.insert("already_done".into(), true.into());
+            fields.insert("dry_run".into(), true.into());
+            ctx.reporter.summary(
+                &format!(
+                    "would copy nothing from {src} to {dst}: the checkpoint says an earlier run \
+                     finished the job ({records} records)"
+                ),
+                fields,
+            );
+            return Ok(Outcome::Done);
+        }
+        let resumes = match position {
+            CopyPosition::Resume { records, .. } => format!(
+                "; the checkpoint would resume after {records} records, rewriting none of them"
+            ),
+            _ => String::new(),
+        };
         let options = SyncOptions {
             batch_size: ctx.batch_size(),
             dry_run: true,
@@ -95,7 +124,8 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         let total = report.created + report.updated + report.unchanged;
         ctx.reporter.summary(
             &format!(
-                "would copy {total} records from {src} to {dst} ({}); nothing was written",
+                "would copy {total} records from {src} to {dst} ({}){resumes}; nothing was \
+                 written",
                 sync_counts(&report, true)
             ),
             {
@@ -198,26 +228,43 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
     let partition = ctx.partition();
     if ctx.common.dry_run {
         let to = ctx.opener.objects(dst, Access::DryRun).await?;
-        // What the real run would refuse before reading (a location inside the source).
-        ObjectCopySink::new(from, to)
-            .prepare(&listing.schema().await?, false)
-            .await?;
-        let (objects, bytes) = listed_size(&listing, partition, ctx.batch_size()).await?;
-        let mut fields = object_fields(&ObjectTransferReport::default(), true);
+        let sink = ObjectCopySink::new(from, to);
+        // What the real run would refuse before reading (a location inside the source, a
+        // checkpoint of another job), and where its checkpoint would have it start.
+        sink.prepare(&listing.schema().await?, false).await?;
+        let position = copy_position(&listing, &sink, &ctx.copy_options(true).await?).await?;
+        let (resume, earlier, already_done) = match position {
+            CopyPosition::Start => (None, 0, false),
+            CopyPosition::Resume { records, resume } => (resume, records, false),
+            CopyPosition::Done { records } => (None, records, true),
+        };
+        let (objects, bytes) = if already_done {
+            (0, 0)
+        } else {
+            listed_size(&listing, partition, resume, ctx.batch_size()).await?
+        };
+        let report = CopyReport {
+            records: earlier + objects,
+            resumed_records: earlier,
+            already_done,
+        };
+        let mut fields = copy_fields(&report, partition);
         fields.insert("objects".into(), objects.into());
         fields.insert("bytes".into(), bytes.into());
-        let share = if partition.is_whole() {
-            String::new()
+        fields.insert("dry_run".into(), true.into());
+        let text = if already_done {
+            format!(
+                "would copy nothing from {src} to {dst}: the checkpoint says an earlier run \
+                 finished the job ({earlier} objects)"
+            )
         } else {
-            format!(" (partition {partition})")
+            format!(
+                "would copy {objects} objects ({bytes} bytes) from {src} to {dst}{}; nothing \
+                 was written",
+                copy_notes(&report, partition)
+            )
         };
-        ctx.reporter.summary(
-            &format!(
-                "would copy {objects} objects ({bytes} bytes) from {src} to {dst}{share}; \
-                 nothing was written"
-            ),
-            fields,
-        );
+        ctx.reporter.summary(&text, fields);
         return Ok(Outcome::Done);
     }
     let to = ctx.opener.objects(dst, Access::Write).await?;
@@ -251,14 +298,15 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
     Ok(Outcome::Done)
 }
 
-/// The objects and bytes `partition` of `listing` holds.
+/// The objects and bytes `partition` of `listing` holds (after the key `resume`).
 async fn listed_size(
     listing: &ObjectListing,
     partition: Partition,
+    resume: Option<String>,
     batch_size: usize,
 ) -> Result<(u64, u64)> {
     let (mut objects, mut bytes) = (0u64, 0u64);
-    let mut batches = listing.read(partition, None, batch_size);
+    let mut batches = listing.read(partition, resume, batch_size);
     while let Some(batch) = batches.try_next().await? {
         for record in &batch.records {
             objects += 1;

@@ -66,7 +66,13 @@ async fn archive_at(ctx: &Context, location: &Location) -> Result<Option<Archive
     let archive = ctx.opener.archive_source(location).await?;
     match archive.manifest().await {
         Ok(_) => Ok(Some(archive)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == ErrorKind::NotFound => match location {
+            Location::File { path } if path.join("partitions").is_dir() => anyhow::bail!(
+                "{location} holds a backup that has not finished: it has no manifest.json yet \
+                 (every partition of the backup must finish)"
+            ),
+            _ => Ok(None),
+        },
         Err(_) if !matches!(location, Location::File { .. }) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read the archive {location}")),
     }
@@ -89,6 +95,7 @@ async fn archive_keys(
     let count = list_keys(ctx, &archive).await?;
     let mut fields = Map::new();
     fields.insert("count".into(), count.into());
+    fields.insert("archive_of".into(), manifest.source.clone().into());
     ctx.reporter
         .summary(&format!("{count} records in {location} ({about})"), fields);
     Ok(Outcome::Done)
