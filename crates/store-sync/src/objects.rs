@@ -24,7 +24,7 @@ use sha2::{Digest as _, Sha256};
 use store_core::object::{GetOptions, ListOptions, ObjectMeta, PutOptions};
 use store_core::{ObjectKey, ObjectStore, Result, StoreError};
 
-use self::described::{described_alike, holds_description_of};
+use self::described::described_alike;
 use self::merge::{Found, merge};
 use crate::check::Differences;
 use crate::digest::{CollectionDigest, RecordDigest};
@@ -339,11 +339,11 @@ async fn equal(
         // when only its metadata is replaced); a listing may not carry it, a head does.
         let (mine, theirs) =
             futures::try_join!(from.store.head(&mine.key), to.store.head(&theirs.key))?;
-        return Ok(holds_description_of(&theirs, &mine));
+        return Ok(described_alike(&theirs, &mine));
     }
     let ((mine, a), (theirs, b)) =
         futures::try_join!(from.read_content(&mine.key), to.read_content(&theirs.key))?;
-    Ok(a == b && holds_description_of(&theirs, &mine))
+    Ok(a == b && described_alike(&theirs, &mine))
 }
 
 /// What [`check_objects`] found.

@@ -112,3 +112,12 @@ pub trait RecordSink: Send + Sync {
         Ok(())
     }
 }
+
+/// `error`, about the record keyed `key`, saying so: what a sink's check of a record before
+/// writing returns.
+pub(crate) fn refused_record(key: &RecordKey, error: StoreError) -> StoreError {
+    StoreError::new(
+        error.kind(),
+        format!("the record keyed {key}: {}", error.message()),
+    )
+}

@@ -55,7 +55,7 @@ impl TantivyConfig {
         self
     }
 
-    /// Opens the index for reading only: no writer and no directory lock, so it opens beside
+    /// Opens the index for reading only: no writer and not its lock, so it opens beside
     /// a process writing the index (where a second writer is `Conflict`). Reads see the last
     /// commit as of opening, and [`refresh`](store_core::SearchIndex::refresh) moves them to
     /// the newest; writes, `create` and `drop_index` are `Unsupported`. The index must exist

@@ -19,7 +19,7 @@
 //!   upsert is a delete of the id followed by an add). tantivy locks the directory while a
 //!   writer is open: a second [`TantivyIndex`] on it, in this process or another, fails with
 //!   `Conflict`. Share one handle instead: it is `Clone`. To read an index another process
-//!   writes, open it with [`TantivyIndex::open_read_only`]: no writer and no lock; reads see
+//!   writes, open it with [`TantivyIndex::open_read_only`]: no writer and not its lock; reads see
 //!   the last commit as of opening or the last `refresh`, and writes are `Unsupported`.
 //! - **Refresh is commit.** A write is in tantivy's indexing buffer and readable by `get`
 //!   (real time) when it returns; [`refresh`](store_core::SearchIndex::refresh) (or a write

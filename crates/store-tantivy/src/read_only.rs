@@ -1,5 +1,7 @@
-//! An index opened for reading only: no writer and no directory lock, so any number of
-//! handles, in any number of processes, read an index while one process writes it. Reads see
+//! An index opened for reading only: no writer and not the writer's lock, so any number of
+//! handles, in any number of processes, read an index while one process writes it (tantivy
+//! still takes its short lock on `meta.json` while it reads it, so the directory must be
+//! writable). Reads see
 //! the commit that was last when the handle opened or last refreshed.
 
 use std::path::{Path, PathBuf};
@@ -32,7 +34,7 @@ pub(crate) struct ReadOnly {
 impl ReadOnly {
     /// Opens the index in `dir` for reading (blocking): `NotFound` when there is none.
     pub(crate) fn open(dir: &Path, name: &str) -> Result<Self> {
-        let (index, meta) = open_index(dir, name)?;
+        let (index, _) = open_index(dir, name)?;
         let fields = Fields::of(&index.schema())?;
         crate::packed::register(&index);
         let reader: IndexReader = index
@@ -40,6 +42,8 @@ impl ReadOnly {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .or_store()?;
+        // The mapping of the commit the reader opened, or a newer one (see `load`).
+        let meta = last_commit_meta(&index, dir, name)?;
         let view = View {
             searcher: reader.searcher(),
             mapping: Arc::new(meta.mapping),
@@ -75,8 +79,10 @@ impl ReadOnly {
     }
 
     fn load(&self) -> Result<()> {
-        let meta = last_commit_meta(&self.index, &self.dir, &self.name)?;
+        // The segments first, then the mapping: a commit between the two leaves a mapping
+        // newer than the segments (which only adds fields), never one that lacks theirs.
         self.reader.reload().or_store()?;
+        let meta = last_commit_meta(&self.index, &self.dir, &self.name)?;
         let view = View {
             searcher: self.reader.searcher(),
             mapping: Arc::new(meta.mapping),

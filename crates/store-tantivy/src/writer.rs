@@ -390,7 +390,6 @@ impl BulkWriter for Writer {
     }
 }
 
-/// The id and entry of a stored tantivy document.
 /// The document `id` in the commit `searcher` reads.
 pub(crate) fn committed(searcher: &Searcher, fields: &Fields, id: &str) -> Result<Option<Entry>> {
     let term = Term::from_field_text(fields.id, id);
@@ -424,6 +423,7 @@ pub(crate) fn stored(id: &str, entry: &Entry) -> StoredDoc {
     }
 }
 
+/// The id and entry of a stored tantivy document.
 pub(crate) fn entry_of(doc: &TantivyDocument, f: &Fields) -> Result<(String, Entry)> {
     let damaged = |what: &str| StoreError::internal(format!("a stored document lacks its {what}"));
     let id = doc

@@ -49,12 +49,15 @@ JSON EVENTS (--json): stdout carries one JSON object per line, each with an \"ev
   {\"event\":\"summary\",\"command\":\"<command>\",\"ok\":true,\"elapsed_s\":<seconds>,...}
   {\"event\":\"error\",\"command\":\"<command>\",\"kind\":\"<kind>\",\"message\":\"<one line>\"}
   The last line is the summary, or an error event (exit code 1). Summary fields by command:
-  copy/backup/restore: records, resumed_records, already_done, dry_run (objects: objects, bytes, unchanged);
-  sync (and --dry-run): created, updated, unchanged, deleted, extra_kept, dry_run;
+  copy/backup/restore: records, resumed_records, already_done, partition, dry_run
+  (a copy of objects: also objects and bytes, what this run wrote);
+  sync (and --dry-run): created, updated, unchanged, deleted, extra_kept, dry_run
+  (objects: objects, bytes, unchanged, deleted, extra_kept, dry_run);
   sync --follow: copies, copied, upserts, deletes, resyncs, extra_kept, feed_ended
   (a source without a change feed is synced again every --poll-interval: rounds, written, deleted);
-  check: equal, comparison, left/right {location, count, digest}, only_left/only_right/differing {count, sample};
-  ls: count (objects: bytes).";
+  check: equal, comparison, left/right {location, count, digest}, only_left/only_right/differing {count, sample}
+  (objects: metadata_only {count, sample}, the differing whose contents are equal);
+  ls: count (objects: bytes; an archive: archive_of).";
 
 /// Copy, sync, back up, restore and check data between any two stores.
 #[derive(Debug, Parser)]
@@ -85,8 +88,10 @@ pub(crate) struct Common {
     /// Records per batch, at most (each batch is one checkpoint step: written durably to the
     /// sink, and at most one batch re-sent after a crash). A batch also holds about 8 MiB of
     /// records at most, and a read starts with batches of 16 until the records' size is known,
-    /// so large rows cost a few megabytes, not N of them.
-    #[arg(long, global = true, value_name = "N", default_value_t = 5000,
+    /// so large rows cost a few megabytes, not N of them. Each batch costs a write's start and
+    /// end (a PostgreSQL COPY and its commit, a bulk request): small records go in large
+    /// batches.
+    #[arg(long, global = true, value_name = "N", default_value_t = 20000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) batch_size: u64,
     /// Work on share I of N (from 0) of the source, for N processes sharing one job

@@ -242,20 +242,36 @@ impl Context {
     }
 }
 
-/// `(resumed after N records)` and similar notes on a copy's summary.
 /// Refuses a job its checkpoint says is done when this run made its destination: the data
 /// the job wrote is gone (the file or index was deleted since), and "nothing copied" would
 /// leave it empty.
 fn refuse_done_into_new(report: &CopyReport, dst: &Location) -> Result<()> {
     if report.already_done && crate::open::made_this_run(dst) {
-        anyhow::bail!(
-            "the checkpoint says this job finished, but {dst} did not exist before this run: \
-             what the job wrote is gone; run again with --restart to copy everything again"
-        );
+        return Err(done_into_new(dst));
     }
     Ok(())
 }
 
+/// The refusal of a finished job whose destination is gone.
+fn done_into_new(dst: &Location) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the checkpoint says this job finished, but {dst} did not exist before this run: what \
+         the job wrote is gone; run again with --restart to copy everything again"
+    )
+}
+
+/// Whether `dst`, a store in a file or folder, does not exist (so a run would make it).
+fn missing_store(dst: &Location) -> bool {
+    match dst {
+        Location::File { path } | Location::Sqlite { path, .. } | Location::Redb { path, .. } => {
+            !path.exists()
+        }
+        Location::Tantivy { root, index } => !root.join(index).exists(),
+        _ => false,
+    }
+}
+
+/// `(resumed after N records)` and similar notes on a copy's summary.
 fn copy_notes(report: &CopyReport, partition: Partition) -> String {
     let mut notes = Vec::new();
     if report.already_done {

@@ -151,7 +151,9 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     assert_eq!(stdout(&out).lines().count(), 25, "{}", stdout(&out));
     assert!(stdout(&out).contains("2024/img-07.bin"), "{}", stdout(&out));
     assert!(
-        stderr(&out).contains(&format!("25 records in {archive} (an archive of objects")),
+        stderr(&out).contains(&format!(
+            "25 objects in {archive} (an archive of objects from"
+        )),
         "{}",
         stderr(&out)
     );
@@ -330,6 +332,16 @@ fn an_object_copy_dry_run_counts_from_where_its_checkpoint_stands() {
         (&done["objects"], &done["already_done"]),
         (&0.into(), &true.into())
     );
+    // Finished, but the destination is gone since: refused, dry run or not, and not made.
+    let dst_dir = dir.path().join("dst");
+    let moved = dir.path().join("dst-moved");
+    std::fs::rename(&dst_dir, &moved).unwrap();
+    for args in [&copy[..], &dry[..]] {
+        let line = expect_error(&stores(args));
+        assert!(line.contains("did not exist before this run"), "{line}");
+    }
+    assert!(!dst_dir.exists());
+    std::fs::rename(&moved, &dst_dir).unwrap();
     // Stopped after 30 objects (the state a killed run leaves): 20 to go, 200 bytes.
     let mut state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();

@@ -14,7 +14,7 @@ use store_core::{Document, Result, StoreError};
 use crate::batch_bytes::PageSizer;
 use crate::record::{Record, RecordKey};
 use crate::schema::{CollectionSchema, KeyField};
-use crate::sink::{Receipt, RecordSink};
+use crate::sink::{Receipt, RecordSink, refused_record};
 use crate::source::{Batch, Partition, RecordSource};
 
 /// A document table, read by a (parallel, when partitioned) scan and written by batch writes.
@@ -136,9 +136,7 @@ fn with_key(key: &RecordKey, mut doc: Document) -> Document {
 /// the error names the record.
 fn checked_item(key: &RecordKey, doc: Document, schema: &KeySchema) -> Result<Document> {
     let item = with_key(key, doc);
-    check_new_item(&item, schema, []).map_err(|e| {
-        StoreError::new(e.kind(), format!("the record keyed {key}: {}", e.message()))
-    })?;
+    check_new_item(&item, schema, []).map_err(|e| refused_record(key, e))?;
     Ok(item)
 }
 

@@ -22,7 +22,7 @@ use crate::batch_bytes::{PageSizer, chunks_within};
 use crate::digest::Comparison;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
-use crate::sink::{Receipt, RecordSink};
+use crate::sink::{Receipt, RecordSink, refused_record};
 use crate::source::{Batch, Partition, RecordSource};
 
 mod order;
@@ -305,14 +305,9 @@ impl RecordSink for SearchCollection {
     }
 
     fn check_writable(&self, records: &[Record]) -> Result<()> {
-        records.iter().try_for_each(|r| {
-            validate_id(r.key.id()).map_err(|e| {
-                StoreError::new(
-                    e.kind(),
-                    format!("the record keyed {}: {}", r.key, e.message()),
-                )
-            })
-        })
+        records
+            .iter()
+            .try_for_each(|r| validate_id(r.key.id()).map_err(|e| refused_record(&r.key, e)))
     }
 
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {

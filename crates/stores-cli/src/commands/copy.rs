@@ -14,7 +14,8 @@ use store_sync::{
 };
 
 use super::{
-    Context, Outcome, copy_fields, copy_notes, refuse_done_into_new, sync_counts, sync_fields,
+    Context, Outcome, copy_fields, copy_notes, done_into_new, missing_store, refuse_done_into_new,
+    sync_counts, sync_fields,
 };
 use crate::location::Location;
 use crate::open::{Access, Collection};
@@ -89,6 +90,9 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         )
         .await?;
         if let CopyPosition::Done { records } = position {
+            if missing_store(dst) {
+                return Err(done_into_new(dst));
+            }
             let mut fields = Map::new();
             fields.insert("records".into(), 0.into());
             fields.insert("already_done".into(), true.into());
@@ -236,6 +240,7 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         let (resume, earlier, already_done) = match position {
             CopyPosition::Start => (None, 0, false),
             CopyPosition::Resume { records, resume } => (resume, records, false),
+            CopyPosition::Done { .. } if missing_store(dst) => return Err(done_into_new(dst)),
             CopyPosition::Done { records } => (None, records, true),
         };
         let (objects, bytes) = if already_done {
@@ -267,6 +272,7 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         ctx.reporter.summary(&text, fields);
         return Ok(Outcome::Done);
     }
+    let existed = !missing_store(dst);
     let to = ctx.opener.objects(dst, Access::Write).await?;
     let sink = ObjectCopySink::new(from, to);
     let report = ctx
@@ -277,6 +283,14 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
             &ctx.reporter,
         ))
         .await?;
+    if report.already_done && !existed {
+        drop(sink);
+        if let Location::File { path } = dst {
+            // Made by this run, holding nothing: not left behind.
+            let _ = std::fs::remove_dir_all(path);
+        }
+        return Err(done_into_new(dst));
+    }
     let bytes = sink.bytes_written().unwrap_or(0);
     let by_this_run = if report.resumed_records > 0 || report.already_done {
         " by this run"
@@ -284,7 +298,10 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         ""
     };
     let mut fields = copy_fields(&report, partition);
-    fields.insert("objects".into(), report.records.into());
+    fields.insert(
+        "objects".into(),
+        (report.records - report.resumed_records).into(),
+    );
     fields.insert("bytes".into(), bytes.into());
     ctx.reporter.summary(
         &format!(

@@ -85,10 +85,17 @@ async fn archive_keys(
     archive: ArchiveSource,
 ) -> Result<Outcome> {
     let manifest = archive.manifest().await?;
-    let what = match manifest.collections.as_slice() {
-        [one] if one.name == manifest.source => one.kind.clone(),
-        [one] => format!("{} `{}`", one.kind, one.name),
-        _ => "nothing".to_owned(),
+    let (what, unit) = match manifest.collections.as_slice() {
+        [one] if one.kind == "objects" => ("objects".to_owned(), "objects"),
+        [one] => {
+            let kind = match one.kind.as_str() {
+                "documents" => "document table",
+                "search" => "search index",
+                other => other,
+            };
+            (format!("{kind} `{}`", one.name), "records")
+        }
+        _ => ("nothing".to_owned(), "records"),
     };
     let about = format!("an archive of {what} from {}", manifest.source);
     ctx.reporter.start(&location.describe(), None);
@@ -97,7 +104,7 @@ async fn archive_keys(
     fields.insert("count".into(), count.into());
     fields.insert("archive_of".into(), manifest.source.clone().into());
     ctx.reporter
-        .summary(&format!("{count} records in {location} ({about})"), fields);
+        .summary(&format!("{count} {unit} in {location} ({about})"), fields);
     Ok(Outcome::Done)
 }
 
