@@ -89,9 +89,9 @@ pub(crate) struct Common {
     /// sink, and at most one batch re-sent after a crash). A batch also holds about 8 MiB of
     /// records at most, and a read starts with batches of 16 until the records' size is known,
     /// so large rows cost a few megabytes, not N of them. Each batch costs a write's start and
-    /// end (a PostgreSQL COPY and its commit, a bulk request): small records go in large
-    /// batches.
-    #[arg(long, global = true, value_name = "N", default_value_t = 20000,
+    /// end (a PostgreSQL COPY and its commit, a bulk request): a larger N is faster for small
+    /// records and holds more in memory.
+    #[arg(long, global = true, value_name = "N", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) batch_size: u64,
     /// Work on share I of N (from 0) of the source, for N processes sharing one job
