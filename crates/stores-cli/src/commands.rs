@@ -76,6 +76,10 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
                 delete: *delete,
                 max_delete: *max_delete,
             };
+            if !*follow {
+                // Said before the paths are looked at: the flags are the first mistake.
+                ctx.refuse("sync", true, true)?;
+            }
             let (src, dst) = apart(src, dst, &ctx)?;
             if *follow {
                 let flags = follow::FollowFlags {

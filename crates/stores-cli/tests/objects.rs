@@ -210,6 +210,16 @@ fn objects_back_up_restore_and_check_against_their_archive() {
         assert!(line.contains(why), "{line}");
     }
     assert!(!dir.path().join("elsewhere").exists());
+    // A sync, which takes no checkpoint, says that first.
+    let inside = src_dir.join("objects/ck~").display().to_string();
+    let line = expect_error(&stores(&[
+        "sync",
+        &src,
+        &elsewhere,
+        "--checkpoint",
+        &inside,
+    ]));
+    assert!(line.contains("does not take --checkpoint"), "{line}");
     expect_code(&stores(&["check", &src, &archive]), 0);
     // Beside the store (through `..`) is fine.
     let beside = src_dir.join("../beside");

@@ -61,7 +61,8 @@ pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
 
 /// The archive at an object location, when one is there: its root holds a stores archive's
 /// `manifest.json`. A folder's damaged manifest is an error; under an object prefix, a
-/// `manifest.json` that is not an archive's is one of the objects to list.
+/// `manifest.json` that is not an archive's is one of the objects to list, and a manifest
+/// that cannot be read is an error.
 async fn archive_at(ctx: &Context, location: &Location) -> Result<Option<ArchiveSource>> {
     let archive = ctx.opener.archive_source(location).await?;
     match archive.manifest().await {
@@ -73,7 +74,14 @@ async fn archive_at(ctx: &Context, location: &Location) -> Result<Option<Archive
             ),
             _ => Ok(None),
         },
-        Err(_) if !matches!(location, Location::File { .. }) => Ok(None),
+        // Under an object prefix, a manifest.json that is not an archive's is an object; a
+        // failed read (access, throttling) is an error, not a reason to list something else.
+        Err(e)
+            if e.kind() == ErrorKind::InvalidInput
+                && !matches!(location, Location::File { .. }) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(e).with_context(|| format!("cannot read the archive {location}")),
     }
 }
