@@ -14,7 +14,7 @@ mod sizing;
 
 pub use copy_sink::ObjectCopySink;
 
-pub(crate) use sizing::count;
+pub(crate) use sizing::{count, count_after};
 
 use std::sync::Arc;
 
@@ -71,7 +71,8 @@ impl ObjectLocation {
     }
 
     /// [`listing_stream`](Self::listing_stream) from the first key after `after` (a key
-    /// relative to the prefix).
+    /// relative to the prefix). A store that lists keys up to `after` anyway (one that
+    /// ignores `start_after`) has them skipped.
     pub(crate) fn listing_after(
         &self,
         after: Option<&str>,
@@ -83,11 +84,18 @@ impl ObjectLocation {
         if let Some(after) = after {
             options = options.start_after(format!("{}{after}", self.prefix));
         }
+        let after = after.map(str::to_owned);
         let entries = self
             .store
             .list(options)
             .try_filter_map(|entry| async move { Ok(entry.as_object().cloned()) })
-            .map_ok(|meta| (self.relative(meta.key.as_str()).to_owned(), meta));
+            .map_ok(|meta| (self.relative(meta.key.as_str()).to_owned(), meta))
+            .try_skip_while(move |(relative, _)| {
+                let done = after
+                    .as_deref()
+                    .is_some_and(|after| relative.as_str() <= after);
+                futures::future::ready(Ok(done))
+            });
         ordered::in_key_order(&self.label, entries)
             // Ended listings may be asked again (a merge reads ahead): fused, they answer None.
             .fuse()

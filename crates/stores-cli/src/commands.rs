@@ -264,6 +264,38 @@ fn done_into_new(dst: &Location) -> anyhow::Error {
     )
 }
 
+/// The dry run of a copy whose checkpoint says an earlier run finished it (writing
+/// `records` records or objects, the `unit`): refused as the real run is when `dst` is gone
+/// since, else summed up as copying nothing, with the copy's fields and `extra`.
+fn dry_run_of_finished(
+    ctx: &Context,
+    src: &Location,
+    dst: &Location,
+    records: u64,
+    unit: &str,
+    extra: Map<String, Json>,
+) -> Result<Outcome> {
+    if missing_store(dst) {
+        return Err(done_into_new(dst));
+    }
+    let report = CopyReport {
+        records,
+        resumed_records: records,
+        already_done: true,
+    };
+    let mut fields = copy_fields(&report, ctx.partition());
+    fields.insert("dry_run".into(), true.into());
+    fields.extend(extra);
+    ctx.reporter.summary(
+        &format!(
+            "would copy nothing from {src} to {dst}: the checkpoint says an earlier run \
+             finished the job ({records} {unit})"
+        ),
+        fields,
+    );
+    Ok(Outcome::Done)
+}
+
 /// Whether `dst`, a store in a file or folder, does not exist (so a run would make it).
 fn missing_store(dst: &Location) -> bool {
     match dst {

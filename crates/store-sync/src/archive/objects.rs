@@ -56,6 +56,13 @@ impl ObjectListing {
         self
     }
 
+    /// The objects of `partition` listed after the relative key `resume` (where a copy's
+    /// checkpoint would have it start), and their bytes, by listing them: what a dry run
+    /// counts.
+    pub async fn size(&self, partition: Partition, resume: Option<&str>) -> Result<(u64, u64)> {
+        crate::objects::count_after(&self.location, partition, resume).await
+    }
+
     async fn record(&self, relative: String, meta: ObjectMeta) -> Result<Record> {
         let doc = if self.hash {
             let (read, sha) = self.location.read_content(&meta.key).await?;
@@ -112,16 +119,9 @@ impl RecordSource for ObjectListing {
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
         // The listing is walked a batch at a time from where the last run stopped: memory is
-        // a batch or two of entries, however many objects there are. A store that listed keys
-        // up to the resume point anyway (one that ignores `start_after`) has them skipped.
+        // a batch or two of entries, however many objects there are.
         self.location
             .listing_after(resume.as_deref())
-            .try_skip_while(move |(relative, _)| {
-                let done = resume
-                    .as_deref()
-                    .is_some_and(|after| relative.as_str() <= after);
-                futures::future::ready(Ok(done))
-            })
             .try_chunks(batch_size.max(1))
             .map_err(|e| e.1)
             .and_then(move |chunk| async move {

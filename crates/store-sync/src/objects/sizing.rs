@@ -9,14 +9,26 @@ use store_core::Result;
 
 use super::ObjectLocation;
 use crate::progress::{Event, Progress};
+use crate::source::Partition;
 
 /// How often progress is reported at most (and once more at the end).
 const REPORT_EVERY: Duration = Duration::from_millis(200);
 
 /// Counts the objects under `location` and their bytes, by listing it.
 pub(crate) async fn count(location: &ObjectLocation) -> Result<(u64, u64)> {
+    count_after(location, Partition::whole(), None).await
+}
+
+/// Counts the objects of `partition` under `location` after the relative key `after`, and
+/// their bytes, by listing them.
+pub(crate) async fn count_after(
+    location: &ObjectLocation,
+    partition: Partition,
+    after: Option<&str>,
+) -> Result<(u64, u64)> {
     location
-        .listing_stream()
+        .listing_after(after)
+        .try_filter(|(relative, _)| futures::future::ready(partition.holds_id(relative)))
         .try_fold((0u64, 0u64), |(objects, bytes), (_, meta)| async move {
             Ok((objects + 1, bytes + meta.size))
         })

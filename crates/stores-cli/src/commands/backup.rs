@@ -8,7 +8,7 @@ use super::copy::open_source;
 use super::{Context, Outcome, copy_fields, copy_notes};
 use crate::location::Location;
 use crate::open::{Access, refuse_store_folder};
-use store_sync::{ObjectArchiveSink, ObjectListing, RecordSource as _};
+use store_sync::{ObjectArchiveSink, ObjectListing};
 
 /// `stores backup SRC ARCHIVE`.
 pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
@@ -98,11 +98,7 @@ async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Re
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
     if ctx.common.dry_run {
-        let mut objects = 0u64;
-        let mut batches = listing.read(ctx.partition(), None, ctx.batch_size());
-        while let Some(batch) = batches.try_next().await? {
-            objects += batch.records.len() as u64;
-        }
+        let (objects, _) = listing.size(ctx.partition(), None).await?;
         let mut fields = Map::new();
         fields.insert("records".into(), objects.into());
         fields.insert("dry_run".into(), true.into());

@@ -2,20 +2,18 @@
 //! locations.
 
 use anyhow::{Context as _, Result, bail};
-use futures::TryStreamExt;
 use serde_json::{Map, Value as Json};
-use store_core::Value;
 use store_sync::objects::{
     ObjectCopySink, ObjectTransferOptions, ObjectTransferReport, transfer_objects,
 };
 use store_sync::{
-    CopyPosition, CopyReport, ObjectListing, Partition, RecordSink as _, RecordSource as _,
-    SyncOptions, copy_position, sync as sync_records,
+    CopyPosition, CopyReport, ObjectListing, RecordSink as _, RecordSource as _, SyncOptions,
+    copy_position, sync as sync_records,
 };
 
 use super::{
-    Context, Outcome, copy_fields, copy_notes, done_into_new, missing_store, refuse_done_into_new,
-    sync_counts, sync_fields,
+    Context, Outcome, copy_fields, copy_notes, done_into_new, dry_run_of_finished, missing_store,
+    refuse_done_into_new, sync_counts, sync_fields,
 };
 use crate::location::Location;
 use crate::open::{Access, Collection};
@@ -90,21 +88,7 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         )
         .await?;
         if let CopyPosition::Done { records } = position {
-            if missing_store(dst) {
-                return Err(done_into_new(dst));
-            }
-            let mut fields = Map::new();
-            fields.insert("records".into(), 0.into());
-            fields.insert("already_done".into(), true.into());
-            fields.insert("dry_run".into(), true.into());
-            ctx.reporter.summary(
-                &format!(
-                    "would copy nothing from {src} to {dst}: the checkpoint says an earlier run \
-                     finished the job ({records} records)"
-                ),
-                fields,
-            );
-            return Ok(Outcome::Done);
+            return dry_run_of_finished(ctx, src, dst, records, "records", Map::new());
         }
         let resumes = match position {
             CopyPosition::Resume { records, .. } => format!(
@@ -237,38 +221,31 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         // checkpoint of another job), and where its checkpoint would have it start.
         sink.prepare(&listing.schema().await?, false).await?;
         let position = copy_position(&listing, &sink, &ctx.copy_options(true).await?).await?;
-        let (resume, earlier, already_done) = match position {
-            CopyPosition::Start => (None, 0, false),
-            CopyPosition::Resume { records, resume } => (resume, records, false),
-            CopyPosition::Done { .. } if missing_store(dst) => return Err(done_into_new(dst)),
-            CopyPosition::Done { records } => (None, records, true),
+        let (resume, earlier) = match position {
+            CopyPosition::Start => (None, 0),
+            CopyPosition::Resume { records, resume } => (resume, records),
+            CopyPosition::Done { records } => {
+                let mut nothing = Map::new();
+                nothing.insert("objects".into(), 0.into());
+                nothing.insert("bytes".into(), 0.into());
+                return dry_run_of_finished(ctx, src, dst, records, "objects", nothing);
+            }
         };
-        let (objects, bytes) = if already_done {
-            (0, 0)
-        } else {
-            listed_size(&listing, partition, resume, ctx.batch_size()).await?
-        };
+        let (objects, bytes) = listing.size(partition, resume.as_deref()).await?;
         let report = CopyReport {
             records: earlier + objects,
             resumed_records: earlier,
-            already_done,
+            already_done: false,
         };
         let mut fields = copy_fields(&report, partition);
         fields.insert("objects".into(), objects.into());
         fields.insert("bytes".into(), bytes.into());
         fields.insert("dry_run".into(), true.into());
-        let text = if already_done {
-            format!(
-                "would copy nothing from {src} to {dst}: the checkpoint says an earlier run \
-                 finished the job ({earlier} objects)"
-            )
-        } else {
-            format!(
-                "would copy {objects} objects ({bytes} bytes) from {src} to {dst}{}; nothing \
-                 was written",
-                copy_notes(&report, partition)
-            )
-        };
+        let text = format!(
+            "would copy {objects} objects ({bytes} bytes) from {src} to {dst}{}; nothing was \
+             written",
+            copy_notes(&report, partition)
+        );
         ctx.reporter.summary(&text, fields);
         return Ok(Outcome::Done);
     }
@@ -313,27 +290,6 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         fields,
     );
     Ok(Outcome::Done)
-}
-
-/// The objects and bytes `partition` of `listing` holds (after the key `resume`).
-async fn listed_size(
-    listing: &ObjectListing,
-    partition: Partition,
-    resume: Option<String>,
-    batch_size: usize,
-) -> Result<(u64, u64)> {
-    let (mut objects, mut bytes) = (0u64, 0u64);
-    let mut batches = listing.read(partition, resume, batch_size);
-    while let Some(batch) = batches.try_next().await? {
-        for record in &batch.records {
-            objects += 1;
-            bytes += match record.doc.get("size") {
-                Some(Value::Number(n)) => n.to_u64().unwrap_or(0),
-                _ => 0,
-            };
-        }
-    }
-    Ok((objects, bytes))
 }
 
 /// `stores sync` of objects: what differs written, and with `--delete` what SRC lacks deleted
