@@ -56,6 +56,14 @@ pub trait RecordSink: Send + Sync {
         None
     }
 
+    /// The records per batch this sink writes best, for a caller with no batch size of its
+    /// own (the `stores` command without `--batch-size`). `None` (the default): no
+    /// preference. A PostgreSQL table prefers large batches: each is one `COPY` and its
+    /// commit, a fixed cost the rows share.
+    fn preferred_batch_size(&self) -> Option<usize> {
+        None
+    }
+
     /// Whether this sink writes rows ([`upsert_rows`](Self::upsert_rows)) as well as
     /// records: a table does.
     fn takes_rows(&self) -> bool {

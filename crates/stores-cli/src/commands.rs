@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value as Json};
-use store_sync::{CopyOptions, CopyReport, Partition, PlanHome, SyncReport};
+use store_sync::{CopyOptions, CopyReport, Partition, PlanHome, RecordSink, SyncReport};
 
 use crate::cli::{Cli, Command, Common};
 use crate::location::Location;
@@ -28,6 +28,9 @@ pub(crate) struct Context {
     /// Opens locations.
     pub(crate) opener: Opener,
 }
+
+/// Records per batch when neither `--batch-size` nor the sink says otherwise.
+const DEFAULT_BATCH_SIZE: usize = 5_000;
 
 /// How a command that did not fail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,9 +183,20 @@ fn check_checkpoint_path(checkpoint: &std::path::Path, stores: [&Location; 2]) -
 }
 
 impl Context {
-    /// The batch size as a `usize`.
+    /// The batch size: `--batch-size`, else [`DEFAULT_BATCH_SIZE`].
     fn batch_size(&self) -> usize {
-        usize::try_from(self.common.batch_size).unwrap_or(usize::MAX)
+        self.common.batch_size.map_or(DEFAULT_BATCH_SIZE, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        })
+    }
+
+    /// The batch size of a copy into `sink`: `--batch-size`, else the size the sink writes
+    /// best, else [`DEFAULT_BATCH_SIZE`].
+    fn batch_size_into(&self, sink: &dyn RecordSink) -> usize {
+        match self.common.batch_size {
+            Some(_) => self.batch_size(),
+            None => sink.preferred_batch_size().unwrap_or(DEFAULT_BATCH_SIZE),
+        }
     }
 
     /// Runs `work` until it ends or the process is interrupted (Ctrl-C, SIGTERM); then `work`
@@ -211,10 +225,10 @@ impl Context {
         self.common.partition.unwrap_or_default()
     }
 
-    /// Copy options from the flags.
-    async fn copy_options(&self, create: bool) -> Result<CopyOptions> {
+    /// Options from the flags for a copy into `sink`.
+    async fn copy_options(&self, create: bool, sink: &dyn RecordSink) -> Result<CopyOptions> {
         Ok(CopyOptions {
-            batch_size: self.batch_size(),
+            batch_size: self.batch_size_into(sink),
             partition: self.partition(),
             checkpoint: self.common.checkpoint.clone(),
             restart: self.common.restart,

@@ -28,11 +28,14 @@ pub(crate) struct Rows {
 }
 
 /// The attributes a decoded record had: the columns before `width` but for the `holes`
-/// (columns met by earlier records that this one lacks), none from `width` on.
+/// (columns met by earlier records that this one lacks), none from `width` on; and its
+/// values' size as [`Value::approximate_size`] counts them, taken where the row is decoded
+/// (off the task that writes the batches).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Shape {
     width: usize,
     holes: Option<Box<[usize]>>,
+    bytes: usize,
 }
 
 impl Shape {
@@ -109,6 +112,7 @@ impl Rows {
         let shape = Shape {
             width: built.row.len(),
             holes: (!built.holes.is_empty()).then(|| built.holes.into_boxed_slice()),
+            bytes: built.row.iter().map(Value::approximate_size).sum(),
         };
         self.rows.push(built.row);
         self.shapes.push(shape);
@@ -195,11 +199,11 @@ impl Rows {
     pub(crate) fn front_within(&self, max: usize, room: usize) -> (usize, usize) {
         let mut bytes = 0;
         let mut taken = 0;
-        for row in self.rows.iter().take(max) {
+        for shape in self.shapes.iter().take(max) {
             if taken > 0 && bytes >= room {
                 break;
             }
-            bytes += row.iter().map(Value::approximate_size).sum::<usize>();
+            bytes += shape.bytes;
             taken += 1;
         }
         (taken, bytes)

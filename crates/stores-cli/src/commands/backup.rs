@@ -62,7 +62,7 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
     let report = store_sync::copy(
         source.source(),
         &sink,
-        &ctx.copy_options(true).await?,
+        &ctx.copy_options(true, &sink).await?,
         &ctx.reporter,
     )
     .await?;
@@ -119,7 +119,7 @@ async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Re
     let report = store_sync::copy(
         &listing,
         &sink,
-        &ctx.copy_options(true).await?,
+        &ctx.copy_options(true, &sink).await?,
         &ctx.reporter,
     )
     .await?;

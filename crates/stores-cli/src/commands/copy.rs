@@ -81,12 +81,9 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
             .await?;
         // A checkpoint of another job is refused, and a finished one copies nothing, as in
         // the real run; one it would resume from is named (the counts compare everything).
-        let position = copy_position(
-            source.source(),
-            target.sink()?,
-            &ctx.copy_options(true).await?,
-        )
-        .await?;
+        let sink = target.sink()?;
+        let position =
+            copy_position(source.source(), sink, &ctx.copy_options(true, sink).await?).await?;
         if let CopyPosition::Done { records } = position {
             return dry_run_of_finished(ctx, src, dst, records, "records", Map::new());
         }
@@ -128,10 +125,11 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         .opener
         .collection(dst, Access::Write, Some(&schema), true)
         .await?;
+    let sink = target.sink()?;
     let report = store_sync::copy(
         source.source(),
-        target.sink()?,
-        &ctx.copy_options(true).await?,
+        sink,
+        &ctx.copy_options(true, sink).await?,
         &ctx.reporter,
     )
     .await?;
@@ -173,7 +171,7 @@ pub(crate) async fn sync(
         .collection(dst, access, Some(&schema), true)
         .await?;
     let options = SyncOptions {
-        batch_size: ctx.batch_size(),
+        batch_size: ctx.batch_size_into(target.sink()?),
         delete: flags.delete,
         max_delete: flags.max_delete,
         dry_run,
@@ -220,7 +218,8 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         // What the real run would refuse before reading (a location inside the source, a
         // checkpoint of another job), and where its checkpoint would have it start.
         sink.prepare(&listing.schema().await?, false).await?;
-        let position = copy_position(&listing, &sink, &ctx.copy_options(true).await?).await?;
+        let position =
+            copy_position(&listing, &sink, &ctx.copy_options(true, &sink).await?).await?;
         let (resume, earlier) = match position {
             CopyPosition::Start => (None, 0),
             CopyPosition::Resume { records, resume } => (resume, records),
@@ -256,7 +255,7 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         .until_interrupted(store_sync::copy(
             &listing,
             &sink,
-            &ctx.copy_options(true).await?,
+            &ctx.copy_options(true, &sink).await?,
             &ctx.reporter,
         ))
         .await?;

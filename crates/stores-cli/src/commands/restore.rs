@@ -95,10 +95,11 @@ pub(crate) async fn restore(
         );
         return Ok(Outcome::Done);
     }
+    let sink = target.sink()?;
     let report = store_sync::copy(
         &source,
-        target.sink()?,
-        &ctx.copy_options(create).await?,
+        sink,
+        &ctx.copy_options(create, sink).await?,
         &ctx.reporter,
     )
     .await?;
@@ -188,7 +189,7 @@ async fn restore_objects(
     let report = store_sync::copy(
         &source,
         &sink,
-        &ctx.copy_options(false).await?,
+        &ctx.copy_options(false, &sink).await?,
         &ctx.reporter,
     )
     .await?;
@@ -215,7 +216,7 @@ async fn sync_into(
     dry_run: bool,
 ) -> Result<SyncReport> {
     let options = SyncOptions {
-        batch_size: ctx.batch_size(),
+        batch_size: ctx.batch_size_into(target.sink()?),
         delete,
         dry_run,
         create,
