@@ -26,11 +26,12 @@ use crate::BACKEND;
 use crate::body::Download;
 use crate::encode::{
     cursor_from_token, decode_url, encode_copy_source, object_meta, parse_content_range,
-    quote_etag, range_header, sdk_metadata, token_from_cursor,
+    quote_etag, range_header, token_from_cursor,
 };
 use crate::error::{
     HttpLike, already_exists, conditional_error, is_absent_answer, local, map_sdk_error,
 };
+use crate::meta_text::sdk_metadata;
 use crate::options::{
     Checksum, ReadOptions, S3PutOptions, with_copy_source_key, with_customer_key, with_encryption,
     with_put_options,
@@ -161,6 +162,7 @@ impl BucketClient {
         s3: &S3PutOptions,
         operation: &'static str,
     ) -> Result<PutResult> {
+        let metadata = sdk_metadata(&options.metadata)?;
         let request = self
             .sdk
             .put_object()
@@ -169,7 +171,7 @@ impl BucketClient {
             .content_length(body.len() as i64)
             .body(SdkByteStream::from(body))
             .set_content_type(options.content_type.clone())
-            .set_metadata(sdk_metadata(&options.metadata))
+            .set_metadata(metadata)
             .set_checksum_algorithm(s3.checksum.map(Checksum::sdk));
         let mut request = with_put_options!(request, s3);
         request = match &options.mode {

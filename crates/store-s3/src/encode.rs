@@ -1,12 +1,14 @@
 //! Small encodings between the trait's types and S3's headers and fields: copy sources,
 //! URL-encoded listing answers, listing cursors, ranges, etags, metadata.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use aws_sdk_s3::primitives::DateTime;
 use store_core::object::{ByteRange, ObjectMeta};
 use store_core::{Cursor, ObjectKey, Result, StoreError};
+
+use crate::meta_text::read_metadata;
 
 /// Percent-encodes `text` for an `x-amz-copy-source` header, keeping `/` and the unreserved
 /// characters.
@@ -109,16 +111,6 @@ pub(crate) fn quote_etag(etag: &str) -> String {
     }
 }
 
-/// User metadata as the SDK wants it (none when empty).
-pub(crate) fn sdk_metadata(metadata: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
-    (!metadata.is_empty()).then(|| {
-        metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    })
-}
-
 /// An object's metadata from the fields of an SDK answer.
 pub(crate) fn object_meta(
     key: &ObjectKey,
@@ -134,9 +126,7 @@ pub(crate) fn object_meta(
         etag: etag.map(str::to_owned),
         last_modified: last_modified.and_then(|t| SystemTime::try_from(*t).ok()),
         content_type: content_type.map(str::to_owned),
-        metadata: metadata
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default(),
+        metadata: metadata.map(read_metadata).unwrap_or_default(),
     }
 }
 

@@ -25,6 +25,12 @@
 //!   verification) for [`S3Store::get_with`], [`S3Store::head_with`] (an [`ObjectInfo`]) and
 //!   [`S3Store::download_file_with`]; [`S3Store::tags`]; [`S3Store::list_versions`] of
 //!   [`ObjectVersion`]s and [`S3Store::delete_version`].
+//! - User metadata reads back exactly: a value with non-ASCII text is sent as RFC 2047
+//!   encoded words (`=?UTF-8?B?…?=`, S3's documented form for non-ASCII metadata, which other
+//!   clients see) and decoded on reads, as are such words other writers stored. An ASCII
+//!   value S3 would hand back changed (a control character, blanks at either end, an encoded
+//!   word of its own) and a name that is not a header token are refused as `InvalidInput`
+//!   before anything is sent.
 //! - Errors are [`StoreError`](store_core::StoreError)s with a kind (`NotFound`,
 //!   `PreconditionFailed`, `Throttled`, `Unauthorized`...), the backend, operation and key,
 //!   and the SDK error chained. No credential ever appears in Debug, Display, logs or errors.
@@ -42,6 +48,7 @@ mod config;
 mod encode;
 mod error;
 mod files;
+mod meta_text;
 mod multipart;
 mod options;
 mod s3_ops;

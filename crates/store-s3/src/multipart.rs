@@ -14,8 +14,9 @@ use store_core::{ObjectKey, Result, RetryPolicy, StoreError, retry};
 use tokio::task::JoinHandle;
 
 use crate::client::BucketClient;
-use crate::encode::{encode_copy_source, quote_etag, sdk_metadata};
+use crate::encode::{encode_copy_source, quote_etag};
 use crate::error::{conditional_error, local, map_sdk_error};
+use crate::meta_text::sdk_metadata;
 use crate::options::{
     Checksum, CustomerKey, S3PutOptions, with_copy_source_key, with_customer_key, with_encryption,
     with_put_options,
@@ -192,7 +193,9 @@ pub(crate) async fn upload(
         source.unread(first.freeze());
     }
 
-    // Fail fast on a condition that already does not hold, before sending gigabytes.
+    // Fail fast on metadata S3 cannot take or a condition that already does not hold,
+    // before sending gigabytes.
+    let metadata = sdk_metadata(&options.metadata)?;
     client.check_put_mode(key, &options.mode, operation).await?;
     let create = client
         .sdk()
@@ -200,7 +203,7 @@ pub(crate) async fn upload(
         .bucket(client.bucket())
         .key(key.as_str())
         .set_content_type(options.content_type.clone())
-        .set_metadata(sdk_metadata(&options.metadata))
+        .set_metadata(metadata)
         .set_checksum_algorithm(s3.checksum.map(Checksum::sdk))
         .set_checksum_type(s3.checksum.map(checksum_type));
     let created = with_put_options!(create, s3)
@@ -401,7 +404,7 @@ pub(crate) async fn copy(
         .bucket(client.bucket())
         .key(to.as_str())
         .set_content_type(source.content_type.clone())
-        .set_metadata(sdk_metadata(&source.metadata));
+        .set_metadata(sdk_metadata(&source.metadata)?);
     let created = with_encryption!(create, client.defaults().encryption.as_ref())
         .send()
         .await

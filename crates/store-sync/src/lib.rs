@@ -40,6 +40,7 @@ mod sink;
 mod source;
 mod spill;
 mod sync;
+mod task;
 
 pub use archive::{
     ArchiveSink, ArchiveSource, ObjectArchiveSink, ObjectListing, ObjectRestoreSink,

@@ -60,13 +60,33 @@ impl ObjectLocation {
         key.strip_prefix(self.prefix.as_str()).unwrap_or(key)
     }
 
+    /// Whether a listed object is under the prefix rather than the prefix's own folder
+    /// marker: an empty object keyed by the prefix itself (`photos/`, as S3's console makes
+    /// for a folder) holds nothing and has no key relative to the prefix, so it is not part
+    /// of the location. One that holds bytes is refused rather than left out unseen.
+    fn under_prefix(&self, meta: &ObjectMeta) -> Result<bool> {
+        if self.prefix.is_empty() || meta.key.as_str() != self.prefix {
+            return Ok(true);
+        }
+        if meta.size == 0 {
+            return Ok(false);
+        }
+        Err(StoreError::invalid_input(format!(
+            "{}: the object keyed `{}` is the prefix itself and holds {} bytes; it has no key \
+             under the prefix, so it cannot be copied or compared with it: move it, or use the \
+             location of the folder above",
+            self.label, self.prefix, meta.size
+        )))
+    }
+
     pub(crate) fn key_for(&self, relative: &str) -> Result<ObjectKey> {
         ObjectKey::new(format!("{}{relative}", self.prefix))
     }
 
     /// Every object's metadata, by key relative to the prefix, in key order (a listing that
-    /// goes backwards ends with an error naming this location).
-    pub(crate) fn listing_stream(&self) -> BoxStream<'_, Result<(String, ObjectMeta)>> {
+    /// goes backwards ends with an error naming this location): the objects a copy, sync,
+    /// check or backup of this location takes, without the prefix's own folder marker.
+    pub fn listing_stream(&self) -> BoxStream<'_, Result<(String, ObjectMeta)>> {
         self.listing_after(None)
     }
 
@@ -88,7 +108,15 @@ impl ObjectLocation {
         let entries = self
             .store
             .list(options)
-            .try_filter_map(|entry| async move { Ok(entry.as_object().cloned()) })
+            .try_filter_map(|entry| {
+                let kept = match entry.as_object() {
+                    Some(meta) => self
+                        .under_prefix(meta)
+                        .map(|under| under.then(|| meta.clone())),
+                    None => Ok(None),
+                };
+                futures::future::ready(kept)
+            })
             .map_ok(|meta| (self.relative(meta.key.as_str()).to_owned(), meta))
             .try_skip_while(move |(relative, _)| {
                 let done = after

@@ -90,7 +90,8 @@ pub(crate) struct Common {
     /// records at most, and a read starts with batches of 16 until the records' size is known,
     /// so large rows cost a few megabytes, not N of them. Each batch costs a write's start and
     /// end (a PostgreSQL COPY and its commit, a bulk request): a larger N is faster for small
-    /// records and holds more in memory. Default: 5,000, or 20,000 into a PostgreSQL table.
+    /// records and holds more in memory. Default: 5,000, or 20,000 when a copy, sync or
+    /// restore writes into a PostgreSQL table.
     #[arg(long, global = true, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) batch_size: Option<u64>,

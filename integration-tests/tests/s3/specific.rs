@@ -221,6 +221,66 @@ async fn metadata_content_type_and_odd_keys_round_trip() {
 }
 
 #[tokio::test]
+async fn metadata_beyond_ascii_travels_as_encoded_words_and_reads_back() {
+    let store = fresh_bucket("meta-words").await;
+    let k = key("described");
+    let long = "日本語のメタデータ ✓ ".repeat(8);
+    let options = PutOptions::new()
+        .metadata("name", "café ✓")
+        .metadata("padded", " café ")
+        .metadata("long", long.as_str())
+        .metadata("plain", "x y+z");
+    store
+        .put(&k, Bytes::from_static(b"body"), options.clone())
+        .await
+        .expect("put");
+    assert_eq!(
+        store.head(&k).await.expect("head").metadata,
+        options.metadata
+    );
+    let got = store.get(&k, GetOptions::new()).await.expect("get");
+    assert_eq!(got.meta.metadata, options.metadata);
+    // Another client sees S3's documented form: one RFC 2047 word for what a header would
+    // change, the rest as it is.
+    let head = integration_tests::clients::s3_client_at(&store.endpoint)
+        .head_object()
+        .bucket(store.bucket())
+        .key("described")
+        .send()
+        .await
+        .expect("plain head");
+    let seen = head.metadata().expect("metadata");
+    assert_eq!(seen["name"], "=?UTF-8?B?Y2Fmw6kg4pyT?=");
+    assert_eq!(seen["plain"], "x y+z");
+    // A copy keeps them.
+    let copy = key("described-copy");
+    store.copy(&k, &copy).await.expect("copy");
+    assert_eq!(
+        store.head(&copy).await.expect("head").metadata,
+        options.metadata
+    );
+
+    // A name that is no header token, or an ASCII value a header would change (S3 returns
+    // ASCII values as they are), is refused by name, and nothing is written.
+    let refused = key("refused");
+    for (options, named) in [
+        (PutOptions::new().metadata("café", "1"), "\"café\""),
+        (PutOptions::new().metadata("padded", " both "), "`padded`"),
+    ] {
+        let err = store
+            .put(&refused, Bytes::from_static(b"x"), options)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.message().contains(named), "{err}");
+    }
+    assert_eq!(
+        store.head(&refused).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
 async fn missing_bucket_is_not_found_naming_the_bucket_and_secrets_stay_hidden() {
     let url = endpoint(Service::S3).await;
     let bucket = unique_name("nobucket");

@@ -16,9 +16,9 @@ use store_sync::{
     Partition, Silent, check, copy,
 };
 
-#[tokio::test]
-async fn an_s3_prefix_goes_to_a_folder_and_back_unchanged() {
-    let bucket = unique_name("sync-objects");
+/// A new bucket named after `name`, and a store on it.
+async fn new_bucket(name: &str) -> (String, Arc<dyn ObjectStore>) {
+    let bucket = unique_name(name);
     s3_client()
         .await
         .create_bucket()
@@ -39,6 +39,12 @@ async fn an_s3_prefix_goes_to_a_folder_and_back_unchanged() {
             .await
             .unwrap(),
     );
+    (bucket, s3)
+}
+
+#[tokio::test]
+async fn an_s3_prefix_goes_to_a_folder_and_back_unchanged() {
+    let (bucket, s3) = new_bucket("sync-objects").await;
     for i in 0..60 {
         let body = vec![(i % 251) as u8; (i * 7919) % 300_000];
         let key = ObjectKey::new(format!("photos/{}/img-{i:03} ü.bin", i % 4)).unwrap();
@@ -119,4 +125,65 @@ async fn assert_metadata_kept(s3: &dyn ObjectStore, prefix: &str) {
         let index = i.to_string();
         assert_eq!(meta.metadata.get("index"), Some(&index), "{key}");
     }
+}
+
+/// Puts `body` at `key` with the plain S3 client, as the console's "Create folder" puts its
+/// empty `folder/` objects.
+async fn put_plain(bucket: &str, key: &str, body: &'static [u8]) {
+    s3_client()
+        .await
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_prefix_s_own_folder_marker_is_not_one_of_its_objects() {
+    let (bucket, s3) = new_bucket("sync-markers").await;
+    put_plain(&bucket, "photos/", b"").await;
+    put_plain(&bucket, "photos/sub/", b"").await;
+    put_plain(&bucket, "photos/sub/a.txt", b"hello").await;
+    put_plain(&bucket, "photos/b.txt", b"world").await;
+    let dir = tempfile::tempdir().unwrap();
+    let fs: Arc<dyn ObjectStore> = Arc::new(store_fs::FsStore::open(dir.path()).await.unwrap());
+    let origin = ObjectLocation::new(s3.clone(), "photos/", format!("s3://{bucket}/photos"));
+    let local = ObjectLocation::new(fs, "", "file://photos");
+
+    // `photos/` has no key under `photos/`: a folder gets the objects under it, the nested
+    // marker `sub/` among them, and both sides agree.
+    let options = ObjectTransferOptions::default();
+    let copied = transfer_objects(&origin, &local, &options, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(copied.copied, 3);
+    let verdict = check_objects(&origin, &local, 4).await.unwrap();
+    assert!(verdict.is_equal(), "{verdict:?}");
+    assert_eq!(verdict.left.count(), 3);
+
+    // A sync back with deletes leaves the marker, which is not the folder's to delete.
+    let mirror = ObjectTransferOptions {
+        delete: true,
+        ..ObjectTransferOptions::default()
+    };
+    let back = transfer_objects(&local, &origin, &mirror, &Silent)
+        .await
+        .unwrap();
+    assert_eq!((back.copied, back.deleted), (0, 0));
+    let marker = ObjectKey::new("photos/").unwrap();
+    assert_eq!(s3.head(&marker).await.unwrap().size, 0);
+
+    // An object keyed by the prefix that holds bytes is refused by name, not left out.
+    put_plain(&bucket, "photos/", b"x").await;
+    let err = transfer_objects(&origin, &local, &options, &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+    assert!(
+        err.message().contains("`photos/` is the prefix itself"),
+        "{err}"
+    );
 }

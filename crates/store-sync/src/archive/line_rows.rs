@@ -195,8 +195,10 @@ impl Rows {
 
     /// How many of the first rows (at most `max`) a batch with `room` bytes left takes, as
     /// [`Value::approximate_size`] counts them: rows until one reaches it (at least one), and
-    /// their bytes.
+    /// their bytes. Asked of rows as decoded, which keep their shapes (a batch filled by
+    /// [`take_from`](Self::take_from) keeps none).
     pub(crate) fn front_within(&self, max: usize, room: usize) -> (usize, usize) {
+        debug_assert_eq!(self.shapes.len(), self.rows.len(), "rows as decoded");
         let mut bytes = 0;
         let mut taken = 0;
         for shape in self.shapes.iter().take(max) {

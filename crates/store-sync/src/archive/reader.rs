@@ -20,6 +20,7 @@ use crate::digest::hex;
 use crate::plan::PlanHome;
 use crate::schema::CollectionSchema;
 use crate::source::{Batch, Partition, RecordSource, RowBatch};
+use crate::task::{AbortOnDrop, joined};
 
 mod decode;
 
@@ -178,23 +179,12 @@ impl ArchiveSource {
         futures::stream::iter(parts)
             .map(move |(i, part)| {
                 let (source, decode) = (source.clone(), decode.clone());
-                let task = AbortOnDrop(tokio::spawn(async move {
+                let task = AbortOnDrop::spawn(async move {
                     let bytes = source.fetch_part(&part).await?;
-                    tokio::task::spawn_blocking(move || decode(bytes, &part))
-                        .await
-                        .map_err(|e| {
-                            StoreError::internal(format!("archive decoding failed: {e}"))
-                        })?
-                }));
-                async move {
-                    let decoded = match task.await {
-                        Ok(decoded) => decoded,
-                        Err(e) => Err(StoreError::internal(format!(
-                            "archive decoding failed: {e}"
-                        ))),
-                    };
-                    (i, decoded)
-                }
+                    let decoding = tokio::task::spawn_blocking(move || decode(bytes, &part));
+                    joined("archive decoding", decoding.await)
+                });
+                async move { (i, joined("archive decoding", task.await)) }
             })
             .buffered(PARTS_AHEAD)
             .boxed()
@@ -239,26 +229,6 @@ impl ArchiveSource {
 
 /// How many parts are downloaded, checked and decoded at once, ahead of their reader.
 const PARTS_AHEAD: usize = 2;
-
-/// A spawned task that is cancelled when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> std::future::Future for AbortOnDrop<T> {
-    type Output = std::result::Result<T, tokio::task::JoinError>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// A position in an archive: the part and the line within it to continue from.
 fn encode_position(part: usize, line: usize) -> String {

@@ -19,6 +19,13 @@ pub(crate) struct TableInfo {
     pub(crate) options: Vec<TableOption>,
 }
 
+impl TableInfo {
+    /// Whether the table has a column `name`.
+    pub(crate) fn has_column(&self, name: &str) -> bool {
+        self.columns.iter().any(|c| c.name == name)
+    }
+}
+
 /// Reads the table's columns and key, or `None` when it does not exist.
 pub(crate) async fn describe(store: &dyn SqlStore, table: &str) -> Result<Option<TableInfo>> {
     match store.backend() {

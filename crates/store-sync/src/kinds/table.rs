@@ -27,8 +27,9 @@ use crate::kinds::{table_keys, table_load};
 use crate::plan::PartitionPlan;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
-use crate::sink::{Receipt, RecordSink};
+use crate::sink::{Receipt, RecordSink, refused_record};
 use crate::source::{Batch, Partition, RecordSource, RowBatch};
+use crate::task::{AbortOnDrop, joined};
 
 pub(super) mod cursor;
 mod pages;
@@ -37,6 +38,16 @@ use pages::Reader;
 
 /// The most bind parameters one statement uses (PostgreSQL allows 65,535, SQLite 32,766).
 const MAX_PARAMS: usize = 30_000;
+
+/// The refusal of `key`'s record, whose attribute `name` `table` has no column for.
+fn no_column(key: &RecordKey, name: &str, table: &str) -> StoreError {
+    refused_record(
+        key,
+        StoreError::invalid_input(format!(
+            "attribute `{name}` has no column in table `{table}`"
+        )),
+    )
+}
 
 /// The records per batch a PostgreSQL table prefers: each batch is one `COPY` (and, for
 /// rows whose keys may exist, a staging table and an upsert) and its commit, about 2 ms of
@@ -186,6 +197,27 @@ impl SqlTable {
         Ok(())
     }
 
+    /// [`write_rows`](Self::write_rows) as a task of its own, on the runtime's workers
+    /// (cancelled if this call is dropped): a `COPY` and the connection task it feeds then
+    /// hand over chunks between workers, not to a thread blocked on the runtime (a restore
+    /// of 1,000,000 rows into PostgreSQL: 1.88 s against 2.08 s, medians of 7 interleaved
+    /// runs). The rows are freed off the task too: a heap block or more per field is a
+    /// millisecond of work the next batch's write need not wait for.
+    async fn write_owned(
+        &self,
+        columns: Vec<String>,
+        key: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<()> {
+        let table = self.clone();
+        let write = AbortOnDrop::spawn(async move {
+            let written = table.write_rows(&columns, &key, &rows).await;
+            drop(tokio::task::spawn_blocking(move || drop(rows)));
+            written
+        });
+        joined("writing a batch", write.await)
+    }
+
     /// On SQLite, the kind of each key column, by which a key is sought in every storage
     /// class a read maps to it.
     fn sqlite_keys(&self, info: &TableInfo) -> Option<Vec<table_keys::SqliteKey>> {
@@ -293,11 +325,8 @@ impl RecordSink for SqlTable {
             }
             for name in record.doc.keys() {
                 if !place.contains_key(name) {
-                    if !info.columns.iter().any(|c| c.name == name) {
-                        return Err(StoreError::invalid_input(format!(
-                            "record {} has an attribute `{name}` that table `{}` has no column for",
-                            record.key, self.table
-                        )));
+                    if !info.has_column(name) {
+                        return Err(no_column(&record.key, name, &self.table));
                     }
                     place.insert(name.to_owned(), columns.len());
                     columns.push(name.to_owned());
@@ -320,8 +349,24 @@ impl RecordSink for SqlTable {
             })
             .collect();
         // One call, all or nothing: the store's bulk path (binary COPY on PostgreSQL).
-        self.write_rows(&columns, &info.primary_key, &rows).await?;
+        self.write_owned(columns, info.primary_key.clone(), rows)
+            .await?;
         Ok(Receipt::Null)
+    }
+
+    /// Each attribute has a column, when the table's columns are known (a dry run has read
+    /// them; a table the run would create gets a column for every attribute of the source's
+    /// schema).
+    fn check_writable(&self, records: &[Record]) -> Result<()> {
+        let Some(info) = self.info.get() else {
+            return Ok(());
+        };
+        for record in records {
+            if let Some(name) = record.doc.keys().find(|name| !info.has_column(name)) {
+                return Err(no_column(&record.key, name, &self.table));
+            }
+        }
+        Ok(())
     }
 
     fn preferred_batch_size(&self) -> Option<usize> {
@@ -334,11 +379,7 @@ impl RecordSink for SqlTable {
 
     async fn upsert_rows(&self, batch: RowBatch) -> Result<Receipt> {
         let info = self.info().await?;
-        if let Some(name) = batch
-            .columns
-            .iter()
-            .find(|name| !info.columns.iter().any(|c| &c.name == *name))
-        {
+        if let Some(name) = batch.columns.iter().find(|name| !info.has_column(name)) {
             return Err(StoreError::invalid_input(format!(
                 "records have an attribute `{name}` that table `{}` has no column for",
                 self.table
@@ -347,11 +388,8 @@ impl RecordSink for SqlTable {
         if batch.rows.is_empty() {
             return Ok(Receipt::Null);
         }
-        self.write_rows(&batch.columns, &info.primary_key, &batch.rows)
+        self.write_owned(batch.columns, info.primary_key.clone(), batch.rows)
             .await?;
-        // Freeing a batch's values (a heap block or more per field) is a millisecond of
-        // work that the next batch's write need not wait for.
-        drop(tokio::task::spawn_blocking(move || drop(batch)));
         Ok(Receipt::Null)
     }
 

@@ -94,7 +94,7 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
             _ => String::new(),
         };
         let options = SyncOptions {
-            batch_size: ctx.batch_size(),
+            batch_size: ctx.batch_size_into(sink),
             dry_run: true,
             ..SyncOptions::default()
         };

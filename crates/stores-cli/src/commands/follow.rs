@@ -85,7 +85,7 @@ pub(crate) async fn follow(
     ctx.reporter.start(&src.describe(), Some(&dst.describe()));
     let options = FollowOptions {
         checkpoint,
-        batch_size: ctx.batch_size_into(target.sink()?),
+        batch_size: ctx.batch_size(),
         restart: ctx.common.restart,
         create: true,
         delete: flags.delete,

@@ -4,7 +4,6 @@ use anyhow::{Context as _, Result};
 use futures::TryStreamExt;
 use serde_json::Map;
 use store_core::ErrorKind;
-use store_core::object::ListOptions;
 use store_sync::{ArchiveSource, RecordSource};
 
 use super::{Context, Outcome};
@@ -23,22 +22,15 @@ pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
     }
     let objects = ctx.opener.objects(location, Access::Read).await?;
     ctx.reporter.start(&location.describe(), None);
-    let mut options = ListOptions::new();
-    if !objects.prefix.is_empty() {
-        options = options.prefix(objects.prefix.clone());
-    }
-    let mut listing = objects.store.list(options);
+    // The objects a copy or check of the location takes.
+    let mut listing = objects.listing_stream();
     let (mut count, mut bytes) = (0u64, 0u64);
-    while let Some(entry) = listing
+    while let Some((relative, meta)) = listing
         .try_next()
         .await
         .with_context(|| format!("cannot list {location}"))?
     {
-        let Some(meta) = entry.as_object() else {
-            continue;
-        };
-        let key = meta.key.as_str();
-        let relative = key.strip_prefix(objects.prefix.as_str()).unwrap_or(key);
+        let relative = relative.as_str();
         count += 1;
         bytes += meta.size;
         let mut fields = Map::new();

@@ -81,21 +81,32 @@ fn a_dry_run_refuses_the_records_the_real_run_would_refuse() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("src.db");
     // A column of no declared type holds text and integer keys; another table has an id
-    // longer than a search index takes (512 bytes).
+    // longer than a search index takes (512 bytes); a third has a column the table it is
+    // copied into lacks.
     sql(
         &db,
         &format!(
             "CREATE TABLE mixed (id PRIMARY KEY, v); INSERT INTO mixed VALUES ('a', 1), (2, 2); \
-             CREATE TABLE long (id TEXT PRIMARY KEY, v); INSERT INTO long VALUES ('{}', 1)",
+             CREATE TABLE long (id TEXT PRIMARY KEY, v); INSERT INTO long VALUES ('{}', 1); \
+             CREATE TABLE wide (id INTEGER PRIMARY KEY, v, extra); \
+             INSERT INTO wide VALUES (1, 1, 'x')",
             "k".repeat(600)
         ),
     );
     let redb = format!("redb://{}", dir.path().join("items.redb").display());
     std::fs::create_dir(dir.path().join("search")).unwrap();
     let index = format!("tantivy://{}/search/items", dir.path().display());
+    let dst = dir.path().join("dst.db");
+    sql(&dst, "CREATE TABLE narrow (id INTEGER PRIMARY KEY, v)");
+    let narrow = table_url(&dst, "narrow");
     for (table, target, why) in [
         ("mixed", &redb, "is a string, but a number was given"),
         ("long", &index, "512"),
+        (
+            "wide",
+            &narrow,
+            "attribute `extra` has no column in table `narrow`",
+        ),
     ] {
         let source = table_url(&db, table);
         for dry_run in [true, false] {
@@ -109,6 +120,7 @@ fn a_dry_run_refuses_the_records_the_real_run_would_refuse() {
         }
     }
     assert!(!dir.path().join("items.redb").exists());
+    assert!(rows(&dst, "narrow").is_empty());
     let left = std::fs::read_dir(dir.path().join("search/items"))
         .map(|d| d.map(|e| e.unwrap().file_name()).collect::<Vec<_>>());
     assert!(!dir.path().join("search/items").exists(), "{left:?}");
