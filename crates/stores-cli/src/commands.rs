@@ -3,6 +3,7 @@
 mod backup;
 mod check;
 mod copy;
+mod dry_share;
 mod follow;
 mod ls;
 mod restore;

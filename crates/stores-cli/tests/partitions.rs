@@ -65,16 +65,58 @@ fn four_partition_processes_copy_a_table_by_one_plan_and_none_go_without_it() {
     assert!(stderr(&out).contains("--plan"), "{}", stderr(&out));
     assert_eq!(stores_count(&target), 0, "nothing was copied");
 
-    // One after another: a SQLite file takes one writing process at a time.
+    // One after another: a SQLite file takes one writing process at a time. A dry run of a
+    // share counts that share, by the plan the real run keeps (the first one's cut anew and
+    // kept nowhere).
     let plan = file_url(&dir.path().join("plan"));
     for i in 0..4 {
         let partition = format!("{i}/4");
-        let args = ["copy", &source, &target, "--batch-size", "100"];
-        let out = stores(&[&args[..], &["--partition", &partition, "--plan", &plan]].concat());
+        let args = ["copy", &source, &target, "--batch-size", "100", "--json"];
+        let share = [&args[..], &["--partition", &partition, "--plan", &plan]].concat();
+        let dry = stores(&[&share[..], &["--dry-run"]].concat());
+        expect_code(&dry, 0);
+        assert!(!dir.path().join("plan/plan.json").exists() || i > 0);
+        let out = stores(&share);
         expect_code(&out, 0);
+        let would = summary(&dry)["records"].as_u64().unwrap();
+        assert_eq!(Some(would), summary(&out)["records"].as_u64());
+        assert!((400..=600).contains(&would), "a quarter of 2,000: {would}");
     }
     assert!(dir.path().join("plan/plan.json").is_file());
     expect_code(&stores(&["check", &source, &target]), 0);
+
+    // A restore's share too; replacing the target by a share of the archive is refused.
+    let archive = file_url(&dir.path().join("archive"));
+    expect_code(
+        &stores(&["backup", &source, &archive, "--batch-size", "100"]),
+        0,
+    );
+    let restored = table_url(&dir.path().join("restored.db"), "items");
+    let share = [
+        "restore",
+        &archive,
+        &restored,
+        "--partition",
+        "1/4",
+        "--json",
+    ];
+    let dry = stores(&[&share[..], &["--dry-run"]].concat());
+    let out = stores(&share);
+    expect_code(&out, 0);
+    let would = summary(&dry)["records"].as_u64().unwrap();
+    assert_eq!(Some(would), summary(&out)["records"].as_u64());
+    assert!(would < 2_000, "a share, not the whole archive: {would}");
+    let line = expect_error(&stores(&[
+        "restore",
+        &archive,
+        &restored,
+        "--partition",
+        "1/4",
+        "--mode",
+        "replace",
+        "--yes",
+    ]));
+    assert!(line.contains("does not take --partition"), "{line}");
 }
 
 #[test]

@@ -7,10 +7,11 @@ use store_sync::objects::{
     ObjectCopySink, ObjectTransferOptions, ObjectTransferReport, transfer_objects,
 };
 use store_sync::{
-    CopyPosition, CopyReport, ObjectListing, RecordSink as _, RecordSource as _, SyncOptions,
-    copy_position, sync as sync_records,
+    CopyPosition, ObjectListing, RecordSink as _, RecordSource as _, SyncOptions, copy_position,
+    sync as sync_records,
 };
 
+use super::dry_share::{dry_copy, dry_run_of_share};
 use super::{
     Context, Outcome, copy_fields, copy_notes, done_into_new, dry_run_of_finished, missing_store,
     refuse_done_into_new, sync_counts, sync_fields,
@@ -82,6 +83,9 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         // A checkpoint of another job is refused, and a finished one copies nothing, as in
         // the real run; one it would resume from is named (the counts compare everything).
         let sink = target.sink()?;
+        if !ctx.partition().is_whole() {
+            return dry_run_of_share(ctx, "copy", source.source(), sink, src, dst).await;
+        }
         let position =
             copy_position(source.source(), sink, &ctx.copy_options(true, sink).await?).await?;
         if let CopyPosition::Done { records } = position {
@@ -231,15 +235,9 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
             }
         };
         let (objects, bytes) = listing.size(partition, resume.as_deref()).await?;
-        let report = CopyReport {
-            records: earlier + objects,
-            resumed_records: earlier,
-            already_done: false,
-        };
-        let mut fields = copy_fields(&report, partition);
+        let (report, mut fields) = dry_copy(earlier, objects, partition);
         fields.insert("objects".into(), objects.into());
         fields.insert("bytes".into(), bytes.into());
-        fields.insert("dry_run".into(), true.into());
         let text = format!(
             "would copy {objects} objects ({bytes} bytes) from {src} to {dst}{}; nothing was \
              written",

@@ -9,6 +9,7 @@ use store_sync::{
 };
 
 use super::backup::refuse_as_archive;
+use super::dry_share::dry_run_of_share;
 use super::{
     Context, Outcome, copy_fields, copy_notes, refuse_done_into_new, sync_counts, sync_fields,
 };
@@ -39,6 +40,12 @@ pub(crate) async fn restore(
         return restore_objects(ctx, archive, dst, flags).await;
     }
     let dry_run = ctx.common.dry_run;
+    if flags.mode == RestoreMode::Replace && !ctx.partition().is_whole() {
+        bail!(
+            "--mode replace makes {dst} match the whole archive, so it does not take \
+             --partition: restore the shares with --mode upsert"
+        );
+    }
     if flags.mode == RestoreMode::Replace && !flags.yes && !dry_run {
         bail!(
             "--mode replace deletes from {dst} every record the archive lacks: add --yes to \
@@ -62,6 +69,10 @@ pub(crate) async fn restore(
             .opener
             .collection(dst, Access::DryRun, Some(&schema), create)
             .await?;
+        if !ctx.partition().is_whole() {
+            let sink = target.sink()?;
+            return dry_run_of_share(ctx, "restore", &source, sink, archive, dst).await;
+        }
         let replace = flags.mode == RestoreMode::Replace;
         let report = sync_into(ctx, &source, &target, create, replace, true).await?;
         let total = report.created + report.updated + report.unchanged;
@@ -169,7 +180,7 @@ async fn restore_objects(
         .start(&archive.describe(), Some(&dst.describe()));
     if ctx.common.dry_run {
         let mut objects = 0u64;
-        let mut batches = source.read(Partition::whole(), None, ctx.batch_size());
+        let mut batches = source.read(ctx.partition(), None, ctx.batch_size());
         while let Some(batch) = batches.try_next().await? {
             objects += batch.records.len() as u64;
         }
