@@ -88,12 +88,13 @@ fn opensearch_rounds(
     let tool = harness::ensure_elasticdump();
     let elasticdump = |input: &str, output: &str| -> Result<Cmd> {
         let bin = tool.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        // The same batch size as ours (1,000; elasticdump's default is 100).
+        // The same batch size as ours (the `stores` command's default, 5,000; elasticdump's
+        // own is 100).
         Ok(ctx.cmd(bin).args([
             format!("--input={input}"),
             format!("--output={output}"),
             "--type=data".to_owned(),
-            "--limit=1000".to_owned(),
+            "--limit=5000".to_owned(),
             "--quiet".to_owned(),
         ]))
     };
