@@ -5,7 +5,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
@@ -138,6 +138,9 @@ impl Cmd {
         let rss_file = scratch.join("rss.txt");
         let _ = std::fs::remove_file(&rss_file);
         let mut command = self.command(Some(&rss_file));
+        if let Some(server) = self.server {
+            wait_until_quiet(server);
+        }
         let mark = self.server.and_then(ServerProcess::mark);
         let started = Instant::now();
         let output = command
@@ -165,6 +168,27 @@ impl Cmd {
             rss_kib,
             server_cpu,
         })
+    }
+}
+
+/// How long a server may be busy before a timed run starts anyway.
+const QUIET_WAIT: Duration = Duration::from_secs(20);
+
+/// Waits until `server` spends under a tenth of a core (over 250 ms), at most
+/// [`QUIET_WAIT`]: the work a run leaves behind (OpenSearch merging the documents a restore
+/// indexed, moto collecting garbage) is not timed as the next run's, whichever contender
+/// that is.
+fn wait_until_quiet(server: ServerProcess) {
+    let step = Duration::from_millis(250);
+    let deadline = Instant::now() + QUIET_WAIT;
+    while Instant::now() < deadline {
+        let Some(mark) = server.mark() else { return };
+        std::thread::sleep(step);
+        match mark.spent() {
+            Some(spent) if spent < 0.1 * step.as_secs_f64() => return,
+            Some(_) => {}
+            None => return,
+        }
     }
 }
 
