@@ -247,6 +247,7 @@ async fn copy_once(
             delete: options.delete || resync,
             max_delete: options.max_delete,
             dry_run: false,
+            check_every_record: false,
             create: options.create,
             spill: options.spill.clone(),
         },

@@ -33,6 +33,10 @@ pub struct SyncOptions {
     pub max_delete: Option<u64>,
     /// Only count what would be written and deleted; write nothing.
     pub dry_run: bool,
+    /// With `dry_run`: ask the sink whether it takes every record of the source, not only
+    /// those the sync would write — the check of a copy, which writes them all (a record the
+    /// sink holds equal, nulls aside, may still name an attribute the sink has no place for).
+    pub check_every_record: bool,
     /// Create the sink's collection from the source's schema when it does not exist.
     pub create: bool,
     /// How many of the sink's keys are held in memory, and where the rest spill.
@@ -46,6 +50,7 @@ impl Default for SyncOptions {
             delete: false,
             max_delete: None,
             dry_run: false,
+            check_every_record: false,
             create: true,
             spill: SpillOptions::default(),
         }
@@ -133,7 +138,11 @@ pub async fn sync(
         comparison,
     );
     let mut batches = source.read(Partition::whole(), None, batch_size);
+    let check_every_record = options.dry_run && options.check_every_record;
     while let Some(batch) = batches.try_next().await? {
+        if check_every_record {
+            sink.check_writable(&batch.records)?;
+        }
         for record in batch.records {
             let digest = RecordDigest::of(&record, comparison);
             let id = record.key.match_id(comparison);

@@ -142,7 +142,8 @@ pub(crate) struct Common {
 /// How a restore treats what the target already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RestoreMode {
-    /// Only into a target that is missing or empty.
+    /// Only into a target that is missing or empty (or that this restore's own checkpoint
+    /// filled before it was stopped); takes no --partition.
     CreateOnly,
     /// Write every archived record over what is there; keep the rest (the default).
     Upsert,

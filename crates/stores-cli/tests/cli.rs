@@ -5,6 +5,8 @@
 mod common;
 #[path = "cli/create_refusals.rs"]
 mod create_refusals;
+#[path = "cli/dry_fidelity.rs"]
+mod dry_fidelity;
 #[path = "cli/embedded.rs"]
 mod embedded;
 #[path = "cli/large_rows.rs"]

@@ -381,7 +381,8 @@ impl RecordSink for SqlTable {
         let info = self.info().await?;
         if let Some(name) = batch.columns.iter().find(|name| !info.has_column(name)) {
             return Err(StoreError::invalid_input(format!(
-                "records have an attribute `{name}` that table `{}` has no column for",
+                "attribute `{name}` has no column in table `{}` (the records of this batch \
+                 hold it)",
                 self.table
             )));
         }

@@ -100,6 +100,8 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         let options = SyncOptions {
             batch_size: ctx.batch_size_into(sink),
             dry_run: true,
+            // The copy writes every record, not only those that differ.
+            check_every_record: true,
             ..SyncOptions::default()
         };
         let report = sync_records(
@@ -179,6 +181,7 @@ pub(crate) async fn sync(
         delete: flags.delete,
         max_delete: flags.max_delete,
         dry_run,
+        check_every_record: false,
         create: true,
         spill: ctx.spill(),
     };

@@ -4,8 +4,8 @@ use anyhow::{Context as _, Result, bail};
 use futures::TryStreamExt;
 use store_core::ErrorKind;
 use store_sync::{
-    ArchiveSource, CollectionSchema, ObjectRestoreSink, Partition, RecordSource, SyncOptions,
-    SyncReport, sync,
+    ArchiveSource, CollectionSchema, CopyPosition, ObjectRestoreSink, Partition, RecordSource,
+    SyncOptions, SyncReport, copy_position, sync,
 };
 
 use super::backup::refuse_as_archive;
@@ -46,6 +46,13 @@ pub(crate) async fn restore(
              --partition: restore the shares with --mode upsert"
         );
     }
+    if flags.mode == RestoreMode::CreateOnly && !ctx.partition().is_whole() {
+        bail!(
+            "--mode create-only first checks that {dst} is empty, which processes sharing it \
+             cannot do (the first to write fills it for the others): restore the shares into \
+             an empty target with --mode upsert"
+        );
+    }
     if flags.mode == RestoreMode::Replace && !flags.yes && !dry_run {
         bail!(
             "--mode replace deletes from {dst} every record the archive lacks: add --yes to \
@@ -73,6 +80,9 @@ pub(crate) async fn restore(
             let sink = target.sink()?;
             return dry_run_of_share(ctx, "restore", &source, sink, archive, dst).await;
         }
+        if flags.mode == RestoreMode::CreateOnly {
+            ensure_empty_unless_resumed(ctx, &source, &target, create, dst).await?;
+        }
         let replace = flags.mode == RestoreMode::Replace;
         let report = sync_into(ctx, &source, &target, create, replace, true).await?;
         let total = report.created + report.updated + report.unchanged;
@@ -92,7 +102,7 @@ pub(crate) async fn restore(
         .collection(dst, Access::Write, Some(&schema), create)
         .await?;
     if flags.mode == RestoreMode::CreateOnly {
-        ensure_empty(target.source(), dst).await?;
+        ensure_empty_unless_resumed(ctx, &source, &target, create, dst).await?;
     }
     if flags.mode == RestoreMode::Replace {
         let report = sync_into(ctx, &source, &target, create, true, false).await?;
@@ -134,7 +144,25 @@ async fn verify(ctx: &Context, source: &ArchiveSource) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a target that already holds a record (`--mode create-only`).
+/// Refuses a target that already holds a record (`--mode create-only`), unless this
+/// restore's own checkpoint says an earlier run of it wrote them: a killed create-only restore
+/// resumes (or, finished, copies nothing) like any other.
+async fn ensure_empty_unless_resumed(
+    ctx: &Context,
+    source: &ArchiveSource,
+    target: &Collection,
+    create: bool,
+    dst: &Location,
+) -> Result<()> {
+    let sink = target.sink()?;
+    let options = ctx.copy_options(create, sink).await?;
+    match copy_position(source, sink, &options).await? {
+        CopyPosition::Start => ensure_empty(target.source(), dst).await,
+        CopyPosition::Resume { .. } | CopyPosition::Done { .. } => Ok(()),
+    }
+}
+
+/// Refuses a target that already holds a record.
 async fn ensure_empty(target: &dyn RecordSource, dst: &Location) -> Result<()> {
     let mut batches = target.read(Partition::whole(), None, 1);
     loop {
@@ -230,6 +258,8 @@ async fn sync_into(
         batch_size: ctx.batch_size_into(target.sink()?),
         delete,
         dry_run,
+        // Short of replacing, a restore writes every record, not only those that differ.
+        check_every_record: !delete,
         create,
         spill: ctx.spill(),
         ..SyncOptions::default()

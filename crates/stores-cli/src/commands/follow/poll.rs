@@ -46,6 +46,7 @@ pub(crate) async fn follow_by_polling(
             delete: flags.delete,
             max_delete: flags.max_delete,
             dry_run: false,
+            check_every_record: false,
             create: true,
             spill: ctx.spill(),
         };
