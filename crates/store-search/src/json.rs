@@ -10,6 +10,10 @@ use base64::Engine as _;
 use store_core::search::{DocVersion, Hit, SearchRequest, SearchResponse, SortField};
 use store_core::{Document, Number, Result, StoreError, Value};
 
+mod hits;
+
+pub(crate) use hits::parse_search_reply;
+
 /// The deepest nesting of arrays and objects the reader accepts.
 const MAX_DEPTH: usize = 256;
 
@@ -299,17 +303,24 @@ pub(crate) fn version_of(value: &Value) -> Result<DocVersion> {
 }
 
 /// Reads a `_search` response, moving the hits' documents out of it rather than copying them.
-pub(crate) fn parse_search(mut value: Value) -> Result<SearchResponse> {
+pub(crate) fn parse_search(value: Value) -> Result<SearchResponse> {
+    search_response(value, None)
+}
+
+/// A `_search` response from its parsed value and, when they were read apart from it
+/// ([`parse_search_reply`]), its hits.
+pub(crate) fn search_response(mut value: Value, read: Option<Vec<Hit>>) -> Result<SearchResponse> {
     let total = lookup_u64(&value, &["hits", "total", "value"])
         .or_else(|| lookup_u64(&value, &["hits", "total"]))
         .unwrap_or(0);
     let aggregations = lookup(&value, &["aggregations"]).map(to_serde);
-    let hits = match take(&mut value, &["hits", "hits"]) {
-        Some(Value::List(hits)) => hits
+    let hits = match (read, take(&mut value, &["hits", "hits"])) {
+        (Some(hits), _) => hits,
+        (None, Some(Value::List(hits))) => hits
             .into_iter()
             .map(parse_hit)
             .collect::<Result<Vec<_>>>()?,
-        _ => Vec::new(),
+        (None, _) => Vec::new(),
     };
     Ok(SearchResponse {
         total,

@@ -13,7 +13,7 @@ use crate::cluster::PointInTimeApi;
 use crate::error::{BACKEND, ConflictMeaning};
 use crate::http::{Body, RawReply, send, send_raw};
 use crate::index::OpenSearchIndex;
-use crate::json::{lookup, parse_search};
+use crate::json::{lookup, parse_search_reply, search_response};
 use crate::query::{field_sort, query_dsl, sort_dsl};
 
 mod ahead;
@@ -254,13 +254,13 @@ async fn resolve(index: &OpenSearchIndex) -> Result<(PointInTimeApi, &'static st
 
 async fn next_page(state: &mut State) -> Result<()> {
     let (api, tiebreak) = resolve(&state.index).await?;
-    let value = match api {
-        PointInTimeApi::Scroll => scroll_page(state).await?,
+    let (value, hits) = match api {
+        PointInTimeApi::Scroll => (scroll_page(state).await?, None),
         PointInTimeApi::OpenSearch | PointInTimeApi::Elasticsearch => {
             pit_page(state, api, tiebreak).await?
         }
     };
-    let response = parse_search(value)?;
+    let response = search_response(value, hits)?;
     // With search_after a short page is the last; a scroll ends on an empty page.
     let last_page = match api {
         PointInTimeApi::Scroll => response.hits.is_empty(),
@@ -285,8 +285,13 @@ async fn next_page(state: &mut State) -> Result<()> {
 }
 
 /// The next page under a point in time, after the last hit's sort values; the page after it
-/// is requested at once, read ahead while this one is parsed (see [`ahead`]).
-async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Result<Value> {
+/// is requested at once, read ahead while this one is parsed (see [`ahead`]). A successful
+/// page comes with its hits read apart from the rest of the reply.
+async fn pit_page(
+    state: &mut State,
+    api: PointInTimeApi,
+    tiebreak: &str,
+) -> Result<(Value, Option<Vec<Hit>>)> {
     if state.view.is_none() && state.shared_pit.is_none() {
         state.view = Some(View::open_pit(&state.index, api, &state.keep_alive).await?);
     }
@@ -317,11 +322,20 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
         let task = tokio::spawn(search_page(state.index.clone(), body, target.clone()));
         state.ahead = Some(Ahead::new(last, next_id, task));
     }
-    let value = reply.parse(Method::Post, "search_pit", &target)?.check(
-        ConflictMeaning::Auto,
-        "search_pit",
-        &target,
-    )?;
+    let (value, hits) = if reply.is_success() {
+        let (value, hits) = parse_search_reply(&reply.raw).map_err(|e| {
+            e.with_backend(BACKEND)
+                .with_operation("search_pit")
+                .with_target(target.clone())
+        })?;
+        (value, Some(hits))
+    } else {
+        let failed = reply.parse(Method::Post, "search_pit", &target)?;
+        (
+            failed.check(ConflictMeaning::Auto, "search_pit", &target)?,
+            None,
+        )
+    };
     // The server may hand out a new id with each page; the newest is the one to use and close.
     if let Some(Value::String(new_id)) = lookup(&value, &["pit_id"]) {
         match (state.view.as_mut(), state.shared_pit.as_mut()) {
@@ -330,7 +344,7 @@ async fn pit_page(state: &mut State, api: PointInTimeApi, tiebreak: &str) -> Res
             (None, None) => {}
         }
     }
-    Ok(value)
+    Ok((value, hits))
 }
 
 /// Sends one page's search under a point in time, its response left unparsed.
@@ -362,8 +376,13 @@ fn pit_body(
     if sort.is_empty() {
         sort.push(SortField::Score(SortOrder::Desc));
     }
+    // A sort that already ends with the tiebreak field needs it no second time (sorting by
+    // `_id` twice cost OpenSearch 2.19 about 8% more server time on a read by `_seq_no`, `_id`).
+    let broken_ties = matches!(sort.last(), Some(SortField::Field(name, _)) if name == tiebreak);
     let mut sort_json = sort_dsl(&sort);
-    if let Some(list) = sort_json.as_array_mut() {
+    if let Some(list) = sort_json.as_array_mut()
+        && !broken_ties
+    {
         list.push(field_sort(tiebreak, SortOrder::Asc));
     }
     let mut body = json!({

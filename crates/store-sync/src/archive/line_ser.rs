@@ -22,19 +22,22 @@ pub(super) enum Order {
     AsGiven,
 }
 
-/// Appends `{"k":{…},"v":{…}}`, the line of `record` without its newline.
-pub(super) fn write_record(out: &mut Vec<u8>, record: &Record, order: Order) {
+/// Appends `{"k":{…},"v":{…}}`, the line of `record` without its newline; returns how many
+/// lists and maps the document's deepest value nests (0 when all are scalars or sets), found
+/// on the way rather than by a pass of its own.
+pub(super) fn write_record(out: &mut Vec<u8>, record: &Record, order: Order) -> usize {
     out.extend_from_slice(b"{\"k\":");
     let key = record.key.parts().iter();
     write_by_name(out, key.map(|(name, value)| (name.as_str(), value)), order);
     out.extend_from_slice(b",\"v\":");
-    write_document(out, &record.doc, order);
+    let deepest = write_document(out, &record.doc, order);
     out.push(b'}');
+    deepest
 }
 
-/// A document: typed values by attribute name.
-fn write_document(out: &mut Vec<u8>, doc: &Document, order: Order) {
-    write_by_name(out, doc.iter(), order);
+/// A document: typed values by attribute name; returns its deepest value's nesting.
+fn write_document(out: &mut Vec<u8>, doc: &Document, order: Order) -> usize {
+    write_by_name(out, doc.iter(), order)
 }
 
 /// Typed values by name, in `order` (names are distinct: a key's, a document's).
@@ -42,25 +45,27 @@ fn write_by_name<'a>(
     out: &mut Vec<u8>,
     pairs: impl Iterator<Item = (&'a str, &'a Value)>,
     order: Order,
-) {
+) -> usize {
     let mut pairs: Vec<(&str, &Value)> = pairs.collect();
     if order == Order::ByName {
         pairs.sort_unstable_by_key(|(name, _)| *name);
     }
     out.push(b'{');
+    let mut deepest = 0;
     for (i, (name, value)) in pairs.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         write_string(out, name);
         out.push(b':');
-        write_typed(out, value, order);
+        deepest = deepest.max(write_typed(out, value, order));
     }
     out.push(b'}');
+    deepest
 }
 
-/// A typed value: `{"TAG":inner}`.
-fn write_typed(out: &mut Vec<u8>, value: &Value, order: Order) {
+/// A typed value: `{"TAG":inner}`; returns how many lists and maps it nests.
+fn write_typed(out: &mut Vec<u8>, value: &Value, order: Order) -> usize {
     match value {
         Value::Null => out.extend_from_slice(b"{\"NULL\":true}"),
         Value::Bool(true) => out.extend_from_slice(b"{\"BOOL\":true}"),
@@ -82,14 +87,22 @@ fn write_typed(out: &mut Vec<u8>, value: &Value, order: Order) {
             out.extend_from_slice(b"\"}");
         }
         Value::List(items) => {
-            out.extend_from_slice(b"{\"L\":");
-            write_array(out, items, |out, item| write_typed(out, item, order));
-            out.push(b'}');
+            out.extend_from_slice(b"{\"L\":[");
+            let mut deepest = 0;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                deepest = deepest.max(write_typed(out, item, order));
+            }
+            out.extend_from_slice(b"]}");
+            return 1 + deepest;
         }
         Value::Map(doc) => {
             out.extend_from_slice(b"{\"M\":");
-            write_document(out, doc, order);
+            let deepest = write_document(out, doc, order);
             out.push(b'}');
+            return 1 + deepest;
         }
         Value::StringSet(set) => {
             out.extend_from_slice(b"{\"SS\":");
@@ -113,6 +126,7 @@ fn write_typed(out: &mut Vec<u8>, value: &Value, order: Order) {
             out.push(b'}');
         }
     }
+    0
 }
 
 /// A JSON array of `items`, each written by `write`.

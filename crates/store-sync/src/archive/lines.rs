@@ -17,15 +17,25 @@ pub fn encode_line(record: &Record) -> String {
     String::from_utf8(line).expect("JSON is UTF-8")
 }
 
-/// Appends the line of `record` (without its newline) to `out`, attributes in name order.
-pub(crate) fn write_line(out: &mut Vec<u8>, record: &Record) {
-    write_record(out, record, Order::ByName);
+/// Appends the line of `record` (without its newline) to `out`, attributes in name order;
+/// returns how many lists and maps its deepest value nests.
+pub(crate) fn write_line(out: &mut Vec<u8>, record: &Record) -> usize {
+    write_record(out, record, Order::ByName)
 }
 
 /// [`write_line`] with every document's attributes in the order it holds them, which
 /// [`decode_written`] keeps: a record read back is the record written, order included.
 pub(crate) fn write_line_as_given(out: &mut Vec<u8>, record: &Record) {
     write_record(out, record, Order::AsGiven);
+}
+
+/// Appends the line of `record` as [`write_line`] does, unless it holds a value nested
+/// deeper than the lines are read (then `out` may hold part of the line).
+pub(crate) fn write_checked_line(out: &mut Vec<u8>, record: &Record) -> Result<()> {
+    match write_line(out, record) {
+        deepest if deepest <= MAX_NESTING => Ok(()),
+        deepest => Err(too_deep(record, deepest)),
+    }
 }
 
 /// Refuses a record an archive could not give back: one holding a value nested deeper than
@@ -40,11 +50,16 @@ pub(crate) fn check_nesting(record: &Record) -> Result<()> {
     if deepest <= MAX_NESTING {
         return Ok(());
     }
-    Err(StoreError::invalid_input(format!(
+    Err(too_deep(record, deepest))
+}
+
+/// The refusal of `record`, whose deepest value nests `deepest` lists and maps.
+fn too_deep(record: &Record, deepest: usize) -> StoreError {
+    StoreError::invalid_input(format!(
         "the record `{}` holds a value nested {deepest} lists and maps deep, past the \
          {MAX_NESTING} an archive line holds",
         record.key
-    )))
+    ))
 }
 
 /// How many lists and maps `value` nests (0 for a scalar or a set).
@@ -170,6 +185,7 @@ mod tests {
             };
             let deepest = record(line_de::MAX_NESTING);
             check_nesting(&deepest).unwrap();
+            write_checked_line(&mut Vec::new(), &deepest).unwrap();
             let line = encode_line(&deepest);
             assert_eq!(decode_line(&line, &names).unwrap(), deepest);
             assert_eq!(decode_written(line.as_bytes(), &names).unwrap(), deepest);
@@ -186,12 +202,15 @@ mod tests {
                 .with("deep", nested_over(line_de::MAX_NESTING, set));
             let with_set = Record::from_document(doc, &names).unwrap();
             check_nesting(&with_set).unwrap();
+            write_checked_line(&mut Vec::new(), &with_set).unwrap();
             line_skim::check_line_shape(&encode_line(&with_set), &names).unwrap();
 
             // One level more is refused by name before it is written, and when read.
             let deeper = record(line_de::MAX_NESTING + 1);
             assert!(line_skim::check_line_shape(&encode_line(&deeper), &names).is_err());
+            let written = write_checked_line(&mut Vec::new(), &deeper).unwrap_err();
             let err = check_nesting(&deeper).unwrap_err();
+            assert_eq!(written.message(), err.message());
             assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
             assert!(
                 err.message().contains("`1` holds a value nested 257"),

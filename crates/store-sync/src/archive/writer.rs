@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
 use store_core::{ObjectStore, Result, StoreError};
 
-use super::lines::{check_nesting, write_line};
+use super::lines::write_checked_line;
 use super::manifest::{ARCHIVE_FORMAT, ARCHIVE_VERSION, CollectionEntry, Manifest, PartEntry};
 use super::path_segment;
 use super::storage::Storage;
@@ -330,8 +330,7 @@ fn same_plan(label: &str, finished: &[(String, Manifest)]) -> Result<Option<Stri
 fn compress(records: &[Record]) -> Result<Vec<u8>> {
     let mut text = Vec::with_capacity(records.len() * 256);
     for record in records {
-        check_nesting(record)?;
-        write_line(&mut text, record);
+        write_checked_line(&mut text, record)?;
         text.push(b'\n');
     }
     zstd::bulk::compress(&text, ZSTD_LEVEL).map_err(|e| StoreError::internal(format!("zstd: {e}")))

@@ -194,9 +194,13 @@ impl RecordSource for SearchCollection {
             .map(move |chunk| {
                 let mut records = Vec::with_capacity(chunk.len());
                 let mut last = None;
-                for hit in chunk {
+                let count = chunk.len();
+                for (i, hit) in chunk.into_iter().enumerate() {
                     let hit = hit?;
-                    last = Some(order.cursor(&hit)?);
+                    // Only the batch's last hit says where a resumed read goes on.
+                    if i + 1 == count {
+                        last = Some(order.cursor(&hit)?);
+                    }
                     if partition.holds_id(&hit.id) {
                         records.push(self.record(hit)?);
                     }
