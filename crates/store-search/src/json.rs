@@ -6,6 +6,8 @@
 //! bytes it was sent, so this module writes numbers as their exact decimal text and reads them
 //! back from the text, digit for digit (up to store-core's [`MAX_DIGITS`](store_core::MAX_DIGITS)).
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use store_core::search::{DocVersion, Hit, SearchRequest, SearchResponse, SortField};
 use store_core::{Document, Number, Result, StoreError, Value};
@@ -128,7 +130,7 @@ struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn error(&self, what: &str) -> StoreError {
         StoreError::internal(format!(
             "invalid JSON from the server at byte {}: {what}",
@@ -162,59 +164,21 @@ impl Reader<'_> {
             Some(b'f') => self.literal(b"false", Value::Bool(false)),
             Some(b'"') => self.string().map(Value::String),
             Some(b'[') => {
-                self.pos += 1;
                 let mut items = Vec::new();
-                self.skip_ws();
-                if self.bytes.get(self.pos) == Some(&b']') {
-                    self.pos += 1;
-                    return Ok(Value::List(items));
-                }
-                loop {
-                    self.skip_ws();
-                    items.push(self.value(depth + 1)?);
-                    self.skip_ws();
-                    match self.bytes.get(self.pos) {
-                        Some(b',') => self.pos += 1,
-                        Some(b']') => {
-                            self.pos += 1;
-                            return Ok(Value::List(items));
-                        }
-                        _ => return Err(self.error("expected `,` or `]`")),
-                    }
-                }
+                self.elements(|reader| {
+                    items.push(reader.value(depth + 1)?);
+                    Ok(())
+                })?;
+                Ok(Value::List(items))
             }
             Some(b'{') => {
-                self.pos += 1;
                 let mut doc = Document::new();
-                self.skip_ws();
-                if self.bytes.get(self.pos) == Some(&b'}') {
-                    self.pos += 1;
-                    return Ok(Value::Map(doc));
-                }
-                loop {
-                    self.skip_ws();
-                    if self.bytes.get(self.pos) != Some(&b'"') {
-                        return Err(self.error("expected a field name"));
-                    }
-                    let key = self.string()?;
-                    self.skip_ws();
-                    if self.bytes.get(self.pos) != Some(&b':') {
-                        return Err(self.error("expected `:`"));
-                    }
-                    self.pos += 1;
-                    self.skip_ws();
-                    let value = self.value(depth + 1)?;
-                    doc.insert(key, value);
-                    self.skip_ws();
-                    match self.bytes.get(self.pos) {
-                        Some(b',') => self.pos += 1,
-                        Some(b'}') => {
-                            self.pos += 1;
-                            return Ok(Value::Map(doc));
-                        }
-                        _ => return Err(self.error("expected `,` or `}`")),
-                    }
-                }
+                self.members(|reader, name| {
+                    let value = reader.value(depth + 1)?;
+                    doc.insert(name.into_owned(), value);
+                    Ok(())
+                })?;
+                Ok(Value::Map(doc))
             }
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.pos;
@@ -231,6 +195,84 @@ impl Reader<'_> {
                 Ok(Value::Number(n))
             }
             Some(_) => Err(self.error("unexpected character")),
+        }
+    }
+
+    /// A member's name at `pos` (which holds its opening quote), borrowed when it holds no
+    /// escape.
+    fn name(&mut self) -> Result<Cow<'a, str>> {
+        let bytes = self.bytes;
+        let start = self.pos + 1;
+        let plain = bytes
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'"' || b == b'\\'))
+            .filter(|&end| bytes[start + end] == b'"');
+        match plain {
+            Some(end) => {
+                self.pos = start + end + 1;
+                std::str::from_utf8(&bytes[start..start + end])
+                    .map(Cow::Borrowed)
+                    .map_err(|_| self.error("a name is not UTF-8"))
+            }
+            None => self.string().map(Cow::Owned),
+        }
+    }
+
+    /// The members of the object at `pos`, each handed to `member` with its name, the
+    /// reader standing at its value (which `member` must read).
+    fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<()>,
+    ) -> Result<()> {
+        self.sequence(b'{', b'}', |reader| {
+            if reader.bytes.get(reader.pos) != Some(&b'"') {
+                return Err(reader.error("expected a field name"));
+            }
+            let name = reader.name()?;
+            reader.skip_ws();
+            if reader.bytes.get(reader.pos) != Some(&b':') {
+                return Err(reader.error("expected `:`"));
+            }
+            reader.pos += 1;
+            reader.skip_ws();
+            member(reader, name)
+        })
+    }
+
+    /// The elements of the array at `pos`, each read by `element` (the reader standing at it).
+    fn elements(&mut self, element: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// The items between `open` (at `pos`) and `close`, separated by commas, each read by
+    /// `item` (the reader standing at it).
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        if self.bytes.get(self.pos) != Some(&open) {
+            return Err(self.error(&format!("expected `{}`", open as char)));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&close) {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            item(self)?;
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(&b) if b == close => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error(&format!("expected `,` or `{}`", close as char))),
+            }
         }
     }
 

@@ -2,74 +2,12 @@
 //! read, without first building the hit as a map of its own (five names and an index name
 //! allocated per hit, then dropped) — a measurable share of a large read's time.
 
-use std::borrow::Cow;
-
 use store_core::search::Hit;
 use store_core::{Document, Result, StoreError, Value};
 
 use super::Reader;
 
-impl<'a> Reader<'a> {
-    /// A member's name at `pos` (which holds its opening quote), borrowed when it holds no
-    /// escape.
-    fn name(&mut self) -> Result<Cow<'a, str>> {
-        let bytes = self.bytes;
-        let start = self.pos + 1;
-        let plain = bytes
-            .get(start..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'"' || b == b'\\'))
-            .filter(|&end| bytes[start + end] == b'"');
-        match plain {
-            Some(end) => {
-                self.pos = start + end + 1;
-                std::str::from_utf8(&bytes[start..start + end])
-                    .map(Cow::Borrowed)
-                    .map_err(|_| self.error("a name is not UTF-8"))
-            }
-            None => self.string().map(Cow::Owned),
-        }
-    }
-
-    /// The members of the object at `pos`, each handed to `member` with its name, the
-    /// reader standing at its value (which `member` must read).
-    fn members(
-        &mut self,
-        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<()>,
-    ) -> Result<()> {
-        if self.bytes.get(self.pos) != Some(&b'{') {
-            return Err(self.error("expected an object"));
-        }
-        self.pos += 1;
-        self.skip_ws();
-        if self.bytes.get(self.pos) == Some(&b'}') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.skip_ws();
-            if self.bytes.get(self.pos) != Some(&b'"') {
-                return Err(self.error("expected a field name"));
-            }
-            let name = self.name()?;
-            self.skip_ws();
-            if self.bytes.get(self.pos) != Some(&b':') {
-                return Err(self.error("expected `:`"));
-            }
-            self.pos += 1;
-            self.skip_ws();
-            member(self, name)?;
-            self.skip_ws();
-            match self.bytes.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(self.error("expected `,` or `}`")),
-            }
-        }
-    }
-
+impl Reader<'_> {
     /// One hit, its members taken as they are read.
     fn hit(&mut self) -> Result<Hit> {
         let (mut id, mut score, mut source, mut sort) = (None, None, Document::new(), Vec::new());
@@ -97,26 +35,12 @@ impl<'a> Reader<'a> {
         if self.bytes.get(self.pos) != Some(&b'[') {
             return Err(self.error("`hits.hits` is not an array"));
         }
-        self.pos += 1;
         let mut hits = Vec::new();
-        self.skip_ws();
-        if self.bytes.get(self.pos) == Some(&b']') {
-            self.pos += 1;
-            return Ok(hits);
-        }
-        loop {
-            self.skip_ws();
-            hits.push(self.hit()?);
-            self.skip_ws();
-            match self.bytes.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(hits);
-                }
-                _ => return Err(self.error("expected `,` or `]`")),
-            }
-        }
+        self.elements(|reader| {
+            hits.push(reader.hit()?);
+            Ok(())
+        })?;
+        Ok(hits)
     }
 }
 
