@@ -18,6 +18,9 @@ use crate::query::{field_sort, query_dsl, sort_dsl};
 
 mod ahead;
 mod sliced;
+mod slices;
+
+pub use slices::PitSlices;
 
 use ahead::Ahead;
 
@@ -134,6 +137,16 @@ struct State {
     shared_pit: Option<String>,
     /// This stream's slice, `(id, max)`, when the search is sliced.
     slice: Option<(usize, usize)>,
+    /// The field the server slices by (its default, `_id`, when none).
+    slice_field: Option<String>,
+    /// About how many bytes of reply a page may hold: pages then start at [`FIRST_PAGE`] hits
+    /// and are sized by the replies before them (up to `request.size`). `None`: every page
+    /// asks for `request.size`.
+    page_bytes: Option<usize>,
+    /// The hits the next page asks for.
+    page: usize,
+    /// The hits the page being read asked for (fewer back: it is the last).
+    asked: usize,
     after: Option<Vec<Value>>,
     /// The page after `after`, requested while the last one was parsed.
     ahead: Option<Ahead>,
@@ -143,6 +156,7 @@ struct State {
 
 impl State {
     fn new(index: &OpenSearchIndex, request: SearchRequest, keep_alive: Duration) -> Self {
+        let size = request.size;
         Self {
             index: index.clone(),
             request,
@@ -150,6 +164,10 @@ impl State {
             view: None,
             shared_pit: None,
             slice: None,
+            slice_field: None,
+            page_bytes: None,
+            page: size,
+            asked: size,
             after: None,
             ahead: None,
             buffer: VecDeque::new(),
@@ -161,9 +179,24 @@ impl State {
     fn slice_body(&self, body: &mut serde_json::Value) {
         if let Some((id, max)) = self.slice {
             body["slice"] = json!({"id": id, "max": max});
+            if let Some(field) = &self.slice_field {
+                body["slice"]["field"] = json!(field);
+            }
         }
     }
 }
+
+/// The hits a page of about `budget` bytes of reply holds, after a page that asked for
+/// `asked` hits came back in `reply_bytes`: at most four times the last page and at most
+/// `max`.
+fn next_page_size(budget: usize, asked: usize, reply_bytes: usize, max: usize) -> usize {
+    let each = (reply_bytes / asked.max(1)).max(1);
+    (budget / each).min(asked.saturating_mul(4)).min(max).max(1)
+}
+
+/// The hits the first page of a read sized by bytes asks for: the hits' size is not known yet,
+/// and 16 hits of 10 MB are already 160 MB.
+const FIRST_PAGE: usize = 16;
 
 /// `InvalidInput` unless `request` can be read to its end: from 0, no search_after, pages of
 /// at least one hit.
@@ -264,7 +297,7 @@ async fn next_page(state: &mut State) -> Result<()> {
     // With search_after a short page is the last; a scroll ends on an empty page.
     let last_page = match api {
         PointInTimeApi::Scroll => response.hits.is_empty(),
-        _ => response.hits.len() < state.request.size,
+        _ => response.hits.len() < state.asked,
     };
     if last_page {
         state.finished = true;
@@ -308,19 +341,26 @@ async fn pit_page(
         .take()
         .filter(|a| a.follows(state.after.as_deref(), &pit_id));
     let reply = match ahead {
-        Some(ahead) => ahead.reply().await?,
+        Some(ahead) => {
+            state.asked = ahead.size();
+            ahead.reply().await?
+        }
         None => {
+            state.asked = state.page;
             let body = pit_body(state, tiebreak, &pit_id, state.after.as_deref());
             search_page(state.index.clone(), body, target.clone()).await?
         }
     };
+    if let Some(budget) = state.page_bytes {
+        state.page = next_page_size(budget, state.asked, reply.raw.len(), state.request.size);
+    }
     if reply.is_success()
         && let Some((next_id, last)) = ahead::peek(&reply.raw)
     {
         let next_id = next_id.unwrap_or_else(|| pit_id.clone());
         let body = pit_body(state, tiebreak, &next_id, Some(&last));
         let task = tokio::spawn(search_page(state.index.clone(), body, target.clone()));
-        state.ahead = Some(Ahead::new(last, next_id, task));
+        state.ahead = Some(Ahead::new(last, next_id, task, state.page));
     }
     let (value, hits) = if reply.is_success() {
         let (value, hits) = parse_search_reply(&reply.raw).map_err(|e| {
@@ -387,7 +427,7 @@ fn pit_body(
     }
     let mut body = json!({
         "query": query_dsl(&state.request.query),
-        "size": state.request.size,
+        "size": state.page,
         "sort": sort_json,
         "pit": {"id": pit_id, "keep_alive": state.keep_alive},
         "track_total_hits": false,

@@ -13,17 +13,17 @@ use store_fs::FsStore;
 use store_layers::{LayerExt, Layered, Layers, RateLimitLayer};
 use store_rds::{PgConfig, PgStore};
 use store_s3::S3Store;
-use store_search::OpenSearchIndex;
 use store_sync::objects::ObjectLocation;
 use store_sync::{
     ArchiveSink, ArchiveSource, CollectionSchema, DocumentCollection, Partition, PlanHome,
-    ReadOrder, RecordSink, RecordSource, SearchCollection, SqlQuery, SqlTable,
+    RecordSink, RecordSource, SearchCollection, SqlQuery, SqlTable,
 };
 
 mod created;
 mod embedded;
 mod feed;
 mod folders;
+mod search;
 mod sqlite;
 mod store_folder;
 
@@ -36,8 +36,6 @@ use sqlite::open_sqlite;
 
 use crate::location::{Location, MemoryKind, SqlTarget};
 
-/// How long a search scan keeps its point in time open between pages.
-const PIT_KEEP_ALIVE: Duration = Duration::from_secs(300);
 /// How long creating a DynamoDB table may take.
 const TABLE_CREATE_WAIT: Duration = Duration::from_secs(120);
 
@@ -188,35 +186,11 @@ impl Opener {
                 password,
                 ..
             } => {
-                let scheme = if *https { "https" } else { "http" };
-                let mut builder = OpenSearchIndex::builder(index).url(format!("{scheme}://{host}"));
-                let env_user = std::env::var("STORES_SEARCH_USER").ok();
-                let env_password = std::env::var("STORES_SEARCH_PASSWORD").ok();
-                match (user, password, env_user, env_password) {
-                    (Some(user), password, _, env_password) => {
-                        let password = password.clone().or(env_password).unwrap_or_default();
-                        builder = builder.basic_auth(user, password);
-                    }
-                    (None, _, Some(user), password) => {
-                        builder = builder.basic_auth(user, password.unwrap_or_default());
-                    }
-                    _ => {}
-                }
-                if let Some(ca_file) = std::env::var_os("STORES_SEARCH_CA_FILE") {
-                    builder = builder.ca_file(ca_file);
-                }
-                let opened = builder
-                    .build()
+                let opened = search::open_index(*https, host, index, user, password)
                     .map_err(|e| anyhow!("cannot open {label}: {}", e.message()))?;
-                let scanning = opened.clone();
-                Collection::Search(
-                    SearchCollection::new(Arc::new(self.paced(opened)), label)
-                        .key_fields(self.key_fields.clone())
-                        .read_order(ReadOrder::SeqNo)
-                        .scanner(Arc::new(move |request| {
-                            scanning.search_pit(request, PIT_KEEP_ALIVE)
-                        })),
-                )
+                let collection = SearchCollection::new(Arc::new(self.paced(opened.clone())), label)
+                    .key_fields(self.key_fields.clone());
+                Collection::Search(search::read_through_views(collection, &opened))
             }
             Location::File { .. } | Location::S3 { .. } => {
                 bail!("{label} holds objects, not records")

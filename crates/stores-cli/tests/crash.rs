@@ -254,3 +254,46 @@ fn killed_object_copies_backups_and_restores_resume_to_an_equal_result() {
         "only {landed} kills landed mid-job; the test proves too little"
     );
 }
+
+/// An OpenSearch index backed up in two slices read at once, killed at seeded points: each
+/// resumed run starts every slice after its own last confirmed hit, and the archive ends
+/// equal to the index.
+#[test]
+fn killed_opensearch_backups_in_slices_resume_to_an_equal_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    make_table(&db, N);
+    let search = block_on(integration_tests::services::endpoint(
+        integration_tests::services::Service::OpenSearch,
+    ));
+    let host = search.trim_start_matches("http://").trim_end_matches('/');
+    let index = format!(
+        "opensearch://{host}/{}",
+        integration_tests::names::unique_name("crash-backup")
+    );
+    expect_code(&stores(&["copy", &table_url(&db, "items"), &index]), 0);
+    let mut landed = 0;
+    for (round, seed) in [(0u64, 5u64), (1, 77_777)] {
+        let job = |root: &Path| -> (Vec<String>, std::path::PathBuf) {
+            std::fs::create_dir_all(root).unwrap();
+            let checkpoint = root.join("backup.checkpoint.json");
+            let archive = file_url(&root.join("archive"));
+            let mut a = args(&["backup", &index, &archive, "--batch-size", "100"]);
+            a.extend(args(&["--checkpoint", &path(&checkpoint)]));
+            (a, checkpoint)
+        };
+        let (scratch_args, _) = job(&dir.path().join(format!("scratch-{round}")));
+        let real = dir.path().join(format!("real-{round}"));
+        let (real_args, checkpoint) = job(&real);
+        landed += timed_then_killed(&scratch_args, &real_args, &checkpoint, seed);
+        let cursor = std::fs::read_to_string(&checkpoint).unwrap();
+        assert!(cursor.contains("seqs:["), "read in slices: {cursor}");
+        let archive = file_url(&real.join("archive"));
+        expect_code(&stores(&["check", &index, &archive]), 0);
+    }
+    eprintln!("{landed} kills landed mid-backup");
+    assert!(
+        landed >= 4,
+        "only {landed} kills landed mid-backup; the test proves too little"
+    );
+}

@@ -14,6 +14,7 @@ mod conformance;
 mod cross_client;
 mod lifecycle;
 mod pit;
+mod slices;
 mod smoke;
 mod support;
 mod tls;

@@ -22,6 +22,8 @@ mod cross_client;
 mod lifecycle;
 #[path = "../search/pit.rs"]
 mod pit;
+#[path = "../search/slices.rs"]
+mod slices;
 #[path = "../search/smoke.rs"]
 mod smoke;
 #[path = "../search/support.rs"]

@@ -11,7 +11,7 @@ use integration_tests::services::{Service, endpoint};
 use store_core::Document;
 use store_core::SearchIndex;
 use store_core::search::IndexOptions;
-use store_search::OpenSearchIndex;
+use store_search::{OpenSearchIndex, PitSlices};
 use store_sync::{
     ArchiveSink, ArchiveSource, Comparison, DocumentCollection, Partition, ReadOrder, RecordSource,
     SearchCollection, Silent, check, copy,
@@ -26,6 +26,20 @@ fn collection(index: Arc<OpenSearchIndex>, label: &str) -> SearchCollection {
         .scanner(Arc::new(move |request| {
             pit.search_pit(request, std::time::Duration::from_secs(60))
         }))
+}
+
+/// [`collection`] read in two slices at once, as the `stores` command reads it.
+fn sliced(index: Arc<OpenSearchIndex>, label: &str) -> SearchCollection {
+    let pit = index.clone();
+    collection(index, label).slice_scanner(
+        Arc::new(move |request, starts| {
+            let slices = PitSlices::from_starts(starts)
+                .by_field("_seq_no")
+                .page_bytes(store_sync::BATCH_BYTES);
+            pit.search_pit_slices(request, std::time::Duration::from_secs(60), slices)
+        }),
+        2,
+    )
 }
 
 /// A new index on a server, filled with a dataset copied from an in-memory store.
@@ -56,28 +70,45 @@ async fn seeded(server: Service, prefix: &str, n: usize) -> Seeded {
 
 #[tokio::test]
 async fn an_opensearch_read_resumes_after_its_cursor_and_meets_documents_changed_since() {
-    resumes_after_its_cursor(Service::OpenSearch).await;
+    resumes_after_its_cursor(Service::OpenSearch, false).await;
 }
 
 #[tokio::test]
 async fn an_elasticsearch_read_resumes_after_its_cursor_and_meets_documents_changed_since() {
-    resumes_after_its_cursor(Service::Elasticsearch).await;
+    resumes_after_its_cursor(Service::Elasticsearch, false).await;
+}
+
+#[tokio::test]
+async fn an_opensearch_read_in_slices_resumes_each_slice_after_its_cursor() {
+    resumes_after_its_cursor(Service::OpenSearch, true).await;
+}
+
+#[tokio::test]
+async fn an_elasticsearch_read_in_slices_resumes_after_its_cursor() {
+    resumes_after_its_cursor(Service::Elasticsearch, true).await;
 }
 
 /// Two batches of a read by `_seq_no`, then a document of the first batch changed, then the
 /// read resumed from the second batch's cursor (as a killed `stores backup` resumes): every
-/// other document comes exactly once, and the changed one again, as changed.
-async fn resumes_after_its_cursor(server: Service) {
+/// other document comes exactly once, and the changed one again, as changed. `in_slices`:
+/// read in two slices, the cursor holding where each stands.
+async fn resumes_after_its_cursor(server: Service, in_slices: bool) {
     const N: usize = 1_000;
     const BATCH: usize = 100;
     let Seeded { index, source, .. } = seeded(server, "sync-resume", N).await;
+    let source = if in_slices {
+        sliced(index.clone(), "sliced")
+    } else {
+        source
+    };
 
     let mut first = source.read(Partition::whole(), None, BATCH);
     let one = first.try_next().await.unwrap().expect("a first batch");
     let two = first.try_next().await.unwrap().expect("a second batch");
     drop(first);
     let cursor = two.resume.clone().expect("a cursor");
-    assert!(cursor.starts_with("seq:"), "{cursor}");
+    let mark = if in_slices { "seqs:[" } else { "seq:" };
+    assert!(cursor.starts_with(mark), "{cursor}");
     let changed = one.records[3].key.to_string();
     index
         .index(

@@ -29,20 +29,29 @@ pub(super) struct Ahead {
     /// The view id of the request.
     pit_id: String,
     task: JoinHandle<Result<RawReply>>,
+    /// The hits it asked for.
+    size: usize,
 }
 
 impl Ahead {
-    /// A page requested by `task`, after `after` in the view `pit_id`.
+    /// A page of `size` hits requested by `task`, after `after` in the view `pit_id`.
     pub(super) fn new(
         after: Vec<Value>,
         pit_id: String,
         task: JoinHandle<Result<RawReply>>,
+        size: usize,
     ) -> Self {
         Self {
             after,
             pit_id,
             task,
+            size,
         }
+    }
+
+    /// The hits it asked for.
+    pub(super) fn size(&self) -> usize {
+        self.size
     }
 
     /// Whether this page is the one that follows `after` in the view `pit_id`.

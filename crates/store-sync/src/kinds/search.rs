@@ -2,8 +2,9 @@
 //!
 //! Reading goes through every document sorted by `_id` (or, on OpenSearch and Elasticsearch,
 //! by `_seq_no` then `_id`: [`ReadOrder`]) with `search_after`. A backend with a consistent view
-//! (OpenSearch's point in time) plugs in a [`Scanner`] for fresh reads; a resumed read continues
-//! in its checkpoint's order from where the checkpoint stands. Writing is bulk indexing with the
+//! (OpenSearch's point in time) plugs in a [`Scanner`] for fresh reads, or a [`SliceScanner`]
+//! that reads slices at once, each batch's cursor holding where every slice stands; a resumed
+//! read continues in its checkpoint's order (or slices) from where the checkpoint stands. Writing is bulk indexing with the
 //! record key's canonical text as `_id`, so a record written twice is one document; on an index
 //! whose acknowledged writes are not yet durable (`durable_writes` unset: store-tantivy commits on
 //! refresh) each batch is refreshed before it counts as written.
@@ -26,8 +27,12 @@ use crate::sink::{Receipt, RecordSink, refused_record};
 use crate::source::{Batch, Partition, RecordSource};
 
 mod order;
+mod sliced;
 
 pub use order::ReadOrder;
+pub use sliced::SliceScanner;
+
+use sliced::SlicePositions;
 
 /// Reads every hit of a request (in its sort) from one consistent view of the index.
 pub type Scanner = Arc<dyn Fn(SearchRequest) -> BoxStream<'static, Result<Hit>> + Send + Sync>;
@@ -39,6 +44,8 @@ pub struct SearchCollection {
     label: String,
     key_fields: Vec<String>,
     scanner: Option<Scanner>,
+    /// Reads in slices at once, and how many slices a fresh read takes.
+    slicing: Option<(SliceScanner, usize)>,
     order: ReadOrder,
     spec: Option<IndexSpec>,
 }
@@ -49,6 +56,7 @@ impl std::fmt::Debug for SearchCollection {
             .field("label", &self.label)
             .field("key_fields", &self.key_fields)
             .field("scanner", &self.scanner.is_some())
+            .field("slices", &self.slicing.as_ref().map(|(_, n)| *n))
             .field("order", &self.order)
             .finish()
     }
@@ -62,6 +70,7 @@ impl SearchCollection {
             label: label.into(),
             key_fields: Vec::new(),
             scanner: None,
+            slicing: None,
             order: ReadOrder::Id,
             spec: None,
         }
@@ -84,6 +93,16 @@ impl SearchCollection {
     /// Reads fresh (not resumed) scans through `scanner`, e.g. a point in time.
     pub fn scanner(mut self, scanner: Scanner) -> Self {
         self.scanner = Some(scanner);
+        self
+    }
+
+    /// Reads fresh scans in [`ReadOrder::SeqNo`] through `scanner` in `slices` slices at once
+    /// (the server reads them in parallel: a read the server's time bounds takes about
+    /// 1/`slices` of it), each batch's cursor holding where every slice stands; a resumed read
+    /// starts each slice after its own last hit. Takes the place of
+    /// [`scanner`](Self::scanner) for fresh reads in that order.
+    pub fn slice_scanner(mut self, scanner: SliceScanner, slices: usize) -> Self {
+        self.slicing = Some((scanner, slices.max(1)));
         self
     }
 
@@ -115,6 +134,55 @@ impl SearchCollection {
             return Ok(());
         }
         self.index.refresh().await
+    }
+
+    /// The batches of a read in slices from `positions` on, each with the cursor of where
+    /// every slice stands after it. Each slice pages by `batch_size` (as an unsliced read
+    /// does: smaller pages cost the server more per document), so the pages in flight hold
+    /// `slices` times what one unsliced read's do.
+    fn read_sliced(
+        &self,
+        partition: Partition,
+        mut positions: SlicePositions,
+        batch_size: usize,
+    ) -> BoxStream<'_, Result<Batch>> {
+        let Some((scanner, _)) = &self.slicing else {
+            let e = StoreError::invalid_input(format!(
+                "the checkpoint of {} was taken by a read in slices, which this reader of it \
+                 does not do: restart the job",
+                self.label
+            ));
+            return futures::stream::iter([Err(e)]).boxed();
+        };
+        let page = batch_size.clamp(1, 10_000);
+        let mut request = SearchRequest::new(SearchQuery::MatchAll).size(page);
+        request.sort = ReadOrder::SeqNo.sort();
+        // Refresh first, so what was written before the read (since a cursor was taken, too)
+        // is seen.
+        let (index, scanner, starts) = (self.index.clone(), scanner.clone(), positions.starts());
+        let hits = futures::stream::once(async move { index.refresh().await }).flat_map(
+            move |refreshed| match refreshed {
+                Ok(()) => scanner(request.clone(), starts.clone()),
+                Err(e) => futures::stream::iter([Err(e)]).boxed(),
+            },
+        );
+        let size = |(_, hit): &(usize, Hit)| hit.source.approximate_size();
+        chunks_within(hits, batch_size, size)
+            .map(move |chunk| {
+                let mut records = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    let (slice, mut hit) = item?;
+                    positions.advance(slice, std::mem::take(&mut hit.sort))?;
+                    if partition.holds_id(&hit.id) {
+                        records.push(self.record(hit)?);
+                    }
+                }
+                Ok(Batch {
+                    records,
+                    resume: Some(positions.cursor()?),
+                })
+            })
+            .boxed()
     }
 
     fn record(&self, hit: Hit) -> Result<Record> {
@@ -164,7 +232,21 @@ impl RecordSource for SearchCollection {
         resume: Option<String>,
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
-        // A resumed read keeps the order its cursor was taken in.
+        // A resumed read keeps the way its cursor was taken: in slices, or in one order.
+        let sliced = match resume.as_deref().map(SlicePositions::resume) {
+            Some(Some(positions)) => Some(positions),
+            Some(None) => None,
+            None => self
+                .slicing
+                .as_ref()
+                .filter(|_| self.order == ReadOrder::SeqNo)
+                .map(|(_, slices)| Ok(SlicePositions::new(*slices))),
+        };
+        match sliced {
+            Some(Ok(positions)) => return self.read_sliced(partition, positions, batch_size),
+            Some(Err(e)) => return futures::stream::iter([Err(e)]).boxed(),
+            None => {}
+        }
         let (order, after) = match resume.as_deref().map(ReadOrder::resume).transpose() {
             Ok(Some((order, after))) => (order, Some(after)),
             Ok(None) => (self.order, None),
