@@ -57,7 +57,7 @@ pub use bulk::BulkOptions;
 pub use cluster::{ClusterInfo, Distribution, PointInTimeApi, ServerVersion};
 pub use config::OpenSearchIndexBuilder;
 pub use index::OpenSearchIndex;
-pub use pit::PitSlices;
+pub use pit::{PitSlices, SliceOf};
 pub use query::query_dsl;
 pub use store_core::search::MAX_ID_BYTES;
 

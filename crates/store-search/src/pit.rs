@@ -20,7 +20,7 @@ mod ahead;
 mod sliced;
 mod slices;
 
-pub use slices::PitSlices;
+pub use slices::{PitSlices, SliceOf};
 
 use ahead::Ahead;
 
@@ -186,17 +186,47 @@ impl State {
     }
 }
 
+/// Refuses a page some shards did not answer (`_shards.failed` above 0 in a successful
+/// reply): its hits are not all there, and a short page would end the read early.
+fn refuse_partial(value: &Value) -> Result<()> {
+    let failed = crate::json::lookup_u64(value, &["_shards", "failed"]).unwrap_or(0);
+    if failed == 0 {
+        return Ok(());
+    }
+    let reason = lookup(value, &["_shards", "failures"])
+        .and_then(|failures| match failures {
+            Value::List(list) => list.first(),
+            _ => None,
+        })
+        .and_then(|first| lookup(first, &["reason", "reason"]))
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given");
+    Err(StoreError::unavailable(format!(
+        "{failed} shard(s) failed to answer a page of the read ({reason}); nothing of it was \
+         taken"
+    ))
+    .with_backend(BACKEND)
+    .with_operation("search_pit"))
+}
+
 /// The hits a page of about `budget` bytes of reply holds, after a page that asked for
-/// `asked` hits came back in `reply_bytes`: at most four times the last page and at most
+/// `asked` hits came back in `reply_bytes`: at most [`PAGE_GROWTH`] times the last page and at most
 /// `max`.
 fn next_page_size(budget: usize, asked: usize, reply_bytes: usize, max: usize) -> usize {
     let each = (reply_bytes / asked.max(1)).max(1);
-    (budget / each).min(asked.saturating_mul(4)).min(max).max(1)
+    (budget / each)
+        .min(asked.saturating_mul(PAGE_GROWTH))
+        .min(max)
+        .max(1)
 }
 
-/// The hits the first page of a read sized by bytes asks for: the hits' size is not known yet,
-/// and 16 hits of 10 MB are already 160 MB.
-const FIRST_PAGE: usize = 16;
+/// The hits the first page of a read sized by bytes asks for: the hits' size is not known yet
+/// (16 hits of 10 MB are already 160 MB); the pages after it grow [`PAGE_GROWTH`]-fold while
+/// the hits are small, so small hits reach pages of 5,000 by the sixth page.
+const FIRST_PAGE: usize = 1;
+
+/// How much larger a page sized by bytes may be than the one before it.
+const PAGE_GROWTH: usize = 8;
 
 /// `InvalidInput` unless `request` can be read to its end: from 0, no search_after, pages of
 /// at least one hit.
@@ -293,6 +323,7 @@ async fn next_page(state: &mut State) -> Result<()> {
             pit_page(state, api, tiebreak).await?
         }
     };
+    refuse_partial(&value)?;
     let response = search_response(value, hits)?;
     // With search_after a short page is the last; a scroll ends on an empty page.
     let last_page = match api {
@@ -493,4 +524,28 @@ async fn scroll_page(state: &mut State) -> Result<Value> {
         }
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_some_shards_did_not_answer_is_refused() {
+        let whole = crate::json::parse(br#"{"_shards":{"total":2,"failed":0},"hits":{}}"#);
+        refuse_partial(&whole.unwrap()).unwrap();
+        let partial = crate::json::parse(
+            br#"{"_shards":{"total":2,"failed":1,"failures":[{"shard":1,
+                "reason":{"type":"circuit_breaking_exception","reason":"data too large"}}]},
+                "hits":{"hits":[]}}"#,
+        )
+        .unwrap();
+        let err = refuse_partial(&partial).unwrap_err();
+        assert_eq!(err.kind(), store_core::ErrorKind::Unavailable);
+        assert!(
+            err.message().contains("data too large"),
+            "{}",
+            err.message()
+        );
+    }
 }

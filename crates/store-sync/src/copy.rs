@@ -36,6 +36,10 @@ pub struct CopyOptions {
     /// one ([`RecordSink::plan_home`]: an archive) is always used, so that every partition of
     /// one backup reads by the same plan.
     pub plan: Option<PlanHome>,
+    /// What kind of copy the job is, when that matters to what it may write (a restore's
+    /// `create-only`): kept in its checkpoint's job name, so a checkpoint another kind of job
+    /// took (over a target this one would have refused) is refused.
+    pub kind: Option<&'static str>,
 }
 
 impl Default for CopyOptions {
@@ -47,6 +51,7 @@ impl Default for CopyOptions {
             restart: false,
             create: true,
             plan: None,
+            kind: None,
         }
     }
 }
@@ -151,8 +156,12 @@ async fn load_state(
     sink: &dyn RecordSink,
     options: &CopyOptions,
 ) -> Result<(Option<CheckpointFile>, Checkpoint)> {
+    let verb = match options.kind {
+        Some(kind) => format!("copy {kind}"),
+        None => "copy".to_owned(),
+    };
     let job = job_name(
-        "copy",
+        &verb,
         &source.describe(),
         &sink.describe(),
         options.partition,

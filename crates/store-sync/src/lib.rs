@@ -53,7 +53,9 @@ pub use digest::{CollectionDigest, Comparison, RecordDigest};
 pub use follow::{FollowOptions, FollowReport, follow};
 pub use kinds::documents::DocumentCollection;
 pub use kinds::query::SqlQuery;
-pub use kinds::search::{ReadOrder, Scanner, SearchCollection, SliceScanner, default_spec};
+pub use kinds::search::{
+    ReadOrder, Scanner, SearchCollection, SliceScanner, SlicedHit, default_spec,
+};
 pub use kinds::table::SqlTable;
 pub use plan::{PartitionPlan, PlanHome, preview_plan, share_plan};
 pub use progress::{Event, Progress, Silent};

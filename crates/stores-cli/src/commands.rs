@@ -235,6 +235,7 @@ impl Context {
             restart: self.common.restart,
             create,
             plan: self.plan_home().await?,
+            kind: None,
         })
     }
 

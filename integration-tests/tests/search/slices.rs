@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use store_core::search::{BulkOp, Hit, IndexSpec, SearchQuery as Q, SearchRequest, SortField};
 use store_core::{Document, SearchIndex, Value};
-use store_search::{BulkOptions, OpenSearchIndex, PitSlices, PointInTimeApi};
+use store_search::{BulkOptions, OpenSearchIndex, PitSlices, PointInTimeApi, SliceOf};
 
 use super::support::fresh;
 
@@ -54,14 +54,19 @@ async fn slices_by_seq_no_read_each_match_once_and_resume_each_from_its_last_hit
 }
 
 async fn reads_and_resumes(index: &OpenSearchIndex, api: PointInTimeApi, sliced: bool) {
-    let all: Vec<(usize, Hit)> = index
+    let all: Vec<(SliceOf, Hit)> = index
         .search_pit_slices(by_seq_no(), Duration::from_secs(60), slices())
         .try_collect()
         .await
         .unwrap();
     let ids: HashSet<&str> = all.iter().map(|(_, hit)| hit.id.as_str()).collect();
     assert_eq!((all.len(), ids.len()), (DOCS, DOCS), "{api:?}: each once");
-    let used: HashSet<usize> = all.iter().map(|(slice, _)| *slice).collect();
+    let count = if sliced { SLICES } else { 1 };
+    assert!(
+        all.iter().all(|(of, _)| of.slices == count),
+        "{api:?}: slices said"
+    );
+    let used: HashSet<usize> = all.iter().map(|(of, _)| of.slice).collect();
     let expected: HashSet<usize> = if sliced {
         (0..SLICES).collect()
     } else {
@@ -71,7 +76,7 @@ async fn reads_and_resumes(index: &OpenSearchIndex, api: PointInTimeApi, sliced:
     for slice in &used {
         let sorts: Vec<(i64, &str)> = all
             .iter()
-            .filter(|(s, _)| s == slice)
+            .filter(|(of, _)| of.slice == *slice)
             .map(|(_, hit)| (hit.sort[0].as_i64().unwrap(), hit.id.as_str()))
             .collect();
         assert!(
@@ -85,15 +90,34 @@ async fn reads_and_resumes(index: &OpenSearchIndex, api: PointInTimeApi, sliced:
     let mut read: Vec<String> = Vec::new();
     let mut last: Vec<Option<Vec<Value>>> = vec![None; SLICES];
     while read.len() < DOCS / 3 {
-        let (slice, hit) = first.next().await.unwrap().unwrap();
-        last[slice] = Some(hit.sort.clone());
+        let (of, hit) = first.next().await.unwrap().unwrap();
+        last[of.slice] = Some(hit.sort.clone());
         read.push(hit.id);
     }
     drop(first);
+    if !sliced {
+        // Slices the server did not make cannot be resumed as slices…
+        let err = index
+            .search_pit_slices(
+                by_seq_no(),
+                Duration::from_secs(60),
+                PitSlices::from_starts(last.clone()),
+            )
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            store_core::ErrorKind::Unsupported,
+            "{api:?}: {err}"
+        );
+        // …but the one slice the read was resumes anywhere.
+        last.truncate(1);
+    }
     let resumed = PitSlices::from_starts(last)
         .by_field("_seq_no")
         .page_bytes(20_000);
-    let rest: Vec<(usize, Hit)> = index
+    let rest: Vec<(SliceOf, Hit)> = index
         .search_pit_slices(by_seq_no(), Duration::from_secs(60), resumed)
         .try_collect()
         .await

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt as _, TryStreamExt};
 use integration_tests::names::unique_name;
 use integration_tests::services::{Service, endpoint};
 use store_core::Document;
@@ -14,7 +14,7 @@ use store_core::search::IndexOptions;
 use store_search::{OpenSearchIndex, PitSlices};
 use store_sync::{
     ArchiveSink, ArchiveSource, Comparison, DocumentCollection, Partition, ReadOrder, RecordSource,
-    SearchCollection, Silent, check, copy,
+    SearchCollection, Silent, SlicedHit, check, copy,
 };
 
 use crate::data::{dataset, memory_source, options};
@@ -37,6 +37,8 @@ fn sliced(index: Arc<OpenSearchIndex>, label: &str) -> SearchCollection {
                 .by_field("_seq_no")
                 .page_bytes(store_sync::BATCH_BYTES);
             pit.search_pit_slices(request, std::time::Duration::from_secs(60), slices)
+                .map(|hit| hit.map(|(of, hit)| SlicedHit::new(of.slice, of.slices, hit)))
+                .boxed()
         }),
         2,
     )

@@ -13,6 +13,16 @@ use crate::cluster::PointInTimeApi;
 use crate::error::BACKEND;
 use crate::index::OpenSearchIndex;
 
+/// The slice a hit of [`OpenSearchIndex::search_pit_slices`] came from, and how many slices
+/// the read was split into (one when the server could not slice it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SliceOf {
+    /// The slice, from 0.
+    pub slice: usize,
+    /// How many slices the read has.
+    pub slices: usize,
+}
+
 /// How [`OpenSearchIndex::search_pit_slices`] splits a read: the number of slices, the field
 /// the server slices by, and where each slice starts.
 ///
@@ -42,8 +52,8 @@ impl PitSlices {
         }
     }
 
-    /// Sizes each slice's pages by bytes: the first asks for 16 hits, each next one for
-    /// about `bytes` of reply by the size of the hits before it (at most four times the page
+    /// Sizes each slice's pages by bytes: the first asks for one hit, each next one for
+    /// about `bytes` of reply by the size of the hits before it (at most eight times the page
     /// before, and at most the request's size), so a read of large documents holds a few
     /// pages of a few megabytes, not pages of `request.size` of them.
     pub fn page_bytes(mut self, bytes: usize) -> Self {
@@ -90,24 +100,26 @@ impl PitSlices {
     }
 }
 
-/// The `search_after` values of a start `after` under the full sort: the tiebreak the read
-/// appends to a sort that does not end with it gets its highest value, so the start is after
-/// every hit with the same values of the request's own keys. A tiebreak with no highest value
-/// (`_id`) cannot be completed: then the sort must end with the field that breaks its ties.
+/// The `search_after` values of a start `after` under the full sort. A start is a hit's
+/// values of the request's own keys, so they must tell it from every other hit: the sort
+/// must end with `_id` (or with the tiebreak itself). Past `_id`, a `_shard_doc` tiebreak the
+/// read appends gets its highest value, so the start is after every hit with those values.
 fn complete(after: Vec<Value>, sort: &[SortField], tiebreak: &str) -> Result<Vec<Value>> {
-    let ends_with_tiebreak =
-        matches!(sort.last(), Some(SortField::Field(name, _)) if name == tiebreak);
-    if ends_with_tiebreak {
+    let last = match sort.last() {
+        Some(SortField::Field(name, _)) => name.as_str(),
+        _ => "",
+    };
+    if last == tiebreak {
         return Ok(after);
     }
-    if tiebreak == "_shard_doc" {
+    if last == "_id" && tiebreak == "_shard_doc" {
         let mut after = after;
         after.push(Value::Number(Number::from(i64::MAX)));
         return Ok(after);
     }
     Err(StoreError::invalid_input(format!(
-        "a slice that starts after a hit needs a sort that ends with `{tiebreak}`, which \
-         breaks its ties"
+        "a slice that starts after a hit needs a sort that ends with `_id` (or `{tiebreak}`), \
+         so that the hit's sort values are its own"
     ))
     .with_backend(BACKEND)
     .with_operation("search_pit_slices"))
@@ -115,18 +127,19 @@ fn complete(after: Vec<Value>, sort: &[SortField], tiebreak: &str) -> Result<Vec
 
 impl OpenSearchIndex {
     /// Every hit of `request` from one point in time, split into `slices` read in parallel,
-    /// each hit with the number of its slice (from 0). Hits of one slice come in the
+    /// each hit with its slice ([`SliceOf`]). Hits of one slice come in the
     /// request's order; slices interleave. A slice given a start reads only the hits after
     /// it, so a read stopped anywhere resumes where each slice stood: the hit's sort values
     /// make a start for another point in time as long as the sort's keys are unique (such as
     /// `_seq_no`, `_id`) and still order the same documents the same way.
     ///
     /// The slices are the server's (`slice` under a point in time: OpenSearch ≥ 2.4,
-    /// Elasticsearch ≥ 7.15). A server that cannot slice a point in time reads everything as
-    /// slice 0, whatever `slices` says, and then only slice 0 may have a start (else
-    /// `Unsupported`); a server with no point in time reads a scroll, or, from a start, the
-    /// index as it is, page by page with `search_after`. `from` must be 0 and
-    /// `request.search_after` unset (starts are per slice).
+    /// Elasticsearch ≥ 7.15). A server that cannot slice a point in time reads a fresh read of
+    /// several slices as one (each hit says so: slice 0 of 1), and refuses to resume one
+    /// (`Unsupported`); one slice resumes anywhere: from a point in time, or, where the server
+    /// has none (a scroll takes no start), from the index as it is, page by page with
+    /// `search_after`. `from` must be 0 and `request.search_after` unset (starts are per
+    /// slice).
     ///
     /// ```no_run
     /// # async fn demo(index: store_search::OpenSearchIndex) -> store_core::Result<()> {
@@ -136,7 +149,7 @@ impl OpenSearchIndex {
     /// let mut request = SearchRequest::new(SearchQuery::MatchAll).size(1_000);
     /// request.sort = vec![SortField::asc("_seq_no"), SortField::asc("_id")];
     /// let slices = PitSlices::new(2).by_field("_seq_no");
-    /// let hits: Vec<(usize, _)> = index
+    /// let hits: Vec<(store_search::SliceOf, _)> = index
     ///     .search_pit_slices(request, std::time::Duration::from_secs(60), slices)
     ///     .try_collect()
     ///     .await?;
@@ -147,7 +160,7 @@ impl OpenSearchIndex {
         request: SearchRequest,
         keep_alive: Duration,
         slices: PitSlices,
-    ) -> BoxStream<'static, Result<(usize, Hit)>> {
+    ) -> BoxStream<'static, Result<(SliceOf, Hit)>> {
         if let Err(e) = check_request(&request, "search_pit_slices") {
             return stream::iter([Err(e)]).boxed();
         }
@@ -161,13 +174,13 @@ impl OpenSearchIndex {
                 _ => index.cluster().await?.slices_point_in_time(),
             };
             if !can_slice && starts.len() > 1 {
-                if starts.iter().skip(1).any(Option::is_some) {
+                if starts.iter().any(Option::is_some) {
                     return Err(unsupported(
                         "this server cannot slice a point in time, and the read stood in \
                          several slices: restart it",
                     ));
                 }
-                // One slice, numbered 0, reads everything.
+                // One slice, numbered 0 (of 1), reads everything.
                 starts.truncate(1);
             }
             if api == PointInTimeApi::Scroll {
@@ -176,7 +189,11 @@ impl OpenSearchIndex {
                     Some(after) => live_pages(index, request, after),
                     None => index.search_pit(request, keep),
                 };
-                return Ok(hits.map(|hit| hit.map(|hit| (0, hit))).boxed());
+                let only = SliceOf {
+                    slice: 0,
+                    slices: 1,
+                };
+                return Ok(hits.map(move |hit| hit.map(|hit| (only, hit))).boxed());
             }
             let count = starts.len();
             let mut states = Vec::with_capacity(count);
@@ -202,10 +219,13 @@ impl OpenSearchIndex {
             // The view is closed after the last slice; dropped early, on drop.
             let close = stream::once(async move { view.close().await.err() })
                 .filter_map(|error| async move { error.map(Err) });
-            let slices = states
-                .into_iter()
-                .enumerate()
-                .map(|(id, state)| pages(state).map(move |hit| hit.map(|hit| (id, hit))));
+            let slices = states.into_iter().enumerate().map(|(slice, state)| {
+                let of = SliceOf {
+                    slice,
+                    slices: count,
+                };
+                pages(state).map(move |hit| hit.map(|hit| (of, hit)))
+            });
             Ok(stream::select_all(slices).chain(close).boxed())
         };
         stream::once(opened)
@@ -262,21 +282,30 @@ mod tests {
         assert_eq!(completed.len(), 3);
         assert_eq!(completed[2], Value::Number(Number::from(i64::MAX)));
         let by_title = [SortField::asc("title")];
-        let err = complete(vec![Value::from("t")], &by_title, "_id").unwrap_err();
-        assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
-        assert!(
-            err.message().contains("ends with `_id`"),
-            "{}",
-            err.message()
+        for tiebreak in ["_id", "_shard_doc"] {
+            let err = complete(vec![Value::from("t")], &by_title, tiebreak).unwrap_err();
+            assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput);
+            assert!(
+                err.message().contains("ends with `_id`"),
+                "{}",
+                err.message()
+            );
+        }
+        let by_shard_doc = [SortField::asc("title"), SortField::asc("_shard_doc")];
+        let start = vec![Value::from("t"), Value::from(3)];
+        assert_eq!(
+            complete(start.clone(), &by_shard_doc, "_shard_doc").unwrap(),
+            start
         );
     }
 
     #[test]
-    fn pages_grow_fourfold_while_small_and_shrink_to_the_bytes_of_large_hits() {
+    fn pages_grow_eightfold_while_small_and_shrink_to_the_bytes_of_large_hits() {
         use super::super::next_page_size;
         const MIB: usize = 1 << 20;
-        // Hits of 500 bytes: 16, 64, 256, ... up to the request's size.
-        assert_eq!(next_page_size(8 * MIB, 16, 16 * 500, 5_000), 64);
+        // Hits of 500 bytes: 1, 8, 64, ... up to the request's size.
+        assert_eq!(next_page_size(8 * MIB, 1, 500, 5_000), 8);
+        assert_eq!(next_page_size(8 * MIB, 64, 64 * 500, 5_000), 512);
         assert_eq!(next_page_size(8 * MIB, 4_096, 4_096 * 500, 5_000), 5_000);
         // Hits of a megabyte: eight a page, never none.
         assert_eq!(next_page_size(8 * MIB, 16, 16 * MIB, 5_000), 8);

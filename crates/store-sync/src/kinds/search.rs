@@ -30,7 +30,7 @@ mod order;
 mod sliced;
 
 pub use order::ReadOrder;
-pub use sliced::SliceScanner;
+pub use sliced::{SliceScanner, SlicedHit};
 
 use sliced::SlicePositions;
 
@@ -137,9 +137,8 @@ impl SearchCollection {
     }
 
     /// The batches of a read in slices from `positions` on, each with the cursor of where
-    /// every slice stands after it. Each slice pages by `batch_size` (as an unsliced read
-    /// does: smaller pages cost the server more per document), so the pages in flight hold
-    /// `slices` times what one unsliced read's do.
+    /// every slice stands after it. Each slice asks for pages of at most `batch_size` (the
+    /// scanner may size them smaller, by their bytes).
     fn read_sliced(
         &self,
         partition: Partition,
@@ -166,13 +165,17 @@ impl SearchCollection {
                 Err(e) => futures::stream::iter([Err(e)]).boxed(),
             },
         );
-        let size = |(_, hit): &(usize, Hit)| hit.source.approximate_size();
+        let size = |sliced: &SlicedHit| sliced.hit.source.approximate_size();
         chunks_within(hits, batch_size, size)
             .map(move |chunk| {
                 let mut records = Vec::with_capacity(chunk.len());
                 for item in chunk {
-                    let (slice, mut hit) = item?;
-                    positions.advance(slice, std::mem::take(&mut hit.sort))?;
+                    let SlicedHit {
+                        slice,
+                        slices,
+                        mut hit,
+                    } = item?;
+                    positions.advance(slice, slices, std::mem::take(&mut hit.sort))?;
                     if partition.holds_id(&hit.id) {
                         records.push(self.record(hit)?);
                     }

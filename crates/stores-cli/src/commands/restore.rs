@@ -4,8 +4,8 @@ use anyhow::{Context as _, Result, bail};
 use futures::TryStreamExt;
 use store_core::ErrorKind;
 use store_sync::{
-    ArchiveSource, CollectionSchema, CopyPosition, ObjectRestoreSink, Partition, RecordSource,
-    SyncOptions, SyncReport, copy_position, sync,
+    ArchiveSource, CollectionSchema, CopyOptions, CopyPosition, ObjectRestoreSink, Partition,
+    RecordSink, RecordSource, SyncOptions, SyncReport, copy_position, sync,
 };
 
 use super::backup::refuse_as_archive;
@@ -117,13 +117,8 @@ pub(crate) async fn restore(
         return Ok(Outcome::Done);
     }
     let sink = target.sink()?;
-    let report = store_sync::copy(
-        &source,
-        sink,
-        &ctx.copy_options(create, sink).await?,
-        &ctx.reporter,
-    )
-    .await?;
+    let options = restore_options(ctx, create, sink, flags.mode).await?;
+    let report = store_sync::copy(&source, sink, &options, &ctx.reporter).await?;
     refuse_done_into_new(&report, dst)?;
     ctx.reporter.summary(
         &format!(
@@ -144,6 +139,22 @@ async fn verify(ctx: &Context, source: &ArchiveSource) -> Result<()> {
     Ok(())
 }
 
+/// The options of a restore's copy in `mode`: a create-only restore is a job of its own kind,
+/// so that it never resumes (and so skips its check of the target) from a checkpoint an
+/// upsert restore took.
+async fn restore_options(
+    ctx: &Context,
+    create: bool,
+    sink: &dyn RecordSink,
+    mode: RestoreMode,
+) -> Result<CopyOptions> {
+    let mut options = ctx.copy_options(create, sink).await?;
+    if mode == RestoreMode::CreateOnly {
+        options.kind = Some("create-only");
+    }
+    Ok(options)
+}
+
 /// Refuses a target that already holds a record (`--mode create-only`), unless this
 /// restore's own checkpoint says an earlier run of it wrote them: a killed create-only restore
 /// resumes (or, finished, copies nothing) like any other.
@@ -155,7 +166,7 @@ async fn ensure_empty_unless_resumed(
     dst: &Location,
 ) -> Result<()> {
     let sink = target.sink()?;
-    let options = ctx.copy_options(create, sink).await?;
+    let options = restore_options(ctx, create, sink, RestoreMode::CreateOnly).await?;
     match copy_position(source, sink, &options).await? {
         CopyPosition::Start => ensure_empty(target.source(), dst).await,
         CopyPosition::Resume { .. } | CopyPosition::Done { .. } => Ok(()),

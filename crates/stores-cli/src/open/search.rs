@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use store_core::Result;
 use store_search::{OpenSearchIndex, PitSlices};
-use store_sync::{ReadOrder, SearchCollection};
+use store_sync::{ReadOrder, SearchCollection, SlicedHit};
 
 /// How long a search scan keeps its point in time open between pages.
 const PIT_KEEP_ALIVE: Duration = Duration::from_secs(300);
@@ -47,7 +48,7 @@ pub(super) fn open_index(
 }
 
 /// `collection` read by `_seq_no` from a point in time of `index`: in [`SEARCH_SLICES`]
-/// slices, pages sized to about a batch's bytes.
+/// slices, whose pages together hold about a batch's bytes.
 pub(super) fn read_through_views(
     collection: SearchCollection,
     index: &OpenSearchIndex,
@@ -63,8 +64,11 @@ pub(super) fn read_through_views(
             Arc::new(move |request, starts| {
                 let slices = PitSlices::from_starts(starts)
                     .by_field("_seq_no")
-                    .page_bytes(store_sync::BATCH_BYTES);
-                slicing.search_pit_slices(request, PIT_KEEP_ALIVE, slices)
+                    .page_bytes(store_sync::BATCH_BYTES / SEARCH_SLICES);
+                slicing
+                    .search_pit_slices(request, PIT_KEEP_ALIVE, slices)
+                    .map(|hit| hit.map(|(of, hit)| SlicedHit::new(of.slice, of.slices, hit)))
+                    .boxed()
             }),
             SEARCH_SLICES,
         )

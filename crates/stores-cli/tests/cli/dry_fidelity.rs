@@ -83,11 +83,11 @@ fn a_create_only_restore_resumes_its_own_checkpoint_and_refuses_a_share() {
     let dst = table_url(&dst_db, "t");
     let checkpoint = dir.path().join("restore.checkpoint.json");
     let checkpoint = checkpoint.to_str().unwrap();
-    let restore = |extra: &[&str]| {
+    let restore_in = |mode: &str, extra: &[&str]| {
         let mut args = vec![
             "restore",
             "--mode",
-            "create-only",
+            mode,
             "--data-only",
             "--batch-size",
             "1",
@@ -98,6 +98,17 @@ fn a_create_only_restore_resumes_its_own_checkpoint_and_refuses_a_share() {
         args.extend([archive.as_str(), dst.as_str()]);
         stores(&args)
     };
+    let restore = |extra: &[&str]| restore_in("create-only", extra);
+
+    // An upsert restore's checkpoint (it wrote into a target it never checked) is another
+    // job's to a create-only restore.
+    let line = expect_error(&restore_in("upsert", &[]));
+    assert!(line.contains("row 3 is refused"), "{line}");
+    let line = expect_error(&restore(&[]));
+    assert!(line.contains("another job"), "{line}");
+    std::fs::remove_file(checkpoint).unwrap();
+    sql(&dst_db, "DELETE FROM t");
+
     let line = expect_error(&restore(&[]));
     assert!(line.contains("row 3 is refused"), "{line}");
     assert_eq!(rows(&dst_db, "t").len(), 2);

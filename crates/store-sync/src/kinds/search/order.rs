@@ -27,7 +27,9 @@ pub enum ReadOrder {
     /// alone builds the ids' field data and compares them as text on every page (2.4–3x
     /// the server's time of this order on 100,000 documents of OpenSearch 2.19), while
     /// `_seq_no` is a numeric column and `_id` only breaks ties between shards. A document
-    /// changed after a crash gets a higher sequence number, so a resumed read still meets it.
+    /// changed after a crash gets a higher sequence number, so a resumed read of an index of
+    /// one shard still meets it (numbers count per shard: on several, a change may sort
+    /// before the cursor).
     SeqNo,
 }
 

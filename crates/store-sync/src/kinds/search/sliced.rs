@@ -10,12 +10,31 @@ use store_core::{Number, Result, StoreError, Value};
 
 /// Reads every hit of a request (in its sort) from one consistent view in as many slices as
 /// it is given starts, read at once; a slice with a start reads only the hits after those
-/// sort values. Each hit comes with the number of its slice (from 0).
+/// sort values. A backend that cannot slice may read a fresh read (no start) as one slice,
+/// and says so in each hit.
 pub type SliceScanner = Arc<
-    dyn Fn(SearchRequest, Vec<Option<Vec<Value>>>) -> BoxStream<'static, Result<(usize, Hit)>>
+    dyn Fn(SearchRequest, Vec<Option<Vec<Value>>>) -> BoxStream<'static, Result<SlicedHit>>
         + Send
         + Sync,
 >;
+
+/// A hit of a read in slices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlicedHit {
+    /// Its slice, from 0.
+    pub slice: usize,
+    /// How many slices the read has (one, when the backend could not slice a fresh read).
+    pub slices: usize,
+    /// The hit.
+    pub hit: Hit,
+}
+
+impl SlicedHit {
+    /// `hit`, of slice `slice` of `slices`.
+    pub fn new(slice: usize, slices: usize, hit: Hit) -> Self {
+        Self { slice, slices, hit }
+    }
+}
 
 /// The mark of a cursor of a sliced read: `seqs:` and, per slice, `null` (nothing read yet)
 /// or `["<sequence number>", "<id>"]`, its last hit's sort values.
@@ -67,8 +86,21 @@ impl SlicePositions {
         self.0.clone()
     }
 
-    /// Moves slice `slice` to the hit whose sort values are `sort`.
-    pub(crate) fn advance(&mut self, slice: usize, sort: Vec<Value>) -> Result<()> {
+    /// Moves slice `slice` of `slices` to the hit whose sort values are `sort`. A read asked
+    /// for more slices than it has (a backend that could not slice it) keeps as many positions
+    /// as it has slices, so that its cursor resumes the read it was.
+    pub(crate) fn advance(&mut self, slice: usize, slices: usize, sort: Vec<Value>) -> Result<()> {
+        let asked = self.0.len();
+        if slices != asked {
+            let unread =
+                slices >= 1 && slices < asked && self.0[slices..].iter().all(Option::is_none);
+            if !unread {
+                return Err(StoreError::internal(format!(
+                    "a read in {asked} slices came back in {slices}"
+                )));
+            }
+            self.0.truncate(slices);
+        }
         let position = self.0.get_mut(slice).ok_or_else(|| {
             StoreError::internal(format!("a hit of slice {slice} came from no slice read"))
         })?;
@@ -105,17 +137,25 @@ mod tests {
     fn a_cursor_holds_every_slice_and_resumes_them_all() {
         let mut positions = SlicePositions::new(3);
         positions
-            .advance(2, vec![Value::from(41), Value::from("a:\"b|c")])
+            .advance(2, 3, vec![Value::from(41), Value::from("a:\"b|c")])
             .unwrap();
         positions
-            .advance(0, vec![Value::from(7), Value::from("x")])
+            .advance(0, 3, vec![Value::from(7), Value::from("x")])
             .unwrap();
         let cursor = positions.cursor().unwrap();
         assert_eq!(cursor, r#"seqs:[["7","x"],null,["41","a:\"b|c"]]"#);
         let resumed = SlicePositions::resume(&cursor).unwrap().unwrap();
         assert_eq!(resumed, positions);
         assert_eq!(resumed.starts().len(), 3);
-        assert!(positions.advance(3, vec![]).is_err());
+        assert!(positions.advance(3, 3, vec![]).is_err());
+        assert!(positions.advance(0, 2, vec![]).is_err(), "slice 2 was read");
+
+        // A read that could not be sliced keeps one position, and resumes as one slice.
+        let mut unsliced = SlicePositions::new(2);
+        unsliced
+            .advance(0, 1, vec![Value::from(3), Value::from("y")])
+            .unwrap();
+        assert_eq!(unsliced.cursor().unwrap(), r#"seqs:[["3","y"]]"#);
     }
 
     #[test]
@@ -134,7 +174,7 @@ mod tests {
             assert_eq!(err.kind(), store_core::ErrorKind::InvalidInput, "{cursor}");
         }
         let mut unsorted = SlicePositions::new(1);
-        unsorted.advance(0, vec![Value::from("a")]).unwrap();
+        unsorted.advance(0, 1, vec![Value::from("a")]).unwrap();
         assert!(unsorted.cursor().is_err());
     }
 }
