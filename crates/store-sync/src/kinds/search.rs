@@ -26,12 +26,14 @@ use crate::schema::CollectionSchema;
 use crate::sink::{Receipt, RecordSink, refused_record};
 use crate::source::{Batch, Partition, RecordSource};
 
+mod key_types;
 mod order;
 mod sliced;
 
 pub use order::ReadOrder;
 pub use sliced::{SliceScanner, SlicedHit};
 
+use key_types::KeyTypes;
 use sliced::SlicePositions;
 
 /// Reads every hit of a request (in its sort) from one consistent view of the index.
@@ -46,6 +48,8 @@ pub struct SearchCollection {
     scanner: Option<Scanner>,
     /// Reads in slices at once, and how many slices a fresh read takes.
     slicing: Option<(SliceScanner, usize)>,
+    /// The key types of the records written so far, which every record must keep.
+    key_types: KeyTypes,
     order: ReadOrder,
     spec: Option<IndexSpec>,
 }
@@ -71,6 +75,7 @@ impl SearchCollection {
             key_fields: Vec::new(),
             scanner: None,
             slicing: None,
+            key_types: KeyTypes::default(),
             order: ReadOrder::Id,
             spec: None,
         }
@@ -393,10 +398,13 @@ impl RecordSink for SearchCollection {
         }
     }
 
+    /// Each record's `_id` is one the index takes, and its key has the types of the keys
+    /// before it (see [`KeyTypes`]).
     fn check_writable(&self, records: &[Record]) -> Result<()> {
-        records
-            .iter()
-            .try_for_each(|r| validate_id(r.key.id()).map_err(|e| refused_record(&r.key, e)))
+        records.iter().try_for_each(|r| {
+            validate_id(r.key.id()).map_err(|e| refused_record(&r.key, e))?;
+            self.key_types.check(&r.key)
+        })
     }
 
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {

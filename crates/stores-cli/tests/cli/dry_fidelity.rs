@@ -139,3 +139,30 @@ fn a_create_only_restore_resumes_its_own_checkpoint_and_refuses_a_share() {
         assert!(line.contains("already holds records"), "{line}");
     }
 }
+
+#[test]
+fn keys_of_two_types_are_refused_by_a_search_index_rather_than_sharing_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.db");
+    // A column of no declared type holds the number 1 and the text '1': one `_id`, "1".
+    sql(
+        &db,
+        "CREATE TABLE t (id PRIMARY KEY, v); INSERT INTO t VALUES (1, 'a number'), ('1', 'text')",
+    );
+    std::fs::create_dir(dir.path().join("search")).unwrap();
+    let index = format!("tantivy://{}/search/t", dir.path().display());
+    let source = table_url(&db, "t");
+    for dry_run in [true, false] {
+        let mut args = vec!["copy", &source, &index];
+        if dry_run {
+            args.insert(1, "--dry-run");
+        }
+        let line = expect_error(&stores(&args));
+        assert!(
+            line.contains("the record keyed 1: its key is of type string"),
+            "{line}"
+        );
+        assert!(line.contains("keys of different types"), "{line}");
+    }
+    assert!(!dir.path().join("search/t").exists());
+}
