@@ -162,7 +162,8 @@ impl OpenSearchIndex {
 
     /// Runs a search written in the query DSL (the escape hatch): `body` is the whole
     /// `_search` body, with `query`, `sort`, `aggs`, `size`... Hits are typed as for
-    /// [`SearchIndex::search`]; aggregations come back as raw JSON.
+    /// [`SearchIndex::search`]; aggregations come back as raw JSON. A reply some shards could
+    /// not give (`_shards.failed` above 0) is `Unavailable`, never a silently partial answer.
     pub async fn search_dsl(&self, body: &Json) -> Result<SearchResponse> {
         let target = self.target("");
         async {
@@ -177,6 +178,7 @@ impl OpenSearchIndex {
                 )
                 .await?;
             let value = reply.check(ConflictMeaning::Auto, "search", &target)?;
+            crate::pit::refuse_partial(&value, "search")?;
             parse_search(value).map_err(|e| e.in_context(BACKEND, "search"))
         }
         .await

@@ -186,9 +186,9 @@ impl State {
     }
 }
 
-/// Refuses a page some shards did not answer (`_shards.failed` above 0 in a successful
-/// reply): its hits are not all there, and a short page would end the read early.
-fn refuse_partial(value: &Value) -> Result<()> {
+/// Refuses an answer some shards did not give (`_shards.failed` above 0 in a successful
+/// reply): its hits are not all there, and a short page would end a read early.
+pub(crate) fn refuse_partial(value: &Value, operation: &'static str) -> Result<()> {
     let failed = crate::json::lookup_u64(value, &["_shards", "failed"]).unwrap_or(0);
     if failed == 0 {
         return Ok(());
@@ -202,11 +202,11 @@ fn refuse_partial(value: &Value) -> Result<()> {
         .and_then(Value::as_str)
         .unwrap_or("no reason given");
     Err(StoreError::unavailable(format!(
-        "{failed} shard(s) failed to answer a page of the read ({reason}); nothing of it was \
-         taken"
+        "{failed} shard(s) failed to answer ({reason}); the answer is not whole, so none of it \
+         was taken"
     ))
     .with_backend(BACKEND)
-    .with_operation("search_pit"))
+    .with_operation(operation))
 }
 
 /// The hits a page of about `budget` bytes of reply holds, after a page that asked for
@@ -323,7 +323,7 @@ async fn next_page(state: &mut State) -> Result<()> {
             pit_page(state, api, tiebreak).await?
         }
     };
-    refuse_partial(&value)?;
+    refuse_partial(&value, "search_pit")?;
     let response = search_response(value, hits)?;
     // With search_after a short page is the last; a scroll ends on an empty page.
     let last_page = match api {
@@ -533,14 +533,14 @@ mod tests {
     #[test]
     fn a_page_some_shards_did_not_answer_is_refused() {
         let whole = crate::json::parse(br#"{"_shards":{"total":2,"failed":0},"hits":{}}"#);
-        refuse_partial(&whole.unwrap()).unwrap();
+        refuse_partial(&whole.unwrap(), "search").unwrap();
         let partial = crate::json::parse(
             br#"{"_shards":{"total":2,"failed":1,"failures":[{"shard":1,
                 "reason":{"type":"circuit_breaking_exception","reason":"data too large"}}]},
                 "hits":{"hits":[]}}"#,
         )
         .unwrap();
-        let err = refuse_partial(&partial).unwrap_err();
+        let err = refuse_partial(&partial, "search").unwrap_err();
         assert_eq!(err.kind(), store_core::ErrorKind::Unavailable);
         assert!(
             err.message().contains("data too large"),

@@ -13,6 +13,7 @@ mod bulk;
 mod conformance;
 mod cross_client;
 mod lifecycle;
+mod partial;
 mod pit;
 mod slices;
 mod smoke;

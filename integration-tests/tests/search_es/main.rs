@@ -20,6 +20,8 @@ mod conformance;
 mod cross_client;
 #[path = "../search/lifecycle.rs"]
 mod lifecycle;
+#[path = "../search/partial.rs"]
+mod partial;
 #[path = "../search/pit.rs"]
 mod pit;
 #[path = "../search/slices.rs"]

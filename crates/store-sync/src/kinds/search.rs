@@ -399,7 +399,7 @@ impl RecordSink for SearchCollection {
     }
 
     /// Each record's `_id` is one the index takes, and its key has the types of the keys
-    /// before it (see [`KeyTypes`]).
+    /// before it (a search index takes keys of one type).
     fn check_writable(&self, records: &[Record]) -> Result<()> {
         records.iter().try_for_each(|r| {
             validate_id(r.key.id()).map_err(|e| refused_record(&r.key, e))?;
