@@ -393,23 +393,46 @@ fn parse_hit(hit: Value) -> Result<Hit> {
     let Value::Map(hit) = hit else {
         return Err(StoreError::internal("a hit is not an object"));
     };
-    let (mut id, mut score, mut source, mut sort) = (None, None, Document::new(), Vec::new());
+    let mut parts = HitParts::default();
     for (name, value) in hit {
-        match (name.as_str(), value) {
-            ("_id", Value::String(value)) => id = Some(value),
-            ("_score", Value::Number(value)) => score = Some(value.to_f64()),
-            ("_source", Value::Map(value)) => source = value,
-            ("sort", Value::List(value)) => sort = value,
+        parts.take(&name, value);
+    }
+    parts.finish()
+}
+
+/// The members of a hit, taken one by one as they are read.
+#[derive(Default)]
+struct HitParts {
+    id: Option<String>,
+    score: Option<f64>,
+    source: Document,
+    sort: Vec<Value>,
+}
+
+impl HitParts {
+    /// Keeps the member `name` when a hit is made of it (`_id`, `_score`, `_source`, `sort`).
+    fn take(&mut self, name: &str, value: Value) {
+        match (name, value) {
+            ("_id", Value::String(value)) => self.id = Some(value),
+            ("_score", Value::Number(value)) => self.score = Some(value.to_f64()),
+            ("_source", Value::Map(value)) => self.source = value,
+            ("sort", Value::List(value)) => self.sort = value,
             _ => {}
         }
     }
-    let id = id.ok_or_else(|| StoreError::internal("a hit has no _id"))?;
-    Ok(Hit {
-        id,
-        score,
-        source,
-        sort,
-    })
+
+    /// The hit, which must have had an `_id`.
+    fn finish(self) -> Result<Hit> {
+        let id = self
+            .id
+            .ok_or_else(|| StoreError::internal("a hit has no _id"))?;
+        Ok(Hit {
+            id,
+            score: self.score,
+            source: self.source,
+            sort: self.sort,
+        })
+    }
 }
 
 /// OpenSearch omits `sort` values when the sort is by score alone; fill them in so that every

@@ -267,6 +267,38 @@ fn pages(state: State) -> BoxStream<'static, Result<Hit>> {
     .boxed()
 }
 
+/// The pages of `states` read at once, each hit with its state's number: under one point in
+/// time opened for all of them and closed after the last page (or, dropped early, on drop);
+/// under `PointInTimeApi::Scroll`, each state's own scroll.
+async fn shared_view_pages(
+    index: &OpenSearchIndex,
+    api: PointInTimeApi,
+    mut states: Vec<State>,
+) -> Result<BoxStream<'static, Result<(usize, Hit)>>> {
+    let shared = match (api, states.first()) {
+        (PointInTimeApi::Scroll, _) | (_, None) => None,
+        (api, Some(first)) => {
+            let view = View::open_pit(index, api, &first.keep_alive).await?;
+            for state in &mut states {
+                state.shared_pit = view.id.clone();
+            }
+            Some(view)
+        }
+    };
+    let close = futures::stream::once(async move {
+        match shared {
+            Some(view) => view.close().await.err(),
+            None => None,
+        }
+    })
+    .filter_map(|error| async move { error.map(Err) });
+    let slices = states
+        .into_iter()
+        .enumerate()
+        .map(|(id, state)| pages(state).map(move |hit| hit.map(|hit| (id, hit))));
+    Ok(futures::stream::select_all(slices).chain(close).boxed())
+}
+
 impl OpenSearchIndex {
     /// Every hit of `request`, however many, from one consistent view of the index: pages of
     /// `request.size`, in the request's order (by score when it has no sort). Hits' `sort`

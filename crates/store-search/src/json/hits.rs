@@ -3,31 +3,19 @@
 //! allocated per hit, then dropped) — a measurable share of a large read's time.
 
 use store_core::search::Hit;
-use store_core::{Document, Result, StoreError, Value};
+use store_core::{Document, Result, Value};
 
-use super::Reader;
+use super::{HitParts, Reader};
 
 impl Reader<'_> {
     /// One hit, its members taken as they are read.
     fn hit(&mut self) -> Result<Hit> {
-        let (mut id, mut score, mut source, mut sort) = (None, None, Document::new(), Vec::new());
+        let mut parts = HitParts::default();
         self.members(|reader, name| {
-            match (name.as_ref(), reader.value(4)?) {
-                ("_id", Value::String(value)) => id = Some(value),
-                ("_score", Value::Number(value)) => score = Some(value.to_f64()),
-                ("_source", Value::Map(value)) => source = value,
-                ("sort", Value::List(value)) => sort = value,
-                _ => {}
-            }
+            parts.take(&name, reader.value(4)?);
             Ok(())
         })?;
-        let id = id.ok_or_else(|| StoreError::internal("a hit has no _id"))?;
-        Ok(Hit {
-            id,
-            score,
-            source,
-            sort,
-        })
+        parts.finish()
     }
 
     /// The array of hits at `pos`.

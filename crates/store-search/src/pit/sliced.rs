@@ -7,7 +7,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use store_core::search::{Hit, SearchRequest};
 use store_core::{Result, StoreError};
 
-use super::{State, View, check_request, pages, resolve};
+use super::{State, check_request, resolve, shared_view_pages};
 use crate::cluster::PointInTimeApi;
 use crate::error::BACKEND;
 use crate::index::OpenSearchIndex;
@@ -67,42 +67,20 @@ impl OpenSearchIndex {
             } else {
                 index
             };
-            let mut states: Vec<State> = (0..slices)
+            let states: Vec<State> = (0..slices)
                 .map(|id| {
                     let mut state = State::new(&index, request.clone(), keep_alive);
                     state.slice = Some((id, slices));
                     state
                 })
                 .collect();
-            let shared = match api {
-                PointInTimeApi::Scroll => None,
-                api => {
-                    let keep = states[0].keep_alive.clone();
-                    let view = View::open_pit(&index, api, &keep).await?;
-                    for state in &mut states {
-                        state.shared_pit = view.id.clone();
-                    }
-                    Some(view)
-                }
-            };
-            Ok::<_, StoreError>((shared, states))
+            let hits = shared_view_pages(&index, api, states).await?;
+            Ok::<_, StoreError>(hits.map(|hit| hit.map(|(_, hit)| hit)))
         };
         stream::once(opened)
             .flat_map(|opened| match opened {
                 Err(e) => stream::iter([Err(e)]).boxed(),
-                Ok((shared, states)) => {
-                    // The shared view is closed after the last slice; dropped early, on drop.
-                    let close = stream::once(async move {
-                        match shared {
-                            Some(view) => view.close().await.err(),
-                            None => None,
-                        }
-                    })
-                    .filter_map(|error| async move { error.map(Err) });
-                    stream::select_all(states.into_iter().map(pages))
-                        .chain(close)
-                        .boxed()
-                }
+                Ok(hits) => hits.boxed(),
             })
             .boxed()
     }

@@ -8,7 +8,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use store_core::search::{Hit, SearchRequest, SortField};
 use store_core::{Number, Result, SearchIndex as _, StoreError, Value};
 
-use super::{State, View, check_request, pages, resolve};
+use super::{State, check_request, resolve, shared_view_pages};
 use crate::cluster::PointInTimeApi;
 use crate::error::BACKEND;
 use crate::index::OpenSearchIndex;
@@ -212,21 +212,14 @@ impl OpenSearchIndex {
                 }
                 states.push(state);
             }
-            let view = View::open_pit(&index, api, &states[0].keep_alive).await?;
-            for state in &mut states {
-                state.shared_pit = view.id.clone();
-            }
-            // The view is closed after the last slice; dropped early, on drop.
-            let close = stream::once(async move { view.close().await.err() })
-                .filter_map(|error| async move { error.map(Err) });
-            let slices = states.into_iter().enumerate().map(|(slice, state)| {
-                let of = SliceOf {
-                    slice,
-                    slices: count,
-                };
-                pages(state).map(move |hit| hit.map(|hit| (of, hit)))
-            });
-            Ok(stream::select_all(slices).chain(close).boxed())
+            let hits = shared_view_pages(&index, api, states).await?;
+            let of = move |slice| SliceOf {
+                slice,
+                slices: count,
+            };
+            Ok(hits
+                .map(move |hit| hit.map(|(slice, hit)| (of(slice), hit)))
+                .boxed())
         };
         stream::once(opened)
             .flat_map(|opened| match opened {

@@ -161,15 +161,8 @@ impl SearchCollection {
         let page = batch_size.clamp(1, 10_000);
         let mut request = SearchRequest::new(SearchQuery::MatchAll).size(page);
         request.sort = ReadOrder::SeqNo.sort();
-        // Refresh first, so what was written before the read (since a cursor was taken, too)
-        // is seen.
-        let (index, scanner, starts) = (self.index.clone(), scanner.clone(), positions.starts());
-        let hits = futures::stream::once(async move { index.refresh().await }).flat_map(
-            move |refreshed| match refreshed {
-                Ok(()) => scanner(request.clone(), starts.clone()),
-                Err(e) => futures::stream::iter([Err(e)]).boxed(),
-            },
-        );
+        let (scanner, starts) = (scanner.clone(), positions.starts());
+        let hits = after_refresh(self.index.clone(), move |_| scanner(request, starts));
         let size = |sliced: &SlicedHit| sliced.hit.source.approximate_size();
         chunks_within(hits, batch_size, size)
             .map(move |chunk| {
@@ -270,14 +263,9 @@ impl RecordSource for SearchCollection {
             (Some(scanner), None) => scanner(request),
             (_, after) => {
                 request.search_after = after;
-                let index = self.index.clone();
-                // Refresh first, so what was written before the read is seen.
-                futures::stream::once(async move { index.refresh().await.map(|()| index) })
-                    .flat_map(move |refreshed| match refreshed {
-                        Ok(index) => owned_search_all(index, request.clone(), sizer.clone()),
-                        Err(e) => futures::stream::iter([Err(e)]).boxed(),
-                    })
-                    .boxed()
+                after_refresh(self.index.clone(), move |index| {
+                    owned_search_all(index, request, sizer)
+                })
             }
         };
         chunks_within(hits, batch_size, |hit: &Hit| hit.source.approximate_size())
@@ -331,6 +319,22 @@ pub fn default_spec() -> IndexSpec {
         })),
         ..IndexSpec::new()
     }
+}
+
+/// The items of `read`, started once `index` is refreshed, so that what was written before
+/// the read (since a cursor was taken, too) is seen.
+fn after_refresh<T: Send + 'static>(
+    index: Arc<dyn SearchIndex>,
+    read: impl FnOnce(Arc<dyn SearchIndex>) -> BoxStream<'static, Result<T>> + Send + 'static,
+) -> BoxStream<'static, Result<T>> {
+    futures::stream::once(async move {
+        match index.refresh().await {
+            Ok(()) => read(index),
+            Err(e) => futures::stream::iter([Err(e)]).boxed(),
+        }
+    })
+    .flatten()
+    .boxed()
 }
 
 /// `search_all` over an owned index handle, so the stream does not borrow the caller, each

@@ -81,7 +81,8 @@ pub(crate) async fn restore(
             return dry_run_of_share(ctx, "restore", &source, sink, archive, dst).await;
         }
         if flags.mode == RestoreMode::CreateOnly {
-            ensure_empty_unless_resumed(ctx, &source, &target, create, dst).await?;
+            let options = restore_options(ctx, create, target.sink()?, flags.mode).await?;
+            ensure_empty_unless_resumed(&source, &target, &options, dst).await?;
         }
         let replace = flags.mode == RestoreMode::Replace;
         let report = sync_into(ctx, &source, &target, create, replace, true).await?;
@@ -101,9 +102,6 @@ pub(crate) async fn restore(
         .opener
         .collection(dst, Access::Write, Some(&schema), create)
         .await?;
-    if flags.mode == RestoreMode::CreateOnly {
-        ensure_empty_unless_resumed(ctx, &source, &target, create, dst).await?;
-    }
     if flags.mode == RestoreMode::Replace {
         let report = sync_into(ctx, &source, &target, create, true, false).await?;
         ctx.reporter.summary(
@@ -118,6 +116,9 @@ pub(crate) async fn restore(
     }
     let sink = target.sink()?;
     let options = restore_options(ctx, create, sink, flags.mode).await?;
+    if flags.mode == RestoreMode::CreateOnly {
+        ensure_empty_unless_resumed(&source, &target, &options, dst).await?;
+    }
     let report = store_sync::copy(&source, sink, &options, &ctx.reporter).await?;
     refuse_done_into_new(&report, dst)?;
     ctx.reporter.summary(
@@ -159,15 +160,12 @@ async fn restore_options(
 /// restore's own checkpoint says an earlier run of it wrote them: a killed create-only restore
 /// resumes (or, finished, copies nothing) like any other.
 async fn ensure_empty_unless_resumed(
-    ctx: &Context,
     source: &ArchiveSource,
     target: &Collection,
-    create: bool,
+    options: &CopyOptions,
     dst: &Location,
 ) -> Result<()> {
-    let sink = target.sink()?;
-    let options = restore_options(ctx, create, sink, RestoreMode::CreateOnly).await?;
-    match copy_position(source, sink, &options).await? {
+    match copy_position(source, target.sink()?, options).await? {
         CopyPosition::Start => ensure_empty(target.source(), dst).await,
         CopyPosition::Resume { .. } | CopyPosition::Done { .. } => Ok(()),
     }
