@@ -199,13 +199,14 @@ impl FallbackLayer {
     ) -> store_core::Result<T> {
         let outcome = read.await;
         if outcome.is_ok() {
-            self.served(Source::Secondary);
+            self.served_by(Source::Secondary);
         }
         outcome
     }
 
     /// Counts and notes (for [`observe_served`](crate::observe_served)) who answered a read.
-    fn served(&self, from: Source) {
+    #[inline]
+    pub(crate) fn served_by(&self, from: Source) {
         let (count, stale) = match from {
             Source::Primary => (&self.counts.primary, false),
             Source::Secondary => (&self.counts.secondary, self.stale),
@@ -245,7 +246,7 @@ impl FallbackLayer {
     ) -> Result<store_core::Result<T>, StoreError> {
         match outcome {
             Ok(value) => {
-                self.served(Source::Primary);
+                self.served_by(Source::Primary);
                 Ok(Ok(value))
             }
             Err(error) if self.falls_back(&error) => Err(error),
@@ -272,7 +273,7 @@ impl FallbackLayer {
                 Err(error)
             }
             outcome => {
-                self.served(Source::Secondary);
+                self.served_by(Source::Secondary);
                 outcome
             }
         }
@@ -291,7 +292,7 @@ impl FallbackLayer {
             let first = match primary.next().await {
                 Some(Err(error)) if this.falls_back(&error) => error,
                 first => {
-                    this.served(Source::Primary);
+                    this.served_by(Source::Primary);
                     return futures::stream::iter(first).chain(primary).boxed();
                 }
             };
@@ -302,7 +303,7 @@ impl FallbackLayer {
                     futures::stream::iter([Err(first)]).boxed()
                 }
                 head => {
-                    this.served(Source::Secondary);
+                    this.served_by(Source::Secondary);
                     futures::stream::iter(head).chain(secondary).boxed()
                 }
             }

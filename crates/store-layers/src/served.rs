@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The store that answered a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +43,27 @@ tokio::task_local! {
     static SERVED: Cell<Option<Served>>;
 }
 
+/// [`observe_served`] scopes open now, in any task: while there is none, a read has nobody
+/// to tell and [`note`] skips the task-local lookup.
+static OBSERVERS: AtomicUsize = AtomicUsize::new(0);
+
+/// One open [`observe_served`] scope, counted in [`OBSERVERS`] until dropped (also when the
+/// work is cancelled).
+struct Observing;
+
+impl Observing {
+    fn open() -> Self {
+        OBSERVERS.fetch_add(1, Ordering::Relaxed);
+        Observing
+    }
+}
+
+impl Drop for Observing {
+    fn drop(&mut self) {
+        OBSERVERS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Runs `work` and tells who answered its reads through a [`FallbackLayer`](crate::FallbackLayer):
 /// `None` when no read went through one, else [`Served`] (from the secondary if any read fell
 /// back). It follows the work in its own task (not into tasks it spawns), through any store
@@ -55,6 +77,7 @@ tokio::task_local! {
 /// # });
 /// ```
 pub async fn observe_served<F: Future>(work: F) -> (F::Output, Option<Served>) {
+    let _observing = Observing::open();
     let (output, served) = SERVED
         .scope(Cell::new(None), async move {
             let output = work.await;
@@ -68,7 +91,13 @@ pub async fn observe_served<F: Future>(work: F) -> (F::Output, Option<Served>) {
 }
 
 /// Records who answered a read, in the enclosing [`observe_served`] scope if there is one.
+#[inline]
 pub(crate) fn note(served: Served) {
+    // A scope of this task was opened (and counted) before the read began, so a count of
+    // none means no scope of this task is open.
+    if OBSERVERS.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     let _ = SERVED.try_with(|cell| {
         let merged = match cell.get() {
             Some(before) => before.merge(served),

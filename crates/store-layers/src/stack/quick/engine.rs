@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::{Held, Phase, Shared, State};
 use crate::layer::as_call;
+use crate::served::Source;
 use crate::stack::Layers;
 
 impl<'a, T, C, F, S> State<'a, T, C, F, S>
@@ -76,6 +77,12 @@ where
                 .fallback
                 .as_ref()
                 .expect("only a fallback falls back");
+            if outcome.is_ok() {
+                // The common end, kept apart so the answer is not moved through the
+                // fallback's verdict.
+                fallback.served_by(Source::Primary);
+                return Poll::Ready(outcome);
+            }
             return match fallback.primary_answered(outcome) {
                 Ok(answer) => Poll::Ready(answer),
                 Err(error) => {
