@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use futures::{Stream, StreamExt};
-use store_core::{Result, StoreError};
+use store_core::{ErrorKind, Result, StoreError};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::plan::{PlanHome, check_stored_plan, resumed_by_another, share_plan};
@@ -91,6 +91,10 @@ pub async fn copy(
     let (file, mut state) = load_state(source, sink, options).await?;
     let resumed_records = state.records;
     if state.done {
+        // Done, as long as what it wrote is there (an archive's parts).
+        sink.confirm_resume(&state.receipts)
+            .await
+            .map_err(|e| gone_since(e, file.as_ref(), resumed_records))?;
         return Ok(CopyReport {
             records: state.records,
             resumed_records,
@@ -101,7 +105,18 @@ pub async fn copy(
     let home = sink.plan_home().or_else(|| options.plan.clone());
     let read_by = state.plan.clone();
     check_stored_plan(source, options.partition, home.as_ref(), read_by.as_deref()).await?;
-    sink.prepare_load(&schema, options.create).await?;
+    if resumed_records > 0 || state.resume.is_some() {
+        // What earlier runs wrote must still be there: a collection made again now, or an
+        // archive part gone, would lose their records while the copy reports them copied.
+        sink.confirm_resume(&state.receipts)
+            .await
+            .map_err(|e| gone_since(e, file.as_ref(), resumed_records))?;
+        sink.prepare_load(&schema, false)
+            .await
+            .map_err(|e| gone_since(e, file.as_ref(), resumed_records))?;
+    } else {
+        sink.prepare_load(&schema, options.create).await?;
+    }
     if let Some(plan) = share_plan(source, options.partition, home.as_ref()).await? {
         let digest = plan.digest();
         // Checked before the sink was prepared; made again meanwhile, it is refused here.
@@ -146,6 +161,26 @@ pub async fn copy(
         resumed_records,
         already_done: false,
     })
+}
+
+/// `error` from a sink asked to resume a job (its collection gone, say), as the refusal to
+/// resume: the `records` earlier runs wrote there, as `file` says, are not all there now.
+fn gone_since(error: StoreError, file: Option<&CheckpointFile>, records: u64) -> StoreError {
+    let checkpoint = file.map_or_else(String::new, |f| format!(" {}", f.path().display()));
+    let refusal = || {
+        format!(
+            "{}; the checkpoint{checkpoint} says earlier runs of this job wrote {records} records \
+         there, so going on from it would lose them: run again with --restart to copy everything",
+            error.message()
+        )
+    };
+    match error.kind() {
+        ErrorKind::NotFound | ErrorKind::PreconditionFailed => {
+            StoreError::precondition_failed(refusal())
+        }
+        // Not an answer about what is there (a timeout, say): the error as it is.
+        _ => error,
+    }
 }
 
 /// The checkpoint file of a copy with `options` (if it keeps one) and the state it starts

@@ -114,6 +114,14 @@ pub trait RecordSink: Send + Sync {
         let _ = digest;
     }
 
+    /// Checks, before a copy resumes, that what earlier runs of the job wrote here (their
+    /// `receipts`) is still here: an archive checks that its parts are. The default checks
+    /// nothing (a store's records cannot be told from another writer's).
+    async fn confirm_resume(&self, receipts: &[Receipt]) -> Result<()> {
+        let _ = receipts;
+        Ok(())
+    }
+
     /// Called once after the last batch, with every receipt of the job (across resumes).
     async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
         let _ = receipts;

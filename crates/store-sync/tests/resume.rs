@@ -229,3 +229,88 @@ async fn a_resumed_restore_counts_the_archive_bytes_of_every_record_written() {
     );
     assert_eq!(common::count(target.as_ref()).await, 300);
 }
+
+/// Marks the finished job of the checkpoint at `path` unfinished, as a run killed after its
+/// last batch and before it saved "done" leaves it.
+async fn unfinish(path: &std::path::Path) {
+    let file = CheckpointFile::new(path);
+    let mut state = file.load().await.unwrap().unwrap();
+    assert!(state.done && state.records > 0);
+    state.done = false;
+    file.save(&state).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_resume_into_an_index_deleted_since_is_refused_and_creates_nothing() {
+    use store_core::SearchIndex as _;
+    let (_, source) = documents("src", &dataset(30)).await;
+    let (index, sink) = common::search("items");
+    let dir = tempfile::tempdir().unwrap();
+    let options = CopyOptions {
+        batch_size: 10,
+        checkpoint: Some(dir.path().join("job.json")),
+        ..CopyOptions::default()
+    };
+    copy(&source, &sink, &options, &Silent).await.unwrap();
+    unfinish(&dir.path().join("job.json")).await;
+    index.drop_index().await.unwrap();
+    let err = copy(&source, &sink, &options, &Silent).await.unwrap_err();
+    assert_eq!(err.kind(), store_core::ErrorKind::PreconditionFailed);
+    assert!(
+        err.message().contains("wrote 30 records"),
+        "{}",
+        err.message()
+    );
+    assert!(err.message().contains("--restart"), "{}", err.message());
+    assert!(
+        !index.exists().await.unwrap(),
+        "the refused resume made the index"
+    );
+    let restarted = CopyOptions {
+        restart: true,
+        ..options
+    };
+    assert_eq!(
+        copy(&source, &sink, &restarted, &Silent)
+            .await
+            .unwrap()
+            .records,
+        30
+    );
+    assert!(check(&source, &sink, 10).await.unwrap().is_equal());
+}
+
+#[tokio::test]
+async fn a_resume_or_rerun_of_a_backup_whose_part_is_gone_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().join("archive");
+    let (_, source) = documents("src", &dataset(30)).await;
+    let sink = ArchiveSink::in_dir(&at, "file://archive", "stores-test", Partition::whole())
+        .with_source("mem://src");
+    let options = CopyOptions {
+        batch_size: 10,
+        checkpoint: Some(dir.path().join("backup.json")),
+        ..CopyOptions::default()
+    };
+    copy(&source, &sink, &options, &Silent).await.unwrap();
+    let written = ArchiveSource::in_dir(&at, "file://archive");
+    let manifest = written.manifest().await.unwrap();
+    let part = at.join(&manifest.collections[0].parts[1].path);
+    std::fs::remove_file(&part).unwrap();
+    // Finished: not "done" again while its archive misses a part.
+    let err = copy(&source, &sink, &options, &Silent).await.unwrap_err();
+    assert_eq!(err.kind(), store_core::ErrorKind::PreconditionFailed);
+    assert!(err.message().contains("is gone"), "{}", err.message());
+    // Unfinished: not resumed either.
+    unfinish(&dir.path().join("backup.json")).await;
+    let err = copy(&source, &sink, &options, &Silent).await.unwrap_err();
+    assert!(err.message().contains("--restart"), "{}", err.message());
+    assert!(!part.exists(), "the refused run wrote the part");
+    let restarted = CopyOptions {
+        restart: true,
+        ..options
+    };
+    copy(&source, &sink, &restarted, &Silent).await.unwrap();
+    let again = ArchiveSource::in_dir(&at, "file://archive");
+    assert!(check(&source, &again, 10).await.unwrap().is_equal());
+}

@@ -12,7 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value as Json};
-use store_sync::{CopyOptions, CopyReport, Partition, PlanHome, RecordSink, SyncReport};
+use store_sync::{
+    CopyOptions, CopyPosition, CopyReport, Partition, PlanHome, RecordSink, RecordSource,
+    SyncReport, copy_position,
+};
 
 use crate::cli::{Cli, Command, Common};
 use crate::location::Location;
@@ -262,14 +265,36 @@ impl Context {
     }
 }
 
-/// Refuses a job its checkpoint says is done when this run made its destination: the data
-/// the job wrote is gone (the file or index was deleted since), and "nothing copied" would
-/// leave it empty.
-fn refuse_done_into_new(report: &CopyReport, dst: &Location) -> Result<()> {
-    if report.already_done && crate::open::made_this_run(dst) {
-        return Err(done_into_new(dst));
+/// Whether `dst` is new to this run: missing before it was opened (`existed` says, as
+/// [`missing_store`] told before), or made by the opening (an embedded store, a DynamoDB
+/// table).
+fn new_to_this_run(existed: bool, dst: &Location) -> bool {
+    !existed || crate::open::made_this_run(dst)
+}
+
+/// Refuses, before anything is written, a job whose checkpoint says earlier runs wrote into
+/// `dst` when `dst` is `new` to this run: what they wrote is gone (the file, folder, table
+/// or archive was deleted since), and resuming would copy only the rest while reporting
+/// everything copied (a finished job, nothing at all).
+async fn refuse_resume_into_new(
+    new: bool,
+    source: &dyn RecordSource,
+    sink: &dyn RecordSink,
+    options: &CopyOptions,
+    dst: &Location,
+) -> Result<()> {
+    if !new {
+        return Ok(());
     }
-    Ok(())
+    match copy_position(source, sink, options).await? {
+        CopyPosition::Start => Ok(()),
+        CopyPosition::Done { .. } => Err(done_into_new(dst)),
+        CopyPosition::Resume { records, .. } => Err(anyhow::anyhow!(
+            "the checkpoint says earlier runs of this job wrote {records} records into {dst}, \
+             but {dst} did not exist before this run: what they wrote is gone, and resuming \
+             would leave it without them; run again with --restart to copy everything"
+        )),
+    }
 }
 
 /// The refusal of a finished job whose destination is gone.

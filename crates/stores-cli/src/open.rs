@@ -371,6 +371,7 @@ async fn open_dynamo(
             let created = admin
                 .create(&TableDefinition::new(table, keys), TABLE_CREATE_WAIT)
                 .await?;
+            created::remember(created::Created::Dynamo(table.to_owned()));
             Ok(Arc::new(created))
         }
         (Access::Write, None) if create => Err(anyhow!(

@@ -13,6 +13,8 @@ mod embedded;
 mod large_rows;
 #[path = "cli/queries.rs"]
 mod queries;
+#[path = "cli/resume_gone.rs"]
+mod resume_gone;
 #[path = "cli/shown_keys.rs"]
 mod shown_keys;
 #[path = "cli/sqlite_classes.rs"]

@@ -213,6 +213,10 @@ impl RecordSink for ObjectArchiveSink {
         self.archive.read_by_plan(digest);
     }
 
+    async fn confirm_resume(&self, receipts: &[Receipt]) -> Result<()> {
+        self.archive.confirm_resume(receipts).await
+    }
+
     async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
         self.archive.finish(receipts).await
     }

@@ -103,6 +103,24 @@ impl Storage {
         }
     }
 
+    /// The size of the file at `path`, or `None` if there is none.
+    pub(crate) async fn size(&self, path: &str) -> Result<Option<u64>> {
+        match self {
+            Storage::Objects { store, prefix } => {
+                match store.head(&ObjectKey::new(join(prefix, path))?).await {
+                    Ok(meta) => Ok(Some(meta.size)),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            Storage::Dir(root) => match tokio::fs::metadata(root.join(path)).await {
+                Ok(meta) => Ok(Some(meta.len())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io_error(&root.join(path), e)),
+            },
+        }
+    }
+
     /// The file at `path` for messages: its path, or its store and key.
     pub(crate) fn describe(&self, path: &str) -> String {
         match self {

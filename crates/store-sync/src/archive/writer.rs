@@ -264,17 +264,28 @@ impl RecordSink for ArchiveSink {
         ))
     }
 
+    /// Each part an earlier run wrote is here, at its size: a part gone (the archive
+    /// deleted since, say) would be listed by the manifest with no file.
+    async fn confirm_resume(&self, receipts: &[Receipt]) -> Result<()> {
+        for part in parts_of(receipts.to_vec())? {
+            let found = self.storage.size(&part.path).await?;
+            if found != Some(part.bytes) {
+                return Err(StoreError::precondition_failed(format!(
+                    "{} is {}",
+                    self.storage.describe(&part.path),
+                    found.map_or_else(
+                        || "gone".to_owned(),
+                        |n| format!("{n} bytes, not the {} written", part.bytes)
+                    )
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
         let schema = self.schema()?;
-        let parts = receipts
-            .into_iter()
-            .map(serde_json::from_value::<PartEntry>)
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| {
-                StoreError::invalid_input(format!(
-                    "a checkpoint receipt is not an archive part: {e}"
-                ))
-            })?;
+        let parts = parts_of(receipts)?;
         let name = path_segment(schema.name());
         let entry = CollectionEntry {
             name: schema.name().to_owned(),
@@ -301,6 +312,17 @@ impl RecordSink for ArchiveSink {
         .await?;
         self.merge_if_complete(&self.source).await
     }
+}
+
+/// The archive parts a copy's receipts name.
+fn parts_of(receipts: Vec<Receipt>) -> Result<Vec<PartEntry>> {
+    receipts
+        .into_iter()
+        .map(serde_json::from_value::<PartEntry>)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| {
+            StoreError::invalid_input(format!("a checkpoint receipt is not an archive part: {e}"))
+        })
 }
 
 /// The plan the partitions of `finished` read by (`None` when none recorded one); partitions

@@ -5,7 +5,10 @@ use futures::TryStreamExt;
 use serde_json::Map;
 
 use super::copy::open_source;
-use super::{Context, Outcome, copy_fields, copy_notes};
+use super::{
+    Context, Outcome, copy_fields, copy_notes, missing_store, new_to_this_run,
+    refuse_resume_into_new,
+};
 use crate::location::Location;
 use crate::open::{Access, refuse_store_folder};
 use store_sync::{ObjectArchiveSink, ObjectListing};
@@ -55,17 +58,15 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
         );
         return Ok(Outcome::Done);
     }
+    let existed = !missing_store(archive);
     let sink = ctx
         .opener
         .archive_sink(archive, ctx.partition(), &src.describe())
         .await?;
-    let report = store_sync::copy(
-        source.source(),
-        &sink,
-        &ctx.copy_options(true, &sink).await?,
-        &ctx.reporter,
-    )
-    .await?;
+    let options = ctx.copy_options(true, &sink).await?;
+    let new = new_to_this_run(existed, archive);
+    refuse_resume_into_new(new, source.source(), &sink, &options, archive).await?;
+    let report = store_sync::copy(source.source(), &sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(
             "backed up {} records from {src} to {archive} {}{}",
@@ -110,19 +111,17 @@ async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Re
         );
         return Ok(Outcome::Done);
     }
+    let existed = !missing_store(archive);
     let sink = ObjectArchiveSink::new(
         ctx.opener
             .archive_sink(archive, ctx.partition(), &src.describe())
             .await?,
         from,
     );
-    let report = store_sync::copy(
-        &listing,
-        &sink,
-        &ctx.copy_options(true, &sink).await?,
-        &ctx.reporter,
-    )
-    .await?;
+    let options = ctx.copy_options(true, &sink).await?;
+    let new = new_to_this_run(existed, archive);
+    refuse_resume_into_new(new, &listing, &sink, &options, archive).await?;
+    let report = store_sync::copy(&listing, &sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(
             "backed up {} objects from {src} to {archive} {}{}",

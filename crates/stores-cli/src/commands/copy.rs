@@ -13,8 +13,8 @@ use store_sync::{
 
 use super::dry_share::{dry_copy, dry_run_of_share};
 use super::{
-    Context, Outcome, copy_fields, copy_notes, done_into_new, dry_run_of_finished, missing_store,
-    refuse_done_into_new, sync_counts, sync_fields,
+    Context, Outcome, copy_fields, copy_notes, dry_run_of_finished, missing_store, new_to_this_run,
+    refuse_resume_into_new, sync_counts, sync_fields,
 };
 use crate::location::Location;
 use crate::open::{Access, Collection};
@@ -127,19 +127,16 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         );
         return Ok(Outcome::Done);
     }
+    let existed = !missing_store(dst);
     let target = ctx
         .opener
         .collection(dst, Access::Write, Some(&schema), true)
         .await?;
     let sink = target.sink()?;
-    let report = store_sync::copy(
-        source.source(),
-        sink,
-        &ctx.copy_options(true, sink).await?,
-        &ctx.reporter,
-    )
-    .await?;
-    refuse_done_into_new(&report, dst)?;
+    let options = ctx.copy_options(true, sink).await?;
+    let new = new_to_this_run(existed, dst);
+    refuse_resume_into_new(new, source.source(), sink, &options, dst).await?;
+    let report = store_sync::copy(source.source(), sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(
             "copied {} records from {src} to {dst} {}{}",
@@ -252,22 +249,21 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
     let existed = !missing_store(dst);
     let to = ctx.opener.objects(dst, Access::Write).await?;
     let sink = ObjectCopySink::new(from, to);
-    let report = ctx
-        .until_interrupted(store_sync::copy(
-            &listing,
-            &sink,
-            &ctx.copy_options(true, &sink).await?,
-            &ctx.reporter,
-        ))
-        .await?;
-    if report.already_done && !existed {
+    let options = ctx.copy_options(true, &sink).await?;
+    let new = new_to_this_run(existed, dst);
+    if let Err(refused) = refuse_resume_into_new(new, &listing, &sink, &options, dst).await {
         drop(sink);
-        if let Location::File { path } = dst {
+        if let Location::File { path } = dst
+            && !existed
+        {
             // Made by this run, holding nothing: not left behind.
             let _ = std::fs::remove_dir_all(path);
         }
-        return Err(done_into_new(dst));
+        return Err(refused);
     }
+    let report = ctx
+        .until_interrupted(store_sync::copy(&listing, &sink, &options, &ctx.reporter))
+        .await?;
     let bytes = sink.bytes_written().unwrap_or(0);
     let by_this_run = if report.resumed_records > 0 || report.already_done {
         " by this run"

@@ -11,7 +11,8 @@ use store_sync::{
 use super::backup::refuse_as_archive;
 use super::dry_share::dry_run_of_share;
 use super::{
-    Context, Outcome, copy_fields, copy_notes, refuse_done_into_new, sync_counts, sync_fields,
+    Context, Outcome, copy_fields, copy_notes, missing_store, new_to_this_run,
+    refuse_resume_into_new, sync_counts, sync_fields,
 };
 use crate::cli::RestoreMode;
 use crate::location::Location;
@@ -98,6 +99,7 @@ pub(crate) async fn restore(
         );
         return Ok(Outcome::Done);
     }
+    let existed = !missing_store(dst);
     let target = ctx
         .opener
         .collection(dst, Access::Write, Some(&schema), create)
@@ -116,11 +118,12 @@ pub(crate) async fn restore(
     }
     let sink = target.sink()?;
     let options = restore_options(ctx, create, sink, flags.mode).await?;
+    let new = new_to_this_run(existed, dst);
+    refuse_resume_into_new(new, &source, sink, &options, dst).await?;
     if flags.mode == RestoreMode::CreateOnly {
         ensure_empty_unless_resumed(&source, &target, &options, dst).await?;
     }
     let report = store_sync::copy(&source, sink, &options, &ctx.reporter).await?;
-    refuse_done_into_new(&report, dst)?;
     ctx.reporter.summary(
         &format!(
             "restored {} records from {archive} into {dst} {}{}",
@@ -232,15 +235,13 @@ async fn restore_objects(
         );
         return Ok(Outcome::Done);
     }
+    let existed = !missing_store(dst);
     let to = ctx.opener.objects(dst, Access::Write).await?;
     let sink = ObjectRestoreSink::new(&source, to);
-    let report = store_sync::copy(
-        &source,
-        &sink,
-        &ctx.copy_options(false, &sink).await?,
-        &ctx.reporter,
-    )
-    .await?;
+    let options = ctx.copy_options(false, &sink).await?;
+    let new = new_to_this_run(existed, dst);
+    refuse_resume_into_new(new, &source, &sink, &options, dst).await?;
+    let report = store_sync::copy(&source, &sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(
             "restored {} objects from {archive} into {dst} {}{}",

@@ -1,7 +1,10 @@
-//! The embedded stores a run created (an SQLite database, a store-redb file, a tantivy index),
-//! so that a command refused after it opened its destination writes nothing, not even an
-//! empty store or an empty table: on failure each one that holds no record is removed again.
-//! A store that received a record is kept (a resumed run continues there).
+//! The stores a run created (an SQLite database, a store-redb file, a tantivy index, a
+//! DynamoDB table), so that a command refused after it opened its destination writes
+//! nothing, not even an empty store or an empty table: on failure each embedded one that
+//! holds no record is removed again (a DynamoDB table is kept, see
+//! [`remove_created_if_empty`]). A store that received a record is kept (a resumed run
+//! continues there); a checkpoint that says earlier runs wrote into a store this run made
+//! is refused ([`made_this_run`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,6 +27,8 @@ pub(super) enum Created {
     Redb(PathBuf),
     /// A tantivy index: its directory `root/index`.
     Tantivy { root: PathBuf, index: String },
+    /// A DynamoDB table.
+    Dynamo(String),
 }
 
 static CREATED: Mutex<Vec<Created>> = Mutex::new(Vec::new());
@@ -45,6 +50,7 @@ pub(crate) fn made_this_run(location: &Location) -> bool {
         (Created::Tantivy { root: a, index: x }, Location::Tantivy { root: b, index: y }) => {
             a == b && x == y
         }
+        (Created::Dynamo(a), Location::Dynamo { table: b }) => a == b,
         _ => false,
     })
 }
@@ -68,6 +74,9 @@ pub(crate) async fn remove_created_if_empty() {
             Created::Tantivy { root, index } if index_holds_no_document(&root, &index).await => {
                 let _ = std::fs::remove_dir_all(root.join(index));
             }
+            // Kept: another process of a partitioned job may be about to write into it
+            // (nothing locks a table as a file's writer lock does).
+            Created::Dynamo(_) => {}
             _ => {}
         }
     }
