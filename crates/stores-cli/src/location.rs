@@ -106,7 +106,7 @@ pub(crate) enum Location {
     },
     /// A folder of objects through store-fs.
     File {
-        /// The folder, as written (absolute or relative to the working directory).
+        /// The folder, absolute (a relative one is taken from the working directory).
         path: PathBuf,
     },
     /// A table in an SQLite database file.
@@ -326,7 +326,7 @@ impl FromStr for Location {
             "file" => {
                 refuse_params("file", &query, &[])?;
                 Ok(Self::File {
-                    path: PathBuf::from(path_of("file", body)?),
+                    path: path_of("file", body)?,
                 })
             }
             "sqlite" => {
@@ -334,7 +334,7 @@ impl FromStr for Location {
                 let table = take_table("sqlite", &mut query)?;
                 refuse_params("sqlite", &query, &[])?;
                 Ok(Self::Sqlite {
-                    path: PathBuf::from(path_of("sqlite", body)?),
+                    path: path_of("sqlite", body)?,
                     table,
                 })
             }
@@ -462,8 +462,11 @@ fn type_letter(key_type: KeyType) -> &'static str {
     }
 }
 
-/// The path of a `file://`, `sqlite://`, `redb://` or `tantivy://` location: `///abs` is absolute, `//rel` relative.
-fn path_of(scheme: &str, body: &str) -> Result<String, LocationError> {
+/// The path of a `file://`, `sqlite://`, `redb://` or `tantivy://` location: `///abs` is
+/// absolute, `//rel` relative to the working directory, made absolute here. A location is
+/// named by its absolute path in checkpoints, archives and messages, so that one file
+/// written from two directories is never taken for another, nor two files for one.
+fn path_of(scheme: &str, body: &str) -> Result<PathBuf, LocationError> {
     let path = percent_decode(body)?;
     if path.is_empty() || path == "/" {
         return Err(bad(format!(
@@ -471,7 +474,11 @@ fn path_of(scheme: &str, body: &str) -> Result<String, LocationError> {
              {scheme}://relative/path"
         )));
     }
-    Ok(path)
+    std::path::absolute(&path).map_err(|e| {
+        bad(format!(
+            "the {scheme} path `{path}` cannot be made absolute: {e}"
+        ))
+    })
 }
 
 fn take_table(scheme: &str, query: &mut Vec<(String, String)>) -> Result<SqlTarget, LocationError> {

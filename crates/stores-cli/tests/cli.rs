@@ -13,6 +13,8 @@ mod embedded;
 mod large_rows;
 #[path = "cli/queries.rs"]
 mod queries;
+#[path = "cli/relative_paths.rs"]
+mod relative_paths;
 #[path = "cli/resume_gone.rs"]
 mod resume_gone;
 #[path = "cli/shown_keys.rs"]

@@ -34,7 +34,7 @@ pub(super) fn parse_redb(
         (None, None) => None,
     };
     Ok(Location::Redb {
-        path: PathBuf::from(path_of("redb", body)?),
+        path: path_of("redb", body)?,
         table,
         key,
     })
@@ -63,7 +63,6 @@ pub(super) fn parse_tantivy(
 ) -> Result<Location, LocationError> {
     refuse_params("tantivy", &query, &[])?;
     let path = path_of("tantivy", body)?;
-    let path = Path::new(path.trim_end_matches('/'));
     let index = path
         .file_name()
         .and_then(|name| name.to_str())

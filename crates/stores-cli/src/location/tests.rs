@@ -19,12 +19,17 @@ fn every_scheme_parses_into_its_kind() {
             path: "/tmp/x".into()
         }
     );
+    let cwd = std::env::current_dir().unwrap();
     assert_eq!(
         parse("file://rel/dir"),
         Location::File {
-            path: "rel/dir".into()
+            path: cwd.join("rel/dir")
         }
     );
+    // One file written relative or absolute is one location, named by its absolute path.
+    let absolute = format!("sqlite://{}?table=t", cwd.join("x.db").display());
+    assert_eq!(parse("sqlite://x.db?table=t"), parse(&absolute));
+    assert_eq!(parse("sqlite://./x.db?table=t").to_string(), absolute);
     assert_eq!(
         parse("sqlite:///data/a.db?table=items"),
         Location::Sqlite {
@@ -212,16 +217,20 @@ fn embedded_locations_parse_display_and_refuse_what_they_cannot_mean() {
     assert_eq!(keyed.kind(), Kind::Documents);
     for shown in [
         "redb:///data/orders.redb?table=orders&key=user:S&sort=no:N",
-        "redb://rel.redb?key=id:B",
         "redb:///data/orders.redb",
         "tantivy:///data/search/articles",
     ] {
         assert_eq!(parse(shown).to_string(), shown);
     }
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(
+        parse("redb://rel.redb?key=id:B").to_string(),
+        format!("redb://{}?key=id:B", cwd.join("rel.redb").display())
+    );
     assert_eq!(
         parse("tantivy://articles/"),
         Location::Tantivy {
-            root: ".".into(),
+            root: cwd,
             index: "articles".into()
         }
     );
