@@ -27,6 +27,17 @@ impl Record {
         let key = RecordKey::of(&doc, key_names)?;
         Ok(Self { key, doc })
     }
+
+    /// This record with each key attribute in its document, added from the key where the
+    /// document holds it apart (a search document's `_id`).
+    pub fn with_key_in_doc(mut self) -> Self {
+        for (name, value) in self.key.parts() {
+            if self.doc.get(name).is_none() {
+                self.doc.insert(name.clone(), value.clone());
+            }
+        }
+        self
+    }
 }
 
 /// A record's key: the key attributes' names and values, in key order, and the canonical

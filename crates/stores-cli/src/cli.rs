@@ -11,8 +11,12 @@ LOCATIONS:
   mem://NAME[?kind=documents|objects|search][&key=pk:S][&sort=sk:N]
                                 in-process memory stores (within one run only; documents keyed by `id` text by default)
   file:///abs/dir, file://rel/dir
-                                objects in a folder (store-fs); as an ARCHIVE, an archive folder
-  sqlite:///path/to.db?table=T  a table in an SQLite file
+                                objects in a store-fs folder (a new or empty folder becomes one, marked by
+                                its .store-fs.json; a folder of other files is refused); as an ARCHIVE, an
+                                archive folder (plain files)
+  sqlite:///path/to.db?table=T  a table in an SQLite file; a run that writes leaves the file in WAL
+                                journal mode and a .writer-lock file beside it (one writer at a time)
+  Relative paths are taken from the working directory: checkpoints and archives name the absolute path.
   redb:///path/to.redb[?table=T][&key=pk:S][&sort=sk:N]
                                 a document table in a store-redb file (one table per file; an existing
                                 file says its table and key; a new one takes the source's key, or ?key=)

@@ -350,6 +350,15 @@ impl RecordSource for ArchiveSource {
         resume: Option<String>,
         batch_size: usize,
     ) -> Option<BoxStream<'_, Result<RowBatch>>> {
+        // A search document keyed by its `_id` holds the key apart from its fields: read as
+        // records, whose key the table puts in its key column.
+        if self
+            .manifest
+            .get()
+            .is_some_and(|m| m.collections.iter().any(|c| c.kind == "search"))
+        {
+            return None;
+        }
         let batch_size = batch_size.max(1);
         let start = async move { self.start(resume.as_deref()).await };
         let batches = futures::stream::once(start).flat_map(move |started| match started {

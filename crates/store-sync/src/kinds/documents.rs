@@ -121,22 +121,12 @@ impl RecordSource for DocumentCollection {
     }
 }
 
-/// A record's document with its key attributes, which a record read from elsewhere may hold
-/// apart (a search document keyed by its `_id`).
-fn with_key(key: &RecordKey, mut doc: Document) -> Document {
-    for (name, value) in key.parts() {
-        if doc.get(name).is_none() {
-            doc.insert(name.clone(), value.clone());
-        }
-    }
-    doc
-}
-
-/// The item `doc` keyed by `key` makes, checked as a new item of a table keyed by `schema`;
-/// the error names the record.
-fn checked_item(key: &RecordKey, doc: Document, schema: &KeySchema) -> Result<Document> {
-    let item = with_key(key, doc);
-    check_new_item(&item, schema, []).map_err(|e| refused_record(key, e))?;
+/// The item `record` makes (with its key attributes, which a record read from elsewhere may
+/// hold apart), checked as a new item of a table keyed by `schema`; the error names the
+/// record.
+fn checked_item(record: Record, schema: &KeySchema) -> Result<Document> {
+    let Record { key, doc: item } = record.with_key_in_doc();
+    check_new_item(&item, schema, []).map_err(|e| refused_record(&key, e))?;
     Ok(item)
 }
 
@@ -241,11 +231,11 @@ impl RecordSink for DocumentCollection {
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
         let schema = self.store.key_schema();
         let mut ops = Vec::with_capacity(records.len());
-        for Record { key, doc } in records {
+        for record in records {
             // Every item is checked before any is written: a store that writes a batch in
             // several calls (25 items each, as DynamoDB's) would otherwise keep the items
             // before a bad one, and a batch counts as written whole or not at all.
-            ops.push(WriteOp::Put(checked_item(&key, doc, schema)?));
+            ops.push(WriteOp::Put(checked_item(record, schema)?));
         }
         let report = self
             .store
@@ -260,7 +250,7 @@ impl RecordSink for DocumentCollection {
     fn check_writable(&self, records: &[Record]) -> Result<()> {
         let schema = self.store.key_schema();
         for record in records {
-            checked_item(&record.key, record.doc.clone(), schema)?;
+            checked_item(record.clone(), schema)?;
         }
         Ok(())
     }

@@ -311,6 +311,9 @@ impl RecordSink for SqlTable {
 
     async fn upsert(&self, records: Vec<Record>) -> Result<Receipt> {
         let info = self.info().await?;
+        // A record read from elsewhere may hold its key apart (a search document keyed by
+        // its `_id`): the row gets it in its key columns.
+        let records: Vec<Record> = records.into_iter().map(Record::with_key_in_doc).collect();
         // The written columns, in order of first appearance, each with its place in a row.
         let mut columns: Vec<String> = Vec::new();
         let mut place: HashMap<String, usize> = HashMap::new();

@@ -285,6 +285,25 @@ fn a_search_index_keyed_by_id_round_trips_through_redb_and_a_bad_batch_writes_no
     expect_code(&stores(&["copy", &redb_url(&by_id), &again]), 0);
     expect_code(&stores(&["check", &index, &again]), 0);
 
+    // Into an SQLite table keyed by an `_id` column, copied from the index and restored
+    // from its archive: the id fills the column (the archive's `v` holds only `_source`).
+    let tables = dir.path().join("by-id.db");
+    let columns = "(_id TEXT PRIMARY KEY, id TEXT, price DECIMAL_TEXT, qty INTEGER, data BLOB, \
+                   note TEXT)";
+    sql(
+        &tables,
+        &format!("CREATE TABLE copied {columns}; CREATE TABLE restored {columns}"),
+    );
+    let copied = table_url(&tables, "copied");
+    let restored = table_url(&tables, "restored");
+    expect_code(&stores(&["copy", &index, &copied]), 0);
+    expect_code(&stores(&["restore", &archive, &restored]), 0);
+    for table in [&copied, &restored] {
+        expect_code(&stores(&["check", &index, table]), 0);
+    }
+    let row = &rows(&tables, "restored")[0];
+    assert_eq!(row.get("_id"), row.get("id"), "{row:?}");
+
     // A key too long for a document store (over 2,048 bytes) in the 101st row: the batch
     // holding it is refused whole, the ones before it (16 rows, then 50) stay.
     let bad = dir.path().join("bad.db");
