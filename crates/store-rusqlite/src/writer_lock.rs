@@ -69,8 +69,8 @@ pub(crate) fn acquire(database: &Path) -> Result<Arc<WriterLock>> {
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
             return Err(StoreError::conflict(format!(
-                "the database {} is open for writing by another process ({}); stop it, or open \
-                 this one with read_only(true)",
+                "the database {} is open for writing by another process ({}); wait for it or \
+                 stop it (a reader opens the database read-only)",
                 key.display(),
                 if holder.is_empty() { "unknown" } else { holder }
             ))

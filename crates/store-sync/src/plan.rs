@@ -109,6 +109,8 @@ impl PartitionPlan {
 pub struct PlanHome {
     storage: Storage,
     path: String,
+    /// Whether this is an archive's own plan (`partitions/plan.json` in it).
+    in_archive: bool,
 }
 
 impl PlanHome {
@@ -130,7 +132,10 @@ impl PlanHome {
 
     /// The plan of a partitioned backup into the archive whose files `storage` holds.
     pub(crate) fn of_archive(storage: &Storage) -> Self {
-        Self::new(storage.clone(), "partitions/plan.json")
+        Self {
+            in_archive: true,
+            ..Self::new(storage.clone(), "partitions/plan.json")
+        }
     }
 
     /// The object `key` of `store`.
@@ -146,6 +151,7 @@ impl PlanHome {
         Self {
             storage,
             path: path.into(),
+            in_archive: false,
         }
     }
 
@@ -206,21 +212,32 @@ impl PlanHome {
     fn fits(&self, plan: &PartitionPlan, source: &str, total: u32) -> Result<()> {
         if plan.source != source {
             return Err(StoreError::already_exists(format!(
-                "{} is the partition plan of {}, not of {source}; give this job a plan location \
-                 of its own",
+                "{} is the partition plan of {}, not of {source}; {}",
                 self.name(),
-                plan.source
+                plan.source,
+                self.elsewhere("a plan location of its own")
             )));
         }
         if plan.total != total {
             return Err(StoreError::invalid_input(format!(
                 "{} cuts {source} into {} partitions, not {total}: run every partition of one \
-                 job with the same N, or give this job a new plan location",
+                 job with the same N, or {}",
                 self.name(),
-                plan.total
+                plan.total,
+                self.elsewhere("a new plan location")
             )));
         }
         Ok(())
+    }
+
+    /// What to do instead of sharing this plan: an archive's plan is the archive's (back up
+    /// into a new location); any other is given as a location (`giving`).
+    fn elsewhere(&self, giving: &str) -> String {
+        if self.in_archive {
+            "back up into a new location".to_owned()
+        } else {
+            format!("give this job {giving}")
+        }
     }
 }
 

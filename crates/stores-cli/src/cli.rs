@@ -53,8 +53,9 @@ JSON EVENTS (--json): stdout carries one JSON object per line, each with an \"ev
   {\"event\":\"summary\",\"command\":\"<command>\",\"ok\":true,\"elapsed_s\":<seconds>,...}
   {\"event\":\"error\",\"command\":\"<command>\",\"kind\":\"<kind>\",\"message\":\"<one line>\"}
   The last line is the summary, or an error event (exit code 1). Summary fields by command:
-  copy/backup/restore: records, resumed_records, already_done, partition, dry_run
-  (a copy of objects: also objects and bytes, what this run wrote);
+  copy/backup/restore: records, resumed_records, already_done, partition, dry_run (false)
+  (a copy of objects: also objects and bytes, what this run wrote; with --dry-run: records and
+  dry_run (true), and a copy or restore of records also created, updated, unchanged, deleted, extra_kept);
   sync (and --dry-run): created, updated, unchanged, deleted, extra_kept, dry_run
   (objects: objects, bytes, unchanged, deleted, extra_kept, dry_run);
   sync --follow: copies, copied, upserts, deletes, resyncs, extra_kept, feed_ended

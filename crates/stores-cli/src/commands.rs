@@ -256,10 +256,11 @@ impl Context {
             bail!("{command} does not take --partition: it works on whole collections");
         }
         if checkpoint && (self.common.checkpoint.is_some() || self.common.restart) {
-            bail!(
-                "{command} does not take --checkpoint or --restart: it compares both sides \
-                 instead of resuming"
-            );
+            let instead = match command {
+                "ls" => "it lists, writing nothing, and has nothing to resume",
+                _ => "it compares both sides instead of resuming",
+            };
+            bail!("{command} does not take --checkpoint or --restart: {instead}");
         }
         Ok(())
     }

@@ -70,6 +70,11 @@ fn main() -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
+        // `stores` alone: the usage, on stderr, as a failure.
+        Err(e) if e.kind() == ClapErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprint!("{}", e.render());
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             usage_error(&e);
             return ExitCode::FAILURE;
@@ -94,12 +99,7 @@ fn main() -> ExitCode {
 /// line, not its usage block) and, with `--json` anywhere on it, an `error` event on stdout.
 fn usage_error(error: &clap::Error) {
     let rendered = error.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("the command line does not parse");
-    let problem = first.trim().trim_start_matches("error:").trim();
-    let message = format!("{problem}; see `stores --help`");
+    let message = format!("{}; see `stores --help`", first_problem(&rendered));
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|arg| arg == "--json");
     let command = args
@@ -112,6 +112,25 @@ fn usage_error(error: &clap::Error) {
         Some(store_core::ErrorKind::InvalidInput.as_str()),
         &message,
     );
+}
+
+/// The problem clap's rendered error names, on one line: its first line, and when that
+/// ends with a colon, the indented lines listing what it means ("the following required
+/// arguments were not provided: <DST>").
+fn first_problem(rendered: &str) -> String {
+    let mut lines = rendered.lines().skip_while(|line| line.trim().is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("error: the command line does not parse");
+    let mut problem = first.trim().trim_start_matches("error:").trim().to_owned();
+    if problem.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|line| line.starts_with(' ') && !line.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        problem = format!("{} {}", problem, listed.join(", "));
+    }
+    problem
 }
 
 async fn run(cli: Cli) -> ExitCode {

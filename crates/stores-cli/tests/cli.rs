@@ -267,6 +267,19 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
         assert_eq!(event["event"], "error");
         assert_eq!(event["kind"], "invalid input");
     }
+    // A missing argument is named, on the one line.
+    for (args, named) in [
+        (vec!["copy", source.as_str()], "not provided: <DST>"),
+        (vec!["check"], "not provided: <A>, <B>"),
+        (vec!["sync", "--cleanup", "a", "b"], "not provided: --follow"),
+    ] {
+        let line = expect_error(&stores(&args));
+        assert!(line.contains(named), "{line}");
+    }
+    // `stores` alone shows its usage, as a failure.
+    let out = stores(&[]);
+    expect_code(&out, 1);
+    assert!(stderr(&out).contains("Usage: stores"), "{}", stderr(&out));
 
     // The other commands' events follow the schema too.
     let restored = table_url(&dir.path().join("restored.db"), "items");
