@@ -114,11 +114,16 @@ pub(crate) struct Common {
     /// restore; none by default).
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) checkpoint: Option<PathBuf>,
-    /// Resume from the checkpoint when it exists (the default).
-    #[arg(long, global = true, conflicts_with = "restart")]
+    /// Resume from the checkpoint when it exists (the default; needs --checkpoint).
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "restart",
+        requires = "checkpoint"
+    )]
     pub(crate) resume: bool,
-    /// Ignore an existing checkpoint and start over.
-    #[arg(long, global = true)]
+    /// Ignore an existing checkpoint and start over (needs --checkpoint).
+    #[arg(long, global = true, requires = "checkpoint")]
     pub(crate) restart: bool,
     /// At most N calls a second to each store the command opens (a call is one batch write,
     /// page, object or search request), waiting for a slot rather than failing; unlimited by
@@ -175,9 +180,9 @@ pub(crate) enum Command {
         /// Delete from DST what SRC does not have.
         #[arg(long)]
         delete: bool,
-        /// Refuse, writing nothing, when more than N would be deleted (the sync counts first,
-        /// as --dry-run does, which reads both sides once more).
-        #[arg(long, value_name = "N")]
+        /// With --delete: refuse, writing nothing, when more than N would be deleted (the
+        /// sync counts first, as --dry-run does, which reads both sides once more).
+        #[arg(long, value_name = "N", requires = "delete")]
         max_delete: Option<u64>,
         /// After making DST match, keep it in step with SRC's change feed until interrupted
         /// (Ctrl-C or SIGTERM saves the checkpoint and exits 0); needs --checkpoint. SRC is a

@@ -255,6 +255,9 @@ impl Opener {
         let tool = format!("stores {}", env!("CARGO_PKG_VERSION"));
         if let Location::File { path } = location {
             refuse_store_folder(location, "an archive")?;
+            if !path.exists() && partition.is_whole() {
+                created::remember(created::Created::ArchiveDir(path.clone()));
+            }
             return Ok(
                 ArchiveSink::in_dir(path, location.describe(), tool, partition).with_source(source),
             );
@@ -298,11 +301,16 @@ impl Opener {
             } => Ok((memory_objects(name)?, String::new())),
             Location::File { path } => {
                 let store: Arc<dyn ObjectStore> = match access {
-                    Access::Write => Arc::new(
-                        FsStore::open(path)
+                    Access::Write => {
+                        let existed = path.exists();
+                        let store = FsStore::open(path)
                             .await
-                            .with_context(|| format!("cannot open the folder of {label}"))?,
-                    ),
+                            .with_context(|| format!("cannot open the folder of {label}"))?;
+                        if !existed {
+                            created::remember(created::Created::Objects(path.clone()));
+                        }
+                        Arc::new(store)
+                    }
                     Access::DryRun if !path.exists() => Arc::new(MemoryObjectStore::new()),
                     Access::Read | Access::DryRun => Arc::new(
                         FsStore::builder(path)

@@ -271,7 +271,18 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     for (args, named) in [
         (vec!["copy", source.as_str()], "not provided: <DST>"),
         (vec!["check"], "not provided: <A>, <B>"),
-        (vec!["sync", "--cleanup", "a", "b"], "not provided: --follow"),
+        (
+            vec!["sync", "--cleanup", "a", "b"],
+            "not provided: --follow",
+        ),
+        (
+            vec!["copy", "--restart", "a", "b"],
+            "not provided: --checkpoint",
+        ),
+        (
+            vec!["sync", "--max-delete", "3", "a", "b"],
+            "not provided: --delete",
+        ),
     ] {
         let line = expect_error(&stores(&args));
         assert!(line.contains(named), "{line}");

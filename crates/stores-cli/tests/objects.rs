@@ -256,6 +256,15 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     std::fs::remove_file(victim).unwrap();
     let line = expect_error(&stores(&["check", &restored, &archive]));
     assert!(line.contains(&name) && line.contains("missing"), "{line}");
+    // A restore of an archive missing every blob is refused at its first object and leaves
+    // no new folder behind.
+    for blob in &blobs {
+        let _ = std::fs::remove_file(blob);
+    }
+    let never = dir.path().join("never");
+    let line = expect_error(&stores(&["restore", &archive, &file_url(&never)]));
+    assert!(line.contains("blobs/"), "{line}");
+    assert!(!never.exists(), "a refused restore left its new folder");
 }
 
 #[test]

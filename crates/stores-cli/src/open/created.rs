@@ -1,5 +1,5 @@
 //! The stores a run created (an SQLite database, a store-redb file, a tantivy index, a
-//! DynamoDB table), so that a command refused after it opened its destination writes
+//! DynamoDB table, an archive or object folder), so that a command refused after it opened its destination writes
 //! nothing, not even an empty store or an empty table: on failure each embedded one that
 //! holds no record is removed again (a DynamoDB table is kept, see
 //! [`remove_created_if_empty`]). A store that received a record is kept (a resumed run
@@ -9,9 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use store_core::object::ListOptions;
 use store_core::search::SearchQuery;
 use store_core::sql::quote_ident;
-use store_core::{ErrorKind, SearchIndex, SqlStoreExt as _, Value};
+use store_core::{ErrorKind, ObjectStore as _, SearchIndex, SqlStoreExt as _, Value};
+use store_fs::FsStore;
 use store_redb::StoredTable;
 use store_rusqlite::SqliteStore;
 use store_tantivy::TantivyIndex;
@@ -29,6 +31,11 @@ pub(super) enum Created {
     Tantivy { root: PathBuf, index: String },
     /// A DynamoDB table.
     Dynamo(String),
+    /// An archive folder (a whole backup's, not a partition's: the other partitions may be
+    /// writing into it).
+    ArchiveDir(PathBuf),
+    /// A store-fs folder of objects.
+    Objects(PathBuf),
 }
 
 static CREATED: Mutex<Vec<Created>> = Mutex::new(Vec::new());
@@ -51,6 +58,7 @@ pub(crate) fn made_this_run(location: &Location) -> bool {
             a == b && x == y
         }
         (Created::Dynamo(a), Location::Dynamo { table: b }) => a == b,
+        (Created::ArchiveDir(a) | Created::Objects(a), Location::File { path: b }) => a == b,
         _ => false,
     })
 }
@@ -77,6 +85,12 @@ pub(crate) async fn remove_created_if_empty() {
             // Kept: another process of a partitioned job may be about to write into it
             // (nothing locks a table as a file's writer lock does).
             Created::Dynamo(_) => {}
+            Created::ArchiveDir(path) if archive_holds_no_part(&path) => {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+            Created::Objects(path) if folder_holds_no_object(&path).await => {
+                let _ = std::fs::remove_dir_all(&path);
+            }
             _ => {}
         }
     }
@@ -113,6 +127,35 @@ async fn sqlite_holds_no_row(path: &Path) -> bool {
         }
     }
     true
+}
+
+/// Whether the archive folder at `path` has no manifest and no data part (a backup refused
+/// before its first batch wrote only its schema).
+fn archive_holds_no_part(path: &Path) -> bool {
+    let parts = std::fs::read_dir(path.join("data"))
+        .map(|collections| {
+            collections
+                .flatten()
+                .any(|c| std::fs::read_dir(c.path()).is_ok_and(|mut p| p.next().is_some()))
+        })
+        .unwrap_or(false);
+    !parts && !path.join("manifest.json").exists()
+}
+
+/// Whether the store-fs folder at `path` opens for writing (no other process writes it) and
+/// holds no object.
+async fn folder_holds_no_object(path: &Path) -> bool {
+    let opened = FsStore::builder(path)
+        .create_if_missing(false)
+        .build()
+        .await;
+    let Ok(store) = opened else {
+        return false;
+    };
+    store
+        .list_page(&ListOptions::new().page_size(1), None)
+        .await
+        .is_ok_and(|page| page.objects.is_empty() && page.next.is_none())
 }
 
 /// Whether the store file at `path` opens and holds no item.

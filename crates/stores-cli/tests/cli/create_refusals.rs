@@ -28,6 +28,15 @@ fn a_copy_that_would_create_a_table_it_cannot_describe_says_why() {
     // Refused after the destination was opened: not even an empty database is left.
     let left = files_starting(dir.path(), "dst.db");
     assert!(left.is_empty(), "{left:?}");
+    // Nor an archive folder holding only a schema.
+    let archive = dir.path().join("archive");
+    let out = stores(&["backup", &table_url(&db, "nopk"), &file_url(&archive)]);
+    let line = expect_error(&out);
+    assert!(line.contains("has no primary key"), "{line}");
+    assert!(
+        !archive.exists(),
+        "a refused backup left its new archive folder"
+    );
     let nowhere = dir.path().join("missing").join("x.db");
     let out = stores(&["copy", &table_url(&db, "u"), &table_url(&nowhere, "t")]);
     let line = expect_error(&out);
