@@ -16,6 +16,8 @@ LOCATIONS:
                                 archive folder (plain files)
   sqlite:///path/to.db?table=T  a table in an SQLite file; a run that writes leaves the file in WAL
                                 journal mode and a .writer-lock file beside it (one writer at a time)
+  sqlite:///path/to.db?query=SELECT... (with --key COLUMN), postgres://...?query=SELECT...
+                                a query's rows, as a source (percent-encode the query: a % is %25)
   Relative paths are taken from the working directory: checkpoints and archives name the absolute path.
   redb:///path/to.redb[?table=T][&key=pk:S][&sort=sk:N]
                                 a document table in a store-redb file (one table per file; an existing
@@ -233,7 +235,7 @@ pub(crate) enum Command {
         archive: String,
         /// The collection to restore into.
         dst: String,
-        /// How to treat what DST already holds.
+        /// How to treat what DST already holds (an archive of objects: upsert only).
         #[arg(long, value_enum, default_value_t = RestoreMode::Upsert)]
         mode: RestoreMode,
         /// Confirm --mode replace, which deletes records.
