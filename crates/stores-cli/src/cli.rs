@@ -18,7 +18,6 @@ LOCATIONS:
                                 journal mode and a .writer-lock file beside it (one writer at a time)
   sqlite:///path/to.db?query=SELECT... (with --key COLUMN), postgres://...?query=SELECT...
                                 a query's rows, as a source (percent-encode the query: a % is %25)
-  Relative paths are taken from the working directory: checkpoints and archives name the absolute path.
   redb:///path/to.redb[?table=T][&key=pk:S][&sort=sk:N]
                                 a document table in a store-redb file (one table per file; an existing
                                 file says its table and key; a new one takes the source's key, or ?key=)
@@ -34,6 +33,7 @@ LOCATIONS:
                                 a search index on OpenSearch or Elasticsearch, either scheme
                                 (basic auth from STORES_SEARCH_USER and STORES_SEARCH_PASSWORD,
                                 extra CA certificates from STORES_SEARCH_CA_FILE)
+  Relative paths are taken from the working directory: checkpoints and archives name the absolute path.
   Objects copy to objects only; tables, document tables and search indexes copy into each other.
   Archives hold a table, document table, search index or objects (bodies as blobs/<sha256>).
   Passwords are never printed: locations show as postgres://user:***@host/...
