@@ -115,8 +115,8 @@ fn usage_error(error: &clap::Error) {
 }
 
 /// The problem clap's rendered error names, on one line: its first line, and when that
-/// ends with a colon, the indented lines listing what it means ("the following required
-/// arguments were not provided: <DST>").
+/// ends with a colon, the indented lines listing what it means (`the following required
+/// arguments were not provided: <DST>`).
 fn first_problem(rendered: &str) -> String {
     let mut lines = rendered.lines().skip_while(|line| line.trim().is_empty());
     let first = lines
