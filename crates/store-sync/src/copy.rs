@@ -29,7 +29,10 @@ pub struct CopyOptions {
     pub checkpoint: Option<PathBuf>,
     /// Ignore an existing checkpoint and start over.
     pub restart: bool,
-    /// Create the sink's collection from the source's schema when it does not exist.
+    /// Create the sink's collection from the source's schema when it does not exist. A
+    /// job resumed from a checkpoint whose earlier runs wrote records never creates it: a
+    /// collection gone since is refused (`PreconditionFailed`), as going on would leave it
+    /// without those records.
     pub create: bool,
     /// Where the processes of a partitioned job share their [`PartitionPlan`](crate::PartitionPlan),
     /// for a source that needs one (a SQL table), when the sink keeps none. A sink that keeps
@@ -76,7 +79,10 @@ pub(crate) fn job_name(verb: &str, source: &str, sink: &str, partition: Partitio
 ///
 /// The sink is prepared first (a pair with no mapping fails before anything is read). With a
 /// checkpoint, an unfinished earlier run of the same job is resumed unless `restart` is set; a
-/// checkpoint of a different job is refused.
+/// checkpoint of a different job is refused. A resumed job first confirms that what its
+/// earlier runs wrote is still there ([`RecordSink::confirm_resume`]: an archive's parts; the
+/// sink's collection, which a resume does not create): if not, it fails with
+/// `PreconditionFailed`, writing nothing. A finished job confirms the archive parts only.
 pub async fn copy(
     source: &dyn RecordSource,
     sink: &dyn RecordSink,
@@ -105,7 +111,7 @@ pub async fn copy(
     let home = sink.plan_home().or_else(|| options.plan.clone());
     let read_by = state.plan.clone();
     check_stored_plan(source, options.partition, home.as_ref(), read_by.as_deref()).await?;
-    if resumed_records > 0 || state.resume.is_some() {
+    if resumed_records > 0 {
         // What earlier runs wrote must still be there: a collection made again now, or an
         // archive part gone, would lose their records while the copy reports them copied.
         sink.confirm_resume(&state.receipts)

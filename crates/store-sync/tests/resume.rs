@@ -314,3 +314,80 @@ async fn a_resume_or_rerun_of_a_backup_whose_part_is_gone_is_refused() {
     let again = ArchiveSource::in_dir(&at, "file://archive");
     assert!(check(&source, &again, 10).await.unwrap().is_equal());
 }
+
+#[tokio::test]
+async fn a_checkpoint_that_wrote_no_record_resumes_into_a_new_collection() {
+    use store_core::SearchIndex as _;
+    let (_, source) = documents("src", &dataset(30)).await;
+    let (index, sink) = common::search("items");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job.json");
+    let options = CopyOptions {
+        batch_size: 10,
+        checkpoint: Some(path.clone()),
+        ..CopyOptions::default()
+    };
+    copy(&source, &sink, &options, &Silent).await.unwrap();
+    // A position read past, with nothing written yet (a partition whose first batches held
+    // none of its records): nothing can have been lost.
+    let file = CheckpointFile::new(&path);
+    let mut state = file.load().await.unwrap().unwrap();
+    state.done = false;
+    state.records = 0;
+    state.batches = 0;
+    state.receipts.clear();
+    assert!(state.resume.is_some());
+    file.save(&state).await.unwrap();
+    index.drop_index().await.unwrap();
+    copy(&source, &sink, &options, &Silent).await.unwrap();
+    assert!(
+        index.exists().await.unwrap(),
+        "the resumed copy made its index"
+    );
+}
+
+#[tokio::test]
+async fn a_resume_into_an_object_store_archive_whose_part_changed_is_refused() {
+    use store_core::{ObjectKey, ObjectStore as _, memory::MemoryObjectStore};
+    let store = std::sync::Arc::new(MemoryObjectStore::new());
+    let sink = ArchiveSink::new(
+        store.clone(),
+        "backups/items",
+        "mem://archive",
+        "stores-test",
+        Partition::whole(),
+    )
+    .with_source("mem://src");
+    let (_, source) = documents("src", &dataset(30)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("backup.json");
+    let options = CopyOptions {
+        batch_size: 10,
+        checkpoint: Some(path.clone()),
+        ..CopyOptions::default()
+    };
+    copy(&source, &sink, &options, &Silent).await.unwrap();
+    unfinish(&path).await;
+    // Every part there: the resume goes on (and finds nothing left to copy).
+    copy(&source, &sink, &options, &Silent).await.unwrap();
+    unfinish(&path).await;
+    let state = CheckpointFile::new(&path).load().await.unwrap().unwrap();
+    let part = state.receipts[1]["path"].as_str().unwrap().to_owned();
+    let key = ObjectKey::new(format!("backups/items/{part}")).unwrap();
+    store
+        .put(
+            &key,
+            bytes::Bytes::from_static(b"short"),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let err = copy(&source, &sink, &options, &Silent).await.unwrap_err();
+    assert_eq!(err.kind(), store_core::ErrorKind::PreconditionFailed);
+    assert!(
+        err.message().contains("5 bytes, not the"),
+        "{}",
+        err.message()
+    );
+    assert!(err.message().contains(&part), "{}", err.message());
+}

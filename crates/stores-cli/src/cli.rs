@@ -117,15 +117,10 @@ pub(crate) struct Common {
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) checkpoint: Option<PathBuf>,
     /// Resume from the checkpoint when it exists (the default; needs --checkpoint).
-    #[arg(
-        long,
-        global = true,
-        conflicts_with = "restart",
-        requires = "checkpoint"
-    )]
+    #[arg(long, global = true, conflicts_with = "restart")]
     pub(crate) resume: bool,
     /// Ignore an existing checkpoint and start over (needs --checkpoint).
-    #[arg(long, global = true, requires = "checkpoint")]
+    #[arg(long, global = true)]
     pub(crate) restart: bool,
     /// At most N calls a second to each store the command opens (a call is one batch write,
     /// page, object or search request), waiting for a slot rather than failing; unlimited by
@@ -182,9 +177,10 @@ pub(crate) enum Command {
         /// Delete from DST what SRC does not have.
         #[arg(long)]
         delete: bool,
-        /// With --delete: refuse, writing nothing, when more than N would be deleted (the
-        /// sync counts first, as --dry-run does, which reads both sides once more).
-        #[arg(long, value_name = "N", requires = "delete")]
+        /// With --delete (or --follow, whose resyncs delete): refuse, writing nothing, when
+        /// more than N would be deleted (the sync counts first, as --dry-run does, which reads
+        /// both sides once more).
+        #[arg(long, value_name = "N")]
         max_delete: Option<u64>,
         /// After making DST match, keep it in step with SRC's change feed until interrupted
         /// (Ctrl-C or SIGTERM saves the checkpoint and exits 0); needs --checkpoint. SRC is a

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value as Json};
+use store_core::StoreError;
 use store_sync::{
-    CopyOptions, CopyPosition, CopyReport, Partition, PlanHome, RecordSink, RecordSource,
-    SyncReport, copy_position,
+    CheckpointFile, CopyOptions, CopyReport, Partition, PlanHome, RecordSink, SyncReport,
 };
 
 use crate::cli::{Cli, Command, Common};
@@ -63,6 +63,14 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         },
         common: cli.common,
     };
+    let takes_checkpoint = !matches!(cli.command, Command::Check { .. } | Command::Ls { .. });
+    if takes_checkpoint
+        && (ctx.common.restart || ctx.common.resume)
+        && ctx.common.checkpoint.is_none()
+    {
+        // check and ls say that they take no checkpoint at all.
+        bail!("--restart and --resume act on a checkpoint: add --checkpoint FILE");
+    }
     let outcome = match &cli.command {
         Command::Copy { src, dst } => {
             let (src, dst) = apart(src, dst, &ctx)?;
@@ -86,6 +94,12 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             if !*follow {
                 // Said before the paths are looked at: the flags are the first mistake.
                 ctx.refuse("sync", true, true)?;
+                if max_delete.is_some() && !*delete {
+                    bail!(
+                        "--max-delete bounds what --delete deletes: add --delete, or drop \
+                         --max-delete"
+                    );
+                }
             }
             let (src, dst) = apart(src, dst, &ctx)?;
             if *follow {
@@ -266,44 +280,51 @@ impl Context {
     }
 }
 
-/// Whether `dst` is new to this run: missing before it was opened (`existed` says, as
-/// [`missing_store`] told before), or made by the opening (an embedded store, a DynamoDB
-/// table).
-fn new_to_this_run(existed: bool, dst: &Location) -> bool {
-    !existed || crate::open::made_this_run(dst)
-}
-
-/// Refuses, before anything is written, a job whose checkpoint says earlier runs wrote into
-/// `dst` when `dst` is `new` to this run: what they wrote is gone (the file, folder, table
-/// or archive was deleted since), and resuming would copy only the rest while reporting
-/// everything copied (a finished job, nothing at all).
-async fn refuse_resume_into_new(
-    new: bool,
-    source: &dyn RecordSource,
-    sink: &dyn RecordSink,
-    options: &CopyOptions,
-    dst: &Location,
-) -> Result<()> {
-    if !new {
-        return Ok(());
-    }
-    match copy_position(source, sink, options).await? {
-        CopyPosition::Start => Ok(()),
-        CopyPosition::Done { .. } => Err(done_into_new(dst)),
-        CopyPosition::Resume { records, .. } => Err(anyhow::anyhow!(
-            "the checkpoint says earlier runs of this job wrote {records} records into {dst}, \
-             but {dst} did not exist before this run: what they wrote is gone, and resuming \
-             would leave it without them; run again with --restart to copy everything"
-        )),
+impl Context {
+    /// Refuses, before `dst` is opened (so that nothing is made there), a job whose
+    /// checkpoint says earlier runs wrote into `dst` when `dst` is gone (a file, folder,
+    /// archive folder or DynamoDB table deleted since): going on from the checkpoint would
+    /// copy only the rest, or nothing, and report everything copied. A dry run refuses as the
+    /// real run does. A table or index dropped from a store that is still there is refused by
+    /// the copy itself, which resumes without creating it.
+    async fn refuse_gone(&self, dst: &Location) -> Result<()> {
+        let (Some(path), false) = (&self.common.checkpoint, self.common.restart) else {
+            return Ok(());
+        };
+        let Some(state) = CheckpointFile::new(path).load().await? else {
+            return Ok(());
+        };
+        // A checkpoint of another job is the copy's to refuse, as such.
+        let ours = state
+            .job
+            .contains(&format!(" -> {} partition ", dst.describe()));
+        if !ours || (state.records == 0 && !state.done) {
+            return Ok(());
+        }
+        if crate::open::exists(dst).await? != Some(false) {
+            return Ok(());
+        }
+        if state.done {
+            return Err(done_into_new(dst));
+        }
+        Err(StoreError::precondition_failed(format!(
+            "the checkpoint {} says earlier runs of this job wrote {} records into {dst}, but \
+             {dst} does not exist: what they wrote is gone, and resuming would leave it \
+             without them; run again with --restart to copy everything",
+            path.display(),
+            state.records
+        ))
+        .into())
     }
 }
 
 /// The refusal of a finished job whose destination is gone.
 fn done_into_new(dst: &Location) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the checkpoint says this job finished, but {dst} did not exist before this run: what \
-         the job wrote is gone; run again with --restart to copy everything again"
-    )
+    StoreError::precondition_failed(format!(
+        "the checkpoint says this job finished, but {dst} does not exist: what the job wrote \
+         is gone; run again with --restart to copy everything again"
+    ))
+    .into()
 }
 
 /// The dry run of a copy whose checkpoint says an earlier run finished it (writing

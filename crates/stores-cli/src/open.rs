@@ -29,7 +29,7 @@ mod store_folder;
 
 pub(crate) use store_folder::refuse_store_folder;
 
-pub(crate) use created::{made_this_run, remove_created_if_empty};
+pub(crate) use created::remove_created_if_empty;
 use embedded::{RedbTarget, open_redb, open_tantivy};
 pub(crate) use feed::FeedSettings;
 use sqlite::open_sqlite;
@@ -351,6 +351,23 @@ fn pg_store(url: &str, password: Option<&str>, label: &str) -> Result<PgStore> {
         .with_context(|| format!("cannot connect to {label}"))
 }
 
+/// Whether the store at `location` exists, where that is cheap to know without opening it
+/// for writing: a file, folder or index folder, a DynamoDB table; `None` for the others.
+pub(crate) async fn exists(location: &Location) -> Result<Option<bool>> {
+    Ok(match location {
+        Location::File { path } | Location::Sqlite { path, .. } | Location::Redb { path, .. } => {
+            Some(path.exists())
+        }
+        Location::Tantivy { root, index } => Some(root.join(index).exists()),
+        Location::Dynamo { table } => match dynamo_admin().await.open(table).await {
+            Ok(_) => Some(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Some(false),
+            Err(e) => return Err(anyhow!(e).context(format!("cannot open {location}"))),
+        },
+        _ => None,
+    })
+}
+
 /// DynamoDB administration on the endpoint the environment names.
 async fn dynamo_admin() -> TableAdmin {
     let mut builder = TableAdmin::builder();
@@ -379,7 +396,6 @@ async fn open_dynamo(
             let created = admin
                 .create(&TableDefinition::new(table, keys), TABLE_CREATE_WAIT)
                 .await?;
-            created::remember(created::Created::Dynamo(table.to_owned()));
             Ok(Arc::new(created))
         }
         (Access::Write, None) if create => Err(anyhow!(

@@ -275,14 +275,8 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
             vec!["sync", "--cleanup", "a", "b"],
             "not provided: --follow",
         ),
-        (
-            vec!["copy", "--restart", "a", "b"],
-            "not provided: --checkpoint",
-        ),
-        (
-            vec!["sync", "--max-delete", "3", "a", "b"],
-            "not provided: --delete",
-        ),
+        (vec!["copy", "--restart", "a", "b"], "add --checkpoint"),
+        (vec!["sync", "--max-delete", "3", "a", "b"], "add --delete"),
     ] {
         let line = expect_error(&stores(&args));
         assert!(line.contains(named), "{line}");

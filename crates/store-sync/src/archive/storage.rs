@@ -1,12 +1,13 @@
 //! Where an archive's files live: under a prefix of any object store, or in a plain local
 //! directory (ordinary files that `zstd`, `jq` and `sha256sum` open directly).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt as _;
-use store_core::object::{ByteStream, GetOptions, PutMode, PutOptions};
+use futures::{StreamExt as _, TryStreamExt as _};
+use store_core::object::{ByteStream, GetOptions, ListEntry, ListOptions, PutMode, PutOptions};
 use store_core::{ErrorKind, ObjectKey, ObjectStore, ObjectStoreExt, Result, StoreError};
 
 use super::join;
@@ -103,22 +104,44 @@ impl Storage {
         }
     }
 
-    /// The size of the file at `path`, or `None` if there is none.
-    pub(crate) async fn size(&self, path: &str) -> Result<Option<u64>> {
+    /// The files under the folder `dir` (relative to the archive, without a trailing `/`)
+    /// and their sizes, by path relative to the archive: one listing, however many files.
+    pub(crate) async fn sizes_under(&self, dir: &str) -> Result<HashMap<String, u64>> {
+        let mut sizes = HashMap::new();
         match self {
             Storage::Objects { store, prefix } => {
-                match store.head(&ObjectKey::new(join(prefix, path))?).await {
-                    Ok(meta) => Ok(Some(meta.size)),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(e),
+                let under = join(prefix, &format!("{dir}/"));
+                let strip = under.len() - dir.len() - 1;
+                let mut listing = store.list(ListOptions::new().prefix(under.clone()));
+                while let Some(entry) = listing.try_next().await? {
+                    if let ListEntry::Object(meta) = entry {
+                        sizes.insert(meta.key.as_str()[strip..].to_owned(), meta.size);
+                    }
                 }
             }
-            Storage::Dir(root) => match tokio::fs::metadata(root.join(path)).await {
-                Ok(meta) => Ok(Some(meta.len())),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(io_error(&root.join(path), e)),
-            },
+            Storage::Dir(root) => {
+                let mut entries = match tokio::fs::read_dir(root.join(dir)).await {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(sizes),
+                    Err(e) => return Err(io_error(&root.join(dir), e)),
+                };
+                while let Some(entry) = entries
+                    .next_entry()
+                    .await
+                    .map_err(|e| io_error(&root.join(dir), e))?
+                {
+                    let meta = entry
+                        .metadata()
+                        .await
+                        .map_err(|e| io_error(&entry.path(), e))?;
+                    if meta.is_file() {
+                        let name = entry.file_name().to_string_lossy().into_owned();
+                        sizes.insert(format!("{dir}/{name}"), meta.len());
+                    }
+                }
+            }
         }
+        Ok(sizes)
     }
 
     /// The file at `path` for messages: its path, or its store and key.

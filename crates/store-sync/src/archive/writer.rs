@@ -1,5 +1,6 @@
 //! [`ArchiveSink`]: a backup's writing end.
 
+use serde::Deserialize as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -267,8 +268,16 @@ impl RecordSink for ArchiveSink {
     /// Each part an earlier run wrote is here, at its size: a part gone (the archive
     /// deleted since, say) would be listed by the manifest with no file.
     async fn confirm_resume(&self, receipts: &[Receipt]) -> Result<()> {
-        for part in parts_of(receipts.to_vec())? {
-            let found = self.storage.size(&part.path).await?;
+        let parts = parts_of(receipts)?;
+        // One listing of the collection's folder (its parts are all there), not a request
+        // per part.
+        let Some(first) = parts.first() else {
+            return Ok(());
+        };
+        let dir = first.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let sizes = self.storage.sizes_under(dir).await?;
+        for part in parts {
+            let found = sizes.get(&part.path).copied();
             if found != Some(part.bytes) {
                 return Err(StoreError::precondition_failed(format!(
                     "{} is {}",
@@ -285,7 +294,7 @@ impl RecordSink for ArchiveSink {
 
     async fn finish(&self, receipts: Vec<Receipt>) -> Result<()> {
         let schema = self.schema()?;
-        let parts = parts_of(receipts)?;
+        let parts = parts_of(&receipts)?;
         let name = path_segment(schema.name());
         let entry = CollectionEntry {
             name: schema.name().to_owned(),
@@ -315,10 +324,10 @@ impl RecordSink for ArchiveSink {
 }
 
 /// The archive parts a copy's receipts name.
-fn parts_of(receipts: Vec<Receipt>) -> Result<Vec<PartEntry>> {
+fn parts_of(receipts: &[Receipt]) -> Result<Vec<PartEntry>> {
     receipts
-        .into_iter()
-        .map(serde_json::from_value::<PartEntry>)
+        .iter()
+        .map(PartEntry::deserialize)
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| {
             StoreError::invalid_input(format!("a checkpoint receipt is not an archive part: {e}"))

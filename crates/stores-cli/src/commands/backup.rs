@@ -5,10 +5,7 @@ use futures::TryStreamExt;
 use serde_json::Map;
 
 use super::copy::open_source;
-use super::{
-    Context, Outcome, copy_fields, copy_notes, missing_store, new_to_this_run,
-    refuse_resume_into_new,
-};
+use super::{Context, Outcome, copy_fields, copy_notes};
 use crate::location::Location;
 use crate::open::{Access, refuse_store_folder};
 use store_sync::{ObjectArchiveSink, ObjectListing};
@@ -30,6 +27,7 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
         return backup_objects(ctx, src, archive).await;
     }
     let (source, _schema) = open_source(ctx, src).await?;
+    ctx.refuse_gone(archive).await?;
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
     if ctx.common.dry_run {
@@ -58,14 +56,11 @@ pub(crate) async fn backup(ctx: &Context, src: &Location, archive: &Location) ->
         );
         return Ok(Outcome::Done);
     }
-    let existed = !missing_store(archive);
     let sink = ctx
         .opener
         .archive_sink(archive, ctx.partition(), &src.describe())
         .await?;
     let options = ctx.copy_options(true, &sink).await?;
-    let new = new_to_this_run(existed, archive);
-    refuse_resume_into_new(new, source.source(), &sink, &options, archive).await?;
     let report = store_sync::copy(source.source(), &sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(
@@ -95,6 +90,7 @@ pub(crate) fn refuse_as_archive(archive: &Location) -> Result<()> {
 async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Result<Outcome> {
     let from = ctx.opener.objects(src, Access::Read).await?;
     let listing = ObjectListing::new(from.clone());
+    ctx.refuse_gone(archive).await?;
     ctx.reporter.counts_objects();
     ctx.reporter
         .start(&src.describe(), Some(&archive.describe()));
@@ -111,7 +107,6 @@ async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Re
         );
         return Ok(Outcome::Done);
     }
-    let existed = !missing_store(archive);
     let sink = ObjectArchiveSink::new(
         ctx.opener
             .archive_sink(archive, ctx.partition(), &src.describe())
@@ -119,8 +114,6 @@ async fn backup_objects(ctx: &Context, src: &Location, archive: &Location) -> Re
         from,
     );
     let options = ctx.copy_options(true, &sink).await?;
-    let new = new_to_this_run(existed, archive);
-    refuse_resume_into_new(new, &listing, &sink, &options, archive).await?;
     let report = store_sync::copy(&listing, &sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(

@@ -13,8 +13,7 @@ use store_sync::{
 
 use super::dry_share::{dry_copy, dry_run_of_share};
 use super::{
-    Context, Outcome, copy_fields, copy_notes, dry_run_of_finished, missing_store, new_to_this_run,
-    refuse_resume_into_new, sync_counts, sync_fields,
+    Context, Outcome, copy_fields, copy_notes, dry_run_of_finished, sync_counts, sync_fields,
 };
 use crate::location::Location;
 use crate::open::{Access, Collection};
@@ -74,6 +73,7 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         return copy_objects(ctx, src, dst).await;
     }
     let (source, schema) = open_source(ctx, src).await?;
+    ctx.refuse_gone(dst).await?;
     ctx.reporter.start(&src.describe(), Some(&dst.describe()));
     if ctx.common.dry_run {
         let target = ctx
@@ -127,15 +127,12 @@ pub(crate) async fn copy(ctx: &Context, src: &Location, dst: &Location) -> Resul
         );
         return Ok(Outcome::Done);
     }
-    let existed = !missing_store(dst);
     let target = ctx
         .opener
         .collection(dst, Access::Write, Some(&schema), true)
         .await?;
     let sink = target.sink()?;
     let options = ctx.copy_options(true, sink).await?;
-    let new = new_to_this_run(existed, dst);
-    refuse_resume_into_new(new, source.source(), sink, &options, dst).await?;
     let report = store_sync::copy(source.source(), sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(
@@ -215,6 +212,7 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
     let listing = ObjectListing::new(from.clone());
     ctx.reporter.counts_objects();
     ctx.reporter.start(&src.describe(), Some(&dst.describe()));
+    ctx.refuse_gone(dst).await?;
     let partition = ctx.partition();
     if ctx.common.dry_run {
         let to = ctx.opener.objects(dst, Access::DryRun).await?;
@@ -246,21 +244,9 @@ async fn copy_objects(ctx: &Context, src: &Location, dst: &Location) -> Result<O
         ctx.reporter.summary(&text, fields);
         return Ok(Outcome::Done);
     }
-    let existed = !missing_store(dst);
     let to = ctx.opener.objects(dst, Access::Write).await?;
     let sink = ObjectCopySink::new(from, to);
     let options = ctx.copy_options(true, &sink).await?;
-    let new = new_to_this_run(existed, dst);
-    if let Err(refused) = refuse_resume_into_new(new, &listing, &sink, &options, dst).await {
-        drop(sink);
-        if let Location::File { path } = dst
-            && !existed
-        {
-            // Made by this run, holding nothing: not left behind.
-            let _ = std::fs::remove_dir_all(path);
-        }
-        return Err(refused);
-    }
     let report = ctx
         .until_interrupted(store_sync::copy(&listing, &sink, &options, &ctx.reporter))
         .await?;

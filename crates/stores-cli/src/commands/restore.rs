@@ -10,10 +10,7 @@ use store_sync::{
 
 use super::backup::refuse_as_archive;
 use super::dry_share::dry_run_of_share;
-use super::{
-    Context, Outcome, copy_fields, copy_notes, missing_store, new_to_this_run,
-    refuse_resume_into_new, sync_counts, sync_fields,
-};
+use super::{Context, Outcome, copy_fields, copy_notes, sync_counts, sync_fields};
 use crate::cli::RestoreMode;
 use crate::location::Location;
 use crate::open::{Access, Collection};
@@ -68,6 +65,7 @@ pub(crate) async fn restore(
     // Every part is read and its digest checked before anything is written: a damaged
     // archive restores nothing.
     verify(ctx, &source).await?;
+    ctx.refuse_gone(dst).await?;
     ctx.reporter.counts_objects();
     ctx.reporter
         .start(&archive.describe(), Some(&dst.describe()));
@@ -99,7 +97,6 @@ pub(crate) async fn restore(
         );
         return Ok(Outcome::Done);
     }
-    let existed = !missing_store(dst);
     let target = ctx
         .opener
         .collection(dst, Access::Write, Some(&schema), create)
@@ -118,8 +115,6 @@ pub(crate) async fn restore(
     }
     let sink = target.sink()?;
     let options = restore_options(ctx, create, sink, flags.mode).await?;
-    let new = new_to_this_run(existed, dst);
-    refuse_resume_into_new(new, &source, sink, &options, dst).await?;
     if flags.mode == RestoreMode::CreateOnly {
         ensure_empty_unless_resumed(&source, &target, &options, dst).await?;
     }
@@ -216,6 +211,7 @@ async fn restore_objects(
         );
     }
     verify(ctx, &source).await?;
+    ctx.refuse_gone(dst).await?;
     ctx.reporter
         .start(&archive.describe(), Some(&dst.describe()));
     if ctx.common.dry_run {
@@ -235,12 +231,9 @@ async fn restore_objects(
         );
         return Ok(Outcome::Done);
     }
-    let existed = !missing_store(dst);
     let to = ctx.opener.objects(dst, Access::Write).await?;
     let sink = ObjectRestoreSink::new(&source, to);
     let options = ctx.copy_options(false, &sink).await?;
-    let new = new_to_this_run(existed, dst);
-    refuse_resume_into_new(new, &source, &sink, &options, dst).await?;
     let report = store_sync::copy(&source, &sink, &options, &ctx.reporter).await?;
     ctx.reporter.summary(
         &format!(

@@ -1,10 +1,8 @@
-//! The stores a run created (an SQLite database, a store-redb file, a tantivy index, a
-//! DynamoDB table, an archive or object folder), so that a command refused after it opened its destination writes
-//! nothing, not even an empty store or an empty table: on failure each embedded one that
-//! holds no record is removed again (a DynamoDB table is kept, see
-//! [`remove_created_if_empty`]). A store that received a record is kept (a resumed run
-//! continues there); a checkpoint that says earlier runs wrote into a store this run made
-//! is refused ([`made_this_run`]).
+//! The stores a run created (an SQLite database, a store-redb file, a tantivy index, an
+//! archive or object folder), so that a command refused after it opened its destination
+//! writes nothing, not even an empty store or an empty table: on failure each one that holds
+//! no record is removed again. A store that received a record is kept (a resumed run
+//! continues there).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -18,7 +16,7 @@ use store_redb::StoredTable;
 use store_rusqlite::SqliteStore;
 use store_tantivy::TantivyIndex;
 
-use crate::location::{BESIDE_DATABASE, Location};
+use crate::location::BESIDE_DATABASE;
 
 /// A store this run made.
 #[derive(Debug)]
@@ -29,8 +27,6 @@ pub(super) enum Created {
     Redb(PathBuf),
     /// A tantivy index: its directory `root/index`.
     Tantivy { root: PathBuf, index: String },
-    /// A DynamoDB table.
-    Dynamo(String),
     /// An archive folder (a whole backup's, not a partition's: the other partitions may be
     /// writing into it).
     ArchiveDir(PathBuf),
@@ -46,21 +42,6 @@ pub(super) fn remember(created: Created) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(created);
-}
-
-/// Whether this run made the store at `location` (it did not exist before).
-pub(crate) fn made_this_run(location: &Location) -> bool {
-    let created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
-    created.iter().any(|made| match (made, location) {
-        (Created::Sqlite(a), Location::Sqlite { path: b, .. })
-        | (Created::Redb(a), Location::Redb { path: b, .. }) => a == b,
-        (Created::Tantivy { root: a, index: x }, Location::Tantivy { root: b, index: y }) => {
-            a == b && x == y
-        }
-        (Created::Dynamo(a), Location::Dynamo { table: b }) => a == b,
-        (Created::ArchiveDir(a) | Created::Objects(a), Location::File { path: b }) => a == b,
-        _ => false,
-    })
 }
 
 /// Removes each store this run made that is still empty (called once the command failed and
@@ -82,9 +63,6 @@ pub(crate) async fn remove_created_if_empty() {
             Created::Tantivy { root, index } if index_holds_no_document(&root, &index).await => {
                 let _ = std::fs::remove_dir_all(root.join(index));
             }
-            // Kept: another process of a partitioned job may be about to write into it
-            // (nothing locks a table as a file's writer lock does).
-            Created::Dynamo(_) => {}
             Created::ArchiveDir(path) if archive_holds_no_part(&path) => {
                 let _ = std::fs::remove_dir_all(&path);
             }
@@ -129,17 +107,15 @@ async fn sqlite_holds_no_row(path: &Path) -> bool {
     true
 }
 
-/// Whether the archive folder at `path` has no manifest and no data part (a backup refused
-/// before its first batch wrote only its schema).
+/// Whether the archive folder at `path` has no manifest, no data part and no blob (a
+/// backup refused before its first batch wrote only its schema).
 fn archive_holds_no_part(path: &Path) -> bool {
+    let holds =
+        |dir: &Path| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
     let parts = std::fs::read_dir(path.join("data"))
-        .map(|collections| {
-            collections
-                .flatten()
-                .any(|c| std::fs::read_dir(c.path()).is_ok_and(|mut p| p.next().is_some()))
-        })
+        .map(|collections| collections.flatten().any(|c| holds(&c.path())))
         .unwrap_or(false);
-    !parts && !path.join("manifest.json").exists()
+    !parts && !holds(&path.join("blobs")) && !path.join("manifest.json").exists()
 }
 
 /// Whether the store-fs folder at `path` opens for writing (no other process writes it) and

@@ -25,11 +25,13 @@ fn remove_database(db: &Path) {
 }
 
 /// Runs `args` with `--checkpoint`, makes its checkpoint unfinished, runs `remove`, then
-/// expects the resumed run refused, leaving what `remove` took away still gone
+/// expects the resumed run refused (and its dry run, when `dry_refuses`: a file or folder
+/// gone, which the command sees before it opens anything), leaving what `remove` took away still gone
 /// (`still_gone`); with `--restart` the job is done again and `check` finds `dst` equal to
 /// `src`.
 fn refused_after(
     args: &[&str],
+    dry_refuses: bool,
     checkpoint: &Path,
     remove: impl FnOnce(),
     still_gone: impl FnOnce() -> bool,
@@ -41,13 +43,24 @@ fn refused_after(
     expect_code(&stores(&run), 0);
     unfinish(Path::new(checkpoint));
     remove();
+    // A dry run refuses as the real run does, when what is gone is a file or folder.
+    let mut dry = run.clone();
+    dry.push("--dry-run");
+    let dry_out = stores(&dry);
+    if dry_refuses {
+        let err = expect_error(&dry_out);
+        assert!(err.contains("--restart"), "{err}");
+    }
     let err = expect_error(&stores(&run));
     assert!(err.contains("--restart"), "{err}");
     assert!(
-        err.contains("earlier runs") || err.contains("did not exist before this run"),
+        err.contains("earlier runs") || err.contains("does not exist"),
         "{err}"
     );
     assert!(still_gone(), "the refused run wrote: {err}");
+    // And again: a refused run made nothing that a second run would resume into.
+    let again = expect_error(&stores(&run));
+    assert!(again.contains("--restart"), "{again}");
     run.push("--restart");
     expect_code(&stores(&run), 0);
     expect_code(&stores(&["check", check.0, check.1]), 0);
@@ -62,6 +75,7 @@ fn a_resumed_copy_into_a_deleted_sqlite_file_is_refused() {
     let checkpoint = dir.path().join("copy.json");
     refused_after(
         &["copy", &src, &dst, "--batch-size", "50"],
+        true,
         &checkpoint,
         || remove_database(&dst_db),
         || !dst_db.exists(),
@@ -78,6 +92,7 @@ fn a_resumed_copy_into_a_dropped_table_is_refused() {
     let checkpoint = dir.path().join("copy.json");
     refused_after(
         &["copy", &src, &dst, "--batch-size", "50"],
+        false,
         &checkpoint,
         || sql(&dst_db, "DROP TABLE copied"),
         || table_missing(&dst_db, "copied"),
@@ -109,6 +124,7 @@ fn a_resumed_copy_into_a_deleted_redb_file_or_tantivy_index_is_refused() {
     let redb_dst = format!("redb://{}", redb.display());
     refused_after(
         &["copy", &src, &redb_dst, "--batch-size", "50"],
+        true,
         &dir.path().join("redb.json"),
         || std::fs::remove_file(&redb).unwrap(),
         || !redb.exists(),
@@ -119,6 +135,7 @@ fn a_resumed_copy_into_a_deleted_redb_file_or_tantivy_index_is_refused() {
     let tantivy_dst = format!("tantivy://{}/search/items", dir.path().display());
     refused_after(
         &["copy", &src, &tantivy_dst, "--batch-size", "50"],
+        true,
         &dir.path().join("tantivy.json"),
         || std::fs::remove_dir_all(&index).unwrap(),
         || !index.exists(),
@@ -136,6 +153,7 @@ fn a_resumed_backup_into_a_deleted_archive_or_without_a_part_is_refused() {
     // The whole archive gone.
     refused_after(
         &args,
+        true,
         &dir.path().join("backup.json"),
         || std::fs::remove_dir_all(&archive).unwrap(),
         || !archive.exists(),
@@ -145,6 +163,7 @@ fn a_resumed_backup_into_a_deleted_archive_or_without_a_part_is_refused() {
     let parts = data_parts(&archive);
     refused_after(
         &args,
+        false,
         &dir.path().join("backup-part.json"),
         || std::fs::remove_file(&parts[0]).unwrap(),
         || !parts[0].exists(),
@@ -162,6 +181,7 @@ fn a_resumed_restore_into_a_deleted_file_is_refused() {
     let dst = table_url(&dst_db, "items");
     refused_after(
         &["restore", &archive, &dst, "--batch-size", "50"],
+        true,
         &dir.path().join("restore.json"),
         || remove_database(&dst_db),
         || !dst_db.exists(),
@@ -188,6 +208,7 @@ fn a_resumed_object_copy_into_a_deleted_folder_is_refused() {
     let dst = file_url(&to);
     refused_after(
         &["copy", &src, &dst, "--batch-size", "10"],
+        true,
         &dir.path().join("objects.json"),
         || std::fs::remove_dir_all(&to).unwrap(),
         || !to.exists(),
