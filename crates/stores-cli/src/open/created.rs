@@ -66,9 +66,7 @@ pub(crate) async fn remove_created_if_empty() {
             Created::ArchiveDir(path) if archive_holds_no_part(&path) => {
                 let _ = std::fs::remove_dir_all(&path);
             }
-            Created::Objects(path) if folder_holds_no_object(&path).await => {
-                let _ = std::fs::remove_dir_all(&path);
-            }
+            Created::Objects(path) => remove_folder_if_empty(&path).await,
             _ => {}
         }
     }
@@ -118,20 +116,24 @@ fn archive_holds_no_part(path: &Path) -> bool {
     !parts && !holds(&path.join("blobs")) && !path.join("manifest.json").exists()
 }
 
-/// Whether the store-fs folder at `path` opens for writing (no other process writes it) and
-/// holds no object.
-async fn folder_holds_no_object(path: &Path) -> bool {
+/// Removes the store-fs folder at `path` if it opens for writing (no other process writes
+/// it) and holds no object; the store stays open, so no other writer comes in meanwhile.
+async fn remove_folder_if_empty(path: &Path) {
     let opened = FsStore::builder(path)
         .create_if_missing(false)
         .build()
         .await;
     let Ok(store) = opened else {
-        return false;
+        return;
     };
-    store
+    let empty = store
         .list_page(&ListOptions::new().page_size(1), None)
         .await
-        .is_ok_and(|page| page.objects.is_empty() && page.next.is_none())
+        .is_ok_and(|page| page.objects.is_empty() && page.next.is_none());
+    if empty {
+        let _ = std::fs::remove_dir_all(path);
+    }
+    drop(store);
 }
 
 /// Whether the store file at `path` opens and holds no item.
