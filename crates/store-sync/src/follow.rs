@@ -24,7 +24,7 @@ use std::time::SystemTime;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use store_core::feed::{Change, ChangeBatch, ChangeFeed, FeedItem, FeedPosition};
-use store_core::{Result, StoreError};
+use store_core::{ErrorKind, Result, StoreError};
 
 use crate::checkpoint::{CHECKPOINT_VERSION, CheckpointFile, check_version};
 use crate::copy::job_name;
@@ -53,6 +53,11 @@ pub struct FollowOptions {
     pub max_delete: Option<u64>,
     /// How many of the sink's keys a copy holds in memory, and where the rest spill.
     pub spill: crate::SpillOptions,
+    /// Whether the caller knows the sink's collection was made anew since the checkpoint was
+    /// saved (its file was deleted, and opening it made an empty one): a follower resuming
+    /// its feed first copies everything again, as a resync. A collection that is missing is
+    /// found out without it.
+    pub sink_made_anew: bool,
 }
 
 impl FollowOptions {
@@ -66,6 +71,7 @@ impl FollowOptions {
             delete: false,
             max_delete: None,
             spill: crate::SpillOptions::default(),
+            sink_made_anew: false,
         }
     }
 }
@@ -133,8 +139,27 @@ pub async fn follow(
         Some(state) => state,
         None => fresh_state(feed, &file, &job, 0).await?,
     };
-    let key_names = source.schema().await?.key_names();
+    let schema = source.schema().await?;
+    let key_names = schema.key_names();
     let mut report = FollowReport::default();
+    if state.copied {
+        // The collection the copy filled gone since (dropped, or its file made anew): the
+        // feed's changes alone would leave it without everything copied before, so everything
+        // is copied again.
+        let gone = match sink.prepare(&schema, false).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => Some(e.message().to_owned()),
+            Err(e) => return Err(e),
+            Ok(()) if options.sink_made_anew => Some(format!("{} was made anew", sink.describe())),
+            Ok(()) => None,
+        };
+        if let Some(gone) = gone {
+            progress.event(&Event::Resync {
+                reason: format!("{gone}: everything is copied again"),
+            });
+            report.resyncs += 1;
+            state = fresh_state(feed, &file, &job, state.resyncs + 1).await?;
+        }
+    }
     let mut stop = std::pin::pin!(stop);
     'follow: loop {
         if !state.copied {

@@ -16,7 +16,7 @@ use store_core::memory::MemoryDocumentStore;
 use store_core::{Document, DocumentStore, Result, StoreError, Value};
 use store_sync::{
     CollectionSchema, DocumentCollection, Event, FollowOptions, Progress, Receipt, Record,
-    RecordKey, RecordSink, Silent, check, follow,
+    RecordKey, RecordSink, RecordSource, Silent, check, follow,
 };
 
 /// A source table whose every write is also appended to a change log, the log's feed, and a
@@ -161,7 +161,7 @@ async fn write_randomly(source: &Logged, rng: &mut Rng, count: usize) {
 async fn follow_until_equal(
     logged: &Arc<Logged>,
     source: &DocumentCollection,
-    sink: &DocumentCollection,
+    sink: &(impl RecordSource + RecordSink),
     options: &FollowOptions,
     progress: &dyn Progress,
 ) -> store_sync::FollowReport {
@@ -173,7 +173,7 @@ async fn follow_until_equal(
 async fn follow_while_writing(
     logged: &Arc<Logged>,
     source: &DocumentCollection,
-    sink: &DocumentCollection,
+    sink: &(impl RecordSource + RecordSink),
     options: &FollowOptions,
     progress: &dyn Progress,
     written: &AtomicBool,
@@ -263,7 +263,7 @@ struct FailsOnce {
 #[async_trait]
 impl RecordSink for FailsOnce {
     fn describe(&self) -> String {
-        self.inner.describe()
+        RecordSink::describe(&self.inner)
     }
     async fn prepare(&self, schema: &CollectionSchema, create: bool) -> Result<()> {
         self.inner.prepare(schema, create).await
@@ -379,4 +379,41 @@ async fn a_lost_position_is_answered_by_a_visible_resync() {
     assert_eq!(reasons.len(), 1);
     assert!(reasons[0].contains("trimmed"), "{reasons:?}");
     assert!(check(&source, &sink, 500).await.unwrap().is_equal());
+}
+
+#[tokio::test]
+async fn a_destination_dropped_since_is_answered_by_a_visible_resync() {
+    use store_core::SearchIndex as _;
+    let (logged, source, _, options, _dir) = setup(200, 100).await;
+    let (index, sink) = common::search("dst");
+    let report = follow_until_equal(&logged, &source, &sink, &options, &Silent).await;
+    assert_eq!((report.copies, report.resyncs), (1, 0));
+    // While the follower is away, its index is dropped and the source changes: the feed
+    // alone would leave the index without the 200 records copied first.
+    index.drop_index().await.unwrap();
+    write_randomly(&logged, &mut Rng(5), 50).await;
+    let resyncs = Resyncs::default();
+    let report = follow_until_equal(&logged, &source, &sink, &options, &resyncs).await;
+    assert_eq!((report.copies, report.resyncs), (1, 1), "{report:?}");
+    let reasons = resyncs.0.lock().unwrap().clone();
+    assert!(reasons[0].contains("does not exist"), "{reasons:?}");
+    assert!(check(&source, &sink, 500).await.unwrap().is_equal());
+}
+
+#[tokio::test]
+async fn a_sink_the_caller_says_was_made_anew_is_copied_again() {
+    let (logged, source, sink, options, _dir) = setup(100, 50).await;
+    follow_until_equal(&logged, &source, &sink, &options, &Silent).await;
+    // The caller found the sink's file gone and opened it anew (here: an empty table).
+    let (_, anew) = documents("dst", &[]).await;
+    let options = FollowOptions {
+        sink_made_anew: true,
+        ..options
+    };
+    let resyncs = Resyncs::default();
+    let report = follow_until_equal(&logged, &source, &anew, &options, &resyncs).await;
+    assert_eq!((report.copies, report.resyncs), (1, 1), "{report:?}");
+    let reasons = resyncs.0.lock().unwrap().clone();
+    assert!(reasons[0].contains("made anew"), "{reasons:?}");
+    assert!(check(&source, &anew, 500).await.unwrap().is_equal());
 }

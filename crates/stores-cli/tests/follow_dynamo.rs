@@ -76,21 +76,24 @@ async fn flush(table: &DynamoStore, batch: &mut Vec<WriteOp>) {
     assert!(report.is_complete(), "{:?}", report.failed);
 }
 
-/// A DynamoDB table with a NEW_AND_OLD_IMAGES stream, and an empty PostgreSQL table of the
-/// same shape; their `stores` locations.
-async fn pair(admin: &TableAdmin) -> (Arc<DynamoStore>, String, String) {
-    let name = unique_name("follow-src");
+/// A new DynamoDB table `name` keyed by `id` text, with a stream of `view`.
+async fn streamed_table(admin: &TableAdmin, name: &str, view: StreamView) -> DynamoStore {
     let table = admin
         .create(
-            &TableDefinition::new(&name, KeySchema::partition("id", KeyType::String)),
+            &TableDefinition::new(name, KeySchema::partition("id", KeyType::String)),
             Duration::from_secs(60),
         )
         .await
         .unwrap();
-    admin
-        .enable_stream(&name, StreamView::NewAndOldImages)
-        .await
-        .unwrap();
+    admin.enable_stream(name, view).await.unwrap();
+    table
+}
+
+/// A DynamoDB table with a NEW_AND_OLD_IMAGES stream, and an empty PostgreSQL table of the
+/// same shape; their `stores` locations.
+async fn pair(admin: &TableAdmin) -> (Arc<DynamoStore>, String, String) {
+    let name = unique_name("follow-src");
+    let table = streamed_table(admin, &name, StreamView::NewAndOldImages).await;
     let url = endpoint(Service::Postgres).await;
     let pg_table = unique_ident("follow_dst");
     postgres_connect(&url)
@@ -180,4 +183,34 @@ async fn a_replaced_stream_is_answered_by_a_visible_full_resync() {
     let resync = follow_through_one_resync(&src, &dst, &checkpoint).await;
     assert!(resync.contains("now has stream"), "{resync}");
     admin.delete(name).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_whose_destination_index_was_deleted_copies_everything_again() {
+    let admin = dynamo_admin().await;
+    let name = unique_name("follow-gone");
+    let table = streamed_table(&admin, &name, StreamView::NewImage).await;
+    for id in 0..50 {
+        table.put(item(id, 0), Default::default()).await.unwrap();
+    }
+    let src = format!("dynamodb://{name}");
+    let dir = tempfile::tempdir().unwrap();
+    // A tantivy index: `stores check` reads it while the follower writes (a redb file takes
+    // one process at a time).
+    let file = dir.path().join("dst");
+    let dst = format!("tantivy://{}/dst", dir.path().display());
+    let checkpoint = dir.path().join("follow.json");
+    let mut child = follower(&src, &dst, &checkpoint, &[]);
+    wait_until_equal(&src, &dst, &mut child).await;
+    summary(&interrupt(child));
+
+    // While no follower runs, the destination index is deleted and the source changes: the
+    // feed's changes alone would leave a new index without the 50 items copied first.
+    std::fs::remove_dir_all(&file).unwrap();
+    for id in 50..60 {
+        table.put(item(id, 1), Default::default()).await.unwrap();
+    }
+    let resync = follow_through_one_resync(&src, &dst, &checkpoint).await;
+    assert!(resync.contains("dst` does not exist"), "{resync}");
+    admin.delete(&name).await.unwrap();
 }

@@ -78,6 +78,7 @@ pub(crate) async fn follow(
         return Ok(Outcome::Done);
     }
     let (source, schema) = open_source(ctx, src).await?;
+    let gone = !ctx.common.restart && destination_gone(&checkpoint, dst).await?;
     let target = ctx
         .opener
         .collection(dst, Access::Write, Some(&schema), true)
@@ -87,6 +88,7 @@ pub(crate) async fn follow(
         checkpoint,
         batch_size: ctx.batch_size(),
         restart: ctx.common.restart,
+        sink_made_anew: gone,
         create: true,
         delete: flags.delete,
         max_delete: flags.max_delete,
@@ -166,4 +168,21 @@ fn fields(report: &FollowReport) -> Map<String, serde_json::Value> {
     fields.insert("extra_kept".into(), report.extra_kept.into());
     fields.insert("feed_ended".into(), report.feed_ended.into());
     fields
+}
+
+/// Whether the checkpoint at `checkpoint` is this job's (it follows into `dst`) while `dst`, a
+/// file, folder or DynamoDB table, is gone, so that opening it makes it anew: following on
+/// would apply the feed's changes to an empty store, without what the first copy wrote.
+async fn destination_gone(checkpoint: &std::path::Path, dst: &Location) -> Result<bool> {
+    let Ok(text) = tokio::fs::read(checkpoint).await else {
+        return Ok(false);
+    };
+    let job = serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|state| state["job"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if !job.contains(&format!(" -> {} partition ", dst.describe())) {
+        return Ok(false);
+    }
+    Ok(crate::open::exists(dst).await? == Some(false))
 }
