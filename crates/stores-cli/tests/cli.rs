@@ -21,6 +21,8 @@ mod resume_gone;
 mod shown_keys;
 #[path = "cli/sqlite_classes.rs"]
 mod sqlite_classes;
+#[path = "cli/whole_rows.rs"]
+mod whole_rows;
 
 use std::path::{Path, PathBuf};
 

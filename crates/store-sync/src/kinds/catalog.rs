@@ -24,6 +24,28 @@ impl TableInfo {
     pub(crate) fn has_column(&self, name: &str) -> bool {
         self.columns.iter().any(|c| c.name == name)
     }
+
+    /// Makes `rows` of `columns` whole rows: each nullable column of the table that they
+    /// lack is added, `NULL` in every row, so that a row written holds what its record holds
+    /// and nothing left from before (as a document store replaces a whole item). A `NOT NULL`
+    /// column they lack is left out: an insert takes its default, an update keeps its value.
+    pub(crate) fn fill_missing(&self, columns: &mut Vec<String>, rows: &mut [Vec<Value>]) {
+        if columns.len() >= self.columns.len() {
+            return;
+        }
+        let missing: Vec<&Column> = self
+            .columns
+            .iter()
+            .filter(|c| c.nullable && !columns.contains(&c.name))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        columns.extend(missing.iter().map(|c| c.name.clone()));
+        for row in rows {
+            row.resize(row.len() + missing.len(), Value::Null);
+        }
+    }
 }
 
 /// Reads the table's columns and key, or `None` when it does not exist.

@@ -205,10 +205,11 @@ impl SqlTable {
     /// millisecond of work the next batch's write need not wait for.
     async fn write_owned(
         &self,
-        columns: Vec<String>,
+        mut columns: Vec<String>,
         key: Vec<String>,
-        rows: Vec<Vec<Value>>,
+        mut rows: Vec<Vec<Value>>,
     ) -> Result<()> {
+        self.info().await?.fill_missing(&mut columns, &mut rows);
         let table = self.clone();
         let write = AbortOnDrop::spawn(async move {
             let written = table.write_rows(&columns, &key, &rows).await;
