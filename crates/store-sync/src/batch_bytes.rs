@@ -66,6 +66,16 @@ pub(crate) fn chunks_within<'s, T: Send + 's>(
     batch_size: usize,
     size: fn(&T) -> usize,
 ) -> impl Stream<Item = Vec<Result<T>>> + Send + 's {
+    chunks_within_bytes(items, batch_size, BATCH_BYTES, size)
+}
+
+/// [`chunks_within`] with chunks of about `max_bytes` at most.
+pub(crate) fn chunks_within_bytes<'s, T: Send + 's>(
+    items: impl Stream<Item = Result<T>> + Send + 's,
+    batch_size: usize,
+    max_bytes: usize,
+    size: fn(&T) -> usize,
+) -> impl Stream<Item = Vec<Result<T>>> + Send + 's {
     let batch_size = batch_size.max(1);
     stream::unfold(
         (Box::pin(items), false),
@@ -81,7 +91,7 @@ pub(crate) fn chunks_within<'s, T: Send + 's>(
                     bytes += size(value);
                 }
                 chunk.push(item);
-                if failed || chunk.len() >= batch_size || bytes >= BATCH_BYTES {
+                if failed || chunk.len() >= batch_size || bytes >= max_bytes {
                     return Some((chunk, (items, false)));
                 }
             }

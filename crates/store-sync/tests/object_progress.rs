@@ -171,3 +171,40 @@ async fn an_object_backup_reports_the_listing_size_and_the_archive_bytes_written
     assert!(sized.is_empty(), "{sized:?}");
     assert_eq!(progress.len(), 4);
 }
+
+#[tokio::test]
+async fn a_copy_of_large_objects_confirms_them_a_few_at_a_time() {
+    use store_sync::objects::ObjectCopySink;
+    use store_sync::{CopyOptions, ObjectListing, copy};
+    let source = Arc::new(MemoryObjectStore::new());
+    for (i, size) in [40usize << 20, 40 << 20, 40 << 20, 10, 20, 30]
+        .iter()
+        .enumerate()
+    {
+        let key = ObjectKey::new(format!("src/obj-{i}")).unwrap();
+        source
+            .put(&key, vec![b'x'; *size].into(), Default::default())
+            .await
+            .unwrap();
+    }
+    let from = ObjectLocation::new(source.clone(), "src/", "mem://src/");
+    let to = ObjectLocation::new(Arc::new(MemoryObjectStore::new()), "copy/", "mem://copy/");
+    let recorder = Recorder::new(false);
+    let options = CopyOptions {
+        batch_size: 5_000,
+        ..CopyOptions::default()
+    };
+    let report = copy(
+        &ObjectListing::new(from.clone()),
+        &ObjectCopySink::new(from, to),
+        &options,
+        &recorder,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.records, 6);
+    // Batches end once their bodies reach 64 MiB: two objects of 40 MiB, then the rest.
+    let (_, progress) = split(&recorder.take());
+    let batches: Vec<u64> = progress.iter().map(|p| p.1).collect();
+    assert_eq!(batches, [2, 4], "{progress:?}");
+}

@@ -95,7 +95,8 @@ pub(crate) struct Common {
     /// Records per batch, at most (each batch is one checkpoint step: written durably to the
     /// sink, and at most one batch re-sent after a crash). A batch also holds about 8 MiB of
     /// records at most, and a read starts with batches of 16 until the records' size is known,
-    /// so large rows cost a few megabytes, not N of them. Each batch costs a write's start and
+    /// so large rows cost a few megabytes, not N of them; a batch of objects (copy, backup)
+    /// ends once its bodies reach about 64 MiB. Each batch costs a write's start and
     /// end (a PostgreSQL COPY and its commit, a bulk request): a larger N is faster for small
     /// records and holds more in memory. Default: 5,000, or 20,000 when a copy, sync or
     /// restore writes into a PostgreSQL table.

@@ -23,6 +23,7 @@ use super::blobs::listed_blob;
 use super::reader::ArchiveSource;
 use super::storage::Storage;
 use super::writer::ArchiveSink;
+use crate::batch_bytes::chunks_within_bytes;
 use crate::digest::hex;
 use crate::objects::ObjectLocation;
 use crate::record::{Record, RecordKey};
@@ -96,6 +97,10 @@ fn describe(relative: &str, meta: &ObjectMeta) -> Document {
     doc
 }
 
+/// About how many bytes of object bodies one batch of a copy or backup of objects covers at
+/// most (each batch is one checkpoint step and one progress event).
+const OBJECT_BATCH_BYTES: usize = 64 << 20;
+
 #[async_trait]
 impl RecordSource for ObjectListing {
     fn describe(&self) -> String {
@@ -119,24 +124,27 @@ impl RecordSource for ObjectListing {
         batch_size: usize,
     ) -> BoxStream<'_, Result<Batch>> {
         // The listing is walked a batch at a time from where the last run stopped: memory is
-        // a batch or two of entries, however many objects there are.
-        self.location
-            .listing_after(resume.as_deref())
-            .try_chunks(batch_size.max(1))
-            .map_err(|e| e.1)
-            .and_then(move |chunk| async move {
-                let resume = chunk.last().map(|(relative, _)| relative.clone());
-                let mine = chunk
-                    .into_iter()
-                    .filter(|(relative, _)| partition.holds_id(relative));
-                let records = futures::stream::iter(mine)
-                    .map(|(relative, meta)| self.record(relative, meta))
-                    .buffered(CONCURRENCY)
-                    .try_collect::<Vec<_>>()
-                    .await?;
-                Ok(Batch { records, resume })
-            })
-            .boxed()
+        // a batch or two of entries, however many objects there are. A batch also ends once
+        // its objects' bodies reach OBJECT_BATCH_BYTES, so that large objects are confirmed
+        // (and a killed copy resumes) a few at a time, not thousands.
+        let listing = self.location.listing_after(resume.as_deref());
+        chunks_within_bytes(listing, batch_size, OBJECT_BATCH_BYTES, |(_, meta)| {
+            usize::try_from(meta.size).unwrap_or(usize::MAX)
+        })
+        .map(|chunk| chunk.into_iter().collect::<Result<Vec<_>>>())
+        .and_then(move |chunk| async move {
+            let resume = chunk.last().map(|(relative, _)| relative.clone());
+            let mine = chunk
+                .into_iter()
+                .filter(|(relative, _)| partition.holds_id(relative));
+            let records = futures::stream::iter(mine)
+                .map(|(relative, meta)| self.record(relative, meta))
+                .buffered(CONCURRENCY)
+                .try_collect::<Vec<_>>()
+                .await?;
+            Ok(Batch { records, resume })
+        })
+        .boxed()
     }
 }
 
