@@ -30,6 +30,10 @@ pub(crate) struct SyncFlags {
 /// Refuses a pair of locations that cannot be copied into each other, before anything is read.
 pub(crate) fn check_pair(verb: &str, src: &Location, dst: &Location) -> Result<()> {
     match (src.kind().is_records(), dst.kind().is_records()) {
+        (false, true) if is_archive_folder(src) => bail!(
+            "cannot {verb} from {src}: it is an archive, not a collection; load it into {dst} \
+             with `stores restore {src} {dst}`"
+        ),
         (false, true) => bail!(
             "cannot {verb} objects into a {}: {src} holds objects and {dst} is a {}; {verb} \
              objects to an object location (file://, s3://, mem://NAME?kind=objects), or load an \
@@ -46,6 +50,11 @@ pub(crate) fn check_pair(verb: &str, src: &Location, dst: &Location) -> Result<(
         ),
         _ => Ok(()),
     }
+}
+
+/// Whether `location` is a folder holding a finished archive (its `manifest.json`).
+fn is_archive_folder(location: &Location) -> bool {
+    matches!(location, Location::File { path } if path.join("manifest.json").is_file())
 }
 
 /// Opens the source collection and reads its shape (so a missing one fails before anything is
