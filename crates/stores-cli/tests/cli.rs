@@ -286,7 +286,10 @@ fn json_events_are_one_object_a_line_ending_with_a_summary() {
     // An archive is no source of a copy or sync: the refusal says so, and what to run.
     let out = stores(&["sync", &archive, &source]);
     let line = expect_error(&out);
-    assert!(line.contains("it is an archive") && line.contains("stores restore"), "{line}");
+    assert!(
+        line.contains("it is an archive") && line.contains("stores restore"),
+        "{line}"
+    );
     // `stores` alone shows its usage, as a failure.
     let out = stores(&[]);
     expect_code(&out, 1);
