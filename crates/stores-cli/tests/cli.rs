@@ -572,6 +572,23 @@ fn help_documents_exit_codes_and_events_and_the_tour_runs() {
     let out = stores(&["tour", "--bogus"]);
     expect_code(&out, 1);
     assert!(stderr(&out).contains("stores tour: unknown argument `--bogus`"));
+    let out = stores(&["tour", "--help"]);
+    expect_code(&out, 0);
+    assert!(
+        stdout(&out).contains("    stores tour [--data-dir DIR"),
+        "{}",
+        stdout(&out)
+    );
+    // A data directory that is a file: one `error:` line naming it.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().display().to_string();
+    let out = stores(&["tour", "--data-dir", &path]);
+    expect_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: stores tour: cannot use") && err.contains(&path),
+        "{err}"
+    );
 }
 
 #[test]

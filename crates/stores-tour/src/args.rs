@@ -13,12 +13,12 @@ pub(crate) struct Args {
     pub(crate) real: bool,
 }
 
-/// The usage text of `--help`.
-pub(crate) const USAGE: &str = "\
-stores-tour: the seed's scenario (objects, documents, search, SQL), step by step
+/// The usage text of `--help`, `PROGRAM` standing for how the tour was run.
+const USAGE: &str = "\
+PROGRAM: the seed's scenario (objects, documents, search, SQL), step by step
 
 USAGE:
-    stores-tour [--data-dir DIR | --memory] [--real]
+    PROGRAM [--data-dir DIR | --memory] [--real]
 
 OPTIONS:
     --data-dir DIR   keep the embedded stores' data in DIR (created if missing); run the tour
@@ -30,6 +30,11 @@ OPTIONS:
 
 By default the data lives in a fresh folder under the system's temp directory, named at the
 start of the run.";
+
+/// The usage text of `--help` for the tour run as `program` (`stores-tour`, `stores tour`).
+pub(crate) fn usage(program: &str) -> String {
+    USAGE.replace("PROGRAM", program)
+}
 
 /// Parses the arguments after the program name; `Ok(None)` means `--help` was asked for.
 pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {

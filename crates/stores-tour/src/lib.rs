@@ -15,6 +15,7 @@ mod runs;
 mod search;
 mod sql;
 
+use anyhow::Context as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,7 +36,7 @@ fn say(text: impl std::fmt::Display) {
 }
 
 /// Runs the tour with the command-line arguments that follow the program name, printing its
-/// steps on stdout and any failure as one line on stderr prefixed by `program` (e.g.
+/// steps on stdout and any failure as one `error:` line on stderr naming `program` (e.g.
 /// `stores-tour`, or `stores tour` when the `stores` command runs it).
 ///
 /// Returns the exit code: 0 on success, 1 when a step failed, 2 for a bad argument (`--help`
@@ -44,7 +45,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = String>, program: &st
     let args = match args::parse(args) {
         Ok(Some(args)) => args,
         Ok(None) => {
-            say(args::USAGE);
+            say(args::usage(program));
             return 0;
         }
         Err(message) => {
@@ -55,7 +56,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = String>, program: &st
     match run(&args).await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("{program}: {e:#}");
+            eprintln!("error: {program}: {e:#}");
             1
         }
     }
@@ -64,7 +65,8 @@ pub async fn main_with_args(args: impl IntoIterator<Item = String>, program: &st
 async fn run(args: &args::Args) -> anyhow::Result<()> {
     match &args.data_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot use {} as the data directory", dir.display()))?;
             say(format_args!(
                 "stores tour: the seed scenario on the embedded backends, data in {}{}\n",
                 dir.display(),
