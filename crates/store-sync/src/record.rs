@@ -115,6 +115,24 @@ impl RecordKey {
         shown_id(&self.match_id(Comparison::Typed), Comparison::Typed).into_owned()
     }
 
+    /// The key as a message names it: [`shown`](Self::shown), empty text as `''`, and a key
+    /// longer than 100 characters cut there, with its length.
+    pub fn shown_brief(&self) -> String {
+        const LONGEST: usize = 100;
+        let shown = self.shown();
+        if shown.is_empty() {
+            return "''".to_owned();
+        }
+        match shown.char_indices().nth(LONGEST) {
+            Some((cut, _)) => format!(
+                "{}… ({} characters)",
+                &shown[..cut],
+                shown.chars().count()
+            ),
+            None => shown,
+        }
+    }
+
     /// What records of two collections are matched by when their values are compared as
     /// `comparison` says: with types, the id followed by each part's type, so that the number
     /// 1 and the text `"1"` (one id, but two keys of a SQLite column of no declared type) are
@@ -253,6 +271,18 @@ mod tests {
 
     fn num(s: &str) -> Number {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn messages_name_empty_and_long_keys_briefly() {
+        let key = |value: Value| {
+            RecordKey::of(&Document::new().with("id", value), &["id".to_owned()]).unwrap()
+        };
+        assert_eq!(key(Value::from("")).shown_brief(), "''");
+        assert_eq!(key(Value::from("ada")).shown_brief(), "ada");
+        assert_eq!(key(Value::from("1")).shown_brief(), "'1'");
+        let long = key(Value::from("é".repeat(2_000))).shown_brief();
+        assert_eq!(long, format!("{}… (2000 characters)", "é".repeat(100)));
     }
 
     #[test]

@@ -159,7 +159,7 @@ fn keys_of_two_types_are_refused_by_a_search_index_rather_than_sharing_an_id() {
         }
         let line = expect_error(&stores(&args));
         assert!(
-            line.contains("the record keyed 1: its key is of type string"),
+            line.contains("the record keyed '1': its key is of type string"),
             "{line}"
         );
         assert!(line.contains("keys of different types"), "{line}");
