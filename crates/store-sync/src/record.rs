@@ -124,11 +124,7 @@ impl RecordKey {
             return "''".to_owned();
         }
         match shown.char_indices().nth(LONGEST) {
-            Some((cut, _)) => format!(
-                "{}… ({} characters)",
-                &shown[..cut],
-                shown.chars().count()
-            ),
+            Some((cut, _)) => format!("{}… ({} characters)", &shown[..cut], shown.chars().count()),
             None => shown,
         }
     }

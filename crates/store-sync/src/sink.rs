@@ -134,6 +134,10 @@ pub trait RecordSink: Send + Sync {
 pub(crate) fn refused_record(key: &RecordKey, error: StoreError) -> StoreError {
     StoreError::new(
         error.kind(),
-        format!("the record keyed {}: {}", key.shown_brief(), error.message()),
+        format!(
+            "the record keyed {}: {}",
+            key.shown_brief(),
+            error.message()
+        ),
     )
 }
