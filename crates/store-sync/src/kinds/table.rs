@@ -23,7 +23,7 @@ use tokio::sync::OnceCell;
 
 use crate::kinds::catalog::{self, TableInfo};
 use crate::kinds::table_plan;
-use crate::kinds::{table_keys, table_load};
+use crate::kinds::{sqlite_numbers, table_keys, table_load};
 use crate::plan::PartitionPlan;
 use crate::record::{Record, RecordKey};
 use crate::schema::CollectionSchema;
@@ -209,7 +209,11 @@ impl SqlTable {
         key: Vec<String>,
         mut rows: Vec<Vec<Value>>,
     ) -> Result<()> {
-        self.info().await?.fill_missing(&mut columns, &mut rows);
+        let info = self.info().await?;
+        if self.store.backend() == "sqlite" {
+            sqlite_numbers::refuse_rounding(info, &self.table, &columns, &rows)?;
+        }
+        info.fill_missing(&mut columns, &mut rows);
         let table = self.clone();
         let write = AbortOnDrop::spawn(async move {
             let written = table.write_rows(&columns, &key, &rows).await;

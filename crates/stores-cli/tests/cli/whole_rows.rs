@@ -41,3 +41,33 @@ fn a_column_the_source_lacks_is_cleared_so_sync_settles_and_replace_is_exact() {
             .all(|row| row.get("extra") == Some(&store_core::Value::Null))
     );
 }
+
+#[test]
+fn a_number_a_numeric_sqlite_column_would_round_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src_db, dst_db) = (dir.path().join("src.db"), dir.path().join("dst.db"));
+    sql(
+        &src_db,
+        "CREATE TABLE t (id TEXT PRIMARY KEY, n DECIMAL_TEXT); \
+         INSERT INTO t VALUES ('a', '1.5'), ('b', '123456789012345678901234567890.25')",
+    );
+    sql(
+        &dst_db,
+        "CREATE TABLE rounds (id TEXT PRIMARY KEY, n NUMERIC); \
+         CREATE TABLE keeps (id TEXT PRIMARY KEY, n DECIMAL_TEXT)",
+    );
+    let src = table_url(&src_db, "t");
+    let line = expect_error(&stores(&["copy", &src, &table_url(&dst_db, "rounds")]));
+    assert!(
+        line.contains("column `n` of table `rounds` (NUMERIC) would round")
+            && line.contains("DECIMAL_TEXT"),
+        "{line}"
+    );
+    assert!(
+        rows(&dst_db, "rounds").is_empty(),
+        "the refused batch was written"
+    );
+    let keeps = table_url(&dst_db, "keeps");
+    expect_code(&stores(&["copy", &src, &keeps]), 0);
+    expect_code(&stores(&["check", &src, &keeps]), 0);
+}
