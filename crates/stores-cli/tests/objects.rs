@@ -145,14 +145,23 @@ fn objects_back_up_restore_and_check_against_their_archive() {
     );
     assert!(archive_dir.join("blobs").is_dir());
     expect_code(&stores(&["check", &src, &archive]), 0);
-    // An archive lists as what it holds: the objects' keys, and what it is a backup of.
+    // An archive lists as what it holds: the objects' sizes and keys as the folder lists
+    // them, their bytes, and what it is a backup of.
     let out = stores(&["ls", &archive]);
     expect_code(&out, 0);
     assert_eq!(stdout(&out).lines().count(), 25, "{}", stdout(&out));
     assert!(stdout(&out).contains("2024/img-07.bin"), "{}", stdout(&out));
+    let folder = stores(&["ls", &src]);
+    assert_eq!(stdout(&out), stdout(&folder));
+    let bytes = stderr(&folder)
+        .split(" bytes in ")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .unwrap()
+        .to_owned();
     assert!(
         stderr(&out).contains(&format!(
-            "25 objects in {archive} (an archive of objects from"
+            "25 objects, {bytes} bytes in {archive} (an archive of objects from"
         )),
         "{}",
         stderr(&out)

@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result};
 use futures::TryStreamExt;
 use serde_json::Map;
-use store_core::ErrorKind;
+use store_core::{ErrorKind, Value};
 use store_sync::{ArchiveSource, RecordSource};
 
 use super::{Context, Outcome};
@@ -99,13 +99,49 @@ async fn archive_keys(
     };
     let about = format!("an archive of {what} from {}", manifest.source);
     ctx.reporter.start(&location.describe(), None);
-    let count = list_keys(ctx, &archive).await?;
     let mut fields = Map::new();
-    fields.insert("count".into(), count.into());
+    let summary = if unit == "objects" {
+        // Listed as the objects of a folder are: each with its size, and their bytes.
+        let (count, bytes) = list_objects(ctx, &archive).await?;
+        fields.insert("count".into(), count.into());
+        fields.insert("bytes".into(), bytes.into());
+        format!("{count} objects, {bytes} bytes in {location} ({about})")
+    } else {
+        let count = list_keys(ctx, &archive).await?;
+        fields.insert("count".into(), count.into());
+        format!("{count} {unit} in {location} ({about})")
+    };
     fields.insert("archive_of".into(), manifest.source.clone().into());
-    ctx.reporter
-        .summary(&format!("{count} {unit} in {location} ({about})"), fields);
+    ctx.reporter.summary(&summary, fields);
     Ok(Outcome::Done)
+}
+
+/// Reports every object an archive of objects lists, with its size; returns how many and
+/// their bytes.
+async fn list_objects(ctx: &Context, archive: &ArchiveSource) -> Result<(u64, u64)> {
+    let mut batches = archive.read(ctx.partition(), None, ctx.batch_size());
+    let (mut count, mut bytes) = (0u64, 0u64);
+    while let Some(batch) = batches.try_next().await? {
+        for record in batch.records {
+            let key = record
+                .doc
+                .get("key")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let size = match record.doc.get("size") {
+                Some(Value::Number(size)) => size.to_u64().unwrap_or(0),
+                _ => 0,
+            };
+            count += 1;
+            bytes += size;
+            let mut fields = Map::new();
+            fields.insert("key".into(), key.into());
+            fields.insert("size".into(), size.into());
+            ctx.reporter
+                .item(fields, &format!("{size:>12}  {}", shown_key(key)));
+        }
+    }
+    Ok((count, bytes))
 }
 
 /// The keys of a collection, in the order it reads them.
