@@ -75,6 +75,12 @@ pub(crate) fn job_name(verb: &str, source: &str, sink: &str, partition: Partitio
     format!("{verb} {source} -> {sink} partition {partition}")
 }
 
+/// Whether the job named `job` (in a checkpoint of a copy or a follower) writes into the sink
+/// described as `sink`.
+pub fn job_writes_into(job: &str, sink: &str) -> bool {
+    job.contains(&format!(" -> {sink} partition "))
+}
+
 /// Copies every record of `partition` of `source` into `sink`.
 ///
 /// The sink is prepared first (a pair with no mapping fails before anything is read). With a
@@ -96,11 +102,10 @@ pub async fn copy(
     }
     let (file, mut state) = load_state(source, sink, options).await?;
     let resumed_records = state.records;
+    let gone = |error| gone_since(error, file.as_ref(), resumed_records);
     if state.done {
         // Done, as long as what it wrote is there (an archive's parts).
-        sink.confirm_resume(&state.receipts)
-            .await
-            .map_err(|e| gone_since(e, file.as_ref(), resumed_records))?;
+        sink.confirm_resume(&state.receipts).await.map_err(gone)?;
         return Ok(CopyReport {
             records: state.records,
             resumed_records,
@@ -114,12 +119,8 @@ pub async fn copy(
     if resumed_records > 0 {
         // What earlier runs wrote must still be there: a collection made again now, or an
         // archive part gone, would lose their records while the copy reports them copied.
-        sink.confirm_resume(&state.receipts)
-            .await
-            .map_err(|e| gone_since(e, file.as_ref(), resumed_records))?;
-        sink.prepare_load(&schema, false)
-            .await
-            .map_err(|e| gone_since(e, file.as_ref(), resumed_records))?;
+        sink.confirm_resume(&state.receipts).await.map_err(gone)?;
+        sink.prepare_load(&schema, false).await.map_err(gone)?;
     } else {
         sink.prepare_load(&schema, options.create).await?;
     }

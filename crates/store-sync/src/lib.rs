@@ -48,7 +48,7 @@ pub use archive::{
 pub use batch_bytes::BATCH_BYTES;
 pub use check::{CheckReport, Differences, SAMPLE_LIMIT, check, check_with, comparison_for};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, CheckpointFile};
-pub use copy::{CopyOptions, CopyPosition, CopyReport, copy, copy_position};
+pub use copy::{CopyOptions, CopyPosition, CopyReport, copy, copy_position, job_writes_into};
 pub use digest::{CollectionDigest, Comparison, RecordDigest};
 pub use follow::{FollowOptions, FollowReport, follow};
 pub use kinds::documents::DocumentCollection;

@@ -295,9 +295,7 @@ impl Context {
             return Ok(());
         };
         // A checkpoint of another job is the copy's to refuse, as such.
-        let ours = state
-            .job
-            .contains(&format!(" -> {} partition ", dst.describe()));
+        let ours = store_sync::job_writes_into(&state.job, &dst.describe());
         if !ours || (state.records == 0 && !state.done) {
             return Ok(());
         }
@@ -328,8 +326,9 @@ fn done_into_new(dst: &Location) -> anyhow::Error {
 }
 
 /// The dry run of a copy whose checkpoint says an earlier run finished it (writing
-/// `records` records or objects, the `unit`): refused as the real run is when `dst` is gone
-/// since, else summed up as copying nothing, with the copy's fields and `extra`.
+/// `records` records or objects, the `unit`), summed up as copying nothing, with the copy's
+/// fields and `extra` (one whose `dst` is gone since was refused by
+/// [`Context::refuse_gone`] before).
 fn dry_run_of_finished(
     ctx: &Context,
     src: &Location,
@@ -338,9 +337,6 @@ fn dry_run_of_finished(
     unit: &str,
     extra: Map<String, Json>,
 ) -> Result<Outcome> {
-    if missing_store(dst) {
-        return Err(done_into_new(dst));
-    }
     let report = CopyReport {
         records,
         resumed_records: records,
@@ -357,17 +353,6 @@ fn dry_run_of_finished(
         fields,
     );
     Ok(Outcome::Done)
-}
-
-/// Whether `dst`, a store in a file or folder, does not exist (so a run would make it).
-fn missing_store(dst: &Location) -> bool {
-    match dst {
-        Location::File { path } | Location::Sqlite { path, .. } | Location::Redb { path, .. } => {
-            !path.exists()
-        }
-        Location::Tantivy { root, index } => !root.join(index).exists(),
-        _ => false,
-    }
 }
 
 /// `(resumed after N records)` and similar notes on a copy's summary.

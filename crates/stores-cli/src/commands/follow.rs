@@ -181,7 +181,7 @@ async fn destination_gone(checkpoint: &std::path::Path, dst: &Location) -> Resul
         .ok()
         .and_then(|state| state["job"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    if !job.contains(&format!(" -> {} partition ", dst.describe())) {
+    if !store_sync::job_writes_into(&job, &dst.describe()) {
         return Ok(false);
     }
     Ok(crate::open::exists(dst).await? == Some(false))

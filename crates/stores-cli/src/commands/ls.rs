@@ -30,16 +30,9 @@ pub(crate) async fn ls(ctx: &Context, location: &Location) -> Result<Outcome> {
         .await
         .with_context(|| format!("cannot list {location}"))?
     {
-        let relative = relative.as_str();
         count += 1;
         bytes += meta.size;
-        let mut fields = Map::new();
-        fields.insert("key".into(), relative.into());
-        fields.insert("size".into(), meta.size.into());
-        ctx.reporter.item(
-            fields,
-            &format!("{:>12}  {}", meta.size, shown_key(relative)),
-        );
+        object_item(ctx, &relative, meta.size);
     }
     let mut fields = Map::new();
     fields.insert("count".into(), count.into());
@@ -134,14 +127,19 @@ async fn list_objects(ctx: &Context, archive: &ArchiveSource) -> Result<(u64, u6
             };
             count += 1;
             bytes += size;
-            let mut fields = Map::new();
-            fields.insert("key".into(), key.into());
-            fields.insert("size".into(), size.into());
-            ctx.reporter
-                .item(fields, &format!("{size:>12}  {}", shown_key(key)));
+            object_item(ctx, key, size);
         }
     }
     Ok((count, bytes))
+}
+
+/// Reports one object as `ls` lists objects: its size and key.
+fn object_item(ctx: &Context, key: &str, size: u64) {
+    let mut fields = Map::new();
+    fields.insert("key".into(), key.into());
+    fields.insert("size".into(), size.into());
+    ctx.reporter
+        .item(fields, &format!("{size:>12}  {}", shown_key(key)));
 }
 
 /// The keys of a collection, in the order it reads them.
